@@ -1,0 +1,38 @@
+/**
+ * The one point-in-polygon test that every back end uses, so that the JS evaluator, SQL and the
+ * native mask agree bit for bit.
+ *
+ * For each edge (xi, yi) → (xj, yj) of the closed polygon with yi != yj (horizontal edges never
+ * count) precompute ylo = min(yi, yj), yhi = max(yi, yj), k = (xj − xi) / (yj − yi). A point
+ * (x, y) crosses the edge when
+ *     y >= ylo  &&  y < yhi  &&  x < xi + (y − yi) * k          (all in float64, in this order)
+ * and is inside when the number of crossed edges is odd (even-odd rule). x or y null → unknown;
+ * NaN x or y → outside (every comparison with NaN is false).
+ */
+export interface PolygonEdge {
+  ylo: number;
+  yhi: number;
+  xi: number;
+  yi: number;
+  k: number;
+}
+
+export function polygonEdges(polygon: readonly (readonly [number, number])[]): PolygonEdge[] {
+  const edges: PolygonEdge[] = [];
+  const n = polygon.length;
+  for (let i = 0; i < n; i++) {
+    const [xi, yi] = polygon[i]!;
+    const [xj, yj] = polygon[(i + 1) % n]!;
+    if (yi === yj || Number.isNaN(yi) || Number.isNaN(yj)) continue;
+    edges.push({ ylo: Math.min(yi, yj), yhi: Math.max(yi, yj), xi, yi, k: (xj - xi) / (yj - yi) });
+  }
+  return edges;
+}
+
+export function pointInPolygon(edges: readonly PolygonEdge[], x: number, y: number): boolean {
+  let inside = false;
+  for (const e of edges) {
+    if (y >= e.ylo && y < e.yhi && x < e.xi + (y - e.yi) * e.k) inside = !inside;
+  }
+  return inside;
+}

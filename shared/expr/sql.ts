@@ -1,0 +1,209 @@
+/**
+ * Compile an expression to a SQL boolean expression (for a WHERE clause) with bound parameters.
+ *
+ * Placeholders and parameter values, by dialect:
+ *   sqlite     `?`            numbers as is; { int } as bigint (within int64, else a float);
+ *                             booleans as 1/0; dates/timestamps as their ISO text as written.
+ *   duckdb     `?`            numbers wrapped in CAST(? AS BIGINT) (safe integers) or
+ *                             CAST(? AS DOUBLE); { int } as bigint in CAST(? AS HUGEINT);
+ *                             dates CAST(? AS DATE), timestamps CAST(? AS TIMESTAMP) bound as UTC
+ *                             text 'YYYY-MM-DD HH:MM:SS[.f]'.
+ *   postgres   `$1`, `$2`, …  same casts with Postgres type names (bigint, numeric for { int },
+ *                             double precision, date, timestamptz with a UTC 'Z' text).
+ *   clickhouse `{p1:Type}` …  typed server-side parameters; params[i] is the value of p{i+1}
+ *                             (Int64, Int128 for { int } as decimal text, Float64, String, Bool,
+ *                             Date32, DateTime64(6, 'UTC') as UTC text). Identifiers in backquotes.
+ * Identifiers: "double quotes" with " doubled (sqlite, duckdb, postgres); `backquotes` with \ and `
+ * backslash-escaped (clickhouse).
+ *
+ * Semantics follow ast.ts exactly, including where the engine's own rules differ:
+ *  - NaN: DuckDB and Postgres order NaN above every number (so NaN > 1 is true there, false in
+ *    IEEE). `>`/`>=` on a column that may hold NaN (float types, or any column when the schema
+ *    gives no type) get `AND NOT isnan(col)` (duckdb) / `AND col <> 'NaN'` (postgres). A NaN
+ *    literal is never bound: `col != nan` → `(col IS NOT NULL OR NULL)` (true, or unknown on
+ *    null) and every other comparison with nan → `(col IS NULL AND NULL)` (false, or unknown).
+ *    SQLite stores NaN as NULL; ClickHouse follows IEEE.
+ *  - range → `col >= lo AND col < hi`; inpolygon → the crossing count of polygon.ts, in SQL.
+ *  - the empty and → TRUE, the empty or / empty in-list → FALSE (NOT IN () → TRUE).
+ */
+import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
+import { ExprError } from './errors';
+import { INT64_MAX, INT64_MIN, literalClass, parseTime, timeToUtcText } from './literal';
+import { polygonEdges } from './polygon';
+
+export type SqlDialect = 'sqlite' | 'duckdb' | 'postgres' | 'clickhouse';
+
+export interface SqlSchema {
+  fields: readonly { name: string; type?: string }[];
+}
+
+export interface CompiledSql {
+  sql: string;
+  params: unknown[];
+}
+
+export function quoteIdent(name: string, dialect: SqlDialect): string {
+  if (dialect === 'clickhouse') return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+type ParamKind = 'int' | 'bigint' | 'float' | 'string' | 'bool' | 'date' | 'timestamp';
+
+const CASTS: Record<'duckdb' | 'postgres', Partial<Record<ParamKind, string>>> = {
+  duckdb: { int: 'BIGINT', bigint: 'HUGEINT', float: 'DOUBLE', date: 'DATE', timestamp: 'TIMESTAMP' },
+  postgres: { int: 'bigint', bigint: 'numeric', float: 'double precision', date: 'date', timestamp: 'timestamptz' },
+};
+const CH_TYPES: Record<ParamKind, string> = {
+  int: 'Int64', bigint: 'Int128', float: 'Float64', string: 'String', bool: 'Bool', date: 'Date32', timestamp: "DateTime64(6, 'UTC')",
+};
+
+class Compiler {
+  readonly params: unknown[] = [];
+  private readonly types: Map<string, string | undefined> | null;
+
+  constructor(
+    private readonly dialect: SqlDialect,
+    schema?: SqlSchema,
+  ) {
+    this.types = schema ? new Map(schema.fields.map((f) => [f.name, f.type])) : null;
+  }
+
+  col(c: ColumnRef): string {
+    if (this.types && !this.types.has(c.name)) throw new ExprError('E_UNKNOWN_COLUMN', `Unknown column '${c.name}'`);
+    return quoteIdent(c.name, this.dialect);
+  }
+
+  private param(kind: ParamKind, value: unknown): string {
+    this.params.push(value);
+    const n = this.params.length;
+    switch (this.dialect) {
+      case 'sqlite':
+        return '?';
+      case 'clickhouse':
+        return `{p${n}:${CH_TYPES[kind]}}`;
+      case 'duckdb': {
+        const t = CASTS.duckdb[kind];
+        return t ? `CAST(? AS ${t})` : '?';
+      }
+      case 'postgres': {
+        const t = CASTS.postgres[kind];
+        return t ? `CAST($${n} AS ${t})` : `$${n}`;
+      }
+    }
+  }
+
+  num(v: number): string {
+    return this.param(Number.isSafeInteger(v) ? 'int' : 'float', v);
+  }
+
+  /** A literal as SQL (a placeholder, or NULL). NaN literals never reach here. */
+  lit(l: Literal): string {
+    const d = this.dialect;
+    if ('int' in l) {
+      const b = BigInt(l.int);
+      if (d === 'sqlite') return this.param('bigint', b >= INT64_MIN && b <= INT64_MAX ? b : Number(b));
+      if (d === 'duckdb') return this.param('bigint', b);
+      return this.param('bigint', l.int);
+    }
+    if ('date' in l) {
+      const t = parseTime(l.date);
+      if (!t) throw new ExprError('E_BAD_EXPR', `Bad date or timestamp '${l.date}'`);
+      if (d === 'sqlite') return this.param(t.dateOnly ? 'date' : 'timestamp', l.date);
+      if (t.dateOnly) return this.param('date', l.date);
+      if (d === 'postgres') return this.param('timestamp', timeToUtcText(t, 'T') + 'Z');
+      return this.param('timestamp', timeToUtcText(t));
+    }
+    const v = l.value;
+    if (v === null) return 'NULL';
+    if (typeof v === 'number') return this.num(v);
+    if (typeof v === 'string') return this.param('string', v);
+    return this.param('bool', d === 'sqlite' ? (v ? 1 : 0) : v);
+  }
+
+  /** May the column hold NaN that the engine orders above every number? */
+  private nanGuard(c: ColumnRef, colSql: string): string | null {
+    if (this.dialect !== 'duckdb' && this.dialect !== 'postgres') return null;
+    const t = this.types?.get(c.name)?.toLowerCase();
+    if (t !== undefined && !/^(float|double|real|decimal|numeric)/.test(t)) return null;
+    return this.dialect === 'duckdb' ? `NOT isnan(${colSql})` : `${colSql} <> CAST('NaN' AS double precision)`;
+  }
+
+  cmp(op: CompareOp, c: ColumnRef, l: Literal, guard = true): string {
+    const cs = this.col(c);
+    if ('value' in l && typeof l.value === 'number' && Number.isNaN(l.value))
+      return op === '!=' ? `(${cs} IS NOT NULL OR NULL)` : `(${cs} IS NULL AND NULL)`;
+    const sqlOp = op === '!=' ? '<>' : op;
+    const base = `${cs} ${sqlOp} ${this.lit(l)}`;
+    const cls = literalClass(l);
+    if (guard && (op === '>' || op === '>=') && (cls === 'number' || cls === 'int')) {
+      const g = this.nanGuard(c, cs);
+      if (g) return `(${base} AND ${g})`;
+    }
+    return base;
+  }
+
+  expr(e: Expr): string {
+    switch (e.kind) {
+      case 'and':
+      case 'or': {
+        if (e.args.length === 0) return e.kind === 'and' ? 'TRUE' : 'FALSE';
+        if (e.args.length === 1) return this.expr(e.args[0]!);
+        return e.args.map((a) => `(${this.expr(a)})`).join(e.kind === 'and' ? ' AND ' : ' OR ');
+      }
+      case 'not':
+        return `NOT (${this.expr(e.arg)})`;
+      case 'cmp':
+        return this.cmp(e.op, e.left, e.right);
+      case 'isnull':
+        return `${this.col(e.col)} ${e.negated ? 'IS NOT NULL' : 'IS NULL'}`;
+      case 'in': {
+        const cs = this.col(e.col);
+        const vals = e.values.filter((v) => !('value' in v && typeof v.value === 'number' && Number.isNaN(v.value)));
+        let s: string;
+        if (vals.length === 0) {
+          if (e.values.length === 0) return e.negated ? 'TRUE' : 'FALSE';
+          s = `(${cs} IS NULL AND NULL)`; // only NaNs: never equal
+          return e.negated ? `NOT ${s}` : s;
+        }
+        s = `${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(v)).join(', ')})`;
+        return s;
+      }
+      case 'between': {
+        const isNaNLit = (l: Literal) => 'value' in l && typeof l.value === 'number' && Number.isNaN(l.value);
+        const cs = this.col(e.col);
+        const numeric = ['number', 'int'].includes(literalClass(e.lo)) || ['number', 'int'].includes(literalClass(e.hi));
+        if (!isNaNLit(e.lo) && !isNaNLit(e.hi) && !(numeric && this.nanGuard(e.col, cs))) {
+          return `${cs} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.lit(e.lo)} AND ${this.lit(e.hi)}`;
+        }
+        const s = `(${this.cmp('>=', e.col, e.lo)}) AND (${this.cmp('<=', e.col, e.hi)})`;
+        return e.negated ? `NOT (${s})` : s;
+      }
+      case 'range': {
+        const lo: Literal = { kind: 'lit', value: e.lo };
+        const hi: Literal = { kind: 'lit', value: e.hi };
+        // no NaN guard on >=: the `<` half is already false for NaN in every engine
+        return `${this.cmp('>=', e.col, lo, false)} AND ${this.cmp('<', e.col, hi)}`;
+      }
+      case 'inpolygon': {
+        const x = this.col(e.x), y = this.col(e.y);
+        const f = (v: number) => this.param('float', v);
+        const terms = polygonEdges(e.polygon).map(
+          (g) => `CASE WHEN ${y} >= ${f(g.ylo)} AND ${y} < ${f(g.yhi)} AND ${x} < ${f(g.xi)} + (${y} - ${f(g.yi)}) * ${f(g.k)} THEN 1 ELSE 0 END`,
+        );
+        const inside = terms.length ? `(${terms.join(' + ')}) % 2 = 1` : 'FALSE';
+        return `CASE WHEN ${x} IS NULL OR ${y} IS NULL THEN NULL ELSE ${inside} END`;
+      }
+    }
+  }
+}
+
+/**
+ * SQL for `e` in `dialect`, with values as bound parameters. With `schema`, every column must be
+ * in it (else ExprError code 'E_UNKNOWN_COLUMN'), and field types (DataShape names or SQL names)
+ * narrow the NaN guards to float columns.
+ */
+export function toSQL(e: Expr, dialect: SqlDialect, schema?: SqlSchema): CompiledSql {
+  const c = new Compiler(dialect, schema);
+  const sql = c.expr(e);
+  return { sql, params: c.params };
+}
