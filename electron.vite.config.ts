@@ -1,0 +1,42 @@
+/**
+ * One build for everything that ships: Electron main + the engine + the web host + the CLI (Node
+ * targets, dependencies left external), the sandboxed preload (CommonJS, as a sandboxed preload
+ * must be), and the Svelte renderer served by both Electron and the web host.
+ */
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rolldownOptions: {
+        input: {
+          app: resolve('main/app/index.ts'),
+          engine: resolve('main/engine/index.ts'),
+          cli: resolve('main/cli/index.ts'),
+        },
+        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+      },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      rolldownOptions: {
+        input: { index: resolve('main/app/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: 'renderer',
+    plugins: [svelte({ configFile: resolve('svelte.config.js') })],
+    build: {
+      outDir: resolve('out/renderer'),
+      emptyOutDir: true,
+      rolldownOptions: { input: resolve('renderer/index.html') },
+    },
+  },
+});

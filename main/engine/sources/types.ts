@@ -1,0 +1,79 @@
+/**
+ * The one interface every format reader implements (one module per format, behind a registry).
+ * A Source describes a dataset (schema, row count, metadata, warnings) and streams it as Arrow
+ * record batches; the columnar cache ingests that stream into an uncompressed Arrow IPC file that
+ * the native kernels map. Formats that are already mappable (uncompressed Arrow IPC, NPY) also
+ * report `inPlace`, so no copy is made.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import type { Schema } from '../../../shared/datashape';
+
+export interface IngestWarning {
+  /** stable code, e.g. W_BAD_ROW, W_WIDENED, W_NESTED_AS_JSON, W_UNSUPPORTED_TYPE */
+  code: string;
+  message: string;
+  column?: string;
+  /** 1-based line number in the source file (CSV/NDJSON) */
+  line?: number;
+}
+
+export interface InnerDataset {
+  /** the part after `::` in `PATH::INNER`, e.g. `/sensors/temp`, `orders`, `x` */
+  inner: string;
+  kind: string; // 'table' | 'view' | 'dataset' | 'array' | 'group' ...
+  rows?: number;
+  shape?: number[];
+  dtype?: string;
+}
+
+export interface SourceInfo {
+  format: string;        // 'csv' | 'parquet' | 'arrow' | 'hdf5' | 'npy' | 'npz' | 'sqlite' | 'json' | 'ndjson'
+  path: string;
+  inner?: string;
+  rows: number | null;   // null when unknown before a full pass (CSV, NDJSON)
+  schema: Schema;
+  /** file / dataset level metadata (HDF5 attributes, Parquet key-value metadata, ...) */
+  metadata: Record<string, string>;
+  warnings: IngestWarning[];
+  /** for mappable files: the file itself can be used by the native kernels with no copy */
+  inPlace?: { kind: 'arrow' | 'npy'; path: string };
+}
+
+export interface ScanOptions {
+  columns?: string[];
+  /** target rows per batch (a hint) */
+  batchRows?: number;
+  signal?: AbortSignal;
+  /** fraction done 0..1 (by bytes or rows) */
+  onProgress?: (done: number) => void;
+}
+
+export interface Source {
+  info(): Promise<SourceInfo>;
+  /** the whole dataset (chosen columns) as Arrow record batches, in order, in bounded memory */
+  scan(opts?: ScanOptions): AsyncIterable<RecordBatch>;
+  close(): Promise<void>;
+}
+
+export interface SourceProvider {
+  format: string;
+  /** lower-case extensions without the dot, e.g. ['csv', 'tsv', 'csv.gz'] */
+  extensions: string[];
+  /** content sniffing from the first bytes (magic numbers) */
+  sniff?(head: Uint8Array, path: string): boolean;
+  /** container formats: list datasets inside (HDF5, SQLite, NPZ) */
+  list?(path: string): Promise<InnerDataset[]>;
+  open(path: string, inner?: string): Promise<Source>;
+}
+
+/** Errors from sources carry a stable code and name the file. */
+export class SourceError extends Error {
+  constructor(
+    public code: string,
+    public path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'SourceError';
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The web host: plain Node HTTP + WebSocket, serving the same renderer build as the Electron app and
+ * bridging each WebSocket to the forked engine (one connection each). Used where Electron is absent,
+ * by the end-to-end tests, and to explore a big remote box from a laptop. Binds 127.0.0.1 unless
+ * told otherwise; every request needs the token; Host and Origin are checked (guard.ts).
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { encodeFrame } from '../../shared/wire';
+import type { WireMessage } from '../../shared/rpc';
+import { ENGINE_STATE_EVENT } from '../../shared/api';
+import type { ForkedEngine } from '../engine/forked';
+import {
+  TOKEN_COOKIE,
+  TOKEN_HEADER,
+  allowedHosts,
+  hostAllowed,
+  newToken,
+  originAllowed,
+  parseCookies,
+  tokensEqual,
+} from './guard';
+
+export interface WebServerOptions {
+  engine: ForkedEngine;
+  rendererDir: string;
+  host?: string;
+  port?: number;
+  token?: string;
+  /** extra Host names accepted when bound to a non-loopback address (e.g. the machine's DNS name) */
+  extraHosts?: string[];
+}
+
+export interface WebServer {
+  url: string;
+  /** the URL with the one-time token parameter: what `cdx serve` prints */
+  urlWithToken: string;
+  token: string;
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
+
+// Same policy as the Electron window (renderer/index.html), sent as a header too.
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? newToken();
+  const root = path.resolve(opts.rendererDir);
+  let allowed = new Set<string>();
+
+  const forbid = (res: http.ServerResponse, why: string) => {
+    res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`Forbidden: ${why}\n`);
+  };
+
+  const hasToken = (req: http.IncomingMessage, url: URL): boolean => {
+    const header = req.headers[TOKEN_HEADER];
+    return (
+      tokensEqual(typeof header === 'string' ? header : undefined, token) ||
+      tokensEqual(parseCookies(req.headers.cookie)[TOKEN_COOKIE], token) ||
+      tokensEqual(url.searchParams.get('token'), token)
+    );
+  };
+
+  const server = http.createServer((req, res) => {
+    if (!hostAllowed(req.headers.host, allowed)) return forbid(res, 'unexpected Host header.');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return forbid(res, 'bad request URL.');
+    }
+    if (!hasToken(req, url)) return forbid(res, 'open the URL printed by `cdx serve` (it carries the access token).');
+    if (url.searchParams.has('token')) {
+      // swap the one-time URL parameter for a cookie, and drop it from the address bar
+      url.searchParams.delete('token');
+      res.writeHead(302, {
+        'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+        location: url.pathname + url.search,
+        'cache-control': 'no-store',
+      });
+      return res.end();
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' });
+      return res.end();
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      return forbid(res, 'bad path.');
+    }
+    let file = path.resolve(root, '.' + rel);
+    if (file !== root && !file.startsWith(root + path.sep)) return forbid(res, 'path outside the app.');
+    if (!existsSync(file) || statSync(file).isDirectory()) file = path.join(root, 'index.html');
+    if (!existsSync(file)) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      return res.end(`The renderer is not built (${root}). Run \`npm run build\`.\n`);
+    }
+    const ext = path.extname(file);
+    res.writeHead(200, {
+      'content-type': TYPES[ext] ?? 'application/octet-stream',
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+      'cross-origin-opener-policy': 'same-origin',
+      'cache-control': ext === '.html' ? 'no-store' : 'private, max-age=3600',
+    });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).pipe(res);
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 30 });
+  server.on('upgrade', (req, socket, head) => {
+    const refuse = () => {
+      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse();
+    }
+    if (url.pathname !== '/ws') return refuse();
+    if (!hostAllowed(req.headers.host, allowed)) return refuse();
+    if (!originAllowed(req.headers.origin, allowed)) return refuse();
+    if (!hasToken(req, url)) return refuse();
+    wss.handleUpgrade(req, socket, head, (ws) => bridge(ws));
+  });
+
+  const bridge = (ws: WebSocket) => {
+    const port = opts.engine.connect();
+    port.onFrame((f) => {
+      if (ws.readyState === ws.OPEN) ws.send(f, { binary: true });
+    });
+    port.onClose(() => ws.close(1011, 'engine connection closed'));
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) return;
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+      try {
+        port.send(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      } catch {
+        ws.close(1011, 'engine unavailable');
+      }
+    });
+    ws.on('close', () => port.close());
+    // tell the new client how the engine is doing right now
+    ws.send(encodeFrame({ t: 'event', name: ENGINE_STATE_EVENT, data: opts.engine.state } satisfies WireMessage), { binary: true });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  allowed = allowedHosts(host, port, opts.extraHosts);
+  const base = `http://${hostForUrl(host)}:${port}/`;
+  return {
+    url: base,
+    urlWithToken: `${base}?token=${token}`,
+    token,
+    port,
+    host,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}

@@ -1,0 +1,75 @@
+// The layering rule (VS Code style: layers that cannot import upward), checked on every test run:
+//  - shared/ imports nothing of ours outside shared/, and no Node or Electron module;
+//  - renderer/ imports only renderer/ and shared/ (plus browser-safe packages), no Node or Electron;
+//  - main/engine/ never imports 'electron' (it runs in a utilityProcess or a plain Node child).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative, resolve, dirname, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const nodeModules = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+const NODE_ONLY_PACKAGES = ['electron', 'better-sqlite3', 'ws', 'commander', 'cli-progress', '@duckdb/node-api', 'node-addon-api'];
+
+function* files(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'build' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* files(p);
+    else if (/\.(ts|svelte|js|mjs)$/.test(name)) yield p;
+  }
+}
+
+function importsOf(src) {
+  const out = [];
+  const re = /(?:^|[^.\w])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^.\w])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[^.\w])import\s+['"]([^'"]+)['"]|require\s*\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  let m;
+  while ((m = re.exec(src))) out.push(m[1] ?? m[2] ?? m[3] ?? m[4]);
+  return out;
+}
+
+const problems = [];
+function check(layer, test) {
+  const dir = join(root, layer);
+  try {
+    statSync(dir);
+  } catch {
+    return;
+  }
+  for (const file of files(dir)) {
+    const src = readFileSync(file, 'utf8');
+    for (const spec of importsOf(src)) {
+      const why = test(spec, file);
+      if (why) problems.push(`${relative(root, file)}: imports '${spec}' — ${why}`);
+    }
+  }
+}
+
+const isTest = (f) => /\.test\.ts$/.test(f);
+const pkgName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+const within = (file, spec, layers) => {
+  const target = resolve(dirname(file), spec);
+  return layers.some((l) => target === join(root, l) || target.startsWith(join(root, l) + sep));
+};
+
+check('shared', (spec, file) => {
+  if (isTest(file)) return null; // tests may use oracles (DuckDB) and Node
+  if (nodeModules.has(spec) || spec.startsWith('node:')) return 'shared/ must not use Node modules';
+  if (spec.startsWith('.')) return within(file, spec, ['shared']) ? null : 'shared/ imports nothing outside shared/';
+  if (NODE_ONLY_PACKAGES.includes(pkgName(spec))) return 'shared/ must stay browser-safe';
+  return null;
+});
+check('renderer', (spec, file) => {
+  if (isTest(file)) return null;
+  if (nodeModules.has(spec) || spec.startsWith('node:')) return 'the renderer must not use Node modules';
+  if (spec.startsWith('.')) return within(file, spec, ['renderer', 'shared']) ? null : 'the renderer imports only renderer/ and shared/';
+  if (NODE_ONLY_PACKAGES.includes(pkgName(spec))) return 'the renderer must not use Node-only packages';
+  return null;
+});
+check('main/engine', (spec) => (pkgName(spec) === 'electron' ? "the engine never imports 'electron'" : null));
+
+if (problems.length) {
+  console.error(`Layering check failed (${problems.length}):\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('Layering check: ok');
