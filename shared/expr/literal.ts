@@ -98,9 +98,9 @@ function utcSeconds(y: number, mo: number, d: number, h: number, mi: number, s: 
   return dt.getTime() / 1000;
 }
 
-/** Milliseconds since the epoch (fraction truncated to ms). */
+/** Milliseconds since the epoch, with the sub-millisecond part as a fraction (µs resolution). */
 export function timeToMs(t: ParsedTime): number {
-  return t.seconds * 1000 + (t.fraction ? Math.floor(+(t.fraction + '000').slice(0, 3)) : 0);
+  return t.seconds * 1000 + (t.fraction ? +('0.' + t.fraction) * 1000 : 0);
 }
 
 /** `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC (no offset), as SQL engines read a plain timestamp. */

@@ -5,7 +5,8 @@
  *   sqlite     `?`            numbers as is; { int } as bigint (within int64, else a float);
  *                             booleans as 1/0; dates/timestamps as their ISO text as written.
  *   duckdb     `?`            numbers wrapped in CAST(? AS BIGINT) (safe integers) or
- *                             CAST(? AS DOUBLE); { int } as bigint in CAST(? AS HUGEINT);
+ *                             CAST(? AS DOUBLE); { int } and integral floats beyond 2^53 as
+ *                             bigint in CAST(? AS HUGEINT) (exact against int64 columns);
  *                             dates CAST(? AS DATE), timestamps CAST(? AS TIMESTAMP) bound as UTC
  *                             text 'YYYY-MM-DD HH:MM:SS[.f]'.
  *   postgres   `$1`, `$2`, …  same casts with Postgres type names (bigint, numeric for { int },
@@ -37,9 +38,18 @@ export interface SqlSchema {
   fields: readonly { name: string; type?: string }[];
 }
 
+/** How to bind a parameter's JS value: number → BIGINT or DOUBLE, bigint → HUGEINT, string, boolean. */
+export type SqlParamType = 'BIGINT' | 'HUGEINT' | 'DOUBLE' | 'VARCHAR' | 'BOOLEAN';
+
 export interface CompiledSql {
   sql: string;
   params: unknown[];
+  /**
+   * The type to bind each parameter's JS value as, for drivers that infer a type from the value
+   * and get it wrong (e.g. @duckdb/node-api binds the number 1e300 as BIGINT and fails): bind
+   * params[i] as paramTypes[i]. Dates and timestamps are text (the SQL casts them): VARCHAR.
+   */
+  paramTypes: SqlParamType[];
 }
 
 export function quoteIdent(name: string, dialect: SqlDialect): string {
@@ -59,6 +69,7 @@ const CH_TYPES: Record<ParamKind, string> = {
 
 class Compiler {
   readonly params: unknown[] = [];
+  readonly paramTypes: SqlParamType[] = [];
   private readonly types: Map<string, string | undefined> | null;
 
   constructor(
@@ -75,6 +86,12 @@ class Compiler {
 
   private param(kind: ParamKind, value: unknown): string {
     this.params.push(value);
+    this.paramTypes.push(
+      typeof value === 'bigint' ? 'HUGEINT'
+      : typeof value === 'number' ? (kind === 'int' || kind === 'bool' ? 'BIGINT' : 'DOUBLE')
+      : typeof value === 'boolean' ? 'BOOLEAN'
+      : 'VARCHAR',
+    );
     const n = this.params.length;
     switch (this.dialect) {
       case 'sqlite':
@@ -93,7 +110,14 @@ class Compiler {
   }
 
   num(v: number): string {
-    return this.param(Number.isSafeInteger(v) ? 'int' : 'float', v);
+    if (Number.isSafeInteger(v)) return this.param('int', v);
+    // an integral float beyond 2^53 binds as an exact wide integer, so that an int64 column is
+    // compared with it exactly (as the evaluator does) rather than after rounding to double
+    if (Number.isInteger(v) && Math.abs(v) < 2 ** 127 && this.dialect !== 'sqlite') {
+      const b = BigInt(v);
+      return this.param('bigint', this.dialect === 'duckdb' ? b : b.toString());
+    }
+    return this.param('float', v);
   }
 
   /** A literal as SQL (a placeholder, or NULL). NaN literals never reach here. */
@@ -205,5 +229,5 @@ class Compiler {
 export function toSQL(e: Expr, dialect: SqlDialect, schema?: SqlSchema): CompiledSql {
   const c = new Compiler(dialect, schema);
   const sql = c.expr(e);
-  return { sql, params: c.params };
+  return { sql, params: c.params, paramTypes: c.paramTypes };
 }
