@@ -41,7 +41,7 @@ describe('toSQL', () => {
 
   it('duckdb: casts on numbers and dates, NaN guard on float columns only', () => {
     expect(toSQL(parseExpr(example), 'duckdb', typed)).toEqual({
-      sql: '(("price" > CAST(? AS BIGINT) AND NOT isnan("price"))) AND ("country" IN (?, ?)) AND ("comment" IS NOT NULL)',
+      sql: '("price" > CAST(? AS BIGINT) AND NOT isnan("price")) AND ("country" IN (?, ?)) AND ("comment" IS NOT NULL)',
       params: [100, 'US', 'CA'],
     });
     expect(toSQL(parseExpr('n >= 1.5 and n = 9007199254740993'), 'duckdb', typed)).toEqual({
@@ -56,7 +56,7 @@ describe('toSQL', () => {
 
   it('postgres: numbered $n placeholders with casts', () => {
     expect(toSQL(parseExpr(example + ' and ok = false'), 'postgres', typed)).toEqual({
-      sql: `(("price" > CAST($1 AS bigint) AND "price" <> CAST('NaN' AS double precision))) AND ("country" IN ($2, $3)) AND ("comment" IS NOT NULL) AND ("ok" = $4)`,
+      sql: `("price" > CAST($1 AS bigint) AND "price" <> CAST('NaN' AS double precision)) AND ("country" IN ($2, $3)) AND ("comment" IS NOT NULL) AND ("ok" = $4)`,
       params: [100, 'US', 'CA', false],
     });
     expect(toSQL(parseExpr("at >= timestamp '2024-01-31 10:00' and n != 18446744073709551615"), 'postgres', typed)).toEqual({
@@ -73,6 +73,13 @@ describe('toSQL', () => {
     });
     // the backquoted column in the text above is a`b\ :
     expect(quoteIdent('a`b\\', 'clickhouse')).toBe('`a\\`b\\\\`');
+  });
+
+  it('does not double parentheses, even with parentheses inside quoted names', () => {
+    expect(toSQL(parseExpr('not price > 1 and `a)(b` = 1 and not `a)(b` is null'), 'duckdb', { fields: [{ name: 'price', type: 'float32' }, { name: 'a)(b' }] }).sql).toBe(
+      '(NOT ("price" > CAST(? AS BIGINT) AND NOT isnan("price"))) AND ("a)(b" = CAST(? AS BIGINT)) AND (NOT ("a)(b" IS NULL))',
+    );
+    expect(toSQL(parseExpr('not `a)``(b` = 1'), 'clickhouse').sql).toBe('NOT (`a)\\`(b` = {p1:Int64})');
   });
 
   it('quotes identifiers by doubling the quote', () => {

@@ -172,10 +172,10 @@ class Compiler {
       case 'or': {
         if (e.args.length === 0) return e.kind === 'and' ? 'TRUE' : 'FALSE';
         if (e.args.length === 1) return this.expr(e.args[0]!);
-        return e.args.map((a) => `(${this.expr(a)})`).join(e.kind === 'and' ? ' AND ' : ' OR ');
+        return e.args.map((a) => paren(this.expr(a))).join(e.kind === 'and' ? ' AND ' : ' OR ');
       }
       case 'not':
-        return `NOT (${this.expr(e.arg)})`;
+        return `NOT ${paren(this.expr(e.arg))}`;
       case 'cmp':
         return this.cmp(e.op, e.left, e.right);
       case 'isnull':
@@ -219,6 +219,24 @@ class Compiler {
       }
     }
   }
+}
+
+/** `(s)` unless s is already one parenthesised group (quotes skipped when matching). */
+function paren(s: string): string {
+  if (s[0] !== '(') return `(${s})`;
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === "'" || c === '"' || c === '`') {
+      // skip a quoted run (a doubled quote just starts the next run; ClickHouse backquoted
+      // identifiers escape with a backslash)
+      for (i++; i < s.length && s[i] !== c; i++) if (c === '`' && s[i] === '\\') i++;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0 && i < s.length - 1) return `(${s})`;
+  }
+  return s;
 }
 
 /**
