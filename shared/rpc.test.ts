@@ -90,7 +90,7 @@ describe('the contract over an in-memory transport pair', () => {
     expect(client.inFlight).toBe(0);
     // a new engine: attach a fresh pair
     const [a, b] = createMemoryPortPair();
-    serveRpc<TestApi>({ add: ({ a, b }) => a * 1000 + b } as Handlers<TestApi>, b);
+    serveRpc<TestApi>({ add: ({ a, b }: { a: number; b: number }) => a * 1000 + b } as unknown as Handlers<TestApi>, b);
     client.attach(a);
     expect(await client.api.add({ a: 1, b: 2 })).toBe(1002);
   });

@@ -1,0 +1,57 @@
+/**
+ * Starts the real web host the way a user does (`cdx serve --port 0`, the built app) and returns
+ * the URL it prints. One per test file; stopped afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
+
+export interface RunningServer {
+  url: string;
+  base: string;
+  token: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-home-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'serve', '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, CDX_HOME: home, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`cdx serve printed no URL in 30 s.\nstdout: ${out}\nstderr: ${err}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = out.match(/(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`cdx serve exited (${code}).\nstdout: ${out}\nstderr: ${err}`)));
+  });
+  const u = new URL(url);
+  return {
+    url,
+    base: `${u.protocol}//${u.host}`,
+    token: u.searchParams.get('token')!,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

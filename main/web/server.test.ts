@@ -1,0 +1,161 @@
+/**
+ * The web host end to end at the HTTP/WebSocket level: token, Host (DNS rebinding) and Origin
+ * guards, no CORS wildcard, and crash isolation (kill the engine mid-call: the call rejects with a
+ * clear error, the next call is served by a new engine).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { ForkedEngine } from '../engine/forked';
+import { engineEntry } from '../engine/entry';
+import { startWebServer, type WebServer } from './server';
+import { RpcClient, type FramePort } from '../../shared/rpc';
+import { ENGINE_STATE_EVENT, type EngineApi, type EngineStateEvent } from '../../shared/api';
+
+let server: WebServer;
+let engine: ForkedEngine;
+
+function request(opts: { path?: string; host?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: server.port, path: opts.path ?? '/', headers: { host: opts.host ?? `127.0.0.1:${server.port}`, ...opts.headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function wsOpen(headers: Record<string, string>): Promise<{ ws?: WebSocket; status?: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, { headers });
+    ws.on('open', () => resolve({ ws }));
+    ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+    ws.on('error', () => resolve({ status: -1 }));
+  });
+}
+
+function portOf(ws: WebSocket): FramePort {
+  const frames: ((f: Uint8Array) => void)[] = [];
+  const closes: ((r: string) => void)[] = [];
+  ws.on('message', (d: Buffer) => frames.forEach((l) => l(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))));
+  ws.on('close', () => closes.forEach((l) => l('closed')));
+  return { send: (f) => ws.send(f), onFrame: (l) => void frames.push(l), onClose: (l) => void closes.push(l), close: () => ws.close() };
+}
+
+beforeAll(async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-web-'));
+  writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>CDX test</title>');
+  const { entry, execArgv } = engineEntry();
+  engine = new ForkedEngine({ entry, execArgv });
+  engine.start();
+  server = await startWebServer({ engine, rendererDir: dir });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await engine?.stop();
+});
+
+describe('web host guards', () => {
+  const good = () => ({ [`x-cdx-token`]: server.token });
+
+  it('binds loopback by default and prints a URL with the token', () => {
+    expect(server.host).toBe('127.0.0.1');
+    expect(server.urlWithToken).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`);
+  });
+
+  it('refuses a request without the token, or with a wrong one', async () => {
+    expect((await request({})).status).toBe(403);
+    expect((await request({ headers: { 'x-cdx-token': 'nope' } })).status).toBe(403);
+    expect((await request({ path: '/?token=wrong' })).status).toBe(403);
+    expect((await request({ headers: { cookie: 'cdx_token=wrong' } })).status).toBe(403);
+  });
+
+  it('serves the app with the right token, with a CSP and no CORS wildcard', async () => {
+    const r = await request({ headers: good() });
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('CDX test');
+    expect(r.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    expect((await request({ host: `localhost:${server.port}`, headers: good() })).status).toBe(200);
+  });
+
+  it('swaps the one-time URL token for an HttpOnly cookie and drops it from the address', async () => {
+    const r = await request({ path: `/?token=${server.token}` });
+    expect(r.status).toBe(302);
+    expect(r.headers.location).toBe('/');
+    const cookie = r.headers['set-cookie']![0]!;
+    expect(cookie).toMatch(/^cdx_token=[^;]+; HttpOnly; SameSite=Strict/);
+    const r2 = await request({ headers: { cookie: cookie.split(';')[0]! } });
+    expect(r2.status).toBe(200);
+  });
+
+  it('refuses a foreign Host even with the token (DNS rebinding)', async () => {
+    for (const host of ['evil.example', `evil.example:${server.port}`, `localhost.evil.example:${server.port}`, `127.0.0.1.evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`]) {
+      expect((await request({ host, headers: good() })).status, host).toBe(403);
+    }
+  });
+
+  it('does not serve files outside the app folder', async () => {
+    const r = await request({ path: '/..%2f..%2f..%2fetc%2fpasswd', headers: good() });
+    expect(r.body).not.toContain('root:');
+  });
+
+  it('refuses a WebSocket from a foreign Origin, without Origin, or without the token', async () => {
+    const origin = `http://127.0.0.1:${server.port}`;
+    expect((await wsOpen({ ...good(), origin: `http://127.0.0.1.evil.example` })).status).toBe(403);
+    expect((await wsOpen({ ...good(), origin: `http://127.0.0.1.evil.example:${server.port}` })).status).toBe(403);
+    expect((await wsOpen({ ...good(), origin: `http://localhost.evil.example:${server.port}` })).status).toBe(403);
+    expect((await wsOpen({ ...good(), origin: `https://127.0.0.1:${server.port}` })).status).toBe(403);
+    expect((await wsOpen({ ...good() })).status).toBe(403);
+    expect((await wsOpen({ origin })).status).toBe(403);
+    expect((await wsOpen({ ...good(), origin, host: `evil.example:${server.port}` })).status).toBe(403);
+    const ok = await wsOpen({ ...good(), origin });
+    expect(ok.ws).toBeDefined();
+    ok.ws!.close();
+  });
+});
+
+describe('crash isolation through the web host', () => {
+  it('rejects the call in flight with a clear error when the engine is killed, then serves the next call from a new engine', async () => {
+    const { ws } = await wsOpen({ 'x-cdx-token': server.token, origin: `http://127.0.0.1:${server.port}` });
+    const client = new RpcClient<EngineApi>(portOf(ws!));
+    const states: EngineStateEvent[] = [];
+    client.on(ENGINE_STATE_EVENT, (d) => {
+      const s = d as EngineStateEvent;
+      states.push(s);
+      if (s.state === 'crashed') client.failAll({ code: 'E_ENGINE_DIED', message: s.reason ?? 'engine died' });
+    });
+    const before = await client.api.info({});
+    expect(before.pid).toBe(engine.pid);
+    const inflight = client.api.ping({ ms: 20_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(before.pid, 'SIGKILL');
+    const err = await inflight.then(
+      () => null,
+      (e) => e,
+    );
+    expect(err).toMatchObject({ code: 'E_ENGINE_DIED' });
+    expect(err.message).toMatch(/killed by SIGKILL/);
+    // the next call is served by a new engine process
+    let after;
+    for (let i = 0; i < 100 && !after; i++) {
+      try {
+        after = await client.api.info({});
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(after!.pid).not.toBe(before.pid);
+    expect(states.map((s) => s.state)).toEqual(expect.arrayContaining(['crashed', 'ready']));
+    ws!.close();
+  }, 30_000);
+});
