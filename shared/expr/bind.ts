@@ -232,12 +232,12 @@ export type Truth = boolean | null;
 export function compareCell(cell: unknown, l: Literal): number | null {
   if (cell === null || cell === undefined) return null;
   if ('date' in l) {
-    const t = parseTime(l.date);
+    const t = literalMs(l);
     const ms = cellMs(cell);
-    if (!t || ms === null) return null;
-    return cmpNum(ms, timeToMs(t));
+    if (t === null || ms === null) return null;
+    return cmpNum(ms, t);
   }
-  const v = 'int' in l ? BigInt(l.int) : l.value;
+  const v = 'int' in l ? literalBigInt(l) : l.value;
   if (v === null) return null;
   if (typeof v === 'number' || typeof v === 'bigint') {
     if (typeof cell === 'number' || typeof cell === 'bigint') return cmpNum(cell, v);
@@ -247,6 +247,25 @@ export function compareCell(cell: unknown, l: Literal): number | null {
   if (typeof v === 'string') return typeof cell === 'string' ? cmpCodePoints(cell, v) : null;
   if (typeof v === 'boolean') return typeof cell === 'boolean' ? (cell === v ? 0 : cell ? 1 : -1) : null;
   return null;
+}
+
+// literals are immutable plain objects: cache their parsed forms (the evaluator runs per row)
+const msCache = new WeakMap<Literal, number | null>();
+const bigCache = new WeakMap<Literal, bigint>();
+
+function literalMs(l: Literal & { date: string }): number | null {
+  let v = msCache.get(l);
+  if (v === undefined) {
+    const t = parseTime(l.date);
+    msCache.set(l, (v = t ? timeToMs(t) : null));
+  }
+  return v;
+}
+
+function literalBigInt(l: Literal & { int: string }): bigint {
+  let v = bigCache.get(l);
+  if (v === undefined) bigCache.set(l, (v = BigInt(l.int)));
+  return v;
 }
 
 function cellMs(cell: unknown): number | null {
@@ -359,10 +378,10 @@ export function evalExpr3(e: Expr, row: Readonly<Record<string, unknown>>): Trut
     }
     case 'range': {
       const cell = row[e.col.name];
-      return and3(
-        applyOp('>=', compareCell(cell, { kind: 'lit', value: e.lo })),
-        applyOp('<', compareCell(cell, { kind: 'lit', value: e.hi })),
-      );
+      if (cell === null || cell === undefined) return null;
+      const x = typeof cell === 'number' || typeof cell === 'bigint' ? cell : cell instanceof Date ? cell.getTime() : null;
+      if (x === null) return null;
+      return cmpNum(x, e.lo) >= 0 && cmpNum(x, e.hi) < 0; // NaN anywhere → false
     }
     case 'inpolygon': {
       const x = cellNumber(row[e.x.name]);

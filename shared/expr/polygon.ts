@@ -7,7 +7,9 @@
  * (x, y) crosses the edge when
  *     y >= ylo  &&  y < yhi  &&  x < xi + (y − yi) * k          (all in float64, in this order)
  * and is inside when the number of crossed edges is odd (even-odd rule). x or y null → unknown;
- * NaN x or y → outside (every comparison with NaN is false).
+ * NaN x or y → outside (every comparison with NaN is false). An edge with a non-finite end (or a
+ * non-finite k) never counts: that keeps engines that order NaN above every number (DuckDB,
+ * Postgres) in agreement; checkExpr reports such polygons.
  */
 export interface PolygonEdge {
   ylo: number;
@@ -23,8 +25,10 @@ export function polygonEdges(polygon: readonly (readonly [number, number])[]): P
   for (let i = 0; i < n; i++) {
     const [xi, yi] = polygon[i]!;
     const [xj, yj] = polygon[(i + 1) % n]!;
-    if (yi === yj || Number.isNaN(yi) || Number.isNaN(yj)) continue;
-    edges.push({ ylo: Math.min(yi, yj), yhi: Math.max(yi, yj), xi, yi, k: (xj - xi) / (yj - yi) });
+    if (yi === yj || !Number.isFinite(xi) || !Number.isFinite(yi) || !Number.isFinite(xj) || !Number.isFinite(yj)) continue;
+    const k = (xj - xi) / (yj - yi);
+    if (!Number.isFinite(k)) continue;
+    edges.push({ ylo: Math.min(yi, yj), yhi: Math.max(yi, yj), xi, yi, k });
   }
   return edges;
 }
