@@ -14,6 +14,12 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  Bool, DateDay, DateMillisecond, Float32, Float64, Int16, Int32, Int64, Int8, makeData, makeVector, Table,
+  TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8,
+  Utf8, tableToIPC, type DataType, type Vector,
+} from 'apache-arrow';
+import type { CompareOp, Expr, Literal } from '../shared/expr/ast';
 
 export type NumericDType =
   | 'int8' | 'int16' | 'int32' | 'int64'
@@ -72,6 +78,10 @@ export interface RawAddon {
   mapFile(path: string): { handle: unknown; size: number };
   unmapFile(handle: unknown): void;
   regionStats(file: unknown, region: Region, job?: Job): Promise<RegionStats>;
+  summary(col: unknown, opts: object, filter: unknown, job: Job): Promise<ColumnSummary>;
+  bin2d(cols: object, opts: object, filter: unknown, job: Job): Promise<Omit<Bin2dResult, 'width' | 'height' | 'categories'>>;
+  hist1d(col: unknown, range: object, filter: unknown, job: Job): Promise<Hist1dResult>;
+  readRows(cols: unknown[], offset: number, count: number, job: Job): Promise<RawRows[]>;
   [name: string]: any;
 }
 
@@ -245,4 +255,484 @@ export function regionStats(file: FileArg, region: Region, opts?: KernelOptions)
       ),
     opts,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column descriptors
+
+/** A byte range of a file. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** One chunk of a column (an Arrow record batch; the whole array for NPY / raw files). */
+export interface ChunkDesc {
+  rows: number;
+  /** values (numeric / dictionary indices), bit-packed values (bool), or UTF-8 bytes (strings) */
+  data: ByteRange;
+  /** Arrow validity bitmap (LSB first, 1 = valid); absent = no nulls */
+  validity?: { offset: number; bitOffset?: number } | null;
+  /** utf8: int32 offsets, large_utf8: int64 offsets ((rows + 1) entries) */
+  offsets?: ByteRange;
+  /** when known; 0 lets kernels skip the bitmap */
+  nullCount?: number;
+}
+
+export type ColumnKind = 'numeric' | 'bool' | 'utf8' | 'large_utf8' | 'dict';
+
+/** How to interpret stored integers (dates, timestamps) or bytes (numpy bool). */
+export type LogicalType =
+  | { type: 'date'; unit: 'day' | 'ms' }
+  | { type: 'timestamp'; unit: 's' | 'ms' | 'us' | 'ns'; timezone?: string | null }
+  | { type: 'bool8' };
+
+/** A column of a memory-mapped file, as the native kernels read it (no copy). */
+export interface ColumnDesc {
+  name: string;
+  file: FileArg;
+  kind: ColumnKind;
+  /** numeric: value type; dict: index type */
+  dtype?: NumericDType;
+  /** byte order of numeric values and offsets; default true */
+  littleEndian?: boolean;
+  chunks: ChunkDesc[];
+  /** dict: the dictionary values (a utf8 / large_utf8 column; chunks concatenated) */
+  dictionary?: ColumnDesc;
+  logical?: LogicalType;
+}
+
+/** Total rows of a column. */
+export function columnRows(c: ColumnDesc): number {
+  let n = 0;
+  for (const k of c.chunks) n += k.rows;
+  return n;
+}
+
+interface RawColumn {
+  name: string;
+  file: unknown;
+  kind: ColumnKind;
+  dtype?: string;
+  littleEndian: boolean;
+  chunks: Float64Array;
+  dictionary?: RawColumn;
+}
+
+const rawCache = new WeakMap<ColumnDesc, RawColumn>();
+
+function badArg(msg: string, code = 'E_BAD_ARG'): NativeError {
+  const e = new Error(msg) as NativeError;
+  e.code = code;
+  return e;
+}
+
+/** The plain, native-facing form of a descriptor (chunks packed in a Float64Array). */
+export function toRawColumn(c: ColumnDesc): RawColumn {
+  const hit = rawCache.get(c);
+  if (hit && (typeof c.file === 'string' || hit.file === c.file.handle)) return hit;
+  if ((c.kind === 'numeric' || c.kind === 'dict') && !c.dtype) throw badArg(`column ${c.name}: dtype is required`, 'E_BAD_TYPE');
+  const f = new Float64Array(c.chunks.length * 8);
+  c.chunks.forEach((k, i) => {
+    const o = i * 8;
+    f[o] = k.rows;
+    f[o + 1] = k.data.offset;
+    f[o + 2] = k.data.length;
+    f[o + 3] = k.validity ? k.validity.offset : -1;
+    f[o + 4] = k.validity?.bitOffset ?? 0;
+    f[o + 5] = k.offsets?.offset ?? 0;
+    f[o + 6] = k.offsets?.length ?? 0;
+    f[o + 7] = k.nullCount ?? -1;
+  });
+  const raw: RawColumn = {
+    name: c.name,
+    file: fileHandle(c.file),
+    kind: c.kind,
+    dtype: c.dtype,
+    littleEndian: c.littleEndian ?? true,
+    chunks: f,
+  };
+  if (c.kind === 'dict') {
+    if (!c.dictionary) throw badArg(`column ${c.name}: dictionary is required`, 'E_BAD_TYPE');
+    raw.dictionary = toRawColumn(c.dictionary);
+  }
+  rawCache.set(c, raw);
+  return raw;
+}
+
+/** Descriptor of a plain array of `count` values at byte `offset` (raw binary / NPY data). */
+export function rawColumn(
+  file: FileArg,
+  name: string,
+  dtype: NumericDType,
+  offset: number,
+  count: number,
+  littleEndian = true,
+): ColumnDesc {
+  const width = DTYPE_BYTES[dtype];
+  return { name, file, kind: 'numeric', dtype, littleEndian, chunks: [{ rows: count, data: { offset, length: count * width }, nullCount: 0 }] };
+}
+
+export const DTYPE_BYTES: Record<NumericDType, number> = {
+  int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, int64: 8, uint64: 8, float64: 8,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Filters: compile the expression AST (shared/expr/ast.ts) into a postfix program over columns
+
+type RawLit = { t: 'num'; v: number } | { t: 'int'; v: string } | { t: 'str'; v: string } | { t: 'null' };
+type RawOp =
+  | { op: 'cmp'; col: number; cmp: CompareOp; lit: RawLit }
+  | { op: 'in'; col: number; lits: RawLit[] }
+  | { op: 'isnull'; col: number }
+  | { op: 'poly'; x: number; y: number; pts: Float64Array }
+  | { op: 'and' | 'or'; n: number }
+  | { op: 'not' }
+  | { op: 'const'; v: 0 | 1 | 2 };
+
+/** A filter ready for the native kernels. */
+export interface CompiledFilter {
+  program: RawOp[];
+  columns: ColumnDesc[];
+}
+
+/** Resolves a column name used in an expression. */
+export type ColumnResolver = Record<string, ColumnDesc> | ((name: string) => ColumnDesc | undefined);
+
+/** A filter argument: an expression with its columns, or an already compiled filter. */
+export type FilterArg = { expr: Expr; columns: ColumnResolver } | CompiledFilter;
+
+const MS_PER: Record<string, number> = { s: 1000, ms: 1, day: 86400000 };
+
+function dateLiteral(text: string, c: ColumnDesc): RawLit {
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(ms)) throw badArg(`bad date literal "${text}"`);
+  const lg = c.logical;
+  if (!lg || lg.type === 'bool8') throw badArg(`column ${c.name} is not a date or timestamp`, 'E_BAD_TYPE');
+  const unit = lg.unit;
+  if (unit === 'us') return { t: 'int', v: (BigInt(ms) * 1000n).toString() };
+  if (unit === 'ns') return { t: 'int', v: (BigInt(ms) * 1000000n).toString() };
+  const per = MS_PER[unit]!;
+  return { t: 'num', v: Math.floor(ms / per) };
+}
+
+function literalFor(l: Literal | number, c: ColumnDesc): RawLit {
+  if (typeof l === 'number') return { t: 'num', v: l };
+  const isStr = c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict';
+  if ('int' in l) {
+    if (!/^-?\d+$/.test(l.int)) throw badArg(`bad integer literal "${l.int}"`);
+    if (isStr) throw badArg(`column ${c.name} holds strings, not numbers`, 'E_BAD_TYPE');
+    return { t: 'int', v: l.int };
+  }
+  if ('date' in l) return dateLiteral(l.date, c);
+  const v = l.value;
+  if (v === null) return { t: 'null' };
+  if (typeof v === 'string') {
+    if (isStr) return { t: 'str', v };
+    if (c.logical && c.logical.type !== 'bool8') return dateLiteral(v, c);
+    throw badArg(`column ${c.name} is numeric; cannot compare it with the string "${v}"`, 'E_BAD_TYPE');
+  }
+  if (isStr) throw badArg(`column ${c.name} holds strings; cannot compare it with ${String(v)}`, 'E_BAD_TYPE');
+  if (typeof v === 'boolean') return { t: 'num', v: v ? 1 : 0 };
+  return { t: 'num', v };
+}
+
+/** Compiles an expression into a native filter program. Unknown columns throw E_BAD_COLUMN. */
+export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilter {
+  const resolve = typeof columns === 'function' ? columns : (n: string) => columns[n];
+  const cols: ColumnDesc[] = [];
+  const index = new Map<string, number>();
+  const col = (name: string): [number, ColumnDesc] => {
+    let i = index.get(name);
+    if (i === undefined) {
+      const c = resolve(name);
+      if (!c) throw badArg(`unknown column "${name}"`, 'E_BAD_COLUMN');
+      i = cols.length;
+      cols.push(c);
+      index.set(name, i);
+    }
+    return [i, cols[i]!];
+  };
+  const prog: RawOp[] = [];
+  const emit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'cmp': {
+        const [i, c] = col(e.left.name);
+        prog.push({ op: 'cmp', col: i, cmp: e.op, lit: literalFor(e.right, c) });
+        return;
+      }
+      case 'and':
+      case 'or':
+        if (e.args.length === 0) { prog.push({ op: 'const', v: e.kind === 'and' ? 2 : 0 }); return; }
+        e.args.forEach(emit);
+        if (e.args.length > 1) prog.push({ op: e.kind, n: e.args.length });
+        return;
+      case 'not':
+        emit(e.arg);
+        prog.push({ op: 'not' });
+        return;
+      case 'in': {
+        const [i, c] = col(e.col.name);
+        prog.push({ op: 'in', col: i, lits: e.values.map((v) => literalFor(v, c)) });
+        if (e.negated) prog.push({ op: 'not' });
+        return;
+      }
+      case 'isnull': {
+        const [i] = col(e.col.name);
+        prog.push({ op: 'isnull', col: i });
+        if (e.negated) prog.push({ op: 'not' });
+        return;
+      }
+      case 'between': {
+        const [i, c] = col(e.col.name);
+        prog.push({ op: 'cmp', col: i, cmp: '>=', lit: literalFor(e.lo, c) });
+        prog.push({ op: 'cmp', col: i, cmp: '<=', lit: literalFor(e.hi, c) });
+        prog.push({ op: 'and', n: 2 });
+        if (e.negated) prog.push({ op: 'not' });
+        return;
+      }
+      case 'range': {
+        const [i] = col(e.col.name);
+        prog.push({ op: 'cmp', col: i, cmp: '>=', lit: { t: 'num', v: e.lo } });
+        prog.push({ op: 'cmp', col: i, cmp: '<', lit: { t: 'num', v: e.hi } });
+        prog.push({ op: 'and', n: 2 });
+        return;
+      }
+      case 'inpolygon': {
+        const [x] = col(e.x.name);
+        const [y] = col(e.y.name);
+        prog.push({ op: 'poly', x, y, pts: Float64Array.from(e.polygon.flat()) });
+        return;
+      }
+      default:
+        throw badArg(`unknown expression kind ${(e as { kind: string }).kind}`);
+    }
+  };
+  emit(expr);
+  return { program: prog, columns: cols };
+}
+
+function rawFilter(f: FilterArg | undefined): { program: RawOp[]; columns: RawColumn[] } | undefined {
+  if (!f) return undefined;
+  const c = 'program' in f ? f : compileFilter(f.expr, f.columns);
+  return { program: c.program, columns: c.columns.map(toRawColumn) };
+}
+
+export interface FilterOption {
+  filter?: FilterArg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+export interface SummaryOptions extends KernelOptions, FilterOption {
+  /** equal-width histogram bins over [min, max] (finite values); 0 = none; default 20 */
+  bins?: number;
+  /** top-k entries for strings and low-cardinality integers; default 10 */
+  topk?: number;
+  /** integers with more distinct values than this get no top-k; default 1000 */
+  lowCardinality?: number;
+}
+
+export interface ColumnSummary {
+  /** rows considered (after the filter) */
+  rows: number;
+  nulls: number;
+  /** non-null values (NaN included) */
+  count: number;
+  /** approximate (HyperLogLog, ~0.4% std error) beyond 1000 integers / 65536 strings; exact below */
+  distinct: number;
+  topk?: { value: number | bigint | string; count: number }[];
+  /** true when top-k counts come from the Misra-Gries fallback (very many distinct strings) */
+  topkApproximate?: boolean;
+  // numeric columns
+  nanCount?: number;
+  posInfCount?: number;
+  negInfCount?: number;
+  /** over non-NaN values (±Inf included); NaN when there are none */
+  min?: number;
+  max?: number;
+  /** exact extremes of int64 / uint64 columns */
+  minExact?: bigint;
+  maxExact?: bigint;
+  /** over finite values */
+  mean?: number;
+  /** sample standard deviation (n - 1) over finite values */
+  std?: number;
+  /** approximate quantiles (KLL-style sketch; rank error well under 1%) */
+  quantiles?: { p1: number; p5: number; p25: number; p50: number; p75: number; p95: number; p99: number };
+  /** counts[i] covers [lo + i*d, lo + (i+1)*d), the last bin closed; finite values only */
+  histogram?: { lo: number; hi: number; counts: Float64Array };
+  // string columns (length in Unicode code points)
+  minLength?: number;
+  maxLength?: number;
+}
+
+/** One-pass column summary (a second pass only for the histogram). */
+export function summary(column: ColumnDesc, opts: SummaryOptions = {}): Promise<ColumnSummary> {
+  return runJob(
+    'summary',
+    (a, job) =>
+      a.summary(toRawColumn(column), { bins: opts.bins ?? 20, topk: opts.topk ?? 10, lowCardinality: opts.lowCardinality ?? 1000 }, rawFilter(opts.filter), job),
+    opts,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binning
+
+export interface Bin2dSpec {
+  x: ColumnDesc;
+  y: ColumnDesc;
+  /** viewport [x0, x1) x [y0, y1) */
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  /** grid size, each 1..4096 */
+  width: number;
+  height: number;
+  /** optional third column aggregated per cell */
+  value?: ColumnDesc;
+  agg?: 'sum' | 'mean';
+  /** optional categorical column (integer codes 0..categories-1, or dictionary indices) */
+  category?: ColumnDesc;
+  categories?: number;
+}
+
+export interface Bin2dResult {
+  /** row-major, row 0 = lowest y: counts[j * width + i]; with categories: counts[(c * height + j) * width + i] */
+  counts: Uint32Array;
+  /** agg 'sum' */
+  sums?: Float64Array;
+  /** agg 'mean' (NaN in cells without values) */
+  means?: Float64Array;
+  width: number;
+  height: number;
+  categories?: number;
+  rows: number;
+  binned: number;
+  /** finite (or infinite) but outside the viewport */
+  outside: number;
+  /** x or y NaN or null */
+  nan: number;
+  filtered: number;
+  /** category null or out of range */
+  uncategorized: number;
+}
+
+/** 2-D binning for density plots. Cell (i, j) covers [x0 + i*dx, x0 + (i+1)*dx) x [y0 + j*dy, ...). */
+export async function bin2d(spec: Bin2dSpec, opts: KernelOptions & FilterOption = {}): Promise<Bin2dResult> {
+  const cols: Record<string, RawColumn> = { x: toRawColumn(spec.x), y: toRawColumn(spec.y) };
+  if (spec.value) cols.value = toRawColumn(spec.value);
+  if (spec.category) cols.category = toRawColumn(spec.category);
+  const r = await runJob(
+    'bin2d',
+    (a, job) =>
+      a.bin2d(
+        cols,
+        { x0: spec.x0, x1: spec.x1, y0: spec.y0, y1: spec.y1, width: spec.width, height: spec.height, agg: spec.agg, categories: spec.categories },
+        rawFilter(opts.filter),
+        job,
+      ),
+    opts,
+  );
+  return { ...r, width: spec.width, height: spec.height, categories: spec.category ? spec.categories : undefined };
+}
+
+export interface Hist1dResult {
+  /** counts[i] covers [lo + i*d, lo + (i+1)*d) */
+  counts: Float64Array;
+  rows: number;
+  binned: number;
+  outside: number;
+  nan: number;
+  filtered: number;
+}
+
+/** 1-D histogram over [lo, hi) with `bins` equal bins (also used for brushing). */
+export function hist1d(
+  column: ColumnDesc,
+  range: { lo: number; hi: number; bins: number },
+  opts: KernelOptions & FilterOption = {},
+): Promise<Hist1dResult> {
+  return runJob('hist1d', (a, job) => a.hist1d(toRawColumn(column), range, rawFilter(opts.filter), job), opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row windows
+
+interface RawRows {
+  values: ArrayBuffer;
+  offsets?: Int32Array;
+  valid?: Uint8Array;
+}
+
+function packBits(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array((bytes.length + 7) >> 3);
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]) out[i >> 3]! |= 1 << (i & 7);
+  return out;
+}
+
+function arrowType(c: ColumnDesc): DataType {
+  if (c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict') return new Utf8();
+  if (c.kind === 'bool' || c.logical?.type === 'bool8') return new Bool();
+  const lg = c.logical;
+  if (lg?.type === 'date') return lg.unit === 'day' ? new DateDay() : new DateMillisecond();
+  if (lg?.type === 'timestamp') {
+    const tz = lg.timezone ?? undefined;
+    return lg.unit === 's' ? new TimestampSecond(tz) : lg.unit === 'ms' ? new TimestampMillisecond(tz) : lg.unit === 'us' ? new TimestampMicrosecond(tz) : new TimestampNanosecond(tz);
+  }
+  switch (c.dtype) {
+    case 'int8': return new Int8();
+    case 'int16': return new Int16();
+    case 'int32': return new Int32();
+    case 'int64': return new Int64();
+    case 'uint8': return new Uint8();
+    case 'uint16': return new Uint16();
+    case 'uint32': return new Uint32();
+    case 'uint64': return new Uint64();
+    case 'float32': return new Float32();
+    default: return new Float64();
+  }
+}
+
+const TYPED: Record<NumericDType, new (b: ArrayBuffer) => ArrayLike<number | bigint>> = {
+  int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
+  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array,
+  float32: Float32Array, float64: Float64Array,
+};
+
+/**
+ * Rows [offset, offset + count) of `columns` as an Arrow table of one record batch (strings
+ * decoded from dictionaries; values in host byte order). Time is proportional to count.
+ */
+export async function readRows(columns: ColumnDesc[], offset: number, count: number, opts: KernelOptions = {}): Promise<Table> {
+  const raws: RawRows[] = await runJob('readRows', (a, job) => a.readRows(columns.map(toRawColumn), offset, count, job), opts);
+  const vecs: Record<string, Vector> = {};
+  columns.forEach((c, i) => {
+    const r = raws[i]!;
+    const type = arrowType(c);
+    const nullBitmap = r.valid ? packBits(r.valid) : undefined;
+    const nullCount = r.valid ? r.valid.reduce((s, v) => s + (v ? 0 : 1), 0) : 0;
+    let data;
+    if (r.offsets) {
+      data = makeData({ type: type as Utf8, length: count, nullCount, nullBitmap, valueOffsets: r.offsets, data: new Uint8Array(r.values) });
+    } else if (type instanceof Bool) {
+      data = makeData({ type, length: count, nullCount, nullBitmap, data: packBits(new Uint8Array(r.values)) });
+    } else {
+      const T = TYPED[c.dtype ?? 'float64'];
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- typed array matches `type` by construction
+      data = makeData({ type: type as any, length: count, nullCount, nullBitmap, data: new T(r.values) as any });
+    }
+    let name = c.name;
+    while (name in vecs) name += '_';
+    vecs[name] = makeVector(data);
+  });
+  return new Table(vecs);
+}
+
+/** readRows as Arrow IPC stream bytes (what crosses process lines). */
+export async function readRowsIPC(columns: ColumnDesc[], offset: number, count: number, opts: KernelOptions = {}): Promise<Uint8Array> {
+  return tableToIPC(await readRows(columns, offset, count, opts), 'stream');
 }

@@ -83,7 +83,13 @@ inline bool GuardedRun(F&& f) {
   bool ok = true;
   if (sigsetjmp(g.buf, 1) == 0) {
     g.active = 1;
-    f();
+    try {
+      f();
+    } catch (...) {
+      g.active = 0;
+      slot = prev;
+      throw;
+    }
     g.active = 0;
   } else {
     ok = false;

@@ -1,0 +1,302 @@
+// Evaluation of compiled filter programs (see filter.h).
+#include "filter.h"
+
+#include <algorithm>
+#include <string_view>
+
+namespace cdx {
+
+void FilterScratch::Init(int depth) {
+  stack.assign(static_cast<size_t>(std::max(depth, 1)) * kBatch, 0);
+  a.resize(kBatch); b.resize(kBatch); ld.resize(kBatch);
+  va.resize(kBatch); vb.resize(kBatch);
+}
+
+static int CmpCode(const std::string& s) {
+  static const char* k[] = {"=", "!=", "<", "<=", ">", ">="};
+  for (int i = 0; i < 6; i++) if (s == k[i]) return i;
+  return -1;
+}
+
+static bool ParseLit(const Napi::Value& v, FOp* op, bool* isNull, long double* num, std::string* str, bool* isStr, Status* st) {
+  *isNull = false; *isStr = false;
+  if (!v.IsObject()) { *st = Status::Error("E_BAD_ARG", "bad literal"); return false; }
+  Napi::Object o = v.As<Napi::Object>();
+  std::string t;
+  if (!GetStr(o, "t", &t, st)) return false;
+  Napi::Value x = o.Get("v");
+  if (t == "null") { *isNull = true; return true; }
+  if (t == "num") { if (!x.IsNumber()) goto bad; *num = x.As<Napi::Number>().DoubleValue(); return true; }
+  if (t == "int") {
+    if (!x.IsString()) goto bad;
+    std::string d = x.As<Napi::String>().Utf8Value();
+    char* end = nullptr;
+    *num = std::strtold(d.c_str(), &end);
+    if (d.empty() || *end) goto bad;
+    return true;
+  }
+  if (t == "str") { if (!x.IsString()) goto bad; *str = x.As<Napi::String>().Utf8Value(); *isStr = true; return true; }
+bad:
+  *st = Status::Error("E_BAD_ARG", "bad literal of type " + t);
+  (void)op;
+  return false;
+}
+
+bool Filter::Parse(const Napi::Value& v, Status* st) {
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (!v.IsObject()) { *st = Status::Error("E_BAD_ARG", "filter must be an object"); return false; }
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value cv = o.Get("columns"), pv = o.Get("program");
+  if (!cv.IsArray() || !pv.IsArray()) { *st = Status::Error("E_BAD_ARG", "filter needs program and columns arrays"); return false; }
+  Napi::Array ca = cv.As<Napi::Array>(), pa = pv.As<Napi::Array>();
+  for (uint32_t i = 0; i < ca.Length(); i++) {
+    ColumnPtr c;
+    if (!ParseColumn(ca.Get(i), &c, st)) return false;
+    cols.push_back(c);
+  }
+  int d = 0;
+  for (uint32_t i = 0; i < pa.Length(); i++) {
+    Napi::Value ev = pa.Get(i);
+    if (!ev.IsObject()) { *st = Status::Error("E_BAD_ARG", "bad filter op"); return false; }
+    Napi::Object e = ev.As<Napi::Object>();
+    std::string t;
+    if (!GetStr(e, "op", &t, st)) return false;
+    FOp op;
+    uint64_t u = 0;
+    auto colArg = [&](const char* key, int* out) {
+      if (!GetU64(e, key, &u, st)) return false;
+      if (u >= cols.size()) { *st = Status::Error("E_BAD_ARG", "filter column index out of range"); return false; }
+      *out = static_cast<int>(u);
+      return true;
+    };
+    if (t == "cmp") {
+      op.type = FOp::CMP;
+      std::string c;
+      if (!colArg("col", &op.col) || !GetStr(e, "cmp", &c, st)) return false;
+      op.cmp = CmpCode(c);
+      if (op.cmp < 0) { *st = Status::Error("E_BAD_ARG", "bad comparison " + c); return false; }
+      bool isNull;
+      if (!ParseLit(e.Get("lit"), &op, &isNull, &op.num, &op.s, &op.str, st)) return false;
+      if (isNull) { op = FOp(); op.type = FOp::CONST; op.cval = 1; }
+      d++;
+    } else if (t == "in") {
+      op.type = FOp::IN;
+      if (!colArg("col", &op.col)) return false;
+      Napi::Value lv = e.Get("lits");
+      if (!lv.IsArray()) { *st = Status::Error("E_BAD_ARG", "in needs lits"); return false; }
+      Napi::Array la = lv.As<Napi::Array>();
+      for (uint32_t k = 0; k < la.Length(); k++) {
+        bool isNull, isStr; long double num; std::string s;
+        if (!ParseLit(la.Get(k), &op, &isNull, &num, &s, &isStr, st)) return false;
+        if (isNull) op.hasNull = true;
+        else if (isStr) { op.strs.push_back(s); op.str = true; }
+        else if (num == num) op.nums.push_back(num);  // NaN never matches
+      }
+      std::sort(op.nums.begin(), op.nums.end());
+      std::sort(op.strs.begin(), op.strs.end());
+      d++;
+    } else if (t == "isnull") {
+      op.type = FOp::ISNULL;
+      if (!colArg("col", &op.col)) return false;
+      d++;
+    } else if (t == "poly") {
+      op.type = FOp::POLY;
+      if (!colArg("x", &op.col) || !colArg("y", &op.col2)) return false;
+      Napi::Value pts = e.Get("pts");
+      if (!pts.IsTypedArray() || pts.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+        *st = Status::Error("E_BAD_ARG", "poly needs pts: Float64Array"); return false;
+      }
+      Napi::Float64Array pa2 = pts.As<Napi::Float64Array>();
+      op.poly.assign(pa2.Data(), pa2.Data() + (pa2.ElementLength() & ~size_t(1)));
+      op.bx0 = op.by0 = INFINITY; op.bx1 = op.by1 = -INFINITY;
+      for (size_t k = 0; k + 1 < op.poly.size(); k += 2) {
+        op.bx0 = std::min(op.bx0, op.poly[k]); op.bx1 = std::max(op.bx1, op.poly[k]);
+        op.by0 = std::min(op.by0, op.poly[k + 1]); op.by1 = std::max(op.by1, op.poly[k + 1]);
+      }
+      d++;
+    } else if (t == "and" || t == "or") {
+      op.type = t == "and" ? FOp::AND : FOp::OR;
+      if (!GetU64(e, "n", &u, st)) return false;
+      op.n = static_cast<int>(u);
+      if (op.n < 1 || op.n > d) { *st = Status::Error("E_BAD_ARG", "bad and/or arity"); return false; }
+      d -= op.n - 1;
+    } else if (t == "not") {
+      op.type = FOp::NOT;
+      if (d < 1) { *st = Status::Error("E_BAD_ARG", "not needs an operand"); return false; }
+    } else if (t == "const") {
+      op.type = FOp::CONST;
+      if (!GetU64(e, "v", &u, st)) return false;
+      op.cval = static_cast<uint8_t>(std::min<uint64_t>(u, 2));
+      d++;
+    } else {
+      *st = Status::Error("E_BAD_ARG", "unknown filter op " + t);
+      return false;
+    }
+    depth = std::max(depth, d);
+    ops.push_back(std::move(op));
+  }
+  if (!ops.empty() && d != 1) { *st = Status::Error("E_BAD_ARG", "malformed filter program"); return false; }
+  return true;
+}
+
+template <class A, class B>
+static inline bool CmpVal(int cmp, const A& a, const B& b) {
+  switch (cmp) {
+    case 0: return a == b;
+    case 1: return a != b;
+    case 2: return a < b;
+    case 3: return a <= b;
+    case 4: return a > b;
+    default: return a >= b;
+  }
+}
+
+static uint8_t StrPred(const FOp& op, std::string_view s) {
+  if (op.type == FOp::CMP) {
+    int c = s.compare(std::string_view(op.s));
+    return CmpVal(op.cmp, c, 0) ? 2 : 0;
+  }
+  // IN
+  bool hit = std::binary_search(op.strs.begin(), op.strs.end(), s,
+                                [](const auto& a, const auto& b) { return std::string_view(a) < std::string_view(b); });
+  return hit ? 2 : (op.hasNull ? 1 : 0);
+}
+
+Status Filter::Prepare() {
+  for (auto& c : cols) {
+    Status st = c->Validate();
+    if (!st.ok()) return st;
+  }
+  for (FOp& op : ops) {
+    if (op.type != FOp::CMP && op.type != FOp::IN) continue;
+    const Column& c = *cols[op.col];
+    const bool wantStr = op.type == FOp::CMP ? op.str : (!op.strs.empty());
+    if (c.IsString() != wantStr && !(op.type == FOp::IN && op.strs.empty() && op.nums.empty()))
+      return Status::Error("E_BAD_TYPE", "filter compares column " + c.name + " with a literal of another type");
+    if (c.kind == Kind::DICT) {
+      StringColumnReader r;
+      r.Bind(*c.dict);
+      op.lut.resize(c.dict->rows);
+      for (uint64_t k = 0; k < c.dict->rows; k++) {
+        const uint8_t* p; uint64_t len;
+        if (!r.Get(k, &p, &len)) return Status::Error("E_CORRUPT", "corrupt dictionary of column " + c.name);
+        op.lut[k] = p ? StrPred(op, std::string_view(reinterpret_cast<const char*>(p), len)) : 1;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+static inline bool InPoly(const std::vector<double>& P, double x, double y) {
+  bool in = false;
+  const size_t n = P.size() / 2;
+  for (size_t i = 0, j = n - 1; i < n; j = i++) {
+    double xi = P[2 * i], yi = P[2 * i + 1], xj = P[2 * j], yj = P[2 * j + 1];
+    if (((yi > y) != (yj > y)) && (x < (xj - xi) * (y - yi) / (yj - yi) + xi)) in = !in;
+  }
+  return in;
+}
+
+void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, FilterScratch& s) const {
+  int sp = 0;
+  auto top = [&](int k) { return s.stack.data() + static_cast<size_t>(k) * kBatch; };
+  for (const FOp& op : ops) {
+    switch (op.type) {
+      case FOp::CONST: {
+        std::memset(top(sp++), op.cval, n);
+        break;
+      }
+      case FOp::ISNULL: {
+        const View& v = views[op.col];
+        uint8_t* o = top(sp++);
+        if (ValidityBytes(v, r0 - v.rowStart, n, o)) for (uint32_t i = 0; i < n; i++) o[i] = o[i] ? 0 : 2;
+        else std::memset(o, 0, n);
+        break;
+      }
+      case FOp::CMP:
+      case FOp::IN: {
+        const View& v = views[op.col];
+        const Column& c = *v.col;
+        const uint64_t local = r0 - v.rowStart;
+        uint8_t* o = top(sp++);
+        const bool hasNulls = ValidityBytes(v, local, n, s.va.data());
+        if (c.kind == Kind::DICT) {
+          for (uint32_t i = 0; i < n; i++) {
+            int64_t k = DictIndex(v, local + i);
+            o[i] = (k >= 0 && static_cast<uint64_t>(k) < op.lut.size()) ? op.lut[k] : 1;
+          }
+        } else if (c.IsString()) {
+          for (uint32_t i = 0; i < n; i++) {
+            const uint8_t* p; uint64_t len;
+            if (!StringAt(v, local + i, &p, &len)) { o[i] = 1; continue; }
+            o[i] = StrPred(op, std::string_view(reinterpret_cast<const char*>(p), len));
+          }
+        } else {
+          const bool exact64 = (c.dtype == DType::I64 || c.dtype == DType::U64) && sizeof(long double) > 8;
+          if (op.type == FOp::CMP) {
+            if (exact64) {
+              DecodeLD(v, local, n, s.ld.data());
+              const long double L = op.num;
+              for (uint32_t i = 0; i < n; i++) o[i] = CmpVal(op.cmp, s.ld[i], L) ? 2 : 0;
+            } else {
+              DecodeF64(v, local, n, s.a.data());
+              const double L = static_cast<double>(op.num);
+              const double* a = s.a.data();
+              switch (op.cmp) {
+                case 0: for (uint32_t i = 0; i < n; i++) o[i] = (a[i] == L) << 1; break;
+                case 1: for (uint32_t i = 0; i < n; i++) o[i] = (a[i] != L) << 1; break;
+                case 2: for (uint32_t i = 0; i < n; i++) o[i] = (a[i] < L) << 1; break;
+                case 3: for (uint32_t i = 0; i < n; i++) o[i] = (a[i] <= L) << 1; break;
+                case 4: for (uint32_t i = 0; i < n; i++) o[i] = (a[i] > L) << 1; break;
+                default: for (uint32_t i = 0; i < n; i++) o[i] = (a[i] >= L) << 1; break;
+              }
+            }
+          } else {
+            DecodeLD(v, local, n, s.ld.data());
+            const uint8_t miss = op.hasNull ? 1 : 0;
+            for (uint32_t i = 0; i < n; i++) {
+              long double x = s.ld[i];
+              o[i] = std::binary_search(op.nums.begin(), op.nums.end(), x) ? 2 : miss;
+            }
+          }
+        }
+        if (hasNulls) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;
+        break;
+      }
+      case FOp::POLY: {
+        const View& vx = views[op.col];
+        const View& vy = views[op.col2];
+        uint8_t* o = top(sp++);
+        DecodeF64(vx, r0 - vx.rowStart, n, s.a.data());
+        DecodeF64(vy, r0 - vy.rowStart, n, s.b.data());
+        for (uint32_t i = 0; i < n; i++) {
+          double x = s.a[i], y = s.b[i];
+          o[i] = (x >= op.bx0 && x <= op.bx1 && y >= op.by0 && y <= op.by1 && op.poly.size() >= 6 && InPoly(op.poly, x, y)) ? 2 : 0;
+        }
+        if (ValidityBytes(vx, r0 - vx.rowStart, n, s.va.data())) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;
+        if (ValidityBytes(vy, r0 - vy.rowStart, n, s.va.data())) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;
+        break;
+      }
+      case FOp::AND:
+      case FOp::OR: {
+        uint8_t* dst = top(sp - op.n);
+        for (int k = 1; k < op.n; k++) {
+          const uint8_t* src = top(sp - op.n + k);
+          if (op.type == FOp::AND) for (uint32_t i = 0; i < n; i++) dst[i] = std::min(dst[i], src[i]);
+          else for (uint32_t i = 0; i < n; i++) dst[i] = std::max(dst[i], src[i]);
+        }
+        sp -= op.n - 1;
+        break;
+      }
+      case FOp::NOT: {
+        uint8_t* t = top(sp - 1);
+        for (uint32_t i = 0; i < n; i++) t[i] = 2 - t[i];
+        break;
+      }
+    }
+  }
+  const uint8_t* t = top(0);
+  for (uint32_t i = 0; i < n; i++) mask[i] = t[i] == 2;
+}
+
+}  // namespace cdx

@@ -1,0 +1,388 @@
+// Column summary in one pass (a second pass only for the histogram, whose range must be known):
+// rows, nulls, NaN, ±Inf, min, max (exact for 64-bit integers), mean and std (Chan-merged moments
+// over finite values), approximate distinct (HyperLogLog), approximate quantiles (KLL-style
+// sketch), equal-width histogram, top-k for strings and low-cardinality integers, min/max string
+// length (in Unicode code points). Threads fill their own partials, merged at the end.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+
+#include "plan.h"
+#include "sketches.h"
+
+namespace cdx {
+namespace {
+
+struct SvHash {
+  size_t operator()(std::string_view s) const { return HashBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+};
+
+// Heavy-hitter counter for strings: exact up to `cap` distinct keys, then Misra-Gries with batch
+// decrement (subtract the median count, drop keys at zero) -> counts are lower bounds with error
+// <= n / (cap / 2).
+struct StrCounter {
+  std::unordered_map<std::string_view, uint64_t, SvHash> m;
+  size_t cap = 1 << 16;
+  bool approximate = false;
+  void Add(std::string_view s, uint64_t c = 1) {
+    auto it = m.find(s);
+    if (it != m.end()) { it->second += c; return; }
+    m.emplace(s, c);
+    if (m.size() > cap) Shrink();
+  }
+  void Shrink() {
+    approximate = true;
+    std::vector<uint64_t> cs;
+    cs.reserve(m.size());
+    for (auto& kv : m) cs.push_back(kv.second);
+    std::nth_element(cs.begin(), cs.begin() + cs.size() / 2, cs.end());
+    const uint64_t med = cs[cs.size() / 2];
+    for (auto it = m.begin(); it != m.end();) {
+      if (it->second <= med) it = m.erase(it);
+      else { it->second -= med; ++it; }
+    }
+  }
+  void Merge(const StrCounter& o) {
+    approximate |= o.approximate;
+    for (auto& kv : o.m) Add(kv.first, kv.second);
+  }
+};
+
+struct Partial {
+  uint64_t rows = 0, nulls = 0, nan = 0, posInf = 0, negInf = 0;
+  double min = INFINITY, max = -INFINITY;
+  int64_t imin = std::numeric_limits<int64_t>::max(), imax = std::numeric_limits<int64_t>::min();
+  uint64_t umin = std::numeric_limits<uint64_t>::max(), umax = 0;
+  uint64_t minLen = std::numeric_limits<uint64_t>::max(), maxLen = 0;
+  bool corrupt = false;
+  Moments mom;
+  HLL hll;
+  QuantileSketch qs;
+  IntCounter ints;
+  StrCounter strs;
+  std::vector<uint64_t> dictCounts;
+  std::vector<double> hist;
+  Partial(uint32_t lowCard, uint64_t seed) : qs(1024, seed), ints(lowCard) {}
+};
+
+inline uint64_t Utf8Len(const uint8_t* p, uint64_t n) {
+  uint64_t c = 0;
+  for (uint64_t i = 0; i < n; i++) c += (p[i] & 0xC0) != 0x80;
+  return c;
+}
+
+class SummaryWorker : public PromiseWorker {
+ public:
+  explicit SummaryWorker(Napi::Env env) : PromiseWorker(env, "cdx.summary") {}
+  Plan plan;
+  uint32_t bins = 20, topk = 10, lowCard = 1000;
+  void SetJob(JobPtr j) { job_ = std::move(j); }
+
+  std::unique_ptr<Partial> res;
+  std::vector<std::pair<double, double>> qsorted;
+  double qtotal = 0;
+  double histLo = NAN, histHi = NAN;
+  std::vector<std::pair<std::string, uint64_t>> topStr;
+  std::vector<std::pair<int64_t, uint64_t>> topInt;
+  bool topApprox = false, topAvailable = false;
+  double distinct = 0;
+  Kind kind = Kind::NUMERIC;
+  DType dtype = DType::INVALID;
+
+ protected:
+  void Run() override {
+    status_ = plan.Prepare(1 << 16);
+    if (!status_.ok()) return;
+    const Column& col = *plan.cols[0];
+    kind = col.kind;
+    dtype = col.dtype;
+    const bool isStr = col.IsString();
+    const bool wantHist = !isStr && bins > 0;
+    job_->total.store(plan.rows * (wantHist ? 2 : 1));
+    if (plan.rows > (64ULL << 20)) col.file.file->AdviseSequential(0, col.file.file->size());
+    const int T = MaxThreads();
+    std::vector<std::unique_ptr<Partial>> parts(T);
+    std::vector<FilterScratch> scratch(T);
+    const bool needFilter = !plan.filter.empty();
+    StringColumnReader dictReader;
+    if (col.kind == Kind::DICT) dictReader.Bind(*col.dict);
+
+    auto pass1 = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
+      if (!parts[t]) {
+        parts[t] = std::make_unique<Partial>(lowCard, 0x9e3779b97f4a7c15ULL * (t + 1));
+        scratch[t].Init(plan.filter.depth);
+        if (col.kind == Kind::DICT) parts[t]->dictCounts.assign(col.dict->rows, 0);
+      }
+      Partial& P = *parts[t];
+      View views[64];
+      plan.Bind(seg, views);
+      const View& V = views[0];
+      double xs[kBatch], fin[kBatch];
+      uint8_t valid[kBatch], mask[kBatch];
+      for (uint64_t r = r0; r < r1; r += kBatch) {
+        const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+        const uint64_t local = r - V.rowStart;
+        const bool hasNull = ValidityBytes(V, local, n, valid);
+        if (needFilter) plan.filter.Eval(plan.FilterViews(views), r, n, mask, scratch[t]);
+        auto use = [&](uint32_t i) { return !needFilter || mask[i]; };
+        auto isValid = [&](uint32_t i) { return !hasNull || valid[i]; };
+        if (isStr) {
+          for (uint32_t i = 0; i < n; i++) {
+            if (!use(i)) continue;
+            P.rows++;
+            if (!isValid(i)) { P.nulls++; continue; }
+            if (col.kind == Kind::DICT) {
+              int64_t k = DictIndex(V, local + i);
+              if (k < 0 || static_cast<uint64_t>(k) >= P.dictCounts.size()) { P.corrupt = true; continue; }
+              P.dictCounts[k]++;
+              continue;
+            }
+            const uint8_t* p; uint64_t len;
+            if (!StringAt(V, local + i, &p, &len)) { P.corrupt = true; continue; }
+            P.hll.Add(HashBytes(p, len));
+            const uint64_t cl = Utf8Len(p, len);
+            P.minLen = std::min(P.minLen, cl);
+            P.maxLen = std::max(P.maxLen, cl);
+            P.strs.Add(std::string_view(reinterpret_cast<const char*>(p), len));
+          }
+          continue;
+        }
+        DecodeF64(V, local, n, xs);
+        uint32_t nf = 0;
+        const bool int64ish = col.dtype == DType::I64 || col.dtype == DType::U64;
+        for (uint32_t i = 0; i < n; i++) {
+          if (!use(i)) continue;
+          P.rows++;
+          if (!isValid(i)) { P.nulls++; continue; }
+          const double x = xs[i];
+          if (x != x) { P.nan++; continue; }
+          if (x == INFINITY) P.posInf++;
+          else if (x == -INFINITY) P.negInf++;
+          else fin[nf++] = x;
+          P.min = std::min(P.min, x);
+          P.max = std::max(P.max, x);
+          P.qs.Add(x);
+          if (int64ish || !IsFloat(col.dtype)) {
+            // exact integer value for distinct / top-k / 64-bit min & max
+            int64_t iv;
+            if (col.dtype == DType::I64) {
+              iv = col.swap ? Load<int64_t, true>(V.data + (local + i) * 8) : Load<int64_t, false>(V.data + (local + i) * 8);
+              P.imin = std::min(P.imin, iv); P.imax = std::max(P.imax, iv);
+            } else if (col.dtype == DType::U64) {
+              uint64_t u = col.swap ? Load<uint64_t, true>(V.data + (local + i) * 8) : Load<uint64_t, false>(V.data + (local + i) * 8);
+              P.umin = std::min(P.umin, u); P.umax = std::max(P.umax, u);
+              iv = static_cast<int64_t>(u);
+            } else {
+              iv = static_cast<int64_t>(x);
+            }
+            P.hll.Add(Mix64(static_cast<uint64_t>(iv) ^ 0x2545f4914f6cdd1dULL));
+            P.ints.Add(iv);
+          } else {
+            P.hll.Add(HashDouble(x));
+          }
+        }
+        P.mom.MergeBatch(fin, nf);
+      }
+    };
+    status_ = ParallelScan(plan.segs, job_.get(), plan.What(), pass1);
+    if (!status_.ok()) return;
+
+    // Merge
+    res = std::make_unique<Partial>(lowCard, 1);
+    if (col.kind == Kind::DICT) res->dictCounts.assign(col.dict->rows, 0);
+    for (auto& p : parts) {
+      if (!p) continue;
+      Partial& P = *p;
+      res->rows += P.rows; res->nulls += P.nulls; res->nan += P.nan; res->posInf += P.posInf; res->negInf += P.negInf;
+      res->min = std::min(res->min, P.min); res->max = std::max(res->max, P.max);
+      res->imin = std::min(res->imin, P.imin); res->imax = std::max(res->imax, P.imax);
+      res->umin = std::min(res->umin, P.umin); res->umax = std::max(res->umax, P.umax);
+      res->minLen = std::min(res->minLen, P.minLen); res->maxLen = std::max(res->maxLen, P.maxLen);
+      res->corrupt |= P.corrupt;
+      res->mom.Merge(P.mom);
+      res->hll.Merge(P.hll);
+      res->qs.Merge(P.qs);
+      res->ints.Merge(P.ints);
+      res->strs.Merge(P.strs);
+      for (size_t k = 0; k < P.dictCounts.size(); k++) res->dictCounts[k] += P.dictCounts[k];
+    }
+    parts.clear();
+    if (res->corrupt) {
+      status_ = Status::Error("E_CORRUPT", "column " + col.name + " of " + plan.What() + " has corrupt string offsets or dictionary indices");
+      return;
+    }
+    res->qs.Sorted(&qsorted, &qtotal);
+
+    if (col.kind == Kind::DICT) {
+      // Fold dictionary counts into string counts (dictionary entries may repeat).
+      StrCounter sc;
+      sc.cap = std::numeric_limits<size_t>::max();
+      for (uint64_t k = 0; k < res->dictCounts.size(); k++) {
+        if (!res->dictCounts[k]) continue;
+        const uint8_t* p; uint64_t len;
+        if (!dictReader.Get(k, &p, &len)) { status_ = Status::Error("E_CORRUPT", "corrupt dictionary of column " + col.name); return; }
+        if (!p) { res->nulls += res->dictCounts[k]; continue; }  // null dictionary entry
+        sc.Add(std::string_view(reinterpret_cast<const char*>(p), len), res->dictCounts[k]);
+        const uint64_t cl = Utf8Len(p, len);
+        res->minLen = std::min(res->minLen, cl);
+        res->maxLen = std::max(res->maxLen, cl);
+      }
+      res->strs = std::move(sc);
+      distinct = static_cast<double>(res->strs.m.size());
+    } else {
+      distinct = std::round(res->hll.Estimate());
+      // small cardinalities are known exactly from the counters
+      if (isStr && !res->strs.approximate) distinct = static_cast<double>(res->strs.m.size());
+      if (!isStr && !IsFloat(col.dtype) && !res->ints.overflow()) {
+        double d = 0;
+        res->ints.ForEach([&](int64_t, uint64_t) { d += 1; });
+        distinct = d;
+      }
+    }
+    // Top-k
+    if (isStr) {
+      std::vector<std::pair<std::string_view, uint64_t>> v(res->strs.m.begin(), res->strs.m.end());
+      std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+      for (size_t i = 0; i < v.size() && i < topk; i++) topStr.emplace_back(std::string(v[i].first), v[i].second);
+      topApprox = res->strs.approximate;
+      topAvailable = true;
+    } else if (!IsFloat(col.dtype) && !res->ints.overflow()) {
+      res->ints.ForEach([&](int64_t k, uint64_t c) { topInt.emplace_back(k, c); });
+      std::sort(topInt.begin(), topInt.end(), [](auto& a, auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+      if (topInt.size() > topk) topInt.resize(topk);
+      topAvailable = true;
+    }
+
+    // Pass 2: histogram over the finite range.
+    if (wantHist && res->mom.n > 0) {
+      double lo = INFINITY, hi = -INFINITY;
+      if (std::isfinite(res->min)) lo = res->min;
+      if (std::isfinite(res->max)) hi = res->max;
+      if (!std::isfinite(lo) || !std::isfinite(hi)) {
+        // infinities at the ends: the finite range is not known from min/max; use the quantile items
+        lo = INFINITY; hi = -INFINITY;
+        for (auto& [v, w] : qsorted) if (std::isfinite(v)) { lo = std::min(lo, v); hi = std::max(hi, v); }
+        // a finite extreme may be missed by the sketch; values outside fall in the end bins
+      }
+      if (!(hi > lo)) hi = lo + 1;  // single value: one bin [v, v+1) holds it
+      histLo = lo; histHi = hi;
+      const double scale = bins / (hi - lo);
+      std::vector<std::vector<double>> hs(T);
+      auto pass2 = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
+        if (hs[t].empty()) hs[t].assign(bins, 0.0);
+        View views[64];
+        plan.Bind(seg, views);
+        const View& V = views[0];
+        double xs[kBatch];
+        uint8_t valid[kBatch], mask[kBatch];
+        double* h = hs[t].data();
+        for (uint64_t r = r0; r < r1; r += kBatch) {
+          const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+          const uint64_t local = r - V.rowStart;
+          const bool hasNull = ValidityBytes(V, local, n, valid);
+          if (needFilter) plan.filter.Eval(plan.FilterViews(views), r, n, mask, scratch[t]);
+          DecodeF64(V, local, n, xs);
+          for (uint32_t i = 0; i < n; i++) {
+            if ((needFilter && !mask[i]) || (hasNull && !valid[i])) continue;
+            const double x = xs[i];
+            if (!std::isfinite(x)) continue;
+            int64_t b = static_cast<int64_t>((x - lo) * scale);
+            b = b < 0 ? 0 : (b >= bins ? bins - 1 : b);  // hi itself goes in the last bin
+            h[b] += 1;
+          }
+        }
+      };
+      status_ = ParallelScan(plan.segs, job_.get(), plan.What(), pass2);
+      if (!status_.ok()) return;
+      res->hist.assign(bins, 0.0);
+      for (auto& h : hs) if (!h.empty()) for (uint32_t b = 0; b < bins; b++) res->hist[b] += h[b];
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    const Partial& R = *res;
+    Napi::Object o = Napi::Object::New(env);
+    const bool isStr = kind == Kind::UTF8 || kind == Kind::LARGE_UTF8 || kind == Kind::DICT;
+    o.Set("rows", static_cast<double>(R.rows));
+    o.Set("nulls", static_cast<double>(R.nulls));
+    o.Set("count", static_cast<double>(R.rows - R.nulls));
+    o.Set("distinct", distinct);
+    if (topAvailable) {
+      Napi::Array a = Napi::Array::New(env);
+      uint32_t i = 0;
+      for (auto& [s, c] : topStr) {
+        Napi::Object e = Napi::Object::New(env);
+        e.Set("value", Napi::String::New(env, s));
+        e.Set("count", static_cast<double>(c));
+        a.Set(i++, e);
+      }
+      for (auto& [k, c] : topInt) {
+        Napi::Object e = Napi::Object::New(env);
+        if (dtype == DType::I64) e.Set("value", Napi::BigInt::New(env, k));
+        else if (dtype == DType::U64) e.Set("value", Napi::BigInt::New(env, static_cast<uint64_t>(k)));
+        else e.Set("value", static_cast<double>(k));
+        e.Set("count", static_cast<double>(c));
+        a.Set(i++, e);
+      }
+      o.Set("topk", a);
+      o.Set("topkApproximate", topApprox);
+    }
+    if (isStr) {
+      const bool any = R.maxLen > 0 || R.minLen != std::numeric_limits<uint64_t>::max();
+      o.Set("minLength", any ? static_cast<double>(R.minLen) : NAN);
+      o.Set("maxLength", any ? static_cast<double>(R.maxLen) : NAN);
+      return o;
+    }
+    const bool any = R.rows - R.nulls - R.nan > 0;
+    o.Set("nanCount", static_cast<double>(R.nan));
+    o.Set("posInfCount", static_cast<double>(R.posInf));
+    o.Set("negInfCount", static_cast<double>(R.negInf));
+    o.Set("min", any ? R.min : NAN);
+    o.Set("max", any ? R.max : NAN);
+    if (any && dtype == DType::I64) { o.Set("minExact", Napi::BigInt::New(env, R.imin)); o.Set("maxExact", Napi::BigInt::New(env, R.imax)); }
+    if (any && dtype == DType::U64) { o.Set("minExact", Napi::BigInt::New(env, R.umin)); o.Set("maxExact", Napi::BigInt::New(env, R.umax)); }
+    o.Set("mean", R.mom.n > 0 ? R.mom.mean : NAN);
+    o.Set("std", R.mom.n > 1 ? std::sqrt(R.mom.m2 / (R.mom.n - 1)) : NAN);
+    Napi::Object q = Napi::Object::New(env);
+    static const double ps[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+    static const char* names[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
+    for (int i = 0; i < 7; i++) q.Set(names[i], QuantileSketch::Query(qsorted, qtotal, ps[i]));
+    o.Set("quantiles", q);
+    if (!R.hist.empty()) {
+      Napi::Object h = Napi::Object::New(env);
+      h.Set("lo", histLo);
+      h.Set("hi", histHi);
+      auto c = Napi::Float64Array::New(env, R.hist.size());
+      std::memcpy(c.Data(), R.hist.data(), R.hist.size() * 8);
+      h.Set("counts", c);
+      o.Set("histogram", h);
+    }
+    return o;
+  }
+};
+
+// summary(column, { bins?, topk?, lowCardinality? }, filter?, job?)
+Napi::Value Summary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* w = new SummaryWorker(env);
+  Status st;
+  ColumnPtr c;
+  if (info.Length() < 1 || !ParseColumn(info[0], &c, &st)) return w->Start(st.ok() ? Status::Error("E_BAD_ARG", "summary(column, options)") : st);
+  w->plan.Add(c);
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    uint64_t v;
+    if (!o.Get("bins").IsUndefined()) { if (!GetU64(o, "bins", &v, &st)) return w->Start(st); w->bins = static_cast<uint32_t>(std::min<uint64_t>(v, 1 << 20)); }
+    if (!o.Get("topk").IsUndefined()) { if (!GetU64(o, "topk", &v, &st)) return w->Start(st); w->topk = static_cast<uint32_t>(std::min<uint64_t>(v, 100000)); }
+    if (!o.Get("lowCardinality").IsUndefined()) { if (!GetU64(o, "lowCardinality", &v, &st)) return w->Start(st); w->lowCard = static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(v, 1), 1 << 20)); }
+  }
+  if (info.Length() > 2 && !w->plan.AddFilter(info[2], &st)) return w->Start(st);
+  if (info.Length() > 3) w->SetJob(GetJob(info[3]));
+  return w->Start();
+}
+Export e_summary("summary", Summary);
+
+}  // namespace
+}  // namespace cdx
