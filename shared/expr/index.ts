@@ -3,7 +3,7 @@ export type { ColumnRef, CompareOp, Expr, Literal } from './ast';
 export { ExprError, ExprSyntaxError, type ExprErrorCode } from './errors';
 export { parseExpr } from './parse';
 export { formatExpr, formatColumn, formatLiteral } from './format';
-export { toSQL, quoteIdent, type SqlDialect, type SqlSchema, type CompiledSql } from './sql';
+export { toSQL, quoteIdent, type SqlDialect, type SqlSchema, type CompiledSql, type SqlParamType } from './sql';
 export {
   checkExpr, andAll, orAll, columnsOf, evalExprOnRow, evalExpr3, compareCell,
   type ExprProblem, type SchemaLike, type Truth,

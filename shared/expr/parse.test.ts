@@ -193,3 +193,29 @@ describe('parseExpr: errors point at the offending position', () => {
     expect(e2.message.split('\n').slice(-2)).toEqual(['  and b ? 2', '        ^']);
   });
 });
+
+describe('parseExpr: fuzz', () => {
+  it('only ever throws ExprSyntaxError, with a position inside the text', async () => {
+    const { seeded, pick } = await import('./testgen');
+    const { formatExpr } = await import('./format');
+    const r = seeded(42);
+    const vocab = ['x', '`a b`', 'and', 'or', 'not', 'in', 'is', 'null', 'between', 'true', 'false', 'polygon', 'date', "'2024-01-01'",
+      '(', ')', '[', ']', ',', '-', '+', '=', '!=', '<', '>=', '1', '2.5', '1e3', 'nan', 'inf', '"s"', "'t''", '\\', '`', '#', ' ', '9223372036854775808'];
+    let parsed = 0;
+    for (let i = 0; i < 20000; i++) {
+      const n = 1 + Math.floor(r() * 10);
+      const text = Array.from({ length: n }, () => pick(r, vocab)).join(r() < 0.7 ? ' ' : '');
+      try {
+        const e = parseExpr(text);
+        parsed++;
+        // whatever parses, formats to text that parses back to the same tree
+        expect(parseExpr(formatExpr(e)), text).toEqual(e);
+      } catch (err) {
+        if (!(err instanceof ExprSyntaxError)) throw new Error(`${JSON.stringify(text)}: ${String(err)}`);
+        expect(err.position).toBeGreaterThanOrEqual(0);
+        expect(err.position).toBeLessThanOrEqual(text.length);
+      }
+    }
+    expect(parsed).toBeGreaterThan(100);
+  });
+});
