@@ -26,6 +26,12 @@
  *    SQLite stores NaN as NULL; ClickHouse follows IEEE.
  *  - range → `col >= lo AND col < hi`; inpolygon → the crossing count of polygon.ts, in SQL.
  *  - the empty and → TRUE, the empty or / empty in-list → FALSE (NOT IN () → TRUE).
+ *  - strings order by the column's collation in SQL; the evaluator (and the native mask) use code
+ *    point order = UTF-8 bytes = the "C"/binary collation (DuckDB's and SQLite's default).
+ *  - timestamps are UTC: naive literals are taken as UTC, and Postgres comparisons of `timestamp`
+ *    columns with the timestamptz parameter use the session TimeZone (set it to UTC).
+ * Checked row for row against the evaluator on real DuckDB and SQLite (and Postgres when
+ * CDX_TEST_PG is set) in engines.test.ts; ClickHouse output is checked as text only.
  */
 import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
 import { ExprError } from './errors';
