@@ -181,6 +181,14 @@ describe('parseExpr: errors point at the offending position', () => {
     });
   }
 
+  it('refuses absurd nesting with a syntax error rather than a stack overflow', () => {
+    const deep = '('.repeat(5000) + 'x = 1' + ')'.repeat(5000);
+    expect(syntaxError(deep).reason).toMatch(/nested too deeply/);
+    expect(syntaxError('not '.repeat(5000) + 'x = 1').reason).toMatch(/nested too deeply/);
+    const ok = '('.repeat(400) + 'x = 1' + ')'.repeat(400);
+    expect(parseExpr(ok)).toEqual({ kind: 'cmp', op: '=', left: c('x'), right: v(1) });
+  });
+
   it('windows long lines and shows the right line of multi-line text', () => {
     const long = 'a = 1 and '.repeat(30) + 'b >';
     const e = syntaxError(long);

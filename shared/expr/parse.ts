@@ -199,6 +199,8 @@ function describe(t: Token): string {
   }
 }
 
+const MAX_DEPTH = 500;
+
 class Parser {
   private i = 0;
   constructor(
@@ -262,9 +264,15 @@ class Parser {
     return args.length === 1 ? args[0]! : { kind: 'and', args };
   }
 
+  private depth = 0;
   private unary(): Expr {
-    if (this.acceptKw('not')) return { kind: 'not', arg: this.unary() };
-    return this.primary();
+    if (++this.depth > MAX_DEPTH) this.fail(`Expression nested too deeply (more than ${MAX_DEPTH} levels)`);
+    try {
+      if (this.acceptKw('not')) return { kind: 'not', arg: this.unary() };
+      return this.primary();
+    } finally {
+      this.depth--;
+    }
   }
 
   private isColumnStart(k = 0): boolean {
