@@ -1,0 +1,335 @@
+/**
+ * Arrow IPC reader: the file format (and Feather v2, which is the same thing) and the stream
+ * format, through apache-arrow's RecordBatchReader over a file handle (file format: random access
+ * by footer; stream format: a read stream), so batches are read one at a time.
+ *
+ * Before handing the file to apache-arrow, the message headers are walked here (cheap: metadata
+ * only, bodies are skipped) to count rows, to see compression and endianness, and to check every
+ * declared body length against the real file size, so a truncated or corrupt file is refused with
+ * a clear message instead of an allocation sized by a corrupt header.
+ *
+ * - Compressed bodies (LZ4 frame, ZSTD) are decompressed by codecs registered in ./codecs.
+ * - Big-endian files are refused (E_UNSUPPORTED): apache-arrow reads buffers in platform order.
+ * - Nested, union, map and null columns are delivered as JSON text (DataShape 'json'); dictionary
+ *   columns whose values are strings stay dictionary-encoded, other dictionaries are decoded.
+ * - Only an uncompressed little-endian IPC *file* is reported as usable in place.
+ */
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import {
+  Data, Field as ArrowField, RecordBatch, RecordBatchReader, Schema as ArrowSchema, Type, Utf8,
+  type DataType,
+} from 'apache-arrow';
+import type { Field } from '../../../shared/datashape';
+import {
+  BoundedFile, DEFAULT_BATCH_ROWS, batchFromData, buildColumn, checkAbort, fieldFromArrow, schemaOf, wrapError,
+} from './common';
+import { registerArrowCodecs } from './codecs';
+import { SourceError, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+
+registerArrowCodecs();
+
+const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // ARROW1
+
+function startsWithMagic(b: Uint8Array): boolean {
+  return b.length >= 6 && MAGIC.every((x, i) => b[i] === x);
+}
+
+/** Minimal flatbuffer table access (bounds-checked) for the few header fields we need. */
+class FbTable {
+  constructor(private dv: DataView, public pos: number) {
+    if (pos < 0 || pos + 4 > dv.byteLength) throw new Error('flatbuffer table out of range');
+  }
+  static root(buf: Uint8Array): FbTable {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (buf.length < 8) throw new Error('flatbuffer too short');
+    return new FbTable(dv, dv.getUint32(0, true));
+  }
+  private fieldPos(i: number): number {
+    const vt = this.pos - this.dv.getInt32(this.pos, true);
+    if (vt < 0 || vt + 4 > this.dv.byteLength) throw new Error('flatbuffer vtable out of range');
+    const vtLen = this.dv.getUint16(vt, true);
+    if (4 + 2 * i >= vtLen) return 0;
+    if (vt + 4 + 2 * i + 2 > this.dv.byteLength) throw new Error('flatbuffer vtable out of range');
+    const off = this.dv.getUint16(vt + 4 + 2 * i, true);
+    return off ? this.pos + off : 0;
+  }
+  u8(i: number, d = 0): number { const p = this.fieldPos(i); return p ? this.dv.getUint8(p) : d; }
+  i16(i: number, d = 0): number { const p = this.fieldPos(i); return p ? this.dv.getInt16(p, true) : d; }
+  i64(i: number, d = 0n): bigint { const p = this.fieldPos(i); return p ? this.dv.getBigInt64(p, true) : d; }
+  table(i: number): FbTable | null {
+    const p = this.fieldPos(i);
+    return p ? new FbTable(this.dv, p + this.dv.getUint32(p, true)) : null;
+  }
+}
+
+const HEADER_SCHEMA = 1;
+const HEADER_DICTIONARY = 2;
+const HEADER_RECORD_BATCH = 3;
+
+interface IpcScan {
+  isFile: boolean;
+  bigEndian: boolean;
+  compressed: boolean;
+  rows: number;
+  batches: number;
+}
+
+/** Walk the IPC messages (headers only), checking declared sizes against the file size. */
+async function walkIpc(f: BoundedFile): Promise<IpcScan> {
+  const head = await f.read(0, Math.min(f.size, 8), 'header');
+  const isFile = startsWithMagic(head);
+  if (isFile) {
+    if (f.size < 18) throw new SourceError('E_TRUNCATED', f.path, 'Arrow file too short');
+    const tail = await f.read(f.size - 6, 6, 'trailing magic');
+    if (!startsWithMagic(tail)) {
+      throw new SourceError('E_TRUNCATED', f.path, 'Arrow file has no trailing ARROW1 magic (truncated or not finished)');
+    }
+  }
+  let pos = isFile ? 8 : 0;
+  const end = isFile ? f.size - 10 : f.size;
+  const r: IpcScan = { isFile, bigEndian: false, compressed: false, rows: 0, batches: 0 };
+  let sawSchema = false;
+  for (let guard = 0; pos < end; guard++) {
+    if (pos + 4 > end) break; // stream without end-of-stream marker
+    const p = await f.read(pos, Math.min(8, end - pos), 'message prefix');
+    const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    let len = dv.getInt32(0, true);
+    let skip = 4;
+    if (len === -1) {
+      if (p.length < 8) break;
+      len = dv.getInt32(4, true);
+      skip = 8;
+    }
+    if (len === 0) break; // end of stream
+    if (len < 0 || pos + skip + len > end) {
+      throw new SourceError('E_TRUNCATED', f.path, `IPC message at byte ${pos} declares ${len} bytes of metadata beyond the end of the data`);
+    }
+    const meta = await f.read(pos + skip, len, 'message metadata');
+    let msg: FbTable, headerType: number, bodyLength: bigint;
+    try {
+      msg = FbTable.root(meta);
+      headerType = msg.u8(1);
+      bodyLength = msg.i64(3);
+    } catch (e) {
+      throw new SourceError('E_CORRUPT', f.path, `IPC message at byte ${pos} is not valid: ${(e as Error).message}`);
+    }
+    if (bodyLength < 0n || BigInt(pos + skip + len) + bodyLength > BigInt(end)) {
+      throw new SourceError('E_TRUNCATED', f.path, `IPC message at byte ${pos} declares a ${bodyLength}-byte body beyond the end of the data`);
+    }
+    try {
+      if (headerType === HEADER_SCHEMA) {
+        sawSchema = true;
+        r.bigEndian = (msg.table(2)?.i16(0) ?? 0) === 1;
+      } else if (headerType === HEADER_RECORD_BATCH) {
+        const rb = msg.table(2);
+        const n = rb ? rb.i64(0) : 0n;
+        if (n < 0n || n > 2n ** 40n) throw new Error(`implausible row count ${n}`);
+        r.rows += Number(n);
+        r.batches++;
+        if (rb?.table(3)) r.compressed = true;
+      } else if (headerType === HEADER_DICTIONARY) {
+        const db = msg.table(2);
+        if (db?.table(1)?.table(3)) r.compressed = true;
+      } else {
+        throw new Error(`unknown message type ${headerType}`);
+      }
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      throw new SourceError('E_CORRUPT', f.path, `IPC message at byte ${pos}: ${(e as Error).message}`);
+    }
+    pos += skip + len + Number(bodyLength);
+    if (guard > 50_000_000) break;
+  }
+  if (!sawSchema) throw new SourceError('E_CORRUPT', f.path, 'no Arrow schema message found');
+  return r;
+}
+
+/** How one output column is produced from an input batch column. */
+interface ColumnPlan {
+  index: number;
+  field: Field;
+  arrowField: ArrowField;
+  convert: boolean; // rebuild (JSON text, decoded dictionary, view types) instead of passing through
+}
+
+function planColumns(schema: ArrowSchema): ColumnPlan[] {
+  return schema.fields.map((af, index) => {
+    const field = fieldFromArrow(af);
+    const t = af.type as DataType;
+    let convert = field.type === 'json' || t.typeId === Type.Utf8View || t.typeId === Type.BinaryView;
+    if (t.typeId === Type.Dictionary) {
+      const vt = (t as any).dictionary as DataType;
+      convert = vt.typeId !== Type.Utf8 && vt.typeId !== Type.LargeUtf8;
+    }
+    if (t.typeId === Type.Null) {
+      return { index, field: { name: af.name, type: 'string', nullable: true, original: 'null' } as Field, arrowField: new ArrowField(af.name, new Utf8(), true), convert: true };
+    }
+    const arrowField = convert ? new ArrowField(af.name, buildColumn(field, [], 0).type, true) : af;
+    return { index, field, arrowField, convert };
+  });
+}
+
+function convertBatch(batch: RecordBatch, plans: ColumnPlan[], outSchema: ArrowSchema): RecordBatch {
+  const n = batch.numRows;
+  const cols: Data[] = plans.map((p) => {
+    const child = batch.data.children[p.index];
+    if (!p.convert) return child;
+    const vec = batch.getChildAt(p.index)!;
+    const vals = new Array(n);
+    for (let i = 0; i < n; i++) vals[i] = vec.get(i);
+    return buildColumn(p.field, vals, n);
+  });
+  return batchFromData(outSchema, cols, n);
+}
+
+class ArrowSource implements Source {
+  private constructor(private path: string, private ipc: IpcScan, private schema: ArrowSchema, private metadata: Record<string, string>) {}
+
+  static async open(path: string): Promise<ArrowSource> {
+    const f = await BoundedFile.open(path);
+    let ipc: IpcScan;
+    try {
+      const head = await f.read(0, Math.min(f.size, 4), 'header');
+      if (head[0] === 0x46 && head[1] === 0x45 && head[2] === 0x41 && head[3] === 0x31) {
+        throw new SourceError('E_UNSUPPORTED', path, 'Feather v1 files are not supported (re-save as Feather v2 / Arrow IPC)');
+      }
+      ipc = await walkIpc(f);
+    } finally {
+      await f.close();
+    }
+    if (ipc.bigEndian) {
+      throw new SourceError('E_UNSUPPORTED', path, 'big-endian Arrow IPC data is not supported (apache-arrow JS reads little-endian only)');
+    }
+    const { reader, close } = await openReader(path, ipc.isFile);
+    try {
+      const schema = reader.schema;
+      const metadata: Record<string, string> = {};
+      for (const [k, v] of schema.metadata ?? []) metadata[k] = v;
+      return new ArrowSource(path, ipc, schema, metadata);
+    } finally {
+      await close();
+    }
+  }
+
+  async info(): Promise<SourceInfo> {
+    const plans = planColumns(this.schema);
+    const warnings = plans.filter((p) => p.field.type === 'json').map((p) => ({
+      code: 'W_NESTED_AS_JSON', column: p.field.name, message: `${p.field.original ?? 'nested'} column shown as JSON text`,
+    }));
+    return {
+      format: 'arrow',
+      path: this.path,
+      rows: this.ipc.rows,
+      schema: schemaOf(plans.map((p) => p.field), this.metadata),
+      metadata: this.metadata,
+      warnings,
+      ...(this.ipc.isFile && !this.ipc.compressed ? { inPlace: { kind: 'arrow' as const, path: this.path } } : {}),
+    };
+  }
+
+  async *scan(opts: ScanOptions = {}): AsyncIterable<RecordBatch> {
+    let plans = planColumns(this.schema);
+    if (opts.columns) {
+      plans = opts.columns.map((c) => {
+        const p = plans.find((x) => x.field.name === c);
+        if (!p) throw new SourceError('E_NO_COLUMN', this.path, `no column named ${JSON.stringify(c)}`);
+        return p;
+      });
+    }
+    const outSchema = new ArrowSchema(plans.map((p) => p.arrowField), this.schema.metadata);
+    const passThrough = !opts.columns && plans.every((p) => !p.convert);
+    const { reader, close } = await openReader(this.path, this.ipc.isFile);
+    let done = 0;
+    try {
+      for (;;) {
+        checkAbort(opts.signal, this.path);
+        let r: IteratorResult<RecordBatch>;
+        try {
+          r = await reader.next();
+        } catch (e) {
+          throw wrapError(e, this.path, 'E_CORRUPT', 'cannot read Arrow record batch: ');
+        }
+        if (r.done) break;
+        const batch = r.value;
+        if (batch.numRows === 0 && this.ipc.rows > 0) continue;
+        let out: RecordBatch;
+        try {
+          out = passThrough ? batch : convertBatch(batch, plans, outSchema);
+        } catch (e) {
+          const union = plans.find((p) => p.convert && /^(Dense|Sparse)?Union/.test(p.field.original ?? ''));
+          if (union && /getValid/.test(String((e as Error)?.message))) {
+            throw new SourceError('E_UNSUPPORTED', this.path,
+              `column ${union.field.name}: pre-1.0 union layout (with a validity buffer) is not supported by apache-arrow JS`);
+          }
+          throw wrapError(e, this.path, 'E_CORRUPT', 'cannot decode Arrow record batch: ');
+        }
+        const max = opts.batchRows ?? DEFAULT_BATCH_ROWS * 16;
+        if (out.numRows > max) {
+          for (let s = 0; s < out.numRows; s += max) yield out.slice(s, Math.min(out.numRows, s + max));
+        } else {
+          yield out;
+        }
+        done += batch.numRows;
+        opts.onProgress?.(this.ipc.rows ? done / this.ipc.rows : 1);
+      }
+    } finally {
+      await close();
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function openReader(path: string, isFile: boolean): Promise<{ reader: any; close: () => Promise<void> }> {
+  let fh: FileHandle | undefined;
+  let stream: ReturnType<typeof createReadStream> | undefined;
+  try {
+    let reader: any;
+    if (isFile) {
+      fh = await open(path, 'r');
+      reader = await RecordBatchReader.from(fh as any);
+    } else {
+      stream = createReadStream(path);
+      reader = await RecordBatchReader.from(stream as any);
+    }
+    await reader.open();
+    if (!reader.schema) throw new Error('no schema');
+    return {
+      reader,
+      close: async () => {
+        try { await reader.cancel?.(); } catch { /* already closed */ }
+        stream?.destroy();
+        await fh?.close().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    stream?.destroy();
+    await fh?.close().catch(() => undefined);
+    const m = /Unrecognized type: "(\w+)"/.exec((e as Error)?.message ?? '');
+    if (m) throw new SourceError('E_UNSUPPORTED', path, `Arrow type ${m[1]} is not supported by apache-arrow JS`);
+    throw wrapError(e, path, 'E_CORRUPT', 'cannot read Arrow IPC: ');
+  }
+}
+
+export const arrowProvider: SourceProvider = {
+  format: 'arrow',
+  extensions: ['arrow', 'feather', 'ipc', 'arrows', 'stream', 'arrow_file', 'ft'],
+  sniff(head: Uint8Array): boolean {
+    if (startsWithMagic(head)) return true;
+    // stream format: continuation marker then a schema message
+    if (head.length >= 16 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff) {
+      const len = new DataView(head.buffer, head.byteOffset).getInt32(4, true);
+      if (len > 0 && 8 + len <= head.length) {
+        try {
+          return FbTable.root(head.subarray(8, 8 + len)).u8(1) === HEADER_SCHEMA;
+        } catch {
+          return false;
+        }
+      }
+      return len > 0;
+    }
+    return false;
+  },
+  open: (path: string) => ArrowSource.open(path),
+};
