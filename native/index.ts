@@ -20,6 +20,8 @@ import {
   Utf8, tableToIPC, type DataType, type Vector,
 } from 'apache-arrow';
 import type { CompareOp, Expr, Literal } from '../shared/expr/ast';
+import { parseTime } from '../shared/expr/literal';
+import { polygonEdges } from '../shared/expr/polygon';
 
 export type NumericDType =
   | 'int8' | 'int16' | 'int32' | 'int64'
@@ -402,39 +404,37 @@ export type ColumnResolver = Record<string, ColumnDesc> | ((name: string) => Col
 /** A filter argument: an expression with its columns, or an already compiled filter. */
 export type FilterArg = { expr: Expr; columns: ColumnResolver } | CompiledFilter;
 
-const MS_PER: Record<string, number> = { s: 1000, ms: 1, day: 86400000 };
+const NS_PER_UNIT: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, ns: 1n, day: 86_400_000_000_000n };
 
-function dateLiteral(text: string, c: ColumnDesc): RawLit {
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(ms)) throw badArg(`bad date literal "${text}"`);
+/** A date/timestamp literal in the column's storage unit (epoch ms for non-temporal columns). */
+function dateLiteral(text: string, c: ColumnDesc): RawLit | null {
+  const t = parseTime(text);
+  if (!t) return null;
   const lg = c.logical;
-  if (!lg || lg.type === 'bool8') throw badArg(`column ${c.name} is not a date or timestamp`, 'E_BAD_TYPE');
-  const unit = lg.unit;
-  if (unit === 'us') return { t: 'int', v: (BigInt(ms) * 1000n).toString() };
-  if (unit === 'ns') return { t: 'int', v: (BigInt(ms) * 1000000n).toString() };
-  const per = MS_PER[unit]!;
-  return { t: 'num', v: Math.floor(ms / per) };
+  const unit = lg && lg.type !== 'bool8' ? lg.unit : 'ms';
+  const ns = BigInt(t.seconds) * 1_000_000_000n + BigInt((t.fraction || '0').padEnd(9, '0').slice(0, 9));
+  const per = NS_PER_UNIT[unit]!;
+  if (ns % per === 0n) return { t: 'int', v: (ns / per).toString() };
+  return { t: 'num', v: Number(ns) / Number(per) };
 }
 
-function literalFor(l: Literal | number, c: ColumnDesc): RawLit {
-  if (typeof l === 'number') return { t: 'num', v: l };
+/**
+ * A literal converted for column `c`, or null when the two kinds do not compare (string vs
+ * number, bool vs non-bool): that comparison is unknown, as in the reference evaluator.
+ */
+function literalFor(l: Literal, c: ColumnDesc): RawLit | null {
   const isStr = c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict';
+  const isBool = c.kind === 'bool' || c.logical?.type === 'bool8';
   if ('int' in l) {
     if (!/^-?\d+$/.test(l.int)) throw badArg(`bad integer literal "${l.int}"`);
-    if (isStr) throw badArg(`column ${c.name} holds strings, not numbers`, 'E_BAD_TYPE');
-    return { t: 'int', v: l.int };
+    return isStr || isBool ? null : { t: 'int', v: l.int };
   }
-  if ('date' in l) return dateLiteral(l.date, c);
+  if ('date' in l) return isStr || isBool ? null : dateLiteral(l.date, c);
   const v = l.value;
   if (v === null) return { t: 'null' };
-  if (typeof v === 'string') {
-    if (isStr) return { t: 'str', v };
-    if (c.logical && c.logical.type !== 'bool8') return dateLiteral(v, c);
-    throw badArg(`column ${c.name} is numeric; cannot compare it with the string "${v}"`, 'E_BAD_TYPE');
-  }
-  if (isStr) throw badArg(`column ${c.name} holds strings; cannot compare it with ${String(v)}`, 'E_BAD_TYPE');
-  if (typeof v === 'boolean') return { t: 'num', v: v ? 1 : 0 };
-  return { t: 'num', v };
+  if (typeof v === 'string') return isStr ? { t: 'str', v } : null;
+  if (typeof v === 'boolean') return isBool ? { t: 'num', v: v ? 1 : 0 } : null;
+  return isStr || isBool ? null : { t: 'num', v };
 }
 
 /** Compiles an expression into a native filter program. Unknown columns throw E_BAD_COLUMN. */
@@ -454,11 +454,13 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
     return [i, cols[i]!];
   };
   const prog: RawOp[] = [];
+  const cmp = (i: number, op: CompareOp, lit: RawLit | null) =>
+    prog.push(lit ? { op: 'cmp', col: i, cmp: op, lit } : { op: 'const', v: 1 });
   const emit = (e: Expr): void => {
     switch (e.kind) {
       case 'cmp': {
         const [i, c] = col(e.left.name);
-        prog.push({ op: 'cmp', col: i, cmp: e.op, lit: literalFor(e.right, c) });
+        cmp(i, e.op, literalFor(e.right, c));
         return;
       }
       case 'and':
@@ -473,7 +475,8 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         return;
       case 'in': {
         const [i, c] = col(e.col.name);
-        prog.push({ op: 'in', col: i, lits: e.values.map((v) => literalFor(v, c)) });
+        // a literal of another kind compares as unknown, like a null in the list
+        prog.push({ op: 'in', col: i, lits: e.values.map((v) => literalFor(v, c) ?? { t: 'null' }) });
         if (e.negated) prog.push({ op: 'not' });
         return;
       }
@@ -485,14 +488,18 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
       }
       case 'between': {
         const [i, c] = col(e.col.name);
-        prog.push({ op: 'cmp', col: i, cmp: '>=', lit: literalFor(e.lo, c) });
-        prog.push({ op: 'cmp', col: i, cmp: '<=', lit: literalFor(e.hi, c) });
+        cmp(i, '>=', literalFor(e.lo, c));
+        cmp(i, '<=', literalFor(e.hi, c));
         prog.push({ op: 'and', n: 2 });
         if (e.negated) prog.push({ op: 'not' });
         return;
       }
       case 'range': {
-        const [i] = col(e.col.name);
+        const [i, c] = col(e.col.name);
+        if (c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict' || c.kind === 'bool') {
+          prog.push({ op: 'const', v: 1 }); // not a number: unknown, as in the reference evaluator
+          return;
+        }
         prog.push({ op: 'cmp', col: i, cmp: '>=', lit: { t: 'num', v: e.lo } });
         prog.push({ op: 'cmp', col: i, cmp: '<', lit: { t: 'num', v: e.hi } });
         prog.push({ op: 'and', n: 2 });
@@ -501,7 +508,10 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
       case 'inpolygon': {
         const [x] = col(e.x.name);
         const [y] = col(e.y.name);
-        prog.push({ op: 'poly', x, y, pts: Float64Array.from(e.polygon.flat()) });
+        const edges = polygonEdges(e.polygon);
+        const pts = new Float64Array(edges.length * 5);
+        edges.forEach((g, k) => pts.set([g.ylo, g.yhi, g.xi, g.yi, g.k], k * 5));
+        prog.push({ op: 'poly', x, y, pts });
         return;
       }
       default:

@@ -29,6 +29,7 @@ static bool ParseLit(const Napi::Value& v, FOp* op, bool* isNull, long double* n
   if (t == "num") { if (!x.IsNumber()) goto bad; *num = x.As<Napi::Number>().DoubleValue(); return true; }
   if (t == "int") {
     if (!x.IsString()) goto bad;
+    if (op) op->exactLit = true;
     std::string d = x.As<Napi::String>().Utf8Value();
     char* end = nullptr;
     *num = std::strtold(d.c_str(), &end);
@@ -38,7 +39,6 @@ static bool ParseLit(const Napi::Value& v, FOp* op, bool* isNull, long double* n
   if (t == "str") { if (!x.IsString()) goto bad; *str = x.As<Napi::String>().Utf8Value(); *isStr = true; return true; }
 bad:
   *st = Status::Error("E_BAD_ARG", "bad literal of type " + t);
-  (void)op;
   return false;
 }
 
@@ -87,7 +87,7 @@ bool Filter::Parse(const Napi::Value& v, Status* st) {
       Napi::Array la = lv.As<Napi::Array>();
       for (uint32_t k = 0; k < la.Length(); k++) {
         bool isNull, isStr; long double num; std::string s;
-        if (!ParseLit(la.Get(k), &op, &isNull, &num, &s, &isStr, st)) return false;
+        if (!ParseLit(la.Get(k), nullptr, &isNull, &num, &s, &isStr, st)) return false;
         if (isNull) op.hasNull = true;
         else if (isStr) { op.strs.push_back(s); op.str = true; }
         else if (num == num) op.nums.push_back(num);  // NaN never matches
@@ -107,12 +107,10 @@ bool Filter::Parse(const Napi::Value& v, Status* st) {
         *st = Status::Error("E_BAD_ARG", "poly needs pts: Float64Array"); return false;
       }
       Napi::Float64Array pa2 = pts.As<Napi::Float64Array>();
-      op.poly.assign(pa2.Data(), pa2.Data() + (pa2.ElementLength() & ~size_t(1)));
-      op.bx0 = op.by0 = INFINITY; op.bx1 = op.by1 = -INFINITY;
-      for (size_t k = 0; k + 1 < op.poly.size(); k += 2) {
-        op.bx0 = std::min(op.bx0, op.poly[k]); op.bx1 = std::max(op.bx1, op.poly[k]);
-        op.by0 = std::min(op.by0, op.poly[k + 1]); op.by1 = std::max(op.by1, op.poly[k + 1]);
-      }
+      // edges (ylo, yhi, xi, yi, k) from shared/expr/polygon.ts polygonEdges()
+      op.poly.assign(pa2.Data(), pa2.Data() + (pa2.ElementLength() / 5) * 5);
+      op.by0 = INFINITY; op.by1 = -INFINITY;
+      for (size_t k = 0; k + 4 < op.poly.size(); k += 5) { op.by0 = std::min(op.by0, op.poly[k]); op.by1 = std::max(op.by1, op.poly[k + 1]); }
       d++;
     } else if (t == "and" || t == "or") {
       op.type = t == "and" ? FOp::AND : FOp::OR;
@@ -187,12 +185,11 @@ Status Filter::Prepare() {
   return Status::Ok();
 }
 
-static inline bool InPoly(const std::vector<double>& P, double x, double y) {
+// Exactly shared/expr/polygon.ts pointInPolygon (same float64 operations in the same order).
+static inline bool InPoly(const std::vector<double>& E, double x, double y) {
   bool in = false;
-  const size_t n = P.size() / 2;
-  for (size_t i = 0, j = n - 1; i < n; j = i++) {
-    double xi = P[2 * i], yi = P[2 * i + 1], xj = P[2 * j], yj = P[2 * j + 1];
-    if (((yi > y) != (yj > y)) && (x < (xj - xi) * (y - yi) / (yj - yi) + xi)) in = !in;
+  for (size_t k = 0; k + 4 < E.size(); k += 5) {
+    if (y >= E[k] && y < E[k + 1] && x < E[k + 2] + (y - E[k + 3]) * E[k + 4]) in = !in;
   }
   return in;
 }
@@ -234,7 +231,7 @@ void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, Fil
         } else {
           const bool exact64 = (c.dtype == DType::I64 || c.dtype == DType::U64) && sizeof(long double) > 8;
           if (op.type == FOp::CMP) {
-            if (exact64) {
+            if (exact64 || op.exactLit) {
               DecodeLD(v, local, n, s.ld.data());
               const long double L = op.num;
               for (uint32_t i = 0; i < n; i++) o[i] = CmpVal(op.cmp, s.ld[i], L) ? 2 : 0;
@@ -256,6 +253,7 @@ void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, Fil
             const uint8_t miss = op.hasNull ? 1 : 0;
             for (uint32_t i = 0; i < n; i++) {
               long double x = s.ld[i];
+              if (x != x) { o[i] = miss; continue; }
               o[i] = std::binary_search(op.nums.begin(), op.nums.end(), x) ? 2 : miss;
             }
           }
@@ -271,7 +269,7 @@ void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, Fil
         DecodeF64(vy, r0 - vy.rowStart, n, s.b.data());
         for (uint32_t i = 0; i < n; i++) {
           double x = s.a[i], y = s.b[i];
-          o[i] = (x >= op.bx0 && x <= op.bx1 && y >= op.by0 && y <= op.by1 && op.poly.size() >= 6 && InPoly(op.poly, x, y)) ? 2 : 0;
+          o[i] = (y >= op.by0 && y < op.by1 && InPoly(op.poly, x, y)) ? 2 : 0;
         }
         if (ValidityBytes(vx, r0 - vx.rowStart, n, s.va.data())) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;
         if (ValidityBytes(vy, r0 - vy.rowStart, n, s.va.data())) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;

@@ -15,6 +15,7 @@ struct FOp {
   int col = -1, col2 = -1;
   int cmp = 0;  // 0 '=', 1 '!=', 2 '<', 3 '<=', 4 '>', 5 '>='
   bool str = false;
+  bool exactLit = false;           // integer literal: compare in long double (exact to 2^64)
   long double num = 0;
   std::string s;
   std::vector<long double> nums;   // IN (sorted)

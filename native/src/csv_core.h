@@ -1,0 +1,376 @@
+// CSV core (no Node-API): field classification and conversion (bool, int64, float64, date,
+// timestamp, string), the row tokenizer, and the parallel chunk parser used by csv.cc.
+//
+// Chunk-boundary design (quote-parity pre-pass):
+//  * JS streams the file in chunks; the parser keeps the bytes after the last complete row (the
+//    "carry") and prepends them to the next chunk, so every buffer parsed here starts at a row start
+//    outside quotes. Nothing is lost at a chunk edge: an incomplete row waits for the next chunk.
+//  * Inside a buffer, the bytes are cut into P pieces (P = 4 x threads). Pass 1 (parallel) counts the
+//    quote characters of each piece; a prefix XOR gives the exact quote state at each piece start
+//    (quotes toggle the state, a doubled quote toggles it twice, so parity is exact for RFC 4180 and
+//    defines the semantics for malformed input too: the tokenizer below uses the same toggle rule).
+//    Each piece then starts at its first row terminator outside quotes and parses the rows that
+//    *start* in it; the buffer's end of complete rows is found by walking back from the end with the
+//    known final parity. A quoted field spanning a piece or chunk edge is therefore never split.
+//  * Pass 2 (parallel) tokenizes and converts each piece into its own column buffers; they are
+//    concatenated in order. Line numbers (1-based, physical lines) come from per-piece terminator
+//    counts plus a prefix sum.
+//  * Widening: a value that does not fit its column's type widens the type (int64 -> float64,
+//    date -> timestamp, anything else -> string) and the whole buffer is re-parsed with the wider
+//    type, so rows already converted in this buffer are never lost. Widening across buffers is made
+//    impossible by the TS layer, which runs a full typing pass (mode "infer") before the data pass.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cdx {
+namespace csv {
+
+enum class CType : uint8_t { NUL = 0, BOOL, INT64, FLOAT64, DATE, TIMESTAMP, STRING };
+
+inline const char* CTypeName(CType t) {
+  switch (t) {
+    case CType::NUL: return "null";
+    case CType::BOOL: return "bool";
+    case CType::INT64: return "int64";
+    case CType::FLOAT64: return "float64";
+    case CType::DATE: return "date";
+    case CType::TIMESTAMP: return "timestamp";
+    default: return "string";
+  }
+}
+inline CType CTypeFromName(const std::string& s) {
+  if (s == "null") return CType::NUL;
+  if (s == "bool") return CType::BOOL;
+  if (s == "int64") return CType::INT64;
+  if (s == "float64") return CType::FLOAT64;
+  if (s == "date") return CType::DATE;
+  if (s == "timestamp") return CType::TIMESTAMP;
+  return CType::STRING;
+}
+
+// Least type holding both (the widening lattice).
+inline CType Join(CType a, CType b) {
+  if (a == b) return a;
+  if (a == CType::NUL) return b;
+  if (b == CType::NUL) return a;
+  if ((a == CType::INT64 && b == CType::FLOAT64) || (a == CType::FLOAT64 && b == CType::INT64)) return CType::FLOAT64;
+  if ((a == CType::DATE && b == CType::TIMESTAMP) || (a == CType::TIMESTAMP && b == CType::DATE)) return CType::TIMESTAMP;
+  return CType::STRING;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value parsers. Each returns false when the text is not of that type.
+
+inline bool IsNullToken(const char* p, size_t n) {
+  switch (n) {
+    case 0: return true;
+    case 2: return p[0] == 'N' && p[1] == 'A';
+    case 3: return p[0] == 'N' && p[1] == '/' && p[2] == 'A';
+    case 4: return (std::memcmp(p, "null", 4) == 0) || (std::memcmp(p, "NULL", 4) == 0);
+    default: return false;
+  }
+}
+
+inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline bool IEq(const char* p, size_t n, const char* lit) {
+  size_t m = std::strlen(lit);
+  if (n != m) return false;
+  for (size_t i = 0; i < n; i++) if (Lower(p[i]) != lit[i]) return false;
+  return true;
+}
+
+inline bool ParseBool(const char* p, size_t n, bool* out) {
+  if (IEq(p, n, "true")) { *out = true; return true; }
+  if (IEq(p, n, "false")) { *out = false; return true; }
+  return false;
+}
+
+// Integer: [+-]?[0-9]+ without leading zeros ("0" itself is fine). *overflow set when the digits
+// are a valid integer beyond int64 (the caller then treats it as float64).
+inline bool ParseInt(const char* p, size_t n, int64_t* out, bool* overflow) {
+  *overflow = false;
+  if (n == 0) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (p[0] == '-' || p[0] == '+') { neg = p[0] == '-'; i = 1; }
+  if (i >= n) return false;
+  if (p[i] == '0' && n - i > 1) return false;  // leading zero: a code, not a number
+  uint64_t v = 0;
+  for (; i < n; i++) {
+    unsigned d = static_cast<unsigned char>(p[i]) - '0';
+    if (d > 9) return false;
+    if (v > (UINT64_MAX - d) / 10) { *overflow = true; }
+    else v = v * 10 + d;
+  }
+  if (*overflow) return false;
+  if (neg) {
+    if (v > (uint64_t{1} << 63)) { *overflow = true; return false; }
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > static_cast<uint64_t>(INT64_MAX)) { *overflow = true; return false; }
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+// Float: decimal or scientific notation, nan, inf, infinity (any case, optional sign). Like
+// integers, an integer part with a leading zero ("007.5") is refused (a code, not a number).
+inline bool ParseFloat(const char* p, size_t n, double* out) {
+  if (n == 0) return false;
+  const char* b = p;
+  const char* e = p + n;
+  bool neg = false;
+  if (*b == '+' || *b == '-') { neg = *b == '-'; b++; }
+  if (b == e) return false;
+  if (*b == '0' && b + 1 < e && b[1] >= '0' && b[1] <= '9') return false;
+  const char c0 = Lower(*b);
+  if (c0 == 'n' || c0 == 'i') {
+    size_t m = static_cast<size_t>(e - b);
+    if (IEq(b, m, "nan")) { *out = neg ? -NAN : NAN; return true; }
+    if (IEq(b, m, "inf") || IEq(b, m, "infinity")) { *out = neg ? -HUGE_VAL : HUGE_VAL; return true; }
+    return false;
+  }
+  if (!((c0 >= '0' && c0 <= '9') || c0 == '.')) return false;
+  double v;
+  auto r = std::from_chars(b, e, v, std::chars_format::general);
+  if (r.ec != std::errc() || r.ptr != e) return false;
+  *out = neg ? -v : v;
+  return true;
+}
+
+inline int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+inline bool Digits(const char* p, int n, int* out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    unsigned d = static_cast<unsigned char>(p[i]) - '0';
+    if (d > 9) return false;
+    v = v * 10 + static_cast<int>(d);
+  }
+  *out = v;
+  return true;
+}
+
+// YYYY-MM-DD -> days since 1970-01-01.
+inline bool ParseDate(const char* p, size_t n, int32_t* out) {
+  if (n != 10 || p[4] != '-' || p[7] != '-') return false;
+  int y, m, d;
+  if (!Digits(p, 4, &y) || !Digits(p + 5, 2, &m) || !Digits(p + 8, 2, &d)) return false;
+  if (m < 1 || m > 12 || d < 1) return false;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int dim = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 1 : 0);
+  if (d > dim) return false;
+  *out = static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
+  return true;
+}
+
+// YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|+HH[:MM]|-HH[:MM]] -> microseconds since the epoch (UTC).
+// `allowDate`: a bare date is midnight (used once a column is known to be timestamps).
+inline bool ParseTimestamp(const char* p, size_t n, int64_t* out, bool allowDate) {
+  int32_t days;
+  if (n < 10 || !ParseDate(p, 10, &days)) return false;
+  if (n == 10) {
+    if (!allowDate) return false;
+    *out = static_cast<int64_t>(days) * 86400000000LL;
+    return true;
+  }
+  if (n < 16 || (p[10] != 'T' && p[10] != ' ')) return false;
+  int hh, mi, ss = 0;
+  if (!Digits(p + 11, 2, &hh) || p[13] != ':' || !Digits(p + 14, 2, &mi)) return false;
+  size_t i = 16;
+  int64_t frac = 0;
+  if (i < n && p[i] == ':') {
+    if (i + 3 > n || !Digits(p + i + 1, 2, &ss)) return false;
+    i += 3;
+    if (i < n && p[i] == '.') {
+      i++;
+      size_t k = 0;
+      int64_t scale = 100000;
+      while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (k < 6) { frac += (p[i] - '0') * scale; scale /= 10; }
+        i++; k++;
+      }
+      if (k == 0 || k > 9) return false;
+    }
+  }
+  if (hh > 23 || mi > 59 || ss > 60) return false;
+  int64_t offsetMin = 0;
+  if (i < n) {
+    if (p[i] == 'Z' && i + 1 == n) {
+      i++;
+    } else if (p[i] == '+' || p[i] == '-') {
+      const int sign = p[i] == '-' ? -1 : 1;
+      int oh, om = 0;
+      if (i + 3 > n || !Digits(p + i + 1, 2, &oh)) return false;
+      size_t j = i + 3;
+      if (j < n && p[j] == ':') j++;
+      if (j < n) { if (j + 2 != n || !Digits(p + j, 2, &om)) return false; j += 2; }
+      if (oh > 23 || om > 59) return false;
+      offsetMin = sign * (oh * 60 + om);
+      i = n;
+    } else {
+      return false;
+    }
+  }
+  if (i != n) return false;
+  int64_t secs = static_cast<int64_t>(days) * 86400 + hh * 3600 + mi * 60 + ss - offsetMin * 60;
+  *out = secs * 1000000 + frac;
+  return true;
+}
+
+// The narrowest type of one (non-null) field.
+inline CType Classify(const char* p, size_t n) {
+  if (IsNullToken(p, n)) return CType::NUL;
+  bool b;
+  if (ParseBool(p, n, &b)) return CType::BOOL;
+  int64_t i;
+  bool ovf;
+  if (ParseInt(p, n, &i, &ovf)) return CType::INT64;
+  double d;
+  if (ParseFloat(p, n, &d)) return CType::FLOAT64;  // also integers beyond int64
+  if (n == 10) { int32_t dd; if (ParseDate(p, n, &dd)) return CType::DATE; }
+  if (n > 10 && n <= 40) { int64_t ts; if (ParseTimestamp(p, n, &ts, false)) return CType::TIMESTAMP; }
+  return CType::STRING;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text encoding: a field that is not valid UTF-8 is transcoded from Windows-1252 (cp1252 mode
+// transcodes every field with high bytes).
+
+inline bool ValidUtf8(const unsigned char* s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    // ASCII fast path, 8 bytes at a time
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
+    i += len;
+  }
+  return true;
+}
+
+inline void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) out->push_back(static_cast<char>(cp));
+  else if (cp < 0x800) { out->push_back(static_cast<char>(0xC0 | (cp >> 6))); out->push_back(static_cast<char>(0x80 | (cp & 0x3F))); }
+  else { out->push_back(static_cast<char>(0xE0 | (cp >> 12))); out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F))); out->push_back(static_cast<char>(0x80 | (cp & 0x3F))); }
+}
+
+inline void Cp1252ToUtf8(const unsigned char* s, size_t n, std::string* out) {
+  static const uint16_t hi[32] = {0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+                                  0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+                                  0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178};
+  out->clear();
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = s[i];
+    if (c < 0x80) out->push_back(static_cast<char>(c));
+    else if (c < 0xA0) AppendUtf8(hi[c - 0x80], out);
+    else AppendUtf8(c, out);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer
+
+struct Dialect {
+  char delim = ',';
+  char quote = '"';
+  char term = '\n';    // '\n' (LF and CRLF files; a trailing CR is stripped) or '\r' (old Mac files)
+  bool special[256] = {};
+  void Init() {
+    std::memset(special, 0, sizeof special);
+    special[static_cast<unsigned char>(delim)] = true;
+    special[static_cast<unsigned char>(term)] = true;
+    if (quote) special[static_cast<unsigned char>(quote)] = true;
+  }
+};
+
+struct FieldRef {
+  const char* p;
+  uint32_t n;
+  bool quoted;  // contains quote characters (needs unquoting)
+};
+
+// Tokenizes one row from p (a row start outside quotes). Fields go into `f`; returns the pointer
+// past the row terminator (or `end`). `lines` counts every terminator byte consumed. `inq_at_end`
+// tells whether the row ran into `end` inside quotes (an unterminated quoted field).
+inline const char* ScanRow(const char* p, const char* end, const Dialect& d, std::vector<FieldRef>& f,
+                           uint64_t& lines, bool* inq_at_end) {
+  f.clear();
+  const char* fs = p;
+  bool inq = false, anyq = false;
+  const bool* sp = d.special;
+  for (;;) {
+    while (p < end && !sp[static_cast<unsigned char>(*p)]) p++;
+    if (p >= end) break;
+    const char c = *p;
+    if (c == d.quote) { inq = !inq; anyq = true; p++; continue; }
+    if (c == d.term) {
+      lines++;
+      if (inq) { p++; continue; }
+      f.push_back({fs, static_cast<uint32_t>(p - fs), anyq});
+      *inq_at_end = false;
+      return p + 1;
+    }
+    if (inq) { p++; continue; }
+    f.push_back({fs, static_cast<uint32_t>(p - fs), anyq});
+    p++;
+    fs = p;
+    anyq = false;
+  }
+  f.push_back({fs, static_cast<uint32_t>(p - fs), anyq});
+  *inq_at_end = inq;
+  return p;
+}
+
+// The value of a field: enclosing quotes removed and doubled quotes collapsed (into `scratch`).
+// A field with quotes that is not fully enclosed ("ab"c) keeps its raw text.
+inline void FieldValue(const FieldRef& r, char quote, std::string& scratch, const char** p, size_t* n) {
+  if (!r.quoted || r.n < 2 || r.p[0] != quote || r.p[r.n - 1] != quote) { *p = r.p; *n = r.n; return; }
+  const char* b = r.p + 1;
+  const char* e = r.p + r.n - 1;
+  const char* q = static_cast<const char*>(std::memchr(b, quote, static_cast<size_t>(e - b)));
+  if (!q) { *p = b; *n = static_cast<size_t>(e - b); return; }
+  scratch.assign(b, q);
+  for (const char* s = q; s < e; s++) {
+    scratch.push_back(*s);
+    if (*s == quote && s + 1 < e && s[1] == quote) s++;
+  }
+  *p = scratch.data();
+  *n = scratch.size();
+}
+
+}  // namespace csv
+}  // namespace cdx
