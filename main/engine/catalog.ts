@@ -1,0 +1,260 @@
+/**
+ * The catalog: what datasets the user has opened, remembered across sessions. SQLite through
+ * better-sqlite3 in the data folder (Electron's userData, the platform's data directory, or
+ * CDX_HOME). WAL and transactions so that a crash mid-write loses nothing; `PRAGMA user_version`
+ * numbers the schema and older catalogs are migrated forward in one transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Schema } from '../../shared/datashape';
+
+export interface CatalogEntry {
+  id: string;
+  name: string;
+  /** absolute path, or `PATH::INNER` for a dataset inside a container file */
+  location: string;
+  format: string;
+  size: number;
+  /** source modification time, ms since the epoch */
+  mtimeMs: number;
+  schema: Schema | null;
+  rows: number | null;
+  /** the last full summary (JSON), kept so the summary view opens instantly */
+  summary: unknown | null;
+  /** the uncompressed Arrow IPC file the engine maps, when the source could not be mapped as it is */
+  cachePath: string | null;
+  addedAt: number;
+  openedAt: number | null;
+  tags: string[];
+}
+
+export interface CatalogUpsert {
+  location: string;
+  name?: string;
+  format: string;
+  size: number;
+  mtimeMs: number;
+  schema?: Schema | null;
+  rows?: number | null;
+  cachePath?: string | null;
+}
+
+/** Each migration takes the catalog from version i to i + 1. Never edit one that has shipped. */
+const MIGRATIONS: string[] = [
+  // v1
+  `CREATE TABLE datasets (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     location TEXT NOT NULL UNIQUE,
+     format TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     mtime_ms REAL NOT NULL,
+     schema_json TEXT,
+     rows INTEGER,
+     cache_path TEXT,
+     added_at INTEGER NOT NULL,
+     opened_at INTEGER
+   );`,
+  // v2: cached summaries and tags
+  `ALTER TABLE datasets ADD COLUMN summary_json TEXT;
+   CREATE TABLE tags (
+     dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+     tag TEXT NOT NULL,
+     PRIMARY KEY (dataset_id, tag)
+   );
+   CREATE INDEX datasets_opened ON datasets(opened_at DESC);`,
+];
+
+export const CATALOG_VERSION = MIGRATIONS.length;
+
+interface Row {
+  id: string;
+  name: string;
+  location: string;
+  format: string;
+  size: number;
+  mtime_ms: number;
+  schema_json: string | null;
+  rows: number | null;
+  summary_json: string | null;
+  cache_path: string | null;
+  added_at: number;
+  opened_at: number | null;
+  tags: string | null;
+}
+
+export class CatalogError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Catalog {
+  readonly db: Database.Database;
+  readonly file: string;
+
+  constructor(home: string) {
+    mkdirSync(home, { recursive: true });
+    this.file = path.join(home, 'catalog.sqlite');
+    try {
+      this.db = new Database(this.file);
+    } catch (e) {
+      throw new CatalogError('E_CATALOG', `${this.file}: cannot open the catalog (${(e as Error).message})`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > CATALOG_VERSION) {
+      throw new CatalogError('E_CATALOG_NEWER', `${this.file} was written by a newer CDX (catalog v${version}; this one knows v${CATALOG_VERSION}).`);
+    }
+    if (version === CATALOG_VERSION) return;
+    this.db.transaction(() => {
+      for (let v = version; v < CATALOG_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${CATALOG_VERSION}`);
+    })();
+  }
+
+  private static entry(r: Row): CatalogEntry {
+    return {
+      id: r.id,
+      name: r.name,
+      location: r.location,
+      format: r.format,
+      size: r.size,
+      mtimeMs: r.mtime_ms,
+      schema: r.schema_json ? JSON.parse(r.schema_json) : null,
+      rows: r.rows,
+      summary: r.summary_json ? JSON.parse(r.summary_json) : null,
+      cachePath: r.cache_path,
+      addedAt: r.added_at,
+      openedAt: r.opened_at,
+      tags: r.tags ? r.tags.split('\u0001') : [],
+    };
+  }
+
+  private select(where: string): string {
+    return `SELECT d.*, (SELECT group_concat(tag, char(1)) FROM tags t WHERE t.dataset_id = d.id) AS tags FROM datasets d ${where}`;
+  }
+
+  /** Recent first; `search` matches name, location, format or a tag (case-insensitive). */
+  list(search?: string): CatalogEntry[] {
+    const order = 'ORDER BY COALESCE(d.opened_at, d.added_at) DESC';
+    if (search && search.trim()) {
+      const like = `%${search.trim().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      return (
+        this.db
+          .prepare(
+            this.select(
+              `WHERE d.name LIKE ? ESCAPE '\\' OR d.location LIKE ? ESCAPE '\\' OR d.format LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM tags t WHERE t.dataset_id = d.id AND t.tag LIKE ? ESCAPE '\\') ${order}`,
+            ),
+          )
+          .all(like, like, like, like) as Row[]
+      ).map(Catalog.entry);
+    }
+    return (this.db.prepare(this.select(order)).all() as Row[]).map(Catalog.entry);
+  }
+
+  get(id: string): CatalogEntry | null {
+    const r = this.db.prepare(this.select('WHERE d.id = ?')).get(id) as Row | undefined;
+    return r ? Catalog.entry(r) : null;
+  }
+
+  byLocation(location: string): CatalogEntry | null {
+    const r = this.db.prepare(this.select('WHERE d.location = ?')).get(location) as Row | undefined;
+    return r ? Catalog.entry(r) : null;
+  }
+
+  /**
+   * Adds a dataset or refreshes what is known of it. When the source's size or modification time
+   * changed, the cached summary and cache file are forgotten (the caller re-ingests).
+   */
+  upsert(u: CatalogUpsert): CatalogEntry {
+    const now = Date.now();
+    const name = u.name ?? defaultName(u.location);
+    return this.db.transaction(() => {
+      const old = this.byLocation(u.location);
+      if (!old) {
+        const id = randomUUID();
+        this.db
+          .prepare(
+            `INSERT INTO datasets (id, name, location, format, size, mtime_ms, schema_json, rows, cache_path, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(id, name, u.location, u.format, u.size, u.mtimeMs, u.schema ? JSON.stringify(u.schema) : null, u.rows ?? null, u.cachePath ?? null, now);
+        return this.get(id)!;
+      }
+      const changed = old.size !== u.size || old.mtimeMs !== u.mtimeMs;
+      this.db
+        .prepare(
+          `UPDATE datasets SET format = ?, size = ?, mtime_ms = ?,
+             schema_json = COALESCE(?, CASE WHEN ? THEN NULL ELSE schema_json END),
+             rows = COALESCE(?, CASE WHEN ? THEN NULL ELSE rows END),
+             cache_path = CASE WHEN ? IS NOT NULL THEN ? WHEN ? THEN NULL ELSE cache_path END,
+             summary_json = CASE WHEN ? THEN NULL ELSE summary_json END
+           WHERE id = ?`,
+        )
+        .run(
+          u.format, u.size, u.mtimeMs,
+          u.schema ? JSON.stringify(u.schema) : null, changed ? 1 : 0,
+          u.rows ?? null, changed ? 1 : 0,
+          u.cachePath ?? null, u.cachePath ?? null, changed ? 1 : 0,
+          changed ? 1 : 0,
+          old.id,
+        );
+      return this.get(old.id)!;
+    })();
+  }
+
+  /** Is the cached copy still that of the source as it is now? */
+  isFresh(e: CatalogEntry, size: number, mtimeMs: number): boolean {
+    return e.size === size && e.mtimeMs === mtimeMs;
+  }
+
+  setSummary(id: string, summary: unknown): void {
+    this.db.prepare('UPDATE datasets SET summary_json = ? WHERE id = ?').run(JSON.stringify(summary), id);
+  }
+
+  touch(id: string): void {
+    this.db.prepare('UPDATE datasets SET opened_at = ? WHERE id = ?').run(Date.now(), id);
+  }
+
+  rename(id: string, name: string): void {
+    this.db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id);
+  }
+
+  setTags(id: string, tags: string[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM tags WHERE dataset_id = ?').run(id);
+      const ins = this.db.prepare('INSERT OR IGNORE INTO tags (dataset_id, tag) VALUES (?, ?)');
+      for (const t of tags) if (t.trim()) ins.run(id, t.trim());
+    })();
+  }
+
+  /** Removes the entry; returns it (the caller deletes its cache file) or null if there was none. */
+  remove(id: string): CatalogEntry | null {
+    const e = this.get(id);
+    if (!e) return null;
+    this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+    return e;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function defaultName(location: string): string {
+  const i = location.lastIndexOf('::');
+  if (i > 0) return `${path.basename(location.slice(0, i))}::${location.slice(i + 2)}`;
+  return path.basename(location);
+}
