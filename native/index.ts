@@ -475,6 +475,10 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         return;
       case 'in': {
         const [i, c] = col(e.col.name);
+        if (e.values.length === 0) {
+          prog.push({ op: 'const', v: e.negated ? 2 : 0 }); // x in () is false, even for null x
+          return;
+        }
         // a literal of another kind compares as unknown, like a null in the list
         prog.push({ op: 'in', col: i, lits: e.values.map((v) => literalFor(v, c) ?? { t: 'null' }) });
         if (e.negated) prog.push({ op: 'not' });

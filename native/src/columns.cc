@@ -194,6 +194,10 @@ static void DecodeAny(const View& v, uint64_t local, uint32_t n, O* out) {
 }
 
 void DecodeF64(const View& v, uint64_t local, uint32_t n, double* out) { DecodeAny<double>(v, local, n, out); }
+void DecodeI64(const View& v, uint64_t local, uint32_t n, int64_t* out) {
+  if (v.col->kind != Kind::BOOL && IsFloat(v.col->dtype)) { std::memset(out, 0, n * sizeof(int64_t)); return; }
+  DecodeAny<int64_t>(v, local, n, out);
+}
 void DecodeLD(const View& v, uint64_t local, uint32_t n, long double* out) { DecodeAny<long double>(v, local, n, out); }
 
 int64_t DictIndex(const View& v, uint64_t local) {

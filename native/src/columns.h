@@ -68,6 +68,8 @@ bool ValidityBytes(const View& v, uint64_t local, uint32_t n, uint8_t* out);
 void DecodeF64(const View& v, uint64_t local, uint32_t n, double* out);
 // The same, exact for 64-bit integers where long double has a 64-bit mantissa (x86).
 void DecodeLD(const View& v, uint64_t local, uint32_t n, long double* out);
+// Integer values (integer / bool / dict index columns) as int64 (uint64 bit pattern for uint64).
+void DecodeI64(const View& v, uint64_t local, uint32_t n, int64_t* out);
 // Dictionary index (DICT) of a row.
 int64_t DictIndex(const View& v, uint64_t local);
 // String bytes of a UTF8/LARGE_UTF8 row; false if the offsets are corrupt.

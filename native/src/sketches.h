@@ -75,11 +75,27 @@ struct HLL {
 class QuantileSketch {
  public:
   explicit QuantileSketch(uint32_t k = 1024, uint64_t seed = 0x5eed) : k_(k), rng_(seed | 1) { levels_.resize(1); levels_[0].reserve(k); }
+  // Items arrive through a sampler once the sketch is deep (KLL's own trick for its lowest
+  // levels): with shift s, one uniformly chosen item of every block of 2^s enters level s with
+  // weight 2^s. s = max(0, levels - kFullLevels), so at most ~k * 2^kFullLevels items are ever
+  // sorted; the sampler adds rank error std <= n / (2 sqrt(k 2^kFullLevels)) (~0.1% of n).
   inline void Add(double v) {
-    levels_[0].push_back(v);
-    if (levels_[0].size() >= k_) Compress();
+    if (shift_ == 0) {
+      levels_[0].push_back(v);
+      if (levels_[0].size() >= k_) Compress();
+      return;
+    }
+    if (blockPos_ == pick_) chosen_ = v;
+    if (++blockPos_ == (uint64_t(1) << shift_)) {
+      levels_[shift_].push_back(chosen_);
+      blockPos_ = 0;
+      pick_ = NextRand() & ((uint64_t(1) << shift_) - 1);
+      if (levels_[shift_].size() >= k_) Compress();
+    }
   }
   void Merge(const QuantileSketch& o) {
+    // a partially filled sampler block is dropped (< 2^shift items of weight 1 each: negligible
+    // against the stated error and keeps the total weight a sum of whole items)
     if (o.levels_.size() > levels_.size()) levels_.resize(o.levels_.size());
     for (size_t h = 0; h < o.levels_.size(); h++) levels_[h].insert(levels_[h].end(), o.levels_[h].begin(), o.levels_[h].end());
     Compress();
@@ -109,6 +125,8 @@ class QuantileSketch {
   }
 
  private:
+  static constexpr int kFullLevels = 8;
+  uint64_t NextRand() { rng_ ^= rng_ << 13; rng_ ^= rng_ >> 7; rng_ ^= rng_ << 17; return rng_; }
   void Compress() {
     for (size_t h = 0; h < levels_.size(); h++) {
       if (levels_[h].size() < k_) continue;
@@ -125,7 +143,17 @@ class QuantileSketch {
       lv.clear();
       if (odd) lv.push_back(last);
     }
+    const int want = std::max<int>(0, static_cast<int>(levels_.size()) - kFullLevels);
+    if (want > shift_) {
+      shift_ = want;
+      if (static_cast<size_t>(shift_) >= levels_.size()) levels_.resize(shift_ + 1);
+      blockPos_ = 0;
+      pick_ = NextRand() & ((uint64_t(1) << shift_) - 1);
+    }
   }
+  int shift_ = 0;
+  uint64_t blockPos_ = 0, pick_ = 0;
+  double chosen_ = 0;
   uint32_t k_;
   uint64_t rng_;
   std::vector<std::vector<double>> levels_;

@@ -53,6 +53,7 @@ struct StrCounter {
 struct Partial {
   uint64_t rows = 0, nulls = 0, nan = 0, posInf = 0, negInf = 0;
   double min = INFINITY, max = -INFINITY;
+  double fmin = INFINITY, fmax = -INFINITY;  // over finite values
   int64_t imin = std::numeric_limits<int64_t>::max(), imax = std::numeric_limits<int64_t>::min();
   uint64_t umin = std::numeric_limits<uint64_t>::max(), umax = 0;
   uint64_t minLen = std::numeric_limits<uint64_t>::max(), maxLen = 0;
@@ -120,6 +121,7 @@ class SummaryWorker : public PromiseWorker {
       plan.Bind(seg, views);
       const View& V = views[0];
       double xs[kBatch], fin[kBatch];
+      int64_t iv[kBatch];
       uint8_t valid[kBatch], mask[kBatch];
       for (uint64_t r = r0; r < r1; r += kBatch) {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
@@ -150,39 +152,51 @@ class SummaryWorker : public PromiseWorker {
           continue;
         }
         DecodeF64(V, local, n, xs);
-        uint32_t nf = 0;
-        const bool int64ish = col.dtype == DType::I64 || col.dtype == DType::U64;
-        for (uint32_t i = 0; i < n; i++) {
-          if (!use(i)) continue;
-          P.rows++;
-          if (!isValid(i)) { P.nulls++; continue; }
-          const double x = xs[i];
-          if (x != x) { P.nan++; continue; }
-          if (x == INFINITY) P.posInf++;
-          else if (x == -INFINITY) P.negInf++;
-          else fin[nf++] = x;
-          P.min = std::min(P.min, x);
-          P.max = std::max(P.max, x);
-          P.qs.Add(x);
-          if (int64ish || !IsFloat(col.dtype)) {
-            // exact integer value for distinct / top-k / 64-bit min & max
-            int64_t iv;
-            if (col.dtype == DType::I64) {
-              iv = col.swap ? Load<int64_t, true>(V.data + (local + i) * 8) : Load<int64_t, false>(V.data + (local + i) * 8);
-              P.imin = std::min(P.imin, iv); P.imax = std::max(P.imax, iv);
-            } else if (col.dtype == DType::U64) {
-              uint64_t u = col.swap ? Load<uint64_t, true>(V.data + (local + i) * 8) : Load<uint64_t, false>(V.data + (local + i) * 8);
-              P.umin = std::min(P.umin, u); P.umax = std::max(P.umax, u);
-              iv = static_cast<int64_t>(u);
-            } else {
-              iv = static_cast<int64_t>(x);
-            }
-            P.hll.Add(Mix64(static_cast<uint64_t>(iv) ^ 0x2545f4914f6cdd1dULL));
-            P.ints.Add(iv);
-          } else {
-            P.hll.Add(HashDouble(x));
+        const bool isInt = !IsFloat(col.dtype);
+        if (isInt) DecodeI64(V, local, n, iv);
+        // keep the rows that pass the filter and are not null, in place
+        uint32_t m = n;
+        if (needFilter || hasNull) {
+          m = 0;
+          for (uint32_t i = 0; i < n; i++) {
+            if (needFilter && !mask[i]) continue;
+            P.rows++;
+            if (hasNull && !valid[i]) { P.nulls++; continue; }
+            xs[m] = xs[i];
+            if (isInt) iv[m] = iv[i];
+            m++;
           }
+        } else {
+          P.rows += n;
         }
+        // non-NaN values: extremes, infinities, finite compaction for the moments
+        uint32_t nf = 0, nn = 0;
+        double mn = P.min, mx = P.max;
+        for (uint32_t i = 0; i < m; i++) {
+          const double x = xs[i];
+          if (x != x) continue;
+          xs[nn++] = x;
+          mn = x < mn ? x : mn;
+          mx = x > mx ? x : mx;
+          fin[nf] = x;
+          nf += (x - x) == 0;  // finite
+        }
+        P.min = mn; P.max = mx;
+        P.nan += m - nn;
+        if (nf != nn) {
+          for (uint32_t i = 0; i < nn; i++) { P.posInf += xs[i] == INFINITY; P.negInf += xs[i] == -INFINITY; }
+        }
+        for (uint32_t i = 0; i < nn; i++) P.qs.Add(xs[i]);
+        if (isInt) {
+          // (integers are never NaN: nn == m and iv lines up with xs)
+          if (col.dtype == DType::I64) for (uint32_t i = 0; i < m; i++) { P.imin = std::min(P.imin, iv[i]); P.imax = std::max(P.imax, iv[i]); }
+          if (col.dtype == DType::U64) for (uint32_t i = 0; i < m; i++) { uint64_t u = static_cast<uint64_t>(iv[i]); P.umin = std::min(P.umin, u); P.umax = std::max(P.umax, u); }
+          for (uint32_t i = 0; i < m; i++) P.hll.Add(Mix64(static_cast<uint64_t>(iv[i]) ^ 0x2545f4914f6cdd1dULL));
+          if (!P.ints.overflow()) for (uint32_t i = 0; i < m; i++) P.ints.Add(iv[i]);
+        } else {
+          for (uint32_t i = 0; i < nn; i++) P.hll.Add(HashDouble(xs[i]));
+        }
+        for (uint32_t i = 0; i < nf; i++) { P.fmin = std::min(P.fmin, fin[i]); P.fmax = std::max(P.fmax, fin[i]); }
         P.mom.MergeBatch(fin, nf);
       }
     };
@@ -197,6 +211,7 @@ class SummaryWorker : public PromiseWorker {
       Partial& P = *p;
       res->rows += P.rows; res->nulls += P.nulls; res->nan += P.nan; res->posInf += P.posInf; res->negInf += P.negInf;
       res->min = std::min(res->min, P.min); res->max = std::max(res->max, P.max);
+      res->fmin = std::min(res->fmin, P.fmin); res->fmax = std::max(res->fmax, P.fmax);
       res->imin = std::min(res->imin, P.imin); res->imax = std::max(res->imax, P.imax);
       res->umin = std::min(res->umin, P.umin); res->umax = std::max(res->umax, P.umax);
       res->minLen = std::min(res->minLen, P.minLen); res->maxLen = std::max(res->maxLen, P.maxLen);
@@ -257,15 +272,7 @@ class SummaryWorker : public PromiseWorker {
 
     // Pass 2: histogram over the finite range.
     if (wantHist && res->mom.n > 0) {
-      double lo = INFINITY, hi = -INFINITY;
-      if (std::isfinite(res->min)) lo = res->min;
-      if (std::isfinite(res->max)) hi = res->max;
-      if (!std::isfinite(lo) || !std::isfinite(hi)) {
-        // infinities at the ends: the finite range is not known from min/max; use the quantile items
-        lo = INFINITY; hi = -INFINITY;
-        for (auto& [v, w] : qsorted) if (std::isfinite(v)) { lo = std::min(lo, v); hi = std::max(hi, v); }
-        // a finite extreme may be missed by the sketch; values outside fall in the end bins
-      }
+      double lo = res->fmin, hi = res->fmax;
       if (!(hi > lo)) hi = lo + 1;  // single value: one bin [v, v+1) holds it
       histLo = lo; histHi = hi;
       const double scale = bins / (hi - lo);
