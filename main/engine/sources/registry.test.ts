@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { detectFormat, listInner, openSource, providers, splitLocation } from './registry';
+import { corpusDir, drain, tempDir } from './testutil';
+import { SourceError } from './types';
+
+let dir = '';
+let cleanup = () => {};
+beforeAll(() => {
+  ({ dir, cleanup } = tempDir('cdx-reg-'));
+  const db = new Database(join(dir, 'odd::name.sqlite'));
+  db.exec('CREATE TABLE orders (id INTEGER, v REAL); INSERT INTO orders VALUES (1, 2.5), (2, 3.5); CREATE TABLE "a::b" (x TEXT); INSERT INTO "a::b" VALUES (\'y\');');
+  db.close();
+});
+afterAll(() => cleanup());
+
+async function err(p: Promise<unknown>): Promise<SourceError> {
+  const e = await p.then(() => null, (x) => x);
+  expect(e).toBeInstanceOf(SourceError);
+  return e as SourceError;
+}
+
+describe('registry errors', () => {
+  it('names each way a path can be wrong', async () => {
+    const missing = await err(openSource(join(dir, 'nope.parquet')));
+    expect(missing.code).toBe('ENOENT');
+    expect(missing.message).toContain('nope.parquet');
+    mkdirSync(join(dir, 'folder'));
+    expect((await err(openSource(join(dir, 'folder')))).code).toBe('E_IS_DIR');
+    writeFileSync(join(dir, 'empty.csv'), '');
+    expect((await err(openSource(join(dir, 'empty.csv')))).code).toBe('E_EMPTY');
+    writeFileSync(join(dir, 'binary.csv'), Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x00, 0x10, 0x80, 0x00]));
+    const bin = await err(openSource(join(dir, 'binary.csv')));
+    expect(bin.code).toBe('E_UNKNOWN_FORMAT');
+    expect(bin.message).toMatch(/binary data/);
+    writeFileSync(join(dir, 'mystery.xyz'), 'hello world');
+    expect((await err(openSource(join(dir, 'mystery.xyz')))).code).toBe('E_UNKNOWN_FORMAT');
+  });
+
+  it('every provider has a format and extensions', () => {
+    for (const p of providers) {
+      expect(p.format).toMatch(/^[a-z0-9]+$/);
+      expect(p.extensions.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('detection and locations', () => {
+  it('detects by magic bytes even under a wrong extension, and by extension', async () => {
+    const data = corpusDir('parquet-testing/data');
+    if (data) {
+      copyFileSync(join(data, 'alltypes_plain.parquet'), join(dir, 'renamed.dat'));
+      expect(await detectFormat(join(dir, 'renamed.dat'))).toBe('parquet');
+    }
+    expect(await detectFormat(join(dir, 'odd::name.sqlite'))).toBe('sqlite');
+    writeFileSync(join(dir, 'a.ndjson'), '{"a":1}\n{"a":2}\n');
+    expect(await detectFormat(join(dir, 'a.ndjson'))).toBe('ndjson');
+    writeFileSync(join(dir, 'lines.json'), '{"a":1}\n{"a":2}\n');
+    expect(await detectFormat(join(dir, 'lines.json'))).toBe('ndjson');
+    writeFileSync(join(dir, 'arr.json'), '[{"a":1}]');
+    expect(await detectFormat(join(dir, 'arr.json'))).toBe('json');
+    const npy = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, 54, 0]), Buffer.from("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }".padEnd(53) + '\n'), Buffer.alloc(8)]);
+    writeFileSync(join(dir, 'x.bin'), npy);
+    expect(await detectFormat(join(dir, 'x.bin'))).toBe('npy');
+  });
+
+  it('splits PATH::INNER on the last :: whose left part is a file', async () => {
+    const p = join(dir, 'odd::name.sqlite');
+    expect(await splitLocation(`${p}::orders`)).toEqual({ path: p, inner: 'orders' });
+    expect(await splitLocation(`${p}::a::b`)).toEqual({ path: p, inner: 'a::b' });
+    expect(await splitLocation(p)).toEqual({ path: p });
+    const src = await openSource(`${p}::orders`);
+    const { rows, info } = await drain(src);
+    expect(rows).toBe(2);
+    expect(info.inner).toBe('orders');
+    await src.close();
+    const ab = await openSource(`${p}::a::b`);
+    expect((await drain(ab)).rows).toBe(1);
+    await ab.close();
+    expect((await listInner(p)).map((d) => d.inner).sort()).toEqual(['a::b', 'orders']);
+  });
+
+  it('opens corpus files through the registry', async () => {
+    const arrow = corpusDir('arrow-testing/data/arrow-ipc-stream/integration/1.0.0-littleendian');
+    if (arrow) {
+      const s = await openSource(join(arrow, 'generated_primitive.stream'));
+      expect((await s.info()).format).toBe('arrow');
+      await s.close();
+    }
+    const data = corpusDir('parquet-testing/data');
+    if (data) {
+      const s = await openSource(join(data, 'alltypes_plain.parquet'));
+      expect((await drain(s)).rows).toBe(8);
+      await s.close();
+      expect(await listInner(join(data, 'alltypes_plain.parquet'))).toEqual([]);
+      const e = await err(openSource(join(data, 'alltypes_plain.parquet::x')));
+      expect(e.code).toBe('E_NO_INNER');
+    }
+  });
+});

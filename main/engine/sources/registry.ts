@@ -1,0 +1,149 @@
+/**
+ * The registry of format readers: picks a provider for a path by magic bytes first and extension
+ * second, resolves `PATH::INNER` locations (a dataset inside a container file) and turns the
+ * common ways a path can be wrong (missing, a directory, empty, binary content named .csv, an
+ * unknown format) into SourceErrors with their own codes.
+ */
+import { open, stat } from 'node:fs/promises';
+import { SourceError, type InnerDataset, type Source, type SourceProvider } from './types';
+import { arrowProvider } from './arrow';
+import { parquetProvider } from './parquet';
+import { hdf5Provider } from './hdf5';
+import { npyProvider } from './npy';
+import { npzProvider } from './npz';
+import { sqliteProvider } from './sqlite';
+import { jsonProvider, ndjsonProvider } from './json';
+
+/** Every known provider, in sniffing order. Other modules (CSV) add theirs with registerProvider. */
+export const providers: SourceProvider[] = [
+  parquetProvider, arrowProvider, hdf5Provider, npyProvider, npzProvider, sqliteProvider, jsonProvider, ndjsonProvider,
+];
+
+export function registerProvider(p: SourceProvider): void {
+  const i = providers.findIndex((x) => x.format === p.format);
+  if (i >= 0) providers[i] = p;
+  else providers.push(p);
+}
+
+export function providerFor(format: string): SourceProvider | undefined {
+  return providers.find((p) => p.format === format);
+}
+
+const TEXT_EXTS = ['csv', 'tsv', 'txt', 'psv', 'tab', 'csv.gz', 'tsv.gz', 'txt.gz', 'json', 'ndjson', 'jsonl'];
+
+async function readHead(path: string, n = 4096): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Heuristic: NUL bytes or many control characters in the head mean binary content. */
+export function looksBinary(head: Uint8Array): boolean {
+  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) return false; // UTF-16 BOM
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false; // gzip (csv.gz)
+  let ctl = 0;
+  for (const b of head) {
+    if (b === 0) return true;
+    if (b < 9 || (b > 13 && b < 32)) ctl++;
+  }
+  return head.length > 0 && ctl / head.length > 0.1;
+}
+
+function extOf(path: string): string {
+  const base = path.toLowerCase().split(/[\\/]/).pop() ?? '';
+  return base;
+}
+
+function byExtension(path: string): SourceProvider | undefined {
+  const base = extOf(path);
+  // longest extension first ('csv.gz' before 'gz')
+  let best: { p: SourceProvider; len: number } | undefined;
+  for (const p of providers) {
+    for (const e of p.extensions) {
+      if (base.endsWith('.' + e) && (!best || e.length > best.len)) best = { p, len: e.length };
+    }
+  }
+  return best?.p;
+}
+
+async function checkFile(path: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e: any) {
+    if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') throw new SourceError('ENOENT', path, 'no such file');
+    if (e?.code === 'EACCES' || e?.code === 'EPERM') throw new SourceError('EACCES', path, 'permission denied');
+    throw new SourceError('E_IO', path, e?.message ?? String(e));
+  }
+  if (st.isDirectory()) throw new SourceError('E_IS_DIR', path, 'is a directory, not a data file');
+  if (!st.isFile()) throw new SourceError('E_NOT_FILE', path, 'is not a regular file');
+  if (st.size === 0) throw new SourceError('E_EMPTY', path, 'the file is empty (0 bytes)');
+  return st.size;
+}
+
+/** The provider that reads `path`; throws a SourceError when none does. */
+export async function detectProvider(path: string): Promise<SourceProvider> {
+  await checkFile(path);
+  const head = await readHead(path);
+  for (const p of providers) {
+    if (p.sniff?.(head, path)) return p;
+  }
+  const byExt = byExtension(path);
+  const base = extOf(path);
+  const textNamed = TEXT_EXTS.some((e) => base.endsWith('.' + e));
+  if (textNamed && looksBinary(head)) {
+    throw new SourceError('E_UNKNOWN_FORMAT', path,
+      `named like a text file (.${base.split('.').slice(1).join('.')}) but holds binary data; not a format CDX reads`);
+  }
+  if (byExt) return byExt;
+  if (/\.(csv|tsv|txt|psv|tab)(\.gz)?$/.test(base)) {
+    throw new SourceError('E_UNSUPPORTED', path, 'no CSV reader is registered in this build');
+  }
+  throw new SourceError('E_UNKNOWN_FORMAT', path, 'unknown file format (no known magic bytes or extension)');
+}
+
+/** The format name (`parquet`, `arrow`, `hdf5`, `npy`, `npz`, `sqlite`, `json`, `ndjson`, `csv`…). */
+export async function detectFormat(path: string): Promise<string> {
+  return (await detectProvider(path)).format;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Split `PATH::INNER` on the last `::` whose left part is an existing file. */
+export async function splitLocation(location: string): Promise<{ path: string; inner?: string }> {
+  if (await isFile(location)) return { path: location };
+  let idx = location.lastIndexOf('::');
+  while (idx > 0) {
+    const left = location.slice(0, idx);
+    if (await isFile(left)) return { path: left, inner: location.slice(idx + 2) };
+    idx = location.lastIndexOf('::', idx - 1);
+  }
+  return { path: location };
+}
+
+/** Open a dataset: a plain path, or `PATH::INNER` for a dataset inside a container. */
+export async function openSource(location: string): Promise<Source> {
+  const { path, inner } = await splitLocation(location);
+  const p = await detectProvider(path);
+  if (inner !== undefined && !p.list) {
+    throw new SourceError('E_NO_INNER', path, `a ${p.format} file holds one dataset; "::${inner}" does not apply`);
+  }
+  return p.open(path, inner === '' ? undefined : inner);
+}
+
+/** Datasets inside a container file ([] for single-dataset formats). */
+export async function listInner(path: string): Promise<InnerDataset[]> {
+  const p = await detectProvider(path);
+  return p.list ? p.list(path) : [];
+}
