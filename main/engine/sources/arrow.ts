@@ -9,7 +9,8 @@
  * a clear message instead of an allocation sized by a corrupt header.
  *
  * - Compressed bodies (LZ4 frame, ZSTD) are decompressed by codecs registered in ./codecs.
- * - Big-endian files are refused (E_UNSUPPORTED): apache-arrow reads buffers in platform order.
+ * - Big-endian files are read and their buffers byte-swapped in place, type by type (apache-arrow
+ *   reads buffers in platform order and ignores the schema's endianness).
  * - Nested, union, map and null columns are delivered as JSON text (DataShape 'json'); dictionary
  *   columns whose values are strings stay dictionary-encoded, other dictionaries are decoded.
  * - Only an uncompressed little-endian IPC *file* is reported as usable in place.
@@ -25,7 +26,7 @@ import {
   BoundedFile, DEFAULT_BATCH_ROWS, batchFromData, buildColumn, checkAbort, fieldFromArrow, schemaOf, wrapError,
 } from './common';
 import { registerArrowCodecs } from './codecs';
-import { SourceError, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
 
 registerArrowCodecs();
 
@@ -145,6 +146,59 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
   return r;
 }
 
+/** Reverse each `width`-byte group of `b` in place. */
+function swapBytes(b: Uint8Array, width: number): void {
+  if (width <= 1) return;
+  for (let i = 0; i + width <= b.length; i += width) {
+    for (let x = i, y = i + width - 1; x < y; x++, y--) {
+      const t = b[x];
+      b[x] = b[y];
+      b[y] = t;
+    }
+  }
+}
+
+const asBytes = (a: ArrayBufferView | undefined | null): Uint8Array | undefined =>
+  a ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : undefined;
+
+/**
+ * Convert one Data (and its children and dictionary) from big-endian to little-endian in place.
+ * `done` remembers what was swapped: dictionaries are shared by every batch that uses them.
+ */
+function byteswapData(d: any, done: WeakSet<object>): void {
+  if (!d || done.has(d)) return;
+  done.add(d);
+  const t = d.type as DataType & Record<string, any>;
+  const values = asBytes(d.values);
+  switch (t.typeId) {
+    case Type.Int: case Type.Float: case Type.Date: case Type.Time: case Type.Timestamp: case Type.Duration:
+      if (values) swapBytes(values, d.values.BYTES_PER_ELEMENT);
+      break;
+    case Type.Decimal:
+      if (values) swapBytes(values, t.bitWidth / 8);
+      break;
+    case Type.Interval: {
+      if (!values) break;
+      if (t.unit === 2) { // MONTH_DAY_NANO: int32, int32, int64
+        for (let i = 0; i + 16 <= values.length; i += 16) {
+          swapBytes(values.subarray(i, i + 8), 4);
+          swapBytes(values.subarray(i + 8, i + 16), 8);
+        }
+      } else {
+        swapBytes(values, 4);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  // offsets of variable-size and list types, dense union offsets
+  const offsets = asBytes(d.valueOffsets);
+  if (offsets) swapBytes(offsets, d.valueOffsets.BYTES_PER_ELEMENT);
+  for (const c of d.children ?? []) byteswapData(c, done);
+  if (d.dictionary) for (const c of d.dictionary.data ?? []) byteswapData(c, done);
+}
+
 /** How one output column is produced from an input batch column. */
 interface ColumnPlan {
   index: number;
@@ -198,9 +252,6 @@ class ArrowSource implements Source {
     } finally {
       await f.close();
     }
-    if (ipc.bigEndian) {
-      throw new SourceError('E_UNSUPPORTED', path, 'big-endian Arrow IPC data is not supported (apache-arrow JS reads little-endian only)');
-    }
     const { reader, close } = await openReader(path, ipc.isFile);
     try {
       const schema = reader.schema;
@@ -214,9 +265,10 @@ class ArrowSource implements Source {
 
   async info(): Promise<SourceInfo> {
     const plans = planColumns(this.schema);
-    const warnings = plans.filter((p) => p.field.type === 'json').map((p) => ({
+    const warnings: IngestWarning[] = plans.filter((p) => p.field.type === 'json').map((p) => ({
       code: 'W_NESTED_AS_JSON', column: p.field.name, message: `${p.field.original ?? 'nested'} column shown as JSON text`,
     }));
+    if (this.ipc.bigEndian) warnings.push({ code: 'W_BYTESWAPPED', message: 'big-endian data, converted to little-endian while reading' });
     return {
       format: 'arrow',
       path: this.path,
@@ -224,7 +276,7 @@ class ArrowSource implements Source {
       schema: schemaOf(plans.map((p) => p.field), this.metadata),
       metadata: this.metadata,
       warnings,
-      ...(this.ipc.isFile && !this.ipc.compressed ? { inPlace: { kind: 'arrow' as const, path: this.path } } : {}),
+      ...(this.ipc.isFile && !this.ipc.compressed && !this.ipc.bigEndian ? { inPlace: { kind: 'arrow' as const, path: this.path } } : {}),
     };
   }
 
@@ -240,6 +292,7 @@ class ArrowSource implements Source {
     const outSchema = new ArrowSchema(plans.map((p) => p.arrowField), this.schema.metadata);
     const passThrough = !opts.columns && plans.every((p) => !p.convert);
     const { reader, close } = await openReader(this.path, this.ipc.isFile);
+    const swapped = new WeakSet<object>();
     let done = 0;
     try {
       for (;;) {
@@ -252,6 +305,7 @@ class ArrowSource implements Source {
         }
         if (r.done) break;
         const batch = r.value;
+        if (this.ipc.bigEndian) for (const c of batch.data.children) byteswapData(c, swapped);
         if (batch.numRows === 0 && this.ipc.rows > 0) continue;
         let out: RecordBatch;
         try {
