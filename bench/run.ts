@@ -1,3 +1,313 @@
-// Benchmarks of the native engine (placeholder until the kernels of issue 3 land).
-import { nativeInfo } from '../native/index';
-console.log(JSON.stringify({ name: 'native_info', value: nativeInfo().threads, unit: 'threads', vs: {} }));
+/**
+ * Benchmarks of the native engine, each measured against a baseline in the same run:
+ *   read_bandwidth  plain parallel sum over the mapping (GB/s) - the machine's read limit
+ *   bin2d           N float32 (x, y) points from a page-cached file into a G x G grid (points/s);
+ *                   vs.bandwidth = our bytes/s / read_bandwidth; vs.duckdb = our points/s / DuckDB's
+ *                   points/s for GROUP BY on floor-binned coordinates (DuckDB runs on --duck-points
+ *                   rows of the same uniform distribution in its own in-memory table; rates compared)
+ *   summary         all statistics on a float64 column with 10% nulls (rows/s); vs.duckdb = DuckDB
+ *                   SUMMARIZE time on the same number of rows / ours
+ *   bin2d_filtered  bin2d with a two-clause filter; vs.bin2d = its throughput / unfiltered
+ *   row_window      median ms to read 1,000 rows of (x, y) at random offsets, as an Arrow table
+ *   rss_anon        anonymous memory of this process after the scans (MB); vs.limit500 = 500 / it
+ * Usage: npm run bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
+ *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb]
+ * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
+} from '../native/index';
+
+// ------------------------------------------------------------------------------------------------
+const argv = process.argv.slice(2);
+function flag(name: string): boolean {
+  return argv.includes(`--${name}`);
+}
+function opt(name: string, dflt: number): number {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
+  return Math.floor(v);
+}
+function sopt(name: string, dflt: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : argv[i + 1]!;
+}
+const JSON_OUT = flag('json');
+const POINTS = opt('points', 1e9);
+const SUMMARY_ROWS = opt('summary-rows', 1e8);
+const DUCK_POINTS = Math.min(opt('duck-points', 1e8), POINTS);
+const GRID = opt('grid', 1024);
+const REPS = opt('reps', 3);
+const WINDOWS = opt('windows', 200);
+const DIR = sopt('dir', join(tmpdir(), 'cdx-bench'));
+const USE_DUCK = !flag('no-duckdb');
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  vs: Record<string, number>;
+  note?: string;
+}
+const figures: Figure[] = [];
+function report(f: Figure): void {
+  figures.push(f);
+  if (JSON_OUT) process.stdout.write(JSON.stringify(f) + '\n');
+}
+
+async function best<T>(reps: number, fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  let ms = Infinity;
+  let value!: T;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    value = await fn();
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return { ms, value };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Data
+
+/** xorshift128+ floats in [0, 1) (float32) */
+function fillUniform(out: Float32Array, state: BigUint64Array): void {
+  let s0 = state[0]!, s1 = state[1]!;
+  const M = (1n << 64n) - 1n;
+  // BigInt is slow: use two 32-bit xorshift streams seeded from the state instead
+  let a = Number(s0 & 0xffffffffn) | 1, b = Number(s1 & 0xffffffffn) | 1;
+  for (let i = 0; i < out.length; i++) {
+    a ^= a << 13; a ^= a >>> 17; a ^= a << 5;
+    b ^= b << 7; b ^= b >>> 9; b ^= b << 8;
+    out[i] = ((a ^ b) >>> 8) / 16777216;
+  }
+  s0 = (s0 * 6364136223846793005n + 1442695040888963407n) & M;
+  s1 = (s1 * 3935559000370003845n + 2691343689449507681n) & M;
+  state[0] = BigInt(a >>> 0) ^ s0;
+  state[1] = BigInt(b >>> 0) ^ s1;
+}
+
+function ensureXY(path: string, n: number): void {
+  if (existsSync(path) && statSync(path).size === n * 8 && !flag('fresh')) {
+    log(`reusing ${path}`);
+    return;
+  }
+  log(`generating ${n.toExponential(2)} (x, y) float32 points -> ${path} (${((n * 8) / 1e9).toFixed(1)} GB)`);
+  const fd = openSync(path + '.tmp', 'w');
+  const chunk = new Float32Array(1 << 24);
+  const st = new BigUint64Array([0x9e3779b97f4a7c15n, 0xbf58476d1ce4e5b9n]);
+  let pos = 0;
+  for (const _col of [0, 1]) {
+    for (let done = 0; done < n; ) {
+      const k = Math.min(chunk.length, n - done);
+      fillUniform(chunk, st);
+      const bytes = new Uint8Array(chunk.buffer, 0, k * 4);
+      let w = 0;
+      while (w < bytes.length) w += writeSync(fd, bytes, w, bytes.length - w, pos + w);
+      pos += bytes.length;
+      done += k;
+    }
+  }
+  closeSync(fd);
+  // rename only when complete
+  require_rename(path + '.tmp', path);
+}
+function require_rename(a: string, b: string): void {
+  // fs.renameSync via dynamic import to keep the top import list short
+  (globalThis as unknown as { __ren: (a: string, b: string) => void }).__ren(a, b);
+}
+
+/** float64 values (sum of three uniforms), 10% nulls (Arrow validity bitmap after the data), a few NaN. */
+function ensureSummary(path: string, n: number): void {
+  const size = n * 8 + Math.ceil(n / 8);
+  if (existsSync(path) && statSync(path).size === size && !flag('fresh')) {
+    log(`reusing ${path}`);
+    return;
+  }
+  log(`generating ${n.toExponential(2)} float64 values with 10% nulls -> ${path}`);
+  const fd = openSync(path + '.tmp', 'w');
+  const chunk = new Float32Array(1 << 22);
+  const vals = new Float64Array(chunk.length / 4);
+  const st = new BigUint64Array([0x1234567n, 0x89abcdefn]);
+  const bitmap = new Uint8Array(Math.ceil(n / 8));
+  let pos = 0;
+  for (let done = 0; done < n; ) {
+    const k = Math.min(vals.length, n - done);
+    fillUniform(chunk, st);
+    for (let i = 0; i < k; i++) {
+      const row = done + i;
+      const u = chunk[4 * i]!;
+      if (u >= 0.1) bitmap[row >> 3]! |= 1 << (row & 7);
+      vals[i] = row % 1_000_003 === 0 ? NaN : (chunk[4 * i + 1]! + chunk[4 * i + 2]! + chunk[4 * i + 3]! - 1.5) * 100;
+    }
+    const bytes = new Uint8Array(vals.buffer, 0, k * 8);
+    let w = 0;
+    while (w < bytes.length) w += writeSync(fd, bytes, w, bytes.length - w, pos + w);
+    pos += bytes.length;
+    done += k;
+  }
+  let w = 0;
+  while (w < bitmap.length) w += writeSync(fd, bitmap, w, bitmap.length - w, pos + w);
+  closeSync(fd);
+  require_rename(path + '.tmp', path);
+}
+
+function rssAnonMB(): number {
+  const m = /RssAnon:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// ------------------------------------------------------------------------------------------------
+async function duck(): Promise<{ run: (sql: string) => Promise<void>; close: () => void } | null> {
+  if (!USE_DUCK) return null;
+  try {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const inst = await DuckDBInstance.create(':memory:');
+    const con = await inst.connect();
+    return {
+      run: async (sql: string) => {
+        await con.runAndReadAll(sql);
+      },
+      close: () => {
+        con.closeSync?.();
+        inst.closeSync?.();
+      },
+    };
+  } catch (e) {
+    log(`DuckDB unavailable (${(e as Error).message}); its ratios are skipped`);
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const { renameSync } = await import('node:fs');
+  (globalThis as unknown as { __ren: typeof renameSync }).__ren = renameSync;
+  mkdirSync(DIR, { recursive: true });
+  const info = nativeInfo();
+  log(`native: ${info.version}, OpenMP ${info.openmp}, ${info.threads} threads; data in ${DIR}`);
+
+  const xyPath = join(DIR, `xy-${POINTS}.f32`);
+  ensureXY(xyPath, POINTS);
+  const sPath = join(DIR, `summary-${SUMMARY_ROWS}.f64`);
+  ensureSummary(sPath, SUMMARY_ROWS);
+
+  const xyFile = NativeFile.open(xyPath);
+  const x: ColumnDesc = rawColumn(xyFile, 'x', 'float32', 0, POINTS);
+  const y: ColumnDesc = rawColumn(xyFile, 'y', 'float32', POINTS * 4, POINTS);
+
+  // warm the page cache (the figures are for page-cached data)
+  log('warming the page cache');
+  await readBandwidth(xyFile, { offset: 0, length: POINTS * 8 });
+
+  // read_bandwidth
+  const bw = await best(REPS, () => readBandwidth(xyFile, { offset: 0, length: POINTS * 8 }));
+  const bwGBs = (POINTS * 8) / (bw.ms / 1000) / 1e9;
+  report({ name: 'read_bandwidth', value: +bwGBs.toFixed(2), unit: 'GB/s', vs: {}, note: `${((POINTS * 8) / 1e9).toFixed(1)} GB, ${info.threads} threads, best of ${REPS}` });
+
+  // bin2d
+  const spec = { x, y, x0: 0, x1: 1, y0: 0, y1: 1, width: GRID, height: GRID };
+  const b = await best(REPS, () => bin2d(spec));
+  if (b.value.binned !== POINTS) log(`warning: binned ${b.value.binned} of ${POINTS}`);
+  const pps = POINTS / (b.ms / 1000);
+  const db = await duck();
+  let duckPps = NaN;
+  let duckSummaryMs = NaN;
+  if (db) {
+    log(`DuckDB: creating ${DUCK_POINTS.toExponential(2)} uniform points`);
+    await db.run(`CREATE TABLE pts AS SELECT random()::FLOAT AS x, random()::FLOAT AS y FROM range(${DUCK_POINTS})`);
+    const q = `SELECT count(*) FROM (SELECT i, j, count(*) AS c FROM (SELECT floor(x * ${GRID})::INTEGER AS i, floor(y * ${GRID})::INTEGER AS j FROM pts WHERE x >= 0 AND x < 1 AND y >= 0 AND y < 1) GROUP BY i, j)`;
+    const d = await best(Math.min(REPS, 2), () => db.run(q));
+    duckPps = DUCK_POINTS / (d.ms / 1000);
+    await db.run('DROP TABLE pts');
+  }
+  report({
+    name: 'bin2d',
+    value: Math.round(pps),
+    unit: 'points/s',
+    vs: { bandwidth: +((pps * 8) / (bwGBs * 1e9)).toFixed(3), ...(db ? { duckdb: +(pps / duckPps).toFixed(1) } : {}) },
+    note: `${POINTS.toExponential(2)} points, ${GRID}x${GRID}, ${b.ms.toFixed(0)} ms; DuckDB ${DUCK_POINTS.toExponential(2)} points at ${Math.round(duckPps).toExponential(2)} points/s`,
+  });
+
+  // bin2d_filtered: two clauses
+  const filter = {
+    expr: {
+      kind: 'and' as const,
+      args: [
+        { kind: 'cmp' as const, op: '>' as const, left: { kind: 'col' as const, name: 'x' }, right: { kind: 'lit' as const, value: 0.05 } },
+        { kind: 'cmp' as const, op: '<' as const, left: { kind: 'col' as const, name: 'y' }, right: { kind: 'lit' as const, value: 0.95 } },
+      ],
+    },
+    columns: { x, y },
+  };
+  const bf = await best(REPS, () => bin2d(spec, { filter }));
+  const ppsF = POINTS / (bf.ms / 1000);
+  report({ name: 'bin2d_filtered', value: Math.round(ppsF), unit: 'points/s', vs: { bin2d: +(ppsF / pps).toFixed(3) }, note: 'x > 0.05 and y < 0.95' });
+
+  // summary
+  const sFile = NativeFile.open(sPath);
+  const sCol: ColumnDesc = {
+    name: 'v', file: sFile, kind: 'numeric', dtype: 'float64',
+    chunks: [{ rows: SUMMARY_ROWS, data: { offset: 0, length: SUMMARY_ROWS * 8 }, validity: { offset: SUMMARY_ROWS * 8 } }],
+  };
+  await readBandwidth(sFile, { offset: 0, length: sFile.size - (sFile.size % 8) });
+  const s = await best(REPS, () => summary(sCol, { bins: 20 }));
+  const rowsPerS = SUMMARY_ROWS / (s.ms / 1000);
+  if (db) {
+    log(`DuckDB: creating ${SUMMARY_ROWS.toExponential(2)} float64 values with 10% nulls`);
+    await db.run(`CREATE TABLE s AS SELECT CASE WHEN random() < 0.1 THEN NULL ELSE (random() + random() + random() - 1.5) * 100 END AS v FROM range(${SUMMARY_ROWS})`);
+    const d = await best(Math.min(REPS, 2), () => db.run('SUMMARIZE s'));
+    duckSummaryMs = d.ms;
+    await db.run('DROP TABLE s');
+  }
+  report({
+    name: 'summary',
+    value: Math.round(rowsPerS),
+    unit: 'rows/s',
+    vs: db ? { duckdb: +(duckSummaryMs / s.ms).toFixed(1) } : {},
+    note: `${SUMMARY_ROWS.toExponential(2)} rows in ${s.ms.toFixed(0)} ms (histogram pass included); DuckDB SUMMARIZE ${duckSummaryMs.toFixed(0)} ms`,
+  });
+  sFile.close();
+
+  // row_window: 1,000 rows at random offsets
+  const times: number[] = [];
+  let seed = 12345;
+  for (let i = 0; i < WINDOWS; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const off = Math.floor((seed / 4294967296) * (POINTS - 1000));
+    const t0 = performance.now();
+    const t = await readRows([x, y], off, 1000);
+    times.push(performance.now() - t0);
+    if (t.numRows !== 1000) throw new Error('row window came back short');
+  }
+  times.sort((p, q) => p - q);
+  const med = times[times.length >> 1]!;
+  report({ name: 'row_window', value: +med.toFixed(3), unit: 'ms', vs: { target5ms: +(5 / med).toFixed(1) }, note: `median of ${WINDOWS} windows of 1,000 rows in ${POINTS.toExponential(2)}` });
+
+  const anon = rssAnonMB();
+  report({ name: 'rss_anon', value: Math.round(anon), unit: 'MB', vs: { limit500: +(500 / anon).toFixed(2) }, note: 'RssAnon of the bench process after all scans' });
+  db?.close();
+  xyFile.close();
+
+  if (!JSON_OUT) {
+    const rows = figures.map((f) => [f.name, f.value.toLocaleString('en-US'), f.unit, Object.entries(f.vs).map(([k, v]) => `${k} ${v}`).join(', '), f.note ?? '']);
+    const head = ['figure', 'value', 'unit', 'vs (ratio > 1 = better)', 'note'];
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i]!)).join('  ');
+    console.log(line(head));
+    console.log(w.map((n) => '-'.repeat(n)).join('  '));
+    for (const r of rows) console.log(line(r));
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

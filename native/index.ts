@@ -84,6 +84,7 @@ export interface RawAddon {
   bin2d(cols: object, opts: object, filter: unknown, job: Job): Promise<Omit<Bin2dResult, 'width' | 'height' | 'categories'>>;
   hist1d(col: unknown, range: object, filter: unknown, job: Job): Promise<Hist1dResult>;
   readRows(cols: unknown[], offset: number, count: number, job: Job): Promise<RawRows[]>;
+  readBandwidth(file: unknown, range: object, job: Job): Promise<{ bytes: number; checksum: number }>;
   [name: string]: any;
 }
 
@@ -257,6 +258,14 @@ export function regionStats(file: FileArg, region: Region, opts?: KernelOptions)
       ),
     opts,
   );
+}
+
+/**
+ * The plainest parallel read of `length` bytes at `offset` (a sum of 64-bit words): the machine's
+ * read limit for the kernels, used as the benchmarks' baseline.
+ */
+export function readBandwidth(file: FileArg, range: { offset: number; length: number }, opts?: KernelOptions): Promise<{ bytes: number; checksum: number }> {
+  return runJob('readBandwidth', (a, job) => a.readBandwidth(fileHandle(file), range, job), opts);
 }
 
 // ---------------------------------------------------------------------------------------------

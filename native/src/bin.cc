@@ -85,13 +85,17 @@ class Bin2dWorker : public PromiseWorker {
 
     // Per-thread allocation happens lazily inside the scan (first touch on the thread's core).
     std::vector<char> inited(T, 0);
+    std::vector<std::vector<uint8_t>> g8(T);
     const bool needFilter = !plan.filter.empty();
 
     auto body = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
       if (!inited[t]) {
         const int g = shared ? 0 : t;
         if (oneD) grids64[t].assign(ax.n, 0.0);
-        else if (!shared || t == 0) {
+        else if (valueCol < 0 && catCol < 0 && !shared) {
+          g8[t].assign(gridCells, 0);
+          grids[t].assign(gridCells, 0);
+        } else if (!shared || t == 0) {
           if (grids[g].empty()) grids[g].assign(gridCells, 0);
           if (valueCol >= 0 && sumg[g].empty()) sumg[g].assign(cells, 0.0);
           if (valueCol >= 0 && mean && vcg[g].empty()) vcg[g].assign(cells, 0);
@@ -107,17 +111,10 @@ class Bin2dWorker : public PromiseWorker {
         ScanHist(views, r0, r1, grids64[t].data(), k, scratch[t], needFilter);
         return;
       }
-      // Fast path: same numeric dtype, host byte order, no nulls, nothing else to do.
-      const View& vx = views[0];
-      const View& vy = views[1];
-      if (!needFilter && valueCol < 0 && catCol < 0 && !shared && vx.col->kind == Kind::NUMERIC &&
-          vy.col->kind == Kind::NUMERIC && vx.col->dtype == vy.col->dtype && !vx.col->swap && !vy.col->swap &&
-          !vx.validity && !vy.validity) {
-        DispatchNumeric(vx.col->dtype, [&](auto tag) {
-          using TT = decltype(tag);
-          FastBin<TT>(reinterpret_cast<const TT*>(vx.data) + (r0 - vx.rowStart),
-                      reinterpret_cast<const TT*>(vy.data) + (r0 - vy.rowStart), r1 - r0, grids[g].data(), k);
-        });
+      // Counts only (the density-plot case): cell indices per batch, then byte counters per thread
+      // (a quarter of the cache footprint of uint32 counters; overflow carried into the uint32 grid).
+      if (valueCol < 0 && catCol < 0 && !shared) {
+        CountBin(views, r0, r1, grids[t].data(), g8[t], k, scratch[t], needFilter);
         return;
       }
       GenericBin(views, r0, r1, g, grids, sumg, vcg, k, scratch[t], needFilter, shared);
@@ -132,6 +129,14 @@ class Bin2dWorker : public PromiseWorker {
     status_ = ParallelScan(plan.segs, job_.get(), plan.What(), body);
     if (!status_.ok()) return;
 
+    // fold the byte counters into the uint32 grids
+    for (int t = 0; t < T; t++) {
+      if (g8[t].empty()) continue;
+      uint32_t* d = grids[t].data();
+      const uint8_t* b = g8[t].data();
+      for (size_t c = 0; c < gridCells; c++) d[c] += b[c];
+      std::vector<uint8_t>().swap(g8[t]);
+    }
     for (auto& c : ctr) {
       total.binned += c.binned; total.nan += c.nan; total.filtered += c.filtered; total.uncategorized += c.uncategorized;
     }
@@ -171,26 +176,86 @@ class Bin2dWorker : public PromiseWorker {
     if (valueCol >= 0 && mean) vcount.swap(vcg[d]);
   }
 
-  template <class TT>
-  void FastBin(const TT* X, const TT* Y, uint64_t n, uint32_t* grid, Counters& k) const {
+  // Cell index of each kept, in-viewport point of a batch, compacted into idx; returns how many.
+  // NaN (kept) points are counted in *nan.
+  template <class TX, class TY, bool Keep>
+  uint32_t Cells(const TX* __restrict X, const TY* __restrict Y, uint32_t n, const uint8_t* __restrict keep,
+                 uint32_t* __restrict idx, uint64_t* nan) const {
     const double x0 = ax.lo, x1 = ax.hi, y0 = ay.lo, y1 = ay.hi, sx = ax.scale, sy = ay.scale;
     const uint32_t W = ax.n, H = ay.n;
-    uint64_t binned = 0, nan = 0;
-    for (uint64_t i = 0; i < n; i++) {
+    uint32_t cnt = 0;
+    uint64_t nn = 0;
+    for (uint32_t i = 0; i < n; i++) {
       const double x = static_cast<double>(X[i]), y = static_cast<double>(Y[i]);
-      if ((x >= x0) & (x < x1) & (y >= y0) & (y < y1)) {
-        uint32_t bi = static_cast<uint32_t>((x - x0) * sx);
-        uint32_t bj = static_cast<uint32_t>((y - y0) * sy);
-        bi = bi < W ? bi : W - 1;
-        bj = bj < H ? bj : H - 1;
-        grid[static_cast<size_t>(bj) * W + bi]++;
-        binned++;
-      } else {
-        if constexpr (std::is_floating_point_v<TT>) nan += (x != x) | (y != y);
-      }
+      const bool in = (x >= x0) & (x < x1) & (y >= y0) & (y < y1);
+      const double fx = in ? (x - x0) * sx : 0.0, fy = in ? (y - y0) * sy : 0.0;
+      uint32_t bi = static_cast<uint32_t>(fx), bj = static_cast<uint32_t>(fy);
+      bi = bi < W ? bi : W - 1;
+      bj = bj < H ? bj : H - 1;
+      idx[cnt] = bj * W + bi;
+      const bool k = Keep ? keep[i] != 0 : true;
+      cnt += in & k;
+      if constexpr (std::is_floating_point_v<TX> || std::is_floating_point_v<TY>) nn += (!in) & k & ((x != x) | (y != y));
     }
-    k.binned += binned;
+    *nan += nn;
+    return cnt;
+  }
+
+  static inline void Bump(const uint32_t* __restrict idx, uint32_t cnt, uint8_t* __restrict g8, uint32_t* __restrict g32) {
+    for (uint32_t i = 0; i < cnt; i++) {
+      const uint32_t c = idx[i];
+      if (__builtin_expect(++g8[c] == 0, 0)) g32[c] += 256;
+    }
+  }
+
+  void CountBin(View* views, uint64_t r0, uint64_t r1, uint32_t* g32, std::vector<uint8_t>& g8v, Counters& k,
+                FilterScratch& s, bool needFilter) const {
+    const View& X = views[0];
+    const View& Y = views[1];
+    uint8_t* g8 = g8v.data();
+    uint32_t idx[kBatch];
+    uint8_t mask[kBatch], vx[kBatch], vy[kBatch];
+    const bool direct = X.col->kind == Kind::NUMERIC && Y.col->kind == Kind::NUMERIC && X.col->dtype == Y.col->dtype &&
+                        !X.col->swap && !Y.col->swap && !X.validity && !Y.validity;
+    double xs[kBatch], ys[kBatch];
+    uint64_t nan = 0, binned = 0, filtered = 0;
+    for (uint64_t r = r0; r < r1; r += kBatch) {
+      const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+      if (needFilter) {
+        plan.filter.Eval(plan.FilterViews(views), r, n, mask, s);
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < n; i++) kept += mask[i];
+        filtered += n - kept;
+      }
+      uint32_t cnt = 0;
+      if (direct) {
+        DispatchNumeric(X.col->dtype, [&](auto tag) {
+          using TT = decltype(tag);
+          const TT* px = reinterpret_cast<const TT*>(X.data) + (r - X.rowStart);
+          const TT* py = reinterpret_cast<const TT*>(Y.data) + (r - Y.rowStart);
+          cnt = needFilter ? Cells<TT, TT, true>(px, py, n, mask, idx, &nan) : Cells<TT, TT, false>(px, py, n, nullptr, idx, &nan);
+        });
+      } else {
+        DecodeF64(X, r - X.rowStart, n, xs);
+        DecodeF64(Y, r - Y.rowStart, n, ys);
+        const bool nx = ValidityBytes(X, r - X.rowStart, n, vx);
+        const bool ny = ValidityBytes(Y, r - Y.rowStart, n, vy);
+        if (!needFilter) std::memset(mask, 1, n);
+        if (nx || ny) {
+          for (uint32_t i = 0; i < n; i++) {
+            const uint8_t v = (nx ? vx[i] : 1) & (ny ? vy[i] : 1);
+            nan += mask[i] & (v ^ 1);  // null x or y: counted with NaN
+            mask[i] &= v;
+          }
+        }
+        cnt = Cells<double, double, true>(xs, ys, n, mask, idx, &nan);
+      }
+      Bump(idx, cnt, g8, g32);
+      binned += cnt;
+    }
     k.nan += nan;
+    k.binned += binned;
+    k.filtered += filtered;
   }
 
   void GenericBin(View* views, uint64_t r0, uint64_t r1, int g, std::vector<std::vector<uint32_t>>& grids,
