@@ -26,6 +26,8 @@ export interface ArrowColumns {
   size: number;
   rows: number;
   schema: Schema;
+  /** byte order of the file's buffers (Schema.endianness); the kernels read either */
+  littleEndian: boolean;
   /** one entry per top-level field, in schema order */
   columns: (ColumnDesc | UnsupportedColumn)[];
   /** the readable column named `name` (throws E_NO_COLUMN / E_BAD_TYPE) */
@@ -56,6 +58,30 @@ function childrenOf(t: DataType): Field[] {
 }
 
 const TS_UNITS = ['s', 'ms', 'us', 'ns'] as const;
+
+/**
+ * Schema.endianness from the raw footer flatbuffer (apache-arrow's Schema does not expose it):
+ * Footer field 1 = schema, Schema field 0 = endianness (0 little, 1 big). Returns true for little.
+ */
+export function footerLittleEndian(fb: Uint8Array): boolean {
+  const dv = new DataView(fb.buffer, fb.byteOffset, fb.byteLength);
+  const field = (table: number, i: number): number => {
+    const vt = table - dv.getInt32(table, true);
+    const vtSize = dv.getUint16(vt, true);
+    const at = 4 + 2 * i;
+    return at < vtSize ? dv.getUint16(vt + at, true) : 0;
+  };
+  try {
+    const footer = dv.getUint32(0, true);
+    const so = field(footer, 1);
+    if (!so) return true;
+    const schema = footer + so + dv.getUint32(footer + so, true);
+    const eo = field(schema, 0);
+    return eo ? dv.getInt16(schema + eo, true) === 0 : true;
+  } catch {
+    return true;
+  }
+}
 
 interface Mapping {
   kind: 'numeric' | 'bool' | 'utf8' | 'large_utf8';
@@ -107,8 +133,11 @@ export function readArrowColumns(path: string, file: FileArg = path): ArrowColum
     const footerLen = new DataView(tail.buffer, tail.byteOffset).getInt32(0, true);
     if (footerLen <= 0 || footerLen > size - 18) fail('E_TRUNCATED', `footer length ${footerLen} does not fit in ${size} bytes`);
     let footer!: Footer;
+    let le = true;
     try {
-      footer = Footer.decode(readAt(fd, size - 10 - footerLen, footerLen));
+      const fbBytes = readAt(fd, size - 10 - footerLen, footerLen);
+      le = footerLittleEndian(fbBytes);
+      footer = Footer.decode(fbBytes);
     } catch (e) {
       fail('E_BAD_FORMAT', `unreadable Arrow footer (${(e as Error).message})`);
     }
@@ -121,7 +150,7 @@ export function readArrowColumns(path: string, file: FileArg = path): ArrowColum
       const meta = readAt(fd, offset, metaLen);
       const dv = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
       const cont = dv.getInt32(0, true) === -1;
-      const fbLen = dv.getInt32(cont ? 4 : 0, true);
+      const fbLen = dv.getInt32(cont ? 4 : 0, true); // the IPC framing is little-endian in every file
       const fbStart = cont ? 8 : 4;
       if (fbLen <= 0 || fbStart + fbLen > metaLen) fail('E_BAD_FORMAT', `${what}: bad metadata length`);
       let msg!: Message;
@@ -226,19 +255,20 @@ export function readArrowColumns(path: string, file: FileArg = path): ArrowColum
           return { name: f.name, kind: 'unsupported', type: String(t), reason: 'only string dictionaries are supported' };
         const dchunks = dictChunks.get(Number(dt.id)) ?? [];
         return {
-          name: f.name, file, kind: 'dict', dtype: im.dtype, littleEndian: true, chunks: perField[i]!,
-          dictionary: { name: `${f.name}.dictionary`, file, kind: vm.kind, littleEndian: true, chunks: dchunks },
+          name: f.name, file, kind: 'dict', dtype: im.dtype, littleEndian: le, chunks: perField[i]!,
+          dictionary: { name: `${f.name}.dictionary`, file, kind: vm.kind, littleEndian: le, chunks: dchunks },
         };
       }
       const m = mapType(t);
       if (typeof m === 'string') return { name: f.name, kind: 'unsupported', type: String(t), reason: m };
-      return { name: f.name, file, kind: m.kind, dtype: m.dtype, littleEndian: true, chunks: perField[i]!, ...(m.logical ? { logical: m.logical } : {}) };
+      return { name: f.name, file, kind: m.kind, dtype: m.dtype, littleEndian: le, chunks: perField[i]!, ...(m.logical ? { logical: m.logical } : {}) };
     });
     return {
       path,
       size,
       rows,
       schema,
+      littleEndian: le,
       columns,
       column(name: string): ColumnDesc {
         const c = columns.find((x) => x.name === name);
