@@ -156,8 +156,6 @@ export function toJsonText(v: unknown): string | null {
 // ---------------------------------------------------------------------------------------------
 // Building Arrow data from plain arrays
 
-const encoder = new TextEncoder();
-
 function validity(values: ArrayLike<unknown>, n: number): { bitmap: Uint8Array | undefined; nulls: number } {
   let nulls = 0;
   for (let i = 0; i < n; i++) if (values[i] === null || values[i] === undefined) nulls++;
@@ -189,35 +187,58 @@ function toNum(v: unknown): number {
 
 /** Big-endian two's complement bytes (Parquet decimals) to bigint. */
 export function bigIntFromBytesBE(b: Uint8Array): bigint {
-  if (b.length === 0) return 0n;
+  const n = b.length;
+  if (n === 0) return 0n;
+  if (n <= 6) {
+    // fits a double exactly: no BigInt arithmetic per byte
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 256 + b[i];
+    if (b[0] & 0x80) v -= 2 ** (8 * n);
+    return BigInt(v);
+  }
   let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  if (b[0] & 0x80) v -= 1n << BigInt(b.length * 8);
+  let i = 0;
+  const head = n % 4;
+  if (head) {
+    let h = 0;
+    for (; i < head; i++) h = h * 256 + b[i];
+    v = BigInt(h);
+  }
+  for (; i < n; i += 4) v = (v << 32n) | BigInt(b[i] * 0x1000000 + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]));
+  if (b[0] & 0x80) v -= 1n << BigInt(n * 8);
   return v;
 }
 
 function utf8Data(type: DataType, values: ArrayLike<unknown>, n: number, asJson: boolean): Data {
   const { bitmap, nulls } = validity(values, n);
-  const parts: Uint8Array[] = new Array(n);
+  // first pass: the text (or bytes) of each value and the total size, so one buffer is allocated
+  const items: (string | Uint8Array | null)[] = new Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (v === null || v === undefined) { parts[i] = new Uint8Array(0); continue; }
-    let s: string;
-    if (asJson) s = toJsonText(v) ?? 'null';
-    else if (typeof v === 'string') s = v;
-    else if (v instanceof Uint8Array) { parts[i] = v; total += v.length; continue; }
-    else s = String(toPlain(v));
-    const b = encoder.encode(s);
-    parts[i] = b;
-    total += b.length;
+    let item: string | Uint8Array | null;
+    if (v === null || v === undefined) item = null;
+    else if (asJson) item = toJsonText(v) ?? 'null';
+    else if (typeof v === 'string') item = v;
+    else if (v instanceof Uint8Array) item = v;
+    else item = String(toPlain(v));
+    items[i] = item;
+    if (item !== null) total += typeof item === 'string' ? Buffer.byteLength(item, 'utf8') : item.length;
   }
   if (total > 0x7fffffff) throw new Error('batch string data exceeds 2 GiB; use a smaller batch');
-  const data = new Uint8Array(total);
+  const data = Buffer.allocUnsafe(total);
   const offsets = new Int32Array(n + 1);
   let o = 0;
-  for (let i = 0; i < n; i++) { data.set(parts[i], o); o += parts[i].length; offsets[i + 1] = o; }
-  return makeData({ type: type as Utf8, length: n, nullCount: nulls, nullBitmap: bitmap, valueOffsets: offsets, data });
+  for (let i = 0; i < n; i++) {
+    const item = items[i];
+    if (item !== null) {
+      if (typeof item === 'string') o += data.write(item, o, 'utf8');
+      else { data.set(item, o); o += item.length; }
+    }
+    offsets[i + 1] = o;
+  }
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, total);
+  return makeData({ type: type as Utf8, length: n, nullCount: nulls, nullBitmap: bitmap, valueOffsets: offsets, data: bytes });
 }
 
 /**
@@ -257,7 +278,10 @@ export function buildColumn(f: Field, values: ArrayLike<unknown>, n = values.len
     }
     case 'decimal': {
       const words = new Uint32Array(n * 4);
+      const dv = new DataView(words.buffer);
       const scale = f.scale ?? 0;
+      const I64_MIN = -(2n ** 63n);
+      const I64_MAX = 2n ** 63n - 1n;
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (v === null || v === undefined) continue;
@@ -265,8 +289,17 @@ export function buildColumn(f: Field, values: ArrayLike<unknown>, n = values.len
         if (typeof v === 'bigint') big = v;
         else if (v instanceof Uint8Array) big = bigIntFromBytesBE(v);
         else big = BigInt(Math.round(toNum(v) * 10 ** scale));
-        const u = BigInt.asUintN(128, big);
-        for (let w = 0; w < 4; w++) words[i * 4 + w] = Number((u >> BigInt(32 * w)) & 0xffffffffn);
+        if (big >= I64_MIN && big <= I64_MAX) {
+          // the common case: low 64 bits, high 64 bits are the sign extension
+          dv.setBigInt64(i * 16, big, true);
+          const hi = big < 0n ? -1 : 0;
+          dv.setInt32(i * 16 + 8, hi, true);
+          dv.setInt32(i * 16 + 12, hi, true);
+        } else {
+          const u = BigInt.asUintN(128, big);
+          dv.setBigUint64(i * 16, u & 0xffffffffffffffffn, true);
+          dv.setBigUint64(i * 16 + 8, u >> 64n, true);
+        }
       }
       return makeData({ ...base, data: words });
     }
