@@ -386,6 +386,7 @@ class ParquetSource implements Source {
         }
       }
       for (let s = 0; s < n; s += batchRows) {
+        checkAbort(opts.signal, this.path);
         const e = Math.min(n, s + batchRows);
         const cols = maps.map((m, i) => convertValues(m, s === 0 && e === n ? columns[i] : columns[i].slice(s, e)));
         try {

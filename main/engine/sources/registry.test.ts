@@ -100,3 +100,46 @@ describe('detection and locations', () => {
     }
   });
 });
+
+describe('progress and cancellation (every reader)', () => {
+  async function cases(): Promise<string[]> {
+    const out: string[] = [];
+    const data = corpusDir('parquet-testing/data');
+    if (data) out.push(join(data, 'alltypes_tiny_pages_plain.parquet'));
+    const db = new Database(join(dir, 'big.sqlite'));
+    db.exec('CREATE TABLE IF NOT EXISTS t (i INTEGER, s TEXT)');
+    if ((db.prepare('SELECT count(*) AS n FROM t').get() as any).n === 0) {
+      const ins = db.prepare('INSERT INTO t VALUES (?, ?)');
+      db.transaction(() => { for (let i = 0; i < 5000; i++) ins.run(i, `s${i}`); })();
+    }
+    db.close();
+    out.push(join(dir, 'big.sqlite'));
+    writeFileSync(join(dir, 'big.ndjson'), Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i })).join('\n'));
+    out.push(join(dir, 'big.ndjson'));
+    const hdr = "{'descr': '<f8', 'fortran_order': False, 'shape': (5000,), }";
+    const h = hdr.padEnd(117) + '\n';
+    writeFileSync(join(dir, 'big.npy'), Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, h.length, 0]), Buffer.from(h), Buffer.alloc(5000 * 8)]));
+    out.push(join(dir, 'big.npy'));
+    return out;
+  }
+
+  it('reports progress up to 1 and stops with E_ABORTED when cancelled', async () => {
+    for (const p of await cases()) {
+      const src = await openSource(p);
+      const seen: number[] = [];
+      let rows = 0;
+      for await (const b of src.scan({ batchRows: 1000, onProgress: (x) => seen.push(x) })) rows += b.numRows;
+      expect(rows, p).toBeGreaterThan(1000);
+      expect(seen.length, p).toBeGreaterThan(0);
+      expect(seen[seen.length - 1], p).toBeCloseTo(1, 5);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+      const ac = new AbortController();
+      const e = await (async () => {
+        for await (const _ of src.scan({ batchRows: 1000, signal: ac.signal })) ac.abort();
+      })().then(() => null, (x) => x);
+      expect(e, p).toBeInstanceOf(SourceError);
+      expect(e.code, p).toBe('E_ABORTED');
+      await src.close();
+    }
+  });
+});
