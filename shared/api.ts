@@ -32,6 +32,9 @@ export interface DatasetEntry {
   rows?: number | null;
   /** true for the bundled sample */
   sample?: boolean;
+  tags?: string[];
+  addedAt?: number;
+  openedAt?: number | null;
 }
 
 export interface ColumnStats {
@@ -47,11 +50,70 @@ export interface ColumnStats {
   computedBy: string;
 }
 
+export interface IngestWarningInfo {
+  code: string;
+  message: string;
+  column?: string;
+  line?: number;
+}
+
 export interface DatasetOverview {
   entry: DatasetEntry;
   rows: number;
   schema: Schema;
   dataShape: string;
+  metadata: Record<string, string>;
+  warnings: IngestWarningInfo[];
+  /** the file the engine maps: the source itself, or its copy in the columnar cache */
+  storage: { kind: 'in-place' | 'cache'; path: string };
+  /** columns the kernels skip (nested values, unsupported types), with the reason */
+  unsupported: { name: string; reason: string }[];
+}
+
+export interface InnerDatasetInfo {
+  inner: string;
+  kind: string;
+  rows?: number;
+  shape?: number[];
+  dtype?: string;
+}
+
+/** A scalar as it crosses the wire: numbers, exact int64 as bigint, dates/timestamps as ISO text. */
+export type SummaryValue = number | bigint | string | boolean | null;
+
+export interface ColumnSummaryInfo {
+  name: string;
+  type: string;
+  nullable: boolean;
+  /** rows considered (after the filter) */
+  rows: number;
+  /** non-null values */
+  count: number;
+  nulls: number;
+  nanCount?: number;
+  /** approximate beyond small cardinalities (HyperLogLog) */
+  distinct?: number;
+  min?: SummaryValue;
+  max?: SummaryValue;
+  mean?: number | string;
+  std?: number;
+  quantiles?: Record<'p1' | 'p5' | 'p25' | 'p50' | 'p75' | 'p95' | 'p99', SummaryValue>;
+  /** equal-width bins over [lo, hi] of finite values (numbers; dates in their storage unit) */
+  histogram?: { lo: number; hi: number; counts: number[] };
+  top?: [SummaryValue, number][];
+  minLength?: number;
+  maxLength?: number;
+  /** why this column has no statistics (nested values, unsupported type) */
+  skipped?: string;
+}
+
+export interface DatasetSummary {
+  dataset: string;
+  rows: number;
+  /** rows passing the filter, when one was given */
+  filteredRows?: number;
+  where?: string;
+  columns: ColumnSummaryInfo[];
 }
 
 export interface EngineApi {
@@ -59,12 +121,22 @@ export interface EngineApi {
   info(params: Record<string, never>): EngineInfo;
   /** waits `ms` (a cancellable no-op: health checks and tests of cancellation and crashes) */
   ping(params: { ms?: number }): { pid: number; waited: number };
-  /** the datasets the engine knows (for now: the bundled sample) */
-  listDatasets(params: Record<string, never>): DatasetEntry[];
+  /** the catalog, recent first; `search` matches name, path, format or tag */
+  listDatasets(params: { search?: string }): DatasetEntry[];
   /** schema, row count and DataShape line of a dataset */
   overview(params: { dataset: string }): DatasetOverview;
   /** count / min / max / sum / NaN count of a numeric column, by the native kernel over the mapped file */
   columnStats(params: { dataset: string; column: string }): ColumnStats;
+  /** open a file or `PATH::INNER` (ingesting it into the cache if needed; progress) and add it to the catalog */
+  open(params: { location: string }): DatasetOverview;
+  /** the datasets inside a container file (HDF5, SQLite, NPZ); [] for single-dataset files */
+  listInner(params: { path: string }): InnerDatasetInfo[];
+  /** forget a dataset (and its cache file) */
+  removeDataset(params: { dataset: string }): { removed: boolean };
+  /** per-column statistics; each finished column is streamed as progress detail `{ column }` */
+  summary(params: { dataset: string; columns?: string[]; where?: string; bins?: number; topk?: number }): DatasetSummary;
+  /** rows [offset, offset + limit) of the chosen columns as Arrow IPC stream bytes */
+  rows(params: { dataset: string; offset: number; limit: number; columns?: string[] }): { offset: number; rows: number; ipc: Uint8Array };
 }
 
 /** Events the host or engine push to clients. */

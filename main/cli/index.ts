@@ -3,8 +3,13 @@
  * Exit 0 on success; otherwise non-zero with one line naming the file and the problem.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { tableFromIPC } from 'apache-arrow';
 import { appVersion } from '../engine/paths';
 import { serve } from '../web/serve';
+import { clientFor, startCliEngine, type CliEngine } from './engine-client';
+import { cell, displayCell, exactJson, summaryJson, summaryText, table } from './format';
+import type { Progress } from '../../shared/rpc';
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -14,6 +19,52 @@ function parsePort(v: string): number {
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a row count is a whole number.');
+  return n;
+}
+
+function list(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+/** A progress bar on a terminal (stderr), nothing when piped. */
+function progressBar(label: string): { update(p: Progress): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% {stage}`, stream: process.stderr, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  bar.start(100, 0, { stage: '' });
+  return {
+    update: (p) => {
+      if (p.done >= 0) bar.update(Math.round(p.done * 100), { stage: typeof p.detail === 'string' ? p.detail : '' });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** Runs `fn` with an engine, always stopping it; Ctrl+C cancels the call in flight. */
+async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const engine = startCliEngine();
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.once('SIGINT', onInt);
+  try {
+    return await fn(engine, ac.signal);
+  } finally {
+    process.off('SIGINT', onInt);
+    await engine.close();
+  }
+}
+
+async function openDataset(e: CliEngine, location: string, signal: AbortSignal) {
+  const bar = progressBar('opening');
+  try {
+    return await e.api.open({ location }, { signal, onProgress: bar.update });
+  } finally {
+    bar.stop();
+  }
 }
 
 export function buildProgram(): Command {
@@ -44,6 +95,129 @@ export function buildProgram(): Command {
       process.once('SIGTERM', shutdown);
     });
 
+  program
+    .command('schema')
+    .description('print the dataset\'s DataShape line, e.g. `1000 * {id: int64, name: ?string}`')
+    .argument('<path>', 'a file, or PATH::INNER for a dataset inside a container (HDF5, SQLite, NPZ)')
+    .option('--json', 'print the schema as JSON')
+    .action(async (location: string, o: { json?: boolean }) => {
+      await withEngine(async (e, signal) => {
+        const ov = await openDataset(e, location, signal);
+        if (o.json) console.log(exactJson({ rows: ov.rows, fields: ov.schema.fields, metadata: ov.metadata }, 2));
+        else console.log(ov.dataShape);
+        for (const w of ov.warnings) console.error(`warning: ${w.line ? `line ${w.line}: ` : ''}${w.message}`);
+      });
+    });
+
+  program
+    .command('head')
+    .description('print the first rows')
+    .argument('<path>', 'a file, or PATH::INNER')
+    .option('-n, --rows <n>', 'how many rows', parseCount, 20)
+    .option('--offset <n>', 'start at this row', parseCount, 0)
+    .option('--columns <a,b>', 'only these columns', list)
+    .option('--json', 'one JSON object per row (NDJSON)')
+    .action(async (location: string, o: { rows: number; offset: number; columns?: string[]; json?: boolean }) => {
+      await withEngine(async (e, signal) => {
+        const ov = await openDataset(e, location, signal);
+        const r = await e.api.rows({ dataset: ov.entry.id, offset: o.offset, limit: o.rows, columns: o.columns }, { signal });
+        const t = tableFromIPC(r.ipc);
+        const names = t.schema.fields.map((f) => f.name);
+        const rows: unknown[][] = [];
+        for (let i = 0; i < t.numRows; i++) rows.push(names.map((_, j) => t.getChildAt(j)!.get(i)));
+        const fields = names.map((n) => ov.schema.fields.find((f) => f.name === n));
+        const shown = rows.map((row) => row.map((v, j) => displayCell(v, fields[j]?.type, fields[j]?.unit)));
+        if (o.json) {
+          for (const row of shown) console.log(exactJson(Object.fromEntries(names.map((n, j) => [n, row[j]]))));
+          return;
+        }
+        const numeric = t.schema.fields.map((f) => /Int|Float|Decimal/.test(String(f.type)));
+        console.log(table(['#', ...names], shown.map((row, i) => [String(r.offset + i), ...row.map((v) => cell(v))]), [true, ...numeric]));
+        console.log(`\n${r.rows} of ${ov.rows.toLocaleString('en-US')} rows`);
+      });
+    });
+
+  program
+    .command('summary')
+    .description('statistics of every column: count, nulls, distinct, min, max, mean, std, quantiles, top values')
+    .argument('<path>', 'a file, or PATH::INNER')
+    .option('--json', 'print one JSON object (int64 values exact)')
+    .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100 and country in (\'US\', \'CA\')"')
+    .option('--columns <a,b>', 'only these columns', list)
+    .option('--strict', 'refuse a file with malformed rows instead of skipping them')
+    .action(async (location: string, o: { json?: boolean; where?: string; columns?: string[]; strict?: boolean }) => {
+      await withEngine(async (e, signal) => {
+        const ov = await openDataset(e, location, signal);
+        if (o.strict && ov.warnings.some((w) => w.code === 'W_BAD_ROW')) {
+          const first = ov.warnings.find((w) => w.code === 'W_BAD_ROW')!;
+          throw new Error(`${ov.entry.path}: malformed rows (first at line ${first.line}: ${first.message}); refused because of --strict`);
+        }
+        const bar = progressBar('summarising');
+        let s;
+        try {
+          s = await e.api.summary({ dataset: ov.entry.id, where: o.where, columns: o.columns }, { signal, onProgress: bar.update });
+        } finally {
+          bar.stop();
+        }
+        if (o.json) console.log(exactJson(summaryJson(s)));
+        else console.log(summaryText(s, ov.dataShape));
+        for (const w of ov.warnings) console.error(`warning: ${w.line ? `line ${w.line}: ` : ''}${w.message}`);
+      });
+    });
+
+  const catalog = program.command('catalog').description('the datasets CDX remembers');
+  catalog
+    .command('list')
+    .description('recent first')
+    .option('--search <text>', 'only entries whose name, path, format or tag matches')
+    .option('--json', 'as JSON')
+    .action(async (o: { search?: string; json?: boolean }) => {
+      await withEngine(async (e) => {
+        const l = await e.api.listDatasets({ search: o.search });
+        if (o.json) return console.log(exactJson(l, 2));
+        console.log(table(['id', 'name', 'format', 'rows', 'size', 'path'], l.map((d) => [d.id, d.name, d.format, d.rows == null ? '' : String(d.rows), String(d.size), d.path]), [false, false, false, true, true, false]));
+      });
+    });
+  catalog
+    .command('add')
+    .description('open a dataset (ingesting it into the cache if needed) and remember it')
+    .argument('<path>', 'a file, or PATH::INNER')
+    .action(async (location: string) => {
+      await withEngine(async (e, signal) => {
+        const ov = await openDataset(e, location, signal);
+        console.log(`${ov.entry.id}  ${ov.dataShape}`);
+      });
+    });
+  catalog
+    .command('rm')
+    .description('forget a dataset (and its cache file; the source is never touched)')
+    .argument('<id>', 'the id shown by `cdx catalog list`')
+    .action(async (id: string) => {
+      await withEngine(async (e) => {
+        const r = await e.api.removeDataset({ dataset: id });
+        if (!r.removed) throw new Error(`no dataset with id "${id}" in the catalog`);
+        console.log(`removed ${id}`);
+      });
+    });
+
+  program
+    .command('open')
+    .description('open the app on a dataset (web mode: serve it and print the URL)')
+    .argument('<path>', 'a file, or PATH::INNER')
+    .option('-p, --port <n>', 'port (web mode)', parsePort, 0)
+    .action(async (location: string, o: { port: number }) => {
+      const { server, stop, engine } = await serve({ port: o.port });
+      const client = clientFor(engine);
+      const ov = await client.api.open({ location: location });
+      console.log(`Continuum Data Explorer (web mode) is running at:\n\n  ${server.urlWithToken}#dataset=${encodeURIComponent(ov.entry.id)}\n\nOpen that URL in a browser. Press Ctrl+C to stop.`);
+      const shutdown = async () => {
+        await stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+
   return program;
 }
 
@@ -52,7 +226,8 @@ export async function main(argv = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     const err = e as { message?: string; code?: string };
-    console.error(`cdx: ${err.message ?? String(e)}`);
+    // one line naming the file and the problem (multi-line details are for logs)
+    console.error(`cdx: ${(err.message ?? String(e)).split('\n')[0]}`);
     process.exitCode = 1;
   }
 }

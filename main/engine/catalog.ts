@@ -135,7 +135,7 @@ export class Catalog {
       mtimeMs: r.mtime_ms,
       schema: r.schema_json ? JSON.parse(r.schema_json) : null,
       rows: r.rows,
-      summary: r.summary_json ? JSON.parse(r.summary_json) : null,
+      summary: r.summary_json ? JSON.parse(r.summary_json, (_k, v) => (v && typeof v === 'object' && typeof v.$bigint === 'string' ? BigInt(v.$bigint) : v)) : null,
       cachePath: r.cache_path,
       addedAt: r.added_at,
       openedAt: r.opened_at,
@@ -221,7 +221,8 @@ export class Catalog {
   }
 
   setSummary(id: string, summary: unknown): void {
-    this.db.prepare('UPDATE datasets SET summary_json = ? WHERE id = ?').run(JSON.stringify(summary), id);
+    const json = JSON.stringify(summary, (_k, v) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
+    this.db.prepare('UPDATE datasets SET summary_json = ? WHERE id = ?').run(json, id);
   }
 
   touch(id: string): void {

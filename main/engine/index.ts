@@ -9,6 +9,7 @@ import { createEngineHandlers } from './service';
 import { listenToHost } from './channel';
 
 const handlers = createEngineHandlers();
+process.on('exit', () => handlers.close());
 
 const listening = listenToHost((port, connection) => {
   serveRpc<EngineApi>(handlers, port, connection);

@@ -1,15 +1,18 @@
 /**
  * The engine's implementation of the contract (shared/api.ts). Pure Node: runs in the engine
- * process (utilityProcess or forked child) and in-process for the CLI's direct use.
+ * process (utilityProcess or forked child); the CLI talks to it through a forked engine too.
  */
-import { statSync } from 'node:fs';
-import path from 'node:path';
-import type { ColumnStats, DatasetEntry, DatasetOverview, EngineApi, EngineInfo, NativeInfo } from '../../shared/api';
+import type {
+  ColumnStats, DatasetEntry, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo,
+} from '../../shared/api';
 import type { Handlers } from '../../shared/rpc';
 import { formatDataShape } from '../../shared/datashape';
-import { nativeInfo, regionStats } from '../../native/index';
-import { appVersion, sampleDatasetPath } from './paths';
-import { readArrowLayout, type ArrowFileLayout } from './arrow-layout';
+import { parseExpr } from '../../shared/expr/parse';
+import { compileFilter, nativeInfo, readRowsIPC, regionStats, type CompiledFilter } from '../../native/index';
+import { appVersion, dataHome } from './paths';
+import { Datasets, type OpenedDataset } from './datasets';
+import type { CatalogEntry } from './catalog';
+import { summarizeColumn } from './summarize';
 
 export class EngineError extends Error {
   constructor(
@@ -29,41 +32,65 @@ function loadNativeInfo(): NativeInfo {
 }
 
 export interface EngineServiceOptions {
-  samplePath?: string;
+  home?: string;
+  samplePath?: string | null;
 }
 
-export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<EngineApi> {
+function entryOf(e: CatalogEntry): DatasetEntry {
+  const i = e.location.lastIndexOf('::');
+  return {
+    id: e.id,
+    name: e.name,
+    path: e.location,
+    format: e.format,
+    size: e.size,
+    rows: e.rows,
+    sample: e.tags.includes('sample'),
+    tags: e.tags,
+    addedAt: e.addedAt,
+    openedAt: e.openedAt,
+    ...(i > 0 ? {} : {}),
+  };
+}
+
+function overviewOf(ds: OpenedDataset): DatasetOverview {
+  return {
+    entry: { id: ds.id, name: ds.name, path: ds.location, format: ds.format, size: ds.size, rows: ds.rows, sample: ds.sample },
+    rows: ds.rows,
+    schema: ds.schema,
+    dataShape: formatDataShape(ds.rows, ds.schema),
+    metadata: ds.metadata,
+    warnings: ds.warnings,
+    storage: ds.storage,
+    unsupported: [...ds.unsupported].map(([name, reason]) => ({ name, reason })),
+  };
+}
+
+export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<EngineApi> & { close(): void } {
   const startedAt = Date.now();
-  const samplePath = opts.samplePath ?? sampleDatasetPath();
-  const layouts = new Map<string, ArrowFileLayout>();
-
-  const datasets = (): DatasetEntry[] => {
-    const out: DatasetEntry[] = [];
-    try {
-      const st = statSync(samplePath);
-      out.push({ id: 'sample', name: path.basename(samplePath), path: samplePath, format: 'arrow', size: st.size, sample: true });
-    } catch {
-      /* no bundled sample (e.g. a stripped install) */
-    }
-    return out;
+  let datasets: Datasets | null = null;
+  const store = (): Datasets => {
+    if (!datasets) datasets = new Datasets(opts.home ?? dataHome(), opts.samplePath === undefined ? undefined : opts.samplePath);
+    return datasets;
   };
 
-  const find = (id: string): DatasetEntry => {
-    const d = datasets().find((x) => x.id === id);
-    if (!d) throw new EngineError('E_NO_DATASET', `No dataset "${id}".`);
-    return d;
-  };
-
-  const layoutOf = async (entry: DatasetEntry): Promise<ArrowFileLayout> => {
-    let l = layouts.get(entry.path);
-    if (!l) {
-      l = readArrowLayout(entry.path);
-      layouts.set(entry.path, l);
-    }
-    return l;
+  const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => {
+    if (!where || !where.trim()) return undefined;
+    const expr = parseExpr(where);
+    return compileFilter(expr, (name) => {
+      const c = ds.columns.get(name);
+      if (!c && ds.unsupported.has(name)) throw new EngineError('E_BAD_COLUMN', `column "${name}" cannot be filtered on: ${ds.unsupported.get(name)}`);
+      if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no column "${name}" (columns: ${[...ds.columns.keys()].join(', ')})`);
+      return c;
+    });
   };
 
   return {
+    close() {
+      datasets?.close();
+      datasets = null;
+    },
+
     info(): EngineInfo {
       return { pid: process.pid, version: appVersion(), startedAt, node: process.version, native: loadNativeInfo() };
     },
@@ -80,23 +107,35 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       return { pid: process.pid, waited: Date.now() - start };
     },
 
-    listDatasets() {
-      return datasets();
+    listDatasets({ search } = {}) {
+      return store().list(search).map(entryOf);
     },
 
-    async overview({ dataset }): Promise<DatasetOverview> {
-      const entry = find(dataset);
-      const layout = await layoutOf(entry);
-      return { entry: { ...entry, rows: layout.rows }, rows: layout.rows, schema: layout.schema, dataShape: formatDataShape(layout.rows, layout.schema) };
+    async open({ location }, ctx) {
+      const ds = await store().open(location, { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
+      return overviewOf(ds);
+    },
+
+    async listInner({ path }) {
+      return store().listInner(path);
+    },
+
+    async removeDataset({ dataset }) {
+      return { removed: (await store().remove(dataset)) !== null };
+    },
+
+    async overview({ dataset }, ctx) {
+      return overviewOf(await store().get(dataset, { signal: ctx.signal }));
     },
 
     async columnStats({ dataset, column }, ctx): Promise<ColumnStats> {
-      const entry = find(dataset);
-      const layout = await layoutOf(entry);
-      const regions = layout.numericRegions(column);
+      const ds = await store().get(dataset, { signal: ctx.signal });
+      const c = ds.columns.get(column);
+      if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no readable column "${column}"`);
+      if (c.kind !== 'numeric' || c.logical) throw new EngineError('E_BAD_TYPE', `${ds.location}: column "${column}" is not a plain number`);
       let count = 0, nanCount = 0, sum = 0, min = Infinity, max = -Infinity;
-      for (const region of regions) {
-        const s = await regionStats(entry.path, region, { signal: ctx.signal });
+      for (const k of c.chunks) {
+        const s = await regionStats(c.file, { offset: k.data.offset, count: k.rows, dtype: c.dtype!, littleEndian: c.littleEndian }, { signal: ctx.signal });
         count += s.count;
         nanCount += s.nanCount;
         sum += s.sum;
@@ -116,6 +155,57 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         mean: valid ? sum / valid : NaN,
         computedBy: `native kernel, ${ni.threads ?? 1} thread${ni.threads === 1 ? '' : 's'}${ni.openmp ? ' (OpenMP)' : ''}`,
       };
+    },
+
+    async summary({ dataset, columns, where, bins, topk }, ctx): Promise<DatasetSummary> {
+      const ds = await store().get(dataset, { signal: ctx.signal });
+      const fields = columns?.length
+        ? columns.map((n) => {
+            const f = ds.schema.fields.find((x) => x.name === n);
+            if (!f) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no column "${n}"`);
+            return f;
+          })
+        : ds.schema.fields;
+      const filter = filterFor(ds, where);
+      const out: ColumnSummaryInfo[] = [];
+      let filteredRows: number | undefined;
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i]!;
+        const col = ds.columns.get(f.name);
+        let info: ColumnSummaryInfo;
+        if (!col) {
+          info = { name: f.name, type: f.type, nullable: f.nullable, rows: filteredRows ?? ds.rows, count: 0, nulls: 0, skipped: ds.unsupported.get(f.name) ?? 'not readable' };
+        } else {
+          info = await summarizeColumn(f, col, {
+            filter,
+            signal: ctx.signal,
+            bins,
+            topk,
+            onProgress: (p) => ctx.progress({ done: (i + p) / fields.length }),
+          });
+          if (filter) filteredRows = info.rows;
+        }
+        out.push(info);
+        ctx.progress({ done: (i + 1) / fields.length, detail: { column: info } });
+      }
+      const result: DatasetSummary = { dataset: ds.id, rows: ds.rows, columns: out, ...(filter ? { filteredRows, where } : {}) };
+      if (!filter && !columns?.length) store().catalog.setSummary(ds.id, result);
+      return result;
+    },
+
+    async rows({ dataset, offset, limit, columns }, ctx) {
+      const ds = await store().get(dataset, { signal: ctx.signal });
+      if (!Number.isInteger(offset) || offset < 0) throw new EngineError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
+      const start = Math.min(offset, ds.rows);
+      const n = Math.max(0, Math.min(limit, ds.rows - start, 1_000_000));
+      const names = columns?.length ? columns : ds.schema.fields.map((f) => f.name).filter((n2) => ds.columns.has(n2));
+      const descs = names.map((n2) => {
+        const c = ds.columns.get(n2);
+        if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no readable column "${n2}"`);
+        return c;
+      });
+      const ipc = await readRowsIPC(descs, start, n, { signal: ctx.signal });
+      return { offset: start, rows: n, ipc };
     },
   };
 }

@@ -1,0 +1,93 @@
+/** Text and JSON output for the CLI: aligned tables for people, exact JSON for scripts. */
+import type { ColumnSummaryInfo, DatasetSummary, SummaryValue } from '../../shared/api';
+
+/** JSON with bigint written as exact integer literals (int64 beyond 2^53 stays exact). */
+export function exactJson(value: unknown, indent?: number): string {
+  // a marker no real string contains (a fresh nonce), replaced by the bare digits afterwards
+  const marker = `@cdx-bigint-${Math.random().toString(36).slice(2)}:`;
+  const text = JSON.stringify(
+    value,
+    (_k, v) => (typeof v === 'bigint' ? marker + v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
+    indent,
+  );
+  return text.replace(new RegExp(`"${marker}(-?\\d+)"`, 'g'), '$1');
+}
+
+export function cell(v: unknown, max = 40): string {
+  let s: string;
+  if (v === null || v === undefined) s = '∅';
+  else if (typeof v === 'number') s = Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
+  else if (typeof v === 'bigint') s = v.toString();
+  else if (v instanceof Date) s = v.toISOString();
+  else if (typeof v === 'object') s = exactJson(v);
+  else s = String(v);
+  s = s.replace(/[\r\n\t]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+
+export function table(headers: string[], rows: string[][], rightAlign: boolean[] = []): string {
+  const widths = headers.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...(r[i] ?? '')].length)));
+  const pad = (s: string, i: number) => (rightAlign[i] ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
+  const line = (r: string[]) => r.map((c, i) => pad(c, i)).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function sv(v: SummaryValue | undefined): string {
+  return v === undefined ? '' : cell(v, 24);
+}
+
+export function summaryText(s: DatasetSummary, shape: string): string {
+  const head = `${shape}\n${s.rows.toLocaleString('en-US')} rows` + (s.filteredRows !== undefined ? `, ${s.filteredRows.toLocaleString('en-US')} where ${s.where}` : '');
+  const rows = s.columns.map((c) => [
+    c.name,
+    c.type,
+    c.skipped ? '' : String(c.count),
+    c.skipped ? '' : c.rows ? `${((100 * c.nulls) / c.rows).toFixed(1)}%` : '0.0%',
+    c.distinct === undefined ? '' : `~${c.distinct}`,
+    sv(c.min),
+    sv(c.max),
+    c.mean === undefined ? '' : cell(c.mean, 24),
+    c.std === undefined ? '' : cell(c.std, 12),
+    c.quantiles ? sv(c.quantiles.p50) : '',
+    c.skipped ? `(${c.skipped})` : c.top ? c.top.slice(0, 3).map(([v, n]) => `${cell(v, 16)}:${n}`).join(' ') : '',
+  ]);
+  return head + '\n\n' + table(['column', 'type', 'count', 'nulls', 'distinct', 'min', 'max', 'mean', 'std', 'median', 'top'], rows, [false, false, true, true, true, true, true, true, true, true, false]);
+}
+
+/** `cdx summary --json`: the documented object shape. */
+export function summaryJson(s: DatasetSummary): unknown {
+  return {
+    rows: s.rows,
+    ...(s.filteredRows !== undefined ? { filteredRows: s.filteredRows, where: s.where } : {}),
+    columns: s.columns.map((c: ColumnSummaryInfo) => ({
+      name: c.name,
+      type: c.type,
+      count: c.count,
+      nulls: c.nulls,
+      ...(c.nanCount !== undefined ? { nan: c.nanCount } : {}),
+      min: c.min ?? null,
+      max: c.max ?? null,
+      mean: c.mean ?? null,
+      std: c.std ?? null,
+      distinct: c.distinct ?? null,
+      quantiles: c.quantiles ?? null,
+      top: c.top ?? [],
+      ...(c.minLength !== undefined ? { minLength: c.minLength, maxLength: c.maxLength } : {}),
+      ...(c.skipped ? { skipped: c.skipped } : {}),
+    })),
+  };
+}
+
+/** A value read from Arrow as the user reads it: dates and timestamps as ISO text, float32 without float noise. */
+export function displayCell(v: unknown, type?: string, unit?: string): unknown {
+  if (v === null || v === undefined) return null;
+  if (type === 'date' && (typeof v === 'number' || typeof v === 'bigint')) return new Date(Number(v)).toISOString().slice(0, 10);
+  if (type === 'timestamp' && (typeof v === 'number' || typeof v === 'bigint')) {
+    // apache-arrow returns epoch milliseconds for every timestamp unit
+    const ms = Number(v);
+    return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(v);
+  }
+  if (type === 'float32' && typeof v === 'number' && Number.isFinite(v)) return Number(v.toPrecision(7));
+  void unit;
+  return v;
+}

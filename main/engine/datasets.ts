@@ -1,0 +1,252 @@
+/**
+ * Datasets as the engine serves them: a location (a file, or `PATH::INNER` inside a container) is
+ * opened through the format registry; what can be mapped as it stands (uncompressed Arrow IPC,
+ * plain NPY) is used in place; everything else is ingested once into the columnar cache and the
+ * cache file is mapped. The catalog remembers each dataset and its cache, and a dataset is
+ * ingested again only when its source's size or modification time changes.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { ColumnDesc } from '../../native/index';
+import type { Field, Schema } from '../../shared/datashape';
+import { Catalog, type CatalogEntry } from './catalog';
+import { ingestToArrow } from './cache';
+import { readArrowColumns, isSupported } from './columns/arrow';
+import { readNpyHeader, npyColumns } from './columns/npy';
+import { openSource, splitLocation, listInner } from './sources/registry';
+import { SourceError, type IngestWarning, type InnerDataset } from './sources/types';
+import { fieldFromArrow } from './sources/common';
+import { sampleDatasetPath } from './paths';
+
+export interface OpenedDataset {
+  id: string;
+  name: string;
+  location: string;
+  format: string;
+  size: number;
+  rows: number;
+  schema: Schema;
+  metadata: Record<string, string>;
+  warnings: IngestWarning[];
+  /** the file the kernels map: the source itself, or its cache copy */
+  storage: { kind: 'in-place' | 'cache'; path: string };
+  columns: Map<string, ColumnDesc>;
+  /** columns the native kernels skip (nested values, unsupported types), with the reason */
+  unsupported: Map<string, string>;
+  sample: boolean;
+}
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, stage: string) => void;
+}
+
+export class DatasetError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function cacheName(location: string): string {
+  return createHash('sha256').update(location).digest('hex').slice(0, 24) + '.arrow';
+}
+
+export class Datasets {
+  readonly catalog: Catalog;
+  readonly cacheDir: string;
+  private open_ = new Map<string, OpenedDataset>();
+  private opening = new Map<string, Promise<OpenedDataset>>();
+  private sampleId: string | null = null;
+
+  constructor(home: string, private samplePath: string | null = sampleDatasetPath()) {
+    this.catalog = new Catalog(home);
+    this.cacheDir = path.join(home, 'cache');
+  }
+
+  /** The bundled sample is always in the catalog, so the app is never empty. */
+  ensureSample(): string | null {
+    if (this.sampleId) return this.sampleId;
+    const p = this.samplePath;
+    if (!p || !existsSync(p)) return null;
+    const st = statSync(p);
+    const e = this.catalog.byLocation(p) ?? this.catalog.upsert({ location: p, format: 'arrow', size: st.size, mtimeMs: st.mtimeMs });
+    if (!e.tags.includes('sample')) this.catalog.setTags(e.id, [...e.tags, 'sample']);
+    this.sampleId = e.id;
+    return e.id;
+  }
+
+  list(search?: string): CatalogEntry[] {
+    this.ensureSample();
+    return this.catalog.list(search);
+  }
+
+  listInner(p: string): Promise<InnerDataset[]> {
+    return listInner(path.resolve(p));
+  }
+
+  /** Opens (ingesting if needed) and remembers a dataset; returns it with its catalog id. */
+  async open(location: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
+    const { path: file, inner } = await splitLocation(absolute(location));
+    const loc = inner !== undefined ? `${file}::${inner}` : file;
+    const existing = this.opening.get(loc);
+    if (existing) return existing;
+    const p = this.doOpen(loc, opts).finally(() => this.opening.delete(loc));
+    this.opening.set(loc, p);
+    return p;
+  }
+
+  private async doOpen(loc: string, opts: OpenOptions): Promise<OpenedDataset> {
+    const { path: file } = await splitLocation(loc);
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      throw new SourceError('ENOENT', file, 'no such file');
+    }
+    const known = this.catalog.byLocation(loc);
+    const memo = known ? this.open_.get(known.id) : undefined;
+    if (memo && known && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(memo.storage.path)) {
+      this.catalog.touch(known.id);
+      return memo;
+    }
+    opts.onProgress?.(0, 'reading');
+    const direct = this.tryArrowInPlace(loc, file, st, known);
+    if (direct) return direct;
+    const source = await openSource(loc);
+    try {
+      const info = await source.info();
+      let storage: OpenedDataset['storage'];
+      const fresh = known && this.catalog.isFresh(known, st.size, st.mtimeMs) && known.cachePath && existsSync(known.cachePath);
+      if (info.inPlace) {
+        storage = { kind: 'in-place', path: info.inPlace.path };
+      } else if (fresh) {
+        storage = { kind: 'cache', path: known!.cachePath! };
+      } else {
+        const out = path.join(this.cacheDir, cacheName(loc));
+        opts.onProgress?.(0, 'ingesting');
+        await ingestToArrow(source, out, { signal: opts.signal, onProgress: (d) => opts.onProgress?.(d, 'ingesting') });
+        storage = { kind: 'cache', path: out };
+      }
+      const { columns, unsupported, rows } = this.mapColumns(storage, info.inPlace?.kind ?? 'arrow', info.schema.fields);
+      const entry = this.catalog.upsert({
+        location: loc,
+        format: info.format,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        schema: info.schema,
+        rows,
+        cachePath: storage.kind === 'cache' ? storage.path : null,
+      });
+      this.catalog.touch(entry.id);
+      const ds: OpenedDataset = {
+        id: entry.id,
+        name: entry.name,
+        location: loc,
+        format: info.format,
+        size: st.size,
+        rows,
+        schema: info.schema,
+        metadata: info.metadata,
+        warnings: info.warnings,
+        storage,
+        columns,
+        unsupported,
+        sample: entry.tags.includes('sample'),
+      };
+      this.open_.set(entry.id, ds);
+      opts.onProgress?.(1, 'ready');
+      return ds;
+    } finally {
+      await source.close();
+    }
+  }
+
+  /**
+   * The fast path for an uncompressed Arrow IPC file: the footer says everything (schema, rows,
+   * buffers), so the file is mapped as it stands without going through a reader.
+   */
+  private tryArrowInPlace(loc: string, file: string, st: { size: number; mtimeMs: number }, known: CatalogEntry | null): OpenedDataset | null {
+    if (loc !== file) return null;
+    let a;
+    try {
+      a = readArrowColumns(file);
+    } catch {
+      return null; // not an Arrow file, compressed, or damaged: the reader decides and explains
+    }
+    const schema: Schema = { fields: a.schema.fields.map(fieldFromArrow) };
+    const columns = new Map<string, ColumnDesc>();
+    const unsupported = new Map<string, string>();
+    for (const c of a.columns) {
+      if (isSupported(c)) columns.set(c.name, c);
+      else unsupported.set(c.name, c.reason);
+    }
+    const metadata = Object.fromEntries(a.schema.metadata ?? new Map());
+    const entry = this.catalog.upsert({ location: loc, format: 'arrow', size: st.size, mtimeMs: st.mtimeMs, schema, rows: a.rows, cachePath: null, ...(known ? {} : {}) });
+    this.catalog.touch(entry.id);
+    const ds: OpenedDataset = {
+      id: entry.id, name: entry.name, location: loc, format: 'arrow', size: st.size, rows: a.rows, schema, metadata,
+      warnings: [], storage: { kind: 'in-place', path: file }, columns, unsupported, sample: entry.tags.includes('sample'),
+    };
+    this.open_.set(entry.id, ds);
+    return ds;
+  }
+
+  private mapColumns(storage: OpenedDataset['storage'], kind: 'arrow' | 'npy', fields: Field[]) {
+    const columns = new Map<string, ColumnDesc>();
+    const unsupported = new Map<string, string>();
+    let rows: number;
+    if (kind === 'npy') {
+      const h = readNpyHeader(storage.path);
+      const descs = npyColumns(h, storage.path, h.shape.length >= 2 ? 'c' : fields[0]?.name ?? 'value');
+      // the source's field names win (1-D: the array's name; 2-D: c0, c1, …)
+      descs.forEach((d, i) => columns.set(fields[i]?.name ?? d.name, { ...d, name: fields[i]?.name ?? d.name }));
+      rows = h.shape[0] ?? 1;
+    } else {
+      const a = readArrowColumns(storage.path);
+      for (const c of a.columns) {
+        if (isSupported(c)) columns.set(c.name, c);
+        else unsupported.set(c.name, c.reason);
+      }
+      rows = a.rows;
+    }
+    for (const f of fields) if (!columns.has(f.name) && !unsupported.has(f.name)) unsupported.set(f.name, `${f.type} values are not read by the native kernels`);
+    return { columns, unsupported, rows };
+  }
+
+  /** An open dataset by catalog id, reopening it from its location when needed. */
+  async get(id: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
+    const memo = this.open_.get(id);
+    if (memo) return memo;
+    if (id === 'sample') {
+      const sid = this.ensureSample();
+      if (sid) return this.get(sid, opts);
+    }
+    const e = this.catalog.get(id);
+    if (!e) throw new DatasetError('E_NO_DATASET', `No dataset with id "${id}" in the catalog.`);
+    return this.open(e.location, opts);
+  }
+
+  async remove(id: string): Promise<CatalogEntry | null> {
+    const e = this.catalog.remove(id);
+    this.open_.delete(id);
+    if (e?.cachePath && e.cachePath.startsWith(this.cacheDir + path.sep)) await rm(e.cachePath, { force: true });
+    if (id === this.sampleId) this.sampleId = null;
+    return e;
+  }
+
+  close(): void {
+    this.catalog.close();
+  }
+}
+
+function absolute(location: string): string {
+  const i = location.lastIndexOf('::');
+  // a relative path is taken from the current folder (the CLI's); `PATH::INNER` keeps its inner part
+  if (i > 0 && !existsSync(location)) return path.resolve(location.slice(0, i)) + location.slice(i);
+  return path.resolve(location);
+}
