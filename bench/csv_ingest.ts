@@ -1,0 +1,108 @@
+/**
+ * Benchmark `csv_ingest`: a generated CSV of mixed numeric and string columns (~opts.bytes) is
+ * ingested the way the columnar cache does it — native typing pass + native parse into Arrow
+ * record batches + an uncompressed Arrow IPC file (apache-arrow RecordBatchFileWriter) — and
+ * timed against DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)` with the same thread
+ * count (SET threads = 2 and OMP_NUM_THREADS / the native pool left at the machine's cores; the
+ * result reports both). The generated file is kept in opts.dir and reused when its size matches.
+ *
+ *   npx tsx -e "import('./bench/csv_ingest.ts').then(m => m.benchCsvIngest({ dir: '/tmp/cdxbench', bytes: 1e9, json: false }))"
+ */
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { RecordBatchFileWriter } from 'apache-arrow';
+import { inspectCsv, readCsv } from '../native/csv';
+import { nativeInfo } from '../native/index';
+
+const CATS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu'];
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+/** Writes ~bytes of CSV: id,qty,price,score,category,name,day,flag. Returns the row count. */
+export function generateCsv(path: string, bytes: number): number {
+  const r = rng(7);
+  const fd = openSync(path + '.tmp', 'w');
+  let written = 0, id = 0;
+  try {
+    writeSync(fd, 'id,qty,price,score,category,name,day,active\n');
+    while (written < bytes) {
+      const lines: string[] = [];
+      for (let i = 0; i < 20000; i++, id++) {
+        const nameLen = 5 + Math.floor(r() * 10);
+        let name = '';
+        for (let k = 0; k < nameLen; k++) name += String.fromCharCode(97 + Math.floor(r() * 26));
+        const day = `20${10 + Math.floor(r() * 15)}-0${1 + Math.floor(r() * 9)}-${10 + Math.floor(r() * 18)}`;
+        lines.push(`${id},${Math.floor(r() * 1000)},${(r() * 1000).toFixed(2)},${(r() * 2 - 1).toFixed(6)},${CATS[Math.floor(r() * CATS.length)]},${name},${day},${r() < 0.5 ? 'true' : 'false'}`);
+      }
+      const s = lines.join('\n') + '\n';
+      written += Buffer.byteLength(s);
+      writeSync(fd, s);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(path, { force: true });
+  renameSync(path + '.tmp', path);
+  return id;
+}
+
+async function ours(csv: string, out: string): Promise<{ seconds: number; rows: number }> {
+  const t0 = performance.now();
+  const info = await inspectCsv(csv);
+  const writer = new RecordBatchFileWriter();
+  const sink = createWriteStream(out);
+  const nodeStream = writer.toNodeStream();
+  nodeStream.pipe(sink);
+  let rows = 0;
+  for await (const b of readCsv(csv, { info })) {
+    writer.write(b);
+    rows += b.numRows;
+  }
+  writer.finish();
+  await once(sink, 'close');
+  return { seconds: (performance.now() - t0) / 1000, rows };
+}
+
+async function duck(csv: string, threads: number): Promise<{ seconds: number; rows: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  await con.run(`SET threads = ${threads}`);
+  const t0 = performance.now();
+  await con.run(`CREATE TABLE t AS SELECT * FROM read_csv('${csv.replace(/'/g, "''")}')`);
+  const seconds = (performance.now() - t0) / 1000;
+  const rows = Number((await con.runAndReadAll('SELECT count(*) FROM t')).getRows()[0]![0]);
+  con.closeSync?.();
+  inst.closeSync?.();
+  return { seconds, rows };
+}
+
+export async function benchCsvIngest(opts: { dir: string; bytes: number; json: boolean }): Promise<{ name: 'csv_ingest'; value: number; unit: 'MB/s'; vs: { duckdb: number } }> {
+  mkdirSync(opts.dir, { recursive: true });
+  const csv = join(opts.dir, `csv_ingest_${Math.round(opts.bytes)}.csv`);
+  if (!existsSync(csv) || Math.abs(statSync(csv).size - opts.bytes) > 2 * 1024 * 1024) generateCsv(csv, opts.bytes);
+  const size = statSync(csv).size;
+  const out = join(opts.dir, 'csv_ingest.arrow');
+  const threads = nativeInfo().threads;
+  // warm the page cache for both contenders alike
+  await duck(csv, threads);
+  const a = await ours(csv, out);
+  const d = await duck(csv, threads);
+  rmSync(out, { force: true });
+  if (a.rows !== d.rows) throw new Error(`csv_ingest: row counts differ (ours ${a.rows}, duckdb ${d.rows})`);
+  const value = size / 1e6 / a.seconds;
+  const result = { name: 'csv_ingest' as const, value: Math.round(value * 10) / 10, unit: 'MB/s' as const, vs: { duckdb: Math.round((d.seconds / a.seconds) * 100) / 100 } };
+  if (!opts.json) {
+    console.log(`csv_ingest: ${(size / 1e6).toFixed(0)} MB, ${a.rows} rows, ${threads} threads: ours ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s), duckdb ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s) -> vs.duckdb ${result.vs.duckdb}`);
+  }
+  return result;
+}

@@ -1,0 +1,643 @@
+/**
+ * CSV ingest over the native parser (native/src/csv.cc): typed TypeScript API.
+ *
+ * - Bytes are streamed in chunks (default 16 MiB; `chunkBytes` makes them tiny in tests) from the
+ *   file or through node:zlib when it is gzip (detected by magic bytes), so memory stays bounded.
+ * - Encoding: UTF-8 (a BOM is dropped), UTF-16 LE/BE with a BOM (transcoded to UTF-8 per chunk with
+ *   a streaming TextDecoder), and Windows-1252 when the sample is not valid UTF-8 (transcoded in
+ *   native code; a stray invalid field later in a UTF-8 file is transcoded field by field too).
+ * - Dialect (delimiter , ; TAB |, quote " or ', line ending LF / CRLF / CR) is sniffed from the
+ *   first 64 KiB; the header row and column types come from a native typing pass (mode "infer").
+ *   `typing: 'full'` (default) types the whole file first, so the data pass never has to widen a
+ *   column after batches were emitted; `typing: 'sample'` types only the first `sampleBytes`
+ *   (a later value that does not fit widens the column from that batch on: W_WIDENED).
+ * - The data pass (mode "parse") returns Arrow-layout column buffers per chunk; they are wrapped
+ *   into apache-arrow RecordBatches with makeData (no per-value JS work).
+ * - Types: bool, int64 (exact, BigInt64Array; integers beyond int64 are float64), float64 (NaN is a
+ *   value, not null), date (YYYY-MM-DD, Int32 days), timestamp (ISO 8601, microseconds UTC;
+ *   offsets are applied), string. Integers with leading zeros ("01220") are strings.
+ *   Null tokens: empty, NA, N/A, null, NULL.
+ * - Bad rows (wrong field count, unterminated quote at end of file) are skipped and reported as
+ *   W_BAD_ROW warnings with 1-based line numbers (first 1000, plus a total); `strict` rejects with
+ *   E_BAD_ROW naming the file and line.
+ * Errors carry a `code`: ENOENT, E_IS_DIR, E_EMPTY, E_NOT_TEXT, E_BAD_ROW, E_ROW_TOO_LARGE,
+ * E_CANCELLED, E_IO; messages start with the file path.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { isUtf8 } from 'node:buffer';
+import {
+  Bool, DateDay, Field, Float64, Int64, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData,
+  type Data, type DataType,
+} from 'apache-arrow';
+import { cancelledError, loadNative, runJob, type KernelOptions, type NativeError } from './index';
+
+export type CsvType = 'bool' | 'int64' | 'float64' | 'date' | 'timestamp' | 'string';
+export type CsvEncoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+export type LineEnding = 'lf' | 'crlf' | 'cr';
+
+export interface CsvDialect {
+  delimiter: string;
+  /** '' = no quoting */
+  quote: string;
+  lineEnding: LineEnding;
+}
+
+export interface CsvColumn {
+  name: string;
+  type: CsvType;
+  nullable: boolean;
+}
+
+export interface CsvWarning {
+  /** W_BAD_ROW (line), W_BAD_ROWS (total), W_WIDENED (column, line) */
+  code: string;
+  message: string;
+  line?: number;
+  column?: string;
+  /** W_BAD_ROWS: the total number of rows skipped */
+  count?: number;
+}
+
+export interface CsvInfo {
+  path: string;
+  size: number;
+  gzip: boolean;
+  encoding: CsvEncoding;
+  dialect: CsvDialect;
+  header: boolean;
+  columns: CsvColumn[];
+  /** data rows (good rows), when the typing pass read the whole file */
+  rows: number | null;
+  /** rows skipped as bad, when the typing pass read the whole file */
+  badRows: number | null;
+  typedBy: 'full' | 'sample';
+}
+
+export interface CsvOptions extends KernelOptions {
+  /** override sniffing */
+  delimiter?: string;
+  quote?: string;
+  header?: boolean;
+  encoding?: CsvEncoding;
+  /** refuse the file at the first bad row (E_BAD_ROW) */
+  strict?: boolean;
+  /** bytes per chunk handed to the native parser (default 16 MiB) */
+  chunkBytes?: number;
+  /** 'full' (default): type the whole file; 'sample': only the first sampleBytes */
+  typing?: 'full' | 'sample';
+  /** default 4 MiB */
+  sampleBytes?: number;
+  /** a row longer than this is refused (E_ROW_TOO_LARGE); default 512 MiB */
+  maxRowBytes?: number;
+}
+
+export interface ReadCsvOptions extends CsvOptions {
+  /** the result of inspectCsv (skips the typing pass) */
+  info?: CsvInfo;
+  /** maximum rows per RecordBatch (default 1 << 20); larger chunks are sliced */
+  batchRows?: number;
+  /** called for every warning as it is found */
+  onWarning?: (w: CsvWarning) => void;
+}
+
+const MiB = 1024 * 1024;
+const DEFAULT_CHUNK = 16 * MiB;
+
+function csvError(code: string, path: string, message: string): NativeError {
+  const e = new Error(`${path}: ${message}`) as NativeError;
+  e.code = code;
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bytes: file or gzip stream -> chunks -> decoded UTF-8 (BOM dropped)
+
+interface ByteStream {
+  size: number;
+  gzip: boolean;
+  /** raw (compressed) bytes read so far */
+  readonly bytesRead: () => number;
+  chunks: AsyncGenerator<Uint8Array>;
+  close: () => Promise<void>;
+}
+
+async function checkPath(path: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    if (c === 'ENOENT' || c === 'ENOTDIR') throw csvError('ENOENT', path, 'no such file');
+    if (c === 'EACCES' || c === 'EPERM') throw csvError('EACCES', path, 'permission denied');
+    throw csvError('E_IO', path, (e as Error).message);
+  }
+  if (st.isDirectory()) throw csvError('E_IS_DIR', path, 'is a directory, not a CSV file');
+  if (!st.isFile()) throw csvError('E_NOT_FILE', path, 'is not a regular file');
+  if (st.size === 0) throw csvError('E_EMPTY', path, 'the file is empty (0 bytes)');
+  return st.size;
+}
+
+async function openBytes(path: string, chunkBytes: number): Promise<ByteStream> {
+  const size = await checkPath(path);
+  const fh = await open(path, 'r');
+  const magic = new Uint8Array(2);
+  await fh.read(magic, 0, 2, 0);
+  const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
+  let read = 0;
+  let closed = false;
+  const close = async () => {
+    if (!closed) { closed = true; await fh.close().catch(() => undefined); }
+  };
+  let chunks: AsyncGenerator<Uint8Array>;
+  if (!gzip) {
+    chunks = (async function* () {
+      try {
+        for (;;) {
+          const buf = Buffer.allocUnsafe(chunkBytes);
+          let n = 0;
+          while (n < chunkBytes) {
+            const { bytesRead } = await fh.read(buf, n, chunkBytes - n, read + n);
+            if (bytesRead === 0) break;
+            n += bytesRead;
+          }
+          read += n;
+          if (n === 0) return;
+          yield n === chunkBytes ? buf : buf.subarray(0, n);
+          if (n < chunkBytes) return;
+        }
+      } finally {
+        await close();
+      }
+    })();
+  } else {
+    await close();
+    chunks = (async function* () {
+      const raw = createReadStream(path, { highWaterMark: 1 * MiB });
+      raw.on('data', (b) => { read += (b as Buffer).length; });
+      const gun = createGunzip();
+      raw.on('error', (e) => gun.destroy(e));
+      raw.pipe(gun);
+      let parts: Buffer[] = [];
+      let have = 0;
+      try {
+        for await (const piece of gun as AsyncIterable<Buffer>) {
+          let p = piece;
+          while (have + p.length >= chunkBytes) {
+            const take = chunkBytes - have;
+            parts.push(p.subarray(0, take));
+            yield Buffer.concat(parts, chunkBytes);
+            parts = [];
+            have = 0;
+            p = p.subarray(take);
+          }
+          if (p.length) { parts.push(p); have += p.length; }
+        }
+        if (have) yield Buffer.concat(parts, have);
+      } catch (e) {
+        throw csvError('E_GZIP', path, `cannot decompress: ${(e as Error).message}`);
+      } finally {
+        raw.destroy();
+        gun.destroy();
+      }
+    })();
+  }
+  const gen = chunks;
+  const closeAll = async () => {
+    await gen.return(undefined).catch(() => undefined);
+    await close();
+  };
+  return { size, gzip, bytesRead: () => read, chunks, close: closeAll };
+}
+
+function detectEncoding(first: Uint8Array): CsvEncoding {
+  if (first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) return 'utf-8-bom';
+  if (first[0] === 0xff && first[1] === 0xfe) return 'utf-16le';
+  if (first[0] === 0xfe && first[1] === 0xff) return 'utf-16be';
+  // cut at the last newline so a multi-byte character split by the chunk edge is not "invalid"
+  let end = first.length;
+  const nl = first.lastIndexOf(0x0a);
+  if (nl > 0 && first.length > 4096) end = nl + 1;
+  else if (end > 3) {
+    // drop a possibly truncated sequence at the very end
+    let k = end - 1;
+    while (k > end - 4 && k > 0 && (first[k]! & 0xc0) === 0x80) k--;
+    if (first[k]! >= 0xc0) end = k;
+  }
+  return isUtf8(first.subarray(0, end)) ? 'utf-8' : 'windows-1252';
+}
+
+function looksBinary(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 65536);
+  let ctl = 0;
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    if (c === 0) return true;
+    if (c < 9 || (c > 13 && c < 32 && c !== 27)) ctl++;
+  }
+  return n > 0 && ctl / n > 0.05;
+}
+
+/** Decoded UTF-8 chunks (BOM dropped, UTF-16 transcoded) plus the detected encoding. */
+async function openText(path: string, opts: CsvOptions): Promise<{ enc: CsvEncoding; bytes: ByteStream; chunks: AsyncGenerator<Uint8Array>; headText: string; headComplete: boolean }> {
+  const chunkBytes = Math.max(1, Math.floor(opts.chunkBytes ?? DEFAULT_CHUNK));
+  // the first chunk is at least 64 KiB so that sniffing sees a useful sample
+  const bytes = await openBytes(path, chunkBytes);
+  const it = bytes.chunks;
+  let first: Uint8Array = new Uint8Array(0);
+  const pending: Uint8Array[] = [];
+  let have = 0;
+  let headComplete = false;
+  try {
+    while (have < 65536) {
+      const r = await it.next();
+      if (r.done) { headComplete = true; break; }
+      pending.push(r.value);
+      have += r.value.length;
+    }
+    first = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+  } catch (e) {
+    await bytes.close();
+    throw e;
+  }
+  if (first.length === 0) { await bytes.close(); throw csvError('E_EMPTY', path, 'the file is empty (no data after decompression)'); }
+  const enc = opts.encoding ?? detectEncoding(first);
+  if (enc !== 'utf-16le' && enc !== 'utf-16be' && looksBinary(first)) {
+    await bytes.close();
+    throw csvError('E_NOT_TEXT', path, 'holds binary data (NUL or control bytes), not CSV text');
+  }
+  const chunks = (async function* () {
+    let skip = enc === 'utf-8-bom' ? 3 : 0;
+    const dec = enc === 'utf-16le' || enc === 'utf-16be' ? new TextDecoder(enc) : undefined;
+    const src = (async function* () {
+      for (const p of pending) yield p;
+      pending.length = 0;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })();
+    for await (let c of src) {
+      if (skip) {
+        const k = Math.min(skip, c.length);
+        c = c.subarray(k);
+        skip -= k;
+        if (!c.length) continue;
+      }
+      if (dec) {
+        const s = dec.decode(c, { stream: true });
+        yield Buffer.from(s, 'utf8');
+      } else {
+        yield c;
+      }
+    }
+    if (dec) {
+      const tail = dec.decode();
+      if (tail) yield Buffer.from(tail, 'utf8');
+    }
+  })();
+  let headText: string;
+  if (enc === 'utf-16le' || enc === 'utf-16be') headText = new TextDecoder(enc).decode(first);
+  else headText = Buffer.from(first.buffer, first.byteOffset, first.length).toString('latin1').replace(/^\xef\xbb\xbf/, '');
+  return { enc, bytes, chunks, headText, headComplete };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialect sniffing
+
+function splitRows(text: string, delim: string, quote: string, maxRows: number, complete: boolean): number[] {
+  const counts: number[] = [];
+  let fields = 1, inq = false, rowHasData = false;
+  for (let i = 0; i < text.length && counts.length < maxRows; i++) {
+    const c = text[i];
+    if (quote && c === quote) { inq = !inq; rowHasData = true; continue; }
+    if (inq) continue;
+    if (c === delim) { fields++; rowHasData = true; continue; }
+    if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      if (rowHasData) counts.push(fields);
+      fields = 1;
+      rowHasData = false;
+      continue;
+    }
+    rowHasData = true;
+  }
+  if (complete && rowHasData && counts.length < maxRows) counts.push(fields);
+  return counts;
+}
+
+/** Sniffs delimiter, quote and line ending from the start of a file (decoded text). */
+export function sniffDialect(text: string, complete = false): CsvDialect & { ncols: number } {
+  let lineEnding: LineEnding = 'lf';
+  const lf = text.indexOf('\n');
+  const cr = text.indexOf('\r');
+  if (cr >= 0 && (lf < 0 || cr < lf)) lineEnding = text[cr + 1] === '\n' ? 'crlf' : 'cr';
+  let best = { score: -1, delimiter: ',', quote: '"', ncols: 1 };
+  for (const quote of ['"', "'"]) {
+    for (const delimiter of [',', ';', '\t', '|']) {
+      const counts = splitRows(text, delimiter, quote, 100, complete);
+      if (!counts.length) continue;
+      const freq = new Map<number, number>();
+      for (const c of counts) freq.set(c, (freq.get(c) ?? 0) + 1);
+      let mode = 1, mf = 0;
+      for (const [c, f] of freq) if (f > mf || (f === mf && c > mode)) { mode = c; mf = f; }
+      // consistency first, then more columns; the single quote must be strictly better
+      const score = (mode > 1 ? 1 : 0) * 1e6 + Math.round((mf / counts.length) * 1000) * 100 + Math.min(mode, 99) - (quote === "'" ? 0.5 : 0);
+      if (score > best.score) best = { score, delimiter, quote, ncols: mode };
+    }
+  }
+  if (!text.includes(best.quote) && best.quote === "'") best.quote = '"';
+  return { delimiter: best.delimiter, quote: best.quote, lineEnding, ncols: best.ncols };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native parser wrapper
+
+interface RawColumnOut {
+  type: CsvType;
+  nullCount: number;
+  data: ArrayBuffer;
+  validity?: Uint8Array;
+  offsets?: Int32Array;
+}
+
+interface FeedResult {
+  rows: number;
+  line: number;
+  types: (CsvType | 'null')[];
+  nulls: Float64Array;
+  bad: Float64Array;
+  badCount: number;
+  widened: { column: number; from: string; to: string; line: number }[];
+  firstRow?: string[];
+  firstClasses?: (CsvType | 'null')[];
+  columns?: RawColumnOut[];
+}
+
+interface ParserOptions {
+  path: string;
+  delimiter: string;
+  quote: string;
+  terminator: '\n' | '\r';
+  ncols: number;
+  mode: 'infer' | 'parse';
+  types?: string[];
+  header?: boolean;
+  captureFirstRow?: boolean;
+  strict?: boolean;
+  cp1252?: boolean;
+  maxRowBytes?: number;
+}
+
+/** One native parser: feed it chunks in order; the last feed flushes the final row. */
+export class CsvParser {
+  private handle: unknown;
+  constructor(readonly options: ParserOptions) {
+    this.handle = loadNative().csvOpen(options);
+  }
+  feed(chunk: Uint8Array, last: boolean, opts: KernelOptions = {}): Promise<FeedResult> {
+    return runJob('csvFeed', (a, job) => a.csvFeed(this.handle, chunk, last, job) as Promise<FeedResult>, opts);
+  }
+}
+
+const JOIN: Record<string, number> = { null: 0, bool: 1, int64: 2, float64: 3, date: 4, timestamp: 5, string: 6 };
+
+/** The widening lattice (same as the native Join). */
+export function joinTypes(a: CsvType | 'null', b: CsvType | 'null'): CsvType | 'null' {
+  if (a === b) return a;
+  if (a === 'null') return b;
+  if (b === 'null') return a;
+  const s = new Set([a, b]);
+  if (s.has('int64') && s.has('float64')) return 'float64';
+  if (s.has('date') && s.has('timestamp')) return 'timestamp';
+  void JOIN;
+  return 'string';
+}
+
+function columnNames(first: string[] | undefined, n: number, header: boolean): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let j = 0; j < n; j++) {
+    let name = header ? (first?.[j] ?? '').trim() : '';
+    if (!name) name = `c${j}`;
+    let k = 1;
+    const base = name;
+    while (seen.has(name)) name = `${base}_${k++}`;
+    seen.add(name);
+    out.push(name);
+  }
+  return out;
+}
+
+function decideHeader(first: string[], firstClasses: string[], types: string[]): boolean {
+  if (first.length !== types.length) return true;  // a malformed first row is skipped like a header
+  let anyTyped = false;
+  for (let j = 0; j < types.length; j++) {
+    const t = types[j]!;
+    const fc = firstClasses[j]!;
+    if (t !== 'string' && t !== 'null') {
+      anyTyped = true;
+      if (fc === 'string') return true;  // text above a typed column: a name
+    }
+  }
+  if (anyTyped) return false;
+  // all-text columns: a header when every first cell is non-empty text and names are unique
+  const names = first.map((s) => s.trim());
+  return firstClasses.every((c) => c === 'string') && new Set(names).size === names.length && names.every((s) => s.length > 0);
+}
+
+function terminatorOf(d: CsvDialect): '\n' | '\r' {
+  return d.lineEnding === 'cr' ? '\r' : '\n';
+}
+
+/** Iterates chunks with one chunk of read-ahead (I/O overlaps native parsing). */
+async function* withLast(chunks: AsyncGenerator<Uint8Array>): AsyncGenerator<{ chunk: Uint8Array; last: boolean }> {
+  let cur = await chunks.next();
+  while (!cur.done) {
+    const nextP = chunks.next();
+    const next = await nextP;
+    yield { chunk: cur.value, last: !!next.done };
+    cur = next;
+  }
+}
+
+/**
+ * Sniffs encoding and dialect, then runs the native typing pass (over the whole file by default)
+ * to find the header row and each column's type.
+ */
+export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<CsvInfo> {
+  const typing = opts.typing ?? 'full';
+  const sampleBytes = opts.sampleBytes ?? 4 * MiB;
+  const { enc, bytes, chunks, headText, headComplete } = await openText(path, opts);
+  try {
+    let parser: CsvParser | undefined;
+    let dialect: (CsvDialect & { ncols: number }) | undefined;
+    let res: FeedResult | undefined;
+    let seen = 0;
+    let reachedEnd = false;
+    let rowsTotal = 0;
+    let badTotal = 0;
+    for await (const { chunk, last } of withLast(chunks)) {
+      if (opts.signal?.aborted) throw cancelledError('inspectCsv');
+      if (!parser) {
+        const head = headText;
+        const sniffed = sniffDialect(head, headComplete);
+        dialect = {
+          ...sniffed,
+          delimiter: opts.delimiter ?? sniffed.delimiter,
+          quote: opts.quote ?? sniffed.quote,
+        };
+        if (opts.delimiter || opts.quote !== undefined) {
+          dialect.ncols = Math.max(1, sniffDialectWith(head, dialect.delimiter, dialect.quote, headComplete));
+        }
+        parser = new CsvParser({
+          path, delimiter: dialect.delimiter, quote: dialect.quote, terminator: terminatorOf(dialect), ncols: dialect.ncols,
+          mode: 'infer', captureFirstRow: true, cp1252: enc === 'windows-1252', maxRowBytes: opts.maxRowBytes,
+        });
+      }
+      seen += chunk.length;
+      const stop = typing === 'sample' && seen >= sampleBytes;
+      const r = await parser.feed(chunk, last, { signal: opts.signal });
+      if (last) reachedEnd = true;
+      rowsTotal += r.rows;
+      badTotal += r.badCount;
+      if (r.firstRow) res = { ...r };
+      else if (res) res = { ...r, firstRow: res.firstRow, firstClasses: res.firstClasses };
+      else res = r;
+      opts.onProgress?.({ done: bytes.bytesRead(), total: bytes.size, fraction: Math.min(1, bytes.bytesRead() / bytes.size) });
+      if (stop && !last) break;
+    }
+    if (!parser || !dialect || !res) throw csvError('E_EMPTY', path, 'the file holds no text');
+    const complete = reachedEnd;
+    const first = res.firstRow ?? [];
+    const firstClasses = res.firstClasses ?? [];
+    const types = res.types.map((t) => t as string);
+    const header = opts.header ?? decideHeader(first, firstClasses, types);
+    const names = columnNames(first, dialect.ncols, header);
+    const columns: CsvColumn[] = names.map((name, j) => {
+      let t = res!.types[j]!;
+      let nullable = res!.nulls[j]! > 0;
+      if (!header && first.length === dialect!.ncols) {
+        t = joinTypes(t, firstClasses[j]!);
+        if (firstClasses[j] === 'null') nullable = true;
+      }
+      if (t === 'null') { t = 'string'; nullable = true; }
+      return { name, type: t as CsvType, nullable };
+    });
+    const firstIsRow = !header && first.length === dialect.ncols;
+    const firstBad = !opts.header && first.length !== dialect.ncols && first.length > 0 ? 1 : 0;
+    return {
+      path, size: bytes.size, gzip: bytes.gzip, encoding: enc,
+      dialect: { delimiter: dialect.delimiter, quote: dialect.quote, lineEnding: dialect.lineEnding },
+      header: header || firstBad === 1,
+      columns,
+      rows: complete ? rowsTotal + (firstIsRow ? 1 : 0) : null,
+      badRows: complete ? badTotal + firstBad : null,
+      typedBy: complete ? 'full' : 'sample',
+    };
+  } finally {
+    await bytes.close();
+    await chunks.return(undefined).catch(() => undefined);
+  }
+}
+
+function sniffDialectWith(head: string, delimiter: string, quote: string, complete: boolean): number {
+  const counts = splitRows(head, delimiter, quote, 100, complete);
+  const freq = new Map<number, number>();
+  for (const c of counts) freq.set(c, (freq.get(c) ?? 0) + 1);
+  let mode = 1, mf = 0;
+  for (const [c, f] of freq) if (f > mf) { mode = c; mf = f; }
+  return mode;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrow
+
+export function arrowTypeOf(t: CsvType): DataType {
+  switch (t) {
+    case 'bool': return new Bool();
+    case 'int64': return new Int64();
+    case 'float64': return new Float64();
+    case 'date': return new DateDay();
+    case 'timestamp': return new TimestampMicrosecond();
+    default: return new Utf8();
+  }
+}
+
+export function csvArrowSchema(columns: CsvColumn[]): Schema {
+  return new Schema(columns.map((c) => new Field(c.name, arrowTypeOf(c.type), c.nullable)));
+}
+
+function columnData(c: RawColumnOut, n: number): Data {
+  const base = { length: n, nullCount: c.nullCount, nullBitmap: c.validity };
+  switch (c.type) {
+    case 'bool': return makeData({ ...base, type: new Bool(), data: new Uint8Array(c.data) });
+    case 'int64': return makeData({ ...base, type: new Int64(), data: new BigInt64Array(c.data) });
+    case 'float64': return makeData({ ...base, type: new Float64(), data: new Float64Array(c.data) });
+    case 'date': return makeData({ ...base, type: new DateDay(), data: new Int32Array(c.data) });
+    case 'timestamp': return makeData({ ...base, type: new TimestampMicrosecond(), data: new BigInt64Array(c.data) });
+    default: return makeData({ ...base, type: new Utf8(), valueOffsets: c.offsets!, data: new Uint8Array(c.data) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/**
+ * Streams a CSV file as Arrow RecordBatches (one per parsed chunk, sliced to at most batchRows).
+ * Bad rows become W_BAD_ROW warnings (onWarning) or, with `strict`, an E_BAD_ROW rejection.
+ */
+export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGenerator<RecordBatch> {
+  const info = opts.info ?? (await inspectCsv(path, { ...opts, onProgress: undefined }));
+  const { enc, bytes, chunks } = await openText(path, opts);
+  const batchRows = Math.max(1, opts.batchRows ?? 1 << 20);
+  let columns = info.columns.map((c) => ({ ...c }));
+  let schema = csvArrowSchema(columns);
+  const parser = new CsvParser({
+    path, delimiter: info.dialect.delimiter, quote: info.dialect.quote, terminator: terminatorOf(info.dialect),
+    ncols: columns.length, mode: 'parse', types: columns.map((c) => c.type), header: info.header,
+    strict: opts.strict, cp1252: (opts.encoding ?? enc) === 'windows-1252' || info.encoding === 'windows-1252',
+    maxRowBytes: opts.maxRowBytes,
+  });
+  let badTotal = 0;
+  try {
+    for await (const { chunk, last } of withLast(chunks)) {
+      if (opts.signal?.aborted) throw cancelledError('readCsv');
+      const r = await parser.feed(chunk, last, { signal: opts.signal });
+      opts.onProgress?.({ done: bytes.bytesRead(), total: bytes.size, fraction: Math.min(1, bytes.bytesRead() / bytes.size) });
+      for (let i = 0; i < r.bad.length; i += 2) {
+        const line = r.bad[i]!, nf = r.bad[i + 1]!;
+        opts.onWarning?.({
+          code: 'W_BAD_ROW', line,
+          message: nf < 0 ? `line ${line}: unterminated quoted field (rest of the file skipped)` : `line ${line}: expected ${columns.length} fields, found ${nf}; row skipped`,
+        });
+      }
+      badTotal += r.badCount;
+      if (r.widened.length) {
+        for (const w of r.widened) {
+          const col = columns[w.column]!;
+          opts.onWarning?.({ code: 'W_WIDENED', column: col.name, line: w.line, message: `column ${col.name} widened from ${w.from} to ${w.to} at line ${w.line}` });
+          col.type = w.to as CsvType;
+        }
+        schema = csvArrowSchema(columns);
+      }
+      if (!r.columns || r.rows === 0) continue;
+      const n = r.rows;
+      const cols = r.columns;
+      // nullable may be understated by a sampled typing pass: derive it from the data
+      let fixed = false;
+      cols.forEach((c, j) => { if (c.nullCount > 0 && !columns[j]!.nullable) { columns[j]!.nullable = true; fixed = true; } });
+      if (fixed) schema = csvArrowSchema(columns);
+      const children = cols.map((c) => columnData(c, n));
+      const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children }));
+      if (n <= batchRows) yield batch;
+      else for (let o = 0; o < n; o += batchRows) yield batch.slice(o, Math.min(n, o + batchRows));
+    }
+    if (badTotal > 0) opts.onWarning?.({ code: 'W_BAD_ROWS', count: badTotal, message: `${badTotal} bad row(s) skipped` });
+  } finally {
+    await bytes.close();
+    await chunks.return(undefined).catch(() => undefined);
+  }
+}
