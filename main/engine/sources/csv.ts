@@ -78,6 +78,7 @@ export class CsvSource implements Source {
     if (opts.columns) {
       for (const c of opts.columns) if (!names.includes(c)) throw new SourceError('E_NO_COLUMN', this.path, `no column named ${JSON.stringify(c)}`);
     }
+    const pick = opts.columns?.map((c) => names.indexOf(c));
     this.warnings = [];
     this.badRows = 0;
     const onWarning = (w: CsvWarning) => {
@@ -93,7 +94,7 @@ export class CsvSource implements Source {
         onProgress: opts.onProgress ? (p) => opts.onProgress!(p.fraction) : undefined,
         onWarning,
       })) {
-        yield opts.columns ? b.select(opts.columns) : b;
+        yield pick ? b.selectAt(pick) : b;
       }
     } catch (e) {
       throw toSourceError(e, this.path);

@@ -1,0 +1,125 @@
+// Tests of the CSV Source: the DataShape schema and row count from info(), scans (column choice,
+// progress, warnings with line numbers), errors as SourceErrors naming the file, cancellation,
+// hostile (truncated / bit-flipped) copies, and the corpus CSVs against DuckDB.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { formatDataShape } from '../../../shared/datashape';
+import { CsvSource, csvProvider } from './csv';
+import { SourceError } from './types';
+import { corpusDir, drain, hostileCopies, readOrClearError, tempDir } from './testutil';
+import { duckdb } from './oracle';
+
+let tmp: { dir: string; cleanup: () => void };
+beforeAll(() => { tmp = tempDir('cdx-csv-src-'); });
+afterAll(() => tmp.cleanup());
+
+function file(name: string, content: string | Uint8Array): string {
+  const p = join(tmp.dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+describe('csvProvider', () => {
+  it('declares the CSV extensions', () => {
+    expect(csvProvider.format).toBe('csv');
+    for (const e of ['csv', 'tsv', 'txt', 'csv.gz', 'tsv.gz']) expect(csvProvider.extensions).toContain(e);
+  });
+
+  it('info(): DataShape schema, row count and dialect metadata', async () => {
+    const p = file('shop.tsv', 'id\tname\tprice\tday\n1\tapple\t1.5\t2024-01-02\n2\t\t2\t2024-01-03\n3\tpear\tNaN\t2024-01-04\n');
+    const src = await csvProvider.open(p);
+    const info = await src.info();
+    expect(info.format).toBe('csv');
+    expect(formatDataShape(info.rows, info.schema)).toBe('3 * {id: int64, name: ?string, price: float64, day: date}');
+    expect(info.metadata).toMatchObject({ delimiter: '\t', header: 'true', encoding: 'utf-8', gzip: 'false' });
+    const { rows, batches } = await drain(src);
+    expect(rows).toBe(3);
+    expect(batches[0]!.getChild('name')!.get(1)).toBeNull();
+    await src.close();
+  });
+
+  it('scan(columns) returns only the chosen columns, with progress', async () => {
+    const p = file('sel.csv.gz', gzipSync('a,b,c\n' + Array.from({ length: 1000 }, (_, i) => `${i},x${i},${i / 2}`).join('\n')));
+    const src = await csvProvider.open(p);
+    const seen: number[] = [];
+    let n = 0;
+    for await (const b of src.scan({ columns: ['c', 'a'], onProgress: (f) => seen.push(f) })) {
+      expect(b.schema.fields.map((f) => f.name)).toEqual(['c', 'a']);
+      n += b.numRows;
+    }
+    expect(n).toBe(1000);
+    expect(seen.at(-1)).toBe(1);
+    await expect(drain(src, ['nope'])).rejects.toMatchObject({ code: 'E_NO_COLUMN' });
+  });
+
+  it('bad rows: the good rows load, warnings carry line numbers and a count; strict refuses', async () => {
+    const p = file('bad.csv', 'a,b\n1,2\n3\n"x\ny",4\n5,6,7\n8,9\n');
+    const src = await csvProvider.open(p);
+    const { rows } = await drain(src);
+    expect(rows).toBe(3);
+    const info = await src.info();
+    expect(info.warnings.filter((w) => w.code === 'W_BAD_ROW').map((w) => w.line)).toEqual([3, 6]);
+    expect(info.warnings.find((w) => w.code === 'W_BAD_ROWS')!.message).toContain('2 bad row');
+    const strict = new CsvSource(p, { strict: true });
+    const err = await drain(strict).catch((e) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.code).toBe('E_BAD_ROW');
+    expect(err.message).toBe(`${p}: line 3: expected 2 fields, found 1 (strict mode)`);
+  });
+
+  it('cancellation rejects with E_CANCELLED', async () => {
+    const p = file('big.csv', 'a,b\n' + Array.from({ length: 200000 }, (_, i) => `${i},${i * 3}`).join('\n'));
+    const src = new CsvSource(p, { chunkBytes: 64 << 10 });
+    const ac = new AbortController();
+    const run = (async () => { for await (const _ of src.scan({ signal: ac.signal })) ac.abort(); })();
+    await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED', path: p });
+  });
+});
+
+describe('bad input gets its own SourceError naming the file', () => {
+  it.each([
+    ['missing', () => join(tmp.dir, 'missing.csv'), 'ENOENT'],
+    ['a directory', () => { const d = join(tmp.dir, 'folder.csv'); mkdirSync(d, { recursive: true }); return d; }, 'E_IS_DIR'],
+    ['empty', () => file('empty.csv', ''), 'E_EMPTY'],
+    ['binary named .csv', () => file('image.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])), 'E_NOT_TEXT'],
+  ])('%s', async (_, make, code) => {
+    const p = make();
+    const err = await csvProvider.open(p).catch((e) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(p);
+  });
+
+  it('truncated and bit-flipped copies read or fail clearly', async () => {
+    const dir = corpusDir('arrow-testing/data/csv');
+    if (!dir) return;
+    for (const f of ['aggregate_test_100.csv', 'aggregate_test_100.csv.gz']) {
+      const sub = join(tmp.dir, 'hostile-' + f);
+      mkdirSync(sub, { recursive: true });
+      for (const p of hostileCopies(join(dir, f), sub, { ext: f.endsWith('.gz') ? '.csv.gz' : '.csv' })) {
+        await readOrClearError(() => csvProvider.open(p), p);
+      }
+    }
+  });
+});
+
+describe('corpus', () => {
+  it('every CSV in arrow-testing/data/csv opens with DuckDB\'s row count', async () => {
+    const dir = corpusDir('arrow-testing/data/csv');
+    if (!dir) return;
+    const db = await duckdb();
+    for (const f of readdirSync(dir).filter((x) => /\.csv(\.gz)?$/.test(x))) {
+      const p = join(dir, f);
+      const src = await csvProvider.open(p);
+      const { info, rows } = await drain(src);
+      expect(info.rows, f).toBe(rows);
+      if (db) {
+        const n = Number((await db.all(`SELECT count(*) FROM read_csv('${p.replace(/'/g, "''")}')`))[0]![0]);
+        expect(rows, f).toBe(n);
+      }
+    }
+    db?.close();
+  });
+});
