@@ -27,7 +27,8 @@ test('the Electron window shows the sample and a native statistic, with a locked
   const app = await electron.launch({ executablePath: bin.path, args: [ROOT] });
   const win = await app.firstWindow();
   await expect(win.getByRole('status', { name: 'Engine status' })).toContainText('Engine ready', { timeout: 30_000 });
-  await expect(win.getByTestId('stat-count')).toHaveText('60,000');
+  await expect(win.getByTestId('row-count')).toContainText('60,000 rows');
+  await expect(win.getByTestId('max-fare')).toHaveAttribute('data-value', /\d/);
   // the renderer has no Node
   expect(await win.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
   const prefs = await app.evaluate(({ BrowserWindow }) => {

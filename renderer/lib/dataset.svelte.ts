@@ -24,6 +24,11 @@ export class DatasetView {
   filters = $state<FilterChip[]>([]);
   filteredRows = $state<number | null>(null);
   private nextChip = 1;
+  /**
+   * How often the engine died while summarising with a given filter: re-run once by itself after a
+   * restart (the engine may have died of something else), then only when the user asks (no crash loop).
+   */
+  private crashes = new Map<string, number>();
   private summaryAbort: AbortController | null = null;
 
   constructor(
@@ -40,6 +45,11 @@ export class DatasetView {
     try {
       this.overview = await this.engine.api.overview({ dataset: this.id });
       this.error = null;
+      if ((this.crashes.get(this.where) ?? 0) >= 2) {
+        this.summarizing = false;
+        this.summaryError = `The engine stopped while summarising${this.where ? ` with the filter ${this.where}` : ''}; it was restarted. Retry, or change the filter.`;
+        return;
+      }
       await this.runSummary();
     } catch (e) {
       this.error = (e as Error).message;
@@ -92,10 +102,17 @@ export class DatasetView {
     } catch (e) {
       if (this.summaryAbort !== ac) return;
       const err = e as { code?: string; message: string };
+      if (err.code === 'E_ENGINE_DIED') this.crashes.set(where ?? '', (this.crashes.get(where ?? '') ?? 0) + 1);
       this.summaryError = err.code === 'E_CANCELLED' ? 'Summary cancelled.' : err.message;
     } finally {
       if (this.summaryAbort === ac) this.summarizing = false;
     }
+  }
+
+  /** the user asks again: forget past crashes */
+  retrySummary(): void {
+    this.crashes.delete(this.where);
+    void this.runSummary();
   }
 
   addFilter(text: string): void {

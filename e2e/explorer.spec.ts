@@ -1,0 +1,134 @@
+/**
+ * The data summary explorer as an analyst uses it, in Chromium against web mode: filters with
+ * counts checked independently, a 10M-row table scrolled to its last row, container files opened
+ * through their inner datasets, a long summary cancelled, and the engine killed mid-summary.
+ */
+import { test, expect, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+
+const SAMPLE = path.join(ROOT, 'resources', 'sample', 'trips.arrow');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-data-'));
+let server: RunningServer;
+
+const BIG = path.join(dir, 'ten_million.npy');
+const ROWS = 10_000_000;
+
+test.beforeAll(async () => {
+  // fixtures made by independent writers (numpy, Python's sqlite3)
+  execFileSync('python3', ['-c', `
+import numpy as np, sqlite3
+np.save(${JSON.stringify(BIG)}, (np.arange(${ROWS}, dtype=np.int64) * 3 + 7))
+np.savez(${JSON.stringify(path.join(dir, 'arrays.npz'))}, x=np.linspace(0, 1, 101), y=np.arange(50, dtype=np.int32))
+con = sqlite3.connect(${JSON.stringify(path.join(dir, 'shop.sqlite'))})
+con.execute('create table "odd ""name"" ; table" (id integer primary key, item text, price real)')
+con.executemany('insert into "odd ""name"" ; table" (item, price) values (?, ?)', [('café', 3.5), ('tea', 2.0), (None, 9.25)])
+con.execute('create table customers (id integer, name text)')
+con.execute("insert into customers values (1, 'Ada')")
+con.commit()
+`]);
+  server = await startServer();
+});
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+async function openPath(page: Page, p: string) {
+  await page.getByLabel('Path to open').fill(p);
+  await page.getByLabel('Path to open').press('Enter');
+}
+
+function sampleCount(pred: (fare: number, payment: string | null) => boolean): number {
+  const t = tableFromIPC(readFileSync(SAMPLE));
+  const fare = t.getChild('fare')!, pay = t.getChild('payment')!;
+  let n = 0;
+  for (let i = 0; i < t.numRows; i++) if (pred(fare.get(i) as number, pay.get(i) as string | null)) n++;
+  return n;
+}
+
+test('filters: typed, shown as chips, applied to the summary with the matching row count; removing restores', async ({ page }) => {
+  await page.goto(server.url);
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+  // a typo points at the position
+  await page.getByLabel('Filter expression').fill('fare >> 20');
+  await page.getByLabel('Filter expression').press('Enter');
+  await expect(page.getByRole('alert').filter({ hasText: 'position' })).toContainText('^');
+
+  await page.getByLabel('Filter expression').fill("fare > 20 and payment in ('cash', 'app')");
+  await page.getByLabel('Filter expression').press('Enter');
+  const n1 = sampleCount((f, p) => f > 20 && (p === 'cash' || p === 'app'));
+  await expect(page.getByTestId('filtered-rows')).toHaveText(n1.toLocaleString('en-US'));
+  await expect(page.getByTestId('min-fare')).toHaveAttribute('data-value', /^2\d/);
+
+  await page.getByLabel('Filter expression').fill('payment is null');
+  await page.getByLabel('Filter expression').press('Enter');
+  await expect(page.getByTestId('filtered-rows')).toHaveText(String(sampleCount((f, p) => f > 20 && (p === 'cash' || p === 'app') && p === null)));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'filters.png') });
+
+  await page.getByRole('button', { name: "Remove filter payment is null" }).click();
+  await expect(page.getByTestId('filtered-rows')).toHaveText(n1.toLocaleString('en-US'));
+  await page.getByRole('button', { name: /Remove filter fare > 20/ }).click();
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+  await expect(page.getByTestId('min-fare')).toHaveAttribute('data-value', '4.22');
+});
+
+test('the table of a 10M-row file scrolls to its last row, with the right values', async ({ page }) => {
+  await page.goto(server.url);
+  await openPath(page, BIG);
+  await expect(page.getByTestId('row-count')).toContainText('10,000,000 rows');
+  await page.getByRole('tab', { name: 'Table' }).click();
+  const grid = page.getByRole('grid', { name: 'Rows' });
+  await grid.focus();
+  await page.keyboard.press('Control+End');
+  const last = grid.getByRole('row').filter({ has: page.getByRole('rowheader', { name: String(ROWS - 1) }) });
+  await expect(last.getByRole('gridcell')).toHaveText(String((ROWS - 1) * 3 + 7));
+  await page.getByLabel('Go to row').fill('5,000,000');
+  await page.getByLabel('Go to row').press('Enter');
+  const mid = grid.getByRole('row').filter({ has: page.getByRole('rowheader', { name: '5000000' }) });
+  await expect(mid.getByRole('gridcell')).toHaveText(String(5_000_000 * 3 + 7));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'table-10M.png') });
+});
+
+test('container files expand into their datasets: SQLite tables with awkward names, NPZ arrays', async ({ page }) => {
+  await page.goto(server.url);
+  await openPath(page, path.join(dir, 'shop.sqlite'));
+  const inner = page.getByLabel(/Datasets inside .*shop\.sqlite/);
+  await inner.getByRole('button', { name: /odd "name" ; table/ }).click();
+  await expect(page.getByTestId('row-count')).toContainText('3 rows');
+  await expect(page.getByTestId('max-price')).toHaveAttribute('data-value', '9.25');
+  await expect(page.getByTestId('nulls-item')).toContainText('33.3%');
+
+  await openPath(page, path.join(dir, 'arrays.npz'));
+  await page.getByLabel(/Datasets inside .*arrays\.npz/).getByRole('button', { name: /^x/ }).click();
+  await expect(page.getByTestId('row-count')).toContainText('101 rows');
+  await expect(page.getByRole('option', { name: /arrays\.npz::x/ })).toBeVisible();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'containers.png') });
+});
+
+test('a long summary can be cancelled, and the engine killed mid-summary recovers', async ({ page }) => {
+  await page.goto(server.url);
+  await openPath(page, BIG);
+  await expect(page.getByTestId('row-count')).toContainText('10,000,000 rows');
+  // a filter that makes the engine scan: start, then cancel at once
+  await page.getByLabel('Filter expression').fill('c0 > 100 and c0 < 29000000');
+  await page.getByLabel('Filter expression').press('Enter');
+  const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
+  if (await cancel.isVisible().catch(() => false)) {
+    await cancel.click();
+    await expect(page.getByText('Summary cancelled.')).toBeVisible();
+    await page.getByRole('button', { name: 'Retry' }).click();
+  }
+  await expect(page.getByTestId('filtered-rows')).toHaveText((Math.floor((29000000 - 7 - 1) / 3) - Math.floor((100 - 7) / 3)).toLocaleString('en-US'));
+
+  // kill the engine while a summary runs: the page stays, the summary completes on the new engine
+  await page.getByRole('button', { name: /Remove filter/ }).click();
+  const status = page.getByRole('status', { name: 'Engine status' });
+  const pid = Number((await status.getByText(/^pid \d+$/).innerText()).replace('pid ', ''));
+  process.kill(pid, 'SIGKILL');
+  await expect(status).toContainText('Engine ready');
+  await expect(page.getByTestId('max-c0')).toHaveAttribute('data-value', String((ROWS - 1) * 3 + 7), { timeout: 30_000 });
+});
