@@ -1,0 +1,204 @@
+/**
+ * Tone mapping and colour mapping of an aggregate grid (Datashader's `shade`): counts -> one LUT
+ * level per cell -> packed RGBA. Empty cells stay transparent. `how`:
+ *  - linear: (v - min) / (max - min) over non-empty cells;
+ *  - log: the same on log1p(v);
+ *  - eq_hist: histogram equalisation, level = rank of the cell's count among non-empty cells
+ *    (exact for integer counts up to 2^20 via a counting table; log-spaced bins beyond), so every
+ *    colour of the map is used about equally often and structure at every density shows.
+ * The lowest non-empty value always maps to level 0 and the highest to 255.
+ * Grids are row-major with row 0 = lowest y (the engine's binning); `flipRows` gives image order.
+ */
+import { categoryColor, colormapLUT, packRGBA, type ColormapName } from './colormap';
+
+export type ToneHow = 'eq_hist' | 'log' | 'linear';
+export const TONES: ToneHow[] = ['eq_hist', 'log', 'linear'];
+
+export function isTone(s: string): s is ToneHow {
+  return (TONES as string[]).includes(s);
+}
+
+type Counts = ArrayLike<number>;
+
+interface Stats {
+  min: number;
+  max: number;
+  nonzero: number;
+  integer: boolean;
+}
+
+function stats(c: Counts, n: number): Stats {
+  let min = Infinity, max = 0, nz = 0, integer = true;
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    if (v > 0) {
+      nz++;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  if (!(c instanceof Uint32Array) && !(c instanceof Uint16Array) && !(c instanceof Uint8Array) && !(c instanceof Int32Array)) {
+    for (let i = 0; i < n && integer; i++) if (c[i]! !== Math.floor(c[i]!)) integer = false;
+  }
+  return { min, max, nonzero: nz, integer };
+}
+
+const TABLE_LIMIT = 1 << 20;
+const EQ_BINS = 65536;
+
+/**
+ * A function value -> level in [0, 1] for the non-empty values of `counts` (what the legend uses),
+ * and the fast per-cell level computation used by `shade`.
+ */
+export class ToneScale {
+  readonly min: number;
+  readonly max: number;
+  readonly nonzero: number;
+  /** level (0..255) per integer value when the counts are small integers */
+  private table: Uint8Array | null = null;
+  /** eq_hist over log-spaced bins: level per bin */
+  private binLevels: Uint8Array | null = null;
+  private logMin = 0;
+  private logSpan = 1;
+
+  constructor(
+    counts: Counts,
+    readonly how: ToneHow,
+    n = counts.length,
+  ) {
+    const s = stats(counts, n);
+    this.min = s.nonzero ? s.min : 0;
+    this.max = s.max;
+    this.nonzero = s.nonzero;
+    if (!s.nonzero) return;
+    if (s.integer && s.max <= TABLE_LIMIT) {
+      const t = new Uint8Array(s.max + 1);
+      if (how === 'eq_hist') {
+        const hist = new Uint32Array(s.max + 1);
+        for (let i = 0; i < n; i++) {
+          const v = counts[i]!;
+          if (v > 0) hist[v]!++;
+        }
+        const below = hist[s.min]!;
+        const denom = s.nonzero - below;
+        let cum = 0;
+        for (let v = s.min; v <= s.max; v++) {
+          cum += hist[v]!;
+          t[v] = denom > 0 ? Math.round(((cum - below) / denom) * 255) : 255;
+        }
+      } else {
+        for (let v = s.min; v <= s.max; v++) t[v] = Math.round(this.level(v) * 255);
+      }
+      this.table = t;
+    } else if (how === 'eq_hist') {
+      this.logMin = Math.log(s.min);
+      this.logSpan = Math.log(s.max) - this.logMin || 1;
+      const hist = new Float64Array(EQ_BINS);
+      for (let i = 0; i < n; i++) {
+        const v = counts[i]!;
+        if (v > 0) hist[this.bin(v)]!++;
+      }
+      const below = hist[0]!;
+      const denom = s.nonzero - below;
+      const lv = new Uint8Array(EQ_BINS);
+      let cum = 0;
+      for (let b = 0; b < EQ_BINS; b++) {
+        cum += hist[b]!;
+        lv[b] = denom > 0 ? Math.round(((cum - below) / denom) * 255) : 255;
+      }
+      this.binLevels = lv;
+    }
+  }
+
+  private bin(v: number): number {
+    const b = Math.floor(((Math.log(v) - this.logMin) / this.logSpan) * (EQ_BINS - 1));
+    return b < 0 ? 0 : b >= EQ_BINS ? EQ_BINS - 1 : b;
+  }
+
+  /** level in [0, 1] of a non-empty value (NaN for empty) */
+  level(v: number): number {
+    if (!(v > 0) || !this.nonzero) return NaN;
+    const { min, max } = this;
+    if (this.table && Number.isInteger(v) && v <= max && this.how === 'eq_hist') return this.table[Math.max(min, v)]! / 255;
+    if (this.how === 'eq_hist') {
+      if (this.binLevels) return this.binLevels[this.bin(v)]! / 255;
+      return 1;
+    }
+    if (max === min) return 1;
+    const t = this.how === 'log' ? (Math.log1p(v) - Math.log1p(min)) / (Math.log1p(max) - Math.log1p(min)) : (v - min) / (max - min);
+    return Math.min(1, Math.max(0, t));
+  }
+
+  /** level 0..255 of a non-empty value, fast path */
+  level255(v: number): number {
+    if (this.table) return this.table[v]!;
+    if (this.binLevels) return this.binLevels[this.bin(v)]!;
+    return Math.round(this.level(v) * 255);
+  }
+}
+
+/** counts -> packed RGBA pixels (grid order, row 0 = lowest y); empty cells 0 (transparent) */
+export function shade(counts: Counts, how: ToneHow, cmap: ColormapName, out?: Uint32Array, n = counts.length): { pixels: Uint32Array; scale: ToneScale } {
+  const scale = new ToneScale(counts, how, n);
+  const lut = colormapLUT(cmap);
+  const px = out && out.length >= n ? out : new Uint32Array(n);
+  const table = (scale as unknown as { table: Uint8Array | null }).table;
+  if (table) {
+    for (let i = 0; i < n; i++) {
+      const v = counts[i]!;
+      px[i] = v > 0 ? lut[table[v]!]! : 0;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = counts[i]!;
+      px[i] = v > 0 ? lut[scale.level255(v)]! : 0;
+    }
+  }
+  return { pixels: px, scale };
+}
+
+/**
+ * Categorical blend: per-category counts laid out [(c * height + j) * width + i] (the engine's
+ * layout). Colour = count-weighted mean of the category colours; opacity from the tone-mapped
+ * total (at least 40/255, as Datashader's min_alpha).
+ */
+export function shadeCategorical(
+  counts: Counts,
+  width: number,
+  height: number,
+  categories: number,
+  how: ToneHow,
+  palette: (k: number) => [number, number, number] = categoryColor,
+): { pixels: Uint32Array; totals: Uint32Array; scale: ToneScale } {
+  const n = width * height;
+  const totals = new Uint32Array(n);
+  const r = new Float64Array(n), g = new Float64Array(n), b = new Float64Array(n);
+  for (let k = 0; k < categories; k++) {
+    const [cr, cg, cb] = palette(k);
+    const off = k * n;
+    for (let i = 0; i < n; i++) {
+      const v = counts[off + i]!;
+      if (v > 0) {
+        totals[i]! += v;
+        r[i]! += v * cr;
+        g[i]! += v * cg;
+        b[i]! += v * cb;
+      }
+    }
+  }
+  const scale = new ToneScale(totals, how);
+  const px = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = totals[i]!;
+    if (t > 0) px[i] = packRGBA(r[i]! / t, g[i]! / t, b[i]! / t, 40 + Math.round((scale.level255(t) * 215) / 255));
+  }
+  return { pixels: px, totals, scale };
+}
+
+/** grid order (row 0 = lowest y) <-> image order (row 0 = top) */
+export function flipRows<T extends Uint32Array | Uint8Array | Uint8ClampedArray>(a: T, width: number, height: number, channels = 1): T {
+  const out = new (a.constructor as new (n: number) => T)(a.length);
+  const row = width * channels;
+  for (let j = 0; j < height; j++) out.set(a.subarray(j * row, (j + 1) * row), (height - 1 - j) * row);
+  return out;
+}
