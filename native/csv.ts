@@ -452,14 +452,43 @@ function terminatorOf(d: CsvDialect): '\n' | '\r' {
   return d.lineEnding === 'cr' ? '\r' : '\n';
 }
 
-/** Iterates chunks with one chunk of read-ahead (I/O overlaps native parsing). */
-async function* withLast(chunks: AsyncGenerator<Uint8Array>): AsyncGenerator<{ chunk: Uint8Array; last: boolean }> {
-  let cur = await chunks.next();
-  while (!cur.done) {
-    const nextP = chunks.next();
-    const next = await nextP;
-    yield { chunk: cur.value, last: !!next.done };
-    cur = next;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Feeds every chunk to `parser` and yields each result, pipelined: the next chunk is read while the
+ * current one is parsed, and the next feed starts before the caller consumes the current result
+ * (so the caller's work on a batch overlaps native parsing). The last feed is an empty chunk with
+ * last = true (the size of a gzip stream is unknown until it ends).
+ */
+async function* feedAll(parser: CsvParser, chunks: AsyncIterator<Uint8Array>, signal?: AbortSignal): AsyncGenerator<{ res: FeedResult; fed: number; last: boolean }> {
+  let nextChunk = chunks.next();
+  let ended = false;
+  let fed = 0;
+  const start = async (): Promise<{ res: FeedResult; fed: number; last: boolean } | null> => {
+    if (ended) return null;
+    if (signal?.aborted) throw cancelledError('csvFeed');
+    const r = await nextChunk;
+    if (r.done) {
+      ended = true;
+      return { res: await parser.feed(EMPTY, true, { signal }), fed, last: true };
+    }
+    nextChunk = chunks.next();
+    fed += r.value.length;
+    const n = fed;
+    return { res: await parser.feed(r.value, false, { signal }), fed: n, last: false };
+  };
+  let pending = start();
+  try {
+    for (;;) {
+      const x = await pending;
+      if (x === null) return;
+      pending = start();
+      yield x;
+    }
+  } finally {
+    // the consumer stopped early: let the in-flight work settle quietly
+    pending.catch(() => undefined);
+    Promise.resolve(nextChunk).catch(() => undefined);
   }
 }
 
@@ -472,34 +501,24 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
   const sampleBytes = opts.sampleBytes ?? 4 * MiB;
   const { enc, bytes, chunks, headText, headComplete } = await openText(path, opts);
   try {
-    let parser: CsvParser | undefined;
-    let dialect: (CsvDialect & { ncols: number }) | undefined;
+    const sniffed = sniffDialect(headText, headComplete);
+    const dialect: CsvDialect & { ncols: number } = {
+      ...sniffed,
+      delimiter: opts.delimiter ?? sniffed.delimiter,
+      quote: opts.quote ?? sniffed.quote,
+    };
+    if (opts.delimiter || opts.quote !== undefined) {
+      dialect.ncols = Math.max(1, sniffDialectWith(headText, dialect.delimiter, dialect.quote, headComplete));
+    }
+    const parser = new CsvParser({
+      path, delimiter: dialect.delimiter, quote: dialect.quote, terminator: terminatorOf(dialect), ncols: dialect.ncols,
+      mode: 'infer', captureFirstRow: true, cp1252: enc === 'windows-1252', maxRowBytes: opts.maxRowBytes,
+    });
     let res: FeedResult | undefined;
-    let seen = 0;
     let reachedEnd = false;
     let rowsTotal = 0;
     let badTotal = 0;
-    for await (const { chunk, last } of withLast(chunks)) {
-      if (opts.signal?.aborted) throw cancelledError('inspectCsv');
-      if (!parser) {
-        const head = headText;
-        const sniffed = sniffDialect(head, headComplete);
-        dialect = {
-          ...sniffed,
-          delimiter: opts.delimiter ?? sniffed.delimiter,
-          quote: opts.quote ?? sniffed.quote,
-        };
-        if (opts.delimiter || opts.quote !== undefined) {
-          dialect.ncols = Math.max(1, sniffDialectWith(head, dialect.delimiter, dialect.quote, headComplete));
-        }
-        parser = new CsvParser({
-          path, delimiter: dialect.delimiter, quote: dialect.quote, terminator: terminatorOf(dialect), ncols: dialect.ncols,
-          mode: 'infer', captureFirstRow: true, cp1252: enc === 'windows-1252', maxRowBytes: opts.maxRowBytes,
-        });
-      }
-      seen += chunk.length;
-      const stop = typing === 'sample' && seen >= sampleBytes;
-      const r = await parser.feed(chunk, last, { signal: opts.signal });
+    for await (const { res: r, fed, last } of feedAll(parser, chunks, opts.signal)) {
       if (last) reachedEnd = true;
       rowsTotal += r.rows;
       badTotal += r.badCount;
@@ -507,9 +526,9 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
       else if (res) res = { ...r, firstRow: res.firstRow, firstClasses: res.firstClasses };
       else res = r;
       opts.onProgress?.({ done: bytes.bytesRead(), total: bytes.size, fraction: Math.min(1, bytes.bytesRead() / bytes.size) });
-      if (stop && !last) break;
+      if (typing === 'sample' && fed >= sampleBytes && !last) break;
     }
-    if (!parser || !dialect || !res) throw csvError('E_EMPTY', path, 'the file holds no text');
+    if (!res) throw csvError('E_EMPTY', path, 'the file holds no text');
     const complete = reachedEnd;
     const first = res.firstRow ?? [];
     const firstClasses = res.firstClasses ?? [];
@@ -603,9 +622,8 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
   });
   let badTotal = 0;
   try {
-    for await (const { chunk, last } of withLast(chunks)) {
+    for await (const { res: r } of feedAll(parser, chunks, opts.signal)) {
       if (opts.signal?.aborted) throw cancelledError('readCsv');
-      const r = await parser.feed(chunk, last, { signal: opts.signal });
       opts.onProgress?.({ done: bytes.bytesRead(), total: bytes.size, fraction: Math.min(1, bytes.bytesRead() / bytes.size) });
       for (let i = 0; i < r.bad.length; i += 2) {
         const line = r.bad[i]!, nf = r.bad[i + 1]!;

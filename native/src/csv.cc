@@ -43,6 +43,7 @@ struct Parser {
   std::atomic<bool> busy{false};
   bool finished = false;
   std::shared_ptr<void> pieces;  // std::vector<Piece>, reused between feeds
+  std::shared_ptr<void> out;     // std::vector<OutCol>, reused between feeds
 };
 using ParserPtr = std::shared_ptr<Parser>;
 
@@ -74,12 +75,28 @@ struct Piece {
   bool failed = false;          // an exception inside the piece (bad_alloc)
 };
 
+// A growable byte buffer that is not zero-filled and keeps its pages between feeds.
+struct RawBuf {
+  std::unique_ptr<uint8_t[]> p;
+  size_t cap = 0, len = 0;
+  uint8_t* Ensure(size_t n) {
+    if (n > cap) { p.reset(new uint8_t[n]); cap = n; }
+    len = n;
+    return p.get();
+  }
+  uint8_t* Zeroed(size_t n) {
+    Ensure(n);
+    if (n) std::memset(p.get(), 0, n);
+    return p.get();
+  }
+};
+
 struct OutCol {
-  CType type;
+  CType type = CType::STRING;
   uint64_t nulls = 0;
-  std::vector<uint8_t> validity;  // empty when no nulls
-  std::vector<uint8_t> data;
-  std::vector<int32_t> offsets;
+  RawBuf validity;  // len 0 when no nulls
+  RawBuf data;
+  RawBuf offsets;   // int32, rows + 1 entries (strings)
 };
 
 inline int FixedWidth(CType t) {
@@ -89,6 +106,44 @@ inline int FixedWidth(CType t) {
     case CType::BOOL: return 1;
     default: return 0;
   }
+}
+
+inline bool Fits(CType t, const char* p, size_t n);
+
+// Typing-pass check that a value fits a type, without converting it where a syntax check is
+// enough (equivalent to the converters below: same accepted language).
+inline bool FastFits(CType t, const char* p, size_t n) {
+  if (t == CType::INT64 && n > 0 && n <= 18) {
+    size_t i = (p[0] == '-' || p[0] == '+') ? 1 : 0;
+    if (i >= n || (p[i] == '0' && n - i > 1)) return false;
+    for (; i < n; i++) if (static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0') > 9) return false;
+    return true;
+  }
+  if (t == CType::FLOAT64 && n > 0) {
+    size_t i = (p[0] == '-' || p[0] == '+') ? 1 : 0;
+    size_t d0 = i;
+    while (i < n && static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0') <= 9) i++;
+    size_t intDigits = i - d0, fracDigits = 0;
+    if (intDigits > 1 && p[d0] == '0') return false;
+    if (i < n && p[i] == '.') {
+      size_t f0 = ++i;
+      while (i < n && static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0') <= 9) i++;
+      fracDigits = i - f0;
+    }
+    if (intDigits + fracDigits == 0) {
+      double v;
+      return csv::ParseFloat(p, n, &v);  // nan / inf / infinity
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+      i++;
+      if (i < n && (p[i] == '+' || p[i] == '-')) i++;
+      size_t e0 = i;
+      while (i < n && static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0') <= 9) i++;
+      if (i == e0 || i - e0 > 3) { double v; return csv::ParseFloat(p, n, &v); }
+    }
+    return i == n;
+  }
+  return Fits(t, p, n);
 }
 
 inline bool Fits(CType t, const char* p, size_t n) {
@@ -113,7 +168,7 @@ class FeedWorker : public PromiseWorker {
 
   // results
   uint64_t rows = 0, lineAfter = 0, consumed = 0;
-  std::vector<OutCol> out;
+  std::vector<OutCol>* out = nullptr;
   std::vector<BadRow> bad;
   uint64_t badCount = 0;
   struct Widen { uint32_t col; CType from, to; uint64_t line; };
@@ -207,7 +262,9 @@ class FeedWorker : public PromiseWorker {
         const bool isNull = csv::IsNullToken(vp, vn);
         if (infer) {
           if (isNull) { pc.nulls[j]++; continue; }
-          if (!Fits(pc.seen[j], vp, vn)) pc.seen[j] = csv::Join(pc.seen[j], csv::Classify(vp, vn));
+          const CType s = pc.seen[j];
+          if (s == CType::STRING) continue;
+          if (!FastFits(s, vp, vn)) pc.seen[j] = csv::Join(s, csv::Classify(vp, vn));
           continue;
         }
         PieceCol& c = pc.cols[j];
@@ -444,38 +501,45 @@ class FeedWorker : public PromiseWorker {
     if (last) P.finished = true;
     if (P.infer) return;
     // Assemble the pieces into contiguous Arrow buffers (parallel over columns).
-    out.resize(P.ncols);
+    if (!P.out) P.out = std::make_shared<std::vector<OutCol>>();
+    out = std::static_pointer_cast<std::vector<OutCol>>(P.out).get();
+    out->resize(P.ncols);
     std::atomic<bool> failed{false};
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t jj = 0; jj < static_cast<int64_t>(P.ncols); jj++) {
       try {
         const uint32_t j = static_cast<uint32_t>(jj);
-        OutCol& o = out[j];
+        OutCol& o = (*out)[j];
         o.type = types[j];
+        o.nulls = 0;
         for (auto& pc : pieces) o.nulls += pc.cols[j].nulls;
-        if (o.nulls) o.validity.assign((rows + 7) / 8, 0);
+        uint8_t* valid = o.nulls ? o.validity.Zeroed((rows + 7) / 8) : (o.validity.len = 0, nullptr);
         const int w = FixedWidth(types[j]);
-        if (types[j] == CType::BOOL) o.data.assign((rows + 7) / 8, 0);
-        else if (w) o.data.resize(rows * w);
-        else o.offsets.resize(rows + 1);
-        uint64_t r0 = 0, chars = 0;
-        if (!w) {
+        uint8_t* data = nullptr;
+        int32_t* offs = nullptr;
+        o.offsets.len = 0;
+        if (types[j] == CType::BOOL) data = o.data.Zeroed((rows + 7) / 8);
+        else if (w) data = o.data.Ensure(rows * w);
+        else {
           uint64_t total = 0;
           for (auto& pc : pieces) total += pc.cols[j].chars.size();
           if (total > 0x7fffffffULL) { failed.store(true); continue; }
-          o.data.resize(total);
+          data = o.data.Ensure(total);
+          offs = reinterpret_cast<int32_t*>(o.offsets.Ensure((rows + 1) * 4));
+          offs[0] = 0;
         }
+        uint64_t r0 = 0, chars = 0;
         for (auto& pc : pieces) {
           PieceCol& c = pc.cols[j];
           const uint64_t n = pc.rows;
-          if (o.nulls) for (uint64_t i = 0; i < n; i++) if (c.valid[i]) o.validity[(r0 + i) >> 3] |= static_cast<uint8_t>(1u << ((r0 + i) & 7));
+          if (valid) for (uint64_t i = 0; i < n; i++) valid[(r0 + i) >> 3] |= static_cast<uint8_t>(c.valid[i] << ((r0 + i) & 7));
           if (types[j] == CType::BOOL) {
-            for (uint64_t i = 0; i < n; i++) if (c.fixed[i]) o.data[(r0 + i) >> 3] |= static_cast<uint8_t>(1u << ((r0 + i) & 7));
+            for (uint64_t i = 0; i < n; i++) data[(r0 + i) >> 3] |= static_cast<uint8_t>(c.fixed[i] << ((r0 + i) & 7));
           } else if (w) {
-            if (n) std::memcpy(o.data.data() + r0 * w, c.fixed.get(), n * w);
+            if (n) std::memcpy(data + r0 * w, c.fixed.get(), n * w);
           } else {
-            if (!c.chars.empty()) std::memcpy(o.data.data() + chars, c.chars.data(), c.chars.size());
-            for (uint64_t i = 0; i < n; i++) o.offsets[r0 + i + 1] = static_cast<int32_t>(chars + c.offs[i]);
+            if (!c.chars.empty()) std::memcpy(data + chars, c.chars.data(), c.chars.size());
+            for (uint64_t i = 0; i < n; i++) offs[r0 + i + 1] = static_cast<int32_t>(chars + c.offs[i]);
             chars += c.chars.size();
           }
           r0 += n;
@@ -529,28 +593,27 @@ class FeedWorker : public PromiseWorker {
       o.Set("firstRow", fr);
       o.Set("firstClasses", fc);
     }
-    if (!P.infer && !out.empty()) {
-      Napi::Array cols = Napi::Array::New(env, out.size());
-      for (size_t j = 0; j < out.size(); j++) {
-        OutCol& c = out[j];
+    if (!P.infer && out) {
+      Napi::Array cols = Napi::Array::New(env, out->size());
+      for (size_t j = 0; j < out->size(); j++) {
+        OutCol& c = (*out)[j];
         Napi::Object e = Napi::Object::New(env);
         e.Set("type", Napi::String::New(env, csv::CTypeName(c.type)));
         e.Set("nullCount", Napi::Number::New(env, static_cast<double>(c.nulls)));
-        auto data = Napi::ArrayBuffer::New(env, c.data.size());
-        if (!c.data.empty()) std::memcpy(data.Data(), c.data.data(), c.data.size());
+        auto data = Napi::ArrayBuffer::New(env, c.data.len);
+        if (c.data.len) std::memcpy(data.Data(), c.data.p.get(), c.data.len);
         e.Set("data", data);
-        if (!c.validity.empty()) {
-          auto v = Napi::Uint8Array::New(env, c.validity.size());
-          std::memcpy(v.Data(), c.validity.data(), c.validity.size());
+        if (c.validity.len) {
+          auto v = Napi::Uint8Array::New(env, c.validity.len);
+          std::memcpy(v.Data(), c.validity.p.get(), c.validity.len);
           e.Set("validity", v);
         }
-        if (c.type == CType::STRING || FixedWidth(c.type) == 0) {
-          auto off = Napi::Int32Array::New(env, c.offsets.size());
-          if (!c.offsets.empty()) std::memcpy(off.Data(), c.offsets.data(), c.offsets.size() * 4);
+        if (FixedWidth(c.type) == 0) {
+          auto off = Napi::Int32Array::New(env, c.offsets.len / 4);
+          if (c.offsets.len) std::memcpy(off.Data(), c.offsets.p.get(), c.offsets.len);
           e.Set("offsets", off);
         }
         cols.Set(static_cast<uint32_t>(j), e);
-        c = OutCol();
       }
       o.Set("columns", cols);
     }
