@@ -5,6 +5,7 @@
  * typed array, never rows as JSON.
  */
 import type { Schema } from './datashape';
+import type { DensityParams, DensityResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
 
 export interface NativeInfo {
   loaded: boolean;
@@ -137,6 +138,12 @@ export interface EngineApi {
   summary(params: { dataset: string; columns?: string[]; where?: string; bins?: number; topk?: number }): DatasetSummary;
   /** rows [offset, offset + limit) of the chosen columns as Arrow IPC stream bytes */
   rows(params: { dataset: string; offset: number; limit: number; columns?: string[] }): { offset: number; rows: number; ipc: Uint8Array };
+  /** plots: each column's kind and finite range (default limits), category labels */
+  plotRanges(params: PlotRangesParams): PlotColumnInfo[];
+  /** plots: counts over the viewport at grid resolution (native 2-D binning; per-category for a categorical colour) */
+  density(params: DensityParams): DensityResult;
+  /** plots: the points in the viewport (x, y, colour, row ids) when they are at most `limit` */
+  points(params: PointsParams): PointsResult;
 }
 
 /** Events the host or engine push to clients. */

@@ -13,6 +13,7 @@ import { appVersion, dataHome } from './paths';
 import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumn } from './summarize';
+import { density, plotRanges, points } from './plot';
 
 export class EngineError extends Error {
   constructor(
@@ -207,5 +208,10 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       const ipc = await readRowsIPC(descs, start, n, { signal: ctx.signal });
       return { offset: start, rows: n, ipc };
     },
+
+    // plots (main/engine/plot.ts)
+    plotRanges: async (p, ctx) => plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal),
+    density: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return density(ds, p, filterFor(ds, p.where), ctx); },
+    points: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return points(ds, p, filterFor(ds, p.where), ctx); },
   };
 }

@@ -1,0 +1,100 @@
+/**
+ * The plot handlers through the engine contract on an Arrow file written here: density grids equal
+ * a direct count (row 0 = lowest y, half-open cells), per-category counts, filters, the point
+ * budget, points equal to a direct selection, and column ranges.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Table, tableToIPC, vectorFromArray, Dictionary, Utf8, Int32 } from 'apache-arrow';
+import { createEngineHandlers } from './service';
+import type { HandlerContext } from '../../shared/rpc';
+
+const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-plot-'));
+const h = createEngineHandlers({ home: path.join(dir, 'home'), samplePath: null });
+afterAll(() => h.close());
+
+const N = 20_000;
+const xs = new Float64Array(N), ys = new Float64Array(N);
+const cats: string[] = [];
+let id = '';
+beforeAll(async () => {
+  let s = 12345;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < N; i++) {
+    const a = i % 2 === 0;
+    xs[i] = (a ? 2 : 7) + rnd();
+    ys[i] = (a ? 2 : 6) + rnd() * 2;
+    cats.push(a ? 'left' : i % 3 === 0 ? 'right3' : 'right');
+  }
+  const withCat = new Table({
+    x: vectorFromArray(xs),
+    y: vectorFromArray(ys),
+    n: vectorFromArray(Float64Array.from({ length: N }, (_, i) => i)),
+    c: vectorFromArray(cats, new Dictionary(new Utf8(), new Int32())),
+  });
+  const file = path.join(dir, 'two.arrow');
+  writeFileSync(file, tableToIPC(withCat, 'file'));
+  id = (await h.open({ location: file }, ctx())).entry.id;
+});
+
+function directGrid(x0: number, x1: number, y0: number, y1: number, W: number, H: number, keep: (i: number) => boolean = () => true): Uint32Array {
+  const g = new Uint32Array(W * H);
+  for (let k = 0; k < N; k++) {
+    if (!keep(k)) continue;
+    const x = xs[k]!, y = ys[k]!;
+    if (x < x0 || x >= x1 || y < y0 || y >= y1) continue;
+    const i = Math.min(W - 1, Math.floor(((x - x0) / (x1 - x0)) * W));
+    const j = Math.min(H - 1, Math.floor(((y - y0) / (y1 - y0)) * H));
+    g[j * W + i]!++;
+  }
+  return g;
+}
+
+describe('plot handlers', () => {
+  it('density equals a direct count, row 0 = lowest y', async () => {
+    const r = await h.density({ dataset: id, x: 'x', y: 'y', x0: 0, x1: 10, y0: 0, y1: 10, width: 20, height: 10 }, ctx());
+    expect(r.width).toBe(20);
+    expect(r.binned).toBe(N);
+    expect([...r.counts]).toEqual([...directGrid(0, 10, 0, 10, 20, 10)]);
+    // the left cluster (x 2..3, y 2..4) is in the low rows, the right one (y 6..8) in high rows
+    expect(r.counts[2 * 20 + 4]).toBeGreaterThan(0);
+    expect(r.counts[0]).toBe(0);
+  });
+  it('density with a filter and per-category counts', async () => {
+    const r = await h.density({ dataset: id, x: 'x', y: 'y', x0: 0, x1: 10, y0: 0, y1: 10, width: 8, height: 8, where: 'n < 1000', color: 'c' }, ctx());
+    expect(r.categories).toEqual(['left', 'right', 'right3']);
+    expect(r.binned).toBe(1000);
+    expect([...r.counts]).toEqual([...directGrid(0, 10, 0, 10, 8, 8, (i) => i < 1000)]);
+    const n = 64;
+    const left = r.categoryCounts!.subarray(0, n);
+    expect([...left]).toEqual([...directGrid(0, 10, 0, 10, 8, 8, (i) => i < 1000 && cats[i] === 'left')]);
+  });
+  it('points: none above the budget, exactly the selection below it', async () => {
+    const vp = { x0: 6.5, x1: 7.5, y0: 5, y1: 10 };
+    const inside = [...Array(N).keys()].filter((i) => xs[i]! >= vp.x0 && xs[i]! < vp.x1 && ys[i]! >= vp.y0 && ys[i]! < vp.y1);
+    const over = await h.points({ dataset: id, x: 'x', y: 'y', viewport: vp, limit: inside.length - 1 }, ctx());
+    expect(over).toMatchObject({ count: inside.length, sent: false });
+    expect(over.x.length).toBe(0);
+    const r = await h.points({ dataset: id, x: 'x', y: 'y', viewport: vp, limit: inside.length, color: 'c' }, ctx());
+    expect(r.sent).toBe(true);
+    expect([...r.ids]).toEqual(inside);
+    expect([...r.x]).toEqual(inside.map((i) => xs[i]));
+    expect(r.categories).toEqual(['left', 'right', 'right3']);
+    expect([...r.color!].map((c) => r.categories![c])).toEqual(inside.map((i) => cats[i]));
+    const f = await h.points({ dataset: id, x: 'x', y: 'y', viewport: vp, limit: 1e6, where: 'c = "right3"' }, ctx());
+    expect([...f.ids]).toEqual(inside.filter((i) => cats[i] === 'right3'));
+  });
+  it('ranges', async () => {
+    const r = await h.plotRanges({ dataset: id, columns: ['x', 'c'] }, ctx());
+    expect(r[0]).toMatchObject({ name: 'x', kind: 'number', min: Math.min(...xs), max: Math.max(...xs) });
+    expect(r[1]).toMatchObject({ name: 'c', kind: 'category', categories: ['left', 'right', 'right3'] });
+  });
+  it('bad arguments are clear errors', async () => {
+    await expect(h.density({ dataset: id, x: 'nope', y: 'y', x0: 0, x1: 1, y0: 0, y1: 1, width: 2, height: 2 }, ctx())).rejects.toThrow(/no column "nope"/);
+    await expect(h.density({ dataset: id, x: 'c', y: 'y', x0: 0, x1: 1, y0: 0, y1: 1, width: 2, height: 2 }, ctx())).rejects.toThrow(/not numeric/);
+    await expect(h.density({ dataset: id, x: 'x', y: 'y', x0: 1, x1: 1, y0: 0, y1: 1, width: 2, height: 2 }, ctx())).rejects.toThrow(/empty viewport/);
+  });
+});

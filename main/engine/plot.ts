@@ -1,0 +1,283 @@
+/**
+ * The engine's plot handlers: density grids (the native 2-D binning over the viewport at the
+ * screen's resolution, with per-category counts for a dictionary-encoded colour column), the
+ * points themselves when the viewport holds at most the point budget (counted first with a 1x1
+ * bin2d, then read straight from the mapped file's byte ranges), and each column's range for
+ * default limits. Pure Node; delegated to by service.ts.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { bin2d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter, DTYPE_BYTES } from '../../native/index';
+import type { HandlerContext } from '../../shared/rpc';
+import { parseExpr } from '../../shared/expr/parse';
+import { evalExprOnRow } from '../../shared/expr/bind';
+import { columnsOf } from '../../shared/expr/bind';
+import {
+  MAX_CATEGORIES, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
+} from '../../shared/plot/types';
+import type { OpenedDataset } from './datasets';
+
+export class PlotError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
+
+function numericColumn(ds: OpenedDataset, name: string, role: string): ColumnDesc {
+  const c = ds.columns.get(name);
+  if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${name}"${ds.unsupported.has(name) ? ` (${ds.unsupported.get(name)})` : ''}`);
+  if (c.kind !== 'numeric' || c.logical?.type === 'bool8') throw new PlotError('E_BAD_TYPE', `${ds.location}: column "${name}" (${role}) is not numeric or date/time`);
+  return c;
+}
+
+function columnKind(c: ColumnDesc): PlotColumnInfo['kind'] {
+  if (c.kind === 'dict') return 'category';
+  if (c.logical && c.logical.type !== 'bool8') return 'time';
+  return 'number';
+}
+
+const labelCache = new WeakMap<ColumnDesc, string[]>();
+
+/** dictionary labels of a dict column (null when too many to colour by) */
+async function categoryLabels(c: ColumnDesc, signal?: AbortSignal): Promise<string[] | null> {
+  if (c.kind !== 'dict' || !c.dictionary) return null;
+  const hit = labelCache.get(c);
+  if (hit) return hit.length <= MAX_CATEGORIES ? hit : null;
+  const n = c.dictionary.chunks.reduce((s, k) => s + k.rows, 0);
+  if (n > MAX_CATEGORIES) {
+    labelCache.set(c, new Array(n));
+    return null;
+  }
+  const t = await readRows([c.dictionary], 0, n, { signal });
+  const v = t.getChildAt(0)!;
+  const labels = Array.from({ length: n }, (_, i) => String(v.get(i)));
+  labelCache.set(c, labels);
+  return labels;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?: AbortSignal): Promise<PlotColumnInfo[]> {
+  const out: PlotColumnInfo[] = [];
+  for (const name of p.columns) {
+    const c = ds.columns.get(name);
+    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${name}"`);
+    const kind = columnKind(c);
+    const info: PlotColumnInfo = { name, kind, min: NaN, max: NaN };
+    if (kind === 'time') info.msPerUnit = MS_PER[(c.logical as { unit: string }).unit] ?? 1;
+    if (kind === 'category') {
+      const labels = await categoryLabels(c, signal);
+      if (labels) info.categories = labels;
+      info.min = 0;
+      info.max = Math.max(0, (labels?.length ?? 1) - 1);
+    } else if (c.kind === 'numeric' && c.chunks.every((k) => k.nullCount === 0 || !k.validity)) {
+      let min = Infinity, max = -Infinity;
+      for (const k of c.chunks) {
+        if (!k.rows) continue;
+        const s = await regionStats(c.file, { offset: k.data.offset, count: k.rows, dtype: c.dtype!, littleEndian: c.littleEndian }, { signal });
+        if (s.min < min) min = s.min;
+        if (s.max > max) max = s.max;
+      }
+      if (min <= max) [info.min, info.max] = finiteRange(min, max);
+    } else if (c.kind === 'numeric') {
+      const s = await summary(c, { bins: 0, topk: 0, signal });
+      if (s.min !== undefined && s.max !== undefined && s.min <= s.max) [info.min, info.max] = finiteRange(s.min, s.max);
+    }
+    out.push(info);
+  }
+  return out;
+}
+
+function finiteRange(min: number, max: number): [number, number] {
+  // infinities would make useless limits: fall back to the largest finite doubles
+  return [Number.isFinite(min) ? min : -Number.MAX_VALUE, Number.isFinite(max) ? max : Number.MAX_VALUE];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function density(ds: OpenedDataset, p: DensityParams, filter: CompiledFilter | undefined, ctx?: Pick<HandlerContext, 'signal' | 'progress'>): Promise<DensityResult> {
+  const t0 = performance.now();
+  const x = numericColumn(ds, p.x, 'x');
+  const y = numericColumn(ds, p.y, 'y');
+  const W = Math.trunc(p.width), H = Math.trunc(p.height);
+  if (!(W >= 1 && W <= 4096 && H >= 1 && H <= 4096)) throw new PlotError('E_BAD_ARG', `grid ${p.width}x${p.height}: each side must be 1..4096`);
+  if (!(p.x1 > p.x0) || !(p.y1 > p.y0)) throw new PlotError('E_BAD_ARG', `empty viewport [${p.x0}, ${p.x1}) x [${p.y0}, ${p.y1})`);
+  let category: ColumnDesc | undefined, labels: string[] | null = null, note: string | undefined;
+  if (p.color) {
+    const c = ds.columns.get(p.color);
+    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${p.color}"`);
+    labels = await categoryLabels(c, ctx?.signal);
+    if (labels && labels.length * W * H <= 64 * 1024 * 1024) category = c;
+    else note = c.kind === 'dict' ? `"${p.color}" has too many categories to blend (more than ${MAX_CATEGORIES}); showing counts` : `"${p.color}" is not categorical: density shows counts (points mode colours by value)`;
+  }
+  const opts = { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined };
+  const spec = { x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
+  const r = category ? await bin2d({ ...spec, category, categories: labels!.length }, opts) : await bin2d(spec, opts);
+  let counts = r.counts, categoryCounts: Uint32Array | undefined;
+  let binned = r.binned;
+  if (category) {
+    categoryCounts = r.counts;
+    counts = new Uint32Array(W * H);
+    const K = labels!.length, n = W * H;
+    for (let k = 0; k < K; k++) for (let i = 0, o = k * n; i < n; i++) counts[i]! += categoryCounts[o + i]!;
+    // rows whose category is null still count in the density (binned includes them)
+    if (r.uncategorized) note = `${r.uncategorized.toLocaleString('en-US')} rows without a "${p.color}" value are not drawn`;
+    binned = r.binned;
+  }
+  return {
+    x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1,
+    counts, width: W, height: H,
+    ...(categoryCounts ? { categoryCounts, categories: labels! } : {}),
+    rows: r.rows, binned, outside: r.outside, nan: r.nan, filtered: r.filtered,
+    ms: performance.now() - t0,
+    ...(note ? { note } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Points: values read from the mapped file's bytes (stored units, as the kernels see them)
+
+const BATCH = 1 << 20;
+
+function filePath(c: ColumnDesc): string {
+  return typeof c.file === 'string' ? c.file : c.file.path;
+}
+
+/** rows [start, start + n) of a numeric or dict-index column as float64; null -> NaN */
+function readNumeric(c: ColumnDesc, fds: Map<string, number>, start: number, n: number): Float64Array {
+  const out = new Float64Array(n);
+  const width = DTYPE_BYTES[c.dtype!];
+  const le = c.littleEndian ?? true;
+  const path = filePath(c);
+  let fd = fds.get(path);
+  if (fd === undefined) fds.set(path, (fd = openSync(path, 'r')));
+  let base = 0;
+  for (const k of c.chunks) {
+    const lo = Math.max(start, base), hi = Math.min(start + n, base + k.rows);
+    if (lo < hi) {
+      const cnt = hi - lo;
+      const buf = Buffer.allocUnsafe(cnt * width);
+      readSync(fd, buf, 0, buf.length, k.data.offset + (lo - base) * width);
+      const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+      const o = lo - start;
+      const get = getter(c.dtype!);
+      for (let i = 0; i < cnt; i++) out[o + i] = get(dv, i * width, le);
+      if (k.validity && k.nullCount !== 0) {
+        const bit0 = (k.validity.bitOffset ?? 0) + (lo - base);
+        const b0 = Math.floor(bit0 / 8), b1 = Math.floor((bit0 + cnt - 1) / 8);
+        const bits = Buffer.allocUnsafe(b1 - b0 + 1);
+        readSync(fd, bits, 0, bits.length, k.validity.offset + b0);
+        for (let i = 0; i < cnt; i++) {
+          const b = bit0 + i - b0 * 8;
+          if (!((bits[b >> 3]! >> (b & 7)) & 1)) out[o + i] = NaN;
+        }
+      }
+    }
+    base += k.rows;
+    if (base >= start + n) break;
+  }
+  return out;
+}
+
+function getter(dtype: string): (dv: DataView, o: number, le: boolean) => number {
+  switch (dtype) {
+    case 'float64': return (dv, o, le) => dv.getFloat64(o, le);
+    case 'float32': return (dv, o, le) => dv.getFloat32(o, le);
+    case 'int8': return (dv, o) => dv.getInt8(o);
+    case 'uint8': return (dv, o) => dv.getUint8(o);
+    case 'int16': return (dv, o, le) => dv.getInt16(o, le);
+    case 'uint16': return (dv, o, le) => dv.getUint16(o, le);
+    case 'int32': return (dv, o, le) => dv.getInt32(o, le);
+    case 'uint32': return (dv, o, le) => dv.getUint32(o, le);
+    case 'int64': return (dv, o, le) => Number(dv.getBigInt64(o, le));
+    default: return (dv, o, le) => Number(dv.getBigUint64(o, le));
+  }
+}
+
+export async function points(
+  ds: OpenedDataset,
+  p: PointsParams,
+  filter: CompiledFilter | undefined,
+  ctx?: Pick<HandlerContext, 'signal' | 'progress'>,
+): Promise<PointsResult> {
+  const t0 = performance.now();
+  const x = numericColumn(ds, p.x, 'x');
+  const y = numericColumn(ds, p.y, 'y');
+  const vp = p.viewport;
+  const signal = ctx?.signal;
+  // count first (one native pass): no points are read when the viewport holds more than the budget
+  const counted = await bin2d({ x, y, x0: vp.x0, x1: vp.x1, y0: vp.y0, y1: vp.y1, width: 1, height: 1 }, { filter, signal });
+  const count = counted.binned;
+  const empty = { x: new Float64Array(0), y: new Float64Array(0), ids: new Float64Array(0) };
+  if (count > p.limit) return { count, sent: false, ...empty, ms: performance.now() - t0 };
+  let colorCol: ColumnDesc | undefined, categories: string[] | undefined;
+  if (p.color) {
+    const c = ds.columns.get(p.color);
+    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${p.color}"`);
+    if (c.kind === 'dict') {
+      colorCol = c;
+      categories = (await categoryLabels(c, signal)) ?? undefined;
+    } else if (c.kind === 'numeric') colorCol = c;
+  }
+  const expr = p.where?.trim() ? parseExpr(p.where) : null;
+  const filterCols = expr ? columnsOf(expr).map((n) => {
+    const c = ds.columns.get(n);
+    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${n}"`);
+    return c;
+  }) : [];
+  const ox = new Float64Array(count), oy = new Float64Array(count), ids = new Float64Array(count);
+  const oc = colorCol ? new Float64Array(count) : undefined;
+  let m = 0;
+  const fds = new Map<string, number>();
+  try {
+    for (let start = 0; start < ds.rows && m < count; start += BATCH) {
+      if (signal?.aborted) throw new PlotError('E_CANCELLED', 'points cancelled');
+      const n = Math.min(BATCH, ds.rows - start);
+      const xs = readNumeric(x, fds, start, n), ys = readNumeric(y, fds, start, n);
+      const cand: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const a = xs[i]!, b = ys[i]!;
+        if (a >= vp.x0 && a < vp.x1 && b >= vp.y0 && b < vp.y1) cand.push(i);
+      }
+      if (!cand.length) continue;
+      let keep = cand;
+      if (expr) {
+        // the filter's columns for the candidates' span only (Arrow values; the reference evaluator
+        // has the native kernels' semantics)
+        const lo = cand[0]!, hi = cand[cand.length - 1]! + 1;
+        const t = await readRows(filterCols, start + lo, hi - lo, { signal });
+        const vecs = filterCols.map((_, k) => t.getChildAt(k)!);
+        const row: Record<string, unknown> = {};
+        keep = cand.filter((i) => {
+          filterCols.forEach((c, k) => (row[c.name] = vecs[k]!.get(i - lo)));
+          return evalExprOnRow(expr, row);
+        });
+      }
+      const cs = colorCol && keep.length ? readNumeric(colorCol, fds, start, n) : undefined;
+      for (const i of keep) {
+        if (m >= count) break;
+        ox[m] = xs[i]!;
+        oy[m] = ys[i]!;
+        ids[m] = start + i;
+        if (oc) oc[m] = cs![i]!;
+        m++;
+      }
+      ctx?.progress({ done: Math.min(1, (start + n) / ds.rows) });
+    }
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
+  const cut = <T extends Float64Array>(a: T) => (m === count ? a : (a.subarray(0, m) as T));
+  return {
+    count: m,
+    sent: true,
+    x: cut(ox), y: cut(oy), ids: cut(ids),
+    ...(oc ? { color: cut(oc) } : {}),
+    ...(categories ? { categories } : {}),
+    ms: performance.now() - t0,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The plot part of the engine contract (EngineApi in ../api.ts): density grids over a viewport,
+ * the points themselves below a budget, and data ranges for default limits. Bulk data is typed
+ * arrays (they cross the process line as raw bytes).
+ */
+import type { Viewport } from './viewport';
+
+export interface PlotColumnInfo {
+  name: string;
+  /** number: plain numbers; time: date/timestamp (values in stored units); category: strings with a dictionary */
+  kind: 'number' | 'time' | 'category';
+  /** time: milliseconds per stored unit */
+  msPerUnit?: number;
+  /** finite min / max (NaN when none); stored units */
+  min: number;
+  max: number;
+  /** category: the labels (dictionary order), when at most MAX_CATEGORIES */
+  categories?: string[];
+}
+
+export interface PlotRangesParams {
+  dataset: string;
+  columns: string[];
+}
+
+export interface DensityParams extends Viewport {
+  dataset: string;
+  x: string;
+  y: string;
+  /** grid size (device pixels), each 1..4096 */
+  width: number;
+  height: number;
+  where?: string;
+  /** a categorical colour column: per-category counts are returned */
+  color?: string;
+}
+
+export interface DensityResult extends Viewport {
+  /** row-major, row 0 = lowest y: counts[j * width + i]; cell (i, j) covers [x0 + i*dx, x0 + (i+1)*dx) x [y0 + j*dy, ...) */
+  counts: Uint32Array;
+  width: number;
+  height: number;
+  /** per-category counts [(c * height + j) * width + i], with `categories` labels */
+  categoryCounts?: Uint32Array;
+  categories?: string[];
+  /** rows read, binned (inside the viewport and passing the filter), outside, NaN/null, filtered out */
+  rows: number;
+  binned: number;
+  outside: number;
+  nan: number;
+  filtered: number;
+  /** engine time, ms */
+  ms: number;
+  /** why the colour column was not used, if it was not */
+  note?: string;
+}
+
+export interface PointsParams {
+  dataset: string;
+  x: string;
+  y: string;
+  color?: string;
+  where?: string;
+  viewport: Viewport;
+  /** the point budget: no points are sent when more than this many are in the viewport */
+  limit: number;
+}
+
+export interface PointsResult {
+  /** points in the viewport passing the filter */
+  count: number;
+  /** false when count > limit (then the arrays are empty) */
+  sent: boolean;
+  x: Float64Array;
+  y: Float64Array;
+  /** row numbers (for hover: `rows` at that offset) */
+  ids: Float64Array;
+  /** numeric colour values, or category codes (with `categories`) */
+  color?: Float64Array;
+  categories?: string[];
+  ms: number;
+}
+
+export const MAX_CATEGORIES = 32;
