@@ -154,8 +154,13 @@ async function openBytes(path: string, chunkBytes: number): Promise<ByteStream> 
   if (!gzip) {
     chunks = (async function* () {
       try {
+        // Three buffers in rotation: the native parser copies a chunk synchronously when it is fed,
+        // so by the time a buffer comes round again it is free (fresh 16 MiB buffers per chunk
+        // cost page faults). Tiny chunks (tests) are small enough to allocate each time.
+        const ring = chunkBytes >= 65536 ? [Buffer.allocUnsafeSlow(chunkBytes), Buffer.allocUnsafeSlow(chunkBytes), Buffer.allocUnsafeSlow(chunkBytes)] : undefined;
+        let k = 0;
         for (;;) {
-          const buf = Buffer.allocUnsafe(chunkBytes);
+          const buf = ring ? ring[k++ % 3]! : Buffer.allocUnsafe(chunkBytes);
           let n = 0;
           while (n < chunkBytes) {
             const { bytesRead } = await fh.read(buf, n, chunkBytes - n, read + n);

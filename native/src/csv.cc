@@ -25,6 +25,22 @@ using csv::Dialect;
 using csv::FieldRef;
 using csv::Fields;
 
+// A growable byte buffer that is not zero-filled and keeps its pages between feeds.
+struct RawBuf {
+  std::unique_ptr<uint8_t[]> p;
+  size_t cap = 0, len = 0;
+  uint8_t* Ensure(size_t n) {
+    if (n > cap) { p.reset(new uint8_t[n]); cap = n; }
+    len = n;
+    return p.get();
+  }
+  uint8_t* Zeroed(size_t n) {
+    Ensure(n);
+    if (n) std::memset(p.get(), 0, n);
+    return p.get();
+  }
+};
+
 struct Parser {
   std::string path;
   Dialect d;
@@ -39,7 +55,8 @@ struct Parser {
   std::vector<uint64_t> nulls;
   uint64_t line = 1;  // line number of the first carry byte
   uint64_t rows = 0, badRows = 0;
-  std::vector<char> carry;
+  RawBuf buf;                    // carry + current chunk (reused between feeds)
+  size_t carryOff = 0, carryLen = 0;  // the incomplete tail kept for the next feed
   std::atomic<bool> busy{false};
   bool finished = false;
   std::shared_ptr<void> pieces;  // std::vector<Piece>, reused between feeds
@@ -73,22 +90,6 @@ struct Piece {
   std::vector<uint64_t> nulls;
   std::vector<PieceCol> cols;
   bool failed = false;          // an exception inside the piece (bad_alloc)
-};
-
-// A growable byte buffer that is not zero-filled and keeps its pages between feeds.
-struct RawBuf {
-  std::unique_ptr<uint8_t[]> p;
-  size_t cap = 0, len = 0;
-  uint8_t* Ensure(size_t n) {
-    if (n > cap) { p.reset(new uint8_t[n]); cap = n; }
-    len = n;
-    return p.get();
-  }
-  uint8_t* Zeroed(size_t n) {
-    Ensure(n);
-    if (n) std::memset(p.get(), 0, n);
-    return p.get();
-  }
 };
 
 struct OutCol {
@@ -162,7 +163,6 @@ class FeedWorker : public PromiseWorker {
  public:
   FeedWorker(Napi::Env env) : PromiseWorker(env, "cdx.csvFeed") {}
   ParserPtr parser;
-  std::vector<char> buf;
   bool last = false;
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
@@ -352,8 +352,8 @@ class FeedWorker : public PromiseWorker {
 
   void Run() override {
     Parser& P = *parser;
-    const char* base = buf.data();
-    const uint64_t N = buf.size();
+    const char* base = reinterpret_cast<const char*>(P.buf.p.get());
+    const uint64_t N = P.buf.len;
     const char q = P.d.quote;
     const char term = P.d.term;
     job_->total.store(N);
@@ -400,7 +400,8 @@ class FeedWorker : public PromiseWorker {
           return;
         }
         // everything is carried to the next feed
-        P.carry.assign(buf.begin(), buf.end());
+        P.carryOff = 0;
+        P.carryLen = N;
         lineAfter = P.line;
         return;
       }
@@ -497,7 +498,8 @@ class FeedWorker : public PromiseWorker {
     lineAfter = lineBase;
     P.line = lineBase;
     consumed = complete;
-    P.carry.assign(buf.begin() + complete, buf.end());
+    P.carryOff = complete;
+    P.carryLen = N - complete;
     if (last) P.finished = true;
     if (P.infer) return;
     // Assemble the pieces into contiguous Arrow buffers (parallel over columns).
@@ -557,7 +559,7 @@ class FeedWorker : public PromiseWorker {
     o.Set("rows", Napi::Number::New(env, static_cast<double>(rows)));
     o.Set("line", Napi::Number::New(env, static_cast<double>(lineAfter)));
     o.Set("consumed", Napi::Number::New(env, static_cast<double>(consumed)));
-    o.Set("carry", Napi::Number::New(env, static_cast<double>(P.carry.size())));
+    o.Set("carry", Napi::Number::New(env, static_cast<double>(P.carryLen)));
     Napi::Array types = Napi::Array::New(env, P.ncols);
     Napi::Float64Array nulls = Napi::Float64Array::New(env, P.ncols);
     for (uint32_t j = 0; j < P.ncols; j++) {
@@ -700,10 +702,21 @@ Napi::Value CsvFeed(const Napi::CallbackInfo& info) {
   Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
   const uint8_t* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
   const size_t len = ta.ByteLength();
-  w->buf.reserve(p->carry.size() + len);
-  w->buf.assign(p->carry.begin(), p->carry.end());
-  w->buf.insert(w->buf.end(), reinterpret_cast<const char*>(data), reinterpret_cast<const char*>(data) + len);
-  std::vector<char>().swap(p->carry);
+  // carry + chunk into the parser's reusable buffer (one copy: the JS chunk can be reused at once)
+  const size_t need = p->carryLen + len;
+  if (need > p->buf.cap) {
+    std::unique_ptr<uint8_t[]> nb(new (std::nothrow) uint8_t[need + need / 4]);
+    if (!nb) return w->Start(Status::Error("E_NOMEM", p->path + ": out of memory for a chunk"));
+    if (p->carryLen) std::memcpy(nb.get(), p->buf.p.get() + p->carryOff, p->carryLen);
+    p->buf.p = std::move(nb);
+    p->buf.cap = need + need / 4;
+  } else if (p->carryLen && p->carryOff) {
+    std::memmove(p->buf.p.get(), p->buf.p.get() + p->carryOff, p->carryLen);
+  }
+  if (len) std::memcpy(p->buf.p.get() + p->carryLen, data, len);
+  p->buf.len = need;
+  p->carryOff = 0;
+  p->carryLen = 0;
   w->last = info[2].As<Napi::Boolean>().Value();
   if (info.Length() > 3) w->SetJob(GetJob(info[3]));
   return w->Start();
