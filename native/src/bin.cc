@@ -180,11 +180,11 @@ class Bin2dWorker : public PromiseWorker {
   // NaN (kept) points are counted in *nan.
   template <class TX, class TY, bool Keep>
   uint32_t Cells(const TX* __restrict X, const TY* __restrict Y, uint32_t n, const uint8_t* __restrict keep,
-                 uint32_t* __restrict idx, uint64_t* nan) const {
+                 uint32_t* __restrict idx, uint64_t* nan, uint64_t* keptOut) const {
     const double x0 = ax.lo, x1 = ax.hi, y0 = ay.lo, y1 = ay.hi, sx = ax.scale, sy = ay.scale;
     const uint32_t W = ax.n, H = ay.n;
     uint32_t cnt = 0;
-    uint64_t nn = 0;
+    uint64_t nn = 0, kept = 0;
     for (uint32_t i = 0; i < n; i++) {
       const double x = static_cast<double>(X[i]), y = static_cast<double>(Y[i]);
       const bool in = (x >= x0) & (x < x1) & (y >= y0) & (y < y1);
@@ -193,11 +193,13 @@ class Bin2dWorker : public PromiseWorker {
       bi = bi < W ? bi : W - 1;
       bj = bj < H ? bj : H - 1;
       idx[cnt] = bj * W + bi;
-      const bool k = Keep ? keep[i] != 0 : true;
+      const bool k = Keep ? (keep[i] >> 1) != 0 : true;  // keep: three-valued filter result, 2 = passes
       cnt += in & k;
+      kept += k;
       if constexpr (std::is_floating_point_v<TX> || std::is_floating_point_v<TY>) nn += (!in) & k & ((x != x) | (y != y));
     }
     *nan += nn;
+    *keptOut += kept;
     return cnt;
   }
 
@@ -215,40 +217,46 @@ class Bin2dWorker : public PromiseWorker {
     uint8_t* g8 = g8v.data();
     uint32_t idx[kBatch];
     uint8_t mask[kBatch], vx[kBatch], vy[kBatch];
+    const uint8_t* tri = nullptr;
     const bool direct = X.col->kind == Kind::NUMERIC && Y.col->kind == Kind::NUMERIC && X.col->dtype == Y.col->dtype &&
                         !X.col->swap && !Y.col->swap && !X.validity && !Y.validity;
     double xs[kBatch], ys[kBatch];
     uint64_t nan = 0, binned = 0, filtered = 0;
     for (uint64_t r = r0; r < r1; r += kBatch) {
       const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
-      if (needFilter) {
-        plan.filter.Eval(plan.FilterViews(views), r, n, mask, s);
-        uint32_t kept = 0;
-        for (uint32_t i = 0; i < n; i++) kept += mask[i];
-        filtered += n - kept;
-      }
       uint32_t cnt = 0;
       if (direct) {
+        if (needFilter) tri = plan.filter.EvalTri(plan.FilterViews(views), r, n, s);
+        uint64_t kept = 0;
         DispatchNumeric(X.col->dtype, [&](auto tag) {
           using TT = decltype(tag);
           const TT* px = reinterpret_cast<const TT*>(X.data) + (r - X.rowStart);
           const TT* py = reinterpret_cast<const TT*>(Y.data) + (r - Y.rowStart);
-          cnt = needFilter ? Cells<TT, TT, true>(px, py, n, mask, idx, &nan) : Cells<TT, TT, false>(px, py, n, nullptr, idx, &nan);
+          cnt = needFilter ? Cells<TT, TT, true>(px, py, n, tri, idx, &nan, &kept) : Cells<TT, TT, false>(px, py, n, nullptr, idx, &nan, &kept);
         });
+        if (needFilter) filtered += n - kept;
       } else {
+        if (needFilter) {
+          plan.filter.Eval(plan.FilterViews(views), r, n, mask, s);
+          uint32_t kept = 0;
+          for (uint32_t i = 0; i < n; i++) kept += mask[i];
+          filtered += n - kept;
+          for (uint32_t i = 0; i < n; i++) mask[i] <<= 1;  // as three-valued: 2 = passes
+        }
         DecodeF64(X, r - X.rowStart, n, xs);
         DecodeF64(Y, r - Y.rowStart, n, ys);
         const bool nx = ValidityBytes(X, r - X.rowStart, n, vx);
         const bool ny = ValidityBytes(Y, r - Y.rowStart, n, vy);
-        if (!needFilter) std::memset(mask, 1, n);
+        if (!needFilter) std::memset(mask, 2, n);
         if (nx || ny) {
           for (uint32_t i = 0; i < n; i++) {
             const uint8_t v = (nx ? vx[i] : 1) & (ny ? vy[i] : 1);
-            nan += mask[i] & (v ^ 1);  // null x or y: counted with NaN
-            mask[i] &= v;
+            nan += (mask[i] >> 1) & (v ^ 1);  // null x or y: counted with NaN
+            mask[i] = v ? mask[i] : 0;
           }
         }
-        cnt = Cells<double, double, true>(xs, ys, n, mask, idx, &nan);
+        uint64_t kept = 0;
+        cnt = Cells<double, double, true>(xs, ys, n, mask, idx, &nan, &kept);
       }
       Bump(idx, cnt, g8, g32);
       binned += cnt;

@@ -195,6 +195,39 @@ static inline bool InPoly(const std::vector<double>& E, double x, double y) {
 }
 
 void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, FilterScratch& s) const {
+  const uint8_t* t = EvalTri(views, r0, n, s);
+  for (uint32_t i = 0; i < n; i++) mask[i] = t[i] == 2;
+}
+
+template <class T, int Op>
+static void CmpTyped(const uint8_t* data, uint32_t n, double L, uint8_t* o) {
+  const T* p = reinterpret_cast<const T*>(data);
+  for (uint32_t i = 0; i < n; i++) {
+    const double a = static_cast<double>(p[i]);
+    bool r;
+    if constexpr (Op == 0) r = a == L;
+    else if constexpr (Op == 1) r = a != L;
+    else if constexpr (Op == 2) r = a < L;
+    else if constexpr (Op == 3) r = a <= L;
+    else if constexpr (Op == 4) r = a > L;
+    else r = a >= L;
+    o[i] = static_cast<uint8_t>(r) << 1;
+  }
+}
+
+template <class T>
+static void CmpTypedOp(int op, const uint8_t* data, uint32_t n, double L, uint8_t* o) {
+  switch (op) {
+    case 0: CmpTyped<T, 0>(data, n, L, o); break;
+    case 1: CmpTyped<T, 1>(data, n, L, o); break;
+    case 2: CmpTyped<T, 2>(data, n, L, o); break;
+    case 3: CmpTyped<T, 3>(data, n, L, o); break;
+    case 4: CmpTyped<T, 4>(data, n, L, o); break;
+    default: CmpTyped<T, 5>(data, n, L, o); break;
+  }
+}
+
+const uint8_t* Filter::EvalTri(const View* views, uint64_t r0, uint32_t n, FilterScratch& s) const {
   int sp = 0;
   auto top = [&](int k) { return s.stack.data() + static_cast<size_t>(k) * kBatch; };
   for (const FOp& op : ops) {
@@ -231,7 +264,14 @@ void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, Fil
         } else {
           const bool exact64 = (c.dtype == DType::I64 || c.dtype == DType::U64) && sizeof(long double) > 8;
           if (op.type == FOp::CMP) {
-            if (exact64 || op.exactLit) {
+            if (!exact64 && !op.exactLit && c.kind == Kind::NUMERIC && !c.swap) {
+              // host-order numbers: compare in place, no decode buffer
+              const double L = static_cast<double>(op.num);
+              DispatchNumeric(c.dtype, [&](auto tag) {
+                using T = decltype(tag);
+                CmpTypedOp<T>(op.cmp, v.data + local * sizeof(T), n, L, o);
+              });
+            } else if (exact64 || op.exactLit) {
               DecodeLD(v, local, n, s.ld.data());
               const long double L = op.num;
               for (uint32_t i = 0; i < n; i++) o[i] = CmpVal(op.cmp, s.ld[i], L) ? 2 : 0;
@@ -293,8 +333,7 @@ void Filter::Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, Fil
       }
     }
   }
-  const uint8_t* t = top(0);
-  for (uint32_t i = 0; i < n; i++) mask[i] = t[i] == 2;
+  return top(0);
 }
 
 }  // namespace cdx

@@ -48,6 +48,8 @@ class Filter {
   Status Prepare();
   // views: one per filter column, bound to the chunk holding rows [r0, r0+n). mask[i] = 1 if row passes.
   void Eval(const View* views, uint64_t r0, uint32_t n, uint8_t* mask, FilterScratch& s) const;
+  // The same, returning the three-valued result (2 = passes) in scratch memory: no mask pass.
+  const uint8_t* EvalTri(const View* views, uint64_t r0, uint32_t n, FilterScratch& s) const;
 };
 
 }  // namespace cdx
