@@ -107,13 +107,15 @@ class SummaryWorker : public PromiseWorker {
     std::vector<std::unique_ptr<Partial>> parts(T);
     std::vector<FilterScratch> scratch(T);
     const bool needFilter = !plan.filter.empty();
+    // Every slot, up front: with dynamic scheduling, pass 2 (histogram) can run a morsel on a
+    // thread that took none in pass 1, so scratch set up lazily in pass 1 would be empty there.
+    if (needFilter) for (FilterScratch& s : scratch) s.Init(plan.filter.depth);
     StringColumnReader dictReader;
     if (col.kind == Kind::DICT) dictReader.Bind(*col.dict);
 
     auto pass1 = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
       if (!parts[t]) {
         parts[t] = std::make_unique<Partial>(lowCard, 0x9e3779b97f4a7c15ULL * (t + 1));
-        scratch[t].Init(plan.filter.depth);
         if (col.kind == Kind::DICT) parts[t]->dictCounts.assign(col.dict->rows, 0);
       }
       Partial& P = *parts[t];
