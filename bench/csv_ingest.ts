@@ -1,18 +1,17 @@
 /**
  * Benchmark `csv_ingest`: a generated CSV of mixed numeric and string columns (~opts.bytes) is
- * ingested the way the columnar cache does it — native typing pass + native parse into Arrow
- * record batches + an uncompressed Arrow IPC file (apache-arrow RecordBatchFileWriter) — and
+ * ingested the way the columnar cache should do it — native/csv.ts ingestCsv: sniffing + sample
+ * typing, one native parallel parse into Arrow record batches, written to an uncompressed Arrow
+ * IPC file with apache-arrow's RecordBatchFileWriter (temp file + rename) — and
  * timed against DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)` with the same thread
  * count (SET threads = 2 and OMP_NUM_THREADS / the native pool left at the machine's cores; the
  * result reports both). The generated file is kept in opts.dir and reused when its size matches.
  *
  *   npx tsx -e "import('./bench/csv_ingest.ts').then(m => m.benchCsvIngest({ dir: '/tmp/cdxbench', bytes: 1e9, json: false }))"
  */
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { RecordBatchFileWriter } from 'apache-arrow';
-import { inspectCsv, readCsv } from '../native/csv';
+import { ingestCsv } from '../native/csv';
 import { nativeInfo } from '../native/index';
 
 const CATS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu'];
@@ -57,19 +56,8 @@ export function generateCsv(path: string, bytes: number): number {
 
 async function ours(csv: string, out: string): Promise<{ seconds: number; rows: number }> {
   const t0 = performance.now();
-  const info = await inspectCsv(csv);
-  const writer = new RecordBatchFileWriter();
-  const sink = createWriteStream(out);
-  const nodeStream = writer.toNodeStream();
-  nodeStream.pipe(sink);
-  let rows = 0;
-  for await (const b of readCsv(csv, { info })) {
-    writer.write(b);
-    rows += b.numRows;
-  }
-  writer.finish();
-  await once(sink, 'close');
-  return { seconds: (performance.now() - t0) / 1000, rows };
+  const r = await ingestCsv(csv, out);
+  return { seconds: (performance.now() - t0) / 1000, rows: r.info.rows ?? 0 };
 }
 
 async function duck(csv: string, threads: number): Promise<{ seconds: number; rows: number }> {

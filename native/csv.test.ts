@@ -3,13 +3,13 @@
 // boundaries inside quoted fields, errors, progress and cancellation; values are checked against
 // DuckDB's read_csv (given our schema, so both parse the same text as the same types).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { RecordBatch } from 'apache-arrow';
-import { CsvParser, inspectCsv, readCsv, sniffDialect, type CsvInfo, type CsvOptions, type CsvWarning } from './csv';
+import { tableFromIPC, type RecordBatch } from 'apache-arrow';
+import { CsvParser, ingestCsv, inspectCsv, readCsv, sniffDialect, type CsvInfo, type CsvOptions, type CsvWarning } from './csv';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const corpus = resolve(here, '../../shared/corpus/arrow-testing/data/csv');
@@ -394,5 +394,38 @@ describe('corpus', () => {
       }
       console.log(`[corpus] ${f}: ${r.rows.length} rows, ${r.info.columns.map((c) => `${c.name}:${c.type}`).join(' ')}`);
     }
+  });
+});
+
+describe('ingestCsv (Arrow IPC file, one optimistic pass)', () => {
+  it('writes the rows readCsv gives, in one pass, and renames the temp file', async () => {
+    const p = file('ingest.csv', MIXED);
+    const out = join(dir, 'ingest.arrow');
+    const r = await ingestCsv(p, out);
+    expect(r.passes).toBe(1);
+    expect(r.info.rows).toBe(6);
+    expect(r.info.columns.map((c) => c.nullable)).toEqual([false, true, true, true, true, true, true]);
+    const t = tableFromIPC(readFileSync(out));
+    expect(t.numRows).toBe(6);
+    expect(t.getChild('name')!.get(0)).toBe('Smith, John');
+    expect(t.getChild('id')!.get(0)).toBe(1n);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('restarts with the widened type when a value past the sample does not fit', async () => {
+    const lines = ['id,v'];
+    for (let i = 0; i < 100000; i++) lines.push(`${i},${i}`);
+    lines.push('100000,2.5');
+    const p = file('ingest-late.csv', lines.join('\n') + '\n');
+    const out = join(dir, 'ingest-late.arrow');
+    const r = await ingestCsv(p, out, { sampleBytes: 65536, chunkBytes: 256 << 10 });
+    expect(r.passes).toBe(2);
+    expect(r.info.columns.map((c) => c.type)).toEqual(['int64', 'float64']);
+    const t = tableFromIPC(readFileSync(out));
+    expect(t.numRows).toBe(100001);
+    expect(String(t.schema.fields[1]!.type)).toBe('Float64');
+    expect(t.getChild('v')!.get(99999)).toBe(99999);
+    expect(t.getChild('v')!.get(100000)).toBe(2.5);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 });

@@ -58,6 +58,8 @@ export interface CsvWarning {
   column?: string;
   /** W_BAD_ROWS: the total number of rows skipped */
   count?: number;
+  /** W_WIDENED: the column's new type */
+  type?: CsvType;
 }
 
 export interface CsvInfo {
@@ -641,7 +643,7 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
       if (r.widened.length) {
         for (const w of r.widened) {
           const col = columns[w.column]!;
-          opts.onWarning?.({ code: 'W_WIDENED', column: col.name, line: w.line, message: `column ${col.name} widened from ${w.from} to ${w.to} at line ${w.line}` });
+          opts.onWarning?.({ code: 'W_WIDENED', column: col.name, line: w.line, type: w.to as CsvType, message: `column ${col.name} widened from ${w.from} to ${w.to} at line ${w.line}` });
           col.type = w.to as CsvType;
         }
         schema = csvArrowSchema(columns);
@@ -662,5 +664,93 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
   } finally {
     await bytes.close();
     await chunks.return(undefined).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingest into an Arrow IPC file
+
+export interface IngestCsvOptions extends CsvOptions {
+  /** called for every warning of the pass that completes */
+  onWarning?: (w: CsvWarning) => void;
+  /** maximum rows per record batch (default 1 << 20) */
+  batchRows?: number;
+}
+
+export interface IngestCsvResult {
+  /** the final description: types as written, exact row / bad-row counts, nullability from the data */
+  info: CsvInfo;
+  warnings: CsvWarning[];
+  /** data passes made (1 unless a value past the sample widened a column after batches were written) */
+  passes: number;
+  batches: number;
+}
+
+/**
+ * Ingests a CSV file into an uncompressed Arrow IPC file at `outPath` (written to a temporary file
+ * beside it and renamed when complete), in one optimistic pass: types come from the first
+ * `sampleBytes`; a value further on that does not fit widens the column in place when it appears in
+ * the first batch, and otherwise restarts the ingest with the widened types (each restart widens at
+ * least one column, so there are at most a few). Every column is written as nullable (the returned
+ * info says which really hold nulls). Memory stays bounded: batches are written as they come, with
+ * back-pressure on the file stream.
+ */
+export async function ingestCsv(path: string, outPath: string, opts: IngestCsvOptions = {}): Promise<IngestCsvResult> {
+  const { RecordBatchFileWriter } = await import('apache-arrow');
+  const { createWriteStream: cws } = await import('node:fs');
+  const { rename, rm } = await import('node:fs/promises');
+  let info = await inspectCsv(path, { ...opts, typing: 'sample', onProgress: undefined });
+  const tmp = `${outPath}.tmp-${process.pid}-${Date.now()}`;
+  for (let pass = 1; ; pass++) {
+    const columns = info.columns.map((c) => ({ ...c, nullable: true }));
+    const warnings: CsvWarning[] = [];
+    const widened = new Map<string, CsvType>();
+    let written = 0;
+    let restart = false;
+    let rows = 0;
+    const nulls = new Array<number>(columns.length).fill(0);
+    const writer = new RecordBatchFileWriter();
+    const sink = cws(tmp);
+    const src = writer.toNodeStream();
+    src.pipe(sink);
+    const sinkDone = new Promise<void>((res, rej) => { sink.on('close', res); sink.on('error', rej); });
+    try {
+      for await (const b of readCsv(path, {
+        ...opts, info: { ...info, columns },
+        onWarning: (w) => {
+          warnings.push(w);
+          if (w.code === 'W_WIDENED' && w.column) widened.set(w.column, w.type ?? 'string');
+        },
+      })) {
+        if (widened.size && written > 0) { restart = true; break; }
+        writer.write(b);
+        written++;
+        rows += b.numRows;
+        for (let j = 0; j < columns.length; j++) nulls[j]! += b.getChildAt(j)!.nullCount;
+        // back-pressure: let the file stream catch up before parsing more
+        while (src.readableLength + sink.writableLength > 64 * MiB) await new Promise((r) => setTimeout(r, 2));
+      }
+      writer.finish();
+      await sinkDone;
+    } catch (e) {
+      writer.abort?.();
+      sink.destroy();
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    if (restart) {
+      await rm(tmp, { force: true });
+      info = { ...info, columns: info.columns.map((c) => ({ ...c, type: widened.get(c.name) ?? c.type })) };
+      continue;
+    }
+    await rename(tmp, outPath);
+    for (const w of warnings) opts.onWarning?.(w);
+    const bad = warnings.find((w) => w.code === 'W_BAD_ROWS')?.count ?? 0;
+    const final: CsvInfo = {
+      ...info,
+      columns: columns.map((c, j) => ({ ...c, nullable: nulls[j]! > 0 })),
+      rows, badRows: bad, typedBy: 'full',
+    };
+    return { info: final, warnings, passes: pass, batches: written };
   }
 }

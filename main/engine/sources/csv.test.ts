@@ -2,7 +2,8 @@
 // progress, warnings with line numbers), errors as SourceErrors naming the file, cancellation,
 // hostile (truncated / bit-flipped) copies, and the corpus CSVs against DuckDB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tableFromIPC } from 'apache-arrow';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { formatDataShape } from '../../../shared/datashape';
@@ -75,6 +76,21 @@ describe('csvProvider', () => {
     const ac = new AbortController();
     const run = (async () => { for await (const _ of src.scan({ signal: ac.signal })) ac.abort(); })();
     await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED', path: p });
+  });
+});
+
+describe('ingestToArrow', () => {
+  it('writes an Arrow IPC file and updates info() with exact counts and warnings', async () => {
+    const p = file('ing.csv', 'a,b\n1,x\n2\n3,\n');
+    const src = new CsvSource(p);
+    const out = join(tmp.dir, 'ing.arrow');
+    const r = await src.ingestToArrow(out);
+    expect(r.info.rows).toBe(2);
+    const info = await src.info();
+    expect(formatDataShape(info.rows, info.schema)).toBe('2 * {a: int64, b: ?string}');
+    expect(info.warnings.map((w) => [w.code, w.line])).toEqual([['W_BAD_ROW', 3], ['W_BAD_ROWS', undefined]]);
+    const t = tableFromIPC(readFileSync(out));
+    expect(t.numRows).toBe(2);
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
-import { inspectCsv, readCsv, type CsvColumn, type CsvInfo, type CsvOptions, type CsvWarning } from '../../../native/csv';
+import { ingestCsv, inspectCsv, readCsv, type CsvColumn, type CsvInfo, type CsvOptions, type CsvWarning, type IngestCsvResult } from '../../../native/csv';
 import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
 
 export interface CsvSourceOptions extends Pick<CsvOptions, 'delimiter' | 'quote' | 'header' | 'encoding' | 'strict' | 'chunkBytes' | 'typing' | 'sampleBytes' | 'maxRowBytes'> {}
@@ -100,6 +100,29 @@ export class CsvSource implements Source {
       throw toSourceError(e, this.path);
     }
     if (this.badRows > 0) this.warnings.push({ code: 'W_BAD_ROWS', message: `${this.badRows} bad row(s) skipped` });
+  }
+
+  /**
+   * Fast path for the columnar cache: ingest straight into an uncompressed Arrow IPC file in one
+   * optimistic pass (no separate typing pass; see ingestCsv). Afterwards info() describes what was
+   * written (exact row count, nullability from the data) and carries the pass's warnings.
+   */
+  async ingestToArrow(outPath: string, opts: { signal?: AbortSignal; onProgress?: (done: number) => void } = {}): Promise<IngestCsvResult> {
+    const warnings: IngestWarning[] = [];
+    try {
+      const r = await ingestCsv(this.path, outPath, {
+        ...this.opts,
+        signal: opts.signal,
+        onProgress: opts.onProgress ? (p) => opts.onProgress!(p.fraction) : undefined,
+        onWarning: (w) => { if (warnings.length < MAX_WARNINGS && w.code !== 'W_BAD_ROWS') warnings.push({ code: w.code, message: w.message, line: w.line, column: w.column }); },
+      });
+      if (r.info.badRows) warnings.push({ code: 'W_BAD_ROWS', message: `${r.info.badRows} bad row(s) skipped` });
+      this.warnings = warnings;
+      this.infoP = Promise.resolve(r.info);
+      return r;
+    } catch (e) {
+      throw toSourceError(e, this.path);
+    }
   }
 
   async close(): Promise<void> {
