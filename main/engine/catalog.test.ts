@@ -35,17 +35,20 @@ describe('catalog', () => {
 
   it('forgets the cached summary and cache file when the source changes, keeps them when it does not', () => {
     const c = new Catalog(home());
-    const e = c.upsert({ location: '/d/x.csv', format: 'csv', size: 10, mtimeMs: 1, schema, rows: 3, cachePath: '/c/x.arrow' });
-    c.setSummary(e.id, { ok: 1 });
+    const e = c.upsert({ location: '/d/x.csv', format: 'csv', size: 10, mtimeMs: 1, schema, rows: 3, cachePath: '/c/x.arrow', warnings: [{ code: 'W_BAD_ROW', message: 'x', line: 3 }], metadata: { delimiter: ';' } });
+    c.setSummary(e.id, { ok: 1, big: 2n ** 63n - 1n });
     const same = c.upsert({ location: '/d/x.csv', format: 'csv', size: 10, mtimeMs: 1 });
     expect(same.id).toBe(e.id);
-    expect(same.summary).toEqual({ ok: 1 });
+    expect(same.summary).toEqual({ ok: 1, big: 2n ** 63n - 1n });
+    expect(same.warnings).toEqual([{ code: 'W_BAD_ROW', message: 'x', line: 3 }]);
+    expect(same.metadata).toEqual({ delimiter: ';' });
     expect(same.cachePath).toBe('/c/x.arrow');
     expect(c.isFresh(same, 10, 1)).toBe(true);
     const changed = c.upsert({ location: '/d/x.csv', format: 'csv', size: 11, mtimeMs: 2 });
     expect(changed.summary).toBeNull();
     expect(changed.cachePath).toBeNull();
     expect(changed.rows).toBeNull();
+    expect(changed.warnings).toEqual([]);
     expect(c.isFresh(changed, 10, 1)).toBe(false);
     c.close();
   });
@@ -71,7 +74,7 @@ describe('catalog', () => {
     old.close();
     const c = new Catalog(dir);
     expect(c.db.pragma('user_version', { simple: true })).toBe(CATALOG_VERSION);
-    expect(c.get('old-1')).toMatchObject({ name: 'legacy.csv', rows: 9, summary: null, tags: [] });
+    expect(c.get('old-1')).toMatchObject({ name: 'legacy.csv', rows: 9, summary: null, tags: [], warnings: [], metadata: {} });
     c.setTags('old-1', ['migrated']);
     expect(c.get('old-1')!.tags).toEqual(['migrated']);
     expect(c.db.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -25,6 +25,9 @@ export interface CatalogEntry {
   summary: unknown | null;
   /** the uncompressed Arrow IPC file the engine maps, when the source could not be mapped as it is */
   cachePath: string | null;
+  /** the reader's warnings (bad CSV rows, widened columns, …) when the cache was made */
+  warnings: { code: string; message: string; column?: string; line?: number }[];
+  metadata: Record<string, string>;
   addedAt: number;
   openedAt: number | null;
   tags: string[];
@@ -39,6 +42,8 @@ export interface CatalogUpsert {
   schema?: Schema | null;
   rows?: number | null;
   cachePath?: string | null;
+  warnings?: CatalogEntry['warnings'];
+  metadata?: Record<string, string>;
 }
 
 /** Each migration takes the catalog from version i to i + 1. Never edit one that has shipped. */
@@ -65,6 +70,9 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (dataset_id, tag)
    );
    CREATE INDEX datasets_opened ON datasets(opened_at DESC);`,
+  // v3: what the reader reported when the cache was made (so a fresh cache opens without re-reading the source)
+  `ALTER TABLE datasets ADD COLUMN warnings_json TEXT;
+   ALTER TABLE datasets ADD COLUMN metadata_json TEXT;`,
 ];
 
 export const CATALOG_VERSION = MIGRATIONS.length;
@@ -80,6 +88,8 @@ interface Row {
   rows: number | null;
   summary_json: string | null;
   cache_path: string | null;
+  warnings_json: string | null;
+  metadata_json: string | null;
   added_at: number;
   opened_at: number | null;
   tags: string | null;
@@ -137,6 +147,8 @@ export class Catalog {
       rows: r.rows,
       summary: r.summary_json ? JSON.parse(r.summary_json, (_k, v) => (v && typeof v === 'object' && typeof v.$bigint === 'string' ? BigInt(v.$bigint) : v)) : null,
       cachePath: r.cache_path,
+      warnings: r.warnings_json ? JSON.parse(r.warnings_json) : [],
+      metadata: r.metadata_json ? JSON.parse(r.metadata_json) : {},
       addedAt: r.added_at,
       openedAt: r.opened_at,
       tags: r.tags ? r.tags.split('\u0001') : [],
@@ -188,9 +200,13 @@ export class Catalog {
         const id = randomUUID();
         this.db
           .prepare(
-            `INSERT INTO datasets (id, name, location, format, size, mtime_ms, schema_json, rows, cache_path, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO datasets (id, name, location, format, size, mtime_ms, schema_json, rows, cache_path, warnings_json, metadata_json, added_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(id, name, u.location, u.format, u.size, u.mtimeMs, u.schema ? JSON.stringify(u.schema) : null, u.rows ?? null, u.cachePath ?? null, now);
+          .run(
+            id, name, u.location, u.format, u.size, u.mtimeMs, u.schema ? JSON.stringify(u.schema) : null, u.rows ?? null, u.cachePath ?? null,
+            u.warnings ? JSON.stringify(u.warnings) : null, u.metadata ? JSON.stringify(u.metadata) : null, now,
+          );
         return this.get(id)!;
       }
       const changed = old.size !== u.size || old.mtimeMs !== u.mtimeMs;
@@ -200,6 +216,8 @@ export class Catalog {
              schema_json = COALESCE(?, CASE WHEN ? THEN NULL ELSE schema_json END),
              rows = COALESCE(?, CASE WHEN ? THEN NULL ELSE rows END),
              cache_path = CASE WHEN ? IS NOT NULL THEN ? WHEN ? THEN NULL ELSE cache_path END,
+             warnings_json = COALESCE(?, CASE WHEN ? THEN NULL ELSE warnings_json END),
+             metadata_json = COALESCE(?, CASE WHEN ? THEN NULL ELSE metadata_json END),
              summary_json = CASE WHEN ? THEN NULL ELSE summary_json END
            WHERE id = ?`,
         )
@@ -208,6 +226,8 @@ export class Catalog {
           u.schema ? JSON.stringify(u.schema) : null, changed ? 1 : 0,
           u.rows ?? null, changed ? 1 : 0,
           u.cachePath ?? null, u.cachePath ?? null, changed ? 1 : 0,
+          u.warnings ? JSON.stringify(u.warnings) : null, changed ? 1 : 0,
+          u.metadata ? JSON.stringify(u.metadata) : null, changed ? 1 : 0,
           changed ? 1 : 0,
           old.id,
         );

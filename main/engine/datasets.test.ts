@@ -115,6 +115,31 @@ describe('datasets', () => {
     expect(t.getChild('trip_id')!.get(9)).toBe(10_000_000_000n + 59999n * 7n);
   });
 
+  it('ingests a CSV with bad rows once, reports them by line, and reopens from the cache with the same warnings', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-csv-'));
+    const file = path.join(dir, 'people.csv');
+    writeFileSync(file, 'id,name,score\n1,Ada,3.5\n2,Bob\n3,"Cy, Jr.",4\n4,Di,5,extra\n5,Eve,\n');
+    const a = await h.open({ location: file }, ctx());
+    expect(a.storage.kind).toBe('cache');
+    expect(a.rows).toBe(3);
+    const lines = a.warnings.filter((w) => w.line).map((w) => w.line);
+    expect(lines).toEqual([3, 5]);
+    const t1 = statSync(a.storage.path).mtimeMs;
+    // a new engine process (same data folder): the cache and the warnings come from the catalog
+    const h2 = createEngineHandlers({ home, samplePath: sample });
+    try {
+      const b = await h2.open({ location: file }, ctx());
+      expect(b.storage.path).toBe(a.storage.path);
+      expect(statSync(b.storage.path).mtimeMs).toBe(t1);
+      expect(b.warnings.filter((w) => w.line).map((w) => w.line)).toEqual([3, 5]);
+      const s = await h2.summary({ dataset: b.entry.id }, ctx());
+      expect(s.columns.find((c) => c.name === 'score')).toMatchObject({ count: 2, nulls: 1, min: 3.5, max: 4 });
+      expect(s.columns.find((c) => c.name === 'name')).toMatchObject({ count: 3, nulls: 0 });
+    } finally {
+      h2.close();
+    }
+  });
+
   it('gives clear errors naming the file for a missing path, a directory and an empty file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-bad-'));
     const empty = path.join(dir, 'empty.csv');

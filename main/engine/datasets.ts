@@ -6,7 +6,7 @@
  * ingested again only when its source's size or modification time changes.
  */
 import { existsSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ColumnDesc } from '../../native/index';
@@ -15,7 +15,8 @@ import { Catalog, type CatalogEntry } from './catalog';
 import { ingestToArrow } from './cache';
 import { readArrowColumns, isSupported } from './columns/arrow';
 import { readNpyHeader, npyColumns } from './columns/npy';
-import { openSource, splitLocation, listInner } from './sources/registry';
+import { openSource, splitLocation, listInner, registerProvider } from './sources/registry';
+import { csvProvider } from './sources/csv';
 import { SourceError, type IngestWarning, type InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
@@ -51,6 +52,9 @@ export class DatasetError extends Error {
     super(message);
   }
 }
+
+// the CSV reader lives beside the native parser; the registry knows the other formats itself
+registerProvider(csvProvider);
 
 function cacheName(location: string): string {
   return createHash('sha256').update(location).digest('hex').slice(0, 24) + '.arrow';
@@ -117,19 +121,32 @@ export class Datasets {
     opts.onProgress?.(0, 'reading');
     const direct = this.tryArrowInPlace(loc, file, st, known);
     if (direct) return direct;
+    // a cache made from the source as it is now: open it without reading the source again
+    if (known && known.schema && known.cachePath && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(known.cachePath)) {
+      const storage = { kind: 'cache' as const, path: known.cachePath };
+      const { columns, unsupported, rows } = this.mapColumns(storage, 'arrow', known.schema.fields);
+      return this.remember(known, loc, known.format, st.size, rows, known.schema, known.metadata, known.warnings, storage, columns, unsupported);
+    }
     const source = await openSource(loc);
     try {
-      const info = await source.info();
       let storage: OpenedDataset['storage'];
-      const fresh = known && this.catalog.isFresh(known, st.size, st.mtimeMs) && known.cachePath && existsSync(known.cachePath);
+      let info = await source.info();
       if (info.inPlace) {
         storage = { kind: 'in-place', path: info.inPlace.path };
-      } else if (fresh) {
-        storage = { kind: 'cache', path: known!.cachePath! };
       } else {
         const out = path.join(this.cacheDir, cacheName(loc));
         opts.onProgress?.(0, 'ingesting');
-        await ingestToArrow(source, out, { signal: opts.signal, onProgress: (d) => opts.onProgress?.(d, 'ingesting') });
+        const onProgress = (d: number) => opts.onProgress?.(d, 'ingesting');
+        const fast = (source as { ingestToArrow?: (out: string, o: { signal?: AbortSignal; onProgress?: (d: number) => void }) => Promise<unknown> }).ingestToArrow;
+        if (typeof fast === 'function') {
+          // readers with their own direct path into the cache (the native CSV parser)
+          await mkdir(this.cacheDir, { recursive: true });
+          await fast.call(source, out, { signal: opts.signal, onProgress });
+          info = await source.info();
+        } else {
+          await ingestToArrow(source, out, { signal: opts.signal, onProgress });
+          info = await source.info(); // readers that learn while scanning (bad rows, widening) report it now
+        }
         storage = { kind: 'cache', path: out };
       }
       const { columns, unsupported, rows } = this.mapColumns(storage, info.inPlace?.kind ?? 'arrow', info.schema.fields);
@@ -141,29 +158,28 @@ export class Datasets {
         schema: info.schema,
         rows,
         cachePath: storage.kind === 'cache' ? storage.path : null,
-      });
-      this.catalog.touch(entry.id);
-      const ds: OpenedDataset = {
-        id: entry.id,
-        name: entry.name,
-        location: loc,
-        format: info.format,
-        size: st.size,
-        rows,
-        schema: info.schema,
-        metadata: info.metadata,
         warnings: info.warnings,
-        storage,
-        columns,
-        unsupported,
-        sample: entry.tags.includes('sample'),
-      };
-      this.open_.set(entry.id, ds);
+        metadata: info.metadata,
+      });
+      const ds = this.remember(entry, loc, info.format, st.size, rows, info.schema, info.metadata, info.warnings, storage, columns, unsupported);
       opts.onProgress?.(1, 'ready');
       return ds;
     } finally {
       await source.close();
     }
+  }
+
+  private remember(
+    entry: CatalogEntry, loc: string, format: string, size: number, rows: number, schema: Schema, metadata: Record<string, string>,
+    warnings: IngestWarning[], storage: OpenedDataset['storage'], columns: Map<string, ColumnDesc>, unsupported: Map<string, string>,
+  ): OpenedDataset {
+    this.catalog.touch(entry.id);
+    const ds: OpenedDataset = {
+      id: entry.id, name: entry.name, location: loc, format, size, rows, schema, metadata, warnings, storage, columns, unsupported,
+      sample: entry.tags.includes('sample'),
+    };
+    this.open_.set(entry.id, ds);
+    return ds;
   }
 
   /**
@@ -186,14 +202,9 @@ export class Datasets {
       else unsupported.set(c.name, c.reason);
     }
     const metadata = Object.fromEntries(a.schema.metadata ?? new Map());
-    const entry = this.catalog.upsert({ location: loc, format: 'arrow', size: st.size, mtimeMs: st.mtimeMs, schema, rows: a.rows, cachePath: null, ...(known ? {} : {}) });
-    this.catalog.touch(entry.id);
-    const ds: OpenedDataset = {
-      id: entry.id, name: entry.name, location: loc, format: 'arrow', size: st.size, rows: a.rows, schema, metadata,
-      warnings: [], storage: { kind: 'in-place', path: file }, columns, unsupported, sample: entry.tags.includes('sample'),
-    };
-    this.open_.set(entry.id, ds);
-    return ds;
+    void known;
+    const entry = this.catalog.upsert({ location: loc, format: 'arrow', size: st.size, mtimeMs: st.mtimeMs, schema, rows: a.rows, cachePath: null });
+    return this.remember(entry, loc, 'arrow', st.size, a.rows, schema, metadata, [], { kind: 'in-place', path: file }, columns, unsupported);
   }
 
   private mapColumns(storage: OpenedDataset['storage'], kind: 'arrow' | 'npy', fields: Field[]) {
