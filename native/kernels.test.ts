@@ -248,6 +248,47 @@ describe('bin2d and hist1d', () => {
     expect(gen.counts).toEqual(want);
   });
 
+  it('SIMD and scalar cell indexing agree on edge values (float64 and float32, with a filter)', async () => {
+    const edge = [0, -0, 1, 2, 2 - 2 ** -52, 2 + 2 ** -51, -1e-300, 1e-300, 0.5, 1.25, Infinity, -Infinity, NaN, 1e300, -1e300, 1.9999999, 0.75];
+    const n = 4099; // not a multiple of 4: exercises the scalar tail
+    const X = new Float64Array(n), Yv = new Float64Array(n);
+    for (let i = 0; i < n; i++) { X[i] = edge[i % edge.length]!; Yv[i] = edge[(i * 7 + 3) % edge.length]!; }
+    for (const dtype of ['float64', 'float32'] as const) {
+      const p = join(dir, `edge.${dtype}`);
+      const A = dtype === 'float64' ? X : Float32Array.from(X);
+      const B = dtype === 'float64' ? Yv : Float32Array.from(Yv);
+      writeFileSync(p, Buffer.concat([Buffer.from(A.buffer), Buffer.from(B.buffer)]));
+      const w = A.BYTES_PER_ELEMENT;
+      const x = rawColumn(p, 'x', dtype, 0, n), y = rawColumn(p, 'y', dtype, w * n, n);
+      const spec = { x, y, x0: 0, x1: 2, y0: -0, y1: 1.25, width: 7, height: 3 };
+      const filter = { expr: { kind: 'cmp' as const, op: '!=' as const, left: { kind: 'col' as const, name: 'y' }, right: { kind: 'lit' as const, value: 0.5 } }, columns: { y } };
+      const want = new Uint32Array(21), wantF = new Uint32Array(21);
+      let nan = 0;
+      for (let i = 0; i < n; i++) {
+        const xv = A[i]!, yv = B[i]!;
+        if (Number.isNaN(xv) || Number.isNaN(yv)) { nan++; continue; }
+        if (!(xv >= 0 && xv < 2 && yv >= 0 && yv < 1.25)) continue;
+        const c = Math.min(2, Math.floor((yv - 0) * (3 / 1.25))) * 7 + Math.min(6, Math.floor((xv - 0) * (7 / 2)));
+        want[c]!++;
+        if (yv !== 0.5) wantF[c]!++;
+      }
+      const results = [];
+      for (const noSimd of [false, true]) {
+        if (noSimd) process.env.CDX_NO_SIMD = '1';
+        else delete process.env.CDX_NO_SIMD;
+        results.push([await bin2d(spec), await bin2d(spec, { filter })]);
+      }
+      delete process.env.CDX_NO_SIMD;
+      for (const [plain, filt] of results) {
+        expect(plain!.counts, dtype).toEqual(want);
+        expect(plain!.nan).toBe(nan);
+        expect(filt!.counts, dtype).toEqual(wantF);
+      }
+      expect(results[0]![1]!.filtered).toBe(results[1]![1]!.filtered);
+      expect(results[0]![1]!.nan).toBe(results[1]![1]!.nan);
+    }
+  });
+
   it('hist1d over a range, with and without a filter', async () => {
     const h = await hist1d(a.column('x'), { lo: 0, hi: 4, bins: 16 });
     const want = new Array(16).fill(0);

@@ -5,8 +5,10 @@
 // outside, NaN or null are skipped and counted.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "plan.h"
+#include "bin_simd.h"
 
 namespace cdx {
 namespace {
@@ -93,8 +95,8 @@ class Bin2dWorker : public PromiseWorker {
         const int g = shared ? 0 : t;
         if (oneD) grids64[t].assign(ax.n, 0.0);
         else if (valueCol < 0 && catCol < 0 && !shared) {
-          g8[t].assign(gridCells, 0);
-          grids[t].assign(gridCells, 0);
+          g8[t].assign(gridCells + 1, 0);  // + a dummy cell for rejected rows (SIMD path)
+          grids[t].assign(gridCells + 1, 0);
         } else if (!shared || t == 0) {
           if (grids[g].empty()) grids[g].assign(gridCells, 0);
           if (valueCol >= 0 && sumg[g].empty()) sumg[g].assign(cells, 0.0);
@@ -136,6 +138,7 @@ class Bin2dWorker : public PromiseWorker {
       const uint8_t* b = g8[t].data();
       for (size_t c = 0; c < gridCells; c++) d[c] += b[c];
       std::vector<uint8_t>().swap(g8[t]);
+      grids[t].resize(gridCells);  // drop the dummy cell
     }
     for (auto& c : ctr) {
       total.binned += c.binned; total.nan += c.nan; total.filtered += c.filtered; total.uncategorized += c.uncategorized;
@@ -222,9 +225,27 @@ class Bin2dWorker : public PromiseWorker {
                         !X.col->swap && !Y.col->swap && !X.validity && !Y.validity;
     double xs[kBatch], ys[kBatch];
     uint64_t nan = 0, binned = 0, filtered = 0;
+#ifdef CDX_HAVE_AVX2_PATH
+    const bool simd = CpuHasAvx2() && !std::getenv("CDX_NO_SIMD");
+    const SimdBin sb{ax.lo, ax.hi, ay.lo, ay.hi, ax.scale, ay.scale, ax.n, ay.n, ax.n * ay.n};
+#endif
     for (uint64_t r = r0; r < r1; r += kBatch) {
       const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
       uint32_t cnt = 0;
+#ifdef CDX_HAVE_AVX2_PATH
+      if (direct && simd && (X.col->dtype == DType::F32 || X.col->dtype == DType::F64)) {
+        if (needFilter) tri = plan.filter.EvalTri(plan.FilterViews(views), r, n, s);
+        uint64_t kept = 0;
+        if (X.col->dtype == DType::F32)
+          cnt = CellsAvx2<float>(reinterpret_cast<const float*>(X.data) + (r - X.rowStart), reinterpret_cast<const float*>(Y.data) + (r - Y.rowStart), n, tri, idx, sb, &nan, &kept);
+        else
+          cnt = CellsAvx2<double>(reinterpret_cast<const double*>(X.data) + (r - X.rowStart), reinterpret_cast<const double*>(Y.data) + (r - Y.rowStart), n, tri, idx, sb, &nan, &kept);
+        if (needFilter) filtered += n - kept;
+        Bump(idx, n, g8, g32);  // rejected rows bump the dummy cell
+        binned += cnt;
+        continue;
+      }
+#endif
       if (direct) {
         if (needFilter) tri = plan.filter.EvalTri(plan.FilterViews(views), r, n, s);
         uint64_t kept = 0;

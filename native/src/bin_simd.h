@@ -1,0 +1,95 @@
+// AVX2 cell indexing for the density grids (runtime-dispatched: the binary stays baseline x86-64;
+// __builtin_cpu_supports picks this path only on CPUs that have AVX2). Same arithmetic as the
+// scalar path, lane by lane: in-viewport test with ordered compares (NaN fails), cell =
+// floor((v - lo) * scale) in double, clamped to the last cell; rejected lanes get the dummy cell
+// index `cells` (a spare counter that is discarded), so no compaction is needed.
+#pragma once
+
+#include <cstdint>
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define CDX_HAVE_AVX2_PATH 1
+#include <immintrin.h>
+
+namespace cdx {
+
+struct SimdBin {
+  double x0, x1, y0, y1, sx, sy;
+  uint32_t W, H, cells;
+};
+
+inline bool CpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+template <class T>
+__attribute__((target("avx2"))) static inline __m256d LoadPd(const T* p);
+template <>
+__attribute__((target("avx2"))) inline __m256d LoadPd<float>(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+template <>
+__attribute__((target("avx2"))) inline __m256d LoadPd<double>(const double* p) { return _mm256_loadu_pd(p); }
+
+// Fills idx[0..n) (dummy = b.cells for rejected rows); returns the binned count. keep: three-valued
+// filter result (2 = passes) or null. *nan += kept NaN rows; *kept += kept rows.
+template <class T>
+__attribute__((target("avx2"))) uint32_t CellsAvx2(const T* __restrict X, const T* __restrict Y, uint32_t n,
+                                                  const uint8_t* __restrict keep, uint32_t* __restrict idx,
+                                                  const SimdBin& b, uint64_t* nan, uint64_t* keptOut) {
+  const __m256d x0 = _mm256_set1_pd(b.x0), x1 = _mm256_set1_pd(b.x1), y0 = _mm256_set1_pd(b.y0), y1 = _mm256_set1_pd(b.y1);
+  const __m256d sx = _mm256_set1_pd(b.sx), sy = _mm256_set1_pd(b.sy);
+  const __m128i wm1 = _mm_set1_epi32(static_cast<int>(b.W - 1)), hm1 = _mm_set1_epi32(static_cast<int>(b.H - 1));
+  const __m128i wv = _mm_set1_epi32(static_cast<int>(b.W)), dummy = _mm_set1_epi32(static_cast<int>(b.cells));
+  const __m128i two = _mm_set1_epi32(2);
+  uint64_t binned = 0, nn = 0, kept = 0;
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = LoadPd<T>(X + i), y = LoadPd<T>(Y + i);
+    const __m256d in = _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(x, x0, _CMP_GE_OQ), _mm256_cmp_pd(x, x1, _CMP_LT_OQ)),
+                                     _mm256_and_pd(_mm256_cmp_pd(y, y0, _CMP_GE_OQ), _mm256_cmp_pd(y, y1, _CMP_LT_OQ)));
+    const __m256d un = _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(y, y, _CMP_UNORD_Q));
+    // out-of-range lanes may convert to INT_MIN; they are replaced by the dummy below
+    const __m256d fx = _mm256_and_pd(in, _mm256_mul_pd(_mm256_sub_pd(x, x0), sx));
+    const __m256d fy = _mm256_and_pd(in, _mm256_mul_pd(_mm256_sub_pd(y, y0), sy));
+    __m128i bi = _mm_min_epi32(_mm256_cvttpd_epi32(fx), wm1);
+    __m128i bj = _mm_min_epi32(_mm256_cvttpd_epi32(fy), hm1);
+    __m128i cell = _mm_add_epi32(_mm_mullo_epi32(bj, wv), bi);
+    int inBits = _mm256_movemask_pd(in);
+    int keepBits = 0xF;
+    if (keep) {
+      int32_t k4;
+      std::memcpy(&k4, keep + i, 4);
+      const __m128i kv = _mm_cmpeq_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(k4)), two);
+      keepBits = _mm_movemask_ps(_mm_castsi128_ps(kv));
+    }
+    const int ok = inBits & keepBits;
+    const __m128i okMask = _mm_cmpgt_epi32(_mm_and_si128(_mm_set1_epi32(ok), _mm_setr_epi32(1, 2, 4, 8)), _mm_setzero_si128());
+    cell = _mm_blendv_epi8(dummy, cell, okMask);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + i), cell);
+    binned += __builtin_popcount(ok);
+    kept += __builtin_popcount(keepBits);
+    nn += __builtin_popcount(_mm256_movemask_pd(un) & ~inBits & keepBits);
+  }
+  for (; i < n; i++) {
+    const double x = static_cast<double>(X[i]), y = static_cast<double>(Y[i]);
+    const bool in = (x >= b.x0) & (x < b.x1) & (y >= b.y0) & (y < b.y1);
+    const bool k = keep ? (keep[i] >> 1) != 0 : true;
+    uint32_t c = b.cells;
+    if (in & k) {
+      uint32_t bi = static_cast<uint32_t>((x - b.x0) * b.sx), bj = static_cast<uint32_t>((y - b.y0) * b.sy);
+      bi = bi < b.W ? bi : b.W - 1;
+      bj = bj < b.H ? bj : b.H - 1;
+      c = bj * b.W + bi;
+      binned++;
+    }
+    idx[i] = c;
+    kept += k;
+    nn += (!in) & k & ((x != x) | (y != y));
+  }
+  *nan += nn;
+  *keptOut += kept;
+  return static_cast<uint32_t>(binned);
+}
+
+}  // namespace cdx
+#endif
