@@ -1,6 +1,10 @@
 // Evaluation of compiled filter programs (see filter.h).
 #include "filter.h"
 
+#include <cstdlib>
+
+#include "bin_simd.h"
+
 #include <algorithm>
 #include <string_view>
 
@@ -215,8 +219,55 @@ static void CmpTyped(const uint8_t* data, uint32_t n, double L, uint8_t* o) {
   }
 }
 
+#ifdef CDX_HAVE_AVX2_PATH
+// 4 lanes -> 4 result bytes (0 or 2) from a 4-bit compare mask
+static const uint32_t kBits2[16] = {
+    0x00000000, 0x00000002, 0x00000200, 0x00000202, 0x00020000, 0x00020002, 0x00020200, 0x00020202,
+    0x02000000, 0x02000002, 0x02000200, 0x02000202, 0x02020000, 0x02020002, 0x02020200, 0x02020202};
+
+template <class T, int Pred>
+__attribute__((target("avx2"))) static void CmpAvx2(const T* p, uint32_t n, double L, uint8_t* o) {
+  const __m256d l = _mm256_set1_pd(L);
+  uint32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const int m = _mm256_movemask_pd(_mm256_cmp_pd(LoadPd<T>(p + i), l, Pred));
+    std::memcpy(o + i, &kBits2[m], 4);
+  }
+  for (; i < n; i++) {
+    const double a = static_cast<double>(p[i]);
+    bool r;
+    if constexpr (Pred == _CMP_EQ_OQ) r = a == L;
+    else if constexpr (Pred == _CMP_NEQ_UQ) r = a != L;
+    else if constexpr (Pred == _CMP_LT_OQ) r = a < L;
+    else if constexpr (Pred == _CMP_LE_OQ) r = a <= L;
+    else if constexpr (Pred == _CMP_GT_OQ) r = a > L;
+    else r = a >= L;
+    o[i] = static_cast<uint8_t>(r) << 1;
+  }
+}
+
+template <class T>
+static void CmpAvx2Op(int op, const uint8_t* data, uint32_t n, double L, uint8_t* o) {
+  const T* p = reinterpret_cast<const T*>(data);
+  switch (op) {
+    case 0: CmpAvx2<T, _CMP_EQ_OQ>(p, n, L, o); break;
+    case 1: CmpAvx2<T, _CMP_NEQ_UQ>(p, n, L, o); break;  // NaN != L is true
+    case 2: CmpAvx2<T, _CMP_LT_OQ>(p, n, L, o); break;
+    case 3: CmpAvx2<T, _CMP_LE_OQ>(p, n, L, o); break;
+    case 4: CmpAvx2<T, _CMP_GT_OQ>(p, n, L, o); break;
+    default: CmpAvx2<T, _CMP_GE_OQ>(p, n, L, o); break;
+  }
+}
+#endif
+
 template <class T>
 static void CmpTypedOp(int op, const uint8_t* data, uint32_t n, double L, uint8_t* o) {
+#ifdef CDX_HAVE_AVX2_PATH
+  if constexpr (std::is_floating_point_v<T>) {
+    static const bool simd = CpuHasAvx2() && !std::getenv("CDX_NO_SIMD");
+    if (simd) { CmpAvx2Op<T>(op, data, n, L, o); return; }
+  }
+#endif
   switch (op) {
     case 0: CmpTyped<T, 0>(data, n, L, o); break;
     case 1: CmpTyped<T, 1>(data, n, L, o); break;
