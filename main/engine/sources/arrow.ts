@@ -62,6 +62,110 @@ class FbTable {
     const p = this.fieldPos(i);
     return p ? new FbTable(this.dv, p + this.dv.getUint32(p, true)) : null;
   }
+  /** A vector field: its first element's position and length, both checked against the buffer. */
+  vector(i: number, elemSize: number): { start: number; n: number } | null {
+    const p = this.fieldPos(i);
+    if (!p) return null;
+    const v = p + this.dv.getUint32(p, true);
+    if (v + 4 > this.dv.byteLength) throw new Error('flatbuffer vector out of range');
+    const n = this.dv.getUint32(v, true);
+    if (v + 4 + n * elemSize > this.dv.byteLength) throw new Error(`flatbuffer vector of ${n} elements runs past its buffer`);
+    return { start: v + 4, n };
+  }
+  /** A vector of tables. */
+  tables(i: number): FbTable[] {
+    const v = this.vector(i, 4);
+    if (!v) return [];
+    const out: FbTable[] = [];
+    for (let k = 0; k < v.n; k++) {
+      const e = v.start + 4 * k;
+      out.push(new FbTable(this.dv, e + this.dv.getUint32(e, true)));
+    }
+    return out;
+  }
+  i64At(abs: number): bigint { return this.dv.getBigInt64(abs, true); }
+  i32At(abs: number): number { return this.dv.getInt32(abs, true); }
+}
+
+/*
+ * Verification of the metadata apache-arrow will read. apache-arrow trusts flatbuffer vector
+ * lengths and buffer regions; a corrupt length makes it build arrays of millions of objects
+ * (the process runs out of memory, which cannot be caught). These checks mirror the flatbuffer
+ * verifier Arrow C++ runs before reading a message.
+ */
+const FB_TYPE_UNION = 14;
+
+function verifyKeyValues(t: FbTable, i: number): void {
+  for (const kv of t.tables(i)) { kv.vector(0, 1); kv.vector(1, 1); }
+}
+
+function verifyField(t: FbTable, depth: number, budget: { n: number }): void {
+  if (depth > 64) throw new Error('schema nested too deeply');
+  if (++budget.n > 100_000) throw new Error('schema has too many fields');
+  t.vector(0, 1); // name
+  const type = t.table(3);
+  if (type && t.u8(2) === FB_TYPE_UNION) type.vector(1, 4); // union type ids
+  const dict = t.table(4);
+  if (dict) dict.table(1);
+  for (const c of t.tables(5)) verifyField(c, depth + 1, budget);
+  verifyKeyValues(t, 6);
+}
+
+function verifySchema(schema: FbTable): void {
+  const budget = { n: 0 };
+  for (const f of schema.tables(1)) verifyField(f, 0, budget);
+  verifyKeyValues(schema, 2);
+  schema.vector(3, 8);
+}
+
+function verifyRecordBatch(rb: FbTable, bodyLength: bigint): void {
+  const nodes = rb.vector(1, 16);
+  const bufs = rb.vector(2, 16);
+  rb.table(3);
+  rb.vector(4, 8);
+  const maxLen = bodyLength * 8n + 65536n;
+  if (nodes) {
+    for (let k = 0; k < nodes.n; k++) {
+      const len = rb.i64At(nodes.start + 16 * k);
+      const nulls = rb.i64At(nodes.start + 16 * k + 8);
+      if (len < 0n || len > maxLen || nulls < 0n || nulls > len) throw new Error(`field node ${k} declares ${len} values (${nulls} null) for a ${bodyLength}-byte body`);
+    }
+  }
+  if (bufs) {
+    for (let k = 0; k < bufs.n; k++) {
+      const off = rb.i64At(bufs.start + 16 * k);
+      const len = rb.i64At(bufs.start + 16 * k + 8);
+      if (off < 0n || len < 0n || off + len > bodyLength) throw new Error(`buffer ${k} (${off}+${len}) lies outside the ${bodyLength}-byte body`);
+    }
+  }
+}
+
+/** The file footer: schema, and blocks that must lie inside the file. */
+async function verifyFooter(f: BoundedFile): Promise<void> {
+  const lenBytes = await f.read(f.size - 10, 4, 'footer length');
+  const footerLen = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getInt32(0, true);
+  if (footerLen <= 0 || footerLen > f.size - 18) throw new SourceError('E_CORRUPT', f.path, `Arrow footer declares ${footerLen} bytes`);
+  const buf = await f.read(f.size - 10 - footerLen, footerLen, 'footer');
+  try {
+    const footer = FbTable.root(buf);
+    const schema = footer.table(1);
+    if (!schema) throw new Error('footer without a schema');
+    verifySchema(schema);
+    for (const field of [2, 3]) {
+      const v = footer.vector(field, 24);
+      if (!v) continue;
+      for (let k = 0; k < v.n; k++) {
+        const off = footer.i64At(v.start + 24 * k);
+        const meta = footer.i32At(v.start + 24 * k + 8);
+        const body = footer.i64At(v.start + 24 * k + 16);
+        if (off < 0n || meta < 0 || body < 0n || off + BigInt(meta) + body > BigInt(f.size)) {
+          throw new Error(`block ${k} (${off}, ${meta}, ${body}) lies outside the file`);
+        }
+      }
+    }
+  } catch (e) {
+    throw new SourceError('E_CORRUPT', f.path, `invalid Arrow file footer: ${(e as Error).message}`);
+  }
 }
 
 const HEADER_SCHEMA = 1;
@@ -121,16 +225,26 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
     try {
       if (headerType === HEADER_SCHEMA) {
         sawSchema = true;
-        r.bigEndian = (msg.table(2)?.i16(0) ?? 0) === 1;
+        const schema = msg.table(2);
+        if (!schema) throw new Error('schema message without a schema');
+        verifySchema(schema);
+        r.bigEndian = schema.i16(0) === 1;
       } else if (headerType === HEADER_RECORD_BATCH) {
         const rb = msg.table(2);
+        if (!rb) throw new Error('record batch message without a header');
+        verifyRecordBatch(rb, bodyLength);
         const n = rb ? rb.i64(0) : 0n;
-        if (n < 0n || n > 2n ** 40n) throw new Error(`implausible row count ${n}`);
+        // a row takes at least one bit in some buffer unless every column is of the null type:
+        // a count far beyond the body is corrupt (and would size arrays by a corrupt header)
+        if (n < 0n || n > 2n ** 40n || n > bodyLength * 8n + 65536n) throw new Error(`implausible row count ${n} for a ${bodyLength}-byte body`);
         r.rows += Number(n);
         r.batches++;
         if (rb?.table(3)) r.compressed = true;
       } else if (headerType === HEADER_DICTIONARY) {
         const db = msg.table(2);
+        const data = db?.table(1);
+        if (!data) throw new Error('dictionary message without data');
+        verifyRecordBatch(data, bodyLength);
         if (db?.table(1)?.table(3)) r.compressed = true;
       } else {
         throw new Error(`unknown message type ${headerType}`);
@@ -143,6 +257,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
     if (guard > 50_000_000) break;
   }
   if (!sawSchema) throw new SourceError('E_CORRUPT', f.path, 'no Arrow schema message found');
+  if (isFile) await verifyFooter(f);
   return r;
 }
 
@@ -255,6 +370,11 @@ class ArrowSource implements Source {
     const { reader, close } = await openReader(path, ipc.isFile);
     try {
       const schema = reader.schema;
+      try {
+        planColumns(schema);
+      } catch (e) {
+        throw wrapError(e, path, 'E_CORRUPT', 'invalid Arrow schema: ');
+      }
       const metadata: Record<string, string> = {};
       for (const [k, v] of schema.metadata ?? []) metadata[k] = v;
       return new ArrowSource(path, ipc, schema, metadata);

@@ -60,6 +60,15 @@ export function arrowSchemaOf(fields: Field[]): ArrowSchema {
   return new ArrowSchema(fields.map((f) => new ArrowField(f.name, arrowTypeOf(f), true)));
 }
 
+/** String(type) can throw on a malformed type (a list without a child, say). */
+function typeName(t: DataType): string {
+  try {
+    return String(t);
+  } catch {
+    return Type[t.typeId] ?? 'unknown';
+  }
+}
+
 /** DataShape field for an Arrow field (nested, union, map and null types become 'json'). */
 export function fieldFromArrow(af: ArrowField): Field {
   const t = af.type as DataType;
@@ -76,15 +85,15 @@ export function fieldFromArrow(af: ArrowField): Field {
     }
     case Type.Utf8: case Type.LargeUtf8: case Type.Utf8View: return { ...base, type: 'string' };
     case Type.Binary: case Type.LargeBinary: case Type.BinaryView: return { ...base, type: 'binary' };
-    case Type.FixedSizeBinary: return { ...base, type: 'binary', original: String(t) };
-    case Type.Date: return { ...base, type: 'date', original: String(t) };
+    case Type.FixedSizeBinary: return { ...base, type: 'binary', original: typeName(t) };
+    case Type.Date: return { ...base, type: 'date', original: typeName(t) };
     case Type.Time: return { ...base, type: 'time', unit: unitFromArrow[(t as Time).unit] };
     case Type.Timestamp: {
       const ts = t as Timestamp;
       return { ...base, type: 'timestamp', unit: unitFromArrow[ts.unit], ...(ts.timezone ? { tz: ts.timezone } : {}) };
     }
     case Type.Duration: return { ...base, type: 'duration', unit: unitFromArrow[(t as Duration).unit] };
-    case Type.Interval: return { ...base, type: 'interval', original: String(t) };
+    case Type.Interval: return { ...base, type: 'interval', original: typeName(t) };
     case Type.Decimal: {
       const d = t as Decimal;
       return { ...base, type: 'decimal', precision: d.precision, scale: d.scale, original: `decimal${d.bitWidth}` };
@@ -94,7 +103,7 @@ export function fieldFromArrow(af: ArrowField): Field {
       return inner.type === 'json' ? inner : { ...inner, dictionary: true };
     }
     default:
-      return { ...base, type: 'json', nullable: true, original: String(t) };
+      return { ...base, type: 'json', nullable: true, original: typeName(t) };
   }
 }
 
@@ -116,6 +125,8 @@ function bytesToText(b: Uint8Array): string {
 export function toPlain(v: unknown, depth = 0): unknown {
   if (v === null || v === undefined) return null;
   if (depth > 64) return '…';
+  if (depth === 0) cellBudget = MAX_CELL_ELEMENTS;
+  if (--cellBudget < 0) throw new LimitError(`a nested value holds more than ${MAX_CELL_ELEMENTS} elements`);
   switch (typeof v) {
     case 'bigint':
       return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
@@ -147,6 +158,10 @@ export function toPlain(v: unknown, depth = 0): unknown {
       return String(v);
   }
 }
+
+/** Most elements one cell's JSON may hold (corrupt list offsets can claim billions). */
+const MAX_CELL_ELEMENTS = 10_000_000;
+let cellBudget = 0;
 
 export function toJsonText(v: unknown): string | null {
   if (v === null || v === undefined) return null;
