@@ -1,0 +1,246 @@
+/**
+ * Columnar writers: Arrow IPC file / Feather v2 (apache-arrow's RecordBatchFileWriter) and Parquet
+ * (parquet-wasm: arrow-rs compiled to WebAssembly, its streaming `transformParquetStream`). Both
+ * take record batches one at a time: the Arrow writer's bytes are drained to the file after every
+ * batch; the Parquet writer holds at most one row group (rowGroupRows rows or rowGroupBytes) in
+ * WebAssembly memory before it is flushed. Arrow keeps every type as it is; Parquet keeps every
+ * type arrow-rs can write and embeds the Arrow schema (zone names, unsigned widths) for Arrow-aware
+ * readers.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
+import {
+  AsyncByteQueue, Message, RecordBatchFileWriter, RecordBatchWriter, Table, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
+} from 'apache-arrow';
+import type { Field } from '../../../shared/datashape';
+import {
+  ConvertError, checkOptions, choiceOption, intOption,
+  type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
+} from './types';
+import { typeLabel } from './values';
+
+/** Collects the bytes apache-arrow's writer emits, so they can be written out after each batch. */
+class CollectingQueue extends AsyncByteQueue<Uint8Array> {
+  chunks: Uint8Array[] = [];
+  override write(value: any): void {
+    this.chunks.push(value as Uint8Array);
+  }
+  override close(): void {}
+  take(): Uint8Array[] {
+    const c = this.chunks;
+    this.chunks = [];
+    return c;
+  }
+}
+
+async function writeAll(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  for (const c of chunks) {
+    let done = 0;
+    while (done < c.byteLength) {
+      const { bytesWritten } = await fh.write(c, done, c.byteLength - done);
+      done += bytesWritten;
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------------------- Arrow
+
+/**
+ * apache-arrow JS writes the schema of an IPC *file* only into the footer; the format also embeds
+ * the stream (schema message first), which C++/pyarrow write and sequential readers — CDX's own
+ * reader among them — need. This writer puts the schema message after the leading magic.
+ */
+class SpecFileWriter extends RecordBatchFileWriter {
+  override _writeSchema(schema: ArrowSchema): this {
+    (this as any)._writeMagic()._writePadding(2);
+    return (RecordBatchWriter.prototype as any)._writeSchema.call(this, schema);
+  }
+}
+void Message;
+
+export const arrowWriter: WriterProvider = {
+  format: 'arrow',
+  extensions: ['arrow', 'feather', 'ipc', 'arrows'],
+  options: {
+    compression: 'none (default). lz4 / zstd body compression is not available: apache-arrow JS ships no encoder',
+  },
+  plan(fields, opts, ctx): FidelityReport {
+    checkOptions(this, opts, ctx.out);
+    const c = choiceOption(opts, 'compression', ['none', 'lz4', 'zstd'] as const, 'none', ctx.out);
+    if (c !== 'none') {
+      throw new ConvertError('E_UNSUPPORTED', ctx.out,
+        `Arrow IPC ${c} compression cannot be written in this build (apache-arrow JS has no ${c} encoder); write uncompressed Arrow, or Parquet for compression`);
+    }
+    return {
+      format: 'arrow',
+      columns: fields.map((f) => ({ column: f.name, from: typeLabel(f), to: typeLabel(f), status: 'kept' as const })),
+      notes: ['Arrow IPC file format (= Feather v2), uncompressed, one record batch per input batch: memory-mappable by CDX, pyarrow, DuckDB and R; streamed'],
+    };
+  },
+  async open(_fields, schema, _opts, ctx): Promise<Writer> {
+    const fh = await open(ctx.tmp, 'wx');
+    const q = new CollectingQueue();
+    const w = new SpecFileWriter();
+    w.reset(q as any, schema);
+    let failed = false;
+    return {
+      async write(batch) {
+        w.write(batch);
+        await writeAll(fh, q.take());
+      },
+      async finish() {
+        w.finish();
+        await writeAll(fh, q.take());
+        await fh.sync();
+        await fh.close();
+        return 'rename';
+      },
+      async abort() {
+        if (failed) return;
+        failed = true;
+        await fh.close().catch(() => undefined);
+      },
+    };
+  },
+};
+
+// --------------------------------------------------------------------------------------- Parquet
+
+type PW = typeof import('parquet-wasm');
+let pwModule: Promise<PW> | undefined;
+/** parquet-wasm (its node build instantiates the WebAssembly module when imported). */
+export function parquetWasm(): Promise<PW> {
+  return (pwModule ??= import('parquet-wasm'));
+}
+
+const CODECS = ['zstd', 'snappy', 'gzip', 'none', 'lz4', 'brotli'] as const;
+
+function parquetFidelity(f: Field): ColumnFidelity {
+  const from = typeLabel(f);
+  const c = (to: string, status: ColumnFidelity['status'], note?: string): ColumnFidelity => ({ column: f.name, from, to, status, ...(note ? { note } : {}) });
+  switch (f.type) {
+    case 'int8': case 'int16': case 'int32': return c(`INT32 (${f.type.toUpperCase()})`, 'kept');
+    case 'uint8': case 'uint16': case 'uint32': return c(`INT32 (${f.type.toUpperCase()})`, 'kept');
+    case 'int64': return c('INT64', 'kept');
+    case 'uint64': return c('INT64 (UINT_64)', 'kept', 'unsigned logical type: values above 2^63 are kept');
+    case 'float16': return c('FIXED_LEN_BYTE_ARRAY(2) (FLOAT16)', 'kept');
+    case 'float32': return c('FLOAT', 'kept');
+    case 'float64': return c('DOUBLE', 'kept', 'NaN, ±Inf and -0.0 kept');
+    case 'bool': return c('BOOLEAN', 'kept');
+    case 'string': return c('BYTE_ARRAY (STRING)', 'kept', 'UTF-8 bytes as given');
+    case 'binary': return c('BYTE_ARRAY', 'kept');
+    case 'date': return c('INT32 (DATE)', 'kept');
+    case 'timestamp': return c(`INT64 (TIMESTAMP ${(f.unit ?? 'us').toUpperCase()}${f.tz ? ', UTC' : ''})`, 'kept',
+      f.tz ? `instant kept (UTC-adjusted); the zone name "${f.tz}" travels in the embedded Arrow schema (Arrow-aware readers keep it)` : undefined);
+    case 'time': return c(`TIME (${(f.unit ?? 'us').toUpperCase()})`, 'kept');
+    case 'duration': return c('INT64', 'converted', `a count of ${f.unit ?? 'us'}; the duration type travels only in the embedded Arrow schema`);
+    case 'decimal': return c(`DECIMAL(${f.precision ?? 38}, ${f.scale ?? 0})`, 'kept');
+    case 'json': return c(f.original ?? 'nested', 'kept', 'nested types written as Parquet nested columns where arrow-rs supports them');
+    default: return c(from, 'kept');
+  }
+}
+
+function unsupportedForParquet(t: DataType): boolean {
+  return t.typeId === Type.Interval;
+}
+
+export const parquetWriter: WriterProvider = {
+  format: 'parquet',
+  extensions: ['parquet', 'pq'],
+  options: {
+    compression: `${CODECS.join(' / ')} (default zstd)`,
+    rowGroupRows: 'most rows in one row group (default 1048576)',
+    rowGroupBytes: 'most bytes buffered for one row group (default 134217728)',
+    dictionary: 'dictionary-encode columns: true/false (default true)',
+  },
+  plan(fields, opts, ctx): FidelityReport {
+    checkOptions(this, opts, ctx.out);
+    const codec = choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out);
+    intOption(opts, 'rowGroupRows', 1 << 20, 1, 1 << 30, ctx.out);
+    intOption(opts, 'rowGroupBytes', 128 << 20, 1 << 16, 2 ** 31 - 1, ctx.out);
+    choiceOption(opts, 'dictionary', ['true', 'false'] as const, 'true', ctx.out);
+    return {
+      format: 'parquet',
+      columns: fields.map(parquetFidelity),
+      notes: [`compression ${codec}; streamed: at most one row group is held in memory (rowGroupRows / rowGroupBytes); the Arrow schema is embedded`],
+    };
+  },
+  async open(_fields, schema, opts, ctx): Promise<Writer> {
+    for (const f of schema.fields) {
+      if (unsupportedForParquet(f.type)) throw new ConvertError('E_UNSUPPORTED', ctx.out, `column "${f.name}" (${f.type}) cannot be written to Parquet`);
+    }
+    const pw = await parquetWasm();
+    const codec = choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out);
+    const codecs: Record<(typeof CODECS)[number], number> = {
+      zstd: pw.Compression.ZSTD, snappy: pw.Compression.SNAPPY, gzip: pw.Compression.GZIP, none: pw.Compression.UNCOMPRESSED,
+      lz4: pw.Compression.LZ4_RAW, brotli: pw.Compression.BROTLI,
+    };
+    const props = new pw.WriterPropertiesBuilder()
+      .setCompression(codecs[codec] as any)
+      .setMaxRowGroupSize(intOption(opts, 'rowGroupRows', 1 << 20, 1, 1 << 30, ctx.out))
+      .setMaxRowGroupBytes(intOption(opts, 'rowGroupBytes', 128 << 20, 1 << 16, 2 ** 31 - 1, ctx.out))
+      .setDictionaryEnabled(choiceOption(opts, 'dictionary', ['true', 'false'] as const, 'true', ctx.out) === 'true')
+      .setCreatedBy('Continuum Data Explorer (parquet-wasm)')
+      .build();
+
+    // A pull-based bridge: write() hands one batch to the stream's pull() and resolves when the
+    // WebAssembly writer has taken it, so at most one batch waits here.
+    type Item = { batch: RecordBatch; resolve: () => void; reject: (e: unknown) => void } | { end: true } | { error: unknown };
+    const queue: Item[] = [];
+    let wake: (() => void) | undefined;
+    const push = (it: Item) => {
+      queue.push(it);
+      wake?.();
+    };
+    const next = async (): Promise<Item> => {
+      while (!queue.length) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      return queue.shift()!;
+    };
+    const input = new ReadableStream({
+      async pull(c) {
+        const it = await next();
+        if ('end' in it) return c.close();
+        if ('error' in it) return c.error(it.error);
+        try {
+          const t = pw.Table.fromIPCStream(tableToIPC(new Table([it.batch]), 'stream'));
+          for (const b of t.recordBatches()) c.enqueue(b);
+          t.free();
+          it.resolve();
+        } catch (e) {
+          it.reject(e);
+          c.error(e);
+        }
+      },
+    }, { highWaterMark: 0 });
+    const out = createWriteStream(ctx.tmp, { flags: 'wx' });
+    const done = pw.transformParquetStream(input, props).then((bytes) => bytes.pipeTo(Writable.toWeb(out) as WritableStream<Uint8Array>));
+    let failure: unknown;
+    done.catch((e) => (failure = e));
+    const wrap = (e: unknown) => new ConvertError('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`);
+    return {
+      async write(batch) {
+        if (failure) throw wrap(failure);
+        await Promise.race([
+          new Promise<void>((resolve, reject) => push({ batch, resolve, reject })),
+          done.then(() => { throw new Error('the Parquet writer stopped early'); }),
+        ]).catch((e) => { throw wrap(e); });
+      },
+      async finish() {
+        push({ end: true });
+        try {
+          await done;
+        } catch (e) {
+          throw wrap(e);
+        }
+        return 'rename';
+      },
+      async abort() {
+        push({ error: new Error('cancelled') });
+        await done.catch(() => undefined);
+        out.destroy();
+      },
+    };
+  },
+};
