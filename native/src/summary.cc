@@ -159,15 +159,20 @@ class SummaryWorker : public PromiseWorker {
         // keep the rows that pass the filter and are not null, in place
         uint32_t m = n;
         if (needFilter || hasNull) {
+          // branchless compaction (nulls are often unpredictable)
           m = 0;
+          uint64_t rows = 0, nulls = 0;
           for (uint32_t i = 0; i < n; i++) {
-            if (needFilter && !mask[i]) continue;
-            P.rows++;
-            if (hasNull && !valid[i]) { P.nulls++; continue; }
+            const uint32_t k = needFilter ? mask[i] : 1u;
+            const uint32_t v = hasNull ? valid[i] : 1u;
+            rows += k;
+            nulls += k & (v ^ 1u);
             xs[m] = xs[i];
             if (isInt) iv[m] = iv[i];
-            m++;
+            m += k & v;
           }
+          P.rows += rows;
+          P.nulls += nulls;
         } else {
           P.rows += n;
         }
