@@ -14,9 +14,20 @@ import { npzProvider } from './npz';
 import { sqliteProvider } from './sqlite';
 import { jsonProvider, ndjsonProvider } from './json';
 
-/** Every known provider, in sniffing order. Other modules (CSV) add theirs with registerProvider. */
+/**
+ * CSV last: it has no magic bytes and is chosen by extension. Loaded on first use, because it
+ * brings the native parser: a build without the addon can still open every other format.
+ * (Extensions as in ./csv's csvProvider.)
+ */
+const csvLazy: SourceProvider = {
+  format: 'csv',
+  extensions: ['csv', 'tsv', 'txt', 'psv', 'tab', 'csv.gz', 'tsv.gz', 'txt.gz'],
+  open: async (path: string, inner?: string) => (await import('./csv')).csvProvider.open(path, inner),
+};
+
+/** Every known provider, in sniffing order. Other modules may add theirs with registerProvider. */
 export const providers: SourceProvider[] = [
-  parquetProvider, arrowProvider, hdf5Provider, npyProvider, npzProvider, sqliteProvider, jsonProvider, ndjsonProvider,
+  parquetProvider, arrowProvider, hdf5Provider, npyProvider, npzProvider, sqliteProvider, jsonProvider, ndjsonProvider, csvLazy,
 ];
 
 export function registerProvider(p: SourceProvider): void {
