@@ -745,8 +745,11 @@ export async function readRows(columns: ColumnDesc[], offset: number, count: num
       data = makeData({ type, length: count, nullCount, nullBitmap, data: packBits(new Uint8Array(r.values)) });
     } else {
       const T = TYPED[c.dtype ?? 'float64'];
+      let values: ArrayLike<number | bigint> = new T(r.values);
+      // int64 day counts (numpy datetime64[D]) -> Arrow DateDay's int32
+      if (type instanceof DateDay && values instanceof BigInt64Array) values = Int32Array.from(values, (v) => Number(v));
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- typed array matches `type` by construction
-      data = makeData({ type: type as any, length: count, nullCount, nullBitmap, data: new T(r.values) as any });
+      data = makeData({ type: type as any, length: count, nullCount, nullBitmap, data: values as any });
     }
     let name = c.name;
     while (name in vecs) name += '_';

@@ -22,6 +22,7 @@ for descr in ['<f8', '>f8', '<f4', '>i4', '<i2', '|i1', '>u8', '<u2', '|u1']:
     np.save(p, a)
     out[p] = dict(min=float(a.min()), max=float(a.max()), mean=float(a.astype('f8').mean()), std=float(a.astype('f8').std(ddof=1)))
 np.save(f'{d}/bool.npy', np.array([True, False, True, True]))
+np.save(f'{d}/days.npy', np.array(['2024-01-01', '2024-03-01'], dtype='datetime64[D]'))
 np.save(f'{d}/dt.npy', np.array(['2024-01-01T00:00:00', '2024-01-02T00:00:00'], dtype='datetime64[ms]'))
 np.save(f'{d}/fortran.npy', np.asfortranarray(np.arange(12, dtype='<f8').reshape(4, 3)))
 np.save(f'{d}/corder.npy', np.arange(12, dtype='<f8').reshape(4, 3))
@@ -56,6 +57,12 @@ describe('NPY', () => {
     expect([...rb.getChild('value')!.toArray()]).toEqual([true, false, true, true]);
     const t = readNpyHeader(join(dir, 'dt.npy'));
     expect(t.logical).toEqual({ type: 'timestamp', unit: 'ms' });
+    const tr = await readRows(npyColumns(t), 0, 2);
+    expect([...tr.getChild('value')!.toArray()].map(Number)).toEqual([Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 2)]);
+    const days = readNpyHeader(join(dir, 'days.npy'));
+    expect(days.logical).toEqual({ type: 'date', unit: 'day' });
+    const dr = await readRows(npyColumns(days), 0, 2);
+    expect([...dr.getChild('value')!].map((v) => new Date(v as number).toISOString().slice(0, 10))).toEqual(['2024-01-01', '2024-03-01']);
     const s = readNpyHeader(join(dir, 'scalar.npy'));
     expect(s.shape).toEqual([]);
     expect(s.count).toBe(1);
