@@ -17,8 +17,12 @@
 //    counts plus a prefix sum.
 //  * Widening: a value that does not fit its column's type widens the type (int64 -> float64,
 //    date -> timestamp, anything else -> string) and the whole buffer is re-parsed with the wider
-//    type, so rows already converted in this buffer are never lost. Widening across buffers is made
-//    impossible by the TS layer, which runs a full typing pass (mode "infer") before the data pass.
+//    type, so rows already converted in this buffer are never lost. Across buffers the TS layer
+//    decides: Source.scan() types the whole file first (mode "infer", a cheaper classify-only
+//    pass) so no batch it has yielded ever needs widening; ingestCsv() (the cache's fast path)
+//    types from a sample and, if a later buffer widens a column after batches were written,
+//    restarts into a fresh temporary file with the widened types (each restart widens at least one
+//    column of a lattice of height 3, so there are few).
 #pragma once
 
 #include <algorithm>

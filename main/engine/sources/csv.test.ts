@@ -79,6 +79,31 @@ describe('csvProvider', () => {
   });
 });
 
+describe('a file larger than the sample', () => {
+  const text = () => 'id,v\n' + Array.from({ length: 30000 }, (_, i) => `${i},${i}`).join('\n') + '\n30000,2.5\n';
+  it('info() is sample-based (rows unknown); scan() types the whole file first, so batches never widen', async () => {
+    const p = file('late.csv', text());
+    const src = new CsvSource(p, { sampleBytes: 65536, chunkBytes: 65536 });
+    const before = await src.info();
+    expect(before.rows).toBeNull();
+    expect(formatDataShape(before.rows, before.schema)).toBe('var * {id: int64, v: int64}');
+    const types = new Set<string>();
+    let n = 0;
+    for await (const b of src.scan()) { types.add(String(b.schema.fields[1]!.type)); n += b.numRows; }
+    expect([...types]).toEqual(['Float64']);
+    expect(n).toBe(30001);
+    expect(formatDataShape((await src.info()).rows, (await src.info()).schema)).toBe('30001 * {id: int64, v: float64}');
+  });
+
+  it('ingestToArrow makes one pass when nothing widens after the first batch, two otherwise', async () => {
+    const p = file('late2.csv', text());
+    const src = new CsvSource(p, { sampleBytes: 65536, chunkBytes: 65536 });
+    const r = await src.ingestToArrow(join(tmp.dir, 'late2.arrow'));
+    expect(r.passes).toBe(2);
+    expect(formatDataShape((await src.info()).rows, (await src.info()).schema)).toBe('30001 * {id: int64, v: float64}');
+  });
+});
+
 describe('ingestToArrow', () => {
   it('writes an Arrow IPC file and updates info() with exact counts and warnings', async () => {
     const p = file('ing.csv', 'a,b\n1,x\n2\n3,\n');

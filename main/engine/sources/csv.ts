@@ -1,8 +1,11 @@
 /**
  * CSV / TSV / any-delimiter Source (optionally gzip-compressed), over the native parser in
- * native/csv.ts. info() runs the typing pass once (sniffed dialect, encoding, header, column types
- * over the whole file, row count); scan() streams Arrow record batches in bounded memory with the
- * schema info() reported, collecting bad-row warnings (1-based line numbers) as it goes.
+ * native/csv.ts. open() and info() sniff the dialect, encoding and header and type the columns from
+ * the first few MiB (rows: null until the whole file was read, unless the sample covered it);
+ * scan() first types the whole file (a native classify-only pass) so its batches never change
+ * schema, then streams Arrow record batches in bounded memory, collecting bad-row warnings (1-based
+ * line numbers). ingestToArrow() is the columnar cache's fast path: one optimistic pass straight
+ * into an Arrow IPC file (see ingestCsv), after which info() is exact.
  *
  * Register with the registry: `registerProvider(csvProvider)` (format 'csv').
  */
@@ -31,25 +34,37 @@ function toSourceError(e: unknown, path: string): SourceError {
 }
 
 export class CsvSource implements Source {
-  private infoP: Promise<CsvInfo> | undefined;
+  private sampleP: Promise<CsvInfo> | undefined;
+  private fullP: Promise<CsvInfo> | undefined;
   private warnings: IngestWarning[] = [];
   private badRows = 0;
 
   constructor(readonly path: string, private readonly opts: CsvSourceOptions = {}) {}
 
-  /** The CSV-specific description (dialect, encoding, header, column types). */
-  csvInfo(signal?: AbortSignal): Promise<CsvInfo> {
-    if (!this.infoP) {
-      this.infoP = inspectCsv(this.path, { ...this.opts, signal }).catch((e) => {
-        this.infoP = undefined;
-        throw toSourceError(e, this.path);
-      });
-    }
-    return this.infoP;
+  /**
+   * The CSV-specific description (dialect, encoding, header, column types). 'sample' (cheap: the
+   * first sampleBytes) is what open() and info() use; 'full' types the whole file (what scan()
+   * needs so that no yielded batch must ever widen). When the sample covers the whole file the two
+   * are the same.
+   */
+  async csvInfo(mode: 'sample' | 'full' = 'full', signal?: AbortSignal): Promise<CsvInfo> {
+    const wrap = (p: Promise<CsvInfo>, reset: () => void) => p.catch((e) => { reset(); throw toSourceError(e, this.path); });
+    if (this.fullP) return this.fullP;
+    if (!this.sampleP) this.sampleP = wrap(inspectCsv(this.path, { ...this.opts, typing: 'sample', signal }), () => { this.sampleP = undefined; });
+    if (mode === 'sample' || this.opts.typing === 'sample') return this.sampleP;
+    const sample = await this.sampleP;
+    if (sample.typedBy === 'full') return sample;
+    if (!this.fullP) this.fullP = wrap(inspectCsv(this.path, { ...this.opts, typing: 'full', signal }), () => { this.fullP = undefined; });
+    return this.fullP;
+  }
+
+  /** Rows and exact types are known once the whole file was read (rows: null before). */
+  private bestInfo(): Promise<CsvInfo> {
+    return this.fullP ?? this.csvInfo('sample');
   }
 
   async info(): Promise<SourceInfo> {
-    const ci = await this.csvInfo();
+    const ci = await this.bestInfo();
     const warnings = [...this.warnings];
     if (!this.warnings.length && ci.badRows) {
       warnings.push({ code: 'W_BAD_ROWS', message: `${ci.badRows} bad row(s) will be skipped (line numbers are reported by a scan)` });
@@ -73,7 +88,7 @@ export class CsvSource implements Source {
   }
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<RecordBatch> {
-    const ci = await this.csvInfo(opts.signal);
+    const ci = await this.csvInfo('full', opts.signal);
     const names = ci.columns.map((c) => c.name);
     if (opts.columns) {
       for (const c of opts.columns) if (!names.includes(c)) throw new SourceError('E_NO_COLUMN', this.path, `no column named ${JSON.stringify(c)}`);
@@ -118,7 +133,7 @@ export class CsvSource implements Source {
       });
       if (r.info.badRows) warnings.push({ code: 'W_BAD_ROWS', message: `${r.info.badRows} bad row(s) skipped` });
       this.warnings = warnings;
-      this.infoP = Promise.resolve(r.info);
+      this.fullP = Promise.resolve(r.info);
       return r;
     } catch (e) {
       throw toSourceError(e, this.path);
@@ -126,7 +141,8 @@ export class CsvSource implements Source {
   }
 
   async close(): Promise<void> {
-    this.infoP = undefined;
+    this.sampleP = undefined;
+    this.fullP = undefined;
   }
 }
 
@@ -135,7 +151,7 @@ export const csvProvider: SourceProvider = {
   extensions: ['csv', 'tsv', 'txt', 'psv', 'tab', 'csv.gz', 'tsv.gz', 'txt.gz'],
   async open(path: string): Promise<Source> {
     const src = new CsvSource(path);
-    await src.csvInfo();  // errors (missing, directory, empty, binary) surface at open
+    await src.csvInfo('sample');  // errors (missing, directory, empty, binary) surface at open; cheap
     return src;
   },
 };
