@@ -173,6 +173,8 @@ const HEADER_DICTIONARY = 2;
 const HEADER_RECORD_BATCH = 3;
 
 interface IpcScan {
+  /** metadata version of the schema message (4 = V5, Arrow >= 1.0) */
+  version: number;
   isFile: boolean;
   bigEndian: boolean;
   compressed: boolean;
@@ -193,7 +195,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
   }
   let pos = isFile ? 8 : 0;
   const end = isFile ? f.size - 10 : f.size;
-  const r: IpcScan = { isFile, bigEndian: false, compressed: false, rows: 0, batches: 0 };
+  const r: IpcScan = { version: 4, isFile, bigEndian: false, compressed: false, rows: 0, batches: 0 };
   let sawSchema = false;
   for (let guard = 0; pos < end; guard++) {
     if (pos + 4 > end) break; // stream without end-of-stream marker
@@ -229,6 +231,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
         if (!schema) throw new Error('schema message without a schema');
         verifySchema(schema);
         r.bigEndian = schema.i16(0) === 1;
+        r.version = msg.i16(0);
       } else if (headerType === HEADER_RECORD_BATCH) {
         const rb = msg.table(2);
         if (!rb) throw new Error('record batch message without a header');
@@ -314,6 +317,39 @@ function byteswapData(d: any, done: WeakSet<object>): void {
   if (d.dictionary) for (const c of d.dictionary.data ?? []) byteswapData(c, done);
 }
 
+/**
+ * Check the offsets of every variable-size column (strings, binaries, lists, maps, dense unions)
+ * against the data they index: corrupt offsets would make readers walk far past the data.
+ */
+function validateData(d: any, depth = 0): void {
+  if (!d || depth > 64) return;
+  const offs = d.valueOffsets as Int32Array | BigInt64Array | undefined;
+  const t = d.type as DataType;
+  if (offs && t.typeId !== Type.Union) {
+    const child = d.children?.[0];
+    const limit = t.typeId === Type.List || t.typeId === Type.LargeList || t.typeId === Type.Map
+      ? (child?.length ?? 0) + (child?.offset ?? 0)
+      : (d.values?.length ?? 0);
+    const n = Math.min(offs.length - 1, d.length);
+    let prev = Number(offs[0]);
+    if (n >= 0 && (prev < 0 || prev > limit)) throw new Error(`offset ${prev} is outside the column's data`);
+    for (let i = 1; i <= n; i++) {
+      const o = Number(offs[i]);
+      if (o < prev || o > limit) throw new Error(`offsets are not increasing within the data (row ${i - 1}: ${prev} -> ${o}, limit ${limit})`);
+      prev = o;
+    }
+  } else if (offs && t.typeId === Type.Union) {
+    const ids = d.typeIds as Int8Array;
+    const map = (t as any).typeIdToChildIndex ?? {};
+    for (let i = 0; i < Math.min(offs.length, d.length); i++) {
+      const c = d.children?.[map[ids[i]] ?? ids[i]];
+      if (c && (offs[i] < 0 || offs[i] >= c.length)) throw new Error('union offset outside its child');
+    }
+  }
+  for (const c of d.children ?? []) validateData(c, depth + 1);
+  if (d.dictionary) for (const c of d.dictionary.data ?? []) validateData(c, depth + 1);
+}
+
 /** How one output column is produced from an input batch column. */
 interface ColumnPlan {
   index: number;
@@ -375,6 +411,12 @@ class ArrowSource implements Source {
       } catch (e) {
         throw wrapError(e, path, 'E_CORRUPT', 'invalid Arrow schema: ');
       }
+      const hasUnion = (fs: readonly ArrowField[]): boolean =>
+        fs.some((f) => f.type.typeId === Type.Union || hasUnion((f.type as any).children ?? []));
+      if (ipc.version < 4 && hasUnion(schema.fields)) {
+        // before format 1.0 unions carried a validity buffer; apache-arrow JS reads only the new layout
+        throw new SourceError('E_UNSUPPORTED', path, 'pre-1.0 union layout (with a validity buffer) is not supported by apache-arrow JS');
+      }
       const metadata: Record<string, string> = {};
       for (const [k, v] of schema.metadata ?? []) metadata[k] = v;
       return new ArrowSource(path, ipc, schema, metadata);
@@ -426,6 +468,11 @@ class ArrowSource implements Source {
         if (r.done) break;
         const batch = r.value;
         if (this.ipc.bigEndian) for (const c of batch.data.children) byteswapData(c, swapped);
+        try {
+          for (const c of batch.data.children) validateData(c);
+        } catch (e) {
+          throw new SourceError('E_CORRUPT', this.path, `corrupt record batch: ${(e as Error).message}`);
+        }
         if (batch.numRows === 0 && this.ipc.rows > 0) continue;
         let out: RecordBatch;
         try {

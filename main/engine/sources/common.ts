@@ -160,7 +160,7 @@ export function toPlain(v: unknown, depth = 0): unknown {
 }
 
 /** Most elements one cell's JSON may hold (corrupt list offsets can claim billions). */
-const MAX_CELL_ELEMENTS = 10_000_000;
+const MAX_CELL_ELEMENTS = 1_000_000;
 let cellBudget = 0;
 
 export function toJsonText(v: unknown): string | null {
