@@ -132,3 +132,27 @@ test('a long summary can be cancelled, and the engine killed mid-summary recover
   await expect(status).toContainText('Engine ready');
   await expect(page.getByTestId('max-c0')).toHaveAttribute('data-value', String((ROWS - 1) * 3 + 7), { timeout: 30_000 });
 });
+
+test('web mode: the host file browser opens a file, and a file dropped from the browser\'s machine is uploaded and opened', async ({ page }) => {
+  await page.goto(server.url);
+  await page.keyboard.press('Control+o');
+  const dlg = page.getByRole('dialog', { name: 'Open a file' });
+  await dlg.getByLabel('Folder', { exact: true }).fill(dir);
+  await dlg.getByLabel('Folder', { exact: true }).press('Enter');
+  await expect(dlg.getByRole('button', { name: /ten_million\.npy/ })).toBeVisible();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'file-browser.png') });
+  await dlg.getByRole('button', { name: /shop\.sqlite/ }).click();
+  await expect(page.getByLabel(/Datasets inside .*shop\.sqlite/)).toBeVisible();
+
+  // drop a CSV file that exists only in the browser
+  const dt = await page.evaluateHandle(() => {
+    const d = new DataTransfer();
+    d.items.add(new File(['city,temp\nOslo,-3.5\nLima,19\nPune,31.25\n'], 'weather.csv', { type: 'text/csv' }));
+    return d;
+  });
+  await page.dispatchEvent('body', 'dragover', { dataTransfer: dt });
+  await page.dispatchEvent('body', 'drop', { dataTransfer: dt });
+  await expect(page.getByRole('option', { name: /weather\.csv/ })).toBeVisible();
+  await expect(page.getByTestId('row-count')).toContainText('3 rows');
+  await expect(page.getByTestId('max-temp')).toHaveAttribute('data-value', '31.25');
+});

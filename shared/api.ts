@@ -71,6 +71,23 @@ export interface DatasetOverview {
   unsupported: { name: string; reason: string }[];
 }
 
+export interface BrowseEntry {
+  name: string;
+  path: string;
+  kind: 'dir' | 'file';
+  size?: number;
+  mtimeMs?: number;
+  /** the format CDX would read it as, judged by its name */
+  format?: string;
+}
+
+export interface BrowseResult {
+  dir: string;
+  parent: string | null;
+  entries: BrowseEntry[];
+  truncated: boolean;
+}
+
 export interface InnerDatasetInfo {
   inner: string;
   kind: string;
@@ -130,6 +147,8 @@ export interface EngineApi {
   columnStats(params: { dataset: string; column: string }): ColumnStats;
   /** open a file or `PATH::INNER` (ingesting it into the cache if needed; progress) and add it to the catalog */
   open(params: { location: string }): DatasetOverview;
+  /** a folder of the engine host's disk (web mode's file browser); the home folder when none is given */
+  browse(params: { dir?: string; showHidden?: boolean }): BrowseResult;
   /** the datasets inside a container file (HDF5, SQLite, NPZ); [] for single-dataset files */
   listInner(params: { path: string }): InnerDatasetInfo[];
   /** forget a dataset (and its cache file) */

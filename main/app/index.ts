@@ -4,7 +4,8 @@
  * data itself. Security: contextIsolation, sandbox, no nodeIntegration, CSP (index.html),
  * navigation and new windows denied, external links only http(s) and only through the OS browser.
  */
-import { app, BrowserWindow, MessageChannelMain, ipcMain, nativeTheme, shell, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
+import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, shell, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_STATE_EVENT, type EngineStateEvent } from '../../shared/api';
@@ -124,10 +125,42 @@ app.on('web-contents-created', (_e, contents) => {
 
 ipcMain.handle('cdx:reconnect', (e) => {
   // a window asks for a fresh port (after a reload); only our own windows may ask
-  const win = BrowserWindow.fromWebContents(e.sender);
-  if (!win || !windows.has(win) || !isAppUrl(e.senderFrame?.url ?? '')) return false;
+  if (!trusted(e)) return false;
   if (engineState.state === 'ready') connectWindow(e.sender);
   return true;
+});
+
+/** only our own windows, loaded from our own files, may use the bridge */
+function trusted(e: Electron.IpcMainInvokeEvent): BrowserWindow | null {
+  const win = BrowserWindow.fromWebContents(e.sender);
+  return win && windows.has(win) && isAppUrl(e.senderFrame?.url ?? '') ? win : null;
+}
+
+ipcMain.handle('cdx:open-dialog', async (e) => {
+  const win = trusted(e);
+  if (!win) return [];
+  const r = await dialog.showOpenDialog(win, {
+    title: 'Open a dataset',
+    properties: ['openFile', 'multiSelections'],
+    filters: [
+      { name: 'Data files', extensions: ['csv', 'tsv', 'txt', 'gz', 'parquet', 'arrow', 'feather', 'ipc', 'h5', 'hdf5', 'npy', 'npz', 'sqlite', 'sqlite3', 'db', 'json', 'ndjson', 'jsonl'] },
+      { name: 'All files', extensions: ['*'] },
+    ],
+  });
+  return r.canceled ? [] : r.filePaths;
+});
+
+// a path given on the command line (`cdx open PATH`, a file association) opens on start
+let initialPaths = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-') && existsSync(a) && a !== app.getAppPath());
+ipcMain.handle('cdx:initial-paths', (e) => {
+  if (!trusted(e)) return [];
+  const p = initialPaths;
+  initialPaths = [];
+  return p;
+});
+app.on('open-file', (ev, p) => {
+  ev.preventDefault();
+  initialPaths.push(p);
 });
 
 void app.whenReady().then(() => {

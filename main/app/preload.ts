@@ -4,7 +4,7 @@
  * directly. contextBridge cannot pass MessagePorts, so the port is re-posted to the page's window
  * (the documented Electron pattern); the renderer accepts it only from its own window.
  */
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 
 ipcRenderer.on('cdx:engine-port', (event) => {
   const [port] = event.ports;
@@ -28,5 +28,17 @@ contextBridge.exposeInMainWorld('cdxHost', {
   },
   reconnect(): Promise<boolean> {
     return ipcRenderer.invoke('cdx:reconnect');
+  },
+  /** File › Open: the OS dialog; resolves the chosen paths ([] when cancelled) */
+  openDialog(): Promise<string[]> {
+    return ipcRenderer.invoke('cdx:open-dialog');
+  },
+  /** the real path of a file dropped on the window */
+  pathForFile(file: File): string {
+    return webUtils.getPathForFile(file);
+  },
+  /** paths given to the app (command line, file association, `cdx open`), once */
+  initialPaths(): Promise<string[]> {
+    return ipcRenderer.invoke('cdx:initial-paths');
   },
 });

@@ -13,6 +13,7 @@ import { appVersion, dataHome } from './paths';
 import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumn } from './summarize';
+import { browse } from './browse';
 import { density, plotRanges, points } from './plot';
 
 export class EngineError extends Error {
@@ -115,6 +116,10 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     async open({ location }, ctx) {
       const ds = await store().open(location, { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
       return overviewOf(ds);
+    },
+
+    browse({ dir, showHidden }) {
+      return browse(dir, showHidden);
     },
 
     async listInner({ path }) {

@@ -4,7 +4,7 @@
  * clear error, the next call is served by a new engine).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { ENGINE_STATE_EVENT, type EngineApi, type EngineStateEvent } from '../..
 
 let server: WebServer;
 let engine: ForkedEngine;
+let uploadDir: string;
 
 function request(opts: { path?: string; host?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -56,7 +57,8 @@ beforeAll(async () => {
   const { entry, execArgv } = engineEntry();
   engine = new ForkedEngine({ entry, execArgv });
   engine.start();
-  server = await startWebServer({ engine, rendererDir: dir });
+  uploadDir = path.join(dir, 'uploads');
+  server = await startWebServer({ engine, rendererDir: dir, uploadDir });
 });
 
 afterAll(async () => {
@@ -102,6 +104,22 @@ describe('web host guards', () => {
     for (const host of ['evil.example', `evil.example:${server.port}`, `localhost.evil.example:${server.port}`, `127.0.0.1.evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`]) {
       expect((await request({ host, headers: good() })).status, host).toBe(403);
     }
+  });
+
+  it('stores an upload from the app itself (and only from it) under a fresh folder, and refuses one without the token', async () => {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(`${origin}/upload`, { method: 'POST', headers: { 'x-cdx-filename': encodeURIComponent('../../évil name.csv'), ...headers }, body });
+    expect((await post({ 'x-cdx-token': server.token }, 'a,b\n1,2\n')).status).toBe(403); // no Origin
+    expect((await post({ 'x-cdx-token': server.token, origin: 'http://evil.example' }, 'x')).status).toBe(403);
+    expect((await post({ origin }, 'x')).status).toBe(403); // no token
+    const r = await post({ 'x-cdx-token': server.token, origin }, 'a,b\n1,2\n');
+    expect(r.status).toBe(200);
+    const { path: saved, size } = (await r.json()) as { path: string; size: number };
+    expect(path.basename(saved)).toBe('évil name.csv');
+    expect(saved.startsWith(uploadDir + path.sep)).toBe(true);
+    expect(size).toBe(8);
+    expect(readFileSync(saved, 'utf8')).toBe('a,b\n1,2\n');
   });
 
   it('does not serve files outside the app folder', async () => {

@@ -4,7 +4,9 @@
  * by the end-to-end tests, and to explore a big remote box from a laptop. Binds 127.0.0.1 unless
  * told otherwise; every request needs the token; Host and Origin are checked (guard.ts).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dataHome } from '../engine/paths';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -32,6 +34,8 @@ export interface WebServerOptions {
   token?: string;
   /** extra Host names accepted when bound to a non-loopback address (e.g. the machine's DNS name) */
   extraHosts?: string[];
+  /** where files dropped from the browser's machine are stored (default: <data folder>/uploads) */
+  uploadDir?: string;
 }
 
 export interface WebServer {
@@ -118,6 +122,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       });
       return res.end();
     }
+    if (url.pathname === '/upload') return upload(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' });
       return res.end();
@@ -148,6 +153,54 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (req.method === 'HEAD') return res.end();
     createReadStream(file).pipe(res);
   });
+
+  /**
+   * A file dropped from the browser's own machine: streamed into the uploads folder under the data
+   * folder (temp name, renamed when complete), then opened like any local file. Same-origin only.
+   */
+  const upload = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' });
+      return res.end();
+    }
+    if (!originAllowed(req.headers.origin, allowed)) return forbid(res, 'uploads are accepted from this app only.');
+    const raw = String(req.headers['x-cdx-filename'] ?? '');
+    let name: string;
+    try {
+      name = path.basename(decodeURIComponent(raw)).replace(/[^\p{L}\p{N}._ -]/gu, '_').slice(0, 200);
+    } catch {
+      name = '';
+    }
+    if (!name || name === '.' || name === '..') {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      return res.end('Bad request: the file name is missing.\n');
+    }
+    const dir = path.join(opts.uploadDir ?? path.join(dataHome(), 'uploads'), randomBytes(6).toString('hex'));
+    const final = path.join(dir, name);
+    const tmp = final + '.partial';
+    mkdirSync(dir, { recursive: true });
+    const out = createWriteStream(tmp);
+    const fail = (why: string) => {
+      out.destroy();
+      rmSync(dir, { recursive: true, force: true });
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`Upload failed: ${why}\n`);
+      }
+    };
+    req.on('aborted', () => fail('the upload was interrupted'));
+    out.on('error', (e) => fail(e.message));
+    req.pipe(out);
+    out.on('finish', () => {
+      try {
+        renameSync(tmp, final);
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ path: final, size: statSync(final).size }));
+    });
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 30 });
   server.on('upgrade', (req, socket, head) => {

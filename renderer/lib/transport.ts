@@ -10,6 +10,9 @@ export interface CdxHostBridge {
   platform: string;
   onEngineState(listener: (s: EngineStateEvent) => void): () => void;
   reconnect(): Promise<boolean>;
+  openDialog(): Promise<string[]>;
+  pathForFile(file: File): string;
+  initialPaths(): Promise<string[]>;
 }
 
 export function electronHost(): CdxHostBridge | null {

@@ -4,7 +4,7 @@
  * The PNG of the full plot is the SVG drawn into a canvas, so PNG and SVG match by construction.
  */
 import { densityImage } from '../../../shared/plot/render';
-import { plotSVG, plotFrame, type LegendSpec } from '../../../shared/plot/svg';
+import { plotSVG, plotFrame, type LegendSpec, type PlotFrame } from '../../../shared/plot/svg';
 import { encodeNPY, gridCSV } from '../../../shared/plot/encode';
 import type { ColormapName } from '../../../shared/plot/colormap';
 import type { ToneHow } from '../../../shared/plot/shade';
@@ -57,23 +57,38 @@ export function buildSVG(s: SvgSpec): string {
   return plotSVG({ frame: plotFrame(s.width, s.height, true), vp: s.vp, xLabel: s.xLabel, yLabel: s.yLabel, xAxis: s.xAxis, yAxis: s.yAxis, legend: s.legend, image: s.image, title: s.title });
 }
 
-/** SVG text -> PNG blob of outW x outH (the SVG is scaled) */
-export async function svgToPNG(svg: string, outW: number, outH: number): Promise<Blob> {
+function loadImage(src: string, w?: number, h?: number): Promise<HTMLImageElement> {
+  const img = new Image();
+  if (w) img.width = w;
+  if (h) img.height = h;
+  return new Promise((resolve, reject) => {
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error('the plot image could not be rendered'));
+    img.src = src;
+  });
+}
+
+/**
+ * SVG text (axes etc.) -> PNG blob of outW x outH (the SVG scaled), with the layer image drawn
+ * under it into the plot area (composited here: an image nested in an SVG-as-image may not be
+ * decoded by the time the SVG's load event fires).
+ */
+export async function svgToPNG(svg: string, outW: number, outH: number, layer?: { href: string; frame: PlotFrame }): Promise<Blob> {
   const url = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
   try {
-    const img = new Image();
-    img.width = outW;
-    img.height = outH;
-    await new Promise<void>((resolve, reject) => {
-      img.onload = () => resolve();
-      img.onerror = () => reject(new Error('the plot image could not be rendered'));
-      img.src = url;
-    });
+    const img = await loadImage(url, outW, outH);
     const c = document.createElement('canvas');
     c.width = outW;
     c.height = outH;
     const ctx = c.getContext('2d')!;
     ctx.drawImage(img, 0, 0, outW, outH);
+    if (layer) {
+      const f = layer.frame;
+      const sx = outW / f.width, sy = outH / f.height;
+      const li = await loadImage(layer.href);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(li, f.left * sx, f.top * sy, f.plotW * sx, f.plotH * sy);
+    }
     return await new Promise<Blob>((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png'));
   } finally {
     URL.revokeObjectURL(url);

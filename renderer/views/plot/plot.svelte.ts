@@ -114,7 +114,7 @@ export class PlotState {
     const vp = this.vp;
     const key = this.key(where);
     const p = this.points;
-    if (this.mode === 'points' && p && p.key === key && p.res.sent && contains(p.vp, vp)) {
+    if (this.mode === 'points' && p && p.key === key && p.res.sent && p.res.count <= this.budget && contains(p.vp, vp)) {
       this.cancel();
       this.busy = false;
       return;
