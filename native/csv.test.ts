@@ -369,6 +369,29 @@ describe('chunks', () => {
   });
 });
 
+describe('limits and cancellation latency', () => {
+  it('a row longer than maxRowBytes is refused with E_ROW_TOO_LARGE', async () => {
+    const p = file('longrow.csv', 'a,b\n1,"' + 'x'.repeat(300000) + '\n');
+    await expect(load(p, { chunkBytes: 65536, maxRowBytes: 100000 })).rejects.toMatchObject({ code: 'E_ROW_TOO_LARGE', message: expect.stringContaining(`${p}: line 2`) });
+  });
+
+  it('an abort during a large chunk is honoured within ~100 ms', async () => {
+    const row = '12345,67.25,some text here,2024-01-02\n';
+    const p = file('cancel.csv', 'a,b,c,d\n' + row.repeat(Math.ceil((24 << 20) / row.length)));
+    const info = await inspectCsv(p, { typing: 'sample' });
+    const ac = new AbortController();
+    let abortedAt = 0;
+    const run = (async () => {
+      for await (const _ of readCsv(p, { info, chunkBytes: 24 << 20, signal: ac.signal })) { /* one big chunk */ }
+    })();
+    setTimeout(() => { abortedAt = performance.now(); ac.abort(); }, 30);
+    await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    const latency = performance.now() - abortedAt;
+    console.log(`[cancel] rejected ${latency.toFixed(1)} ms after abort`);
+    expect(latency).toBeLessThan(500); // ~100 ms target (native cancels in ~30-80 ms at load 15); slack for a loaded machine
+  });
+});
+
 describe('errors name the file', () => {
   it.each([
     ['missing', () => join(dir, 'nope.csv'), 'ENOENT'],

@@ -462,6 +462,18 @@ function terminatorOf(d: CsvDialect): '\n' | '\r' {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Closes the byte stream. After a failure or cancellation it does not wait for a read still in
+ * flight (the error reaches the caller at once; the handle closes when that read returns).
+ */
+async function closeQuietly(bytes: ByteStream, chunks: AsyncGenerator<Uint8Array>, failed: boolean): Promise<void> {
+  const done = (async () => {
+    await bytes.close();
+    await chunks.return(undefined).catch(() => undefined);
+  })().catch(() => undefined);
+  if (!failed) await done;
+}
+
+/**
  * Feeds every chunk to `parser` and yields each result, pipelined: the next chunk is read while the
  * current one is parsed, and the next feed starts before the caller consumes the current result
  * (so the caller's work on a batch overlaps native parsing). The last feed is an empty chunk with
@@ -507,6 +519,7 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
   const typing = opts.typing ?? 'full';
   const sampleBytes = opts.sampleBytes ?? 4 * MiB;
   const { enc, bytes, chunks, headText, headComplete } = await openText(path, opts);
+  let failed = false;
   try {
     const sniffed = sniffDialect(headText, headComplete);
     const dialect: CsvDialect & { ncols: number } = {
@@ -563,9 +576,11 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
       badRows: complete ? badTotal + firstBad : null,
       typedBy: complete ? 'full' : 'sample',
     };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    await bytes.close();
-    await chunks.return(undefined).catch(() => undefined);
+    await closeQuietly(bytes, chunks, failed);
   }
 }
 
@@ -628,6 +643,7 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
     maxRowBytes: opts.maxRowBytes,
   });
   let badTotal = 0;
+  let failed = false;
   try {
     for await (const { res: r } of feedAll(parser, chunks, opts.signal)) {
       if (opts.signal?.aborted) throw cancelledError('readCsv');
@@ -661,9 +677,11 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
       else for (let o = 0; o < n; o += batchRows) yield batch.slice(o, Math.min(n, o + batchRows));
     }
     if (badTotal > 0) opts.onWarning?.({ code: 'W_BAD_ROWS', count: badTotal, message: `${badTotal} bad row(s) skipped` });
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    await bytes.close();
-    await chunks.return(undefined).catch(() => undefined);
+    await closeQuietly(bytes, chunks, failed);
   }
 }
 
