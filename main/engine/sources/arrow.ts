@@ -140,8 +140,8 @@ function verifyRecordBatch(rb: FbTable, bodyLength: bigint): void {
   }
 }
 
-/** The file footer: schema, and blocks that must lie inside the file. */
-async function verifyFooter(f: BoundedFile): Promise<void> {
+/** The file footer: schema, and blocks that must point at the messages the stream holds. */
+async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number; meta: number; body: bigint }>): Promise<void> {
   const lenBytes = await f.read(f.size - 10, 4, 'footer length');
   const footerLen = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getInt32(0, true);
   if (footerLen <= 0 || footerLen > f.size - 18) throw new SourceError('E_CORRUPT', f.path, `Arrow footer declares ${footerLen} bytes`);
@@ -160,6 +160,13 @@ async function verifyFooter(f: BoundedFile): Promise<void> {
         const body = footer.i64At(v.start + 24 * k + 16);
         if (off < 0n || meta < 0 || body < 0n || off + BigInt(meta) + body > BigInt(f.size)) {
           throw new Error(`block ${k} (${off}, ${meta}, ${body}) lies outside the file`);
+        }
+        // apache-arrow seeks to these blocks; one that does not start the right kind of message
+        // makes its reader retry the same block forever
+        const m = messages.get(Number(off));
+        const want = field === 2 ? HEADER_DICTIONARY : HEADER_RECORD_BATCH;
+        if (!m || m.type !== want || m.body !== body) {
+          throw new Error(`footer block ${k} at byte ${off} does not point at a ${field === 2 ? 'dictionary' : 'record'} batch of the stream`);
         }
       }
     }
@@ -197,6 +204,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
   const end = isFile ? f.size - 10 : f.size;
   const r: IpcScan = { version: 4, isFile, bigEndian: false, compressed: false, rows: 0, batches: 0 };
   let sawSchema = false;
+  const messages = new Map<number, { type: number; meta: number; body: bigint }>();
   for (let guard = 0; pos < end; guard++) {
     if (pos + 4 > end) break; // stream without end-of-stream marker
     const p = await f.read(pos, Math.min(8, end - pos), 'message prefix');
@@ -256,11 +264,12 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
       if (e instanceof SourceError) throw e;
       throw new SourceError('E_CORRUPT', f.path, `IPC message at byte ${pos}: ${(e as Error).message}`);
     }
+    messages.set(pos, { type: headerType, meta: skip + len, body: bodyLength });
     pos += skip + len + Number(bodyLength);
     if (guard > 50_000_000) break;
   }
   if (!sawSchema) throw new SourceError('E_CORRUPT', f.path, 'no Arrow schema message found');
-  if (isFile) await verifyFooter(f);
+  if (isFile) await verifyFooter(f, messages);
   return r;
 }
 
