@@ -160,6 +160,27 @@ describe('types, quoting and nulls', () => {
     expect(v).toBeInstanceOf(BigInt64Array);
   });
 
+  it('float parsing (fast path and fallback) agrees exactly with DuckDB on varied decimal text', async () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+    const lines = ['f'];
+    for (let i = 0; i < 20000; i++) {
+      const k = i % 6;
+      const sign = rnd() < 0.5 ? '-' : '';
+      const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join('');
+      const int = String(Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 8))));
+      if (k === 0) lines.push(`${sign}${int}.${digits(1 + Math.floor(rnd() * 8))}`);
+      else if (k === 1) lines.push(`${sign}${int}.${digits(10 + Math.floor(rnd() * 12))}`); // > 15 digits: slow path
+      else if (k === 2) lines.push(`${sign}${int}e${Math.floor(rnd() * 40) - 20}`);
+      else if (k === 3) lines.push(`${sign}.${digits(1 + Math.floor(rnd() * 6))}`);
+      else if (k === 4) lines.push(`${sign}${int}.`);
+      else lines.push(`${sign}0.${digits(1 + Math.floor(rnd() * 20))}`);
+    }
+    const r = await checkAgainstDuck(file('floats.csv', lines.join('\n') + '\n'));
+    expect(r.info.columns[0]!.type).toBe('float64');
+    expect(r.rows.length).toBe(20000);
+  });
+
   it('leading-zero codes stay strings', async () => {
     const p = file('codes.csv', 'zip,n\n01220,1\n90210,2\n00501,3\n');
     const r = await load(p);
