@@ -305,6 +305,23 @@ describe('bin2d and hist1d', () => {
     expect([...f.counts]).toEqual(wf);
   });
 
+  it('empty, single-row and all-null columns', async () => {
+    const p = join(dir, 'tiny.arrow');
+    writeArrowFile(p, { x: { type: 'float64', values: [null, null, null] }, y: { type: 'float64', values: [1, 2, 3] } }, 2);
+    const t = readArrowColumns(p);
+    const allNull = await bin2d({ x: t.column('x'), y: t.column('y'), x0: 0, x1: 4, y0: 0, y1: 4, width: 2, height: 2 });
+    expect([...allNull.counts]).toEqual([0, 0, 0, 0]);
+    expect(allNull).toMatchObject({ rows: 3, nan: 3, binned: 0, outside: 0 });
+    const e = writeF64('e2.f64', []);
+    const empty = await bin2d({ x: rawColumn(e, 'x', 'float64', 0, 0), y: rawColumn(e, 'y', 'float64', 0, 0), x0: 0, x1: 1, y0: 0, y1: 1, width: 3, height: 3 });
+    expect([...empty.counts]).toEqual(new Array(9).fill(0));
+    expect((await hist1d(rawColumn(e, 'x', 'float64', 0, 0), { lo: 0, hi: 1, bins: 2 })).rows).toBe(0);
+    const one = writeF64('one2.f64', [0.5]);
+    const h = await hist1d(rawColumn(one, 'x', 'float64', 0, 1), { lo: 0, hi: 1, bins: 2 });
+    expect([...h.counts]).toEqual([0, 1]);
+    expect((await readRows([rawColumn(e, 'x', 'float64', 0, 0)], 0, 0)).numRows).toBe(0);
+  });
+
   it('rejects bad viewports and grids', async () => {
     const spec = { x: a.column('x'), y: a.column('y'), x0: 1, x1: 1, y0: 0, y1: 1, width: 4, height: 4 };
     await expect(bin2d(spec)).rejects.toMatchObject({ code: 'E_BAD_ARG' });
