@@ -22,6 +22,7 @@ import { plotFrame, plotSVG } from '../../shared/plot/svg';
 import { isColormap, COLORMAPS, type ColormapName } from '../../shared/plot/colormap';
 import { isTone, TONES, type ToneHow } from '../../shared/plot/shade';
 import type { AxisKind } from '../../shared/plot/ticks';
+import { startCliEngine } from './engine-client';
 
 export interface PlotCliHelpers {
   withEngine<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>): Promise<T>;
@@ -100,8 +101,26 @@ export async function runPlot(api: Client<EngineApi>, ov: DatasetOverview, o: Pl
   return { file: o.out, width: o.width, height: o.height, binned: d.binned };
 }
 
-/** Adds `cdx plot` to the program (the lead wires this in main/cli/index.ts). */
-export function registerPlot(program: Command, h: PlotCliHelpers): void {
+/** Stand-ins for index.ts's helpers (no progress bar) when registerPlot is given none. */
+const defaultHelpers: PlotCliHelpers = {
+  async withEngine(fn) {
+    const engine = startCliEngine();
+    const ac = new AbortController();
+    const onInt = () => ac.abort();
+    process.once('SIGINT', onInt);
+    try {
+      return await fn(engine, ac.signal);
+    } finally {
+      process.off('SIGINT', onInt);
+      await engine.close();
+    }
+  },
+  openDataset: (e, location, signal) => e.api.open({ location }, { signal }),
+};
+
+/** Adds `cdx plot` to the program: `registerPlot(program, { withEngine, openDataset })` in main/cli/index.ts. */
+export function registerPlot(program: Command, h: PlotCliHelpers = defaultHelpers): void {
+  if (program.commands.some((c) => c.name() === 'plot')) return;
   program
     .command('plot')
     .description('a density plot of two columns as PNG, SVG (with axes and legend), or the count grid as NPY / CSV')

@@ -117,6 +117,10 @@ export class PlotState {
     if (this.mode === 'points' && p && p.key === key && p.res.sent && p.res.count <= this.budget && contains(p.vp, vp)) {
       this.cancel();
       this.busy = false;
+      let n = 0;
+      const { x, y } = p.res;
+      for (let i = 0; i < x.length; i++) if (x[i]! >= vp.x0 && x[i]! < vp.x1 && y[i]! >= vp.y0 && y[i]! < vp.y1) n++;
+      this.count = n;
       return;
     }
     this.cancel();
