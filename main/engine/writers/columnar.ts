@@ -11,7 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import {
-  AsyncByteQueue, Message, RecordBatchFileWriter, RecordBatchWriter, Table, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
+  AsyncByteQueue, Message, RecordBatch as ArrowRecordBatch, RecordBatchFileWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import {
@@ -217,17 +217,21 @@ export const parquetWriter: WriterProvider = {
     const out = createWriteStream(ctx.tmp, { flags: 'wx' });
     const done = pw.transformParquetStream(input, props).then((bytes) => bytes.pipeTo(Writable.toWeb(out) as WritableStream<Uint8Array>));
     let failure: unknown;
+    let wrote = false;
     done.catch((e) => (failure = e));
     const wrap = (e: unknown) => new ConvertError('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`);
-    return {
+    const writer: Writer = {
       async write(batch) {
         if (failure) throw wrap(failure);
+        wrote = true;
         await Promise.race([
           new Promise<void>((resolve, reject) => push({ batch, resolve, reject })),
           done.then(() => { throw new Error('the Parquet writer stopped early'); }),
         ]).catch((e) => { throw wrap(e); });
       },
       async finish() {
+        // the WebAssembly writer learns the schema from the first batch: give an empty input one empty batch
+        if (!wrote && !failure) await writer.write(emptyBatch(schema));
         push({ end: true });
         try {
           await done;
@@ -242,5 +246,12 @@ export const parquetWriter: WriterProvider = {
         out.destroy();
       },
     };
+    return writer;
   },
 };
+
+/** A zero-row batch of `schema`. */
+export function emptyBatch(schema: ArrowSchema): ArrowRecordBatch {
+  const children = schema.fields.map((f) => vectorFromArray([], f.type).data[0]);
+  return new ArrowRecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 0, nullCount: 0, children }));
+}

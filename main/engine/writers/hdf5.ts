@@ -115,7 +115,8 @@ export const hdf5Writer: WriterProvider = {
     group: 'group for the dataset (default: OUT::/GROUP, else /<input name>)',
     chunkRows: 'rows per chunk (default 65536)',
     gzip: 'gzip level 0-9 for numeric datasets (default 4; 0 = none)',
-    layout: 'columns (default: a dataset per column); compound is not available in this build',
+    layout: 'columns (default: a group with a dataset per column) or compound (one compound dataset: a table for CDX, h5py and pandas)',
+    stringBytes: 'compound layout: bytes per text value (fixed-length UTF-8; default 256; a longer value stops the conversion)',
     maxTextBytes: 'most bytes of text held in memory for string columns (default 268435456)',
   },
   plan(fields, opts, ctx): FidelityReport {
@@ -124,8 +125,32 @@ export const hdf5Writer: WriterProvider = {
     intOption(opts, 'gzip', 4, 0, 9, ctx.out);
     intOption(opts, 'maxTextBytes', 256 << 20, 0, 2 ** 31 - 1, ctx.out);
     const layout = choiceOption(opts, 'layout', ['columns', 'compound'] as const, 'columns', ctx.out);
-    if (layout === 'compound') throw new ConvertError('E_UNSUPPORTED', ctx.out, 'layout=compound is not available in this build (h5wasm cannot write compound data with variable-length strings); use layout=columns');
+    const sb = intOption(opts, 'stringBytes', 256, 1, 1 << 20, ctx.out);
     const plans = fields.map(planOf);
+    if (layout === 'compound') {
+      const names = new Set<string>();
+      for (const f of fields) {
+        for (const n of [f.name, ...(f.nullable ? [`${f.name}__null`] : [])]) {
+          if (names.has(n)) throw new ConvertError('E_BAD_COLUMNS', ctx.out, `two members of the compound type would be named "${n}"`);
+          names.add(n);
+        }
+      }
+      return {
+        format: 'hdf5',
+        columns: plans.map((p) => {
+          const c = fidelity(p);
+          const keep = (c.note ?? '').split('; ').filter((x) => x && !/^(nulls:|dataset named|UTF-8 bytes|not compressed)/.test(x));
+          if (p.kind === 'str') {
+            c.to = `fixed-length UTF-8 (${sb} bytes)`;
+            c.status = 'converted';
+            keep.push(`a fixed ${sb}-byte field (stringBytes): a longer value stops the conversion (nothing is truncated); trailing NUL characters are not kept`);
+          }
+          if (p.field.nullable) keep.push(`nulls: a uint8 member "${p.field.name}__null" (1 = null)`);
+          return { ...c, note: keep.join('; ') || undefined };
+        }),
+        notes: [`one compound dataset ${groupPath(ctx.inner, opts, ctx.datasetName)} (chunked, resizable, gzip), written batch by batch (streamed); its cdx_schema attribute holds each member's type, units and zone`],
+      };
+    }
     const names = new Set<string>();
     for (const p of plans) {
       if (names.has(p.name) || names.has(p.name.replace(/__null$/, ''))) throw new ConvertError('E_BAD_COLUMNS', ctx.out, `two columns map to the HDF5 dataset name "${p.name}"`);
@@ -169,6 +194,14 @@ export const hdf5Writer: WriterProvider = {
         } catch { /* already closed */ }
       }
     };
+    if (choiceOption(opts, 'layout', ['columns', 'compound'] as const, 'columns', ctx.out) === 'compound') {
+      try {
+        return openCompound(file, gpath, fields, schema, opts, ctx.out, chunk, level, close);
+      } catch (e) {
+        close();
+        throw e instanceof ConvertError ? e : new ConvertError('E_WRITE', ctx.out, `HDF5 writer failed: ${(e as Error).message ?? e}`);
+      }
+    }
     try {
       let g = file;
       for (const part of gpath.split('/').filter(Boolean)) g = g.get(part) ?? g.create_group(part);
@@ -280,3 +313,80 @@ export const hdf5Writer: WriterProvider = {
     }
   },
 };
+
+/** One compound dataset (a table): fixed-length UTF-8 text, a uint8 null-mask member per nullable column. */
+function openCompound(file: any, dpath: string, fields: Field[], schema: import('apache-arrow').Schema, opts: Record<string, string>, out: string,
+  chunk: number, level: number, close: () => void): Writer {
+  const sb = intOption(opts, 'stringBytes', 256, 1, 1 << 20, out);
+  const parts = dpath.split('/').filter(Boolean);
+  const leaf = parts.pop() ?? 'table';
+  let g = file;
+  for (const part of parts) g = g.get(part) ?? g.create_group(part);
+  const plans = fields.map(planOf);
+  const dtype: [string, string][] = [];
+  for (const p of plans) {
+    dtype.push([p.field.name, p.kind === 'str' ? `S${sb}` : p.dtype]);
+    if (p.field.nullable) dtype.push([`${p.field.name}__null`, 'B']);
+  }
+  const empty = new Map<string, any>();
+  for (const p of plans) {
+    empty.set(p.field.name, p.kind === 'str' ? [] : new p.ctor(0));
+    if (p.field.nullable) empty.set(`${p.field.name}__null`, new Uint8Array(0));
+  }
+  const ds = g.create_dataset({
+    name: leaf, data: empty, shape: [0], maxshape: [null], chunks: [chunk], dtype,
+    ...(level > 0 ? { compression: 'gzip', compression_opts: level } : {}),
+  } as any);
+  ds.create_attribute('cdx_schema', JSON.stringify(fields.map((f) => ({ name: f.name, type: typeLabel(f), ...(unitsAttr(f) ? { units: unitsAttr(f) } : {}), ...(f.tz ? { tz: f.tz } : {}) }))));
+  const readers = schema.fields.map((af) => cellReader(af.type));
+  const enc = new TextEncoder();
+  let rows = 0;
+  return {
+    async write(batch: RecordBatch) {
+      const n = batch.numRows;
+      if (!n) return;
+      const data = new Map<string, any>();
+      for (let j = 0; j < plans.length; j++) {
+        const p = plans[j];
+        const d = batch.data.children[j];
+        const r = readers[j];
+        const col = p.kind === 'str' ? new Array<string>(n) : new p.ctor(n);
+        const mask = p.field.nullable ? new Uint8Array(n) : undefined;
+        const raw = d.values as any;
+        for (let i = 0; i < n; i++) {
+          if (!d.getValid(i)) {
+            mask![i] = 1;
+            col[i] = p.fill;
+            continue;
+          }
+          switch (p.kind) {
+            case 'num': case 'big': col[i] = raw[i]; break;
+            case 'bool': col[i] = r.get(d, i) ? 1 : 0; break;
+            case 'half': case 'date': case 'temporal': col[i] = r.get(d, i); break;
+            default: {
+              const v = r.get(d, i);
+              const t = v instanceof Uint8Array ? base64(v) : String(v);
+              if (t.length * 3 > sb && enc.encode(t).length > sb) {
+                throw new ConvertError('E_TOO_LONG', out, `column "${p.field.name}", row ${rows + i + 1}: a ${enc.encode(t).length}-byte value does not fit the ${sb}-byte text field; give --option stringBytes=N (nothing is truncated)`);
+              }
+              col[i] = t;
+            }
+          }
+        }
+        data.set(p.field.name, col);
+        if (mask) data.set(`${p.field.name}__null`, mask);
+      }
+      ds.resize([rows + n]);
+      ds.write_slice([[rows, rows + n]], data);
+      rows += n;
+    },
+    async finish() {
+      file.flush();
+      close();
+      return 'rename';
+    },
+    async abort() {
+      close();
+    },
+  };
+}
