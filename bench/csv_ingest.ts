@@ -56,24 +56,34 @@ export function generateCsv(path: string, bytes: number): number {
   return id;
 }
 
-async function ours(csv: string, out: string): Promise<{ seconds: number; rows: number }> {
-  const t0 = performance.now();
-  const r = await ingestCsv(csv, out);
-  return { seconds: (performance.now() - t0) / 1000, rows: r.info.rows ?? 0 };
+interface Timing { seconds: number; cpu: number; rows: number }
+
+function cpuSeconds(c0: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
 }
 
-async function duck(csv: string, threads: number): Promise<{ seconds: number; rows: number }> {
+async function ours(csv: string, out: string): Promise<Timing> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const r = await ingestCsv(csv, out);
+  return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(c0), rows: r.info.rows ?? 0 };
+}
+
+async function duck(csv: string, threads: number): Promise<Timing> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
   await con.run(`SET threads = ${threads}`);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await con.run(`CREATE TABLE t AS SELECT * FROM read_csv('${csv.replace(/'/g, "''")}')`);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(c0);
   const rows = Number((await con.runAndReadAll('SELECT count(*) FROM t')).getRows()[0]![0]);
   con.closeSync?.();
   inst.closeSync?.();
-  return { seconds, rows };
+  return { seconds, cpu, rows };
 }
 
 export async function benchCsvIngest(opts: { dir: string; bytes: number; json: boolean }): Promise<{ name: 'csv_ingest'; value: number; unit: 'MB/s'; vs: { duckdb: number } }> {
@@ -93,7 +103,7 @@ export async function benchCsvIngest(opts: { dir: string; bytes: number; json: b
   const value = size / 1e6 / a.seconds;
   const result = { name: 'csv_ingest' as const, value: Math.round(value * 10) / 10, unit: 'MB/s' as const, vs: { duckdb: Math.round((d.seconds / a.seconds) * 100) / 100 } };
   if (!opts.json) {
-    console.log(`csv_ingest: ${(size / 1e6).toFixed(0)} MB, ${a.rows} rows, ours ${threads} threads / duckdb ${duckThreads}: ours ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s), duckdb ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s) -> vs.duckdb ${result.vs.duckdb}`);
+    console.log(`csv_ingest: ${(size / 1e6).toFixed(0)} MB, ${a.rows} rows, ours ${threads} threads / duckdb ${duckThreads}: ours ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s, ${a.cpu.toFixed(2)} CPU-s), duckdb ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s, ${d.cpu.toFixed(2)} CPU-s) -> vs.duckdb ${result.vs.duckdb} (CPU ratio ${(d.cpu / a.cpu).toFixed(2)})`);
   }
   return result;
 }

@@ -732,7 +732,10 @@ export async function ingestCsv(path: string, outPath: string, opts: IngestCsvOp
     const src = writer.toNodeStream();
     src.pipe(sink);
     const sinkDone = new Promise<void>((res, rej) => { sink.on('close', res); sink.on('error', rej); });
+    sinkDone.catch(() => undefined);
     try {
+      // fail early (before parsing) when the output cannot be created
+      await new Promise<void>((res, rej) => { sink.once('open', () => res()); sink.once('error', rej); });
       for await (const b of readCsv(path, {
         ...opts, info: { ...info, columns },
         onWarning: (w) => {
@@ -751,9 +754,14 @@ export async function ingestCsv(path: string, outPath: string, opts: IngestCsvOp
       writer.finish();
       await sinkDone;
     } catch (e) {
-      writer.abort?.();
+      // (writer.abort() would reject the stream's pending read with an iterator result)
+      try { writer.finish(); } catch { /* already failed */ }
+      src.unpipe(sink);
+      src.destroy();
       sink.destroy();
       await rm(tmp, { force: true });
+      const err = e as NodeJS.ErrnoException;
+      if (err?.syscall) throw csvError('E_IO', outPath, `cannot write the Arrow file: ${err.message}`);
       throw e;
     }
     if (restart) {

@@ -119,6 +119,25 @@ describe('ingestToArrow', () => {
   });
 });
 
+describe('ingestToArrow failures leave nothing behind', () => {
+  it('cancelled: E_CANCELLED and no temporary file', async () => {
+    const p = file('ing-cancel.csv', 'a,b\n' + Array.from({ length: 100000 }, (_, i) => `${i},${i}`).join('\n'));
+    const src = new CsvSource(p, { chunkBytes: 64 << 10 });
+    const ac = new AbortController();
+    const out = join(tmp.dir, 'ing-cancel.arrow');
+    const run = src.ingestToArrow(out, { signal: ac.signal, onProgress: () => ac.abort() });
+    await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith('ing-cancel.arrow'))).toEqual([]);
+  });
+
+  it('an output folder that does not exist: E_IO before parsing', async () => {
+    const p = file('ing-io.csv', 'a\n1\n');
+    const err = await new CsvSource(p).ingestToArrow(join(tmp.dir, 'no-such-dir', 'x.arrow')).catch((e) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.code).toBe('E_IO');
+  });
+});
+
 describe('bad input gets its own SourceError naming the file', () => {
   it.each([
     ['missing', () => join(tmp.dir, 'missing.csv'), 'ENOENT'],
