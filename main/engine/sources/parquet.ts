@@ -11,9 +11,10 @@
  *   integer; never rounded through a double). hyparquet would convert decimals to doubles, so the
  *   decimal annotation is removed from the schema it reads with and the raw unscaled values
  *   (int32, int64 or big-endian bytes) are converted here.
- * - BYTE_ARRAY with STRING/UTF8/ENUM annotation, and BYTE_ARRAY without annotation (old writers
- *   such as Impala and parquet-mr 1.x wrote strings this way) → string; invalid UTF-8 is decoded
- *   with U+FFFD replacement. BSON and FIXED_LEN_BYTE_ARRAY without annotation → binary.
+ * - BYTE_ARRAY with STRING/UTF8/ENUM annotation → string. BYTE_ARRAY without annotation is how
+ *   old writers (Impala, parquet-mr 1.x) stored strings and how everyone stores blobs: string when
+ *   the column statistics' min/max are valid UTF-8 (or absent), else binary; invalid UTF-8 in a
+ *   string column is decoded with U+FFFD. BSON and FIXED_LEN_BYTE_ARRAY without annotation → binary.
  * - FLOAT16 → float16; UUID → string; JSON, GEOMETRY/GEOGRAPHY, VARIANT and every nested
  *   list/struct/map column → 'json' (JSON text; bigint beyond 2^53 as strings, bytes as UTF-8).
  * - INTERVAL → binary (the 12 raw bytes), with a warning.
@@ -149,7 +150,7 @@ interface ColumnMap {
 }
 
 /** DataShape field for a top-level schema node. */
-function mapColumn(node: any, warnings: IngestWarning[]): ColumnMap {
+function mapColumn(node: any, warnings: IngestWarning[], textual = true): ColumnMap {
   const el = node.element;
   const name: string = el.name;
   const nullable = el.repetition_type !== 'REQUIRED';
@@ -198,6 +199,7 @@ function mapColumn(node: any, warnings: IngestWarning[]): ColumnMap {
     case 'DOUBLE': return { field: f('float64'), kind: 'plain' };
     case 'BYTE_ARRAY':
       if (ct === 'BSON' || lt?.type === 'BSON') return { field: f('binary', { original: 'BSON' }), kind: 'binary' };
+      if (!ct && !lt && !textual) return { field: f('binary', { original: 'BYTE_ARRAY' }), kind: 'binary' };
       return { field: f('string', ct || lt ? {} : { original: 'BYTE_ARRAY' }), kind: 'string' };
     case 'FIXED_LEN_BYTE_ARRAY':
       if (lt?.type === 'FLOAT16') return { field: f('float16'), kind: 'plain' };
@@ -210,6 +212,29 @@ function mapColumn(node: any, warnings: IngestWarning[]): ColumnMap {
     default:
       return { field: f('binary', { original: phys }), kind: 'binary' };
   }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Whether an unannotated BYTE_ARRAY column holds text. Old writers (Impala, parquet-mr 1.x,
+ * Spark without binaryAsString) stored strings without the STRING annotation, while blobs are
+ * stored the same way: the column statistics decide — text when every min/max is valid UTF-8
+ * (or there are none), bytes otherwise.
+ */
+function statsLookTextual(md: any, name: string): boolean {
+  for (const rg of md.row_groups ?? []) {
+    for (const cc of rg.columns ?? []) {
+      const m = cc.meta_data;
+      if (m?.path_in_schema?.length !== 1 || m.path_in_schema[0] !== name) continue;
+      const st = m.statistics;
+      for (const v of [st?.min_value, st?.max_value, st?.min, st?.max]) {
+        if (!(v instanceof Uint8Array)) continue;
+        try { strictUtf8.decode(v); } catch { return false; }
+      }
+    }
+  }
+  return true;
 }
 
 /** Convert a column's raw values from hyparquet into buildColumn input. */
@@ -248,7 +273,9 @@ function unwrapJsonText(v: any): any {
 /** A copy of the metadata with annotations removed that hyparquet would convert lossily. */
 function readMetadata(md: any): any {
   const schema = md.schema.map((el: any) => {
-    if (el.converted_type === 'DECIMAL' || el.logical_type?.type === 'DECIMAL' || el.converted_type === 'INTERVAL') {
+    // hyparquet rounds decimals to doubles and throws on INTERVAL and BSON: read their raw bytes
+    if (el.converted_type === 'DECIMAL' || el.logical_type?.type === 'DECIMAL' || el.converted_type === 'INTERVAL'
+      || el.converted_type === 'BSON' || el.logical_type?.type === 'BSON') {
       return { ...el, converted_type: undefined, logical_type: undefined };
     }
     return el;
@@ -304,7 +331,7 @@ class ParquetSource implements Source {
       } catch (e) {
         throw wrapError(e, path, 'E_CORRUPT', 'invalid Parquet schema: ');
       }
-      const cols: ColumnMap[] = root.children.map((n: any) => mapColumn(n, warnings));
+      const cols: ColumnMap[] = root.children.map((n: any) => mapColumn(n, warnings, statsLookTextual(md, n.element.name)));
       const metadata: Record<string, string> = {};
       for (const kv of md.key_value_metadata ?? []) if (kv.key) metadata[kv.key] = kv.value ?? '';
       if (md.created_by) metadata['parquet.created_by'] = md.created_by;
