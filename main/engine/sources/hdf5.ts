@@ -15,7 +15,7 @@
  * the dataset (and of the file root) become metadata. Datasets whose filter is not built into
  * h5wasm are refused with E_UNSUPPORTED naming the filter.
  */
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { DEFAULT_BATCH_ROWS, buildBatch, checkAbort, schemaOf, selectFields, toJsonText } from './common';
@@ -57,6 +57,12 @@ function h5error(e: unknown, path: string, prefix = ''): SourceError {
 async function openFile(path: string): Promise<any> {
   const st = await stat(path);
   if (!st.isFile()) throw new SourceError('E_NOT_FILE', path, 'not a regular file');
+  const fh = await open(path, 'r');
+  const head = new Uint8Array(4);
+  try { await fh.read(head, 0, 4, 0); } finally { await fh.close(); }
+  if (head[0] === 0x43 && head[1] === 0x44 && head[2] === 0x46 && (head[3] === 1 || head[3] === 2 || head[3] === 5)) {
+    throw new SourceError('E_UNSUPPORTED', path, 'NetCDF-3 (classic) files are not HDF5; only NetCDF-4 (HDF5-based) files can be read');
+  }
   const mod = await h5();
   try {
     const f = new mod.File(path, 'r');
