@@ -39,7 +39,7 @@ namespace csv {
 
 enum class CType : uint8_t { NUL = 0, BOOL, INT64, FLOAT64, DATE, TIMESTAMP, STRING };
 
-inline const char* CTypeName(CType t) {
+static inline const char* CTypeName(CType t) {
   switch (t) {
     case CType::NUL: return "null";
     case CType::BOOL: return "bool";
@@ -50,7 +50,7 @@ inline const char* CTypeName(CType t) {
     default: return "string";
   }
 }
-inline CType CTypeFromName(const std::string& s) {
+static inline CType CTypeFromName(const std::string& s) {
   if (s == "null") return CType::NUL;
   if (s == "bool") return CType::BOOL;
   if (s == "int64") return CType::INT64;
@@ -61,7 +61,7 @@ inline CType CTypeFromName(const std::string& s) {
 }
 
 // Least type holding both (the widening lattice).
-inline CType Join(CType a, CType b) {
+static inline CType Join(CType a, CType b) {
   if (a == b) return a;
   if (a == CType::NUL) return b;
   if (b == CType::NUL) return a;
@@ -73,7 +73,7 @@ inline CType Join(CType a, CType b) {
 // ---------------------------------------------------------------------------------------------
 // Value parsers. Each returns false when the text is not of that type.
 
-inline bool IsNullToken(const char* p, size_t n) {
+static inline bool IsNullToken(const char* p, size_t n) {
   switch (n) {
     case 0: return true;
     case 2: return p[0] == 'N' && p[1] == 'A';
@@ -83,15 +83,15 @@ inline bool IsNullToken(const char* p, size_t n) {
   }
 }
 
-inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-inline bool IEq(const char* p, size_t n, const char* lit) {
+static inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+static inline bool IEq(const char* p, size_t n, const char* lit) {
   size_t m = std::strlen(lit);
   if (n != m) return false;
   for (size_t i = 0; i < n; i++) if (Lower(p[i]) != lit[i]) return false;
   return true;
 }
 
-inline bool ParseBool(const char* p, size_t n, bool* out) {
+static inline bool ParseBool(const char* p, size_t n, bool* out) {
   if (IEq(p, n, "true")) { *out = true; return true; }
   if (IEq(p, n, "false")) { *out = false; return true; }
   return false;
@@ -99,7 +99,7 @@ inline bool ParseBool(const char* p, size_t n, bool* out) {
 
 // Integer: [+-]?[0-9]+ without leading zeros ("0" itself is fine). *overflow set when the digits
 // are a valid integer beyond int64 (the caller then treats it as float64).
-inline bool ParseInt(const char* p, size_t n, int64_t* out, bool* overflow) {
+static inline bool ParseInt(const char* p, size_t n, int64_t* out, bool* overflow) {
   *overflow = false;
   if (n == 0) return false;
   size_t i = 0;
@@ -108,11 +108,18 @@ inline bool ParseInt(const char* p, size_t n, int64_t* out, bool* overflow) {
   if (i >= n) return false;
   if (p[i] == '0' && n - i > 1) return false;  // leading zero: a code, not a number
   uint64_t v = 0;
-  for (; i < n; i++) {
-    unsigned d = static_cast<unsigned char>(p[i]) - '0';
-    if (d > 9) return false;
-    if (v > (UINT64_MAX - d) / 10) { *overflow = true; }
-    else v = v * 10 + d;
+  if (n - i <= 19) {  // 19 digits cannot overflow uint64
+    for (; i < n; i++) {
+      const unsigned d = static_cast<unsigned char>(p[i]) - '0';
+      if (d > 9) return false;
+      v = v * 10 + d;
+    }
+  } else {
+    for (; i < n; i++) {
+      const unsigned d = static_cast<unsigned char>(p[i]) - '0';
+      if (d > 9) return false;
+      if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v)) *overflow = true;
+    }
   }
   if (*overflow) return false;
   if (neg) {
@@ -127,7 +134,7 @@ inline bool ParseInt(const char* p, size_t n, int64_t* out, bool* overflow) {
 
 // Float: decimal or scientific notation, nan, inf, infinity (any case, optional sign). Like
 // integers, an integer part with a leading zero ("007.5") is refused (a code, not a number).
-inline bool ParseFloat(const char* p, size_t n, double* out) {
+static inline bool ParseFloat(const char* p, size_t n, double* out) {
   if (n == 0) return false;
   const char* b = p;
   const char* e = p + n;
@@ -188,7 +195,7 @@ inline bool ParseFloat(const char* p, size_t n, double* out) {
   return true;
 }
 
-inline int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+static inline int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
   const unsigned yoe = static_cast<unsigned>(y - era * 400);
@@ -197,7 +204,7 @@ inline int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-inline bool Digits(const char* p, int n, int* out) {
+static inline bool Digits(const char* p, int n, int* out) {
   int v = 0;
   for (int i = 0; i < n; i++) {
     unsigned d = static_cast<unsigned char>(p[i]) - '0';
@@ -209,7 +216,7 @@ inline bool Digits(const char* p, int n, int* out) {
 }
 
 // YYYY-MM-DD -> days since 1970-01-01.
-inline bool ParseDate(const char* p, size_t n, int32_t* out) {
+static inline bool ParseDate(const char* p, size_t n, int32_t* out) {
   if (n != 10 || p[4] != '-' || p[7] != '-') return false;
   int y, m, d;
   if (!Digits(p, 4, &y) || !Digits(p + 5, 2, &m) || !Digits(p + 8, 2, &d)) return false;
@@ -223,7 +230,7 @@ inline bool ParseDate(const char* p, size_t n, int32_t* out) {
 
 // YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|+HH[:MM]|-HH[:MM]] -> microseconds since the epoch (UTC).
 // `allowDate`: a bare date is midnight (used once a column is known to be timestamps).
-inline bool ParseTimestamp(const char* p, size_t n, int64_t* out, bool allowDate) {
+static inline bool ParseTimestamp(const char* p, size_t n, int64_t* out, bool allowDate) {
   int32_t days;
   if (n < 10 || !ParseDate(p, 10, &days)) return false;
   if (n == 10) {
@@ -276,7 +283,7 @@ inline bool ParseTimestamp(const char* p, size_t n, int64_t* out, bool allowDate
 }
 
 // The narrowest type of one (non-null) field.
-inline CType Classify(const char* p, size_t n) {
+static inline CType Classify(const char* p, size_t n) {
   if (IsNullToken(p, n)) return CType::NUL;
   bool b;
   if (ParseBool(p, n, &b)) return CType::BOOL;
@@ -294,7 +301,7 @@ inline CType Classify(const char* p, size_t n) {
 // Text encoding: a field that is not valid UTF-8 is transcoded from Windows-1252 (cp1252 mode
 // transcodes every field with high bytes).
 
-inline bool ValidUtf8(const unsigned char* s, size_t n) {
+static inline bool ValidUtf8(const unsigned char* s, size_t n) {
   size_t i = 0;
   while (i < n) {
     // ASCII fast path, 8 bytes at a time
@@ -324,13 +331,13 @@ inline bool ValidUtf8(const unsigned char* s, size_t n) {
   return true;
 }
 
-inline void AppendUtf8(uint32_t cp, std::string* out) {
+static inline void AppendUtf8(uint32_t cp, std::string* out) {
   if (cp < 0x80) out->push_back(static_cast<char>(cp));
   else if (cp < 0x800) { out->push_back(static_cast<char>(0xC0 | (cp >> 6))); out->push_back(static_cast<char>(0x80 | (cp & 0x3F))); }
   else { out->push_back(static_cast<char>(0xE0 | (cp >> 12))); out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F))); out->push_back(static_cast<char>(0x80 | (cp & 0x3F))); }
 }
 
-inline void Cp1252ToUtf8(const unsigned char* s, size_t n, std::string* out) {
+static inline void Cp1252ToUtf8(const unsigned char* s, size_t n, std::string* out) {
   static const uint16_t hi[32] = {0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
                                   0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
                                   0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178};
@@ -386,7 +393,7 @@ struct Fields {
 // Tokenizes one row from p (a row start outside quotes). Fields go into `f`; returns the pointer
 // past the row terminator (or `end`). `lines` counts every terminator byte consumed. `inq_at_end`
 // tells whether the row ran into `end` inside quotes (an unterminated quoted field).
-inline const char* ScanRow(const char* p, const char* end, const Dialect& d, Fields& f,
+static inline const char* ScanRow(const char* p, const char* end, const Dialect& d, Fields& f,
                            uint64_t& lines, bool* inq_at_end) {
   f.n = 0;
   const char* fs = p;
@@ -434,7 +441,7 @@ inline const char* ScanRow(const char* p, const char* end, const Dialect& d, Fie
 
 // The value of a field: enclosing quotes removed and doubled quotes collapsed (into `scratch`).
 // A field with quotes that is not fully enclosed ("ab"c) keeps its raw text.
-inline void FieldValue(const FieldRef& r, char quote, std::string& scratch, const char** p, size_t* n) {
+static inline void FieldValue(const FieldRef& r, char quote, std::string& scratch, const char** p, size_t* n) {
   if (!r.quoted || r.n < 2 || r.p[0] != quote || r.p[r.n - 1] != quote) { *p = r.p; *n = r.n; return; }
   const char* b = r.p + 1;
   const char* e = r.p + r.n - 1;
