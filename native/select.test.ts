@@ -133,6 +133,12 @@ describe('filteredRowIds', () => {
         expect([...plain], `${JSON.stringify(e)} ${[fromRow, toRow, skip, limit]}`).toEqual(ref);
         const hinted = await filteredRowIds(f, { fromRow, toRow, skip, limit, blocks: { blockRows, counts } });
         expect([...hinted], `hinted ${JSON.stringify(e)} ${[fromRow, toRow, skip, limit]}`).toEqual(ref);
+        if (fromRow < toRow) {
+          // a slice of the counts that just covers [fromRow, toRow)
+          const first = Math.floor(fromRow / blockRows), last = Math.floor((toRow - 1) / blockRows);
+          const sliced = await filteredRowIds(f, { fromRow, toRow, skip, limit, blocks: { blockRows, counts: counts.subarray(first, last + 1), first } });
+          expect([...sliced], `sliced ${JSON.stringify(e)} ${[fromRow, toRow, skip, limit]}`).toEqual(ref);
+        }
       }
     }
   });
@@ -146,6 +152,10 @@ describe('filteredRowIds', () => {
     await expect(filteredRowIds(f, { limit: -1 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
     await expect(filteredRowIds(f, { limit: 1, skip: 0.5 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
     await expect(filteredRowIds(f, { limit: 1, blocks: { blockRows: 1000, counts: new Uint32Array(3) } })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
+    // a slice that does not cover the rows asked for, or runs past the last block
+    await expect(filteredRowIds(f, { fromRow: 0, toRow: 2500, limit: 1, blocks: { blockRows: 1000, counts: new Uint32Array(2), first: 1 } })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
+    await expect(filteredRowIds(f, { fromRow: 1000, toRow: 2500, limit: 1, blocks: { blockRows: 1000, counts: new Uint32Array(2), first: 1 } })).resolves.toBeInstanceOf(Float64Array);
+    await expect(filteredRowIds(f, { fromRow: 39_500, limit: 1, blocks: { blockRows: 1000, counts: new Uint32Array(2), first: 39 } })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
   });
 });
 

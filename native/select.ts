@@ -51,8 +51,12 @@ export interface RowIdsOptions extends KernelOptions {
   limit: number;
   /** row count: required when the filter reads no column, checked otherwise */
   rows?: number;
-  /** the filter's block counts (from filterBlockCounts): lets the scan jump over empty/skipped blocks */
-  blocks?: { blockRows: number; counts: Uint32Array };
+  /**
+   * The filter's block counts (from filterBlockCounts): lets the scan jump over blocks without
+   * passing rows and whole blocks still inside `skip`. `counts` may be a slice (counts.subarray)
+   * starting at block `first` (default 0) that covers [fromRow, toRow).
+   */
+  blocks?: { blockRows: number; counts: Uint32Array; first?: number };
 }
 
 /**
@@ -68,6 +72,7 @@ export function filteredRowIds(filter: FilterArg | undefined, opts: RowIdsOption
     rows: opts.rows,
     blockRows: opts.blocks?.blockRows,
     blockCounts: opts.blocks?.counts,
+    blockFirst: opts.blocks?.first,
   };
   return runJob('filteredRowIds', (a, job) => a.filteredRowIds(rawFilter(filter), o, job), opts);
 }

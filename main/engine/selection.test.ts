@@ -10,7 +10,7 @@ import { parseExpr } from '../../shared/expr/parse';
 import { readArrowColumns } from './columns/index';
 import { rng, tempDir, writeArrowFile, type Cell } from '../../native/fixtures';
 import { compileFilter, rawColumn, type ColumnDesc } from '../../native/index';
-import { blockOfRank, buildIndex, Selections, type SelectionDataset } from './selection';
+import { blockOfRank, blockRowsFor, buildIndex, Selections, type SelectionDataset } from './selection';
 
 const dir = tempDir('cdx-selection-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,6 +92,13 @@ describe('Selections cache', () => {
     expect(i2.total).toBe(i1.total);
     sel.forget('ds1');
     expect(sel.keys()).toEqual([]);
+  });
+
+  it('block size grows with the dataset (at most ~256Ki blocks)', () => {
+    expect(blockRowsFor(0)).toBe(4096);
+    expect(blockRowsFor(1e9)).toBe(4096);
+    expect(blockRowsFor(2e9)).toBe(8192);
+    expect(blockRowsFor(1e12) * 262_144).toBeGreaterThanOrEqual(1e12);
   });
 
   it('prefix sums locate the block of a rank', () => {

@@ -1,7 +1,7 @@
 /**
  * Filtered row windows for the table view: "rows k .. k+n of the rows that pass `where`". The
  * first request for a (dataset, filter) pays one parallel pass (native filterBlockCounts: passing
- * rows per block of 64Ki rows); the counts and their prefix sums are kept in a small LRU. Every
+ * rows per block of 4Ki+ rows, see blockRowsFor); the counts and their prefix sums are kept in a small LRU. Every
  * window after that finds its first and last block by binary search in the prefix sums and scans
  * only those blocks (native filteredRowIds, which also jumps over blocks without passing rows),
  * so a window costs about the same at any depth of a billion-row view.
@@ -10,7 +10,7 @@
  * gone (a scroll that cancels its stale request must not throw away the count another needs).
  */
 import type { ColumnDesc, CompiledFilter, KernelOptions, NativeError, Progress } from '../../native/index';
-import { DEFAULT_BLOCK_ROWS, filterBlockCounts, filteredRowIds } from '../../native/select';
+import { filterBlockCounts, filteredRowIds } from '../../native/select';
 
 /** What Selections needs of an opened dataset (main/engine/datasets.ts OpenedDataset). */
 export interface SelectionDataset {
@@ -78,18 +78,29 @@ export function buildIndex(counts: Uint32Array, blockRows: number, rows: number)
 export interface SelectionsOptions {
   /** (dataset, filter) pairs kept (default 8) */
   capacity?: number;
-  /** rows per block (default 65536) */
+  /** rows per block (default: blockRowsFor(rows)) */
   blockRows?: number;
+}
+
+/**
+ * Rows per block for a dataset of `rows` rows: 4096 (so that a sparse filter's window scans few
+ * rows) up to ~256Ki blocks (1 MiB of counts + 2 MiB of prefix sums; a billion rows = 244k blocks),
+ * then larger powers of two.
+ */
+export function blockRowsFor(rows: number): number {
+  let b = 4096;
+  while (rows / b > 262_144) b *= 2;
+  return b;
 }
 
 export class Selections {
   private entries = new Map<string, Entry>();
   readonly capacity: number;
-  readonly blockRows: number;
+  readonly blockRows: number | undefined;
 
   constructor(opts: SelectionsOptions = {}) {
     this.capacity = Math.max(1, opts.capacity ?? 8);
-    this.blockRows = opts.blockRows ?? DEFAULT_BLOCK_ROWS;
+    this.blockRows = opts.blockRows;
   }
 
   private static key(dsId: string, where: string): string {
@@ -137,15 +148,16 @@ export class Selections {
     } else {
       const controller = new AbortController();
       const listeners = new Set<(p: Progress) => void>();
+      const blockRows = this.blockRows ?? blockRowsFor(ds.rows);
       const entry: Entry = { columns: ds.columns, controller, waiters: 0, listeners, promise: undefined as unknown as Promise<BlockIndex> };
       entry.promise = filterBlockCounts(filter, {
-        blockRows: this.blockRows,
+        blockRows,
         rows: ds.rows,
         signal: controller.signal,
         onProgress: (p) => { for (const l of listeners) l(p); },
       }).then(
         (counts) => {
-          entry.index = buildIndex(counts, this.blockRows, ds.rows);
+          entry.index = buildIndex(counts, blockRows, ds.rows);
           return entry.index;
         },
         (err) => {
@@ -234,7 +246,7 @@ export class Selections {
       skip: start - idx.prefix[b0]!,
       limit: end - start,
       rows: idx.rows,
-      blocks: { blockRows: idx.blockRows, counts: idx.counts },
+      blocks: { blockRows: idx.blockRows, counts: idx.counts.subarray(b0, b1 + 1), first: b0 },
       signal: opts.signal,
     });
     if (rowIds.length !== end - start) {

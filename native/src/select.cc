@@ -5,7 +5,7 @@
 //    counting the passing rows (three-valued result == true) in each block of `blockRows` rows.
 //    Prefix sums of these counts (kept on the JS side) locate the block holding the k-th passing
 //    row in O(log blocks).
-//  - filteredRowIds(filter, { fromRow, toRow, skip, limit, rows?, blockRows?, blockCounts? }):
+//  - filteredRowIds(filter, { fromRow, toRow, skip, limit, rows?, blockRows?, blockCounts?, blockFirst? }):
 //    global row numbers of the passing rows in [fromRow, toRow), after dropping the first `skip`,
 //    at most `limit`. Scans in morsels taken in growing parallel waves and stops as soon as it has
 //    enough, so time follows the rows scanned, not the file; with block counts as a hint it jumps
@@ -190,6 +190,7 @@ class RowIdsWorker : public PromiseWorker {
   uint64_t fromRow = 0, toRow = UINT64_MAX, skip = 0, limit = 100000000ULL, rows = 0;
   bool haveRows = false;
   uint64_t blockRows = 0;              // 0: no hint
+  uint64_t blockFirst = 0;             // block index of blockCounts[0]
   std::vector<uint32_t> blockCounts;   // hint: passing rows per block
   std::vector<double> ids;
   uint64_t scanned = 0;
@@ -209,11 +210,17 @@ class RowIdsWorker : public PromiseWorker {
       return;
     }
     toRow = std::min(toRow, rows);
-    if (blockRows && blockCounts.size() != (rows + blockRows - 1) / blockRows) {
-      status_ = Status::Error("E_BAD_ARG", "blockCounts has " + std::to_string(blockCounts.size()) + " blocks; " + std::to_string(rows) +
-                                               " rows in blocks of " + std::to_string(blockRows) + " make " +
-                                               std::to_string((rows + blockRows - 1) / blockRows));
-      return;
+    if (blockRows) {
+      // the hint covers blocks [blockFirst, blockFirst + size): all of [fromRow, toRow) must lie there
+      const uint64_t nBlocks = (rows + blockRows - 1) / blockRows;
+      const uint64_t end = blockFirst + blockCounts.size();
+      const bool covers = end <= nBlocks && (fromRow >= toRow || (fromRow / blockRows >= blockFirst && (toRow - 1) / blockRows < end));
+      if (!covers) {
+        status_ = Status::Error("E_BAD_ARG", "blockCounts (blocks " + std::to_string(blockFirst) + ".." + std::to_string(end) + " of " +
+                                                 std::to_string(nBlocks) + ", " + std::to_string(blockRows) + " rows each) do not cover rows " +
+                                                 std::to_string(fromRow) + ".." + std::to_string(toRow));
+        return;
+      }
     }
     if (fromRow >= toRow || limit == 0) return;
     job_->total.store(toRow - fromRow);
@@ -253,7 +260,7 @@ class RowIdsWorker : public PromiseWorker {
         if (blockRows) {
           const uint64_t b = cur / blockRows;
           const uint64_t bs = b * blockRows, be = std::min(rows, bs + blockRows);
-          const uint32_t c = blockCounts[b];
+          const uint32_t c = blockCounts[b - blockFirst];
           // nothing passes here; or (before any pending morsel) the whole block is still skipped
           if (c == 0 || (wave.empty() && cur == bs && be <= toRow && skipLeft >= c)) {
             if (c) skipLeft -= c;
@@ -324,7 +331,7 @@ class RowIdsWorker : public PromiseWorker {
   }
 };
 
-// filteredRowIds(filter, { fromRow?, toRow?, skip?, limit?, rows?, blockRows?, blockCounts? }, job?)
+// filteredRowIds(filter, { fromRow?, toRow?, skip?, limit?, rows?, blockRows?, blockCounts?, blockFirst? }, job?)
 Napi::Value FilteredRowIds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* w = new RowIdsWorker(env);
@@ -348,6 +355,7 @@ Napi::Value FilteredRowIds(const Napi::CallbackInfo& info) {
     if (!OptRow(o, "blockRows", &br, &st)) return w->Start(st);
     if (br < 1 || br > 0xffffffffULL) return w->Start(Status::Error("E_BAD_ARG", "blockCounts needs blockRows in [1, 2^32)"));
     auto u = bc.As<Napi::Uint32Array>();
+    if (!OptRow(o, "blockFirst", &w->blockFirst, &st)) return w->Start(st);
     w->blockRows = br;
     w->blockCounts.assign(u.Data(), u.Data() + u.ElementLength());
   }
