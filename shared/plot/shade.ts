@@ -47,14 +47,38 @@ const TABLE_LIMIT = 1 << 20;
 const EQ_BINS = 65536;
 
 /**
+ * Integer counts are histogrammed by bucket: exact below 4096, then 256 buckets per octave (0.4%
+ * relative width) up to 2^32 - 9216 buckets in all, so the tables stay in cache (a table indexed
+ * by the raw count thrashes it once counts reach the hundred thousands).
+ */
+const EXACT = 4096;
+const SUB = 256;
+const NBUCKETS = EXACT + (32 - 12) * SUB;
+
+export function bucketOf(v: number): number {
+  if (v < EXACT) return v;
+  const e = 31 - Math.clz32(v); // 12..31
+  return EXACT + (e - 12) * SUB + ((v >>> (e - 8)) & (SUB - 1));
+}
+
+/** the smallest value in a bucket */
+function bucketLow(b: number): number {
+  if (b < EXACT) return b;
+  const e = 12 + Math.floor((b - EXACT) / SUB), k = (b - EXACT) % SUB;
+  return (SUB + k) * 2 ** (e - 8);
+}
+
+/**
  * A function value -> level in [0, 1] for the non-empty values of `counts` (what the legend uses),
  * and the fast per-cell level computation used by `shade`.
  */
 export class ToneScale {
-  readonly min: number;
-  readonly max: number;
-  readonly nonzero: number;
-  /** level (0..255) per integer value when the counts are small integers */
+  min: number = 0;
+  max: number = 0;
+  nonzero: number = 0;
+  /** level (0..255) per bucket (Uint32Array counts) */
+  bucketLevels: Uint8Array | null = null;
+  /** level (0..255) per integer value when the counts are small integers (other arrays) */
   private table: Uint8Array | null = null;
   /** eq_hist over log-spaced bins: level per bin */
   private binLevels: Uint8Array | null = null;
@@ -66,6 +90,10 @@ export class ToneScale {
     readonly how: ToneHow,
     n = counts.length,
   ) {
+    if (counts instanceof Uint32Array) {
+      this.initBuckets(counts, n);
+      return;
+    }
     const s = stats(counts, n);
     this.min = s.nonzero ? s.min : 0;
     this.max = s.max;
@@ -87,7 +115,7 @@ export class ToneScale {
           t[v] = denom > 0 ? Math.round(((cum - below) / denom) * 255) : 255;
         }
       } else {
-        for (let v = s.min; v <= s.max; v++) t[v] = Math.round(this.level(v) * 255);
+        for (let v = s.min; v <= s.max; v++) t[v] = Math.round(this.formula(v) * 255);
       }
       this.table = t;
     } else if (how === 'eq_hist') {
@@ -110,28 +138,82 @@ export class ToneScale {
     }
   }
 
+  private initBuckets(c: Uint32Array, n: number): void {
+    const hist = new Uint32Array(NBUCKETS);
+    let max = 0;
+    for (let i = 0; i < n; i++) {
+      const v = c[i]!;
+      if (v !== 0) {
+        hist[v < EXACT ? v : bucketOf(v)]!++;
+        if (v > max) max = v;
+      }
+    }
+    let nz = 0, bmin = -1, bmax = 0;
+    for (let b = 1; b < NBUCKETS; b++) {
+      const h = hist[b]!;
+      if (h) {
+        nz += h;
+        if (bmin < 0) bmin = b;
+        bmax = b;
+      }
+    }
+    this.nonzero = nz;
+    if (!nz) return;
+    this.max = max;
+    // exact min: a bucket below EXACT is a value; above, scan for it (rare: every count >= 4096)
+    if (bmin < EXACT) this.min = bmin;
+    else {
+      let m = 0xffffffff;
+      for (let i = 0; i < n; i++) {
+        const v = c[i]!;
+        if (v !== 0 && v < m) m = v;
+      }
+      this.min = m;
+    }
+    const lv = new Uint8Array(NBUCKETS);
+    if (this.how === 'eq_hist') {
+      const below = hist[bmin]!;
+      const denom = nz - below;
+      let cum = 0;
+      for (let b = bmin; b <= bmax; b++) {
+        cum += hist[b]!;
+        lv[b] = denom > 0 ? Math.round(((cum - below) / denom) * 255) : 255;
+      }
+    } else {
+      for (let b = bmin; b <= bmax; b++) {
+        const v = b === bmin ? this.min : b === bmax ? this.max : Math.max(this.min, Math.min(this.max, bucketLow(b)));
+        lv[b] = Math.round(this.formula(v) * 255);
+      }
+    }
+    this.bucketLevels = lv;
+  }
+
   private bin(v: number): number {
     const b = Math.floor(((Math.log(v) - this.logMin) / this.logSpan) * (EQ_BINS - 1));
     return b < 0 ? 0 : b >= EQ_BINS ? EQ_BINS - 1 : b;
   }
 
-  /** level in [0, 1] of a non-empty value (NaN for empty) */
-  level(v: number): number {
-    if (!(v > 0) || !this.nonzero) return NaN;
+  private formula(v: number): number {
     const { min, max } = this;
-    if (this.table && Number.isInteger(v) && v <= max && this.how === 'eq_hist') return this.table[Math.max(min, v)]! / 255;
-    if (this.how === 'eq_hist') {
-      if (this.binLevels) return this.binLevels[this.bin(v)]! / 255;
-      return 1;
-    }
     if (max === min) return 1;
     const t = this.how === 'log' ? (Math.log1p(v) - Math.log1p(min)) / (Math.log1p(max) - Math.log1p(min)) : (v - min) / (max - min);
     return Math.min(1, Math.max(0, t));
   }
 
+  /** level in [0, 1] of a non-empty value (NaN for empty) */
+  level(v: number): number {
+    if (!(v > 0) || !this.nonzero) return NaN;
+    if (this.how !== 'eq_hist') return this.formula(Math.min(this.max, Math.max(this.min, v)));
+    return this.level255(v) / 255;
+  }
+
   /** level 0..255 of a non-empty value, fast path */
   level255(v: number): number {
-    if (this.table) return this.table[v]!;
+    if (this.bucketLevels) {
+      if (this.how === 'linear') return Math.round(this.formula(v) * 255);
+      return this.bucketLevels[bucketOf(Math.min(0xffffffff, Math.max(this.min, Math.round(v))))]!;
+    }
+    if (this.table) return this.table[Math.max(this.min, Math.min(this.max, v))]!;
     if (this.binLevels) return this.binLevels[this.bin(v)]!;
     return Math.round(this.level(v) * 255);
   }
@@ -142,11 +224,24 @@ export function shade(counts: Counts, how: ToneHow, cmap: ColormapName, out?: Ui
   const scale = new ToneScale(counts, how, n);
   const lut = colormapLUT(cmap);
   const px = out && out.length >= n ? out : new Uint32Array(n);
-  const table = (scale as unknown as { table: Uint8Array | null }).table;
-  if (table) {
-    for (let i = 0; i < n; i++) {
-      const v = counts[i]!;
-      px[i] = v > 0 ? lut[table[v]!]! : 0;
+  if (counts instanceof Uint32Array && scale.bucketLevels) {
+    if (how === 'linear') {
+      const { min, max } = scale;
+      const k = max > min ? 255 / (max - min) : 0;
+      const top = max > min ? 0 : 255;
+      for (let i = 0; i < n; i++) {
+        const v = counts[i]!;
+        px[i] = v === 0 ? 0 : lut[top + (((v - min) * k + 0.5) | 0)]!;
+      }
+    } else {
+      // bucket -> colour directly
+      const bl = scale.bucketLevels;
+      const colour = new Uint32Array(NBUCKETS);
+      for (let b = 0; b < NBUCKETS; b++) colour[b] = lut[bl[b]!]!;
+      for (let i = 0; i < n; i++) {
+        const v = counts[i]!;
+        px[i] = v === 0 ? 0 : v < EXACT ? colour[v]! : colour[bucketOf(v)]!;
+      }
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -154,6 +249,7 @@ export function shade(counts: Counts, how: ToneHow, cmap: ColormapName, out?: Ui
       px[i] = v > 0 ? lut[scale.level255(v)]! : 0;
     }
   }
+  if (n < px.length) px.fill(0, n);
   return { pixels: px, scale };
 }
 

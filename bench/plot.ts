@@ -1,0 +1,256 @@
+/**
+ * Plot benchmarks (issue 6), each a figure {name, value, unit, vs} like bench/run.ts's:
+ *   plot_roundtrip_<N>  a zoom/pan sequence over N float32 (x, y) points: per view change, the
+ *                       engine's density grid at 1600 x 1000 device pixels (native bin2d over the
+ *                       new viewport), the result framed and unframed by the wire codec (what
+ *                       crosses the process line; the socket itself not included), and tone +
+ *                       colour mapping (eq_hist, fire) into RGBA; median ms. vs.target = the
+ *                       issue's target (150 ms at 1e8, 1.5 s at 1e9) / median (> 1 = within it).
+ *                       The previous image is shown rescaled at once (one textured quad), not timed.
+ *   plot_shade_2mp      tone + colour mapping of a 2-megapixel count grid (eq_hist, fire), median
+ *                       ms; vs.target10ms = 10 / it; vs.linear = linear's time / eq_hist's.
+ *   plot_points_frame   frame time of 1M points in Chromium (SwiftShader here: software WebGL),
+ *                       points mode (one draw call from GPU buffers), median ms per frame with
+ *                       a 1-pixel read-back per frame; vs.fps = 1000 / it.
+ * Data: the (x, y) float32 file bench/run.ts uses (x block then y block, uniform in [0, 1)),
+ * reused from --dir when present with at least the points needed, otherwise generated.
+ * Usage: npx tsx bench/plot.ts [--json] [--points 1e8,1e9] [--dir /tmp/cdx-bench] [--chromium PATH]
+ */
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, readdirSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bin2d, NativeFile, rawColumn, readBandwidth, type ColumnDesc } from '../native/index';
+import { decodeFrame, encodeFrame } from '../shared/wire';
+import { shade } from '../shared/plot/shade';
+import { pan, zoomAt, type Viewport } from '../shared/plot/viewport';
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  vs: Record<string, number>;
+  note?: string;
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((p, q) => p - q);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** an existing x-then-y float32 file in `dir` holding at least `n` points, or a new one */
+export function ensurePoints(dir: string, n: number, log: (m: string) => void = () => {}): { path: string; total: number } {
+  mkdirSync(dir, { recursive: true });
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = /^xy-(\d+)\.f32$/.exec(f);
+    if (m && Number(m[1]) >= n && statSync(join(dir, f)).size === Number(m[1]) * 8) return { path: join(dir, f), total: Number(m[1]) };
+  }
+  const path = join(dir, `xy-${n}.f32`);
+  log(`generating ${n.toExponential(2)} (x, y) float32 points -> ${path}`);
+  const fd = openSync(path + '.tmp', 'w');
+  const chunk = new Float32Array(1 << 24);
+  let a = 0x9e3779b9 | 1, b = 0xbf58476d | 1, pos = 0;
+  for (let col = 0; col < 2; col++)
+    for (let done = 0; done < n; ) {
+      const k = Math.min(chunk.length, n - done);
+      for (let i = 0; i < k; i++) {
+        a ^= a << 13; a ^= a >>> 17; a ^= a << 5;
+        b ^= b << 7; b ^= b >>> 9; b ^= b << 8;
+        chunk[i] = ((a ^ b) >>> 8) / 16777216;
+      }
+      const bytes = new Uint8Array(chunk.buffer, 0, k * 4);
+      let w = 0;
+      while (w < bytes.length) w += writeSync(fd, bytes, w, bytes.length - w, pos + w);
+      pos += bytes.length;
+      done += k;
+    }
+  closeSync(fd);
+  renameSync(path + '.tmp', path);
+  return { path, total: n };
+}
+
+/** The zoom/pan sequence: zoom in about off-centre points, pan, zoom out. */
+export function viewSequence(steps = 12): Viewport[] {
+  let v: Viewport = { x0: 0, x1: 1, y0: 0, y1: 1 };
+  const out: Viewport[] = [];
+  for (let i = 0; i < steps; i++) {
+    v = i % 4 === 3 ? pan(v, 0.1, -0.05) : i < steps * 0.75 ? zoomAt(v, 0.4, 0.6, 1.25) : zoomAt(v, 0.5, 0.5, 0.6);
+    out.push(v);
+  }
+  return out;
+}
+
+export async function benchPlotRoundTrip(opts: { path: string; total: number; points: number; width?: number; height?: number; steps?: number; log?: (m: string) => void }): Promise<Figure> {
+  const { path, total, points } = opts;
+  const W = opts.width ?? 1600, H = opts.height ?? 1000;
+  const file = NativeFile.open(path);
+  try {
+    const x: ColumnDesc = rawColumn(file, 'x', 'float32', 0, points);
+    const y: ColumnDesc = rawColumn(file, 'y', 'float32', total * 4, points);
+    opts.log?.(`warming the page cache for ${points.toExponential(1)} points`);
+    await readBandwidth(file, { offset: 0, length: points * 4 });
+    await readBandwidth(file, { offset: total * 4, length: points * 4 });
+    const out = new Uint32Array(W * H);
+    const times: number[] = [];
+    let engineMs = 0, wireMs = 0, shadeMs = 0;
+    const seq = viewSequence(opts.steps ?? 12);
+    for (const [k, vp] of [{ x0: 0, x1: 1, y0: 0, y1: 1 }, ...seq].entries()) {
+      const t0 = performance.now();
+      const r = await bin2d({ x, y, ...vp, width: W, height: H });
+      const t1 = performance.now();
+      const back = decodeFrame(encodeFrame({ t: 'result', id: 1, result: { ok: true, value: { counts: r.counts, width: W, height: H, binned: r.binned } } })) as {
+        result: { value: { counts: Uint32Array } };
+      };
+      const t2 = performance.now();
+      shade(back.result.value.counts, 'eq_hist', 'fire', out);
+      const t3 = performance.now();
+      if (k === 0) continue; // the first view: cold code paths
+      times.push(t3 - t0);
+      engineMs += t1 - t0;
+      wireMs += t2 - t1;
+      shadeMs += t3 - t2;
+    }
+    const n = times.length;
+    const med = median(times);
+    const target = points >= 1e9 ? 1500 : points >= 1e8 ? 150 : 150 * (points / 1e8);
+    return {
+      name: `plot_roundtrip_${points.toExponential(0).replace('+', '')}`,
+      value: +med.toFixed(1),
+      unit: 'ms',
+      vs: { target: +(target / med).toFixed(2) },
+      note: `median of ${n} view changes over ${points.toExponential(1)} page-cached float32 points, ${W}x${H} grid; mean engine ${(engineMs / n).toFixed(0)} ms + wire ${(wireMs / n).toFixed(0)} ms + shade ${(shadeMs / n).toFixed(0)} ms (socket transfer and GPU upload not included)`,
+    };
+  } finally {
+    file.close();
+  }
+}
+
+export function benchShade(opts: { width?: number; height?: number; reps?: number } = {}): Figure {
+  const W = opts.width ?? 2048, H = opts.height ?? 1024, n = W * H;
+  const counts = new Uint32Array(n);
+  // a heavy-tailed grid: most cells few points, some very many
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    const u = s / 4294967296;
+    counts[i] = u < 0.3 ? 0 : Math.floor(Math.exp(u * 12));
+  }
+  const out = new Uint32Array(n);
+  const time = (how: 'eq_hist' | 'linear') => {
+    const t: number[] = [];
+    for (let r = 0; r < (opts.reps ?? 9); r++) {
+      const t0 = performance.now();
+      shade(counts, how, 'fire', out);
+      t.push(performance.now() - t0);
+    }
+    return median(t);
+  };
+  const eq = time('eq_hist');
+  const lin = time('linear');
+  return { name: 'plot_shade_2mp', value: +eq.toFixed(2), unit: 'ms', vs: { target10ms: +(10 / eq).toFixed(2), linear: +(lin / eq).toFixed(2) }, note: `${W}x${H} grid, eq_hist + fire (linear ${lin.toFixed(2)} ms), median of ${opts.reps ?? 9}, JS on one core` };
+}
+
+export async function benchPointsFrame(opts: { points?: number; chromium?: string; frames?: number } = {}): Promise<Figure> {
+  const N = opts.points ?? 1_000_000;
+  const { build } = await import('esbuild');
+  const root = join(fileURLToPath(import.meta.url), '..', '..');
+  const bundle = await build({ entryPoints: [join(root, 'renderer', 'gl', 'plotgl.ts')], bundle: true, write: false, format: 'iife', globalName: 'PlotGL', platform: 'browser' });
+  const { chromium } = await import('@playwright/test');
+  const browser = await chromium.launch({
+    executablePath: opts.chromium ?? process.env.CDX_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-gpu'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.setContent('<canvas id="c" style="width:800px;height:500px"></canvas>');
+    await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
+    const r = await page.evaluate(
+      ({ N, frames }) => {
+        type PG = typeof import('../renderer/gl/plotgl');
+        const PlotGL = (window as unknown as { PlotGL: PG }).PlotGL;
+        const canvas = document.getElementById('c') as HTMLCanvasElement;
+        const surface = PlotGL.createPlotSurface(canvas);
+        surface.resize(800, 500, 1);
+        const x = new Float32Array(N), y = new Float32Array(N), c = new Float32Array(N);
+        let s = 1;
+        for (let i = 0; i < N; i++) {
+          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+          x[i] = s / 4294967296 - 0.5;
+          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+          y[i] = s / 4294967296 - 0.5;
+          c[i] = (x[i]! + 0.5);
+        }
+        const lut = new Uint32Array(256);
+        for (let i = 0; i < 256; i++) lut[i] = (255 << 24) | (i << 16) | (128 << 8) | (255 - i);
+        const t0 = performance.now();
+        surface.setPoints({ x, y, c, ox: 0.5, oy: 0.5, lut, categorical: false });
+        const gl = canvas.getContext('webgl')!;
+        gl.finish();
+        const upload = performance.now() - t0;
+        const times: number[] = [];
+        const px1 = new Uint8Array(4);
+        for (let f = 0; f < frames; f++) {
+          const d = f * 0.002;
+          const t = performance.now();
+          surface.draw({ rect: null, view: { x0: d, x1: 1 + d, y0: 0, y1: 1 }, style: { size: 2, opacity: 0.6 }, showDensity: false, showPoints: true });
+          // a 1-pixel read-back waits for the frame (gl.finish() alone returns early in Chromium)
+          gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px1);
+          times.push(performance.now() - t);
+        }
+        const renderer = (() => {
+          const ext = gl.getExtension('WEBGL_debug_renderer_info');
+          return ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : String(gl.getParameter(gl.RENDERER));
+        })();
+        // how much of the canvas the last frame painted (a sanity check that points were drawn)
+        const all = new Uint8Array(800 * 500 * 4);
+        gl.readPixels(0, 0, 800, 500, gl.RGBA, gl.UNSIGNED_BYTE, all);
+        let painted = 0;
+        for (let i = 3; i < all.length; i += 4) if (all[i]! > 0) painted++;
+        return { kind: surface.kind, times, upload, renderer, painted: painted / (800 * 500) };
+      },
+      { N, frames: opts.frames ?? 15 },
+    );
+    const med = median(r.times.slice(2));
+    return {
+      name: 'plot_points_frame',
+      value: +med.toFixed(1),
+      unit: 'ms',
+      vs: { fps: +(1000 / med).toFixed(1) },
+      note: `${N.toLocaleString('en-US')} points, 800x500 canvas, size 2, one draw call; ${r.kind} on ${r.renderer}; buffer upload ${r.upload.toFixed(0)} ms; median of ${r.times.length - 2} frames, each waited for by a 1-pixel read-back; ${(r.painted * 100).toFixed(0)}% of the canvas painted`,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Every plot figure (what bench/run.ts reports). */
+export async function benchPlot(opts: { dir?: string; points?: number[]; log?: (m: string) => void; chromium?: string } = {}): Promise<Figure[]> {
+  const dir = opts.dir ?? join(tmpdir(), 'cdx-bench');
+  const log = opts.log ?? ((m: string) => process.stderr.write(`[bench:plot] ${m}\n`));
+  const sizes = opts.points ?? [1e8, 1e9];
+  const out: Figure[] = [];
+  const data = ensurePoints(dir, Math.max(...sizes), log);
+  for (const n of sizes) {
+    log(`round trip over ${n.toExponential(1)} points`);
+    out.push(await benchPlotRoundTrip({ path: data.path, total: data.total, points: n, log }));
+  }
+  out.push(benchShade());
+  try {
+    out.push(await benchPointsFrame({ chromium: opts.chromium }));
+  } catch (e) {
+    log(`points frame time skipped: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return out;
+}
+
+// run directly: npx tsx bench/plot.ts [--json] [--points 1e8,1e9] [--dir D] [--chromium PATH]
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const argv = process.argv.slice(2);
+  const val = (k: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : undefined);
+  const pts = val('--points')?.split(',').map(Number);
+  const figures = await benchPlot({ dir: val('--dir'), points: pts, chromium: val('--chromium') });
+  for (const f of figures) {
+    if (argv.includes('--json')) console.log(JSON.stringify(f));
+    else console.log(`${f.name.padEnd(22)} ${String(f.value).padStart(10)} ${f.unit.padEnd(5)} ${Object.entries(f.vs).map(([k, v]) => `vs.${k}=${v}`).join(' ')}  ${f.note ?? ''}`);
+  }
+}
