@@ -95,6 +95,27 @@ class QuantileSketch {
       if (levels_[shift_].size() >= k_) Compress();
     }
   }
+  // Same as Add() for each value, but O(n / 2^shift) once the sampler is on.
+  void AddBatch(const double* x, uint32_t n) {
+    uint32_t i = 0;
+    while (i < n) {
+      if (shift_ == 0) {
+        Add(x[i++]);
+        continue;
+      }
+      const uint64_t bs = uint64_t(1) << shift_;
+      const uint64_t take = std::min<uint64_t>(bs - blockPos_, n - i);
+      if (pick_ >= blockPos_ && pick_ < blockPos_ + take) chosen_ = x[i + (pick_ - blockPos_)];
+      blockPos_ += take;
+      i += static_cast<uint32_t>(take);
+      if (blockPos_ == bs) {
+        levels_[shift_].push_back(chosen_);
+        blockPos_ = 0;
+        pick_ = NextRand() & (bs - 1);
+        if (levels_[shift_].size() >= k_) Compress();
+      }
+    }
+  }
   void Merge(const QuantileSketch& o) {
     // a partially filled sampler block is dropped (< 2^shift items of weight 1 each: negligible
     // against the stated error and keeps the total weight a sum of whole items)
