@@ -28,6 +28,8 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetRead, parquetSchema, snappyUncompress } from 'hyparquet';
 // hyparquet's own page-header parser, used to check page headers before hyparquet decodes them
 import { parquetHeader } from 'hyparquet/src/column.js';
+// GeoParquet column marking, run here only after the schema has been checked (see checkSchema)
+import { markGeoColumns } from 'hyparquet/src/geoparquet.js';
 import { compressors as baseCompressors } from 'hyparquet-compressors';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field, TimeUnit } from '../../../shared/datashape';
@@ -319,9 +321,16 @@ class ParquetSource implements Source {
       const probe = fileBuffer(fh, size, path);
       let md: any;
       try {
-        md = await parquetMetadataAsync(probe as any, { parsers } as any);
+        // geoparquet: false: hyparquet's GeoParquet pass loops forever on a negative child count
+        md = await parquetMetadataAsync(probe as any, { parsers, geoparquet: false } as any);
       } catch (e) {
         throw wrapError(e, path, 'E_CORRUPT', 'cannot read the Parquet footer: ');
+      }
+      checkSchema(md.schema, path);
+      try {
+        markGeoColumns(md.schema, md.key_value_metadata);
+      } catch {
+        // malformed 'geo' metadata: the columns stay plain bytes
       }
       const warnings: IngestWarning[] = [];
       validateMetadata(md, size, path, warnings);
@@ -612,6 +621,23 @@ function checkValues(page: Uint8Array, o: number, encoding: string, type: string
     if (width > 32) throw new Error(`dictionary index width ${width}`);
     if (width) checkRle(pv, o + 1, width, n);
   }
+}
+
+/** The flattened schema must form one tree: counts non-negative, every element used once. */
+function checkSchema(schema: any[], path: string): void {
+  if (!Array.isArray(schema) || schema.length === 0) throw new SourceError('E_CORRUPT', path, 'the Parquet footer has no schema');
+  let i = 0;
+  const walk = (depth: number): void => {
+    if (depth > 100) throw new SourceError('E_CORRUPT', path, 'the Parquet schema is nested too deeply');
+    const el = schema[i++];
+    if (!el) throw new SourceError('E_CORRUPT', path, 'the Parquet schema declares more elements than it holds');
+    const n = el.num_children ?? 0;
+    if (!Number.isSafeInteger(n) || n < 0 || n > schema.length) throw new SourceError('E_CORRUPT', path, `schema element ${JSON.stringify(el.name)} declares ${n} children`);
+    if (n === 0 && i > 1 && !el.type) throw new SourceError('E_CORRUPT', path, `schema element ${JSON.stringify(el.name)} has neither a type nor children`);
+    for (let k = 0; k < n; k++) walk(depth + 1);
+  };
+  walk(0);
+  if (i !== schema.length) throw new SourceError('E_CORRUPT', path, `the Parquet schema tree uses ${i} of its ${schema.length} elements`);
 }
 
 function validateMetadata(md: any, size: number, path: string, warnings: IngestWarning[]): void {
