@@ -340,7 +340,7 @@ describe('chunks', () => {
     const lines = ['id,text,x'];
     for (let i = 0; i < n; i++) {
       const t = i % 3 === 0 ? `"multi\nline, ""${i}""\n"` : i % 3 === 1 ? `"comma, ${i}"` : `plain${i}`;
-      lines.push(`${i},${t},${(i * 0.25).toFixed(2)}`);
+      lines.push(`${i},${t},${i % 9999 === 5 ? '' : (i * 0.25).toFixed(2)}`); // a few nulls: some pieces have none
     }
     return lines.join('\n') + '\n';
   }

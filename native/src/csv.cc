@@ -270,6 +270,7 @@ class FeedWorker : public PromiseWorker {
         PieceCol& c = pc.cols[j];
         const CType t = types[j];
         bool ok = true;
+        if (isNull && !c.nulls) std::memset(c.valid.get(), 1, r);  // first null: validity so far
         if (isNull && t != CType::STRING) {
           c.valid[r] = 0; c.nulls++;
           const int w = FixedWidth(t);
@@ -281,7 +282,7 @@ class FeedWorker : public PromiseWorker {
           c.offs[r] = static_cast<uint32_t>(c.chars.size());
           continue;
         }
-        c.valid[r] = 1;
+        if (c.nulls) c.valid[r] = 1;  // validity bytes are only kept once the piece saw a null
         switch (t) {
           case CType::BOOL: {
             bool b = false; ok = csv::ParseBool(vp, vn, &b);
@@ -534,7 +535,10 @@ class FeedWorker : public PromiseWorker {
         for (auto& pc : pieces) {
           PieceCol& c = pc.cols[j];
           const uint64_t n = pc.rows;
-          if (valid) for (uint64_t i = 0; i < n; i++) valid[(r0 + i) >> 3] |= static_cast<uint8_t>(c.valid[i] << ((r0 + i) & 7));
+          if (valid) {
+            if (c.nulls) for (uint64_t i = 0; i < n; i++) valid[(r0 + i) >> 3] |= static_cast<uint8_t>(c.valid[i] << ((r0 + i) & 7));
+            else for (uint64_t i = 0; i < n; i++) valid[(r0 + i) >> 3] |= static_cast<uint8_t>(1u << ((r0 + i) & 7));
+          }
           if (types[j] == CType::BOOL) {
             for (uint64_t i = 0; i < n; i++) data[(r0 + i) >> 3] |= static_cast<uint8_t>(c.fixed[i] << ((r0 + i) & 7));
           } else if (w) {
