@@ -14,8 +14,9 @@ import {
   AsyncByteQueue, Message, RecordBatch as ArrowRecordBatch, RecordBatchFileWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
+import { startParquetWorker, type ParquetSettings } from './parquet-worker';
 import {
-  ConvertError, checkOptions, choiceOption, intOption,
+  ConvertError, boolOption, checkOptions, choiceOption, intOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
 } from './types';
 import { typeLabel } from './values';
@@ -153,6 +154,7 @@ export const parquetWriter: WriterProvider = {
     rowGroupRows: 'most rows in one row group (default 1048576)',
     rowGroupBytes: 'most bytes buffered for one row group (default 134217728)',
     dictionary: 'dictionary-encode columns: true/false (default true)',
+    worker: 'encode in a worker thread, overlapping with reading: true/false (default true)',
   },
   plan(fields, opts, ctx): FidelityReport {
     checkOptions(this, opts, ctx.out);
@@ -160,6 +162,7 @@ export const parquetWriter: WriterProvider = {
     intOption(opts, 'rowGroupRows', 1 << 20, 1, 1 << 30, ctx.out);
     intOption(opts, 'rowGroupBytes', 128 << 20, 1 << 16, 2 ** 31 - 1, ctx.out);
     choiceOption(opts, 'dictionary', ['true', 'false'] as const, 'true', ctx.out);
+    boolOption(opts, 'worker', true, ctx.out);
     return {
       format: 'parquet',
       columns: fields.map(parquetFidelity),
@@ -176,12 +179,37 @@ export const parquetWriter: WriterProvider = {
       zstd: pw.Compression.ZSTD, snappy: pw.Compression.SNAPPY, gzip: pw.Compression.GZIP, none: pw.Compression.UNCOMPRESSED,
       lz4: pw.Compression.LZ4_RAW, brotli: pw.Compression.BROTLI,
     };
+    const settings: ParquetSettings = {
+      codec: codecs[codec],
+      rowGroupRows: intOption(opts, 'rowGroupRows', 1 << 20, 1, 1 << 30, ctx.out),
+      rowGroupBytes: intOption(opts, 'rowGroupBytes', 128 << 20, 1 << 16, 2 ** 31 - 1, ctx.out),
+      dictionary: choiceOption(opts, 'dictionary', ['true', 'false'] as const, 'true', ctx.out) === 'true',
+      createdBy: 'Continuum Data Explorer (parquet-wasm)',
+    };
+    const wrapErr = (e: unknown) => (e instanceof ConvertError ? e : new ConvertError('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`));
+    if (boolOption(opts, 'worker', true, ctx.out)) {
+      const pwk = startParquetWorker(ctx.tmp, settings);
+      let any = false;
+      return {
+        async write(batch) {
+          any = true;
+          await pwk.write(batch).catch((e) => { throw wrapErr(e); });
+        },
+        async finish() {
+          // the encoder learns the schema from the first batch: an empty input gets one empty batch
+          if (!any) await pwk.write(emptyBatch(schema)).catch((e) => { throw wrapErr(e); });
+          await pwk.finish().catch((e) => { throw wrapErr(e); });
+          return 'rename';
+        },
+        abort: () => pwk.abort(),
+      };
+    }
     const props = new pw.WriterPropertiesBuilder()
-      .setCompression(codecs[codec] as any)
-      .setMaxRowGroupSize(intOption(opts, 'rowGroupRows', 1 << 20, 1, 1 << 30, ctx.out))
-      .setMaxRowGroupBytes(intOption(opts, 'rowGroupBytes', 128 << 20, 1 << 16, 2 ** 31 - 1, ctx.out))
-      .setDictionaryEnabled(choiceOption(opts, 'dictionary', ['true', 'false'] as const, 'true', ctx.out) === 'true')
-      .setCreatedBy('Continuum Data Explorer (parquet-wasm)')
+      .setCompression(settings.codec as any)
+      .setMaxRowGroupSize(settings.rowGroupRows)
+      .setMaxRowGroupBytes(settings.rowGroupBytes)
+      .setDictionaryEnabled(settings.dictionary)
+      .setCreatedBy(settings.createdBy)
       .build();
 
     // A pull-based bridge: write() hands one batch to the stream's pull() and resolves when the
