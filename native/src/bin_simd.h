@@ -42,34 +42,51 @@ __attribute__((target("avx2"))) uint32_t CellsAvx2(const T* __restrict X, const 
   const __m128i wv = _mm_set1_epi32(static_cast<int>(b.W)), dummy = _mm_set1_epi32(static_cast<int>(b.cells));
   const __m128i two = _mm_set1_epi32(2);
   uint64_t binned = 0, nn = 0, kept = 0;
+  const __m256i lo32 = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);  // 64-bit lane masks -> 32-bit
+  __m128i okCount = _mm_setzero_si128();  // per-lane count of binned rows (subtracting -1 masks)
   uint32_t i = 0;
+  uint32_t sinceFlush = 0;
   for (; i + 4 <= n; i += 4) {
     const __m256d x = LoadPd<T>(X + i), y = LoadPd<T>(Y + i);
     const __m256d in = _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(x, x0, _CMP_GE_OQ), _mm256_cmp_pd(x, x1, _CMP_LT_OQ)),
                                      _mm256_and_pd(_mm256_cmp_pd(y, y0, _CMP_GE_OQ), _mm256_cmp_pd(y, y1, _CMP_LT_OQ)));
-    const __m256d un = _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(y, y, _CMP_UNORD_Q));
-    // out-of-range lanes may convert to INT_MIN; they are replaced by the dummy below
+    // out-of-range lanes are zeroed before the conversion, then replaced by the dummy cell
     const __m256d fx = _mm256_and_pd(in, _mm256_mul_pd(_mm256_sub_pd(x, x0), sx));
     const __m256d fy = _mm256_and_pd(in, _mm256_mul_pd(_mm256_sub_pd(y, y0), sy));
-    __m128i bi = _mm_min_epi32(_mm256_cvttpd_epi32(fx), wm1);
-    __m128i bj = _mm_min_epi32(_mm256_cvttpd_epi32(fy), hm1);
-    __m128i cell = _mm_add_epi32(_mm_mullo_epi32(bj, wv), bi);
-    int inBits = _mm256_movemask_pd(in);
+    const __m128i bi = _mm_min_epi32(_mm256_cvttpd_epi32(fx), wm1);
+    const __m128i bj = _mm_min_epi32(_mm256_cvttpd_epi32(fy), hm1);
+    const __m128i cell = _mm_add_epi32(_mm_mullo_epi32(bj, wv), bi);
+    __m128i ok = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(in), lo32));
     int keepBits = 0xF;
     if (keep) {
       int32_t k4;
       std::memcpy(&k4, keep + i, 4);
       const __m128i kv = _mm_cmpeq_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(k4)), two);
+      ok = _mm_and_si128(ok, kv);
       keepBits = _mm_movemask_ps(_mm_castsi128_ps(kv));
+      kept += __builtin_popcount(keepBits);
     }
-    const int ok = inBits & keepBits;
-    const __m128i okMask = _mm_cmpgt_epi32(_mm_and_si128(_mm_set1_epi32(ok), _mm_setr_epi32(1, 2, 4, 8)), _mm_setzero_si128());
-    cell = _mm_blendv_epi8(dummy, cell, okMask);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + i), cell);
-    binned += __builtin_popcount(ok);
-    kept += __builtin_popcount(keepBits);
-    nn += __builtin_popcount(_mm256_movemask_pd(un) & ~inBits & keepBits);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + i), _mm_blendv_epi8(dummy, cell, ok));
+    okCount = _mm_sub_epi32(okCount, ok);
+    const int inBits = _mm256_movemask_pd(in);
+    if (__builtin_expect(inBits != 0xF, 0)) {  // only then can a lane be NaN
+      const __m256d un = _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(y, y, _CMP_UNORD_Q));
+      nn += __builtin_popcount(_mm256_movemask_pd(un) & ~inBits & keepBits);
+    }
+    if (++sinceFlush == (1u << 28)) {  // never overflows a lane in practice; keep it exact anyway
+      alignas(16) uint32_t c[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(c), okCount);
+      binned += uint64_t(c[0]) + c[1] + c[2] + c[3];
+      okCount = _mm_setzero_si128();
+      sinceFlush = 0;
+    }
   }
+  {
+    alignas(16) uint32_t c[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(c), okCount);
+    binned += uint64_t(c[0]) + c[1] + c[2] + c[3];
+  }
+  if (!keep) kept += i;
   for (; i < n; i++) {
     const double x = static_cast<double>(X[i]), y = static_cast<double>(Y[i]);
     const bool in = (x >= b.x0) & (x < b.x1) & (y >= b.y0) & (y < b.y1);
