@@ -340,6 +340,7 @@ class ParquetSource implements Source {
       } catch (e) {
         throw wrapError(e, path, 'E_CORRUPT', 'invalid Parquet schema: ');
       }
+      checkColumnPaths(md, root, path);
       const cols: ColumnMap[] = root.children.map((n: any) => mapColumn(n, warnings, statsLookTextual(md, n.element.name)));
       const metadata: Record<string, string> = {};
       for (const kv of md.key_value_metadata ?? []) if (kv.key) metadata[kv.key] = kv.value ?? '';
@@ -620,6 +621,34 @@ function checkValues(page: Uint8Array, o: number, encoding: string, type: string
     const width = pv.getUint8(o);
     if (width > 32) throw new Error(`dictionary index width ${width}`);
     if (width) checkRle(pv, o + 1, width, n);
+  }
+}
+
+/**
+ * Every column chunk must name a leaf of the schema, one chunk per leaf. hyparquet resolves these
+ * paths while it is already reading other chunks; a bad one throws there and leaves the other
+ * reads' rejections unhandled, which ends the process.
+ */
+function checkColumnPaths(md: any, root: any, path: string): void {
+  const leaves = new Set<string>();
+  const collect = (node: any, prefix: string[]) => {
+    for (const c of node.children) {
+      const p = [...prefix, c.element.name];
+      if (c.children.length) collect(c, p);
+      else leaves.add(p.join('\u0000'));
+    }
+  };
+  collect(root, []);
+  for (const rg of md.row_groups ?? []) {
+    if ((rg.columns ?? []).length !== leaves.size) {
+      throw new SourceError('E_CORRUPT', path, `a row group has ${rg.columns?.length ?? 0} column chunks for ${leaves.size} schema columns`);
+    }
+    for (const cc of rg.columns) {
+      const p = cc.meta_data?.path_in_schema;
+      if (!Array.isArray(p) || !leaves.has(p.join('\u0000'))) {
+        throw new SourceError('E_CORRUPT', path, `column chunk ${JSON.stringify(p)} is not a column of the schema`);
+      }
+    }
   }
 }
 
