@@ -1,8 +1,9 @@
 // Filtered views (native/select.ts) against the reference evaluator of shared/expr (evalExpr3 ===
 // true) on an Arrow file of several record batches whose boundaries fall inside blocks: block
 // counts, row ids of windows (start, middle, end, past the end, with and without block hints),
-// rows by id against readRows, constant filters, bad arguments, cancellation and progress.
-import { closeSync, ftruncateSync, openSync, rmSync } from 'node:fs';
+// rows by id against readRows (and big-endian data), constant filters, bad arguments, a file
+// truncated while open, cancellation and progress.
+import { closeSync, ftruncateSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { genExpr, seeded } from '../shared/expr/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
 import { rng, tempDir, writeArrowFile, type Cell } from './fixtures';
-import { rawColumn, readRows, type ColumnDesc } from './index';
+import { NativeFile, rawColumn, readRows, type ColumnDesc } from './index';
 import { filterBlockCounts, filteredRowIds, takeRows, takeRowsIPC } from './select';
 
 const dir = tempDir('cdx-select-');
@@ -202,6 +203,31 @@ describe('takeRows', () => {
     await expect(takeRows(descs, Float64Array.from([N]))).rejects.toMatchObject({ code: 'E_OUT_OF_RANGE' });
     await expect(takeRows(descs, Float64Array.from([1.5]))).rejects.toMatchObject({ code: 'E_BAD_ARG' });
     await expect(takeRows(descs, Float64Array.from([-1]))).rejects.toMatchObject({ code: 'E_BAD_ARG' });
+  });
+});
+
+describe('byte order and bad files', () => {
+  it('takeRows swaps big-endian values; every kernel refuses a file truncated while open', async () => {
+    const n = 10_000;
+    const be = new DataView(new ArrayBuffer(n * 8));
+    for (let i = 0; i < n; i++) be.setFloat64(i * 8, i * 1.5, false);
+    const p = join(dir, 'be.f64');
+    writeFileSync(p, new Uint8Array(be.buffer));
+    const f = NativeFile.open(p);
+    try {
+      const c = rawColumn(f, 'v', 'float64', 0, n, false);
+      const t = await takeRows([c], Float64Array.from([0, 1, 9_999]));
+      expect([...t.getChild('v')!.toArray()]).toEqual([0, 1.5, 9_999 * 1.5]);
+      const filt = { expr: { kind: 'cmp' as const, op: '>=' as const, left: col('v'), right: lit(14_997) }, columns: { v: c } };
+      expect([...(await filteredRowIds(filt, { limit: 5 }))]).toEqual([9_998, 9_999]);
+      expect([...(await filterBlockCounts(filt, { blockRows: 4096 }))]).toEqual([0, 0, 2]);
+      truncateSync(p, 4000);
+      await expect(takeRows([c], Float64Array.from([0]))).rejects.toMatchObject({ code: 'E_TRUNCATED' });
+      await expect(filteredRowIds(filt, { limit: 5 })).rejects.toMatchObject({ code: 'E_TRUNCATED' });
+      await expect(filterBlockCounts(filt, { blockRows: 4096 })).rejects.toMatchObject({ code: 'E_TRUNCATED' });
+    } finally {
+      f.close();
+    }
   });
 });
 
