@@ -27,7 +27,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -181,15 +183,34 @@ static inline bool ParseFloat(const char* p, size_t n, double* out) {
     }
   }
   double v;
+#if defined(__cpp_lib_to_chars) || (defined(__GLIBCXX__) && __GNUC__ >= 11)
   auto r = std::from_chars(b, e, v, std::chars_format::general);
   if (r.ptr != e) return false;
-  if (r.ec == std::errc::result_out_of_range) {
+  const bool outOfRange = r.ec == std::errc::result_out_of_range;
+  if (!outOfRange && r.ec != std::errc()) return false;
+#else
+  // Standard libraries without floating-point from_chars (older libc++): strtod on a bounded,
+  // NUL-terminated copy (Node never changes the C locale, so '.' is the decimal point).
+  char tmp[128];
+  const size_t m = static_cast<size_t>(e - b);
+  if (m >= sizeof tmp) return false;
+  for (size_t k = 0; k < m; k++) {  // strtod also takes hex floats and leading spaces: refuse them
+    const char c = b[k];
+    if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')) return false;
+  }
+  std::memcpy(tmp, b, m);
+  tmp[m] = 0;
+  char* endp = nullptr;
+  errno = 0;
+  v = std::strtod(tmp, &endp);
+  if (endp != tmp + m) return false;
+  const bool outOfRange = errno == ERANGE;
+#endif
+  if (outOfRange) {
     // beyond double's range: +-inf for a large exponent, +-0 for a tiny one
     const char* x = b;
     while (x < e && *x != 'e' && *x != 'E') x++;
     v = (x + 1 < e && x[1] == '-') ? 0.0 : HUGE_VAL;
-  } else if (r.ec != std::errc()) {
-    return false;
   }
   *out = neg ? -v : v;
   return true;
