@@ -49,12 +49,22 @@ async function duckCopy(csv: string, out: string, threads: number): Promise<Timi
   }
 }
 
-async function ours(csv: string, out: string): Promise<Timing & { rows: number }> {
+async function ours(csv: string, out: string): Promise<Timing & { rows: number; rssGrowthMB: number }> {
   rmSync(out, { force: true });
+  // bounded memory: the resident set is sampled during the run (growth over the start)
+  const rss0 = process.memoryUsage().rss;
+  let peak = rss0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const r = await convert({ input: csv, output: out, options: { compression: 'zstd' }, force: true });
-  return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(c0), rows: r.rows };
+  try {
+    const r = await convert({ input: csv, output: out, options: { compression: 'zstd' }, force: true });
+    return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(c0), rows: r.rows, rssGrowthMB: Math.round((peak - rss0) / 1e6) };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export async function benchConvertCsvParquet(opts: { dir: string; bytes: number; json?: boolean }): Promise<{ name: 'convert_csv_parquet'; value: number; unit: string; vs: { duckdb: number } }> {
@@ -83,7 +93,7 @@ export async function benchConvertCsvParquet(opts: { dir: string; bytes: number;
     vs: { duckdb: Math.round((d.seconds / a.seconds) * 100) / 100 },
   };
   if (!opts.json) {
-    console.log(`convert_csv_parquet: ${(size / 1e6).toFixed(0)} MB CSV, ${a.rows} rows -> Parquet zstd: ours ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s, ${a.cpu.toFixed(2)} CPU-s, ${(statSync(outOurs).size / 1e6).toFixed(0)} MB), duckdb (threads=${threads}) ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s, ${d.cpu.toFixed(2)} CPU-s, ${(statSync(outDuck).size / 1e6).toFixed(0)} MB) -> vs.duckdb ${result.vs.duckdb}`);
+    console.log(`convert_csv_parquet: ${(size / 1e6).toFixed(0)} MB CSV, ${a.rows} rows -> Parquet zstd: ours ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s, ${a.cpu.toFixed(2)} CPU-s, ${(statSync(outOurs).size / 1e6).toFixed(0)} MB, RSS growth ${a.rssGrowthMB} MB), duckdb (threads=${threads}) ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s, ${d.cpu.toFixed(2)} CPU-s, ${(statSync(outDuck).size / 1e6).toFixed(0)} MB) -> vs.duckdb ${result.vs.duckdb}`);
   }
   rmSync(outOurs, { force: true });
   rmSync(outDuck, { force: true });

@@ -6,6 +6,7 @@
  * fidelity report.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { constants, createGzip, type Gzip } from 'node:zlib';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import {
@@ -14,17 +15,34 @@ import {
 } from './types';
 import { base64, cellReader, dateText, floatText, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
 
-/** Appends text to a file, in large writes. */
+/** Appends text to a file, in large writes; gzip-compressed (streamed through zlib) when asked. */
 export class TextSink {
   private parts: string[] = [];
   private size = 0;
-  private constructor(private fh: FileHandle) {}
-  static async create(path: string): Promise<TextSink> {
-    return new TextSink(await open(path, 'wx'));
+  private constructor(private fh: FileHandle, private gz?: Gzip) {}
+  static async create(path: string, gzip = false): Promise<TextSink> {
+    const fh = await open(path, 'wx');
+    if (!gzip) return new TextSink(fh);
+    const gz = createGzip({ level: 6 });
+    const sink = new TextSink(fh, gz);
+    gz.on('data', (chunk: Buffer) => {
+      sink.pending.push(chunk);
+    });
+    return sink;
   }
+  private pending: Buffer[] = [];
   push(s: string): void {
     this.parts.push(s);
     this.size += s.length;
+  }
+  private async writeBytes(b: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < b.length) done += (await this.fh.write(b, done, b.length - done)).bytesWritten;
+  }
+  private async drainGzip(): Promise<void> {
+    const chunks = this.pending;
+    this.pending = [];
+    for (const c of chunks) await this.writeBytes(c);
   }
   async flush(force = false): Promise<void> {
     if (!force && this.size < 1 << 20) return;
@@ -32,14 +50,32 @@ export class TextSink {
     const s = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    await this.fh.write(s, null, 'utf8');
+    if (!this.gz) {
+      await this.fh.write(s, null, 'utf8');
+      return;
+    }
+    const gz = this.gz;
+    await new Promise<void>((resolve, reject) => gz.write(Buffer.from(s, 'utf8'), (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve) => gz.flush(constants.Z_NO_FLUSH, () => resolve()));
+    await this.drainGzip();
   }
   async close(): Promise<void> {
     await this.flush(true);
+    if (this.gz) {
+      const gz = this.gz;
+      await new Promise<void>((resolve, reject) => {
+        gz.once('end', resolve);
+        gz.once('error', reject);
+        gz.end();
+        gz.resume();
+      });
+      await this.drainGzip();
+    }
     await this.fh.close();
   }
   async abort(): Promise<void> {
     this.parts = [];
+    this.gz?.destroy();
     await this.fh.close().catch(() => undefined);
   }
 }
@@ -112,7 +148,7 @@ function csvCell(r: CellReader, type: any, f: Field): (d: any, i: number) => str
 
 export const csvWriter: WriterProvider = {
   format: 'csv',
-  extensions: ['csv', 'tsv', 'txt'],
+  extensions: ['csv', 'tsv', 'txt', 'csv.gz', 'tsv.gz'],
   options: csvOptions,
   plan(fields, opts, ctx) {
     checkOptions(this, opts, ctx.out);
@@ -121,12 +157,12 @@ export const csvWriter: WriterProvider = {
     boolOption(opts, 'header', true, ctx.out);
     choiceOption(opts, 'quote', ['needed', 'all'] as const, 'needed', ctx.out);
     choiceOption(opts, 'newline', ['lf', 'crlf'] as const, 'lf', ctx.out);
-    const notes = ['UTF-8, RFC 4180 quoting (a quote inside a field is doubled); streamed batch by batch'];
+    const notes = [`UTF-8, RFC 4180 quoting (a quote inside a field is doubled); streamed batch by batch${/\.gz$/i.test(ctx.out) ? '; gzip-compressed (.gz)' : ''}`];
     if (opts.null !== undefined) notes.push(`nulls written as "${opts.null}" (a string equal to it is quoted)`);
     return { format: 'csv', columns: fields.map((f) => textFidelity(f, 'csv')), notes };
   },
   async open(fields, schema, opts, ctx): Promise<Writer> {
-    const tsv = /\.tsv$/i.test(ctx.out);
+    const tsv = /\.tsv(\.gz)?$/i.test(ctx.out);
     const delim = parseDelimiter(opts.delimiter, tsv ? '\t' : ',', ctx.out);
     const quoteAll = choiceOption(opts, 'quote', ['needed', 'all'] as const, 'needed', ctx.out) === 'all';
     const nl = choiceOption(opts, 'newline', ['lf', 'crlf'] as const, 'lf', ctx.out) === 'crlf' ? '\r\n' : '\n';
@@ -136,7 +172,7 @@ export const csvWriter: WriterProvider = {
       if (quoteAll || s === '' || s === nullText || needs.test(s)) return '"' + s.replace(/"/g, '""') + '"';
       return s;
     };
-    const sink = await TextSink.create(ctx.tmp);
+    const sink = await TextSink.create(ctx.tmp, /\.gz$/i.test(ctx.out));
     if (boolOption(opts, 'bom', false, ctx.out)) sink.push('\ufeff');
     if (boolOption(opts, 'header', true, ctx.out)) sink.push(fields.map((f) => quote(f.name)).join(delim) + nl);
     const cells = schema.fields.map((af, j) => csvCell(cellReader(af.type), af.type, fields[j]));
@@ -197,14 +233,14 @@ function jsonCell(r: CellReader, type: any, f: Field): (d: any, i: number) => st
 
 export const ndjsonWriter: WriterProvider = {
   format: 'ndjson',
-  extensions: ['ndjson', 'jsonl'],
+  extensions: ['ndjson', 'jsonl', 'ndjson.gz', 'jsonl.gz'],
   options: {},
   plan(fields, opts, ctx): FidelityReport {
     checkOptions(this, opts, ctx.out);
     return { format: 'ndjson', columns: fields.map((f) => textFidelity(f, 'ndjson')), notes: ['one JSON object per line (UTF-8), keys in column order; nulls as null; streamed'] };
   },
   async open(fields, schema, _opts, ctx): Promise<Writer> {
-    const sink = await TextSink.create(ctx.tmp);
+    const sink = await TextSink.create(ctx.tmp, /\.gz$/i.test(ctx.out));
     const keys = fields.map((f) => JSON.stringify(f.name) + ':');
     const cells = schema.fields.map((af, j) => jsonCell(cellReader(af.type), af.type, fields[j]));
     return {

@@ -123,6 +123,21 @@ describe('independent readers agree with what we wrote', () => {
     compareRows(rows, (i) => [truth.s[i]], allRows, ['s']);
   });
 
+  it('CSV and NDJSON with .gz are gzip-compressed and read back by DuckDB', async () => {
+    if (!db) return;
+    const out = join(dir, 'edge.csv.gz');
+    await convert({ input: src, output: out, batchRows: 50 });
+    expect([...readFileSync(out).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    const rows = await db.all(`SELECT ${DUCK_SELECT} FROM read_csv('${out}', header=true, auto_detect=false, delim=',', quote='"', escape='"',
+      nullstr='', allow_quoted_nulls=false, columns={'i64':'BIGINT','u64':'UBIGINT','f64':'DOUBLE','b':'BOOLEAN','s':'VARCHAR','d':'DATE',
+      'ts':'TIMESTAMPTZ','tsn':'TIMESTAMP_NS','dec':'DECIMAL(20,4)'})`);
+    compareRows(rows, (i) => expectDuck(truth, i), allRows, EDGE_COLUMNS);
+    const nd = join(dir, 'edge.ndjson.gz');
+    await convert({ input: src, output: nd });
+    const { gunzipSync } = await import('node:zlib');
+    expect(gunzipSync(readFileSync(nd)).toString('utf8').trimEnd().split('\n').length).toBe(ROWS);
+  });
+
   it('TSV by extension uses tabs', async () => {
     const out = join(dir, 'edge.tsv');
     await convert({ input: src, output: out, columns: ['i64', 's'] });
