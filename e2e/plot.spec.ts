@@ -398,3 +398,31 @@ test('without WebGL the density is drawn with a 2-D canvas, and the status says 
   expect(painted(px, st, { x0: 1.8, x1: 2.2, y0: 1.8, y1: 2.2 }).painted).toBeGreaterThan(0);
   expect(painted(px, st, { x0: 4.3, x1: 4.7, y0: 4.3, y1: 4.7 }).painted).toBe(0);
 });
+
+test('a column histogram is a plot too: brushing a range of bins adds a range filter with the matching count', async ({ page }) => {
+  await openPlot(page, 1000);
+  await page.getByRole('button', { name: 'Histogram', exact: true }).click();
+  const h = page.getByTestId('histogram');
+  await expect(h).toHaveAttribute('data-busy', 'false', { timeout: 30_000 });
+  await expect(h.getByText(/in range/)).toContainText(N.toLocaleString('en-US'));
+  const range = JSON.parse((await h.getAttribute('data-range'))!) as [number, number];
+  const box = (await page.getByTestId('histogram-hit').boundingBox())!;
+  const sx = (v: number) => box.x + ((v - range[0]) / (range[1] - range[0])) * box.width;
+  await page.mouse.move(sx(1.5), box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(sx(2.0), box.y + box.height / 2, { steps: 4 });
+  await page.mouse.move(sx(2.5), box.y + box.height / 2, { steps: 4 });
+  await page.mouse.up();
+  const chip = page.getByRole('list', { name: 'Active filters' }).getByRole('listitem');
+  await expect(chip).toHaveCount(1);
+  const text = (await chip.innerText()).replace(/×\s*$/, '').trim();
+  expect(text).toMatch(/^x in \[[-\d.e]+, [-\d.e]+\)$/);
+  const e = parseExpr(text) as { lo: number; hi: number };
+  expect(e.lo).toBeGreaterThan(1.4);
+  expect(e.hi).toBeLessThan(2.6);
+  let n = 0;
+  for (let i = 0; i < N; i++) if (xs[i]! >= e.lo && xs[i]! < e.hi) n++;
+  await expect(page.getByTestId('filtered-rows')).toHaveText(n.toLocaleString('en-US'));
+  await expect(h.getByText(/in range/)).toContainText(`${n.toLocaleString('en-US')} in range (filtered)`);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'plot-histogram.png') });
+});

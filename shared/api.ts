@@ -5,7 +5,7 @@
  * typed array, never rows as JSON.
  */
 import type { Schema } from './datashape';
-import type { DensityParams, DensityResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
+import type { DensityParams, DensityResult, HistogramParams, HistogramResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
 
 export interface NativeInfo {
   loaded: boolean;
@@ -163,6 +163,8 @@ export interface EngineApi {
   density(params: DensityParams): DensityResult;
   /** plots: the points in the viewport (x, y, colour, row ids) when they are at most `limit` */
   points(params: PointsParams): PointsResult;
+  /** plots: a column's histogram over [lo, hi) (native 1-D binning) */
+  histogram(params: HistogramParams): HistogramResult;
 }
 
 /** Events the host or engine push to clients. */

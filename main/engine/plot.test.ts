@@ -87,6 +87,13 @@ describe('plot handlers', () => {
     const f = await h.points({ dataset: id, x: 'x', y: 'y', viewport: vp, limit: 1e6, where: 'c = "right3"' }, ctx());
     expect([...f.ids]).toEqual(inside.filter((i) => cats[i] === 'right3'));
   });
+  it('histogram equals a direct count, with a filter', async () => {
+    const r = await h.histogram({ dataset: id, column: 'x', lo: 0, hi: 10, bins: 20, where: 'n >= 500' }, ctx());
+    const want = new Array(20).fill(0);
+    for (let i = 500; i < N; i++) want[Math.floor(xs[i]! * 2)]++;
+    expect([...r.counts]).toEqual(want);
+    expect(r.binned).toBe(N - 500);
+  });
   it('ranges', async () => {
     const r = await h.plotRanges({ dataset: id, columns: ['x', 'c'] }, ctx());
     expect(r[0]).toMatchObject({ name: 'x', kind: 'number', min: Math.min(...xs), max: Math.max(...xs) });

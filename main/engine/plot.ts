@@ -6,13 +6,13 @@
  * default limits. Pure Node; delegated to by service.ts.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { bin2d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter, DTYPE_BYTES } from '../../native/index';
+import { bin2d, hist1d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter, DTYPE_BYTES } from '../../native/index';
 import type { HandlerContext } from '../../shared/rpc';
 import { parseExpr } from '../../shared/expr/parse';
 import { evalExprOnRow } from '../../shared/expr/bind';
 import { columnsOf } from '../../shared/expr/bind';
 import {
-  MAX_CATEGORIES, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
+  MAX_CATEGORIES, type HistogramParams, type HistogramResult, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
 } from '../../shared/plot/types';
 import type { OpenedDataset } from './datasets';
 
@@ -280,4 +280,17 @@ export async function points(
     ...(categories ? { categories } : {}),
     ms: performance.now() - t0,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A column's histogram over [lo, hi) (the native 1-D binning; brushing selects whole bins). */
+export async function histogram(ds: OpenedDataset, p: HistogramParams, filter: CompiledFilter | undefined, signal?: AbortSignal): Promise<HistogramResult> {
+  const t0 = performance.now();
+  const c = numericColumn(ds, p.column, 'histogram');
+  const bins = Math.trunc(p.bins);
+  if (!(bins >= 1 && bins <= 65536)) throw new PlotError('E_BAD_ARG', `bins ${p.bins}: must be 1..65536`);
+  if (!(p.hi > p.lo)) throw new PlotError('E_BAD_ARG', `empty range [${p.lo}, ${p.hi})`);
+  const r = await hist1d(c, { lo: p.lo, hi: p.hi, bins }, { filter, signal });
+  return { counts: r.counts, lo: p.lo, hi: p.hi, bins, rows: r.rows, binned: r.binned, ms: performance.now() - t0 };
 }

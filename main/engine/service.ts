@@ -14,7 +14,7 @@ import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumn } from './summarize';
 import { browse } from './browse';
-import { density, plotRanges, points } from './plot';
+import { density, histogram, plotRanges, points } from './plot';
 
 export class EngineError extends Error {
   constructor(
@@ -218,5 +218,6 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     plotRanges: async (p, ctx) => plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal),
     density: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return density(ds, p, filterFor(ds, p.where), ctx); },
     points: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return points(ds, p, filterFor(ds, p.where), ctx); },
+    histogram: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return histogram(ds, p, filterFor(ds, p.where), ctx.signal); },
   };
 }

@@ -82,3 +82,24 @@ export interface PointsResult {
 }
 
 export const MAX_CATEGORIES = 32;
+
+export interface HistogramParams {
+  dataset: string;
+  column: string;
+  /** bins over [lo, hi) */
+  lo: number;
+  hi: number;
+  bins: number;
+  where?: string;
+}
+
+export interface HistogramResult {
+  /** counts[i] covers [lo + i*d, lo + (i+1)*d) */
+  counts: Float64Array;
+  lo: number;
+  hi: number;
+  bins: number;
+  rows: number;
+  binned: number;
+  ms: number;
+}
