@@ -20,7 +20,13 @@
  * - Bad rows (wrong field count, unterminated quote at end of file) are skipped and reported as
  *   W_BAD_ROW warnings with 1-based line numbers (first 1000, plus a total); `strict` rejects with
  *   E_BAD_ROW naming the file and line.
- * Errors carry a `code`: ENOENT, E_IS_DIR, E_EMPTY, E_NOT_TEXT, E_BAD_ROW, E_ROW_TOO_LARGE,
+ * - Feeds are pipelined: the next chunk is read while one is parsed, and the next parse starts
+ *   before the caller consumes the current batch. Memory is bounded by a few chunks, whatever the
+ *   file size (about 300 MB RSS ingesting 1 GB with 16 MiB chunks).
+ * - ingestCsv writes straight into an Arrow IPC file in one optimistic pass (sample typing; a late
+ *   widening restarts into a fresh temporary file); readCsv after inspectCsv (full typing pass)
+ *   never changes schema between batches.
+ * Errors carry a `code`: ENOENT, E_IS_DIR, E_EMPTY, E_NOT_TEXT, E_GZIP, E_BAD_ROW, E_ROW_TOO_LARGE,
  * E_CANCELLED, E_IO; messages start with the file path.
  */
 import { createReadStream } from 'node:fs';
@@ -409,8 +415,6 @@ export class CsvParser {
   }
 }
 
-const JOIN: Record<string, number> = { null: 0, bool: 1, int64: 2, float64: 3, date: 4, timestamp: 5, string: 6 };
-
 /** The widening lattice (same as the native Join). */
 export function joinTypes(a: CsvType | 'null', b: CsvType | 'null'): CsvType | 'null' {
   if (a === b) return a;
@@ -419,7 +423,6 @@ export function joinTypes(a: CsvType | 'null', b: CsvType | 'null'): CsvType | '
   const s = new Set([a, b]);
   if (s.has('int64') && s.has('float64')) return 'float64';
   if (s.has('date') && s.has('timestamp')) return 'timestamp';
-  void JOIN;
   return 'string';
 }
 
