@@ -47,25 +47,56 @@ const TABLE_LIMIT = 1 << 20;
 const EQ_BINS = 65536;
 
 /**
- * Integer counts are histogrammed by bucket: exact below 4096, then 256 buckets per octave (0.4%
- * relative width) up to 2^32 - 9216 buckets in all, so the tables stay in cache (a table indexed
- * by the raw count thrashes it once counts reach the hundred thousands).
+ * Integer counts are histogrammed by bucket: exact below 256, then 128 buckets per octave (0.8%
+ * relative width) up to 2^32 - 6,400 buckets, so the tables stay in cache (a table indexed by the
+ * raw count thrashes it once counts reach the hundred thousands), and the bucket is computed
+ * without branches: sh = max(0, floor(log2 v) - 7), bucket = sh * 256 + (v >>> sh).
  */
-const EXACT = 4096;
-const SUB = 256;
-const NBUCKETS = EXACT + (32 - 12) * SUB;
+const NBUCKETS = 25 * 256;
 
 export function bucketOf(v: number): number {
-  if (v < EXACT) return v;
-  const e = 31 - Math.clz32(v); // 12..31
-  return EXACT + (e - 12) * SUB + ((v >>> (e - 8)) & (SUB - 1));
+  const t = 24 - Math.clz32(v);
+  const sh = t & ~(t >> 31);
+  return (sh << 8) + (v >>> sh);
+}
+
+/** small monomorphic loops (V8 optimises these better than a loop inside a large function) */
+function bucketHistogram(c: Uint32Array, hist: Uint32Array, n: number): number {
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    const t = 24 - Math.clz32(v);
+    const sh = t & ~(t >> 31);
+    hist[(sh << 8) + (v >>> sh)]!++;
+    if (v > max) max = v;
+  }
+  return max;
+}
+
+function applyColour(c: Uint32Array, colour: Uint32Array, px: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    const t = 24 - Math.clz32(v);
+    const sh = t & ~(t >> 31);
+    px[i] = colour[(sh << 8) + (v >>> sh)]!;
+  }
+}
+
+function minMax(c: Uint32Array, n: number): [number, number, number] {
+  let minw = 0xffffffff, max = 0, zeros = 0;
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    const w = (v - 1) >>> 0; // 0 -> 0xffffffff, never the minimum
+    if (w < minw) minw = w;
+    if (v > max) max = v;
+    zeros += +(v === 0);
+  }
+  return [minw + 1, max, n - zeros];
 }
 
 /** the smallest value in a bucket */
 function bucketLow(b: number): number {
-  if (b < EXACT) return b;
-  const e = 12 + Math.floor((b - EXACT) / SUB), k = (b - EXACT) % SUB;
-  return (SUB + k) * 2 ** (e - 8);
+  return (b & 255) * 2 ** (b >> 8);
 }
 
 /**
@@ -139,15 +170,22 @@ export class ToneScale {
   }
 
   private initBuckets(c: Uint32Array, n: number): void {
-    const hist = new Uint32Array(NBUCKETS);
-    let max = 0;
-    for (let i = 0; i < n; i++) {
-      const v = c[i]!;
-      if (v !== 0) {
-        hist[v < EXACT ? v : bucketOf(v)]!++;
-        if (v > max) max = v;
+    // branch-light passes: a random mix of empty and non-empty cells defeats branch prediction
+    if (this.how === 'linear') {
+      const [min, max, nz] = minMax(c, n);
+      this.nonzero = nz;
+      if (nz) [this.min, this.max] = [min, max];
+      const lv = new Uint8Array(NBUCKETS);
+      if (this.nonzero) {
+        const b0 = bucketOf(this.min), b1 = bucketOf(this.max);
+        for (let b = b0; b <= b1; b++) lv[b] = Math.round(this.formula(b === b0 ? this.min : b === b1 ? this.max : bucketLow(b)) * 255);
       }
+      this.bucketLevels = lv;
+      return;
     }
+    const hist = new Uint32Array(NBUCKETS);
+    const max = bucketHistogram(c, hist, n);
+    hist[0] = 0;
     let nz = 0, bmin = -1, bmax = 0;
     for (let b = 1; b < NBUCKETS; b++) {
       const h = hist[b]!;
@@ -160,8 +198,8 @@ export class ToneScale {
     this.nonzero = nz;
     if (!nz) return;
     this.max = max;
-    // exact min: a bucket below EXACT is a value; above, scan for it (rare: every count >= 4096)
-    if (bmin < EXACT) this.min = bmin;
+    // exact min: a bucket below 256 is a value; above, scan for it (rare: every count >= 256)
+    if (bmin < 256) this.min = bmin;
     else {
       let m = 0xffffffff;
       for (let i = 0; i < n; i++) {
@@ -225,24 +263,11 @@ export function shade(counts: Counts, how: ToneHow, cmap: ColormapName, out?: Ui
   const lut = colormapLUT(cmap);
   const px = out && out.length >= n ? out : new Uint32Array(n);
   if (counts instanceof Uint32Array && scale.bucketLevels) {
-    if (how === 'linear') {
-      const { min, max } = scale;
-      const k = max > min ? 255 / (max - min) : 0;
-      const top = max > min ? 0 : 255;
-      for (let i = 0; i < n; i++) {
-        const v = counts[i]!;
-        px[i] = v === 0 ? 0 : lut[top + (((v - min) * k + 0.5) | 0)]!;
-      }
-    } else {
-      // bucket -> colour directly
-      const bl = scale.bucketLevels;
-      const colour = new Uint32Array(NBUCKETS);
-      for (let b = 0; b < NBUCKETS; b++) colour[b] = lut[bl[b]!]!;
-      for (let i = 0; i < n; i++) {
-        const v = counts[i]!;
-        px[i] = v === 0 ? 0 : v < EXACT ? colour[v]! : colour[bucketOf(v)]!;
-      }
-    }
+    // bucket -> colour, with bucket 0 (empty) transparent: no branch on emptiness per cell
+    const bl = scale.bucketLevels;
+    const colour = new Uint32Array(NBUCKETS);
+    if (scale.nonzero) for (let b = 1; b < NBUCKETS; b++) colour[b] = lut[bl[b]!]!;
+    applyColour(counts, colour, px, n);
   } else {
     for (let i = 0; i < n; i++) {
       const v = counts[i]!;
