@@ -64,6 +64,29 @@ test('filters: typed, shown as chips, applied to the summary with the matching r
   await expect(page.getByTestId('filtered-rows')).toHaveText(n1.toLocaleString('en-US'));
   await expect(page.getByTestId('min-fare')).toHaveAttribute('data-value', /^2\d/);
 
+  // the table shows the filtered view: only matching rows, with their original row numbers
+  await page.getByRole('tab', { name: 'Table' }).click();
+  await expect(page.getByTestId('table-position')).toContainText(`of ${n1.toLocaleString('en-US')} matching rows`);
+  const grid = page.getByRole('grid', { name: 'Rows' });
+  await expect(grid.getByRole('row').nth(1).getByRole('gridcell').first()).not.toHaveText('…');
+  const cells = await grid.evaluate((g) => {
+    const head = [...g.querySelectorAll('[role=columnheader]')].map((h) => h.querySelector('.hname')?.textContent ?? '');
+    const fi = head.indexOf('fare') - 1, pi = head.indexOf('payment') - 1;
+    return [...g.querySelectorAll('.grid-row')].map((r) => {
+      const c = r.querySelectorAll('[role=gridcell]');
+      return [Number(r.querySelector('[role=rowheader]')?.textContent), Number(c[fi]?.textContent), c[pi]?.textContent?.trim()] as const;
+    });
+  });
+  expect(cells.length).toBeGreaterThan(10);
+  const t = tableFromIPC(readFileSync(SAMPLE));
+  for (const [id, fare, pay] of cells) {
+    expect(fare).toBeGreaterThan(20);
+    expect(['cash', 'app']).toContain(pay);
+    expect(t.getChild('fare')!.get(id)).toBe(fare);
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, 'table-filtered.png') });
+  await page.getByRole('tab', { name: 'Summary' }).click();
+
   await page.getByLabel('Filter expression').fill('payment is null');
   await page.getByLabel('Filter expression').press('Enter');
   await expect(page.getByTestId('filtered-rows')).toHaveText(String(sampleCount((f, p) => f > 20 && (p === 'cash' || p === 'app') && p === null)));

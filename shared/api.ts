@@ -155,8 +155,21 @@ export interface EngineApi {
   removeDataset(params: { dataset: string }): { removed: boolean };
   /** per-column statistics; each finished column is streamed as progress detail `{ column }` */
   summary(params: { dataset: string; columns?: string[]; where?: string; bins?: number; topk?: number }): DatasetSummary;
-  /** rows [offset, offset + limit) of the chosen columns as Arrow IPC stream bytes */
-  rows(params: { dataset: string; offset: number; limit: number; columns?: string[] }): { offset: number; rows: number; ipc: Uint8Array };
+  /**
+   * rows [offset, offset + limit) of the chosen columns as Arrow IPC stream bytes; with `where`,
+   * of the filtered view (the rows that pass it): `total` is then the filtered row count and
+   * `rowIds` the global row numbers of the rows sent. The first call for a filter counts its rows
+   * (progress is reported); later windows of the same filter cost about the same at any offset.
+   */
+  rows(params: { dataset: string; offset: number; limit: number; columns?: string[]; where?: string }): {
+    offset: number;
+    rows: number;
+    /** rows of the (filtered) view */
+    total: number;
+    /** global row numbers of the rows sent (only with `where`) */
+    rowIds?: Float64Array;
+    ipc: Uint8Array;
+  };
   /** plots: each column's kind and finite range (default limits), category labels */
   plotRanges(params: PlotRangesParams): PlotColumnInfo[];
   /** plots: counts over the viewport at grid resolution (native 2-D binning; per-category for a categorical colour) */

@@ -78,7 +78,13 @@ export class Datasets {
     const p = this.samplePath;
     if (!p || !existsSync(p)) return null;
     const st = statSync(p);
-    const e = this.catalog.byLocation(p) ?? this.catalog.upsert({ location: p, format: 'arrow', size: st.size, mtimeMs: st.mtimeMs });
+    let rows: number | null = null;
+    try {
+      rows = readArrowColumns(p).rows; // the footer only: cheap
+    } catch {
+      /* listed anyway; opening it will say what is wrong */
+    }
+    const e = this.catalog.byLocation(p) ?? this.catalog.upsert({ location: p, format: 'arrow', size: st.size, mtimeMs: st.mtimeMs, rows });
     if (!e.tags.includes('sample')) this.catalog.setTags(e.id, [...e.tags, 'sample']);
     this.sampleId = e.id;
     return e.id;

@@ -9,6 +9,8 @@ import type { Handlers } from '../../shared/rpc';
 import { formatDataShape } from '../../shared/datashape';
 import { parseExpr } from '../../shared/expr/parse';
 import { compileFilter, nativeInfo, readRowsIPC, regionStats, type CompiledFilter } from '../../native/index';
+import { takeRowsIPC } from '../../native/select';
+import { Selections } from './selection';
 import { appVersion, dataHome } from './paths';
 import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
@@ -71,6 +73,8 @@ function overviewOf(ds: OpenedDataset): DatasetOverview {
 export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<EngineApi> & { close(): void } {
   const startedAt = Date.now();
   let datasets: Datasets | null = null;
+  // filtered views of the table: block counts per (dataset, filter), computed once (LRU of 8)
+  const selections = new Selections();
   const store = (): Datasets => {
     if (!datasets) datasets = new Datasets(opts.home ?? dataHome(), opts.samplePath === undefined ? undefined : opts.samplePath);
     return datasets;
@@ -89,6 +93,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
 
   return {
     close() {
+      selections.clear();
       datasets?.close();
       datasets = null;
     },
@@ -127,6 +132,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     async removeDataset({ dataset }) {
+      selections.forget(dataset);
       return { removed: (await store().remove(dataset)) !== null };
     },
 
@@ -199,19 +205,31 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       return result;
     },
 
-    async rows({ dataset, offset, limit, columns }, ctx) {
+    async rows({ dataset, offset, limit, columns, where }, ctx) {
       const ds = await store().get(dataset, { signal: ctx.signal });
       if (!Number.isInteger(offset) || offset < 0) throw new EngineError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
-      const start = Math.min(offset, ds.rows);
-      const n = Math.max(0, Math.min(limit, ds.rows - start, 1_000_000));
+      if (!Number.isInteger(limit) || limit < 0) throw new EngineError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
       const names = columns?.length ? columns : ds.schema.fields.map((f) => f.name).filter((n2) => ds.columns.has(n2));
       const descs = names.map((n2) => {
         const c = ds.columns.get(n2);
         if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no readable column "${n2}"`);
         return c;
       });
-      const ipc = await readRowsIPC(descs, start, n, { signal: ctx.signal });
-      return { offset: start, rows: n, ipc };
+      const filter = filterFor(ds, where);
+      if (!filter) {
+        const start = Math.min(offset, ds.rows);
+        const n = Math.max(0, Math.min(limit, ds.rows - start, 1_000_000));
+        const ipc = await readRowsIPC(descs, start, n, { signal: ctx.signal });
+        return { offset: start, rows: n, total: ds.rows, ipc };
+      }
+      // filtered view: the first call for this filter counts passing rows per block (one parallel
+      // pass, with progress); every window then scans only the blocks it spans
+      const w = await selections.windowOf(ds, where, filter, offset, Math.min(limit, 1_000_000), {
+        signal: ctx.signal,
+        onProgress: (p) => ctx.progress({ done: p.fraction, detail: 'counting the rows that pass the filter' }),
+      });
+      const ipc = await takeRowsIPC(descs, w.rowIds, { signal: ctx.signal });
+      return { offset: Math.min(offset, w.total), rows: w.rowIds.length, total: w.total, rowIds: w.rowIds, ipc };
     },
 
     // plots (main/engine/plot.ts)
