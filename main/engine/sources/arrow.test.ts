@@ -17,6 +17,30 @@ const EXPECTED_REFUSALS: [RegExp, RegExp][] = [
   [/0\.17\.1\/generated_union\./, /pre-1\.0 union/],
 ];
 
+const UNITS: Record<string, string> = { SECOND: 's', MILLISECOND: 'ms', MICROSECOND: 'us', NANOSECOND: 'ns' };
+
+/** The DataShape type the .json.gz's field description should map to. */
+function expectedType(ef: any): Record<string, unknown> | undefined {
+  const t = ef.type;
+  switch (t.name) {
+    case 'int': return { type: `${t.isSigned ? 'int' : 'uint'}${t.bitWidth}` };
+    case 'floatingpoint': return { type: t.precision === 'HALF' ? 'float16' : t.precision === 'SINGLE' ? 'float32' : 'float64' };
+    case 'bool': return { type: 'bool' };
+    case 'utf8': case 'largeutf8': case 'utf8view': return { type: 'string' };
+    case 'binary': case 'largebinary': case 'binaryview': case 'fixedsizebinary': return { type: 'binary' };
+    case 'date': return { type: 'date' };
+    case 'time': return { type: 'time', unit: UNITS[t.unit] };
+    case 'timestamp': return t.timezone ? { type: 'timestamp', unit: UNITS[t.unit], tz: t.timezone } : { type: 'timestamp', unit: UNITS[t.unit] };
+    case 'duration': return { type: 'duration', unit: UNITS[t.unit] };
+    case 'decimal': return { type: 'decimal', precision: t.precision, scale: t.scale };
+    case 'interval': return { type: 'interval' };
+    case 'null': return { type: 'string' };
+    case 'list': case 'largelist': case 'fixedsizelist': case 'struct': case 'map': case 'union': case 'listview': case 'largelistview':
+      return ef.dictionary ? undefined : { type: 'json' };
+    default: return undefined;
+  }
+}
+
 function hexOrText(s: string): string {
   return /^[0-9A-Fa-f]*$/.test(s) ? s.toUpperCase() : hex(new TextEncoder().encode(s));
 }
@@ -68,6 +92,10 @@ async function checkAgainstJson(file: string, jsonPath: string): Promise<void> {
   expect(info.rows, 'row count from headers').toBe(expRows);
   expect(rows, 'rows scanned').toBe(expRows);
   expect(info.schema.fields.map((f) => f.name)).toEqual(expected.schema.fields.map((f: any) => f.name));
+  expected.schema.fields.forEach((ef: any, i: number) => {
+    const want = expectedType(ef);
+    if (want) expect(info.schema.fields[i], `${file}: ${ef.name}`).toMatchObject(want);
+  });
   // flatten expected columns across batches
   const nonEmpty = expected.batches.filter((b: any) => b.count > 0);
   let checked = 0;
