@@ -426,3 +426,18 @@ test('a column histogram is a plot too: brushing a range of bins adds a range fi
   await expect(h.getByText(/in range/)).toContainText(`${n.toLocaleString('en-US')} in range (filtered)`);
   await page.screenshot({ path: path.join(ARTIFACTS, 'plot-histogram.png') });
 });
+
+test('a lost WebGL context is replaced by a 2-D canvas drawing the same density (no blank plot)', async ({ page }) => {
+  await openPlot(page, 1000);
+  await expect(page.getByTestId('plot')).toHaveAttribute('data-surface', 'webgl');
+  await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="plot-canvas"]') as HTMLCanvasElement;
+    c.getContext('webgl')!.getExtension('WEBGL_lose_context')!.loseContext();
+  });
+  await expect(page.getByTestId('plot')).toHaveAttribute('data-surface', 'canvas2d');
+  await expect(page.getByTestId('plot-surface-note')).toContainText('WebGL context was lost');
+  const st = await plotState(page);
+  const px = await layerPixels(page);
+  expect(painted(px, st, { x0: 1.8, x1: 2.2, y0: 1.8, y1: 2.2 }).painted).toBeGreaterThan(0);
+  expect(painted(px, st, { x0: 4.3, x1: 4.7, y0: 4.3, y1: 4.7 }).painted).toBe(0);
+});
