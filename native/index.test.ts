@@ -48,6 +48,19 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loader', () => {
+  it('tries CDX_NATIVE_PATH first, then native/build/Release walking up from the module', () => {
+    const prev = process.env.CDX_NATIVE_PATH;
+    process.env.CDX_NATIVE_PATH = '/nowhere/cdx_native.node';
+    try {
+      const c = nativeCandidates();
+      expect(c[0]).toBe('/nowhere/cdx_native.node');
+      expect(c.some((p) => p.endsWith(join('native', 'build', 'Release', 'cdx_native.node')))).toBe(true);
+    } finally {
+      if (prev === undefined) delete process.env.CDX_NATIVE_PATH;
+      else process.env.CDX_NATIVE_PATH = prev;
+    }
+  });
+
   it('finds the binary and reports OpenMP', () => {
     expect(nativeCandidates().length).toBeGreaterThan(1);
     const info = nativeInfo();
