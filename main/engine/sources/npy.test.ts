@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import { npyProvider, parsePyLiteral } from './npy';
@@ -205,11 +206,14 @@ describe('npy against numpy', () => {
 describe('npz', () => {
   it('lists and reads stored and deflated members', async () => {
     if (!ok) return;
+    const before = new Set(readdirSync(tmpdir()));
     const stored = join(dir, 'stored.npz');
     const list = await npzProvider.list!(stored);
     expect(list.map((x) => x.inner).sort()).toEqual(['x', 'y']);
     expect(list.find((x) => x.inner === 'y')).toMatchObject({ rows: 50, shape: [50, 3] });
-    const y = await drain(await npzProvider.open(stored, 'y'));
+    const ySrc = await npzProvider.open(stored, 'y');
+    const y = await drain(ySrc);
+    await ySrc.close();
     expect(y.rows).toBe(50);
     expect(y.info.schema.fields.map((f) => f.name)).toEqual(['c0', 'c1', 'c2']);
     const deflated = join(dir, 'deflated.npz');
@@ -220,8 +224,11 @@ describe('npz', () => {
     for (const b of x.batches) for (const v of b.getChildAt(0)!.data[0].values as BigInt64Array) sum += v;
     expect(sum).toBe(BigInt(99999 * 100000 / 2));
     await src.close();
-    const z = await drain(await npzProvider.open(deflated, 'z'));
+    const zSrc = await npzProvider.open(deflated, 'z');
+    const z = await drain(zSrc);
+    await zSrc.close();
     expect(z.info.schema.fields.map((f) => f.name)).toEqual(['id', 'x', 'name', 'vec_0', 'vec_1']);
+    expect(readdirSync(tmpdir()).filter((d) => d.startsWith('cdx-npz-') && !before.has(d))).toEqual([]); // temp files removed on close
     await expect(npzProvider.open(deflated, 'nope')).rejects.toThrow(/no array named/);
     await expect(npzProvider.open(deflated)).rejects.toThrow(/holds 2 arrays/);
   });
