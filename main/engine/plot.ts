@@ -160,12 +160,17 @@ function readNumeric(c: ColumnDesc, fds: Map<string, number>, start: number, n: 
     const lo = Math.max(start, base), hi = Math.min(start + n, base + k.rows);
     if (lo < hi) {
       const cnt = hi - lo;
-      const buf = Buffer.allocUnsafe(cnt * width);
-      readSync(fd, buf, 0, buf.length, k.data.offset + (lo - base) * width);
-      const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+      // a fresh ArrayBuffer is aligned for any element size: typed-array views, no per-value decode
+      const bytes = new Uint8Array(cnt * width);
+      readSync(fd, bytes, 0, bytes.length, k.data.offset + (lo - base) * width);
       const o = lo - start;
-      const get = getter(c.dtype!);
-      for (let i = 0; i < cnt; i++) out[o + i] = get(dv, i * width, le);
+      const View = le ? VIEWS[c.dtype!] : undefined;
+      if (View) out.set(new View(bytes.buffer, 0, cnt) as ArrayLike<number>, o);
+      else {
+        const dv = new DataView(bytes.buffer);
+        const get = getter(c.dtype!);
+        for (let i = 0; i < cnt; i++) out[o + i] = get(dv, i * width, le);
+      }
       if (k.validity && k.nullCount !== 0) {
         const bit0 = (k.validity.bitOffset ?? 0) + (lo - base);
         const b0 = Math.floor(bit0 / 8), b1 = Math.floor((bit0 + cnt - 1) / 8);
@@ -182,6 +187,11 @@ function readNumeric(c: ColumnDesc, fds: Map<string, number>, start: number, n: 
   }
   return out;
 }
+
+/** little-endian dtypes read through a typed-array view (int64/uint64 need a conversion) */
+const VIEWS: Partial<Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayLike<number>>> = {
+  float64: Float64Array, float32: Float32Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
+};
 
 function getter(dtype: string): (dv: DataView, o: number, le: boolean) => number {
   switch (dtype) {
