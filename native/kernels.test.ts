@@ -109,6 +109,25 @@ describe('summary', () => {
     expect(t.topk!.length).toBe(2);
   });
 
+  it('very many distinct strings: Misra-Gries top-k keeps the heavy hitters, HLL the distinct count', async () => {
+    const vals: Cell[] = [];
+    for (let i = 0; i < 150_000; i++) vals.push(`u${i}`);
+    for (let i = 0; i < 30_000; i++) vals.push('A');
+    for (let i = 0; i < 20_000; i++) vals.push('B');
+    const r2 = rng(3);
+    for (let i = vals.length - 1; i > 0; i--) { const j = Math.floor(r2() * (i + 1)); const t = vals[i]!; vals[i] = vals[j]!; vals[j] = t; }
+    const p = join(dir, 'many.arrow');
+    writeArrowFile(p, { s: { type: 'utf8', values: vals } }, 2);
+    const s = await summary(readArrowColumns(p).column('s'), { topk: 2 });
+    expect(s.topkApproximate).toBe(true);
+    expect(s.topk!.map((e) => e.value)).toEqual(['A', 'B']);
+    const bound = vals.length / (65536 / 2); // Misra-Gries error bound with the batch decrement
+    expect(s.topk![0]!.count).toBeLessThanOrEqual(30_000);
+    expect(s.topk![0]!.count).toBeGreaterThanOrEqual(30_000 - bound);
+    expect(s.topk![1]!.count).toBeGreaterThanOrEqual(20_000 - bound);
+    expect(Math.abs(s.distinct - 150_002) / 150_002).toBeLessThan(0.02);
+  });
+
   it('all-null, empty and single-row columns', async () => {
     const s = await summary(a.column('allnull'));
     expect(s).toMatchObject({ rows: N, nulls: N, count: 0, nanCount: 0, distinct: 0 });
