@@ -11,10 +11,12 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import {
-  AsyncByteQueue, Message, RecordBatch as ArrowRecordBatch, RecordBatchFileWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
+  AsyncByteQueue, CompressionType, Message, RecordBatch as ArrowRecordBatch, compressionRegistry, RecordBatchFileWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { startParquetWorker, type ParquetSettings } from './parquet-worker';
+import { lz4FrameEncode } from './lz4';
+import { registerArrowCodecs } from '../sources/codecs';
 import {
   ConvertError, boolOption, checkOptions, choiceOption, intOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
@@ -64,25 +66,33 @@ export const arrowWriter: WriterProvider = {
   format: 'arrow',
   extensions: ['arrow', 'feather', 'ipc', 'arrows'],
   options: {
-    compression: 'none (default). lz4 / zstd body compression is not available: apache-arrow JS ships no encoder',
+    compression: 'none (default) or lz4 (LZ4 frame body compression; not memory-mappable). zstd cannot be written: no encoder in this build',
   },
   plan(fields, opts, ctx): FidelityReport {
     checkOptions(this, opts, ctx.out);
     const c = choiceOption(opts, 'compression', ['none', 'lz4', 'zstd'] as const, 'none', ctx.out);
-    if (c !== 'none') {
+    if (c === 'zstd') {
       throw new ConvertError('E_UNSUPPORTED', ctx.out,
-        `Arrow IPC ${c} compression cannot be written in this build (apache-arrow JS has no ${c} encoder); write uncompressed Arrow, or Parquet for compression`);
+        'Arrow IPC zstd compression cannot be written in this build (no Zstandard encoder for JS here); use compression=lz4, or Parquet with zstd');
     }
     return {
       format: 'arrow',
       columns: fields.map((f) => ({ column: f.name, from: typeLabel(f), to: typeLabel(f), status: 'kept' as const })),
-      notes: ['Arrow IPC file format (= Feather v2), uncompressed, one record batch per input batch: memory-mappable by CDX, pyarrow, DuckDB and R; streamed'],
+      notes: [c === 'lz4'
+        ? 'Arrow IPC file format (= Feather v2) with LZ4-frame-compressed bodies (readers decompress; not memory-mappable), one record batch per input batch; streamed'
+        : 'Arrow IPC file format (= Feather v2), uncompressed, one record batch per input batch: memory-mappable by CDX, pyarrow, DuckDB and R; streamed'],
     };
   },
-  async open(_fields, schema, _opts, ctx): Promise<Writer> {
+  async open(_fields, schema, opts, ctx): Promise<Writer> {
+    const lz4 = choiceOption(opts, 'compression', ['none', 'lz4', 'zstd'] as const, 'none', ctx.out) === 'lz4';
+    if (lz4) {
+      registerArrowCodecs(); // the readers' decoders first: the registry holds one codec per type
+      const prev = compressionRegistry.get(CompressionType.LZ4_FRAME) as any;
+      if (!prev?.encode) compressionRegistry.set(CompressionType.LZ4_FRAME, { encode: lz4FrameEncode, decode: prev?.decode } as any);
+    }
     const fh = await open(ctx.tmp, 'wx');
     const q = new CollectingQueue();
-    const w = new SpecFileWriter();
+    const w = new SpecFileWriter(lz4 ? { compressionType: CompressionType.LZ4_FRAME } : {});
     w.reset(q as any, schema);
     let failed = false;
     return {
