@@ -11,7 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import {
-  AsyncByteQueue, CompressionType, Message, RecordBatch as ArrowRecordBatch, compressionRegistry, RecordBatchFileWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
+  AsyncByteQueue, CompressionType, Message, RecordBatch as ArrowRecordBatch, compressionRegistry, RecordBatchFileWriter, RecordBatchStreamWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { startParquetWorker, type ParquetSettings } from './parquet-worker';
@@ -80,7 +80,9 @@ export const arrowWriter: WriterProvider = {
       columns: fields.map((f) => ({ column: f.name, from: typeLabel(f), to: typeLabel(f), status: 'kept' as const })),
       notes: [c === 'lz4'
         ? 'Arrow IPC file format (= Feather v2) with LZ4-frame-compressed bodies (readers decompress; not memory-mappable), one record batch per input batch; streamed'
-        : 'Arrow IPC file format (= Feather v2), uncompressed, one record batch per input batch: memory-mappable by CDX, pyarrow, DuckDB and R; streamed'],
+        : /\.arrows$/i.test(ctx.out)
+          ? 'Arrow IPC stream format (.arrows), uncompressed, one record batch per input batch; streamed'
+          : 'Arrow IPC file format (= Feather v2), uncompressed, one record batch per input batch: memory-mappable by CDX, pyarrow, DuckDB and R; streamed'],
     };
   },
   async open(_fields, schema, opts, ctx): Promise<Writer> {
@@ -92,7 +94,10 @@ export const arrowWriter: WriterProvider = {
     }
     const fh = await open(ctx.tmp, 'wx');
     const q = new CollectingQueue();
-    const w = new SpecFileWriter(lz4 ? { compressionType: CompressionType.LZ4_FRAME } : {});
+    // .arrows is the IPC stream format (no footer, no random access); everything else the file format
+    const w = /\.arrows$/i.test(ctx.out)
+      ? new RecordBatchStreamWriter(lz4 ? { compressionType: CompressionType.LZ4_FRAME } : {})
+      : new SpecFileWriter(lz4 ? { compressionType: CompressionType.LZ4_FRAME } : {});
     w.reset(q as any, schema);
     let failed = false;
     return {

@@ -185,6 +185,18 @@ describe('independent readers agree with what we wrote', () => {
     expect(tsRaw).toEqual(truth.tsn);
   });
 
+  it('Arrow IPC stream (.arrows): apache-arrow and CDX read it back', async () => {
+    const out = join(dir, 'edge-copy.arrows');
+    await convert({ input: src, output: out });
+    const bytes = readFileSync(out);
+    expect(bytes.subarray(0, 6).toString('latin1')).not.toBe('ARROW1');
+    const t = tableFromIPC(bytes);
+    expect(t.numRows).toBe(ROWS);
+    for (let i = 0; i < ROWS; i++) expect(t.getChild('i64')!.get(i)).toBe(truth.i64[i]);
+    const r = await convert({ input: out, output: join(dir, 'edge-copy.csv'), columns: ['s'] });
+    expect(r.rows).toBe(ROWS);
+  });
+
   it('SQLite: Python sqlite3 reads the documented mapping (exact int64, ISO text dates, NaN as NULL)', async () => {
     const out = join(dir, 'edge.sqlite');
     const r = await convert({ input: src, output: out, options: { index: 'i64,s' } });
