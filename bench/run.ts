@@ -11,13 +11,23 @@
  *   row_window      median ms to read 1,000 rows of (x, y) at random offsets, as an Arrow table
  *   rss_anon        anonymous memory of this process after the scans (MB); vs.limit500 = 500 / it
  *   big_scan_rss_anon  (with --big-gb N) peak anonymous memory while summarizing an N GB sparse file
- * Usage: npm run bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
+ * Later issues add (each with its own baseline in the same run; see their files):
+ *   csv_ingest (bench/csv_ingest.ts), convert_csv_parquet (bench/convert.ts), filtered_row_window
+ *   (bench/select.ts), plot figures (bench/plot.ts), explorer figures in Chromium (bench/explorer.ts)
+ * Usage: npm run -s bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
+ *        [--only engine,csv_ingest,convert,select,plot,explorer] [--skip …] [--csv-bytes 1e9]
+ *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchCsvIngest } from './csv_ingest';
+import { benchConvertCsvParquet } from './convert';
+import { benchFilteredWindow } from './select';
+import { benchPlot } from './plot';
+import { benchExplorer } from './explorer';
 import {
   bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
 } from '../native/index';
@@ -47,6 +57,15 @@ const REPS = opt('reps', 3);
 const WINDOWS = opt('windows', 200);
 const DIR = sopt('dir', join(tmpdir(), 'cdx-bench'));
 const USE_DUCK = !flag('no-duckdb');
+const list = (name: string) => (argv.includes(`--${name}`) ? sopt(name, '').split(',').filter(Boolean) : []);
+const ONLY = list('only');
+const SKIP = list('skip');
+const CSV_BYTES = opt('csv-bytes', 1e9);
+const SELECT_ROWS = opt('select-rows', 1e8);
+const TABLE_ROWS = opt('table-rows', 1e9);
+/** --only a,b / --skip a,b choose among: engine, csv_ingest, convert, select, plot, explorer */
+const want = (name: string) => (!ONLY.length || ONLY.includes(name)) && !SKIP.includes(name);
+const PLOT_POINTS = argv.includes('--plot-points') ? sopt('plot-points', '').split(',').map(Number) : [1e8, 1e9];
 /** optional: scan a sparse file of this many GB (larger than RAM) and report peak anonymous memory */
 const BIG_GB = argv.includes('--big-gb') ? opt('big-gb', 1) : 0;
 
@@ -190,13 +209,9 @@ async function duck(): Promise<{ run: (sql: string) => Promise<void>; close: () 
   }
 }
 
-async function main(): Promise<void> {
-  const { renameSync } = await import('node:fs');
-  (globalThis as unknown as { __ren: typeof renameSync }).__ren = renameSync;
-  mkdirSync(DIR, { recursive: true });
+/** The native engine's figures (issue 3). */
+async function engineFigures(): Promise<void> {
   const info = nativeInfo();
-  log(`native: ${info.version}, OpenMP ${info.openmp}, ${info.threads} threads; data in ${DIR}`);
-
   const xyPath = join(DIR, `xy-${POINTS}.f32`);
   ensureXY(xyPath, POINTS);
   const sPath = join(DIR, `summary-${SUMMARY_ROWS}.f64`);
@@ -314,6 +329,26 @@ async function main(): Promise<void> {
     peak = Math.max(peak, rssAnonMB());
     unlinkSync(bigPath);
     report({ name: 'big_scan_rss_anon', value: Math.round(peak), unit: 'MB', vs: { limit500: +(500 / peak).toFixed(2) }, note: `peak RssAnon while summarizing a ${BIG_GB} GB sparse file (${((BIG_GB * 1e9) / (ms / 1000) / 1e9).toFixed(1)} GB/s)` });
+  }
+
+}
+
+async function main(): Promise<void> {
+  const { renameSync } = await import('node:fs');
+  (globalThis as unknown as { __ren: typeof renameSync }).__ren = renameSync;
+  mkdirSync(DIR, { recursive: true });
+  const info = nativeInfo();
+  log(`native: ${info.version}, OpenMP ${info.openmp}, ${info.threads} threads; data in ${DIR}`);
+
+  if (want('engine')) await engineFigures();
+
+  // The figures of the later issues, each against its own baseline in this same run.
+  if (want('csv_ingest')) report(await benchCsvIngest({ dir: DIR, bytes: CSV_BYTES, json: JSON_OUT }));
+  if (want('convert')) report(await benchConvertCsvParquet({ dir: DIR, bytes: CSV_BYTES, json: JSON_OUT }));
+  if (want('select')) report(await benchFilteredWindow({ dir: DIR, rows: Math.min(POINTS, SELECT_ROWS) }));
+  if (want('plot')) for (const f of await benchPlot({ dir: DIR, points: PLOT_POINTS, log })) report(f);
+  if (want('explorer')) {
+    for (const f of await benchExplorer({ dir: DIR, csvBytes: CSV_BYTES, summaryRows: SUMMARY_ROWS, tableRows: TABLE_ROWS, duckdb: USE_DUCK })) report(f);
   }
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
