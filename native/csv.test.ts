@@ -210,6 +210,13 @@ describe('dialects and encodings', () => {
     expect(r.rows[1]).toEqual(['2', `q${d}r`, 3]);
   });
 
+  it('the extension breaks near-ties (.tsv prefers tabs)', () => {
+    const text = 'a\tb,c\n1\t2,3\n4\t5,6\n';
+    expect(sniffDialect(text).delimiter).toBe(',');
+    expect(sniffDialect(text, false, '\t').delimiter).toBe('\t');
+    expect(sniffDialect('a,b,c\n1,2,3\n', false, '\t').delimiter).toBe(','); // not a tab file at all
+  });
+
   it('sniffs a single-quote quote character', () => {
     expect(sniffDialect("a,b\n'x,y',1\n'z,w',2\n").quote).toBe("'");
     expect(sniffDialect('a,b\n"x,y",1\n').quote).toBe('"');

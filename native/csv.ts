@@ -342,7 +342,7 @@ function splitRows(text: string, delim: string, quote: string, maxRows: number, 
 }
 
 /** Sniffs delimiter, quote and line ending from the start of a file (decoded text). */
-export function sniffDialect(text: string, complete = false): CsvDialect & { ncols: number } {
+export function sniffDialect(text: string, complete = false, prefer?: string): CsvDialect & { ncols: number } {
   let lineEnding: LineEnding = 'lf';
   const lf = text.indexOf('\n');
   const cr = text.indexOf('\r');
@@ -357,7 +357,8 @@ export function sniffDialect(text: string, complete = false): CsvDialect & { nco
       let mode = 1, mf = 0;
       for (const [c, f] of freq) if (f > mf || (f === mf && c > mode)) { mode = c; mf = f; }
       // consistency first, then more columns; the single quote must be strictly better
-      const score = (mode > 1 ? 1 : 0) * 1e6 + Math.round((mf / counts.length) * 1000) * 100 + Math.min(mode, 99) - (quote === "'" ? 0.5 : 0);
+      const score = (mode > 1 ? 1 : 0) * 1e6 + Math.round((mf / counts.length) * 1000) * 100 + Math.min(mode, 99) - (quote === "'" ? 0.5 : 0) +
+        (delimiter === prefer && mode > 1 ? 150 : 0); // the extension (.tsv, .psv) wins near-ties
       if (score > best.score) best = { score, delimiter, quote, ncols: mode };
     }
   }
@@ -524,7 +525,9 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
   const { enc, bytes, chunks, headText, headComplete } = await openText(path, opts);
   let failed = false;
   try {
-    const sniffed = sniffDialect(headText, headComplete);
+    const base = path.toLowerCase().replace(/\.gz$/, '');
+    const prefer = base.endsWith('.tsv') || base.endsWith('.tab') ? '\t' : base.endsWith('.psv') ? '|' : undefined;
+    const sniffed = sniffDialect(headText, headComplete, prefer);
     const dialect: CsvDialect & { ncols: number } = {
       ...sniffed,
       delimiter: opts.delimiter ?? sniffed.delimiter,
