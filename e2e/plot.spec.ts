@@ -441,3 +441,33 @@ test('a lost WebGL context is replaced by a 2-D canvas drawing the same density 
   expect(painted(px, st, { x0: 1.8, x1: 2.2, y0: 1.8, y1: 2.2 }).painted).toBeGreaterThan(0);
   expect(painted(px, st, { x0: 4.3, x1: 4.7, y0: 4.3, y1: 4.7 }).painted).toBe(0);
 });
+
+test('two plots side by side share the filters: a box selected in one filters the other', async ({ page }) => {
+  await openPlot(page, 1000);
+  await page.getByRole('button', { name: 'Add plot' }).click();
+  const plots = page.getByTestId('plot');
+  await expect(plots).toHaveCount(2);
+  const second = plots.nth(1);
+  await expect(second).toHaveAttribute('data-busy', 'false', { timeout: 30_000 });
+  await expect(second).toHaveAttribute('data-count', String(N));
+  // box select in the first plot
+  const first = plots.nth(0);
+  const vp = JSON.parse((await first.getAttribute('data-vp'))!) as PlotState['vp'];
+  const box = (await first.getByTestId('plot-hit').boundingBox())!;
+  const at = (x: number, y: number): [number, number] => [box.x + ((x - vp.x0) / (vp.x1 - vp.x0)) * box.width, box.y + ((vp.y1 - y) / (vp.y1 - vp.y0)) * box.height];
+  await first.getByRole('button', { name: 'Box', exact: true }).click();
+  const [ax, ay] = at(6, 8.5), [bx, by] = at(8.5, 6);
+  await page.mouse.move(ax, ay);
+  await page.mouse.down();
+  await page.mouse.move(bx, by, { steps: 6 });
+  await page.mouse.up();
+  const chip = page.getByRole('list', { name: 'Active filters' }).getByRole('listitem');
+  await expect(chip).toHaveCount(1);
+  const e = parseExpr((await chip.innerText()).replace(/×\s*$/, '').trim()) as { args: { lo: number; hi: number }[] };
+  const [rx, ry] = e.args;
+  let n = 0;
+  for (let i = 0; i < N; i++) if (xs[i]! >= rx!.lo && xs[i]! < rx!.hi && ys[i]! >= ry!.lo && ys[i]! < ry!.hi) n++;
+  await expect(second).toHaveAttribute('data-count', String(n), { timeout: 30_000 });
+  await expect(first).toHaveAttribute('data-count', String(n), { timeout: 30_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'plot-two-linked.png') });
+});
