@@ -91,7 +91,13 @@ async function exists(p: string): Promise<boolean> {
 
 /** Refuses an output that is the input itself (same path, a symlink to it, or a hard link). */
 async function checkNotInput(inPath: string, outPath: string): Promise<void> {
-  const inReal = await realpath(inPath);
+  let inReal: string;
+  try {
+    inReal = await realpath(inPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConvertError(code === 'ENOENT' ? 'ENOENT' : 'E_IO', inPath, code === 'ENOENT' ? 'no such file' : (e as Error).message);
+  }
   const inSt = await stat(inReal);
   let outReal: string;
   try {

@@ -403,6 +403,11 @@ describe('safety', () => {
     expect(readFileSync(out, 'utf8').startsWith('i64\n')).toBe(true);
   });
 
+  it('a missing input or output folder is one clear error naming the path', async () => {
+    await expect(convert({ input: join(dir, 'missing.csv'), output: join(dir, 'm.parquet') })).rejects.toThrow(/missing\.csv: no such file/);
+    await expect(convert({ input: src, output: join(dir, 'no', 'such', 'x.parquet') })).rejects.toThrow(/x\.parquet: the output folder .* does not exist/);
+  });
+
   it('a dry run writes nothing and returns the report', async () => {
     const out = join(dir, 'dry.npy');
     const r = await convert({ input: src, output: out, dryRun: true });
