@@ -18,7 +18,8 @@
 import { lstat, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { makeVector, type RecordBatch } from 'apache-arrow';
+import { Type, makeVector, type RecordBatch } from 'apache-arrow';
+import { cellReader } from './values';
 import type { Field } from '../../../shared/datashape';
 import { checkExpr, columnsOf, evalExprOnRow, parseExpr, type Expr } from '../../../shared/expr/index';
 import { openSource, registerProvider, providerFor, splitLocation } from '../sources/registry';
@@ -152,15 +153,27 @@ function cancelled(path: string): ConvertError {
 
 /** Indices of the rows of `batch` where `expr` is true. */
 function filterIndices(batch: RecordBatch, expr: Expr, names: string[]): Uint32Array {
-  const vecs = names.map((n) => {
+  // the evaluator's cell forms: numbers/bigints, strings, booleans, temporal values as epoch ms
+  // (what apache-arrow's get() returns), decimals as numbers
+  const getters = names.map((n): ((i: number) => unknown) => {
     const c = batch.getChild(n);
-    return c ? makeVector(c.data[0]) : undefined;
+    if (!c) return () => null;
+    const d = c.data[0];
+    if (d.type.typeId === Type.Decimal) {
+      const r = cellReader(d.type);
+      return (i) => {
+        const v = r.get(d, i);
+        return v === null ? null : Number(v);
+      };
+    }
+    const v = makeVector(d);
+    return (i) => v.get(i) ?? null;
   });
   const row: Record<string, unknown> = {};
   const out = new Uint32Array(batch.numRows);
   let k = 0;
   for (let i = 0; i < batch.numRows; i++) {
-    for (let j = 0; j < names.length; j++) row[names[j]] = vecs[j]?.get(i) ?? null;
+    for (let j = 0; j < names.length; j++) row[names[j]] = getters[j](i);
     if (evalExprOnRow(expr, row)) out[k++] = i;
   }
   return out.subarray(0, k);
@@ -239,7 +252,6 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
         }
         o.onProgress?.(info.rows ? Math.min(1, rowsRead / info.rows) : lastFrac, rows);
       }
-      first = undefined as any;
       if (o.signal?.aborted) throw cancelled(outPath);
       const how = await w.finish();
       w = undefined;

@@ -362,6 +362,14 @@ describe('filtered and column-subset exports', () => {
     want.forEach((i, k) => expect(t.getChild('u64')!.get(k)).toBe(truth.u64[i]));
   });
 
+  it('filters on decimals, dates and zoned timestamps select the rows the truth says', async () => {
+    const out = join(dir, 'filtered-temporal.ndjson');
+    const r = await convert({ input: src, output: out, where: "dec > 0 and d >= date '1970-01-01' and ts < timestamp '2000-01-01T00:00:00Z'", columns: ['i64'] });
+    const want = allRows.filter((i) => truth.dec[i] !== null && truth.dec[i]! > 0n && truth.d[i] !== null && truth.d[i]! >= 0 && truth.ts[i] !== null && truth.ts[i]! < 946684800000000n);
+    expect(r.rows).toBe(want.length);
+    expect(want.length).toBeGreaterThan(0);
+  });
+
   it('a filter on a column that is not exported, and a filter that keeps nothing', async () => {
     const out = join(dir, 'none.csv');
     const r = await convert({ input: src, output: out, where: 'i64 > 9223372036854775807', columns: ['s'] });
