@@ -140,6 +140,11 @@ export class PlotState {
       if (seq !== this.seq) return;
       this.density = { res: d, vp, key };
       this.count = d.binned;
+      // points of other columns or another filter are stale: show this density until new points come
+      if (this.points && this.points.key !== key) {
+        this.points = null;
+        this.mode = 'density';
+      }
       this.lastMs = performance.now() - t0;
       if (d.binned <= this.budget) {
         const pts = await api.points(
