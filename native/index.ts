@@ -535,7 +535,8 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
   return { program: prog, columns: cols };
 }
 
-function rawFilter(f: FilterArg | undefined): { program: RawOp[]; columns: RawColumn[] } | undefined {
+/** The native-facing form of a filter argument (used by every kernel that takes a filter). */
+export function rawFilter(f: FilterArg | undefined): { program: RawOp[]; columns: RawColumn[] } | undefined {
   if (!f) return undefined;
   const c = 'program' in f ? f : compileFilter(f.expr, f.columns);
   return { program: c.program, columns: c.columns.map(toRawColumn) };
@@ -685,7 +686,8 @@ export function hist1d(
 // ---------------------------------------------------------------------------------------------
 // Row windows
 
-interface RawRows {
+/** What the row kernels (readRows, takeRows) return per column. */
+export interface RawRows {
   values: ArrayBuffer;
   offsets?: Int32Array;
   valid?: Uint8Array;
@@ -732,6 +734,11 @@ const TYPED: Record<NumericDType, new (b: ArrayBuffer) => ArrayLike<number | big
  */
 export async function readRows(columns: ColumnDesc[], offset: number, count: number, opts: KernelOptions = {}): Promise<Table> {
   const raws: RawRows[] = await runJob('readRows', (a, job) => a.readRows(columns.map(toRawColumn), offset, count, job), opts);
+  return rowsToTable(columns, raws, count);
+}
+
+/** The row kernels' per-column output as an Arrow table of one record batch. */
+export function rowsToTable(columns: ColumnDesc[], raws: RawRows[], count: number): Table {
   const vecs: Record<string, Vector> = {};
   columns.forEach((c, i) => {
     const r = raws[i]!;

@@ -6,22 +6,11 @@
  * row ids, ascending fastest) as an Arrow table / IPC stream, like readRows / readRowsIPC.
  * Kernels live in native/src/select.cc.
  */
-import {
-  Bool, DateDay, DateMillisecond, Float32, Float64, Int16, Int32, Int64, Int8, makeData, makeVector, Table,
-  TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8,
-  Utf8, tableToIPC, type DataType, type Vector,
-} from 'apache-arrow';
-import { compileFilter, runJob, toRawColumn, type ColumnDesc, type FilterArg, type KernelOptions, type NumericDType } from './index';
+import { tableToIPC, type Table } from 'apache-arrow';
+import { rawFilter, rowsToTable, runJob, toRawColumn, type ColumnDesc, type FilterArg, type KernelOptions, type RawRows } from './index';
 
 /** Default rows per block for filterBlockCounts (one count per 64Ki rows: 15k counts per billion rows). */
 export const DEFAULT_BLOCK_ROWS = 65536;
-
-// Same as index.ts's (unexported) rawFilter: the native-facing form of a filter.
-function rawFilter(f: FilterArg | undefined): { program: unknown[]; columns: unknown[] } | undefined {
-  if (!f) return undefined;
-  const c = 'program' in f ? f : compileFilter(f.expr, f.columns);
-  return { program: c.program, columns: c.columns.map(toRawColumn) };
-}
 
 export interface BlockCountsOptions extends KernelOptions {
   /** rows per block (default 65536; at most 2^32 - 1) */
@@ -78,75 +67,7 @@ export function filteredRowIds(filter: FilterArg | undefined, opts: RowIdsOption
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rows by id. Assembly into Arrow duplicates index.ts's readRows (its helpers are not exported).
-
-interface RawRows {
-  values: ArrayBuffer;
-  offsets?: Int32Array;
-  valid?: Uint8Array;
-}
-
-function packBits(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array((bytes.length + 7) >> 3);
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]) out[i >> 3]! |= 1 << (i & 7);
-  return out;
-}
-
-function arrowType(c: ColumnDesc): DataType {
-  if (c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict') return new Utf8();
-  if (c.kind === 'bool' || c.logical?.type === 'bool8') return new Bool();
-  const lg = c.logical;
-  if (lg?.type === 'date') return lg.unit === 'day' ? new DateDay() : new DateMillisecond();
-  if (lg?.type === 'timestamp') {
-    const tz = lg.timezone ?? undefined;
-    return lg.unit === 's' ? new TimestampSecond(tz) : lg.unit === 'ms' ? new TimestampMillisecond(tz) : lg.unit === 'us' ? new TimestampMicrosecond(tz) : new TimestampNanosecond(tz);
-  }
-  switch (c.dtype) {
-    case 'int8': return new Int8();
-    case 'int16': return new Int16();
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'uint8': return new Uint8();
-    case 'uint16': return new Uint16();
-    case 'uint32': return new Uint32();
-    case 'uint64': return new Uint64();
-    case 'float32': return new Float32();
-    default: return new Float64();
-  }
-}
-
-const TYPED: Record<NumericDType, new (b: ArrayBuffer) => ArrayLike<number | bigint>> = {
-  int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
-  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array,
-  float32: Float32Array, float64: Float64Array,
-};
-
-function assemble(columns: ColumnDesc[], raws: RawRows[], count: number): Table {
-  const vecs: Record<string, Vector> = {};
-  columns.forEach((c, i) => {
-    const r = raws[i]!;
-    const type = arrowType(c);
-    const nullBitmap = r.valid ? packBits(r.valid) : undefined;
-    const nullCount = r.valid ? r.valid.reduce((s, v) => s + (v ? 0 : 1), 0) : 0;
-    let data;
-    if (r.offsets) {
-      data = makeData({ type: type as Utf8, length: count, nullCount, nullBitmap, valueOffsets: r.offsets, data: new Uint8Array(r.values) });
-    } else if (type instanceof Bool) {
-      data = makeData({ type, length: count, nullCount, nullBitmap, data: packBits(new Uint8Array(r.values)) });
-    } else {
-      const T = TYPED[c.dtype ?? 'float64'];
-      let values: ArrayLike<number | bigint> = new T(r.values);
-      // int64 day counts (numpy datetime64[D]) -> Arrow DateDay's int32
-      if (type instanceof DateDay && values instanceof BigInt64Array) values = Int32Array.from(values, (v) => Number(v));
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- typed array matches `type` by construction
-      data = makeData({ type: type as any, length: count, nullCount, nullBitmap, data: values as any });
-    }
-    let name = c.name;
-    while (name in vecs) name += '_';
-    vecs[name] = makeVector(data);
-  });
-  return new Table(vecs);
-}
+// Rows by id (assembled like readRows)
 
 /**
  * The rows `rowIds` (global row numbers; ascending is fastest, any order works) of `columns` as an
@@ -154,7 +75,7 @@ function assemble(columns: ColumnDesc[], raws: RawRows[], count: number): Table 
  */
 export async function takeRows(columns: ColumnDesc[], rowIds: Float64Array, opts: KernelOptions = {}): Promise<Table> {
   const raws: RawRows[] = await runJob('takeRows', (a, job) => a.takeRows(columns.map(toRawColumn), rowIds, job), opts);
-  return assemble(columns, raws, rowIds.length);
+  return rowsToTable(columns, raws, rowIds.length);
 }
 
 /** takeRows as Arrow IPC stream bytes (what crosses process lines), like readRowsIPC. */
