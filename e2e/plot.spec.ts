@@ -471,3 +471,28 @@ test('two plots side by side share the filters: a box selected in one filters th
   await expect(first).toHaveAttribute('data-count', String(n), { timeout: 30_000 });
   await page.screenshot({ path: path.join(ARTIFACTS, 'plot-two-linked.png') });
 });
+
+test('the sample: a string colour blends by category; a timestamp axis gets calendar ticks', async ({ page }) => {
+  await page.goto(server.url);
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+  await page.getByRole('tab', { name: 'Plot' }).click();
+  await page.getByLabel('point budget').fill('1000');
+  await page.getByLabel('point budget').press('Enter');
+  await page.getByLabel('x column').selectOption('pickup_lon');
+  await page.getByLabel('y column').selectOption('pickup_lat');
+  await page.getByLabel('colour column').selectOption('borough');
+  await settled(page);
+  await expect(page.locator('.plot-axes .legend')).toContainText('borough');
+  const legend = await page.locator('.plot-axes .legend text').allTextContents();
+  expect(legend.length).toBeGreaterThan(2);
+  expect((await plotState(page)).mode).toBe('density');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'plot-sample-borough.png') });
+  await page.getByLabel('x column').selectOption('pickup_at');
+  await page.getByLabel('y column').selectOption('fare');
+  await expect(page.locator('.plot-axes .x-label')).toHaveText('pickup_at');
+  await settled(page);
+  const ticks = await page.locator('.plot-axes .x-axis text').allTextContents();
+  // d3's UTC time format: month names, day-of-month labels like "Mar 08", years
+  expect(ticks.filter((t) => /^(January|February|March|April|May|June|July|August|September|October|November|December|20\d\d|[A-Z][a-z]{2} \d+)$/.test(t)).length, ticks.join(' | ')).toBeGreaterThan(1);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'plot-sample-time.png') });
+});

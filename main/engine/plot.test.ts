@@ -20,6 +20,7 @@ const N = 20_000;
 const xs = new Float64Array(N), ys = new Float64Array(N);
 const cats: string[] = [];
 let id = '';
+let plainId = '';
 beforeAll(async () => {
   let s = 12345;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -38,6 +39,10 @@ beforeAll(async () => {
   const file = path.join(dir, 'two.arrow');
   writeFileSync(file, tableToIPC(withCat, 'file'));
   id = (await h.open({ location: file }, ctx())).entry.id;
+  const plain = new Table({ x: vectorFromArray(xs), y: vectorFromArray(ys), n: vectorFromArray(Float64Array.from({ length: N }, (_, i) => i)), s: vectorFromArray(cats, new Utf8()) });
+  const file2 = path.join(dir, 'plain.arrow');
+  writeFileSync(file2, tableToIPC(plain, 'file'));
+  plainId = (await h.open({ location: file2 }, ctx())).entry.id;
 });
 
 function directGrid(x0: number, x1: number, y0: number, y1: number, W: number, H: number, keep: (i: number) => boolean = () => true): Uint32Array {
@@ -93,6 +98,15 @@ describe('plot handlers', () => {
     for (let i = 500; i < N; i++) want[Math.floor(xs[i]! * 2)]++;
     expect([...r.counts]).toEqual(want);
     expect(r.binned).toBe(N - 500);
+  });
+  it('string colours without a dictionary: one filtered pass per value, and codes for points', async () => {
+    const r = await h.density({ dataset: plainId, x: 'x', y: 'y', x0: 0, x1: 10, y0: 0, y1: 10, width: 8, height: 8, color: 's', where: 'n < 5000' }, ctx());
+    expect(new Set(r.categories)).toEqual(new Set(['left', 'right', 'right3']));
+    const k = r.categories!.indexOf('right3');
+    expect([...r.categoryCounts!.subarray(k * 64, (k + 1) * 64)]).toEqual([...directGrid(0, 10, 0, 10, 8, 8, (i) => i < 5000 && cats[i] === 'right3')]);
+    expect([...r.counts]).toEqual([...directGrid(0, 10, 0, 10, 8, 8, (i) => i < 5000)]);
+    const p = await h.points({ dataset: plainId, x: 'x', y: 'y', color: 's', viewport: { x0: 6, x1: 9, y0: 5, y1: 9 }, limit: N }, ctx());
+    expect([...p.color!].map((c) => p.categories![c])).toEqual([...p.ids].map((i) => cats[i]));
   });
   it('ranges', async () => {
     const r = await h.plotRanges({ dataset: id, columns: ['x', 'c'] }, ctx());

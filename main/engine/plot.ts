@@ -6,7 +6,8 @@
  * default limits. Pure Node; delegated to by service.ts.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { bin2d, hist1d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter, DTYPE_BYTES } from '../../native/index';
+import { bin2d, compileFilter, hist1d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter, DTYPE_BYTES } from '../../native/index';
+import type { Expr, Literal } from '../../shared/expr/ast';
 import type { HandlerContext } from '../../shared/rpc';
 import { parseExpr } from '../../shared/expr/parse';
 import { evalExprOnRow } from '../../shared/expr/bind';
@@ -35,8 +36,8 @@ function numericColumn(ds: OpenedDataset, name: string, role: string): ColumnDes
 }
 
 function columnKind(c: ColumnDesc): PlotColumnInfo['kind'] {
-  if (c.kind === 'dict') return 'category';
-  if (c.logical && c.logical.type !== 'bool8') return 'time';
+  if (c.kind === 'dict' || c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'bool' || c.logical?.type === 'bool8') return 'category';
+  if (c.logical) return 'time';
   return 'number';
 }
 
@@ -59,6 +60,29 @@ async function categoryLabels(c: ColumnDesc, signal?: AbortSignal): Promise<stri
   return labels;
 }
 
+/** string and bool colour columns: their values, when few enough to blend (from the native top-k) */
+const valueCache = new WeakMap<ColumnDesc, { labels: string[]; values: (string | boolean)[] } | null>();
+
+async function valueCategories(c: ColumnDesc, signal?: AbortSignal): Promise<{ labels: string[]; values: (string | boolean)[] } | null> {
+  if (c.kind === 'bool' || c.logical?.type === 'bool8') return { labels: ['false', 'true'], values: [false, true] };
+  if (c.kind !== 'utf8' && c.kind !== 'large_utf8') return null;
+  if (valueCache.has(c)) return valueCache.get(c)!;
+  const s = await summary(c, { bins: 0, topk: MAX_CATEGORIES + 1, signal });
+  const top = s.topk ?? [];
+  const r = !s.topkApproximate && s.distinct <= MAX_CATEGORIES && top.length <= MAX_CATEGORIES && top.length > 0
+    ? { labels: top.map((t) => String(t.value)), values: top.map((t) => String(t.value)) }
+    : null;
+  valueCache.set(c, r);
+  return r;
+}
+
+/** the user's filter AND colour = value, compiled for the kernels */
+function valueFilter(ds: OpenedDataset, where: string | undefined, column: string, value: string | boolean): CompiledFilter {
+  const eq: Expr = { kind: 'cmp', op: '=', left: { kind: 'col', name: column }, right: (typeof value === 'string' ? { kind: 'lit', value } : { kind: 'lit', value }) as Literal };
+  const expr: Expr = where?.trim() ? { kind: 'and', args: [parseExpr(where), eq] } : eq;
+  return compileFilter(expr, (n) => ds.columns.get(n));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?: AbortSignal): Promise<PlotColumnInfo[]> {
@@ -70,7 +94,7 @@ export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?
     const info: PlotColumnInfo = { name, kind, min: NaN, max: NaN };
     if (kind === 'time') info.msPerUnit = MS_PER[(c.logical as { unit: string }).unit] ?? 1;
     if (kind === 'category') {
-      const labels = await categoryLabels(c, signal);
+      const labels = c.kind === 'dict' ? await categoryLabels(c, signal) : (await valueCategories(c, signal))?.labels ?? null;
       if (labels) info.categories = labels;
       info.min = 0;
       info.max = Math.max(0, (labels?.length ?? 1) - 1);
@@ -112,7 +136,31 @@ export async function density(ds: OpenedDataset, p: DensityParams, filter: Compi
     if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${p.color}"`);
     labels = await categoryLabels(c, ctx?.signal);
     if (labels && labels.length * W * H <= 64 * 1024 * 1024) category = c;
-    else note = c.kind === 'dict' ? `"${p.color}" has too many categories to blend (more than ${MAX_CATEGORIES}); showing counts` : `"${p.color}" is not categorical: density shows counts (points mode colours by value)`;
+    else if (c.kind !== 'dict') {
+      // strings / bools without a dictionary: one filtered binning pass per value (few values, bounded work)
+      const vc = await valueCategories(c, ctx?.signal);
+      if (vc && vc.labels.length * W * H <= 64 * 1024 * 1024 && vc.labels.length * ds.rows <= 4e9) {
+        const n = W * H, K = vc.labels.length;
+        const categoryCounts = new Uint32Array(K * n), counts = new Uint32Array(n);
+        let binned = 0, rows = 0, outside = 0, nan = 0;
+        for (let k = 0; k < K; k++) {
+          const r = await bin2d({ x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H }, { filter: valueFilter(ds, p.where, p.color, vc.values[k]!), signal: ctx?.signal });
+          categoryCounts.set(r.counts, k * n);
+          for (let i = 0; i < n; i++) counts[i]! += r.counts[i]!;
+          binned += r.binned;
+          outside += r.outside;
+          nan += r.nan;
+          rows = r.rows;
+          ctx?.progress({ done: (k + 1) / K });
+        }
+        return {
+          x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, counts, width: W, height: H, categoryCounts, categories: vc.labels,
+          rows, binned, outside, nan, filtered: rows - binned - outside - nan, ms: performance.now() - t0,
+          note: `coloured by the ${K} values of "${p.color}" (rows without a value are not drawn)`,
+        };
+      }
+      note = `"${p.color}" is not categorical (or has more than ${MAX_CATEGORIES} values): density shows counts${c.kind === 'numeric' ? ' (points mode colours by value)' : ''}`;
+    } else note = `"${p.color}" has too many categories to blend (more than ${MAX_CATEGORIES}); showing counts`;
   }
   const opts = { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined };
   const spec = { x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
@@ -224,15 +272,34 @@ export async function points(
   const count = counted.binned;
   const empty = { x: new Float64Array(0), y: new Float64Array(0), ids: new Float64Array(0) };
   if (count > p.limit) return { count, sent: false, ...empty, ms: performance.now() - t0 };
-  let colorCol: ColumnDesc | undefined, categories: string[] | undefined;
+  let colorCol: ColumnDesc | undefined, stringCol: ColumnDesc | undefined, categories: string[] | undefined;
   if (p.color) {
     const c = ds.columns.get(p.color);
     if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${p.color}"`);
     if (c.kind === 'dict') {
       colorCol = c;
       categories = (await categoryLabels(c, signal)) ?? undefined;
-    } else if (c.kind === 'numeric') colorCol = c;
+    } else if (c.kind === 'numeric' && c.logical?.type !== 'bool8') colorCol = c;
+    else {
+      // strings and bools: codes by first appearance (the density's order when it has the values)
+      stringCol = c;
+      const vc = await valueCategories(c, signal).catch(() => null);
+      categories = vc ? [...vc.labels] : [];
+    }
   }
+  const codeOf = new Map<string, number>((categories ?? []).map((l, k) => [l, k]));
+  const code = (v: unknown): number => {
+    const key = v === null || v === undefined ? 'null' : String(v);
+    let k = codeOf.get(key);
+    if (k === undefined) {
+      if (categories!.length >= MAX_CATEGORIES) k = codeOf.get('(other)') ?? (categories!.push('(other)'), codeOf.set('(other)', categories!.length - 1), categories!.length - 1);
+      else {
+        categories!.push(key);
+        codeOf.set(key, (k = categories!.length - 1));
+      }
+    }
+    return k;
+  };
   const expr = p.where?.trim() ? parseExpr(p.where) : null;
   const filterCols = expr ? columnsOf(expr).map((n) => {
     const c = ds.columns.get(n);
@@ -240,7 +307,7 @@ export async function points(
     return c;
   }) : [];
   const ox = new Float64Array(count), oy = new Float64Array(count), ids = new Float64Array(count);
-  const oc = colorCol ? new Float64Array(count) : undefined;
+  const oc = colorCol || stringCol ? new Float64Array(count) : undefined;
   let m = 0;
   const fds = new Map<string, number>();
   try {
@@ -268,12 +335,18 @@ export async function points(
         });
       }
       const cs = colorCol && keep.length ? readNumeric(colorCol, fds, start, n) : undefined;
+      let sv: { lo: number; get(i: number): unknown } | undefined;
+      if (stringCol && keep.length) {
+        const lo = keep[0]!, hi = keep[keep.length - 1]! + 1;
+        const vec = (await readRows([stringCol], start + lo, hi - lo, { signal })).getChildAt(0)!;
+        sv = { lo, get: (i) => vec.get(i) };
+      }
       for (const i of keep) {
         if (m >= count) break;
         ox[m] = xs[i]!;
         oy[m] = ys[i]!;
         ids[m] = start + i;
-        if (oc) oc[m] = cs![i]!;
+        if (oc) oc[m] = cs ? cs[i]! : code(sv!.get(i - sv!.lo));
         m++;
       }
       ctx?.progress({ done: Math.min(1, (start + n) / ds.rows) });
