@@ -89,6 +89,8 @@ describe('plot handlers', () => {
     expect([...r.x]).toEqual(inside.map((i) => xs[i]));
     expect(r.categories).toEqual(['left', 'right', 'right3']);
     expect([...r.color!].map((c) => r.categories![c])).toEqual(inside.map((i) => cats[i]));
+    const hinted = await h.points({ dataset: id, x: 'x', y: 'y', viewport: vp, limit: inside.length, count: inside.length }, ctx());
+    expect([...hinted.ids]).toEqual(inside);
     const f = await h.points({ dataset: id, x: 'x', y: 'y', viewport: vp, limit: 1e6, where: 'c = "right3"' }, ctx());
     expect([...f.ids]).toEqual(inside.filter((i) => cats[i] === 'right3'));
   });

@@ -268,8 +268,9 @@ export async function points(
   const vp = p.viewport;
   const signal = ctx?.signal;
   // count first (one native pass): no points are read when the viewport holds more than the budget
-  const counted = await bin2d({ x, y, x0: vp.x0, x1: vp.x1, y0: vp.y0, y1: vp.y1, width: 1, height: 1 }, { filter, signal });
-  const count = counted.binned;
+  const count = p.count !== undefined && Number.isInteger(p.count) && p.count >= 0
+    ? p.count
+    : (await bin2d({ x, y, x0: vp.x0, x1: vp.x1, y0: vp.y0, y1: vp.y1, width: 1, height: 1 }, { filter, signal })).binned;
   const empty = { x: new Float64Array(0), y: new Float64Array(0), ids: new Float64Array(0) };
   if (count > p.limit) return { count, sent: false, ...empty, ms: performance.now() - t0 };
   let colorCol: ColumnDesc | undefined, stringCol: ColumnDesc | undefined, categories: string[] | undefined;

@@ -64,6 +64,11 @@ export interface PointsParams {
   viewport: Viewport;
   /** the point budget: no points are sent when more than this many are in the viewport */
   limit: number;
+  /**
+   * the number of points in this viewport with this filter when already known (the density pass's
+   * `binned`): skips the counting pass. Only a capacity hint: at most this many points are sent.
+   */
+  count?: number;
 }
 
 export interface PointsResult {

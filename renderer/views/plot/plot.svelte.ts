@@ -148,7 +148,8 @@ export class PlotState {
       this.lastMs = performance.now() - t0;
       if (d.binned <= this.budget) {
         const pts = await api.points(
-          { dataset: this.dataset, x: this.x, y: this.y, color: this.color || undefined, where: w, viewport: vp, limit: this.budget },
+          // the density's count is exact unless per-value colour passes left out rows without a value
+          { dataset: this.dataset, x: this.x, y: this.y, color: this.color || undefined, where: w, viewport: vp, limit: this.budget, ...(d.categories ? {} : { count: d.binned }) },
           { signal: ac.signal },
         );
         if (seq !== this.seq) return;
