@@ -83,6 +83,9 @@ export class PlotState {
   async setup(): Promise<void> {
     if (!this.x || !this.y) return;
     this.error = null;
+    // busy until the refresh that follows has an image (tests and the status line wait on this)
+    this.busy = true;
+    this.mode = 'density';
     try {
       const cols = [this.x, this.y, ...(this.color ? [this.color] : [])];
       const r = await this.api().plotRanges({ dataset: this.dataset, columns: cols });
@@ -95,8 +98,10 @@ export class PlotState {
       this.vp = this.home;
       this.density = null;
       this.points = null;
+      this.count = null;
     } catch (e) {
       this.error = (e as Error).message;
+      this.busy = false;
     }
   }
 
