@@ -51,6 +51,7 @@ export class PlotState {
   lastMs = $state<number | null>(null);
   private ac: AbortController | null = null;
   private seq = 0;
+  private setupSeq = 0;
 
   constructor(
     private api: () => Client<EngineApi>,
@@ -86,9 +87,12 @@ export class PlotState {
     // busy until the refresh that follows has an image (tests and the status line wait on this)
     this.busy = true;
     this.mode = 'density';
+    const seq = ++this.setupSeq;
     try {
       const cols = [this.x, this.y, ...(this.color ? [this.color] : [])];
       const r = await this.api().plotRanges({ dataset: this.dataset, columns: cols });
+      // columns changed again while the ranges were on their way: a newer setup owns the state
+      if (seq !== this.setupSeq) return;
       this.xInfo = r[0]!;
       this.yInfo = r[1]!;
       this.colorInfo = this.color ? r[2]! : null;
@@ -100,6 +104,7 @@ export class PlotState {
       this.points = null;
       this.count = null;
     } catch (e) {
+      if (seq !== this.setupSeq) return;
       this.error = (e as Error).message;
       this.busy = false;
     }
