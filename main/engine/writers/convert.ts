@@ -224,7 +224,8 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     const names = fields.map((f) => f.name);
     const scanCols = [...names, ...filterCols.filter((c) => !names.includes(c))];
     const tmp = tempPathFor(outPath);
-    const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, signal: o.signal };
+    const inputBytes = (await stat(inPath)).size;
+    const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
     let rows = 0;
     let rowsRead = 0;

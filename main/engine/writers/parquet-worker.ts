@@ -8,7 +8,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { unlink } from 'node:fs/promises';
+import { Table, tableToIPC, type RecordBatch, type Schema } from 'apache-arrow';
+import { mergeParquet, rowGroupRows } from './parquet-merge';
 
 export interface ParquetSettings {
   codec: number;
@@ -16,6 +18,8 @@ export interface ParquetSettings {
   rowGroupBytes: number;
   dictionary: boolean;
   createdBy: string;
+  /** statistics per column chunk only (no page index, which would live outside the row groups) */
+  chunkStats?: boolean;
 }
 
 const WORKER_SOURCE = `
@@ -26,9 +30,10 @@ const pw = require(workerData.pwPath);
 const fail = (e) => parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
 (async () => {
   const s = workerData.settings;
-  const props = new pw.WriterPropertiesBuilder()
+  const builder = new pw.WriterPropertiesBuilder()
     .setCompression(s.codec).setMaxRowGroupSize(s.rowGroupRows).setMaxRowGroupBytes(s.rowGroupBytes)
-    .setDictionaryEnabled(s.dictionary).setCreatedBy(s.createdBy).build();
+    .setDictionaryEnabled(s.dictionary).setCreatedBy(s.createdBy);
+  const props = (s.chunkStats ? builder.setStatisticsEnabled(pw.EnabledStatistics.Chunk) : builder).build();
   const queue = [];
   let wake = null;
   parentPort.on('message', (m) => { queue.push(m); if (wake) { const w = wake; wake = null; w(); } });
@@ -115,6 +120,68 @@ export function startParquetWorker(path: string, settings: ParquetSettings, maxI
     async abort() {
       finished = true;
       await w.terminate();
+    },
+  };
+}
+
+/**
+ * Several encoders at once: rows are cut into chunks of `rowGroupRows`, chunk i goes to worker
+ * i mod n (each writes its own part file beside `path`), and at the end the parts' row groups are
+ * stitched, in row order, into `path` (parquet-merge.ts). Each worker may hold `maxInFlight`
+ * batches, so one encodes while the main thread feeds the other.
+ */
+export function startParallelParquet(path: string, settings: ParquetSettings, n: number, empty: (s: Schema) => RecordBatch, maxInFlight = 8): ParquetWorker {
+  const partPaths = Array.from({ length: n }, (_, k) => `${path}.part${k}`);
+  const ws = partPaths.map((p) => startParquetWorker(p, { ...settings, rowGroupBytes: 2 ** 31 - 1, chunkStats: true }, maxInFlight));
+  const chunks: { worker: number; rows: number }[] = [];
+  let cur = 0;
+  let inChunk = 0;
+  let schema: Schema | undefined;
+  const cleanup = async () => {
+    for (const p of partPaths) await unlink(p).catch(() => undefined);
+  };
+  return {
+    async write(batch) {
+      schema ??= batch.schema;
+      let off = 0;
+      while (off < batch.numRows) {
+        const take = Math.min(settings.rowGroupRows - inChunk, batch.numRows - off);
+        await ws[cur].write(off === 0 && take === batch.numRows ? batch : batch.slice(off, off + take));
+        off += take;
+        inChunk += take;
+        if (inChunk === settings.rowGroupRows) {
+          chunks.push({ worker: cur, rows: inChunk });
+          cur = (cur + 1) % n;
+          inChunk = 0;
+        }
+      }
+    },
+    async finish() {
+      try {
+        if (inChunk) chunks.push({ worker: cur, rows: inChunk });
+        if (!chunks.length && schema) await ws[0].write(empty(schema));
+        await Promise.all(ws.map((w) => w.finish()));
+        const groups = await Promise.all(partPaths.map((p) => rowGroupRows(p)));
+        const cursor = new Array<number>(n).fill(0);
+        const order: [number, number][] = [];
+        for (const c of chunks) {
+          let need = c.rows;
+          while (need > 0) {
+            const r = groups[c.worker][cursor[c.worker]];
+            if (r === undefined) throw new Error('parallel Parquet parts hold fewer rows than were sent');
+            order.push([c.worker, cursor[c.worker]++]);
+            need -= r;
+          }
+          if (need !== 0) throw new Error('parallel Parquet row groups do not line up with the chunks sent');
+        }
+        await mergeParquet(path, partPaths, order);
+      } finally {
+        await cleanup();
+      }
+    },
+    async abort() {
+      await Promise.all(ws.map((w) => w.abort()));
+      await cleanup();
     },
   };
 }

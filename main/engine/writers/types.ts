@@ -54,6 +54,8 @@ export interface WriterContext {
   datasetName: string;
   /** rows expected (null when unknown before a full pass) */
   rowsHint: number | null;
+  /** size of the input file in bytes (a hint when rows are unknown) */
+  inputBytes?: number;
   signal?: AbortSignal;
 }
 
