@@ -8,6 +8,8 @@ import { tableFromIPC } from 'apache-arrow';
 import { appVersion } from '../engine/paths';
 import { serve } from '../web/serve';
 import { clientFor, startCliEngine, type CliEngine } from './engine-client';
+import { registerConvert } from './convert';
+import { registerPlot } from './plot';
 import { cell, displayCell, exactJson, summaryJson, summaryText, table } from './format';
 import type { Progress } from '../../shared/rpc';
 
@@ -199,6 +201,9 @@ export function buildProgram(): Command {
         console.log(`removed ${id}`);
       });
     });
+
+  registerConvert(program, { progressBar });
+  registerPlot(program, { withEngine, openDataset });
 
   program
     .command('open')

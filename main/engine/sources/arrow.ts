@@ -141,7 +141,7 @@ function verifyRecordBatch(rb: FbTable, bodyLength: bigint): void {
 }
 
 /** The file footer: schema, and blocks that must point at the messages the stream holds. */
-async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number; meta: number; body: bigint }>): Promise<void> {
+async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number; meta: number; body: bigint }>): Promise<{ bigEndian: boolean; version: number }> {
   const lenBytes = await f.read(f.size - 10, 4, 'footer length');
   const footerLen = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getInt32(0, true);
   if (footerLen <= 0 || footerLen > f.size - 18) throw new SourceError('E_CORRUPT', f.path, `Arrow footer declares ${footerLen} bytes`);
@@ -151,6 +151,7 @@ async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number
     const schema = footer.table(1);
     if (!schema) throw new Error('footer without a schema');
     verifySchema(schema);
+    const found = { bigEndian: schema.i16(0) === 1, version: footer.i16(0) };
     for (const field of [2, 3]) {
       const v = footer.vector(field, 24);
       if (!v) continue;
@@ -170,6 +171,7 @@ async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number
         }
       }
     }
+    return found;
   } catch (e) {
     throw new SourceError('E_CORRUPT', f.path, `invalid Arrow file footer: ${(e as Error).message}`);
   }
@@ -268,8 +270,16 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
     pos += skip + len + Number(bodyLength);
     if (guard > 50_000_000) break;
   }
-  if (!sawSchema) throw new SourceError('E_CORRUPT', f.path, 'no Arrow schema message found');
-  if (isFile) await verifyFooter(f, messages);
+  // A file's schema lives in its footer; some writers (apache-arrow JS's RecordBatchFileWriter)
+  // leave the schema message out of the stream part, so only a stream must carry one.
+  if (!sawSchema && !isFile) throw new SourceError('E_CORRUPT', f.path, 'no Arrow schema message found');
+  if (isFile) {
+    const fromFooter = await verifyFooter(f, messages);
+    if (!sawSchema) {
+      r.bigEndian = fromFooter.bigEndian;
+      r.version = fromFooter.version;
+    }
+  }
   return r;
 }
 
