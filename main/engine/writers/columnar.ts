@@ -8,8 +8,6 @@
  * readers.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
-import { Writable } from 'node:stream';
 import {
   AsyncByteQueue, CompressionType, Message, RecordBatch as ArrowRecordBatch, compressionRegistry, RecordBatchFileWriter, RecordBatchStreamWriter, RecordBatchWriter, Struct, Table, makeData, vectorFromArray, Type, tableToIPC, type DataType, type RecordBatch, type Schema as ArrowSchema,
 } from 'apache-arrow';
@@ -170,7 +168,7 @@ export const parquetWriter: WriterProvider = {
     rowGroupRows: 'most rows in one row group (default 1048576)',
     rowGroupBytes: 'most bytes buffered for one row group (default 134217728)',
     dictionary: 'dictionary-encode columns: true/false (default true)',
-    worker: 'encode in a worker thread, overlapping with reading: true/false (default true)',
+    worker: 'encode in a worker thread, overlapping with reading: true/false (default true; false encodes on the calling thread and holds more memory)',
     encoders: 'encoder threads (default 1); with more, alternate row groups are encoded in parallel and stitched into one file',
   },
   plan(fields, opts, ctx): FidelityReport {
@@ -264,8 +262,17 @@ export const parquetWriter: WriterProvider = {
         }
       },
     }, { highWaterMark: 0 });
-    const out = createWriteStream(ctx.tmp, { flags: 'wx' });
-    const done = pw.transformParquetStream(input, props).then((bytes) => bytes.pipeTo(Writable.toWeb(out) as WritableStream<Uint8Array>));
+    // output chunks written one by one through a file handle (Writable.toWeb kept every chunk alive)
+    const out = await open(ctx.tmp, 'wx');
+    const done = pw.transformParquetStream(input, props).then(async (bytes) => {
+      const reader = bytes.getReader();
+      for (;;) {
+        const { done: end, value } = await reader.read();
+        if (end) break;
+        await writeAll(out, [value as Uint8Array]);
+      }
+      await out.close();
+    });
     let failure: unknown;
     let wrote = false;
     done.catch((e) => (failure = e));
@@ -293,7 +300,7 @@ export const parquetWriter: WriterProvider = {
       async abort() {
         push({ error: new Error('cancelled') });
         await done.catch(() => undefined);
-        out.destroy();
+        await out.close().catch(() => undefined);
       },
     };
     return writer;

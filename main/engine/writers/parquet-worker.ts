@@ -24,9 +24,16 @@ export interface ParquetSettings {
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { createWriteStream } = require('node:fs');
-const { Writable } = require('node:stream');
+const { open } = require('node:fs/promises');
 const pw = require(workerData.pwPath);
+// wasm-bindgen frees the WebAssembly side of a consumed RecordBatch only when its JS wrapper is
+// collected, and the JS heap here is too small for V8 to collect often: memory would grow with the
+// input. A collection every few batches keeps the WebAssembly heap bounded.
+let collect = typeof globalThis.gc === 'function' ? globalThis.gc : null;
+if (!collect) {
+  try { require('node:v8').setFlagsFromString('--expose-gc'); collect = require('node:vm').runInNewContext('gc'); } catch {}
+}
+let sinceGc = 0;
 const fail = (e) => parentPort.postMessage({ type: 'error', message: String((e && e.message) || e) });
 (async () => {
   const s = workerData.settings;
@@ -45,16 +52,25 @@ const fail = (e) => parentPort.postMessage({ type: 'error', message: String((e &
       const t = pw.Table.fromIPCStream(m.ipc);
       for (const b of t.recordBatches()) c.enqueue(b);
       t.free();
+      if (collect && ++sinceGc >= 4) { sinceGc = 0; collect(); }
       parentPort.postMessage({ type: 'ack' });
     },
   }, { highWaterMark: 0 });
-  const out = createWriteStream(workerData.path, { flags: 'wx' });
+  // output chunks written one by one through a file handle (Writable.toWeb kept every chunk alive)
+  const fh = await open(workerData.path, 'wx');
   try {
     const bytes = await pw.transformParquetStream(input, props);
-    await bytes.pipeTo(Writable.toWeb(out));
+    const reader = bytes.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      let at = 0;
+      while (at < value.length) at += (await fh.write(value, at, value.length - at)).bytesWritten;
+    }
+    await fh.close();
     parentPort.postMessage({ type: 'done' });
   } catch (e) {
-    out.destroy();
+    await fh.close().catch(() => {});
     fail(e);
   }
 })().catch(fail);
