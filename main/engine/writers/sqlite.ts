@@ -15,7 +15,7 @@ import {
   ConvertError, checkOptions, choiceOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
 } from './types';
-import { cellReader, dateText, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
+import { cellReader, dateText, isUtcZone, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
 
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
@@ -48,8 +48,8 @@ function sqliteFidelity(f: Field): ColumnFidelity {
     case 'string': return c('kept', 'UTF-8 bytes as given');
     case 'binary': return c('kept');
     case 'date': return c('converted', 'ISO text YYYY-MM-DD (SQLite has no date type)');
-    case 'timestamp': return c(f.tz ? 'lost' : 'converted',
-      `ISO text 'YYYY-MM-DD HH:MM:SS.fraction' at ${f.unit ?? 'us'} precision (SQLite has no timestamp type)${f.tz ? `; as UTC with Z: the zone name "${f.tz}" is lost` : ''}`);
+    case 'timestamp': return c(f.tz && !isUtcZone(f.tz) ? 'lost' : 'converted',
+      `ISO text 'YYYY-MM-DD HH:MM:SS.fraction' at ${f.unit ?? 'us'} precision (SQLite has no timestamp type)${f.tz ? (isUtcZone(f.tz) ? '; UTC, suffix Z' : `; as UTC with Z: the zone name "${f.tz}" is lost`) : ''}`);
     case 'time': return c('converted', 'ISO text HH:MM:SS.fraction');
     case 'duration': return c('converted', `an INTEGER count of ${f.unit ?? 'us'} (the unit is not stored)`);
     case 'decimal': return c('converted', `exact decimal TEXT (SQLite's NUMERIC would round to a double); precision ${f.precision ?? 38}, scale ${f.scale ?? 0} not stored`);

@@ -13,7 +13,7 @@ import {
   ConvertError, boolOption, checkOptions, choiceOption,
   type ColumnFidelity, type FidelityReport, type WriteOptions, type Writer, type WriterProvider,
 } from './types';
-import { base64, cellReader, dateText, floatText, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
+import { base64, cellReader, dateText, isUtcZone, floatText, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
 
 /** Appends text to a file, in large writes; gzip-compressed (streamed through zlib) when asked. */
 export class TextSink {
@@ -98,8 +98,8 @@ function textFidelity(f: Field, format: 'csv' | 'ndjson'): ColumnFidelity {
       : 'byte for byte (UTF-8, JSON-escaped)');
     case 'binary': return c('base64 text', 'converted', 'bytes as base64');
     case 'date': return c('YYYY-MM-DD', 'converted', typeNote);
-    case 'timestamp': return c(`ISO 8601 (${f.unit ?? 'us'} precision${f.tz ? ', UTC with Z' : ''})`, f.tz ? 'lost' : 'converted',
-      f.tz ? `the instant is kept (as UTC, suffix Z); the zone name "${f.tz}" is lost` : 'local (zone-less) time as written');
+    case 'timestamp': return c(`ISO 8601 (${f.unit ?? 'us'} precision${f.tz ? ', UTC with Z' : ''})`, f.tz && !isUtcZone(f.tz) ? 'lost' : 'converted',
+      f.tz ? (isUtcZone(f.tz) ? 'the instant as UTC (suffix Z)' : `the instant is kept (as UTC, suffix Z); the zone name "${f.tz}" is lost`) : 'local (zone-less) time as written');
     case 'time': return c('HH:MM:SS[.fraction]', 'converted');
     case 'duration': return c(`integer count of ${f.unit ?? 'us'}`, 'converted', 'the unit is not written');
     case 'decimal': return c(format === 'csv' ? 'exact decimal text' : 'string (exact decimal text)', 'converted', 'exact digits; precision/scale not recorded');

@@ -199,3 +199,8 @@ export function typeLabel(f: Field): string {
     default: return f.type;
   }
 }
+
+/** A zone that ISO text with a `Z` suffix states completely. */
+export function isUtcZone(tz: string | undefined): boolean {
+  return !!tz && /^(utc|z|gmt|etc\/utc|etc\/gmt|[+-]00:?00)$/i.test(tz);
+}
