@@ -157,6 +157,9 @@ export class PlotState {
       }
       this.lastMs = performance.now() - t0;
       if (d.binned <= this.budget) {
+        // the points need a scan of every row: wait until the view has rested a moment
+        if (this.mode !== 'points') await new Promise((r) => setTimeout(r, 150));
+        if (seq !== this.seq) return;
         const pts = await api.points(
           // the density's count is exact unless per-value colour passes left out rows without a value
           { dataset: this.dataset, x: this.x, y: this.y, color: this.color || undefined, where: w, viewport: vp, limit: this.budget, ...(d.categories ? {} : { count: d.binned }) },
