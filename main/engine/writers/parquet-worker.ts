@@ -40,7 +40,7 @@ const fail = (e) => parentPort.postMessage({ type: 'error', message: String((e &
   const builder = new pw.WriterPropertiesBuilder()
     .setCompression(s.codec).setMaxRowGroupSize(s.rowGroupRows).setMaxRowGroupBytes(s.rowGroupBytes)
     .setDictionaryEnabled(s.dictionary).setCreatedBy(s.createdBy);
-  const props = (s.chunkStats ? builder.setStatisticsEnabled(pw.EnabledStatistics.Chunk) : builder).build();
+  const props = builder.setStatisticsEnabled(s.chunkStats ? pw.EnabledStatistics.Chunk : pw.EnabledStatistics.Page).build();
   const queue = [];
   let wake = null;
   parentPort.on('message', (m) => { queue.push(m); if (wake) { const w = wake; wake = null; w(); } });
