@@ -134,7 +134,69 @@ export interface DatasetSummary {
   columns: ColumnSummaryInfo[];
 }
 
+/** What happens to one column in an export's target format. */
+export interface ColumnFidelity {
+  column: string;
+  /** DataShape type of the source column, e.g. `timestamp[us, tz='UTC']` */
+  from: string;
+  /** what is written, in the target's own vocabulary, e.g. `INTEGER`, `<i8`, `TEXT (ISO 8601)` */
+  to: string;
+  /** kept: read back as the same values and type; converted: same values, other type/representation; lost: information dropped */
+  status: 'kept' | 'converted' | 'lost';
+  /** how it is converted or what is lost */
+  note?: string;
+}
+
+/** The fidelity report: said before writing, per column. */
+export interface FidelityReport {
+  format: string;
+  columns: ColumnFidelity[];
+  /** format-level notes (memory use, what the format cannot hold at all, where the data goes) */
+  notes: string[];
+}
+
+export interface ExportFormat {
+  format: string;
+  extensions: string[];
+  /** option name -> what it does */
+  options: Record<string, string>;
+  /** OUT may be an existing file that gains a table / group (SQLite, HDF5) */
+  container: boolean;
+}
+
+export interface ExportParams {
+  /** catalog id of the dataset to export */
+  dataset: string;
+  /** output file (OUT::TABLE / OUT::/GROUP for containers) */
+  output: string;
+  format?: string;
+  /** the active filters / the selection, in the expression text form */
+  where?: string;
+  columns?: string[];
+  options?: Record<string, string>;
+  /** the user confirmed replacing an existing output */
+  force?: boolean;
+  dryRun?: boolean;
+  /** add the written file to the catalog (opening it: ingest or map) */
+  addToCatalog?: boolean;
+}
+
+export interface ExportResult {
+  output: string;
+  format: string;
+  rows: number;
+  rowsRead: number;
+  report: FidelityReport;
+  dryRun: boolean;
+  /** catalog id of the result when addToCatalog was asked */
+  added?: string;
+}
+
 export interface EngineApi {
+  /** the writers the Export dialog offers, with their options */
+  exportFormats(params: Record<string, never>): ExportFormat[];
+  /** export a dataset (whole, filtered, some columns) to a file; with dryRun, the fidelity report only; progress + cancel */
+  exportDataset(params: ExportParams): ExportResult;
   /** process id, versions, native addon status */
   info(params: Record<string, never>): EngineInfo;
   /** waits `ms` (a cancellable no-op: health checks and tests of cancellation and crashes) */

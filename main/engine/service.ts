@@ -16,6 +16,7 @@ import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumn } from './summarize';
 import { browse } from './browse';
+import { exportHandlers } from './writers/handlers';
 import { density, histogram, plotRanges, points } from './plot';
 
 export class EngineError extends Error {
@@ -92,6 +93,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
   };
 
   return {
+    ...exportHandlers(store),
+
     close() {
       selections.clear();
       datasets?.close();

@@ -1,55 +1,15 @@
 /**
- * Engine API handlers for Export (to be merged into service.ts by the lead): `exportDataset`
+ * Engine API handlers for Export (spread into service.ts's handlers): `exportDataset`
  * converts a catalogued dataset (whole, a filtered view, a selection expressed as a filter, some
  * columns) to a file, with progress and cancel, optionally adding the result to the catalog;
  * `exportFormats` lists the writers and their options for the Export dialog. With `dryRun` it
  * returns the fidelity report only (the dialog shows it before the user confirms).
- *
- * Contract types to add to shared/api.ts (EngineApi):
- *   exportFormats(params: {}): ExportFormat[];
- *   exportDataset(params: ExportParams): ExportResult;
  */
 import type { HandlerContext } from '../../../shared/rpc';
 import type { Datasets } from '../datasets';
 import { convert, type ConvertResult } from './convert';
 import { writers } from './registry';
-import type { FidelityReport } from './types';
-
-export interface ExportFormat {
-  format: string;
-  extensions: string[];
-  options: Record<string, string>;
-  /** OUT may be an existing file that gains a table / group (SQLite, HDF5) */
-  container: boolean;
-}
-
-export interface ExportParams {
-  /** catalog id of the dataset to export */
-  dataset: string;
-  /** output file (OUT::TABLE / OUT::/GROUP for containers) */
-  output: string;
-  format?: string;
-  /** the active filters / the selection, in the expression text form */
-  where?: string;
-  columns?: string[];
-  options?: Record<string, string>;
-  /** the user confirmed replacing an existing output */
-  force?: boolean;
-  dryRun?: boolean;
-  /** add the written file to the catalog (opening it: ingest or map) */
-  addToCatalog?: boolean;
-}
-
-export interface ExportResult {
-  output: string;
-  format: string;
-  rows: number;
-  rowsRead: number;
-  report: FidelityReport;
-  dryRun: boolean;
-  /** catalog id of the result when addToCatalog was asked */
-  added?: string;
-}
+import type { ExportFormat, ExportParams, ExportResult } from '../../../shared/api';
 
 /** Handlers closing over the engine's Datasets store (service.ts: `...exportHandlers(store)`). */
 export function exportHandlers(store: () => Datasets) {

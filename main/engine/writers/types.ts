@@ -7,25 +7,9 @@
 import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 
-/** What happens to one column in the target format. */
-export interface ColumnFidelity {
-  column: string;
-  /** DataShape type of the source column, e.g. `timestamp[us, tz='UTC']` */
-  from: string;
-  /** what is written, in the target's own vocabulary, e.g. `INTEGER`, `<i8`, `TEXT (ISO 8601)` */
-  to: string;
-  /** kept: read back as the same values and type; converted: same values, other type/representation; lost: information dropped */
-  status: 'kept' | 'converted' | 'lost';
-  /** how it is converted or what is lost */
-  note?: string;
-}
-
-export interface FidelityReport {
-  format: string;
-  columns: ColumnFidelity[];
-  /** format-level notes (memory use, what the format cannot hold at all, where the data goes) */
-  notes: string[];
-}
+// the fidelity report crosses to the UI: its types are part of the contract
+export type { ColumnFidelity, FidelityReport } from '../../../shared/api';
+import type { ColumnFidelity, FidelityReport } from '../../../shared/api';
 
 export class ConvertError extends Error {
   constructor(
