@@ -71,9 +71,18 @@ export function bucketOf(v: number): number {
 /** histogram of the buckets of c[0..n) (bucket 0 = empty cells included); returns the largest count */
 function bucketHistogram(c: Uint32Array, hist: Uint32Array, n: number): number {
   let max = 0;
+  // the n % 8 leftover cells first: if the main loop is optimised during a first call (OSR), the
+  // code after it must already have type feedback, or it deoptimises on reaching it
+  const r = n & 7;
   let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
+  for (; i < r; i++) {
+    const v = c[i]!;
+    const t = 24 - Math.clz32(v);
+    const sh = t & ~(t >> 31);
+    hist[(sh << 8) + (v >>> sh)]!++;
+    if (v > max) max = v;
+  }
+  for (; i < n; i += 8) {
     const v0 = c[i]!, v1 = c[i + 1]!, v2 = c[i + 2]!, v3 = c[i + 3]!;
     const v4 = c[i + 4]!, v5 = c[i + 5]!, v6 = c[i + 6]!, v7 = c[i + 7]!;
     let t = 24 - Math.clz32(v0);
@@ -112,13 +121,6 @@ function bucketHistogram(c: Uint32Array, hist: Uint32Array, n: number): number {
       if (v7 > max) max = v7;
     }
   }
-  for (; i < n; i++) {
-    const v = c[i]!;
-    const t = 24 - Math.clz32(v);
-    const sh = t & ~(t >> 31);
-    hist[(sh << 8) + (v >>> sh)]!++;
-    if (v > max) max = v;
-  }
   return max;
 }
 
@@ -128,9 +130,20 @@ function bucketHistogram(c: Uint32Array, hist: Uint32Array, n: number): number {
  */
 function bucketHistogramInto(c: Uint32Array, hist: Uint32Array, out: Uint32Array, n: number): number {
   let max = 0;
+  // the n % 8 leftover cells first: if the main loop is optimised during a first call (OSR), the
+  // code after it must already have type feedback, or it deoptimises on reaching it
+  const r = n & 7;
   let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
+  for (; i < r; i++) {
+    const v = c[i]!;
+    const t = 24 - Math.clz32(v);
+    const sh = t & ~(t >> 31);
+    const b = (sh << 8) + (v >>> sh);
+    out[i] = b;
+    hist[b]!++;
+    if (v > max) max = v;
+  }
+  for (; i < n; i += 8) {
     const v0 = c[i]!, v1 = c[i + 1]!, v2 = c[i + 2]!, v3 = c[i + 3]!;
     const v4 = c[i + 4]!, v5 = c[i + 5]!, v6 = c[i + 6]!, v7 = c[i + 7]!;
     let t = 24 - Math.clz32(v0);
@@ -184,23 +197,17 @@ function bucketHistogramInto(c: Uint32Array, hist: Uint32Array, out: Uint32Array
       if (v7 > max) max = v7;
     }
   }
-  for (; i < n; i++) {
-    const v = c[i]!;
-    const t = 24 - Math.clz32(v);
-    const sh = t & ~(t >> 31);
-    const b = (sh << 8) + (v >>> sh);
-    out[i] = b;
-    hist[b]!++;
-    if (v > max) max = v;
-  }
   return max;
 }
 
 /** px[i] = colour[px[i]] for i < n, px holding bucket indices (from bucketHistogramInto) */
 function applyBucketColour(colour: Uint32Array, px: Uint32Array, n: number): void {
+  // the n % 8 leftover cells first: if the main loop is optimised during a first call (OSR), the
+  // code after it must already have type feedback, or it deoptimises on reaching it
+  const r = n & 7;
   let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
+  for (; i < r; i++) px[i] = colour[px[i]!]!;
+  for (; i < n; i += 8) {
     const b0 = px[i]!, b1 = px[i + 1]!, b2 = px[i + 2]!, b3 = px[i + 3]!;
     const b4 = px[i + 4]!, b5 = px[i + 5]!, b6 = px[i + 6]!, b7 = px[i + 7]!;
     px[i] = colour[b0]!;
@@ -212,14 +219,21 @@ function applyBucketColour(colour: Uint32Array, px: Uint32Array, n: number): voi
     px[i + 6] = colour[b6]!;
     px[i + 7] = colour[b7]!;
   }
-  for (; i < n; i++) px[i] = colour[px[i]!]!;
 }
 
 /** px[i] = colour[bucket of c[i]] for i < n (one 32-bit store per pixel) */
 function applyColour(c: Uint32Array, colour: Uint32Array, px: Uint32Array, n: number): void {
+  // the n % 8 leftover cells first: if the main loop is optimised during a first call (OSR), the
+  // code after it must already have type feedback, or it deoptimises on reaching it
+  const r = n & 7;
   let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
+  for (; i < r; i++) {
+    const v = c[i]!;
+    const t = 24 - Math.clz32(v);
+    const sh = t & ~(t >> 31);
+    px[i] = colour[(sh << 8) + (v >>> sh)]!;
+  }
+  for (; i < n; i += 8) {
     const v0 = c[i]!, v1 = c[i + 1]!, v2 = c[i + 2]!, v3 = c[i + 3]!;
     const v4 = c[i + 4]!, v5 = c[i + 5]!, v6 = c[i + 6]!, v7 = c[i + 7]!;
     let t = 24 - Math.clz32(v0);
@@ -247,20 +261,26 @@ function applyColour(c: Uint32Array, colour: Uint32Array, px: Uint32Array, n: nu
     sh = t & ~(t >> 31);
     px[i + 7] = colour[(sh << 8) + (v7 >>> sh)]!;
   }
-  for (; i < n; i++) {
-    const v = c[i]!;
-    const t = 24 - Math.clz32(v);
-    const sh = t & ~(t >> 31);
-    px[i] = colour[(sh << 8) + (v >>> sh)]!;
-  }
 }
 
-/** [smallest non-zero count (0xffffffff + 1 if none), largest count, number of non-zero cells] */
+/**
+ * [smallest non-zero count - 1 (0xffffffff if none), largest count, number of zero cells]; no
+ * arithmetic after the loop (it would have no type feedback when the loop is optimised by OSR)
+ */
 function minMax(c: Uint32Array, n: number): [number, number, number] {
   let minw = 0xffffffff, max = 0, zeros = 0;
+  // the n % 4 leftover cells first: if the main loop is optimised during a first call (OSR), the
+  // code after it must already have type feedback, or it deoptimises on reaching it
+  const r = n & 3;
   let i = 0;
-  const n4 = n & ~3;
-  for (; i < n4; i += 4) {
+  for (; i < r; i++) {
+    const v = c[i]!;
+    const w = (v - 1) >>> 0;
+    if (w < minw) minw = w;
+    if (v > max) max = v;
+    zeros += +(v === 0);
+  }
+  for (; i < n; i += 4) {
     const v0 = c[i]!, v1 = c[i + 1]!, v2 = c[i + 2]!, v3 = c[i + 3]!;
     // v - 1 as unsigned: 0 -> 0xffffffff, never the minimum
     const w0 = (v0 - 1) >>> 0, w1 = (v1 - 1) >>> 0, w2 = (v2 - 1) >>> 0, w3 = (v3 - 1) >>> 0;
@@ -274,19 +294,82 @@ function minMax(c: Uint32Array, n: number): [number, number, number] {
     if (v3 > max) max = v3;
     zeros += +(v0 === 0) + +(v1 === 0) + +(v2 === 0) + +(v3 === 0);
   }
-  for (; i < n; i++) {
-    const v = c[i]!;
-    const w = (v - 1) >>> 0;
-    if (w < minw) minw = w;
-    if (v > max) max = v;
-    zeros += +(v === 0);
-  }
-  return [minw + 1, max, n - zeros];
+  return [minw, max, zeros];
 }
 
 /** the smallest value in a bucket */
 function bucketLow(b: number): number {
   return (b & 255) * 2 ** (b >> 8);
+}
+
+/*
+ * The loops over the 6,400 buckets live in small functions of their own: inside shade or the
+ * ToneScale constructor they would be optimised on the stack (OSR) during a first call, and that
+ * code then deoptimises at every branch not yet taken (another tone) for calls to come.
+ */
+
+/** [non-empty cells, first and last non-empty bucket] of a histogram whose bucket 0 is cleared */
+function histRange(hist: Uint32Array): [number, number, number] {
+  let nz = 0, bmin = -1, bmax = 0;
+  for (let b = 1; b < NBUCKETS; b++) {
+    const h = hist[b]!;
+    if (h) {
+      nz += h;
+      if (bmin < 0) bmin = b;
+      bmax = b;
+    }
+  }
+  return [nz, bmin, bmax];
+}
+
+function minNonZero(c: Uint32Array, n: number): number {
+  let m = 0xffffffff;
+  for (let i = 0; i < n; i++) {
+    const v = c[i]!;
+    if (v !== 0 && v < m) m = v;
+  }
+  return m;
+}
+
+/** eq_hist: level per bucket = share of the non-empty cells above the lowest bucket, cumulated */
+function eqHistLevels(hist: Uint32Array, nz: number, bmin: number, bmax: number): Uint8Array {
+  const lv = new Uint8Array(NBUCKETS);
+  const below = hist[bmin]!;
+  const denom = nz - below;
+  let cum = 0;
+  for (let b = bmin; b <= bmax; b++) {
+    cum += hist[b]!;
+    lv[b] = denom > 0 ? Math.round(((cum - below) / denom) * 255) : 255;
+  }
+  return lv;
+}
+
+/** linear and log: (v - min) / (max - min), on log1p for log, clamped to [0, 1]; 1 when max = min */
+function formula(how: ToneHow, min: number, max: number, v: number): number {
+  if (max === min) return 1;
+  const t = how === 'log' ? (Math.log1p(v) - Math.log1p(min)) / (Math.log1p(max) - Math.log1p(min)) : (v - min) / (max - min);
+  return Math.min(1, Math.max(0, t));
+}
+
+/**
+ * linear and log: level per bucket, from the formula at the bucket's lowest value (the exact min
+ * and max for their own buckets). A bucket strictly inside holds values in (min, max]; one that no
+ * value can fall in (below 128 << sh) may give less than min, which the formula clamps to level 0.
+ */
+function formulaLevels(how: ToneHow, min: number, max: number, nonzero: number): Uint8Array {
+  const lv = new Uint8Array(NBUCKETS);
+  if (nonzero) {
+    const b0 = bucketOf(min), b1 = bucketOf(max);
+    for (let b = b0; b <= b1; b++) lv[b] = Math.round(formula(how, min, max, b === b0 ? min : b === b1 ? max : bucketLow(b)) * 255);
+  }
+  return lv;
+}
+
+/** bucket -> packed colour, bucket 0 (empty) transparent */
+function colourTable(lut: Uint32Array, levels: Uint8Array, nonzero: number): Uint32Array {
+  const colour = new Uint32Array(NBUCKETS);
+  if (nonzero) for (let b = 1; b < NBUCKETS; b++) colour[b] = lut[levels[b]!]!;
+  return colour;
 }
 
 /**
@@ -371,18 +454,12 @@ export class ToneScale {
     // branch-light passes: a random mix of empty and non-empty cells defeats branch prediction
     if (this.how !== 'eq_hist') {
       // linear and log need only the extremes: one min/max pass, no histogram
-      const [min, max, nz] = minMax(c, n);
+      const [minw, max, zeros] = minMax(c, n);
+      const min = minw + 1, nz = n - zeros;
       this.nonzero = nz;
       if (nz) [this.min, this.max] = [min, max];
       else if (this.how === 'log') return; // an empty grid: no levels (level255 gives NaN)
-      const lv = new Uint8Array(NBUCKETS);
-      if (this.nonzero) {
-        const b0 = bucketOf(this.min), b1 = bucketOf(this.max);
-        // a bucket strictly inside holds values in (min, max]; one that no value can fall in
-        // (below 128 << sh) may give less than min, which the formula clamps to level 0
-        for (let b = b0; b <= b1; b++) lv[b] = Math.round(this.formula(b === b0 ? this.min : b === b1 ? this.max : bucketLow(b)) * 255);
-      }
-      this.bucketLevels = lv;
+      this.bucketLevels = formulaLevels(this.how, this.min, this.max, this.nonzero);
       return;
     }
     const hist = new Uint32Array(NBUCKETS);
@@ -391,37 +468,13 @@ export class ToneScale {
     const max = into ? bucketHistogramInto(c, hist, bucketsOut, n) : bucketHistogram(c, hist, n);
     this.bucketsWritten = into;
     hist[0] = 0;
-    let nz = 0, bmin = -1, bmax = 0;
-    for (let b = 1; b < NBUCKETS; b++) {
-      const h = hist[b]!;
-      if (h) {
-        nz += h;
-        if (bmin < 0) bmin = b;
-        bmax = b;
-      }
-    }
+    const [nz, bmin, bmax] = histRange(hist);
     this.nonzero = nz;
     if (!nz) return;
     this.max = max;
     // exact min: a bucket below 256 is a value; above, scan for it (rare: every count >= 256)
-    if (bmin < 256) this.min = bmin;
-    else {
-      let m = 0xffffffff;
-      for (let i = 0; i < n; i++) {
-        const v = c[i]!;
-        if (v !== 0 && v < m) m = v;
-      }
-      this.min = m;
-    }
-    const lv = new Uint8Array(NBUCKETS);
-    const below = hist[bmin]!;
-    const denom = nz - below;
-    let cum = 0;
-    for (let b = bmin; b <= bmax; b++) {
-      cum += hist[b]!;
-      lv[b] = denom > 0 ? Math.round(((cum - below) / denom) * 255) : 255;
-    }
-    this.bucketLevels = lv;
+    this.min = bmin < 256 ? bmin : minNonZero(c, n);
+    this.bucketLevels = eqHistLevels(hist, nz, bmin, bmax);
   }
 
   private bin(v: number): number {
@@ -430,10 +483,7 @@ export class ToneScale {
   }
 
   private formula(v: number): number {
-    const { min, max } = this;
-    if (max === min) return 1;
-    const t = this.how === 'log' ? (Math.log1p(v) - Math.log1p(min)) / (Math.log1p(max) - Math.log1p(min)) : (v - min) / (max - min);
-    return Math.min(1, Math.max(0, t));
+    return formula(this.how, this.min, this.max, v);
   }
 
   /** level in [0, 1] of a non-empty value (NaN for empty) */
@@ -463,9 +513,7 @@ export function shade(counts: Counts, how: ToneHow, cmap: ColormapName, out?: Ui
   const lut = colormapLUT(cmap);
   if (counts instanceof Uint32Array && scale.bucketLevels) {
     // bucket -> colour, with bucket 0 (empty) transparent: no branch on emptiness per cell
-    const bl = scale.bucketLevels;
-    const colour = new Uint32Array(NBUCKETS);
-    if (scale.nonzero) for (let b = 1; b < NBUCKETS; b++) colour[b] = lut[bl[b]!]!;
+    const colour = colourTable(lut, scale.bucketLevels, scale.nonzero);
     if (scale.bucketsWritten) applyBucketColour(colour, px, n);
     else applyColour(counts, colour, px, n);
   } else {
