@@ -232,9 +232,91 @@ class FeedWorker : public PromiseWorker {
     Fields f;
     std::string scratch, tmp;
     const char* p = pc.begin;
+    csv::BlockScan bs;
+    bs.Reset(p, pc.end, P.d);
     uint64_t lines = 0, r = 0;
     auto* job = job_.get();
     uint32_t tick = 0;
+    // Rows are tokenized into a small row-major batch, then converted column by column: the type
+    // dispatch is then the same for a whole run of values (predicted), not a new branch per field.
+    const uint32_t K = std::max<uint32_t>(1, std::min<uint32_t>(256, 32768 / std::max<uint32_t>(nc, 1)));
+    std::vector<FieldRef> batch(static_cast<size_t>(K) * nc);
+    std::vector<uint64_t> blines(K);
+    uint32_t bn = 0;
+    auto flush = [&]() {
+      const uint64_t rbase = r;
+      for (uint32_t j = 0; j < nc; j++) {
+        for (uint32_t i = 0; i < bn; i++) {
+          const uint64_t r = rbase + i;
+          const uint64_t rowLine = blines[i];
+          const char* vp;
+          size_t vn;
+          csv::FieldValue(batch[static_cast<size_t>(i) * nc + j], P.d.quote, scratch, &vp, &vn);
+          const bool isNull = csv::IsNullToken(vp, vn);
+          if (infer) {
+            if (isNull) { pc.nulls[j]++; continue; }
+            const CType s = pc.seen[j];
+            if (s == CType::STRING) continue;
+            if (!FastFits(s, vp, vn)) pc.seen[j] = csv::Join(s, csv::Classify(vp, vn));
+            continue;
+          }
+          PieceCol& c = pc.cols[j];
+          const CType t = types[j];
+          bool ok = true;
+          if (isNull && !c.nulls) std::memset(c.valid.get(), 1, r);  // first null: validity so far
+          if (isNull && t != CType::STRING) {
+            c.valid[r] = 0; c.nulls++;
+            const int w = FixedWidth(t);
+            if (w) std::memset(c.fixed.get() + r * w, 0, w);
+            continue;
+          }
+          if (isNull) {  // string column
+            c.valid[r] = 0; c.nulls++;
+            c.offs[r] = static_cast<uint32_t>(c.chars.size());
+            continue;
+          }
+          if (c.nulls) c.valid[r] = 1;  // validity bytes are only kept once the piece saw a null
+          switch (t) {
+            case CType::BOOL: {
+              bool b = false; ok = csv::ParseBool(vp, vn, &b);
+              c.fixed[r] = b ? 1 : 0;
+              break;
+            }
+            case CType::INT64: {
+              int64_t v = 0; bool o; ok = csv::ParseInt(vp, vn, &v, &o);
+              std::memcpy(c.fixed.get() + r * 8, &v, 8);
+              break;
+            }
+            case CType::FLOAT64: {
+              double v = 0; ok = csv::ParseFloat(vp, vn, &v);
+              std::memcpy(c.fixed.get() + r * 8, &v, 8);
+              break;
+            }
+            case CType::DATE: {
+              int32_t v = 0; ok = csv::ParseDate(vp, vn, &v);
+              std::memcpy(c.fixed.get() + r * 4, &v, 4);
+              break;
+            }
+            case CType::TIMESTAMP: {
+              int64_t v = 0; ok = csv::ParseTimestamp(vp, vn, &v, true);
+              std::memcpy(c.fixed.get() + r * 8, &v, 8);
+              break;
+            }
+            default:
+              PutString(c, vp, vn, tmp);
+              c.offs[r] = static_cast<uint32_t>(c.chars.size());
+              break;
+          }
+          if (!ok) {
+            CType want = csv::Join(t, csv::Classify(vp, vn));
+            pc.seen[j] = csv::Join(pc.seen[j] == CType::NUL ? t : pc.seen[j], want);
+            if (pc.widenLine[j] == UINT64_MAX) pc.widenLine[j] = rowLine;
+          }
+        }
+      }
+      r += bn;
+      bn = 0;
+    };
     while (p < pc.end) {
       if (++tick == 8192) {
         tick = 0;
@@ -242,7 +324,7 @@ class FeedWorker : public PromiseWorker {
       }
       const uint64_t rowLine = lines;
       bool inq = false;
-      p = csv::ScanRow(p, pc.end, P.d, f, lines, &inq);
+      p = csv::ScanRowIdx(p, bs, P.d, f, lines, &inq);
       StripCR(f);
       if (inq) {  // unterminated quoted field at the end of the file
         pc.badCount++;
@@ -255,74 +337,12 @@ class FeedWorker : public PromiseWorker {
         if (pc.bad.size() < 1000) pc.bad.push_back({rowLine, static_cast<int64_t>(f.size())});
         continue;
       }
-      for (uint32_t j = 0; j < nc; j++) {
-        const char* vp;
-        size_t vn;
-        csv::FieldValue(f[j], P.d.quote, scratch, &vp, &vn);
-        const bool isNull = csv::IsNullToken(vp, vn);
-        if (infer) {
-          if (isNull) { pc.nulls[j]++; continue; }
-          const CType s = pc.seen[j];
-          if (s == CType::STRING) continue;
-          if (!FastFits(s, vp, vn)) pc.seen[j] = csv::Join(s, csv::Classify(vp, vn));
-          continue;
-        }
-        PieceCol& c = pc.cols[j];
-        const CType t = types[j];
-        bool ok = true;
-        if (isNull && !c.nulls) std::memset(c.valid.get(), 1, r);  // first null: validity so far
-        if (isNull && t != CType::STRING) {
-          c.valid[r] = 0; c.nulls++;
-          const int w = FixedWidth(t);
-          if (w) std::memset(c.fixed.get() + r * w, 0, w);
-          continue;
-        }
-        if (isNull) {  // string column
-          c.valid[r] = 0; c.nulls++;
-          c.offs[r] = static_cast<uint32_t>(c.chars.size());
-          continue;
-        }
-        if (c.nulls) c.valid[r] = 1;  // validity bytes are only kept once the piece saw a null
-        switch (t) {
-          case CType::BOOL: {
-            bool b = false; ok = csv::ParseBool(vp, vn, &b);
-            c.fixed[r] = b ? 1 : 0;
-            break;
-          }
-          case CType::INT64: {
-            int64_t v = 0; bool o; ok = csv::ParseInt(vp, vn, &v, &o);
-            std::memcpy(c.fixed.get() + r * 8, &v, 8);
-            break;
-          }
-          case CType::FLOAT64: {
-            double v = 0; ok = csv::ParseFloat(vp, vn, &v);
-            std::memcpy(c.fixed.get() + r * 8, &v, 8);
-            break;
-          }
-          case CType::DATE: {
-            int32_t v = 0; ok = csv::ParseDate(vp, vn, &v);
-            std::memcpy(c.fixed.get() + r * 4, &v, 4);
-            break;
-          }
-          case CType::TIMESTAMP: {
-            int64_t v = 0; ok = csv::ParseTimestamp(vp, vn, &v, true);
-            std::memcpy(c.fixed.get() + r * 8, &v, 8);
-            break;
-          }
-          default:
-            PutString(c, vp, vn, tmp);
-            c.offs[r] = static_cast<uint32_t>(c.chars.size());
-            break;
-        }
-        if (!ok) {
-          CType want = csv::Join(t, csv::Classify(vp, vn));
-          pc.seen[j] = csv::Join(pc.seen[j] == CType::NUL ? t : pc.seen[j], want);
-          if (pc.widenLine[j] == UINT64_MAX) pc.widenLine[j] = rowLine;
-        }
-      }
-      r++;
-      if (!infer && r >= maxRows) break;  // cannot happen (bound), kept as a guard
+      std::memcpy(&batch[static_cast<size_t>(bn) * nc], &f[0], sizeof(FieldRef) * nc);
+      blines[bn++] = rowLine;
+      if (bn == K) flush();
+      if (!infer && r + bn >= maxRows) break;  // cannot happen (bound), kept as a guard
     }
+    flush();
     pc.rows = r;
     pc.lines = lines;
     if (!infer) for (uint32_t j = 0; j < nc; j++) pc.nulls[j] = pc.cols[j].nulls;
