@@ -31,6 +31,14 @@ con.execute('create table customers (id integer, name text)')
 con.execute("insert into customers values (1, 'Ada')")
 con.commit()
 `]);
+  // HDF5 written by h5wasm (h5py is not installed here): a group with a 1-D dataset, a 2-D dataset
+  const h5wasm = (await import('h5wasm/node')).default;
+  await h5wasm.ready;
+  const f = new h5wasm.File(path.join(dir, 'run.h5'), 'w');
+  const g = f.create_group('sensors');
+  g.create_dataset({ name: 'temp', data: new Float64Array([20.5, 21, -3.25, 19.75]) });
+  f.create_dataset({ name: 'matrix', data: new Float32Array(12).map((_, i) => i * 1.5), shape: [4, 3], dtype: '<f' });
+  f.close();
   server = await startServer();
 });
 test.afterAll(async () => {
@@ -99,6 +107,36 @@ test('filters: typed, shown as chips, applied to the summary with the matching r
   await expect(page.getByTestId('min-fare')).toHaveAttribute('data-value', '4.22');
 });
 
+test("filters from a column's detail: only this value, exclude it, and a range dragged on its histogram", async ({ page }) => {
+  await page.goto(server.url);
+  await page.getByRole('button', { name: 'payment', exact: true }).click();
+  const detail = page.getByRole('complementary', { name: 'Column details: payment' });
+  await detail.getByRole('button', { name: 'Only cash' }).click();
+  await expect(page.getByRole('list', { name: 'Active filters' })).toContainText('payment = "cash"');
+  await expect(page.getByTestId('filtered-rows')).toHaveText(sampleCount((_f, p) => p === 'cash').toLocaleString('en-US'));
+  await page.getByRole('button', { name: 'Remove filter payment = "cash"' }).click();
+  await detail.getByRole('button', { name: 'Exclude card' }).click();
+  // != is unknown for nulls: they do not pass, as in SQL
+  await expect(page.getByTestId('filtered-rows')).toHaveText(sampleCount((_f, p) => p !== null && p !== 'card').toLocaleString('en-US'));
+  await page.getByRole('button', { name: 'Remove filter payment != "card"' }).click();
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+
+  // drag across the fare histogram's first bins: a range filter whose count matches the rows in it
+  await page.getByRole('button', { name: 'fare', exact: true }).click();
+  const hist = page.getByRole('complementary', { name: 'Column details: fare' }).getByRole('img', { name: /Histogram of fare/ });
+  const box = (await hist.boundingBox())!;
+  await page.mouse.move(box.x + 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2, { steps: 4 });
+  await page.mouse.up();
+  const chip = page.getByRole('list', { name: 'Active filters' });
+  await expect(chip).toContainText('fare in [');
+  const m = (await chip.innerText()).match(/fare in \[([-\d.e+]+), ([-\d.e+]+)\)/)!;
+  const lo = Number(m[1]), hi = Number(m[2]);
+  await expect(page.getByTestId('filtered-rows')).toHaveText(sampleCount((f) => f >= lo && f < hi).toLocaleString('en-US'));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'column-detail-filters.png') });
+});
+
 test('the table of a 10M-row file scrolls to its last row, with the right values', async ({ page }) => {
   await page.goto(server.url);
   await openPath(page, BIG);
@@ -116,7 +154,7 @@ test('the table of a 10M-row file scrolls to its last row, with the right values
   await page.screenshot({ path: path.join(ARTIFACTS, 'table-10M.png') });
 });
 
-test('container files expand into their datasets: SQLite tables with awkward names, NPZ arrays', async ({ page }) => {
+test('container files expand into their datasets: SQLite tables with awkward names, HDF5 datasets, NPZ arrays', async ({ page }) => {
   await page.goto(server.url);
   await openPath(page, path.join(dir, 'shop.sqlite'));
   const inner = page.getByLabel(/Datasets inside .*shop\.sqlite/);
@@ -124,6 +162,12 @@ test('container files expand into their datasets: SQLite tables with awkward nam
   await expect(page.getByTestId('row-count')).toContainText('3 rows');
   await expect(page.getByTestId('max-price')).toHaveAttribute('data-value', '9.25');
   await expect(page.getByTestId('nulls-item')).toContainText('33.3%');
+
+  await openPath(page, path.join(dir, 'run.h5'));
+  await page.getByLabel(/Datasets inside .*run\.h5/).getByRole('button', { name: /sensors\/temp/ }).click();
+  await expect(page.getByTestId('row-count')).toContainText('4 rows');
+  await expect(page.getByTestId('min-temp')).toHaveAttribute('data-value', '-3.25');
+  await expect(page.getByRole('option', { name: /run\.h5::\/sensors\/temp/ })).toBeVisible();
 
   await openPath(page, path.join(dir, 'arrays.npz'));
   await page.getByLabel(/Datasets inside .*arrays\.npz/).getByRole('button', { name: /^x/ }).click();
