@@ -30,3 +30,17 @@ export function clientFor(engine: ForkedEngine): { api: Client<EngineApi> } {
   });
   return { api: client.api };
 }
+
+/** Runs `fn` with a fresh engine, always stopping it; Ctrl+C cancels the call in flight. */
+export async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const engine = startCliEngine();
+  const ac = new AbortController();
+  const onInt = () => ac.abort();
+  process.once('SIGINT', onInt);
+  try {
+    return await fn(engine, ac.signal);
+  } finally {
+    process.off('SIGINT', onInt);
+    await engine.close();
+  }
+}

@@ -7,7 +7,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { tableFromIPC } from 'apache-arrow';
 import { appVersion } from '../engine/paths';
 import { serve } from '../web/serve';
-import { clientFor, startCliEngine, type CliEngine } from './engine-client';
+import { clientFor, withEngine, type CliEngine } from './engine-client';
 import { registerConvert } from './convert';
 import { registerPlot } from './plot';
 import { cell, displayCell, exactJson, summaryJson, summaryText, table } from './format';
@@ -44,20 +44,6 @@ function progressBar(label: string): { update(p: Progress): void; stop(): void }
     },
     stop: () => bar.stop(),
   };
-}
-
-/** Runs `fn` with an engine, always stopping it; Ctrl+C cancels the call in flight. */
-async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const engine = startCliEngine();
-  const ac = new AbortController();
-  const onInt = () => ac.abort();
-  process.once('SIGINT', onInt);
-  try {
-    return await fn(engine, ac.signal);
-  } finally {
-    process.off('SIGINT', onInt);
-    await engine.close();
-  }
 }
 
 async function openDataset(e: CliEngine, location: string, signal: AbortSignal) {

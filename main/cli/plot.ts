@@ -22,7 +22,7 @@ import { plotFrame, plotSVG } from '../../shared/plot/svg';
 import { isColormap, COLORMAPS, type ColormapName } from '../../shared/plot/colormap';
 import { isTone, TONES, type ToneHow } from '../../shared/plot/shade';
 import type { AxisKind } from '../../shared/plot/ticks';
-import { startCliEngine } from './engine-client';
+import { withEngine } from './engine-client';
 
 export interface PlotCliHelpers {
   withEngine<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>): Promise<T>;
@@ -101,20 +101,9 @@ export async function runPlot(api: Client<EngineApi>, ov: DatasetOverview, o: Pl
   return { file: o.out, width: o.width, height: o.height, binned: d.binned };
 }
 
-/** Stand-ins for index.ts's helpers (no progress bar) when registerPlot is given none. */
+/** Without index.ts's helpers: the shared engine runner, no progress bar. */
 const defaultHelpers: PlotCliHelpers = {
-  async withEngine(fn) {
-    const engine = startCliEngine();
-    const ac = new AbortController();
-    const onInt = () => ac.abort();
-    process.once('SIGINT', onInt);
-    try {
-      return await fn(engine, ac.signal);
-    } finally {
-      process.off('SIGINT', onInt);
-      await engine.close();
-    }
-  },
+  withEngine,
   openDataset: (e, location, signal) => e.api.open({ location }, { signal }),
 };
 
