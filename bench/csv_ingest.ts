@@ -15,18 +15,9 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import { join } from 'node:path';
 import { ingestCsv } from '../native/csv';
 import { nativeInfo } from '../native/index';
+import { rng } from '../main/engine/sources/testutil';
 
 const CATS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu'];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 /** Writes ~bytes of CSV: id,qty,price,score,category,name,day,flag. Returns the row count. */
 export function generateCsv(path: string, bytes: number): number {

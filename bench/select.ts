@@ -15,16 +15,7 @@ import { parseExpr } from '../shared/expr/parse';
 import { compileFilter, rawColumn, readBandwidth, type ColumnDesc } from '../native/index';
 import { takeRowsIPC } from '../native/select';
 import { Selections, type SelectionDataset } from '../main/engine/selection';
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { rng as xorshift } from '../main/engine/sources/testutil';
 
 /** Writes `rows` values made by fill(start, array) into path (temp + rename), unless it exists with the right size. */
 function ensureArray<T extends Float64Array | Int32Array>(path: string, rows: number, make: (n: number) => T, fill: (start: number, a: T) => void): void {

@@ -72,14 +72,5 @@ export function writeArrowFile(path: string, cols: Record<string, { type: Fixtur
   writeFileSync(path, tableToIPC(new Table(schema, rbs), 'file'));
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32), the one the expression tests use. */
+export { seeded as rng } from '../shared/expr/testgen';

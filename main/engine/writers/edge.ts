@@ -10,6 +10,7 @@ import {
   Bool, DateDay, Decimal, Field, Float64, Int64, RecordBatch, Schema, Struct, TimeUnit, Timestamp, Uint64, Utf8,
   makeData, tableToIPC, Table, vectorFromArray,
 } from 'apache-arrow';
+import { rng } from '../sources/testutil';
 
 export interface EdgeTruth {
   i64: (bigint | null)[];
@@ -40,16 +41,6 @@ const pools = {
   tsn: [0n, 1n, -1n, 1704164645123456789n, 9223372036854775000n], // DuckDB reserves the int64 limits for ±infinity
   dec: [0n, 1n, -1n, 10n ** 20n - 1n, -(10n ** 19n) + 7n, 12345678n],
 };
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 /** `rows` rows: every pool value first (in order), then random picks; about 10% nulls after the first rows. */
 export function edgeTruth(rows: number, seed = 1): EdgeTruth {
