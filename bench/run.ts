@@ -20,7 +20,7 @@
  *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCsvIngest } from './csv_ingest';
@@ -140,11 +140,7 @@ function ensureXY(path: string, n: number): void {
   }
   closeSync(fd);
   // rename only when complete
-  require_rename(path + '.tmp', path);
-}
-function require_rename(a: string, b: string): void {
-  // fs.renameSync via dynamic import to keep the top import list short
-  (globalThis as unknown as { __ren: (a: string, b: string) => void }).__ren(a, b);
+  renameSync(path + '.tmp', path);
 }
 
 /** float64 values (sum of three uniforms), 10% nulls (Arrow validity bitmap after the data), a few NaN. */
@@ -179,7 +175,7 @@ function ensureSummary(path: string, n: number): void {
   let w = 0;
   while (w < bitmap.length) w += writeSync(fd, bitmap, w, bitmap.length - w, pos + w);
   closeSync(fd);
-  require_rename(path + '.tmp', path);
+  renameSync(path + '.tmp', path);
 }
 
 function rssAnonMB(): number {
@@ -334,8 +330,6 @@ async function engineFigures(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { renameSync } = await import('node:fs');
-  (globalThis as unknown as { __ren: typeof renameSync }).__ren = renameSync;
   mkdirSync(DIR, { recursive: true });
   const info = nativeInfo();
   log(`native: ${info.version}, OpenMP ${info.openmp}, ${info.threads} threads; data in ${DIR}`);
