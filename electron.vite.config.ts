@@ -33,6 +33,9 @@ export default defineConfig({
   renderer: {
     root: 'renderer',
     plugins: [svelte({ configFile: resolve('svelte.config.js') })],
+    // the plot worker (renderer/gl/glworker.ts) as one classic script: it is served with its own
+    // CSP (see main/web/server.ts) and must load from file:// in Electron, where module workers can't
+    worker: { format: 'iife' },
     build: {
       outDir: resolve('out/renderer'),
       emptyOutDir: true,

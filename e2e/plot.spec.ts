@@ -430,10 +430,10 @@ test('a column histogram is a plot too: brushing a range of bins adds a range fi
 test('a lost WebGL context is replaced by a 2-D canvas drawing the same density (no blank plot)', async ({ page }) => {
   await openPlot(page, 1000);
   await expect(page.getByTestId('plot')).toHaveAttribute('data-surface', 'webgl');
-  await page.evaluate(() => {
-    const c = document.querySelector('[data-testid="plot-canvas"]') as HTMLCanvasElement;
-    c.getContext('webgl')!.getExtension('WEBGL_lose_context')!.loseContext();
-  });
+  // the context lives in the plot worker (regl there): lose it there, as a GPU reset would
+  const workers = page.workers();
+  expect(workers.length).toBe(1);
+  await workers[0]!.evaluate(() => (self as unknown as { __cdxLoseContext: () => void }).__cdxLoseContext());
   await expect(page.getByTestId('plot')).toHaveAttribute('data-surface', 'canvas2d');
   await expect(page.getByTestId('plot-surface-note')).toContainText('WebGL context was lost');
   const st = await plotState(page);

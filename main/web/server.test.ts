@@ -4,7 +4,7 @@
  * clear error, the next call is served by a new engine).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,9 @@ function portOf(ws: WebSocket): FramePort {
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-web-'));
   writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>CDX test</title>');
+  mkdirSync(path.join(dir, 'assets'));
+  writeFileSync(path.join(dir, 'assets', 'glworker-Ab1_x.js'), 'void 0;');
+  writeFileSync(path.join(dir, 'assets', 'index-Ab1_x.js'), 'void 0;');
   const { entry, execArgv } = engineEntry();
   engine = new ForkedEngine({ entry, execArgv });
   engine.start();
@@ -88,6 +91,17 @@ describe('web host guards', () => {
     expect(r.headers['content-security-policy']).toContain("default-src 'self'");
     expect(r.headers['access-control-allow-origin']).toBeUndefined();
     expect((await request({ host: `localhost:${server.port}`, headers: good() })).status).toBe(200);
+  });
+
+  it("allows eval only in the plot worker's script (regl), which gets no network; every other response keeps the strict CSP", async () => {
+    const w = await request({ path: '/assets/glworker-Ab1_x.js', headers: good() });
+    expect(w.status).toBe(200);
+    expect(w.headers['content-security-policy']).toBe("default-src 'none'; script-src 'self' 'unsafe-eval'");
+    for (const p of ['/', '/assets/index-Ab1_x.js', '/assets/glworker-missing.js', '/assets/glworker-Ab1_x.js/..', '/x/assets/glworker-Ab1_x.js']) {
+      const r = await request({ path: p, headers: good() });
+      expect(r.headers['content-security-policy'], p).toContain("script-src 'self';");
+      expect(r.headers['content-security-policy'], p).not.toContain('unsafe-eval');
+    }
   });
 
   it('swaps the one-time URL token for an HttpOnly cookie and drops it from the address', async () => {

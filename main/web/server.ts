@@ -77,6 +77,15 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * The plot worker's own policy (renderer/gl/glworker.ts): regl compiles its draw commands with
+ * `new Function`, so 'unsafe-eval' — but only in that worker, which gets no network at all
+ * (default-src 'none'), no DOM and no engine access. A worker's CSP is the one delivered with its
+ * script, not the page's, so the page keeps script-src 'self' without eval.
+ */
+const PLOT_WORKER_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'";
+const PLOT_WORKER = /^\/assets\/glworker-[\w-]+\.js$/;
+
 function hostForUrl(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
@@ -143,7 +152,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const ext = path.extname(file);
     res.writeHead(200, {
       'content-type': TYPES[ext] ?? 'application/octet-stream',
-      'content-security-policy': CSP,
+      'content-security-policy': PLOT_WORKER.test(rel) && file !== path.join(root, 'index.html') ? PLOT_WORKER_CSP : CSP,
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',

@@ -1,12 +1,11 @@
 /**
- * One plot's drawing surface behind create/destroy: WebGL (raw WebGL 1: two small programs, see
- * shaders.ts) or, where WebGL is missing or its context is lost, a 2-D canvas that draws the same
- * density image (and points, slowly) so a plot is never blank; `status` says which.
- *
- * Why raw WebGL and not regl: regl compiles its draw commands with `new Function`, which the app's
- * Content-Security-Policy (script-src 'self', no 'unsafe-eval') forbids; two programs do not need it.
+ * One plot's drawing surface behind create/destroy: regl (WebGL 1) in the window's plot worker
+ * (glworker.ts: why a worker, and its CSP, are explained there), or, where WebGL, OffscreenCanvas
+ * or workers are missing or the context is lost, a 2-D canvas that draws the same density image
+ * (and points, slowly) so a plot is never blank; `status` says which. Frames are drawn
+ * asynchronously: `whenDrawn()` resolves once the latest draw is on the canvas.
  */
-import { DENSITY_FS, DENSITY_VS, POINTS_FS, POINTS_VS } from './shaders';
+import type { DrawOpts, GLReply, GLRequest } from './glprotocol';
 
 export interface Rect {
   /** fractions of the plot area: left/right from the left edge, top/bottom from the top edge */
@@ -58,167 +57,145 @@ export interface PlotSurface {
   setDensity(img: DensityImage | null): void;
   setPoints(p: PointsData | null): void;
   /** draw: the density image into `rect`, then the points for `view` */
-  draw(opts: { rect: Rect | null; view: View; style: PointStyle; showDensity: boolean; showPoints: boolean }): void;
+  draw(opts: DrawOpts): void;
+  /** resolves when the latest draw is on the canvas */
+  whenDrawn(): Promise<void>;
   destroy(): void;
 }
 
-function compile(gl: WebGLRenderingContext, vs: string, fs: string): WebGLProgram {
-  const mk = (type: number, src: string) => {
-    const s = gl.createShader(type)!;
-    gl.shaderSource(s, src);
-    gl.compileShader(s);
-    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(`shader: ${gl.getShaderInfoLog(s)}`);
-    return s;
-  };
-  const p = gl.createProgram()!;
-  gl.attachShader(p, mk(gl.VERTEX_SHADER, vs));
-  gl.attachShader(p, mk(gl.FRAGMENT_SHADER, fs));
-  gl.linkProgram(p);
-  if (!gl.getProgramParameter(p, gl.LINK_STATUS)) throw new Error(`program: ${gl.getProgramInfoLog(p)}`);
-  return p;
-}
+/**
+ * The window's plot worker (glworker.ts: one regl context for every plot of the window), started
+ * on first use. `fail` moves every surface to the 2-D fallback through its onLost callback.
+ */
+class GLHost {
+  private worker: Worker;
+  readonly surfaces = new Map<number, WorkerSurface>();
+  private nextId = 1;
+  failure: string | null = null;
+  renderer: string | null = null;
 
-class GLSurface implements PlotSurface {
-  readonly kind = 'webgl' as const;
-  status: string | null = null;
-  private gl: WebGLRenderingContext;
-  private dprog: WebGLProgram;
-  private pprog: WebGLProgram;
-  private quad: WebGLBuffer;
-  private tex: WebGLTexture;
-  private lutTex: WebGLTexture;
-  private bx: WebGLBuffer;
-  private by: WebGLBuffer;
-  private bc: WebGLBuffer;
-  private hasDensity = false;
-  private points: PointsData | null = null;
-  private n = 0;
-  lost = false;
-
-  constructor(
-    private canvas: HTMLCanvasElement,
-    gl: WebGLRenderingContext,
-    private onLost: () => void,
-  ) {
-    this.gl = gl;
-    this.dprog = compile(gl, DENSITY_VS, DENSITY_FS);
-    this.pprog = compile(gl, POINTS_VS, POINTS_FS);
-    this.quad = gl.createBuffer()!;
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.quad);
-    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 1, 1]), gl.STATIC_DRAW);
-    const mkTex = () => {
-      const t = gl.createTexture()!;
-      gl.bindTexture(gl.TEXTURE_2D, t);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-      return t;
-    };
-    this.tex = mkTex();
-    this.lutTex = mkTex();
-    this.bx = gl.createBuffer()!;
-    this.by = gl.createBuffer()!;
-    this.bc = gl.createBuffer()!;
-    canvas.addEventListener('webglcontextlost', this.handleLost);
+  constructor(factory: () => Worker) {
+    this.worker = factory();
+    this.worker.onmessage = (e: MessageEvent<GLReply>) => this.onReply(e.data);
+    this.worker.onerror = (e) => this.fail(`The plot renderer could not start (${e.message || 'worker error'}); drawing with a 2-D canvas.`);
+    this.post({ t: 'init' });
   }
 
-  private handleLost = (e: Event) => {
-    e.preventDefault();
-    this.lost = true;
-    this.onLost();
-  };
+  post(m: GLRequest): void {
+    if (!this.failure) this.worker.postMessage(m);
+  }
+
+  attach(canvas: HTMLCanvasElement, onLost: (reason: string) => void): WorkerSurface {
+    const s = new WorkerSurface(this, canvas, this.nextId++, onLost);
+    this.surfaces.set(s.id, s);
+    return s;
+  }
+
+  private onReply(m: GLReply): void {
+    if (m.t === 'ready') this.renderer = m.renderer;
+    else if (m.t === 'frame') this.surfaces.get(m.id)?.frame(m.seq, m.bitmap);
+    else if (m.t === 'error') this.fail(`WebGL failed (${m.message}); drawing with a 2-D canvas.`);
+    else if (m.t === 'lost') this.fail('The WebGL context was lost; drawing with a 2-D canvas.');
+  }
+
+  private fail(reason: string): void {
+    if (this.failure) return;
+    this.failure = reason;
+    this.worker.terminate();
+    for (const s of [...this.surfaces.values()]) s.onLost(reason);
+    this.surfaces.clear();
+  }
+}
+
+let host: GLHost | null = null;
+let workerFactory: () => Worker = () => new Worker(new URL('./glworker.ts', import.meta.url), { name: 'cdx-plot-gl' });
+
+/** where the plot worker comes from (the bench bundles it itself; the app lets Vite emit it) */
+export function setPlotWorkerFactory(f: () => Worker): void {
+  workerFactory = f;
+  host = null;
+}
+
+/** A plot's canvas fed with frames drawn by the worker (an ImageBitmap per frame, no copy). */
+class WorkerSurface implements PlotSurface {
+  readonly kind = 'webgl' as const;
+  readonly status: string | null = null;
+  private ctx: ImageBitmapRenderingContext;
+  private dpr = 1;
+  private seq = 0;
+  private inflight = false;
+  private queued: DrawOpts | null = null;
+  private waiters: (() => void)[] = [];
+  private dropped = false;
+
+  constructor(
+    private host: GLHost,
+    private canvas: HTMLCanvasElement,
+    readonly id: number,
+    readonly onLost: (reason: string) => void,
+  ) {
+    const ctx = canvas.getContext('bitmaprenderer');
+    if (!ctx) throw new Error('this canvas cannot show rendered frames');
+    this.ctx = ctx;
+  }
 
   resize(cssW: number, cssH: number, dpr: number): void {
     const w = Math.max(1, Math.round(cssW * dpr)), h = Math.max(1, Math.round(cssH * dpr));
     if (this.canvas.width !== w) this.canvas.width = w;
     if (this.canvas.height !== h) this.canvas.height = h;
+    this.dpr = dpr;
   }
 
+  // structured clones: the caller keeps its arrays (a 2-D fallback after a context loss needs them)
   setDensity(img: DensityImage | null): void {
-    const gl = this.gl;
-    this.hasDensity = !!img;
-    if (!img) return;
-    gl.bindTexture(gl.TEXTURE_2D, this.tex);
-    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, img.width, img.height, 0, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(img.pixels.buffer, img.pixels.byteOffset, img.pixels.byteLength));
+    this.host.post({ t: 'density', id: this.id, img: img && { pixels: img.pixels, width: img.width, height: img.height } });
   }
 
   setPoints(p: PointsData | null): void {
-    const gl = this.gl;
-    this.points = p;
-    this.n = p ? p.x.length : 0;
-    if (!p) return;
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.bx);
-    gl.bufferData(gl.ARRAY_BUFFER, p.x, gl.STATIC_DRAW);
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.by);
-    gl.bufferData(gl.ARRAY_BUFFER, p.y, gl.STATIC_DRAW);
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.bc);
-    gl.bufferData(gl.ARRAY_BUFFER, p.c, gl.STATIC_DRAW);
-    gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, p.lut.length, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(p.lut.buffer, p.lut.byteOffset, p.lut.byteLength));
+    this.host.post({ t: 'points', id: this.id, points: p && { x: p.x, y: p.y, c: p.c, ox: p.ox, oy: p.oy, lut: p.lut, categorical: p.categorical } });
   }
 
-  draw(o: { rect: Rect | null; view: View; style: PointStyle; showDensity: boolean; showPoints: boolean }): void {
-    const gl = this.gl;
-    if (this.lost) return;
-    gl.viewport(0, 0, this.canvas.width, this.canvas.height);
-    gl.clearColor(0, 0, 0, 0);
-    gl.clear(gl.COLOR_BUFFER_BIT);
-    gl.enable(gl.BLEND);
-    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
-    if (o.showDensity && this.hasDensity && o.rect) {
-      const r = o.rect;
-      gl.useProgram(this.dprog);
-      gl.bindBuffer(gl.ARRAY_BUFFER, this.quad);
-      const loc = gl.getAttribLocation(this.dprog, 'a_pos');
-      gl.enableVertexAttribArray(loc);
-      gl.vertexAttribPointer(loc, 2, gl.FLOAT, false, 0, 0);
-      gl.uniform4f(gl.getUniformLocation(this.dprog, 'u_rect'), r.left * 2 - 1, 1 - r.bottom * 2, r.right * 2 - 1, 1 - r.top * 2);
-      gl.uniform1f(gl.getUniformLocation(this.dprog, 'u_alpha'), 1);
-      gl.activeTexture(gl.TEXTURE0);
-      gl.bindTexture(gl.TEXTURE_2D, this.tex);
-      gl.uniform1i(gl.getUniformLocation(this.dprog, 'u_tex'), 0);
-      gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
-      gl.disableVertexAttribArray(loc);
-    }
-    const p = this.points;
-    if (o.showPoints && p && this.n) {
-      const v = o.view;
-      gl.useProgram(this.pprog);
-      const attrs: [string, WebGLBuffer][] = [['a_x', this.bx], ['a_y', this.by], ['a_c', this.bc]];
-      const locs = attrs.map(([name, buf]) => {
-        const l = gl.getAttribLocation(this.pprog, name);
-        gl.bindBuffer(gl.ARRAY_BUFFER, buf);
-        gl.enableVertexAttribArray(l);
-        gl.vertexAttribPointer(l, 1, gl.FLOAT, false, 0, 0);
-        return l;
-      });
-      const sx = 2 / (v.x1 - v.x0), sy = 2 / (v.y1 - v.y0);
-      gl.uniform4f(gl.getUniformLocation(this.pprog, 'u_xform'), sx, (p.ox - v.x0) * sx - 1, sy, (p.oy - v.y0) * sy - 1);
-      const dpr = this.canvas.width / Math.max(1, this.canvas.clientWidth || this.canvas.width);
-      gl.uniform1f(gl.getUniformLocation(this.pprog, 'u_size'), Math.max(1, o.style.size * dpr));
-      gl.uniform1f(gl.getUniformLocation(this.pprog, 'u_opacity'), o.style.opacity);
-      gl.uniform1f(gl.getUniformLocation(this.pprog, 'u_round'), o.style.size >= 3 ? 1 : 0);
-      gl.uniform1f(gl.getUniformLocation(this.pprog, 'u_ncat'), p.categorical ? p.lut.length : 0);
-      gl.activeTexture(gl.TEXTURE0);
-      gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
-      gl.uniform1i(gl.getUniformLocation(this.pprog, 'u_lut'), 0);
-      gl.drawArrays(gl.POINTS, 0, this.n);
-      for (const l of locs) gl.disableVertexAttribArray(l);
-    }
+  /** at most one frame in flight per plot: a draw asked for meanwhile replaces the queued one */
+  draw(opts: DrawOpts): void {
+    this.seq++;
+    if (this.inflight) this.queued = opts;
+    else this.send(opts);
+  }
+
+  private send(opts: DrawOpts): void {
+    this.inflight = true;
+    this.host.post({ t: 'draw', id: this.id, seq: this.seq, width: this.canvas.width, height: this.canvas.height, dpr: this.dpr, opts });
+  }
+
+  frame(seq: number, bitmap: ImageBitmap): void {
+    if (this.dropped) return bitmap.close();
+    this.ctx.transferFromImageBitmap(bitmap);
+    this.inflight = false;
+    const q = this.queued;
+    this.queued = null;
+    if (q) this.send(q);
+    else if (seq === this.seq) this.settle();
+  }
+
+  whenDrawn(): Promise<void> {
+    if (!this.inflight && !this.queued) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private settle(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
   }
 
   destroy(): void {
-    const gl = this.gl;
-    this.canvas.removeEventListener('webglcontextlost', this.handleLost);
-    if (!this.lost) {
-      for (const b of [this.quad, this.bx, this.by, this.bc]) gl.deleteBuffer(b);
-      gl.deleteTexture(this.tex);
-      gl.deleteTexture(this.lutTex);
-      gl.deleteProgram(this.dprog);
-      gl.deleteProgram(this.pprog);
-    }
+    if (this.dropped) return;
+    this.dropped = true;
+    this.host.post({ t: 'drop', id: this.id });
+    this.host.surfaces.delete(this.id);
+    this.inflight = false;
+    this.queued = null;
+    this.settle();
   }
 }
 
@@ -263,7 +240,7 @@ class CanvasSurface implements PlotSurface {
     this.points = p;
   }
 
-  draw(o: { rect: Rect | null; view: View; style: PointStyle; showDensity: boolean; showPoints: boolean }): void {
+  draw(o: DrawOpts): void {
     const { ctx, canvas } = this;
     const W = canvas.width, H = canvas.height;
     ctx.clearRect(0, 0, W, H);
@@ -290,6 +267,10 @@ class CanvasSurface implements PlotSurface {
     }
   }
 
+  whenDrawn(): Promise<void> {
+    return Promise.resolve();
+  }
+
   destroy(): void {
     this.img = null;
     this.points = null;
@@ -297,27 +278,22 @@ class CanvasSurface implements PlotSurface {
 }
 
 /**
- * A surface on `canvas`: WebGL unless `forceCanvas2D` or WebGL is unavailable. `onLost` is called
- * when the WebGL context is lost (the caller then replaces the canvas and creates a 2-D surface).
+ * A surface on `canvas`: regl in the plot worker unless `forceCanvas2D` or the browser lacks
+ * workers / OffscreenCanvas / WebGL. `onLost(reason)` is called when the worker cannot draw (no
+ * WebGL there, context lost): the caller then replaces the canvas (it holds a bitmaprenderer
+ * context) and creates a 2-D surface with `forceCanvas2D` and the reason as its status.
  */
-export function createPlotSurface(canvas: HTMLCanvasElement, opts: { forceCanvas2D?: boolean; onLost?: () => void } = {}): PlotSurface {
-  if (!opts.forceCanvas2D) {
-    let gl: WebGLRenderingContext | null = null;
-    try {
-      gl = canvas.getContext('webgl', { premultipliedAlpha: true, preserveDrawingBuffer: true, antialias: false });
-    } catch {
-      gl = null;
-    }
-    if (gl) {
-      try {
-        return new GLSurface(canvas, gl, opts.onLost ?? (() => {}));
-      } catch (e) {
-        return new CanvasSurface(document.createElement('canvas') === canvas ? canvas : replaceCanvas(canvas), `WebGL failed (${(e as Error).message}); drawing with a 2-D canvas.`);
-      }
-    }
-    return new CanvasSurface(canvas, 'WebGL is not available here; drawing with a 2-D canvas (slower for points).');
+export function createPlotSurface(canvas: HTMLCanvasElement, opts: { forceCanvas2D?: boolean; onLost?: (reason: string) => void; status?: string } = {}): PlotSurface {
+  if (opts.forceCanvas2D) return new CanvasSurface(canvas, opts.status ?? 'Drawing with a 2-D canvas (WebGL off).');
+  if (typeof Worker === 'undefined' || typeof OffscreenCanvas === 'undefined' || typeof ImageBitmapRenderingContext === 'undefined')
+    return new CanvasSurface(canvas, 'WebGL in a worker is not available here; drawing with a 2-D canvas (slower for points).');
+  if (host?.failure) return new CanvasSurface(canvas, host.failure);
+  try {
+    host ??= new GLHost(workerFactory);
+    return host.attach(canvas, opts.onLost ?? (() => {}));
+  } catch (e) {
+    return new CanvasSurface(replaceCanvas(canvas), `The plot renderer could not start (${(e as Error).message}); drawing with a 2-D canvas.`);
   }
-  return new CanvasSurface(canvas, 'Drawing with a 2-D canvas (WebGL off).');
 }
 
 /** a fresh canvas in place of one that already has a WebGL context (a canvas keeps its first context type) */
