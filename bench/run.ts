@@ -1,8 +1,12 @@
 /**
  * Benchmarks of the native engine, each measured against a baseline in the same run:
  *   read_bandwidth  plain parallel sum over the mapping (GB/s) - the machine's read limit
+ *   minimal_c_loops the issue's yardstick ("a minimal C loop reads a page-cached mapping at about
+ *                   11 GB/s and bins 1.4 G points/s"): bench/minimal/loops.c built with cc -O2
+ *                   -fopenmp and run on the same file (GB/s of its sum; its binning rate in the note)
  *   bin2d           N float32 (x, y) points from a page-cached file into a G x G grid (points/s);
- *                   vs.bandwidth = our bytes/s / read_bandwidth; vs.duckdb = our points/s / DuckDB's
+ *                   vs.bandwidth = our bytes/s / read_bandwidth; vs.minimal_bin_loop = our points/s
+ *                   / the minimal C loop's; vs.duckdb = our points/s / DuckDB's
  *                   points/s for GROUP BY on floor-binned coordinates (DuckDB runs on --duck-points
  *                   rows of the same uniform distribution in its own in-memory table; rates compared)
  *   summary         all statistics on a float64 column with 10% nulls (rows/s); vs.duckdb = DuckDB
@@ -23,6 +27,8 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { benchCsvIngest } from './csv_ingest';
 import { benchConvertCsvParquet } from './convert';
 import { benchFilteredWindow } from './select';
@@ -143,6 +149,21 @@ function ensureXY(path: string, n: number): void {
   renameSync(path + '.tmp', path);
 }
 
+/** Builds bench/minimal/loops.c into DIR (once per source change) and runs it on the x/y file. */
+function minimalLoops(path: string, n: number): { threads: number; sum_gbs: number; bin_pps: number } | null {
+  const src = join(fileURLToPath(import.meta.url), '..', 'minimal', 'loops.c');
+  const exe = join(DIR, 'minimal-loops');
+  try {
+    if (!existsSync(exe) || statSync(exe).mtimeMs < statSync(src).mtimeMs) execFileSync(process.env.CC ?? 'cc', ['-O2', '-fopenmp', '-o', exe, src], { stdio: 'pipe' });
+    const out = JSON.parse(execFileSync(exe, [path, String(n), '3'], { encoding: 'utf8' })) as { threads: number; sum_gbs: number; bin_pps: number; binned: number };
+    if (out.binned !== n) log(`warning: the minimal loop binned ${out.binned} of ${n}`);
+    return out;
+  } catch (e) {
+    log(`minimal C loops skipped: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
 /** float64 values (sum of three uniforms), 10% nulls (Arrow validity bitmap after the data), a few NaN. */
 function ensureSummary(path: string, n: number): void {
   const size = n * 8 + Math.ceil(n / 8);
@@ -226,6 +247,18 @@ async function engineFigures(): Promise<void> {
   const bwGBs = (POINTS * 8) / (bw.ms / 1000) / 1e9;
   report({ name: 'read_bandwidth', value: +bwGBs.toFixed(2), unit: 'GB/s', vs: {}, note: `${((POINTS * 8) / 1e9).toFixed(1)} GB, ${info.threads} threads, best of ${REPS}` });
 
+  // the issue's minimal C loops on the same file (skipped where there is no C compiler)
+  const minimal = minimalLoops(xyPath, POINTS);
+  if (minimal) {
+    report({
+      name: 'minimal_c_loops',
+      value: +minimal.sum_gbs.toFixed(2),
+      unit: 'GB/s',
+      vs: {},
+      note: `textbook OpenMP loops (cc -O2), ${minimal.threads} threads, fresh mmap each, best of 3: s += x[i] reads ${minimal.sum_gbs.toFixed(2)} GB/s; the uint32-grid binning loop does ${(minimal.bin_pps / 1e9).toFixed(3)} G points/s`,
+    });
+  }
+
   // ---- our kernels first (DuckDB's tables would otherwise count in this process's memory)
   const spec = { x, y, x0: 0, x1: 1, y0: 0, y1: 1, width: GRID, height: GRID };
   const b = await best(REPS, () => bin2d(spec));
@@ -296,7 +329,11 @@ async function engineFigures(): Promise<void> {
     name: 'bin2d',
     value: Math.round(pps),
     unit: 'points/s',
-    vs: { bandwidth: +((pps * 8) / (bwGBs * 1e9)).toFixed(3), ...(db ? { duckdb: +(pps / duckPps).toFixed(1) } : {}) },
+    vs: {
+      bandwidth: +((pps * 8) / (bwGBs * 1e9)).toFixed(3),
+      ...(minimal ? { minimal_bin_loop: +(pps / minimal.bin_pps).toFixed(2) } : {}),
+      ...(db ? { duckdb: +(pps / duckPps).toFixed(1) } : {}),
+    },
     note: `${POINTS.toExponential(2)} uniform points, ${GRID}x${GRID}, ${b.ms.toFixed(0)} ms` + (db ? `; DuckDB on ${DUCK_POINTS.toExponential(2)} points (its own table): ${Math.round(duckPps).toExponential(2)} points/s` : ''),
   });
   report({ name: 'bin2d_filtered', value: Math.round(ppsF), unit: 'points/s', vs: { bin2d: +(ppsF / pps).toFixed(3) }, note: `x > 0.05 and y < 0.95, ${bf.ms.toFixed(0)} ms` });
