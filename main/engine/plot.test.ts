@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Table, tableToIPC, vectorFromArray, Dictionary, Utf8, Int32 } from 'apache-arrow';
+import { Table, tableToIPC, vectorFromArray, Dictionary, Utf8, Int32, Int64, Float64, TimestampMicrosecond, makeData, makeVector } from 'apache-arrow';
 import { createEngineHandlers } from './service';
 import type { HandlerContext } from '../../shared/rpc';
 
@@ -109,6 +109,37 @@ describe('plot handlers', () => {
     expect([...r.counts]).toEqual([...directGrid(0, 10, 0, 10, 8, 8, (i) => i < 5000)]);
     const p = await h.points({ dataset: plainId, x: 'x', y: 'y', color: 's', viewport: { x0: 6, x1: 9, y0: 5, y1: 9 }, limit: N }, ctx());
     expect([...p.color!].map((c) => p.categories![c])).toEqual([...p.ids].map((i) => cats[i]));
+  });
+  it('points in stored units: a microsecond timestamp axis, nulls and NaN never sent, int64 colour', async () => {
+    const n = 5000;
+    const t0 = 1_700_000_000_000_000n; // µs
+    const ts = Array.from({ length: n }, (_, i) => t0 + BigInt(i) * 1_000_003n);
+    const v: (number | null)[] = Array.from({ length: n }, (_, i) => (i % 97 === 0 ? null : i % 89 === 0 ? NaN : (i * 7919) % 1000));
+    const k = BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 3n - 7000n);
+    const tbl = new Table({
+      // raw µs (vectorFromArray would take numbers as epoch ms)
+      t: makeVector(makeData({ type: new TimestampMicrosecond(), length: n, data: BigInt64Array.from(ts) })),
+      v: vectorFromArray(v, new Float64()),
+      k: vectorFromArray(k, new Int64()),
+    });
+    const file = path.join(dir, 'times.arrow');
+    writeFileSync(file, tableToIPC(tbl, 'file'));
+    const tid = (await h.open({ location: file }, ctx())).entry.id;
+    const vp = { x0: Number(t0) + 1e9, x1: Number(t0) + 3e9, y0: 100, y1: 600 };
+    const want = [...Array(n).keys()].filter((i) => {
+      const x = Number(ts[i]!), y = v[i];
+      return x >= vp.x0 && x < vp.x1 && y !== null && y >= vp.y0 && y < vp.y1; // NaN compares false
+    });
+    expect(want.length).toBeGreaterThan(100);
+    const r = await h.points({ dataset: tid, x: 't', y: 'v', color: 'k', viewport: vp, limit: n }, ctx());
+    expect(r.sent).toBe(true);
+    expect([...r.ids]).toEqual(want);
+    expect([...r.x]).toEqual(want.map((i) => Number(ts[i]!)));
+    expect([...r.y]).toEqual(want.map((i) => v[i]));
+    expect([...r.color!]).toEqual(want.map((i) => Number(k[i]!)));
+    // with a filter on a third column, and a limit cutting the list in row order
+    const f = await h.points({ dataset: tid, x: 't', y: 'v', viewport: vp, limit: n, where: 'k > 0' }, ctx());
+    expect([...f.ids]).toEqual(want.filter((i) => k[i]! > 0n));
   });
   it('ranges', async () => {
     const r = await h.plotRanges({ dataset: id, columns: ['x', 'c'] }, ctx());

@@ -2,16 +2,16 @@
  * The engine's plot handlers: density grids (the native 2-D binning over the viewport at the
  * screen's resolution, with per-category counts for a dictionary-encoded colour column), the
  * points themselves when the viewport holds at most the point budget (counted first with a 1x1
- * bin2d, then read straight from the mapped file's byte ranges), and each column's range for
+ * bin2d; then the first `count` row ids passing "x in view and y in view and the filter", found
+ * by the native filter in one parallel pass, and x, y, colour gathered at those rows), and each column's range for
  * default limits. Pure Node; delegated to by service.ts.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { bin2d, compileFilter, hist1d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter, DTYPE_BYTES } from '../../native/index';
+import type { Vector } from 'apache-arrow';
+import { bin2d, compileFilter, hist1d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter } from '../../native/index';
+import { filteredRowIds, takeRows } from '../../native/select';
 import type { Expr, Literal } from '../../shared/expr/ast';
 import type { HandlerContext } from '../../shared/rpc';
 import { parseExpr } from '../../shared/expr/parse';
-import { evalExprOnRow } from '../../shared/expr/bind';
-import { columnsOf } from '../../shared/expr/bind';
 import {
   MAX_CATEGORIES, type HistogramParams, type HistogramResult, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
 } from '../../shared/plot/types';
@@ -187,74 +187,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, filter: Compi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Points: values read from the mapped file's bytes (stored units, as the kernels see them)
-
-const BATCH = 1 << 20;
-
-function filePath(c: ColumnDesc): string {
-  return typeof c.file === 'string' ? c.file : c.file.path;
-}
-
-/** rows [start, start + n) of a numeric or dict-index column as float64; null -> NaN */
-function readNumeric(c: ColumnDesc, fds: Map<string, number>, start: number, n: number): Float64Array {
-  const out = new Float64Array(n);
-  const width = DTYPE_BYTES[c.dtype!];
-  const le = c.littleEndian ?? true;
-  const path = filePath(c);
-  let fd = fds.get(path);
-  if (fd === undefined) fds.set(path, (fd = openSync(path, 'r')));
-  let base = 0;
-  for (const k of c.chunks) {
-    const lo = Math.max(start, base), hi = Math.min(start + n, base + k.rows);
-    if (lo < hi) {
-      const cnt = hi - lo;
-      // a fresh ArrayBuffer is aligned for any element size: typed-array views, no per-value decode
-      const bytes = new Uint8Array(cnt * width);
-      readSync(fd, bytes, 0, bytes.length, k.data.offset + (lo - base) * width);
-      const o = lo - start;
-      const View = le ? VIEWS[c.dtype!] : undefined;
-      if (View) out.set(new View(bytes.buffer, 0, cnt) as ArrayLike<number>, o);
-      else {
-        const dv = new DataView(bytes.buffer);
-        const get = getter(c.dtype!);
-        for (let i = 0; i < cnt; i++) out[o + i] = get(dv, i * width, le);
-      }
-      if (k.validity && k.nullCount !== 0) {
-        const bit0 = (k.validity.bitOffset ?? 0) + (lo - base);
-        const b0 = Math.floor(bit0 / 8), b1 = Math.floor((bit0 + cnt - 1) / 8);
-        const bits = Buffer.allocUnsafe(b1 - b0 + 1);
-        readSync(fd, bits, 0, bits.length, k.validity.offset + b0);
-        for (let i = 0; i < cnt; i++) {
-          const b = bit0 + i - b0 * 8;
-          if (!((bits[b >> 3]! >> (b & 7)) & 1)) out[o + i] = NaN;
-        }
-      }
-    }
-    base += k.rows;
-    if (base >= start + n) break;
-  }
-  return out;
-}
-
-/** little-endian dtypes read through a typed-array view (int64/uint64 need a conversion) */
-const VIEWS: Partial<Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayLike<number>>> = {
-  float64: Float64Array, float32: Float32Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
-};
-
-function getter(dtype: string): (dv: DataView, o: number, le: boolean) => number {
-  switch (dtype) {
-    case 'float64': return (dv, o, le) => dv.getFloat64(o, le);
-    case 'float32': return (dv, o, le) => dv.getFloat32(o, le);
-    case 'int8': return (dv, o) => dv.getInt8(o);
-    case 'uint8': return (dv, o) => dv.getUint8(o);
-    case 'int16': return (dv, o, le) => dv.getInt16(o, le);
-    case 'uint16': return (dv, o, le) => dv.getUint16(o, le);
-    case 'int32': return (dv, o, le) => dv.getInt32(o, le);
-    case 'uint32': return (dv, o, le) => dv.getUint32(o, le);
-    case 'int64': return (dv, o, le) => Number(dv.getBigInt64(o, le));
-    default: return (dv, o, le) => Number(dv.getBigUint64(o, le));
-  }
-}
+// Points: the rows in the viewport (and the filter), found and gathered by the native kernels
 
 export async function points(
   ds: OpenedDataset,
@@ -301,69 +234,79 @@ export async function points(
     }
     return k;
   };
-  const expr = p.where?.trim() ? parseExpr(p.where) : null;
-  const filterCols = expr ? columnsOf(expr).map((n) => {
-    const c = ds.columns.get(n);
-    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${n}"`);
-    return c;
-  }) : [];
-  const ox = new Float64Array(count), oy = new Float64Array(count), ids = new Float64Array(count);
-  const oc = colorCol || stringCol ? new Float64Array(count) : undefined;
-  let m = 0;
-  const fds = new Map<string, number>();
-  try {
-    for (let start = 0; start < ds.rows && m < count; start += BATCH) {
-      if (signal?.aborted) throw new PlotError('E_CANCELLED', 'points cancelled');
-      const n = Math.min(BATCH, ds.rows - start);
-      const xs = readNumeric(x, fds, start, n), ys = readNumeric(y, fds, start, n);
-      const cand: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const a = xs[i]!, b = ys[i]!;
-        if (a >= vp.x0 && a < vp.x1 && b >= vp.y0 && b < vp.y1) cand.push(i);
-      }
-      if (!cand.length) continue;
-      let keep = cand;
-      if (expr) {
-        // the filter's columns for the candidates' span only (Arrow values; the reference evaluator
-        // has the native kernels' semantics)
-        const lo = cand[0]!, hi = cand[cand.length - 1]! + 1;
-        const t = await readRows(filterCols, start + lo, hi - lo, { signal });
-        const vecs = filterCols.map((_, k) => t.getChildAt(k)!);
-        const row: Record<string, unknown> = {};
-        keep = cand.filter((i) => {
-          filterCols.forEach((c, k) => (row[c.name] = vecs[k]!.get(i - lo)));
-          return evalExprOnRow(expr, row);
-        });
-      }
-      const cs = colorCol && keep.length ? readNumeric(colorCol, fds, start, n) : undefined;
-      let sv: { lo: number; get(i: number): unknown } | undefined;
-      if (stringCol && keep.length) {
-        const lo = keep[0]!, hi = keep[keep.length - 1]! + 1;
-        const vec = (await readRows([stringCol], start + lo, hi - lo, { signal })).getChildAt(0)!;
-        sv = { lo, get: (i) => vec.get(i) };
-      }
-      for (const i of keep) {
-        if (m >= count) break;
-        ox[m] = xs[i]!;
-        oy[m] = ys[i]!;
-        ids[m] = start + i;
-        if (oc) oc[m] = cs ? cs[i]! : code(sv!.get(i - sv!.lo));
-        m++;
-      }
-      ctx?.progress({ done: Math.min(1, (start + n) / ds.rows) });
-    }
-  } finally {
-    for (const fd of fds.values()) closeSync(fd);
+  // the points: one native pass over the viewport predicate (and the filter) for the first `count`
+  // passing row ids in row order, then a native gather of x, y and the colour at those rows
+  const inView = compileFilter(
+    {
+      kind: 'and',
+      args: [
+        { kind: 'range', col: { kind: 'col', name: x.name }, lo: vp.x0, hi: vp.x1 },
+        { kind: 'range', col: { kind: 'col', name: y.name }, lo: vp.y0, hi: vp.y1 },
+      ],
+    },
+    { [x.name]: x, [y.name]: y },
+  );
+  const ids = count === 0 ? new Float64Array(0) : await filteredRowIds(andFilters(inView, filter), {
+    limit: count,
+    rows: ds.rows,
+    signal,
+    onProgress: ctx?.progress ? (q) => ctx.progress({ done: q.fraction }) : undefined,
+  });
+  // a dictionary column's indices are gathered as the numbers they are (takeRows decodes dict to text)
+  const extra = colorCol?.kind === 'dict' ? { ...colorCol, kind: 'numeric' as const, dictionary: undefined } : (colorCol ?? stringCol);
+  const t = ids.length ? await takeRows(extra ? [x, y, extra] : [x, y], ids, { signal }) : null;
+  const m = ids.length;
+  const ox = t ? storedNumbers(t.getChildAt(0)!, m) : new Float64Array(0);
+  const oy = t ? storedNumbers(t.getChildAt(1)!, m) : new Float64Array(0);
+  let oc: Float64Array | undefined;
+  if (t && colorCol) oc = storedNumbers(t.getChildAt(2)!, m);
+  else if (stringCol) {
+    oc = new Float64Array(m);
+    const v = t?.getChildAt(2);
+    for (let i = 0; i < m; i++) oc[i] = code(v!.get(i));
   }
-  const cut = <T extends Float64Array>(a: T) => (m === count ? a : (a.subarray(0, m) as T));
   return {
     count: m,
     sent: true,
-    x: cut(ox), y: cut(oy), ids: cut(ids),
-    ...(oc ? { color: cut(oc) } : {}),
+    x: ox, y: oy, ids,
+    ...(oc ? { color: oc } : {}),
     ...(categories ? { categories } : {}),
     ms: performance.now() - t0,
   };
+}
+
+/** `a and b` as one native program (b's columns appended after a's). */
+function andFilters(a: CompiledFilter, b: CompiledFilter | undefined): CompiledFilter {
+  if (!b) return a;
+  const shift = a.columns.length;
+  const moved = b.program.map((op) => {
+    if ('col' in op) return { ...op, col: op.col + shift };
+    if (op.op === 'poly') return { ...op, x: op.x + shift, y: op.y + shift };
+    return op;
+  });
+  return { program: [...a.program, ...moved, { op: 'and', n: 2 }], columns: [...a.columns, ...b.columns] };
+}
+
+/**
+ * A gathered column's values in storage units, as the kernels see them (raw timestamp / date
+ * units, dictionary indices), float64; null -> NaN.
+ */
+function storedNumbers(v: Vector, n: number): Float64Array {
+  const out = new Float64Array(n);
+  let k = 0;
+  for (const d of v.data) {
+    const vals = d.values as ArrayLike<number | bigint>;
+    const st = d.stride;
+    for (let i = 0; i < d.length; i++, k++) {
+      if (!d.getValid(i)) {
+        out[k] = NaN;
+        continue;
+      }
+      const raw = vals[(d.offset + i) * st]!;
+      out[k] = typeof raw === 'bigint' ? Number(raw) : raw;
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
