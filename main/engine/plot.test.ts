@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Table, tableToIPC, vectorFromArray, Dictionary, Utf8, Int32, Int64, Float64, TimestampMicrosecond, makeData, makeVector } from 'apache-arrow';
+import { Table, tableToIPC, vectorFromArray, Dictionary, Utf8, Int32, Float64, TimestampMicrosecond, makeData, makeVector } from 'apache-arrow';
 import { createEngineHandlers } from './service';
 import type { HandlerContext } from '../../shared/rpc';
 
@@ -120,7 +120,7 @@ describe('plot handlers', () => {
       // raw µs (vectorFromArray would take numbers as epoch ms)
       t: makeVector(makeData({ type: new TimestampMicrosecond(), length: n, data: BigInt64Array.from(ts) })),
       v: vectorFromArray(v, new Float64()),
-      k: vectorFromArray(k, new Int64()),
+      k: makeVector(k),
     });
     const file = path.join(dir, 'times.arrow');
     writeFileSync(file, tableToIPC(tbl, 'file'));
