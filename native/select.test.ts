@@ -245,9 +245,12 @@ describe('cancellation and progress', () => {
     const seen: number[] = [];
     const t0 = performance.now();
     const p = filterBlockCounts({ expr: heavy, columns: { z } }, { signal: ac.signal, onProgress: (pr) => seen.push(pr.fraction), progressIntervalMs: 10 });
-    setTimeout(() => ac.abort(), 60);
+    let tAbort = 0;
+    setTimeout(() => ((tAbort = performance.now()), ac.abort()), 60);
     await expect(p).rejects.toMatchObject({ code: 'E_CANCELLED' });
-    expect(performance.now() - t0).toBeLessThan(60 + 150);
+    // measured from the abort itself (a loaded machine may fire the timer late); the full scan takes seconds
+    expect(performance.now() - tAbort).toBeLessThan(150);
+    expect(tAbort - t0).toBeGreaterThan(0);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.some((x) => x > 0)).toBe(true);
   });
@@ -257,8 +260,10 @@ describe('cancellation and progress', () => {
     const t0 = performance.now();
     const none: Expr = { kind: 'cmp', op: '>', left: col('z'), right: lit(1) };
     const p = filteredRowIds({ expr: { kind: 'and', args: [none, heavy] }, columns: { z } }, { limit: 10, signal: ac.signal });
-    setTimeout(() => ac.abort(), 60);
+    let tAbort = 0;
+    setTimeout(() => ((tAbort = performance.now()), ac.abort()), 60);
     await expect(p).rejects.toMatchObject({ code: 'E_CANCELLED' });
-    expect(performance.now() - t0).toBeLessThan(60 + 150);
+    expect(performance.now() - tAbort).toBeLessThan(150);
+    expect(tAbort - t0).toBeGreaterThan(0);
   });
 });

@@ -125,10 +125,11 @@ describe('Selections cancellation', () => {
     const seen: number[] = [];
     const p1 = sel.windowOf(d, WHERE, f, 0, 10, { signal: a1.signal });
     const p2 = sel.windowOf(d, WHERE, f, M - 5, 10, { onProgress: (p) => seen.push(p.fraction) });
-    setTimeout(() => a1.abort(), 30);
-    const t0 = performance.now();
+    let tAbort = Infinity;
+    setTimeout(() => ((tAbort = performance.now()), a1.abort()), 30);
     await expect(p1).rejects.toMatchObject({ code: 'E_CANCELLED' });
-    expect(performance.now() - t0).toBeLessThan(150);
+    // from the abort itself: a loaded machine may fire the timer late
+    expect(performance.now() - tAbort).toBeLessThan(150);
     const w2 = await p2;
     expect(w2.total).toBe(M);
     expect([...w2.rowIds]).toEqual([M - 5, M - 4, M - 3, M - 2, M - 1]);
