@@ -13,6 +13,7 @@ import {
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { startParallelParquet, startParquetWorker, type ParquetSettings } from './parquet-worker';
+import { ENGINES, nativeParquetBlocker, openNativeParquet } from './parquet-native';
 import { availableParallelism } from 'node:os';
 import { lz4FrameEncode } from './lz4';
 import { registerArrowCodecs } from '../sources/codecs';
@@ -171,6 +172,7 @@ export const parquetWriter: WriterProvider = {
     worker: 'encode in a worker thread, overlapping with reading: true/false (default true; false encodes on the calling thread and holds more memory)',
     statistics: 'chunk (default: min/max per column chunk) or page (also a page index)',
     encoders: 'encoder threads (default 1); with more, alternate row groups are encoded in parallel and stitched into one file',
+    engine: 'auto (default: the native encoder when it covers every column and the codec is zstd or none, else parquet-wasm), native or wasm',
   },
   plan(fields, opts, ctx): FidelityReport {
     checkOptions(this, opts, ctx.out);
@@ -181,16 +183,21 @@ export const parquetWriter: WriterProvider = {
     boolOption(opts, 'worker', true, ctx.out);
     intOption(opts, 'encoders', 1, 1, 8, ctx.out);
     choiceOption(opts, 'statistics', ['chunk', 'page'] as const, 'chunk', ctx.out);
+    const engine = choiceOption(opts, 'engine', ENGINES, 'auto', ctx.out);
+    const blocker = engine === 'wasm' ? 'engine=wasm' : nativeParquetBlocker(undefined, opts, codec);
     return {
       format: 'parquet',
       columns: fields.map(parquetFidelity),
-      notes: [`compression ${codec}; streamed: at most one row group is held in memory (rowGroupRows / rowGroupBytes); the Arrow schema is embedded`],
+      notes: [`compression ${codec}; streamed: at most one row group is held in memory (rowGroupRows / rowGroupBytes); the Arrow schema is embedded`,
+        blocker ? `encoder: parquet-wasm (${blocker})` : 'encoder: native (plain encoding, parallel) when it covers every column, else parquet-wasm'],
     };
   },
   async open(_fields, schema, opts, ctx): Promise<Writer> {
     for (const f of schema.fields) {
       if (unsupportedForParquet(f.type)) throw new ConvertError('E_UNSUPPORTED', ctx.out, `column "${f.name}" (${f.type}) cannot be written to Parquet`);
     }
+    const native = openNativeParquet(schema, opts, ctx, choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out));
+    if (native) return native;
     const pw = await parquetWasm();
     const codec = choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out);
     const codecs: Record<(typeof CODECS)[number], number> = {
