@@ -5,7 +5,9 @@
  * batch; the Parquet writer holds at most one row group (rowGroupRows rows or rowGroupBytes) in
  * WebAssembly memory before it is flushed. Arrow keeps every type as it is; Parquet keeps every
  * type arrow-rs can write and embeds the Arrow schema (zone names, unsigned widths) for Arrow-aware
- * readers.
+ * readers. Files whose columns are all flat scalars (integers, floats, bool, strings, dates,
+ * timestamps) with zstd or no compression are encoded natively instead (parquet-native.ts: the
+ * C++ encoder, parallel, ~4x less CPU than the WebAssembly one), recording the same Parquet types.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import {
