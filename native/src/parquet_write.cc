@@ -1,5 +1,6 @@
 // Native Parquet encoder: flat columns of Arrow record batches -> a standard Parquet file
-// (DataPage v1, PLAIN values, RLE/bit-packed definition levels, zstd or no compression), written
+// (DataPage v1, PLAIN values, RLE/bit-packed definition levels, zstd or no compression, chunk
+// statistics: null count + min/max of numeric columns), written
 // by hand-rolled Thrift compact (parquet_thrift.h). native/parquet.ts is its typed wrapper and
 // decides the Parquet schema (physical / converted / logical types, the embedded Arrow schema);
 // this file only serializes what it is told.
@@ -25,6 +26,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <type_traits>
 
 #include "common.h"
 #include "parquet_thrift.h"
@@ -44,6 +46,8 @@ enum class In : uint8_t { I8, I16, I32, I64, U8, U16, U32, U64, F32, F64, BOOL, 
 // Parquet physical types / codecs (parquet.thrift numbering)
 enum Phys : int32_t { P_BOOLEAN = 0, P_INT32 = 1, P_INT64 = 2, P_FLOAT = 4, P_DOUBLE = 5, P_BYTE_ARRAY = 6 };
 enum Codec : int32_t { C_NONE = 0, C_ZSTD = 6 };
+// the sort order of a column's min/max statistics (see MinMax)
+enum class StatKind : uint8_t { NONE, I32, U32, I64, U64, F32, F64 };
 
 constexpr uint64_t kPageBytes = 1 << 20;  // target uncompressed value bytes per page
 constexpr uint64_t kPageRowsMax = 1 << 20;
@@ -59,14 +63,81 @@ struct ColSpec {
   std::string unit;          // timestamp: ms | us | ns
   bool utc = false;          // timestamp
   bool nullable = true;
+  StatKind stat = StatKind::NONE;
 };
+
+// min/max statistics, in the column's sort order (TypeDefinedOrder: unsigned for UINT_32/64),
+// kept as the PLAIN bytes of the physical type. Floats: NaN is skipped, and a zero bound is
+// written as -0.0 (min) / +0.0 (max), as the Parquet spec asks. Strings and bools: none.
+struct MinMax {
+  bool has = false;
+  uint8_t min[8] = {0}, max[8] = {0};
+};
+
+template <class T>
+void MergeMinMax(MinMax& into, const MinMax& from) {
+  if (!from.has) return;
+  T a, b;
+  if (!into.has) { into = from; return; }
+  std::memcpy(&a, into.min, sizeof(T)); std::memcpy(&b, from.min, sizeof(T));
+  if (b < a) std::memcpy(into.min, from.min, sizeof(T));
+  std::memcpy(&a, into.max, sizeof(T)); std::memcpy(&b, from.max, sizeof(T));
+  if (b > a) std::memcpy(into.max, from.max, sizeof(T));
+  if constexpr (std::is_floating_point_v<T>) {
+    T lo, hi;
+    std::memcpy(&lo, into.min, sizeof(T)); std::memcpy(&hi, into.max, sizeof(T));
+    if (lo == 0) { lo = -T(0); std::memcpy(into.min, &lo, sizeof(T)); }
+    if (hi == 0) { hi = T(0); std::memcpy(into.max, &hi, sizeof(T)); }
+  }
+}
+void Merge(StatKind k, MinMax& into, const MinMax& from) {
+  switch (k) {
+    case StatKind::I32: MergeMinMax<int32_t>(into, from); break;
+    case StatKind::U32: MergeMinMax<uint32_t>(into, from); break;
+    case StatKind::I64: MergeMinMax<int64_t>(into, from); break;
+    case StatKind::U64: MergeMinMax<uint64_t>(into, from); break;
+    case StatKind::F32: MergeMinMax<float>(into, from); break;
+    case StatKind::F64: MergeMinMax<double>(into, from); break;
+    default: break;
+  }
+}
+// min/max of `n` PLAIN values of type T at p (host little-endian assumed for the stats pass)
+template <class T>
+MinMax PageMinMax(const uint8_t* p, uint64_t n) {
+  MinMax m;
+  T lo{}, hi{};
+  uint64_t i = 0;
+  for (; i < n; i++) {
+    T v; std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+    if constexpr (std::is_floating_point_v<T>) { if (v != v) continue; }
+    lo = hi = v; m.has = true; i++;
+    break;
+  }
+  for (; i < n; i++) {
+    T v; std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+    if constexpr (std::is_floating_point_v<T>) { if (v != v) continue; }
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  if (!m.has) return m;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (lo == 0) lo = -T(0);
+    if (hi == 0) hi = T(0);
+  }
+  std::memcpy(m.min, &lo, sizeof(T));
+  std::memcpy(m.max, &hi, sizeof(T));
+  return m;
+}
+int StatWidth(StatKind k) { return k == StatKind::I32 || k == StatKind::U32 || k == StatKind::F32 ? 4 : 8; }
 
 struct ChunkState {
   std::vector<uint8_t> buf;  // page headers + compressed pages of the open row group
   int64_t values = 0, uncompressed = 0, nulls = 0;
+  MinMax mm;
 };
 struct ChunkMeta {
   int64_t offset = 0, compressed = 0, uncompressed = 0, values = 0, nulls = 0;
+  MinMax mm;
 };
 struct GroupMeta {
   int64_t rows = 0, offset = 0, compressed = 0, uncompressed = 0;
@@ -299,6 +370,7 @@ struct Page {
   std::vector<uint8_t> bytes;  // header + compressed body
   int64_t uncompressed = 0;    // header + body before compression
   int64_t rows = 0, nulls = 0;
+  MinMax mm;
   Status st;
 };
 
@@ -322,6 +394,20 @@ Status EncodePage(const PqWriter& w, size_t ci, const ColIn& in, uint64_t r0, ui
     return Status::Error("E_BAD_VALUE", "column " + c.name + " is declared non-nullable but holds nulls");
   Status st = EncodeBody(c, in, r0, n, nulls, s.body);
   if (!st.ok()) return st;
+  if (c.stat != StatKind::NONE && HostLittleEndian()) {
+    // the values are the last (n - nulls) * width bytes of the body
+    const uint64_t k = n - nulls;
+    const uint8_t* v = s.body.data() + s.body.size() - k * StatWidth(c.stat);
+    switch (c.stat) {
+      case StatKind::I32: p.mm = PageMinMax<int32_t>(v, k); break;
+      case StatKind::U32: p.mm = PageMinMax<uint32_t>(v, k); break;
+      case StatKind::I64: p.mm = PageMinMax<int64_t>(v, k); break;
+      case StatKind::U64: p.mm = PageMinMax<uint64_t>(v, k); break;
+      case StatKind::F32: p.mm = PageMinMax<float>(v, k); break;
+      case StatKind::F64: p.mm = PageMinMax<double>(v, k); break;
+      default: break;
+    }
+  }
   if (s.body.size() > 0x7fffffffULL) return Status::Error("E_TOO_LARGE", "column " + c.name + ": a page exceeds 2 GiB");
   const uint8_t* payload = s.body.data();
   size_t plen = s.body.size();
@@ -412,6 +498,7 @@ Status FlushGroup(PqWriter& w) {
     m.uncompressed = ch.uncompressed;
     m.values = ch.values;
     m.nulls = ch.nulls;
+    m.mm = ch.mm;
     Status st = WriteAll(w, ch.buf.data(), ch.buf.size());
     if (!st.ok()) return st;
     g.compressed += m.compressed;
@@ -420,6 +507,7 @@ Status FlushGroup(PqWriter& w) {
     ch.buf.clear();
     ch.buf.shrink_to_fit();
     ch.values = ch.uncompressed = ch.nulls = 0;
+    ch.mm = MinMax();
   }
   w.groups.push_back(std::move(g));
   w.groupRows = 0;
@@ -488,8 +576,13 @@ Status WriteFooter(PqWriter& w) {
       t.I64(6, m.uncompressed);
       t.I64(7, m.compressed);
       t.I64(9, m.offset);
-      t.BeginStruct(12);  // Statistics: null count only
+      t.BeginStruct(12);  // Statistics: null count, max_value, min_value
       t.I64(3, m.nulls);
+      if (m.mm.has) {
+        const int sw = StatWidth(c.stat);
+        t.Binary(5, std::string(reinterpret_cast<const char*>(m.mm.max), sw));
+        t.Binary(6, std::string(reinterpret_cast<const char*>(m.mm.min), sw));
+      }
       t.EndStruct();
       t.EndStruct();
       t.EndStruct();
@@ -589,6 +682,7 @@ class WriteWorker : public PromiseWorker {
       ch.values += p.rows;
       ch.nulls += p.nulls;
       ch.uncompressed += p.uncompressed;
+      Merge(W.cols[items[i].col].stat, ch.mm, p.mm);
       std::vector<uint8_t>().swap(p.bytes);
     }
     W.groupRows += static_cast<int64_t>(rows);
@@ -719,6 +813,10 @@ Napi::Value ParquetOpen(const Napi::CallbackInfo& info) {
                     : c.in == In::DATE64 ? c.phys == P_INT32
                     : InWidth(c.in) == 8 ? c.phys == P_INT64 : c.phys == P_INT32;
     if (!ok) return Throw(env, Status::Error("E_BAD_TYPE", w->path + ": column " + c.name + ": input " + in + " cannot be written as physical type " + std::to_string(c.phys)));
+    c.stat = c.phys == P_INT32 ? (c.in == In::U32 ? StatKind::U32 : StatKind::I32)
+             : c.phys == P_INT64 ? (c.in == In::U64 ? StatKind::U64 : StatKind::I64)
+             : c.phys == P_FLOAT ? StatKind::F32
+             : c.phys == P_DOUBLE ? StatKind::F64 : StatKind::NONE;
     w->cols.push_back(std::move(c));
   }
   Napi::Value mv = spec.Get("metadata");

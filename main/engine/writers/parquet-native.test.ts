@@ -164,6 +164,37 @@ describe.skipIf(!info.available || !info.zstd)('native Parquet encoder', () => {
     });
   }
 
+  it('column statistics: min/max per row group that DuckDB trusts to skip row groups, and every filtered count right', async () => {
+    if (!db) return;
+    const out = join(dir, 'stats.parquet');
+    await writeNative(out, 'zstd', 128);
+    const stats = await db.all(`SELECT path_in_schema, count(*), count(stats_min_value), count(stats_max_value) FROM parquet_metadata('${out}') GROUP BY 1`);
+    for (const [p, groups, mins, maxs] of stats) {
+      // (DuckDB shows an infinite float bound as null, so floats are checked by the counts below)
+      if (['f32', 'f64'].includes(String(p))) continue;
+      const numeric = !['s', 'ls', 'b'].includes(String(p));
+      expect([Number(mins), Number(maxs)], String(p)).toEqual(numeric ? [Number(groups), Number(groups)] : [0, 0]);
+    }
+    // literal of a value in DuckDB SQL, typed like the column (so the filter is pushed down as is)
+    const lit: Record<string, (v: V) => string> = {
+      i8: (v) => `(${v})::TINYINT`, i16: (v) => `(${v})::SMALLINT`, i32: (v) => `(${v})::INTEGER`, i64: (v) => `(${v})::BIGINT`,
+      u8: (v) => `${v}::UTINYINT`, u16: (v) => `${v}::USMALLINT`, u32: (v) => `${v}::UINTEGER`, u64: (v) => `${v}::UBIGINT`,
+      f32: (v) => `'${v}'::FLOAT`, f64: (v) => `'${v}'::DOUBLE`, d32: (v) => `(DATE '1970-01-01' + (${v}))`, ts_s: (v) => `(${v})::BIGINT`,
+    };
+    for (const [c, toSql] of Object.entries(lit)) {
+      const vals = byName[c].values.filter((v): v is number | bigint => v !== null && !(typeof v === 'number' && Number.isNaN(v)));
+      const sorted = [...vals].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const t of [sorted[0], sorted[sorted.length - 1], sorted[sorted.length >> 1]]) {
+        const want = { eq: vals.filter((v) => v == t).length, le: vals.filter((v) => v <= t).length, ge: vals.filter((v) => v >= t).length };
+        const [eq, le, ge] = (await db.all(`SELECT count(*) FILTER (WHERE "${c}" = ${toSql(t)}), count(*) FILTER (WHERE "${c}" <= ${toSql(t)}),
+          count(*) FILTER (WHERE "${c}" >= ${toSql(t)}${c.startsWith('f') ? ` AND NOT isnan("${c}")` : ''}) FROM read_parquet('${out}')`))[0].map(Number);
+        expect({ eq, le, ge }, `${c} vs ${t}`).toEqual(want);
+        const pushed = Number((await db.all(`SELECT count(*) FROM read_parquet('${out}') WHERE "${c}" = ${toSql(t)}`))[0][0]);
+        expect(pushed, `${c} = ${t} (pushed down)`).toBe(want.eq);
+      }
+    }
+  });
+
   it("CDX's own Parquet reader reads every value back", async () => {
     const out = join(dir, 'all-zstd.parquet');
     if (!existsSync(out)) await writeNative(out, 'zstd', 300);
