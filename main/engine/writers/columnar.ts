@@ -170,7 +170,7 @@ export const parquetWriter: WriterProvider = {
     compression: `${CODECS.join(' / ')} (default zstd)`,
     rowGroupRows: 'most rows in one row group (default 1048576)',
     rowGroupBytes: 'most bytes buffered for one row group (default 134217728)',
-    dictionary: 'dictionary-encode columns: true/false (default true)',
+    dictionary: 'dictionary-encode columns: true/false (default true with parquet-wasm; the native encoder writes plain pages, so dictionary=true given explicitly selects parquet-wasm)',
     worker: 'encode in a worker thread, overlapping with reading: true/false (default true; false encodes on the calling thread and holds more memory)',
     statistics: 'chunk (default: min/max per column chunk) or page (also a page index)',
     encoders: 'encoder threads (default 1); with more, alternate row groups are encoded in parallel and stitched into one file',
