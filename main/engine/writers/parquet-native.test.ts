@@ -244,6 +244,27 @@ describe.skipIf(!info.available || !info.zstd)('native Parquet encoder', () => {
     }
   });
 
+  it('non-nullable fields are REQUIRED columns (no definition levels), values intact', async () => {
+    if (!db) return;
+    const pick = ['i64', 'u32', 'f64', 'b', 's', 'd64', 'ts_us'];
+    const dense = pick.map((n) => ({ ...byName[n], values: byName[n].values.map((v, i) => v ?? byName[n].values[i % 4]) }));
+    const schema = new Schema(dense.map((c) => new Field(c.name, c.type, false)));
+    const rb = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: ROWS, nullCount: 0, children: dense.map(dataOf) }));
+    const out = join(dir, 'required.parquet');
+    const w = NativeParquetWriter.open(out, schema, { codec: 'zstd', rowGroupRows: 300 });
+    await w.write(rb.slice(0, 13));
+    await w.write(rb.slice(13));
+    await w.finish();
+    const reps = await db.all(`SELECT name, repetition_type FROM parquet_schema('${out}') WHERE name <> 'arrow_schema'`);
+    expect(reps.map((r) => String(r[1]))).toEqual(pick.map(() => 'REQUIRED'));
+    const col = async (e: string) => (await db!.all(`SELECT ${e} FROM read_parquet('${out}')`)).map((r) => r[0]);
+    for (const c of dense) {
+      const e = c.name === 'd64' ? `CAST(datediff('day', DATE '1970-01-01', d64) AS VARCHAR)` : c.name === 'ts_us' ? 'CAST(epoch_us(ts_us) AS VARCHAR)'
+        : c.name === 'f64' || c.name === 'b' ? c.name : `CAST("${c.name}" AS VARCHAR)`;
+      expectColumn(c.name, await col(e), c.values, c.name === 'd64' ? (v) => (v as bigint) / DAY : undefined);
+    }
+  });
+
   it('a 0-row file is valid: DuckDB and CDX read the schema and no rows', async () => {
     const out = join(dir, 'empty.parquet');
     const w = NativeParquetWriter.open(out, batch.schema, { codec: 'zstd' });
