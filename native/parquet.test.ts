@@ -103,6 +103,19 @@ describe.skipIf(!info.available)('raw addon', () => {
     await expect(a.parquetFinish(h)).rejects.toMatchObject({ code: 'E_CLOSED' });
   });
 
+  it('reads a view at a byte offset, also over a SharedArrayBuffer', async () => {
+    const a = loadNative();
+    const path = join(dir, 'sab.parquet');
+    const h = a.parquetOpen(path, { codec: 'none', columns: [{ name: 'x', input: 'int32', physical: 1 }] });
+    const v = new Int32Array(new SharedArrayBuffer(40), 4, 5);
+    v.set([1, -2, 3, 2147483647, -2147483648]);
+    await a.parquetWrite(h, [{ values: v }], 5, true);
+    await a.parquetFinish(h);
+    const pw = await import('parquet-wasm');
+    const t = tableFromIPC(pw.readParquet(readFileSync(path)).intoIPCStream());
+    expect([...t.getChild('x')!.toArray()]).toEqual([1, -2, 3, 2147483647, -2147483648]);
+  });
+
   it('NativeParquetWriter: a write after a failure rejects with the first error; abort closes', async () => {
     const path = join(dir, 'w.parquet');
     const w = NativeParquetWriter.open(path, schema, { codec: 'none', rowGroupRows: 3 });

@@ -926,10 +926,18 @@ bool GetWriter(const Napi::Value& v, WriterPtr* out, Status* st) {
 
 bool Buffer(const Napi::Value& v, const char* what, const uint8_t** data, uint64_t* len, Status* st) {
   if (!v.IsTypedArray()) { *st = Status::Error("E_BAD_ARG", std::string(what) + " must be a typed array"); return false; }
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  *data = static_cast<const uint8_t*>(ab.Data()) + ta.ByteOffset();
-  *len = ta.ByteLength();
+  // the C call gives the view's own data pointer, also for a SharedArrayBuffer (which
+  // Napi::ArrayBuffer::Data() refuses)
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* p = nullptr;
+  napi_value ab;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &length, &p, &ab, &offset) != napi_ok) {
+    *st = Status::Error("E_BAD_ARG", std::string(what) + " is not a readable typed array");
+    return false;
+  }
+  *data = static_cast<const uint8_t*>(p);
+  *len = v.As<Napi::TypedArray>().ByteLength();
   if (!*data && *len) { *st = Status::Error("E_BAD_ARG", std::string(what) + " is detached"); return false; }
   return true;
 }
