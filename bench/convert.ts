@@ -1,8 +1,9 @@
 /**
  * Benchmark `convert_csv_parquet`: a generated CSV (~opts.bytes; the same generator and file as
  * csv_ingest: id,qty,price,score,category,name,day,active) converted to Parquet with zstd by
- * `convert()` — the CSV Source (native parallel parser) streaming Arrow batches into parquet-wasm's
- * streaming writer (temp file + rename) — timed against DuckDB
+ * `convert()` — the CSV Source (native parallel parser) streaming Arrow batches into the native
+ * Parquet encoder (native/src/parquet_write.cc; parquet-wasm when it is unavailable; temp file +
+ * rename) — timed against DuckDB
  * `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet, COMPRESSION zstd)` with SET threads = 2
  * in the same run. DuckDB runs once first to warm the page cache for both. Both outputs are checked
  * to hold the same number of rows (DuckDB reads ours back).
@@ -29,6 +30,7 @@ async function duckdb(threads: number) {
   return {
     run: (sql: string) => con.run(sql),
     count: async (path: string) => Number((await con.runAndReadAll(`SELECT count(*) FROM read_parquet('${path.replace(/'/g, "''")}')`)).getRows()[0]![0]),
+    createdBy: async (path: string) => String((await con.runAndReadAll(`SELECT created_by FROM parquet_file_metadata('${path.replace(/'/g, "''")}')`)).getRows()[0]![0]),
     close: () => {
       con.closeSync?.();
       inst.closeSync?.();
@@ -79,7 +81,9 @@ export async function benchConvertCsvParquet(opts: { dir: string; bytes: number;
   const a = await ours(csv, outOurs);
   const d = await duckCopy(csv, outDuck, threads);
   const check = await duckdb(threads);
+  let encoder = '';
   try {
+    encoder = await check.createdBy(outOurs);
     const [na, nd] = [await check.count(outOurs), await check.count(outDuck)];
     if (na !== nd || na !== a.rows) throw new Error(`convert_csv_parquet: row counts differ (ours ${na}/${a.rows}, duckdb ${nd})`);
   } finally {
@@ -93,7 +97,7 @@ export async function benchConvertCsvParquet(opts: { dir: string; bytes: number;
     vs: { duckdb: Math.round((d.seconds / a.seconds) * 100) / 100 },
   };
   if (!opts.json) {
-    console.log(`convert_csv_parquet: ${(size / 1e6).toFixed(0)} MB CSV, ${a.rows} rows -> Parquet zstd: ours ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s, ${a.cpu.toFixed(2)} CPU-s, ${(statSync(outOurs).size / 1e6).toFixed(0)} MB, RSS growth ${a.rssGrowthMB} MB), duckdb (threads=${threads}) ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s, ${d.cpu.toFixed(2)} CPU-s, ${(statSync(outDuck).size / 1e6).toFixed(0)} MB) -> vs.duckdb ${result.vs.duckdb}`);
+    console.log(`convert_csv_parquet: ${(size / 1e6).toFixed(0)} MB CSV, ${a.rows} rows -> Parquet zstd: ours [${encoder}] ${a.seconds.toFixed(2)} s (${value.toFixed(0)} MB/s, ${a.cpu.toFixed(2)} CPU-s, ${(statSync(outOurs).size / 1e6).toFixed(0)} MB, RSS growth ${a.rssGrowthMB} MB), duckdb (threads=${threads}) ${d.seconds.toFixed(2)} s (${(size / 1e6 / d.seconds).toFixed(0)} MB/s, ${d.cpu.toFixed(2)} CPU-s, ${(statSync(outDuck).size / 1e6).toFixed(0)} MB) -> vs.duckdb ${result.vs.duckdb}`);
   }
   rmSync(outOurs, { force: true });
   rmSync(outDuck, { force: true });

@@ -26,6 +26,15 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2", "-O0"],
       "cflags_cc": ["-std=gnu++17", "-O3", "-fexceptions"],
       "conditions": [
+        # zstd for the native Parquet encoder (src/parquet_write.cc): the system libzstd when its
+        # header is installed (Debian/Ubuntu: libzstd-dev; macOS: brew install zstd), else the
+        # encoder reports zstd unavailable and Parquet zstd output stays on parquet-wasm.
+        ["<!(node -p \"['/usr/include/zstd.h','/usr/local/include/zstd.h','/opt/homebrew/include/zstd.h'].some(f => require('fs').existsSync(f)) ? 1 : 0\")==1", {
+          "defines": ["CDX_HAVE_ZSTD"],
+          "include_dirs": ["<!(node -p \"['/usr/local/include','/opt/homebrew/include'].find(d => require('fs').existsSync(d + '/zstd.h')) || 'src'\")"],
+          "libraries": ["-lzstd"],
+          "conditions": [["OS=='mac'", { "libraries": ["-L/usr/local/lib", "-L/opt/homebrew/lib"] }]]
+        }],
         ["OS=='linux'", {
           "cflags_cc": ["-fopenmp"],
           "ldflags": ["-fopenmp"]

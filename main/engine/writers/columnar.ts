@@ -5,7 +5,9 @@
  * batch; the Parquet writer holds at most one row group (rowGroupRows rows or rowGroupBytes) in
  * WebAssembly memory before it is flushed. Arrow keeps every type as it is; Parquet keeps every
  * type arrow-rs can write and embeds the Arrow schema (zone names, unsigned widths) for Arrow-aware
- * readers.
+ * readers. Files whose columns are all flat scalars (integers, floats, bool, strings, dates,
+ * timestamps) with zstd or no compression are encoded natively instead (parquet-native.ts: the
+ * C++ encoder, parallel, ~4x less CPU than the WebAssembly one), recording the same Parquet types.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import {
@@ -13,6 +15,7 @@ import {
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { startParallelParquet, startParquetWorker, type ParquetSettings } from './parquet-worker';
+import { ENGINES, nativeParquetBlocker, openNativeParquet } from './parquet-native';
 import { availableParallelism } from 'node:os';
 import { lz4FrameEncode } from './lz4';
 import { registerArrowCodecs } from '../sources/codecs';
@@ -167,10 +170,11 @@ export const parquetWriter: WriterProvider = {
     compression: `${CODECS.join(' / ')} (default zstd)`,
     rowGroupRows: 'most rows in one row group (default 1048576)',
     rowGroupBytes: 'most bytes buffered for one row group (default 134217728)',
-    dictionary: 'dictionary-encode columns: true/false (default true)',
+    dictionary: 'dictionary-encode columns: true/false (default true with parquet-wasm; the native encoder writes plain pages, so dictionary=true given explicitly selects parquet-wasm)',
     worker: 'encode in a worker thread, overlapping with reading: true/false (default true; false encodes on the calling thread and holds more memory)',
     statistics: 'chunk (default: min/max per column chunk) or page (also a page index)',
     encoders: 'encoder threads (default 1); with more, alternate row groups are encoded in parallel and stitched into one file',
+    engine: 'auto (default: the native encoder when it covers every column and the codec is zstd or none, else parquet-wasm), native or wasm',
   },
   plan(fields, opts, ctx): FidelityReport {
     checkOptions(this, opts, ctx.out);
@@ -181,16 +185,21 @@ export const parquetWriter: WriterProvider = {
     boolOption(opts, 'worker', true, ctx.out);
     intOption(opts, 'encoders', 1, 1, 8, ctx.out);
     choiceOption(opts, 'statistics', ['chunk', 'page'] as const, 'chunk', ctx.out);
+    const engine = choiceOption(opts, 'engine', ENGINES, 'auto', ctx.out);
+    const blocker = engine === 'wasm' ? 'engine=wasm' : nativeParquetBlocker(undefined, opts, codec);
     return {
       format: 'parquet',
       columns: fields.map(parquetFidelity),
-      notes: [`compression ${codec}; streamed: at most one row group is held in memory (rowGroupRows / rowGroupBytes); the Arrow schema is embedded`],
+      notes: [`compression ${codec}; streamed: at most one row group is held in memory (rowGroupRows / rowGroupBytes); the Arrow schema is embedded`,
+        blocker ? `encoder: parquet-wasm (${blocker})` : 'encoder: native (plain encoding, parallel) when it covers every column, else parquet-wasm'],
     };
   },
   async open(_fields, schema, opts, ctx): Promise<Writer> {
     for (const f of schema.fields) {
       if (unsupportedForParquet(f.type)) throw new ConvertError('E_UNSUPPORTED', ctx.out, `column "${f.name}" (${f.type}) cannot be written to Parquet`);
     }
+    const native = openNativeParquet(schema, opts, ctx, choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out));
+    if (native) return native;
     const pw = await parquetWasm();
     const codec = choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out);
     const codecs: Record<(typeof CODECS)[number], number> = {

@@ -1,4 +1,6 @@
 /**
+ * The parquet-wasm Parquet path (used when the native encoder of parquet-native.ts does not cover
+ * the file: decimals, nested or dictionary columns, snappy/gzip/lz4/brotli, engine=wasm, ...).
  * The Parquet encoder (parquet-wasm, single-threaded WebAssembly) in a worker thread, so encoding
  * and compressing one batch overlaps with reading and parsing the next on the main thread (two
  * cores instead of one). Batches cross as Arrow IPC stream bytes (transferred, not copied); at
