@@ -98,8 +98,20 @@ static inline bool IEq(const char* p, size_t n, const char* lit) {
 }
 
 static inline bool ParseBool(const char* p, size_t n, bool* out) {
-  if (IEq(p, n, "true")) { *out = true; return true; }
-  if (IEq(p, n, "false")) { *out = false; return true; }
+  // case-insensitive "true" / "false": OR-ing 0x20 lowers exactly the letters' two cases
+  uint32_t w;
+  if (n == 4) {
+    std::memcpy(&w, p, 4);
+    if ((w | 0x20202020u) != 0x65757274u) return false;  // "true" little-endian
+    *out = true;
+    return true;
+  }
+  if (n == 5) {
+    std::memcpy(&w, p, 4);
+    if ((w | 0x20202020u) != 0x736c6166u || (p[4] | 0x20) != 'e') return false;  // "fals" + "e"
+    *out = false;
+    return true;
+  }
   return false;
 }
 
@@ -156,32 +168,32 @@ static inline bool ParseFloat(const char* p, size_t n, double* out) {
     return false;
   }
   if (!((c0 >= '0' && c0 <= '9') || c0 == '.')) return false;
-  // Clinger's fast path: up to 15 significant digits and 22 fraction digits, no exponent, is
-  // exact as (integer mantissa) / 10^k (both exactly representable; one correctly rounded op).
+  // Clinger's fast path: a decimal without exponent whose digits form an integer m <= 2^53 with
+  // at most 22 fraction digits is exactly m / 10^k (both exact; one correctly rounded division).
   {
     static const double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char* s = b;
     uint64_t m = 0;
-    int digits = 0, frac = 0;
-    bool dot = false, any = false;
     for (; s < e; s++) {
       const unsigned d = static_cast<unsigned char>(*s) - '0';
-      if (d <= 9) {
-        any = true;
-        if (m || d) digits++;
-        m = m * 10 + d;
-        if (dot) frac++;
-        if (digits > 15 || frac > 22) break;
-      } else if (*s == '.' && !dot) {
-        dot = true;
-      } else {
-        break;
-      }
+      if (d > 9) break;
+      m = m * 10 + d;
     }
-    if (s == e && any) {
+    const size_t nint = static_cast<size_t>(s - b);
+    size_t nfrac = 0;
+    if (s < e && *s == '.') {
+      const char* f = ++s;
+      for (; s < e; s++) {
+        const unsigned d = static_cast<unsigned char>(*s) - '0';
+        if (d > 9) break;
+        m = m * 10 + d;
+      }
+      nfrac = static_cast<size_t>(s - f);
+    }
+    if (s == e && nint + nfrac > 0 && nint + nfrac <= 19 && nfrac <= 22 && m <= (uint64_t{1} << 53)) {
       double v = static_cast<double>(m);
-      if (frac) v /= kPow10[frac];
+      if (nfrac) v /= kPow10[nfrac];
       *out = neg ? -v : v;
       return true;
     }
@@ -243,12 +255,16 @@ static inline bool Digits(const char* p, int n, int* out) {
 // YYYY-MM-DD -> days since 1970-01-01.
 static inline bool ParseDate(const char* p, size_t n, int32_t* out) {
   if (n != 10 || p[4] != '-' || p[7] != '-') return false;
-  int y, m, d;
-  if (!Digits(p, 4, &y) || !Digits(p + 5, 2, &m) || !Digits(p + 8, 2, &d)) return false;
+  const unsigned y0 = static_cast<unsigned char>(p[0]) - '0', y1 = static_cast<unsigned char>(p[1]) - '0';
+  const unsigned y2 = static_cast<unsigned char>(p[2]) - '0', y3 = static_cast<unsigned char>(p[3]) - '0';
+  const unsigned m0 = static_cast<unsigned char>(p[5]) - '0', m1 = static_cast<unsigned char>(p[6]) - '0';
+  const unsigned d0 = static_cast<unsigned char>(p[8]) - '0', d1 = static_cast<unsigned char>(p[9]) - '0';
+  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9)) return false;
+  const int y = static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
+  const int m = static_cast<int>(m0 * 10 + m1), d = static_cast<int>(d0 * 10 + d1);
   if (m < 1 || m > 12 || d < 1) return false;
   static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int dim = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 1 : 0);
-  if (d > dim) return false;
+  if (d > mdays[m - 1] && !(m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return false;
   *out = static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
   return true;
 }

@@ -66,13 +66,39 @@ struct BadRow {
   int64_t fields;  // -1: unterminated quoted field
 };
 
+// The string bytes of a piece: a bump buffer that keeps 8 bytes of slack past its end (word reads
+// of the last value stay inside it) and is never zero-filled.
+struct Arena {
+  std::unique_ptr<char[]> p;
+  size_t len = 0, cap = 0;
+  void clear() { len = 0; }
+  size_t size() const { return len; }
+  bool empty() const { return len == 0; }
+  const char* data() const { return p.get(); }
+  void reserve(size_t n) { if (n + 8 > cap) Grow(n + 8); }
+  char* Extend(size_t n) {
+    if (len + n + 8 > cap) Grow(len + n + 8);
+    char* d = p.get() + len;
+    len += n;
+    return d;
+  }
+  void append(const char* s, size_t n) { if (n) std::memcpy(Extend(n), s, n); }
+  void Grow(size_t need) {
+    const size_t nc = std::max(need, cap * 2);
+    std::unique_ptr<char[]> q(new char[nc]);
+    if (len) std::memcpy(q.get(), p.get(), len);
+    p = std::move(q);
+    cap = nc;
+  }
+};
+
 // Buffers are kept by the parser and reused from feed to feed (no page faults on fresh memory).
 struct PieceCol {
   std::unique_ptr<uint8_t[]> valid;  // byte per row (1 = valid)
   std::unique_ptr<uint8_t[]> fixed;  // 8/4/1 bytes per row (room for 8)
   std::unique_ptr<uint32_t[]> offs;  // string end offsets (rows entries)
   uint64_t cap = 0, capOffs = 0;
-  std::string chars;
+  Arena chars;
   uint64_t nulls = 0;
 };
 
@@ -200,18 +226,22 @@ class ParseCore {
 
   // Append a string value, fixing its encoding (cp1252 -> UTF-8 when needed).
   void PutString(PieceCol& c, const char* p, size_t n, std::string& tmp) const {
-    bool high = false;
-    if (parser->cp1252) {
-      for (size_t i = 0; i < n; i++) if (static_cast<unsigned char>(p[i]) >= 0x80) { high = true; break; }
+    // copy first, then look for high bytes in the copy a word at a time (ASCII is the common case)
+    char* d = c.chars.Extend(n);
+    std::memcpy(d, p, n);
+    uint64_t hi = 0;
+    if (n >= 8) {
+      size_t i = 0;
+      for (; i + 8 <= n; i += 8) { uint64_t w; std::memcpy(&w, d + i, 8); hi |= w; }
+      if (i < n) { uint64_t w; std::memcpy(&w, d + n - 8, 8); hi |= w; }  // the tail, overlapping
     } else {
-      high = !csv::ValidUtf8(reinterpret_cast<const unsigned char*>(p), n);
+      for (size_t i = 0; i < n; i++) hi |= static_cast<unsigned char>(d[i]);
     }
-    if (high) {
-      csv::Cp1252ToUtf8(reinterpret_cast<const unsigned char*>(p), n, &tmp);
-      c.chars.append(tmp);
-    } else {
-      c.chars.append(p, n);
-    }
+    if (!(hi & 0x8080808080808080ULL)) return;
+    if (!parser->cp1252 && csv::ValidUtf8(reinterpret_cast<const unsigned char*>(p), n)) return;
+    c.chars.len -= n;  // not UTF-8 (or a Windows-1252 file): transcode
+    csv::Cp1252ToUtf8(reinterpret_cast<const unsigned char*>(p), n, &tmp);
+    c.chars.append(tmp.data(), tmp.size());
   }
 
   void ParsePiece(Piece& pc, const std::vector<CType>& types) {
@@ -232,6 +262,7 @@ class ParseCore {
         PieceCol& c = pc.cols[j];
         c.nulls = 0;
         c.chars.clear();
+        if (!FixedWidth(types[j])) c.chars.reserve(bytes);  // no regrowth while appending (cp1252 may still grow it)
         const int w = FixedWidth(types[j]);
         if (c.cap < maxRows) { c.valid.reset(new uint8_t[maxRows]); c.fixed.reset(); c.cap = maxRows; }
         if (w && !c.fixed) c.fixed.reset(new uint8_t[c.cap * 8]);
@@ -252,74 +283,118 @@ class ParseCore {
     std::vector<FieldRef> batch(static_cast<size_t>(K) * nc);
     std::vector<uint64_t> blines(K);
     uint32_t bn = 0;
+    // Parse mode, one column at a time with the type dispatch hoisted out of the row loop. A value
+    // is converted first and only checked for a null token when it does not convert (no null token
+    // is a number, date, timestamp or bool), so the common case costs one conversion.
+    auto widenAt = [&](uint32_t j, CType t, const char* vp, size_t vn, uint64_t rowLine) {
+      const CType want = csv::Join(t, csv::Classify(vp, vn));
+      pc.seen[j] = csv::Join(pc.seen[j] == CType::NUL ? t : pc.seen[j], want);
+      if (pc.widenLine[j] == UINT64_MAX) pc.widenLine[j] = rowLine;
+    };
+    auto fixedColumn = [&](uint32_t j, CType t, int w, uint64_t rbase, auto&& conv) {
+      PieceCol& c = pc.cols[j];
+      uint8_t* out = c.fixed.get();
+      const char quote = P.d.quote;
+      for (uint32_t i = 0; i < bn; i++) {
+        const FieldRef& f = batch[static_cast<size_t>(i) * nc + j];
+        const char* vp = f.p;
+        size_t vn = f.n;
+        if (f.quoted) csv::FieldValue(f, quote, scratch, &vp, &vn);
+        const uint64_t r = rbase + i;
+        uint8_t* dst = out + r * w;
+        if (conv(vp, vn, dst)) {
+          if (c.nulls) c.valid[r] = 1;  // validity bytes are only kept once the piece saw a null
+          continue;
+        }
+        std::memset(dst, 0, w);
+        if (csv::IsNullToken(vp, vn)) {
+          if (!c.nulls) std::memset(c.valid.get(), 1, r);  // first null: validity so far
+          c.valid[r] = 0;
+          c.nulls++;
+          continue;
+        }
+        if (c.nulls) c.valid[r] = 1;
+        widenAt(j, t, vp, vn, blines[i]);
+      }
+    };
     auto flush = [&]() {
       const uint64_t rbase = r;
       for (uint32_t j = 0; j < nc; j++) {
-        for (uint32_t i = 0; i < bn; i++) {
-          const uint64_t r = rbase + i;
-          const uint64_t rowLine = blines[i];
-          const char* vp;
-          size_t vn;
-          csv::FieldValue(batch[static_cast<size_t>(i) * nc + j], P.d.quote, scratch, &vp, &vn);
-          const bool isNull = csv::IsNullToken(vp, vn);
-          if (infer) {
-            if (isNull) { pc.nulls[j]++; continue; }
+        if (infer) {
+          for (uint32_t i = 0; i < bn; i++) {
+            const char* vp;
+            size_t vn;
+            csv::FieldValue(batch[static_cast<size_t>(i) * nc + j], P.d.quote, scratch, &vp, &vn);
+            if (csv::IsNullToken(vp, vn)) { pc.nulls[j]++; continue; }
             const CType s = pc.seen[j];
             if (s == CType::STRING) continue;
             if (!FastFits(s, vp, vn)) pc.seen[j] = csv::Join(s, csv::Classify(vp, vn));
-            continue;
           }
-          PieceCol& c = pc.cols[j];
-          const CType t = types[j];
-          bool ok = true;
-          if (isNull && !c.nulls) std::memset(c.valid.get(), 1, r);  // first null: validity so far
-          if (isNull && t != CType::STRING) {
-            c.valid[r] = 0; c.nulls++;
-            const int w = FixedWidth(t);
-            if (w) std::memset(c.fixed.get() + r * w, 0, w);
-            continue;
-          }
-          if (isNull) {  // string column
-            c.valid[r] = 0; c.nulls++;
-            c.offs[r] = static_cast<uint32_t>(c.chars.size());
-            continue;
-          }
-          if (c.nulls) c.valid[r] = 1;  // validity bytes are only kept once the piece saw a null
-          switch (t) {
-            case CType::BOOL: {
-              bool b = false; ok = csv::ParseBool(vp, vn, &b);
-              c.fixed[r] = b ? 1 : 0;
-              break;
-            }
-            case CType::INT64: {
-              int64_t v = 0; bool o; ok = csv::ParseInt(vp, vn, &v, &o);
-              std::memcpy(c.fixed.get() + r * 8, &v, 8);
-              break;
-            }
-            case CType::FLOAT64: {
-              double v = 0; ok = csv::ParseFloat(vp, vn, &v);
-              std::memcpy(c.fixed.get() + r * 8, &v, 8);
-              break;
-            }
-            case CType::DATE: {
-              int32_t v = 0; ok = csv::ParseDate(vp, vn, &v);
-              std::memcpy(c.fixed.get() + r * 4, &v, 4);
-              break;
-            }
-            case CType::TIMESTAMP: {
-              int64_t v = 0; ok = csv::ParseTimestamp(vp, vn, &v, true);
-              std::memcpy(c.fixed.get() + r * 8, &v, 8);
-              break;
-            }
-            default:
-              PutString(c, vp, vn, tmp);
+          continue;
+        }
+        const CType t = types[j];
+        switch (t) {
+          case CType::BOOL:
+            fixedColumn(j, t, 1, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+              bool b;
+              if (!csv::ParseBool(vp, vn, &b)) return false;
+              *dst = b ? 1 : 0;
+              return true;
+            });
+            break;
+          case CType::INT64:
+            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+              int64_t v;
+              bool o;
+              if (!csv::ParseInt(vp, vn, &v, &o)) return false;
+              std::memcpy(dst, &v, 8);
+              return true;
+            });
+            break;
+          case CType::FLOAT64:
+            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+              double v;
+              if (!csv::ParseFloat(vp, vn, &v)) return false;
+              std::memcpy(dst, &v, 8);
+              return true;
+            });
+            break;
+          case CType::DATE:
+            fixedColumn(j, t, 4, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+              int32_t v;
+              if (!csv::ParseDate(vp, vn, &v)) return false;
+              std::memcpy(dst, &v, 4);
+              return true;
+            });
+            break;
+          case CType::TIMESTAMP:
+            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+              int64_t v;
+              if (!csv::ParseTimestamp(vp, vn, &v, true)) return false;
+              std::memcpy(dst, &v, 8);
+              return true;
+            });
+            break;
+          default: {
+            PieceCol& c = pc.cols[j];
+            const char quote = P.d.quote;
+            for (uint32_t i = 0; i < bn; i++) {
+              const FieldRef& f = batch[static_cast<size_t>(i) * nc + j];
+              const char* vp = f.p;
+              size_t vn = f.n;
+              if (f.quoted) csv::FieldValue(f, quote, scratch, &vp, &vn);
+              const uint64_t r = rbase + i;
+              if (csv::IsNullToken(vp, vn)) {
+                if (!c.nulls) std::memset(c.valid.get(), 1, r);
+                c.valid[r] = 0;
+                c.nulls++;
+              } else {
+                if (c.nulls) c.valid[r] = 1;
+                PutString(c, vp, vn, tmp);
+              }
               c.offs[r] = static_cast<uint32_t>(c.chars.size());
-              break;
-          }
-          if (!ok) {
-            CType want = csv::Join(t, csv::Classify(vp, vn));
-            pc.seen[j] = csv::Join(pc.seen[j] == CType::NUL ? t : pc.seen[j], want);
-            if (pc.widenLine[j] == UINT64_MAX) pc.widenLine[j] = rowLine;
+            }
+            break;
           }
         }
       }
@@ -373,7 +448,7 @@ class ParseCore {
         csv::FieldValue(r, parser->d.quote, scratch, &vp, &vn);
         PieceCol pcol;
         PutString(pcol, vp, vn, tmp);
-        firstRow.push_back(pcol.chars);
+        firstRow.emplace_back(pcol.chars.data(), pcol.chars.size());
         firstClasses.push_back(csv::Classify(vp, vn));
       }
     }
