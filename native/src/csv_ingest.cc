@@ -22,11 +22,9 @@
 #include "csv_parse.h"
 
 #include <cerrno>
-#include <condition_variable>
 #include <fcntl.h>
-#include <mutex>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <thread>
 #include <unistd.h>
 
 namespace cdx {
@@ -37,20 +35,6 @@ using csvp::Parser;
 using csvp::FixedWidth;
 
 inline uint64_t Pad64(uint64_t n) { return (n + 63) & ~uint64_t{63}; }
-
-// A growable byte buffer that is not zero-filled.
-struct Bytes {
-  std::unique_ptr<uint8_t[]> p;
-  size_t cap = 0, len = 0;
-  uint8_t* Reserve(size_t n) {
-    if (n > cap) {
-      p.reset(new uint8_t[n + n / 8]);
-      cap = n + n / 8;
-    }
-    len = n;
-    return p.get();
-  }
-};
 
 // ---------------------------------------------------------------------------------------------
 // The RecordBatch message (Message.fbs / Schema.fbs), written as a fixed flatbuffer layout:
@@ -100,96 +84,70 @@ void EncodeRecordBatch(int64_t length, const std::vector<Span>& nodes, const std
 }
 
 // ---------------------------------------------------------------------------------------------
-// The output file and its writer thread: one message (metadata + body) in flight at a time.
+// The output file. Record batches are laid out straight into a shared mapping of their region of
+// the file (grown with ftruncate first), by the parse threads in parallel: no intermediate body
+// buffer, no write() copy, and the page-cache pages are filled by both cores (buffered write()
+// calls on one file are serialised by the inode lock). Each region is unmapped once written, so
+// the mapping never holds more than one batch. Removed on destruction unless kept.
 class Output {
  public:
   Output(std::string path) : path_(std::move(path)) {}
-  ~Output() { Close(); if (!kept_) ::unlink(path_.c_str()); }
-
+  ~Output() {
+    Unmap();
+    if (fd_ >= 0) ::close(fd_);
+    if (created_ && !kept_) ::unlink(path_.c_str());
+  }
   Status Open() {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Status::Error("E_IO", path_ + ": cannot create the Arrow file: " + std::strerror(errno));
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Error("cannot create the Arrow file");
     created_ = true;
-    thread_ = std::thread([this] { Loop(); });
     return Status::Ok();
   }
-  // Writes synchronously (the file's prefix).
-  Status WriteNow(const uint8_t* p, size_t n) {
-    Status st = WriteAll(p, n);
-    if (st.ok()) pos_ += n;
-    return st;
-  }
-  // Waits for the previous message to be written, then hands this one to the writer thread.
-  Status Submit(const uint8_t* p, size_t n) {
-    std::unique_lock<std::mutex> lk(m_);
-    cv_.wait(lk, [&] { return !has_; });
-    if (!err_.ok()) return err_;
-    p_ = p; n_ = n; has_ = true;
-    pos_ += n;
-    cv_.notify_all();
-    return Status::Ok();
-  }
-  // Waits until everything submitted is written; the write error if any.
-  Status Flush() {
-    std::unique_lock<std::mutex> lk(m_);
-    cv_.wait(lk, [&] { return !has_; });
-    return err_;
-  }
-  uint64_t pos() const { return pos_; }
-  void Keep() { kept_ = true; }
-  void Close() {
-    if (thread_.joinable()) {
-      { std::lock_guard<std::mutex> lk(m_); stop_ = true; }
-      cv_.notify_all();
-      thread_.join();
-    }
-    if (fd_ >= 0) { ::close(fd_); fd_ = -1; }
-    if (!created_) kept_ = true;  // nothing of ours to remove
-  }
-
- private:
-  Status WriteAll(const uint8_t* p, size_t n) {
+  // Appends bytes with pwrite (the file's prefix).
+  Status Append(const uint8_t* p, size_t n) {
     while (n > 0) {
-      const ssize_t w = ::write(fd_, p, std::min<size_t>(n, size_t{1} << 30));
+      const ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(pos_));
       if (w < 0) {
         if (errno == EINTR) continue;
-        return Status::Error("E_IO", path_ + ": cannot write the Arrow file: " + std::strerror(errno));
+        return Error("cannot write the Arrow file");
       }
       p += w;
       n -= static_cast<size_t>(w);
+      pos_ += static_cast<uint64_t>(w);
     }
     return Status::Ok();
   }
-  void Loop() {
-    std::unique_lock<std::mutex> lk(m_);
-    for (;;) {
-      cv_.wait(lk, [&] { return has_ || stop_; });
-      if (has_) {
-        const uint8_t* p = p_;
-        const size_t n = n_;
-        lk.unlock();
-        Status st = err_.ok() ? WriteAll(p, n) : Status::Ok();
-        lk.lock();
-        if (!st.ok() && err_.ok()) err_ = st;
-        has_ = false;
-        cv_.notify_all();
-        continue;
-      }
-      if (stop_) return;
-    }
+  // Extends the file by n bytes (zeros) and maps them; *dst points at the first.
+  Status MapNext(uint64_t n, uint8_t** dst) {
+    Unmap();
+    if (::ftruncate(fd_, static_cast<off_t>(pos_ + n)) != 0) return Error("cannot extend the Arrow file");
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t start = pos_ & ~(page - 1);
+    mapLen_ = pos_ + n - start;
+    void* m = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(start));
+    if (m == MAP_FAILED) { mapLen_ = 0; return Error("cannot map the Arrow file"); }
+    map_ = static_cast<uint8_t*>(m);
+    *dst = map_ + (pos_ - start);
+    pos_ += n;
+    return Status::Ok();
   }
+  void Unmap() {
+    if (map_) munmap(map_, mapLen_);
+    map_ = nullptr;
+    mapLen_ = 0;
+  }
+  uint64_t pos() const { return pos_; }
+  void Keep() { kept_ = true; }
+  const std::string& path() const { return path_; }
 
+ private:
+  Status Error(const char* what) const { return Status::Error("E_IO", path_ + ": " + what + ": " + std::strerror(errno)); }
   std::string path_;
   int fd_ = -1;
   bool created_ = false, kept_ = false;
   uint64_t pos_ = 0;
-  std::thread thread_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool has_ = false, stop_ = false;
-  const uint8_t* p_ = nullptr;
-  size_t n_ = 0;
-  Status err_;
+  uint8_t* map_ = nullptr;
+  uint64_t mapLen_ = 0;
 };
 
 struct Block { uint64_t offset, metaLength, bodyLength; };
@@ -223,15 +181,13 @@ class IngestWorker : public PromiseWorker {
     if (offset > size) { status_ = Status::Error("E_BAD_ARG", path + ": start offset past the end"); return; }
     job_->total.store(size);
     f->AdviseSequential(offset, size - offset);
-    Bytes bufs[2];  // before `o`: the writer thread may use them until `o` is closed
     Output o(out);
     st = o.Open();
-    if (st.ok()) st = o.WriteNow(prefix.data(), prefix.size());
+    if (st.ok()) st = o.Append(prefix.data(), prefix.size());
     if (!st.ok()) { status_ = st; return; }
     nulls.assign(P.ncols, 0);
     P.pieces = std::make_shared<std::vector<csvp::Piece>>();
     csvp::ParseCore core(P, job_.get());
-    int turn = 0;
     std::vector<uint8_t> meta;
     std::vector<Span> nodes, spans;
     uint64_t dropped = offset;
@@ -291,20 +247,18 @@ class IngestWorker : public PromiseWorker {
         const uint64_t at = o.pos();
         uint64_t metaLen = (8 + meta.size() + 7) & ~uint64_t{7};
         metaLen += (64 - (at + metaLen) % 64) % 64;
-        Bytes& buf = bufs[turn];
-        turn ^= 1;
-        uint8_t* p = buf.Reserve(metaLen + body);
-        Put<uint32_t>(p, 0, 0xFFFFFFFFu);
-        Put<int32_t>(p, 4, static_cast<int32_t>(metaLen - 8));
-        std::memcpy(p + 8, meta.data(), meta.size());
-        std::memset(p + 8 + meta.size(), 0, metaLen - 8 - meta.size());
+        uint8_t* p = nullptr;
+        st = o.MapNext(metaLen + body, &p);
+        if (!st.ok()) { status_ = st; return; }
+        // the new region reads as zeros (the file was just extended): padding needs no writes
+        std::atomic<bool> failed{false}, fault{false};
+        if (!GuardedRun([&] {
+              Put<uint32_t>(p, 0, 0xFFFFFFFFu);
+              Put<int32_t>(p, 4, static_cast<int32_t>(metaLen - 8));
+              std::memcpy(p + 8, meta.data(), meta.size());
+            }))
+          fault.store(true);
         uint8_t* bodyp = p + metaLen;
-        // padding bytes are zero (the buffers are written over the rest)
-        for (size_t k = 0; k < spans.size(); k++) {
-          const uint64_t a = static_cast<uint64_t>(spans[k].a + spans[k].b);
-          std::memset(bodyp + a, 0, Pad64(a) - a);
-        }
-        std::atomic<bool> failed{false};
 #pragma omp parallel for schedule(dynamic, 1)
         for (int64_t jj = 0; jj < static_cast<int64_t>(P.ncols); jj++) {
           try {
@@ -314,15 +268,16 @@ class IngestWorker : public PromiseWorker {
             d.data = bodyp + c.data;
             const CType t = P.types[jj];
             if (FixedWidth(t) == 0 && t != CType::BOOL) d.offsets = reinterpret_cast<int32_t*>(bodyp + c.off);
-            core.AssembleRange(static_cast<uint32_t>(jj), r0, r1, c.nulls > 0, d);
+            // a fault here: the output was truncated by someone else, or the disk is full
+            if (!GuardedRun([&] { core.AssembleRange(static_cast<uint32_t>(jj), r0, r1, c.nulls > 0, d); })) fault.store(true);
           } catch (...) {
             failed.store(true);
           }
         }
+        o.Unmap();
+        if (fault.load()) { status_ = Status::Error("E_IO", out + ": cannot write the Arrow file (disk full, or the file was truncated while written)"); return; }
         if (failed.load()) { status_ = Status::Error("E_NOMEM", path + ": out of memory while writing a record batch"); return; }
         blocks.push_back({at, metaLen, body});
-        st = o.Submit(p, metaLen + body);
-        if (!st.ok()) { status_ = st; return; }
       }
       rows += n;
       // the rows behind are parsed: let their pages go (keeps RSS bounded for huge files)
@@ -332,10 +287,7 @@ class IngestWorker : public PromiseWorker {
       win = std::max<uint64_t>(chunkBytes, 1);
       done = last;
     }
-    st = o.Flush();
-    if (!st.ok()) { status_ = st; return; }
     fileBytes = o.pos();
-    o.Close();
     if (Cancelled()) { status_ = Status::Error("E_CANCELLED", "cancelled"); return; }
     if (!restart) o.Keep();
   }
