@@ -8,11 +8,12 @@
 // doubled while a window holds no complete row, up to maxRowBytes): each window starts at a row
 // start outside quotes and ends at the last complete row (ParseCore, quote parity), so no row is
 // lost or split at a window edge. Each window's rows become record batches of at most batchRows:
-// the body (each buffer 64-byte aligned and padded, in IPC order: validity, [offsets,] data per
-// column) and the RecordBatch message (flatbuffer encoded here, padded so that the body starts
-// 64-byte aligned in the file) are laid out in one buffer and handed to a writer thread, which
-// writes it while the next window is parsed (two buffers in rotation). JS supplies `prefix` (magic
-// + Schema message, apache-arrow's encoder) and appends the footer from the returned blocks.
+// the RecordBatch message (flatbuffer encoded here, padded so that the body starts 64-byte
+// aligned in the file) and the body (each buffer 64-byte aligned and padded, in IPC order:
+// validity, [offsets,] data per column) are laid out by the OpenMP threads straight into a shared
+// mapping of the batch's region of the output file (see Output). Parse and layout both run on all
+// cores, so there is no serial writer stage left for the next parse to overlap. JS supplies
+// `prefix` (magic + Schema message, apache-arrow's encoder) and appends the footer from the returned blocks.
 //
 // Types are given (sampled by JS). A value that does not fit widens the column; if nothing was
 // written yet the window is simply re-parsed (ParseCore does it), but because the Schema at the
