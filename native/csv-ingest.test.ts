@@ -199,6 +199,18 @@ describe('ingestCsv: the Arrow file holds what DuckDB reads', () => {
     }
   });
 
+  it('the fallback for file systems without shared writable mappings writes the same bytes', async () => {
+    const p = file('fallback.csv', quoted(20000));
+    const mapped = await ingest(p, { chunkBytes: 100000, batchRows: 4000 });
+    process.env.CDX_CSV_NO_MMAP = '1';
+    try {
+      const written = await ingest(p, { chunkBytes: 100000, batchRows: 4000 });
+      expect(Buffer.compare(Buffer.from(written.bytes), Buffer.from(mapped.bytes))).toBe(0);
+    } finally {
+      delete process.env.CDX_CSV_NO_MMAP;
+    }
+  });
+
   it('a header-only file gives a valid file with no rows', async () => {
     const r = await ingest(file('header-only.csv', 'a,b\n'));
     expect(r.table.numRows).toBe(0);

@@ -94,6 +94,7 @@ class Output {
  public:
   Output(std::string path) : path_(std::move(path)) {}
   ~Output() {
+    buf_.clear();
     Unmap();
     if (fd_ >= 0) ::close(fd_);
     if (created_ && !kept_) ::unlink(path_.c_str());
@@ -120,22 +121,49 @@ class Output {
   }
   // Extends the file by n bytes (zeros) and maps them; *dst points at the first.
   Status MapNext(uint64_t n, uint8_t** dst) {
-    Unmap();
+    Status st = Unmap();
+    if (!st.ok()) return st;
     if (::ftruncate(fd_, static_cast<off_t>(pos_ + n)) != 0) return Error("cannot extend the Arrow file");
     const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     const uint64_t start = pos_ & ~(page - 1);
     mapLen_ = pos_ + n - start;
-    void* m = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(start));
-    if (m == MAP_FAILED) { mapLen_ = 0; return Error("cannot map the Arrow file"); }
+    void* m = noMap_ ? MAP_FAILED : mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(start));
+    if (m == MAP_FAILED) {
+      // a file system without shared writable mappings: lay out in memory, then pwrite
+      noMap_ = true;
+      mapLen_ = 0;
+      buf_.assign(n, 0);
+      bufAt_ = pos_;
+      *dst = buf_.data();
+      pos_ += n;
+      return Status::Ok();
+    }
     map_ = static_cast<uint8_t*>(m);
     *dst = map_ + (pos_ - start);
     pos_ += n;
     return Status::Ok();
   }
-  void Unmap() {
+  // Ends the current region (unmaps it, or writes it out on the fallback path).
+  Status Unmap() {
     if (map_) munmap(map_, mapLen_);
     map_ = nullptr;
     mapLen_ = 0;
+    if (buf_.empty()) return Status::Ok();
+    const uint8_t* p = buf_.data();
+    size_t n = buf_.size();
+    uint64_t at = bufAt_;
+    buf_.clear();
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(at));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Error("cannot write the Arrow file");
+      }
+      p += w;
+      n -= static_cast<size_t>(w);
+      at += static_cast<uint64_t>(w);
+    }
+    return Status::Ok();
   }
   uint64_t pos() const { return pos_; }
   void Keep() { kept_ = true; }
@@ -149,6 +177,11 @@ class Output {
   uint64_t pos_ = 0;
   uint8_t* map_ = nullptr;
   uint64_t mapLen_ = 0;
+
+ public:
+  bool noMap_ = false;
+  std::vector<uint8_t> buf_;
+  uint64_t bufAt_ = 0;
 };
 
 struct Block { uint64_t offset, metaLength, bodyLength; };
@@ -183,6 +216,7 @@ class IngestWorker : public PromiseWorker {
     job_->total.store(size);
     f->AdviseSequential(offset, size - offset);
     Output o(out);
+    o.noMap_ = std::getenv("CDX_CSV_NO_MMAP") != nullptr;  // tests: the write fallback
     st = o.Open();
     if (st.ok()) st = o.Append(prefix.data(), prefix.size());
     if (!st.ok()) { status_ = st; return; }
@@ -275,7 +309,8 @@ class IngestWorker : public PromiseWorker {
             failed.store(true);
           }
         }
-        o.Unmap();
+        st = o.Unmap();
+        if (!st.ok()) { status_ = st; return; }
         if (fault.load()) { status_ = Status::Error("E_IO", out + ": cannot write the Arrow file (disk full, or the file was truncated while written)"); return; }
         if (failed.load()) { status_ = Status::Error("E_NOMEM", path + ": out of memory while writing a record batch"); return; }
         blocks.push_back({at, metaLen, body});
