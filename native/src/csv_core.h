@@ -232,6 +232,69 @@ static inline bool ParseFloat(const char* p, size_t n, double* out) {
   return true;
 }
 
+// SWAR fast paths for short numbers (the common case: ids, counts, prices). They need 8 readable
+// bytes at the start of the digits (the caller checks against the end of its buffer) and accept
+// exactly what ParseInt / ParseFloat accept, or return false to let those decide.
+
+// k (1..8) ASCII digits at q -> value; false if any of them is not a digit.
+static inline bool SwarDigits(const char* q, size_t k, uint64_t* out) {
+  uint64_t w;
+  std::memcpy(&w, q, 8);
+  if (k < 8) w = (w << ((8 - k) * 8)) | (0x3030303030303030ULL >> (k * 8));  // leading '0's
+  if (((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL) return false;
+  w = ((w & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+  w = ((w & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  *out = ((w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+  return true;
+}
+
+// [+-]?digits, at most 8 digits, no leading zero.
+static inline bool ParseIntSwar(const char* p, size_t n, int64_t* out) {
+  size_t i = (n > 0 && (p[0] == '-' || p[0] == '+')) ? 1 : 0;
+  const size_t k = n - i;
+  if (k == 0 || k > 8 || (p[i] == '0' && k > 1)) return false;
+  uint64_t v;
+  if (!SwarDigits(p + i, k, &v)) return false;
+  *out = p[0] == '-' ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+  return true;
+}
+
+// [+-]?digits[.digits] with at most 8 characters after the sign, at least one digit, no leading
+// zero in the integer part (Clinger's exact case: m < 10^8, fraction digits <= 7).
+static inline bool ParseFloatSwar(const char* p, size_t n, double* out) {
+  static const double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  const size_t i = (n > 0 && (p[0] == '-' || p[0] == '+')) ? 1 : 0;
+  const char* s = p + i;
+  const size_t len = n - i;
+  if (len < 1 || len > 8) return false;
+  uint64_t w;
+  std::memcpy(&w, s, 8);
+  const uint64_t t = w ^ 0x2E2E2E2E2E2E2E2EULL;  // '.' bytes become zero
+  const uint64_t z = (t - 0x0101010101010101ULL) & ~t & 0x8080808080808080ULL;
+  const uint64_t inLen = len == 8 ? ~0ULL : ((1ULL << (len * 8)) - 1);
+  uint64_t m;
+  double v;
+  if (!(z & inLen)) {  // no dot: an integer
+    if (s[0] == '0' && len > 1) return false;
+    if (!SwarDigits(s, len, &m)) return false;
+    v = static_cast<double>(m);
+  } else {
+    const size_t dot = static_cast<size_t>(__builtin_ctzll(z)) >> 3;  // the first '.' (exact for the lowest)
+    const size_t k = len - 1;
+    if (k == 0 || (dot > 1 && s[0] == '0')) return false;
+    const uint64_t low = dot == 0 ? 0 : ((1ULL << (dot * 8)) - 1);
+    const uint64_t merged = (w & low) | ((w >> 8) & ~low);  // the dot removed
+    char tmp[8];
+    std::memcpy(tmp, &merged, 8);
+    if (!SwarDigits(tmp, k, &m)) return false;  // also refuses a second dot
+    v = static_cast<double>(m);
+    const size_t frac = len - 1 - dot;
+    if (frac) v /= kPow10[frac];
+  }
+  *out = p[0] == '-' ? -v : v;
+  return true;
+}
+
 static inline int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;

@@ -237,7 +237,7 @@ class IngestWorker : public PromiseWorker {
         status_ = Status::Error("E_TRUNCATED", path + ": the file shrank to " + std::to_string(now) + " bytes while it was being read (it had " + std::to_string(size) + ")");
         return;
       }
-      st = core.ParseBuffer(base + s, e - s, last, true);
+      st = core.ParseBuffer(base + s, e - s, last, true, base + size);
       if (!st.ok()) { status_ = st; return; }
       if (core.needMore) { win *= 2; continue; }
       if (!core.widened.empty()) {
@@ -294,6 +294,21 @@ class IngestWorker : public PromiseWorker {
             }))
           fault.store(true);
         uint8_t* bodyp = p + metaLen;
+#ifdef MADV_POPULATE_WRITE
+        // fault the region's pages in ahead, in parallel and in bulk (one call per 1 MiB instead of a
+        // trap per page; a kernel without it says EINVAL and the pages fault in as they are written)
+        {
+          const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+          uint8_t* a0 = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(p) & ~(page - 1));
+          const uint64_t len = static_cast<uint64_t>(p + metaLen + body - a0);
+          const int64_t parts = static_cast<int64_t>((len + (1 << 20) - 1) >> 20);
+#pragma omp parallel for schedule(dynamic, 1)
+          for (int64_t k = 0; k < parts; k++) {
+            const uint64_t o = static_cast<uint64_t>(k) << 20;
+            madvise(a0 + o, std::min<uint64_t>(len - o, 1 << 20), MADV_POPULATE_WRITE);
+          }
+        }
+#endif
 #pragma omp parallel for schedule(dynamic, 1)
         for (int64_t jj = 0; jj < static_cast<int64_t>(P.ncols); jj++) {
           try {

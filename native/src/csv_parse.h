@@ -210,7 +210,8 @@ class ParseCore {
 
   // Parses the complete rows of [base, base + N) (all of it when `last`). `guarded`: base is a file
   // mapping that may shrink under us; every read runs under GuardedRun (a fault -> E_TRUNCATED).
-  Status ParseBuffer(const char* base, uint64_t N, bool last, bool guarded);
+  // `safeEnd`: reads up to there are allowed (default base + N; the ingest passes the file's end).
+  Status ParseBuffer(const char* base, uint64_t N, bool last, bool guarded, const char* safeEnd = nullptr);
 
   // Per-column sizes of rows [r0, r1) of the last parse: nulls and string bytes.
   void RangeStats(uint32_t j, uint64_t r0, uint64_t r1, uint64_t* nulls, uint64_t* chars);
@@ -302,7 +303,9 @@ class ParseCore {
         if (f.quoted) csv::FieldValue(f, quote, scratch, &vp, &vn);
         const uint64_t r = rbase + i;
         uint8_t* dst = out + r * w;
-        if (conv(vp, vn, dst)) {
+        // 9 readable bytes at the value: the SWAR number paths may load 8 after a sign
+        const bool wide = !f.quoted && vp + 9 <= safeEnd_;
+        if (conv(vp, vn, dst, wide)) {
           if (c.nulls) c.valid[r] = 1;  // validity bytes are only kept once the piece saw a null
           continue;
         }
@@ -335,7 +338,7 @@ class ParseCore {
         const CType t = types[j];
         switch (t) {
           case CType::BOOL:
-            fixedColumn(j, t, 1, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+            fixedColumn(j, t, 1, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
               bool b;
               if (!csv::ParseBool(vp, vn, &b)) return false;
               *dst = b ? 1 : 0;
@@ -343,24 +346,24 @@ class ParseCore {
             });
             break;
           case CType::INT64:
-            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool wide) {
               int64_t v;
               bool o;
-              if (!csv::ParseInt(vp, vn, &v, &o)) return false;
+              if (!(wide && csv::ParseIntSwar(vp, vn, &v)) && !csv::ParseInt(vp, vn, &v, &o)) return false;
               std::memcpy(dst, &v, 8);
               return true;
             });
             break;
           case CType::FLOAT64:
-            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool wide) {
               double v;
-              if (!csv::ParseFloat(vp, vn, &v)) return false;
+              if (!(wide && csv::ParseFloatSwar(vp, vn, &v)) && !csv::ParseFloat(vp, vn, &v)) return false;
               std::memcpy(dst, &v, 8);
               return true;
             });
             break;
           case CType::DATE:
-            fixedColumn(j, t, 4, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+            fixedColumn(j, t, 4, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
               int32_t v;
               if (!csv::ParseDate(vp, vn, &v)) return false;
               std::memcpy(dst, &v, 4);
@@ -368,7 +371,7 @@ class ParseCore {
             });
             break;
           case CType::TIMESTAMP:
-            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst) {
+            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
               int64_t v;
               if (!csv::ParseTimestamp(vp, vn, &v, true)) return false;
               std::memcpy(dst, &v, 8);
@@ -459,6 +462,7 @@ class ParseCore {
  private:
   Parser* parser;
   JobState* job_;
+  const char* safeEnd_ = nullptr;
 };
 
 // Runs f() under the SIGBUS guard when `guarded`; false when the mapping faulted.
@@ -468,8 +472,9 @@ inline bool MaybeGuarded(bool guarded, F&& f) {
   return GuardedRun(std::forward<F>(f));
 }
 
-inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bool guarded) {
+inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bool guarded, const char* safeEnd) {
   Parser& P = *parser;
+  safeEnd_ = safeEnd ? safeEnd : base + N;
   const char q = P.d.quote;
   const char term = P.d.term;
   rows = 0; badCount = 0; complete = 0; needMore = false;
