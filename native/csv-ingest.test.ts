@@ -149,6 +149,25 @@ describe('ingestCsv: the Arrow file holds what DuckDB reads', () => {
     if (duck) expectSameRows(r.rows, await duckRows(p, r.info));
   });
 
+  it('short integers and decimals of every shape (the SWAR paths) equal DuckDB, bit for bit', async () => {
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+    const digits = (k: number, lead: boolean) => { let t = lead ? String(1 + rnd(9)) : String(rnd(10)); for (let i = 1; i < k; i++) t += String(rnd(10)); return t; };
+    const lines = ['i,x,y'];
+    for (let r = 0; r < 20000; r++) {
+      const sign = ['', '-', '+'][rnd(3)]!;
+      const i = sign + (rnd(10) === 0 ? '0' : digits(1 + rnd(10), true));
+      const ip = rnd(4) === 0 ? '0' : digits(1 + rnd(5), true);
+      const x = ['', '-', '+'][rnd(3)]! + (rnd(5) === 0 ? '.' + digits(1 + rnd(7), false) : ip + (rnd(4) ? '.' + digits(rnd(8), false) : ''));
+      const y = (rnd(2) ? '-' : '') + digits(1 + rnd(12), true) + '.' + digits(1 + rnd(12), false);
+      lines.push(`${i},${x},${y}`);
+    }
+    const p = file('numbers.csv', lines.join('\n') + '\n');
+    const r = await ingest(p);
+    expect(r.info.columns.map((c) => c.type)).toEqual(['int64', 'float64', 'float64']);
+    if (duck) expectSameRows(r.rows, await duckRows(p, r.info));
+  });
+
   it('quoted newlines across window edges: the same rows for any window size', async () => {
     const p = file('quoted.csv', quoted(3000));
     const ref = await ingest(p);
