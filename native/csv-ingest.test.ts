@@ -332,6 +332,27 @@ describe('ingestCsv: cancel and truncation leave nothing behind', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('shrinks.arrow'))).toEqual([]);
   });
 
+  it('a garbled file (a stray quote swallows the rest) is refused naming the file and line, no output', async () => {
+    const body = Array.from({ length: 20000 }, (_, i) => `${i},text ${i}`);
+    body[10] = '10,"oops';
+    const p = file('garbled.csv', 'a,b\n' + body.join('\n') + '\n');
+    const out = join(dir, 'garbled.arrow');
+    await expect(ingestCsv(p, out, { chunkBytes: 16384, maxRowBytes: 100000 })).rejects.toMatchObject({ code: 'E_ROW_TOO_LARGE', message: expect.stringContaining(`${p}: line 12`) });
+    expect(readdirSync(dir).filter((f) => f.startsWith('garbled.arrow'))).toEqual([]);
+    // with room for it, the same file loads its good rows and reports the unterminated field
+    const r = await ingest(p, { chunkBytes: 16384 });
+    expect(r.rows.length).toBe(10);
+    expect(r.warnings.find((w) => w.code === 'W_BAD_ROW')).toMatchObject({ line: 12, message: expect.stringContaining('unterminated') });
+  });
+
+  it('a truncated gzip file is refused naming the file, no output', async () => {
+    const gz = gzipSync(quoted(20000));
+    const p = file('cut.csv.gz', gz.subarray(0, gz.length >> 1));
+    const out = join(dir, 'cut.arrow');
+    await expect(ingestCsv(p, out)).rejects.toMatchObject({ code: 'E_GZIP', message: expect.stringContaining(p) });
+    expect(readdirSync(dir).filter((f) => f.startsWith('cut.arrow'))).toEqual([]);
+  });
+
   it('an output folder that does not exist: E_IO naming it', async () => {
     const p = file('io.csv', 'a\n1\n');
     const out = join(dir, 'no-such-dir', 'x.arrow');
