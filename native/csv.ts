@@ -718,12 +718,13 @@ export interface IngestCsvResult {
 
 /**
  * Ingests a CSV file into an uncompressed Arrow IPC file at `outPath` (written to a temporary file
- * beside it and renamed when complete), in one optimistic pass: types come from the first
- * `sampleBytes`; a value further on that does not fit widens the column in place when it appears in
- * the first batch, and otherwise restarts the ingest with the widened types (each restart widens at
+ * beside it and renamed when complete; a failure or cancel leaves neither), in one optimistic pass:
+ * types come from the first `sampleBytes`; a value further on that does not fit widens the column
+ * (before any batch was written the pass simply starts again with the wider type and W_WIDENED says
+ * where; after, the ingest restarts with the widened types: `passes` counts those, each widens at
  * least one column, so there are at most a few). Every column is written as nullable (the returned
- * info says which really hold nulls). Memory stays bounded: batches are written as they come, with
- * back-pressure on the file stream.
+ * info says which really hold nulls). Plain / BOM UTF-8 and Windows-1252 files take the native path
+ * (ingestCsvNative), gzip and UTF-16 the streamed one (ingestCsvStreamed); both keep memory bounded.
  */
 export async function ingestCsv(path: string, outPath: string, opts: IngestCsvOptions = {}): Promise<IngestCsvResult> {
   // the sample is read in pieces no larger than itself (a default chunk would type 8 MiB)
@@ -856,6 +857,10 @@ async function ingestCsvNative(path: string, outPath: string, opts: IngestCsvOpt
   }
 }
 
+/**
+ * The streamed path (gzip, UTF-16): readCsv's record batches through apache-arrow's
+ * RecordBatchFileWriter, with back-pressure on the file stream.
+ */
 async function ingestCsvStreamed(path: string, outPath: string, opts: IngestCsvOptions, sampled: CsvInfo): Promise<IngestCsvResult> {
   const { RecordBatchFileWriter } = await import('apache-arrow');
   const { createWriteStream: cws } = await import('node:fs');

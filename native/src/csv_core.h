@@ -2,9 +2,10 @@
 // timestamp, string), the row tokenizer, and the parallel chunk parser used by csv.cc.
 //
 // Chunk-boundary design (quote-parity pre-pass):
-//  * JS streams the file in chunks; the parser keeps the bytes after the last complete row (the
-//    "carry") and prepends them to the next chunk, so every buffer parsed here starts at a row start
-//    outside quotes. Nothing is lost at a chunk edge: an incomplete row waits for the next chunk.
+//  * Every buffer parsed starts at a row start outside quotes and only its complete rows are parsed:
+//    csvFeed (bytes streamed from JS) keeps the bytes after the last complete row (the "carry") and
+//    prepends them to the next chunk; csvIngest (the file mapped) starts the next window there (a
+//    window without a complete row grows). Nothing is lost at an edge: an incomplete row waits.
 //  * Inside a buffer, the bytes are cut into P pieces (P = 4 x threads). Pass 1 (parallel) counts the
 //    quote characters of each piece; a prefix XOR gives the exact quote state at each piece start
 //    (quotes toggle the state, a doubled quote toggles it twice, so parity is exact for RFC 4180 and
