@@ -26,15 +26,15 @@
  * - ingestCsv writes straight into an Arrow IPC file in one optimistic pass (sample typing; a late
  *   widening restarts into a fresh temporary file). For plain / BOM UTF-8 and Windows-1252 files
  *   the whole pass is native (csvIngest in native/src/csv_ingest.cc: the file is mapped, parsed in
- *   16 MiB windows and the record batches written by a writer thread while the next window is
- *   parsed); JS encodes only the Schema message and the footer. gzip and UTF-16 input take the
+ *   16 MiB windows on every core and each record batch laid out straight into a mapping of the
+ *   output file); JS encodes only the Schema message and the footer. gzip and UTF-16 input take the
  *   streamed path (readCsv + apache-arrow's RecordBatchFileWriter). readCsv after inspectCsv (full
  *   typing pass) never changes schema between batches.
  * Errors carry a `code`: ENOENT, E_IS_DIR, E_EMPTY, E_NOT_TEXT, E_GZIP, E_BAD_ROW, E_ROW_TOO_LARGE,
  * E_CANCELLED, E_IO; messages start with the file path.
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, open, rename, rm, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import {
@@ -825,7 +825,6 @@ async function ingestCsvNative(path: string, outPath: string, opts: IngestCsvOpt
         onProgress: opts.onProgress ? (p) => opts.onProgress!({ done: p.done, total, fraction: p.fraction }) : undefined,
       });
       if (!r.restart) {
-        const { appendFile } = await import('node:fs/promises');
         await appendFile(tmp, ipcSuffix(schema, r.blocks));
         await rename(tmp, outPath);
       }
