@@ -167,6 +167,9 @@ class Output {
   }
   uint64_t pos() const { return pos_; }
   void Keep() { kept_ = true; }
+  // Use pwrite from the start (tests; a file system without shared writable mappings does it alone).
+  void NoMap() { noMap_ = true; }
+  bool Mapped() const { return map_ != nullptr; }
   const std::string& path() const { return path_; }
 
  private:
@@ -177,8 +180,6 @@ class Output {
   uint64_t pos_ = 0;
   uint8_t* map_ = nullptr;
   uint64_t mapLen_ = 0;
-
- public:
   bool noMap_ = false;
   std::vector<uint8_t> buf_;
   uint64_t bufAt_ = 0;
@@ -216,7 +217,7 @@ class IngestWorker : public PromiseWorker {
     job_->total.store(size);
     f->AdviseSequential(offset, size - offset);
     Output o(out);
-    o.noMap_ = std::getenv("CDX_CSV_NO_MMAP") != nullptr;  // tests: the write fallback
+    if (std::getenv("CDX_CSV_NO_MMAP")) o.NoMap();
     st = o.Open();
     if (st.ok()) st = o.Append(prefix.data(), prefix.size());
     if (!st.ok()) { status_ = st; return; }
@@ -297,7 +298,7 @@ class IngestWorker : public PromiseWorker {
 #ifdef MADV_POPULATE_WRITE
         // fault the region's pages in ahead, in parallel and in bulk (one call per 1 MiB instead of a
         // trap per page; a kernel without it says EINVAL and the pages fault in as they are written)
-        {
+        if (o.Mapped()) {
           const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
           uint8_t* a0 = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(p) & ~(page - 1));
           const uint64_t len = static_cast<uint64_t>(p + metaLen + body - a0);
