@@ -24,19 +24,25 @@
  *   before the caller consumes the current batch. Memory is bounded by a few chunks, whatever the
  *   file size (about 300 MB RSS ingesting 1 GB).
  * - ingestCsv writes straight into an Arrow IPC file in one optimistic pass (sample typing; a late
- *   widening restarts into a fresh temporary file); readCsv after inspectCsv (full typing pass)
- *   never changes schema between batches.
+ *   widening restarts into a fresh temporary file). For plain / BOM UTF-8 and Windows-1252 files
+ *   the whole pass is native (csvIngest in native/src/csv_ingest.cc: the file is mapped, parsed in
+ *   16 MiB windows on every core and each record batch laid out straight into a mapping of the
+ *   output file); JS encodes only the Schema message and the footer. gzip and UTF-16 input take the
+ *   streamed path (readCsv + apache-arrow's RecordBatchFileWriter). readCsv after inspectCsv (full
+ *   typing pass) never changes schema between batches.
  * Errors carry a `code`: ENOENT, E_IS_DIR, E_EMPTY, E_NOT_TEXT, E_GZIP, E_BAD_ROW, E_ROW_TOO_LARGE,
  * E_CANCELLED, E_IO; messages start with the file path.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { appendFile, open, rename, rm, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import {
-  Bool, DateDay, Field, Float64, Int64, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData,
+  Bool, DateDay, Field, Float64, Int64, MetadataVersion, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData,
   type Data, type DataType,
 } from 'apache-arrow';
+import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
+import { Message } from 'apache-arrow/ipc/metadata/message';
 import { cancelledError, loadNative, runJob, type KernelOptions, type NativeError } from './index';
 
 export type CsvType = 'bool' | 'int64' | 'float64' | 'date' | 'timestamp' | 'string';
@@ -712,18 +718,152 @@ export interface IngestCsvResult {
 
 /**
  * Ingests a CSV file into an uncompressed Arrow IPC file at `outPath` (written to a temporary file
- * beside it and renamed when complete), in one optimistic pass: types come from the first
- * `sampleBytes`; a value further on that does not fit widens the column in place when it appears in
- * the first batch, and otherwise restarts the ingest with the widened types (each restart widens at
+ * beside it and renamed when complete; a failure or cancel leaves neither), in one optimistic pass:
+ * types come from the first `sampleBytes`; a value further on that does not fit widens the column
+ * (before any batch was written the pass simply starts again with the wider type and W_WIDENED says
+ * where; after, the ingest restarts with the widened types: `passes` counts those, each widens at
  * least one column, so there are at most a few). Every column is written as nullable (the returned
- * info says which really hold nulls). Memory stays bounded: batches are written as they come, with
- * back-pressure on the file stream.
+ * info says which really hold nulls). Plain / BOM UTF-8 and Windows-1252 files take the native path
+ * (ingestCsvNative), gzip and UTF-16 the streamed one (ingestCsvStreamed); both keep memory bounded.
  */
 export async function ingestCsv(path: string, outPath: string, opts: IngestCsvOptions = {}): Promise<IngestCsvResult> {
+  // the sample is read in pieces no larger than itself (a default chunk would type 8 MiB)
+  const sampleChunk = Math.min(opts.chunkBytes ?? DEFAULT_CHUNK, opts.sampleBytes ?? 4 * MiB);
+  const info = await inspectCsv(path, { ...opts, chunkBytes: sampleChunk, typing: 'sample', onProgress: undefined });
+  if (info.gzip || info.encoding === 'utf-16le' || info.encoding === 'utf-16be') {
+    return ingestCsvStreamed(path, outPath, opts, info);
+  }
+  return ingestCsvNative(path, outPath, opts, info);
+}
+
+/** The raw result of the native csvIngest (native/src/csv_ingest.cc). */
+interface RawIngest {
+  rows: number;
+  badCount: number;
+  bad: Float64Array;
+  restart: boolean;
+  batchesBeforeRestart: number;
+  /** bytes written (prefix and record batches; the footer is appended here) */
+  size: number;
+  /** (offset, metadata length, body length) per record batch */
+  blocks: Float64Array;
+  nulls: Float64Array;
+  types: string[];
+  widened: { column: number; from: string; to: string; line: number }[];
+}
+
+const ARROW_MAGIC = Buffer.from('ARROW1');
+
+/** Magic, padding and the Schema message: the start of an Arrow IPC file (apache-arrow's encoder). */
+function ipcPrefix(schema: Schema): Uint8Array {
+  const fb = Message.encode(Message.from(schema));
+  const metaLen = (fb.byteLength + 8 + 7) & ~7;
+  const out = new Uint8Array(8 + metaLen);
+  out.set(ARROW_MAGIC, 0);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(8, -1, true);
+  dv.setInt32(12, metaLen - 8, true);
+  out.set(fb, 16);
+  return out;
+}
+
+/** End-of-stream marker, footer (schema + record batch blocks), its length and the magic. */
+function ipcSuffix(schema: Schema, blocks: Float64Array): Uint8Array {
+  const fileBlocks: FileBlock[] = [];
+  for (let i = 0; i < blocks.length; i += 3) fileBlocks.push(new FileBlock(blocks[i + 1]!, blocks[i + 2]!, blocks[i]!));
+  const footer = Footer.encode(new Footer(schema, MetadataVersion.V5, fileBlocks, []));
+  const out = new Uint8Array(8 + footer.byteLength + 4 + 6);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, -1, true);
+  dv.setInt32(4, 0, true);
+  out.set(footer, 8);
+  dv.setInt32(8 + footer.byteLength, footer.byteLength, true);
+  out.set(ARROW_MAGIC, 12 + footer.byteLength);
+  return out;
+}
+
+function badRowWarnings(bad: Float64Array, ncols: number): CsvWarning[] {
+  const out: CsvWarning[] = [];
+  for (let i = 0; i < bad.length; i += 2) {
+    const line = bad[i]!, nf = bad[i + 1]!;
+    out.push({
+      code: 'W_BAD_ROW', line,
+      message: nf < 0 ? `line ${line}: unterminated quoted field (rest of the file skipped)` : `line ${line}: expected ${ncols} fields, found ${nf}; row skipped`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The direct path (plain or BOM-prefixed UTF-8 and Windows-1252 files): the native side maps the
+ * file, parses it window by window and writes the record batches itself (csvIngest); here only the
+ * Schema message at the start and the footer at the end are encoded (apache-arrow). A widening
+ * restarts the native pass with the widened types (before any batch was written it costs one
+ * window and is not counted as a pass).
+ */
+async function ingestCsvNative(path: string, outPath: string, opts: IngestCsvOptions, sampled: CsvInfo): Promise<IngestCsvResult> {
+  let info = sampled;
+  const tmp = `${outPath}.tmp-${process.pid}-${Date.now()}`;
+  const widenings: CsvWarning[] = [];
+  const total = info.size;
+  for (let pass = 1, attempt = 0; ; attempt++) {
+    const columns = info.columns.map((c) => ({ ...c, nullable: true }));
+    const schema = csvArrowSchema(columns);
+    let r: RawIngest;
+    // progress is polled while the native pass runs; say at once that it started (a caller may cancel)
+    opts.onProgress?.({ done: 0, total, fraction: 0 });
+    try {
+      r = await runJob('csvIngest', (a, job) => a.csvIngest({
+        path, out: tmp, prefix: ipcPrefix(schema), offset: info.encoding === 'utf-8-bom' ? 3 : 0,
+        delimiter: info.dialect.delimiter, quote: info.dialect.quote, terminator: terminatorOf(info.dialect),
+        ncols: columns.length, types: columns.map((c) => c.type), header: info.header, strict: opts.strict,
+        cp1252: info.encoding === 'windows-1252', maxRowBytes: opts.maxRowBytes,
+        chunkBytes: opts.chunkBytes ?? 16 * MiB, batchRows: opts.batchRows ?? 1 << 20,
+      }, job) as Promise<RawIngest>, {
+        signal: opts.signal,
+        progressIntervalMs: opts.progressIntervalMs,
+        onProgress: opts.onProgress ? (p) => opts.onProgress!({ done: p.done, total, fraction: p.fraction }) : undefined,
+      });
+      if (!r.restart) {
+        await appendFile(tmp, ipcSuffix(schema, r.blocks));
+        await rename(tmp, outPath);
+      }
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    if (r.restart) {
+      if (attempt > 8) throw csvError('E_INTERNAL', path, 'column types did not settle after 8 widenings');
+      if (r.batchesBeforeRestart > 0) pass++;
+      const to = new Map<number, CsvType>();
+      for (const w of r.widened) {
+        const col = info.columns[w.column]!;
+        to.set(w.column, w.to as CsvType);
+        widenings.push({ code: 'W_WIDENED', column: col.name, line: w.line, type: w.to as CsvType, message: `column ${col.name} widened from ${w.from} to ${w.to} at line ${w.line}` });
+      }
+      info = { ...info, columns: info.columns.map((c, j) => ({ ...c, type: to.get(j) ?? c.type })) };
+      continue;
+    }
+    const warnings = [...widenings, ...badRowWarnings(r.bad, columns.length)];
+    if (r.badCount > 0) warnings.push({ code: 'W_BAD_ROWS', count: r.badCount, message: `${r.badCount} bad row(s) skipped` });
+    for (const w of warnings) opts.onWarning?.(w);
+    const final: CsvInfo = {
+      ...info,
+      columns: columns.map((c, j) => ({ ...c, nullable: r.nulls[j]! > 0 })),
+      rows: r.rows, badRows: r.badCount, typedBy: 'full',
+    };
+    return { info: final, warnings, passes: pass, batches: r.blocks.length / 3 };
+  }
+}
+
+/**
+ * The streamed path (gzip, UTF-16): readCsv's record batches through apache-arrow's
+ * RecordBatchFileWriter, with back-pressure on the file stream.
+ */
+async function ingestCsvStreamed(path: string, outPath: string, opts: IngestCsvOptions, sampled: CsvInfo): Promise<IngestCsvResult> {
   const { RecordBatchFileWriter } = await import('apache-arrow');
   const { createWriteStream: cws } = await import('node:fs');
-  const { rename, rm } = await import('node:fs/promises');
-  let info = await inspectCsv(path, { ...opts, typing: 'sample', onProgress: undefined });
+  let info = sampled;
   const tmp = `${outPath}.tmp-${process.pid}-${Date.now()}`;
   for (let pass = 1; ; pass++) {
     const columns = info.columns.map((c) => ({ ...c, nullable: true }));

@@ -2,9 +2,10 @@
 // timestamp, string), the row tokenizer, and the parallel chunk parser used by csv.cc.
 //
 // Chunk-boundary design (quote-parity pre-pass):
-//  * JS streams the file in chunks; the parser keeps the bytes after the last complete row (the
-//    "carry") and prepends them to the next chunk, so every buffer parsed here starts at a row start
-//    outside quotes. Nothing is lost at a chunk edge: an incomplete row waits for the next chunk.
+//  * Every buffer parsed starts at a row start outside quotes and only its complete rows are parsed:
+//    csvFeed (bytes streamed from JS) keeps the bytes after the last complete row (the "carry") and
+//    prepends them to the next chunk; csvIngest (the file mapped) starts the next window there (a
+//    window without a complete row grows). Nothing is lost at an edge: an incomplete row waits.
 //  * Inside a buffer, the bytes are cut into P pieces (P = 4 x threads). Pass 1 (parallel) counts the
 //    quote characters of each piece; a prefix XOR gives the exact quote state at each piece start
 //    (quotes toggle the state, a doubled quote toggles it twice, so parity is exact for RFC 4180 and
@@ -98,8 +99,20 @@ static inline bool IEq(const char* p, size_t n, const char* lit) {
 }
 
 static inline bool ParseBool(const char* p, size_t n, bool* out) {
-  if (IEq(p, n, "true")) { *out = true; return true; }
-  if (IEq(p, n, "false")) { *out = false; return true; }
+  // case-insensitive "true" / "false": OR-ing 0x20 lowers exactly the letters' two cases
+  uint32_t w;
+  if (n == 4) {
+    std::memcpy(&w, p, 4);
+    if ((w | 0x20202020u) != 0x65757274u) return false;  // "true" little-endian
+    *out = true;
+    return true;
+  }
+  if (n == 5) {
+    std::memcpy(&w, p, 4);
+    if ((w | 0x20202020u) != 0x736c6166u || (p[4] | 0x20) != 'e') return false;  // "fals" + "e"
+    *out = false;
+    return true;
+  }
   return false;
 }
 
@@ -156,32 +169,32 @@ static inline bool ParseFloat(const char* p, size_t n, double* out) {
     return false;
   }
   if (!((c0 >= '0' && c0 <= '9') || c0 == '.')) return false;
-  // Clinger's fast path: up to 15 significant digits and 22 fraction digits, no exponent, is
-  // exact as (integer mantissa) / 10^k (both exactly representable; one correctly rounded op).
+  // Clinger's fast path: a decimal without exponent whose digits form an integer m <= 2^53 with
+  // at most 22 fraction digits is exactly m / 10^k (both exact; one correctly rounded division).
   {
     static const double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char* s = b;
     uint64_t m = 0;
-    int digits = 0, frac = 0;
-    bool dot = false, any = false;
     for (; s < e; s++) {
       const unsigned d = static_cast<unsigned char>(*s) - '0';
-      if (d <= 9) {
-        any = true;
-        if (m || d) digits++;
-        m = m * 10 + d;
-        if (dot) frac++;
-        if (digits > 15 || frac > 22) break;
-      } else if (*s == '.' && !dot) {
-        dot = true;
-      } else {
-        break;
-      }
+      if (d > 9) break;
+      m = m * 10 + d;
     }
-    if (s == e && any) {
+    const size_t nint = static_cast<size_t>(s - b);
+    size_t nfrac = 0;
+    if (s < e && *s == '.') {
+      const char* f = ++s;
+      for (; s < e; s++) {
+        const unsigned d = static_cast<unsigned char>(*s) - '0';
+        if (d > 9) break;
+        m = m * 10 + d;
+      }
+      nfrac = static_cast<size_t>(s - f);
+    }
+    if (s == e && nint + nfrac > 0 && nint + nfrac <= 19 && nfrac <= 22 && m <= (uint64_t{1} << 53)) {
       double v = static_cast<double>(m);
-      if (frac) v /= kPow10[frac];
+      if (nfrac) v /= kPow10[nfrac];
       *out = neg ? -v : v;
       return true;
     }
@@ -220,6 +233,69 @@ static inline bool ParseFloat(const char* p, size_t n, double* out) {
   return true;
 }
 
+// SWAR fast paths for short numbers (the common case: ids, counts, prices). They need 8 readable
+// bytes at the start of the digits (the caller checks against the end of its buffer) and accept
+// exactly what ParseInt / ParseFloat accept, or return false to let those decide.
+
+// k (1..8) ASCII digits at q -> value; false if any of them is not a digit.
+static inline bool SwarDigits(const char* q, size_t k, uint64_t* out) {
+  uint64_t w;
+  std::memcpy(&w, q, 8);
+  if (k < 8) w = (w << ((8 - k) * 8)) | (0x3030303030303030ULL >> (k * 8));  // leading '0's
+  if (((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL) return false;
+  w = ((w & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+  w = ((w & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  *out = ((w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+  return true;
+}
+
+// [+-]?digits, at most 8 digits, no leading zero.
+static inline bool ParseIntSwar(const char* p, size_t n, int64_t* out) {
+  size_t i = (n > 0 && (p[0] == '-' || p[0] == '+')) ? 1 : 0;
+  const size_t k = n - i;
+  if (k == 0 || k > 8 || (p[i] == '0' && k > 1)) return false;
+  uint64_t v;
+  if (!SwarDigits(p + i, k, &v)) return false;
+  *out = p[0] == '-' ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+  return true;
+}
+
+// [+-]?digits[.digits] with at most 8 characters after the sign, at least one digit, no leading
+// zero in the integer part (Clinger's exact case: m < 10^8, fraction digits <= 7).
+static inline bool ParseFloatSwar(const char* p, size_t n, double* out) {
+  static const double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  const size_t i = (n > 0 && (p[0] == '-' || p[0] == '+')) ? 1 : 0;
+  const char* s = p + i;
+  const size_t len = n - i;
+  if (len < 1 || len > 8) return false;
+  uint64_t w;
+  std::memcpy(&w, s, 8);
+  const uint64_t t = w ^ 0x2E2E2E2E2E2E2E2EULL;  // '.' bytes become zero
+  const uint64_t z = (t - 0x0101010101010101ULL) & ~t & 0x8080808080808080ULL;
+  const uint64_t inLen = len == 8 ? ~0ULL : ((1ULL << (len * 8)) - 1);
+  uint64_t m;
+  double v;
+  if (!(z & inLen)) {  // no dot: an integer
+    if (s[0] == '0' && len > 1) return false;
+    if (!SwarDigits(s, len, &m)) return false;
+    v = static_cast<double>(m);
+  } else {
+    const size_t dot = static_cast<size_t>(__builtin_ctzll(z)) >> 3;  // the first '.' (exact for the lowest)
+    const size_t k = len - 1;
+    if (k == 0 || (dot > 1 && s[0] == '0')) return false;
+    const uint64_t low = dot == 0 ? 0 : ((1ULL << (dot * 8)) - 1);
+    const uint64_t merged = (w & low) | ((w >> 8) & ~low);  // the dot removed
+    char tmp[8];
+    std::memcpy(tmp, &merged, 8);
+    if (!SwarDigits(tmp, k, &m)) return false;  // also refuses a second dot
+    v = static_cast<double>(m);
+    const size_t frac = len - 1 - dot;
+    if (frac) v /= kPow10[frac];
+  }
+  *out = p[0] == '-' ? -v : v;
+  return true;
+}
+
 static inline int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -243,12 +319,16 @@ static inline bool Digits(const char* p, int n, int* out) {
 // YYYY-MM-DD -> days since 1970-01-01.
 static inline bool ParseDate(const char* p, size_t n, int32_t* out) {
   if (n != 10 || p[4] != '-' || p[7] != '-') return false;
-  int y, m, d;
-  if (!Digits(p, 4, &y) || !Digits(p + 5, 2, &m) || !Digits(p + 8, 2, &d)) return false;
+  const unsigned y0 = static_cast<unsigned char>(p[0]) - '0', y1 = static_cast<unsigned char>(p[1]) - '0';
+  const unsigned y2 = static_cast<unsigned char>(p[2]) - '0', y3 = static_cast<unsigned char>(p[3]) - '0';
+  const unsigned m0 = static_cast<unsigned char>(p[5]) - '0', m1 = static_cast<unsigned char>(p[6]) - '0';
+  const unsigned d0 = static_cast<unsigned char>(p[8]) - '0', d1 = static_cast<unsigned char>(p[9]) - '0';
+  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9)) return false;
+  const int y = static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
+  const int m = static_cast<int>(m0 * 10 + m1), d = static_cast<int>(d0 * 10 + d1);
   if (m < 1 || m > 12 || d < 1) return false;
   static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int dim = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 1 : 0);
-  if (d > dim) return false;
+  if (d > mdays[m - 1] && !(m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return false;
   *out = static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
   return true;
 }

@@ -9,6 +9,8 @@ import { gzipSync } from 'node:zlib';
 import { formatDataShape } from '../../../shared/datashape';
 import { CsvSource, csvProvider } from './csv';
 import { SourceError } from './types';
+import { readArrowColumns } from '../columns/index';
+import { summary } from '../../../native/index';
 import { corpusDir, drain, hostileCopies, readOrClearError, tempDir } from './testutil';
 import { duckdb } from './oracle';
 
@@ -116,6 +118,34 @@ describe('ingestToArrow', () => {
     expect(info.warnings.map((w) => [w.code, w.line])).toEqual([['W_BAD_ROW', 3], ['W_BAD_ROWS', undefined]]);
     const t = tableFromIPC(readFileSync(out));
     expect(t.numRows).toBe(2);
+  });
+
+  it('the cache file is mapped in place by the engine, and its summaries agree with DuckDB', async () => {
+    const lines = ['id,x,name,day,ok'];
+    for (let i = 0; i < 50000; i++) {
+      lines.push(`${i},${i % 11 === 3 ? '' : (i * 0.5 - 7).toFixed(1)},"n${i % 97}${i % 5 === 0 ? '\n' : ''}",2020-01-${String(1 + (i % 28)).padStart(2, '0')},${i % 3 === 0}`);
+    }
+    const p = file('mapped.csv', lines.join('\n') + '\n');
+    const src = new CsvSource(p, { chunkBytes: 200000, sampleBytes: 65536 });
+    const out = join(tmp.dir, 'mapped.arrow');
+    await src.ingestToArrow(out);
+    const cols = readArrowColumns(out);
+    expect(cols.rows).toBe(50000);
+    const x = await summary(cols.column('x'));
+    const id = await summary(cols.column('id'));
+    const name = await summary(cols.column('name'));
+    const db = await duckdb();
+    if (!db) return;
+    try {
+      const [row] = (await db.all(`SELECT count(x), sum(x), min(x), max(x), count(DISTINCT name), max(id) FROM read_csv('${p}', header = true, columns = {'id': 'BIGINT', 'x': 'DOUBLE', 'name': 'VARCHAR', 'day': 'DATE', 'ok': 'BOOLEAN'})`)) as unknown[][];
+      expect(x.count).toBe(Number(row![0]));
+      expect(x.mean! * x.count).toBeCloseTo(Number(row![1]), 3);
+      expect([x.min, x.max]).toEqual([Number(row![2]), Number(row![3])]);
+      expect(name.distinct).toBe(Number(row![4]));
+      expect(id.maxExact).toBe(BigInt(row![5] as bigint));
+    } finally {
+      db.close();
+    }
   });
 });
 
