@@ -95,8 +95,8 @@ class Bin2dWorker : public PromiseWorker {
         const int g = shared ? 0 : t;
         if (oneD) grids64[t].assign(ax.n, 0.0);
         else if (valueCol < 0 && catCol < 0 && !shared) {
-          g8[t].assign(gridCells + 1, 0);  // + a dummy cell for rejected rows (SIMD path)
-          grids[t].assign(gridCells + 1, 0);
+          g8[t].assign(gridCells + kBinDummies, 0);  // + spare cells for rejected rows (SIMD path)
+          grids[t].assign(gridCells + kBinDummies, 0);
         } else if (!shared || t == 0) {
           if (grids[g].empty()) grids[g].assign(gridCells, 0);
           if (valueCol >= 0 && sumg[g].empty()) sumg[g].assign(cells, 0.0);
@@ -138,7 +138,7 @@ class Bin2dWorker : public PromiseWorker {
       const uint8_t* b = g8[t].data();
       for (size_t c = 0; c < gridCells; c++) d[c] += b[c];
       std::vector<uint8_t>().swap(g8[t]);
-      grids[t].resize(gridCells);  // drop the dummy cell
+      grids[t].resize(gridCells);  // drop the spare cells
     }
     for (auto& c : ctr) {
       total.binned += c.binned; total.nan += c.nan; total.filtered += c.filtered; total.uncategorized += c.uncategorized;
@@ -241,7 +241,7 @@ class Bin2dWorker : public PromiseWorker {
         else
           cnt = CellsAvx2<double>(reinterpret_cast<const double*>(X.data) + (r - X.rowStart), reinterpret_cast<const double*>(Y.data) + (r - Y.rowStart), n, tri, idx, sb, &nan, &kept);
         if (needFilter) filtered += n - kept;
-        Bump(idx, n, g8, g32);  // rejected rows bump the dummy cell
+        Bump(idx, n, g8, g32);  // rejected rows bump the spare cells
         binned += cnt;
         continue;
       }

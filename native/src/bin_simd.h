@@ -1,11 +1,18 @@
 // AVX2 cell indexing for the density grids (runtime-dispatched: the binary stays baseline x86-64;
 // __builtin_cpu_supports picks this path only on CPUs that have AVX2). Same arithmetic as the
 // scalar path, lane by lane: in-viewport test with ordered compares (NaN fails), cell =
-// floor((v - lo) * scale) in double, clamped to the last cell; rejected lanes get the dummy cell
-// index `cells` (a spare counter that is discarded), so no compaction is needed.
+// floor((v - lo) * scale) in double, clamped to the last cell; rejected lanes get one of
+// kBinDummies spare cells after the grid (discarded), so no compaction is needed. Why several: a
+// zoomed-in view rejects most points, and bumping one shared spare counter would chain every
+// rejected point's increment on the previous one (store-to-load latency per point).
 #pragma once
 
 #include <cstdint>
+
+namespace cdx {
+// spare counters after a density grid for rows the SIMD path rejects (see below)
+constexpr uint32_t kBinDummies = 16;
+}  // namespace cdx
 
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define CDX_HAVE_AVX2_PATH 1
@@ -30,7 +37,7 @@ __attribute__((target("avx2"))) inline __m256d LoadPd<float>(const float* p) { r
 template <>
 __attribute__((target("avx2"))) inline __m256d LoadPd<double>(const double* p) { return _mm256_loadu_pd(p); }
 
-// Fills idx[0..n) (dummy = b.cells for rejected rows); returns the binned count. keep: three-valued
+// Fills idx[0..n) (rejected rows: b.cells + 0..15); returns the binned count. keep: three-valued
 // filter result (2 = passes) or null. *nan += kept NaN rows; *kept += kept rows.
 template <class T>
 __attribute__((target("avx2"))) uint32_t CellsAvx2(const T* __restrict X, const T* __restrict Y, uint32_t n,
@@ -39,7 +46,9 @@ __attribute__((target("avx2"))) uint32_t CellsAvx2(const T* __restrict X, const 
   const __m256d x0 = _mm256_set1_pd(b.x0), x1 = _mm256_set1_pd(b.x1), y0 = _mm256_set1_pd(b.y0), y1 = _mm256_set1_pd(b.y1);
   const __m256d sx = _mm256_set1_pd(b.sx), sy = _mm256_set1_pd(b.sy);
   const __m128i wm1 = _mm_set1_epi32(static_cast<int>(b.W - 1)), hm1 = _mm_set1_epi32(static_cast<int>(b.H - 1));
-  const __m128i wv = _mm_set1_epi32(static_cast<int>(b.W)), dummy = _mm_set1_epi32(static_cast<int>(b.cells));
+  const __m128i wv = _mm_set1_epi32(static_cast<int>(b.W));
+  // spare cells b.cells + 0..15: lane l of iteration k uses 4 * (k & 3) + l
+  const __m128i dummy0 = _mm_add_epi32(_mm_set1_epi32(static_cast<int>(b.cells)), _mm_setr_epi32(0, 1, 2, 3));
   const __m128i two = _mm_set1_epi32(2);
   uint64_t binned = 0, nn = 0, kept = 0;
   const __m256i lo32 = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);  // 64-bit lane masks -> 32-bit
@@ -66,6 +75,7 @@ __attribute__((target("avx2"))) uint32_t CellsAvx2(const T* __restrict X, const 
       keepBits = _mm_movemask_ps(_mm_castsi128_ps(kv));
       kept += __builtin_popcount(keepBits);
     }
+    const __m128i dummy = _mm_add_epi32(dummy0, _mm_set1_epi32(static_cast<int>(i & 12)));  // 4 * ((i / 4) & 3)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + i), _mm_blendv_epi8(dummy, cell, ok));
     okCount = _mm_sub_epi32(okCount, ok);
     const int inBits = _mm256_movemask_pd(in);
