@@ -11,6 +11,7 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { ingestCsv, type CsvInfo, type CsvWarning, type IngestCsvOptions } from './csv';
+import { duck, duckRows, expectSameRows, sq, type Cell } from './csv-oracle';
 
 let dir = '';
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'cdx-csv-ingest-')); });
@@ -22,7 +23,6 @@ function file(name: string, content: string | Uint8Array): string {
   return p;
 }
 
-type Cell = string | number | null;
 
 /** The ingested file's rows in the notation of duckRows (ints, dates, timestamps as decimal text). */
 function arrowRows(t: Table, info: CsvInfo): Cell[][] {
@@ -46,64 +46,6 @@ function arrowRows(t: Table, info: CsvInfo): Cell[][] {
   return rows;
 }
 
-type Duck = { all: (sql: string) => Promise<unknown[][]>; close: () => void };
-let duck: Duck | undefined;
-beforeAll(async () => {
-  try {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const inst = await DuckDBInstance.create(':memory:');
-    const con = await inst.connect();
-    await con.run('SET threads = 1');
-    duck = { all: async (sql) => (await con.runAndReadAll(sql)).getRows() as unknown[][], close: () => { con.closeSync?.(); inst.closeSync?.(); } };
-  } catch (e) {
-    console.log(`[skip] DuckDB unavailable: ${(e as Error).message}`);
-  }
-});
-afterAll(() => duck?.close());
-
-const DUCK_TYPE: Record<string, string> = { int64: 'BIGINT', float64: 'DOUBLE', bool: 'BOOLEAN', date: 'DATE', timestamp: 'TIMESTAMP', string: 'VARCHAR' };
-const sq = (s: string) => "'" + s.replace(/'/g, "''") + "'";
-const dq = (s: string) => '"' + s.replace(/"/g, '""') + '"';
-
-/** DuckDB's reading of `path` with our dialect and schema. */
-async function duckRows(path: string, info: CsvInfo): Promise<Cell[][]> {
-  const cols = info.columns.map((c) => `${sq(c.name)}: ${sq(DUCK_TYPE[c.type]!)}`).join(', ');
-  const exprs = info.columns.map((c) => {
-    const n = dq(c.name);
-    switch (c.type) {
-      case 'float64': return `CAST(${n} AS DOUBLE)`;
-      case 'date': return `CAST((${n} - DATE '1970-01-01') AS VARCHAR)`;
-      case 'timestamp': return `CAST(epoch_us(${n}) AS VARCHAR)`;
-      default: return `CAST(${n} AS VARCHAR)`;
-    }
-  });
-  const d = info.dialect;
-  const sql = `SELECT ${exprs.join(', ')} FROM read_csv(${sq(path)}, header = ${info.header}, delim = ${sq(d.delimiter)}, quote = ${sq(d.quote)}, escape = ${sq(d.quote)}, ` +
-    `columns = {${cols}}, nullstr = ['', 'NA', 'N/A', 'null', 'NULL'], ignore_errors = true, auto_detect = false` +
-    (d.lineEnding === 'cr' ? `, new_line = '\\r'` : '') + ')';
-  const rows = await duck!.all(sql);
-  return rows.map((r) => r.map((v, j) => {
-    if (v === null || v === undefined) return null;
-    if (info.columns[j]!.type === 'float64') return Number(v);
-    return String(v);
-  }));
-}
-
-function expectSameRows(a: Cell[][], b: Cell[][]): void {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
-    for (let j = 0; j < x.length; j++) {
-      const u = x[j], v = y[j];
-      if (typeof u === 'number' && typeof v === 'number') {
-        if (Number.isNaN(u) && Number.isNaN(v)) continue;
-        if (u !== v) expect(`row ${i} col ${j}: ${u}`).toBe(`row ${i} col ${j}: ${v}`);
-      } else if (u !== v) {
-        expect(`row ${i} col ${j}: ${JSON.stringify(u)}`).toBe(`row ${i} col ${j}: ${JSON.stringify(v)}`);
-      }
-    }
-  }
-}
 
 let seq = 0;
 async function ingest(path: string, opts: IngestCsvOptions = {}): Promise<{ info: CsvInfo; table: Table; rows: Cell[][]; warnings: CsvWarning[]; passes: number; out: string; bytes: Uint8Array }> {
