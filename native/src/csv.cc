@@ -170,15 +170,6 @@ class FeedWorker : public PromiseWorker {
 
 void FinalizeParser(Napi::Env, ParserPtr* p) { delete p; }
 
-char CharOpt(const Napi::Object& o, const char* key, char dflt, Status* st) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return dflt;
-  if (!v.IsString()) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be a one-character string"); return dflt; }
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.size() > 1) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be one ASCII character"); return dflt; }
-  return s.empty() ? '\0' : s[0];
-}
-
 // csvOpen(options) -> parser handle (synchronous; throws on bad options)
 Napi::Value CsvOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -190,9 +181,9 @@ Napi::Value CsvOpen(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   auto p = std::make_shared<Parser>();
   GetStr(o, "path", &p->path, &st, false);
-  p->d.delim = CharOpt(o, "delimiter", ',', &st);
-  p->d.quote = CharOpt(o, "quote", '"', &st);
-  p->d.term = CharOpt(o, "terminator", '\n', &st);
+  p->d.delim = csvp::CharOpt(o, "delimiter", ',', &st);
+  p->d.quote = csvp::CharOpt(o, "quote", '"', &st);
+  p->d.term = csvp::CharOpt(o, "terminator", '\n', &st);
   uint64_t ncols = 0, maxRow = 0;
   GetU64(o, "ncols", &ncols, &st, true);
   if (GetU64(o, "maxRowBytes", &maxRow, &st, false) && maxRow) p->maxRowBytes = maxRow;

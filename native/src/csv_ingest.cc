@@ -381,15 +381,6 @@ class IngestWorker : public PromiseWorker {
   }
 };
 
-char CharOpt(const Napi::Object& o, const char* key, char dflt, Status* st) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return dflt;
-  if (!v.IsString()) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be a one-character string"); return dflt; }
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.size() > 1) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be one ASCII character"); return dflt; }
-  return s.empty() ? '\0' : s[0];
-}
-
 // csvIngest(options, job?) -> Promise<IngestResult>
 Napi::Value CsvIngest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -402,9 +393,9 @@ Napi::Value CsvIngest(const Napi::CallbackInfo& info) {
   GetStr(o, "path", &w->path, &st, true);
   GetStr(o, "out", &w->out, &st, true);
   P.path = w->path;
-  P.d.delim = CharOpt(o, "delimiter", ',', &st);
-  P.d.quote = CharOpt(o, "quote", '"', &st);
-  P.d.term = CharOpt(o, "terminator", '\n', &st);
+  P.d.delim = csvp::CharOpt(o, "delimiter", ',', &st);
+  P.d.quote = csvp::CharOpt(o, "quote", '"', &st);
+  P.d.term = csvp::CharOpt(o, "terminator", '\n', &st);
   uint64_t ncols = 0, maxRow = 0, v = 0;
   GetU64(o, "ncols", &ncols, &st, true);
   if (GetU64(o, "maxRowBytes", &maxRow, &st, false) && maxRow) P.maxRowBytes = maxRow;

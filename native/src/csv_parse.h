@@ -688,5 +688,15 @@ inline void ParseCore::AssembleRange(uint32_t j, uint64_t r0, uint64_t r1, bool 
   }
 }
 
+// A one-character option of csvOpen / csvIngest (delimiter, quote): '\0' for "", E_BAD_ARG otherwise.
+inline char CharOpt(const Napi::Object& o, const char* key, char dflt, Status* st) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return dflt;
+  if (!v.IsString()) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be a one-character string"); return dflt; }
+  std::string s = v.As<Napi::String>().Utf8Value();
+  if (s.size() > 1) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be one ASCII character"); return dflt; }
+  return s.empty() ? '\0' : s[0];
+}
+
 }  // namespace csvp
 }  // namespace cdx
