@@ -118,16 +118,7 @@ class FeedWorker : public PromiseWorker {
     }
     o.Set("bad", badArr);
     o.Set("badCount", Napi::Number::New(env, static_cast<double>(core->badCount)));
-    Napi::Array wid = Napi::Array::New(env, widened.size());
-    for (size_t i = 0; i < widened.size(); i++) {
-      Napi::Object w = Napi::Object::New(env);
-      w.Set("column", Napi::Number::New(env, widened[i].col));
-      w.Set("from", Napi::String::New(env, csv::CTypeName(widened[i].from)));
-      w.Set("to", Napi::String::New(env, csv::CTypeName(widened[i].to)));
-      w.Set("line", Napi::Number::New(env, static_cast<double>(widened[i].line)));
-      wid.Set(static_cast<uint32_t>(i), w);
-    }
-    o.Set("widened", wid);
+    o.Set("widened", csvp::WidenedArray(env, widened));
     if (core->haveFirst) {
       const auto& firstRow = core->firstRow;
       const auto& firstClasses = core->firstClasses;

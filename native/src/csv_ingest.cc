@@ -366,16 +366,7 @@ class IngestWorker : public PromiseWorker {
     Napi::Array types = Napi::Array::New(env, P.ncols);
     for (uint32_t j = 0; j < P.ncols; j++) types.Set(j, Napi::String::New(env, csv::CTypeName(P.types[j])));
     r.Set("types", types);
-    Napi::Array wid = Napi::Array::New(env, widened.size());
-    for (size_t i = 0; i < widened.size(); i++) {
-      Napi::Object w = Napi::Object::New(env);
-      w.Set("column", Napi::Number::New(env, widened[i].col));
-      w.Set("from", Napi::String::New(env, csv::CTypeName(widened[i].from)));
-      w.Set("to", Napi::String::New(env, csv::CTypeName(widened[i].to)));
-      w.Set("line", Napi::Number::New(env, static_cast<double>(widened[i].line)));
-      wid.Set(static_cast<uint32_t>(i), w);
-    }
-    r.Set("widened", wid);
+    r.Set("widened", csvp::WidenedArray(env, widened));
     r.Set("batchesBeforeRestart", Napi::Number::New(env, static_cast<double>(blocks.size())));
     return r;
   }

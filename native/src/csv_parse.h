@@ -688,6 +688,20 @@ inline void ParseCore::AssembleRange(uint32_t j, uint64_t r0, uint64_t r1, bool 
   }
 }
 
+// The widenings of a parse as JS objects { column, from, to, line } (csvFeed and csvIngest results).
+inline Napi::Array WidenedArray(Napi::Env env, const std::vector<ParseCore::Widen>& widened) {
+  Napi::Array wid = Napi::Array::New(env, widened.size());
+  for (size_t i = 0; i < widened.size(); i++) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("column", Napi::Number::New(env, widened[i].col));
+    w.Set("from", Napi::String::New(env, csv::CTypeName(widened[i].from)));
+    w.Set("to", Napi::String::New(env, csv::CTypeName(widened[i].to)));
+    w.Set("line", Napi::Number::New(env, static_cast<double>(widened[i].line)));
+    wid.Set(static_cast<uint32_t>(i), w);
+  }
+  return wid;
+}
+
 // A one-character option of csvOpen / csvIngest (delimiter, quote): '\0' for "", E_BAD_ARG otherwise.
 inline char CharOpt(const Napi::Object& o, const char* key, char dflt, Status* st) {
   Napi::Value v = o.Get(key);
