@@ -1,9 +1,10 @@
 /**
  * Benchmark `convert_csv_parquet`: a generated CSV (~opts.bytes; the same generator and file as
  * csv_ingest: id,qty,price,score,category,name,day,active) converted to Parquet with zstd by
- * `convert()` — the CSV Source (native parallel parser) streaming Arrow batches into the native
- * Parquet encoder (native/src/parquet_write.cc; parquet-wasm when it is unavailable; temp file +
- * rename) — timed against DuckDB
+ * `convert()` — the CSV staged in columnar form by the native ingest (a temporary Arrow file beside
+ * the output, removed afterwards; included in the time), its batches fed to the native Parquet
+ * encoder (native/src/parquet_write.cc; parquet-wasm when it is unavailable; temp file + rename) —
+ * timed against DuckDB
  * `COPY (SELECT * FROM read_csv(…)) TO … (FORMAT parquet, COMPRESSION zstd)` with SET threads = 2
  * in the same run. DuckDB runs once first to warm the page cache for both. Both outputs are checked
  * to hold the same number of rows (DuckDB reads ours back).
