@@ -3,35 +3,23 @@
 // assembles the pieces into an Arrow record batch with apache-arrow.
 #include <algorithm>
 
-#include "plan.h"
+#include "rows.h"
 
 namespace cdx {
 namespace {
-
-struct OutCol {
-  std::vector<uint8_t> values;   // numeric: n * width host-endian; bool: n bytes 0/1; strings: utf8 bytes
-  std::vector<int32_t> offsets;  // strings: n + 1
-  std::vector<uint8_t> valid;    // n bytes 0/1
-  bool anyNull = false;
-  bool isStr = false;
-};
 
 class RowsWorker : public PromiseWorker {
  public:
   explicit RowsWorker(Napi::Env env) : PromiseWorker(env, "cdx.readRows") {}
   std::vector<ColumnPtr> cols;
   uint64_t offset = 0, count = 0;
-  std::vector<OutCol> out;
+  std::vector<RowsOut> out;
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
  protected:
   void Run() override {
-    for (size_t i = 0; i < cols.size(); i++) {
-      for (size_t j = 0; j < i && !cols[i]->file.file; j++)
-        if (cols[j]->file.file && cols[j]->file.path == cols[i]->file.path) cols[i]->file.file = cols[j]->file.file;
-      status_ = cols[i]->Validate();
-      if (!status_.ok()) return;
-    }
+    status_ = PrepareRowColumns(cols);
+    if (!status_.ok()) return;
     out.resize(cols.size());
     bool corrupt = false;
     bool ok = GuardedRun([&] {
@@ -42,12 +30,8 @@ class RowsWorker : public PromiseWorker {
                                                         ") past the end of column " + col.name + " (" + std::to_string(col.rows) + " rows)");
           return;
         }
-        OutCol& o = out[c];
-        o.valid.assign(count, 1);
-        o.isStr = col.IsString();
-        const int w = col.kind == Kind::NUMERIC ? DTypeSize(col.dtype) : 1;
-        if (!o.isStr) o.values.assign(count * w, 0);
-        else o.offsets.assign(count + 1, 0);
+        RowsOut& o = out[c];
+        o.Init(col, count);
         StringColumnReader dict;
         if (col.kind == Kind::DICT) dict.Bind(*col.dict);
         uint64_t r = offset, done = 0;
@@ -76,20 +60,9 @@ class RowsWorker : public PromiseWorker {
             }
           } else {
             for (uint64_t i = 0; i < take; i++) {
-              const uint8_t* p = nullptr; uint64_t len = 0;
-              if (o.valid[done + i]) {
-                if (col.kind == Kind::DICT) {
-                  int64_t di = DictIndex(v, local + i);
-                  if (di < 0 || !dict.Get(static_cast<uint64_t>(di), &p, &len)) { corrupt = true; return; }
-                  if (!p) { o.valid[done + i] = 0; o.anyNull = true; }
-                } else if (!StringAt(v, local + i, &p, &len)) {
-                  corrupt = true;
-                  return;
-                }
-              }
-              if (p) o.values.insert(o.values.end(), p, p + len);
-              if (o.values.size() > 0x7fffffffULL) { status_ = Status::Error("E_TOO_LARGE", "row window holds more than 2 GiB of text"); return; }
-              o.offsets[done + i + 1] = static_cast<int32_t>(o.values.size());
+              const RowsOut::Text t = o.AppendText(col, v, local + i, dict, done + i);
+              if (t == RowsOut::Text::CORRUPT) { corrupt = true; return; }
+              if (t == RowsOut::Text::TOO_LARGE) { status_ = Status::Error("E_TOO_LARGE", "row window holds more than 2 GiB of text"); return; }
             }
           }
           done += take;
@@ -101,28 +74,7 @@ class RowsWorker : public PromiseWorker {
     else if (corrupt) status_ = Status::Error("E_CORRUPT", "corrupt string offsets or dictionary indices in " + cols[0]->file.path);
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array a = Napi::Array::New(env, out.size());
-    for (size_t c = 0; c < out.size(); c++) {
-      OutCol& o = out[c];
-      Napi::Object e = Napi::Object::New(env);
-      auto vals = Napi::ArrayBuffer::New(env, o.values.size());
-      if (!o.values.empty()) std::memcpy(vals.Data(), o.values.data(), o.values.size());
-      e.Set("values", vals);
-      if (o.isStr) {
-        auto off = Napi::Int32Array::New(env, o.offsets.size());
-        std::memcpy(off.Data(), o.offsets.data(), o.offsets.size() * 4);
-        e.Set("offsets", off);
-      }
-      if (o.anyNull) {
-        auto v = Napi::Uint8Array::New(env, o.valid.size());
-        std::memcpy(v.Data(), o.valid.data(), o.valid.size());
-        e.Set("valid", v);
-      }
-      a.Set(static_cast<uint32_t>(c), e);
-    }
-    return a;
-  }
+  Napi::Value Result(Napi::Env env) override { return RowsToJs(env, out); }
 };
 
 // readRows(columns[], offset, count, job?)

@@ -15,7 +15,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "plan.h"
+#include "rows.h"
 
 namespace cdx {
 namespace {
@@ -365,30 +365,18 @@ Napi::Value FilteredRowIds(const Napi::CallbackInfo& info) {
 Export e_rowIds("filteredRowIds", FilteredRowIds);
 
 // ---------------------------------------------------------------------------------------------
-struct OutCol {
-  std::vector<uint8_t> values;   // numeric: n * width host-endian; bool: n bytes 0/1; strings: utf8 bytes
-  std::vector<int32_t> offsets;  // strings: n + 1
-  std::vector<uint8_t> valid;    // n bytes 0/1
-  bool anyNull = false;
-  bool isStr = false;
-};
-
 class TakeWorker : public PromiseWorker {
  public:
   explicit TakeWorker(Napi::Env env) : PromiseWorker(env, "cdx.takeRows") {}
   std::vector<ColumnPtr> cols;
   std::vector<uint64_t> ids;
-  std::vector<OutCol> out;
+  std::vector<RowsOut> out;
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
  protected:
   void Run() override {
-    for (size_t i = 0; i < cols.size(); i++) {
-      for (size_t j = 0; j < i && !cols[i]->file.file; j++)
-        if (cols[j]->file.file && cols[j]->file.path == cols[i]->file.path) cols[i]->file.file = cols[j]->file.file;
-      status_ = cols[i]->Validate();
-      if (!status_.ok()) return;
-    }
+    status_ = PrepareRowColumns(cols);
+    if (!status_.ok()) return;
     const uint64_t n = ids.size();
     for (const auto& c : cols)
       for (uint64_t id : ids)
@@ -404,12 +392,8 @@ class TakeWorker : public PromiseWorker {
       for (size_t c = 0; c < cols.size(); c++) {
         if (Cancelled()) { status_ = Status::Error("E_CANCELLED", "cancelled"); return; }
         const Column& col = *cols[c];
-        OutCol& o = out[c];
-        o.valid.assign(n, 1);
-        o.isStr = col.IsString();
-        const int w = col.kind == Kind::NUMERIC ? DTypeSize(col.dtype) : 1;
-        if (!o.isStr) o.values.assign(n * w, 0);
-        else o.offsets.assign(n + 1, 0);
+        RowsOut& o = out[c];
+        o.Init(col, n);
         StringColumnReader dict;
         if (col.kind == Kind::DICT) dict.Bind(*col.dict);
         View v;
@@ -436,20 +420,9 @@ class TakeWorker : public PromiseWorker {
               o.values[i] = (v.data[local >> 3] >> (local & 7)) & 1;
               break;
             default: {
-              const uint8_t* p = nullptr; uint64_t len = 0;
-              if (o.valid[i]) {
-                if (col.kind == Kind::DICT) {
-                  const int64_t di = DictIndex(v, local);
-                  if (di < 0 || !dict.Get(static_cast<uint64_t>(di), &p, &len)) { corrupt = true; return; }
-                  if (!p) { o.valid[i] = 0; o.anyNull = true; }
-                } else if (!StringAt(v, local, &p, &len)) {
-                  corrupt = true;
-                  return;
-                }
-              }
-              if (p) o.values.insert(o.values.end(), p, p + len);
-              if (o.values.size() > 0x7fffffffULL) { status_ = Status::Error("E_TOO_LARGE", "row selection holds more than 2 GiB of text"); return; }
-              o.offsets[i + 1] = static_cast<int32_t>(o.values.size());
+              const RowsOut::Text t = o.AppendText(col, v, local, dict, i);
+              if (t == RowsOut::Text::CORRUPT) { corrupt = true; return; }
+              if (t == RowsOut::Text::TOO_LARGE) { status_ = Status::Error("E_TOO_LARGE", "row selection holds more than 2 GiB of text"); return; }
             }
           }
         }
@@ -460,28 +433,7 @@ class TakeWorker : public PromiseWorker {
     else if (corrupt) status_ = Status::Error("E_CORRUPT", "corrupt string offsets or dictionary indices in " + cols[0]->file.path);
   }
 
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array a = Napi::Array::New(env, out.size());
-    for (size_t c = 0; c < out.size(); c++) {
-      OutCol& o = out[c];
-      Napi::Object e = Napi::Object::New(env);
-      auto vals = Napi::ArrayBuffer::New(env, o.values.size());
-      if (!o.values.empty()) std::memcpy(vals.Data(), o.values.data(), o.values.size());
-      e.Set("values", vals);
-      if (o.isStr) {
-        auto off = Napi::Int32Array::New(env, o.offsets.size());
-        std::memcpy(off.Data(), o.offsets.data(), o.offsets.size() * 4);
-        e.Set("offsets", off);
-      }
-      if (o.anyNull) {
-        auto v = Napi::Uint8Array::New(env, o.valid.size());
-        std::memcpy(v.Data(), o.valid.data(), o.valid.size());
-        e.Set("valid", v);
-      }
-      a.Set(static_cast<uint32_t>(c), e);
-    }
-    return a;
-  }
+  Napi::Value Result(Napi::Env env) override { return RowsToJs(env, out); }
 };
 
 // takeRows(columns[], rowIds: Float64Array, job?)
