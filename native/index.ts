@@ -708,7 +708,12 @@ function arrowType(c: ColumnDesc): DataType {
     const tz = lg.timezone ?? undefined;
     return lg.unit === 's' ? new TimestampSecond(tz) : lg.unit === 'ms' ? new TimestampMillisecond(tz) : lg.unit === 'us' ? new TimestampMicrosecond(tz) : new TimestampNanosecond(tz);
   }
-  switch (c.dtype) {
+  return arrowNumericType(c.dtype ?? 'float64');
+}
+
+/** The Arrow type of a numeric storage type. */
+export function arrowNumericType(dtype: NumericDType): DataType {
+  switch (dtype) {
     case 'int8': return new Int8();
     case 'int16': return new Int16();
     case 'int32': return new Int32();

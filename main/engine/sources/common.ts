@@ -6,12 +6,13 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import {
-  Binary, Bool, DataType, Data, DateDay, Decimal, Duration, Field as ArrowField, Float16, Float32,
-  Float64, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, RecordBatch, Schema as ArrowSchema,
+  Binary, Bool, DataType, Data, DateDay, Decimal, Duration, Field as ArrowField, Float16,
+  type Float64, type Int32, RecordBatch, Schema as ArrowSchema,
   Struct, Time, TimeUnit as ArrowTimeUnit, Timestamp, Type, Utf8, makeData, util,
 } from 'apache-arrow';
 import type { Field, Schema, TimeUnit } from '../../../shared/datashape';
 import { SourceError } from './types';
+import { arrowNumericType } from '../../../native/index';
 
 export const MiB = 1024 * 1024;
 /** Default rows per batch when the caller gives no hint. */
@@ -28,17 +29,11 @@ const unitFromArrow: Record<number, TimeUnit> = {
 export function arrowTypeOf(f: Field): DataType {
   switch (f.type) {
     case 'bool': return new Bool();
-    case 'int8': return new Int8();
-    case 'int16': return new Int16();
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'uint8': return new Uint8();
-    case 'uint16': return new Uint16();
-    case 'uint32': return new Uint32();
-    case 'uint64': return new Uint64();
+    case 'int8': case 'int16': case 'int32': case 'int64':
+    case 'uint8': case 'uint16': case 'uint32': case 'uint64':
+    case 'float32': case 'float64':
+      return arrowNumericType(f.type);
     case 'float16': return new Float16();
-    case 'float32': return new Float32();
-    case 'float64': return new Float64();
     case 'binary': return new Binary();
     case 'date': return new DateDay();
     case 'time': {
