@@ -6,7 +6,7 @@ import { test, expect } from '@playwright/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckQuery as duck } from '../main/engine/sources/oracle';
 import { ARTIFACTS, startServer, type RunningServer } from './server';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-csv-'));
@@ -32,17 +32,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server?.stop();
 });
-
-async function duck(sql: string): Promise<unknown[][]> {
-  const inst = await DuckDBInstance.create(':memory:');
-  const con = await inst.connect();
-  try {
-    return (await con.runAndReadAll(sql)).getRows() as unknown[][];
-  } finally {
-    con.closeSync();
-    inst.closeSync();
-  }
-}
 
 test('a CSV opened through the UI shows the statistics DuckDB computes for the same file', async ({ page }) => {
   await page.goto(server.url);

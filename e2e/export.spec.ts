@@ -7,7 +7,7 @@ import { test, expect } from '@playwright/test';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckQuery } from '../main/engine/sources/oracle';
 import { tableFromIPC } from 'apache-arrow';
 import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
 
@@ -50,12 +50,8 @@ test('exports the filtered view and chosen columns to Parquet; DuckDB reads the 
   await expect(dlg.getByRole('status')).toContainText(`Wrote ${n.toLocaleString('en-US')} rows`);
   expect(existsSync(out)).toBe(true);
 
-  const inst = await DuckDBInstance.create(':memory:');
-  const con = await inst.connect();
-  const rows = (await con.runAndReadAll(`SELECT count(*), sum(fare), min(borough), max(borough), count(*) FILTER (WHERE trip_id IS NULL) FROM read_parquet('${out}')`)).getRows();
-  const cols = (await con.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('${out}'))`)).getRows().map((r) => r[0]);
-  con.closeSync();
-  inst.closeSync();
+  const rows = await duckQuery(`SELECT count(*), sum(fare), min(borough), max(borough), count(*) FILTER (WHERE trip_id IS NULL) FROM read_parquet('${out}')`);
+  const cols = (await duckQuery(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet('${out}'))`)).map((r) => r[0]);
   expect(Number(rows[0]![0])).toBe(n);
   expect(Number(rows[0]![1])).toBeCloseTo(sum, 6);
   expect([rows[0]![2], rows[0]![3]]).toEqual(['Bronx', 'Bronx']);

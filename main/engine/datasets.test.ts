@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckQuery as duck } from './sources/oracle';
 import { tableFromIPC } from 'apache-arrow';
 import { createEngineHandlers } from './service';
 import { appRoot } from './paths';
@@ -18,17 +18,6 @@ const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progr
 const home = mkdtempSync(path.join(os.tmpdir(), 'cdx-ds-'));
 const h = createEngineHandlers({ home, samplePath: sample });
 afterAll(() => h.close());
-
-async function duck(sql: string): Promise<unknown[][]> {
-  const inst = await DuckDBInstance.create(':memory:');
-  const con = await inst.connect();
-  try {
-    return (await con.runAndReadAll(sql)).getRows() as unknown[][];
-  } finally {
-    con.closeSync();
-    inst.closeSync();
-  }
-}
 
 describe('datasets', () => {
   it('lists the bundled sample on first start and maps it in place (no cache copy)', async () => {

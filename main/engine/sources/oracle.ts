@@ -23,6 +23,19 @@ export async function duckdb(): Promise<{ all: (sql: string) => Promise<unknown[
   }
 }
 
+/** One query on a fresh in-memory DuckDB, opened and closed around it (throws when DuckDB is missing). */
+export async function duckQuery(sql: string): Promise<unknown[][]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  try {
+    return (await con.runAndReadAll(sql)).getRows() as unknown[][];
+  } finally {
+    con.closeSync();
+    inst.closeSync();
+  }
+}
+
 export const q = (name: string) => '"' + name.replace(/"/g, '""') + '"';
 
 /** DuckDB SQL rendering a column in the notation of `cellText`. */
