@@ -39,15 +39,11 @@ function median(a: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** an existing x-then-y float32 file in `dir` holding at least `n` points, or a new one */
-export function ensurePoints(dir: string, n: number, log: (m: string) => void = () => {}): { path: string; total: number } {
-  mkdirSync(dir, { recursive: true });
-  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-    const m = /^xy-(\d+)\.f32$/.exec(f);
-    if (m && Number(m[1]) >= n && statSync(join(dir, f)).size === Number(m[1]) * 8) return { path: join(dir, f), total: Number(m[1]) };
-  }
-  const path = join(dir, `xy-${n}.f32`);
-  log(`generating ${n.toExponential(2)} (x, y) float32 points -> ${path}`);
+/**
+ * Writes n uniform [0, 1) float32 x values then n y values to `path` (through path.tmp, renamed
+ * when complete): the points file of the plot and engine benches (bench/run.ts uses it too).
+ */
+export function writeUniformXY(path: string, n: number): void {
   const fd = openSync(path + '.tmp', 'w');
   const chunk = new Float32Array(1 << 24);
   let a = 0x9e3779b9 | 1, b = 0xbf58476d | 1, pos = 0;
@@ -67,6 +63,18 @@ export function ensurePoints(dir: string, n: number, log: (m: string) => void = 
     }
   closeSync(fd);
   renameSync(path + '.tmp', path);
+}
+
+/** an existing x-then-y float32 file in `dir` holding at least `n` points, or a new one */
+export function ensurePoints(dir: string, n: number, log: (m: string) => void = () => {}): { path: string; total: number } {
+  mkdirSync(dir, { recursive: true });
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = /^xy-(\d+)\.f32$/.exec(f);
+    if (m && Number(m[1]) >= n && statSync(join(dir, f)).size === Number(m[1]) * 8) return { path: join(dir, f), total: Number(m[1]) };
+  }
+  const path = join(dir, `xy-${n}.f32`);
+  log(`generating ${n.toExponential(2)} (x, y) float32 points -> ${path}`);
+  writeUniformXY(path, n);
   return { path, total: n };
 }
 

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { benchCsvIngest } from './csv_ingest';
 import { benchConvertCsvParquet } from './convert';
 import { benchFilteredWindow } from './select';
-import { benchPlot } from './plot';
+import { benchPlot, writeUniformXY } from './plot';
 import { benchExplorer } from './explorer';
 import {
   bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
@@ -129,24 +129,7 @@ function ensureXY(path: string, n: number): void {
     return;
   }
   log(`generating ${n.toExponential(2)} (x, y) float32 points -> ${path} (${((n * 8) / 1e9).toFixed(1)} GB)`);
-  const fd = openSync(path + '.tmp', 'w');
-  const chunk = new Float32Array(1 << 24);
-  const st = new BigUint64Array([0x9e3779b97f4a7c15n, 0xbf58476d1ce4e5b9n]);
-  let pos = 0;
-  for (const _col of [0, 1]) {
-    for (let done = 0; done < n; ) {
-      const k = Math.min(chunk.length, n - done);
-      fillUniform(chunk, st);
-      const bytes = new Uint8Array(chunk.buffer, 0, k * 4);
-      let w = 0;
-      while (w < bytes.length) w += writeSync(fd, bytes, w, bytes.length - w, pos + w);
-      pos += bytes.length;
-      done += k;
-    }
-  }
-  closeSync(fd);
-  // rename only when complete
-  renameSync(path + '.tmp', path);
+  writeUniformXY(path, n);
 }
 
 /** Builds bench/minimal/loops.c into DIR (once per source change) and runs it on the x/y file. */
