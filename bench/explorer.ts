@@ -13,14 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  vs: Record<string, number>;
-  note?: string;
-}
+import type { Figure } from './figure';
 
 const ROOT = join(import.meta.dirname, '..');
 

@@ -25,14 +25,7 @@ import { bin2d, NativeFile, rawColumn, readBandwidth, type ColumnDesc } from '..
 import { decodeFrame, encodeFrame } from '../shared/wire';
 import { shade } from '../shared/plot/shade';
 import { pan, zoomAt, type Viewport } from '../shared/plot/viewport';
-
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  vs: Record<string, number>;
-  note?: string;
-}
+import type { Figure } from './figure';
 
 function median(a: number[]): number {
   const s = [...a].sort((p, q) => p - q);

@@ -37,6 +37,7 @@ import { benchExplorer } from './explorer';
 import {
   bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
 } from '../native/index';
+import type { Figure } from './figure';
 
 // ------------------------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -79,13 +80,6 @@ function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  vs: Record<string, number>;
-  note?: string;
-}
 const figures: Figure[] = [];
 function report(f: Figure): void {
   figures.push(f);
