@@ -70,8 +70,7 @@ class RowsWorker : public PromiseWorker {
         }
       }
     });
-    if (!ok) status_ = Status::Error("E_TRUNCATED", cols[0]->file.path + " was truncated while being read");
-    else if (corrupt) status_ = Status::Error("E_CORRUPT", "corrupt string offsets or dictionary indices in " + cols[0]->file.path);
+    status_ = RowsReadStatus(ok, corrupt, cols, status_);
   }
 
   Napi::Value Result(Napi::Env env) override { return RowsToJs(env, out); }
@@ -84,11 +83,7 @@ Napi::Value ReadRows(const Napi::CallbackInfo& info) {
   Status st;
   if (info.Length() < 3 || !info[0].IsArray()) return w->Start(Status::Error("E_BAD_ARG", "readRows(columns, offset, count)"));
   Napi::Array a = info[0].As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    ColumnPtr c;
-    if (!ParseColumn(a.Get(i), &c, &st)) return w->Start(st);
-    w->cols.push_back(c);
-  }
+  if (!ParseRowColumns(a, &w->cols, &st)) return w->Start(st);
   if (!info[1].IsNumber() || !info[2].IsNumber()) return w->Start(Status::Error("E_BAD_ARG", "offset and count must be numbers"));
   const double off = info[1].As<Napi::Number>().DoubleValue(), cnt = info[2].As<Napi::Number>().DoubleValue();
   if (!(off >= 0) || !(cnt >= 0) || off > 9007199254740992.0 || cnt > 1e9 || off != std::floor(off) || cnt != std::floor(cnt))

@@ -57,6 +57,24 @@ inline Status PrepareRowColumns(std::vector<ColumnPtr>& cols) {
   return Status::Ok();
 }
 
+// The columns argument (an array of column descriptors) of readRows / takeRows.
+inline bool ParseRowColumns(const Napi::Array& a, std::vector<ColumnPtr>* cols, Status* st) {
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    ColumnPtr c;
+    if (!ParseColumn(a.Get(i), &c, st)) return false;
+    cols->push_back(c);
+  }
+  return true;
+}
+
+// The outcome of a row read that did not fail otherwise: a fault in the mapping (the file shrank)
+// or corrupt string offsets / dictionary indices.
+inline Status RowsReadStatus(bool mappedOk, bool corrupt, const std::vector<ColumnPtr>& cols, Status st) {
+  if (!mappedOk) return Status::Error("E_TRUNCATED", cols[0]->file.path + " was truncated while being read");
+  if (corrupt) return Status::Error("E_CORRUPT", "corrupt string offsets or dictionary indices in " + cols[0]->file.path);
+  return st;
+}
+
 // [{ values: ArrayBuffer, offsets?: Int32Array, valid?: Uint8Array }, …] (copies)
 inline Napi::Array RowsToJs(Napi::Env env, const std::vector<RowsOut>& out) {
   Napi::Array a = Napi::Array::New(env, out.size());

@@ -429,8 +429,7 @@ class TakeWorker : public PromiseWorker {
         job_->done.fetch_add(n, std::memory_order_relaxed);
       }
     });
-    if (!ok) status_ = Status::Error("E_TRUNCATED", cols[0]->file.path + " was truncated while being read");
-    else if (corrupt) status_ = Status::Error("E_CORRUPT", "corrupt string offsets or dictionary indices in " + cols[0]->file.path);
+    status_ = RowsReadStatus(ok, corrupt, cols, status_);
   }
 
   Napi::Value Result(Napi::Env env) override { return RowsToJs(env, out); }
@@ -445,11 +444,7 @@ Napi::Value TakeRows(const Napi::CallbackInfo& info) {
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     return w->Start(Status::Error("E_BAD_ARG", "takeRows(columns, rowIds: Float64Array)"));
   Napi::Array a = info[0].As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    ColumnPtr c;
-    if (!ParseColumn(a.Get(i), &c, &st)) return w->Start(st);
-    w->cols.push_back(c);
-  }
+  if (!ParseRowColumns(a, &w->cols, &st)) return w->Start(st);
   auto ids = info[1].As<Napi::Float64Array>();
   const size_t n = ids.ElementLength();
   if (n > 100000000ULL) return w->Start(Status::Error("E_BAD_ARG", "at most 1e8 row ids"));
