@@ -20,7 +20,7 @@
 import { lstat, realpath, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Type, makeVector, type RecordBatch } from 'apache-arrow';
+import { Field as ArrowField, RecordBatch, Schema as ArrowSchema, Struct, Type, makeData, makeVector } from 'apache-arrow';
 import { cellReader } from './values';
 import type { Field } from '../../../shared/datashape';
 import { checkExpr, columnsOf, evalExprOnRow, parseExpr, type Expr } from '../../../shared/expr/index';
@@ -234,7 +234,6 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     const tmp = tempPathFor(outPath);
     const inputBytes = (await stat(inPath)).size;
     const staged = await stageColumnar(source, inputBytes, outPath, o);
-    const reader = staged?.source ?? source;
     const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
     let rows = 0;
@@ -242,7 +241,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     let lastFrac = 0;
     try {
       if (o.signal?.aborted) throw cancelled(outPath);
-      const it = reader.scan({
+      const it = (staged ?? source).scan({
         columns: scanCols, batchRows: o.batchRows, signal: o.signal,
         onProgress: (d) => {
           lastFrac = staged ? 0.5 + d / 2 : d;
@@ -283,18 +282,22 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   }
 }
 
-type Ingestible = Source & { ingestToArrow(out: string, o: { signal?: AbortSignal; onProgress?: (d: number) => void }): Promise<unknown> };
+type Ingestible = Source & {
+  ingestToArrow(out: string, o: { signal?: AbortSignal; onProgress?: (d: number) => void }): Promise<{ info: { columns: { name: string; nullable: boolean }[] } }>;
+};
 
 /**
  * Stages a CSV in columnar form for the conversion: the native ingest (one parallel pass, types
  * widened as needed — what opening the file in the app does) into a temporary Arrow file beside
  * the output, then the Arrow reader over that mapping. Why: the streamed path must first type the
  * whole file in a separate pass (no batch may widen after it was written) and parses in JS-fed
- * chunks; the ingest is about twice as fast. Skipped (streaming instead) when the output folder
+ * chunks; the ingest is about twice as fast. The staged file's schema had to be written before the
+ * data, so it calls every column nullable; the batches are handed on with the nullability the
+ * ingest found, as the streamed path's are. Skipped (streaming instead) when the output folder
  * lacks room for a copy of the input and a margin, or when asked (`staging: 'off'`). The caller
  * drops the staged file whatever happens.
  */
-async function stageColumnar(source: Source, inputBytes: number, outPath: string, o: ConvertOptions): Promise<{ source: Source; drop: () => Promise<void> } | null> {
+async function stageColumnar(source: Source, inputBytes: number, outPath: string, o: ConvertOptions): Promise<{ scan: Source['scan']; drop: () => Promise<void> } | null> {
   if (o.staging === 'off' || typeof (source as Partial<Ingestible>).ingestToArrow !== 'function') return null;
   try {
     const fs = await statfs(dirname(resolve(outPath)));
@@ -309,14 +312,28 @@ async function stageColumnar(source: Source, inputBytes: number, outPath: string
     await unlink(staged).catch(() => undefined);
   };
   try {
-    await (source as Ingestible).ingestToArrow(staged, { signal: o.signal, onProgress: (d) => o.onProgress?.(d / 2, 0) });
-    reader = await openSource(staged);
-    return { source: reader, drop };
+    const r = await (source as Ingestible).ingestToArrow(staged, { signal: o.signal, onProgress: (d) => o.onProgress?.(d / 2, 0) });
+    const nullable = new Map(r.info.columns.map((c) => [c.name, c.nullable]));
+    const from = (reader = await openSource(staged));
+    async function* scan(opts?: Parameters<Source['scan']>[0]): AsyncIterable<RecordBatch> {
+      let seen: ArrowSchema | undefined, exact: ArrowSchema | undefined; // one schema for every batch
+      for await (const b of from.scan(opts)) {
+        if (b.schema !== seen) [seen, exact] = [b.schema, exactNullability(b.schema, nullable)];
+        yield exact === seen ? b : new RecordBatch(exact!, makeData({ type: new Struct(exact!.fields), length: b.numRows, nullCount: 0, children: b.data.children }));
+      }
+    }
+    return { scan, drop };
   } catch (e) {
     await drop();
     if (o.signal?.aborted) throw cancelled(outPath);
     throw e;
   }
+}
+
+/** `schema` with its fields marked non-nullable where `nullable` says so (itself when nothing changes). */
+function exactNullability(schema: ArrowSchema, nullable: Map<string, boolean>): ArrowSchema {
+  const fields = schema.fields.map((f) => (f.nullable && nullable.get(f.name) === false ? new ArrowField(f.name, f.type, false, f.metadata) : f));
+  return fields.every((f, i) => f === schema.fields[i]) ? schema : new ArrowSchema(fields, schema.metadata);
 }
 
 /** The report as aligned text lines (CLI, logs). */

@@ -4,7 +4,8 @@
  * appears; the staged Arrow file never outlives the conversion (done, failed or cancelled).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tableFromIPC } from 'apache-arrow';
 import { join } from 'node:path';
 import { duckdb } from '../sources/oracle';
 import { tempDir } from '../sources/testutil';
@@ -62,6 +63,20 @@ describe('CSV conversions staged in columnar form', () => {
     expect(late.map((r) => [Number(r[0]), r[1]])).toEqual([[2.5, `n${(ROWS - 3) % 97} "quoted, with comma"`], [((ROWS - 2) * 7) % 1000, null], [((ROWS - 1) * 7) % 1000, `n${(ROWS - 1) % 97} "quoted, with comma"`]]);
     const codes = await db.all(`SELECT code FROM read_parquet(${sq(join(out, 'x.parquet'))}) WHERE id = 1`);
     expect(codes[0]![0]).toBe('01'); // leading zeros stay a string
+  });
+
+  it('keep the nullability the data has (the staged file calls every column nullable), as the streamed path does', async () => {
+    const sub = tempDir('cdx-staging-null-');
+    try {
+      await convert({ input: csv, output: join(sub.dir, 'staged.arrow') });
+      await convert({ input: csv, output: join(sub.dir, 'streamed.arrow'), staging: 'off' });
+      const nullability = (f: string) => tableFromIPC(readFileSync(join(sub.dir, f))).schema.fields.map((x) => `${x.name}:${x.nullable}`);
+      expect(nullability('staged.arrow')).toEqual(nullability('streamed.arrow'));
+      expect(nullability('staged.arrow')).toEqual(['id:false', 'qty:false', 'code:false', 'note:true', 'day:false']);
+      expect(readdirSync(sub.dir).sort()).toEqual(['staged.arrow', 'streamed.arrow']);
+    } finally {
+      sub.cleanup();
+    }
   });
 
   it('a cancel while staging leaves no output, no temporary file and no staged copy', async () => {
