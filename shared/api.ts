@@ -58,6 +58,13 @@ export interface IngestWarningInfo {
   line?: number;
 }
 
+/** A warning as one line of text: its line and column in front unless the message already names them. */
+export function warningText(w: { message: string; line?: number; column?: string }): string {
+  const line = w.line && !w.message.startsWith(`line ${w.line}`) ? `line ${w.line}: ` : '';
+  const column = w.column && !w.message.includes(w.column) ? `${w.column}: ` : '';
+  return line + column + w.message;
+}
+
 export interface DatasetOverview {
   entry: DatasetEntry;
   rows: number;

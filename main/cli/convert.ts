@@ -5,6 +5,7 @@
  * stderr before writing. Ctrl+C cancels and leaves nothing behind.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { warningText } from '../../shared/api';
 import { convert, formatReport } from '../engine/writers/convert';
 import { writers } from '../engine/writers/registry';
 import { exactJson } from './format';
@@ -74,7 +75,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
         } else {
           console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${output} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
         }
-        for (const w of r.warnings) console.error(`warning: ${w.line ? `line ${w.line}: ` : ''}${w.message}`);
+        for (const w of r.warnings) console.error(`warning: ${warningText(w)}`);
       } finally {
         bar?.stop();
         process.off('SIGINT', onInt);

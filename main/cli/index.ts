@@ -3,6 +3,7 @@
  * Exit 0 on success; otherwise non-zero with one line naming the file and the problem.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { warningText } from '../../shared/api';
 import { SingleBar, Presets } from 'cli-progress';
 import { tableFromIPC } from 'apache-arrow';
 import { appVersion } from '../engine/paths';
@@ -93,7 +94,7 @@ export function buildProgram(): Command {
         const ov = await openDataset(e, location, signal);
         if (o.json) console.log(exactJson({ rows: ov.rows, fields: ov.schema.fields, metadata: ov.metadata }, 2));
         else console.log(ov.dataShape);
-        for (const w of ov.warnings) console.error(`warning: ${w.line ? `line ${w.line}: ` : ''}${w.message}`);
+        for (const w of ov.warnings) console.error(`warning: ${warningText(w)}`);
       });
     });
 
@@ -149,7 +150,7 @@ export function buildProgram(): Command {
         }
         if (o.json) console.log(exactJson(summaryJson(s)));
         else console.log(summaryText(s, ov.dataShape));
-        for (const w of ov.warnings) console.error(`warning: ${w.line ? `line ${w.line}: ` : ''}${w.message}`);
+        for (const w of ov.warnings) console.error(`warning: ${warningText(w)}`);
       });
     });
 
