@@ -5,16 +5,14 @@
  * per method (VS Code's ProxyChannel, electron-toolkit's typed IPC maps).
  *
  * Errors are values across the process line: every reply is a Result envelope; the client turns a
- * failed envelope into a rejected Promise with an `RpcError` carrying the stable `code`.
+ * failed envelope into a rejected Promise with a `CdxError` (shared/errors.ts) carrying the stable `code`.
  * Long calls report progress and accept cancellation (an AbortSignal on the client side becomes a
  * `cancel` frame; the server aborts the handler's signal).
  */
 import { decodeFrame, encodeFrame } from './wire';
+import { CdxError, toErrorInfo, type ErrorInfo } from './errors';
 
-export interface ErrorInfo {
-  code: string;
-  message: string;
-}
+export type { ErrorInfo } from './errors';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
@@ -39,35 +37,6 @@ export interface FramePort {
   onFrame(listener: (frame: Uint8Array) => void): void;
   onClose(listener: (reason: string) => void): void;
   close(): void;
-}
-
-export class RpcError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-}
-
-/** Stable codes used across the contract (readers and kernels add their own). */
-export const ErrorCodes = {
-  ENGINE_DIED: 'E_ENGINE_DIED',
-  DISCONNECTED: 'E_DISCONNECTED',
-  CANCELLED: 'E_CANCELLED',
-  NO_METHOD: 'E_NO_METHOD',
-  BAD_REQUEST: 'E_BAD_REQUEST',
-  INTERNAL: 'E_INTERNAL',
-} as const;
-
-export function toErrorInfo(err: unknown): ErrorInfo {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; message?: unknown; name?: unknown };
-    const code = typeof e.code === 'string' && e.code ? e.code : e.name === 'AbortError' ? ErrorCodes.CANCELLED : ErrorCodes.INTERNAL;
-    return { code, message: typeof e.message === 'string' ? e.message : String(err) };
-  }
-  return { code: ErrorCodes.INTERNAL, message: String(err) };
 }
 
 export interface CallOptions {
@@ -140,7 +109,7 @@ export class RpcClient<A extends AnyApi> {
     port.onClose((reason) => {
       if (this.port !== port) return;
       this.port = null;
-      this.failAll({ code: ErrorCodes.DISCONNECTED, message: `Lost the connection to the engine (${reason}).` });
+      this.failAll({ code: 'E_DISCONNECTED', message: `Lost the connection to the engine (${reason}).` });
     });
   }
 
@@ -165,15 +134,15 @@ export class RpcClient<A extends AnyApi> {
     this.pending.clear();
     for (const p of all) {
       p.cleanup();
-      p.reject(new RpcError(error.code, error.message));
+      p.reject(CdxError.fromInfo(error));
     }
   }
 
   call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     const { signal, onProgress } = options;
-    if (signal?.aborted) return Promise.reject(new RpcError(ErrorCodes.CANCELLED, `${method} was cancelled.`));
+    if (signal?.aborted) return Promise.reject(new CdxError('E_CANCELLED', `${method} was cancelled.`));
     const port = this.port;
-    if (!port) return Promise.reject(new RpcError(ErrorCodes.DISCONNECTED, 'Not connected to the engine.'));
+    if (!port) return Promise.reject(new CdxError('E_DISCONNECTED', 'Not connected to the engine.'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -184,7 +153,7 @@ export class RpcClient<A extends AnyApi> {
         } catch {
           /* the port is gone; nothing to cancel */
         }
-        reject(new RpcError(ErrorCodes.CANCELLED, `${method} was cancelled.`));
+        reject(new CdxError('E_CANCELLED', `${method} was cancelled.`));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
@@ -198,7 +167,7 @@ export class RpcClient<A extends AnyApi> {
       } catch (err) {
         this.pending.delete(id);
         signal?.removeEventListener('abort', onAbort);
-        reject(new RpcError(ErrorCodes.DISCONNECTED, `Could not send ${method}: ${(err as Error).message}`));
+        reject(new CdxError('E_DISCONNECTED', `Could not send ${method}: ${(err as Error).message}`));
       }
     });
   }
@@ -218,7 +187,7 @@ export class RpcClient<A extends AnyApi> {
     this.pending.delete(msg.id);
     p.cleanup();
     if (msg.result.ok) p.resolve(msg.result.value);
-    else p.reject(new RpcError(msg.result.error.code, msg.result.error.message));
+    else p.reject(CdxError.fromInfo(msg.result.error));
   }
 }
 
@@ -259,7 +228,7 @@ export function serveRpc<A extends AnyApi>(
       ? (handlers as Record<string, (p: unknown, c: HandlerContext) => unknown>)[method]
       : undefined;
     if (typeof fn !== 'function') {
-      send({ t: 'result', id, result: { ok: false, error: { code: ErrorCodes.NO_METHOD, message: `The engine has no method "${method}".` } } });
+      send({ t: 'result', id, result: { ok: false, error: { code: 'E_NO_METHOD', message: `The engine has no method "${method}".` } } });
       return;
     }
     const ac = new AbortController();

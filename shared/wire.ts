@@ -11,6 +11,7 @@
  *   per buffer: u32 typeTag | f64 byteLength | pad to 8 | bytes | pad to 8
  * In the JSON, a buffer is {"$b": index} and a bigint is {"$n": "digits"}.
  */
+import { CdxError } from './errors';
 
 const MAGIC = 0x31584443; // 'CDX1'
 
@@ -45,8 +46,8 @@ function tagOf(v: ArrayBufferView): number {
 
 const ELEMENT_SIZE = [1, 1, 2, 2, 4, 4, 4, 8, 8, 8, 1];
 
-export class WireError extends Error {
-  code = 'E_WIRE';
+function wireError(problem: string): CdxError {
+  return new CdxError('E_WIRE', `bad frame: ${problem}`);
 }
 
 export function encodeFrame(message: unknown): Uint8Array {
@@ -86,24 +87,24 @@ export function encodeFrame(message: unknown): Uint8Array {
 }
 
 export function decodeFrame(frame: Uint8Array): unknown {
-  if (frame.byteLength < 12) throw new WireError('frame too short');
+  if (frame.byteLength < 12) throw wireError('frame too short');
   const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (dv.getUint32(0, true) !== MAGIC) throw new WireError('not a CDX frame');
+  if (dv.getUint32(0, true) !== MAGIC) throw wireError('not a CDX frame');
   const headerLen = dv.getUint32(4, true);
   const count = dv.getUint32(8, true);
-  if (12 + headerLen > frame.byteLength) throw new WireError('frame header past the end');
+  if (12 + headerLen > frame.byteLength) throw wireError('frame header past the end');
   const json = new TextDecoder().decode(frame.subarray(12, 12 + headerLen));
   const views: ArrayBufferView[] = [];
   let at = 12 + headerLen;
   at += (8 - (at % 8)) % 8;
   for (let i = 0; i < count; i++) {
-    if (at + 16 > frame.byteLength) throw new WireError('buffer header past the end');
+    if (at + 16 > frame.byteLength) throw wireError('buffer header past the end');
     const tag = dv.getUint32(at, true);
     const len = dv.getFloat64(at + 8, true);
     at += 16;
-    if (!Number.isInteger(len) || len < 0 || at + len > frame.byteLength) throw new WireError('buffer past the end');
+    if (!Number.isInteger(len) || len < 0 || at + len > frame.byteLength) throw wireError('buffer past the end');
     const Ctor = TYPED[tag];
-    if (!Ctor) throw new WireError(`unknown buffer type ${tag}`);
+    if (!Ctor) throw wireError(`unknown buffer type ${tag}`);
     // copy into a fresh, aligned ArrayBuffer so the receiver owns it and typed views are aligned
     const copy = frame.slice(at, at + len);
     views.push(new Ctor(copy.buffer, 0, len / ELEMENT_SIZE[tag]));

@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowseEntry, BrowseResult } from '../../shared/api';
+import { CdxError, toErrorInfo } from '../../shared/errors';
 
 const FORMATS: [RegExp, string][] = [
   [/\.(csv|tsv|txt|psv|tab)(\.gz)?$/i, 'csv'],
@@ -24,26 +25,18 @@ export function formatByName(name: string): string | undefined {
   return FORMATS.find(([re]) => re.test(name))?.[1];
 }
 
-export class BrowseError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function browse(dir: string | undefined, showHidden = false): Promise<BrowseResult> {
   const abs = path.resolve(dir && dir.trim() ? dir : os.homedir());
   let names: string[];
   try {
     const st = await stat(abs);
-    if (!st.isDirectory()) throw new BrowseError('E_NOT_DIR', `${abs}: not a folder`);
+    if (!st.isDirectory()) throw CdxError.file('E_NOT_DIR', abs, 'not a folder');
     names = await readdir(abs);
   } catch (e) {
-    if (e instanceof BrowseError) throw e;
+    if (e instanceof CdxError) throw e;
     const err = e as NodeJS.ErrnoException;
-    throw new BrowseError(err.code ?? 'E_IO', `${abs}: ${err.code === 'ENOENT' ? 'no such folder' : err.code === 'EACCES' ? 'permission denied' : err.message}`);
+    throw CdxError.file(toErrorInfo(e).code, abs, err.code === 'ENOENT' ? 'no such folder' : err.code === 'EACCES' ? 'permission denied' : err.message ?? String(e));
   }
   const entries: BrowseEntry[] = [];
   for (const name of names) {

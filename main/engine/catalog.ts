@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Schema } from '../../shared/datashape';
+import { CdxError } from '../../shared/errors';
 
 export interface CatalogEntry {
   id: string;
@@ -95,14 +96,6 @@ interface Row {
   tags: string | null;
 }
 
-export class CatalogError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export class Catalog {
   readonly db: Database.Database;
@@ -114,7 +107,7 @@ export class Catalog {
     try {
       this.db = new Database(this.file);
     } catch (e) {
-      throw new CatalogError('E_CATALOG', `${this.file}: cannot open the catalog (${(e as Error).message})`);
+      throw CdxError.file('E_CATALOG', this.file, `cannot open the catalog (${(e as Error).message})`, { cause: e });
     }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -126,7 +119,7 @@ export class Catalog {
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > CATALOG_VERSION) {
-      throw new CatalogError('E_CATALOG_NEWER', `${this.file} was written by a newer CDX (catalog v${version}; this one knows v${CATALOG_VERSION}).`);
+      throw new CdxError('E_CATALOG_NEWER', `${this.file} was written by a newer CDX (catalog v${version}; this one knows v${CATALOG_VERSION}).`, { file: this.file });
     }
     if (version === CATALOG_VERSION) return;
     this.db.transaction(() => {

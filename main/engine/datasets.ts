@@ -20,6 +20,7 @@ import { csvProvider } from './sources/csv';
 import { SourceError, type IngestWarning, type InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
+import { CdxError } from '../../shared/errors';
 
 export interface OpenedDataset {
   id: string;
@@ -42,15 +43,6 @@ export interface OpenedDataset {
 export interface OpenOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, stage: string) => void;
-}
-
-export class DatasetError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 // the CSV reader lives beside the native parser; the registry knows the other formats itself
@@ -244,7 +236,7 @@ export class Datasets {
       if (sid) return this.get(sid, opts);
     }
     const e = this.catalog.get(id);
-    if (!e) throw new DatasetError('E_NO_DATASET', `No dataset with id "${id}" in the catalog.`);
+    if (!e) throw new CdxError('E_NO_DATASET', `No dataset with id "${id}" in the catalog.`);
     return this.open(e.location, opts);
   }
 

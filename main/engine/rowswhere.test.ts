@@ -35,6 +35,6 @@ describe('rows with where', () => {
     const plain = await h.rows({ dataset: ov.entry.id, offset: 5, limit: 3 }, ctx());
     expect(plain.total).toBe(N);
     expect([...tableFromIPC(plain.ipc).getChild('i')!.toArray()]).toEqual([5, 6, 7]);
-    await expect(h.rows({ dataset: ov.entry.id, offset: 0, limit: 3, where: 'nope > 1' }, ctx())).rejects.toMatchObject({ code: 'E_BAD_COLUMN' });
+    await expect(h.rows({ dataset: ov.entry.id, offset: 0, limit: 3, where: 'nope > 1' }, ctx())).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
   });
 });

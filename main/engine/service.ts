@@ -18,15 +18,7 @@ import { summarizeColumn } from './summarize';
 import { browse } from './browse';
 import { exportHandlers } from './writers/handlers';
 import { density, histogram, plotRanges, points } from './plot';
-
-export class EngineError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { CdxError } from '../../shared/errors';
 
 function loadNativeInfo(): NativeInfo {
   try {
@@ -86,8 +78,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     const expr = parseExpr(where);
     return compileFilter(expr, (name) => {
       const c = ds.columns.get(name);
-      if (!c && ds.unsupported.has(name)) throw new EngineError('E_BAD_COLUMN', `column "${name}" cannot be filtered on: ${ds.unsupported.get(name)}`);
-      if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no column "${name}" (columns: ${[...ds.columns.keys()].join(', ')})`);
+      if (!c && ds.unsupported.has(name)) throw new CdxError('E_UNKNOWN_COLUMN', `column "${name}" cannot be filtered on: ${ds.unsupported.get(name)}`, { column: name });
+      if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}" (columns: ${[...ds.columns.keys()].join(', ')})`, { file: ds.location, column: name });
       return c;
     });
   };
@@ -111,7 +103,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         const t = setTimeout(resolve, Math.max(0, Math.min(ms, 600_000)));
         ctx.signal.addEventListener('abort', () => {
           clearTimeout(t);
-          reject(new EngineError('E_CANCELLED', 'ping cancelled'));
+          reject(CdxError.cancelled('ping'));
         });
       });
       return { pid: process.pid, waited: Date.now() - start };
@@ -146,8 +138,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     async columnStats({ dataset, column }, ctx): Promise<ColumnStats> {
       const ds = await store().get(dataset, { signal: ctx.signal });
       const c = ds.columns.get(column);
-      if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no readable column "${column}"`);
-      if (c.kind !== 'numeric' || c.logical) throw new EngineError('E_BAD_TYPE', `${ds.location}: column "${column}" is not a plain number`);
+      if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no readable column "${column}"`, { file: ds.location, column });
+      if (c.kind !== 'numeric' || c.logical) throw new CdxError('E_BAD_TYPE', `${ds.location}: column "${column}" is not a plain number`, { file: ds.location, column });
       let count = 0, nanCount = 0, sum = 0, min = Infinity, max = -Infinity;
       for (const k of c.chunks) {
         const s = await regionStats(c.file, { offset: k.data.offset, count: k.rows, dtype: c.dtype!, littleEndian: c.littleEndian }, { signal: ctx.signal });
@@ -177,7 +169,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       const fields = columns?.length
         ? columns.map((n) => {
             const f = ds.schema.fields.find((x) => x.name === n);
-            if (!f) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no column "${n}"`);
+            if (!f) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${n}"`, { file: ds.location, column: n });
             return f;
           })
         : ds.schema.fields;
@@ -210,12 +202,12 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
 
     async rows({ dataset, offset, limit, columns, where }, ctx) {
       const ds = await store().get(dataset, { signal: ctx.signal });
-      if (!Number.isInteger(offset) || offset < 0) throw new EngineError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
-      if (!Number.isInteger(limit) || limit < 0) throw new EngineError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
+      if (!Number.isInteger(offset) || offset < 0) throw new CdxError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
+      if (!Number.isInteger(limit) || limit < 0) throw new CdxError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
       const names = columns?.length ? columns : ds.schema.fields.map((f) => f.name).filter((n2) => ds.columns.has(n2));
       const descs = names.map((n2) => {
         const c = ds.columns.get(n2);
-        if (!c) throw new EngineError('E_BAD_COLUMN', `${ds.location}: no readable column "${n2}"`);
+        if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no readable column "${n2}"`, { file: ds.location, column: n2 });
         return c;
       });
       const filter = filterFor(ds, where);

@@ -1,13 +1,16 @@
-/** Errors raised by the expression module. Every one carries a stable `code`. */
+/**
+ * Errors raised by the expression module: CdxErrors (shared/errors.ts) with one of the expression
+ * codes; a syntax error also carries the position of the offending token.
+ */
+import { CdxError, type CdxErrorDetail } from '../errors';
 
-export type ExprErrorCode = 'E_SYNTAX' | 'E_UNKNOWN_COLUMN' | 'E_BAD_EXPR';
+export type ExprErrorCode = 'E_SYNTAX' | 'E_UNKNOWN_COLUMN' | 'E_BAD_EXPR' | 'E_TYPE_MISMATCH';
 
-export class ExprError extends Error {
-  readonly code: ExprErrorCode;
-  constructor(code: ExprErrorCode, message: string) {
-    super(message);
+export class ExprError extends CdxError {
+  declare readonly code: ExprErrorCode;
+  constructor(code: ExprErrorCode, message: string, detail: CdxErrorDetail = {}) {
+    super(code, message, detail);
     this.name = 'ExprError';
-    this.code = code;
   }
 }
 
@@ -17,14 +20,13 @@ export class ExprError extends Error {
  */
 export class ExprSyntaxError extends ExprError {
   declare readonly code: 'E_SYNTAX';
-  readonly position: number;
+  declare readonly position: number;
   /** the message without the caret excerpt */
   readonly reason: string;
   readonly text: string;
   constructor(reason: string, position: number, text: string) {
-    super('E_SYNTAX', `${reason} (at position ${position})\n${caretExcerpt(text, position)}`);
+    super('E_SYNTAX', `${reason} (at position ${position})\n${caretExcerpt(text, position)}`, { position });
     this.name = 'ExprSyntaxError';
-    this.position = position;
     this.reason = reason;
     this.text = text;
   }

@@ -86,7 +86,7 @@ class Compiler {
   }
 
   col(c: ColumnRef): string {
-    if (this.types && !this.types.has(c.name)) throw new ExprError('E_UNKNOWN_COLUMN', `Unknown column '${c.name}'`);
+    if (this.types && !this.types.has(c.name)) throw new ExprError('E_UNKNOWN_COLUMN', `Unknown column '${c.name}'`, { column: c.name });
     return quoteIdent(c.name, this.dialect);
   }
 

@@ -10,8 +10,8 @@ import { Type, type DataType, type Field, type Schema } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import type { ChunkDesc, ColumnDesc, FileArg, LogicalType, NumericDType } from '../../../native/index';
-import { ColumnsError } from './errors';
 import { readAt, withFile } from './io';
+import { CdxError, type ErrorCode } from '../../../shared/errors';
 
 export interface UnsupportedColumn {
   name: string;
@@ -121,8 +121,8 @@ function mapType(t: DataType): Mapping | string {
 /** Parses an uncompressed Arrow IPC file. `file` (a path or an open NativeFile) goes into the descriptors. */
 export function readArrowColumns(path: string, file: FileArg = path): ArrowColumns {
   return withFile(path, (fd, size) => {
-    const fail = (code: string, msg: string): never => {
-      throw new ColumnsError(code, path, msg);
+    const fail = (code: ErrorCode, msg: string): never => {
+      throw CdxError.file(code, path, msg);
     };
     if (size < 18) fail('E_TRUNCATED', `only ${size} bytes: too short to be an Arrow IPC file`);
     const td = new TextDecoder();
@@ -272,8 +272,8 @@ export function readArrowColumns(path: string, file: FileArg = path): ArrowColum
       columns,
       column(name: string): ColumnDesc {
         const c = columns.find((x) => x.name === name);
-        if (!c) throw new ColumnsError('E_NO_COLUMN', path, `no column "${name}"`);
-        if (!isSupported(c)) throw new ColumnsError('E_BAD_TYPE', path, `column "${name}" (${c.type}): ${c.reason}`);
+        if (!c) throw CdxError.file('E_UNKNOWN_COLUMN', path, `no column "${name}"`, { column: name });
+        if (!isSupported(c)) throw CdxError.file('E_BAD_TYPE', path, `column "${name}" (${c.type}): ${c.reason}`, { column: name });
         return c;
       },
     };

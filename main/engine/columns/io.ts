@@ -1,6 +1,6 @@
 /** Small positional reads (headers, footers, metadata) without reading whole files. */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ColumnsError } from './errors';
+import { CdxError, toErrorInfo } from '../../../shared/errors';
 
 export function readAt(fd: number, offset: number, length: number): Uint8Array {
   const buf = new Uint8Array(length);
@@ -13,14 +13,14 @@ export function readAt(fd: number, offset: number, length: number): Uint8Array {
   return got === length ? buf : buf.subarray(0, got);
 }
 
-/** Opens `path`, runs `fn(fd, size)`, closes. Open failures become ColumnsError with the errno code. */
+/** Opens `path`, runs `fn(fd, size)`, closes. Open failures become a CdxError naming the file (ENOENT, EACCES, E_IO...). */
 export function withFile<T>(path: string, fn: (fd: number, size: number) => T): T {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ColumnsError(err.code ?? 'E_IO', path, err.code === 'ENOENT' ? 'no such file' : err.message);
+    throw CdxError.file(toErrorInfo(e).code, path, err.code === 'ENOENT' ? 'no such file' : err.message, { cause: e });
   }
   try {
     return fn(fd, fstatSync(fd).size);

@@ -6,8 +6,8 @@
  * (E_TRUNCATED).
  */
 import type { ColumnDesc, FileArg, LogicalType, NumericDType } from '../../../native/index';
-import { ColumnsError } from './errors';
 import { readAt, withFile } from './io';
+import { CdxError, type ErrorCode } from '../../../shared/errors';
 
 export interface NpyHeader {
   path: string;
@@ -43,8 +43,8 @@ export function readNpyHeader(path: string): NpyHeader {
 }
 
 export function parseNpyHeader(path: string, head: Uint8Array, fileSize: number): NpyHeader {
-  const fail = (code: string, msg: string): never => {
-    throw new ColumnsError(code, path, msg);
+  const fail = (code: ErrorCode, msg: string): never => {
+    throw CdxError.file(code, path, msg);
   };
   if (head.length < 10 || head[0] !== 0x93 || String.fromCharCode(...head.subarray(1, 6)) !== 'NUMPY')
     fail(head.length < 10 ? 'E_TRUNCATED' : 'E_BAD_FORMAT', 'not an NPY file (magic \\x93NUMPY missing)');
@@ -126,5 +126,5 @@ export function npyColumns(h: NpyHeader, file: FileArg = h.path, name = 'value')
     const [rows, k] = h.shape as [number, number];
     return Array.from({ length: k }, (_, j) => col(`${name}${j}`, h.dataOffset + j * rows * h.itemSize, rows));
   }
-  throw new ColumnsError('E_UNSUPPORTED_LAYOUT', h.path, `a ${h.fortranOrder ? 'Fortran' : 'C'}-ordered array of shape ${JSON.stringify(h.shape)} has strided columns; convert it through the cache`);
+  throw CdxError.file('E_UNSUPPORTED_LAYOUT', h.path, `a ${h.fortranOrder ? 'Fortran' : 'C'}-ordered array of shape ${JSON.stringify(h.shape)} has strided columns; convert it through the cache`);
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Type, util, type Data, type RecordBatch } from 'apache-arrow';
 import { arrowProvider } from './arrow';
 import { corpusDir, drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testutil';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
 import { lz4Block, lz4FrameDecode } from './codecs';
 
 const integ = corpusDir('arrow-testing/data/arrow-ipc-stream/integration');
@@ -176,8 +176,8 @@ describe('arrow IPC corpus', () => {
       if (refusal) {
         const err = await (async () => { await drain(await arrowProvider.open(file)); return null; })().catch((e) => e);
         const e2 = err ?? new Error('read although expected to be refused');
-        expect(e2).toBeInstanceOf(SourceError);
-        expect((e2 as SourceError).code).toBe('E_UNSUPPORTED');
+        expect(e2).toBeInstanceOf(CdxError);
+        expect((e2 as CdxError).code).toBe('E_UNSUPPORTED');
         expect((e2 as Error).message).toMatch(refusal[1]);
         return;
       }

@@ -26,7 +26,8 @@ import {
   BoundedFile, DEFAULT_BATCH_ROWS, batchFromData, buildColumn, checkAbort, fieldFromArrow, schemaOf, wrapError,
 } from './common';
 import { registerArrowCodecs } from './codecs';
-import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { CdxError } from '../../../shared/errors';
 
 registerArrowCodecs();
 
@@ -144,7 +145,7 @@ function verifyRecordBatch(rb: FbTable, bodyLength: bigint): void {
 async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number; meta: number; body: bigint }>): Promise<{ bigEndian: boolean; version: number }> {
   const lenBytes = await f.read(f.size - 10, 4, 'footer length');
   const footerLen = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getInt32(0, true);
-  if (footerLen <= 0 || footerLen > f.size - 18) throw new SourceError('E_CORRUPT', f.path, `Arrow footer declares ${footerLen} bytes`);
+  if (footerLen <= 0 || footerLen > f.size - 18) throw CdxError.file('E_CORRUPT', f.path, `Arrow footer declares ${footerLen} bytes`);
   const buf = await f.read(f.size - 10 - footerLen, footerLen, 'footer');
   try {
     const footer = FbTable.root(buf);
@@ -173,7 +174,7 @@ async function verifyFooter(f: BoundedFile, messages: Map<number, { type: number
     }
     return found;
   } catch (e) {
-    throw new SourceError('E_CORRUPT', f.path, `invalid Arrow file footer: ${(e as Error).message}`);
+    throw CdxError.file('E_CORRUPT', f.path, `invalid Arrow file footer: ${(e as Error).message}`);
   }
 }
 
@@ -196,10 +197,10 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
   const head = await f.read(0, Math.min(f.size, 8), 'header');
   const isFile = startsWithMagic(head);
   if (isFile) {
-    if (f.size < 18) throw new SourceError('E_TRUNCATED', f.path, 'Arrow file too short');
+    if (f.size < 18) throw CdxError.file('E_TRUNCATED', f.path, 'Arrow file too short');
     const tail = await f.read(f.size - 6, 6, 'trailing magic');
     if (!startsWithMagic(tail)) {
-      throw new SourceError('E_TRUNCATED', f.path, 'Arrow file has no trailing ARROW1 magic (truncated or not finished)');
+      throw CdxError.file('E_TRUNCATED', f.path, 'Arrow file has no trailing ARROW1 magic (truncated or not finished)');
     }
   }
   let pos = isFile ? 8 : 0;
@@ -220,7 +221,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
     }
     if (len === 0) break; // end of stream
     if (len < 0 || pos + skip + len > end) {
-      throw new SourceError('E_TRUNCATED', f.path, `IPC message at byte ${pos} declares ${len} bytes of metadata beyond the end of the data`);
+      throw CdxError.file('E_TRUNCATED', f.path, `IPC message at byte ${pos} declares ${len} bytes of metadata beyond the end of the data`);
     }
     const meta = await f.read(pos + skip, len, 'message metadata');
     let msg: FbTable, headerType: number, bodyLength: bigint;
@@ -229,10 +230,10 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
       headerType = msg.u8(1);
       bodyLength = msg.i64(3);
     } catch (e) {
-      throw new SourceError('E_CORRUPT', f.path, `IPC message at byte ${pos} is not valid: ${(e as Error).message}`);
+      throw CdxError.file('E_CORRUPT', f.path, `IPC message at byte ${pos} is not valid: ${(e as Error).message}`);
     }
     if (bodyLength < 0n || BigInt(pos + skip + len) + bodyLength > BigInt(end)) {
-      throw new SourceError('E_TRUNCATED', f.path, `IPC message at byte ${pos} declares a ${bodyLength}-byte body beyond the end of the data`);
+      throw CdxError.file('E_TRUNCATED', f.path, `IPC message at byte ${pos} declares a ${bodyLength}-byte body beyond the end of the data`);
     }
     try {
       if (headerType === HEADER_SCHEMA) {
@@ -263,8 +264,8 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
         throw new Error(`unknown message type ${headerType}`);
       }
     } catch (e) {
-      if (e instanceof SourceError) throw e;
-      throw new SourceError('E_CORRUPT', f.path, `IPC message at byte ${pos}: ${(e as Error).message}`);
+      if (e instanceof CdxError) throw e;
+      throw CdxError.file('E_CORRUPT', f.path, `IPC message at byte ${pos}: ${(e as Error).message}`);
     }
     messages.set(pos, { type: headerType, meta: skip + len, body: bodyLength });
     pos += skip + len + Number(bodyLength);
@@ -272,7 +273,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
   }
   // A file's schema lives in its footer; some writers (apache-arrow JS's RecordBatchFileWriter)
   // leave the schema message out of the stream part, so only a stream must carry one.
-  if (!sawSchema && !isFile) throw new SourceError('E_CORRUPT', f.path, 'no Arrow schema message found');
+  if (!sawSchema && !isFile) throw CdxError.file('E_CORRUPT', f.path, 'no Arrow schema message found');
   if (isFile) {
     const fromFooter = await verifyFooter(f, messages);
     if (!sawSchema) {
@@ -416,7 +417,7 @@ class ArrowSource implements Source {
     try {
       const head = await f.read(0, Math.min(f.size, 4), 'header');
       if (head[0] === 0x46 && head[1] === 0x45 && head[2] === 0x41 && head[3] === 0x31) {
-        throw new SourceError('E_UNSUPPORTED', path, 'Feather v1 files are not supported (re-save as Feather v2 / Arrow IPC)');
+        throw CdxError.file('E_UNSUPPORTED', path, 'Feather v1 files are not supported (re-save as Feather v2 / Arrow IPC)');
       }
       ipc = await walkIpc(f);
     } finally {
@@ -434,7 +435,7 @@ class ArrowSource implements Source {
         fs.some((f) => f.type.typeId === Type.Union || hasUnion((f.type as any).children ?? []));
       if (ipc.version < 4 && hasUnion(schema.fields)) {
         // before format 1.0 unions carried a validity buffer; apache-arrow JS reads only the new layout
-        throw new SourceError('E_UNSUPPORTED', path, 'pre-1.0 union layout (with a validity buffer) is not supported by apache-arrow JS');
+        throw CdxError.file('E_UNSUPPORTED', path, 'pre-1.0 union layout (with a validity buffer) is not supported by apache-arrow JS');
       }
       const metadata: Record<string, string> = {};
       for (const [k, v] of schema.metadata ?? []) metadata[k] = v;
@@ -466,7 +467,7 @@ class ArrowSource implements Source {
     if (opts.columns) {
       plans = opts.columns.map((c) => {
         const p = plans.find((x) => x.field.name === c);
-        if (!p) throw new SourceError('E_NO_COLUMN', this.path, `no column named ${JSON.stringify(c)}`);
+        if (!p) throw CdxError.file('E_UNKNOWN_COLUMN', this.path, `no column named ${JSON.stringify(c)}`, { column: c });
         return p;
       });
     }
@@ -490,7 +491,7 @@ class ArrowSource implements Source {
         try {
           for (const c of batch.data.children) validateData(c);
         } catch (e) {
-          throw new SourceError('E_CORRUPT', this.path, `corrupt record batch: ${(e as Error).message}`);
+          throw CdxError.file('E_CORRUPT', this.path, `corrupt record batch: ${(e as Error).message}`);
         }
         if (batch.numRows === 0 && this.ipc.rows > 0) continue;
         let out: RecordBatch;
@@ -499,7 +500,7 @@ class ArrowSource implements Source {
         } catch (e) {
           const union = plans.find((p) => p.convert && /^(Dense|Sparse)?Union/.test(p.field.original ?? ''));
           if (union && /getValid/.test(String((e as Error)?.message))) {
-            throw new SourceError('E_UNSUPPORTED', this.path,
+            throw CdxError.file('E_UNSUPPORTED', this.path,
               `column ${union.field.name}: pre-1.0 union layout (with a validity buffer) is not supported by apache-arrow JS`);
           }
           throw wrapError(e, this.path, 'E_CORRUPT', 'cannot decode Arrow record batch: ');
@@ -547,7 +548,7 @@ async function openReader(path: string, isFile: boolean): Promise<{ reader: any;
     stream?.destroy();
     await fh?.close().catch(() => undefined);
     const m = /Unrecognized type: "(\w+)"/.exec((e as Error)?.message ?? '');
-    if (m) throw new SourceError('E_UNSUPPORTED', path, `Arrow type ${m[1]} is not supported by apache-arrow JS`);
+    if (m) throw CdxError.file('E_UNSUPPORTED', path, `Arrow type ${m[1]} is not supported by apache-arrow JS`);
     throw wrapError(e, path, 'E_CORRUPT', 'cannot read Arrow IPC: ');
   }
 }

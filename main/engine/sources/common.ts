@@ -11,8 +11,8 @@ import {
   Struct, Time, TimeUnit as ArrowTimeUnit, Timestamp, Type, Utf8, makeData, util,
 } from 'apache-arrow';
 import type { Field, Schema, TimeUnit } from '../../../shared/datashape';
-import { SourceError } from './types';
 import { arrowNumericType } from '../../../native/index';
+import { CdxError, type ErrorCode } from '../../../shared/errors';
 
 export const MiB = 1024 * 1024;
 /** Default rows per batch when the caller gives no hint. */
@@ -121,7 +121,7 @@ export function toPlain(v: unknown, depth = 0): unknown {
   if (v === null || v === undefined) return null;
   if (depth > 64) return '…';
   if (depth === 0) cellBudget = MAX_CELL_ELEMENTS;
-  if (--cellBudget < 0) throw new LimitError(`a nested value holds more than ${MAX_CELL_ELEMENTS} elements`);
+  if (--cellBudget < 0) throw limitError(`a nested value holds more than ${MAX_CELL_ELEMENTS} elements`);
   switch (typeof v) {
     case 'bigint':
       return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
@@ -349,13 +349,13 @@ export function selectFields(all: Field[], columns: string[] | undefined, path: 
   if (!columns) return all;
   return columns.map((c) => {
     const f = all.find((x) => x.name === c);
-    if (!f) throw new SourceError('E_NO_COLUMN', path, `no column named ${JSON.stringify(c)}`);
+    if (!f) throw CdxError.file('E_UNKNOWN_COLUMN', path, `no column named ${JSON.stringify(c)}`, { column: c });
     return f;
   });
 }
 
 export function checkAbort(signal: AbortSignal | undefined, path: string): void {
-  if (signal?.aborted) throw new SourceError('E_ABORTED', path, 'cancelled');
+  if (signal?.aborted) throw CdxError.file('E_CANCELLED', path, 'cancelled');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,17 +371,17 @@ export class BoundedFile {
     return new BoundedFile(path, fh, st.size);
   }
 
-  /** Exactly `len` bytes at `pos`, or a SourceError E_TRUNCATED when the file is shorter. */
+  /** Exactly `len` bytes at `pos`, or a CdxError E_TRUNCATED when the file is shorter. */
   async read(pos: number, len: number, what = 'data'): Promise<Uint8Array> {
     if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0 || pos + len > this.size) {
-      throw new SourceError('E_TRUNCATED', this.path,
+      throw CdxError.file('E_TRUNCATED', this.path,
         `${what} at byte ${pos} (${len} bytes) lies beyond the end of the file (${this.size} bytes)`);
     }
     const buf = new Uint8Array(len);
     let done = 0;
     while (done < len) {
       const { bytesRead } = await this.fh.read(buf, done, len - done, pos + done);
-      if (bytesRead === 0) throw new SourceError('E_TRUNCATED', this.path, `file ended while reading ${what}`);
+      if (bytesRead === 0) throw CdxError.file('E_TRUNCATED', this.path, `file ended while reading ${what}`);
       done += bytesRead;
     }
     return buf;
@@ -392,26 +392,19 @@ export class BoundedFile {
   }
 }
 
-export function isSourceError(e: unknown): e is SourceError {
-  return e instanceof SourceError;
+/** Thrown (without a file) from deep inside a decoder when a declared size passes a limit; wrapError names the file. */
+export function limitError(message: string): CdxError {
+  return new CdxError('E_TOO_LARGE', message);
 }
 
-/** Thrown (without a path) from deep inside a decoder when a declared size passes a limit. */
-export class LimitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LimitError';
-  }
-}
-
-/** Wrap a library error as a SourceError naming the file. */
-export function wrapError(e: unknown, path: string, code = 'E_READ', prefix = ''): SourceError {
-  if (e instanceof SourceError) return e;
-  if (e instanceof LimitError) return new SourceError('E_TOO_LARGE', path, `${prefix}${e.message}`);
+/** Wrap a library error as a CdxError naming the file (one of ours that names a file already is kept). */
+export function wrapError(e: unknown, path: string, code: ErrorCode = 'E_READ', prefix = ''): CdxError {
+  if (e instanceof CdxError && e.file) return e;
+  if (e instanceof CdxError) return CdxError.file(e.code, path, `${prefix}${e.message}`, { cause: e });
   let msg = e instanceof Error ? e.message : String(e);
   // a TypeError or RangeError from inside a decoder means the bytes are not what they claim to be
   if (e instanceof TypeError || e instanceof RangeError) msg = `malformed data (${msg})`;
-  return new SourceError(code, path, `${prefix}${msg || 'unreadable data'}`);
+  return CdxError.file(code, path, `${prefix}${msg || 'unreadable data'}`, { cause: e });
 }
 
 export function schemaOf(fields: Field[], metadata?: Record<string, string>): Schema {

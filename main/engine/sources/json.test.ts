@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonProvider, ndjsonProvider, parseJsonExact } from './json';
 import { drain, tempDir } from './testutil';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
 
 let dir = '';
 let cleanup = () => {};
@@ -82,7 +82,7 @@ describe('json array', () => {
     const s = join(dir, 'scalar.json');
     writeFileSync(s, '42');
     const e = await drain(await jsonProvider.open(s)).catch((x) => x);
-    expect(e).toBeInstanceOf(SourceError);
+    expect(e).toBeInstanceOf(CdxError);
     expect(e.message).toMatch(/array of objects/);
   });
 

@@ -18,7 +18,8 @@ import { createReadStream } from 'node:fs';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { DEFAULT_BATCH_ROWS, buildBatch, checkAbort, schemaOf, selectFields } from './common';
-import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { CdxError } from '../../../shared/errors';
 
 const SAMPLE = 1000;
 const MAX_WARNINGS = 100;
@@ -111,7 +112,7 @@ async function* ndjsonRecords(path: string, signal?: AbortSignal): AsyncGenerato
   const dec = new TextDecoder('utf-8');
   let first = true;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    if (signal?.aborted) throw new SourceError('E_ABORTED', path, 'cancelled');
+    if (signal?.aborted) throw CdxError.file('E_CANCELLED', path, 'cancelled');
     let s = rest + dec.decode(chunk as Buffer, { stream: true });
     if (first) { if (s.charCodeAt(0) === 0xfeff) s = s.slice(1); first = false; }
     let start = 0;
@@ -124,7 +125,7 @@ async function* ndjsonRecords(path: string, signal?: AbortSignal): AsyncGenerato
       start = nl + 1;
     }
     rest = s.slice(start);
-    if (rest.length > MAX_RECORD) throw new SourceError('E_CORRUPT', path, `line ${line + 1} is longer than ${MAX_RECORD} bytes`);
+    if (rest.length > MAX_RECORD) throw CdxError.file('E_CORRUPT', path, `line ${line + 1} is longer than ${MAX_RECORD} bytes`);
   }
   rest += dec.decode();
   if (rest.trim()) yield { text: rest.trim(), line: line + 1 };
@@ -143,7 +144,7 @@ async function* arrayRecords(path: string, signal?: AbortSignal): AsyncGenerator
   let line = 1;
   let first = true;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    if (signal?.aborted) throw new SourceError('E_ABORTED', path, 'cancelled');
+    if (signal?.aborted) throw CdxError.file('E_CANCELLED', path, 'cancelled');
     let s = dec.decode(chunk as Buffer, { stream: true });
     if (first) { if (s.charCodeAt(0) === 0xfeff) s = s.slice(1); first = false; }
     const base = buf.length;
@@ -162,10 +163,10 @@ async function* arrayRecords(path: string, signal?: AbortSignal): AsyncGenerator
         if (c === '[') { state = 'array'; continue; }
         if (c === '{') { state = 'single'; elemStart = i; elemLine = line; depth = 1; continue; }
         if (/\s/.test(c)) continue;
-        throw new SourceError('E_CORRUPT', path, `line ${line}: a JSON file must hold an array of objects or one object`);
+        throw CdxError.file('E_CORRUPT', path, `line ${line}: a JSON file must hold an array of objects or one object`);
       }
       if (state === 'end') {
-        if (!/\s/.test(c)) throw new SourceError('E_CORRUPT', path, `line ${line}: data after the end of the JSON array`);
+        if (!/\s/.test(c)) throw CdxError.file('E_CORRUPT', path, `line ${line}: data after the end of the JSON array`);
         continue;
       }
       if (c === '"') { inStr = true; if (elemStart < 0) { elemStart = i; elemLine = line; } continue; }
@@ -186,7 +187,7 @@ async function* arrayRecords(path: string, signal?: AbortSignal): AsyncGenerator
           elemStart = -1;
           state = 'end';
         }
-        if (depth < 0) throw new SourceError('E_CORRUPT', path, `line ${line}: unbalanced brackets`);
+        if (depth < 0) throw CdxError.file('E_CORRUPT', path, `line ${line}: unbalanced brackets`);
         continue;
       }
       if (c === ',' && depth === 0 && state === 'array') {
@@ -201,12 +202,12 @@ async function* arrayRecords(path: string, signal?: AbortSignal): AsyncGenerator
     const keep = elemStart >= 0 ? elemStart : buf.length;
     buf = buf.slice(keep);
     if (elemStart >= 0) elemStart = 0;
-    if (buf.length > MAX_RECORD) throw new SourceError('E_CORRUPT', path, `the element starting on line ${elemLine} is larger than ${MAX_RECORD} bytes`);
+    if (buf.length > MAX_RECORD) throw CdxError.file('E_CORRUPT', path, `the element starting on line ${elemLine} is larger than ${MAX_RECORD} bytes`);
   }
   if (inStr || depth > 0 || state === 'array' || state === 'single') {
-    throw new SourceError('E_TRUNCATED', path, `the JSON ends inside ${state === 'array' ? 'the array' : 'a value'} (line ${line}): truncated?`);
+    throw CdxError.file('E_TRUNCATED', path, `the JSON ends inside ${state === 'array' ? 'the array' : 'a value'} (line ${line}): truncated?`);
   }
-  if (state === 'start') throw new SourceError('E_EMPTY', path, 'no JSON value in the file');
+  if (state === 'start') throw CdxError.file('E_EMPTY', path, 'no JSON value in the file');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { npyProvider, parsePyLiteral } from './npy';
 import { npzProvider } from './npz';
 import { cellText } from './oracle';
 import { drain, hostileCopies, python, readOrClearError, tempDir, withTimeout } from './testutil';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
 
 /** numpy writes the fixtures and, for each, every cell as text (the independent reader). */
 const GEN = String.raw`
@@ -163,7 +163,7 @@ describe('npy against numpy', () => {
   it('refuses object arrays without unpickling', async () => {
     if (!ok) return;
     const e = await npyProvider.open(join(dir, 'obj.npy')).then(() => null, (x) => x);
-    expect(e).toBeInstanceOf(SourceError);
+    expect(e).toBeInstanceOf(CdxError);
     expect(e.code).toBe('E_UNSUPPORTED');
     expect(e.message).toMatch(/never unpickled/);
   });
@@ -179,7 +179,7 @@ describe('npy against numpy', () => {
       writeFileSync(p, buf);
       const before = process.memoryUsage().rss;
       const e = await npyProvider.open(p).then(() => null, (x) => x);
-      expect(e).toBeInstanceOf(SourceError);
+      expect(e).toBeInstanceOf(CdxError);
       expect(e.code).toBe('E_TRUNCATED');
       expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
     } finally {
@@ -241,7 +241,7 @@ describe('npz', () => {
         for (const p of hostileCopies(join(dir, n), d, { flips: 16, seed: 3 })) {
           await withTimeout((async () => {
             let list;
-            try { list = await npzProvider.list!(p); } catch (e) { if (!(e instanceof SourceError)) throw e; return; }
+            try { list = await npzProvider.list!(p); } catch (e) { if (!(e instanceof CdxError)) throw e; return; }
             for (const item of list) await readOrClearError(() => npzProvider.open(p, item.inner), p);
           })(), 10_000, p);
         }

@@ -16,7 +16,8 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Field, TimeUnit } from '../../../shared/datashape';
 import { BoundedFile, DEFAULT_BATCH_ROWS, buildBatch, checkAbort, schemaOf, selectFields } from './common';
-import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { CdxError } from '../../../shared/errors';
 
 /** Random access to the bytes of one array (a file, or a member of an NPZ archive). */
 export interface ByteSource {
@@ -108,7 +109,7 @@ const DT_UNITS: Record<string, TimeUnit> = { s: 's', ms: 'ms', us: 'us', ns: 'ns
 
 function leafFor(name: string, descr: string, offset: number, path: string, warnings: IngestWarning[]): Leaf {
   const m = /^([<>|=!]?)([a-zA-Z?])(\d*)(?:\[(\w+)\])?$/.exec(descr);
-  if (!m) throw new SourceError('E_UNSUPPORTED', path, `unsupported NPY dtype ${JSON.stringify(descr)}`);
+  if (!m) throw CdxError.file('E_UNSUPPORTED', path, `unsupported NPY dtype ${JSON.stringify(descr)}`);
   const [, order, kindRaw, sizeStr, unit] = m;
   let kind = kindRaw;
   let size = sizeStr ? Number(sizeStr) : 0;
@@ -117,7 +118,7 @@ function leafFor(name: string, descr: string, offset: number, path: string, warn
   const f = (type: Field['type'], extra: Partial<Field> = {}): Field => ({ name, type, nullable: false, ...extra });
   switch (kind) {
     case 'O':
-      throw new SourceError('E_UNSUPPORTED', path, 'object arrays hold pickled Python objects; CDX refuses them (never unpickled)');
+      throw CdxError.file('E_UNSUPPORTED', path, 'object arrays hold pickled Python objects; CDX refuses them (never unpickled)');
     case 'b':
       return { name, offset, kind, size: 1, little, field: [f('bool')] };
     case 'i': case 'u':
@@ -149,27 +150,27 @@ function leafFor(name: string, descr: string, offset: number, path: string, warn
     default:
       break;
   }
-  throw new SourceError('E_UNSUPPORTED', path, `unsupported NPY dtype ${JSON.stringify(descr)}`);
+  throw CdxError.file('E_UNSUPPORTED', path, `unsupported NPY dtype ${JSON.stringify(descr)}`);
 }
 
 /** Flatten a structured descr into leaves; returns the item size. */
 function structLeaves(descr: PyValue, prefix: string, base: number, path: string, out: Leaf[], warnings: IngestWarning[], depth = 0): number {
-  if (depth > 8) throw new SourceError('E_UNSUPPORTED', path, 'structured dtype nested too deeply');
+  if (depth > 8) throw CdxError.file('E_UNSUPPORTED', path, 'structured dtype nested too deeply');
   if (typeof descr === 'string') {
     const leaf = leafFor(prefix || 'c0', descr, base, path, warnings);
     out.push(leaf);
     return leaf.size;
   }
-  if (!Array.isArray(descr)) throw new SourceError('E_CORRUPT', path, 'NPY header: descr is neither a string nor a list');
+  if (!Array.isArray(descr)) throw CdxError.file('E_CORRUPT', path, 'NPY header: descr is neither a string nor a list');
   let off = 0;
   for (const item of descr) {
-    if (!Array.isArray(item) || item.length < 2) throw new SourceError('E_CORRUPT', path, 'NPY header: malformed structured field');
+    if (!Array.isArray(item) || item.length < 2) throw CdxError.file('E_CORRUPT', path, 'NPY header: malformed structured field');
     let name = item[0];
     if (Array.isArray(name)) name = name[1]; // (title, name)
-    if (typeof name !== 'string') throw new SourceError('E_CORRUPT', path, 'NPY header: field name is not a string');
+    if (typeof name !== 'string') throw CdxError.file('E_CORRUPT', path, 'NPY header: field name is not a string');
     const shape = (item[2] ?? []) as PyValue;
     const count = Array.isArray(shape) ? shape.reduce((a: number, b) => a * Number(b), 1) : Number(shape);
-    if (!Number.isSafeInteger(count) || count < 0 || count > 1_000_000) throw new SourceError('E_CORRUPT', path, 'NPY header: bad sub-array shape');
+    if (!Number.isSafeInteger(count) || count < 0 || count > 1_000_000) throw CdxError.file('E_CORRUPT', path, 'NPY header: bad sub-array shape');
     const full = prefix ? `${prefix}.${name}` : name;
     const start = out.length;
     let size = 0;
@@ -200,55 +201,55 @@ export interface NpyHeader {
 
 /** Parse and validate the header of an NPY byte source (`path` names the file in errors). */
 export async function readNpyHeader(src: ByteSource, path: string): Promise<NpyHeader> {
-  if (src.size < 10) throw new SourceError('E_TRUNCATED', path, 'too short to be an NPY file');
+  if (src.size < 10) throw CdxError.file('E_TRUNCATED', path, 'too short to be an NPY file');
   const pre = await src.read(0, Math.min(src.size, 12), 'NPY preamble');
-  if (!NPY_MAGIC.every((b, i) => pre[i] === b)) throw new SourceError('E_CORRUPT', path, 'not an NPY file (no \\x93NUMPY magic)');
+  if (!NPY_MAGIC.every((b, i) => pre[i] === b)) throw CdxError.file('E_CORRUPT', path, 'not an NPY file (no \\x93NUMPY magic)');
   const major = pre[6];
   const dv = new DataView(pre.buffer, pre.byteOffset, pre.byteLength);
   let hlen: number;
   let hstart: number;
   if (major === 1) { hlen = dv.getUint16(8, true); hstart = 10; }
   else if (major === 2 || major === 3) {
-    if (pre.length < 12) throw new SourceError('E_TRUNCATED', path, 'NPY header truncated');
+    if (pre.length < 12) throw CdxError.file('E_TRUNCATED', path, 'NPY header truncated');
     hlen = dv.getUint32(8, true); hstart = 12;
-  } else throw new SourceError('E_UNSUPPORTED', path, `NPY format version ${major} is not supported`);
-  if (hlen > MAX_HEADER) throw new SourceError('E_CORRUPT', path, `NPY header declares ${hlen} bytes`);
-  if (hstart + hlen > src.size) throw new SourceError('E_TRUNCATED', path, 'NPY header runs past the end of the file');
+  } else throw CdxError.file('E_UNSUPPORTED', path, `NPY format version ${major} is not supported`);
+  if (hlen > MAX_HEADER) throw CdxError.file('E_CORRUPT', path, `NPY header declares ${hlen} bytes`);
+  if (hstart + hlen > src.size) throw CdxError.file('E_TRUNCATED', path, 'NPY header runs past the end of the file');
   const htext = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(await src.read(hstart, hlen, 'NPY header'));
   let h: any;
   try {
     h = parsePyLiteral(htext.trim());
   } catch (e) {
-    throw new SourceError('E_CORRUPT', path, `NPY header is not a valid literal: ${(e as Error).message}`);
+    throw CdxError.file('E_CORRUPT', path, `NPY header is not a valid literal: ${(e as Error).message}`);
   }
   if (!h || typeof h !== 'object' || Array.isArray(h) || !('descr' in h) || !('shape' in h)) {
-    throw new SourceError('E_CORRUPT', path, 'NPY header lacks descr or shape');
+    throw CdxError.file('E_CORRUPT', path, 'NPY header lacks descr or shape');
   }
   const shape = h.shape;
   if (!Array.isArray(shape) || shape.some((d: any) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
-    throw new SourceError('E_CORRUPT', path, `NPY header: invalid shape ${JSON.stringify(shape)}`);
+    throw CdxError.file('E_CORRUPT', path, `NPY header: invalid shape ${JSON.stringify(shape)}`);
   }
   const warnings: IngestWarning[] = [];
   const leaves: Leaf[] = [];
   const structured = typeof h.descr !== 'string';
   const itemSize = structLeaves(h.descr, '', 0, path, leaves, warnings);
-  if (itemSize <= 0 && leaves.length) throw new SourceError('E_CORRUPT', path, 'NPY dtype has zero size');
+  if (itemSize <= 0 && leaves.length) throw CdxError.file('E_CORRUPT', path, 'NPY dtype has zero size');
   const dataOffset = hstart + hlen;
   let count = 1;
   for (const d of shape) {
     count *= d;
-    if (!Number.isSafeInteger(count)) throw new SourceError('E_TRUNCATED', path, `declared shape ${JSON.stringify(shape)} is impossibly large`);
+    if (!Number.isSafeInteger(count)) throw CdxError.file('E_TRUNCATED', path, `declared shape ${JSON.stringify(shape)} is impossibly large`);
   }
   const need = count * itemSize;
   if (!Number.isSafeInteger(need) || dataOffset + need > src.size) {
-    throw new SourceError('E_TRUNCATED', path,
+    throw CdxError.file('E_TRUNCATED', path,
       `declared shape (${shape.join(', ')}) of ${h.descr && typeof h.descr === 'string' ? h.descr : 'records'} needs ${need} bytes but only ${Math.max(0, src.size - dataOffset)} follow the header`);
   }
   let rows: number;
   let perRow: number;
   if (structured || shape.length === 0) { rows = count; perRow = 1; }
   else { rows = shape[0]; perRow = shape.length === 1 ? 1 : count / Math.max(1, shape[0]); if (shape[0] === 0) perRow = shape.slice(1).reduce((a: number, b: number) => a * b, 1); }
-  if (!structured && perRow > 100_000) throw new SourceError('E_UNSUPPORTED', path, `an array with ${perRow} columns is too wide to show as a table`);
+  if (!structured && perRow > 100_000) throw CdxError.file('E_UNSUPPORTED', path, `an array with ${perRow} columns is too wide to show as a table`);
   if (!structured && shape.length > 2) warnings.push({ code: 'W_RESHAPED', message: `a ${shape.length}-D array is shown as ${rows} rows of ${perRow} columns` });
   return { dataOffset, shape, fortran: h.fortran_order === true, itemSize, structured, leaves, rows, perRow, descr: typeof h.descr === 'string' ? h.descr : 'structured', warnings };
 }

@@ -5,7 +5,7 @@ import type { Data } from 'apache-arrow';
 import { parquetProvider } from './parquet';
 import { corpusDir, drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testutil';
 import { compareColumn, duckExpr, duckdb } from './oracle';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
 
 const data = corpusDir('parquet-testing/data');
 const bad = corpusDir('parquet-testing/bad_data');
@@ -39,7 +39,7 @@ describe('parquet corpus against DuckDB', () => {
     it(rel, async () => {
       if (/\.encrypted$/.test(rel)) {
         const err = await parquetProvider.open(file).then(() => null, (e) => e);
-        expect(err).toBeInstanceOf(SourceError);
+        expect(err).toBeInstanceOf(CdxError);
         expect(err.code).toBe('E_ENCRYPTED');
         expect(err.message).toMatch(/encrypted/);
         return;
@@ -47,7 +47,7 @@ describe('parquet corpus against DuckDB', () => {
       if (REFUSED[base]) {
         const r = await withTimeout(readOrClearError(() => parquetProvider.open(file), file), 20_000, file);
         expect(r).not.toBe('ok');
-        expect((r as SourceError).message).toMatch(REFUSED[base]);
+        expect((r as CdxError).message).toMatch(REFUSED[base]);
         return;
       }
       const src = await parquetProvider.open(file);
@@ -115,7 +115,7 @@ describe('parquet hostile copies', () => {
       const { dir, cleanup } = tempDir();
       try {
         const copies = hostileCopies(join(data, name), dir, { flips: 40, seed: name.length });
-        const results: ('ok' | SourceError)[] = [];
+        const results: ('ok' | CdxError)[] = [];
         for (const p of copies) results.push(await withTimeout(readOrClearError(() => parquetProvider.open(p), p), 10_000, p));
         expect(results.slice(0, 4).every((r) => r !== 'ok')).toBe(true); // truncated: footer gone
       } finally {

@@ -34,10 +34,11 @@ import { compressors as baseCompressors } from 'hyparquet-compressors';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field, TimeUnit } from '../../../shared/datashape';
 import {
-  DEFAULT_BATCH_ROWS, LimitError, bigIntFromBytesBE, buildBatch, checkAbort, lenientUtf8, schemaOf, selectFields, wrapError,
+  DEFAULT_BATCH_ROWS, limitError, bigIntFromBytesBE, buildBatch, checkAbort, lenientUtf8, schemaOf, selectFields, wrapError,
 } from './common';
 import { zstdDecode } from './codecs';
-import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { CdxError } from '../../../shared/errors';
 
 /**
  * Largest decompressed page accepted. Writers cut pages at about 1 MiB; a page header claiming more
@@ -77,7 +78,7 @@ function guard(name: string, fn: (input: Uint8Array, len: number) => Uint8Array)
       return out;
     }
     if (!Number.isSafeInteger(len) || len < 0 || len > MAX_PAGE) {
-      throw new LimitError(`a ${name} page declares ${len} uncompressed bytes for ${input.length} compressed bytes, `
+      throw limitError(`a ${name} page declares ${len} uncompressed bytes for ${input.length} compressed bytes, `
         + `beyond this reader's per-page limit of ${MAX_PAGE} bytes`);
     }
     return fn(input, len);
@@ -131,13 +132,13 @@ function fileBuffer(fh: FileHandle, size: number, path: string, current?: () => 
 
 async function readRange(fh: FileHandle, size: number, path: string, start: number, e: number): Promise<Uint8Array> {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(e) || start < 0 || e > size || start > e) {
-    throw new SourceError('E_CORRUPT', path, `Parquet read of bytes ${start}..${e} lies outside the file (${size} bytes)`);
+    throw CdxError.file('E_CORRUPT', path, `Parquet read of bytes ${start}..${e} lies outside the file (${size} bytes)`);
   }
   const buf = new Uint8Array(e - start);
   let done = 0;
   while (done < buf.length) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
-    if (bytesRead === 0) throw new SourceError('E_TRUNCATED', path, 'file ended while reading');
+    if (bytesRead === 0) throw CdxError.file('E_TRUNCATED', path, 'file ended while reading');
     done += bytesRead;
   }
   return buf;
@@ -314,10 +315,10 @@ class ParquetSource implements Source {
       await fh.read(tail, 0, 4, Math.max(0, size - 4));
       const txt = (b: Uint8Array) => String.fromCharCode(...b);
       if (txt(head) === 'PARE' || txt(tail) === 'PARE') {
-        throw new SourceError('E_ENCRYPTED', path, 'the Parquet file is encrypted (encrypted footer); encrypted Parquet is not supported');
+        throw CdxError.file('E_ENCRYPTED', path, 'the Parquet file is encrypted (encrypted footer); encrypted Parquet is not supported');
       }
-      if (size < 12 || txt(head) !== 'PAR1') throw new SourceError('E_CORRUPT', path, 'not a Parquet file (no PAR1 magic at the start)');
-      if (txt(tail) !== 'PAR1') throw new SourceError('E_TRUNCATED', path, 'no PAR1 magic at the end: the file is truncated or incomplete');
+      if (size < 12 || txt(head) !== 'PAR1') throw CdxError.file('E_CORRUPT', path, 'not a Parquet file (no PAR1 magic at the start)');
+      if (txt(tail) !== 'PAR1') throw CdxError.file('E_TRUNCATED', path, 'no PAR1 magic at the end: the file is truncated or incomplete');
       const probe = fileBuffer(fh, size, path);
       let md: any;
       try {
@@ -522,11 +523,11 @@ function pageChecker(md: any, root: any, path: string) {
       });
     }
   }
-  const bad = (c: { name: string }, msg: string) => new SourceError('E_CORRUPT', path, `column ${c.name}: ${msg}`);
+  const bad = (c: { name: string }, msg: string) => CdxError.file('E_CORRUPT', path, `column ${c.name}: ${msg}`);
   const decompress = (c: ChunkCheck, bytes: Uint8Array, len: number): Uint8Array => {
     if (c.codec === 'UNCOMPRESSED') return bytes;
     const fn = (compressors as Record<string, (i: Uint8Array, l: number) => Uint8Array>)[c.codec];
-    if (!fn) throw new SourceError('E_UNSUPPORTED', path, `column ${c.name}: compression ${c.codec} is not supported`);
+    if (!fn) throw CdxError.file('E_UNSUPPORTED', path, `column ${c.name}: compression ${c.codec} is not supported`);
     let out: Uint8Array;
     try {
       out = fn(bytes, len);
@@ -561,7 +562,7 @@ function pageChecker(md: any, root: any, path: string) {
         const unc = Number(h.uncompressed_page_size);
         if (!(comp >= 0) || reader.offset + comp > c.len) throw bad(c, `a page of ${comp} bytes runs past the column chunk`);
         if (!(unc >= 0) || unc > MAX_PAGE) {
-          throw new SourceError('E_TOO_LARGE', path, `column ${c.name}: a page declares ${unc} uncompressed bytes, beyond this reader's per-page limit of ${MAX_PAGE} bytes`);
+          throw CdxError.file('E_TOO_LARGE', path, `column ${c.name}: a page declares ${unc} uncompressed bytes, beyond this reader's per-page limit of ${MAX_PAGE} bytes`);
         }
         const pageBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + base + reader.offset, comp);
         const dp = h.data_page_header ?? h.data_page_header_v2;
@@ -596,7 +597,7 @@ function pageChecker(md: any, root: any, path: string) {
               checkValues(page, o, dp.encoding, c.type, n, true);
             }
           } catch (e) {
-            if (e instanceof SourceError) throw e;
+            if (e instanceof CdxError) throw e;
             throw bad(c, `a data page at byte ${c.start + reader.offset} is malformed (${(e as Error).message})`);
           }
           values += n;
@@ -641,12 +642,12 @@ function checkColumnPaths(md: any, root: any, path: string): void {
   collect(root, []);
   for (const rg of md.row_groups ?? []) {
     if ((rg.columns ?? []).length !== leaves.size) {
-      throw new SourceError('E_CORRUPT', path, `a row group has ${rg.columns?.length ?? 0} column chunks for ${leaves.size} schema columns`);
+      throw CdxError.file('E_CORRUPT', path, `a row group has ${rg.columns?.length ?? 0} column chunks for ${leaves.size} schema columns`);
     }
     for (const cc of rg.columns) {
       const p = cc.meta_data?.path_in_schema;
       if (!Array.isArray(p) || !leaves.has(p.join('\u0000'))) {
-        throw new SourceError('E_CORRUPT', path, `column chunk ${JSON.stringify(p)} is not a column of the schema`);
+        throw CdxError.file('E_CORRUPT', path, `column chunk ${JSON.stringify(p)} is not a column of the schema`);
       }
     }
   }
@@ -654,45 +655,45 @@ function checkColumnPaths(md: any, root: any, path: string): void {
 
 /** The flattened schema must form one tree: counts non-negative, every element used once. */
 function checkSchema(schema: any[], path: string): void {
-  if (!Array.isArray(schema) || schema.length === 0) throw new SourceError('E_CORRUPT', path, 'the Parquet footer has no schema');
+  if (!Array.isArray(schema) || schema.length === 0) throw CdxError.file('E_CORRUPT', path, 'the Parquet footer has no schema');
   let i = 0;
   const walk = (depth: number): void => {
-    if (depth > 100) throw new SourceError('E_CORRUPT', path, 'the Parquet schema is nested too deeply');
+    if (depth > 100) throw CdxError.file('E_CORRUPT', path, 'the Parquet schema is nested too deeply');
     const el = schema[i++];
-    if (!el) throw new SourceError('E_CORRUPT', path, 'the Parquet schema declares more elements than it holds');
+    if (!el) throw CdxError.file('E_CORRUPT', path, 'the Parquet schema declares more elements than it holds');
     const n = el.num_children ?? 0;
-    if (!Number.isSafeInteger(n) || n < 0 || n > schema.length) throw new SourceError('E_CORRUPT', path, `schema element ${JSON.stringify(el.name)} declares ${n} children`);
-    if (n === 0 && i > 1 && !el.type) throw new SourceError('E_CORRUPT', path, `schema element ${JSON.stringify(el.name)} has neither a type nor children`);
+    if (!Number.isSafeInteger(n) || n < 0 || n > schema.length) throw CdxError.file('E_CORRUPT', path, `schema element ${JSON.stringify(el.name)} declares ${n} children`);
+    if (n === 0 && i > 1 && !el.type) throw CdxError.file('E_CORRUPT', path, `schema element ${JSON.stringify(el.name)} has neither a type nor children`);
     for (let k = 0; k < n; k++) walk(depth + 1);
   };
   walk(0);
-  if (i !== schema.length) throw new SourceError('E_CORRUPT', path, `the Parquet schema tree uses ${i} of its ${schema.length} elements`);
+  if (i !== schema.length) throw CdxError.file('E_CORRUPT', path, `the Parquet schema tree uses ${i} of its ${schema.length} elements`);
 }
 
 function validateMetadata(md: any, size: number, path: string, warnings: IngestWarning[]): void {
   for (const rg of md.row_groups ?? []) {
     for (const cc of rg.columns ?? []) {
       if (cc.crypto_metadata || cc.encrypted_column_metadata) {
-        throw new SourceError('E_ENCRYPTED', path, 'the Parquet file has encrypted columns; encrypted Parquet is not supported');
+        throw CdxError.file('E_ENCRYPTED', path, 'the Parquet file has encrypted columns; encrypted Parquet is not supported');
       }
     }
   }
   const rows = Number(md.num_rows);
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new SourceError('E_CORRUPT', path, `invalid row count ${md.num_rows}`);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw CdxError.file('E_CORRUPT', path, `invalid row count ${md.num_rows}`);
   let sum = 0;
   for (const rg of md.row_groups ?? []) {
     const n = Number(rg.num_rows);
-    if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 40) throw new SourceError('E_CORRUPT', path, `row group declares an invalid row count ${rg.num_rows}`);
+    if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 40) throw CdxError.file('E_CORRUPT', path, `row group declares an invalid row count ${rg.num_rows}`);
     sum += n;
     for (const cc of rg.columns ?? []) {
-      if (cc.file_path) throw new SourceError('E_UNSUPPORTED', path, `column chunk stored in another file (${cc.file_path}) is not supported`);
+      if (cc.file_path) throw CdxError.file('E_UNSUPPORTED', path, `column chunk stored in another file (${cc.file_path}) is not supported`);
       const m = cc.meta_data;
-      if (!m) throw new SourceError('E_CORRUPT', path, 'column chunk without metadata');
+      if (!m) throw CdxError.file('E_CORRUPT', path, 'column chunk without metadata');
       const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
       const len = Number(m.total_compressed_size);
       const dataStart = Number(m.data_page_offset);
       if (!(start >= 0) || !(len >= 0) || !(dataStart >= 0) || dataStart >= size || Math.min(start, dataStart) + len > size) {
-        throw new SourceError('E_CORRUPT', path,
+        throw CdxError.file('E_CORRUPT', path,
           `column ${m.path_in_schema?.join('.')} declares bytes ${start}..${start + len} outside the file (${size} bytes)`);
       }
     }

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { DEFAULT_BATCH_ROWS, buildBatch, checkAbort, schemaOf, selectFields, wrapError } from './common';
+import { CdxError } from '../../../shared/errors';
 import { SourceError, type InnerDataset, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
 
 /** SQLite identifier quoting: double quotes, embedded quotes doubled. */
@@ -38,7 +39,7 @@ function openDb(path: string): Db {
   }
 }
 
-function sqliteError(e: unknown, path: string, prefix = ''): SourceError {
+function sqliteError(e: unknown, path: string, prefix = ''): CdxError {
   if (e instanceof SourceError) return e;
   const code = (e as any)?.code as string | undefined;
   if (code === 'SQLITE_NOTADB') return new SourceError('E_CORRUPT', path, `${prefix}not a SQLite database (or it is encrypted)`);

@@ -86,7 +86,8 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
 }
 
 import type { RecordBatch } from 'apache-arrow';
-import { SourceError, type Source, type SourceInfo } from './types';
+import type { Source, SourceInfo } from './types';
+import { CdxError } from '../../../shared/errors';
 
 /** info() plus every batch of a full scan. */
 export async function drain(src: Source, columns?: string[]): Promise<{ info: SourceInfo; batches: RecordBatch[]; rows: number }> {
@@ -101,17 +102,17 @@ export async function drain(src: Source, columns?: string[]): Promise<{ info: So
 }
 
 /**
- * Open and fully read a (possibly hostile) file: it must either read, or fail with a SourceError
+ * Open and fully read a (possibly hostile) file: it must either read, or fail with a CdxError naming the file
  * that names the file. Any other exception (a TypeError from deep inside a library, say) fails.
  */
-export async function readOrClearError(open: () => Promise<Source>, path: string): Promise<'ok' | SourceError> {
+export async function readOrClearError(open: () => Promise<Source>, path: string): Promise<'ok' | CdxError> {
   let src: Source | undefined;
   try {
     src = await open();
     await drain(src);
     return 'ok';
   } catch (e) {
-    if (!(e instanceof SourceError)) throw new Error(`${path}: not a SourceError: ${(e as Error)?.stack ?? e}`);
+    if (!(e instanceof CdxError) || !e.file) throw new Error(`${path}: not a CdxError naming the file: ${(e as Error)?.stack ?? e}`);
     if (!e.message.includes(path)) throw new Error(`error does not name the file: ${e.message}`);
     return e;
   } finally {

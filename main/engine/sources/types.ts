@@ -3,10 +3,13 @@
  * A Source describes a dataset (schema, row count, metadata, warnings) and streams it as Arrow
  * record batches; the columnar cache ingests that stream into an uncompressed Arrow IPC file that
  * the native kernels map. Formats that are already mappable (uncompressed Arrow IPC, NPY) also
- * report `inPlace`, so no copy is made.
+ * report `inPlace`, so no copy is made. What a source can compute itself, faster than the generic
+ * path over scan() (the CSV reader's native ingest; later, a database's pushdowns), it declares in
+ * `capabilities`.
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../../../shared/datashape';
+import { CdxError, type ErrorCode } from '../../../shared/errors';
 
 export interface IngestWarning {
   /** stable code, e.g. W_BAD_ROW, W_WIDENED, W_NESTED_AS_JSON, W_UNSUPPORTED_TYPE */
@@ -48,11 +51,46 @@ export interface ScanOptions {
   onProgress?: (done: number) => void;
 }
 
+export interface NativeIngestOptions {
+  signal?: AbortSignal;
+  /** fraction done 0..1 */
+  onProgress?: (done: number) => void;
+}
+
+export interface NativeIngestResult {
+  /** rows written */
+  rows: number;
+  /**
+   * Every column as written, with whether it really holds nulls (an ingest that writes the schema
+   * before the data calls every column nullable; this says what the data showed).
+   */
+  columns: { name: string; nullable: boolean }[];
+}
+
+/**
+ * What a source can compute itself, better than the engine's generic path over scan(). Each
+ * capability is optional and declared by the source (never found by probing for a method): the
+ * engine asks `source.capabilities?.X` and takes its generic path when it is absent, so the result
+ * is the same either way, only faster. Later sources declare their pushdowns here the same way (a
+ * database computing a column summary, a density grid or a filtered count itself).
+ */
+export interface SourceCapabilities {
+  /**
+   * Writes the whole dataset into an uncompressed Arrow IPC file at `outPath` (temporary file and
+   * rename: a failure or cancel leaves nothing) in one pass of its own, instead of scan() batches
+   * through the generic cache writer. Afterwards the source's info() is exact (row count, types as
+   * written, the pass's warnings).
+   */
+  nativeIngest?: (outPath: string, opts?: NativeIngestOptions) => Promise<NativeIngestResult>;
+}
+
 export interface Source {
   info(): Promise<SourceInfo>;
   /** the whole dataset (chosen columns) as Arrow record batches, in order, in bounded memory */
   scan(opts?: ScanOptions): AsyncIterable<RecordBatch>;
   close(): Promise<void>;
+  /** what it can compute itself (absent: nothing beyond info() and scan()) */
+  readonly capabilities?: SourceCapabilities;
 }
 
 export interface SourceProvider {
@@ -66,14 +104,13 @@ export interface SourceProvider {
   open(path: string, inner?: string): Promise<Source>;
 }
 
-/** Errors from sources carry a stable code and name the file. */
-export class SourceError extends Error {
-  constructor(
-    public code: string,
-    public path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
+/**
+ * Transitional (issue #11): readers now throw `CdxError.file(code, path, problem)` from
+ * shared/errors.ts; this subclass remains only until every reader has moved, then goes.
+ */
+export class SourceError extends CdxError {
+  constructor(code: ErrorCode, public path: string, message: string) {
+    super(code, `${path}: ${message}`, { file: path });
     this.name = 'SourceError';
   }
 }
