@@ -1,7 +1,8 @@
 // The layering rule (VS Code style: layers that cannot import upward), checked on every test run:
 //  - shared/ imports nothing of ours outside shared/, and no Node or Electron module;
 //  - renderer/ imports only renderer/ and shared/ (plus browser-safe packages), no Node or Electron;
-//  - main/engine/ never imports 'electron' (it runs in a utilityProcess or a plain Node child).
+//  - main/engine/ never imports 'electron' (it runs in a utilityProcess or a plain Node child);
+//  - product code never imports a testing/ folder (test support: fixtures, oracles, generators).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve, dirname, sep } from 'node:path';
@@ -67,6 +68,14 @@ check('renderer', (spec, file) => {
   return null;
 });
 check('main/engine', (spec) => (pkgName(spec) === 'electron' ? "the engine never imports 'electron'" : null));
+// test support lives in testing/ folders: only tests (and bench/, e2e/) import it, so no build bundles it
+const inTesting = (p) => p.split(sep).includes('testing');
+for (const layer of ['main', 'native', 'shared', 'renderer']) {
+  check(layer, (spec, file) => {
+    if (isTest(file) || inTesting(relative(root, file)) || !spec.startsWith('.')) return null;
+    return inTesting(relative(root, resolve(dirname(file), spec))) ? 'product code never imports test support (testing/)' : null;
+  });
+}
 
 if (problems.length) {
   console.error(`Layering check failed (${problems.length}):\n  ${problems.join('\n  ')}`);
