@@ -1,198 +1,44 @@
 /**
- * The one loader of the CDX native engine (native/build/Release/cdx_native.node) and its typed,
- * idiomatic TypeScript API. Every kernel is asynchronous (a Promise; the work runs off the JS
- * thread), accepts an AbortSignal (rejects with code E_CANCELLED) and an onProgress callback
- * (polled every ~100 ms). Failures reject with an Error carrying a stable string `code`
+ * The kernels of the CDX native engine over column descriptors, as an idiomatic TypeScript API:
+ * summary, 2-D binning, histograms, row windows, region statistics, and the Arrow assembly of the
+ * rows they return. Every kernel is asynchronous (a Promise; the work runs off the JS thread),
+ * accepts an AbortSignal (rejects with E_CANCELLED) and an onProgress callback (polled every
+ * ~100 ms). Failures reject with a CdxError (shared/errors.ts) whose code is an ErrorCode
  * (ENOENT, E_OUT_OF_RANGE, E_TRUNCATED, E_BAD_TYPE, E_BAD_ARG, E_CANCELLED, ...).
  *
- * The loader searches, in order: env CDX_NATIVE_PATH; `native/build/Release/cdx_native.node`
- * walking up from this module's directory (works from source under vitest/tsx and when bundled
- * into out/main/*.js); the same under process.cwd() and Electron's resourcesPath. It collects
- * every failed path and throws one actionable error.
+ * The addon itself (loading it, its typed interface, jobs, error normalisation) is native/binding.ts.
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   Bool, DateDay, DateMillisecond, Float32, Float64, Int16, Int32, Int64, Int8, makeData, makeVector, Table,
   TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8,
   Utf8, tableToIPC, type DataType, type Vector,
 } from 'apache-arrow';
-import type { CompareOp, Expr, Literal } from '../shared/expr/ast';
+import type { Expr, Literal } from '../shared/expr/ast';
 import { parseTime } from '../shared/expr/literal';
 import { polygonEdges } from '../shared/expr/polygon';
 
-export type NumericDType =
-  | 'int8' | 'int16' | 'int32' | 'int64'
-  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'float32' | 'float64';
+import { CdxError, type ErrorCode } from '../shared/errors';
+import {
+  loadNative, runJob, type Bin2dColumns, type ColumnKind, type ColumnSummary, type CompareOp, type FileHandle, type FilterLiteral, type FilterOp,
+  type Hist1dResult, type KernelOptions, type NumericDType, type RawBin2d, type RawColumn, type RawFilter, type RawRows,
+  type Region, type RegionStats,
+} from './binding';
 
-export interface RegionStats {
-  /** values read (including NaN) */
-  count: number;
-  /** over non-NaN values; NaN when there are none */
-  min: number;
-  max: number;
-  sum: number;
-  nanCount: number;
-}
+// what other modules imported from here before the addon moved to binding.ts
+export {
+  loadNative, nativeCandidates, nativeError, runJob,
+  type ColumnKind, type ColumnSummary, type Hist1dResult, type KernelOptions, type NativeAddon, type NumericDType, type Progress,
+  type RawColumn, type RawRows, type Region, type RegionStats,
+} from './binding';
 
-export interface Region {
-  /** byte offset of the first value */
-  offset: number;
-  /** number of values */
-  count: number;
-  dtype: NumericDType;
-  /** default true */
-  littleEndian?: boolean;
-}
-
-export interface Progress {
-  done: number;
-  total: number;
-  /** done / total in [0, 1] (0 while total is unknown) */
-  fraction: number;
-}
-
-export interface KernelOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  /** polling interval for onProgress, ms (default 100) */
-  progressIntervalMs?: number;
-}
-
-/** Error thrown/rejected by the native engine: always has a stable `code`. */
+/** @deprecated use CdxError (shared/errors.ts): native errors are CdxErrors */
 export interface NativeError extends Error {
   code: string;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Loader
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- the raw addon is untyped; wrapped below */
-type Job = unknown;
-export interface RawAddon {
-  nativeInfo(): { openmp: boolean; threads: number; version: string };
-  createJob(): Job;
-  cancelJob(job: Job): void;
-  jobProgress(job: Job): Float64Array;
-  mapFile(path: string): { handle: unknown; size: number };
-  unmapFile(handle: unknown): void;
-  regionStats(file: unknown, region: Region, job?: Job): Promise<RegionStats>;
-  summary(col: unknown, opts: object, filter: unknown, job: Job): Promise<ColumnSummary>;
-  bin2d(cols: object, opts: object, filter: unknown, job: Job): Promise<Omit<Bin2dResult, 'width' | 'height' | 'categories'>>;
-  hist1d(col: unknown, range: object, filter: unknown, job: Job): Promise<Hist1dResult>;
-  readRows(cols: unknown[], offset: number, count: number, job: Job): Promise<RawRows[]>;
-  readBandwidth(file: unknown, range: object, job: Job): Promise<{ bytes: number; checksum: number }>;
-  [name: string]: any;
-}
-
-const BINARY = join('native', 'build', 'Release', 'cdx_native.node');
-
-function moduleDir(): string | undefined {
-  try {
-    // import.meta.url exists in ESM (source, tsx, vitest) and is shimmed by bundlers for CJS.
-    return dirname(fileURLToPath(import.meta.url));
-  } catch {
-    return typeof __dirname === 'string' ? __dirname : undefined;
-  }
-}
-declare const __dirname: string | undefined;
-
-/** Candidate paths for the binary, in the order they are tried. */
-export function nativeCandidates(): string[] {
-  const out: string[] = [];
-  const env = process.env.CDX_NATIVE_PATH;
-  if (env) out.push(resolve(env));
-  const starts: string[] = [];
-  const md = moduleDir();
-  if (md) starts.push(md);
-  starts.push(process.cwd());
-  const rp = (process as unknown as { resourcesPath?: string }).resourcesPath;
-  if (rp) starts.push(join(rp, 'app.asar.unpacked'), rp);
-  for (const start of starts) {
-    let dir = resolve(start);
-    for (;;) {
-      out.push(join(dir, BINARY));
-      if (dir.endsWith(`${'native'}`)) out.push(join(dir, 'build', 'Release', 'cdx_native.node'));
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
-  return [...new Set(out)];
-}
-
-let cached: RawAddon | undefined;
-
-/** Loads (once) and returns the raw addon; throws one actionable error listing every path tried. */
-export function loadNative(): RawAddon {
-  if (cached) return cached;
-  const req = createRequire(import.meta.url);
-  const failures: string[] = [];
-  for (const p of nativeCandidates()) {
-    if (!existsSync(p)) {
-      failures.push(`${p}: not found`);
-      continue;
-    }
-    try {
-      cached = req(p) as RawAddon;
-      return cached;
-    } catch (e) {
-      failures.push(`${p}: ${(e as Error).message}`);
-    }
-  }
-  const err = new Error(
-    'The CDX native engine (cdx_native.node) could not be loaded. ' +
-      'Run `npm run build:native` in the project root (needs a C++ compiler and python3), ' +
-      'or set CDX_NATIVE_PATH to the built file. Tried:\n  ' +
-      failures.join('\n  '),
-  ) as NativeError;
-  err.code = 'E_NATIVE_MISSING';
-  throw err;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Jobs: cancellation + progress around one native call
-
-export function cancelledError(what = 'operation'): NativeError {
-  const e = new Error(`${what} cancelled`) as NativeError;
-  e.code = 'E_CANCELLED';
-  e.name = 'AbortError';
-  return e;
-}
-
-/** Runs `start(job)` with the signal wired to cancelJob and progress polled into onProgress. */
-export async function runJob<T>(
-  name: string,
-  start: (addon: RawAddon, job: Job) => Promise<T>,
-  opts: KernelOptions = {},
-): Promise<T> {
-  const addon = loadNative();
-  const { signal, onProgress } = opts;
-  if (signal?.aborted) throw cancelledError(name);
-  const job = addon.createJob();
-  const onAbort = () => addon.cancelJob(job);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let timer: ReturnType<typeof setInterval> | undefined;
-  const report = () => {
-    const p = addon.jobProgress(job);
-    const done = p[0]!, total = p[1]!;
-    onProgress?.({ done, total, fraction: total > 0 ? Math.min(1, done / total) : 0 });
-  };
-  if (onProgress) timer = setInterval(report, opts.progressIntervalMs ?? 100);
-  try {
-    const r = await start(addon, job);
-    if (onProgress) report();
-    return r;
-  } catch (e) {
-    if ((e as NativeError)?.code === 'E_CANCELLED') throw cancelledError(name);
-    throw e;
-  } finally {
-    if (timer) clearInterval(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+/** @deprecated use CdxError.cancelled (shared/errors.ts) */
+export function cancelledError(what = 'operation'): CdxError {
+  return CdxError.cancelled(what);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,8 +51,8 @@ export async function runJob<T>(
 export class NativeFile {
   readonly path: string;
   readonly size: number;
-  /** @internal */ handle: unknown;
-  private constructor(path: string, handle: unknown, size: number) {
+  /** @internal */ handle: FileHandle | undefined;
+  private constructor(path: string, handle: FileHandle, size: number) {
     this.path = path;
     this.handle = handle;
     this.size = size;
@@ -226,13 +72,9 @@ export class NativeFile {
 /** A file argument: a path (opened for the duration of one call) or an open NativeFile. */
 export type FileArg = string | NativeFile;
 
-export function fileHandle(f: FileArg): unknown {
+export function fileHandle(f: FileArg): string | FileHandle {
   if (typeof f === 'string') return f;
-  if (f.handle === undefined) {
-    const e = new Error(`${f.path}: file handle is closed`) as NativeError;
-    e.code = 'E_CLOSED';
-    throw e;
-  }
+  if (f.handle === undefined) throw CdxError.file('E_CLOSED', f.path, 'file handle is closed');
   return f.handle;
 }
 
@@ -290,8 +132,6 @@ export interface ChunkDesc {
   nullCount?: number;
 }
 
-export type ColumnKind = 'numeric' | 'bool' | 'utf8' | 'large_utf8' | 'dict';
-
 /** How to interpret stored integers (dates, timestamps) or bytes (numpy bool). */
 export type LogicalType =
   | { type: 'date'; unit: 'day' | 'ms' }
@@ -320,22 +160,10 @@ export function columnRows(c: ColumnDesc): number {
   return n;
 }
 
-interface RawColumn {
-  name: string;
-  file: unknown;
-  kind: ColumnKind;
-  dtype?: string;
-  littleEndian: boolean;
-  chunks: Float64Array;
-  dictionary?: RawColumn;
-}
-
 const rawCache = new WeakMap<ColumnDesc, RawColumn>();
 
-function badArg(msg: string, code = 'E_BAD_ARG'): NativeError {
-  const e = new Error(msg) as NativeError;
-  e.code = code;
-  return e;
+function badArg(msg: string, code: ErrorCode = 'E_BAD_ARG'): CdxError {
+  return new CdxError(code, msg);
 }
 
 /** The plain, native-facing form of a descriptor (chunks packed in a Float64Array). */
@@ -391,15 +219,8 @@ export const DTYPE_BYTES: Record<NumericDType, number> = {
 // ---------------------------------------------------------------------------------------------
 // Filters: compile the expression AST (shared/expr/ast.ts) into a postfix program over columns
 
-type RawLit = { t: 'num'; v: number } | { t: 'int'; v: string } | { t: 'str'; v: string } | { t: 'null' };
-type RawOp =
-  | { op: 'cmp'; col: number; cmp: CompareOp; lit: RawLit }
-  | { op: 'in'; col: number; lits: RawLit[] }
-  | { op: 'isnull'; col: number }
-  | { op: 'poly'; x: number; y: number; pts: Float64Array }
-  | { op: 'and' | 'or'; n: number }
-  | { op: 'not' }
-  | { op: 'const'; v: 0 | 1 | 2 };
+type RawLit = FilterLiteral;
+type RawOp = FilterOp;
 
 /** A filter ready for the native kernels. */
 export interface CompiledFilter {
@@ -455,7 +276,7 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
     let i = index.get(name);
     if (i === undefined) {
       const c = resolve(name);
-      if (!c) throw badArg(`unknown column "${name}"`, 'E_BAD_COLUMN');
+      if (!c) throw badArg(`unknown column "${name}"`, 'E_UNKNOWN_COLUMN');
       i = cols.length;
       cols.push(c);
       index.set(name, i);
@@ -536,7 +357,7 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
 }
 
 /** The native-facing form of a filter argument (used by every kernel that takes a filter). */
-export function rawFilter(f: FilterArg | undefined): { program: RawOp[]; columns: RawColumn[] } | undefined {
+export function rawFilter(f: FilterArg | undefined): RawFilter | undefined {
   if (!f) return undefined;
   const c = 'program' in f ? f : compileFilter(f.expr, f.columns);
   return { program: c.program, columns: c.columns.map(toRawColumn) };
@@ -556,40 +377,6 @@ export interface SummaryOptions extends KernelOptions, FilterOption {
   topk?: number;
   /** integers with more distinct values than this get no top-k; default 1000 */
   lowCardinality?: number;
-}
-
-export interface ColumnSummary {
-  /** rows considered (after the filter) */
-  rows: number;
-  nulls: number;
-  /** non-null values (NaN included) */
-  count: number;
-  /** approximate (HyperLogLog, ~0.4% std error) beyond 1000 integers / 65536 strings; exact below */
-  distinct: number;
-  topk?: { value: number | bigint | string; count: number }[];
-  /** true when top-k counts come from the Misra-Gries fallback (very many distinct strings) */
-  topkApproximate?: boolean;
-  // numeric columns
-  nanCount?: number;
-  posInfCount?: number;
-  negInfCount?: number;
-  /** over non-NaN values (±Inf included); NaN when there are none */
-  min?: number;
-  max?: number;
-  /** exact extremes of int64 / uint64 columns */
-  minExact?: bigint;
-  maxExact?: bigint;
-  /** over finite values */
-  mean?: number;
-  /** sample standard deviation (n - 1) over finite values */
-  std?: number;
-  /** approximate quantiles (KLL-style sketch; rank error well under 1%) */
-  quantiles?: { p1: number; p5: number; p25: number; p50: number; p75: number; p95: number; p99: number };
-  /** counts[i] covers [lo + i*d, lo + (i+1)*d), the last bin closed; finite values only */
-  histogram?: { lo: number; hi: number; counts: Float64Array };
-  // string columns (length in Unicode code points)
-  minLength?: number;
-  maxLength?: number;
 }
 
 /** One-pass column summary (a second pass only for the histogram). */
@@ -647,7 +434,7 @@ export interface Bin2dResult {
 
 /** 2-D binning for density plots. Cell (i, j) covers [x0 + i*dx, x0 + (i+1)*dx) x [y0 + j*dy, ...). */
 export async function bin2d(spec: Bin2dSpec, opts: KernelOptions & FilterOption = {}): Promise<Bin2dResult> {
-  const cols: Record<string, RawColumn> = { x: toRawColumn(spec.x), y: toRawColumn(spec.y) };
+  const cols: Bin2dColumns = { x: toRawColumn(spec.x), y: toRawColumn(spec.y) };
   if (spec.value) cols.value = toRawColumn(spec.value);
   if (spec.category) cols.category = toRawColumn(spec.category);
   const r = await runJob(
@@ -664,16 +451,6 @@ export async function bin2d(spec: Bin2dSpec, opts: KernelOptions & FilterOption 
   return { ...r, width: spec.width, height: spec.height, categories: spec.category ? spec.categories : undefined };
 }
 
-export interface Hist1dResult {
-  /** counts[i] covers [lo + i*d, lo + (i+1)*d) */
-  counts: Float64Array;
-  rows: number;
-  binned: number;
-  outside: number;
-  nan: number;
-  filtered: number;
-}
-
 /** 1-D histogram over [lo, hi) with `bins` equal bins (also used for brushing). */
 export function hist1d(
   column: ColumnDesc,
@@ -685,13 +462,6 @@ export function hist1d(
 
 // ---------------------------------------------------------------------------------------------
 // Row windows
-
-/** What the row kernels (readRows, takeRows) return per column. */
-export interface RawRows {
-  values: ArrayBuffer;
-  offsets?: Int32Array;
-  valid?: Uint8Array;
-}
 
 function packBits(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array((bytes.length + 7) >> 3);

@@ -420,7 +420,7 @@ describe('filters agree with the reference evaluator (three-valued logic, NaN, i
   });
 
   it('unknown columns are refused with E_BAD_COLUMN', async () => {
-    await expect(mask({ kind: 'isnull', col: { kind: 'col', name: 'nope' } })).rejects.toMatchObject({ code: 'E_BAD_COLUMN' });
+    await expect(mask({ kind: 'isnull', col: { kind: 'col', name: 'nope' } })).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
   });
 });
 

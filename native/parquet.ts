@@ -14,17 +14,16 @@
  * while up to `maxInFlight` batches wait, so the caller (a CSV parse, say) keeps producing while a
  * batch is encoded on the libuv pool with OpenMP across columns and pages. The Arrow schema is
  * embedded (`ARROW:schema`, the IPC schema message in base64, as arrow-rs writes it) so
- * Arrow-aware readers restore zone names, unsigned and large types. Errors carry a `code`
- * (E_CANCELLED, E_CORRUPT, E_BAD_VALUE, EEXIST, ENOSPC, E_IO, ...) and name the file.
+ * Arrow-aware readers restore zone names, unsigned and large types. Errors are CdxErrors
+ * (E_CANCELLED, E_CORRUPT, E_BAD_VALUE, E_EXISTS, E_WRITE, E_IO, ...) that name the file.
  */
 import {
-  Table, Type, tableToIPC, type Data, type DataType, type RecordBatch, type Schema,
+  DataType, DateUnit, Precision, Table, TimeUnit, tableToIPC, type Data, type RecordBatch, type Schema,
 } from 'apache-arrow';
-import { loadNative, runJob, type NativeError } from './index';
+import { CdxError } from '../shared/errors';
+import { loadNative, nativeError, runJob, type ParquetColumnBuffers, type ParquetInput, type ParquetWriterHandle } from './binding';
 
-export type ParquetInput =
-  | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'float32' | 'float64' | 'bool' | 'utf8' | 'large_utf8' | 'date64';
+export type { ParquetInput } from './binding';
 
 export interface ParquetColumnSpec {
   name: string;
@@ -49,37 +48,34 @@ const CT = { UTF8: 0, DATE: 6, TIMESTAMP_MILLIS: 9, TIMESTAMP_MICROS: 10, UINT_8
 export function parquetColumnOf(name: string, type: DataType, nullable: boolean): ParquetColumnSpec | string {
   const c = (input: ParquetInput, physical: number, converted = -1, logical: ParquetColumnSpec['logical'] = '', more: Partial<ParquetColumnSpec> = {}): ParquetColumnSpec =>
     ({ name, input, physical, converted, logical, nullable, ...more });
-  const t = type as any;
-  switch (type.typeId) {
-    case Type.Int: {
-      const bits = t.bitWidth as number;
-      const signed = t.isSigned as boolean;
-      if (bits === 64) return signed ? c('int64', P.INT64) : c('uint64', P.INT64, CT.UINT_64, 'int', { bitWidth: 64, signed: false });
-      if (bits === 32) return signed ? c('int32', P.INT32) : c('uint32', P.INT32, CT.UINT_32, 'int', { bitWidth: 32, signed: false });
-      const input = `${signed ? '' : 'u'}int${bits}` as ParquetInput;
-      const conv = signed ? (bits === 8 ? CT.INT_8 : CT.INT_16) : bits === 8 ? CT.UINT_8 : CT.UINT_16;
-      return c(input, P.INT32, conv, 'int', { bitWidth: bits, signed });
-    }
-    case Type.Float:
-      if (t.precision === 1) return c('float32', P.FLOAT);
-      if (t.precision === 2) return c('float64', P.DOUBLE);
-      return `${type} (float16) is written by parquet-wasm`;
-    case Type.Bool: return c('bool', P.BOOLEAN);
-    case Type.Utf8: return c('utf8', P.BYTE_ARRAY, CT.UTF8, 'string');
-    case Type.LargeUtf8: return c('large_utf8', P.BYTE_ARRAY, CT.UTF8, 'string');
-    case Type.Date:
-      return t.unit === 0 ? c('int32', P.INT32, CT.DATE, 'date') : c('date64', P.INT32, CT.DATE, 'date');
-    case Type.Timestamp: {
-      const utc = !!t.timezone;
-      switch (t.unit as number) {
-        case 0: return c('int64', P.INT64); // seconds: a bare INT64, as arrow-rs writes (the Arrow schema says timestamp[s])
-        case 1: return c('int64', P.INT64, CT.TIMESTAMP_MILLIS, 'timestamp', { unit: 'ms', utc });
-        case 2: return c('int64', P.INT64, CT.TIMESTAMP_MICROS, 'timestamp', { unit: 'us', utc });
-        default: return c('int64', P.INT64, -1, 'timestamp', { unit: 'ns', utc });
-      }
-    }
-    default: return `${type} is written by parquet-wasm`;
+  if (DataType.isInt(type)) {
+    const bits = type.bitWidth;
+    const signed = type.isSigned;
+    if (bits === 64) return signed ? c('int64', P.INT64) : c('uint64', P.INT64, CT.UINT_64, 'int', { bitWidth: 64, signed: false });
+    if (bits === 32) return signed ? c('int32', P.INT32) : c('uint32', P.INT32, CT.UINT_32, 'int', { bitWidth: 32, signed: false });
+    const input = `${signed ? '' : 'u'}int${bits}` as ParquetInput;
+    const conv = signed ? (bits === 8 ? CT.INT_8 : CT.INT_16) : bits === 8 ? CT.UINT_8 : CT.UINT_16;
+    return c(input, P.INT32, conv, 'int', { bitWidth: bits, signed });
   }
+  if (DataType.isFloat(type)) {
+    if (type.precision === Precision.SINGLE) return c('float32', P.FLOAT);
+    if (type.precision === Precision.DOUBLE) return c('float64', P.DOUBLE);
+    return `${type} (float16) is written by parquet-wasm`;
+  }
+  if (DataType.isBool(type)) return c('bool', P.BOOLEAN);
+  if (DataType.isUtf8(type)) return c('utf8', P.BYTE_ARRAY, CT.UTF8, 'string');
+  if (DataType.isLargeUtf8(type)) return c('large_utf8', P.BYTE_ARRAY, CT.UTF8, 'string');
+  if (DataType.isDate(type)) return type.unit === DateUnit.DAY ? c('int32', P.INT32, CT.DATE, 'date') : c('date64', P.INT32, CT.DATE, 'date');
+  if (DataType.isTimestamp(type)) {
+    const utc = !!type.timezone;
+    switch (type.unit) {
+      case TimeUnit.SECOND: return c('int64', P.INT64); // a bare INT64, as arrow-rs writes (the Arrow schema says timestamp[s])
+      case TimeUnit.MILLISECOND: return c('int64', P.INT64, CT.TIMESTAMP_MILLIS, 'timestamp', { unit: 'ms', utc });
+      case TimeUnit.MICROSECOND: return c('int64', P.INT64, CT.TIMESTAMP_MICROS, 'timestamp', { unit: 'us', utc });
+      default: return c('int64', P.INT64, -1, 'timestamp', { unit: 'ns', utc });
+    }
+  }
+  return `${type} is written by parquet-wasm`;
 }
 
 /** Column specs for every field, or the first reason the schema is not encoded natively. */
@@ -115,9 +111,8 @@ let infoCache: NativeParquetInfo | undefined;
 export function nativeParquetInfo(): NativeParquetInfo {
   if (infoCache) return infoCache;
   try {
-    const a = loadNative();
-    if (typeof a.parquetInfo !== 'function') infoCache = { available: false, zstd: false, reason: 'the native engine predates the Parquet encoder (rebuild it)' };
-    else infoCache = { available: true, ...(a.parquetInfo() as { zstd: boolean; zstdVersion?: string }) };
+    // the loader refuses a binary that predates the encoder, saying to rebuild it: that is the reason then
+    infoCache = { available: true, ...loadNative().parquetInfo() };
   } catch (e) {
     infoCache = { available: false, zstd: false, reason: (e as Error).message };
   }
@@ -142,16 +137,14 @@ export interface NativeParquetOptions {
   signal?: AbortSignal;
 }
 
-type Handle = unknown;
-
-function withPath(e: unknown, path: string): Error {
-  const err = e instanceof Error ? e : new Error(String(e));
-  if (!err.message.includes(path)) err.message = `${path}: ${err.message}`;
-  return err;
+/** A failure of the encoder, naming the file. */
+function withPath(e: unknown, path: string): CdxError {
+  const err = nativeError(e);
+  return err.message.includes(path) ? err : new CdxError(err.code, `${path}: ${err.message}`, { file: path, cause: err });
 }
 
 /** The raw buffers of one column of a batch, as parquetWrite reads them. */
-function columnBuffers(d: Data, spec: ParquetColumnSpec): Record<string, unknown> {
+function columnBuffers(d: Data, spec: ParquetColumnSpec): ParquetColumnBuffers {
   const validity = d.nullCount > 0 ? d.nullBitmap : undefined;
   if (spec.input === 'utf8' || spec.input === 'large_utf8') return { values: d.values, offsets: d.valueOffsets, validity, bitOffset: d.offset };
   return { values: d.values, validity, bitOffset: d.offset };
@@ -170,7 +163,7 @@ export class NativeParquetWriter {
   private readonly rowGroupBytes: number;
   private readonly maxInFlight: number;
 
-  private constructor(readonly path: string, private handle: Handle, readonly columns: ParquetColumnSpec[], o: NativeParquetOptions) {
+  private constructor(readonly path: string, private handle: ParquetWriterHandle, readonly columns: ParquetColumnSpec[], o: NativeParquetOptions) {
     this.rowGroupRows = o.rowGroupRows ?? 1 << 20;
     this.rowGroupBytes = o.rowGroupBytes ?? 128 << 20;
     this.maxInFlight = Math.max(1, o.maxInFlight ?? 2);
@@ -180,11 +173,7 @@ export class NativeParquetWriter {
   /** Creates `path` (which must not exist) for `schema`; throws E_UNSUPPORTED when a column is not covered. */
   static open(path: string, schema: Schema, o: NativeParquetOptions): NativeParquetWriter {
     const plan = parquetPlan(schema);
-    if ('unsupported' in plan) {
-      const e = new Error(`${path}: ${plan.unsupported}`) as NativeError;
-      e.code = 'E_UNSUPPORTED';
-      throw e;
-    }
+    if ('unsupported' in plan) throw CdxError.file('E_UNSUPPORTED', path, plan.unsupported);
     const addon = loadNative();
     const handle = addon.parquetOpen(path, {
       columns: plan.columns,
@@ -199,9 +188,9 @@ export class NativeParquetWriter {
   /** Queues one batch; resolves once fewer than maxInFlight batches wait (rejects on an earlier failure). */
   async write(batch: RecordBatch): Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.closed) throw Object.assign(new Error(`${this.path}: the Parquet writer is closed`), { code: 'E_CLOSED' });
+    if (this.closed) throw CdxError.file('E_CLOSED', this.path, 'the Parquet writer is closed');
     if (batch.numCols !== this.columns.length) {
-      throw Object.assign(new Error(`${this.path}: a batch of ${batch.numCols} columns for a file of ${this.columns.length}`), { code: 'E_BAD_ARG' });
+      throw CdxError.file('E_BAD_ARG', this.path, `a batch of ${batch.numCols} columns for a file of ${this.columns.length}`);
     }
     const p = (this.chain = this.chain.then(() => (this.failure ? undefined : this.encode(batch))));
     p.catch((e) => {
@@ -213,11 +202,11 @@ export class NativeParquetWriter {
   }
 
   private async encode(batch: RecordBatch): Promise<void> {
-    const call = (cols: unknown[], rows: number, flush: boolean) =>
-      runJob('Parquet write', (a, job) => a.parquetWrite(this.handle, cols, rows, flush, job) as Promise<{ rows: number; buffered: number }>, { signal: this.signal })
-        .catch((e) => { throw withPath(e, this.path); });
+    const call = (cols: ParquetColumnBuffers[], rows: number, flush: boolean) =>
+      runJob('Parquet write', (a, job) => a.parquetWrite(this.handle, cols, rows, flush, job), { signal: this.signal })
+        .catch((e: unknown) => { throw withPath(e, this.path); });
     const datas = this.columns.map((_, j) => batch.getChildAt(j)!.data);
-    for (const ds of datas) if (ds.length !== 1) throw new Error(`${this.path}: a column arrived in ${ds.length} chunks`);
+    for (const ds of datas) if (ds.length !== 1) throw CdxError.file('E_INTERNAL', this.path, `a column arrived in ${ds.length} chunks`);
     const n = batch.numRows;
     let off = 0;
     while (off < n) {
@@ -244,7 +233,7 @@ export class NativeParquetWriter {
     if (this.failure) throw this.failure;
     this.closed = true;
     try {
-      return await (loadNative().parquetFinish(this.handle) as Promise<{ rows: number; bytes: number; rowGroups: number }>);
+      return await loadNative().parquetFinish(this.handle);
     } catch (e) {
       throw withPath(e, this.path);
     }

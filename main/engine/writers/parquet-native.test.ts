@@ -323,7 +323,7 @@ describe.skipIf(!info.available || !info.zstd)('native Parquet encoder', () => {
     } catch (e) {
       e3 = e;
     }
-    expect(e3.code).toBe('EEXIST');
+    expect(e3.code).toBe('E_EXISTS');
     expect(e3.message).toContain('exists.parquet');
   });
 

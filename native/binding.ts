@@ -1,0 +1,593 @@
+/**
+ * The one loader of the CDX native engine (native/build/Release/cdx_native.node), the typed
+ * interface of everything the addon exports (`NativeAddon`: every function native/src/*.cc
+ * registers, with its exact arguments and results, no `any`), the job runner that wires an
+ * AbortSignal and a progress callback to one native call (`runJob`), and the one place where the
+ * addon's errors enter the error vocabulary: like better-sqlite3, which installs its error
+ * constructor once, the loader wraps every export once, so that whatever the addon throws or
+ * rejects with is a `CdxError` whose code is an `ErrorCode` (the C++ says EEXIST, this says
+ * E_EXISTS). No caller re-shapes native errors.
+ *
+ * Where the binary is looked for, in order: env CDX_NATIVE_PATH; `native/build/Release/` walking
+ * up from this module's own folder (from source under vitest/tsx, and bundled into out/main/);
+ * Electron's resourcesPath (app.asar.unpacked, then the folder itself). Never the working folder:
+ * a `native/` folder in whatever directory the CLI was started from is not ours to load. Every
+ * failed path is collected into one actionable error (E_NATIVE_MISSING).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CdxError, errorCode, isErrorCode, toErrorInfo, type ErrorCode } from '../shared/errors';
+
+// ---------------------------------------------------------------------------------------------
+// Handles: opaque values the addon makes (Napi Externals) and takes back
+
+declare const handleKind: unique symbol;
+/** A value made by the addon that only the addon can read. */
+export type NativeHandle<K extends string> = { readonly [handleKind]: K };
+export type JobHandle = NativeHandle<'job'>;
+export type FileHandle = NativeHandle<'file'>;
+export type CsvParserHandle = NativeHandle<'csv parser'>;
+export type ParquetWriterHandle = NativeHandle<'parquet writer'>;
+
+/** A file argument of the raw calls: a path (opened for that call) or a mapFile handle. */
+export type RawFile = string | FileHandle;
+
+// ---------------------------------------------------------------------------------------------
+// Arguments and results of the raw calls
+
+export type NumericDType =
+  | 'int8' | 'int16' | 'int32' | 'int64'
+  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'float32' | 'float64';
+
+export type ColumnKind = 'numeric' | 'bool' | 'utf8' | 'large_utf8' | 'dict';
+
+/**
+ * A column descriptor as the kernels parse it (columns.cc ParseColumn): 8 numbers per chunk —
+ * rows, data offset, data length, validity offset (-1 = none), validity bit offset, offsets
+ * offset, offsets length, null count (-1 = unknown).
+ */
+export interface RawColumn {
+  name: string;
+  file: RawFile;
+  kind: ColumnKind;
+  /** numeric: value type; dict: index type */
+  dtype?: NumericDType;
+  littleEndian: boolean;
+  chunks: Float64Array;
+  /** dict: the dictionary (a utf8 / large_utf8 column) */
+  dictionary?: RawColumn;
+}
+
+export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
+/** A literal of a filter program (filter.cc ParseLit); `int` is decimal text (exact int64). */
+export type FilterLiteral = { t: 'num'; v: number } | { t: 'int'; v: string } | { t: 'str'; v: string } | { t: 'null' };
+
+/**
+ * One op of a filter program, evaluated in postfix order over three-valued results (0 false,
+ * 1 unknown, 2 true); `col`, `x`, `y` index the program's columns. `poly` holds a polygon's edges
+ * as (ylo, yhi, xi, yi, k) quintuples (shared/expr/polygon.ts polygonEdges).
+ */
+export type FilterOp =
+  | { op: 'cmp'; col: number; cmp: CompareOp; lit: FilterLiteral }
+  | { op: 'in'; col: number; lits: FilterLiteral[] }
+  | { op: 'isnull'; col: number }
+  | { op: 'poly'; x: number; y: number; pts: Float64Array }
+  | { op: 'and' | 'or'; n: number }
+  | { op: 'not' }
+  | { op: 'const'; v: 0 | 1 | 2 };
+
+/** A filter program with its columns, as every kernel that filters takes it. */
+export interface RawFilter {
+  program: FilterOp[];
+  columns: RawColumn[];
+}
+
+export interface Region {
+  /** byte offset of the first value */
+  offset: number;
+  /** number of values */
+  count: number;
+  dtype: NumericDType;
+  /** default true */
+  littleEndian?: boolean;
+}
+
+export interface RegionStats {
+  /** values read (including NaN) */
+  count: number;
+  /** over non-NaN values; NaN when there are none */
+  min: number;
+  max: number;
+  sum: number;
+  nanCount: number;
+}
+
+export interface SummaryKernelOptions {
+  bins?: number;
+  topk?: number;
+  lowCardinality?: number;
+}
+
+export interface ColumnSummary {
+  /** rows considered (after the filter) */
+  rows: number;
+  nulls: number;
+  /** non-null values (NaN included) */
+  count: number;
+  /** exact for small cardinalities, approximate (HyperLogLog, ~0.4% std error) beyond */
+  distinct: number;
+  /** whether `distinct` was counted exactly (builds that report it) */
+  distinctExact?: boolean;
+  topk?: { value: number | bigint | string; count: number }[];
+  /** true when top-k counts come from the Misra-Gries fallback (very many distinct strings) */
+  topkApproximate?: boolean;
+  // numeric columns
+  nanCount?: number;
+  posInfCount?: number;
+  negInfCount?: number;
+  /** over non-NaN values (±Inf included); NaN when there are none */
+  min?: number;
+  max?: number;
+  /** exact extremes of int64 / uint64 columns */
+  minExact?: bigint;
+  maxExact?: bigint;
+  /** over finite values */
+  mean?: number;
+  /** sample standard deviation (n - 1) over finite values */
+  std?: number;
+  /** approximate quantiles (KLL-style sketch; rank error well under 1%) */
+  quantiles?: { p1: number; p5: number; p25: number; p50: number; p75: number; p95: number; p99: number };
+  /** counts[i] covers [lo + i*d, lo + (i+1)*d), the last bin closed; finite values only */
+  histogram?: { lo: number; hi: number; counts: Float64Array };
+  // string columns (length in Unicode code points)
+  minLength?: number;
+  maxLength?: number;
+  /** byte-wise (= code point) smallest and largest string (builds that report them) */
+  minString?: string;
+  maxString?: string;
+}
+
+export interface Bin2dColumns {
+  x: RawColumn;
+  y: RawColumn;
+  value?: RawColumn;
+  category?: RawColumn;
+}
+
+export interface Bin2dKernelOptions {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  width: number;
+  height: number;
+  /** with a value column; default 'sum' */
+  agg?: 'sum' | 'mean';
+  /** with a category column: 1..256 */
+  categories?: number;
+}
+
+export interface RawBin2d {
+  /** row-major, row 0 = lowest y; with categories: counts[(c * height + j) * width + i] */
+  counts: Uint32Array;
+  /** agg 'sum' */
+  sums?: Float64Array;
+  /** agg 'mean' (NaN in cells without values) */
+  means?: Float64Array;
+  rows: number;
+  binned: number;
+  /** finite (or infinite) but outside the viewport */
+  outside: number;
+  /** x or y NaN or null */
+  nan: number;
+  filtered: number;
+  /** category null or out of range */
+  uncategorized: number;
+}
+
+export interface Hist1dResult {
+  /** counts[i] covers [lo + i*d, lo + (i+1)*d) */
+  counts: Float64Array;
+  rows: number;
+  binned: number;
+  outside: number;
+  nan: number;
+  filtered: number;
+  uncategorized: number;
+}
+
+/** What the row kernels (readRows, takeRows) return per column. */
+export interface RawRows {
+  /** numeric: host-endian values; bool: one byte 0/1 per row; strings: UTF-8 bytes */
+  values: ArrayBuffer;
+  /** strings: rows + 1 offsets into values */
+  offsets?: Int32Array;
+  /** one byte 0/1 per row; absent when every row is valid */
+  valid?: Uint8Array;
+}
+
+export interface FilteredRowIdsKernelOptions {
+  fromRow?: number;
+  toRow?: number;
+  skip?: number;
+  limit?: number;
+  rows?: number;
+  blockRows?: number;
+  blockCounts?: Uint32Array;
+  blockFirst?: number;
+}
+
+/** The CSV parser's column types (csv_core.h CTypeName). */
+export type CsvTypeName = 'null' | 'bool' | 'int64' | 'float64' | 'date' | 'timestamp' | 'string';
+
+export interface CsvDialectOptions {
+  /** one character ('' = none for quote); default ',' */
+  delimiter?: string;
+  /** default '"' */
+  quote?: string;
+  /** '\n' (default) or '\r' */
+  terminator?: '\n' | '\r';
+}
+
+export interface CsvOpenOptions extends CsvDialectOptions {
+  /** for messages */
+  path?: string;
+  /** 1..100000 */
+  ncols: number;
+  /** 'infer' types the values; 'parse' (default) assembles Arrow buffers of the given types */
+  mode?: 'infer' | 'parse';
+  /** per column (unknown names read as string) */
+  types?: string[];
+  /** skip the first row */
+  header?: boolean;
+  /** infer: report the first row's values and classes */
+  captureFirstRow?: boolean;
+  strict?: boolean;
+  cp1252?: boolean;
+  maxRowBytes?: number;
+}
+
+export interface CsvWidening {
+  column: number;
+  from: CsvTypeName;
+  to: CsvTypeName;
+  line: number;
+}
+
+/** One column of a parsed chunk, as Arrow buffers. */
+export interface CsvColumnOut {
+  type: CsvTypeName;
+  nullCount: number;
+  /** values (fixed width), bit-packed bools, or UTF-8 bytes */
+  data: ArrayBuffer;
+  /** LSB-first bitmap, absent when no value is null */
+  validity?: Uint8Array;
+  /** strings: rows + 1 offsets */
+  offsets?: Int32Array;
+}
+
+export interface CsvFeedResult {
+  rows: number;
+  /** the line number after the last complete row */
+  line: number;
+  /** bytes of this chunk consumed */
+  consumed: number;
+  /** bytes carried into the next feed (an incomplete row) */
+  carry: number;
+  types: CsvTypeName[];
+  nulls: Float64Array;
+  /** (line, fields) pairs of bad rows */
+  bad: Float64Array;
+  badCount: number;
+  widened: CsvWidening[];
+  firstRow?: string[];
+  firstClasses?: CsvTypeName[];
+  /** mode 'parse' */
+  columns?: CsvColumnOut[];
+}
+
+export interface CsvIngestOptions extends CsvDialectOptions {
+  path: string;
+  /** the Arrow IPC file created (removed again on failure or cancel) */
+  out: string;
+  /** magic + Schema message, a multiple of 8 bytes */
+  prefix: Uint8Array;
+  /** bytes to skip at the start (a BOM) */
+  offset?: number;
+  ncols: number;
+  types?: string[];
+  header?: boolean;
+  strict?: boolean;
+  cp1252?: boolean;
+  maxRowBytes?: number;
+  chunkBytes?: number;
+  batchRows?: number;
+}
+
+export interface CsvIngestResult {
+  rows: number;
+  badCount: number;
+  bad: Float64Array;
+  /** a column widened: run again with `types` (the file is not kept) */
+  restart: boolean;
+  batchesBeforeRestart: number;
+  /** bytes written (prefix and record batches; the caller appends the footer) */
+  size: number;
+  /** (offset, metadata length, body length) per record batch */
+  blocks: Float64Array;
+  nulls: Float64Array;
+  types: CsvTypeName[];
+  widened: CsvWidening[];
+}
+
+/** parquet_write.cc ParseIn */
+export type ParquetInput =
+  | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'float32' | 'float64' | 'bool' | 'utf8' | 'large_utf8' | 'date64';
+
+/** One column of parquetOpen's spec (what ParquetOpen reads; unknown inputs are refused with E_BAD_TYPE). */
+export interface RawParquetColumn {
+  name: string;
+  input: ParquetInput | string;
+  /** Parquet physical type (parquet.thrift numbering) */
+  physical: number;
+  /** ConvertedType, -1 (default) for none */
+  converted?: number;
+  logical?: '' | 'string' | 'date' | 'int' | 'timestamp';
+  bitWidth?: number;
+  /** default true */
+  signed?: boolean;
+  unit?: 'ms' | 'us' | 'ns';
+  utc?: boolean;
+  /** default true */
+  nullable?: boolean;
+}
+
+export interface ParquetOpenSpec {
+  columns: RawParquetColumn[];
+  /** default 'zstd'; others are refused with E_UNSUPPORTED */
+  codec?: 'zstd' | 'none' | string;
+  level?: number;
+  createdBy?: string;
+  /** key-value metadata pairs */
+  metadata?: [string, string][];
+}
+
+/** One column of a batch for parquetWrite: the Arrow buffers as they are. */
+export interface ParquetColumnBuffers {
+  values: ArrayBufferView;
+  /** strings: int32 (utf8) or int64 (large_utf8) offsets */
+  offsets?: ArrayBufferView;
+  validity?: Uint8Array;
+  /** bit offset of the first row in `validity` */
+  bitOffset?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The addon
+
+/** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
+export interface NativeAddon {
+  // addon.cc
+  nativeInfo(): { openmp: boolean; threads: number; version: string };
+  // common.cc: jobs and mappings
+  createJob(): JobHandle;
+  cancelJob(job: JobHandle): void;
+  /** [done, total] */
+  jobProgress(job: JobHandle): Float64Array;
+  /** synchronous open + mmap (no data read) */
+  mapFile(path: string): { handle: FileHandle; size: number };
+  unmapFile(handle: FileHandle): void;
+  // region_stats.cc
+  regionStats(file: RawFile, region: Region, job?: JobHandle): Promise<RegionStats>;
+  readBandwidth(file: RawFile, range: { offset: number; length: number }, job?: JobHandle): Promise<{ bytes: number; checksum: number }>;
+  // summary.cc
+  summary(column: RawColumn, options: SummaryKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<ColumnSummary>;
+  // bin.cc
+  bin2d(columns: Bin2dColumns, options: Bin2dKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<RawBin2d>;
+  hist1d(column: RawColumn, range: { lo: number; hi: number; bins: number }, filter?: RawFilter, job?: JobHandle): Promise<Hist1dResult>;
+  // rows.cc
+  readRows(columns: RawColumn[], offset: number, count: number, job?: JobHandle): Promise<RawRows[]>;
+  // select.cc
+  filterBlockCounts(filter: RawFilter | undefined, options: { blockRows?: number; rows?: number }, job?: JobHandle): Promise<Uint32Array>;
+  filteredRowIds(filter: RawFilter | undefined, options: FilteredRowIdsKernelOptions, job?: JobHandle): Promise<Float64Array>;
+  takeRows(columns: RawColumn[], rowIds: Float64Array, job?: JobHandle): Promise<RawRows[]>;
+  // csv.cc, csv_ingest.cc
+  csvOpen(options: CsvOpenOptions): CsvParserHandle;
+  csvFeed(parser: CsvParserHandle, chunk: Uint8Array, last: boolean, job?: JobHandle): Promise<CsvFeedResult>;
+  csvIngest(options: CsvIngestOptions, job?: JobHandle): Promise<CsvIngestResult>;
+  // parquet_write.cc
+  parquetInfo(): { zstd: boolean; zstdVersion?: string };
+  /** synchronous: creates `path` (which must not exist) and writes the leading magic */
+  parquetOpen(path: string, spec: ParquetOpenSpec): ParquetWriterHandle;
+  parquetWrite(writer: ParquetWriterHandle, columns: ParquetColumnBuffers[], rows: number, flush: boolean, job?: JobHandle): Promise<{ rows: number; buffered: number }>;
+  parquetFinish(writer: ParquetWriterHandle): Promise<{ rows: number; bytes: number; rowGroups: number }>;
+  parquetClose(writer: ParquetWriterHandle): void;
+}
+
+/** The exports the loader wraps; the check below keeps this list and NativeAddon in step. */
+const EXPORTS = [
+  'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
+  'regionStats', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
+  'filterBlockCounts', 'filteredRowIds', 'takeRows',
+  'csvOpen', 'csvFeed', 'csvIngest',
+  'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',
+] as const satisfies readonly (keyof NativeAddon)[];
+type Unlisted = Exclude<keyof NativeAddon, (typeof EXPORTS)[number]>;
+const everyExportListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyExportListed;
+
+// ---------------------------------------------------------------------------------------------
+// Errors: normalised once, here
+
+/**
+ * Anything the addon threw or rejected with, as a CdxError in the vocabulary: its own codes pass
+ * through, system codes map (EEXIST -> E_EXISTS, EISDIR -> E_IS_DIR, ENOSPC -> E_WRITE), an
+ * argument TypeError from Node-API is E_BAD_ARG, anything else without a code is E_INTERNAL.
+ */
+export function nativeError(e: unknown): CdxError {
+  if (e instanceof CdxError) return e;
+  const raw = errorCode(e);
+  let code: ErrorCode;
+  if (isErrorCode(raw)) code = raw;
+  else if (raw === undefined && e instanceof TypeError) code = 'E_BAD_ARG';
+  else code = toErrorInfo(e).code;
+  const message = e instanceof Error ? e.message : String(e);
+  const out = new CdxError(code, message, { cause: e });
+  if (e instanceof Error && e.stack) out.stack = e.stack;
+  return out;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/** `fn` with every throw and rejection passed through nativeError. */
+function guarded(fn: AnyFunction, self: object): AnyFunction {
+  return (...args) => {
+    let r: unknown;
+    try {
+      r = Reflect.apply(fn, self, args);
+    } catch (e) {
+      throw nativeError(e);
+    }
+    return r instanceof Promise ? r.catch((e: unknown) => { throw nativeError(e); }) : r;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loader
+
+const BINARY = join('native', 'build', 'Release', 'cdx_native.node');
+
+declare const __dirname: string | undefined;
+function moduleDir(): string | undefined {
+  try {
+    // import.meta.url exists in ESM (source, tsx, vitest) and is shimmed by bundlers for CJS.
+    return dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return typeof __dirname === 'string' ? __dirname : undefined;
+  }
+}
+
+/** Candidate paths for the binary, in the order they are tried (never under process.cwd()). */
+export function nativeCandidates(): string[] {
+  const out: string[] = [];
+  const env = process.env.CDX_NATIVE_PATH;
+  if (env) out.push(resolve(env));
+  const md = moduleDir();
+  if (md) {
+    // this module sits in native/ (source) or out/main[/chunks]/ (bundled): walk up to the project
+    for (let dir = resolve(md); ; ) {
+      if (basename(dir) === 'native') out.push(join(dir, 'build', 'Release', 'cdx_native.node'));
+      out.push(join(dir, BINARY));
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  const rp = (process as { resourcesPath?: string }).resourcesPath;
+  if (rp) out.push(join(rp, 'app.asar.unpacked', BINARY), join(rp, BINARY));
+  return [...new Set(out)];
+}
+
+let cached: NativeAddon | undefined;
+let loadedFrom: string | undefined;
+
+/** Loads (once) and returns the addon; throws one actionable E_NATIVE_MISSING listing every path tried. */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const req = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const p of nativeCandidates()) {
+    if (!existsSync(p)) {
+      failures.push(`${p}: not found`);
+      continue;
+    }
+    let raw: Record<string, unknown>;
+    try {
+      raw = req(p) as Record<string, unknown>;
+    } catch (e) {
+      failures.push(`${p}: ${(e as Error).message}`);
+      continue;
+    }
+    const missing = EXPORTS.filter((name) => typeof raw[name] !== 'function');
+    if (missing.length) {
+      failures.push(`${p}: out of date (it lacks ${missing.join(', ')})`);
+      continue;
+    }
+    const addon: Record<string, AnyFunction> = {};
+    for (const name of EXPORTS) addon[name] = guarded(raw[name] as AnyFunction, raw);
+    cached = addon as unknown as NativeAddon;
+    loadedFrom = p;
+    return cached;
+  }
+  throw new CdxError(
+    'E_NATIVE_MISSING',
+    'The CDX native engine (cdx_native.node) could not be loaded. ' +
+      'Run `npm run build:native` in the project root (needs a C++ compiler and python3), ' +
+      'or set CDX_NATIVE_PATH to the built file. Tried:\n  ' +
+      failures.join('\n  '),
+  );
+}
+
+/** The path the addon was loaded from (undefined before the first load). */
+export function nativePath(): string | undefined {
+  return loadedFrom;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: cancellation + progress around one native call
+
+export interface Progress {
+  done: number;
+  total: number;
+  /** done / total in [0, 1] (0 while total is unknown) */
+  fraction: number;
+}
+
+export interface KernelOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** polling interval for onProgress, ms (default 100) */
+  progressIntervalMs?: number;
+}
+
+/**
+ * Runs `start(addon, job)` with the signal wired to cancelJob and the job's progress polled into
+ * onProgress. A cancel rejects with E_CANCELLED naming `name`; other failures are the addon's
+ * (already CdxErrors).
+ */
+export async function runJob<T>(
+  name: string,
+  start: (addon: NativeAddon, job: JobHandle) => Promise<T>,
+  opts: KernelOptions = {},
+): Promise<T> {
+  const addon = loadNative();
+  const { signal, onProgress } = opts;
+  if (signal?.aborted) throw CdxError.cancelled(name);
+  const job = addon.createJob();
+  const onAbort = () => addon.cancelJob(job);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const report = () => {
+    const p = addon.jobProgress(job);
+    const done = p[0]!, total = p[1]!;
+    onProgress?.({ done, total, fraction: total > 0 ? Math.min(1, done / total) : 0 });
+  };
+  if (onProgress) timer = setInterval(report, opts.progressIntervalMs ?? 100);
+  try {
+    const r = await start(addon, job);
+    if (onProgress) report();
+    return r;
+  } catch (e) {
+    const err = nativeError(e);
+    if (err.code === 'E_CANCELLED') throw CdxError.cancelled(name);
+    throw err;
+  } finally {
+    if (timer) clearInterval(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
