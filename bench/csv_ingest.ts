@@ -1,6 +1,6 @@
 /**
  * Benchmark `csv_ingest`: a generated CSV of mixed numeric and string columns (~opts.bytes) is
- * ingested the way the columnar cache does it — native/csv.ts ingestCsv: sniffing + sample typing
+ * ingested the way the columnar cache does it — main/engine/sources/csv-ingest.ts ingestCsv: sniffing + sample typing
  * in JS, then one native pass (native/src/csv_ingest.cc: the file mapped and parsed in parallel
  * windows, record batches laid out straight into the uncompressed Arrow IPC file; JS adds the
  * Schema message and footer; temp file + rename) — and timed against DuckDB
@@ -16,7 +16,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ingestCsv } from '../native/csv';
+import { ingestCsv } from '../main/engine/sources/csv-ingest';
 import { nativeInfo } from '../native/index';
 import { rng } from '../main/engine/sources/testutil';
 

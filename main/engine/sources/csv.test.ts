@@ -1,5 +1,5 @@
 // Tests of the CSV Source: the DataShape schema and row count from info(), scans (column choice,
-// progress, warnings with line numbers), errors as SourceErrors naming the file, cancellation,
+// progress, warnings with line numbers), errors as CdxErrors naming the file, cancellation,
 // hostile (truncated / bit-flipped) copies, and the corpus CSVs against DuckDB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { formatDataShape } from '../../../shared/datashape';
 import { CsvSource, csvProvider } from './csv';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
 import { readArrowColumns } from '../columns/index';
 import { summary } from '../../../native/index';
 import { corpusDir, drain, hostileCopies, readOrClearError, tempDir } from './testutil';
@@ -54,7 +54,7 @@ describe('csvProvider', () => {
     }
     expect(n).toBe(1000);
     expect(seen.at(-1)).toBe(1);
-    await expect(drain(src, ['nope'])).rejects.toMatchObject({ code: 'E_NO_COLUMN' });
+    await expect(drain(src, ['nope'])).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
   });
 
   it('bad rows: the good rows load, warnings carry line numbers and a count; strict refuses', async () => {
@@ -67,7 +67,7 @@ describe('csvProvider', () => {
     expect(info.warnings.find((w) => w.code === 'W_BAD_ROWS')!.message).toContain('2 bad row');
     const strict = new CsvSource(p, { strict: true });
     const err = await drain(strict).catch((e) => e);
-    expect(err).toBeInstanceOf(SourceError);
+    expect(err).toBeInstanceOf(CdxError);
     expect(err.code).toBe('E_BAD_ROW');
     expect(err.message).toBe(`${p}: line 3: expected 2 fields, found 1 (strict mode)`);
   });
@@ -77,7 +77,7 @@ describe('csvProvider', () => {
     const src = new CsvSource(p, { chunkBytes: 64 << 10 });
     const ac = new AbortController();
     const run = (async () => { for await (const _ of src.scan({ signal: ac.signal })) ac.abort(); })();
-    await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED', path: p });
+    await expect(run).rejects.toMatchObject({ code: 'E_CANCELLED', file: p });
   });
 });
 
@@ -103,6 +103,21 @@ describe('a file larger than the sample', () => {
     const r = await src.ingestToArrow(join(tmp.dir, 'late2.arrow'));
     expect(r.passes).toBe(2);
     expect(formatDataShape((await src.info()).rows, (await src.info()).schema)).toBe('30001 * {id: int64, v: float64}');
+  });
+});
+
+describe('the nativeIngest capability', () => {
+  it('is declared by the CSV source and writes what ingestToArrow writes, with the nullability found', async () => {
+    const p = file('cap.csv', 'a,b\n1,x\n2,\n3,z\n');
+    const src = await csvProvider.open(p);
+    const nativeIngest = src.capabilities?.nativeIngest;
+    expect(typeof nativeIngest).toBe('function');
+    const out = join(tmp.dir, 'cap.arrow');
+    const r = await nativeIngest!(out);
+    expect(r).toEqual({ rows: 3, columns: [{ name: 'a', nullable: false }, { name: 'b', nullable: true }] });
+    expect(tableFromIPC(readFileSync(out)).numRows).toBe(3);
+    const info = await src.info();
+    expect(formatDataShape(info.rows, info.schema)).toBe('3 * {a: int64, b: ?string}');
   });
 });
 
@@ -163,12 +178,12 @@ describe('ingestToArrow failures leave nothing behind', () => {
   it('an output folder that does not exist: E_IO before parsing', async () => {
     const p = file('ing-io.csv', 'a\n1\n');
     const err = await new CsvSource(p).ingestToArrow(join(tmp.dir, 'no-such-dir', 'x.arrow')).catch((e) => e);
-    expect(err).toBeInstanceOf(SourceError);
+    expect(err).toBeInstanceOf(CdxError);
     expect(err.code).toBe('E_IO');
   });
 });
 
-describe('bad input gets its own SourceError naming the file', () => {
+describe('bad input gets its own CdxError naming the file', () => {
   it.each([
     ['missing', () => join(tmp.dir, 'missing.csv'), 'ENOENT'],
     ['a directory', () => { const d = join(tmp.dir, 'folder.csv'); mkdirSync(d, { recursive: true }); return d; }, 'E_IS_DIR'],
@@ -177,7 +192,7 @@ describe('bad input gets its own SourceError naming the file', () => {
   ])('%s', async (_, make, code) => {
     const p = make();
     const err = await csvProvider.open(p).catch((e) => e);
-    expect(err).toBeInstanceOf(SourceError);
+    expect(err).toBeInstanceOf(CdxError);
     expect(err.code).toBe(code);
     expect(err.message).toContain(p);
   });

@@ -1,18 +1,22 @@
 /**
- * CSV / TSV / any-delimiter Source (optionally gzip-compressed), over the native parser in
- * native/csv.ts. open() and info() sniff the dialect, encoding and header and type the columns from
- * the first few MiB (rows: null until the whole file was read, unless the sample covered it);
- * scan() first types the whole file (a native classify-only pass) so its batches never change
- * schema, then streams Arrow record batches in bounded memory, collecting bad-row warnings (1-based
- * line numbers). ingestToArrow() is the columnar cache's fast path: one optimistic pass straight
- * into an Arrow IPC file (see ingestCsv), after which info() is exact.
+ * CSV / TSV / any-delimiter Source (optionally gzip-compressed), over the native parser (the
+ * policy is in csv-text.ts, csv-dialect.ts, csv-read.ts and csv-ingest.ts). open() and info() sniff
+ * the dialect, encoding and header and type the columns from the first few MiB (rows: null until
+ * the whole file was read, unless the sample covered it); scan() first types the whole file (a
+ * native classify-only pass) so its batches never change schema, then streams Arrow record batches
+ * in bounded memory, collecting bad-row warnings (1-based line numbers). It declares the
+ * `nativeIngest` capability, the columnar cache's fast path: one optimistic pass straight into an
+ * Arrow IPC file (see ingestCsv), after which info() is exact.
  *
- * Register with the registry: `registerProvider(csvProvider)` (format 'csv').
+ * Registered once, in the registry's provider list (format 'csv'). Errors are CdxErrors naming the
+ * file (`file` is set, the message starts with the path).
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
-import { ingestCsv, inspectCsv, readCsv, type CsvColumn, type CsvInfo, type CsvOptions, type CsvWarning, type IngestCsvResult } from '../../../native/csv';
-import { SourceError, type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
+import { CdxError, errorCode, toErrorInfo } from '../../../shared/errors';
+import { inspectCsv, readCsv, type CsvColumn, type CsvInfo, type CsvOptions, type CsvWarning } from './csv-read';
+import { ingestCsv, type IngestCsvResult } from './csv-ingest';
+import type { IngestWarning, NativeIngestOptions, ScanOptions, Source, SourceCapabilities, SourceInfo, SourceProvider } from './types';
 
 export interface CsvSourceOptions extends Pick<CsvOptions, 'delimiter' | 'quote' | 'header' | 'encoding' | 'strict' | 'chunkBytes' | 'typing' | 'sampleBytes' | 'maxRowBytes'> {}
 
@@ -23,14 +27,18 @@ function fieldOf(c: CsvColumn): Field {
   return c.type === 'timestamp' ? { name: c.name, type: 'timestamp', unit: 'us', nullable: c.nullable } : { name: c.name, type: c.type, nullable: c.nullable };
 }
 
-/** A SourceError naming the file (native messages already start with the path). */
-function toSourceError(e: unknown, path: string): SourceError {
-  if (e instanceof SourceError) return e;
-  const err = e as { code?: string; message?: string };
-  let msg = err?.message ?? String(e);
-  if (msg.startsWith(path + ': ')) msg = msg.slice(path.length + 2);
-  const code = err?.code === 'E_CANCELLED' || (e as Error)?.name === 'AbortError' ? 'E_CANCELLED' : err?.code ?? 'E_READ';
-  return new SourceError(code, path, msg);
+/**
+ * Any failure as a CdxError naming a file: one that already names its file (this one, or the
+ * output of an ingest) stands; anything else becomes an error about this file, its code in the
+ * vocabulary (a cancel stays E_CANCELLED; an error without a code is E_READ), its message starting
+ * with the path (native messages mostly do already).
+ */
+function fileError(e: unknown, path: string): CdxError {
+  if (e instanceof CdxError && e.file !== undefined) return e;
+  const info = toErrorInfo(e);
+  const code = info.code === 'E_INTERNAL' && errorCode(e) === undefined ? 'E_READ' : info.code;
+  const message = info.message.startsWith(path + ': ') ? info.message : `${path}: ${info.message}`;
+  return new CdxError(code, message, { file: path, column: info.column, cause: e });
 }
 
 export class CsvSource implements Source {
@@ -38,6 +46,14 @@ export class CsvSource implements Source {
   private fullP: Promise<CsvInfo> | undefined;
   private warnings: IngestWarning[] = [];
   private badRows = 0;
+
+  /** The native ingest, declared (the engine uses it instead of scan() + the generic cache writer). */
+  readonly capabilities: SourceCapabilities = {
+    nativeIngest: async (outPath, opts) => {
+      const r = await this.ingestToArrow(outPath, opts);
+      return { rows: r.info.rows ?? 0, columns: r.info.columns.map((c) => ({ name: c.name, nullable: c.nullable })) };
+    },
+  };
 
   constructor(readonly path: string, private readonly opts: CsvSourceOptions = {}) {}
 
@@ -48,7 +64,7 @@ export class CsvSource implements Source {
    * are the same.
    */
   async csvInfo(mode: 'sample' | 'full' = 'full', signal?: AbortSignal): Promise<CsvInfo> {
-    const wrap = (p: Promise<CsvInfo>, reset: () => void) => p.catch((e) => { reset(); throw toSourceError(e, this.path); });
+    const wrap = (p: Promise<CsvInfo>, reset: () => void) => p.catch((e) => { reset(); throw fileError(e, this.path); });
     if (this.fullP) return this.fullP;
     if (!this.sampleP) this.sampleP = wrap(inspectCsv(this.path, { ...this.opts, typing: 'sample', signal }), () => { this.sampleP = undefined; });
     if (mode === 'sample' || this.opts.typing === 'sample') return this.sampleP;
@@ -91,7 +107,7 @@ export class CsvSource implements Source {
     const ci = await this.csvInfo('full', opts.signal);
     const names = ci.columns.map((c) => c.name);
     if (opts.columns) {
-      for (const c of opts.columns) if (!names.includes(c)) throw new SourceError('E_NO_COLUMN', this.path, `no column named ${JSON.stringify(c)}`);
+      for (const c of opts.columns) if (!names.includes(c)) throw CdxError.file('E_UNKNOWN_COLUMN', this.path, `no column named ${JSON.stringify(c)}`, { column: c });
     }
     const pick = opts.columns?.map((c) => names.indexOf(c));
     this.warnings = [];
@@ -112,7 +128,7 @@ export class CsvSource implements Source {
         yield pick ? b.selectAt(pick) : b;
       }
     } catch (e) {
-      throw toSourceError(e, this.path);
+      throw fileError(e, this.path);
     }
     if (this.badRows > 0) this.warnings.push({ code: 'W_BAD_ROWS', message: `${this.badRows} bad row(s) skipped` });
   }
@@ -122,7 +138,7 @@ export class CsvSource implements Source {
    * optimistic pass (no separate typing pass; see ingestCsv). Afterwards info() describes what was
    * written (exact row count, nullability from the data) and carries the pass's warnings.
    */
-  async ingestToArrow(outPath: string, opts: { signal?: AbortSignal; onProgress?: (done: number) => void } = {}): Promise<IngestCsvResult> {
+  async ingestToArrow(outPath: string, opts: NativeIngestOptions = {}): Promise<IngestCsvResult> {
     const warnings: IngestWarning[] = [];
     try {
       const r = await ingestCsv(this.path, outPath, {
@@ -136,7 +152,7 @@ export class CsvSource implements Source {
       this.fullP = Promise.resolve(r.info);
       return r;
     } catch (e) {
-      throw toSourceError(e, this.path);
+      throw fileError(e, this.path);
     }
   }
 

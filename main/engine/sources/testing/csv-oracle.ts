@@ -1,10 +1,10 @@
 /**
- * Test helper for the CSV tests: DuckDB as the oracle — its reading of a CSV with our dialect and
+ * Test support (not product code) for the CSV tests: DuckDB as the oracle — its reading of a CSV with our dialect and
  * schema, in the tests' cell notation (ints, dates, timestamps as decimal text; null as null) —
  * and a row-by-row comparison that names the first differing cell.
  */
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { CsvInfo } from './csv';
+import type { CsvInfo } from '../csv-read';
 
 export type Cell = string | number | null;
 

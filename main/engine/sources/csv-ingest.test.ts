@@ -1,4 +1,4 @@
-// Tests of the direct CSV -> Arrow IPC ingest (ingestCsv over native/src/csv_ingest.cc): the file
+// Tests of the direct CSV -> Arrow IPC ingest (csv-ingest.ts ingestCsv over native/src/csv_ingest.cc): the file
 // apache-arrow reads back holds DuckDB's values for the same text, whatever the window size
 // (quoted newlines across window edges) and batch size; buffers are 64-byte aligned; widening,
 // bad rows, strict mode, encodings; a cancel or a file truncated while it is read leaves nothing.
@@ -10,8 +10,9 @@ import { gzipSync } from 'node:zlib';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
-import { ingestCsv, type CsvInfo, type CsvWarning, type IngestCsvOptions } from './csv';
-import { duck, duckRows, expectSameRows, sq, type Cell } from './csv-oracle';
+import { ingestCsv, type IngestCsvOptions } from './csv-ingest';
+import type { CsvInfo, CsvWarning } from './csv-read';
+import { duck, duckRows, expectSameRows, sq, type Cell } from './testing/csv-oracle';
 
 let dir = '';
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'cdx-csv-ingest-')); });
