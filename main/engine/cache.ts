@@ -17,20 +17,12 @@ import {
 } from 'apache-arrow';
 import type { Source, ScanOptions } from './sources/types';
 import { arrowSchemaOf } from './sources/common';
+import { throwIfCancelled } from '../../shared/errors';
 
 export interface IngestResult {
   rows: number;
   batches: number;
   bytes: number;
-}
-
-export class IngestError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -68,7 +60,7 @@ export async function ingestToArrow(source: Source, outPath: string, opts: ScanO
   let batches = 0;
   try {
     for await (const raw of source.scan(opts)) {
-      if (opts.signal?.aborted) throw new IngestError('E_CANCELLED', 'ingest cancelled');
+      throwIfCancelled(opts.signal, 'the ingest');
       if (!schema) {
         schema = new ArrowSchema(raw.schema.fields.map((f) => new ArrowField(f.name, plainType(f.type), f.nullable, f.metadata)), raw.schema.metadata);
         writer.reset(undefined, schema);
@@ -81,7 +73,7 @@ export async function ingestToArrow(source: Source, outPath: string, opts: ScanO
       // back-pressure: one batch or so in flight, never the whole dataset in memory
       if (sink.writableLength > 64 * 1024 * 1024) await once(sink, 'drain');
     }
-    if (opts.signal?.aborted) throw new IngestError('E_CANCELLED', 'ingest cancelled');
+    throwIfCancelled(opts.signal, 'the ingest');
     if (!schema) writer.reset(undefined, arrowSchemaOf((await source.info()).schema.fields)); // empty: the schema alone
     writer.finish();
     await written;

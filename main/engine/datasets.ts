@@ -15,8 +15,7 @@ import { Catalog, type CatalogEntry } from './catalog';
 import { ingestToArrow } from './cache';
 import { readArrowColumns, isSupported } from './columns/arrow';
 import { readNpyHeader, npyColumns } from './columns/npy';
-import { openSource, splitLocation, listInner, registerProvider } from './sources/registry';
-import { csvProvider } from './sources/csv';
+import { openSource, splitLocation, listInner } from './sources/registry';
 import { SourceError, type IngestWarning, type InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
@@ -44,9 +43,6 @@ export interface OpenOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, stage: string) => void;
 }
-
-// the CSV reader lives beside the native parser; the registry knows the other formats itself
-registerProvider(csvProvider);
 
 function cacheName(location: string): string {
   return createHash('sha256').update(location).digest('hex').slice(0, 24) + '.arrow';
@@ -135,11 +131,11 @@ export class Datasets {
         const out = path.join(this.cacheDir, cacheName(loc));
         opts.onProgress?.(0, 'ingesting');
         const onProgress = (d: number) => opts.onProgress?.(d, 'ingesting');
-        const fast = (source as { ingestToArrow?: (out: string, o: { signal?: AbortSignal; onProgress?: (d: number) => void }) => Promise<unknown> }).ingestToArrow;
-        if (typeof fast === 'function') {
-          // readers with their own direct path into the cache (the native CSV parser)
+        const nativeIngest = source.capabilities?.nativeIngest;
+        if (nativeIngest) {
+          // readers that declare their own direct path into the cache (the native CSV parser)
           await mkdir(this.cacheDir, { recursive: true });
-          await fast.call(source, out, { signal: opts.signal, onProgress });
+          await nativeIngest(out, { signal: opts.signal, onProgress });
           info = await source.info();
         } else {
           await ingestToArrow(source, out, { signal: opts.signal, onProgress });

@@ -3,8 +3,9 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { detectFormat, listInner, openSource, providers, splitLocation } from './registry';
+import { csvProvider } from './csv';
 import { corpusDir, drain, tempDir } from './testutil';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
 
 let dir = '';
 let cleanup = () => {};
@@ -16,10 +17,10 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-async function err(p: Promise<unknown>): Promise<SourceError> {
+async function err(p: Promise<unknown>): Promise<CdxError> {
   const e = await p.then(() => null, (x) => x);
-  expect(e).toBeInstanceOf(SourceError);
-  return e as SourceError;
+  expect(e).toBeInstanceOf(CdxError);
+  return e as CdxError;
 }
 
 describe('registry errors', () => {
@@ -37,6 +38,13 @@ describe('registry errors', () => {
     expect(bin.message).toMatch(/binary data/);
     writeFileSync(join(dir, 'mystery.xyz'), 'hello world');
     expect((await err(openSource(join(dir, 'mystery.xyz')))).code).toBe('E_UNKNOWN_FORMAT');
+  });
+
+  it('lists every reader once, the CSV reader included (nothing registers one elsewhere)', () => {
+    const formats = providers.map((p) => p.format);
+    expect(new Set(formats).size).toBe(formats.length);
+    expect(providers.filter((p) => p === csvProvider)).toHaveLength(1);
+    expect(providers.at(-1)).toBe(csvProvider); // no magic bytes: tried last, by extension
   });
 
   it('every provider has a format and extensions', () => {
@@ -125,7 +133,7 @@ describe('progress and cancellation (every reader)', () => {
     return out;
   }
 
-  it('reports progress up to 1 and stops with E_ABORTED when cancelled', async () => {
+  it('reports progress up to 1 and stops with E_CANCELLED when cancelled', async () => {
     for (const p of await cases()) {
       const src = await openSource(p);
       const seen: number[] = [];
@@ -139,15 +147,15 @@ describe('progress and cancellation (every reader)', () => {
       const e = await (async () => {
         for await (const _ of src.scan({ batchRows: 1000, signal: ac.signal })) ac.abort();
       })().then(() => null, (x) => x);
-      expect(e, p).toBeInstanceOf(SourceError);
-      expect(e.code, p).toBe('E_ABORTED');
+      expect(e, p).toBeInstanceOf(CdxError);
+      expect(e.code, p).toBe('E_CANCELLED');
       await src.close();
     }
   });
 });
 
 describe('csv through the registry', () => {
-  it('opens a CSV by extension (the CSV reader is loaded on first use)', async () => {
+  it('opens a CSV by extension (the native parser is loaded on first use)', async () => {
     writeFileSync(join(dir, 'small.csv'), 'a,b\n1,x\n2,y\n');
     let src;
     try {

@@ -2,10 +2,12 @@
  * The registry of format readers: picks a provider for a path by magic bytes first and extension
  * second, resolves `PATH::INNER` locations (a dataset inside a container file) and turns the
  * common ways a path can be wrong (missing, a directory, empty, binary content named .csv, an
- * unknown format) into SourceErrors with their own codes.
+ * unknown format) into CdxErrors naming the file, each with its own code. Every reader is listed
+ * here once; none registers itself elsewhere.
  */
 import { open, stat } from 'node:fs/promises';
-import { SourceError, type InnerDataset, type Source, type SourceProvider } from './types';
+import { CdxError } from '../../../shared/errors';
+import type { InnerDataset, Source, SourceProvider } from './types';
 import { arrowProvider } from './arrow';
 import { parquetProvider } from './parquet';
 import { hdf5Provider } from './hdf5';
@@ -13,32 +15,16 @@ import { npyProvider } from './npy';
 import { npzProvider } from './npz';
 import { sqliteProvider } from './sqlite';
 import { jsonProvider, ndjsonProvider } from './json';
+import { csvProvider } from './csv';
 
 /**
- * CSV last: it has no magic bytes and is chosen by extension. Loaded on first use, because it
- * brings the native parser: a build without the addon can still open every other format.
- * (Extensions as in ./csv's csvProvider.)
+ * Every provider, in sniffing order. CSV is last: it has no magic bytes and is chosen by
+ * extension. (Importing it does not load the native addon; the first parse does, so a build
+ * without the addon still opens every other format.)
  */
-const csvLazy: SourceProvider = {
-  format: 'csv',
-  extensions: ['csv', 'tsv', 'txt', 'psv', 'tab', 'csv.gz', 'tsv.gz', 'txt.gz'],
-  open: async (path: string, inner?: string) => (await import('./csv')).csvProvider.open(path, inner),
-};
-
-/** Every known provider, in sniffing order. Other modules may add theirs with registerProvider. */
-export const providers: SourceProvider[] = [
-  parquetProvider, arrowProvider, hdf5Provider, npyProvider, npzProvider, sqliteProvider, jsonProvider, ndjsonProvider, csvLazy,
+export const providers: readonly SourceProvider[] = [
+  parquetProvider, arrowProvider, hdf5Provider, npyProvider, npzProvider, sqliteProvider, jsonProvider, ndjsonProvider, csvProvider,
 ];
-
-export function registerProvider(p: SourceProvider): void {
-  const i = providers.findIndex((x) => x.format === p.format);
-  if (i >= 0) providers[i] = p;
-  else providers.push(p);
-}
-
-export function providerFor(format: string): SourceProvider | undefined {
-  return providers.find((p) => p.format === format);
-}
 
 const TEXT_EXTS = ['csv', 'tsv', 'txt', 'psv', 'tab', 'csv.gz', 'tsv.gz', 'txt.gz', 'json', 'ndjson', 'jsonl'];
 
@@ -86,18 +72,19 @@ async function checkFile(path: string): Promise<number> {
   let st;
   try {
     st = await stat(path);
-  } catch (e: any) {
-    if (e?.code === 'ENOENT' || e?.code === 'ENOTDIR') throw new SourceError('ENOENT', path, 'no such file');
-    if (e?.code === 'EACCES' || e?.code === 'EPERM') throw new SourceError('EACCES', path, 'permission denied');
-    throw new SourceError('E_IO', path, e?.message ?? String(e));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw CdxError.file('ENOENT', path, 'no such file');
+    if (code === 'EACCES' || code === 'EPERM') throw CdxError.file('EACCES', path, 'permission denied');
+    throw CdxError.file('E_IO', path, (e as Error | null)?.message ?? String(e), { cause: e });
   }
-  if (st.isDirectory()) throw new SourceError('E_IS_DIR', path, 'is a directory, not a data file');
-  if (!st.isFile()) throw new SourceError('E_NOT_FILE', path, 'is not a regular file');
-  if (st.size === 0) throw new SourceError('E_EMPTY', path, 'the file is empty (0 bytes)');
+  if (st.isDirectory()) throw CdxError.file('E_IS_DIR', path, 'is a directory, not a data file');
+  if (!st.isFile()) throw CdxError.file('E_NOT_FILE', path, 'is not a regular file');
+  if (st.size === 0) throw CdxError.file('E_EMPTY', path, 'the file is empty (0 bytes)');
   return st.size;
 }
 
-/** The provider that reads `path`; throws a SourceError when none does. */
+/** The provider that reads `path`; throws a CdxError naming the file when none does. */
 export async function detectProvider(path: string): Promise<SourceProvider> {
   await checkFile(path);
   const head = await readHead(path);
@@ -108,14 +95,11 @@ export async function detectProvider(path: string): Promise<SourceProvider> {
   const base = extOf(path);
   const textNamed = TEXT_EXTS.some((e) => base.endsWith('.' + e));
   if (textNamed && looksBinary(head)) {
-    throw new SourceError('E_UNKNOWN_FORMAT', path,
+    throw CdxError.file('E_UNKNOWN_FORMAT', path,
       `named like a text file (.${base.split('.').slice(1).join('.')}) but holds binary data; not a format CDX reads`);
   }
   if (byExt) return byExt;
-  if (/\.(csv|tsv|txt|psv|tab)(\.gz)?$/.test(base)) {
-    throw new SourceError('E_UNSUPPORTED', path, 'no CSV reader is registered in this build');
-  }
-  throw new SourceError('E_UNKNOWN_FORMAT', path, 'unknown file format (no known magic bytes or extension)');
+  throw CdxError.file('E_UNKNOWN_FORMAT', path, 'unknown file format (no known magic bytes or extension)');
 }
 
 /** The format name (`parquet`, `arrow`, `hdf5`, `npy`, `npz`, `sqlite`, `json`, `ndjson`, `csv`…). */
@@ -148,7 +132,7 @@ export async function openSource(location: string): Promise<Source> {
   const { path, inner } = await splitLocation(location);
   const p = await detectProvider(path);
   if (inner !== undefined && !p.list) {
-    throw new SourceError('E_NO_INNER', path, `a ${p.format} file holds one dataset; "::${inner}" does not apply`);
+    throw CdxError.file('E_NO_INNER', path, `a ${p.format} file holds one dataset; "::${inner}" does not apply`);
   }
   return p.open(path, inner === '' ? undefined : inner);
 }

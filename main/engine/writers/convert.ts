@@ -24,7 +24,7 @@ import { Field as ArrowField, RecordBatch, Schema as ArrowSchema, Struct, Type, 
 import { cellReader } from './values';
 import type { Field } from '../../../shared/datashape';
 import { checkExpr, columnsOf, evalExprOnRow, parseExpr, type Expr } from '../../../shared/expr/index';
-import { openSource, registerProvider, providerFor, splitLocation } from '../sources/registry';
+import { openSource, splitLocation } from '../sources/registry';
 import { arrowSchemaOf } from '../sources/common';
 import type { IngestWarning, Source } from '../sources/types';
 import { splitOutput, writerByName, writerForPath } from './registry';
@@ -74,19 +74,6 @@ export interface ConvertResult {
   report: FidelityReport;
   dryRun: boolean;
   warnings: IngestWarning[];
-}
-
-let csvRegistered = false;
-/** The CSV reader registers itself with the source registry only when asked; conversion needs it. */
-async function ensureCsv(): Promise<void> {
-  if (csvRegistered || providerFor('csv')) return;
-  csvRegistered = true;
-  try {
-    const m = await import('../sources/csv');
-    if ((m as any).csvProvider) registerProvider((m as any).csvProvider);
-  } catch {
-    // no CSV reader in this build: the registry then says so for .csv inputs
-  }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -189,7 +176,6 @@ function filterIndices(batch: RecordBatch, expr: Expr, names: string[]): Uint32A
 
 /** Plan (and unless dryRun, run) one conversion. Throws ConvertError / SourceError naming the file. */
 export async function convert(o: ConvertOptions): Promise<ConvertResult> {
-  await ensureCsv();
   const { path: outPath, inner } = splitOutput(o.output);
   const writer = o.format ? writerByName(o.format, outPath) : writerForPath(outPath);
   if (!writer) {
@@ -282,10 +268,6 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   }
 }
 
-type Ingestible = Source & {
-  ingestToArrow(out: string, o: { signal?: AbortSignal; onProgress?: (d: number) => void }): Promise<{ info: { columns: { name: string; nullable: boolean }[] } }>;
-};
-
 /**
  * Stages a CSV in columnar form for the conversion: the native ingest (one parallel pass, types
  * widened as needed — what opening the file in the app does) into a temporary Arrow file beside
@@ -298,7 +280,8 @@ type Ingestible = Source & {
  * drops the staged file whatever happens.
  */
 async function stageColumnar(source: Source, inputBytes: number, outPath: string, o: ConvertOptions): Promise<{ scan: Source['scan']; drop: () => Promise<void> } | null> {
-  if (o.staging === 'off' || typeof (source as Partial<Ingestible>).ingestToArrow !== 'function') return null;
+  const nativeIngest = source.capabilities?.nativeIngest;
+  if (o.staging === 'off' || !nativeIngest) return null;
   try {
     const fs = await statfs(dirname(resolve(outPath)));
     if (fs.bavail * fs.bsize < inputBytes * 1.5 + (256 << 20)) return null;
@@ -312,8 +295,8 @@ async function stageColumnar(source: Source, inputBytes: number, outPath: string
     await unlink(staged).catch(() => undefined);
   };
   try {
-    const r = await (source as Ingestible).ingestToArrow(staged, { signal: o.signal, onProgress: (d) => o.onProgress?.(d / 2, 0) });
-    const nullable = new Map(r.info.columns.map((c) => [c.name, c.nullable]));
+    const r = await nativeIngest(staged, { signal: o.signal, onProgress: (d) => o.onProgress?.(d / 2, 0) });
+    const nullable = new Map(r.columns.map((c) => [c.name, c.nullable]));
     const from = (reader = await openSource(staged));
     async function* scan(opts?: Parameters<Source['scan']>[0]): AsyncIterable<RecordBatch> {
       let seen: ArrowSchema | undefined, exact: ArrowSchema | undefined; // one schema for every batch
