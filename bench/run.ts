@@ -37,6 +37,7 @@ import { benchExplorer } from './explorer';
 import {
   bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
 } from '../native/index';
+import { compileFilter } from '../main/engine/filter';
 import type { Figure } from './figure';
 
 // ------------------------------------------------------------------------------------------------
@@ -246,16 +247,16 @@ async function engineFigures(): Promise<void> {
   const pps = POINTS / (b.ms / 1000);
 
   // bin2d_filtered: two clauses
-  const filter = {
-    expr: {
-      kind: 'and' as const,
+  const filter = compileFilter(
+    {
+      kind: 'and',
       args: [
-        { kind: 'cmp' as const, op: '>' as const, left: { kind: 'col' as const, name: 'x' }, right: { kind: 'lit' as const, value: 0.05 } },
-        { kind: 'cmp' as const, op: '<' as const, left: { kind: 'col' as const, name: 'y' }, right: { kind: 'lit' as const, value: 0.95 } },
+        { kind: 'cmp', op: '>', left: { kind: 'col', name: 'x' }, right: { kind: 'lit', value: 0.05 } },
+        { kind: 'cmp', op: '<', left: { kind: 'col', name: 'y' }, right: { kind: 'lit', value: 0.95 } },
       ],
     },
-    columns: { x, y },
-  };
+    { x, y },
+  );
   const bf = await best(REPS, () => bin2d(spec, { filter }));
   const ppsF = POINTS / (bf.ms / 1000);
 

@@ -12,7 +12,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseExpr } from '../shared/expr/parse';
-import { compileFilter, rawColumn, readBandwidth, type ColumnDesc } from '../native/index';
+import { rawColumn, readBandwidth, type ColumnDesc } from '../native/index';
+import { compileFilter } from '../main/engine/filter';
 import { takeRowsIPC } from '../native/select';
 import { Selections, type SelectionDataset } from '../main/engine/selection';
 import { rng as xorshift } from '../main/engine/sources/testutil';

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeCandidates, nativeInfo, regionStats, NativeFile, type NumericDType } from './index';
+import { nativeCandidates } from './binding';
+import { nativeInfo, regionStats, NativeFile, type NumericDType } from './index';
 
 const DTYPES: NumericDType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64'];
 const NP: Record<NumericDType, string> = {

@@ -13,33 +13,17 @@ import {
   TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8,
   Utf8, tableToIPC, type DataType, type Vector,
 } from 'apache-arrow';
-import type { Expr, Literal } from '../shared/expr/ast';
-import { parseTime } from '../shared/expr/literal';
-import { polygonEdges } from '../shared/expr/polygon';
-
 import { CdxError, type ErrorCode } from '../shared/errors';
 import {
-  loadNative, runJob, type Bin2dColumns, type ColumnKind, type ColumnSummary, type CompareOp, type FileHandle, type FilterLiteral, type FilterOp,
+  loadNative, runJob, type Bin2dColumns, type ColumnKind, type ColumnSummary, type FileHandle, type FilterOp,
   type Hist1dResult, type KernelOptions, type NumericDType, type RawBin2d, type RawColumn, type RawFilter, type RawRows,
   type Region, type RegionStats,
 } from './binding';
 
-// what other modules imported from here before the addon moved to binding.ts
-export {
-  loadNative, nativeCandidates, nativeError, runJob,
-  type ColumnKind, type ColumnSummary, type Hist1dResult, type KernelOptions, type NativeAddon, type NumericDType, type Progress,
-  type RawColumn, type RawRows, type Region, type RegionStats,
+// the kernels' argument and result types, declared with the addon's interface
+export type {
+  ColumnKind, ColumnSummary, Hist1dResult, KernelOptions, NumericDType, Progress, RawRows, Region, RegionStats,
 } from './binding';
-
-/** @deprecated use CdxError (shared/errors.ts): native errors are CdxErrors */
-export interface NativeError extends Error {
-  code: string;
-}
-
-/** @deprecated use CdxError.cancelled (shared/errors.ts) */
-export function cancelledError(what = 'operation'): CdxError {
-  return CdxError.cancelled(what);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Files
@@ -217,154 +201,40 @@ export const DTYPE_BYTES: Record<NumericDType, number> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Filters: compile the expression AST (shared/expr/ast.ts) into a postfix program over columns
+// Filters: a sealed native filter program
 
-type RawLit = FilterLiteral;
-type RawOp = FilterOp;
-
-/** A filter ready for the native kernels. */
-export interface CompiledFilter {
-  program: RawOp[];
-  columns: ColumnDesc[];
-}
-
-/** Resolves a column name used in an expression. */
-export type ColumnResolver = Record<string, ColumnDesc> | ((name: string) => ColumnDesc | undefined);
-
-/** A filter argument: an expression with its columns, or an already compiled filter. */
-export type FilterArg = { expr: Expr; columns: ColumnResolver } | CompiledFilter;
-
-const NS_PER_UNIT: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n, us: 1_000n, ns: 1n, day: 86_400_000_000_000n };
-
-/** A date/timestamp literal in the column's storage unit (epoch ms for non-temporal columns). */
-function dateLiteral(text: string, c: ColumnDesc): RawLit | null {
-  const t = parseTime(text);
-  if (!t) return null;
-  const lg = c.logical;
-  const unit = lg && lg.type !== 'bool8' ? lg.unit : 'ms';
-  const ns = BigInt(t.seconds) * 1_000_000_000n + BigInt((t.fraction || '0').padEnd(9, '0').slice(0, 9));
-  const per = NS_PER_UNIT[unit]!;
-  if (ns % per === 0n) return { t: 'int', v: (ns / per).toString() };
-  return { t: 'num', v: Number(ns) / Number(per) };
-}
+let rawOf: (f: NativeFilter) => RawFilter;
 
 /**
- * A literal converted for column `c`, or null when the two kinds do not compare (string vs
- * number, bool vs non-bool): that comparison is unknown, as in the reference evaluator.
+ * A filter ready for the kernels: a postfix program of FilterOps (native/binding.ts) over the
+ * columns its ops index, sealed. Nothing outside this module can read the program or the columns
+ * back, so no caller splices programs or depends on an op's layout: filters are combined as
+ * expressions and compiled once (main/engine/filter.ts compiles them).
  */
-function literalFor(l: Literal, c: ColumnDesc): RawLit | null {
-  const isStr = c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict';
-  const isBool = c.kind === 'bool' || c.logical?.type === 'bool8';
-  if ('int' in l) {
-    if (!/^-?\d+$/.test(l.int)) throw badArg(`bad integer literal "${l.int}"`);
-    return isStr || isBool ? null : { t: 'int', v: l.int };
+export class NativeFilter {
+  readonly #program: readonly FilterOp[];
+  readonly #columns: readonly ColumnDesc[];
+  private constructor(program: readonly FilterOp[], columns: readonly ColumnDesc[]) {
+    this.#program = program;
+    this.#columns = columns;
+    Object.freeze(this);
   }
-  if ('date' in l) return isStr || isBool ? null : dateLiteral(l.date, c);
-  const v = l.value;
-  if (v === null) return { t: 'null' };
-  if (typeof v === 'string') return isStr ? { t: 'str', v } : null;
-  if (typeof v === 'boolean') return isBool ? { t: 'num', v: v ? 1 : 0 } : null;
-  return isStr || isBool ? null : { t: 'num', v };
+  /** Seals `program` over `columns` (the ops' column indices refer to it); the kernels check it. */
+  static seal(program: readonly FilterOp[], columns: readonly ColumnDesc[]): NativeFilter {
+    return new NativeFilter([...program], [...columns]);
+  }
+  static {
+    rawOf = (f) => ({ program: [...f.#program], columns: f.#columns.map(toRawColumn) });
+  }
 }
 
-/** Compiles an expression into a native filter program. Unknown columns throw E_BAD_COLUMN. */
-export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilter {
-  const resolve = typeof columns === 'function' ? columns : (n: string) => columns[n];
-  const cols: ColumnDesc[] = [];
-  const index = new Map<string, number>();
-  const col = (name: string): [number, ColumnDesc] => {
-    let i = index.get(name);
-    if (i === undefined) {
-      const c = resolve(name);
-      if (!c) throw badArg(`unknown column "${name}"`, 'E_UNKNOWN_COLUMN');
-      i = cols.length;
-      cols.push(c);
-      index.set(name, i);
-    }
-    return [i, cols[i]!];
-  };
-  const prog: RawOp[] = [];
-  const cmp = (i: number, op: CompareOp, lit: RawLit | null) =>
-    prog.push(lit ? { op: 'cmp', col: i, cmp: op, lit } : { op: 'const', v: 1 });
-  const emit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'cmp': {
-        const [i, c] = col(e.left.name);
-        cmp(i, e.op, literalFor(e.right, c));
-        return;
-      }
-      case 'and':
-      case 'or':
-        if (e.args.length === 0) { prog.push({ op: 'const', v: e.kind === 'and' ? 2 : 0 }); return; }
-        e.args.forEach(emit);
-        if (e.args.length > 1) prog.push({ op: e.kind, n: e.args.length });
-        return;
-      case 'not':
-        emit(e.arg);
-        prog.push({ op: 'not' });
-        return;
-      case 'in': {
-        const [i, c] = col(e.col.name);
-        if (e.values.length === 0) {
-          prog.push({ op: 'const', v: e.negated ? 2 : 0 }); // x in () is false, even for null x
-          return;
-        }
-        // a literal of another kind compares as unknown, like a null in the list
-        prog.push({ op: 'in', col: i, lits: e.values.map((v) => literalFor(v, c) ?? { t: 'null' }) });
-        if (e.negated) prog.push({ op: 'not' });
-        return;
-      }
-      case 'isnull': {
-        const [i] = col(e.col.name);
-        prog.push({ op: 'isnull', col: i });
-        if (e.negated) prog.push({ op: 'not' });
-        return;
-      }
-      case 'between': {
-        const [i, c] = col(e.col.name);
-        cmp(i, '>=', literalFor(e.lo, c));
-        cmp(i, '<=', literalFor(e.hi, c));
-        prog.push({ op: 'and', n: 2 });
-        if (e.negated) prog.push({ op: 'not' });
-        return;
-      }
-      case 'range': {
-        const [i, c] = col(e.col.name);
-        if (c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict' || c.kind === 'bool') {
-          prog.push({ op: 'const', v: 1 }); // not a number: unknown, as in the reference evaluator
-          return;
-        }
-        prog.push({ op: 'cmp', col: i, cmp: '>=', lit: { t: 'num', v: e.lo } });
-        prog.push({ op: 'cmp', col: i, cmp: '<', lit: { t: 'num', v: e.hi } });
-        prog.push({ op: 'and', n: 2 });
-        return;
-      }
-      case 'inpolygon': {
-        const [x] = col(e.x.name);
-        const [y] = col(e.y.name);
-        const edges = polygonEdges(e.polygon);
-        const pts = new Float64Array(edges.length * 5);
-        edges.forEach((g, k) => pts.set([g.ylo, g.yhi, g.xi, g.yi, g.k], k * 5));
-        prog.push({ op: 'poly', x, y, pts });
-        return;
-      }
-      default:
-        throw badArg(`unknown expression kind ${(e as { kind: string }).kind}`);
-    }
-  };
-  emit(expr);
-  return { program: prog, columns: cols };
-}
-
-/** The native-facing form of a filter argument (used by every kernel that takes a filter). */
-export function rawFilter(f: FilterArg | undefined): RawFilter | undefined {
-  if (!f) return undefined;
-  const c = 'program' in f ? f : compileFilter(f.expr, f.columns);
-  return { program: c.program, columns: c.columns.map(toRawColumn) };
+/** The native-facing form of a filter (used by every kernel that takes one). */
+export function rawFilter(f: NativeFilter | undefined): RawFilter | undefined {
+  return f ? rawOf(f) : undefined;
 }
 
 export interface FilterOption {
-  filter?: FilterArg;
+  filter?: NativeFilter;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { evalExpr3 } from '../shared/expr/bind';
 import { genExpr, seeded } from '../shared/expr/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
+import { compileFilter } from '../main/engine/filter';
 import { rng, tempDir, writeArrowFile, type Cell } from './fixtures';
 import {
   bin2d, hist1d, NativeFile, rawColumn, readRows, summary, type ColumnDesc,
@@ -263,7 +264,7 @@ describe('bin2d and hist1d', () => {
     expect(fast.counts).toEqual(want);
     expect(fast.nan).toBe(nan);
     // the same through the generic path (a trivially true filter)
-    const gen = await bin2d(spec, { filter: { expr: { kind: 'isnull', col: { kind: 'col', name: 'x' }, negated: true }, columns: { x } } });
+    const gen = await bin2d(spec, { filter: compileFilter({ kind: 'isnull', col: { kind: 'col', name: 'x' }, negated: true }, { x }) });
     expect(gen.counts).toEqual(want);
   });
 
@@ -280,7 +281,7 @@ describe('bin2d and hist1d', () => {
       const w = A.BYTES_PER_ELEMENT;
       const x = rawColumn(p, 'x', dtype, 0, n), y = rawColumn(p, 'y', dtype, w * n, n);
       const spec = { x, y, x0: 0, x1: 2, y0: -0, y1: 1.25, width: 7, height: 3 };
-      const filter = { expr: { kind: 'cmp' as const, op: '!=' as const, left: { kind: 'col' as const, name: 'y' }, right: { kind: 'lit' as const, value: 0.5 } }, columns: { y } };
+      const filter = compileFilter({ kind: 'cmp', op: '!=', left: { kind: 'col', name: 'y' }, right: { kind: 'lit', value: 0.5 } }, { y });
       const want = new Uint32Array(21), wantF = new Uint32Array(21);
       let nan = 0;
       for (let i = 0; i < n; i++) {
@@ -314,7 +315,7 @@ describe('bin2d and hist1d', () => {
     for (const x of xs) if (typeof x === 'number' && x >= 0 && x < 4) want[Math.min(15, Math.floor(x * 4))]++;
     expect([...h.counts]).toEqual(want);
     const f = await hist1d(a.column('x'), { lo: 0, hi: 4, bins: 16 }, {
-      filter: { expr: { kind: 'range', col: { kind: 'col', name: 'y' }, lo: 0, hi: 1 }, columns: { y: a.column('y') } },
+      filter: compileFilter({ kind: 'range', col: { kind: 'col', name: 'y' }, lo: 0, hi: 1 }, { y: a.column('y') }),
     });
     const wf = new Array(16).fill(0);
     xs.forEach((x, k) => {
@@ -370,7 +371,7 @@ describe('filters agree with the reference evaluator (three-valued logic, NaN, i
   const rows = Array.from({ length: N }, (_, i) => Object.fromEntries(Object.entries(cols).map(([k, c]) => [k, c.values[i]])));
 
   async function mask(expr: Expr): Promise<boolean[]> {
-    const h = await hist1d(byName.idx!, { lo: 0, hi: N, bins: N }, { filter: { expr, columns: byName } });
+    const h = await hist1d(byName.idx!, { lo: 0, hi: N, bins: N }, { filter: compileFilter(expr, byName) });
     return [...h.counts].map((c) => c === 1);
   }
 

@@ -12,7 +12,7 @@ import {
   Binary, Bool, DateDay, DateMillisecond, Decimal, Dictionary, Field, Float16, Float32, Float64, Int16, Int32, Int64, Int8,
   LargeUtf8, List, RecordBatch, Schema, Struct, TimeUnit, Timestamp, Uint32, Uint64, Uint8, Utf8, makeData, tableFromIPC,
 } from 'apache-arrow';
-import { loadNative } from './index';
+import { loadNative } from './binding';
 import { NativeParquetWriter, arrowSchemaMetadata, nativeParquetInfo, parquetColumnOf, parquetPlan } from './parquet';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdx-pq-'));

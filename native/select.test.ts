@@ -12,6 +12,7 @@ import { genExpr, seeded } from '../shared/expr/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
 import { rng, tempDir, writeArrowFile, type Cell } from './fixtures';
+import { compileFilter } from '../main/engine/filter';
 import { NativeFile, rawColumn, readRows, type ColumnDesc } from './index';
 import { filterBlockCounts, filteredRowIds, takeRows, takeRowsIPC } from './select';
 
@@ -70,7 +71,7 @@ describe('filterBlockCounts', () => {
     for (const e of CASES) {
       const want = passing(e);
       for (const blockRows of [1000, 4096, 65536]) {
-        const got = await filterBlockCounts({ expr: e, columns: byName }, { blockRows });
+        const got = await filterBlockCounts(compileFilter(e, byName), { blockRows });
         expect([...got], `${JSON.stringify(e)} / ${blockRows}`).toEqual(refCounts(want, blockRows));
       }
     }
@@ -87,25 +88,25 @@ describe('filterBlockCounts', () => {
     };
     for (let k = 0; k < 25; k++) {
       const e = genExpr(r2, gen);
-      const got = await filterBlockCounts({ expr: e, columns: byName }, { blockRows: 3000, rows: N });
+      const got = await filterBlockCounts(compileFilter(e, byName), { blockRows: 3000, rows: N });
       const want = passing(e);
       expect([...got], JSON.stringify(e)).toEqual(refCounts(want, 3000));
       const skip = Math.floor(want.length * r2());
-      const ids = await filteredRowIds({ expr: e, columns: byName }, { rows: N, fromRow: 0, skip, limit: 500, blocks: { blockRows: 3000, counts: got } });
+      const ids = await filteredRowIds(compileFilter(e, byName), { rows: N, fromRow: 0, skip, limit: 500, blocks: { blockRows: 3000, counts: got } });
       expect([...ids], JSON.stringify(e)).toEqual(want.slice(skip, skip + 500));
     }
   });
 
   it('constant filters need the row count; no filter passes every row', async () => {
-    await expect(filterBlockCounts({ expr: { kind: 'and', args: [] }, columns: byName }, { blockRows: 1000 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
-    const all = await filterBlockCounts({ expr: { kind: 'and', args: [] }, columns: byName }, { blockRows: 1000, rows: 2500 });
+    await expect(filterBlockCounts(compileFilter({ kind: 'and', args: [] }, byName), { blockRows: 1000 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
+    const all = await filterBlockCounts(compileFilter({ kind: 'and', args: [] }, byName), { blockRows: 1000, rows: 2500 });
     expect([...all]).toEqual([1000, 1000, 500]);
-    const none = await filterBlockCounts({ expr: { kind: 'or', args: [] }, columns: byName }, { blockRows: 1000, rows: 2500 });
+    const none = await filterBlockCounts(compileFilter({ kind: 'or', args: [] }, byName), { blockRows: 1000, rows: 2500 });
     expect([...none]).toEqual([0, 0, 0]);
     expect([...(await filterBlockCounts(undefined, { blockRows: 1000, rows: 1001 }))]).toEqual([1000, 1]);
     // a row count that disagrees with the filter's columns is refused
-    await expect(filterBlockCounts({ expr: CASES[0]!, columns: byName }, { blockRows: 1000, rows: N + 1 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
-    await expect(filterBlockCounts({ expr: CASES[0]!, columns: byName }, { blockRows: 0 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
+    await expect(filterBlockCounts(compileFilter(CASES[0]!, byName), { blockRows: 1000, rows: N + 1 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
+    await expect(filterBlockCounts(compileFilter(CASES[0]!, byName), { blockRows: 0 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
   });
 });
 
@@ -113,7 +114,7 @@ describe('filteredRowIds', () => {
   it('windows at the start, middle, end and past the end, with and without block hints', async () => {
     for (const e of CASES) {
       const want = passing(e);
-      const f = { expr: e, columns: byName };
+      const f = compileFilter(e, byName);
       const blockRows = 1000;
       const counts = await filterBlockCounts(f, { blockRows });
       const windows: [number, number, number, number][] = [
@@ -145,10 +146,10 @@ describe('filteredRowIds', () => {
   });
 
   it('constant filters, no filter, and bad arguments', async () => {
-    expect([...(await filteredRowIds({ expr: { kind: 'and', args: [] }, columns: byName }, { rows: 100, fromRow: 10, skip: 5, limit: 3 }))]).toEqual([15, 16, 17]);
-    expect([...(await filteredRowIds({ expr: { kind: 'or', args: [] }, columns: byName }, { rows: 100, limit: 3 }))]).toEqual([]);
+    expect([...(await filteredRowIds(compileFilter({ kind: 'and', args: [] }, byName), { rows: 100, fromRow: 10, skip: 5, limit: 3 }))]).toEqual([15, 16, 17]);
+    expect([...(await filteredRowIds(compileFilter({ kind: 'or', args: [] }, byName), { rows: 100, limit: 3 }))]).toEqual([]);
     expect([...(await filteredRowIds(undefined, { rows: 100, fromRow: 98, limit: 5 }))]).toEqual([98, 99]);
-    const f = { expr: CASES[0]!, columns: byName };
+    const f = compileFilter(CASES[0]!, byName);
     await expect(filteredRowIds(f, { fromRow: N + 1, limit: 1 })).rejects.toMatchObject({ code: 'E_OUT_OF_RANGE' });
     await expect(filteredRowIds(f, { limit: -1 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
     await expect(filteredRowIds(f, { limit: 1, skip: 0.5 })).rejects.toMatchObject({ code: 'E_BAD_ARG' });
@@ -218,7 +219,7 @@ describe('byte order and bad files', () => {
       const c = rawColumn(f, 'v', 'float64', 0, n, false);
       const t = await takeRows([c], Float64Array.from([0, 1, 9_999]));
       expect([...t.getChild('v')!.toArray()]).toEqual([0, 1.5, 9_999 * 1.5]);
-      const filt = { expr: { kind: 'cmp' as const, op: '>=' as const, left: col('v'), right: lit(14_997) }, columns: { v: c } };
+      const filt = compileFilter({ kind: 'cmp', op: '>=', left: col('v'), right: lit(14_997) }, { v: c });
       expect([...(await filteredRowIds(filt, { limit: 5 }))]).toEqual([9_998, 9_999]);
       expect([...(await filterBlockCounts(filt, { blockRows: 4096 }))]).toEqual([0, 0, 2]);
       truncateSync(p, 4000);
@@ -244,7 +245,7 @@ describe('cancellation and progress', () => {
     const ac = new AbortController();
     const seen: number[] = [];
     const t0 = performance.now();
-    const p = filterBlockCounts({ expr: heavy, columns: { z } }, { signal: ac.signal, onProgress: (pr) => seen.push(pr.fraction), progressIntervalMs: 10 });
+    const p = filterBlockCounts(compileFilter(heavy, { z }), { signal: ac.signal, onProgress: (pr) => seen.push(pr.fraction), progressIntervalMs: 10 });
     let tAbort = 0;
     setTimeout(() => ((tAbort = performance.now()), ac.abort()), 60);
     await expect(p).rejects.toMatchObject({ code: 'E_CANCELLED' });
@@ -259,7 +260,7 @@ describe('cancellation and progress', () => {
     const ac = new AbortController();
     const t0 = performance.now();
     const none: Expr = { kind: 'cmp', op: '>', left: col('z'), right: lit(1) };
-    const p = filteredRowIds({ expr: { kind: 'and', args: [none, heavy] }, columns: { z } }, { limit: 10, signal: ac.signal });
+    const p = filteredRowIds(compileFilter({ kind: 'and', args: [none, heavy] }, { z }), { limit: 10, signal: ac.signal });
     let tAbort = 0;
     setTimeout(() => ((tAbort = performance.now()), ac.abort()), 60);
     await expect(p).rejects.toMatchObject({ code: 'E_CANCELLED' });

@@ -7,7 +7,8 @@
  * Kernels live in native/src/select.cc.
  */
 import { tableToIPC, type Table } from 'apache-arrow';
-import { rawFilter, rowsToTable, runJob, toRawColumn, type ColumnDesc, type FilterArg, type KernelOptions, type RawRows } from './index';
+import { runJob, type KernelOptions, type RawRows } from './binding';
+import { rawFilter, rowsToTable, toRawColumn, type ColumnDesc, type NativeFilter } from './index';
 
 /** Default rows per block for filterBlockCounts (one count per 64Ki rows: 15k counts per billion rows). */
 export const DEFAULT_BLOCK_ROWS = 65536;
@@ -24,7 +25,7 @@ export interface BlockCountsOptions extends KernelOptions {
  * unknown does not pass). One parallel pass over the filter's columns. A missing filter passes
  * every row (then `rows` is required).
  */
-export function filterBlockCounts(filter: FilterArg | undefined, opts: BlockCountsOptions = {}): Promise<Uint32Array> {
+export function filterBlockCounts(filter: NativeFilter | undefined, opts: BlockCountsOptions = {}): Promise<Uint32Array> {
   const blockRows = opts.blockRows ?? DEFAULT_BLOCK_ROWS;
   return runJob('filterBlockCounts', (a, job) => a.filterBlockCounts(rawFilter(filter), { blockRows, rows: opts.rows }, job), opts);
 }
@@ -52,7 +53,7 @@ export interface RowIdsOptions extends KernelOptions {
  * Global row numbers of the rows in [fromRow, toRow) that pass the filter, without the first
  * `skip` of them, at most `limit`. Time follows the rows scanned (it stops once it has `limit`).
  */
-export function filteredRowIds(filter: FilterArg | undefined, opts: RowIdsOptions): Promise<Float64Array> {
+export function filteredRowIds(filter: NativeFilter | undefined, opts: RowIdsOptions): Promise<Float64Array> {
   const o = {
     fromRow: opts.fromRow ?? 0,
     toRow: opts.toRow,

@@ -6,6 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './fixtures';
+import { compileFilter } from '../main/engine/filter';
 import { nativeInfo, rawColumn, summary } from './index';
 
 // libgomp reads this when the addon is first loaded (lazily, by the first kernel call below).
@@ -25,7 +26,7 @@ describe('summary with a filter on every thread count / scheduling', () => {
     expect(nativeInfo().threads).toBeGreaterThanOrEqual(1);
     for (const n of [1000, 3 * 65536 + 5]) {
       const col = rawColumn(f64File(`v${n}.f64`, n), 'v', 'float64', 0, n);
-      const filter = { expr: { kind: 'cmp', op: '>', left: { kind: 'col', name: 'v' }, right: { kind: 'lit', value: 20 } }, columns: { v: col } } as const;
+      const filter = compileFilter({ kind: 'cmp', op: '>', left: { kind: 'col', name: 'v' }, right: { kind: 'lit', value: 20 } }, { v: col });
       let expected = 0;
       for (let i = 0; i < n; i++) if (i % 100 > 20) expected++;
       for (let k = 0; k < 150; k++) {

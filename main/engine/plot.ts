@@ -5,33 +5,29 @@
  * bin2d; then the first `count` row ids passing "x in view and y in view and the filter", found
  * by the native filter in one parallel pass, and x, y, colour gathered at those rows), and each column's range for
  * default limits. Pure Node; delegated to by service.ts.
+ *
+ * Each handler gets the user's filter as an expression (`where`, parsed) and combines it with what
+ * the view adds — the viewport, a colour value — as expressions, compiling each combination once
+ * (main/engine/filter.ts); compiled filters are opaque here.
  */
 import type { Vector } from 'apache-arrow';
-import { bin2d, compileFilter, hist1d, readRows, regionStats, summary, type ColumnDesc, type CompiledFilter } from '../../native/index';
+import { bin2d, hist1d, readRows, regionStats, summary, type ColumnDesc } from '../../native/index';
 import { filteredRowIds, takeRows } from '../../native/select';
-import type { Expr, Literal } from '../../shared/expr/ast';
+import type { Expr } from '../../shared/expr/ast';
 import type { HandlerContext } from '../../shared/rpc';
-import { parseExpr } from '../../shared/expr/parse';
+import { CdxError } from '../../shared/errors';
+import { andAll, compileFor, equals, inRange, type CompiledFilter } from './filter';
 import {
   MAX_CATEGORIES, type HistogramParams, type HistogramResult, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
 } from '../../shared/plot/types';
 import type { OpenedDataset } from './datasets';
 
-export class PlotError extends Error {
-  constructor(
-    public code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
 
 function numericColumn(ds: OpenedDataset, name: string, role: string): ColumnDesc {
   const c = ds.columns.get(name);
-  if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${name}"${ds.unsupported.has(name) ? ` (${ds.unsupported.get(name)})` : ''}`);
-  if (c.kind !== 'numeric' || c.logical?.type === 'bool8') throw new PlotError('E_BAD_TYPE', `${ds.location}: column "${name}" (${role}) is not numeric or date/time`);
+  if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}"${ds.unsupported.has(name) ? ` (${ds.unsupported.get(name)})` : ''}`, { file: ds.location, column: name });
+  if (c.kind !== 'numeric' || c.logical?.type === 'bool8') throw new CdxError('E_BAD_TYPE', `${ds.location}: column "${name}" (${role}) is not numeric or date/time`, { file: ds.location, column: name });
   return c;
 }
 
@@ -77,10 +73,12 @@ async function valueCategories(c: ColumnDesc, signal?: AbortSignal): Promise<{ l
 }
 
 /** the user's filter AND colour = value, compiled for the kernels */
-function valueFilter(ds: OpenedDataset, where: string | undefined, column: string, value: string | boolean): CompiledFilter {
-  const eq: Expr = { kind: 'cmp', op: '=', left: { kind: 'col', name: column }, right: (typeof value === 'string' ? { kind: 'lit', value } : { kind: 'lit', value }) as Literal };
-  const expr: Expr = where?.trim() ? { kind: 'and', args: [parseExpr(where), eq] } : eq;
-  return compileFilter(expr, (n) => ds.columns.get(n));
+function valueFilter(ds: OpenedDataset, where: Expr | undefined, column: string, value: string | boolean): CompiledFilter {
+  return compileFor(ds, andAll([where, equals(column, value)]))!;
+}
+
+function unknownColumn(ds: OpenedDataset, name: string): CdxError {
+  return new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}"`, { file: ds.location, column: name });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,7 +87,7 @@ export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?
   const out: PlotColumnInfo[] = [];
   for (const name of p.columns) {
     const c = ds.columns.get(name);
-    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${name}"`);
+    if (!c) throw unknownColumn(ds, name);
     const kind = columnKind(c);
     const info: PlotColumnInfo = { name, kind, min: NaN, max: NaN };
     if (kind === 'time') info.msPerUnit = MS_PER[(c.logical as { unit: string }).unit] ?? 1;
@@ -123,17 +121,19 @@ function finiteRange(min: number, max: number): [number, number] {
 
 // ---------------------------------------------------------------------------------------------
 
-export async function density(ds: OpenedDataset, p: DensityParams, filter: CompiledFilter | undefined, ctx?: Pick<HandlerContext, 'signal' | 'progress'>): Promise<DensityResult> {
+/** Density over the viewport; `where` is the user's filter (parsed). */
+export async function density(ds: OpenedDataset, p: DensityParams, where: Expr | undefined, ctx?: Pick<HandlerContext, 'signal' | 'progress'>): Promise<DensityResult> {
   const t0 = performance.now();
+  const filter = compileFor(ds, where);
   const x = numericColumn(ds, p.x, 'x');
   const y = numericColumn(ds, p.y, 'y');
   const W = Math.trunc(p.width), H = Math.trunc(p.height);
-  if (!(W >= 1 && W <= 4096 && H >= 1 && H <= 4096)) throw new PlotError('E_BAD_ARG', `grid ${p.width}x${p.height}: each side must be 1..4096`);
-  if (!(p.x1 > p.x0) || !(p.y1 > p.y0)) throw new PlotError('E_BAD_ARG', `empty viewport [${p.x0}, ${p.x1}) x [${p.y0}, ${p.y1})`);
+  if (!(W >= 1 && W <= 4096 && H >= 1 && H <= 4096)) throw new CdxError('E_BAD_ARG', `grid ${p.width}x${p.height}: each side must be 1..4096`);
+  if (!(p.x1 > p.x0) || !(p.y1 > p.y0)) throw new CdxError('E_BAD_ARG', `empty viewport [${p.x0}, ${p.x1}) x [${p.y0}, ${p.y1})`);
   let category: ColumnDesc | undefined, labels: string[] | null = null, note: string | undefined;
   if (p.color) {
     const c = ds.columns.get(p.color);
-    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${p.color}"`);
+    if (!c) throw unknownColumn(ds, p.color);
     labels = await categoryLabels(c, ctx?.signal);
     if (labels && labels.length * W * H <= 64 * 1024 * 1024) category = c;
     else if (c.kind !== 'dict') {
@@ -144,7 +144,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, filter: Compi
         const categoryCounts = new Uint32Array(K * n), counts = new Uint32Array(n);
         let binned = 0, rows = 0, outside = 0, nan = 0;
         for (let k = 0; k < K; k++) {
-          const r = await bin2d({ x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H }, { filter: valueFilter(ds, p.where, p.color, vc.values[k]!), signal: ctx?.signal });
+          const r = await bin2d({ x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H }, { filter: valueFilter(ds, where, p.color, vc.values[k]!), signal: ctx?.signal });
           categoryCounts.set(r.counts, k * n);
           for (let i = 0; i < n; i++) counts[i]! += r.counts[i]!;
           binned += r.binned;
@@ -189,10 +189,11 @@ export async function density(ds: OpenedDataset, p: DensityParams, filter: Compi
 // ---------------------------------------------------------------------------------------------
 // Points: the rows in the viewport (and the filter), found and gathered by the native kernels
 
+/** The points in the viewport that pass `where` (the user's filter, parsed), when at most p.limit. */
 export async function points(
   ds: OpenedDataset,
   p: PointsParams,
-  filter: CompiledFilter | undefined,
+  where: Expr | undefined,
   ctx?: Pick<HandlerContext, 'signal' | 'progress'>,
 ): Promise<PointsResult> {
   const t0 = performance.now();
@@ -200,16 +201,19 @@ export async function points(
   const y = numericColumn(ds, p.y, 'y');
   const vp = p.viewport;
   const signal = ctx?.signal;
-  // count first (one native pass): no points are read when the viewport holds more than the budget
+  // the points' filter: "x in view and y in view and the user's filter", one expression compiled once
+  const inView = compileFor(ds, andAll([inRange(p.x, vp.x0, vp.x1), inRange(p.y, vp.y0, vp.y1), where]))!;
+  // count first (one native pass, the binning's own viewport test): no points are read when the
+  // viewport holds more than the budget
   const count = p.count !== undefined && Number.isInteger(p.count) && p.count >= 0
     ? p.count
-    : (await bin2d({ x, y, x0: vp.x0, x1: vp.x1, y0: vp.y0, y1: vp.y1, width: 1, height: 1 }, { filter, signal })).binned;
+    : (await bin2d({ x, y, x0: vp.x0, x1: vp.x1, y0: vp.y0, y1: vp.y1, width: 1, height: 1 }, { filter: compileFor(ds, where), signal })).binned;
   const empty = { x: new Float64Array(0), y: new Float64Array(0), ids: new Float64Array(0) };
   if (count > p.limit) return { count, sent: false, ...empty, ms: performance.now() - t0 };
   let colorCol: ColumnDesc | undefined, stringCol: ColumnDesc | undefined, categories: string[] | undefined;
   if (p.color) {
     const c = ds.columns.get(p.color);
-    if (!c) throw new PlotError('E_BAD_COLUMN', `${ds.location}: no column "${p.color}"`);
+    if (!c) throw unknownColumn(ds, p.color);
     if (c.kind === 'dict') {
       colorCol = c;
       categories = (await categoryLabels(c, signal)) ?? undefined;
@@ -236,17 +240,7 @@ export async function points(
   };
   // the points: one native pass over the viewport predicate (and the filter) for the first `count`
   // passing row ids in row order, then a native gather of x, y and the colour at those rows
-  const inView = compileFilter(
-    {
-      kind: 'and',
-      args: [
-        { kind: 'range', col: { kind: 'col', name: x.name }, lo: vp.x0, hi: vp.x1 },
-        { kind: 'range', col: { kind: 'col', name: y.name }, lo: vp.y0, hi: vp.y1 },
-      ],
-    },
-    { [x.name]: x, [y.name]: y },
-  );
-  const ids = count === 0 ? new Float64Array(0) : await filteredRowIds(andFilters(inView, filter), {
+  const ids = count === 0 ? new Float64Array(0) : await filteredRowIds(inView, {
     limit: count,
     rows: ds.rows,
     signal,
@@ -275,18 +269,6 @@ export async function points(
   };
 }
 
-/** `a and b` as one native program (b's columns appended after a's). */
-function andFilters(a: CompiledFilter, b: CompiledFilter | undefined): CompiledFilter {
-  if (!b) return a;
-  const shift = a.columns.length;
-  const moved = b.program.map((op) => {
-    if ('col' in op) return { ...op, col: op.col + shift };
-    if (op.op === 'poly') return { ...op, x: op.x + shift, y: op.y + shift };
-    return op;
-  });
-  return { program: [...a.program, ...moved, { op: 'and', n: 2 }], columns: [...a.columns, ...b.columns] };
-}
-
 /**
  * A gathered column's values in storage units, as the kernels see them (raw timestamp / date
  * units, dictionary indices), float64; null -> NaN.
@@ -312,12 +294,13 @@ function storedNumbers(v: Vector, n: number): Float64Array {
 // ---------------------------------------------------------------------------------------------
 
 /** A column's histogram over [lo, hi) (the native 1-D binning; brushing selects whole bins). */
-export async function histogram(ds: OpenedDataset, p: HistogramParams, filter: CompiledFilter | undefined, signal?: AbortSignal): Promise<HistogramResult> {
+export async function histogram(ds: OpenedDataset, p: HistogramParams, where: Expr | undefined, signal?: AbortSignal): Promise<HistogramResult> {
   const t0 = performance.now();
+  const filter = compileFor(ds, where);
   const c = numericColumn(ds, p.column, 'histogram');
   const bins = Math.trunc(p.bins);
-  if (!(bins >= 1 && bins <= 65536)) throw new PlotError('E_BAD_ARG', `bins ${p.bins}: must be 1..65536`);
-  if (!(p.hi > p.lo)) throw new PlotError('E_BAD_ARG', `empty range [${p.lo}, ${p.hi})`);
+  if (!(bins >= 1 && bins <= 65536)) throw new CdxError('E_BAD_ARG', `bins ${p.bins}: must be 1..65536`);
+  if (!(p.hi > p.lo)) throw new CdxError('E_BAD_ARG', `empty range [${p.lo}, ${p.hi})`);
   const r = await hist1d(c, { lo: p.lo, hi: p.hi, bins }, { filter, signal });
   return { counts: r.counts, lo: p.lo, hi: p.hi, bins, rows: r.rows, binned: r.binned, ms: performance.now() - t0 };
 }

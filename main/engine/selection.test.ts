@@ -9,7 +9,8 @@ import { evalExprOnRow } from '../../shared/expr/bind';
 import { parseExpr } from '../../shared/expr/parse';
 import { readArrowColumns } from './columns/index';
 import { rng, tempDir, writeArrowFile, type Cell } from '../../native/fixtures';
-import { compileFilter, rawColumn, type ColumnDesc } from '../../native/index';
+import { rawColumn, type ColumnDesc } from '../../native/index';
+import { compileFilter } from './filter';
 import { blockOfRank, blockRowsFor, buildIndex, Selections, type SelectionDataset } from './selection';
 
 const dir = tempDir('cdx-selection-');

@@ -9,8 +9,10 @@
  * Callers waiting on the same pass share it; the pass is cancelled only when every waiter has
  * gone (a scroll that cancels its stale request must not throw away the count another needs).
  */
-import type { ColumnDesc, CompiledFilter, KernelOptions, NativeError, Progress } from '../../native/index';
+import type { ColumnDesc, KernelOptions, Progress } from '../../native/index';
 import { filterBlockCounts, filteredRowIds } from '../../native/select';
+import { CdxError } from '../../shared/errors';
+import type { CompiledFilter } from './filter';
 
 /** What Selections needs of an opened dataset (main/engine/datasets.ts OpenedDataset). */
 export interface SelectionDataset {
@@ -44,13 +46,6 @@ interface Entry {
   controller: AbortController;
   waiters: number;
   listeners: Set<(p: Progress) => void>;
-}
-
-function cancelled(what: string): NativeError {
-  const e = new Error(`${what} cancelled`) as NativeError;
-  e.code = 'E_CANCELLED';
-  e.name = 'AbortError';
-  return e;
 }
 
 /** Index of the block holding passing row `k` (0-based rank): prefix[b] <= k < prefix[b + 1]. */
@@ -132,7 +127,7 @@ export class Selections {
    * cache. A cancelled caller stops waiting at once; the pass itself stops when no one waits.
    */
   async index(ds: SelectionDataset, where: string, filter: CompiledFilter, opts: KernelOptions = {}): Promise<BlockIndex> {
-    if (opts.signal?.aborted) throw cancelled('filter count');
+    if (opts.signal?.aborted) throw CdxError.cancelled('filter count');
     const key = Selections.key(ds.id, where);
     let e = this.entries.get(key);
     if (e && e.columns !== ds.columns) {
@@ -175,7 +170,7 @@ export class Selections {
 
   private wait(e: Entry, opts: KernelOptions): Promise<BlockIndex> {
     const { signal, onProgress } = opts;
-    if (signal?.aborted) throw cancelled('filter count');
+    if (signal?.aborted) throw CdxError.cancelled('filter count');
     e.waiters++;
     if (onProgress) e.listeners.add(onProgress);
     return new Promise<BlockIndex>((resolve, reject) => {
@@ -194,7 +189,7 @@ export class Selections {
           e.controller.abort();
           for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
         }
-        reject(cancelled('filter count'));
+        reject(CdxError.cancelled('filter count'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       e.promise.then(
@@ -225,9 +220,7 @@ export class Selections {
     opts: KernelOptions = {},
   ): Promise<FilteredWindow> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 0) {
-      const err = new Error(`bad row window: offset ${offset}, limit ${limit}`) as NativeError;
-      err.code = 'E_OUT_OF_RANGE';
-      throw err;
+      throw new CdxError('E_OUT_OF_RANGE', `bad row window: offset ${offset}, limit ${limit}`);
     }
     if (!filter || !where?.trim()) {
       const start = Math.min(offset, ds.rows);
@@ -252,9 +245,7 @@ export class Selections {
     if (rowIds.length !== end - start) {
       // the counts no longer describe the file (changed under us): drop them so the next call recounts
       this.entries.delete(Selections.key(ds.id, where));
-      const err = new Error(`${ds.id}: the filtered view changed while being read; try again`) as NativeError;
-      err.code = 'E_STALE';
-      throw err;
+      throw new CdxError('E_STALE', `${ds.id}: the filtered view changed while being read; try again`);
     }
     return { total: idx.total, rowIds };
   }

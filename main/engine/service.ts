@@ -7,8 +7,8 @@ import type {
 } from '../../shared/api';
 import type { Handlers } from '../../shared/rpc';
 import { formatDataShape } from '../../shared/datashape';
-import { parseExpr } from '../../shared/expr/parse';
-import { compileFilter, nativeInfo, readRowsIPC, regionStats, type CompiledFilter } from '../../native/index';
+import { nativeInfo, readRowsIPC, regionStats } from '../../native/index';
+import { compileFor, whereExpr, type CompiledFilter } from './filter';
 import { takeRowsIPC } from '../../native/select';
 import { Selections } from './selection';
 import { appVersion, dataHome } from './paths';
@@ -73,16 +73,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     return datasets;
   };
 
-  const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => {
-    if (!where || !where.trim()) return undefined;
-    const expr = parseExpr(where);
-    return compileFilter(expr, (name) => {
-      const c = ds.columns.get(name);
-      if (!c && ds.unsupported.has(name)) throw new CdxError('E_UNKNOWN_COLUMN', `column "${name}" cannot be filtered on: ${ds.unsupported.get(name)}`, { column: name });
-      if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}" (columns: ${[...ds.columns.keys()].join(', ')})`, { file: ds.location, column: name });
-      return c;
-    });
-  };
+  // the user's `where`, parsed and compiled once for this request (main/engine/filter.ts)
+  const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => compileFor(ds, whereExpr(where));
 
   return {
     ...exportHandlers(store),
@@ -229,8 +221,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
 
     // plots (main/engine/plot.ts)
     plotRanges: async (p, ctx) => plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal),
-    density: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return density(ds, p, filterFor(ds, p.where), ctx); },
-    points: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return points(ds, p, filterFor(ds, p.where), ctx); },
-    histogram: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return histogram(ds, p, filterFor(ds, p.where), ctx.signal); },
+    density: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return density(ds, p, whereExpr(p.where), ctx); },
+    points: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return points(ds, p, whereExpr(p.where), ctx); },
+    histogram: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return histogram(ds, p, whereExpr(p.where), ctx.signal); },
   };
 }

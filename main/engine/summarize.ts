@@ -3,7 +3,8 @@
  * wire values — exact int64 extremes as bigint, dates and timestamps as ISO text, histograms as
  * plain arrays — with the DataShape type of each column.
  */
-import { summary as nativeSummary, type ColumnDesc, type ColumnSummary, type LogicalType, type FilterArg } from '../../native/index';
+import { summary as nativeSummary, type ColumnDesc, type ColumnSummary, type LogicalType } from '../../native/index';
+import type { CompiledFilter } from './filter';
 import type { ColumnSummaryInfo, SummaryValue } from '../../shared/api';
 import type { Field } from '../../shared/datashape';
 
@@ -85,7 +86,7 @@ export function toSummaryInfo(field: Field, col: ColumnDesc, s: ColumnSummary): 
 export async function summarizeColumn(
   field: Field,
   col: ColumnDesc,
-  opts: { filter?: FilterArg; signal?: AbortSignal; bins?: number; topk?: number; onProgress?: (f: number) => void },
+  opts: { filter?: CompiledFilter; signal?: AbortSignal; bins?: number; topk?: number; onProgress?: (f: number) => void },
 ): Promise<ColumnSummaryInfo> {
   const s = await nativeSummary(col, {
     filter: opts.filter,
