@@ -15,6 +15,8 @@ export default defineConfig({
         input: {
           app: resolve('main/app/index.ts'),
           engine: resolve('main/engine/index.ts'),
+          // the engine's killable worker for blocking library calls (main/engine/blocking.ts)
+          'blocking-worker': resolve('main/engine/blocking-worker.ts'),
           cli: resolve('main/cli/index.ts'),
         },
         output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },

@@ -5,6 +5,7 @@
  * typed array, never rows as JSON.
  */
 import type { Schema } from './datashape';
+import type { ErrorCode } from './errors';
 import type { DensityParams, DensityResult, HistogramParams, HistogramResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
 
 export interface NativeInfo {
@@ -249,12 +250,19 @@ export interface EngineApi {
   histogram(params: HistogramParams): HistogramResult;
 }
 
-/** Events the host or engine push to clients. */
+/**
+ * The engine's state, pushed by its host (main/engine/supervisor.ts) to every client as the event
+ * ENGINE_STATE_EVENT on the client's own connection. `hung`: the engine stopped answering the
+ * host's pings and was killed; a new one is starting.
+ */
 export interface EngineStateEvent {
-  state: 'starting' | 'ready' | 'crashed' | 'restarting' | 'failed';
+  state: 'starting' | 'ready' | 'crashed' | 'hung' | 'restarting' | 'failed';
   pid?: number;
+  /** what happened, in words for the status bar (crashed, hung, failed) */
   reason?: string;
   restarts?: number;
+  /** set when the engine that held the client's calls is gone: its calls in flight fail with this code */
+  failCalls?: Extract<ErrorCode, 'E_ENGINE_DIED' | 'E_ENGINE_HUNG'>;
 }
 
 export const ENGINE_STATE_EVENT = 'engine-state';

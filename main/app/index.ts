@@ -1,66 +1,110 @@
 /**
- * Electron main: thin. Windows, menus, the engine's utilityProcess and the MessagePort that
- * connects each window straight to it (bulk data never passes through main). Never touches user
- * data itself. Security: contextIsolation, sandbox, no nodeIntegration, CSP (index.html),
+ * Electron main: thin. Windows, menus, the engine's utilityProcess (kept running by the one
+ * supervisor, main/engine/supervisor.ts: restarts, back-off, watchdog) and the MessagePort that
+ * connects each window straight to it (bulk data never passes through main). Engine state reaches
+ * a window only as the contract's ENGINE_STATE_EVENT, on a host port handed over beside the engine
+ * port (shared/bridge.ts). Never touches user data itself. Security: contextIsolation, sandbox, no nodeIntegration, CSP (index.html),
  * navigation and new windows denied, external links only http(s) and only through the OS browser.
  */
-import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, shell, utilityProcess, type UtilityProcess, type WebContents } from 'electron';
+import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, shell, utilityProcess, type MessagePortMain, type UtilityProcess, type WebContents } from 'electron';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_STATE_EVENT, type EngineStateEvent } from '../../shared/api';
+import { BRIDGE_CHANNELS } from '../../shared/bridge';
+import type { WireMessage } from '../../shared/rpc';
+import { encodeFrame } from '../../shared/wire';
+import { isEngineControl, type EngineControl, type HostControl } from '../engine/channel';
+import { engineEntry } from '../engine/entry';
+import { EngineSupervisor, type EngineProcess } from '../engine/supervisor';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const ENGINE_ENTRY = path.join(here, 'engine.js');
 const PRELOAD = path.join(here, '..', 'preload', 'index.cjs');
 const RENDERER = path.join(here, '..', 'renderer', 'index.html');
 
-let engine: UtilityProcess | null = null;
-let engineState: EngineStateEvent = { state: 'starting' };
-let restarts = 0;
-let crashTimes: number[] = [];
 const windows = new Set<BrowserWindow>();
 
-function broadcastState(s: EngineStateEvent): void {
-  engineState = s;
-  for (const w of windows) if (!w.isDestroyed()) w.webContents.send('cdx:engine-state', s);
+/** The engine as a utilityProcess, as the supervisor sees it, plus handing it a window's port. */
+interface UtilityEngine extends EngineProcess {
+  connect(id: string, port: MessagePortMain): void;
 }
 
-function connectWindow(contents: WebContents): void {
-  if (!engine) return;
-  const { port1, port2 } = new MessageChannelMain();
-  engine.postMessage({ type: 'connect', id: `w${contents.id}` }, [port1]);
-  contents.postMessage('cdx:engine-port', null, [port2]);
-}
-
-function startEngine(): void {
-  const child = utilityProcess.fork(ENGINE_ENTRY, [], {
+function spawnEngine(): UtilityEngine {
+  const { entry, execArgv } = engineEntry();
+  const child: UtilityProcess = utilityProcess.fork(entry, [], {
     serviceName: 'CDX engine',
     stdio: 'inherit',
+    execArgv,
     env: { ...process.env, CDX_HOME: process.env.CDX_HOME ?? app.getPath('userData'), CDX_ENGINE_HOST: 'electron' },
   });
-  engine = child;
-  broadcastState({ state: restarts ? 'restarting' : 'starting', restarts });
-  child.on('message', (m: { type?: string }) => {
-    if (m?.type === 'ready') {
-      broadcastState({ state: 'ready', pid: child.pid, restarts });
-      for (const w of windows) if (!w.isDestroyed()) connectWindow(w.webContents);
-    }
-  });
-  child.on('exit', (code) => {
-    if (engine !== child) return;
-    engine = null;
-    if (quitting) return;
-    const now = Date.now();
-    crashTimes = [...crashTimes.filter((t) => now - t < 30_000), now];
-    if (crashTimes.length > 5) {
-      broadcastState({ state: 'failed', reason: `The engine process exited with code ${code} ${crashTimes.length} times in a row; not restarting.` });
-      return;
-    }
-    restarts++;
-    broadcastState({ state: 'crashed', reason: `The engine process stopped (exit code ${code}); starting a new one.`, restarts });
-    setTimeout(startEngine, 100 * crashTimes.length);
-  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (m: HostControl) => child.postMessage(m),
+    connect: (id, port) => child.postMessage({ cdx: 'connect', id } satisfies HostControl, [port]),
+    terminate: () => void child.kill(),
+    // UtilityProcess.kill() is a polite SIGTERM; a hung engine may need SIGKILL
+    kill: () => {
+      if (child.pid === undefined) return void child.kill();
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        child.kill();
+      }
+    },
+    onControl: (l: (m: EngineControl) => void) => void child.on('message', (m: unknown) => isEngineControl(m) && l(m)),
+    onExit: (l) => void child.once('exit', (code) => l(`exited with code ${code}`)),
+  };
+}
+
+const supervisor = new EngineSupervisor(spawnEngine);
+
+/**
+ * Each window's end of its host port: main's side of the window's connection, on which the
+ * engine's state reaches the window as the contract's ENGINE_STATE_EVENT (the same event web mode
+ * gets over its WebSocket). The renderer reads it together with its engine port.
+ */
+const hostPorts = new Map<number, MessagePortMain>();
+
+function sendState(port: MessagePortMain, s: EngineStateEvent): void {
+  port.postMessage(encodeFrame({ t: 'event', name: ENGINE_STATE_EVENT, data: s } satisfies WireMessage));
+}
+
+supervisor.onState((s) => {
+  // `ready` goes out with the new connection each window gets (onReady), not on the old one
+  if (s.state === 'ready') return;
+  for (const port of hostPorts.values()) sendState(port, s);
+});
+supervisor.onReady(() => {
+  for (const w of windows) if (!w.isDestroyed()) connectWindow(w.webContents);
+});
+
+/**
+ * Give a window a fresh connection: a host port always, and an engine port (straight to the
+ * engine, so bulk data never passes through main) when an engine is ready.
+ */
+function connectWindow(contents: WebContents): void {
+  const host = new MessageChannelMain();
+  const ports = [host.port2];
+  const engine = supervisor.current;
+  if (engine) {
+    const { port1, port2 } = new MessageChannelMain();
+    engine.connect(`w${contents.id}`, port1);
+    ports.push(port2);
+  }
+  const id = contents.id;
+  const old = hostPorts.get(id);
+  if (old) old.close();
+  else
+    contents.once('destroyed', () => {
+      hostPorts.get(id)?.close();
+      hostPorts.delete(id);
+    });
+  hostPorts.set(id, host.port1);
+  contents.postMessage(BRIDGE_CHANNELS.enginePorts, { engine: !!engine }, ports);
+  host.port1.start();
+  sendState(host.port1, supervisor.state);
 }
 
 function isAppUrl(url: string): boolean {
@@ -97,10 +141,6 @@ function createWindow(): BrowserWindow {
     if (!isAppUrl(url)) e.preventDefault();
   });
   contents.on('will-attach-webview', (e) => e.preventDefault());
-  contents.on('did-finish-load', () => {
-    contents.send('cdx:engine-state', engineState);
-    if (engineState.state === 'ready') connectWindow(contents);
-  });
   void win.loadFile(RENDERER);
   return win;
 }
@@ -114,8 +154,6 @@ function openExternal(url: string): void {
   }
 }
 
-let quitting = false;
-
 app.on('web-contents-created', (_e, contents) => {
   contents.on('will-navigate', (e, url) => {
     if (!isAppUrl(url)) e.preventDefault();
@@ -123,10 +161,10 @@ app.on('web-contents-created', (_e, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
-ipcMain.handle('cdx:reconnect', (e) => {
-  // a window asks for a fresh port (after a reload); only our own windows may ask
+ipcMain.handle(BRIDGE_CHANNELS.reconnect, (e) => {
+  // a window asks for its connection (on load, after a reload); only our own windows may ask
   if (!trusted(e)) return false;
-  if (engineState.state === 'ready') connectWindow(e.sender);
+  connectWindow(e.sender);
   return true;
 });
 
@@ -136,7 +174,7 @@ function trusted(e: Electron.IpcMainInvokeEvent): BrowserWindow | null {
   return win && windows.has(win) && isAppUrl(e.senderFrame?.url ?? '') ? win : null;
 }
 
-ipcMain.handle('cdx:open-dialog', async (e) => {
+ipcMain.handle(BRIDGE_CHANNELS.openDialog, async (e) => {
   const win = trusted(e);
   if (!win) return [];
   const r = await dialog.showOpenDialog(win, {
@@ -152,7 +190,7 @@ ipcMain.handle('cdx:open-dialog', async (e) => {
 
 // a path given on the command line (`cdx open PATH`, a file association) opens on start
 let initialPaths = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-') && existsSync(a) && a !== app.getAppPath());
-ipcMain.handle('cdx:initial-paths', (e) => {
+ipcMain.handle(BRIDGE_CHANNELS.initialPaths, (e) => {
   if (!trusted(e)) return [];
   const p = initialPaths;
   initialPaths = [];
@@ -164,7 +202,7 @@ app.on('open-file', (ev, p) => {
 });
 
 void app.whenReady().then(() => {
-  startEngine();
+  supervisor.start();
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
@@ -172,12 +210,10 @@ void app.whenReady().then(() => {
 });
 
 app.on('before-quit', () => {
-  quitting = true;
-  engine?.kill();
+  void supervisor.stop();
 });
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-export { ENGINE_STATE_EVENT };

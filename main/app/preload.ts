@@ -1,44 +1,27 @@
 /**
- * The preload bridge (sandboxed, contextIsolation): exposes a minimal `cdxHost` to the renderer and
- * forwards the engine MessagePort that main hands over, so the renderer talks to the engine
- * directly. contextBridge cannot pass MessagePorts, so the port is re-posted to the page's window
- * (the documented Electron pattern); the renderer accepts it only from its own window.
+ * The preload bridge (sandboxed, contextIsolation): exposes `cdxHost` — the interface and channel
+ * names declared once in shared/bridge.ts — and forwards the ports main hands over for this window
+ * (its host port and, when an engine runs, the engine port), so the renderer talks to the engine
+ * directly and hears the engine's state as contract events on the same connection.
+ * contextBridge cannot pass MessagePorts, so they are re-posted to the page's window (the
+ * documented Electron pattern); the renderer accepts them only from its own window.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import { BRIDGE_CHANNELS, BRIDGE_GLOBAL, type CdxHostBridge, type EnginePortsMessage } from '../../shared/bridge';
 
-ipcRenderer.on('cdx:engine-port', (event) => {
-  const [port] = event.ports;
-  if (port) window.postMessage({ type: 'cdx:engine-port' }, '*', [port]);
+ipcRenderer.on(BRIDGE_CHANNELS.enginePorts, (event, data: { engine?: boolean } | null) => {
+  if (!event.ports.length) return;
+  const msg: EnginePortsMessage = { type: BRIDGE_CHANNELS.enginePorts, engine: !!data?.engine && event.ports.length > 1 };
+  window.postMessage(msg, '*', event.ports);
 });
 
-const stateListeners = new Set<(s: unknown) => void>();
-let lastState: unknown = null;
-ipcRenderer.on('cdx:engine-state', (_e, s) => {
-  lastState = s;
-  for (const l of stateListeners) l(s);
-});
-
-contextBridge.exposeInMainWorld('cdxHost', {
+const bridge = {
   kind: 'electron',
   platform: process.platform,
-  onEngineState(listener: (s: unknown) => void): () => void {
-    stateListeners.add(listener);
-    if (lastState) listener(lastState);
-    return () => stateListeners.delete(listener);
-  },
-  reconnect(): Promise<boolean> {
-    return ipcRenderer.invoke('cdx:reconnect');
-  },
-  /** File › Open: the OS dialog; resolves the chosen paths ([] when cancelled) */
-  openDialog(): Promise<string[]> {
-    return ipcRenderer.invoke('cdx:open-dialog');
-  },
-  /** the real path of a file dropped on the window */
-  pathForFile(file: File): string {
-    return webUtils.getPathForFile(file);
-  },
-  /** paths given to the app (command line, file association, `cdx open`), once */
-  initialPaths(): Promise<string[]> {
-    return ipcRenderer.invoke('cdx:initial-paths');
-  },
-});
+  reconnect: () => ipcRenderer.invoke(BRIDGE_CHANNELS.reconnect),
+  openDialog: () => ipcRenderer.invoke(BRIDGE_CHANNELS.openDialog),
+  pathForFile: (file: File) => webUtils.getPathForFile(file),
+  initialPaths: () => ipcRenderer.invoke(BRIDGE_CHANNELS.initialPaths),
+} satisfies CdxHostBridge;
+
+contextBridge.exposeInMainWorld(BRIDGE_GLOBAL, bridge);

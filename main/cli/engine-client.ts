@@ -1,12 +1,17 @@
 /**
  * The CLI's connection to the engine: the same forked engine process and contract as web mode, so
- * the command line computes exactly what the app shows (and a crash in native code is reported,
- * not fatal to the terminal).
+ * the command line computes exactly what the app shows (and a crash in native code, or an engine
+ * that stops answering, is reported, not fatal to the terminal). Ctrl+C cancels the call in flight:
+ * the engine stops the work (a blocking library call's worker is killed), and the command exits
+ * at once with a line that says it was interrupted.
  */
 import { ForkedEngine } from '../engine/forked';
-import { engineEntry } from '../engine/entry';
 import { RpcClient, type Client } from '../../shared/rpc';
 import { ENGINE_STATE_EVENT, type EngineApi, type EngineStateEvent } from '../../shared/api';
+import { CdxError, isCancelled } from '../../shared/errors';
+
+// the CLI reaches the engine side only through this module (scripts/check-layers.mjs)
+export { appVersion } from '../engine/paths';
 
 export interface CliEngine {
   api: Client<EngineApi>;
@@ -14,24 +19,24 @@ export interface CliEngine {
 }
 
 export function startCliEngine(): CliEngine {
-  const { entry, execArgv } = engineEntry();
-  const engine = new ForkedEngine({ entry, execArgv, maxCrashes: 0 });
+  // one command, one engine: a crash or a hang ends the command (no restart)
+  const engine = new ForkedEngine({ maxCrashes: 0 });
   engine.start();
   const { api } = clientFor(engine);
   return { api, close: () => engine.stop() };
 }
 
-/** A contract client on a new connection to `engine`; a crash rejects its calls in flight. */
+/** A contract client on a new connection to `engine`; a crash or hang rejects its calls in flight. */
 export function clientFor(engine: ForkedEngine): { api: Client<EngineApi> } {
   const client = new RpcClient<EngineApi>(engine.connect());
   client.on(ENGINE_STATE_EVENT, (d) => {
     const s = d as EngineStateEvent;
-    if (s.state === 'crashed' || s.state === 'failed') client.failAll({ code: 'E_ENGINE_DIED', message: s.reason ?? 'the engine stopped' });
+    if (s.failCalls) client.failAll({ code: s.failCalls, message: s.reason ?? 'the engine stopped' });
   });
   return { api: client.api };
 }
 
-/** Runs `fn` with a fresh engine, always stopping it; Ctrl+C cancels the call in flight. */
+/** Runs `fn` with a fresh engine, always stopping it; Ctrl+C (SIGINT) cancels the call in flight. */
 export async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => Promise<T>): Promise<T> {
   const engine = startCliEngine();
   const ac = new AbortController();
@@ -39,6 +44,9 @@ export async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => P
   process.once('SIGINT', onInt);
   try {
     return await fn(engine, ac.signal);
+  } catch (e) {
+    if (ac.signal.aborted && isCancelled(e)) throw new CdxError('E_CANCELLED', 'interrupted (Ctrl+C): the command was cancelled.');
+    throw e;
   } finally {
     process.off('SIGINT', onInt);
     await engine.close();

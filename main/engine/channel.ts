@@ -2,14 +2,28 @@
  * How the engine process talks to its host, whichever host it has, as FramePorts (one per client
  * connection) so that the contract's server (shared/rpc.ts) runs unchanged over both:
  *  - Electron: the engine is a utilityProcess; main hands it one MessagePort per window
- *    (`{ type: 'connect', id }` with the port attached) and the renderer holds the other end.
- *  - Web mode / CLI: the engine is a forked Node child; the host multiplexes every WebSocket over
+ *    (`{ cdx: 'connect', id }` with the port attached) and the renderer holds the other end.
+ *  - Web mode / CLI: the engine is a forked Node child; the host multiplexes every client over
  *    the IPC channel as `{ c: connectionId, f: frame }`, `{ c, close: true }` when a client leaves.
- * No 'electron' import here: in a utility process `process.parentPort` is a plain global.
+ * Beside the connections, the host and the engine exchange control messages (declared here for
+ * both ends): the engine says `ready`, and answers the host's watchdog `ping` with `pong` at once,
+ * on its event loop — never queued behind calls — so a missing pong means the loop is blocked
+ * (main/engine/supervisor.ts). No 'electron' import here: in a utility process
+ * `process.parentPort` is a plain global.
  */
 import type { FramePort } from '../../shared/rpc';
 
 export type ConnectHandler = (port: FramePort, connection: string) => void;
+
+/** Host -> engine control messages. */
+export type HostControl = { cdx: 'ping'; seq: number } | { cdx: 'connect'; id: string };
+/** Engine -> host control messages. */
+export type EngineControl = { cdx: 'ready'; pid: number } | { cdx: 'pong'; seq: number };
+
+export function isEngineControl(m: unknown): m is EngineControl {
+  const c = (m as { cdx?: unknown } | null)?.cdx;
+  return c === 'ready' || c === 'pong';
+}
 
 interface ElectronPortLike {
   on(event: 'message', l: (e: { data: unknown }) => void): void;
@@ -21,6 +35,7 @@ interface ElectronPortLike {
 
 interface ParentPortLike {
   on(event: 'message', l: (e: { data: unknown; ports: ElectronPortLike[] }) => void): void;
+  postMessage(m: unknown): void;
 }
 
 function toBytes(data: unknown): Uint8Array | null {
@@ -55,22 +70,38 @@ export function framePortFromElectronPort(p: ElectronPortLike): FramePort {
   };
 }
 
+function parentPortOf(): ParentPortLike | undefined {
+  return (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+}
+
+/** Tell the host this engine serves (once its handlers are set up). */
+export function announceReady(): void {
+  const msg: EngineControl = { cdx: 'ready', pid: process.pid };
+  const parentPort = parentPortOf();
+  if (parentPort) parentPort.postMessage(msg);
+  else process.send?.(msg);
+}
+
 /** Listen for connections from whichever host started this process. Returns false if none. */
 export function listenToHost(onConnect: ConnectHandler): boolean {
-  const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+  const parentPort = parentPortOf();
   if (parentPort) {
     parentPort.on('message', (e) => {
-      const msg = e.data as { type?: string; id?: string } | null;
-      if (msg?.type === 'connect' && e.ports?.[0]) {
-        onConnect(framePortFromElectronPort(e.ports[0]), String(msg.id ?? 'window'));
-      }
+      const msg = e.data as HostControl | null;
+      if (msg?.cdx === 'ping') parentPort.postMessage({ cdx: 'pong', seq: msg.seq } satisfies EngineControl);
+      else if (msg?.cdx === 'connect' && e.ports?.[0]) onConnect(framePortFromElectronPort(e.ports[0]), String(msg.id ?? 'window'));
     });
     return true;
   }
   if (typeof process.send === 'function') {
     const conns = new Map<string, { frames: ((f: Uint8Array) => void)[]; closes: ((r: string) => void)[] }>();
     process.on('message', (raw: unknown) => {
-      const msg = raw as { c?: string; f?: unknown; close?: boolean; open?: boolean } | null;
+      const ctl = raw as HostControl | null;
+      if (ctl?.cdx === 'ping') {
+        process.send?.({ cdx: 'pong', seq: ctl.seq } satisfies EngineControl);
+        return;
+      }
+      const msg = raw as { c?: string; f?: unknown; close?: boolean } | null;
       if (!msg || typeof msg.c !== 'string') return;
       const id = msg.c;
       let conn = conns.get(id);

@@ -124,7 +124,7 @@ export class Datasets {
     const source = await openSource(loc);
     try {
       let storage: OpenedDataset['storage'];
-      let info = await source.info();
+      let info = await source.info({ signal: opts.signal });
       if (info.inPlace) {
         storage = { kind: 'in-place', path: info.inPlace.path };
       } else {

@@ -1,24 +1,24 @@
 /**
- * ForkedEngine: runs the engine as a child Node process and keeps it running, for the web host and
- * the CLI (Electron uses utilityProcess, see main/app). Clients get FramePorts multiplexed over the
- * child's IPC channel. When the child dies (a segfault in native code, killed, out of memory) every
- * connected client is told at once — an `engine-state: crashed` event, which makes its calls in
- * flight reject with E_ENGINE_DIED — and a new child is started; frames sent meanwhile wait for it.
+ * ForkedEngine: the engine as a child Node process, for the web host and the CLI (Electron runs it
+ * as a utilityProcess, main/app). The restart policy, state machine and watchdog are the
+ * supervisor's (supervisor.ts); this host adds what is particular to a forked child: clients get
+ * FramePorts multiplexed over the child's IPC channel, each connection is told the engine's state
+ * as the contract's ENGINE_STATE_EVENT (the current state when it connects, then every change),
+ * and frames sent while no engine is ready wait for the next one.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { encodeFrame } from '../../shared/wire';
 import type { FramePort, WireMessage } from '../../shared/rpc';
 import { ENGINE_STATE_EVENT, type EngineStateEvent } from '../../shared/api';
+import { isEngineControl, type EngineControl } from './channel';
+import { engineEntry } from './entry';
+import { EngineSupervisor, type EngineProcess, type SupervisorOptions } from './supervisor';
 
-export interface ForkedEngineOptions {
-  /** the engine's entry module (built .js, or .ts with execArgv ['--import', 'tsx']) */
-  entry: string;
+export interface ForkedEngineOptions extends SupervisorOptions {
+  /** the engine's entry module (default: engineEntry(), the built bundle or the source through tsx) */
+  entry?: string;
   execArgv?: string[];
   env?: NodeJS.ProcessEnv;
-  /** give up after this many crashes within `crashWindowMs` */
-  maxCrashes?: number;
-  crashWindowMs?: number;
 }
 
 interface Conn {
@@ -27,57 +27,77 @@ interface Conn {
   closed: boolean;
 }
 
-export class ForkedEngine extends EventEmitter {
+/** A forked engine as the supervisor sees it. */
+function forkedProcess(child: ChildProcess): EngineProcess {
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (m) => {
+      if (child.connected) child.send(m);
+    },
+    terminate: () => void child.kill('SIGTERM'),
+    kill: () => void child.kill('SIGKILL'),
+    onControl: (l: (m: EngineControl) => void) => void child.on('message', (m: unknown) => isEngineControl(m) && l(m)),
+    onExit: (l) => void child.once('exit', (code, signal) => l(signal ? `was killed by ${signal}` : `exited with code ${code}`)),
+  };
+}
+
+export class ForkedEngine {
   private child: ChildProcess | null = null;
   private conns = new Map<string, Conn>();
   private queue: { c: string; f: Uint8Array }[] = [];
-  private ready = false;
   private nextConn = 1;
-  private crashes: number[] = [];
-  private stopping = false;
-  private restarts = 0;
-  state: EngineStateEvent = { state: 'starting' };
+  private supervisor: EngineSupervisor;
+  private stateListeners = new Set<(s: EngineStateEvent) => void>();
 
-  constructor(private opts: ForkedEngineOptions) {
-    super();
+  constructor(private opts: ForkedEngineOptions = {}) {
+    this.supervisor = new EngineSupervisor(() => this.spawn(), opts);
+    this.supervisor.onState((s) => {
+      const frame = stateFrame(s);
+      for (const conn of this.conns.values()) for (const l of conn.frames) l(frame);
+      for (const l of this.stateListeners) l(s);
+    });
+    this.supervisor.onReady(() => {
+      const child = this.child;
+      if (child) for (const q of this.queue.splice(0)) child.send(q);
+    });
+    this.supervisor.onExit(() => {
+      this.child = null;
+      this.queue = [];
+    });
+  }
+
+  get state(): EngineStateEvent {
+    return this.supervisor.state;
   }
 
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
+  /** Every change of the engine's state (tests, logs). */
+  onState(l: (s: EngineStateEvent) => void): () => void {
+    this.stateListeners.add(l);
+    return () => this.stateListeners.delete(l);
+  }
+
   start(): void {
-    this.stopping = false;
-    this.spawn();
+    this.supervisor.start();
   }
 
-  private setState(s: EngineStateEvent): void {
-    this.state = s;
-    this.emit('state', s);
-    const frame = encodeFrame({ t: 'event', name: ENGINE_STATE_EVENT, data: s } satisfies WireMessage);
-    for (const conn of this.conns.values()) for (const l of conn.frames) l(frame);
-  }
-
-  private spawn(): void {
-    this.ready = false;
-    const child = fork(this.opts.entry, [], {
-      execArgv: this.opts.execArgv ?? [],
+  private spawn(): EngineProcess {
+    const { entry, execArgv } = this.opts.entry ? { entry: this.opts.entry, execArgv: this.opts.execArgv ?? [] } : engineEntry();
+    const child = fork(entry, [], {
+      execArgv,
       env: { ...process.env, ...this.opts.env, CDX_ENGINE_HOST: 'fork' },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
-    this.setState({ state: this.restarts ? 'restarting' : 'starting', pid: child.pid, restarts: this.restarts });
     child.on('message', (raw: unknown) => {
-      const msg = raw as { c?: string; f?: Uint8Array; close?: boolean; ready?: boolean } | null;
-      if (!msg) return;
-      if (msg.ready) {
-        this.ready = true;
-        for (const q of this.queue.splice(0)) child.send(q);
-        this.setState({ state: 'ready', pid: child.pid, restarts: this.restarts });
-        return;
-      }
-      if (typeof msg.c !== 'string') return;
+      const msg = raw as { c?: string; f?: Uint8Array; close?: boolean } | null;
+      if (!msg || typeof msg.c !== 'string' || this.child !== child) return;
       const conn = this.conns.get(msg.c);
       if (!conn) return;
       if (msg.close) return this.dropConn(msg.c, 'closed by the engine');
@@ -86,35 +106,27 @@ export class ForkedEngine extends EventEmitter {
         for (const l of conn.frames) l(f);
       }
     });
-    child.on('exit', (code, signal) => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.ready = false;
-      this.queue = [];
-      if (this.stopping) return;
-      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      const now = Date.now();
-      this.crashes = [...this.crashes.filter((t) => now - t < (this.opts.crashWindowMs ?? 30_000)), now];
-      if (this.crashes.length > (this.opts.maxCrashes ?? 5)) {
-        this.setState({ state: 'failed', reason: `The engine process ${how}, and has crashed ${this.crashes.length} times in a row; not restarting.` });
-        return;
-      }
-      this.restarts++;
-      this.setState({ state: 'crashed', reason: `The engine process ${how}; starting a new one.`, restarts: this.restarts });
-      setTimeout(() => !this.stopping && !this.child && this.spawn(), 100 * this.crashes.length);
-    });
-    child.on('error', (err) => this.emit('error', err));
+    // a failure to start shows as an exit; nothing else to do with the error here
+    child.on('error', () => undefined);
+    return forkedProcess(child);
   }
 
-  /** A new client connection to the engine. */
+  /** A new client connection to the engine; it is told the engine's state first. */
   connect(): FramePort {
     const id = `c${this.nextConn++}`;
     const conn: Conn = { frames: [], closes: [], closed: false };
     this.conns.set(id, conn);
+    // after the caller has attached its listeners (they do so right after connect returns)
+    queueMicrotask(() => {
+      if (conn.closed) return;
+      const frame = stateFrame(this.supervisor.state);
+      for (const l of conn.frames) l(frame);
+    });
     return {
       send: (f) => {
         if (conn.closed) throw new Error('connection closed');
-        if (this.child && this.ready) this.child.send({ c: id, f });
+        const child = this.child;
+        if (child && this.supervisor.current) child.send({ c: id, f });
         else if (this.queue.length < 1000) this.queue.push({ c: id, f });
         else throw new Error('the engine is not running');
       },
@@ -136,20 +148,17 @@ export class ForkedEngine extends EventEmitter {
     for (const l of conn.closes) l(reason);
   }
 
-  /** Kill the current engine process (tests; the host restarts it). */
+  /** Kill the current engine process (tests; the supervisor restarts it). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child?.kill(signal);
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    const child = this.child;
     for (const id of [...this.conns.keys()]) this.dropConn(id, 'engine stopped');
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-    });
+    await this.supervisor.stop();
   }
+}
+
+function stateFrame(s: EngineStateEvent): Uint8Array {
+  return encodeFrame({ t: 'event', name: ENGINE_STATE_EVENT, data: s } satisfies WireMessage);
 }

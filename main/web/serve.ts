@@ -2,7 +2,7 @@
  * `cdx serve` and the web-mode fallback of `npm start`: a forked engine plus the web host.
  */
 import { ForkedEngine } from '../engine/forked';
-import { engineEntry, rendererDir } from '../engine/entry';
+import { rendererDir } from '../engine/entry';
 import { startWebServer, type WebServer } from './server';
 
 export interface ServeOptions {
@@ -15,8 +15,7 @@ export interface ServeOptions {
 }
 
 export async function serve(opts: ServeOptions = {}): Promise<{ server: WebServer; engine: ForkedEngine; stop(): Promise<void> }> {
-  const { entry, execArgv } = engineEntry();
-  const engine = new ForkedEngine({ entry, execArgv, env: opts.env });
+  const engine = new ForkedEngine({ env: opts.env });
   engine.start();
   const server = await startWebServer({
     engine,

@@ -11,9 +11,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { encodeFrame } from '../../shared/wire';
-import type { WireMessage } from '../../shared/rpc';
-import { ENGINE_STATE_EVENT } from '../../shared/api';
 import type { ForkedEngine } from '../engine/forked';
 import {
   TOKEN_COOKIE,
@@ -246,8 +243,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       }
     });
     ws.on('close', () => port.close());
-    // tell the new client how the engine is doing right now
-    ws.send(encodeFrame({ t: 'event', name: ENGINE_STATE_EVENT, data: opts.engine.state } satisfies WireMessage), { binary: true });
+    // the engine's state reaches the client on this same connection (ForkedEngine sends it)
   };
 
   await new Promise<void>((resolve, reject) => {

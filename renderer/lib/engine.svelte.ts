@@ -1,7 +1,10 @@
 /**
  * The window's connection to the engine, as a Svelte 5 rune class: the typed client, the engine's
  * state for the status bar, and a `generation` that goes up whenever a new engine process is
- * serving us (views refetch then). A crash rejects every call in flight with E_ENGINE_DIED.
+ * serving us (views refetch then). The state arrives only as the contract's ENGINE_STATE_EVENT on
+ * the connection itself (Electron and web mode alike); when it says the engine that held our calls
+ * is gone (crashed, hung), every call in flight is rejected with the code it carries
+ * (E_ENGINE_DIED, E_ENGINE_HUNG) and the status bar shows why.
  */
 import { RpcClient, type Client } from '../../shared/rpc';
 import { ENGINE_STATE_EVENT, type EngineApi, type EngineInfo, type EngineStateEvent } from '../../shared/api';
@@ -18,6 +21,8 @@ export class EngineConnection {
   private client = new RpcClient<EngineApi>();
   readonly api: Client<EngineApi> = this.client.api;
   private lastPid: number | undefined;
+  /** why the last engine went away (crashed, hung), kept for the status bar once a new one serves */
+  private lastReason: string | null = null;
 
   constructor() {
     this.mode = electronHost() ? 'electron' : 'web';
@@ -27,10 +32,9 @@ export class EngineConnection {
   start(): void {
     const host = electronHost();
     if (host) {
-      host.onEngineState((s) => this.onState(s));
-      onElectronPorts((port) => {
+      onElectronPorts((port, engine) => {
         this.client.attach(port);
-        void this.refreshInfo();
+        if (engine) void this.refreshInfo();
       });
       void host.reconnect();
     } else {
@@ -60,9 +64,9 @@ export class EngineConnection {
 
   private onState(s: EngineStateEvent): void {
     this.link = s.state;
-    if (s.state === 'crashed' || s.state === 'failed') {
-      this.detail = s.reason ?? 'The engine stopped.';
-      this.client.failAll({ code: 'E_ENGINE_DIED', message: `${s.reason ?? 'The engine stopped.'} The request did not complete.` });
+    if (s.failCalls) {
+      this.detail = this.lastReason = s.reason ?? 'The engine stopped.';
+      this.client.failAll({ code: s.failCalls, message: `${s.reason ?? 'The engine stopped.'} The request did not complete.` });
       this.info = null;
     } else if (s.state === 'ready') {
       if (s.pid !== undefined && s.pid !== this.lastPid) void this.refreshInfo();
@@ -75,7 +79,7 @@ export class EngineConnection {
       this.info = info;
       this.link = 'ready';
       if (info.pid !== this.lastPid) {
-        if (this.lastPid !== undefined) this.detail = `The engine was restarted (now pid ${info.pid}).`;
+        if (this.lastPid !== undefined) this.detail = `The engine was restarted (now pid ${info.pid}).${this.lastReason ? ` ${this.lastReason}` : ''}`;
         this.lastPid = info.pid;
         this.generation++;
       }

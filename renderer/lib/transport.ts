@@ -1,22 +1,16 @@
 /**
- * The renderer's two transports for the one contract: the MessagePort that Electron's main hands
- * to this window (via the preload), or a WebSocket to the web host. Both become FramePorts.
+ * The renderer's two transports for the one contract: the ports that Electron's main hands to
+ * this window (via the preload: an engine port straight to the engine, and a host port on which
+ * main sends the engine's state as contract events), or a WebSocket to the web host. Both become
+ * one FramePort each, so engine state arrives the same way in both modes.
  */
 import type { FramePort } from '../../shared/rpc';
-import type { EngineStateEvent } from '../../shared/api';
+import { BRIDGE_CHANNELS, BRIDGE_GLOBAL, type CdxHostBridge, type EnginePortsMessage } from '../../shared/bridge';
 
-export interface CdxHostBridge {
-  kind: 'electron';
-  platform: string;
-  onEngineState(listener: (s: EngineStateEvent) => void): () => void;
-  reconnect(): Promise<boolean>;
-  openDialog(): Promise<string[]>;
-  pathForFile(file: File): string;
-  initialPaths(): Promise<string[]>;
-}
+export type { CdxHostBridge } from '../../shared/bridge';
 
 export function electronHost(): CdxHostBridge | null {
-  const h = (window as unknown as { cdxHost?: CdxHostBridge }).cdxHost;
+  const h = (window as unknown as Record<string, CdxHostBridge | undefined>)[BRIDGE_GLOBAL];
   return h && h.kind === 'electron' ? h : null;
 }
 
@@ -41,11 +35,38 @@ export function framePortFromMessagePort(port: MessagePort): FramePort {
   };
 }
 
-/** Wait for the ports Electron's main sends to this window (one now, a new one after each restart). */
-export function onElectronPorts(listener: (port: FramePort) => void): void {
+/**
+ * One FramePort over a window's two Electron ports: frames are read from both (the engine's
+ * replies, the host's state events) and sent to the engine; without an engine port (none is
+ * running) sending fails at once. The connection closes with the engine port.
+ */
+function framePortFromElectronPorts(host: MessagePort, engine: MessagePort | undefined): FramePort {
+  const enginePort = engine ? framePortFromMessagePort(engine) : null;
+  const hostPort = framePortFromMessagePort(host);
+  return {
+    send: (f) => {
+      if (!enginePort) throw new Error('the engine is not running');
+      enginePort.send(f);
+    },
+    onFrame: (l) => {
+      hostPort.onFrame(l);
+      enginePort?.onFrame(l);
+    },
+    onClose: (l) => enginePort?.onClose(l),
+    close: () => {
+      enginePort?.close();
+      hostPort.close();
+    },
+  };
+}
+
+/** Wait for the connections Electron's main gives this window (one now, a new one after each restart). */
+export function onElectronPorts(listener: (port: FramePort, engine: boolean) => void): void {
   window.addEventListener('message', (e) => {
-    if (e.source !== window || e.data?.type !== 'cdx:engine-port' || !e.ports[0]) return;
-    listener(framePortFromMessagePort(e.ports[0]));
+    const d = e.data as EnginePortsMessage | null;
+    if (e.source !== window || d?.type !== BRIDGE_CHANNELS.enginePorts || !e.ports[0]) return;
+    const engine = d.engine ? e.ports[1] : undefined;
+    listener(framePortFromElectronPorts(e.ports[0], engine), !!engine);
   });
 }
 

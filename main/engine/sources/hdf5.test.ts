@@ -2,14 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { hdf5Provider } from './hdf5';
 import { drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testutil';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
+import { blockingWorkerCount } from '../blocking';
 
 // Fixtures are written with h5wasm itself (h5py is not installed here); values are compared with
 // the arrays that were written.
 let dir = '';
 let cleanup = () => {};
 let file = '';
+let bigFile = '';
 const N = 10_000;
+const BIG = 2_000_000;
 
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir('cdx-h5-'));
@@ -30,6 +33,10 @@ beforeAll(async () => {
   f.create_dataset({ name: 'scalar', data: 42.5 });
   f.create_dataset({ name: 'u16', data: new Uint16Array([0, 65535, 7]) });
   f.close();
+  bigFile = join(dir, 'big.h5');
+  const b = new h5wasm.File(bigFile, 'w');
+  b.create_dataset({ name: 'big', data: new Float64Array(BIG).map((_, i) => i), shape: [BIG], dtype: '<d', chunks: [BIG / 8], compression: 1 });
+  b.close();
 });
 afterAll(() => cleanup());
 
@@ -97,6 +104,28 @@ describe('hdf5', () => {
     expect(sc.batches[0].getChild('scalar')!.get(0)).toBe(42.5);
   });
 
+  it('reads run off the engine thread, in a worker that a cancel stops at once', async () => {
+    const src = await hdf5Provider.open(bigFile, '/big');
+    const ac = new AbortController();
+    let got = 0;
+    let abortedAt = 0;
+    const err = await (async () => {
+      for await (const b of src.scan({ batchRows: BIG / 2, signal: ac.signal })) {
+        got += b.numRows;
+        abortedAt = Date.now();
+        ac.abort(); // the next batch is being read now: the worker is stopped
+      }
+    })().then(() => null, (e) => e);
+    expect(Date.now() - abortedAt).toBeLessThan(250);
+    expect(got).toBe(BIG / 2);
+    expect(err).toBeInstanceOf(CdxError);
+    expect(err).toMatchObject({ code: 'E_CANCELLED', file: bigFile });
+    // a fresh worker serves the next read
+    const { rows } = await drain(await hdf5Provider.open(file, '/sensors/temp'));
+    expect(rows).toBe(4);
+    expect(blockingWorkerCount()).toBeLessThanOrEqual(2);
+  });
+
   it('clear errors for missing datasets, groups, and the need to choose', async () => {
     await expect(hdf5Provider.open(file, '/nope')).rejects.toMatchObject({ code: 'E_NO_INNER' });
     await expect(hdf5Provider.open(file, '/sensors')).rejects.toThrow(/not a dataset/);
@@ -109,7 +138,7 @@ describe('hdf5', () => {
       for (const p of hostileCopies(file, d, { flips: 24, seed: 11 })) {
         await withTimeout((async () => {
           let list;
-          try { list = await hdf5Provider.list!(p); } catch (e) { if (!(e instanceof SourceError)) throw e; return; }
+          try { list = await hdf5Provider.list!(p); } catch (e) { if (!(e instanceof CdxError)) throw e; return; }
           for (const item of list.filter((x) => x.kind === 'dataset')) await readOrClearError(() => hdf5Provider.open(p, item.inner), p);
         })(), 20_000, p);
       }

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Data } from 'apache-arrow';
 import { affinity, quoteIdent, sqliteProvider } from './sqlite';
 import { cellText } from './oracle';
 import { drain, hostileCopies, python, readOrClearError, tempDir, withTimeout } from './testutil';
-import { SourceError } from './types';
+import { CdxError } from '../../../shared/errors';
+import { blockingWorkerCount } from '../blocking';
 
 // The independent reader is Python's sqlite3 module (DuckDB's sqlite extension is downloaded on
 // first use and this machine is offline). Python writes the fixture and dumps every cell.
@@ -150,7 +152,7 @@ describe('sqlite', () => {
       for (const p of copies) {
         await withTimeout((async () => {
           let list;
-          try { list = await sqliteProvider.list!(p); } catch (e) { if (!(e instanceof SourceError)) throw e; return; }
+          try { list = await sqliteProvider.list!(p); } catch (e) { if (!(e instanceof CdxError)) throw e; return; }
           for (const item of list) await readOrClearError(() => sqliteProvider.open(p, item.inner), p);
         })(), 20_000, p);
       }
@@ -158,6 +160,48 @@ describe('sqlite', () => {
       c();
     }
   }, 120_000);
+
+  it('a query that never ends (a hostile recursive view) is cancelled at once, and other calls go on meanwhile', async () => {
+    const { dir: d, cleanup: c } = tempDir();
+    try {
+      const p = join(d, 'hostile.sqlite');
+      const db = new Database(p);
+      db.exec('CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1), (2)');
+      db.exec('CREATE VIEW v AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c');
+      db.close();
+      const src = await sqliteProvider.open(p, 'v');
+      const scanAll = async (signal: AbortSignal) => {
+        for await (const b of src.scan({ signal })) expect(b.numRows).toBeGreaterThan(0);
+      };
+      for (const start of [(signal: AbortSignal) => src.info({ signal }), scanAll]) {
+        const ac = new AbortController();
+        const hung = start(ac.signal).then(() => 'finished', (e) => e);
+        // while SQLite spins in its worker, the engine's thread is free: a timer fires on time and
+        // another database call is answered
+        const t0 = Date.now();
+        await new Promise((r) => setTimeout(r, 300));
+        expect(Date.now() - t0).toBeLessThan(450);
+        expect((await sqliteProvider.list!(p)).map((x) => x.inner)).toEqual(['t', 'v']);
+        const info = await (await sqliteProvider.open(p, 't')).info();
+        expect(info.rows).toBe(2);
+        const aborted = Date.now();
+        ac.abort();
+        const err = await hung;
+        expect(Date.now() - aborted).toBeLessThan(250);
+        expect(err).toBeInstanceOf(CdxError);
+        expect(err).toMatchObject({ code: 'E_CANCELLED', file: p });
+      }
+      // the killed worker is gone (no reader process left spinning)
+      await new Promise((r) => setTimeout(r, 300));
+      expect(blockingWorkerCount()).toBeLessThanOrEqual(2);
+      if (process.platform === 'linux') {
+        const kids = execFileSync('ps', ['-o', 'stat=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+        expect(kids.split('\n').filter((l) => /blocking-worker/.test(l) && /^\s*R/.test(l))).toEqual([]);
+      }
+    } finally {
+      c();
+    }
+  }, 60_000);
 
   it('quotes identifiers and knows affinities', () => {
     expect(quoteIdent('a"b')).toBe('"a""b"');

@@ -85,7 +85,8 @@ export interface SourceCapabilities {
 }
 
 export interface Source {
-  info(): Promise<SourceInfo>;
+  /** `signal` cancels a reader whose first look can take long (SQLite's type-counting pass) */
+  info(opts?: { signal?: AbortSignal }): Promise<SourceInfo>;
   /** the whole dataset (chosen columns) as Arrow record batches, in order, in bounded memory */
   scan(opts?: ScanOptions): AsyncIterable<RecordBatch>;
   close(): Promise<void>;

@@ -1,0 +1,48 @@
+/**
+ * The Electron bridge, declared once: what the sandboxed preload (main/app/preload.ts) exposes to
+ * the renderer as `window.cdxHost`, and the names of the IPC channels between Electron's main and
+ * the preload. The preload is typed against `CdxHostBridge` (`satisfies`), main uses the channel
+ * names, the renderer uses the type (renderer/lib/transport.ts).
+ *
+ * Engine state is not part of the bridge: it travels only as the contract's ENGINE_STATE_EVENT on
+ * the window's engine connection (main hands the window a host port beside the engine port and
+ * sends the event frames there; see main/app/index.ts).
+ */
+
+/** IPC channel names (main <-> preload). */
+export const BRIDGE_CHANNELS = {
+  /** main -> preload: the window's connection, ports [host, engine?] (engine absent while none is running) */
+  enginePorts: 'cdx:engine-ports',
+  /** preload -> main (invoke): hand this window a fresh connection */
+  reconnect: 'cdx:reconnect',
+  /** preload -> main (invoke): File › Open, the OS dialog */
+  openDialog: 'cdx:open-dialog',
+  /** preload -> main (invoke): paths given to the app on start, once */
+  initialPaths: 'cdx:initial-paths',
+} as const;
+
+/**
+ * The `window.postMessage` the preload uses to hand the ports to the page (contextBridge cannot
+ * pass MessagePorts). `ports[0]` is the host port, `ports[1]` the engine port when `engine` is true.
+ */
+export interface EnginePortsMessage {
+  type: typeof BRIDGE_CHANNELS.enginePorts;
+  engine: boolean;
+}
+
+/** What the preload exposes to the renderer as `window.cdxHost`. */
+export interface CdxHostBridge {
+  kind: 'electron';
+  platform: string;
+  /** ask main for a fresh connection to the engine (the ports arrive as an EnginePortsMessage) */
+  reconnect(): Promise<boolean>;
+  /** File › Open: the OS dialog; resolves the chosen paths ([] when cancelled) */
+  openDialog(): Promise<string[]>;
+  /** the real path of a file dropped on the window */
+  pathForFile(file: File): string;
+  /** paths given to the app (command line, file association, `cdx open`), once */
+  initialPaths(): Promise<string[]>;
+}
+
+/** The name under which the preload exposes the bridge. */
+export const BRIDGE_GLOBAL = 'cdxHost';
