@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ARTIFACTS, ROOT } from './server';
+import { BRIDGE_GLOBAL } from '../shared/bridge';
 
 function electronBinary(): { path?: string; why?: string } {
   const r = spawnSync(process.execPath, ['-e', "process.stdout.write(require('electron'))"], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -31,6 +32,10 @@ test('the Electron window shows the sample and a native statistic, with a locked
   await expect(win.getByTestId('max-fare')).toHaveAttribute('data-value', /\d/);
   // the renderer has no Node
   expect(await win.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
+  // the bridge is exactly shared/bridge.ts's CdxHostBridge (engine state is not on it: it arrives as
+  // the contract's event on the window's connection, which the 'Engine ready' above shows works)
+  const bridgeKeys = await win.evaluate((name) => Object.keys((globalThis as unknown as Record<string, object>)[name] ?? {}).sort(), BRIDGE_GLOBAL);
+  expect(bridgeKeys).toEqual(['initialPaths', 'kind', 'openDialog', 'pathForFile', 'platform', 'reconnect']);
   const prefs = await app.evaluate(({ BrowserWindow }) => {
     const w = BrowserWindow.getAllWindows()[0]!;
     // getLastWebPreferences is in Electron's API but not in every version of its typings

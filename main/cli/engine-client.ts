@@ -45,7 +45,11 @@ export async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => P
   try {
     return await fn(engine, ac.signal);
   } catch (e) {
-    if (ac.signal.aborted && isCancelled(e)) throw new CdxError('E_CANCELLED', 'interrupted (Ctrl+C): the command was cancelled.');
+    // the client's own "open was cancelled" says nothing to a user who pressed Ctrl+C; an error
+    // that names its file (a conversion saying nothing was written) says more, and is kept
+    if (ac.signal.aborted && isCancelled(e) && !(e instanceof CdxError && e.file)) {
+      throw new CdxError('E_CANCELLED', 'interrupted (Ctrl+C): the command was cancelled.');
+    }
     throw e;
   } finally {
     process.off('SIGINT', onInt);

@@ -36,23 +36,33 @@ export function framePortFromMessagePort(port: MessagePort): FramePort {
 }
 
 /**
+ * How long the connection stays open after its engine port closed, so that main's word on why
+ * (the `crashed` / `hung` state event on the host port, which fails the calls in flight with the
+ * reason) arrives first: main learns of the engine's exit a moment after the port closes.
+ */
+const ENGINE_CLOSE_GRACE_MS = 2000;
+
+/**
  * One FramePort over a window's two Electron ports: frames are read from both (the engine's
  * replies, the host's state events) and sent to the engine; without an engine port (none is
- * running) sending fails at once. The connection closes with the engine port.
+ * running, or it closed) sending fails at once. The connection closes a moment after its engine
+ * port does.
  */
 function framePortFromElectronPorts(host: MessagePort, engine: MessagePort | undefined): FramePort {
   const enginePort = engine ? framePortFromMessagePort(engine) : null;
   const hostPort = framePortFromMessagePort(host);
+  let engineClosed = !enginePort;
+  enginePort?.onClose(() => (engineClosed = true));
   return {
     send: (f) => {
-      if (!enginePort) throw new Error('the engine is not running');
+      if (engineClosed || !enginePort) throw new Error('the engine is not running');
       enginePort.send(f);
     },
     onFrame: (l) => {
       hostPort.onFrame(l);
       enginePort?.onFrame(l);
     },
-    onClose: (l) => enginePort?.onClose(l),
+    onClose: (l) => enginePort?.onClose((reason) => setTimeout(() => l(reason), ENGINE_CLOSE_GRACE_MS)),
     close: () => {
       enginePort?.close();
       hostPort.close();
