@@ -54,6 +54,8 @@ export class ForkedEngine {
   constructor(private opts: ForkedEngineOptions = {}) {
     this.supervisor = new EngineSupervisor(() => this.spawn(), opts);
     this.supervisor.onState((s) => {
+      // the clients fail their calls in flight on this event: what is queued for them goes too
+      if (s.failCalls) this.queue = [];
       const frame = stateFrame(s);
       for (const conn of this.conns.values()) for (const l of conn.frames) l(frame);
       for (const l of this.stateListeners) l(s);
@@ -62,9 +64,9 @@ export class ForkedEngine {
       const child = this.child;
       if (child) for (const q of this.queue.splice(0)) child.send(q);
     });
+    // frames sent while no engine is ready wait for the next one
     this.supervisor.onExit(() => {
       this.child = null;
-      this.queue = [];
     });
   }
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineStateEvent } from '../../shared/api';
 import type { EngineControl, HostControl } from './channel';
-import { EngineSupervisor, type EngineProcess } from './supervisor';
+import { EngineSupervisor, WATCHDOG_DEFAULTS, watchdogFromEnv, type EngineProcess } from './supervisor';
 
 class FakeEngine implements EngineProcess {
   static nextPid = 1000;
@@ -142,5 +142,15 @@ describe('engine supervisor', () => {
     expect(states[1].reason).toMatch(/did not start within/);
     expect(spawned[0].killed).toBe(true);
     await sup.stop();
+  });
+});
+
+describe('watchdog settings', () => {
+  it('come from CDX_ENGINE_WATCHDOG_MS when the host gives none (0: off)', () => {
+    expect(watchdogFromEnv({})).toEqual(WATCHDOG_DEFAULTS);
+    expect(watchdogFromEnv({ CDX_ENGINE_WATCHDOG_MS: '1500' })).toEqual({ timeoutMs: 1500, intervalMs: 300 });
+    expect(watchdogFromEnv({ CDX_ENGINE_WATCHDOG_MS: '60000' })).toEqual({ timeoutMs: 60_000, intervalMs: 1000 });
+    expect(watchdogFromEnv({ CDX_ENGINE_WATCHDOG_MS: '0' })).toBeNull();
+    expect(watchdogFromEnv({ CDX_ENGINE_WATCHDOG_MS: 'soon' })).toEqual(WATCHDOG_DEFAULTS);
   });
 });

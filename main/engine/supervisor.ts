@@ -50,13 +50,26 @@ export interface SupervisorOptions {
   crashWindowMs?: number;
   /** the first restart waits this long, each further crash in the window once more (default 100 ms) */
   backoffMs?: number;
-  /** false: no watchdog */
+  /** false: no watchdog; absent: watchdogFromEnv() */
   watchdog?: WatchdogOptions | false;
   /** an engine that has not said `ready` after this long counts as hung (default 60 s) */
   startTimeoutMs?: number;
 }
 
 export const WATCHDOG_DEFAULTS: Required<WatchdogOptions> = { intervalMs: 1000, timeoutMs: 20_000 };
+
+/**
+ * The watchdog's settings when the host gives none: WATCHDOG_DEFAULTS, or the timeout in
+ * `CDX_ENGINE_WATCHDOG_MS` (0 turns the watchdog off; the ping interval follows the timeout).
+ */
+export function watchdogFromEnv(env: NodeJS.ProcessEnv = process.env): Required<WatchdogOptions> | null {
+  const raw = env.CDX_ENGINE_WATCHDOG_MS;
+  if (raw === undefined || raw === '') return WATCHDOG_DEFAULTS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms < 0) return WATCHDOG_DEFAULTS;
+  if (ms === 0) return null;
+  return { timeoutMs: ms, intervalMs: Math.min(WATCHDOG_DEFAULTS.intervalMs, Math.max(20, Math.round(ms / 5))) };
+}
 
 type Listener<T> = (v: T) => void;
 
@@ -139,7 +152,9 @@ export class EngineSupervisor<P extends EngineProcess = EngineProcess> {
 
   private watchdog(): Required<WatchdogOptions> | null {
     const w = this.opts.watchdog;
-    return w === false ? null : { ...WATCHDOG_DEFAULTS, ...w };
+    if (w === false) return null;
+    const base = watchdogFromEnv();
+    return w ? { ...(base ?? WATCHDOG_DEFAULTS), ...w } : base;
   }
 
   private spawn(): void {
