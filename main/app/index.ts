@@ -3,8 +3,9 @@
  * supervisor, main/engine/supervisor.ts: restarts, back-off, watchdog) and the MessagePort that
  * connects each window straight to it (bulk data never passes through main). Engine state reaches
  * a window only as the contract's ENGINE_STATE_EVENT, on a host port handed over beside the engine
- * port (shared/bridge.ts). Never touches user data itself. Security: contextIsolation, sandbox, no nodeIntegration, CSP (index.html),
- * navigation and new windows denied, external links only http(s) and only through the OS browser.
+ * port (shared/bridge.ts). Never touches user data itself. Security: contextIsolation, sandbox,
+ * no nodeIntegration, CSP (index.html), navigation and new windows denied, external links only
+ * http(s) and only through the OS browser.
  */
 import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, shell, utilityProcess, type MessagePortMain, type UtilityProcess, type WebContents } from 'electron';
 import { existsSync } from 'node:fs';
