@@ -5,47 +5,7 @@
  * (and points, slowly) so a plot is never blank; `status` says which. Frames are drawn
  * asynchronously: `whenDrawn()` resolves once the latest draw is on the canvas.
  */
-import type { DrawOpts, GLReply, GLRequest } from './glprotocol';
-
-export interface Rect {
-  /** fractions of the plot area: left/right from the left edge, top/bottom from the top edge */
-  left: number;
-  top: number;
-  right: number;
-  bottom: number;
-}
-
-export interface DensityImage {
-  /** packed RGBA, grid order (row 0 = lowest y) */
-  pixels: Uint32Array;
-  width: number;
-  height: number;
-}
-
-export interface PointsData {
-  /** offsets from (ox, oy), float32 for the GPU */
-  x: Float32Array;
-  y: Float32Array;
-  ox: number;
-  oy: number;
-  /** colour per point: 0..1 level (continuous) or category code */
-  c: Float32Array;
-  /** RGBA LUT: 256 entries (continuous) or one per category */
-  lut: Uint32Array;
-  categorical: boolean;
-}
-
-export interface PointStyle {
-  size: number;
-  opacity: number;
-}
-
-export interface View {
-  x0: number;
-  x1: number;
-  y0: number;
-  y1: number;
-}
+import type { DensityImage, DrawOpts, GLReply, GLRequest, PointsData } from './glprotocol';
 
 export type SurfaceKind = 'webgl' | 'canvas2d';
 
