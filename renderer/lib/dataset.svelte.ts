@@ -1,85 +1,121 @@
 /**
  * One open dataset in the window, as a Svelte 5 rune class: its overview, the summary streamed
- * column by column as the engine finishes each, the active filters (chips) and the filtered row
- * count. Large data (summaries, row windows) lives in `$state.raw`. Every new request cancels the
- * stale one.
+ * column by column as the engine finishes each, the active filters and the filtered row count.
+ * Filters are held as expressions (shared/expr's AST): a chip shows the expression's canonical
+ * text, and `where` is the conjunction of all of them in that text form, as the engine's calls
+ * take it. Large data (summaries) lives in `$state.raw`; every engine call goes through a
+ * `Request` (a new summary cancels the stale one).
  */
 import type { ColumnSummaryInfo, DatasetOverview, DatasetSummary } from '../../shared/api';
+import type { Field } from '../../shared/datashape';
+import type { Expr } from '../../shared/expr/ast';
+import { andAll } from '../../shared/expr/bind';
+import { formatExpr } from '../../shared/expr/format';
+import { hasCode } from '../../shared/errors';
 import type { EngineConnection } from './engine.svelte';
+import { Request } from './request.svelte';
 
 export interface FilterChip {
   id: number;
+  expr: Expr;
+  /** the expression's canonical text (shared/expr/format.ts) */
   text: string;
 }
 
 export class DatasetView {
   overview = $state.raw<DatasetOverview | null>(null);
-  error = $state<string | null>(null);
   /** streamed: entries fill in as the engine finishes each column */
   columns = $state.raw<(ColumnSummaryInfo | null)[]>([]);
   summary = $state.raw<DatasetSummary | null>(null);
   progress = $state(0);
-  summarizing = $state(false);
-  summaryError = $state<string | null>(null);
-  filters = $state<FilterChip[]>([]);
+  filters = $state.raw<FilterChip[]>([]);
   filteredRows = $state<number | null>(null);
+  /** set instead of re-running a summary that crashed the engine twice with this filter */
+  private crashNote = $state<string | null>(null);
   private nextChip = 1;
   /**
    * How often the engine died while summarising with a given filter: re-run once by itself after a
    * restart (the engine may have died of something else), then only when the user asks (no crash loop).
    */
   private crashes = new Map<string, number>();
-  private summaryAbort: AbortController | null = null;
+  private overviewReq = new Request<DatasetOverview>();
+  private summaryReq = new Request<DatasetSummary>();
 
   constructor(
     readonly engine: EngineConnection,
     readonly id: string,
   ) {}
 
+  /** the columns the kernels can read (the overview's unsupported ones left out), in schema order */
+  get readableFields(): Field[] {
+    const ov = this.overview;
+    return ov ? ov.schema.fields.filter((f) => !ov.unsupported.some((u) => u.name === f.name)) : [];
+  }
+
+  /** the active filters as one expression (null: no filter) */
+  get filter(): Expr | null {
+    return this.filters.length ? andAll(this.filters.map((f) => f.expr)) : null;
+  }
+
+  /** the active filters as the engine's `where` text ('' when none) */
   get where(): string {
-    return this.filters.map((f) => (this.filters.length > 1 ? `(${f.text})` : f.text)).join(' and ');
+    const f = this.filter;
+    return f ? formatExpr(f) : '';
+  }
+
+  get error(): string | null {
+    return this.overviewReq.error?.message ?? null;
+  }
+
+  get summarizing(): boolean {
+    return this.summaryReq.busy;
+  }
+
+  get summaryError(): string | null {
+    if (this.crashNote) return this.crashNote;
+    if (this.summaryReq.cancelled) return 'Summary cancelled.';
+    return this.summaryReq.error?.message ?? null;
   }
 
   async load(): Promise<void> {
-    this.error = null;
-    try {
-      this.overview = await this.engine.api.overview({ dataset: this.id });
-      this.error = null;
-      if ((this.crashes.get(this.where) ?? 0) >= 2) {
-        this.summarizing = false;
-        this.summaryError = `The engine stopped while summarising${this.where ? ` with the filter ${this.where}` : ''}; it was restarted. Retry, or change the filter.`;
-        return;
-      }
-      await this.runSummary();
-    } catch (e) {
-      this.error = (e as Error).message;
+    const ov = await this.overviewReq.run(({ signal }) => this.engine.api.overview({ dataset: this.id }, { signal }));
+    if (!ov) return;
+    this.overview = ov;
+    const where = this.where;
+    if ((this.crashes.get(where) ?? 0) >= 2) {
+      this.summaryReq.reset();
+      this.crashNote = `The engine stopped while summarising${where ? ` with the filter ${where}` : ''}; it was restarted. Retry, or change the filter.`;
+      return;
     }
+    await this.runSummary();
+  }
+
+  /** stop what is loading (the pane is closed) */
+  cancel(): void {
+    this.overviewReq.cancel();
+    this.summaryReq.cancel();
   }
 
   cancelSummary(): void {
-    this.summaryAbort?.abort();
+    this.summaryReq.cancel();
   }
 
   async runSummary(): Promise<void> {
     const ov = this.overview;
     if (!ov) return;
-    this.summaryAbort?.abort();
-    const ac = new AbortController();
-    this.summaryAbort = ac;
     const names = ov.schema.fields.map((f) => f.name);
     this.columns = names.map(() => null);
     this.summary = null;
     this.progress = 0;
-    this.summarizing = true;
-    this.summaryError = null;
+    this.crashNote = null;
     const where = this.where || undefined;
-    try {
-      const s = await this.engine.api.summary(
+    const s = await this.summaryReq.run(({ signal, current }) =>
+      this.engine.api.summary(
         { dataset: this.id, where },
         {
-          signal: ac.signal,
+          signal,
           onProgress: (p) => {
-            if (this.summaryAbort !== ac) return;
+            if (!current()) return;
             this.progress = p.done;
             const c = (p.detail as { column?: ColumnSummaryInfo } | undefined)?.column;
             if (c) {
@@ -93,19 +129,15 @@ export class DatasetView {
             }
           },
         },
-      );
-      if (this.summaryAbort !== ac) return;
+      ),
+    );
+    if (s) {
       this.summary = s;
       this.columns = s.columns;
       this.filteredRows = s.filteredRows ?? null;
       this.progress = 1;
-    } catch (e) {
-      if (this.summaryAbort !== ac) return;
-      const err = e as { code?: string; message: string };
-      if (err.code === 'E_ENGINE_DIED') this.crashes.set(where ?? '', (this.crashes.get(where ?? '') ?? 0) + 1);
-      this.summaryError = err.code === 'E_CANCELLED' ? 'Summary cancelled.' : err.message;
-    } finally {
-      if (this.summaryAbort === ac) this.summarizing = false;
+    } else if (hasCode(this.summaryReq.error, 'E_ENGINE_DIED') || hasCode(this.summaryReq.error, 'E_ENGINE_HUNG')) {
+      this.crashes.set(where ?? '', (this.crashes.get(where ?? '') ?? 0) + 1);
     }
   }
 
@@ -115,23 +147,23 @@ export class DatasetView {
     void this.runSummary();
   }
 
-  addFilter(text: string): void {
-    const t = text.trim();
-    if (!t || this.filters.some((f) => f.text === t)) return;
-    this.filters = [...this.filters, { id: this.nextChip++, text: t }];
-    this.filteredRows = null;
-    void this.runSummary();
+  /** adds a filter (an expression equal to an active one is not added twice) */
+  addFilter(expr: Expr): void {
+    const text = formatExpr(expr);
+    if (this.filters.some((f) => f.text === text)) return;
+    this.setFilters([...this.filters, { id: this.nextChip++, expr, text }]);
   }
 
   removeFilter(id: number): void {
-    this.filters = this.filters.filter((f) => f.id !== id);
-    this.filteredRows = null;
-    void this.runSummary();
+    this.setFilters(this.filters.filter((f) => f.id !== id));
   }
 
   clearFilters(): void {
-    if (!this.filters.length) return;
-    this.filters = [];
+    if (this.filters.length) this.setFilters([]);
+  }
+
+  private setFilters(next: FilterChip[]): void {
+    this.filters = next;
     this.filteredRows = null;
     void this.runSummary();
   }

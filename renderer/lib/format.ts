@@ -1,4 +1,4 @@
-/** Number and size formatting for the UI. */
+/** Number, size and cell formatting for the UI. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return '—';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -19,4 +19,14 @@ export function formatNumber(v: number | null | undefined, digits = 6): string {
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-4 || a >= 1e15)) return v.toExponential(digits - 1);
   return Number(v.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 10 });
+}
+
+/** A table cell's text: dates as YYYY-MM-DD, timestamps in full (UTC, no zone letter), float32 to its 7 digits. */
+export function cellText(v: unknown, type: string): string {
+  if (v === null || v === undefined) return '';
+  if (type === 'date' && typeof v === 'number') return new Date(v).toISOString().slice(0, 10);
+  if (type === 'timestamp' && typeof v === 'number') return new Date(v).toISOString().replace('T', ' ').replace('Z', '');
+  if (type === 'float32' && typeof v === 'number') return String(Number(v.toPrecision(7)));
+  if (typeof v === 'bigint') return v.toString();
+  return String(v);
 }

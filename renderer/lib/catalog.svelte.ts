@@ -1,0 +1,103 @@
+/**
+ * The window's catalog as a Svelte 5 rune class: the dataset list (searchable), the selected
+ * dataset and its `DatasetView` (one per dataset, kept while the window lives so that filters
+ * survive switching and engine restarts), and opening a path — a container file first lists the
+ * datasets inside it to choose from. Engine calls go through `Request`s: a newer search replaces
+ * a slower earlier one, a new open cancels the one in flight.
+ */
+import type { DatasetEntry, DatasetOverview, InnerDatasetInfo } from '../../shared/api';
+import { DatasetView } from './dataset.svelte';
+import type { EngineConnection } from './engine.svelte';
+import { Request } from './request.svelte';
+
+export class Catalog {
+  datasets = $state.raw<DatasetEntry[]>([]);
+  selected = $state<string | null>(null);
+  search = $state('');
+  /** a container file with several datasets inside: the user picks one */
+  inner = $state.raw<{ path: string; items: InnerDatasetInfo[] } | null>(null);
+  openProgress = $state<number | null>(null);
+  private list = new Request<DatasetEntry[]>();
+  private opening = new Request<DatasetOverview | InnerDatasetInfo[]>();
+  private removing = new Request<boolean>();
+  /** a failure outside the engine (an upload), shown where open errors are */
+  private outsideError = $state<string | null>(null);
+  private views = new Map<string, DatasetView>();
+
+  constructor(readonly engine: EngineConnection) {}
+
+  get listError(): string | null {
+    return (this.list.error ?? this.removing.error)?.message ?? null;
+  }
+
+  get busyOpening(): boolean {
+    return this.opening.busy;
+  }
+
+  get openError(): string | null {
+    if (this.outsideError) return this.outsideError;
+    if (this.opening.cancelled) return 'Cancelled.';
+    return this.opening.error?.message ?? null;
+  }
+
+  viewOf(id: string): DatasetView {
+    let v = this.views.get(id);
+    if (!v) this.views.set(id, (v = new DatasetView(this.engine, id)));
+    return v;
+  }
+
+  /** (re)load the list; keeps the selection, or picks the sample (else the first) when it is gone */
+  async refresh(): Promise<void> {
+    const search = this.search || undefined;
+    const list = await this.list.run(({ signal }) => this.engine.api.listDatasets({ search }, { signal }));
+    if (!list) return;
+    this.datasets = list;
+    const sel = this.selected;
+    if (!sel || (!search && !list.some((d) => d.id === sel))) this.selected = list.find((d) => d.sample)?.id ?? list[0]?.id ?? null;
+  }
+
+  /**
+   * Opens `location` (a path, or PATH::INNER) and selects it. A container with several datasets
+   * inside is not opened: `inner` lists them instead. Resolves to true when a dataset was opened.
+   */
+  async open(location: string): Promise<boolean> {
+    const path = location.trim();
+    this.outsideError = null;
+    this.openProgress = 0;
+    const r = await this.opening.run(async ({ signal, current }) => {
+      if (!path.includes('::')) {
+        const items = await this.engine.api.listInner({ path }, { signal });
+        if (items.length > 1) return items;
+      }
+      return this.engine.api.open({ location: path }, { signal, onProgress: (p) => current() && (this.openProgress = p.done) });
+    });
+    if (!this.opening.busy) this.openProgress = null;
+    if (!r) return false;
+    if (Array.isArray(r)) {
+      this.inner = { path, items: r };
+      return false;
+    }
+    this.inner = null;
+    this.selected = r.entry.id;
+    await this.refresh();
+    return true;
+  }
+
+  cancelOpen(): void {
+    this.opening.cancel();
+  }
+
+  /** a failure before the engine was asked (an upload), shown where open errors are */
+  failOpen(message: string): void {
+    this.outsideError = message;
+  }
+
+  /** forgets a dataset (the file is not touched) */
+  async remove(d: DatasetEntry): Promise<void> {
+    const ok = await this.removing.run(({ signal }) => this.engine.api.removeDataset({ dataset: d.id }, { signal }).then(() => true));
+    if (!ok) return;
+    this.views.delete(d.id);
+    if (this.selected === d.id) this.selected = null;
+    await this.refresh();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A scatter/density plot's hover tooltip, as a Svelte 5 rune class. Over points: the nearest
+ * point within 8 px, with its x and y at once and then the whole row (one `Request`: moving on
+ * cancels the row fetch in flight, a late row never lands on another point). Over a density
+ * image: the cell's count, and per category with a categorical colour. At most one look-up per
+ * animation frame.
+ */
+import { tableFromIPC } from 'apache-arrow';
+import type { PlotFrame } from '../../shared/plot/svg';
+import { pixelToData } from '../../shared/plot/viewport';
+import { formatAxisValue } from '../../shared/plot/ticks';
+import { formatNumber } from './format';
+import type { PlotState } from './plot.svelte';
+import { Request } from './request.svelte';
+
+export interface Tooltip {
+  /** position in the plot area (px from its top-left corner) */
+  left: number;
+  top: number;
+  lines: string[];
+}
+
+export class PlotHover {
+  tip = $state.raw<Tooltip | null>(null);
+  private row = new Request<string[]>();
+  /** the point whose row is shown or on its way, and that row's lines once here */
+  private rowOf = -1;
+  private rowLines: string[] | null = null;
+  private raf = 0;
+
+  constructor(private st: PlotState) {}
+
+  /** the pointer is at `p` (px in the plot area) */
+  move(p: [number, number], frame: PlotFrame): void {
+    cancelAnimationFrame(this.raf);
+    this.raf = requestAnimationFrame(() => void this.look(p, frame));
+  }
+
+  clear(): void {
+    cancelAnimationFrame(this.raf);
+    this.forgetRow();
+    this.tip = null;
+  }
+
+  private forgetRow(): void {
+    this.row.reset();
+    this.rowOf = -1;
+    this.rowLines = null;
+  }
+
+  private async look([px, py]: [number, number], frame: PlotFrame): Promise<void> {
+    const st = this.st;
+    if (px < 0 || py < 0 || px > frame.plotW || py > frame.plotH) {
+      this.clear();
+      return;
+    }
+    const [dx, dy] = pixelToData(st.vp, frame.plotW, frame.plotH, px, py);
+    const xa = st.axisKind(st.xInfo), ya = st.axisKind(st.yInfo);
+    if (st.mode === 'points' && st.points?.res.sent) {
+      const p = st.points.res;
+      const sx = frame.plotW / (st.vp.x1 - st.vp.x0), sy = frame.plotH / (st.vp.y1 - st.vp.y0);
+      let best = -1, bd = 64; // within 8 px
+      for (let i = 0; i < p.x.length; i++) {
+        const ex = (p.x[i]! - dx) * sx, ey = (p.y[i]! - dy) * sy;
+        const d2 = ex * ex + ey * ey;
+        if (d2 < bd) { bd = d2; best = i; }
+      }
+      if (best < 0) {
+        this.clear();
+        return;
+      }
+      const id = p.ids[best]!;
+      const left = ((p.x[best]! - st.vp.x0) / (st.vp.x1 - st.vp.x0)) * frame.plotW, top = ((st.vp.y1 - p.y[best]!) / (st.vp.y1 - st.vp.y0)) * frame.plotH;
+      if (id === this.rowOf && (this.rowLines || this.row.busy)) {
+        // still over the same point: its row is here or on its way
+        this.tip = { left, top, lines: this.rowLines ?? this.tip?.lines ?? [] };
+        return;
+      }
+      this.tip = { left, top, lines: [`row ${formatNumber(id)}`, `${st.x}: ${formatAxisValue(p.x[best]!, xa)}`, `${st.y}: ${formatAxisValue(p.y[best]!, ya)}`] };
+      this.rowOf = id;
+      this.rowLines = null;
+      const view = st.view;
+      const lines = await this.row.run(async ({ signal }) => {
+        const r = await view.engine.api.rows({ dataset: view.id, offset: id, limit: 1 }, { signal });
+        const row = tableFromIPC(r.ipc).get(0)?.toJSON() ?? {};
+        return [`row ${formatNumber(id)}`, ...Object.entries(row).map(([k, v]) => `${k}: ${v instanceof Date ? v.toISOString() : String(v)}`)];
+      });
+      // without the row (it failed) the tooltip keeps x and y
+      if (lines) {
+        this.rowLines = lines;
+        this.tip = { left, top, lines };
+      }
+      return;
+    }
+    this.forgetRow();
+    const d = st.density;
+    if (!d) return;
+    const r = d.res;
+    const i = Math.floor(((dx - d.vp.x0) / (d.vp.x1 - d.vp.x0)) * r.width), j = Math.floor(((dy - d.vp.y0) / (d.vp.y1 - d.vp.y0)) * r.height);
+    if (i < 0 || j < 0 || i >= r.width || j >= r.height) {
+      this.tip = null;
+      return;
+    }
+    const lines = [`${st.x}: ${formatAxisValue(dx, xa)}`, `${st.y}: ${formatAxisValue(dy, ya)}`, `count: ${formatNumber(r.counts[j * r.width + i]!)}`];
+    if (r.categoryCounts && r.categories) {
+      const n = r.width * r.height;
+      r.categories.forEach((c, k) => {
+        const v = r.categoryCounts![k * n + j * r.width + i]!;
+        if (v) lines.push(`  ${c}: ${formatNumber(v)}`);
+      });
+    }
+    this.tip = { left: px, top: py, lines };
+  }
+}
