@@ -173,8 +173,13 @@ export interface ExportFormat {
 }
 
 export interface ExportParams {
-  /** catalog id of the dataset to export */
-  dataset: string;
+  /** catalog id of the dataset to export (give this or `location`) */
+  dataset?: string;
+  /**
+   * or a file / `PATH::INNER` (`cdx convert IN`): never added to the catalog; read through its
+   * catalogued copy when it has an up-to-date one, streamed from the file otherwise
+   */
+  location?: string;
   /** output file (OUT::TABLE / OUT::/GROUP for containers) */
   output: string;
   format?: string;
@@ -189,13 +194,32 @@ export interface ExportParams {
   addToCatalog?: boolean;
 }
 
+/** Progress detail of exportDataset: the fidelity report, sent once before anything is written. */
+export interface ExportReportDetail {
+  report: FidelityReport;
+}
+
 export interface ExportResult {
+  /** the dataset's location (file or PATH::INNER) */
+  input: string;
+  /** the output file (the container when `inner` is set) */
   output: string;
+  /** the table / group inside a container output */
+  inner?: string;
   format: string;
   rows: number;
+  /** rows considered (before the filter) */
   rowsRead: number;
   report: FidelityReport;
   dryRun: boolean;
+  /**
+   * how the rows were read: 'mapped' — the native filter and gather kernels over the dataset's
+   * mapped columns (its columnar cache or the file in place); 'source' — streamed from the file
+   * (not catalogued, or a column type the kernels do not read)
+   */
+  via: 'mapped' | 'source';
+  /** the reader's warnings (bad rows skipped, widened columns) */
+  warnings: IngestWarningInfo[];
   /** catalog id of the result when addToCatalog was asked */
   added?: string;
 }
@@ -203,7 +227,10 @@ export interface ExportResult {
 export interface EngineApi {
   /** the writers the Export dialog offers, with their options */
   exportFormats(params: Record<string, never>): ExportFormat[];
-  /** export a dataset (whole, filtered, some columns) to a file; with dryRun, the fidelity report only; progress + cancel */
+  /**
+   * export a dataset (whole, filtered, some columns) to a file; with dryRun, the fidelity report
+   * only; progress + cancel (the report comes first as progress detail `ExportReportDetail`)
+   */
   exportDataset(params: ExportParams): ExportResult;
   /** process id, versions, native addon status */
   info(params: Record<string, never>): EngineInfo;

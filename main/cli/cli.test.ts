@@ -4,9 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { appRoot } from '../engine/paths';
+import { duckQuery } from '../engine/sources/oracle';
 
 const root = appRoot();
 const bin = path.join(root, 'bin', 'cdx.mjs');
@@ -54,6 +56,29 @@ function runUntil(
   });
 }
 
+/** Runs the built `cdx` to its end with its own data folder; `onStart` gets the child (its pid). */
+function cdx(args: string[], home: string, onStart: (child: ReturnType<typeof spawn>) => void = () => {}): Promise<{ code: number | null; out: string; err: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, CDX_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, out, err, pid: child.pid! }));
+    onStart(child);
+  });
+}
+
+const sq = (s: string) => "'" + s.replace(/'/g, "''") + "'";
+
+/** A CSV of `n` rows: id, x (a fraction, empty every 11th row), s (k0..k16, empty every 13th). */
+function writeCsv(file: string, n: number): void {
+  const lines = ['id,x,s'];
+  for (let i = 0; i < n; i++) lines.push(`${i},${i % 11 === 0 ? '' : ((i * 7919) % 1000) / 1000},${i % 13 === 0 ? '' : `k${i % 17}`}`);
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
 describe.runIf(built)('cdx', () => {
   it('--version prints the package version', () => {
     const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
@@ -78,6 +103,72 @@ describe.runIf(built)('cdx', () => {
     expect(without).toBe(403);
     expect(page).toContain('<title>Continuum Data Explorer</title>');
   });
+
+  it('convert runs in the engine: the rows DuckDB selects with the same filter, written by the engine process; the catalog is left alone', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-convert-'));
+    try {
+      const home = path.join(dir, 'home');
+      const input = path.join(dir, 'in.csv');
+      writeCsv(input, 20_000);
+      const outDir = path.join(dir, 'out');
+      mkdirSync(outDir);
+      const where = "x > 0.5 and s != 'k3'";
+      // the output's temporary file is named after the process that writes it (.OUT.cdx-PID-….tmp)
+      const seen: string[] = [];
+      const watcher = watch(outDir, (_e, name) => name && seen.push(String(name)));
+      const a = path.join(outDir, 'a.parquet');
+      const r = await cdx(['convert', input, a, '--where', where, '--json'], home);
+      watcher.close();
+      expect(r.code, r.err).toBe(0);
+      const res = JSON.parse(r.out) as { rows: number; rowsRead: number; via: string };
+      expect([res.via, res.rowsRead]).toEqual(['source', 20_000]); // not catalogued: streamed from the file
+      const writers = [...new Set(seen.map((n) => /\.cdx-(\d+)-/.exec(n)?.[1]).filter((x): x is string => !!x).map(Number))];
+      expect(writers.length).toBeGreaterThan(0);
+      expect(writers).not.toContain(r.pid); // the engine wrote it, not the CLI
+      expect(readdirSync(outDir)).toEqual(['a.parquet']);
+      const theirs = `SELECT id, x, s FROM read_csv(${sq(input)}) WHERE ${where}`;
+      const ours = `SELECT id, x, s FROM read_parquet(${sq(a)})`;
+      expect(Number((await duckQuery(`SELECT count(*) FROM (${theirs})`))[0]![0])).toBe(res.rows);
+      for (const [p, q] of [[ours, theirs], [theirs, ours]]) expect(Number((await duckQuery(`SELECT count(*) FROM (${p} EXCEPT ALL ${q})`))[0]![0])).toBe(0);
+      // converting did not add the file to the catalog
+      const list = await cdx(['catalog', 'list', '--json'], home);
+      expect((JSON.parse(list.out) as { path: string }[]).some((d) => d.path === input)).toBe(false);
+      // once catalogued, the same command reads its mapped columns natively: the same rows
+      expect((await cdx(['catalog', 'add', input], home)).code).toBe(0);
+      const b = path.join(outDir, 'b.parquet');
+      const r2 = await cdx(['convert', input, b, '--where', where, '--json'], home);
+      expect(r2.code, r2.err).toBe(0);
+      expect((JSON.parse(r2.out) as { via: string }).via).toBe('mapped');
+      const again = `SELECT id, x, s FROM read_parquet(${sq(b)})`;
+      for (const [p, q] of [[ours, again], [again, ours]]) expect(Number((await duckQuery(`SELECT count(*) FROM (${p} EXCEPT ALL ${q})`))[0]![0])).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('Ctrl+C during convert stops it with one line naming the output and leaves nothing behind', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-cancel-'));
+    try {
+      const input = path.join(dir, 'big.csv');
+      writeCsv(input, 2_000_000); // ~30 MB: ingest and write take a while
+      const outDir = path.join(dir, 'out');
+      mkdirSync(outDir);
+      let watcher: ReturnType<typeof watch> | undefined;
+      const r = await cdx(['convert', input, path.join(outDir, 'big.parquet')], path.join(dir, 'home'), (child) => {
+        // as soon as the engine has begun writing (the first temporary file appears)
+        watcher = watch(outDir, () => {
+          watcher?.close();
+          child.kill('SIGINT');
+        });
+      });
+      watcher?.close();
+      expect(r.code).not.toBe(0);
+      expect(r.err.trim().split('\n').pop()).toMatch(/^cdx: .*big\.parquet: conversion cancelled; nothing was written$/);
+      expect(readdirSync(outDir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it.skipIf(electronAvailable())('npm start falls back to web mode without an Electron binary, and says why', async () => {
     const { out } = await runUntil([path.join(root, 'scripts', 'start.mjs')], /http:\/\/127\.0\.0\.1:\d+\/\?token=/, 120_000);

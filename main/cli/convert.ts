@@ -1,18 +1,23 @@
 /**
  * `cdx convert IN OUT`: any readable dataset to CSV/TSV, Parquet, Arrow/Feather, SQLite, HDF5,
- * NPY/NPZ or NDJSON, whole or filtered, run in this process (a one-pass stream needs no engine and
- * no cache). The fidelity report (what happens to each column) is printed by --dry-run, and on
- * stderr before writing. Ctrl+C cancels and leaves nothing behind.
+ * NPY/NPZ or NDJSON, whole or filtered, by the engine's `exportDataset` (like every other command,
+ * the CLI only talks to the engine): IN is not added to the catalog; when the catalog already has
+ * it, its mapped columns are read by the native kernels, otherwise the file is streamed. The
+ * fidelity report (what happens to each column) is printed by --dry-run, and on stderr before
+ * writing. Ctrl+C cancels and leaves nothing behind.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { warningText } from '../../shared/api';
-import { convert, formatReport } from '../engine/writers/convert';
-import { writers } from '../engine/writers/registry';
-import { exactJson } from './format';
+import { warningText, type EngineApi, type ExportFormat, type ExportReportDetail } from '../../shared/api';
+import { CdxError, isCancelled } from '../../shared/errors';
+import type { Client, Progress } from '../../shared/rpc';
+import { withEngine as defaultWithEngine } from './engine-client';
+import { exactJson, formatReport } from './format';
 
 export interface ConvertCliHelpers {
   /** a progress bar on a terminal (stderr), nothing when piped — index.ts's progressBar */
-  progressBar?: (label: string) => { update(p: { done: number; detail?: unknown }): void; stop(): void };
+  progressBar?: (label: string) => { update(p: Progress): void; stop(): void };
+  /** runs `fn` with an engine (engine-client.ts's withEngine) */
+  withEngine?<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 function collectOption(v: string, prev: Record<string, string>): Record<string, string> {
@@ -25,9 +30,11 @@ function list(v: string): string[] {
   return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
-function optionsHelp(): string {
+/** The formats and their --option keys, as the engine's writers declare them (exportFormats). */
+function formatsHelp(formats: ExportFormat[] | undefined): string {
+  if (!formats) return '\nFormats: csv, tsv, parquet, arrow (feather), sqlite, hdf5, npy, npz, ndjson (`cdx convert --help` lists their --option keys).';
   const lines = ['', 'Formats and their --option keys:'];
-  for (const w of writers) {
+  for (const w of formats) {
     lines.push(`  ${w.format} (.${w.extensions.join(', .')})${w.container ? ' — OUT::NAME adds a table/group to an existing file' : ''}`);
     for (const [k, d] of Object.entries(w.options)) lines.push(`      ${k}: ${d}`);
   }
@@ -35,7 +42,9 @@ function optionsHelp(): string {
 }
 
 export function registerConvert(program: Command, helpers: ConvertCliHelpers = {}): Command {
-  return program
+  const withEngine = helpers.withEngine ?? defaultWithEngine;
+  let formats: ExportFormat[] | undefined;
+  const cmd = program
     .command('convert')
     .description('convert a dataset to another format (whole, filtered or some columns), streaming, with a fidelity report')
     .argument('<in>', 'a file, or PATH::INNER for a dataset inside a container')
@@ -48,37 +57,58 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
     .option('--dry-run', 'print the fidelity report and write nothing')
     .option('--json', 'print the result (or the dry run\'s report) as JSON')
     .option('-q, --quiet', 'do not print the fidelity report before writing')
-    .addHelpText('after', optionsHelp())
+    .addHelpText('after', () => formatsHelp(formats))
     .action(async (input: string, output: string, o: {
       format?: string; where?: string; columns?: string[]; option: Record<string, string>; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean;
     }) => {
-      const ac = new AbortController();
-      const onInt = () => ac.abort();
-      process.once('SIGINT', onInt);
-      const bar = o.dryRun ? undefined : helpers.progressBar?.('converting');
-      try {
-        const r = await convert({
-          input, output, format: o.format === 'tsv' ? 'csv' : o.format, where: o.where, columns: o.columns,
-          options: o.format === 'tsv' && !o.option.delimiter ? { ...o.option, delimiter: 'tab' } : o.option,
-          force: o.force, dryRun: o.dryRun, signal: ac.signal,
-          onReport: (rep) => {
-            if (!o.quiet && !o.json) process.stderr.write(formatReport(rep, output) + '\n');
-          },
-          onProgress: (done, rows) => bar?.update({ done, detail: `${rows.toLocaleString('en-US')} rows` }),
-        });
-        bar?.stop();
-        if (o.json) {
-          console.log(exactJson(r, 2));
-        } else if (r.dryRun) {
-          console.log(formatReport(r.report, output));
-          console.log(`(dry run: nothing written)`);
-        } else {
-          console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${output} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
+      await withEngine(async (e, signal) => {
+        const bar = o.dryRun ? undefined : helpers.progressBar?.('converting');
+        try {
+          const r = await e.api.exportDataset(
+            {
+              location: input, output, format: o.format === 'tsv' ? 'csv' : o.format, where: o.where, columns: o.columns,
+              options: o.format === 'tsv' && !o.option.delimiter ? { ...o.option, delimiter: 'tab' } : o.option,
+              force: o.force, dryRun: o.dryRun,
+            },
+            {
+              signal,
+              onProgress: (p) => {
+                // the report comes first, before anything is written
+                const report = (p.detail as Partial<ExportReportDetail> | undefined)?.report;
+                if (!report) bar?.update(p);
+                else if (!o.quiet && !o.json) process.stderr.write(formatReport(report, output) + '\n');
+              },
+            },
+          );
+          bar?.stop();
+          if (o.json) {
+            console.log(exactJson(r, 2));
+          } else if (r.dryRun) {
+            console.log(formatReport(r.report, output));
+            console.log(`(dry run: nothing written)`);
+          } else {
+            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${output} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
+          }
+          for (const w of r.warnings) console.error(`warning: ${warningText(w)}`);
+        } catch (err) {
+          // Ctrl+C: the call is answered here at once; the engine removes what it had begun to
+          // write before it stops, and withEngine waits for it to stop before this is printed
+          if (isCancelled(err)) throw CdxError.file('E_CANCELLED', output, 'conversion cancelled; nothing was written');
+          throw err;
+        } finally {
+          bar?.stop();
         }
-        for (const w of r.warnings) console.error(`warning: ${warningText(w)}`);
-      } finally {
-        bar?.stop();
-        process.off('SIGINT', onInt);
-      }
+      });
     });
+  // `cdx convert --help` lists each format's options as the engine's writers declare them: asked
+  // of the engine only when help is wanted (commander prints help synchronously, after this hook)
+  program.hook('preSubcommand', async (p, sub) => {
+    if (sub !== cmd || !p.args.some((a) => a === '--help' || a === '-h')) return;
+    try {
+      formats = await withEngine((e) => e.api.exportFormats({}));
+    } catch {
+      /* no engine: the short list of formats */
+    }
+  });
+  return cmd;
 }

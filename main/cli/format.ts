@@ -1,5 +1,5 @@
 /** Text and JSON output for the CLI: aligned tables for people, exact JSON for scripts. */
-import type { ColumnSummaryInfo, DatasetSummary, SummaryValue } from '../../shared/api';
+import type { ColumnSummaryInfo, DatasetSummary, FidelityReport, SummaryValue } from '../../shared/api';
 
 /** JSON with bigint written as exact integer literals (int64 beyond 2^53 stays exact). */
 export function exactJson(value: unknown, indent?: number): string {
@@ -90,4 +90,18 @@ export function displayCell(v: unknown, type?: string, unit?: string): unknown {
   if (type === 'float32' && typeof v === 'number' && Number.isFinite(v)) return Number(v.toPrecision(7));
   void unit;
   return v;
+}
+
+/** An export's fidelity report as aligned text lines (`cdx convert`, before writing and for --dry-run). */
+export function formatReport(r: FidelityReport, out?: string): string {
+  const rows = r.columns.map((c) => [c.column, c.from, c.to, c.status, c.note ?? '']);
+  const head = ['column', 'from', 'to', 'status', 'note'];
+  const width = head.map((h, j) => Math.max(h.length, ...rows.map((x) => [...x[j]!].length)));
+  const line = (x: string[]) => x.map((v, j) => (j < 4 ? v.padEnd(width[j]!) : v)).join('  ').trimEnd();
+  return [
+    `fidelity report: ${out ? out + ' ' : ''}(${r.format})`,
+    line(head),
+    ...rows.map(line),
+    ...r.notes.map((n) => `note: ${n}`),
+  ].join('\n');
 }

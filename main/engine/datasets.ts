@@ -236,6 +236,27 @@ export class Datasets {
     return this.open(e.location, opts);
   }
 
+  /**
+   * The dataset at `location` when the catalog has it up to date (its cache made from the file as
+   * it is now, or the file mapped in place), opened from there — never ingested, never added: null
+   * otherwise. An export of a file (`cdx convert IN`) reads a catalogued IN through its mapping and
+   * streams any other from the file, so converting does not fill the catalog.
+   */
+  async openIfCatalogued(location: string, opts: OpenOptions = {}): Promise<OpenedDataset | null> {
+    const { path: file, inner } = await splitLocation(absolute(location));
+    const loc = inner !== undefined ? `${file}::${inner}` : file;
+    const known = this.catalog.byLocation(loc);
+    if (!known) return null;
+    let st;
+    try {
+      st = statSync(file);
+    } catch {
+      return null; // the caller's read of the file says what is wrong
+    }
+    if (!this.catalog.isFresh(known, st.size, st.mtimeMs) || (known.cachePath && !existsSync(known.cachePath))) return null;
+    return this.open(loc, opts);
+  }
+
   async remove(id: string): Promise<CatalogEntry | null> {
     const e = this.catalog.remove(id);
     this.open_.delete(id);

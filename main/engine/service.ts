@@ -77,7 +77,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
   const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => compileFor(ds, whereExpr(where));
 
   return {
-    ...exportHandlers(store),
+    // exports read a mapped dataset natively, through the same filtered windows as the table
+    ...exportHandlers(store, { selections, compile: (ds, where) => filterFor(ds, where)! }),
 
     close() {
       selections.clear();

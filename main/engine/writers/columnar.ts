@@ -20,9 +20,10 @@ import { availableParallelism } from 'node:os';
 import { lz4FrameEncode } from './lz4';
 import { registerArrowCodecs } from '../sources/codecs';
 import {
-  ConvertError, boolOption, checkOptions, choiceOption, intOption,
+  isOutputError, boolOption, checkOptions, choiceOption, intOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
 } from './types';
+import { CdxError } from '../../../shared/errors';
 import { typeLabel } from './values';
 
 /** Collects the bytes apache-arrow's writer emits, so they can be written out after each batch. */
@@ -74,7 +75,7 @@ export const arrowWriter: WriterProvider = {
     checkOptions(this, opts, ctx.out);
     const c = choiceOption(opts, 'compression', ['none', 'lz4', 'zstd'] as const, 'none', ctx.out);
     if (c === 'zstd') {
-      throw new ConvertError('E_UNSUPPORTED', ctx.out,
+      throw CdxError.file('E_UNSUPPORTED', ctx.out,
         'Arrow IPC zstd compression cannot be written in this build (no Zstandard encoder for JS here); use compression=lz4, or Parquet with zstd');
     }
     return {
@@ -196,7 +197,7 @@ export const parquetWriter: WriterProvider = {
   },
   async open(_fields, schema, opts, ctx): Promise<Writer> {
     for (const f of schema.fields) {
-      if (unsupportedForParquet(f.type)) throw new ConvertError('E_UNSUPPORTED', ctx.out, `column "${f.name}" (${f.type}) cannot be written to Parquet`);
+      if (unsupportedForParquet(f.type)) throw CdxError.file('E_UNSUPPORTED', ctx.out, `column "${f.name}" (${f.type}) cannot be written to Parquet`);
     }
     const native = openNativeParquet(schema, opts, ctx, choiceOption(opts, 'compression', CODECS, 'zstd', ctx.out));
     if (native) return native;
@@ -215,7 +216,7 @@ export const parquetWriter: WriterProvider = {
       // min/max per column chunk, no page index (as DuckDB writes): ~10% less encoding work
       chunkStats: choiceOption(opts, 'statistics', ['chunk', 'page'] as const, 'chunk', ctx.out) === 'chunk',
     };
-    const wrapErr = (e: unknown) => (e instanceof ConvertError ? e : new ConvertError('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`));
+    const wrapErr = (e: unknown) => (isOutputError(e, ctx.out) ? e : CdxError.file('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`));
     // The WebAssembly encoder is single-threaded and the slowest stage. Several encoders (opt-in)
     // help only on idle cores: on a busy 2-core machine they cost ~25% more CPU (measured 26 s vs
     // 20 s for 1 GB of CSV), so the default is one, in a worker, overlapping with parsing.
@@ -290,7 +291,7 @@ export const parquetWriter: WriterProvider = {
     let failure: unknown;
     let wrote = false;
     done.catch((e) => (failure = e));
-    const wrap = (e: unknown) => new ConvertError('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`);
+    const wrap = (e: unknown) => CdxError.file('E_WRITE', ctx.out, `Parquet writer failed: ${e instanceof Error ? e.message : String(e)}`);
     const writer: Writer = {
       async write(batch) {
         if (failure) throw wrap(failure);

@@ -1,35 +1,42 @@
 /**
- * `convert()`: any readable dataset to any writable format, whole or filtered, streamed batch by
- * batch (Odo's `odo(source, target)`). The pipeline:
- *   1. open the source through the format registry and choose the columns;
- *   2. check the output: never the input (also through symlinks and hard links), no existing
- *      file unless `force` (containers — SQLite, HDF5 — may gain a table / group);
+ * `convert()`: any readable dataset to any writable format, whole or filtered (Odo's
+ * `odo(source, target)`). The pipeline:
+ *   1. the output: never the input (also through symlinks and hard links), no existing file unless
+ *      `force` (containers — SQLite, HDF5 — may gain a table / group);
+ *   2. the columns and the filter (checked against the schema: E_BAD_FILTER names the problem);
  *   3. the writer's fidelity report (what happens to each column), returned alone for a dry run;
- *   4. scan → filter → project → write into a temporary file beside the output, renamed over it
- *      when complete; a failure or a cancel removes the temporary file and leaves nothing. A CSV
- *      is first staged in columnar form (stageColumnar: the native ingest into a temporary Arrow
- *      file beside the output, removed at the end) when the folder has room for it.
- *
- * Filters (`where`) are evaluated per batch with the shared reference evaluator (evalExprOnRow)
- * over the filter's columns only, and the passing rows are copied buffer by buffer (take.ts).
- * Why not the native filter: it needs the columns mapped, i.e. the source ingested into the
- * columnar cache first — for a one-pass export of a CSV or Parquet file that is a full extra copy
- * written and read back. The evaluator is the oracle the native masks are tested against, so both
- * give the same rows (SQL three-valued logic: unknown drops the row).
+ *   4. the rows, batch by batch, into a temporary file beside the output, renamed over it when
+ *      complete; a failure or a cancel removes the temporary file and leaves nothing (also when the
+ *      process exits meanwhile: see `trackTemp`).
+ * The rows come one of two ways:
+ *   - `mapped` (a dataset the engine has mapped: its columnar cache, or the file in place;
+ *     mapped.ts): the native filter and gather kernels over the mapped columns, as the table
+ *     view's filtered windows are read;
+ *   - otherwise streamed from the source's scan, the filter evaluated per batch with the shared
+ *     reference evaluator (evalExprOnRow — the oracle the native masks are tested against, so both
+ *     give the same rows: SQL three-valued logic, unknown drops the row) and the passing rows copied
+ *     buffer by buffer (take.ts). Why not the native filter here: it needs the columns mapped, i.e.
+ *     the source ingested into the columnar cache first — a full extra copy for a one-pass export.
+ *     A source with a native one-pass ingest (CSV) is first staged in columnar form
+ *     (stageColumnar) when the output folder has room: that ingest is faster than typing and
+ *     parsing the text in chunks.
  */
 import { lstat, realpath, rename, stat, statfs, unlink } from 'node:fs/promises';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Field as ArrowField, RecordBatch, Schema as ArrowSchema, Struct, Type, makeData, makeVector } from 'apache-arrow';
 import { cellReader } from './values';
-import type { Field } from '../../../shared/datashape';
+import type { Field, Schema } from '../../../shared/datashape';
 import { checkExpr, columnsOf, evalExprOnRow, parseExpr, type Expr } from '../../../shared/expr/index';
+import { CdxError, isCancelled } from '../../../shared/errors';
 import { openSource, splitLocation } from '../sources/registry';
 import { arrowSchemaOf } from '../sources/common';
 import type { IngestWarning, Source } from '../sources/types';
 import { splitOutput, writerByName, writerForPath } from './registry';
 import { takeRows } from './take';
-import { ConvertError, type FidelityReport, type WriteOptions, type Writer } from './types';
+import { mappedRows, type MappedInput, type RowChunk } from './mapped';
+import type { FidelityReport, WriteOptions, Writer } from './types';
 
 export interface ConvertOptions {
   /** a file, or PATH::INNER */
@@ -55,6 +62,12 @@ export interface ConvertOptions {
    * output is written from that mapping; 'off': always stream batches from the source's scan.
    */
   staging?: 'auto' | 'off';
+  /**
+   * The input as the engine has it mapped (a catalogued dataset): its schema and warnings are
+   * taken from it and its rows read by the native kernels; the source is opened and streamed only
+   * when a column or the filter is beyond the kernels.
+   */
+  mapped?: MappedInput;
   signal?: AbortSignal;
   /** fraction done 0..1 and rows written so far */
   onProgress?: (done: number, rowsWritten: number) => void;
@@ -73,6 +86,8 @@ export interface ConvertResult {
   rowsRead: number;
   report: FidelityReport;
   dryRun: boolean;
+  /** 'mapped': the native kernels over the mapped columns; 'source': streamed from the source */
+  via: 'mapped' | 'source';
   warnings: IngestWarning[];
 }
 
@@ -92,7 +107,7 @@ async function checkNotInput(inPath: string, outPath: string): Promise<void> {
     inReal = await realpath(inPath);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConvertError(code === 'ENOENT' ? 'ENOENT' : 'E_IO', inPath, code === 'ENOENT' ? 'no such file' : (e as Error).message);
+    throw CdxError.file(code === 'ENOENT' ? 'ENOENT' : 'E_IO', inPath, code === 'ENOENT' ? 'no such file' : (e as Error).message);
   }
   const inSt = await stat(inReal);
   let outReal: string;
@@ -104,18 +119,19 @@ async function checkNotInput(inPath: string, outPath: string): Promise<void> {
     try {
       dirReal = await realpath(dirname(resolve(outPath)));
     } catch {
-      throw new ConvertError('ENOENT', outPath, `the output folder ${dirname(resolve(outPath))} does not exist`);
+      throw CdxError.file('ENOENT', outPath, `the output folder ${dirname(resolve(outPath))} does not exist`);
     }
     outReal = join(dirReal, basename(outPath));
   }
-  if (outReal === inReal) throw new ConvertError('E_SAME_FILE', outPath, 'is the input file; CDX never writes over its input');
+  if (outReal === inReal) throw CdxError.file('E_SAME_FILE', outPath, 'is the input file; CDX never writes over its input');
+  let outSt;
   try {
-    const outSt = await stat(outReal);
-    if (outSt.dev === inSt.dev && outSt.ino === inSt.ino) throw new ConvertError('E_SAME_FILE', outPath, 'is the input file (a link to it); CDX never writes over its input');
-    if (outSt.isDirectory()) throw new ConvertError('E_IS_DIR', outPath, 'is a directory; give a file name');
-  } catch (e) {
-    if (e instanceof ConvertError) throw e;
+    outSt = await stat(outReal);
+  } catch {
+    return; // no output yet
   }
+  if (outSt.dev === inSt.dev && outSt.ino === inSt.ino) throw CdxError.file('E_SAME_FILE', outPath, 'is the input file (a link to it); CDX never writes over its input');
+  if (outSt.isDirectory()) throw CdxError.file('E_IS_DIR', outPath, 'is a directory; give a file name');
 }
 
 function pickFields(all: Field[], columns: string[] | undefined, path: string): Field[] {
@@ -124,11 +140,25 @@ function pickFields(all: Field[], columns: string[] | undefined, path: string): 
   const seen = new Set<string>();
   return columns.map((c) => {
     const f = byName.get(c);
-    if (!f) throw new ConvertError('E_UNKNOWN_COLUMN', path, `no column "${c}" (columns: ${all.map((x) => x.name).join(', ')})`);
-    if (seen.has(c)) throw new ConvertError('E_BAD_COLUMNS', path, `column "${c}" is listed twice`);
+    if (!f) throw CdxError.file('E_UNKNOWN_COLUMN', path, `no column "${c}" (columns: ${all.map((x) => x.name).join(', ')})`, { column: c });
+    if (seen.has(c)) throw CdxError.file('E_BAD_COLUMNS', path, `column "${c}" is listed twice`, { column: c });
     seen.add(c);
     return f;
   });
+}
+
+/** The filter parsed and checked against the schema (E_BAD_FILTER naming the input and the problem). */
+function checkFilter(where: string | undefined, schema: Schema, input: string): Expr | undefined {
+  if (!where || !where.trim()) return undefined;
+  let expr: Expr;
+  try {
+    expr = parseExpr(where);
+  } catch (e) {
+    throw CdxError.file('E_BAD_FILTER', input, `bad filter: ${(e as Error).message}`, { cause: e });
+  }
+  const problems = checkExpr(expr, schema).filter((p) => p.severity === 'error');
+  if (problems.length) throw CdxError.file('E_BAD_FILTER', input, `bad filter: ${problems[0]!.message}`);
+  return expr;
 }
 
 function stemOf(location: string, inner?: string): string {
@@ -142,8 +172,38 @@ export function tempPathFor(out: string): string {
   return join(dirname(resolve(out)), `.${basename(out)}.cdx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
-function cancelled(path: string): ConvertError {
-  return new ConvertError('E_CANCELLED', path, 'conversion cancelled; nothing was written');
+/**
+ * Temporary files of the conversions in flight, removed also when the process exits while one
+ * is still unwinding (the engine is stopped with SIGTERM, which its entry turns into an exit, right
+ * after a CLI cancels its export): a conversion never leaves a temporary file behind — nor one
+ * named after it (`TMP.*`: the CSV ingest stages through its own `STAGED.tmp-…`). Returns the
+ * file's removal.
+ */
+const tempFiles = new Set<string>();
+function trackTemp(p: string): () => Promise<void> {
+  if (tempFiles.size === 0) process.on('exit', removeTempFiles);
+  tempFiles.add(p);
+  return async () => {
+    await unlink(p).catch(() => undefined);
+    tempFiles.delete(p);
+    if (tempFiles.size === 0) process.off('exit', removeTempFiles);
+  };
+}
+
+function removeTempFiles(): void {
+  for (const f of tempFiles) {
+    try {
+      // the names are unique (process id and random bytes): whatever starts with one is its own
+      const dir = dirname(f);
+      for (const n of readdirSync(dir)) if (n === basename(f) || n.startsWith(basename(f) + '.')) unlinkSync(join(dir, n));
+    } catch {
+      /* gone already, or the folder with it */
+    }
+  }
+}
+
+function cancelled(path: string): CdxError {
+  return CdxError.file('E_CANCELLED', path, 'conversion cancelled; nothing was written');
 }
 
 /** Indices of the rows of `batch` where `expr` is true. */
@@ -174,97 +234,110 @@ function filterIndices(batch: RecordBatch, expr: Expr, names: string[]): Uint32A
   return out.subarray(0, k);
 }
 
-/** Plan (and unless dryRun, run) one conversion. Throws ConvertError / SourceError naming the file. */
+/** The source's (or its staged copy's) batches filtered by the evaluator, the exported columns only. */
+async function* streamed(from: Pick<Source, 'scan'>, fields: Field[], expr: Expr | undefined, total: number | null, staged: boolean, o: ConvertOptions): AsyncIterable<RowChunk> {
+  const names = fields.map((f) => f.name);
+  const filterCols = expr ? columnsOf(expr) : [];
+  const scanCols = [...names, ...filterCols.filter((c) => !names.includes(c))];
+  let frac = 0;
+  let rowsRead = 0;
+  const batches = from.scan({
+    columns: scanCols, batchRows: o.batchRows, signal: o.signal,
+    onProgress: (d) => {
+      frac = staged ? 0.5 + d / 2 : d;
+    },
+  });
+  for await (const batch of batches) {
+    rowsRead += batch.numRows;
+    const parts = expr ? takeRows(batch, filterIndices(batch, expr, filterCols)) : [batch];
+    yield { parts: parts.map((p) => p.select(names)), schema: batch.select(names).schema, rowsRead, done: total ? Math.min(1, rowsRead / total) : frac };
+  }
+}
+
+/** Plan (and unless dryRun, run) one conversion. Throws CdxError naming the file. */
 export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   const { path: outPath, inner } = splitOutput(o.output);
   const writer = o.format ? writerByName(o.format, outPath) : writerForPath(outPath);
   if (!writer) {
-    throw new ConvertError('E_UNKNOWN_FORMAT', outPath, 'cannot tell the output format from the extension; give --format (csv, tsv, parquet, arrow, feather, sqlite, hdf5, npy, npz, ndjson)');
+    throw CdxError.file('E_UNKNOWN_FORMAT', outPath, 'cannot tell the output format from the extension; give --format (csv, tsv, parquet, arrow, feather, sqlite, hdf5, npy, npz, ndjson)');
   }
-  if (inner !== undefined && !writer.container) throw new ConvertError('E_NO_INNER', outPath, `a ${writer.format} file holds one dataset; "::${inner}" does not apply`);
+  if (inner !== undefined && !writer.container) throw CdxError.file('E_NO_INNER', outPath, `a ${writer.format} file holds one dataset; "::${inner}" does not apply`);
   const opts = o.options ?? {};
 
   const { path: inPath, inner: inInner } = await splitLocation(o.input);
   await checkNotInput(inPath, outPath);
   const outExists = await exists(outPath);
   if (outExists && !o.force && !writer.container) {
-    throw new ConvertError('E_EXISTS', outPath, 'already exists; give --force to replace it');
+    throw CdxError.file('E_EXISTS', outPath, 'already exists; give --force to replace it');
   }
 
-  const source = await openSource(o.input);
+  // a mapped dataset knows its schema: the source is opened only when its rows must be streamed
+  let source: Source | undefined;
   try {
-    const info = await source.info();
+    const m = o.mapped?.dataset;
+    const info = m ? { schema: m.schema, rows: m.rows as number | null, warnings: m.warnings } : await (source = await openSource(o.input)).info({ signal: o.signal });
     const fields = pickFields(info.schema.fields, o.columns, o.input);
-    let expr: Expr | undefined;
-    let filterCols: string[] = [];
-    if (o.where && o.where.trim()) {
-      try {
-        expr = parseExpr(o.where);
-      } catch (e) {
-        throw new ConvertError('E_BAD_FILTER', o.input, `bad filter: ${(e as Error).message}`);
-      }
-      const problems = checkExpr(expr, info.schema).filter((p) => p.severity === 'error');
-      if (problems.length) throw new ConvertError('E_BAD_FILTER', o.input, `bad filter: ${problems[0].message}`);
-      filterCols = columnsOf(expr);
-    }
+    const expr = checkFilter(o.where, info.schema, o.input);
     const datasetName = stemOf(inPath, inInner);
     const report = writer.plan(fields, opts, { out: outPath, inner, datasetName });
-    const base: Omit<ConvertResult, 'rows' | 'rowsRead' | 'dryRun'> = {
-      input: o.input, output: outPath, ...(inner ? { inner } : {}), format: writer.format, report, warnings: info.warnings,
-    };
-    if (o.dryRun) return { ...base, rows: 0, rowsRead: 0, dryRun: true };
+    const base = { input: o.input, output: outPath, ...(inner ? { inner } : {}), format: writer.format, report, warnings: info.warnings };
+    if (o.dryRun) return { ...base, rows: 0, rowsRead: 0, dryRun: true, via: m ? 'mapped' : 'source' };
     o.onReport?.(report);
 
-    const names = fields.map((f) => f.name);
-    const scanCols = [...names, ...filterCols.filter((c) => !names.includes(c))];
     const tmp = tempPathFor(outPath);
+    const dropTmp = trackTemp(tmp);
     const inputBytes = (await stat(inPath)).size;
-    const staged = await stageColumnar(source, inputBytes, outPath, o);
     const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
     let rows = 0;
     let rowsRead = 0;
-    let lastFrac = 0;
+    let staged: Awaited<ReturnType<typeof stageColumnar>> = null;
+    let via: ConvertResult['via'] = 'mapped';
     try {
       if (o.signal?.aborted) throw cancelled(outPath);
-      const it = (staged ?? source).scan({
-        columns: scanCols, batchRows: o.batchRows, signal: o.signal,
-        onProgress: (d) => {
-          lastFrac = staged ? 0.5 + d / 2 : d;
-        },
-      })[Symbol.asyncIterator]();
-      let first = await it.next();
-      const schema = first.done ? arrowSchemaOf(fields) : first.value.select(names).schema;
-      w = await writer.open(fields, schema, opts, ctx);
-      for (let r = first; !r.done; r = await it.next()) {
+      const native = o.mapped
+        ? await mappedRows(o.mapped, fields, o.where, { batchRows: o.batchRows, signal: o.signal, onCounting: (p) => o.onProgress?.(0.1 * p.fraction, 0) })
+        : null;
+      let chunks: AsyncIterable<RowChunk>;
+      if (native) {
+        chunks = native.chunks;
+      } else {
+        via = 'source';
+        source ??= await openSource(o.input);
+        staged = await stageColumnar(source, inputBytes, outPath, o);
+        chunks = streamed(staged ?? source, fields, expr, info.rows, !!staged, o);
+      }
+      for await (const c of chunks) {
         if (o.signal?.aborted) throw cancelled(outPath);
-        const batch = r.value;
-        rowsRead += batch.numRows;
-        const parts = expr ? takeRows(batch, filterIndices(batch, expr, filterCols)) : [batch];
-        for (const p of parts) {
+        // the writer takes the schema of the first batch read (no batch at all: the fields' types)
+        w ??= await writer.open(fields, c.schema, opts, ctx);
+        for (const p of c.parts) {
           if (!p.numRows) continue;
-          await w.write(p.select(names));
+          await w.write(p);
           rows += p.numRows;
         }
-        o.onProgress?.(info.rows ? Math.min(1, rowsRead / info.rows) : lastFrac, rows);
+        rowsRead = c.rowsRead;
+        o.onProgress?.(c.done, rows);
       }
+      w ??= await writer.open(fields, native?.schema ?? arrowSchemaOf(fields), opts, ctx);
+      if (native) rowsRead = native.rowsRead;
       if (o.signal?.aborted) throw cancelled(outPath);
       const how = await w.finish();
       w = undefined;
       if (how === 'rename') await rename(tmp, outPath);
     } catch (e) {
       if (w) await w.abort().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      if (o.signal?.aborted || (e as any)?.code === 'E_CANCELLED' || (e as Error)?.name === 'AbortError') throw cancelled(outPath);
+      if (o.signal?.aborted || isCancelled(e)) throw cancelled(outPath);
       throw e;
     } finally {
+      await dropTmp();
       await staged?.drop();
     }
     o.onProgress?.(1, rows);
     // a staged ingest knows the whole file now: its warnings (bad rows with line numbers, widened columns)
-    return { ...base, ...(staged ? { warnings: (await source.info()).warnings } : {}), rows, rowsRead, dryRun: false };
+    return { ...base, ...(staged && source ? { warnings: (await source.info()).warnings } : {}), rows, rowsRead, dryRun: false, via };
   } finally {
-    await source.close().catch(() => undefined);
+    await source?.close().catch(() => undefined);
   }
 }
 
@@ -289,10 +362,11 @@ async function stageColumnar(source: Source, inputBytes: number, outPath: string
     return null;
   }
   const staged = tempPathFor(outPath) + '.arrow';
+  const dropStaged = trackTemp(staged);
   let reader: Source | undefined;
   const drop = async () => {
     await reader?.close().catch(() => undefined);
-    await unlink(staged).catch(() => undefined);
+    await dropStaged();
   };
   try {
     const r = await nativeIngest(staged, { signal: o.signal, onProgress: (d) => o.onProgress?.(d / 2, 0) });
@@ -317,18 +391,4 @@ async function stageColumnar(source: Source, inputBytes: number, outPath: string
 function exactNullability(schema: ArrowSchema, nullable: Map<string, boolean>): ArrowSchema {
   const fields = schema.fields.map((f) => (f.nullable && nullable.get(f.name) === false ? new ArrowField(f.name, f.type, false, f.metadata) : f));
   return fields.every((f, i) => f === schema.fields[i]) ? schema : new ArrowSchema(fields, schema.metadata);
-}
-
-/** The report as aligned text lines (CLI, logs). */
-export function formatReport(r: FidelityReport, out?: string): string {
-  const rows = r.columns.map((c) => [c.column, c.from, c.to, c.status, c.note ?? '']);
-  const head = ['column', 'from', 'to', 'status', 'note'];
-  const width = head.map((h, j) => Math.max(h.length, ...rows.map((x) => [...x[j]].length)));
-  const line = (x: string[]) => x.map((v, j) => (j < 4 ? v.padEnd(width[j]) : v)).join('  ').trimEnd();
-  return [
-    `fidelity report: ${out ? out + ' ' : ''}(${r.format})`,
-    line(head),
-    ...rows.map(line),
-    ...r.notes.map((n) => `note: ${n}`),
-  ].join('\n');
 }

@@ -1,36 +1,74 @@
 /**
- * Engine API handlers for Export (spread into service.ts's handlers): `exportDataset`
- * converts a catalogued dataset (whole, a filtered view, a selection expressed as a filter, some
- * columns) to a file, with progress and cancel, optionally adding the result to the catalog;
- * `exportFormats` lists the writers and their options for the Export dialog. With `dryRun` it
- * returns the fidelity report only (the dialog shows it before the user confirms).
+ * Engine API handlers for Export (spread into service.ts's handlers): `exportDataset` converts a
+ * dataset (whole, a filtered view, a selection expressed as a filter, some columns) to a file, with
+ * progress and cancel, optionally adding the result to the catalog; `exportFormats` lists the
+ * writers and their options for the Export dialog and `cdx convert --help`. With `dryRun` it
+ * returns the fidelity report only (the dialog shows it before the user confirms); otherwise the
+ * report comes first as progress detail (`cdx convert` prints it before writing).
+ *
+ * The dataset is a catalog id (the app) or a location (`cdx convert IN`). A location is never
+ * added to the catalog — converting files must not fill the user's list of datasets — but when the
+ * catalog has it up to date (a fresh cache, or the file mapped in place) it is read from there. A
+ * mapped dataset's rows are read by the native filter and gather kernels (mapped.ts), sharing the
+ * table view's filter counts; anything else is streamed from its file (convert.ts).
  */
 import type { HandlerContext } from '../../../shared/rpc';
-import type { Datasets } from '../datasets';
-import { convert, type ConvertResult } from './convert';
+import type { ExportFormat, ExportParams, ExportReportDetail, ExportResult } from '../../../shared/api';
+import { CdxError } from '../../../shared/errors';
+import type { Datasets, OpenedDataset } from '../datasets';
+import type { Selections } from '../selection';
+import { convert } from './convert';
+import type { MappedInput } from './mapped';
 import { writers } from './registry';
-import type { ExportFormat, ExportParams, ExportResult } from '../../../shared/api';
 
-/** Handlers closing over the engine's Datasets store (service.ts: `...exportHandlers(store)`). */
-export function exportHandlers(store: () => Datasets) {
+/** What the native read of a mapped dataset needs from the engine (service.ts). */
+export interface ExportNative {
+  /** the table view's filtered windows: an export of the filter the table shows reuses its counts */
+  selections: Selections;
+  /** the native form of a (non-empty) filter over the dataset's columns; throws when it has none */
+  compile(ds: OpenedDataset, where: string): ReturnType<MappedInput['compile']>;
+}
+
+/**
+ * Handlers closing over the engine's Datasets store (service.ts: `...exportHandlers(store, native)`).
+ * Without `native`, every export streams from the source.
+ */
+export function exportHandlers(store: () => Datasets, native?: ExportNative) {
+  const mappedInput = (ds: OpenedDataset): MappedInput | undefined =>
+    native && { dataset: ds, selections: native.selections, compile: (where) => native.compile(ds, where) };
+
   return {
     exportFormats(): ExportFormat[] {
       return writers.map((w) => ({ format: w.format, extensions: w.extensions, options: w.options, container: !!w.container }));
     },
 
     async exportDataset(p: ExportParams, ctx: HandlerContext): Promise<ExportResult> {
-      const ds = await store().get(p.dataset, { signal: ctx.signal });
-      const r: ConvertResult = await convert({
-        input: ds.location, output: p.output, format: p.format, where: p.where, columns: p.columns, options: p.options,
-        force: p.force, dryRun: p.dryRun, signal: ctx.signal,
-        onProgress: (done, rows) => ctx.progress({ done, detail: `${rows} rows written` }),
+      let ds: OpenedDataset | null;
+      let input: string;
+      if (p.dataset !== undefined) {
+        ds = await store().get(p.dataset, { signal: ctx.signal });
+        input = ds.location;
+      } else if (p.location !== undefined) {
+        ds = await store().openIfCatalogued(p.location, { signal: ctx.signal });
+        input = p.location;
+      } else {
+        throw new CdxError('E_BAD_ARG', 'exportDataset needs a dataset id or a location');
+      }
+      const r = await convert({
+        input, output: p.output, format: p.format, where: p.where, columns: p.columns, options: p.options,
+        force: p.force, dryRun: p.dryRun, signal: ctx.signal, mapped: ds ? mappedInput(ds) : undefined,
+        onReport: (report) => ctx.progress({ done: 0, detail: { report } satisfies ExportReportDetail }),
+        onProgress: (done, rows) => ctx.progress({ done, detail: `${rows.toLocaleString('en-US')} rows written` }),
       });
       let added: string | undefined;
       if (p.addToCatalog && !r.dryRun) {
         const opened = await store().open(r.inner ? `${r.output}::${r.inner}` : r.output, { signal: ctx.signal });
         added = opened.id;
       }
-      return { output: r.output, format: r.format, rows: r.rows, rowsRead: r.rowsRead, report: r.report, dryRun: r.dryRun, ...(added ? { added } : {}) };
+      return {
+        input: r.input, output: r.output, ...(r.inner ? { inner: r.inner } : {}), format: r.format, rows: r.rows, rowsRead: r.rowsRead,
+        report: r.report, dryRun: r.dryRun, via: r.via, warnings: r.warnings, ...(added ? { added } : {}),
+      };
     },
   };
 }

@@ -13,9 +13,10 @@ import { copyFile } from 'node:fs/promises';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import {
-  ConvertError, checkOptions, choiceOption, intOption,
+  isOutputError, checkOptions, choiceOption, intOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
 } from './types';
+import { CdxError } from '../../../shared/errors';
 import { base64, cellReader, decimalText, typeLabel } from './values';
 
 type H5 = typeof import('h5wasm/node').default;
@@ -131,7 +132,7 @@ export const hdf5Writer: WriterProvider = {
       const names = new Set<string>();
       for (const f of fields) {
         for (const n of [f.name, ...(f.nullable ? [`${f.name}__null`] : [])]) {
-          if (names.has(n)) throw new ConvertError('E_BAD_COLUMNS', ctx.out, `two members of the compound type would be named "${n}"`);
+          if (names.has(n)) throw CdxError.file('E_BAD_COLUMNS', ctx.out, `two members of the compound type would be named "${n}"`);
           names.add(n);
         }
       }
@@ -153,7 +154,7 @@ export const hdf5Writer: WriterProvider = {
     }
     const names = new Set<string>();
     for (const p of plans) {
-      if (names.has(p.name) || names.has(p.name.replace(/__null$/, ''))) throw new ConvertError('E_BAD_COLUMNS', ctx.out, `two columns map to the HDF5 dataset name "${p.name}"`);
+      if (names.has(p.name) || names.has(p.name.replace(/__null$/, ''))) throw CdxError.file('E_BAD_COLUMNS', ctx.out, `two columns map to the HDF5 dataset name "${p.name}"`);
       names.add(p.name);
     }
     return {
@@ -176,11 +177,11 @@ export const hdf5Writer: WriterProvider = {
       try {
         file = new mod.File(ctx.tmp, 'a');
       } catch (e) {
-        throw new ConvertError('E_EXISTS', ctx.out, 'exists and is not an HDF5 file CDX can add to; give --force to replace it');
+        throw CdxError.file('E_EXISTS', ctx.out, 'exists and is not an HDF5 file CDX can add to; give --force to replace it');
       }
       if (file.get(gpath)) {
         file.close();
-        throw new ConvertError('E_EXISTS', ctx.out, `already has "${gpath}"; choose another group (OUT::/GROUP), or --force to replace the whole file`);
+        throw CdxError.file('E_EXISTS', ctx.out, `already has "${gpath}"; choose another group (OUT::/GROUP), or --force to replace the whole file`);
       }
     } else {
       file = new mod.File(ctx.tmp, 'w');
@@ -199,7 +200,7 @@ export const hdf5Writer: WriterProvider = {
         return openCompound(file, gpath, fields, schema, opts, ctx.out, chunk, level, close);
       } catch (e) {
         close();
-        throw e instanceof ConvertError ? e : new ConvertError('E_WRITE', ctx.out, `HDF5 writer failed: ${(e as Error).message ?? e}`);
+        throw isOutputError(e, ctx.out) ? e : CdxError.file('E_WRITE', ctx.out, `HDF5 writer failed: ${(e as Error).message ?? e}`);
       }
     }
     try {
@@ -268,7 +269,7 @@ export const hdf5Writer: WriterProvider = {
                 textBytes += (out[i] as string).length * 3 + 16;
               }
               if (textBytes > maxText) {
-                throw new ConvertError('E_TOO_LARGE', ctx.out,
+                throw CdxError.file('E_TOO_LARGE', ctx.out,
                   `text columns exceed ${maxText} bytes; h5wasm must hold HDF5 string columns in memory (raise --option maxTextBytes=N, leave text out with --columns, or write Parquet)`);
               }
             } else {
@@ -309,7 +310,7 @@ export const hdf5Writer: WriterProvider = {
       };
     } catch (e) {
       close();
-      throw e instanceof ConvertError ? e : new ConvertError('E_WRITE', ctx.out, `HDF5 writer failed: ${(e as Error).message ?? e}`);
+      throw isOutputError(e, ctx.out) ? e : CdxError.file('E_WRITE', ctx.out, `HDF5 writer failed: ${(e as Error).message ?? e}`);
     }
   },
 };
@@ -367,7 +368,7 @@ function openCompound(file: any, dpath: string, fields: Field[], schema: import(
               const v = r.get(d, i);
               const t = v instanceof Uint8Array ? base64(v) : String(v);
               if (t.length * 3 > sb && enc.encode(t).length > sb) {
-                throw new ConvertError('E_TOO_LONG', out, `column "${p.field.name}", row ${rows + i + 1}: a ${enc.encode(t).length}-byte value does not fit the ${sb}-byte text field; give --option stringBytes=N (nothing is truncated)`);
+                throw CdxError.file('E_TOO_LONG', out, `column "${p.field.name}", row ${rows + i + 1}: a ${enc.encode(t).length}-byte value does not fit the ${sb}-byte text field; give --option stringBytes=N (nothing is truncated)`);
               }
               col[i] = t;
             }

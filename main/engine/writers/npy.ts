@@ -13,9 +13,10 @@ import { crc32 } from 'node:zlib';
 import type { Data, RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import {
-  ConvertError, checkOptions, choiceOption,
+  checkOptions, choiceOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
 } from './types';
+import { CdxError } from '../../../shared/errors';
 import { cellReader, typeLabel } from './values';
 
 const NAT = -(1n << 63n);
@@ -308,7 +309,7 @@ async function writeZip(out: string, members: { name: string; path: string }[]):
 
 function plansOf(fields: Field[], out: string): (ColPlan | undefined)[] {
   const plans = fields.map(colPlan);
-  if (!plans.some(Boolean)) throw new ConvertError('E_UNSUPPORTED', out, 'none of the columns is numeric, bool or a date: NumPy output needs at least one (choose columns with --columns)');
+  if (!plans.some(Boolean)) throw CdxError.file('E_UNSUPPORTED', out, 'none of the columns is numeric, bool or a date: NumPy output needs at least one (choose columns with --columns)');
   return plans;
 }
 

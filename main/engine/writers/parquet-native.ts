@@ -10,7 +10,8 @@
  */
 import type { Schema as ArrowSchema } from 'apache-arrow';
 import { NativeParquetWriter, nativeParquetInfo, parquetPlan } from '../../../native/parquet';
-import { ConvertError, choiceOption, intOption, type WriteOptions, type Writer, type WriterContext } from './types';
+import { isOutputError, choiceOption, intOption, type WriteOptions, type Writer, type WriterContext } from './types';
+import { CdxError, isCancelled, toErrorInfo } from '../../../shared/errors';
 
 export const ENGINES = ['auto', 'native', 'wasm'] as const;
 
@@ -36,15 +37,14 @@ export function openNativeParquet(schema: ArrowSchema, opts: WriteOptions, ctx: 
   if (engine === 'wasm') return undefined;
   const why = nativeParquetBlocker(schema, opts, codec);
   if (why) {
-    if (engine === 'native') throw new ConvertError('E_UNSUPPORTED', ctx.out, `the native Parquet encoder cannot write this: ${why}`);
+    if (engine === 'native') throw CdxError.file('E_UNSUPPORTED', ctx.out, `the native Parquet encoder cannot write this: ${why}`);
     return undefined;
   }
   const wrap = (e: unknown) => {
-    if (e instanceof ConvertError) return e;
-    const code = (e as { code?: string })?.code;
-    if (code === 'E_CANCELLED') return new ConvertError('E_CANCELLED', ctx.out, 'conversion cancelled; nothing was written');
-    const msg = e instanceof Error ? e.message : String(e);
-    return new ConvertError(code && code !== 'E_INTERNAL' ? code : 'E_WRITE', ctx.out, `Parquet writer failed: ${msg.replace(`${ctx.tmp}: `, '')}`);
+    if (isOutputError(e, ctx.out)) return e;
+    if (isCancelled(e)) return CdxError.file('E_CANCELLED', ctx.out, 'conversion cancelled; nothing was written');
+    const { code, message } = toErrorInfo(e);
+    return CdxError.file(code !== 'E_INTERNAL' ? code : 'E_WRITE', ctx.out, `Parquet writer failed: ${message.replace(`${ctx.tmp}: `, '')}`);
   };
   let w: NativeParquetWriter;
   try {

@@ -2,7 +2,8 @@
  * The registry of format writers: the format for an output path (by extension) or by name, and
  * `OUT::INNER` for a table / group inside a container output (`shop.sqlite::orders`, `run.h5::/trips`).
  */
-import { ConvertError, type WriterProvider } from './types';
+import { CdxError } from '../../../shared/errors';
+import type { WriterProvider } from './types';
 import { arrowWriter, parquetWriter } from './columnar';
 import { csvWriter, ndjsonWriter } from './text';
 import { sqliteWriter } from './sqlite';
@@ -19,7 +20,7 @@ const aliases: Record<string, string> = {
 export function writerByName(name: string, out: string): WriterProvider {
   const n = name.toLowerCase();
   const w = writers.find((p) => p.format === (aliases[n] ?? n));
-  if (!w) throw new ConvertError('E_UNKNOWN_FORMAT', out, `unknown output format "${name}" (known: ${writers.map((p) => p.format).join(', ')})`);
+  if (!w) throw CdxError.file('E_UNKNOWN_FORMAT', out, `unknown output format "${name}" (known: ${writers.map((p) => p.format).join(', ')})`);
   return w;
 }
 

@@ -248,6 +248,17 @@ describe('every valid Parquet corpus file converted to Parquet and read back', (
 });
 
 describe('cdx convert (CLI)', () => {
+  // the command runs in a forked engine: its catalog in this test's folder, not the user's
+  let home: string | undefined;
+  beforeAll(() => {
+    home = process.env.CDX_HOME;
+    process.env.CDX_HOME = join(dir, 'cli-home');
+  });
+  afterAll(() => {
+    if (home === undefined) delete process.env.CDX_HOME;
+    else process.env.CDX_HOME = home;
+  });
+
   async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
     const p = new Command();
     p.exitOverride();

@@ -12,9 +12,10 @@ import { open as openFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { Field } from '../../../shared/datashape';
 import {
-  ConvertError, checkOptions, choiceOption,
+  checkOptions, choiceOption,
   type ColumnFidelity, type FidelityReport, type Writer, type WriterProvider,
 } from './types';
+import { CdxError } from '../../../shared/errors';
 import { cellReader, dateText, isUtcZone, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
 
 export function quoteIdent(name: string): string {
@@ -105,7 +106,7 @@ export const sqliteWriter: WriterProvider = {
     checkOptions(this, opts, ctx.out);
     choiceOption(opts, 'timestamps', ['text', 'int'] as const, 'text', ctx.out);
     for (const c of (opts.index ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-      if (!fields.some((f) => f.name === c)) throw new ConvertError('E_UNKNOWN_COLUMN', ctx.out, `option index: no column "${c}" in the output`);
+      if (!fields.some((f) => f.name === c)) throw CdxError.file('E_UNKNOWN_COLUMN', ctx.out, `option index: no column "${c}" in the output`);
     }
     const table = ctx.inner ?? opts.table ?? ctx.datasetName;
     const columns = fields.map(sqliteFidelity);
@@ -121,12 +122,12 @@ export const sqliteWriter: WriterProvider = {
     const table = ctx.inner ?? opts.table ?? ctx.datasetName;
     const tsInt = opts.timestamps === 'int';
     const inPlace = ctx.outExists && (await isSqliteFile(ctx.out));
-    if (ctx.outExists && !inPlace && !ctx.force) throw new ConvertError('E_EXISTS', ctx.out, 'exists and is not a SQLite database; give --force to replace it');
+    if (ctx.outExists && !inPlace && !ctx.force) throw CdxError.file('E_EXISTS', ctx.out, 'exists and is not a SQLite database; give --force to replace it');
     let db: Database.Database;
     try {
       db = new Database(inPlace ? ctx.out : ctx.tmp, { fileMustExist: inPlace });
     } catch (e) {
-      throw new ConvertError('E_WRITE', ctx.out, `cannot open the database: ${(e as Error).message}`);
+      throw CdxError.file('E_WRITE', ctx.out, `cannot open the database: ${(e as Error).message}`);
     }
     if (!inPlace) {
       db.pragma('journal_mode = OFF');
@@ -135,7 +136,7 @@ export const sqliteWriter: WriterProvider = {
     const exists = db.prepare(`SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')`).get(table) as { type: string } | undefined;
     if (exists && !ctx.force) {
       db.close();
-      throw new ConvertError('E_EXISTS', ctx.out, `already has a ${exists.type} "${table}"; give --force to replace it`);
+      throw CdxError.file('E_EXISTS', ctx.out, `already has a ${exists.type} "${table}"; give --force to replace it`);
     }
     db.exec('BEGIN IMMEDIATE');
     let open = true;
@@ -153,7 +154,7 @@ export const sqliteWriter: WriterProvider = {
       db.exec(`CREATE TABLE ${quoteIdent(table)} (${cols.join(', ')})`);
     } catch (e) {
       rollback();
-      throw new ConvertError('E_WRITE', ctx.out, `cannot create table "${table}": ${(e as Error).message}`);
+      throw CdxError.file('E_WRITE', ctx.out, `cannot create table "${table}": ${(e as Error).message}`);
     }
     const ins = db.prepare(`INSERT INTO ${quoteIdent(table)} VALUES (${fields.map(() => '?').join(', ')})`);
     const binds = schema.fields.map((af, j) => {
@@ -171,7 +172,7 @@ export const sqliteWriter: WriterProvider = {
             ins.run(row);
           }
         } catch (e) {
-          throw new ConvertError('E_WRITE', ctx.out, `insert into "${table}" failed: ${(e as Error).message}`);
+          throw CdxError.file('E_WRITE', ctx.out, `insert into "${table}" failed: ${(e as Error).message}`);
         }
       },
       async finish() {
@@ -184,7 +185,7 @@ export const sqliteWriter: WriterProvider = {
           db.close();
         } catch (e) {
           rollback();
-          throw new ConvertError('E_WRITE', ctx.out, `cannot finish table "${table}": ${(e as Error).message}`);
+          throw CdxError.file('E_WRITE', ctx.out, `cannot finish table "${table}": ${(e as Error).message}`);
         }
         return inPlace ? 'done' : 'rename';
       },

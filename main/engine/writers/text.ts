@@ -10,9 +10,10 @@ import { constants, createGzip, type Gzip } from 'node:zlib';
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import {
-  ConvertError, boolOption, checkOptions, choiceOption,
+  boolOption, checkOptions, choiceOption,
   type ColumnFidelity, type FidelityReport, type WriteOptions, type Writer, type WriterProvider,
 } from './types';
+import { CdxError } from '../../../shared/errors';
 import { base64, cellReader, dateText, isUtcZone, floatText, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
 
 /** Appends text to a file, in large writes; gzip-compressed (streamed through zlib) when asked. */
@@ -123,7 +124,7 @@ function parseDelimiter(v: string | undefined, dflt: string, out: string): strin
   if (v === undefined) return dflt;
   const named: Record<string, string> = { tab: '\t', '\\t': '\t', comma: ',', semicolon: ';', pipe: '|', space: ' ' };
   const d = named[v.toLowerCase()] ?? v;
-  if ([...d].length !== 1 || d === '"' || d === '\n' || d === '\r') throw new ConvertError('E_BAD_OPTION', out, `option delimiter takes one character other than a quote or a line break, not "${v}"`);
+  if ([...d].length !== 1 || d === '"' || d === '\n' || d === '\r') throw CdxError.file('E_BAD_OPTION', out, `option delimiter takes one character other than a quote or a line break, not "${v}"`);
   return d;
 }
 

@@ -6,20 +6,18 @@
  */
 import type { RecordBatch, Schema as ArrowSchema } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
+import { CdxError } from '../../../shared/errors';
 
 // the fidelity report crosses to the UI: its types are part of the contract
 export type { ColumnFidelity, FidelityReport } from '../../../shared/api';
 import type { ColumnFidelity, FidelityReport } from '../../../shared/api';
 
-export class ConvertError extends Error {
-  constructor(
-    public code: string,
-    public path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
-    this.name = 'ConvertError';
-  }
+/**
+ * An error a writer (or the pipeline) raised about the output `out` — CdxError.file(code, out, …):
+ * passed on as it is where other failures are wrapped as "OUT: … writer failed: …".
+ */
+export function isOutputError(e: unknown, out: string): e is CdxError {
+  return e instanceof CdxError && e.file === out;
 }
 
 export type WriteOptions = Record<string, string>;
@@ -59,7 +57,7 @@ export interface WriterProvider {
   options: Record<string, string>;
   /** container formats accept an existing OUT (they add a table / group to it) */
   container?: boolean;
-  /** the fidelity report; throws ConvertError on a bad option or a column set it cannot write */
+  /** the fidelity report; throws CdxError (CdxError.file(code, out, …)) on a bad option or a column set it cannot write */
   plan(fields: Field[], opts: WriteOptions, ctx: Pick<WriterContext, 'out' | 'inner' | 'datasetName'>): FidelityReport;
   open(fields: Field[], schema: ArrowSchema, opts: WriteOptions, ctx: WriterContext): Promise<Writer>;
 }
@@ -69,7 +67,7 @@ export function checkOptions(p: WriterProvider, opts: WriteOptions, out: string)
   for (const k of Object.keys(opts)) {
     if (!(k in p.options)) {
       const known = Object.keys(p.options);
-      throw new ConvertError('E_BAD_OPTION', out,
+      throw CdxError.file('E_BAD_OPTION', out,
         `unknown option "${k}" for ${p.format}${known.length ? ` (known: ${known.join(', ')})` : ' (it takes no options)'}`);
     }
   }
@@ -80,14 +78,14 @@ export function boolOption(opts: WriteOptions, key: string, dflt: boolean, out: 
   if (v === undefined) return dflt;
   if (/^(1|true|yes|on)$/i.test(v)) return true;
   if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new ConvertError('E_BAD_OPTION', out, `option ${key} takes true or false, not "${v}"`);
+  throw CdxError.file('E_BAD_OPTION', out, `option ${key} takes true or false, not "${v}"`);
 }
 
 export function intOption(opts: WriteOptions, key: string, dflt: number, min: number, max: number, out: string): number {
   const v = opts[key];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConvertError('E_BAD_OPTION', out, `option ${key} takes a whole number from ${min} to ${max}, not "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw CdxError.file('E_BAD_OPTION', out, `option ${key} takes a whole number from ${min} to ${max}, not "${v}"`);
   return n;
 }
 
@@ -95,6 +93,6 @@ export function choiceOption<T extends string>(opts: WriteOptions, key: string, 
   const v = opts[key];
   if (v === undefined) return dflt;
   const c = choices.find((x) => x === v.toLowerCase());
-  if (!c) throw new ConvertError('E_BAD_OPTION', out, `option ${key} takes one of ${choices.join(', ')}, not "${v}"`);
+  if (!c) throw CdxError.file('E_BAD_OPTION', out, `option ${key} takes one of ${choices.join(', ')}, not "${v}"`);
   return c;
 }
