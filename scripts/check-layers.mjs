@@ -2,7 +2,13 @@
 //  - shared/ imports nothing of ours outside shared/, and no Node or Electron module;
 //  - renderer/ imports only renderer/ and shared/ (plus browser-safe packages), no Node or Electron;
 //  - main/engine/ never imports 'electron' (it runs in a utilityProcess or a plain Node child);
-//  - product code never imports a testing/ folder (test support: fixtures, oracles, generators).
+//  - product code never imports a testing/ folder (test support: fixtures, oracles, generators);
+//  - main/cli/ is a client of the engine, as the app's windows are: it imports shared/ (the
+//    contract), other main/cli/ files and packages, never the engine's code — so every command
+//    computes in the engine process, and the CLI bundle carries no reader, writer or kernel. Two
+//    named doors: main/cli/engine-client.ts starts the engine (the forked host and its supervisor,
+//    the engine's entry path, where the app is installed); main/cli/index.ts runs the web host for
+//    `cdx serve` / `cdx open` (main/web/serve, which forks the engine itself).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve, dirname, sep } from 'node:path';
@@ -76,6 +82,18 @@ for (const layer of ['main', 'native', 'shared', 'renderer']) {
     return inTesting(relative(root, resolve(dirname(file), spec))) ? 'product code never imports test support (testing/)' : null;
   });
 }
+
+const CLI_DOORS = {
+  'main/cli/engine-client.ts': ['main/engine/forked', 'main/engine/supervisor', 'main/engine/entry', 'main/engine/paths'],
+  'main/cli/index.ts': ['main/web/serve'],
+};
+check('main/cli', (spec, file) => {
+  if (isTest(file) || !spec.startsWith('.') || within(file, spec, ['shared', 'main/cli'])) return null;
+  const posix = (p) => p.split(sep).join('/');
+  const target = posix(relative(root, resolve(dirname(file), spec))).replace(/\.(ts|js|mjs)$/, '');
+  if ((CLI_DOORS[posix(relative(root, file))] ?? []).includes(target)) return null;
+  return 'main/cli imports only shared/, main/cli/ and its engine client (engine-client.ts); the engine computes';
+});
 
 if (problems.length) {
   console.error(`Layering check failed (${problems.length}):\n  ${problems.join('\n  ')}`);

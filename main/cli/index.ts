@@ -4,11 +4,11 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { warningText } from '../../shared/api';
+import { CdxError } from '../../shared/errors';
 import { SingleBar, Presets } from 'cli-progress';
 import { tableFromIPC } from 'apache-arrow';
-import { appVersion } from '../engine/paths';
 import { serve } from '../web/serve';
-import { clientFor, withEngine, type CliEngine } from './engine-client';
+import { appVersion, clientFor, withEngine, type CliEngine } from './engine-client';
 import { registerConvert } from './convert';
 import { registerPlot } from './plot';
 import { cell, displayCell, exactJson, summaryJson, summaryText, table } from './format';
@@ -139,7 +139,7 @@ export function buildProgram(): Command {
         const ov = await openDataset(e, location, signal);
         if (o.strict && ov.warnings.some((w) => w.code === 'W_BAD_ROW')) {
           const first = ov.warnings.find((w) => w.code === 'W_BAD_ROW')!;
-          throw new Error(`${ov.entry.path}: malformed rows (first at line ${first.line}: ${first.message}); refused because of --strict`);
+          throw CdxError.file('E_BAD_ROW', ov.entry.path, `malformed rows (first at line ${first.line}: ${first.message}); refused because of --strict`);
         }
         const bar = progressBar('summarising');
         let s;
@@ -184,12 +184,12 @@ export function buildProgram(): Command {
     .action(async (id: string) => {
       await withEngine(async (e) => {
         const r = await e.api.removeDataset({ dataset: id });
-        if (!r.removed) throw new Error(`no dataset with id "${id}" in the catalog`);
+        if (!r.removed) throw new CdxError('E_NO_DATASET', `no dataset with id "${id}" in the catalog`);
         console.log(`removed ${id}`);
       });
     });
 
-  registerConvert(program, { progressBar });
+  registerConvert(program, { progressBar, withEngine });
   registerPlot(program, { withEngine, openDataset });
 
   program
