@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { displayCell, exactJson, table } from './format';
+import type { DatasetSummary } from '../../shared/api';
+import { displayCell, exactJson, summaryJson, summaryText, table } from './format';
 
 describe('CLI formatting', () => {
   it('writes int64 beyond 2^53 exactly in JSON', () => {
@@ -14,5 +15,29 @@ describe('CLI formatting', () => {
   });
   it('aligns a table with right-aligned numbers', () => {
     expect(table(['a', 'n'], [['x', '1'], ['long', '100']], [false, true])).toBe('a       n\n────  ───\nx       1\nlong  100');
+  });
+  it('the summary table shows whole timestamps, and string columns\' min and max (text and JSON)', () => {
+    const s: DatasetSummary = {
+      dataset: 'x',
+      rows: 3,
+      columns: [
+        { name: 'at', type: 'timestamp', nullable: false, rows: 3, count: 3, nulls: 0, distinct: 3, min: '2001-01-01T00:01:02.123456789Z', max: '2001-01-01T00:01:03.000000001Z', mean: '2001-01-01T00:01:02.541152263Z', quantiles: { p1: null, p5: null, p25: null, p50: '2001-01-01T00:01:02.500000000Z', p75: null, p95: null, p99: null } },
+        { name: 'zip', type: 'string', nullable: false, rows: 3, count: 3, nulls: 0, distinct: 3, min: '00000', max: '02999', minLength: 5, maxLength: 5 },
+        { name: 'text', type: 'string', nullable: true, rows: 3, count: 2, nulls: 1, min: 'a'.repeat(40), max: 'b' },
+      ],
+    };
+    const text = summaryText(s, '3 * {at: timestamp[ns], zip: string, text: ?string}');
+    for (const v of ['2001-01-01T00:01:02.123456789Z', '2001-01-01T00:01:03.000000001Z', '2001-01-01T00:01:02.541152263Z', '2001-01-01T00:01:02.500000000Z']) expect(text).toContain(v);
+    const zip = text.split('\n').find((l) => l.startsWith('zip'))!;
+    expect(zip).toMatch(/ 00000 +02999( |$)/);
+    // long text is cut (with an ellipsis) so the table stays readable; timestamps never are
+    expect(text).toContain('a'.repeat(23) + '…');
+    expect(text).not.toContain('a'.repeat(24));
+    const json = summaryJson(s) as { columns: { name: string; min: unknown; max: unknown }[] };
+    expect(json.columns.map((c) => [c.name, c.min, c.max])).toEqual([
+      ['at', '2001-01-01T00:01:02.123456789Z', '2001-01-01T00:01:03.000000001Z'],
+      ['zip', '00000', '02999'],
+      ['text', 'a'.repeat(40), 'b'],
+    ]);
   });
 });

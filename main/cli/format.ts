@@ -32,8 +32,17 @@ export function table(headers: string[], rows: string[][], rightAlign: boolean[]
   return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function sv(v: SummaryValue | undefined): string {
-  return v === undefined ? '' : cell(v, 24);
+/** Column types whose values are ISO text (dates, times, timestamps): shown whole, never cut. */
+const TEMPORAL = /^(date|time|timestamp)\b/;
+
+/**
+ * A statistic as a table cell: a date or timestamp whole (a full ISO timestamp with nanoseconds
+ * is 30 characters; cut, two extremes a second apart would read the same), anything else cut to
+ * `max` characters (long strings, e.g. a text column's min and max).
+ */
+function sv(v: SummaryValue | undefined, type: string, max = 24): string {
+  if (v === undefined) return '';
+  return typeof v === 'string' && TEMPORAL.test(type) ? cell(v, Infinity) : cell(v, max);
 }
 
 export function summaryText(s: DatasetSummary, shape: string): string {
@@ -44,11 +53,11 @@ export function summaryText(s: DatasetSummary, shape: string): string {
     c.skipped ? '' : String(c.count),
     c.skipped ? '' : c.rows ? `${((100 * c.nulls) / c.rows).toFixed(1)}%` : '0.0%',
     c.distinct === undefined ? '' : `~${c.distinct}`,
-    sv(c.min),
-    sv(c.max),
-    c.mean === undefined ? '' : cell(c.mean, 24),
+    sv(c.min, c.type),
+    sv(c.max, c.type),
+    c.mean === undefined ? '' : sv(c.mean, c.type),
     c.std === undefined ? '' : cell(c.std, 12),
-    c.quantiles ? sv(c.quantiles.p50) : '',
+    c.quantiles ? sv(c.quantiles.p50, c.type) : '',
     c.skipped ? `(${c.skipped})` : c.top ? c.top.slice(0, 3).map(([v, n]) => `${cell(v, 16)}:${n}`).join(' ') : '',
   ]);
   return head + '\n\n' + table(['column', 'type', 'count', 'nulls', 'distinct', 'min', 'max', 'mean', 'std', 'median', 'top'], rows, [false, false, true, true, true, true, true, true, true, true, false]);
