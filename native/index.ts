@@ -13,7 +13,7 @@ import {
   TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8,
   Utf8, tableToIPC, type DataType, type Vector,
 } from 'apache-arrow';
-import { CdxError, type ErrorCode } from '../shared/errors';
+import { CdxError } from '../shared/errors';
 import {
   loadNative, runJob, type Bin2dColumns, type ColumnKind, type ColumnSummary, type FileHandle, type FilterOp,
   type Hist1dResult, type KernelOptions, type NumericDType, type RawBin2d, type RawColumn, type RawFilter, type RawRows,
@@ -146,15 +146,11 @@ export function columnRows(c: ColumnDesc): number {
 
 const rawCache = new WeakMap<ColumnDesc, RawColumn>();
 
-function badArg(msg: string, code: ErrorCode = 'E_BAD_ARG'): CdxError {
-  return new CdxError(code, msg);
-}
-
 /** The plain, native-facing form of a descriptor (chunks packed in a Float64Array). */
 export function toRawColumn(c: ColumnDesc): RawColumn {
   const hit = rawCache.get(c);
   if (hit && (typeof c.file === 'string' || hit.file === c.file.handle)) return hit;
-  if ((c.kind === 'numeric' || c.kind === 'dict') && !c.dtype) throw badArg(`column ${c.name}: dtype is required`, 'E_BAD_TYPE');
+  if ((c.kind === 'numeric' || c.kind === 'dict') && !c.dtype) throw new CdxError('E_BAD_TYPE', `column ${c.name}: dtype is required`, { column: c.name });
   const f = new Float64Array(c.chunks.length * 8);
   c.chunks.forEach((k, i) => {
     const o = i * 8;
@@ -176,7 +172,7 @@ export function toRawColumn(c: ColumnDesc): RawColumn {
     chunks: f,
   };
   if (c.kind === 'dict') {
-    if (!c.dictionary) throw badArg(`column ${c.name}: dictionary is required`, 'E_BAD_TYPE');
+    if (!c.dictionary) throw new CdxError('E_BAD_TYPE', `column ${c.name}: dictionary is required`, { column: c.name });
     raw.dictionary = toRawColumn(c.dictionary);
   }
   rawCache.set(c, raw);
@@ -281,25 +277,10 @@ export interface Bin2dSpec {
   categories?: number;
 }
 
-export interface Bin2dResult {
-  /** row-major, row 0 = lowest y: counts[j * width + i]; with categories: counts[(c * height + j) * width + i] */
-  counts: Uint32Array;
-  /** agg 'sum' */
-  sums?: Float64Array;
-  /** agg 'mean' (NaN in cells without values) */
-  means?: Float64Array;
+export interface Bin2dResult extends RawBin2d {
   width: number;
   height: number;
   categories?: number;
-  rows: number;
-  binned: number;
-  /** finite (or infinite) but outside the viewport */
-  outside: number;
-  /** x or y NaN or null */
-  nan: number;
-  filtered: number;
-  /** category null or out of range */
-  uncategorized: number;
 }
 
 /** 2-D binning for density plots. Cell (i, j) covers [x0 + i*dx, x0 + (i+1)*dx) x [y0 + j*dy, ...). */

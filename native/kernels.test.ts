@@ -10,7 +10,7 @@ import { genExpr, seeded } from '../shared/expr/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
 import { compileFilter } from '../main/engine/filter';
-import { rng, tempDir, writeArrowFile, type Cell } from './fixtures';
+import { rng, tempDir, writeArrowFile, type Cell } from './testing/fixtures';
 import {
   bin2d, hist1d, NativeFile, rawColumn, readRows, summary, type ColumnDesc,
 } from './index';
@@ -420,7 +420,7 @@ describe('filters agree with the reference evaluator (three-valued logic, NaN, i
     }
   });
 
-  it('unknown columns are refused with E_BAD_COLUMN', async () => {
+  it('unknown columns are refused with E_UNKNOWN_COLUMN', async () => {
     await expect(mask({ kind: 'isnull', col: { kind: 'col', name: 'nope' } })).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
   });
 });

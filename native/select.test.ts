@@ -11,7 +11,7 @@ import { evalExpr3 } from '../shared/expr/bind';
 import { genExpr, seeded } from '../shared/expr/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
-import { rng, tempDir, writeArrowFile, type Cell } from './fixtures';
+import { rng, tempDir, writeArrowFile, type Cell } from './testing/fixtures';
 import { compileFilter } from '../main/engine/filter';
 import { NativeFile, rawColumn, readRows, type ColumnDesc } from './index';
 import { filterBlockCounts, filteredRowIds, takeRows, takeRowsIPC } from './select';

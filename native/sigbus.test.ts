@@ -4,7 +4,7 @@
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './fixtures';
+import { tempDir } from './testing/fixtures';
 
 process.env.CDX_TEST_SKIP_SIZE_CHECK = '1';
 const { NativeFile, bin2d, rawColumn, readRows, regionStats, summary } = await import('./index');

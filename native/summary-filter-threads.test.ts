@@ -5,7 +5,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './fixtures';
+import { tempDir } from './testing/fixtures';
 import { compileFilter } from '../main/engine/filter';
 import { nativeInfo, rawColumn, summary } from './index';
 

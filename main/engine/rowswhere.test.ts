@@ -5,7 +5,7 @@ import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { createEngineHandlers } from './service';
 import type { HandlerContext } from '../../shared/rpc';
-import { writeArrowFile, type Cell } from '../../native/fixtures';
+import { writeArrowFile, type Cell } from '../../native/testing/fixtures';
 import { evalExprOnRow } from '../../shared/expr/bind';
 import { parseExpr } from '../../shared/expr/parse';
 

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { evalExprOnRow } from '../../shared/expr/bind';
 import { parseExpr } from '../../shared/expr/parse';
 import { readArrowColumns } from './columns/index';
-import { rng, tempDir, writeArrowFile, type Cell } from '../../native/fixtures';
+import { rng, tempDir, writeArrowFile, type Cell } from '../../native/testing/fixtures';
 import { rawColumn, type ColumnDesc } from '../../native/index';
 import { compileFilter } from './filter';
 import { blockOfRank, blockRowsFor, buildIndex, Selections, type SelectionDataset } from './selection';

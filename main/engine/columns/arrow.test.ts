@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRows, summary } from '../../../native/index';
-import { tempDir, writeArrowFile, type Cell } from '../../../native/fixtures';
+import { tempDir, writeArrowFile, type Cell } from '../../../native/testing/fixtures';
 import { isSupported, readArrowColumns } from './index';
 
 const dir = tempDir('cdx-arrow-');

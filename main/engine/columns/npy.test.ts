@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRows, summary } from '../../../native/index';
-import { tempDir } from '../../../native/fixtures';
+import { tempDir } from '../../../native/testing/fixtures';
 import { npyColumns, readNpyHeader } from './index';
 
 const dir = tempDir('cdx-npy-');

@@ -1,7 +1,8 @@
 /**
- * Test support (not used by the app): writes small Arrow IPC files with apache-arrow from plain JS
- * columns (nulls as null, int64 as bigint), split into several record batches, so that tests can
- * compare native kernels with independent JS computations over the same values.
+ * Test support (only tests and benchmarks import a testing/ folder): writes small Arrow IPC files
+ * with apache-arrow from plain JS columns (nulls as null, int64 as bigint), split into several
+ * record batches, so that tests can compare native kernels with independent JS computations over
+ * the same values.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,4 +74,4 @@ export function writeArrowFile(path: string, cols: Record<string, { type: Fixtur
 }
 
 /** Deterministic PRNG (mulberry32), the one the expression tests use. */
-export { seeded as rng } from '../shared/expr/testgen';
+export { seeded as rng } from '../../shared/expr/testgen';
