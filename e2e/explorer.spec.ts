@@ -137,6 +137,84 @@ test("filters from a column's detail: only this value, exclude it, and a range d
   await page.screenshot({ path: path.join(ARTIFACTS, 'column-detail-filters.png') });
 });
 
+test('at 1280x800 the summary shows every column, timestamps in full and readable top values; the table shows full timestamps and scrolls sideways', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(server.url);
+  await expect(page.getByTestId('max-fare')).toHaveAttribute('data-value', /\d/);
+  await expect(page.locator('table.summary tr.pending')).toHaveCount(0);
+  const vw = 1280;
+
+  // every column of the summary lies within the window, and the table does not overflow its pane
+  const summary = page.getByRole('table', { name: 'Column summary' });
+  for (const name of ['Column', 'Nulls', 'Distinct', 'Min', 'Max', 'Mean', 'Std', 'Median', 'Distribution']) {
+    const box = (await summary.getByRole('columnheader', { name: new RegExp(`^${name}`) }).boundingBox())!;
+    expect(box.x, name).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, name).toBeLessThanOrEqual(vw);
+  }
+  expect(await page.locator('.summary-main').evaluate((e) => e.scrollWidth - e.clientWidth)).toBeLessThanOrEqual(0);
+
+  // timestamps in full (date and time, the fraction kept), never cut
+  const t = tableFromIPC(readFileSync(SAMPLE));
+  let lo = Infinity, hi = -Infinity;
+  for (const v of t.getChild('pickup_at')!) {
+    const ms = Number(v);
+    if (ms < lo) lo = ms;
+    if (ms > hi) hi = ms;
+  }
+  const shown = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.?0*Z$/, '');
+  for (const [id, ms] of [['min-pickup_at', lo], ['max-pickup_at', hi]] as const) {
+    const cell = page.getByTestId(id);
+    await expect(cell).toHaveText(shown(ms));
+    const fits = await cell.evaluate((e) => ({ over: e.scrollWidth - e.clientWidth, right: e.getBoundingClientRect().right }));
+    expect(fits.over, id).toBeLessThanOrEqual(0);
+    expect(fits.right, id).toBeLessThanOrEqual(vw);
+  }
+  for (const id of ['mean-pickup_at', 'median-pickup_at']) {
+    const cell = page.getByTestId(id);
+    await expect(cell).toHaveText(/^\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d(\.\d+)?$/);
+    expect(await cell.evaluate((e) => e.scrollWidth - e.clientWidth), id).toBeLessThanOrEqual(0);
+  }
+
+  // a string column's top values: whole words at a readable size, inside the window
+  const labels = page.locator('tr[data-column="borough"] .tb-label');
+  await expect(labels.first()).toHaveText('Manhattan');
+  for (let i = 0; i < (await labels.count()); i++) {
+    const l = await labels.nth(i).evaluate((e) => ({ over: e.scrollWidth - e.clientWidth, size: parseFloat(getComputedStyle(e).fontSize), height: e.getBoundingClientRect().height, right: e.getBoundingClientRect().right }));
+    expect(l.over).toBeLessThanOrEqual(0);
+    expect(l.size).toBeGreaterThanOrEqual(11);
+    expect(l.height).toBeGreaterThanOrEqual(13);
+    expect(l.right).toBeLessThanOrEqual(vw);
+  }
+  await page.screenshot({ path: path.join(ARTIFACTS, 'summary-1280.png') });
+
+  // the table: timestamps in full, and the columns beyond the right edge are reached sideways
+  await page.getByRole('tab', { name: 'Table' }).click();
+  const grid = page.getByRole('grid', { name: 'Rows' });
+  const first = grid.getByRole('row').nth(1);
+  await expect(first.getByRole('gridcell').first()).not.toHaveText('…');
+  const at = await grid.evaluate((g) => {
+    const head = [...g.querySelectorAll('[role=columnheader]')].map((h) => h.querySelector('.hname')?.textContent ?? '');
+    const cell = g.querySelectorAll('.grid-row')[0]!.querySelectorAll('[role=gridcell]')[head.indexOf('pickup_at') - 1] as HTMLElement;
+    return { text: cell.textContent!.trim(), over: cell.scrollWidth - cell.clientWidth };
+  });
+  expect(at.text).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+  expect(at.text).toBe(new Date(Number(t.getChild('pickup_at')!.get(0))).toISOString().replace('T', ' ').replace('Z', ''));
+  expect(at.over).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'table-1280.png') });
+  const gridBox = (await grid.boundingBox())!;
+  const last = grid.getByRole('columnheader').last();
+  expect((await last.boundingBox())!.x).toBeGreaterThan(gridBox.x + gridBox.width);
+  await grid.hover();
+  await page.mouse.wheel(5000, 0);
+  await expect.poll(async () => {
+    const b = (await last.boundingBox())!;
+    return b.x + b.width <= gridBox.x + gridBox.width + 1 && b.x >= gridBox.x;
+  }).toBe(true);
+  // the row numbers stay in place
+  await expect(first.getByRole('rowheader')).toBeInViewport();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'table-1280-scrolled.png') });
+});
+
 test('the table of a 10M-row file scrolls to its last row, with the right values', async ({ page }) => {
   await page.goto(server.url);
   await openPath(page, BIG);
