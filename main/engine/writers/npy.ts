@@ -166,7 +166,7 @@ class NpyFile {
   }
   async close(): Promise<number> {
     const h = NpyFile.header(this.descr, this.rows, this.cols);
-    if (h.length !== this.headerLen) throw new Error('npy header grew');
+    if (h.length !== this.headerLen) throw new CdxError('E_INTERNAL', 'npy header grew while writing');
     await this.fh.write(h, 0, h.length, 0);
     await this.fh.close();
     return this.pos;
@@ -196,8 +196,18 @@ async function fileCrc(path: string): Promise<{ crc: number; size: number }> {
   }
 }
 
-/** Writes a stored (uncompressed) zip of `members` into `out` (ZIP64 records when sizes or offsets need them). */
-async function writeZip(out: string, members: { name: string; path: string }[]): Promise<void> {
+/**
+ * Writes a stored (uncompressed) zip of `members` into `out` (ZIP64 records when sizes or offsets
+ * need them, or always with `forceZip64`, so tests can check the records big arrays get without
+ * writing 4 GiB). Stored, so readers (CDX's among them) read each array in place.
+ *
+ * Written here rather than by a zip library, by measurement: two 256 MB members, best of three on
+ * the 2-core dev machine, this writer 869 ms and yazl 1876 ms (1450 vs 1918 in a noisier run). The
+ * zip libraries for Node (yazl, fflate, archiver/zip-stream) compute CRC-32 in JavaScript, about
+ * 620 ms per 256 MB against 125 ms for node:zlib's native crc32 used here; fflate also writes no
+ * ZIP64, which arrays over 4 GiB need. Reading NPZ uses yauzl (sources/npz.ts).
+ */
+export async function writeZip(out: string, members: { name: string; path: string }[], opts: { forceZip64?: boolean } = {}): Promise<void> {
   const fh = await open(out, 'wx');
   try {
     let pos = 0;
@@ -212,7 +222,7 @@ async function writeZip(out: string, members: { name: string; path: string }[]):
       const { crc, size } = await fileCrc(m.path);
       const name = Buffer.from(m.name, 'utf8');
       const offset = pos;
-      const big = size >= LIM || offset >= LIM;
+      const big = opts.forceZip64 === true || size >= LIM || offset >= LIM;
       const local = Buffer.alloc(30);
       local.writeUInt32LE(0x04034b50, 0);
       local.writeUInt16LE(big ? 45 : 20, 4);
@@ -274,7 +284,7 @@ async function writeZip(out: string, members: { name: string; path: string }[]):
     for (const b of central) await put(b);
     const cdSize = pos - cdStart;
     const n = members.length;
-    if (cdStart >= LIM || n >= 0xffff) {
+    if (opts.forceZip64 === true || cdStart >= LIM || n >= 0xffff) {
       const z64 = Buffer.alloc(56);
       const z64pos = pos;
       z64.writeUInt32LE(0x06064b50, 0);
