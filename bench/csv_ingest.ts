@@ -18,7 +18,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import { join } from 'node:path';
 import { ingestCsv } from '../main/engine/sources/csv-ingest';
 import { nativeInfo } from '../native/index';
-import { rng } from '../main/engine/sources/testutil';
+import { rng } from '../main/engine/sources/testing/util';
 
 const CATS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu'];
 

@@ -16,7 +16,7 @@ import { rawColumn, readBandwidth, type ColumnDesc } from '../native/index';
 import { compileFilter } from '../main/engine/filter';
 import { takeRowsIPC } from '../native/select';
 import { Selections, type SelectionDataset } from '../main/engine/selection';
-import { rng as xorshift } from '../main/engine/sources/testutil';
+import { rng as xorshift } from '../main/engine/sources/testing/util';
 
 /** Writes `rows` values made by fill(start, array) into path (temp + rename), unless it exists with the right size. */
 function ensureArray<T extends Float64Array | Int32Array>(path: string, rows: number, make: (n: number) => T, fill: (start: number, a: T) => void): void {

@@ -6,7 +6,7 @@ import { test, expect } from '@playwright/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { duckQuery as duck } from '../main/engine/sources/oracle';
+import { duckQuery as duck } from '../main/engine/sources/testing/oracle';
 import { ARTIFACTS, startServer, type RunningServer } from './server';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-csv-'));

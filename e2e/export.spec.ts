@@ -7,7 +7,7 @@ import { test, expect } from '@playwright/test';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { duckQuery } from '../main/engine/sources/oracle';
+import { duckQuery } from '../main/engine/sources/testing/oracle';
 import { tableFromIPC } from 'apache-arrow';
 import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
 

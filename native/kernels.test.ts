@@ -6,7 +6,7 @@ import { closeSync, ftruncateSync, openSync, rmSync, truncateSync, unlinkSync, w
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evalExpr3 } from '../shared/expr/bind';
-import { genExpr, seeded } from '../shared/expr/testgen';
+import { genExpr, seeded } from '../shared/expr/testing/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
 import { compileFilter } from '../main/engine/filter';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evalExpr3 } from '../shared/expr/bind';
-import { genExpr, seeded } from '../shared/expr/testgen';
+import { genExpr, seeded } from '../shared/expr/testing/testgen';
 import type { Expr } from '../shared/expr/ast';
 import { readArrowColumns } from '../main/engine/columns/index';
 import { rng, tempDir, writeArrowFile, type Cell } from './testing/fixtures';

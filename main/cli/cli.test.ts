@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { appRoot } from '../engine/paths';
-import { duckQuery } from '../engine/sources/oracle';
+import { duckQuery } from '../engine/sources/testing/oracle';
 
 const root = appRoot();
 const bin = path.join(root, 'bin', 'cdx.mjs');

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { duckQuery as duck } from './sources/oracle';
+import { duckQuery as duck } from './sources/testing/oracle';
 import { tableFromIPC } from 'apache-arrow';
 import { createEngineHandlers } from './service';
 import { appRoot } from './paths';

@@ -74,4 +74,4 @@ export function writeArrowFile(path: string, cols: Record<string, { type: Fixtur
 }
 
 /** Deterministic PRNG (mulberry32), the one the expression tests use. */
-export { seeded as rng } from '../../shared/expr/testgen';
+export { seeded as rng } from '../../shared/expr/testing/testgen';

@@ -12,7 +12,7 @@ import { evalExprOnRow } from './bind';
 import { formatExpr } from './format';
 import { parseExpr } from './parse';
 import { type SqlParamType, type SqlSchema, toSQL } from './sql';
-import { type GenColumn, genExpr, pick, seeded } from './testgen';
+import { type GenColumn, genExpr, pick, seeded } from './testing/testgen';
 
 type Row = { id: number; f: number | null; g: number | null; i: bigint | null; u: bigint | null; s: string | null; b: boolean | null; d: Date | null; ts: Date | null };
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Expr } from './ast';
 import { formatExpr } from './format';
 import { parseExpr } from './parse';
-import { genExpr, seeded } from './testgen';
+import { genExpr, seeded } from './testing/testgen';
 
 const AWKWARD_COLUMNS = [
   'x', 'price', 'odd name', 'a`b', '``', 'and', 'OR', 'not', 'null', 'True', 'date', 'timestamp', 'inf', 'NaN', 'polygon',

@@ -204,7 +204,7 @@ describe('parseExpr: errors point at the offending position', () => {
 
 describe('parseExpr: fuzz', () => {
   it('only ever throws ExprSyntaxError, with a position inside the text', async () => {
-    const { seeded, pick } = await import('./testgen');
+    const { seeded, pick } = await import('./testing/testgen');
     const { formatExpr } = await import('./format');
     const r = seeded(42);
     const vocab = ['x', '`a b`', 'and', 'or', 'not', 'in', 'is', 'null', 'between', 'true', 'false', 'polygon', 'date', "'2024-01-01'",

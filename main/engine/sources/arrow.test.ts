@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Type, util, type Data, type RecordBatch } from 'apache-arrow';
 import { arrowProvider } from './arrow';
-import { corpusDir, drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testutil';
+import { corpusDir, drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testing/util';
 import { CdxError } from '../../../shared/errors';
 import { lz4FrameDecode } from './codecs';
 

@@ -11,8 +11,8 @@ import { CsvSource, csvProvider } from './csv';
 import { CdxError } from '../../../shared/errors';
 import { readArrowColumns } from '../columns/index';
 import { summary } from '../../../native/index';
-import { corpusDir, drain, hostileCopies, readOrClearError, tempDir } from './testutil';
-import { duckdb } from './oracle';
+import { corpusDir, drain, hostileCopies, readOrClearError, tempDir } from './testing/util';
+import { duckdb } from './testing/oracle';
 
 let tmp: { dir: string; cleanup: () => void };
 beforeAll(() => { tmp = tempDir('cdx-csv-src-'); });

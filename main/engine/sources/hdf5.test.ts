@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { hdf5Provider } from './hdf5';
-import { drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testutil';
+import { drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testing/util';
 import { CdxError } from '../../../shared/errors';
 import { blockingWorkerCount } from '../blocking';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonProvider, ndjsonProvider, parseJsonExact } from './json';
-import { drain, tempDir } from './testutil';
+import { drain, tempDir } from './testing/util';
 import { CdxError } from '../../../shared/errors';
 
 let dir = '';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import { npyProvider, parsePyLiteral } from './npy';
 import { npzProvider } from './npz';
-import { cellText } from './oracle';
-import { drain, hostileCopies, python, readOrClearError, tempDir, withTimeout } from './testutil';
+import { cellText } from './testing/oracle';
+import { drain, hostileCopies, python, readOrClearError, tempDir, withTimeout } from './testing/util';
 import { CdxError } from '../../../shared/errors';
 
 /** numpy writes the fixtures and, for each, every cell as text (the independent reader). */

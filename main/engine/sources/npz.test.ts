@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { npzProvider } from './npz';
-import { drain, python, tempDir } from './testutil';
+import { drain, python, tempDir } from './testing/util';
 import { writeZip } from '../writers/npy';
 
 const GEN = String.raw`

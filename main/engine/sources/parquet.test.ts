@@ -3,8 +3,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Data } from 'apache-arrow';
 import { parquetProvider } from './parquet';
-import { corpusDir, drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testutil';
-import { compareColumn, duckExpr, duckdb } from './oracle';
+import { corpusDir, drain, hostileCopies, readOrClearError, tempDir, withTimeout } from './testing/util';
+import { compareColumn, duckExpr, duckdb } from './testing/oracle';
 import { CdxError } from '../../../shared/errors';
 
 const data = corpusDir('parquet-testing/data');

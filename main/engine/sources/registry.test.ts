@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { detectFormat, listInner, openSource, providers, splitLocation } from './registry';
 import { csvProvider } from './csv';
-import { corpusDir, drain, tempDir } from './testutil';
+import { corpusDir, drain, tempDir } from './testing/util';
 import { CdxError } from '../../../shared/errors';
 
 let dir = '';

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arrowProvider } from './arrow';
 import { parquetProvider } from './parquet';
-import { corpusDir, readOrClearError, tempDir, withTimeout } from './testutil';
+import { corpusDir, readOrClearError, tempDir, withTimeout } from './testing/util';
 import type { SourceProvider } from './types';
 
 const corpus = corpusDir();

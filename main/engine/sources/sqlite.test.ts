@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Data } from 'apache-arrow';
 import { affinity, quoteIdent, sqliteProvider } from './sqlite';
-import { cellText } from './oracle';
-import { drain, hostileCopies, python, readOrClearError, tempDir, withTimeout } from './testutil';
+import { cellText } from './testing/oracle';
+import { drain, hostileCopies, python, readOrClearError, tempDir, withTimeout } from './testing/util';
 import { CdxError } from '../../../shared/errors';
 import { blockingWorkerCount } from '../blocking';
 

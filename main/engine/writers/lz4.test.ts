@@ -12,10 +12,10 @@ import { tableFromIPC } from 'apache-arrow';
 import { decompressLz4Raw } from 'hyparquet-compressors';
 import { lz4FrameDecode, registerArrowCodecs } from '../sources/codecs';
 import { openSource } from '../sources/registry';
-import { tempDir } from '../sources/testutil';
+import { tempDir } from '../sources/testing/util';
 import { lz4FrameEncode } from './lz4';
 import { convert } from './convert';
-import { edgeTruth, writeEdgeArrow } from './edge';
+import { edgeTruth, writeEdgeArrow } from './testing/edge';
 import { hasCode } from '../../../shared/errors';
 
 const BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20];

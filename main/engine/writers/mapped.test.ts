@@ -16,8 +16,8 @@ import { createEngineHandlers } from '../service';
 import { Datasets } from '../datasets';
 import { Selections } from '../selection';
 import { compileFor, whereExpr } from '../filter';
-import { duckdb } from '../sources/oracle';
-import { tempDir } from '../sources/testutil';
+import { duckdb } from '../sources/testing/oracle';
+import { tempDir } from '../sources/testing/util';
 import { exportHandlers } from './handlers';
 
 let nativeOk = true;

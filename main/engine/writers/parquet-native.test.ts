@@ -15,8 +15,8 @@ import {
   Bool, DateDay, DateMillisecond, Field, Float32, Float64, Int16, Int32, Int64, Int8, LargeUtf8, RecordBatch, Schema, Struct,
   Table, TimeUnit, Timestamp, Uint16, Uint32, Uint64, Uint8, Utf8, makeData, tableFromIPC, tableToIPC, type DataType,
 } from 'apache-arrow';
-import { duckdb } from '../sources/oracle';
-import { rng, tempDir } from '../sources/testutil';
+import { duckdb } from '../sources/testing/oracle';
+import { rng, tempDir } from '../sources/testing/util';
 import { openSource } from '../sources/registry';
 import { convert } from './convert';
 import { NativeParquetWriter, nativeParquetInfo } from '../../../native/parquet';

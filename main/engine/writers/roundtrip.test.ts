@@ -10,11 +10,11 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { makeVector, type RecordBatch } from 'apache-arrow';
-import { duckdb } from '../sources/oracle';
-import { corpusDir, tempDir } from '../sources/testutil';
+import { duckdb } from '../sources/testing/oracle';
+import { corpusDir, tempDir } from '../sources/testing/util';
 import { openSource } from '../sources/registry';
 import { convert } from './convert';
-import { edgeTruth, writeEdgeArrow, type EdgeTruth } from './edge';
+import { edgeTruth, writeEdgeArrow, type EdgeTruth } from './testing/edge';
 import { registerConvert } from '../../cli/convert';
 
 let dir: string;

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
 import { join } from 'node:path';
-import { duckdb } from '../sources/oracle';
-import { tempDir } from '../sources/testutil';
+import { duckdb } from '../sources/testing/oracle';
+import { tempDir } from '../sources/testing/util';
 import { convert } from './convert';
 
 let dir: string;

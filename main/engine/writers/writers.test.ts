@@ -10,10 +10,10 @@ import { existsSync, linkSync, readFileSync, readdirSync, symlinkSync, writeFile
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { duckdb } from '../sources/oracle';
-import { tempDir } from '../sources/testutil';
+import { duckdb } from '../sources/testing/oracle';
+import { tempDir } from '../sources/testing/util';
 import { convert } from './convert';
-import { EDGE_COLUMNS, dec4, edgeTruth, writeEdgeArrow, type EdgeTruth } from './edge';
+import { EDGE_COLUMNS, dec4, edgeTruth, writeEdgeArrow, type EdgeTruth } from './testing/edge';
 
 const ROWS = 300;
 let dir: string;

@@ -2,7 +2,7 @@
  * Random expression trees for property tests (a seeded PRNG, so failures reproduce).
  * Test support only; pure TypeScript like the rest of shared/.
  */
-import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
+import type { ColumnRef, CompareOp, Expr, Literal } from '../ast';
 
 export type Rand = () => number;
 

@@ -10,7 +10,7 @@ import {
   Bool, DateDay, Decimal, Field, Float64, Int64, RecordBatch, Schema, Struct, TimeUnit, Timestamp, Uint64, Utf8,
   makeData, tableToIPC, Table, vectorFromArray,
 } from 'apache-arrow';
-import { rng } from '../sources/testutil';
+import { rng } from '../../sources/testing/util';
 
 export interface EdgeTruth {
   i64: (bigint | null)[];

@@ -5,7 +5,7 @@
  * dates as days, decimals as plain decimal text).
  */
 import { Type, makeVector, util, type Data } from 'apache-arrow';
-import type { Field } from '../../../shared/datashape';
+import type { Field } from '../../../../shared/datashape';
 
 export async function duckdb(): Promise<{ all: (sql: string) => Promise<unknown[][]>; close: () => void } | undefined> {
   try {

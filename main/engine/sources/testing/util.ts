@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The repository root (this file lives in main/engine/sources). */
-export const repoRoot = resolve(here, '../../..');
+/** The repository root (this file lives in main/engine/sources/testing). */
+export const repoRoot = resolve(here, '../../../..');
 
 /** `../shared/corpus` relative to the repository root, or undefined (with a printed reason). */
 export function corpusDir(sub = ''): string | undefined {
@@ -86,8 +86,8 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
 }
 
 import type { RecordBatch } from 'apache-arrow';
-import type { Source, SourceInfo } from './types';
-import { CdxError } from '../../../shared/errors';
+import type { Source, SourceInfo } from '../types';
+import { CdxError } from '../../../../shared/errors';
 
 /** info() plus every batch of a full scan. */
 export async function drain(src: Source, columns?: string[]): Promise<{ info: SourceInfo; batches: RecordBatch[]; rows: number }> {
