@@ -49,6 +49,8 @@ function colPlan(f: Field): ColPlan | undefined {
   }
 }
 
+// `any`: one code path fills number- and bigint-element typed arrays alike (which one is decided
+// by the dtype at run time); TypeScript cannot index a union of them for writing
 const ctorOf: Record<string, any> = {
   '|i1': Int8Array, '<i2': Int16Array, '<i4': Int32Array, '<i8': BigInt64Array,
   '|u1': Uint8Array, '<u2': Uint16Array, '<u4': Uint32Array, '<u8': BigUint64Array,
@@ -74,7 +76,7 @@ function columnValues(p: ColPlan, data: Data, n: number, descr: string): { value
   let mask: Uint8Array | undefined;
   const toFloat = descr === '<f8' || descr === '<f4';
   const toBig = out instanceof BigInt64Array || out instanceof BigUint64Array;
-  const raw = data.values as any;
+  const raw = data.values as any; // float16 columns: the raw uint16 bits, copied as they are
   for (let i = 0; i < n; i++) {
     if (!data.getValid(i)) {
       (mask ??= new Uint8Array(n))[i] = 1;
