@@ -110,6 +110,10 @@ export interface SummaryKernelOptions {
   bins?: number;
   topk?: number;
   lowCardinality?: number;
+  /** columns of at most this many rows get exact quantiles; larger ones a sketch's (default 10M) */
+  exactQuantileRows?: number;
+  /** numbers are counted exactly up to this many distinct values (default 65536, as strings) */
+  exactDistinct?: number;
 }
 
 export interface ColumnSummary {
@@ -120,7 +124,7 @@ export interface ColumnSummary {
   count: number;
   /** exact for small cardinalities, approximate (HyperLogLog, ~0.4% std error) beyond */
   distinct: number;
-  /** whether `distinct` was counted exactly (builds that report it) */
+  /** whether `distinct` was counted exactly */
   distinctExact?: boolean;
   topk?: { value: number | bigint | string; count: number }[];
   /** true when top-k counts come from the Misra-Gries fallback (very many distinct strings) */
@@ -139,14 +143,16 @@ export interface ColumnSummary {
   mean?: number;
   /** sample standard deviation (n - 1) over finite values */
   std?: number;
-  /** approximate quantiles (KLL-style sketch; rank error well under 1%) */
+  /** exact up to `exactQuantileRows` rows, else from a KLL-style sketch (rank error well under 1%) */
   quantiles?: { p1: number; p5: number; p25: number; p50: number; p75: number; p95: number; p99: number };
+  /** whether `quantiles` are exact */
+  quantilesExact?: boolean;
   /** counts[i] covers [lo + i*d, lo + (i+1)*d), the last bin closed; finite values only */
   histogram?: { lo: number; hi: number; counts: Float64Array };
   // string columns (length in Unicode code points)
   minLength?: number;
   maxLength?: number;
-  /** byte-wise (= code point) smallest and largest string (builds that report them) */
+  /** byte-wise (= code point) smallest and largest string */
   minString?: string;
   maxString?: string;
 }

@@ -243,6 +243,10 @@ export interface SummaryOptions extends KernelOptions, FilterOption {
   topk?: number;
   /** integers with more distinct values than this get no top-k; default 1000 */
   lowCardinality?: number;
+  /** columns of at most this many rows get exact quantiles (8 bytes a value held during the pass); default 10M */
+  exactQuantileRows?: number;
+  /** distinct counts are exact up to this many distinct values (65536 for strings, default 65536 for numbers), then estimates */
+  exactDistinct?: number;
 }
 
 /** One-pass column summary (a second pass only for the histogram). */
@@ -250,7 +254,18 @@ export function summary(column: ColumnDesc, opts: SummaryOptions = {}): Promise<
   return runJob(
     'summary',
     (a, job) =>
-      a.summary(toRawColumn(column), { bins: opts.bins ?? 20, topk: opts.topk ?? 10, lowCardinality: opts.lowCardinality ?? 1000 }, rawFilter(opts.filter), job),
+      a.summary(
+        toRawColumn(column),
+        {
+          bins: opts.bins ?? 20,
+          topk: opts.topk ?? 10,
+          lowCardinality: opts.lowCardinality ?? 1000,
+          ...(opts.exactQuantileRows !== undefined ? { exactQuantileRows: opts.exactQuantileRows } : {}),
+          ...(opts.exactDistinct !== undefined ? { exactDistinct: opts.exactDistinct } : {}),
+        },
+        rawFilter(opts.filter),
+        job,
+      ),
     opts,
   );
 }

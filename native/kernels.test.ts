@@ -155,7 +155,8 @@ f = a.astype('f8')
 print(json.dumps(dict(mean=f.mean(), std=f.std(ddof=1), min=float(f.min()), max=float(f.max()), q=[[float(np.quantile(f, max(0, q - 0.01))), float(np.quantile(f, min(1, q + 0.01)))] for q in (0.01, 0.25, 0.5, 0.75, 0.99)])))
 `], { encoding: 'utf8' });
     const want = JSON.parse(out);
-    const s = await summary(rawColumn(p, 'g', 'float32', 0, 200001, false));
+    const s = await summary(rawColumn(p, 'g', 'float32', 0, 200001, false), { exactQuantileRows: 0 });
+    expect(s.quantilesExact).toBe(false);
     expect(s.min).toBe(want.min);
     expect(s.max).toBe(want.max);
     expect(s.mean!).toBeCloseTo(want.mean, 9);
@@ -170,6 +171,78 @@ print(json.dumps(dict(mean=f.mean(), std=f.std(ddof=1), min=float(f.min()), max=
 });
 
 // ------------------------------------------------------------------------------------------------
+describe('exact statistics below the thresholds (numpy as the oracle)', () => {
+  it('quantiles are the k-th smallest value (k = ceil(q n), numpy inverted_cdf) up to exactQuantileRows, a sketch beyond', async () => {
+    const p = join(dir, 'exactq.f64');
+    const out = execFileSync('python3', ['-c', `
+import numpy as np, json
+rng = np.random.default_rng(11)
+a = np.concatenate([rng.lognormal(6, 1.2, 300000), [np.nan] * 50, rng.integers(0, 40, 1000) * 0.5])
+rng.shuffle(a)
+a.tofile('${p}')
+f = a[~np.isnan(a)]
+qs = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+print(json.dumps(dict(n=len(a), q=[float(np.quantile(f, q, method='inverted_cdf')) for q in qs], distinct=int(len(np.unique(f))))))
+`], { encoding: 'utf8' });
+    const want = JSON.parse(out);
+    const s = await summary(rawColumn(p, 'v', 'float64', 0, want.n));
+    expect(s.quantilesExact).toBe(true);
+    const q = s.quantiles!;
+    expect([q.p1, q.p5, q.p25, q.p50, q.p75, q.p95, q.p99]).toEqual(want.q);
+    // over the threshold: the sketch, labelled, within 1 % of rank
+    const t = await summary(rawColumn(p, 'v', 'float64', 0, want.n), { exactQuantileRows: want.n - 1 });
+    expect(t.quantilesExact).toBe(false);
+    expect(t.quantiles!.p50).not.toBe(q.p50);
+    expect(Math.abs(t.quantiles!.p50 - q.p50) / q.p50).toBeLessThan(0.05);
+    // 301k distinct floats: beyond the exact counter, an estimate (never above the values counted)
+    expect(s.distinctExact).toBe(false);
+    expect(Math.abs(s.distinct - want.distinct) / want.distinct).toBeLessThan(0.02);
+  });
+
+  it('distinct is exact for low-cardinality floats (-0.0 = 0.0, NaN not a value) and never above the count', async () => {
+    const vals = [0, -0, 1.5, 2.25, 1.5, NaN, 1e300, -3, 0.1 + 0.2, 0.3];
+    const many = Array.from({ length: 50_000 }, (_, i) => vals[i % vals.length]!);
+    const s = await summary(rawColumn(writeF64('lowcard.f64', many), 'v', 'float64', 0, many.length));
+    expect(s.distinctExact).toBe(true);
+    expect(s.distinct).toBe(new Set(many.filter((v) => !Number.isNaN(v)).map((v) => (Object.is(v, -0) ? 0 : v))).size);
+    // 50k distinct integers: counted exactly (below 65536), but too many for a top-k list
+    const ints = Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 50_000);
+    const ip = join(dir, 'ints.arrow');
+    writeArrowFile(ip, { i: { type: 'int32', values: ints } }, 4);
+    const si = await summary(readArrowColumns(ip).column('i'));
+    expect(si).toMatchObject({ distinct: 50_000, distinctExact: true });
+    expect(si.topk).toBeUndefined();
+    const over = await summary(readArrowColumns(ip).column('i'), { exactDistinct: 10_000 });
+    expect(over.distinctExact).toBe(false);
+    expect(Math.abs(over.distinct - 50_000) / 50_000).toBeLessThan(0.02);
+    const two = await summary(rawColumn(writeF64('two.f64', [5, 7]), 'v', 'float64', 0, 2));
+    expect(two).toMatchObject({ distinct: 2, distinctExact: true });
+  });
+
+  it('string min and max in byte-wise order, for plain and dictionary strings, nulls ignored', async () => {
+    const zips: Cell[] = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? null : String((i * 7919) % 3000).padStart(5, '0')));
+    const words: Cell[] = ['zebra', 'Äpfel', 'apple', 'Zulu', '', null, 'éclair', 'apple'];
+    const p = join(dir, 'strs.arrow');
+    writeArrowFile(p, { z: { type: 'utf8', values: zips }, w: { type: 'utf8', values: Array.from({ length: 3000 }, (_, i) => words[i % words.length]!) } }, 3);
+    const cols = readArrowColumns(p);
+    const z = await summary(cols.column('z'));
+    const present = zips.filter((v): v is string => v !== null).sort();
+    expect([z.minString, z.maxString]).toEqual([present[0], present[present.length - 1]]);
+    expect(z.distinctExact).toBe(true);
+    expect(z.distinct).toBe(new Set(present).size);
+    const w = await summary(cols.column('w'));
+    const bytes = (x: string) => Buffer.from(x, 'utf8');
+    const ws = (words.filter((v) => v !== null) as string[]).sort((x, y) => Buffer.compare(bytes(x), bytes(y)));
+    expect([w.minString, w.maxString]).toEqual([ws[0], ws[ws.length - 1]]); // '' and 'éclair'
+    const dp = join(dir, 'dict.arrow');
+    writeArrowFile(dp, { d: { type: 'dict', values: Array.from({ length: 1000 }, (_, i) => words[i % words.length]!) } }, 2);
+    const d = await summary(readArrowColumns(dp).column('d'));
+    expect([d.minString, d.maxString]).toEqual([ws[0], ws[ws.length - 1]]);
+    expect(d).toMatchObject({ distinct: new Set(ws).size, distinctExact: true });
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
 describe('sketch error bounds', () => {
   const N = 2_000_000;
   it('HyperLogLog distinct within 2% beyond 1M distinct; quantile rank error within 1%', async () => {
@@ -178,7 +251,9 @@ describe('sketch error bounds', () => {
     for (let i = 0; i < N; i++) vals[i] = i < 1_500_000 ? i * 1.5 : Math.floor(r() * 1_500_000) * 1.5; // 1.5M distinct
     for (let i = N - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); const t = vals[i]!; vals[i] = vals[j]!; vals[j] = t; }
     const p = writeF64('hll.f64', vals);
-    const s = await summary(rawColumn(p, 'v', 'float64', 0, N), { bins: 0 });
+    const s = await summary(rawColumn(p, 'v', 'float64', 0, N), { bins: 0, exactQuantileRows: 0 });
+    expect(s.quantilesExact).toBe(false);
+    expect(s.distinctExact).toBe(false);
     expect(Math.abs(s.distinct - 1_500_000) / 1_500_000).toBeLessThan(0.02);
     const sorted = Float64Array.from(vals).sort();
     const qs = { p1: 0.01, p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
@@ -186,7 +261,7 @@ describe('sketch error bounds', () => {
     // skewed (log-normal) data too
     const sk = new Float64Array(N);
     for (let i = 0; i < N; i++) sk[i] = Math.exp(6 * (r() + r() + r() - 1.5));
-    const s2 = await summary(rawColumn(writeF64('skew.f64', sk), 'v', 'float64', 0, N), { bins: 0 });
+    const s2 = await summary(rawColumn(writeF64('skew.f64', sk), 'v', 'float64', 0, N), { bins: 0, exactQuantileRows: 0 });
     const sorted2 = sk.slice().sort();
     for (const [k, q] of Object.entries(qs)) expect(rankError(sorted2, s2.quantiles![k as keyof typeof qs], q), k).toBeLessThan(0.01);
     expect(Math.abs(s2.distinct - N) / N).toBeLessThan(0.02);

@@ -117,13 +117,18 @@ export interface ColumnSummaryInfo {
   count: number;
   nulls: number;
   nanCount?: number;
-  /** approximate beyond small cardinalities (HyperLogLog) */
+  /** distinct non-null values: exact for small cardinalities, else an estimate (HyperLogLog, ~0.4 % error) */
   distinct?: number;
+  /** true when `distinct` is an exact count; otherwise it is an estimate and shown as one (`~`) */
+  distinctExact?: boolean;
+  /** smallest and largest value; for strings the first and last in code-point (byte-wise UTF-8) order */
   min?: SummaryValue;
   max?: SummaryValue;
   mean?: number | string;
   std?: number;
   quantiles?: Record<'p1' | 'p5' | 'p25' | 'p50' | 'p75' | 'p95' | 'p99', SummaryValue>;
+  /** true when the quantiles are exact (the k-th smallest value, k = ceil(q·n)); false when they come from a sketch (rank error well under 1 %) */
+  quantilesExact?: boolean;
   /** equal-width bins over [lo, hi] of finite values (numbers; dates in their storage unit) */
   histogram?: { lo: number; hi: number; counts: number[] };
   top?: [SummaryValue, number][];

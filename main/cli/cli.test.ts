@@ -146,6 +146,40 @@ describe.runIf(built)('cdx', () => {
     }
   }, 120_000);
 
+  it('summary --json: exact distinct counts, exact quantiles labelled as such, string min/max - as DuckDB computes them', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-summary-'));
+    try {
+      const file = path.join(dir, 'flights.parquet');
+      // 300k rows: a skewed distance (DuckDB's quantile_disc is the k-th smallest, k = ceil(q n)),
+      // zip codes that only sort right as text, a carrier code of 14 values
+      await duckQuery(`COPY (SELECT i AS id, CASE WHEN i % 97 = 0 THEN NULL ELSE round(exp(5 + 1.3 * sin(i * 0.7) + (hash(i) % 1000) / 700.0)) END AS distance,
+        lpad(CAST((hash(i * 3) % 3000) AS VARCHAR), 5, '0') AS zip, 'C' || CAST(i % 14 AS VARCHAR) AS carrier
+        FROM range(300000) t(i)) TO ${sq(file)} (FORMAT parquet)`);
+      const r = await cdx(['summary', file, '--json'], path.join(dir, 'home'));
+      expect(r.code, r.err).toBe(0);
+      type Col = { name: string; distinct: number; distinctApproximate: boolean; min: unknown; max: unknown; quantiles: Record<string, unknown> | null };
+      const cols = new Map((JSON.parse(r.out) as { columns: Col[] }).columns.map((c) => [c.name, c]));
+      const [want] = await duckQuery(`SELECT count(DISTINCT distance), quantile_disc(distance, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]),
+        count(DISTINCT zip), min(zip), max(zip), count(DISTINCT carrier), min(carrier), max(carrier) FROM read_parquet(${sq(file)})`);
+      const d = cols.get('distance')!;
+      expect([d.distinct, d.distinctApproximate]).toEqual([Number(want![0]), false]);
+      const qs = (want![1] as { items: unknown[] }).items.map(Number);
+      expect(d.quantiles).toEqual({ p1: qs[0], p5: qs[1], p25: qs[2], p50: qs[3], p75: qs[4], p95: qs[5], p99: qs[6], approximate: false });
+      const z = cols.get('zip')!;
+      expect([z.distinct, z.distinctApproximate, z.min, z.max]).toEqual([Number(want![2]), false, want![3], want![4]]);
+      const c = cols.get('carrier')!;
+      expect([c.distinct, c.min, c.max]).toEqual([Number(want![5]), want![6], want![7]]);
+      // the table for people: an exact count without '~', the zip codes whole
+      const t = await cdx(['summary', file], path.join(dir, 'home'));
+      const zipLine = t.out.split('\n').find((l) => l.startsWith('zip'))!;
+      expect(zipLine).toContain(` ${want![2]} `);
+      expect(zipLine).not.toContain('~');
+      expect(zipLine).toContain(String(want![3]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('Ctrl+C during convert stops it with one line naming the output and leaves nothing behind', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-cancel-'));
     try {

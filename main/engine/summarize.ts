@@ -51,6 +51,7 @@ export function toSummaryInfo(field: Field, col: ColumnDesc, s: ColumnSummary): 
     count: s.count,
     nulls: s.nulls,
     distinct: s.distinct,
+    distinctExact: s.distinctExact === true,
   };
   if (s.nanCount !== undefined && (field.type === 'float32' || field.type === 'float64' || field.type === 'float16')) out.nanCount = s.nanCount;
   if (col.kind === 'numeric' || col.kind === 'bool') {
@@ -71,9 +72,12 @@ export function toSummaryInfo(field: Field, col: ColumnDesc, s: ColumnSummary): 
       const q = s.quantiles;
       const m = (v: number) => (Number.isNaN(v) ? null : displayValue(v, lg));
       out.quantiles = { p1: m(q.p1), p5: m(q.p5), p25: m(q.p25), p50: m(q.p50), p75: m(q.p75), p95: m(q.p95), p99: m(q.p99) };
+      out.quantilesExact = s.quantilesExact === true;
     }
     if (s.histogram) out.histogram = { lo: s.histogram.lo, hi: s.histogram.hi, counts: Array.from(s.histogram.counts) };
   } else {
+    if (s.minString !== undefined) out.min = s.minString;
+    if (s.maxString !== undefined) out.max = s.maxString;
     out.minLength = numericOrNull(s.minLength) ?? undefined;
     out.maxLength = numericOrNull(s.maxLength) ?? undefined;
   }

@@ -184,12 +184,15 @@ class QuantileSketch {
 
 class IntCounter {
  public:
+  // exact up to `limit` distinct keys; the table starts small and doubles as keys arrive, so a
+  // high limit costs nothing for columns that never reach it
   explicit IntCounter(uint32_t limit = 1000) : limit_(limit) {
     uint32_t cap = 16;
-    while (cap < limit * 2 + 2) cap <<= 1;
+    while (cap < 1024 && cap < limit * 2 + 2) cap <<= 1;
     keys_.assign(cap, 0); counts_.assign(cap, 0); mask_ = cap - 1;
   }
   bool overflow() const { return overflow_; }
+  uint32_t size() const { return size_; }
   inline void Add(int64_t key, uint64_t c = 1) {
     if (overflow_) return;
     uint64_t h = static_cast<uint64_t>(key) * 0x9e3779b97f4a7c15ULL;
@@ -197,6 +200,7 @@ class IntCounter {
     for (;;) {
       if (counts_[i] == 0) {
         if (size_ >= limit_) { overflow_ = true; return; }
+        if ((size_ + 1) * 2 > mask_ + 1) { Grow(); Add(key, c); return; }
         keys_[i] = key; counts_[i] = c; size_++;
         return;
       }
@@ -211,6 +215,13 @@ class IntCounter {
   template <class F> void ForEach(F&& f) const { for (size_t i = 0; i < keys_.size(); i++) if (counts_[i]) f(keys_[i], counts_[i]); }
 
  private:
+  void Grow() {
+    std::vector<int64_t> k(std::move(keys_));
+    std::vector<uint64_t> c(std::move(counts_));
+    const size_t cap = k.size() * 2;
+    keys_.assign(cap, 0); counts_.assign(cap, 0); mask_ = static_cast<uint32_t>(cap - 1); size_ = 0;
+    for (size_t j = 0; j < k.size(); j++) if (c[j]) Add(k[j], c[j]);
+  }
   uint32_t limit_, mask_ = 0, size_ = 0;
   bool overflow_ = false;
   std::vector<int64_t> keys_;

@@ -1,10 +1,12 @@
 // Column summary in one pass (a second pass only for the histogram, whose range must be known):
 // rows, nulls, NaN, ±Inf, min, max (exact for 64-bit integers), mean and std (Chan-merged moments
-// over finite values), approximate distinct (HyperLogLog), approximate quantiles (KLL-style
-// sketch), equal-width histogram, top-k for strings and low-cardinality integers, min/max string
+// over finite values), distinct (exact for small cardinalities, HyperLogLog beyond), quantiles (exact up to
+// exactQuantileRows rows, a KLL-style sketch beyond), equal-width histogram, top-k for strings and low-cardinality integers, min/max string
 // length (in Unicode code points). Threads fill their own partials, merged at the end.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
@@ -57,15 +59,19 @@ struct Partial {
   int64_t imin = std::numeric_limits<int64_t>::max(), imax = std::numeric_limits<int64_t>::min();
   uint64_t umin = std::numeric_limits<uint64_t>::max(), umax = 0;
   uint64_t minLen = std::numeric_limits<uint64_t>::max(), maxLen = 0;
+  // lexicographic (byte-wise = code point order for UTF-8) extremes of strings; views into the mapping
+  std::string_view smin, smax;
+  bool anyStr = false;
   bool corrupt = false;
   Moments mom;
   HLL hll;
   QuantileSketch qs;
-  IntCounter ints;
+  IntCounter ints;  // integers by value; floats by bit pattern (exact distinct only)
   StrCounter strs;
   std::vector<uint64_t> dictCounts;
   std::vector<double> hist;
-  Partial(uint32_t lowCard, uint64_t seed) : qs(1024, seed), ints(lowCard) {}
+  std::vector<double> vals;  // every non-NaN value, when quantiles are computed exactly
+  Partial(uint32_t distinctLimit, uint64_t seed) : qs(1024, seed), ints(distinctLimit) {}
 };
 
 inline uint64_t Utf8Len(const uint8_t* p, uint64_t n) {
@@ -79,6 +85,14 @@ class SummaryWorker : public PromiseWorker {
   explicit SummaryWorker(Napi::Env env) : PromiseWorker(env, "cdx.summary") {}
   Plan plan;
   uint32_t bins = 20, topk = 10, lowCard = 1000;
+  // numbers are counted exactly (and distinct is exact) up to this many distinct values, as strings are
+  uint32_t exactDistinct = 1 << 16;
+  uint32_t DistinctLimit() const { return std::max(lowCard, exactDistinct); }
+  // columns of at most this many rows get exact quantiles (8 bytes a value held for the pass);
+  // larger ones the sketch's (rank error well under 1 %)
+  uint64_t exactQuantileRows = 10'000'000;
+  bool exactQ = false;
+  double exactQuantiles[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
   std::unique_ptr<Partial> res;
@@ -89,6 +103,8 @@ class SummaryWorker : public PromiseWorker {
   std::vector<std::pair<int64_t, uint64_t>> topInt;
   bool topApprox = false, topAvailable = false;
   double distinct = 0;
+  bool distinctExact = false;
+  std::string strMin, strMax;
   Kind kind = Kind::NUMERIC;
   DType dtype = DType::INVALID;
 
@@ -101,6 +117,7 @@ class SummaryWorker : public PromiseWorker {
     dtype = col.dtype;
     const bool isStr = col.IsString();
     const bool wantHist = !isStr && bins > 0;
+    exactQ = !isStr && plan.rows <= exactQuantileRows;
     job_->total.store(plan.rows * (wantHist ? 2 : 1));
     if (plan.rows > (64ULL << 20)) col.file.file->AdviseSequential(0, col.file.file->size());
     const int T = MaxThreads();
@@ -115,7 +132,7 @@ class SummaryWorker : public PromiseWorker {
 
     auto pass1 = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
       if (!parts[t]) {
-        parts[t] = std::make_unique<Partial>(lowCard, 0x9e3779b97f4a7c15ULL * (t + 1));
+        parts[t] = std::make_unique<Partial>(DistinctLimit(), 0x9e3779b97f4a7c15ULL * (t + 1));
         if (col.kind == Kind::DICT) parts[t]->dictCounts.assign(col.dict->rows, 0);
       }
       Partial& P = *parts[t];
@@ -149,7 +166,11 @@ class SummaryWorker : public PromiseWorker {
             const uint64_t cl = Utf8Len(p, len);
             P.minLen = std::min(P.minLen, cl);
             P.maxLen = std::max(P.maxLen, cl);
-            P.strs.Add(std::string_view(reinterpret_cast<const char*>(p), len));
+            const std::string_view sv(reinterpret_cast<const char*>(p), len);
+            if (!P.anyStr) { P.smin = P.smax = sv; P.anyStr = true; }
+            else if (sv < P.smin) P.smin = sv;
+            else if (sv > P.smax) P.smax = sv;
+            P.strs.Add(sv);
           }
           continue;
         }
@@ -193,7 +214,8 @@ class SummaryWorker : public PromiseWorker {
         if (nf != nn) {
           for (uint32_t i = 0; i < nn; i++) { P.posInf += xs[i] == INFINITY; P.negInf += xs[i] == -INFINITY; }
         }
-        P.qs.AddBatch(xs, nn);
+        if (exactQ) P.vals.insert(P.vals.end(), xs, xs + nn);
+        else P.qs.AddBatch(xs, nn);
         if (isInt) {
           // (integers are never NaN: nn == m and iv lines up with xs)
           if (col.dtype == DType::I64) for (uint32_t i = 0; i < m; i++) { P.imin = std::min(P.imin, iv[i]); P.imax = std::max(P.imax, iv[i]); }
@@ -202,6 +224,14 @@ class SummaryWorker : public PromiseWorker {
           if (!P.ints.overflow()) for (uint32_t i = 0; i < m; i++) P.ints.Add(iv[i]);
         } else {
           for (uint32_t i = 0; i < nn; i++) P.hll.Add(HashDouble(xs[i]));
+          // exact distinct for low-cardinality floats: count bit patterns (-0.0 folded into 0.0)
+          if (!P.ints.overflow())
+            for (uint32_t i = 0; i < nn; i++) {
+              const double x = xs[i] == 0 ? 0.0 : xs[i];
+              int64_t b;
+              std::memcpy(&b, &x, 8);
+              P.ints.Add(b);
+            }
         }
         for (uint32_t i = 0; i < nf; i++) { P.fmin = std::min(P.fmin, fin[i]); P.fmax = std::max(P.fmax, fin[i]); }
         P.mom.MergeBatch(fin, nf);
@@ -211,7 +241,7 @@ class SummaryWorker : public PromiseWorker {
     if (!status_.ok()) return;
 
     // Merge
-    res = std::make_unique<Partial>(lowCard, 1);
+    res = std::make_unique<Partial>(DistinctLimit(), 1);
     if (col.kind == Kind::DICT) res->dictCounts.assign(col.dict->rows, 0);
     for (auto& p : parts) {
       if (!p) continue;
@@ -222,6 +252,10 @@ class SummaryWorker : public PromiseWorker {
       res->imin = std::min(res->imin, P.imin); res->imax = std::max(res->imax, P.imax);
       res->umin = std::min(res->umin, P.umin); res->umax = std::max(res->umax, P.umax);
       res->minLen = std::min(res->minLen, P.minLen); res->maxLen = std::max(res->maxLen, P.maxLen);
+      if (P.anyStr) {
+        if (!res->anyStr) { res->smin = P.smin; res->smax = P.smax; res->anyStr = true; }
+        else { res->smin = std::min(res->smin, P.smin); res->smax = std::max(res->smax, P.smax); }
+      }
       res->corrupt |= P.corrupt;
       res->mom.Merge(P.mom);
       res->hll.Merge(P.hll);
@@ -230,12 +264,37 @@ class SummaryWorker : public PromiseWorker {
       res->strs.Merge(P.strs);
       for (size_t k = 0; k < P.dictCounts.size(); k++) res->dictCounts[k] += P.dictCounts[k];
     }
+    if (exactQ) {
+      size_t total = 0;
+      for (auto& p : parts) if (p) total += p->vals.size();
+      res->vals.reserve(total);
+      for (auto& p : parts) if (p) { res->vals.insert(res->vals.end(), p->vals.begin(), p->vals.end()); std::vector<double>().swap(p->vals); }
+    }
     parts.clear();
     if (res->corrupt) {
       status_ = Status::Error("E_CORRUPT", "column " + col.name + " of " + plan.What() + " has corrupt string offsets or dictionary indices");
       return;
     }
-    res->qs.Sorted(&qsorted, &qtotal);
+    if (exactQ) {
+      // the k-th smallest value with k = ceil(q n) (the sketch's definition, DuckDB's quantile_disc);
+      // ascending q, each selection confined to the part above the previous one
+      static const double ps[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+      std::vector<double>& v = res->vals;
+      const size_t n = v.size();
+      size_t from = 0;
+      for (int i = 0; i < 7 && n > 0; i++) {
+        size_t k = static_cast<size_t>(std::ceil(ps[i] * static_cast<double>(n)));
+        k = k == 0 ? 0 : k - 1;
+        if (k >= n) k = n - 1;
+        if (k < from) k = from;
+        std::nth_element(v.begin() + from, v.begin() + k, v.end());
+        exactQuantiles[i] = v[k];
+        from = k;
+      }
+      std::vector<double>().swap(v);
+    } else {
+      res->qs.Sorted(&qsorted, &qtotal);
+    }
 
     if (col.kind == Kind::DICT) {
       // Fold dictionary counts into string counts (dictionary entries may repeat).
@@ -246,23 +305,32 @@ class SummaryWorker : public PromiseWorker {
         const uint8_t* p; uint64_t len;
         if (!dictReader.Get(k, &p, &len)) { status_ = Status::Error("E_CORRUPT", "corrupt dictionary of column " + col.name); return; }
         if (!p) { res->nulls += res->dictCounts[k]; continue; }  // null dictionary entry
-        sc.Add(std::string_view(reinterpret_cast<const char*>(p), len), res->dictCounts[k]);
+        const std::string_view sv(reinterpret_cast<const char*>(p), len);
+        if (!res->anyStr) { res->smin = res->smax = sv; res->anyStr = true; }
+        else if (sv < res->smin) res->smin = sv;
+        else if (sv > res->smax) res->smax = sv;
+        sc.Add(sv, res->dictCounts[k]);
         const uint64_t cl = Utf8Len(p, len);
         res->minLen = std::min(res->minLen, cl);
         res->maxLen = std::max(res->maxLen, cl);
       }
       res->strs = std::move(sc);
       distinct = static_cast<double>(res->strs.m.size());
+      distinctExact = true;
     } else {
       distinct = std::round(res->hll.Estimate());
-      // small cardinalities are known exactly from the counters
-      if (isStr && !res->strs.approximate) distinct = static_cast<double>(res->strs.m.size());
-      if (!isStr && !IsFloat(col.dtype) && !res->ints.overflow()) {
+      // small cardinalities are known exactly from the counters; only larger ones are estimates
+      if (isStr && !res->strs.approximate) { distinct = static_cast<double>(res->strs.m.size()); distinctExact = true; }
+      if (!isStr && !res->ints.overflow()) {
         double d = 0;
         res->ints.ForEach([&](int64_t, uint64_t) { d += 1; });
         distinct = d;
+        distinctExact = true;
       }
     }
+    if (res->anyStr) { strMin.assign(res->smin); strMax.assign(res->smax); }
+    // an estimate never exceeds the values counted
+    distinct = std::min(distinct, static_cast<double>(res->rows - res->nulls));
     // Top-k
     if (isStr) {
       std::vector<std::pair<std::string_view, uint64_t>> v(res->strs.m.begin(), res->strs.m.end());
@@ -270,7 +338,7 @@ class SummaryWorker : public PromiseWorker {
       for (size_t i = 0; i < v.size() && i < topk; i++) topStr.emplace_back(std::string(v[i].first), v[i].second);
       topApprox = res->strs.approximate;
       topAvailable = true;
-    } else if (!IsFloat(col.dtype) && !res->ints.overflow()) {
+    } else if (!IsFloat(col.dtype) && !res->ints.overflow() && res->ints.size() <= lowCard) {
       res->ints.ForEach([&](int64_t k, uint64_t c) { topInt.emplace_back(k, c); });
       std::sort(topInt.begin(), topInt.end(), [](auto& a, auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
       if (topInt.size() > topk) topInt.resize(topk);
@@ -325,6 +393,7 @@ class SummaryWorker : public PromiseWorker {
     o.Set("nulls", static_cast<double>(R.nulls));
     o.Set("count", static_cast<double>(R.rows - R.nulls));
     o.Set("distinct", distinct);
+    o.Set("distinctExact", distinctExact);
     if (topAvailable) {
       Napi::Array a = Napi::Array::New(env);
       uint32_t i = 0;
@@ -349,6 +418,10 @@ class SummaryWorker : public PromiseWorker {
       const bool any = R.maxLen > 0 || R.minLen != std::numeric_limits<uint64_t>::max();
       o.Set("minLength", any ? static_cast<double>(R.minLen) : NAN);
       o.Set("maxLength", any ? static_cast<double>(R.maxLen) : NAN);
+      if (R.anyStr) {
+        o.Set("minString", Napi::String::New(env, strMin));
+        o.Set("maxString", Napi::String::New(env, strMax));
+      }
       return o;
     }
     const bool any = R.rows - R.nulls - R.nan > 0;
@@ -364,8 +437,9 @@ class SummaryWorker : public PromiseWorker {
     Napi::Object q = Napi::Object::New(env);
     static const double ps[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
     static const char* names[] = {"p1", "p5", "p25", "p50", "p75", "p95", "p99"};
-    for (int i = 0; i < 7; i++) q.Set(names[i], QuantileSketch::Query(qsorted, qtotal, ps[i]));
+    for (int i = 0; i < 7; i++) q.Set(names[i], exactQ ? exactQuantiles[i] : QuantileSketch::Query(qsorted, qtotal, ps[i]));
     o.Set("quantiles", q);
+    o.Set("quantilesExact", exactQ);
     if (!R.hist.empty()) {
       Napi::Object h = Napi::Object::New(env);
       h.Set("lo", histLo);
@@ -379,7 +453,7 @@ class SummaryWorker : public PromiseWorker {
   }
 };
 
-// summary(column, { bins?, topk?, lowCardinality? }, filter?, job?)
+// summary(column, { bins?, topk?, lowCardinality?, exactDistinct?, exactQuantileRows? }, filter?, job?)
 Napi::Value Summary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* w = new SummaryWorker(env);
@@ -392,6 +466,8 @@ Napi::Value Summary(const Napi::CallbackInfo& info) {
     uint64_t v;
     if (!o.Get("bins").IsUndefined()) { if (!GetU64(o, "bins", &v, &st)) return w->Start(st); w->bins = static_cast<uint32_t>(std::min<uint64_t>(v, 1 << 20)); }
     if (!o.Get("topk").IsUndefined()) { if (!GetU64(o, "topk", &v, &st)) return w->Start(st); w->topk = static_cast<uint32_t>(std::min<uint64_t>(v, 100000)); }
+    if (!o.Get("exactQuantileRows").IsUndefined()) { if (!GetU64(o, "exactQuantileRows", &v, &st)) return w->Start(st); w->exactQuantileRows = v; }
+    if (!o.Get("exactDistinct").IsUndefined()) { if (!GetU64(o, "exactDistinct", &v, &st)) return w->Start(st); w->exactDistinct = static_cast<uint32_t>(std::min<uint64_t>(v, 1 << 22)); }
     if (!o.Get("lowCardinality").IsUndefined()) { if (!GetU64(o, "lowCardinality", &v, &st)) return w->Start(st); w->lowCard = static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(v, 1), 1 << 20)); }
   }
   if (info.Length() > 2 && !w->plan.AddFilter(info[2], &st)) return w->Start(st);
