@@ -16,10 +16,10 @@ import { ingestToArrow } from './cache';
 import { readArrowColumns, isSupported } from './columns/arrow';
 import { readNpyHeader, npyColumns } from './columns/npy';
 import { openSource, splitLocation, listInner } from './sources/registry';
-import { SourceError, type IngestWarning, type InnerDataset } from './sources/types';
+import type { IngestWarning, InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
-import { CdxError } from '../../shared/errors';
+import { CdxError, errorCode } from '../../shared/errors';
 
 export interface OpenedDataset {
   id: string;
@@ -103,8 +103,8 @@ export class Datasets {
     let st;
     try {
       st = statSync(file);
-    } catch {
-      throw new SourceError('ENOENT', file, 'no such file');
+    } catch (e) {
+      throw CdxError.file(errorCode(e) === 'EACCES' ? 'EACCES' : 'ENOENT', file, errorCode(e) === 'EACCES' ? 'permission denied' : 'no such file');
     }
     const known = this.catalog.byLocation(loc);
     const memo = known ? this.open_.get(known.id) : undefined;

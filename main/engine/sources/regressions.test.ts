@@ -2,7 +2,7 @@
  * Regression tests, each named after what it reproduces: corrupt copies of corpus files (a few
  * bytes changed, found by fuzzing) that once crashed the process (a V8 fatal error or an
  * out-of-memory, neither catchable), hung it, or leaked an unhandled rejection. Each must now give
- * a SourceError naming the file, quickly.
+ * a CdxError naming the file, quickly.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,6 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../../../shared/datashape';
-import { CdxError, type ErrorCode } from '../../../shared/errors';
 
 export interface IngestWarning {
   /** stable code, e.g. W_BAD_ROW, W_WIDENED, W_NESTED_AS_JSON, W_UNSUPPORTED_TYPE */
@@ -105,13 +104,3 @@ export interface SourceProvider {
   open(path: string, inner?: string): Promise<Source>;
 }
 
-/**
- * Transitional (issue #11): readers now throw `CdxError.file(code, path, problem)` from
- * shared/errors.ts; this subclass remains only until every reader has moved, then goes.
- */
-export class SourceError extends CdxError {
-  constructor(code: ErrorCode, public path: string, message: string) {
-    super(code, `${path}: ${message}`, { file: path });
-    this.name = 'SourceError';
-  }
-}
