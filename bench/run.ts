@@ -11,6 +11,8 @@
  *                   rows of the same uniform distribution in its own in-memory table; rates compared)
  *   summary         all statistics on a float64 column with 10% nulls (rows/s); vs.duckdb = DuckDB
  *                   SUMMARIZE time on the same number of rows / ours
+ *   summary_exact   the same on its first 10M rows with exact quantiles (the default threshold);
+ *                   vs.sketch = the sketch's time on the same rows / exact's
  *   bin2d_filtered  bin2d with a two-clause filter; vs.bin2d = its throughput / unfiltered
  *   row_window      median ms to read 1,000 rows of (x, y) at random offsets, as an Arrow table
  *   rss_anon        anonymous memory of this process after the scans (MB); vs.limit500 = 500 / it
@@ -269,6 +271,16 @@ async function engineFigures(): Promise<void> {
   await readBandwidth(sFile, { offset: 0, length: sFile.size - (sFile.size % 8) });
   const s = await best(REPS, () => summary(sCol, { bins: 20 }));
   const rowsPerS = SUMMARY_ROWS / (s.ms / 1000);
+  // summary_exact: exact quantiles (kept values, nth_element) on a column at the default threshold
+  // (10M rows) against the sketch on the same rows
+  const eRows = Math.min(SUMMARY_ROWS, 10_000_000);
+  const eCol: ColumnDesc = {
+    name: 'v', file: sFile, kind: 'numeric', dtype: 'float64',
+    chunks: [{ rows: eRows, data: { offset: 0, length: eRows * 8 }, validity: { offset: SUMMARY_ROWS * 8 } }],
+  };
+  const se = await best(REPS, () => summary(eCol, { bins: 20, exactQuantileRows: eRows }));
+  const ss = await best(REPS, () => summary(eCol, { bins: 20, exactQuantileRows: 0 }));
+  if (!se.value.quantilesExact || ss.value.quantilesExact) log('warning: summary_exact did not take the paths it meant to');
   sFile.close();
 
   // row_window: 1,000 rows at random offsets
@@ -324,6 +336,13 @@ async function engineFigures(): Promise<void> {
     unit: 'rows/s',
     vs: db ? { duckdb: +(duckSummaryMs / s.ms).toFixed(1) } : {},
     note: `${SUMMARY_ROWS.toExponential(2)} float64 rows, 10% nulls, in ${s.ms.toFixed(0)} ms (histogram pass included)` + (db ? `; DuckDB SUMMARIZE ${duckSummaryMs.toFixed(0)} ms` : ''),
+  });
+  report({
+    name: 'summary_exact',
+    value: Math.round(eRows / (se.ms / 1000)),
+    unit: 'rows/s',
+    vs: { sketch: +(ss.ms / se.ms).toFixed(2) },
+    note: `${eRows.toExponential(2)} float64 rows, 10% nulls, exact quantiles in ${se.ms.toFixed(0)} ms; the sketch's ${ss.ms.toFixed(0)} ms on the same rows`,
   });
   report({ name: 'row_window', value: +med.toFixed(3), unit: 'ms', vs: { target5ms: +(5 / med).toFixed(1) }, note: `median of ${WINDOWS} windows of 1,000 rows of (x, y) at random offsets in ${POINTS.toExponential(2)}` });
   report({ name: 'rss_anon', value: Math.round(anon), unit: 'MB', vs: { limit500: +(500 / anon).toFixed(2) }, note: 'anonymous memory of the bench process after our scans (before DuckDB)' });

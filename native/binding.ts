@@ -177,13 +177,8 @@ export interface Bin2dKernelOptions {
   categories?: number;
 }
 
-export interface RawBin2d {
-  /** row-major, row 0 = lowest y; with categories: counts[(c * height + j) * width + i] */
-  counts: Uint32Array;
-  /** agg 'sum' */
-  sums?: Float64Array;
-  /** agg 'mean' (NaN in cells without values) */
-  means?: Float64Array;
+/** where the rows of a binning pass went */
+export interface BinTallies {
   rows: number;
   binned: number;
   /** finite (or infinite) but outside the viewport */
@@ -195,15 +190,18 @@ export interface RawBin2d {
   uncategorized: number;
 }
 
-export interface Hist1dResult {
+export interface RawBin2d extends BinTallies {
+  /** row-major, row 0 = lowest y; with categories: counts[(c * height + j) * width + i] */
+  counts: Uint32Array;
+  /** agg 'sum' */
+  sums?: Float64Array;
+  /** agg 'mean' (NaN in cells without values) */
+  means?: Float64Array;
+}
+
+export interface Hist1dResult extends BinTallies {
   /** counts[i] covers [lo + i*d, lo + (i+1)*d) */
   counts: Float64Array;
-  rows: number;
-  binned: number;
-  outside: number;
-  nan: number;
-  filtered: number;
-  uncategorized: number;
 }
 
 /** What the row kernels (readRows, takeRows) return per column. */

@@ -15,7 +15,7 @@ import {
 } from 'apache-arrow';
 import { CdxError } from '../shared/errors';
 import {
-  loadNative, runJob, type Bin2dColumns, type ColumnKind, type ColumnSummary, type FileHandle, type FilterOp,
+  loadNative, runJob, type Bin2dColumns, type Bin2dKernelOptions, type ColumnKind, type ColumnSummary, type FileHandle, type FilterOp,
   type Hist1dResult, type KernelOptions, type NumericDType, type RawBin2d, type RawColumn, type RawFilter, type RawRows,
   type Region, type RegionStats,
 } from './binding';
@@ -273,23 +273,14 @@ export function summary(column: ColumnDesc, opts: SummaryOptions = {}): Promise<
 // ---------------------------------------------------------------------------------------------
 // Binning
 
-export interface Bin2dSpec {
+/** the kernel's viewport [x0, x1) x [y0, y1), grid (each side 1..4096), aggregation and category count, over column descriptors */
+export interface Bin2dSpec extends Bin2dKernelOptions {
   x: ColumnDesc;
   y: ColumnDesc;
-  /** viewport [x0, x1) x [y0, y1) */
-  x0: number;
-  x1: number;
-  y0: number;
-  y1: number;
-  /** grid size, each 1..4096 */
-  width: number;
-  height: number;
   /** optional third column aggregated per cell */
   value?: ColumnDesc;
-  agg?: 'sum' | 'mean';
   /** optional categorical column (integer codes 0..categories-1, or dictionary indices) */
   category?: ColumnDesc;
-  categories?: number;
 }
 
 export interface Bin2dResult extends RawBin2d {
