@@ -199,6 +199,18 @@ print(json.dumps(dict(n=len(a), q=[float(np.quantile(f, q, method='inverted_cdf'
     expect(Math.abs(s.distinct - want.distinct) / want.distinct).toBeLessThan(0.02);
   });
 
+  it('exact quantiles of tiny columns (1..40 values, ties) are the k-th smallest, k = ceil(q n)', async () => {
+    const r = rng(21);
+    for (let n = 1; n <= 40; n++) {
+      const vals = Array.from({ length: n }, () => Math.floor(r() * 6) - 2);
+      const s = await summary(rawColumn(writeF64(`tiny${n}.f64`, vals), 'v', 'float64', 0, n));
+      const sorted = vals.slice().sort((x, y) => x - y);
+      const kth = (q: number) => sorted[Math.max(0, Math.ceil(q * n) - 1)];
+      const q = s.quantiles!;
+      expect([q.p1, q.p5, q.p25, q.p50, q.p75, q.p95, q.p99], `n=${n}`).toEqual([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99].map(kth));
+    }
+  });
+
   it('distinct is exact for low-cardinality floats (-0.0 = 0.0, NaN not a value) and never above the count', async () => {
     const vals = [0, -0, 1.5, 2.25, 1.5, NaN, 1e300, -3, 0.1 + 0.2, 0.3];
     const many = Array.from({ length: 50_000 }, (_, i) => vals[i % vals.length]!);

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <atomic>
+#include <new>
 #include <string>
 #include <limits>
 #include <string_view>
@@ -70,7 +73,6 @@ struct Partial {
   StrCounter strs;
   std::vector<uint64_t> dictCounts;
   std::vector<double> hist;
-  std::vector<double> vals;  // every non-NaN value, when quantiles are computed exactly
   Partial(uint32_t distinctLimit, uint64_t seed) : qs(1024, seed), ints(distinctLimit) {}
 };
 
@@ -93,6 +95,11 @@ class SummaryWorker : public PromiseWorker {
   uint64_t exactQuantileRows = 10'000'000;
   bool exactQ = false;
   double exactQuantiles[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+  // the kept values: one uninitialised block of `rows` doubles, filled by the threads through an
+  // atomic cursor (no per-thread growth, no merge copy; a block this large is mapped and unmapped
+  // by malloc, so the memory goes back to the system at the end of the pass)
+  std::unique_ptr<double[]> qvals;
+  std::atomic<uint64_t> qfill{0};
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
   std::unique_ptr<Partial> res;
@@ -118,6 +125,8 @@ class SummaryWorker : public PromiseWorker {
     const bool isStr = col.IsString();
     const bool wantHist = !isStr && bins > 0;
     exactQ = !isStr && plan.rows <= exactQuantileRows;
+    if (exactQ && plan.rows > 0) qvals.reset(new (std::nothrow) double[plan.rows]);
+    if (exactQ && plan.rows > 0 && !qvals) exactQ = false;  // no room: the sketch
     job_->total.store(plan.rows * (wantHist ? 2 : 1));
     if (plan.rows > (64ULL << 20)) col.file.file->AdviseSequential(0, col.file.file->size());
     const int T = MaxThreads();
@@ -214,8 +223,12 @@ class SummaryWorker : public PromiseWorker {
         if (nf != nn) {
           for (uint32_t i = 0; i < nn; i++) { P.posInf += xs[i] == INFINITY; P.negInf += xs[i] == -INFINITY; }
         }
-        if (exactQ) P.vals.insert(P.vals.end(), xs, xs + nn);
-        else P.qs.AddBatch(xs, nn);
+        if (exactQ) {
+          const uint64_t at = qfill.fetch_add(nn, std::memory_order_relaxed);
+          std::memcpy(qvals.get() + at, xs, sizeof(double) * nn);
+        } else {
+          P.qs.AddBatch(xs, nn);
+        }
         if (isInt) {
           // (integers are never NaN: nn == m and iv lines up with xs)
           if (col.dtype == DType::I64) for (uint32_t i = 0; i < m; i++) { P.imin = std::min(P.imin, iv[i]); P.imax = std::max(P.imax, iv[i]); }
@@ -264,34 +277,47 @@ class SummaryWorker : public PromiseWorker {
       res->strs.Merge(P.strs);
       for (size_t k = 0; k < P.dictCounts.size(); k++) res->dictCounts[k] += P.dictCounts[k];
     }
-    if (exactQ) {
-      size_t total = 0;
-      for (auto& p : parts) if (p) total += p->vals.size();
-      res->vals.reserve(total);
-      for (auto& p : parts) if (p) { res->vals.insert(res->vals.end(), p->vals.begin(), p->vals.end()); std::vector<double>().swap(p->vals); }
-    }
     parts.clear();
     if (res->corrupt) {
       status_ = Status::Error("E_CORRUPT", "column " + col.name + " of " + plan.What() + " has corrupt string offsets or dictionary indices");
       return;
     }
     if (exactQ) {
-      // the k-th smallest value with k = ceil(q n) (the sketch's definition, DuckDB's quantile_disc);
-      // ascending q, each selection confined to the part above the previous one
+      // the k-th smallest value with k = ceil(q n) (the sketch's definition, DuckDB's quantile_disc).
+      // The median first, then each half holds the quantiles on its side: about 2.5 n element
+      // visits for the seven instead of 5 n for ascending selections; the halves run in parallel.
       static const double ps[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
-      std::vector<double>& v = res->vals;
-      const size_t n = v.size();
-      size_t from = 0;
-      for (int i = 0; i < 7 && n > 0; i++) {
-        size_t k = static_cast<size_t>(std::ceil(ps[i] * static_cast<double>(n)));
-        k = k == 0 ? 0 : k - 1;
-        if (k >= n) k = n - 1;
-        if (k < from) k = from;
-        std::nth_element(v.begin() + from, v.begin() + k, v.end());
-        exactQuantiles[i] = v[k];
-        from = k;
+      double* v = qvals.get();
+      const uint64_t n = qfill.load();
+      if (n > 0) {
+        uint64_t ks[7];
+        for (int i = 0; i < 7; i++) {
+          uint64_t k = static_cast<uint64_t>(std::ceil(ps[i] * static_cast<double>(n)));
+          ks[i] = std::min<uint64_t>(k == 0 ? 0 : k - 1, n - 1);
+        }
+        // select ks[a..b) within v[lo, hi) (every ks in range, ascending)
+        // (equal ranks in a small column: a k outside [lo, hi) is the value already placed beside it)
+        std::function<void(int, int, uint64_t, uint64_t)> sel = [&](int a, int b, uint64_t lo, uint64_t hi) {
+          if (a >= b) return;
+          const int m = (a + b) / 2;
+          const uint64_t k = ks[m];
+          if (k < lo) exactQuantiles[m] = v[lo - 1];
+          else if (k >= hi) exactQuantiles[m] = v[hi];
+          else { std::nth_element(v + lo, v + k, v + hi); exactQuantiles[m] = v[k]; }
+          sel(a, m, lo, std::min(std::max(k, lo), hi));
+          sel(m + 1, b, std::min(std::max(k + 1, lo), hi), hi);
+        };
+        std::nth_element(v, v + ks[3], v + n);
+        exactQuantiles[3] = v[ks[3]];
+#pragma omp parallel sections num_threads(2)
+        {
+#pragma omp section
+          sel(0, 3, 0, ks[3]);
+#pragma omp section
+          sel(4, 7, ks[3] + 1, n);
+        }
       }
-      std::vector<double>().swap(v);
+      qvals.reset();
     } else {
       res->qs.Sorted(&qsorted, &qtotal);
     }
