@@ -76,6 +76,17 @@ export type FilterOp =
   | { op: 'in'; col: number; lits: FilterLiteral[] }
   | { op: 'isnull'; col: number }
   | { op: 'poly'; x: number; y: number; pts: Float64Array }
+  /**
+   * A string predicate (shared/expr/strmatch.ts, filter.cc StrMatch): eq/contains/prefix/suffix
+   * compare the UTF-8 bytes of `s`; with `fold` (a sorted (from, to) case table) the text is
+   * folded per code point and compared with the code points `pat`. like: `pat` holds LIKE tokens
+   * (code points, -1 for %, -2 for _). regex: `prog` is the NFA (op, a, b triples), `ranges` its
+   * sets, `anchored` when it can only match at the start.
+   */
+  | {
+      op: 'str'; col: number; fn: 'eq' | 'contains' | 'prefix' | 'suffix' | 'like' | 'regex';
+      s?: string; pat?: Int32Array; prog?: Int32Array; ranges?: Uint32Array; fold?: Uint32Array; anchored?: boolean;
+    }
   | { op: 'and' | 'or'; n: number }
   | { op: 'not' }
   | { op: 'const'; v: 0 | 1 | 2 };
@@ -246,6 +257,10 @@ export interface CsvOpenOptions extends CsvDialectOptions {
   mode?: 'infer' | 'parse';
   /** per column (unknown names read as string) */
   types?: string[];
+  /** per column: the date orders (CSV_ORDER bits of native/csv.ts) a date / timestamp column may be read in */
+  orders?: number[];
+  /** per column: keep the type; a value that does not convert is null and counted (`unconverted`) */
+  forced?: boolean[];
   /** skip the first row */
   header?: boolean;
   /** infer: report the first row's values and classes */
@@ -260,6 +275,15 @@ export interface CsvWidening {
   from: CsvTypeName;
   to: CsvTypeName;
   line: number;
+  /** date orders after the widening (a date column can also narrow its orders: from = to) */
+  orders: number;
+}
+
+/** Values of forced columns that did not convert: counts per column and the first few. */
+export interface CsvUnconverted {
+  counts: Float64Array;
+  /** 0-based data row, 1-based line, the text */
+  samples: { column: number; row: number; line: number; value: string }[];
 }
 
 /** One column of a parsed chunk, as Arrow buffers. */
@@ -283,11 +307,15 @@ export interface CsvFeedResult {
   /** bytes carried into the next feed (an incomplete row) */
   carry: number;
   types: CsvTypeName[];
+  /** date orders per column (CSV_ORDER bits of native/csv.ts) */
+  orders: number[];
   nulls: Float64Array;
   /** (line, fields) pairs of bad rows */
   bad: Float64Array;
   badCount: number;
   widened: CsvWidening[];
+  /** mode 'parse': values of forced columns that did not convert */
+  unconverted?: CsvUnconverted;
   firstRow?: string[];
   firstClasses?: CsvTypeName[];
   /** mode 'parse' */
@@ -304,6 +332,9 @@ export interface CsvIngestOptions extends CsvDialectOptions {
   offset?: number;
   ncols: number;
   types?: string[];
+  /** as CsvOpenOptions */
+  orders?: number[];
+  forced?: boolean[];
   header?: boolean;
   strict?: boolean;
   cp1252?: boolean;
@@ -325,7 +356,9 @@ export interface CsvIngestResult {
   blocks: Float64Array;
   nulls: Float64Array;
   types: CsvTypeName[];
+  orders: number[];
   widened: CsvWidening[];
+  unconverted: CsvUnconverted;
 }
 
 /** parquet_write.cc ParseIn */

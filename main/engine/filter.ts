@@ -7,15 +7,23 @@
  * request; nobody splices compiled programs or knows an op's layout.
  *
  * Literals are converted for the column they meet: integers stay exact (decimal text), dates and
- * timestamps become the column's storage unit, and a literal of another kind (a string against a
- * number, a bool against a non-bool) compares as unknown, as in the reference evaluator
- * (shared/expr/bind.ts evalExpr3).
+ * timestamps become the column's storage unit, a string against a date/timestamp column is the
+ * ISO date or timestamp it spells (E_BAD_EXPR when it spells none), and a literal of another kind
+ * (a string against a number, a bool against a non-bool) compares as unknown, as in the reference
+ * evaluator (shared/expr/bind.ts evalExpr3).
+ *
+ * String predicates (contains, like, regular expressions: shared/expr/strmatch.ts) become one
+ * `str` op: LIKE patterns that are plain substring tests run on the UTF-8 bytes, the rest on code
+ * points with the patterns compiled here (LIKE tokens, a regular expression's NFA), so the kernel
+ * parses no pattern itself. A string predicate on a column that is not a string is unknown.
  */
 import { NativeFilter, type ColumnDesc } from '../../native/index';
 import type { FilterLiteral, FilterOp } from '../../native/binding';
 import type { CompareOp, Expr, Literal } from '../../shared/expr/ast';
-import { andAll } from '../../shared/expr/bind';
+import { andAll, closestName } from '../../shared/expr/bind';
+import { formatColumn } from '../../shared/expr/format';
 import { parseTime } from '../../shared/expr/literal';
+import { compileRegex, likeShape, likeTokens, lowerTable, tablePairs } from '../../shared/expr/strmatch';
 import { parseExpr } from '../../shared/expr/parse';
 import { polygonEdges } from '../../shared/expr/polygon';
 import { CdxError } from '../../shared/errors';
@@ -59,7 +67,10 @@ export function datasetColumns(ds: FilterDataset): (name: string) => ColumnDesc 
     if (ds.unsupported.has(name)) {
       throw new CdxError('E_UNKNOWN_COLUMN', `column "${name}" cannot be filtered on: ${ds.unsupported.get(name)}`, { file: ds.location, column: name });
     }
-    throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}" (columns: ${[...ds.columns.keys()].join(', ')})`, { file: ds.location, column: name });
+    const near = closestName(name, ds.columns.keys());
+    const typed = near === undefined ? '' : formatColumn(near);
+    const hint = near !== undefined ? ` — did you mean ${typed.startsWith('`') ? typed : `'${near}'`}?` : ` (columns: ${[...ds.columns.keys()].join(', ')})`;
+    throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}"${hint}`, { file: ds.location, column: name });
   };
 }
 
@@ -75,6 +86,30 @@ const NS_PER_UNIT: Record<string, bigint> = { s: 1_000_000_000n, ms: 1_000_000n,
 
 const isString = (c: ColumnDesc) => c.kind === 'utf8' || c.kind === 'large_utf8' || c.kind === 'dict';
 const isBool = (c: ColumnDesc) => c.kind === 'bool' || c.logical?.type === 'bool8';
+const isTemporal = (c: ColumnDesc) => c.logical?.type === 'date' || c.logical?.type === 'timestamp';
+
+let lowerPairs: Uint32Array | null = null;
+
+/** The native op of a string predicate on column index `i` (before its negation). */
+function stringOp(e: Extract<Expr, { kind: 'match' }>, i: number): FilterOp {
+  switch (e.op) {
+    case 'contains': return { op: 'str', col: i, fn: 'contains', s: e.pattern };
+    case 'starts_with': return { op: 'str', col: i, fn: 'prefix', s: e.pattern };
+    case 'ends_with': return { op: 'str', col: i, fn: 'suffix', s: e.pattern };
+    case 'like': {
+      const tokens = likeTokens(e.pattern, e.icase);
+      const fold = e.icase ? { fold: (lowerPairs ??= tablePairs(lowerTable())) } : {};
+      const shape = likeShape(tokens);
+      if (shape && !e.icase) return { op: 'str', col: i, fn: shape.fn, s: String.fromCodePoint(...shape.cps) };
+      if (shape) return { op: 'str', col: i, fn: shape.fn, pat: Int32Array.from(shape.cps), ...fold };
+      return { op: 'str', col: i, fn: 'like', pat: Int32Array.from(tokens), ...fold };
+    }
+    case 'regex': {
+      const p = compileRegex(e.pattern, e.icase);
+      return { op: 'str', col: i, fn: 'regex', prog: p.prog, ranges: p.ranges, anchored: p.anchored, ...(p.fold ? { fold: p.fold } : {}) };
+    }
+  }
+}
 
 /** A date/timestamp literal in the column's storage unit (epoch ms for non-temporal columns). */
 function dateLiteral(text: string, c: ColumnDesc): FilterLiteral | null {
@@ -100,7 +135,16 @@ function literalFor(l: Literal, c: ColumnDesc): FilterLiteral | null {
   if ('date' in l) return isString(c) || isBool(c) ? null : dateLiteral(l.date, c);
   const v = l.value;
   if (v === null) return { t: 'null' };
-  if (typeof v === 'string') return isString(c) ? { t: 'str', v } : null;
+  if (typeof v === 'string') {
+    if (isString(c)) return { t: 'str', v };
+    if (!isTemporal(c)) return null;
+    const t = dateLiteral(v, c);
+    if (!t) {
+      const type = c.logical?.type === 'date' ? 'date' : 'timestamp';
+      throw new CdxError('E_BAD_EXPR', `'${v}' is not a date or time, so it cannot be compared with the ${type} column "${c.name}": write 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'`, { column: c.name });
+    }
+    return t;
+  }
   if (typeof v === 'boolean') return isBool(c) ? { t: 'num', v: v ? 1 : 0 } : null;
   return isString(c) || isBool(c) ? null : { t: 'num', v };
 }
@@ -178,6 +222,16 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         prog.push({ op: 'cmp', col: i, cmp: '>=', lit: { t: 'num', v: e.lo } });
         prog.push({ op: 'cmp', col: i, cmp: '<', lit: { t: 'num', v: e.hi } });
         prog.push({ op: 'and', n: 2 });
+        return;
+      }
+      case 'match': {
+        const [i, c] = col(e.col.name);
+        if (!isString(c)) {
+          prog.push({ op: 'const', v: 1 }); // not a string: unknown, as in the reference evaluator
+          return;
+        }
+        prog.push(stringOp(e, i));
+        if ((e.op === 'like' || e.op === 'regex') && e.negated) prog.push({ op: 'not' });
         return;
       }
       case 'inpolygon': {

@@ -46,6 +46,20 @@ bad:
   return false;
 }
 
+// Reads an optional typed array of element type T (Int32Array / Uint32Array) into `out`.
+template <class T>
+static bool GetTyped(const Napi::Object& o, const char* key, napi_typedarray_type type, std::vector<T>* out, Status* st) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return true;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    *st = Status::Error("E_BAD_ARG", std::string("str needs ") + key + " as a typed array");
+    return false;
+  }
+  Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+  out->assign(a.Data(), a.Data() + a.ElementLength());
+  return true;
+}
+
 bool Filter::Parse(const Napi::Value& v, Status* st) {
   if (v.IsUndefined() || v.IsNull()) return true;
   if (!v.IsObject()) { *st = Status::Error("E_BAD_ARG", "filter must be an object"); return false; }
@@ -116,6 +130,35 @@ bool Filter::Parse(const Napi::Value& v, Status* st) {
       op.by0 = INFINITY; op.by1 = -INFINITY;
       for (size_t k = 0; k + 4 < op.poly.size(); k += 5) { op.by0 = std::min(op.by0, op.poly[k]); op.by1 = std::max(op.by1, op.poly[k + 1]); }
       d++;
+    } else if (t == "str") {
+      op.type = FOp::STR;
+      std::string fn;
+      if (!colArg("col", &op.col) || !GetStr(e, "fn", &fn, st)) return false;
+      static const char* kFns[] = {"eq", "contains", "prefix", "suffix", "like", "regex"};
+      op.sfn = -1;
+      for (int k = 0; k < 6; k++) if (fn == kFns[k]) op.sfn = k;
+      if (op.sfn < 0) { *st = Status::Error("E_BAD_ARG", "unknown string predicate " + fn); return false; }
+      if (!GetStr(e, "s", &op.s, st, false)) return false;
+      op.icase = false;
+      GetBool(e, "anchored", &op.anchored, false);
+      if (!GetTyped<int32_t>(e, "pat", napi_int32_array, &op.pat, st) || !GetTyped<int32_t>(e, "prog", napi_int32_array, &op.prog, st) ||
+          !GetTyped<uint32_t>(e, "ranges", napi_uint32_array, &op.ranges, st) || !GetTyped<uint32_t>(e, "fold", napi_uint32_array, &op.fold, st))
+        return false;
+      op.icase = !e.Get("fold").IsUndefined();
+      if (op.sfn == FOp::S_REGEX) {
+        // the program must be well formed: every jump inside it, every set inside `ranges`
+        const size_t np = op.prog.size() / 3;
+        bool ok = np > 0 && op.prog.size() % 3 == 0 && op.ranges.size() % 2 == 0;
+        for (size_t k = 0; ok && k < np; k++) {
+          const int32_t o = op.prog[3 * k], a = op.prog[3 * k + 1], b = op.prog[3 * k + 2];
+          if (o == 0 || o == 1) ok = a >= 0 && b >= 0 && static_cast<size_t>(a) + b <= op.ranges.size() / 2 && k + 1 < np;
+          else if (o == 3) ok = a >= 0 && b >= 0 && static_cast<size_t>(a) < np && static_cast<size_t>(b) < np;
+          else if (o == 4) ok = a >= 0 && static_cast<size_t>(a) < np;
+          else ok = o >= 2 && o <= 8 && (o == 7 || k + 1 < np);
+        }
+        if (!ok) { *st = Status::Error("E_BAD_ARG", "malformed regular expression program"); return false; }
+      }
+      d++;
     } else if (t == "and" || t == "or") {
       op.type = t == "and" ? FOp::AND : FOp::OR;
       if (!GetU64(e, "n", &u, st)) return false;
@@ -153,6 +196,154 @@ static inline bool CmpVal(int cmp, const A& a, const B& b) {
   }
 }
 
+// ---- string predicates ----
+
+static inline uint32_t FoldCp(const std::vector<uint32_t>& fold, uint32_t c) {
+  if (c < 128) return (c >= 'A' && c <= 'Z') ? c + 32 : c;  // both case tables agree on ASCII
+  size_t lo = 0, hi = fold.size() / 2;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (fold[2 * mid] < c) lo = mid + 1; else hi = mid;
+  }
+  return (lo < fold.size() / 2 && fold[2 * lo] == c) ? fold[2 * lo + 1] : c;
+}
+
+// UTF-8 → code points (folded when `fold` is given); a malformed byte reads as U+FFFD.
+static void DecodeUtf8(std::string_view s, const std::vector<uint32_t>* fold, std::vector<uint32_t>& out) {
+  out.clear();
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    uint32_t c = p[i];
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > n) { out.push_back(0xFFFD); i++; continue; }
+    if (len > 1) {
+      c &= 0x3F >> (len - 1);
+      bool ok = true;
+      for (int k = 1; k < len; k++) {
+        if ((p[i + k] & 0xC0) != 0x80) { ok = false; break; }
+        c = (c << 6) | (p[i + k] & 0x3F);
+      }
+      if (!ok) { out.push_back(0xFFFD); i++; continue; }
+    }
+    out.push_back(fold ? FoldCp(*fold, c) : c);
+    i += len;
+  }
+}
+
+// SQL LIKE over code points: tokens -1 = %, -2 = _ (iterative wildcard matching, no recursion).
+static bool LikeMatch(const std::vector<int32_t>& p, const uint32_t* t, size_t n) {
+  size_t i = 0, j = 0, mark = 0;
+  const size_t m = p.size();
+  ptrdiff_t star = -1;
+  while (i < n) {
+    if (j < m && (p[j] == -2 || (p[j] >= 0 && static_cast<uint32_t>(p[j]) == t[i]))) { i++; j++; }
+    else if (j < m && p[j] == -1) { star = static_cast<ptrdiff_t>(j++); mark = i; }
+    else if (star >= 0) { j = static_cast<size_t>(star) + 1; i = ++mark; }
+    else return false;
+  }
+  while (j < m && p[j] == -1) j++;
+  return j == m;
+}
+
+static inline bool InSet(const std::vector<uint32_t>& R, int32_t first, int32_t count, uint32_t c) {
+  int32_t lo = 0, hi = count;
+  while (lo < hi) {
+    const int32_t mid = (lo + hi) / 2;
+    if (R[2 * (first + mid) + 1] < c) lo = mid + 1; else hi = mid;
+  }
+  return lo < count && R[2 * (first + lo)] <= c;
+}
+
+// Regular expressions: a Thompson NFA compiled in shared/expr/strmatch.ts (compileRegex), run as
+// a Pike VM without captures: every thread advances in step over the text, so the time is
+// O(text × program) with no backtracking. Not std::regex: libstdc++'s is a recursive backtracker
+// (exponential on patterns like (a*)*b, deep recursion on long strings) and much slower; and
+// compiling on the JS side keeps one parser deciding what a pattern means for every back end.
+// Ops: 0 SET / 1 NSET (a = first range pair, b = count), 2 ANY, 3 SPLIT a b, 4 JMP a, 5 BOL,
+// 6 EOL, 7 MATCH, 8 CHAR a.
+static bool RegexMatch(const FOp& op, const uint32_t* t, size_t n, StrScratch& s) {
+  const int32_t* P = op.prog.data();
+  const size_t np = op.prog.size() / 3;
+  if (s.mark.size() < np) s.mark.assign(np, 0);
+  s.clist.clear();
+  auto nextGen = [&]() {
+    if (++s.gen == 0) { std::fill(s.mark.begin(), s.mark.end(), 0); s.gen = 1; }
+  };
+  // epsilon closure of pc at text position pos into list; true when MATCH is reached
+  auto add = [&](std::vector<int32_t>& list, int32_t pc0, size_t pos) {
+    s.stack.clear();
+    s.stack.push_back(pc0);
+    while (!s.stack.empty()) {
+      const int32_t pc = s.stack.back();
+      s.stack.pop_back();
+      if (s.mark[pc] == s.gen) continue;
+      s.mark[pc] = s.gen;
+      const int32_t o = P[3 * pc];
+      switch (o) {
+        case 3: s.stack.push_back(P[3 * pc + 2]); s.stack.push_back(P[3 * pc + 1]); break;
+        case 4: s.stack.push_back(P[3 * pc + 1]); break;
+        case 5: if (pos == 0) s.stack.push_back(pc + 1); break;
+        case 6: if (pos == n) s.stack.push_back(pc + 1); break;
+        case 7: return true;
+        default: list.push_back(pc);
+      }
+    }
+    return false;
+  };
+  nextGen();
+  if (add(s.clist, 0, 0)) return true;
+  for (size_t pos = 0; pos < n; pos++) {
+    const uint32_t c = t[pos];
+    nextGen();
+    s.nlist.clear();
+    for (const int32_t pc : s.clist) {
+      const int32_t o = P[3 * pc];
+      bool hit;
+      switch (o) {
+        case 0: hit = InSet(op.ranges, P[3 * pc + 1], P[3 * pc + 2], c); break;
+        case 1: hit = !InSet(op.ranges, P[3 * pc + 1], P[3 * pc + 2], c); break;
+        case 2: hit = true; break;
+        default: hit = static_cast<uint32_t>(P[3 * pc + 1]) == c; break;  // CHAR
+      }
+      if (hit && add(s.nlist, pc + 1, pos + 1)) return true;
+    }
+    if (!op.anchored && add(s.nlist, 0, pos + 1)) return true;
+    std::swap(s.clist, s.nlist);
+    if (op.anchored && s.clist.empty()) return false;
+  }
+  return false;
+}
+
+static bool StrMatch(const FOp& op, std::string_view v, StrScratch& s) {
+  if (!op.icase && op.sfn <= FOp::S_SUFFIX) {
+    const std::string_view p(op.s);
+    switch (op.sfn) {
+      case FOp::S_EQ: return v == p;
+      case FOp::S_CONTAINS: return v.find(p) != std::string_view::npos;
+      case FOp::S_PREFIX: return v.size() >= p.size() && v.compare(0, p.size(), p) == 0;
+      default: return v.size() >= p.size() && v.compare(v.size() - p.size(), p.size(), p) == 0;
+    }
+  }
+  DecodeUtf8(v, op.icase ? &op.fold : nullptr, s.cps);
+  const uint32_t* t = s.cps.data();
+  const size_t n = s.cps.size(), m = op.pat.size();
+  auto eqAt = [&](size_t at) {
+    for (size_t k = 0; k < m; k++) if (t[at + k] != static_cast<uint32_t>(op.pat[k])) return false;
+    return true;
+  };
+  switch (op.sfn) {
+    case FOp::S_EQ: return n == m && eqAt(0);
+    case FOp::S_PREFIX: return n >= m && eqAt(0);
+    case FOp::S_SUFFIX: return n >= m && eqAt(n - m);
+    case FOp::S_CONTAINS:
+      for (size_t at = 0; at + m <= n; at++) if (eqAt(at)) return true;
+      return false;
+    case FOp::S_LIKE: return LikeMatch(op.pat, t, n);
+    default: return RegexMatch(op, t, n, s);
+  }
+}
+
 static uint8_t StrPred(const FOp& op, std::string_view s) {
   if (op.type == FOp::CMP) {
     int c = s.compare(std::string_view(op.s));
@@ -169,7 +360,24 @@ Status Filter::Prepare() {
     Status st = c->Validate();
     if (!st.ok()) return st;
   }
+  StrScratch scratch;
   for (FOp& op : ops) {
+    if (op.type == FOp::STR) {
+      const Column& c = *cols[op.col];
+      if (!c.IsString()) return Status::Error("E_BAD_TYPE", "a string predicate on the non-string column " + c.name);
+      if (c.kind == Kind::DICT) {
+        // once per dictionary entry, not per row
+        StringColumnReader r;
+        r.Bind(*c.dict);
+        op.lut.resize(c.dict->rows);
+        for (uint64_t k = 0; k < c.dict->rows; k++) {
+          const uint8_t* p; uint64_t len;
+          if (!r.Get(k, &p, &len)) return Status::Error("E_CORRUPT", "corrupt dictionary of column " + c.name);
+          op.lut[k] = p ? (StrMatch(op, std::string_view(reinterpret_cast<const char*>(p), len), scratch) ? 2 : 0) : 1;
+        }
+      }
+      continue;
+    }
     if (op.type != FOp::CMP && op.type != FOp::IN) continue;
     const Column& c = *cols[op.col];
     const bool wantStr = op.type == FOp::CMP ? op.str : (!op.strs.empty());
@@ -347,6 +555,28 @@ const uint8_t* Filter::EvalTri(const View* views, uint64_t r0, uint32_t n, Filte
               if (x != x) { o[i] = miss; continue; }
               o[i] = std::binary_search(op.nums.begin(), op.nums.end(), x) ? 2 : miss;
             }
+          }
+        }
+        if (hasNulls) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;
+        break;
+      }
+      case FOp::STR: {
+        const View& v = views[op.col];
+        const Column& c = *v.col;
+        const uint64_t local = r0 - v.rowStart;
+        uint8_t* o = top(sp++);
+        const bool hasNulls = ValidityBytes(v, local, n, s.va.data());
+        if (c.kind == Kind::DICT) {
+          for (uint32_t i = 0; i < n; i++) {
+            int64_t k = DictIndex(v, local + i);
+            o[i] = (k >= 0 && static_cast<uint64_t>(k) < op.lut.size()) ? op.lut[k] : 1;
+          }
+        } else {
+          for (uint32_t i = 0; i < n; i++) {
+            if (hasNulls && !s.va[i]) { o[i] = 1; continue; }
+            const uint8_t* p; uint64_t len;
+            if (!StringAt(v, local + i, &p, &len)) { o[i] = 1; continue; }
+            o[i] = StrMatch(op, std::string_view(reinterpret_cast<const char*>(p), len), s.str) ? 2 : 0;
           }
         }
         if (hasNulls) for (uint32_t i = 0; i < n; i++) o[i] = s.va[i] ? o[i] : 1;

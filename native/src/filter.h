@@ -11,7 +11,7 @@ namespace cdx {
 constexpr uint32_t kBatch = 4096;
 
 struct FOp {
-  enum Type { CMP, IN, ISNULL, POLY, AND, OR, NOT, CONST } type = CONST;
+  enum Type { CMP, IN, ISNULL, POLY, AND, OR, NOT, CONST, STR } type = CONST;
   int col = -1, col2 = -1;
   int cmp = 0;  // 0 '=', 1 '!=', 2 '<', 3 '<=', 4 '>', 5 '>='
   bool str = false;
@@ -26,6 +26,23 @@ struct FOp {
   std::vector<double> poly;        // x0,y0,x1,y1,...
   double bx0 = 0, bx1 = 0, by0 = 0, by1 = 0;
   std::vector<uint8_t> lut;        // DICT columns: result per dictionary entry
+  // STR (string predicates of shared/expr/strmatch.ts)
+  enum StrFn { S_EQ, S_CONTAINS, S_PREFIX, S_SUFFIX, S_LIKE, S_REGEX };
+  int sfn = S_EQ;
+  bool icase = false;              // fold the text with `fold` and compare with `pat`
+  bool anchored = false;           // regex: starts with ^ on every branch
+  std::vector<int32_t> pat;        // code points (icase substring tests; LIKE tokens: -1 %, -2 _)
+  std::vector<int32_t> prog;       // regex NFA: (op, a, b) triples
+  std::vector<uint32_t> ranges;    // regex sets: (lo, hi) code point pairs
+  std::vector<uint32_t> fold;      // case table: sorted (from, to) pairs
+};
+
+// Per-thread buffers of the string predicates (decoded code points, NFA thread lists).
+struct StrScratch {
+  std::vector<uint32_t> cps;
+  std::vector<int32_t> clist, nlist, stack;
+  std::vector<uint32_t> mark;
+  uint32_t gen = 0;
 };
 
 struct FilterScratch {
@@ -33,6 +50,7 @@ struct FilterScratch {
   std::vector<double> a, b;
   std::vector<long double> ld;
   std::vector<uint8_t> va, vb;
+  StrScratch str;
   void Init(int depth);
 };
 

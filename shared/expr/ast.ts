@@ -25,6 +25,19 @@ export interface ColumnRef {
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
+/**
+ * String predicates (shared/expr/strmatch.ts has their exact rules):
+ *  - contains / starts_with / ends_with: substring tests, case-sensitive, by code points;
+ *  - like: SQL LIKE (`%` any run, `_` one character, `\` escapes the next character), the whole
+ *    string must match; icase = ILIKE (both sides lower-cased per character);
+ *  - regex: a regular expression found anywhere in the string (search, as PostgreSQL's `~`), in a
+ *    portable subset that DuckDB (RE2), PostgreSQL and the native kernel read alike; `.` matches
+ *    any character including a newline; icase = `~*` (Unicode simple case folding).
+ * A null string gives unknown; a column that is not a string gives unknown (checkExpr reports it).
+ */
+export type StringFn = 'contains' | 'starts_with' | 'ends_with';
+export type PatternOp = 'like' | 'regex';
+
 export type Expr =
   | { kind: 'cmp'; op: CompareOp; left: ColumnRef; right: Literal }
   | { kind: 'and'; args: Expr[] }
@@ -39,5 +52,9 @@ export type Expr =
    * brushed bin range selects exactly the rows counted in those bins).
    */
   | { kind: 'range'; col: ColumnRef; lo: number; hi: number }
+  /** contains(col, 'x'), starts_with(col, 'x'), ends_with(col, 'x') */
+  | { kind: 'match'; op: StringFn; col: ColumnRef; pattern: string }
+  /** col [not] like|ilike 'p', col ~ 're' (~* ignores case; !~ and !~* negate) */
+  | { kind: 'match'; op: PatternOp; col: ColumnRef; pattern: string; icase?: boolean; negated?: boolean }
   /** Point-in-polygon on two columns (lasso). Even-odd rule; polygon closed implicitly. */
   | { kind: 'inpolygon'; x: ColumnRef; y: ColumnRef; polygon: [number, number][] };

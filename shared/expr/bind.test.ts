@@ -199,8 +199,10 @@ describe('checkExpr', () => {
     expect(codes("price = 'abc'")).toEqual(['E_TYPE_MISMATCH']);
     expect(codes('country > 3')).toEqual(['E_TYPE_MISMATCH']);
     expect(codes('ok in (1, 0)')).toEqual(['E_TYPE_MISMATCH', 'E_TYPE_MISMATCH']);
-    expect(codes("day = '2024-01-01'")).toEqual(['E_TYPE_MISMATCH']);
-    expect(checkExpr(parseExpr("day = '2024-01-01'"), schema)[0]!.message).toMatch(/date '…'/);
+    // issue #19: an ISO string converts for a date column (it was a mismatch before); any other string is one
+    expect(codes("day = '2024-01-01'")).toEqual([]);
+    expect(codes("day = 'soon'")).toEqual(['E_TYPE_MISMATCH']);
+    expect(checkExpr(parseExpr("day = 'soon'"), schema)[0]!.message).toMatch(/'soon', which is not a date or time: write 'YYYY-MM-DD'/);
     expect(codes('country in [0, 1)')).toEqual(['E_TYPE_MISMATCH']);
     expect(codes('(country, price) in polygon [(0,0),(1,0),(1,1)]')).toEqual(['E_TYPE_MISMATCH']);
   });

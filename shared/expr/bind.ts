@@ -3,8 +3,11 @@
  * evaluator (the oracle for the native mask and the filter for small in-memory data).
  */
 import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
+import { ExprError } from './errors';
+import { formatColumn } from './format';
 import { INT64_MAX, INT64_MIN, UINT64_MAX, literalClass, parseTime, timeToMs } from './literal';
 import { type PolygonEdge, pointInPolygon, polygonEdges } from './polygon';
+import { checkPattern, matchString } from './strmatch';
 
 // ───────────────────────────── helpers ─────────────────────────────
 
@@ -56,6 +59,48 @@ export function columnsOf(e: Expr): string[] {
   return [...seen];
 }
 
+// ───────────────────────────── suggestions ─────────────────────────────
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), case-insensitive. */
+export function editDistance(a: string, b: string): number {
+  const s = [...a.toLowerCase()], t = [...b.toLowerCase()];
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => [i, ...new Array<number>(t.length).fill(0)]);
+  for (let j = 1; j <= t.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= s.length; i++)
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  return d[s.length]![t.length]!;
+}
+
+/**
+ * The name among `names` that `name` was most likely meant to be (a typo, other case, or spaces
+ * for underscores), or undefined when none is close: at most a third of the letters differ.
+ */
+export function closestName(name: string, names: Iterable<string>): string | undefined {
+  let best: string | undefined, bestD = Infinity;
+  const norm = (x: string) => x.toLowerCase().replace(/[\s_-]+/g, '');
+  for (const n of names) {
+    const d = norm(n) === norm(name) ? 0 : editDistance(name, n);
+    if (d < bestD) {
+      best = n;
+      bestD = d;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor([...name].length / 3)) ? best : undefined;
+}
+
+/** "Unknown column 'orgin' — did you mean 'origin'?" (in backquotes where it must be typed so). */
+export function unknownColumnMessage(name: string, names: Iterable<string>): string {
+  const near = closestName(name, names);
+  if (near === undefined) return `Unknown column '${name}'`;
+  const typed = formatColumn(near);
+  return `Unknown column '${name}' — did you mean ${typed.startsWith('`') ? typed : `'${near}'`}?`;
+}
+
 // ───────────────────────────── checking ─────────────────────────────
 
 export interface SchemaLike {
@@ -104,12 +149,11 @@ export function checkExpr(e: Expr, schema: SchemaLike): ExprProblem[] {
     const t = types.get(c.name);
     if (t === undefined && !reported.has(c.name)) {
       reported.add(c.name);
-      const near = schema.fields.find((f) => f.name.toLowerCase() === c.name.toLowerCase());
       problems.push({
         code: 'E_UNKNOWN_COLUMN',
         severity: 'error',
         column: c.name,
-        message: `Unknown column '${c.name}'` + (near ? ` (did you mean '${near.name}'?)` : ''),
+        message: unknownColumnMessage(c.name, schema.fields.map((f) => f.name)),
       });
     }
     return t;
@@ -126,6 +170,16 @@ export function checkExpr(e: Expr, schema: SchemaLike): ExprProblem[] {
       return;
     }
     const tc = typeClass(type);
+    if (tc === 'temporal' && cls === 'string') {
+      // an ISO date or timestamp typed as a string converts for a date/timestamp column
+      const text = (l as { value: string }).value;
+      if (!parseTime(text))
+        problems.push({
+          code: 'E_TYPE_MISMATCH', severity: 'error', column: c.name,
+          message: `${where} compares the ${type} column '${c.name}' with '${text}', which is not a date or time: write 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'`,
+        });
+      return;
+    }
     const ok =
       tc === 'other' ||
       (tc === 'numeric' && (cls === 'number' || cls === 'int')) ||
@@ -176,6 +230,22 @@ export function checkExpr(e: Expr, schema: SchemaLike): ExprProblem[] {
       case 'isnull':
         colType(e.col);
         return;
+      case 'match': {
+        const t = colType(e.col);
+        const what = e.op === 'like' ? (e.icase ? "'ilike'" : "'like'") : e.op === 'regex' ? 'A regular expression' : `${e.op}()`;
+        if (t !== undefined && !['string', 'other'].includes(typeClass(t)))
+          problems.push({
+            code: 'E_TYPE_MISMATCH', severity: 'error', column: e.col.name,
+            message: `${what} on the ${t} column '${e.col.name}': it works on text columns`,
+          });
+        try {
+          checkPattern(e);
+        } catch (err) {
+          if (!(err instanceof ExprError)) throw err;
+          problems.push({ code: 'E_BAD_VALUE', severity: 'error', column: e.col.name, message: err.message });
+        }
+        return;
+      }
       case 'between': {
         const t = colType(e.col);
         checkValue(e.col, t, e.lo, "'between'");
@@ -244,7 +314,14 @@ export function compareCell(cell: unknown, l: Literal): number | null {
     if (cell instanceof Date) return cmpNum(cell.getTime(), v);
     return null;
   }
-  if (typeof v === 'string') return typeof cell === 'string' ? cmpCodePoints(cell, v) : null;
+  if (typeof v === 'string') {
+    if (cell instanceof Date) {
+      // a date/timestamp cell against an ISO string: the string converts (as the engines do)
+      const ms = stringMs(v);
+      return cmpNum(cell.getTime(), ms);
+    }
+    return typeof cell === 'string' ? cmpCodePoints(cell, v) : null;
+  }
   if (typeof v === 'boolean') return typeof cell === 'boolean' ? (cell === v ? 0 : cell ? 1 : -1) : null;
   return null;
 }
@@ -258,6 +335,19 @@ function literalMs(l: Literal & { date: string }): number | null {
   if (v === undefined) {
     const t = parseTime(l.date);
     msCache.set(l, (v = t ? timeToMs(t) : null));
+  }
+  return v;
+}
+
+const stringMsCache = new Map<string, number>();
+
+function stringMs(s: string): number {
+  let v = stringMsCache.get(s);
+  if (v === undefined) {
+    const t = parseTime(s);
+    if (!t) throw new ExprError('E_BAD_EXPR', `'${s}' is not a date or time: write 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'`);
+    if (stringMsCache.size > 1000) stringMsCache.clear();
+    stringMsCache.set(s, (v = timeToMs(t)));
   }
   return v;
 }
@@ -382,6 +472,12 @@ export function evalExpr3(e: Expr, row: Readonly<Record<string, unknown>>): Trut
       const x = typeof cell === 'number' || typeof cell === 'bigint' ? cell : cell instanceof Date ? cell.getTime() : null;
       if (x === null) return null;
       return cmpNum(x, e.lo) >= 0 && cmpNum(x, e.hi) < 0; // NaN anywhere → false
+    }
+    case 'match': {
+      const cell = row[e.col.name];
+      if (typeof cell !== 'string') return null; // null, or not a string: unknown
+      const r = matchString(e, cell);
+      return e.op !== 'like' && e.op !== 'regex' ? r : e.negated ? !r : r;
     }
     case 'inpolygon': {
       const x = cellNumber(row[e.x.name]);

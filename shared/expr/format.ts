@@ -7,7 +7,8 @@
  * escapes; columns bare when they are plain identifiers that are not keywords, else in backquotes
  * (a backquote doubled); numbers in the shortest form that reads back to the same double, with
  * integral floats beyond 2^53 in exponent form (so they stay floats); -0 as `-0`; `inf`, `-inf`,
- * `nan`; `date '…'` for a date-only literal, else `timestamp '…'`.
+ * `nan`; `date '…'` for a date-only literal, else `timestamp '…'`; `s ~ "re"` for a regular
+ * expression (also when typed as matches(s, 're')).
  */
 import type { ColumnRef, Expr, Literal } from './ast';
 import { CONTEXTUAL, RESERVED } from './parse';
@@ -98,6 +99,10 @@ function fmtNode(e: Expr): string {
       return `${formatColumn(e.col)} ${e.negated ? 'not between' : 'between'} ${formatLiteral(e.lo)} and ${formatLiteral(e.hi)}`;
     case 'range':
       return `${formatColumn(e.col)} in [${formatNumber(e.lo)}, ${formatNumber(e.hi)})`;
+    case 'match':
+      if (e.op === 'like') return `${formatColumn(e.col)} ${e.negated ? 'not ' : ''}${e.icase ? 'ilike' : 'like'} ${formatString(e.pattern)}`;
+      if (e.op === 'regex') return `${formatColumn(e.col)} ${e.negated ? '!' : ''}~${e.icase ? '*' : ''} ${formatString(e.pattern)}`;
+      return `${e.op}(${formatColumn(e.col)}, ${formatString(e.pattern)})`;
     case 'inpolygon':
       return `(${formatColumn(e.x)}, ${formatColumn(e.y)}) in polygon [${e.polygon
         .map(([x, y]) => `(${formatNumber(x)}, ${formatNumber(y)})`)

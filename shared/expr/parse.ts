@@ -14,6 +14,9 @@
  *             | column "in" "[" number "," number ")"   (half-open brush range lo <= x < hi)
  *             | column "in" "[" number "," number "]"   (closed: same as between)
  *             | "(" column "," column ")" "in" "polygon" ( "[" points "]" | "(" points ")" )
+ *             | column ["not"] ("like" | "ilike") string
+ *             | column ("~" | "~*" | "!~" | "!~*") string     (regular expression: ~* ignores case)
+ *             | ("contains" | "starts_with" | "ends_with" | "matches") "(" column "," string ")"
  *   points    = [ point { "," point } ] ;  point = "(" number "," number ")"
  *   cmpop     = "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">="
  *   column    = identifier | "`" { any char, "``" for a backquote } "`"
@@ -25,7 +28,11 @@
  *               \\ \' \" \n \r \t \0 \b \f \v \uXXXX \u{X…})
  *
  * Reserved words (backquote a column with such a name): and or not in is null between true false.
- * `inf`, `nan`, `date`, `timestamp`, `polygon` are keywords only where a value/polygon is expected.
+ * `inf`, `nan`, `date`, `timestamp`, `polygon` are keywords only where a value/polygon is expected;
+ * `like`, `ilike` only after a column; `contains`, `starts_with`, `ends_with`, `matches` only
+ * before '('. `matches(s, 're')` is another spelling of `s ~ 're'` (the canonical form).
+ * The patterns of like/ilike and regular expressions are checked here (strmatch.ts has their
+ * rules); a bad one is a syntax error at the pattern's position.
  * `true` alone is the empty conjunction (`{kind:'and', args:[]}`) and `false` the empty disjunction.
  * Parenthesised groups keep their structure: `(a and b) and c` is and[and[a,b], c].
  *
@@ -33,9 +40,10 @@
  * 64-bit range it is { int: "…" } (exact); beyond that it becomes a float. A '.' or an exponent
  * makes a float.
  */
-import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
-import { ExprSyntaxError } from './errors';
+import type { ColumnRef, CompareOp, Expr, Literal, StringFn } from './ast';
+import { ExprError, ExprSyntaxError } from './errors';
 import { INT64_MIN, MAX_SAFE, UINT64_MAX, parseTime } from './literal';
+import { likeTokens, parseRegex } from './strmatch';
 
 type TokKind = 'ident' | 'qident' | 'string' | 'number' | 'op' | 'punct' | 'eof';
 interface Token {
@@ -48,7 +56,14 @@ interface Token {
 
 export const RESERVED = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'between', 'true', 'false']);
 /** Words that are keywords only in some positions; the formatter backquotes columns so named. */
-export const CONTEXTUAL = new Set(['inf', 'infinity', 'nan', 'date', 'timestamp', 'polygon']);
+export const CONTEXTUAL = new Set([
+  'inf', 'infinity', 'nan', 'date', 'timestamp', 'polygon', 'like', 'ilike', 'contains', 'starts_with', 'ends_with', 'matches',
+]);
+/** The string functions: name → predicate. */
+const FUNCTIONS: Record<string, StringFn | 'regex'> = { contains: 'contains', starts_with: 'starts_with', ends_with: 'ends_with', matches: 'regex' };
+const REGEX_OPS: Record<string, { icase: boolean; negated: boolean }> = {
+  '~': { icase: false, negated: false }, '~*': { icase: true, negated: false }, '!~': { icase: false, negated: true }, '!~*': { icase: true, negated: true },
+};
 
 const IDENT_START = /[\p{L}_]/u;
 const IDENT_PART = /[\p{L}\p{N}_$]/u;
@@ -144,7 +159,7 @@ function tokenize(text: string): Token[] {
             }
             fail('Bad \\u escape: expected \\uXXXX or \\u{X…}', i);
           }
-          fail(`Unknown escape \\${e ?? ''} in string (write \\\\ for a backslash)`, i);
+          fail(`Unknown escape \\${e ?? ''} in string (write \\\\ for a backslash, e.g. '\\\\d' in a regular expression)`, i);
         }
         s += d;
         i++;
@@ -159,7 +174,23 @@ function tokenize(text: string): Token[] {
       toks.push({ kind: 'number', text: m[0], pos: start, end: i });
       continue;
     }
+    const three = text.slice(i, i + 3);
+    if (three === '!~*') {
+      toks.push({ kind: 'op', text: three, pos: start, end: i + 3 });
+      i += 3;
+      continue;
+    }
     const two = text.slice(i, i + 2);
+    if (two === '~*' || two === '!~') {
+      toks.push({ kind: 'op', text: two, pos: start, end: i + 2 });
+      i += 2;
+      continue;
+    }
+    if (c === '~') {
+      toks.push({ kind: 'op', text: c, pos: start, end: i + 1 });
+      i++;
+      continue;
+    }
     if (two === '<=' || two === '>=' || two === '!=' || two === '<>' || two === '==') {
       toks.push({ kind: 'op', text: two, pos: start, end: i + 2 });
       i += 2;
@@ -174,6 +205,14 @@ function tokenize(text: string): Token[] {
       toks.push({ kind: 'punct', text: c, pos: start, end: i + 1 });
       i++;
       continue;
+    }
+    const prev = toks[toks.length - 1];
+    if ((c === '.' || c === ':' || c === '/' || c === '#' || c === '@' || c === '?' || c === '&' || c === '%' || c === '*') && prev?.kind === 'ident' && prev.end === i) {
+      // a column name with a symbol in it: suggest backquotes around the whole name
+      let j = i;
+      while (j < n && /[^\s=<>!~(),'"`]/.test(text[j]!)) j++;
+      const name = text.slice(prev.pos, j);
+      fail(`Unexpected character '${c}': a column name with spaces or symbols is written in backquotes, e.g. \`${name}\``, start);
     }
     fail(`Unexpected character '${c}'`, start);
   }
@@ -299,6 +338,7 @@ class Parser {
       this.next();
       return e;
     }
+    if (t.kind === 'ident' && Object.hasOwn(FUNCTIONS, t.text.toLowerCase()) && this.isPunct(this.peek(1), '(')) return this.func();
     if ((this.isKw(t, 'true') || this.isKw(t, 'false')) && this.peek(1).kind !== 'op') {
       this.next();
       return this.isKw(t, 'true') ? { kind: 'and', args: [] } : { kind: 'or', args: [] };
@@ -317,6 +357,39 @@ class Parser {
     return { kind: 'col', name: t.text };
   }
 
+  /** contains(col, 'text'), starts_with(…), ends_with(…), matches(col, 'regex') */
+  private func(): Expr {
+    const name = this.next();
+    const fn = FUNCTIONS[name.text.toLowerCase()]!;
+    this.expectPunct('(', `after '${name.text}'`);
+    const c = this.column();
+    this.expectPunct(',', `after the column in ${name.text}(column, ${fn === 'regex' ? "'regex'" : "'text'"})`);
+    const pattern = this.pattern(fn === 'regex' ? 'regex' : 'text', `${name.text}()`);
+    const close = this.peek();
+    if (!this.isPunct(close, ')')) this.fail(`Expected ')' to close ${name.text}(…), found ${describe(close)}`);
+    this.next();
+    return fn === 'regex' ? { kind: 'match', op: 'regex', col: c, pattern } : { kind: 'match', op: fn, col: c, pattern };
+  }
+
+  /** A quoted pattern or text, checked when it is a LIKE pattern or a regular expression. */
+  private pattern(what: 'text' | 'like' | 'regex', after: string): string {
+    const t = this.peek();
+    if (t.kind !== 'string') {
+      const word = t.kind === 'ident' || t.kind === 'qident' || t.kind === 'number' ? t.text : null;
+      const noun = what === 'text' ? 'text' : what === 'like' ? 'LIKE pattern' : 'regular expression';
+      this.fail(`Expected a quoted ${noun} after ${after}, found ${describe(t)}` + (word !== null ? `: did you mean '${word}'?` : ''));
+    }
+    this.next();
+    try {
+      if (what === 'like') likeTokens(t.text);
+      else if (what === 'regex') parseRegex(t.text);
+    } catch (err) {
+      if (err instanceof ExprError) this.fail(err.message, t);
+      throw err;
+    }
+    return t.text;
+  }
+
   private predicate(): Expr {
     const t = this.peek();
     if (!this.isColumnStart()) {
@@ -325,6 +398,7 @@ class Parser {
         const opTok = this.peek();
         if (opTok.kind !== 'op')
           this.fail(`Expected a comparison operator after the value, found ${describe(opTok)}`);
+        if (!Object.hasOwn(OPS, opTok.text)) this.fail(`Write the column first: column ${opTok.text} 'pattern'`);
         this.next();
         const c = this.column();
         return { kind: 'cmp', op: FLIP[OPS[opTok.text]!], left: c, right: l };
@@ -333,12 +407,25 @@ class Parser {
         this.fail(`Expected a column name, found the keyword '${t.text}' (write \`${t.text}\` for a column so named)`);
       this.fail(`Expected a column name or '(', found ${describe(t)}`);
     }
+    const colTok = this.peek();
     const c = this.column();
     const op = this.peek();
+    if (op.kind === 'op' && Object.hasOwn(REGEX_OPS, op.text)) {
+      this.next();
+      const pattern = this.pattern('regex', `'${op.text}'`);
+      const { icase, negated } = REGEX_OPS[op.text]!;
+      return { kind: 'match', op: 'regex', col: c, pattern, ...(icase ? { icase } : {}), ...(negated ? { negated } : {}) };
+    }
     if (op.kind === 'op') {
       this.next();
-      if (this.isColumnStart() && !this.isValueStart())
-        this.fail('Comparing two columns is not supported; compare a column with a value');
+      if (this.isColumnStart() && !this.isValueStart()) {
+        const w = this.peek();
+        this.fail(
+          w.kind === 'ident'
+            ? `Expected a value after '${op.text}', found the bare word ${w.text}: did you mean '${w.text}'? (Text values are quoted. Comparing two columns is not supported.)`
+            : 'Comparing two columns is not supported; compare a column with a value',
+        );
+      }
       const r = this.value(`a value after '${op.text}'`);
       return { kind: 'cmp', op: OPS[op.text]!, left: c, right: r };
     }
@@ -352,8 +439,14 @@ class Parser {
     if (this.acceptKw('not')) {
       negated = true;
       const nx = this.peek();
-      if (!this.isKw(nx, 'in') && !this.isKw(nx, 'between'))
-        this.fail(`Expected 'in' or 'between' after 'not', found ${describe(nx)}`);
+      if (!this.isKw(nx, 'in') && !this.isKw(nx, 'between') && !this.isKw(nx, 'like') && !this.isKw(nx, 'ilike'))
+        this.fail(`Expected 'in' or 'between' after 'not' (or 'like', 'ilike'), found ${describe(nx)}`);
+    }
+    const likeTok = this.peek();
+    if (this.acceptKw('like') || this.acceptKw('ilike')) {
+      const icase = this.isKw(likeTok, 'ilike');
+      const pattern = this.pattern('like', `'${likeTok.text}'`);
+      return { kind: 'match', op: 'like', col: c, pattern, ...(icase ? { icase } : {}), ...(negated ? { negated } : {}) };
     }
     if (this.acceptKw('between')) {
       const lo = this.value("a value after 'between'");
@@ -398,8 +491,17 @@ class Parser {
       this.next();
       return negated ? { kind: 'in', col: c, values, negated: true } : { kind: 'in', col: c, values };
     }
+    let hint = '';
+    if (colTok.kind === 'ident' && (op.kind === 'ident' || op.kind === 'number' || (op.kind === 'punct' && op.text !== '(' && op.text !== ')'))) {
+      // `dep delay > 10`, `dep-delay > 10`: a name with spaces or symbols
+      let k = 0;
+      while (this.peek(k).kind !== 'eof' && this.peek(k).kind !== 'op' && !this.isPunct(this.peek(k), ')') && !['in', 'is', 'between', 'like', 'ilike', 'not', 'and', 'or'].includes(this.peek(k).text.toLowerCase())) k++;
+      const end = k > 0 ? this.peek(k - 1).end : op.end;
+      const name = this.text.slice(colTok.pos, end).trim();
+      if (name !== c.name) hint = `: a column name with spaces or symbols is written in backquotes, e.g. \`${name}\``;
+    }
     this.fail(
-      `Expected an operator (=, !=, <, <=, >, >=, in, not in, between, is null) after the column '${c.name}', found ${describe(op)}`,
+      `Expected an operator (=, !=, <, <=, >, >=, in, not in, between, is null, like, ~) after the column '${c.name}', found ${describe(op)}${hint}`,
     );
   }
 
@@ -512,7 +614,8 @@ class Parser {
         }
       }
     }
-    this.fail(`Expected ${what} (a number, a string, true, false, null, date '…' or timestamp '…'), found ${describe(v)}`, v);
+    const bare = v.kind === 'ident' && !RESERVED.has(v.text.toLowerCase()) ? `: did you mean '${v.text}'? (text values are quoted)` : '';
+    this.fail(`Expected ${what} (a number, a string, true, false, null, date '…' or timestamp '…'), found ${describe(v)}${bare}`, v);
   }
 }
 

@@ -30,6 +30,16 @@
  *    point order = UTF-8 bytes = the "C"/binary collation (DuckDB's and SQLite's default).
  *  - timestamps are UTC: naive literals are taken as UTC, and Postgres comparisons of `timestamp`
  *    columns with the timestamptz parameter use the session TimeZone (set it to UTC).
+ *  - with a schema, a string literal compared with a date/timestamp column is the ISO date or
+ *    timestamp it spells (E_BAD_EXPR when it spells none), as in the evaluator and the engine.
+ *  - string predicates (strmatch.ts): contains/starts_with/ends_with as substring functions;
+ *    like/ilike as `LIKE ? ESCAPE '\'` with the pattern re-escaped (only % _ \ escaped);
+ *    regular expressions re-written in the portable syntax (regexSource): DuckDB
+ *    `regexp_matches(col, '(?s)…')` (`(?si)` to ignore case), Postgres `~`, `~*`, ClickHouse
+ *    `match`. SQLite has no regular expressions (E_BAD_EXPR) and runs LIKE as GLOB
+ *    (case-sensitive, as LIKE is here). Case-insensitive matching folds case per the engine:
+ *    DuckDB lower-cases Unicode as the evaluator does; Postgres' ILIKE and `~*` follow the
+ *    database's collation (with "C", ASCII letters only).
  * Checked row for row against the evaluator on real DuckDB and SQLite (and Postgres when
  * CDX_TEST_PG is set) in engines.test.ts; ClickHouse output is checked as text only.
  */
@@ -37,6 +47,7 @@ import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
 import { ExprError } from './errors';
 import { INT64_MAX, INT64_MIN, literalClass, parseTime, timeToUtcText } from './literal';
 import { polygonEdges } from './polygon';
+import { likeSqlPattern, likeTokens, LIKE_ANY, LIKE_ONE, parseRegex, regexSource } from './strmatch';
 
 export type SqlDialect = 'sqlite' | 'duckdb' | 'postgres' | 'clickhouse';
 
@@ -158,8 +169,66 @@ class Compiler {
     return this.dialect === 'duckdb' ? `NOT isnan(${colSql})` : `${colSql} <> CAST('NaN' AS double precision)`;
   }
 
-  cmp(op: CompareOp, c: ColumnRef, l: Literal, guard = true): string {
+  /** A string literal against a date/timestamp column (per the schema) becomes that date or timestamp. */
+  litFor(c: ColumnRef, l: Literal): Literal {
+    if (!('value' in l) || typeof l.value !== 'string') return l;
+    const t = this.types?.get(c.name)?.toLowerCase();
+    if (t === undefined || !/^(date|timestamp)/.test(t)) return l;
+    const p = parseTime(l.value);
+    if (!p) throw new ExprError('E_BAD_EXPR', `'${l.value}' is not a date or time for the ${t} column '${c.name}': write 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'`, { column: c.name });
+    return { kind: 'lit', date: l.value };
+  }
+
+  match(e: Extract<Expr, { kind: 'match' }>): string {
+    const cs = this.col(e.col);
+    const d = this.dialect;
+    const p = () => this.param('string', e.pattern);
+    switch (e.op) {
+      case 'contains':
+        if (d === 'duckdb') return `contains(${cs}, ${p()})`;
+        if (d === 'postgres') return `strpos(${cs}, ${p()}) > 0`;
+        if (d === 'clickhouse') return `position(${cs}, ${p()}) > 0`;
+        return `${cs} GLOB ${this.param('string', '*' + globEscape(e.pattern) + '*')}`;
+      case 'starts_with':
+        if (d === 'duckdb' || d === 'postgres') return `starts_with(${cs}, ${p()})`;
+        if (d === 'clickhouse') return `startsWith(${cs}, ${p()})`;
+        return `${cs} GLOB ${this.param('string', globEscape(e.pattern) + '*')}`;
+      case 'ends_with':
+        if (d === 'duckdb') return `ends_with(${cs}, ${p()})`;
+        if (d === 'postgres') {
+          const q = p();
+          return `right(${cs}, length(${q})) = ${q}`;
+        }
+        if (d === 'clickhouse') return `endsWith(${cs}, ${p()})`;
+        return `${cs} GLOB ${this.param('string', '*' + globEscape(e.pattern))}`;
+      case 'like': {
+        const not = e.negated ? 'NOT ' : '';
+        if (d === 'sqlite') {
+          if (e.icase) {
+            // SQLite's LIKE ignores ASCII case only (and lower() too): the nearest it has
+            return `${not}(${cs} LIKE ${this.param('string', likeSqlPattern(e.pattern))} ESCAPE '\\')`;
+          }
+          let g = '';
+          for (const t of likeTokens(e.pattern)) g += t === LIKE_ANY ? '*' : t === LIKE_ONE ? '?' : globEscape(String.fromCodePoint(t));
+          return `${not}(${cs} GLOB ${this.param('string', g)})`;
+        }
+        const pat = this.param('string', likeSqlPattern(e.pattern));
+        return `${cs} ${not}${e.icase ? 'ILIKE' : 'LIKE'} ${pat} ESCAPE '\\'`;
+      }
+      case 'regex': {
+        const src = regexSource(parseRegex(e.pattern));
+        const not = e.negated ? 'NOT ' : '';
+        if (d === 'sqlite') throw new ExprError('E_BAD_EXPR', `regular expressions (here '${e.pattern}') are not available in SQLite`, { column: e.col.name });
+        if (d === 'postgres') return `${cs} ${e.negated ? '!' : ''}~${e.icase ? '*' : ''} ${this.param('string', src)}`;
+        const flagged = this.param('string', (e.icase ? '(?si)' : '(?s)') + src);
+        return d === 'duckdb' ? `${not}regexp_matches(${cs}, ${flagged})` : `${not}match(${cs}, ${flagged})`;
+      }
+    }
+  }
+
+  cmp(op: CompareOp, c: ColumnRef, lit: Literal, guard = true): string {
     const cs = this.col(c);
+    const l = this.litFor(c, lit);
     if ('value' in l && typeof l.value === 'number' && Number.isNaN(l.value))
       return op === '!=' ? `(${cs} IS NOT NULL OR NULL)` : `(${cs} IS NULL AND NULL)`;
     const sqlOp = op === '!=' ? '<>' : op;
@@ -186,6 +255,8 @@ class Compiler {
         return this.cmp(e.op, e.left, e.right);
       case 'isnull':
         return `${this.col(e.col)} ${e.negated ? 'IS NOT NULL' : 'IS NULL'}`;
+      case 'match':
+        return this.match(e);
       case 'in': {
         const cs = this.col(e.col);
         const vals = e.values.filter((v) => !('value' in v && typeof v.value === 'number' && Number.isNaN(v.value)));
@@ -195,7 +266,7 @@ class Compiler {
           s = `(${cs} IS NULL AND NULL)`; // only NaNs: never equal
           return e.negated ? `NOT ${s}` : s;
         }
-        s = `${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(v)).join(', ')})`;
+        s = `${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(this.litFor(e.col, v))).join(', ')})`;
         return s;
       }
       case 'between': {
@@ -203,7 +274,7 @@ class Compiler {
         const cs = this.col(e.col);
         const numeric = ['number', 'int'].includes(literalClass(e.lo)) || ['number', 'int'].includes(literalClass(e.hi));
         if (!isNaNLit(e.lo) && !isNaNLit(e.hi) && !(numeric && this.nanGuard(e.col, cs))) {
-          return `${cs} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.lit(e.lo)} AND ${this.lit(e.hi)}`;
+          return `${cs} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.lit(this.litFor(e.col, e.lo))} AND ${this.lit(this.litFor(e.col, e.hi))}`;
         }
         const s = `(${this.cmp('>=', e.col, e.lo)}) AND (${this.cmp('<=', e.col, e.hi)})`;
         return e.negated ? `NOT (${s})` : s;
@@ -225,6 +296,11 @@ class Compiler {
       }
     }
   }
+}
+
+/** Text matched literally by SQLite's GLOB: `*`, `?` and `[` in brackets. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
 /** `(s)` unless s is already one parenthesised group (quotes skipped when matching). */

@@ -37,12 +37,26 @@ export interface GenOptions {
   bigints?: string[];
   /** allow null literals */
   nulls?: boolean;
+  /**
+   * also draw string predicates (contains, starts_with, ends_with, like/ilike, regular
+   * expressions) on 'str' columns; off by default so that existing seeded sequences stay the same
+   */
+  stringPredicates?: boolean;
+  likePatterns?: string[];
+  regexPatterns?: string[];
   maxDepth?: number;
 }
 
 const AWKWARD_NUMBERS = [0, -0, 1, -1, 2.5, -3.75, 1e-7, 123456789, 1e300, -1e-300, 2 ** 53, 2 ** 60, 5e-324, Infinity, -Infinity, NaN, 0.1, 1 / 3];
 const AWKWARD_STRINGS = ['', 'a', "it's", 'say "hi"', 'back\\slash', 'new\nline\ttab', '`tick`', 'é', '😀', '\u0000nul', 'lone \ud800 high', 'x\u2028y', "''", '""'];
 const AWKWARD_DATES = ['2024-01-31', '1969-12-31', '2024-02-29T23:59:59Z', '2000-01-01T00:00:00.123456+05:30', '2024-01-31T10:00'];
+/** LIKE patterns with every feature: wildcards, escapes, multi-byte characters, case */
+export const AWKWARD_LIKE = ['a%', '%a', '%a%', '_', 'a_', '%é%', '😀', '_%_', '\\%', "it's", '%b', 'A%', '', '%', 'a\\_b', '%\\\\%', 'É', '%S%', 'b_', '__'];
+/** Regular expressions of the portable subset (strmatch.ts) */
+export const AWKWARD_REGEX = [
+  '^a', 'b$', 'a|b', '^(a|b)+$', '[a-c]', '[^a]', '\\d', '\\w+', '^.$', '.', 'é', '😀', 'A', '^$', 'a{2}', "it's", '\\s', 'x*',
+  '^[^a-z]*$', '(?:ab)?c', '^[A-Z]', 'É', '\\\\', '"', '^.{2,3}$', '[\\]\\-]', 'b+a*$', '\\W',
+];
 const AWKWARD_BIGINTS = ['9007199254740993', '-9007199254740993', '9223372036854775807', '-9223372036854775808', '18446744073709551615'];
 
 export function genLiteral(r: Rand, kind: ColKind, o: GenOptions): Literal {
@@ -75,7 +89,13 @@ export function genExpr(r: Rand, o: GenOptions, depth = 0): Expr {
   }
   const c = pick(r, o.columns);
   const numCols = o.columns.filter((x) => x.kind === 'num' || x.kind === 'any' || x.kind === 'int64');
-  const which = pick(r, ['cmp', 'cmp', 'cmp', 'in', 'isnull', 'between', 'range', 'inpolygon'] as const);
+  const strCols = o.columns.filter((x) => x.kind === 'str');
+  const which = pick(
+    r,
+    o.stringPredicates && strCols.length
+      ? (['cmp', 'cmp', 'cmp', 'in', 'isnull', 'between', 'range', 'inpolygon', 'match', 'match', 'match'] as const)
+      : (['cmp', 'cmp', 'cmp', 'in', 'isnull', 'between', 'range', 'inpolygon'] as const),
+  );
   const neg = r() < 0.4 ? { negated: true as const } : {};
   switch (which) {
     case 'cmp':
@@ -91,6 +111,15 @@ export function genExpr(r: Rand, o: GenOptions, depth = 0): Expr {
       const nums = (o.numbers ?? AWKWARD_NUMBERS).filter((n) => !Number.isNaN(n));
       const a = pick(r, nums), b = pick(r, nums);
       return { kind: 'range', col: col(pick(r, numCols)), lo: Math.min(a, b), hi: r() < 0.1 ? Math.min(a, b) : Math.max(a, b) };
+    }
+    case 'match': {
+      const sc = col(pick(r, strCols));
+      const op = pick(r, ['contains', 'starts_with', 'ends_with', 'like', 'like', 'regex', 'regex'] as const);
+      if (op === 'like' || op === 'regex') {
+        const pattern = pick(r, op === 'like' ? (o.likePatterns ?? AWKWARD_LIKE) : (o.regexPatterns ?? AWKWARD_REGEX));
+        return { kind: 'match', op, col: sc, pattern, ...(r() < 0.4 ? { icase: true as const } : {}), ...neg };
+      }
+      return { kind: 'match', op, col: sc, pattern: pick(r, o.strings ?? AWKWARD_STRINGS) };
     }
     case 'inpolygon': {
       if (!numCols.length) return { kind: 'isnull', col: col(c) };
