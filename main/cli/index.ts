@@ -103,7 +103,7 @@ export function buildProgram(): Command {
     .description('print the first rows')
     .argument('<path>', 'a file, or PATH::INNER')
     .option('-n, --rows <n>', 'how many rows', parseCount, 20)
-    .option('--offset <n>', 'start at this row', parseCount, 0)
+    .option('--offset <n>', 'skip this many rows first (0: from the first row)', parseCount, 0)
     .option('--columns <a,b>', 'only these columns', list)
     .option('--json', 'one JSON object per row (NDJSON)')
     .action(async (location: string, o: { rows: number; offset: number; columns?: string[]; json?: boolean }) => {
@@ -121,7 +121,8 @@ export function buildProgram(): Command {
           return;
         }
         const numeric = t.schema.fields.map((f) => /Int|Float|Decimal/.test(String(f.type)));
-        console.log(table(['#', ...names], shown.map((row, i) => [String(r.offset + i), ...row.map((v) => cell(v))]), [true, ...numeric]));
+        // row numbers count from 1, as in the app (--offset 10 starts at row 11)
+        console.log(table(['#', ...names], shown.map((row, i) => [String(r.offset + i + 1), ...row.map((v) => cell(v))]), [true, ...numeric]));
         console.log(`\n${r.rows} of ${ov.rows.toLocaleString('en-US')} rows`);
       });
     });

@@ -178,3 +178,52 @@ export function fitColumnWidths(
 }
 
 export const isNumericType = (t: string): boolean => /int|float|decimal/.test(t);
+
+/**
+ * What the user typed in "Go to row", as a row number of a view of `total` rows (counted from 1,
+ * thousands separators allowed), or the message that says why it is not one.
+ */
+export function parseRowNumber(text: string, total: number): number | string {
+  const t = text.trim();
+  const last = total.toLocaleString('en-US');
+  const range = total > 0 ? `a whole number from 1 to ${last}` : 'no row: the view is empty';
+  if (!t) return `Type a row number: ${range}.`;
+  const plain = t.replace(/(?<=\d)[,_\s](?=\d{3}(\D|$))/g, '');
+  if (!/^[+-]?\d+$/.test(plain)) return `"${t.length > 30 ? t.slice(0, 30) + '…' : t}" is not a row number: ${range}.`;
+  const n = Number(plain);
+  if (total <= 0) return 'There are no rows to go to.';
+  if (n < 1) return `Rows are numbered from 1: ${range}.`;
+  if (n > total) return `There ${total === 1 ? 'is only 1 row' : `are only ${last} rows`}: ${range}.`;
+  return n;
+}
+
+/**
+ * A dataset's column order as the table shows it (columns dragged to another place), kept per
+ * `DatasetView` while the window lives, so that the table keeps it across tabs and the Export
+ * dialog lists (and writes) the columns in the same order.
+ */
+export class ColumnOrder {
+  names = $state<string[]>([]);
+}
+
+const orders = new WeakMap<DatasetView, ColumnOrder>();
+
+export function columnOrderOf(view: DatasetView): ColumnOrder {
+  let o = orders.get(view);
+  if (!o) orders.set(view, (o = new ColumnOrder()));
+  return o;
+}
+
+/** `fields` in `order` (names not in `order` follow, in their own order; unknown names are skipped) */
+export function orderedFields<F extends { name: string }>(fields: readonly F[], order: readonly string[]): F[] {
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const out: F[] = [];
+  for (const n of order) {
+    const f = byName.get(n);
+    if (f) {
+      out.push(f);
+      byName.delete(n);
+    }
+  }
+  return [...out, ...fields.filter((f) => byName.has(f.name))];
+}

@@ -3,7 +3,7 @@ import { tableToIPC, tableFromArrays } from 'apache-arrow';
 import { CdxError } from '../../shared/errors';
 import type { Field } from '../../shared/datashape';
 import type { DatasetView } from './dataset.svelte';
-import { BLOCK, MAX_BLOCKS, TableWindow, fitColumnWidths } from './table.svelte';
+import { BLOCK, MAX_BLOCKS, TableWindow, fitColumnWidths, orderedFields, parseRowNumber } from './table.svelte';
 
 const ROWS = 100_000;
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -115,5 +115,36 @@ describe('fitColumnWidths', () => {
     expect(w.pickup_at).toBe('2025-07-19 22:27:31.909'.length * 7 + 10);
     expect(w.id).toBe('int64'.length * 7 + 10);
     expect(w.note).toBe(300);
+  });
+});
+
+describe('parseRowNumber (Go to row: numbers from 1)', () => {
+  it('takes whole numbers from 1 to the last row, thousands separators allowed', () => {
+    expect(parseRowNumber('1', 60_000)).toBe(1);
+    expect(parseRowNumber(' 60000 ', 60_000)).toBe(60_000);
+    expect(parseRowNumber('5,000,000', 10_000_000)).toBe(5_000_000);
+    expect(parseRowNumber('5 000 000', 10_000_000)).toBe(5_000_000);
+    expect(parseRowNumber('+7', 10)).toBe(7);
+  });
+  it('refuses what is not a row number, saying what is', () => {
+    expect(parseRowNumber('abc', 60_000)).toBe('"abc" is not a row number: a whole number from 1 to 60,000.');
+    expect(parseRowNumber('1.5', 60_000)).toBe('"1.5" is not a row number: a whole number from 1 to 60,000.');
+    expect(parseRowNumber('1,5', 60_000)).toMatch(/is not a row number/);
+    expect(parseRowNumber('1e3', 60_000)).toMatch(/is not a row number/);
+    expect(parseRowNumber('0', 60_000)).toBe('Rows are numbered from 1: a whole number from 1 to 60,000.');
+    expect(parseRowNumber('-3', 60_000)).toMatch(/^Rows are numbered from 1/);
+    expect(parseRowNumber('60001', 60_000)).toBe('There are only 60,000 rows: a whole number from 1 to 60,000.');
+    expect(parseRowNumber('2', 1)).toBe('There is only 1 row: a whole number from 1 to 1.');
+    expect(parseRowNumber('', 10)).toBe('Type a row number: a whole number from 1 to 10.');
+    expect(parseRowNumber('1', 0)).toBe('There are no rows to go to.');
+  });
+});
+
+describe('orderedFields (the table order the Export dialog follows)', () => {
+  it('puts the named columns first in that order, the rest after in their own order', () => {
+    const f = ['a', 'b', 'c', 'd'].map((name) => ({ name }));
+    expect(orderedFields(f, ['c', 'a']).map((x) => x.name)).toEqual(['c', 'a', 'b', 'd']);
+    expect(orderedFields(f, ['zz', 'd', 'c', 'b', 'a']).map((x) => x.name)).toEqual(['d', 'c', 'b', 'a']);
+    expect(orderedFields(f, []).map((x) => x.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 });
