@@ -46,6 +46,7 @@ test('exports the filtered view and chosen columns to Parquet; DuckDB reads the 
   await expect(report).toContainText('trip_id');
   await expect(report).not.toContainText('pickup_lat');
   await page.screenshot({ path: path.join(ARTIFACTS, 'export-dialog.png') });
+  await dlg.getByLabel('Add the result to the catalog').check(); // off by default (issue #19)
   await dlg.getByRole('button', { name: 'Export', exact: true }).click();
   await expect(dlg.getByRole('status')).toContainText(`Wrote ${n.toLocaleString('en-US')} rows`);
   expect(existsSync(out)).toBe(true);

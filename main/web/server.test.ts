@@ -4,7 +4,7 @@
  * clear error, the next call is served by a new engine).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,12 +12,14 @@ import WebSocket from 'ws';
 import { ForkedEngine } from '../engine/forked';
 import { engineEntry } from '../engine/entry';
 import { startWebServer, type WebServer } from './server';
+import { DownloadSlots } from './downloads';
 import { RpcClient, type FramePort } from '../../shared/rpc';
 import { ENGINE_STATE_EVENT, type EngineApi, type EngineStateEvent } from '../../shared/api';
 
 let server: WebServer;
 let engine: ForkedEngine;
 let uploadDir: string;
+let downloadDir: string;
 
 function request(opts: { path?: string; host?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -61,7 +63,8 @@ beforeAll(async () => {
   engine = new ForkedEngine({ entry, execArgv });
   engine.start();
   uploadDir = path.join(dir, 'uploads');
-  server = await startWebServer({ engine, rendererDir: dir, uploadDir });
+  downloadDir = path.join(dir, 'downloads');
+  server = await startWebServer({ engine, rendererDir: dir, uploadDir, downloadDir, downloadTtlMs: 1500, prefsFile: path.join(dir, 'prefs', 'web-prefs.json') });
 });
 
 afterAll(async () => {
@@ -153,6 +156,104 @@ describe('web host guards', () => {
     const ok = await wsOpen({ ...good(), origin });
     expect(ok.ws).toBeDefined();
     ok.ws!.close();
+  });
+});
+
+describe('exports downloaded to the browser', () => {
+  const origin = () => `http://127.0.0.1:${server.port}`;
+  const prepare = (name: string, headers: Record<string, string> = { 'x-cdx-token': server.token, origin: origin() }) =>
+    fetch(`${origin()}/download`, { method: 'POST', headers: { 'x-cdx-filename': encodeURIComponent(name), ...headers } });
+  const get = (id: string, headers: Record<string, string> = { 'x-cdx-token': server.token }) => fetch(`${origin()}/download/${id}`, { headers });
+
+  it('prepares a slot only for the app itself, with the token', async () => {
+    expect((await prepare('a.csv', { origin: origin() })).status).toBe(403); // no token
+    expect((await prepare('a.csv', { 'x-cdx-token': server.token })).status).toBe(403); // no Origin
+    expect((await prepare('a.csv', { 'x-cdx-token': server.token, origin: 'http://evil.example' })).status).toBe(403);
+    const r = await prepare('../../été report.csv');
+    expect(r.status).toBe(200);
+    const slot = (await r.json()) as { id: string; path: string; name: string };
+    expect(slot.name).toBe('été report.csv');
+    expect(path.basename(slot.path)).toBe('été report.csv');
+    expect(slot.path.startsWith(downloadDir + path.sep)).toBe(true);
+    expect(slot.id).toMatch(/^[\w-]{20,}$/);
+  });
+
+  it('serves the written file once, as an attachment with its name and type, and deletes it', async () => {
+    const slot = (await (await prepare('été report.csv')).json()) as { id: string; path: string };
+    writeFileSync(slot.path, 'a,b\n1,2\n'); // what the engine writes
+    expect((await get(slot.id, {})).status).toBe(403); // the token is required
+    expect((await get(slot.id, { cookie: 'cdx_token=wrong' })).status).toBe(403);
+    const r = await get(slot.id, { cookie: `cdx_token=${encodeURIComponent(server.token)}` });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(r.headers.get('content-disposition')).toBe(`attachment; filename="_t_ report.csv"; filename*=UTF-8''%C3%A9t%C3%A9%20report.csv`);
+    expect(r.headers.get('content-length')).toBe('8');
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+    expect(await r.text()).toBe('a,b\n1,2\n');
+    await new Promise((res) => setTimeout(res, 50));
+    expect(existsSync(slot.path)).toBe(false);
+    expect(existsSync(path.dirname(slot.path))).toBe(false);
+    const again = await get(slot.id);
+    expect(again.status).toBe(404);
+    expect(await again.text()).toMatch(/served once/);
+  });
+
+  it('gives Parquet and Arrow their content types; an unknown or unwritten slot is 404', async () => {
+    for (const [name, type] of [['x.parquet', 'application/vnd.apache.parquet'], ['x.arrow', 'application/vnd.apache.arrow.file'], ['x.csv.gz', 'application/gzip'], ['x.npy', 'application/octet-stream']]) {
+      const slot = (await (await prepare(name!)).json()) as { id: string; path: string };
+      writeFileSync(slot.path, 'PAR1');
+      const r = await get(slot.id);
+      expect(r.headers.get('content-type'), name).toBe(type);
+      await r.arrayBuffer();
+    }
+    expect((await get('nope')).status).toBe(404);
+    const empty = (await (await prepare('never.csv')).json()) as { id: string; path: string };
+    expect((await get(empty.id)).status).toBe(404); // the engine never wrote it (the export failed)
+    expect(existsSync(path.dirname(empty.path))).toBe(false);
+  });
+
+  it('deletes an abandoned slot at once, and one never fetched after its time', async () => {
+    const a = (await (await prepare('a.csv')).json()) as { id: string; path: string };
+    writeFileSync(a.path, 'x');
+    expect((await fetch(`${origin()}/download/${a.id}`, { method: 'DELETE', headers: { 'x-cdx-token': server.token } })).status).toBe(403); // no Origin
+    const del = await fetch(`${origin()}/download/${a.id}`, { method: 'DELETE', headers: { 'x-cdx-token': server.token, origin: origin() } });
+    expect(await del.json()).toEqual({ dropped: true });
+    expect(existsSync(a.path)).toBe(false);
+    expect((await get(a.id)).status).toBe(404);
+
+    const b = (await (await prepare('b.csv')).json()) as { id: string; path: string };
+    writeFileSync(b.path, 'x');
+    await new Promise((res) => setTimeout(res, 2000)); // the server's downloadTtlMs is 1500
+    expect(existsSync(b.path)).toBe(false);
+    expect((await get(b.id)).status).toBe(404);
+  });
+
+  it('keeps its slots in one private folder, removed with every slot when the host closes', () => {
+    expect(readdirSync(downloadDir).length).toBe(1);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-dl-'));
+    const slots = new DownloadSlots({ dir });
+    const s = slots.create('x.csv');
+    writeFileSync(s.path, 'x');
+    expect(readdirSync(dir).length).toBe(1);
+    slots.close();
+    expect(readdirSync(dir)).toEqual([]);
+    expect(slots.size).toBe(0);
+  });
+});
+
+describe('preferences kept on the host', () => {
+  it('reads and merges string preferences, set only from the app itself with the token', async () => {
+    const origin = `http://127.0.0.1:${server.port}`;
+    const put = (body: string, headers: Record<string, string> = { 'x-cdx-token': server.token, origin }) => fetch(`${origin}/prefs`, { method: 'PUT', headers, body });
+    expect((await fetch(`${origin}/prefs`)).status).toBe(403);
+    expect(await (await fetch(`${origin}/prefs`, { headers: { 'x-cdx-token': server.token } })).json()).toEqual({});
+    expect((await put('{"exportDir":"/x"}', { 'x-cdx-token': server.token })).status).toBe(403); // no Origin
+    expect((await put('{"exportDir":"/x"}', { origin })).status).toBe(403); // no token
+    expect((await put('[1]')).status).toBe(400);
+    expect((await put('{"exportDir": 3}')).status).toBe(400);
+    expect((await put('{"exportDir":"/data/out"}')).status).toBe(200);
+    expect((await put('{"browseDir":"/data/in"}')).status).toBe(200);
+    expect(await (await fetch(`${origin}/prefs`, { headers: { 'x-cdx-token': server.token } })).json()).toEqual({ exportDir: '/data/out', browseDir: '/data/in' });
   });
 });
 

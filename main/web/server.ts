@@ -4,7 +4,7 @@
  * by the end-to-end tests, and to explore a big remote box from a laptop. Binds 127.0.0.1 unless
  * told otherwise; every request needs the token; Host and Origin are checked (guard.ts).
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dataHome } from '../engine/paths';
 import http from 'node:http';
@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ForkedEngine } from '../engine/forked';
+import { DownloadSlots, attachmentHeader, contentTypeOf } from './downloads';
 import {
   TOKEN_COOKIE,
   TOKEN_HEADER,
@@ -33,7 +34,17 @@ export interface WebServerOptions {
   extraHosts?: string[];
   /** where files dropped from the browser's machine are stored (default: <data folder>/uploads) */
   uploadDir?: string;
+  /** where exports wait to be downloaded to the browser (default: the OS temporary folder) */
+  downloadDir?: string;
+  /** how long an export waits for its download before it is deleted (default 15 minutes) */
+  downloadTtlMs?: number;
+  /** the UI's preferences on this host, e.g. the last folders used (default: <data folder>/web-prefs.json) */
+  prefsFile?: string;
 }
+
+/** at most this many preferences, each a short string: they are folders and names, not data */
+const MAX_PREFS = 64;
+const MAX_PREF_CHARS = 4096;
 
 export interface WebServer {
   url: string;
@@ -94,6 +105,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const token = opts.token ?? newToken();
   const root = path.resolve(opts.rendererDir);
   let allowed = new Set<string>();
+  const downloads = new DownloadSlots({ dir: opts.downloadDir, ttlMs: opts.downloadTtlMs });
 
   const forbid = (res: http.ServerResponse, why: string) => {
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -129,6 +141,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return res.end();
     }
     if (url.pathname === '/upload') return upload(req, res);
+    if (url.pathname === '/prefs') return prefs(req, res);
+    if (url.pathname === '/download' || url.pathname.startsWith('/download/')) return download(req, res, url.pathname.slice('/download/'.length));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' });
       return res.end();
@@ -208,6 +222,120 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     });
   };
 
+  /**
+   * The UI's preferences (the last folders used), kept on the host rather than in the browser:
+   * they name the host's folders, and the page's origin changes with the port (`cdx serve` picks a
+   * free one), so the browser's storage would forget them. GET reads them; PUT (from the app's own
+   * origin) merges a JSON object of strings into them.
+   */
+  const prefsFile = opts.prefsFile ?? path.join(dataHome(), 'web-prefs.json');
+  const readPrefs = (): Record<string, string> => {
+    try {
+      const v = JSON.parse(readFileSync(prefsFile, 'utf8')) as unknown;
+      return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string')) : {};
+    } catch {
+      return {};
+    }
+  };
+  const prefs = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET') return json(200, readPrefs());
+    if (req.method !== 'PUT') {
+      res.writeHead(405, { allow: 'GET, PUT' });
+      return res.end();
+    }
+    if (!originAllowed(req.headers.origin, allowed)) return forbid(res, 'preferences are set by this app only.');
+    let body = '';
+    let tooBig = false;
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => {
+      body += d;
+      if (body.length > MAX_PREFS * MAX_PREF_CHARS) {
+        tooBig = true;
+        req.destroy();
+      }
+    });
+    req.on('end', () => {
+      if (tooBig) return;
+      let patch: unknown;
+      try {
+        patch = JSON.parse(body);
+      } catch {
+        return json(400, { error: 'preferences must be a JSON object' });
+      }
+      if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return json(400, { error: 'preferences must be a JSON object' });
+      const next = readPrefs();
+      for (const [k, v] of Object.entries(patch)) {
+        if (typeof v !== 'string' || v.length > MAX_PREF_CHARS || k.length > 100) return json(400, { error: `preference "${k.slice(0, 100)}" must be a string of at most ${MAX_PREF_CHARS} characters` });
+        next[k] = v;
+      }
+      if (Object.keys(next).length > MAX_PREFS) return json(400, { error: `at most ${MAX_PREFS} preferences` });
+      try {
+        mkdirSync(path.dirname(prefsFile), { recursive: true });
+        writeFileSync(prefsFile + '.tmp', JSON.stringify(next, null, 1));
+        renameSync(prefsFile + '.tmp', prefsFile);
+      } catch (e) {
+        return json(500, { error: `cannot save the preferences in ${prefsFile}: ${(e as Error).message}` });
+      }
+      json(200, next);
+    });
+  };
+
+  /**
+   * Exports to the browser's machine (downloads.ts): POST /download (header x-cdx-filename) makes a
+   * slot and answers the host path for the engine to write; GET /download/<id> serves the written
+   * file once as an attachment and deletes it; DELETE /download/<id> abandons a slot. The token is
+   * required as for every route (checked above); POST and DELETE only from the app's own origin.
+   */
+  const download = (req: http.IncomingMessage, res: http.ServerResponse, id: string) => {
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'POST' && !id) {
+      if (!originAllowed(req.headers.origin, allowed)) return forbid(res, 'downloads are prepared by this app only.');
+      let name = '';
+      try {
+        name = decodeURIComponent(String(req.headers['x-cdx-filename'] ?? ''));
+      } catch {
+        /* a bad escape: refused below */
+      }
+      if (!name.trim()) return json(400, { error: 'the file name is missing' });
+      req.resume(); // no body is expected
+      return json(200, downloads.create(name));
+    }
+    if (req.method === 'DELETE' && id) {
+      if (!originAllowed(req.headers.origin, allowed)) return forbid(res, 'downloads are managed by this app only.');
+      return json(200, { dropped: downloads.drop(id) });
+    }
+    if (req.method !== 'GET' || !id) {
+      res.writeHead(405, { allow: id ? 'GET, DELETE' : 'POST' });
+      return res.end();
+    }
+    const got = downloads.take(id);
+    if (!got) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      return res.end('This download is gone: each export is served once. Export it again.\n');
+    }
+    res.writeHead(200, {
+      'content-type': contentTypeOf(got.name),
+      'content-length': String(got.size),
+      'content-disposition': attachmentHeader(got.name),
+      'content-security-policy': "default-src 'none'; sandbox",
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+    // deleted once the response is over, whether it finished or the browser went away
+    res.on('close', () => got.release());
+    const stream = createReadStream(got.path);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  };
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 30 });
   server.on('upgrade', (req, socket, head) => {
     const refuse = () => {
@@ -266,6 +394,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();
         wss.close();
+        downloads.close();
         server.close(() => resolve());
         server.closeAllConnections?.();
       }),
