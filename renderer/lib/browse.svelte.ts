@@ -2,11 +2,13 @@
  * Web mode's host file browser, as a Svelte 5 rune class: the listing of one folder on the host
  * (the page cannot see that disk) and the folder field. A later listing (typed, clicked) wins over
  * a slow earlier one (`Request`); the field follows the listing shown unless the user has typed
- * in it since.
+ * in it since. It opens in the last folder listed (remembered across sessions, prefs.svelte.ts),
+ * or the home folder when that one is gone.
  */
 import type { BrowseResult } from '../../shared/api';
 import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
+import { prefs } from './prefs.svelte';
 
 export class FolderBrowser {
   listing = $state.raw<BrowseResult | null>(null);
@@ -43,5 +45,15 @@ export class FolderBrowser {
     this.listing = r;
     if (!this.edited) this.dirText = r.dir;
     this.filter = '';
+    prefs.set('browseDir', r.dir);
+  }
+
+  /** the first listing: `start`, else the last folder used, else the home folder (also when the last one is gone) */
+  async begin(start?: string): Promise<void> {
+    if (start) return this.go(start, false);
+    await prefs.load();
+    const last = prefs.get('browseDir');
+    await this.go(last, false);
+    if (last && !this.listing && !this.req.busy) await this.go(undefined, false);
   }
 }

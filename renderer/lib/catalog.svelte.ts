@@ -17,6 +17,10 @@ export class Catalog {
   /** a container file with several datasets inside: the user picks one */
   inner = $state.raw<{ path: string; items: InnerDatasetInfo[] } | null>(null);
   openProgress = $state<number | null>(null);
+  /** what the open in flight is doing, as the engine reports it ('reading', 'ingesting', …) */
+  openStage = $state<string | null>(null);
+  /** the location being opened */
+  openLocation = $state<string | null>(null);
   private list = new Request<DatasetEntry[]>();
   private opening = new Request<DatasetOverview | InnerDatasetInfo[]>();
   private removing = new Request<boolean>();
@@ -38,6 +42,17 @@ export class Catalog {
     if (this.outsideError) return this.outsideError;
     if (this.opening.cancelled) return 'Cancelled.';
     return this.opening.error?.message ?? null;
+  }
+
+  /** the open in flight in words: "Reading flights.parquet — 45%" */
+  get openText(): string {
+    const loc = this.openLocation ?? '';
+    const name = loc.replace(/::.*$/, '').split(/[/\\]/).pop() + (loc.includes('::') ? `::${loc.split('::')[1]}` : '');
+    const p = this.openProgress;
+    const pct = p !== null && p >= 0 && this.openStage === 'ingesting' ? ` — ${Math.floor(p * 100)}%` : '…';
+    if (this.openStage === 'ingesting' || this.openStage === 'reading') return `Reading ${name}${pct}`;
+    if (this.openStage === 'ready') return `Opened ${name}`;
+    return `Opening ${name}…`;
   }
 
   viewOf(id: string): DatasetView {
@@ -64,14 +79,29 @@ export class Catalog {
     const path = location.trim();
     this.outsideError = null;
     this.openProgress = 0;
+    this.openStage = null;
+    this.openLocation = path;
     const r = await this.opening.run(async ({ signal, current }) => {
       if (!path.includes('::')) {
         const items = await this.engine.api.listInner({ path }, { signal });
         if (items.length > 1) return items;
       }
-      return this.engine.api.open({ location: path }, { signal, onProgress: (p) => current() && (this.openProgress = p.done) });
+      return this.engine.api.open(
+        { location: path },
+        {
+          signal,
+          onProgress: (p) => {
+            if (!current()) return;
+            this.openProgress = p.done;
+            if (typeof p.detail === 'string') this.openStage = p.detail;
+          },
+        },
+      );
     });
-    if (!this.opening.busy) this.openProgress = null;
+    if (!this.opening.busy) {
+      this.openProgress = null;
+      this.openStage = null;
+    }
     if (!r) return false;
     if (Array.isArray(r)) {
       this.inner = { path, items: r };
