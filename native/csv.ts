@@ -20,7 +20,18 @@ import {
   type CsvTypeName, type KernelOptions,
 } from './binding';
 
-export type { CsvColumnOut, CsvFeedResult, CsvIngestOptions, CsvIngestResult, CsvOpenOptions, CsvWidening } from './binding';
+export type { CsvColumnOut, CsvFeedResult, CsvIngestOptions, CsvIngestResult, CsvOpenOptions, CsvUnconverted, CsvWidening } from './binding';
+
+/**
+ * Date orders (bits of `orders`): 1 year/month/day (ISO `2015-01-31`, `2015/01/31 01:00`),
+ * 2 month/day/year (`01/31/2024`), 4 day/month/year (`31/01/2024`). A typing pass keeps, per
+ * column, the orders every value can be read in; a parse reads a column in its preferred order
+ * (year first, else month first, else day first — an ambiguous column is month-first, the US
+ * spelling and pandas' default; DuckDB 1.5's sniffer reads it day-first) and narrows it when a value needs another order of its mask. `forced` columns keep their
+ * type: a value that does not convert is null and counted (`unconverted`).
+ */
+export const CSV_ORDER = { ymd: 1, mdy: 2, dmy: 4 } as const;
+export const CSV_ORDER_ALL = 7;
 
 /** A value class of the typing pass: a column type, or 'null' while only null tokens were seen. */
 export type CsvClass = CsvTypeName;

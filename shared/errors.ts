@@ -88,6 +88,7 @@ export const WARNING_CODES = {
   W_NULL_COMPARISON: 'a comparison with null matches nothing',
   W_DECIMAL_PRECISION: 'decimals beyond float64 precision',
   W_BYTESWAPPED: 'big-endian data was byte-swapped on read',
+  W_UNCONVERTED: "values that did not convert to a column's chosen type became null",
 } as const;
 
 export type WarningCode = keyof typeof WARNING_CODES;

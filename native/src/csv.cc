@@ -1,7 +1,7 @@
 // CSV ingest: a stateful, streaming, parallel CSV parser exported to JS.
 //
-//   csvOpen({ path, delimiter, quote, terminator, ncols, mode: 'infer'|'parse', types?, header,
-//             captureFirstRow, strict, cp1252, maxRowBytes }) -> parser handle (sync)
+//   csvOpen({ path, delimiter, quote, terminator, ncols, mode: 'infer'|'parse', types?, orders?,
+//             forced?, header, captureFirstRow, strict, cp1252, maxRowBytes }) -> parser handle (sync)
 //   csvFeed(parser, chunk: Uint8Array, last: boolean, job?) -> Promise<FeedResult>
 //
 // JS streams the (decoded, BOM-free) bytes in chunks; each feed parses every complete row of
@@ -109,6 +109,8 @@ class FeedWorker : public PromiseWorker {
     }
     o.Set("types", types);
     o.Set("nulls", nulls);
+    o.Set("orders", csvp::OrdersArray(env, P.ords));
+    if (!P.infer && core->unconverted.size() == P.ncols) o.Set("unconverted", csvp::UnconvertedObject(env, core->unconverted, core->unconvertedSamples));
     const auto& bad = core->bad;
     const auto& widened = core->widened;
     Napi::Float64Array badArr = Napi::Float64Array::New(env, bad.size() * 2);
@@ -198,6 +200,7 @@ Napi::Value CsvOpen(const Napi::CallbackInfo& info) {
   else p->captureFirst = false;
   p->types.assign(p->ncols, p->infer ? CType::NUL : CType::STRING);
   p->nulls.assign(p->ncols, 0);
+  csvp::OrdersAndForced(o, p.get());
   Napi::Value tv = o.Get("types");
   if (tv.IsArray()) {
     Napi::Array a = tv.As<Napi::Array>();

@@ -387,8 +387,153 @@ static inline bool ParseTimestamp(const char* p, size_t n, int64_t* out, bool al
   return true;
 }
 
-// The narrowest type of one (non-null) field.
-static inline CType Classify(const char* p, size_t n) {
+// ---------------------------------------------------------------------------------------------
+// Other datetime spellings. Besides ISO 8601 (above: the fast path), a column of dates or
+// timestamps may be spelled `2015/01/01 01:00:00`, `2015.1.5`, `01/31/2024 1:05 PM`,
+// `31-01-2024 23:59:59.5`: three digit groups with one separator ('-', '/' or '.'), the year
+// (4 digits) first or last, then optionally [T or space] H[H]:MM[:SS[.f{1,9}]] and either an
+// AM/PM marker or a zone (Z, +HH, +HH:MM, +HHMM; converted to UTC). A year-last spelling is
+// ambiguous between month/day/year and day/month/year: each value says which orders it can be
+// read in (a bit mask), a column keeps the AND over its values, and a column that fits both is
+// read month-first (the US spelling, and pandas' default dayfirst=False; note that DuckDB 1.5's
+// sniffer picks %d/%m/%Y for such a column); once a value needs day-first (a first field above
+// 12) the column is day-first. A column whose values agree on no order is text.
+
+enum : uint8_t { ORD_YMD = 1, ORD_MDY = 2, ORD_DMY = 4, ORD_ALL = 7 };
+
+// The order a column with orders `m` is read in (year first, else month first, else day first).
+static inline uint8_t PreferredOrder(uint8_t m) {
+  return (m & ORD_YMD) ? ORD_YMD : (m & ORD_MDY) ? ORD_MDY : (m & ORD_DMY) ? ORD_DMY : 0;
+}
+
+static inline bool IsDateType(CType t) { return t == CType::DATE || t == CType::TIMESTAMP; }
+
+struct DtParts {
+  int g[3];             // the three date fields in text order
+  bool yearFirst;
+  bool hasTime;
+  int64_t timeMicros;   // time of day minus the zone offset, microseconds (may leave [0, 1 day))
+};
+
+static inline bool ValidYmd(int y, int m, int d) {
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= mdays[m - 1] || (m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+static inline bool IsDigit(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c) - '0') <= 9; }
+
+// Reads the spelling (not yet the calendar: see DtOrders). False when it is not one.
+static inline bool ScanDateTime(const char* p, size_t n, DtParts* o) {
+  if (n < 8 || n > 48 || !IsDigit(p[0])) return false;
+  size_t i = 0, len[3];
+  char sep = 0;
+  for (int k = 0; k < 3; k++) {
+    const size_t s = i;
+    int v = 0;
+    while (i < n && i - s < 4 && IsDigit(p[i])) v = v * 10 + (p[i++] - '0');
+    len[k] = i - s;
+    if (len[k] == 0) return false;
+    o->g[k] = v;
+    if (k < 2) {
+      if (i >= n) return false;
+      const char c = p[i];
+      if (c != '-' && c != '/' && c != '.') return false;
+      if (k == 0) sep = c;
+      else if (c != sep) return false;
+      i++;
+    }
+  }
+  if (len[0] == 4 && len[1] <= 2 && len[2] <= 2) o->yearFirst = true;
+  else if (len[2] == 4 && len[0] <= 2 && len[1] <= 2) o->yearFirst = false;
+  else return false;
+  o->hasTime = false;
+  o->timeMicros = 0;
+  if (i == n) return true;
+  if (p[i] != 'T' && p[i] != ' ') return false;
+  i++;
+  int hh = 0, mi = 0, ss = 0;
+  const size_t h0 = i;
+  while (i < n && i - h0 < 2 && IsDigit(p[i])) hh = hh * 10 + (p[i++] - '0');
+  if (i == h0 || i + 3 > n || p[i] != ':' || !Digits(p + i + 1, 2, &mi)) return false;
+  i += 3;
+  int64_t frac = 0;
+  if (i < n && p[i] == ':') {
+    if (i + 3 > n || !Digits(p + i + 1, 2, &ss)) return false;
+    i += 3;
+    if (i < n && p[i] == '.') {
+      i++;
+      size_t k = 0;
+      int64_t scale = 100000;
+      while (i < n && IsDigit(p[i])) {
+        if (k < 6) { frac += (p[i] - '0') * scale; scale /= 10; }
+        i++; k++;
+      }
+      if (k == 0 || k > 9) return false;
+    }
+  }
+  int64_t offsetMin = 0;
+  if (i < n) {
+    const size_t j = p[i] == ' ' ? i + 1 : i;
+    if (j + 2 == n && (Lower(p[j]) == 'a' || Lower(p[j]) == 'p') && Lower(p[j + 1]) == 'm') {
+      if (hh < 1 || hh > 12) return false;
+      hh = hh % 12 + (Lower(p[j]) == 'p' ? 12 : 0);
+    } else if (p[i] == 'Z' && i + 1 == n) {
+    } else if (p[i] == '+' || p[i] == '-') {
+      const int sign = p[i] == '-' ? -1 : 1;
+      int oh, om = 0;
+      if (i + 3 > n || !Digits(p + i + 1, 2, &oh)) return false;
+      size_t k = i + 3;
+      if (k < n && p[k] == ':') k++;
+      if (k < n && (k + 2 != n || !Digits(p + k, 2, &om))) return false;
+      if (oh > 23 || om > 59) return false;
+      offsetMin = sign * (oh * 60 + om);
+    } else {
+      return false;
+    }
+  }
+  if (hh > 23 || mi > 59 || ss > 60) return false;
+  o->hasTime = true;
+  o->timeMicros = (static_cast<int64_t>(hh) * 3600 + mi * 60 + ss - offsetMin * 60) * 1000000 + frac;
+  return true;
+}
+
+// The orders (ORD_*) in which the scanned fields are a valid calendar date.
+static inline uint8_t DtOrders(const DtParts& d) {
+  if (d.yearFirst) return ValidYmd(d.g[0], d.g[1], d.g[2]) ? ORD_YMD : 0;
+  uint8_t m = 0;
+  if (ValidYmd(d.g[2], d.g[0], d.g[1])) m |= ORD_MDY;
+  if (ValidYmd(d.g[2], d.g[1], d.g[0])) m |= ORD_DMY;
+  return m;
+}
+
+// Days since 1970-01-01 of the scanned fields read in `order` (one ORD_* bit the value fits).
+static inline int64_t DtDays(const DtParts& d, uint8_t order) {
+  if (order == ORD_YMD) return DaysFromCivil(d.g[0], static_cast<unsigned>(d.g[1]), static_cast<unsigned>(d.g[2]));
+  if (order == ORD_MDY) return DaysFromCivil(d.g[2], static_cast<unsigned>(d.g[0]), static_cast<unsigned>(d.g[1]));
+  return DaysFromCivil(d.g[2], static_cast<unsigned>(d.g[1]), static_cast<unsigned>(d.g[0]));
+}
+
+// A date or timestamp read in the preferred order of `orders` -> microseconds since the epoch (UTC);
+// *hasTime says whether it had a time of day. ISO spellings take the fast parsers.
+static inline bool ParseDateTimeIn(const char* p, size_t n, uint8_t orders, int64_t* micros, bool* hasTime) {
+  const uint8_t ord = PreferredOrder(orders);
+  if (ord == ORD_YMD) {
+    int32_t days;
+    if (n == 10 && ParseDate(p, n, &days)) { *micros = static_cast<int64_t>(days) * 86400000000LL; *hasTime = false; return true; }
+    if (n > 10 && ParseTimestamp(p, n, micros, false)) { *hasTime = true; return true; }
+  }
+  DtParts d;
+  if (!ord || !ScanDateTime(p, n, &d) || !(DtOrders(d) & ord)) return false;
+  *micros = DtDays(d, ord) * 86400000000LL + d.timeMicros;
+  *hasTime = d.hasTime;
+  return true;
+}
+
+// The narrowest type of one (non-null) field; for dates and timestamps *orders says in which
+// orders it can be read (ISO: year first).
+static inline CType ClassifyOrd(const char* p, size_t n, uint8_t* orders) {
+  *orders = 0;
   if (IsNullToken(p, n)) return CType::NUL;
   bool b;
   if (ParseBool(p, n, &b)) return CType::BOOL;
@@ -397,9 +542,38 @@ static inline CType Classify(const char* p, size_t n) {
   if (ParseInt(p, n, &i, &ovf)) return CType::INT64;
   double d;
   if (ParseFloat(p, n, &d)) return CType::FLOAT64;  // also integers beyond int64
-  if (n == 10) { int32_t dd; if (ParseDate(p, n, &dd)) return CType::DATE; }
-  if (n > 10 && n <= 40) { int64_t ts; if (ParseTimestamp(p, n, &ts, false)) return CType::TIMESTAMP; }
+  if (n == 10) { int32_t dd; if (ParseDate(p, n, &dd)) { *orders = ORD_YMD; return CType::DATE; } }
+  if (n > 10 && n <= 40) { int64_t ts; if (ParseTimestamp(p, n, &ts, false)) { *orders = ORD_YMD; return CType::TIMESTAMP; } }
+  DtParts dt;
+  if (ScanDateTime(p, n, &dt)) {
+    const uint8_t m = DtOrders(dt);
+    if (m) { *orders = m; return dt.hasTime ? CType::TIMESTAMP : CType::DATE; }
+  }
   return CType::STRING;
+}
+
+static inline CType Classify(const char* p, size_t n) {
+  uint8_t o;
+  return ClassifyOrd(p, n, &o);
+}
+
+// A number's text without the leading zeros of its integer part ("007.5" -> "7.5", "-00" -> "-0"):
+// a column forced to a number reads codes like "007" as numbers.
+static inline std::string DropLeadingZeros(const char* p, size_t n) {
+  const size_t s = (n > 0 && (p[0] == '-' || p[0] == '+')) ? 1 : 0;
+  size_t k = s;
+  while (k + 1 < n && p[k] == '0' && IsDigit(p[k + 1])) k++;
+  std::string t(p, s);
+  t.append(p + k, n - k);
+  return t;
+}
+
+// A boolean as a user forcing a column to bool may spell it: true/false, t/f, yes/no, y/n, 1/0.
+static inline bool ParseBoolLoose(const char* p, size_t n, bool* out) {
+  if (ParseBool(p, n, out)) return true;
+  if (IEq(p, n, "1") || IEq(p, n, "t") || IEq(p, n, "y") || IEq(p, n, "yes")) { *out = true; return true; }
+  if (IEq(p, n, "0") || IEq(p, n, "f") || IEq(p, n, "n") || IEq(p, n, "no")) { *out = false; return true; }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // CSV -> Arrow IPC file, natively: the columnar cache's ingest without JS in the hot path.
 //
-//   csvIngest({ path, offset, out, prefix, delimiter, quote, terminator, ncols, types, header,
-//               strict, cp1252, maxRowBytes, chunkBytes, batchRows }, job) -> Promise<IngestResult>
+//   csvIngest({ path, offset, out, prefix, delimiter, quote, terminator, ncols, types, orders,
+//               forced, header, strict, cp1252, maxRowBytes, chunkBytes, batchRows }, job)
+//     -> Promise<IngestResult>
 //
 // The input is mapped (MappedFile; every read of the mapping runs under the SIGBUS guard, so a file
 // truncated while it is read gives E_TRUNCATED naming it) and parsed window by window (chunkBytes,
@@ -204,6 +205,8 @@ class IngestWorker : public PromiseWorker {
   std::vector<csvp::BadRow> bad;
   uint64_t rows = 0, badCount = 0, fileBytes = 0;
   std::vector<csvp::ParseCore::Widen> widened;
+  std::vector<uint64_t> unconverted;
+  std::vector<csvp::Unconverted> unconvertedSamples;
   bool restart = false;
 
  protected:
@@ -222,6 +225,7 @@ class IngestWorker : public PromiseWorker {
     if (st.ok()) st = o.Append(prefix.data(), prefix.size());
     if (!st.ok()) { status_ = st; return; }
     nulls.assign(P.ncols, 0);
+    unconverted.assign(P.ncols, 0);
     P.pieces = std::make_shared<std::vector<csvp::Piece>>();
     csvp::ParseCore core(P, job_.get());
     std::vector<uint8_t> meta;
@@ -248,6 +252,12 @@ class IngestWorker : public PromiseWorker {
       }
       const uint64_t n = core.rows;
       badCount += core.badCount;
+      for (uint32_t j = 0; j < P.ncols && j < core.unconverted.size(); j++) unconverted[j] += core.unconverted[j];
+      for (auto& u : core.unconvertedSamples) {
+        size_t have = 0;
+        for (const auto& x : unconvertedSamples) have += x.col == u.col;
+        if (have < csvp::kUnconvertedSamples) unconvertedSamples.push_back(u);
+      }
       for (auto& b : core.bad) if (bad.size() < 1000) bad.push_back(b);
       for (uint64_t r0 = 0; r0 < n; r0 += batchRows) {
         const uint64_t r1 = std::min(n, r0 + batchRows), m = r1 - r0;
@@ -366,6 +376,8 @@ class IngestWorker : public PromiseWorker {
     Napi::Array types = Napi::Array::New(env, P.ncols);
     for (uint32_t j = 0; j < P.ncols; j++) types.Set(j, Napi::String::New(env, csv::CTypeName(P.types[j])));
     r.Set("types", types);
+    r.Set("orders", csvp::OrdersArray(env, P.ords));
+    r.Set("unconverted", csvp::UnconvertedObject(env, unconverted, unconvertedSamples));
     r.Set("widened", csvp::WidenedArray(env, widened));
     r.Set("batchesBeforeRestart", Napi::Number::New(env, static_cast<double>(blocks.size())));
     return r;
@@ -422,6 +434,7 @@ Napi::Value CsvIngest(const Napi::CallbackInfo& info) {
       }
     }
   }
+  csvp::OrdersAndForced(o, &P);
   return w->Start();
 }
 

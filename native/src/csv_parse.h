@@ -49,6 +49,12 @@ struct Parser {
   bool cp1252 = false;
   uint64_t maxRowBytes = 512ull << 20;
   std::vector<CType> types;
+  // date / timestamp columns: the orders their values may be read in (csv::ORD_*; infer: the AND
+  // over the values seen; parse: the column is read in PreferredOrder and narrowed when a value
+  // needs another order of the mask)
+  std::vector<uint8_t> ords;
+  // parse: a forced column keeps its type; a value that does not convert is null and counted
+  std::vector<uint8_t> forced;
   std::vector<uint64_t> nulls;
   uint64_t line = 1;  // line number of the first carry byte
   uint64_t rows = 0, badRows = 0;
@@ -65,6 +71,15 @@ struct BadRow {
   uint64_t line;   // local (piece-relative) until fixed up
   int64_t fields;  // -1: unterminated quoted field
 };
+
+// A value of a forced column that did not convert (the first few per column are kept).
+struct Unconverted {
+  uint32_t col;
+  uint64_t row;    // 0-based data row; local (piece-relative) until fixed up
+  uint64_t line;   // local until fixed up
+  std::string text;
+};
+constexpr size_t kUnconvertedSamples = 5;
 
 // The string bytes of a piece: a bump buffer that keeps 8 bytes of slack past its end (word reads
 // of the last value stay inside it) and is never zero-filled.
@@ -109,6 +124,9 @@ struct Piece {
   std::vector<BadRow> bad;
   uint64_t badCount = 0;
   std::vector<CType> seen;      // infer: join of classes; parse: widening target (NUL = none)
+  std::vector<uint8_t> ords;    // date orders: infer: AND over the values; parse: narrowing target
+  std::vector<uint64_t> unconv; // parse, forced columns: values that did not convert
+  std::vector<Unconverted> unconvSamples;
   std::vector<uint64_t> widenLine;
   std::vector<uint64_t> nulls;
   std::vector<PieceCol> cols;
@@ -200,8 +218,11 @@ class ParseCore {
   bool needMore = false;  // no complete row in the buffer (the caller must supply more bytes)
   std::vector<BadRow> bad;
   uint64_t badCount = 0;
-  struct Widen { uint32_t col; CType from, to; uint64_t line; };
+  struct Widen { uint32_t col; CType from, to; uint64_t line; uint8_t ord; };
   std::vector<Widen> widened;
+  // forced columns: per column, values that did not convert (this buffer) and the first few
+  std::vector<uint64_t> unconverted;
+  std::vector<Unconverted> unconvertedSamples;
   bool haveFirst = false;
   std::vector<std::string> firstRow;
   std::vector<CType> firstClasses;
@@ -245,13 +266,17 @@ class ParseCore {
     c.chars.append(tmp.data(), tmp.size());
   }
 
-  void ParsePiece(Piece& pc, const std::vector<CType>& types) {
+  void ParsePiece(Piece& pc, const std::vector<CType>& types, const std::vector<uint8_t>& ords) {
     Parser& P = *parser;
     const uint32_t nc = P.ncols;
     const bool infer = P.infer;
     const uint64_t bytes = static_cast<uint64_t>(pc.end - pc.begin);
     const uint64_t maxRows = bytes / std::max<uint32_t>(nc, 1) + 2;
     pc.seen.assign(nc, CType::NUL);
+    if (infer) pc.ords.assign(nc, csv::ORD_ALL);
+    else pc.ords = ords;
+    pc.unconv.assign(nc, 0);
+    pc.unconvSamples.clear();
     pc.widenLine.assign(nc, UINT64_MAX);
     pc.nulls.assign(nc, 0);
     pc.bad.clear();
@@ -287,10 +312,29 @@ class ParseCore {
     // Parse mode, one column at a time with the type dispatch hoisted out of the row loop. A value
     // is converted first and only checked for a null token when it does not convert (no null token
     // is a number, date, timestamp or bool), so the common case costs one conversion.
-    auto widenAt = [&](uint32_t j, CType t, const char* vp, size_t vn, uint64_t rowLine) {
-      const CType want = csv::Join(t, csv::Classify(vp, vn));
+    // A value that does not convert: the column widens (or, for dates, narrows its orders), or,
+    // when forced, the value is null and counted (returns true then).
+    auto widenAt = [&](uint32_t j, CType t, const char* vp, size_t vn, uint64_t rowLine, uint64_t row) -> bool {
+      uint8_t vm = 0;
+      const CType c = csv::ClassifyOrd(vp, vn, &vm);
+      const bool forced = P.forced[j] != 0;
+      if (csv::IsDateType(t) && csv::IsDateType(c) && (pc.ords[j] & vm)) {
+        pc.ords[j] &= vm;  // read in another order of the mask: re-parse with the narrower one
+        if (!forced) pc.seen[j] = csv::Join(pc.seen[j] == CType::NUL ? t : pc.seen[j], c);
+        if (pc.widenLine[j] == UINT64_MAX) pc.widenLine[j] = rowLine;
+        return false;
+      }
+      if (forced) {
+        pc.unconv[j]++;
+        size_t have = 0;
+        for (const auto& u : pc.unconvSamples) have += u.col == j;
+        if (have < kUnconvertedSamples) pc.unconvSamples.push_back({j, row, rowLine, std::string(vp, vn)});
+        return true;
+      }
+      const CType want = csv::IsDateType(t) && csv::IsDateType(c) ? CType::STRING : csv::Join(t, c);
       pc.seen[j] = csv::Join(pc.seen[j] == CType::NUL ? t : pc.seen[j], want);
       if (pc.widenLine[j] == UINT64_MAX) pc.widenLine[j] = rowLine;
+      return false;
     };
     auto fixedColumn = [&](uint32_t j, CType t, int w, uint64_t rbase, auto&& conv) {
       PieceCol& c = pc.cols[j];
@@ -316,8 +360,13 @@ class ParseCore {
           c.nulls++;
           continue;
         }
+        if (widenAt(j, t, vp, vn, blines[i], r)) {  // forced: null
+          if (!c.nulls) std::memset(c.valid.get(), 1, r);
+          c.valid[r] = 0;
+          c.nulls++;
+          continue;
+        }
         if (c.nulls) c.valid[r] = 1;
-        widenAt(j, t, vp, vn, blines[i]);
       }
     };
     auto flush = [&]() {
@@ -331,13 +380,34 @@ class ParseCore {
             if (csv::IsNullToken(vp, vn)) { pc.nulls[j]++; continue; }
             const CType s = pc.seen[j];
             if (s == CType::STRING) continue;
-            if (!FastFits(s, vp, vn)) pc.seen[j] = csv::Join(s, csv::Classify(vp, vn));
+            if (!csv::IsDateType(s)) {
+              if (FastFits(s, vp, vn)) continue;
+            } else if (pc.ords[j] & csv::ORD_YMD) {  // ISO dates: the fast parsers, no classification
+              if (s == CType::DATE ? (vn == 10 && Fits(CType::DATE, vp, vn)) : Fits(CType::TIMESTAMP, vp, vn)) { pc.ords[j] = csv::ORD_YMD; continue; }
+            }
+            uint8_t vm = 0;
+            const CType c = csv::ClassifyOrd(vp, vn, &vm);
+            CType ns = csv::Join(s, c);
+            if (csv::IsDateType(ns)) {
+              pc.ords[j] &= vm;  // the orders every date of the column can be read in
+              if (!pc.ords[j]) ns = CType::STRING;
+            }
+            pc.seen[j] = ns;
           }
           continue;
         }
         const CType t = types[j];
         switch (t) {
           case CType::BOOL:
+            if (P.forced[j]) {
+              fixedColumn(j, t, 1, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
+                bool b;
+                if (!csv::ParseBoolLoose(vp, vn, &b)) return false;
+                *dst = b ? 1 : 0;
+                return true;
+              });
+              break;
+            }
             fixedColumn(j, t, 1, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
               bool b;
               if (!csv::ParseBool(vp, vn, &b)) return false;
@@ -346,6 +416,22 @@ class ParseCore {
             });
             break;
           case CType::INT64:
+            if (P.forced[j]) {  // forced: also integral decimals ("3.0") and leading zeros ("007")
+              fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
+                int64_t v;
+                bool o;
+                double d;
+                if (!csv::ParseInt(vp, vn, &v, &o)) {
+                  const std::string t = csv::DropLeadingZeros(vp, vn);
+                  if (csv::ParseInt(t.data(), t.size(), &v, &o)) { std::memcpy(dst, &v, 8); return true; }
+                  if (!csv::ParseFloat(t.data(), t.size(), &d) || !(d == std::floor(d)) || std::fabs(d) >= 9.2233720368547758e18) return false;
+                  v = static_cast<int64_t>(d);
+                }
+                std::memcpy(dst, &v, 8);
+                return true;
+              });
+              break;
+            }
             fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool wide) {
               int64_t v;
               bool o;
@@ -355,6 +441,18 @@ class ParseCore {
             });
             break;
           case CType::FLOAT64:
+            if (P.forced[j]) {  // forced: also leading zeros ("007.5")
+              fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
+                double v;
+                if (!csv::ParseFloat(vp, vn, &v)) {
+                  const std::string t = csv::DropLeadingZeros(vp, vn);
+                  if (!csv::ParseFloat(t.data(), t.size(), &v)) return false;
+                }
+                std::memcpy(dst, &v, 8);
+                return true;
+              });
+              break;
+            }
             fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool wide) {
               double v;
               if (!(wide && csv::ParseFloatSwar(vp, vn, &v)) && !csv::ParseFloat(vp, vn, &v)) return false;
@@ -362,22 +460,35 @@ class ParseCore {
               return true;
             });
             break;
-          case CType::DATE:
-            fixedColumn(j, t, 4, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
+          case CType::DATE: {
+            // ISO dates first (the fast path), then the column's order; a forced date column takes
+            // the day of a timestamp (floor in UTC)
+            const uint8_t ord = ords[j];
+            const bool forced = P.forced[j] != 0;
+            fixedColumn(j, t, 4, rbase, [ord, forced](const char* vp, size_t vn, uint8_t* dst, bool) {
               int32_t v;
-              if (!csv::ParseDate(vp, vn, &v)) return false;
+              if ((ord & csv::ORD_YMD) && vn == 10 && csv::ParseDate(vp, vn, &v)) { std::memcpy(dst, &v, 4); return true; }
+              int64_t us;
+              bool hasTime;
+              if (!csv::ParseDateTimeIn(vp, vn, ord, &us, &hasTime) || (hasTime && !forced)) return false;
+              const int64_t day = 86400000000LL;
+              v = static_cast<int32_t>(us >= 0 ? us / day : -((-us + day - 1) / day));
               std::memcpy(dst, &v, 4);
               return true;
             });
             break;
-          case CType::TIMESTAMP:
-            fixedColumn(j, t, 8, rbase, [](const char* vp, size_t vn, uint8_t* dst, bool) {
+          }
+          case CType::TIMESTAMP: {
+            const uint8_t ord = ords[j];
+            fixedColumn(j, t, 8, rbase, [ord](const char* vp, size_t vn, uint8_t* dst, bool) {
               int64_t v;
-              if (!csv::ParseTimestamp(vp, vn, &v, true)) return false;
+              bool hasTime;
+              if (!((ord & csv::ORD_YMD) && csv::ParseTimestamp(vp, vn, &v, true)) && !csv::ParseDateTimeIn(vp, vn, ord, &v, &hasTime)) return false;
               std::memcpy(dst, &v, 8);
               return true;
             });
             break;
+          }
           default: {
             PieceCol& c = pc.cols[j];
             const char quote = P.d.quote;
@@ -563,6 +674,7 @@ inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bo
   for (uint64_t k = 1; k < np; k++) starts[k] = std::min(end, std::max(starts[k], starts[k - 1]));
   // Pass 2: tokenize + convert, re-run with widened types if a value did not fit.
   std::vector<CType> types = P.types;
+  std::vector<uint8_t> ords = P.ords;
   if (!P.pieces) P.pieces = std::make_shared<std::vector<Piece>>();
   std::vector<Piece>& pieces = Pieces();
   if (pieces.size() != np) pieces.resize(np);
@@ -572,7 +684,7 @@ inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bo
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t k = 0; k < static_cast<int64_t>(np); k++) {
       try {
-        if (!MaybeGuarded(guarded, [&] { ParsePiece(pieces[k], types); })) fault.store(true);
+        if (!MaybeGuarded(guarded, [&] { ParsePiece(pieces[k], types, ords); })) fault.store(true);
       } catch (...) {
         pieces[k].failed = true;
         failed.store(true);
@@ -584,37 +696,63 @@ inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bo
     if (P.infer) break;
     bool widen = false;
     for (auto& pc : pieces)
-      for (uint32_t j = 0; j < P.ncols; j++)
+      for (uint32_t j = 0; j < P.ncols; j++) {
         if (pc.seen[j] != CType::NUL && csv::Join(types[j], pc.seen[j]) != types[j]) widen = true;
+        if (csv::IsDateType(types[j]) && (pc.ords[j] & ords[j]) != ords[j]) widen = true;
+      }
     if (!widen) break;
     // line of the first widening per column
     uint64_t lineBase = P.line + headLines;
     std::vector<uint64_t> first(P.ncols, UINT64_MAX);
     std::vector<CType> next = types;
+    std::vector<uint8_t> nextOrds = ords;
     for (auto& pc : pieces) {
       for (uint32_t j = 0; j < P.ncols; j++) {
+        if (pc.widenLine[j] != UINT64_MAX) first[j] = std::min(first[j], lineBase + pc.widenLine[j]);
+        if (csv::IsDateType(types[j])) {
+          const uint8_t m = nextOrds[j] & pc.ords[j];
+          // a forced column keeps the first narrowing when pieces disagree (their values count as unconverted)
+          if (m || !P.forced[j]) nextOrds[j] = m;
+        }
         if (pc.seen[j] == CType::NUL) continue;
         next[j] = csv::Join(next[j], pc.seen[j]);
-        if (pc.widenLine[j] != UINT64_MAX) first[j] = std::min(first[j], lineBase + pc.widenLine[j]);
       }
       lineBase += pc.lines;
     }
-    for (uint32_t j = 0; j < P.ncols; j++)
-      if (next[j] != types[j]) widened.push_back({j, types[j], next[j], first[j]});
+    for (uint32_t j = 0; j < P.ncols; j++) {
+      if (csv::IsDateType(next[j]) && !nextOrds[j]) next[j] = CType::STRING;  // no order fits every value
+      if (next[j] != types[j] || (csv::IsDateType(next[j]) && nextOrds[j] != ords[j]))
+        widened.push_back({j, types[j], next[j], first[j], nextOrds[j]});
+    }
     types = next;
+    ords = nextOrds;
   }
   // Merge bookkeeping (line numbers, bad rows, types).
   uint64_t lineBase = P.line + headLines;
+  unconverted.assign(P.ncols, 0);
+  unconvertedSamples.clear();
   for (auto& pc : pieces) {
     for (auto& b : pc.bad) if (bad.size() < 1000) bad.push_back({lineBase + b.line, b.fields});
+    for (auto& u : pc.unconvSamples) {
+      size_t have = 0;
+      for (const auto& x : unconvertedSamples) have += x.col == u.col;
+      if (have < kUnconvertedSamples) unconvertedSamples.push_back({u.col, P.rows + rows + u.row, lineBase + u.line, u.text});
+    }
     badCount += pc.badCount;
     rows += pc.rows;
     for (uint32_t j = 0; j < P.ncols; j++) {
       P.nulls[j] += pc.nulls[j];
-      if (P.infer) types[j] = csv::Join(types[j], pc.seen[j]);
+      unconverted[j] += pc.unconv[j];
+      if (P.infer) {
+        types[j] = csv::Join(types[j], pc.seen[j]);
+        ords[j] &= pc.ords[j];
+      }
     }
     lineBase += pc.lines;
   }
+  if (P.infer)
+    for (uint32_t j = 0; j < P.ncols; j++)
+      if (csv::IsDateType(types[j]) && !ords[j]) types[j] = CType::STRING;  // no order fits every date
   if (P.strict && badCount > 0) {
     const BadRow& b = bad.front();
     return Status::Error("E_BAD_ROW", P.path + ": line " + std::to_string(b.line) + ": " +
@@ -623,6 +761,7 @@ inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bo
                                           " (strict mode)");
   }
   P.types = types;
+  P.ords = ords;
   P.rows += rows;
   P.badRows += badCount;
   lineAfter = lineBase;
@@ -697,9 +836,59 @@ inline Napi::Array WidenedArray(Napi::Env env, const std::vector<ParseCore::Wide
     w.Set("from", Napi::String::New(env, csv::CTypeName(widened[i].from)));
     w.Set("to", Napi::String::New(env, csv::CTypeName(widened[i].to)));
     w.Set("line", Napi::Number::New(env, static_cast<double>(widened[i].line)));
+    w.Set("orders", Napi::Number::New(env, widened[i].ord));
     wid.Set(static_cast<uint32_t>(i), w);
   }
   return wid;
+}
+
+// Per-column date orders (csv::ORD_* masks) as a JS array of numbers.
+inline Napi::Array OrdersArray(Napi::Env env, const std::vector<uint8_t>& ords) {
+  Napi::Array a = Napi::Array::New(env, ords.size());
+  for (size_t j = 0; j < ords.size(); j++) a.Set(static_cast<uint32_t>(j), Napi::Number::New(env, ords[j]));
+  return a;
+}
+
+// Values of forced columns that did not convert: { counts: Float64Array, samples: [{ column, row, line, value }] }.
+inline Napi::Object UnconvertedObject(Napi::Env env, const std::vector<uint64_t>& counts, const std::vector<Unconverted>& samples) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Float64Array c = Napi::Float64Array::New(env, counts.size());
+  for (size_t j = 0; j < counts.size(); j++) c[j] = static_cast<double>(counts[j]);
+  o.Set("counts", c);
+  Napi::Array s = Napi::Array::New(env, samples.size());
+  for (size_t i = 0; i < samples.size(); i++) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("column", Napi::Number::New(env, samples[i].col));
+    x.Set("row", Napi::Number::New(env, static_cast<double>(samples[i].row)));
+    x.Set("line", Napi::Number::New(env, static_cast<double>(samples[i].line)));
+    x.Set("value", Napi::String::New(env, samples[i].text));
+    s.Set(static_cast<uint32_t>(i), x);
+  }
+  o.Set("samples", s);
+  return o;
+}
+
+// The parse options shared by csvOpen and csvIngest: `orders` (date orders per column, default
+// year-first for a parse, every order for a typing pass) and `forced` (columns whose type is kept).
+inline void OrdersAndForced(const Napi::Object& o, Parser* P) {
+  P->ords.assign(P->ncols, P->infer ? csv::ORD_ALL : csv::ORD_YMD);
+  P->forced.assign(P->ncols, 0);
+  Napi::Value ov = o.Get("orders");
+  if (ov.IsArray()) {
+    Napi::Array a = ov.As<Napi::Array>();
+    for (uint32_t j = 0; j < P->ncols && j < a.Length(); j++) {
+      Napi::Value x = a.Get(j);
+      if (x.IsNumber()) {
+        const uint32_t m = x.As<Napi::Number>().Uint32Value() & csv::ORD_ALL;
+        if (m) P->ords[j] = static_cast<uint8_t>(m);
+      }
+    }
+  }
+  Napi::Value fv = o.Get("forced");
+  if (fv.IsArray()) {
+    Napi::Array a = fv.As<Napi::Array>();
+    for (uint32_t j = 0; j < P->ncols && j < a.Length(); j++) P->forced[j] = a.Get(j).ToBoolean().Value() ? 1 : 0;
+  }
 }
 
 // A one-character option of csvOpen / csvIngest (delimiter, quote): '\0' for "", E_BAD_ARG otherwise.

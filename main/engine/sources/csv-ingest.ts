@@ -21,8 +21,9 @@ import { csvIngestPass, type CsvIngestResult } from '../../../native/csv';
 import { CdxError } from '../../../shared/errors';
 import { DEFAULT_CHUNK, MiB } from './csv-text';
 import { terminatorOf } from './csv-dialect';
+import { CSV_ORDER } from '../../../native/csv';
 import {
-  badRowWarnings, csvArrowSchema, inspectCsv, readCsv, widenedWarning, type CsvInfo, type CsvOptions, type CsvType, type CsvWarning,
+  UnconvertedTally, badRowWarnings, csvArrowSchema, inspectCsv, readCsv, widenedWarning, type CsvInfo, type CsvOptions, type CsvType, type CsvWarning,
 } from './csv-read';
 
 export interface IngestCsvOptions extends CsvOptions {
@@ -114,6 +115,7 @@ async function ingestCsvNative(path: string, outPath: string, opts: IngestCsvOpt
         path, out: tmp, prefix: ipcPrefix(schema), offset: info.encoding === 'utf-8-bom' ? 3 : 0,
         delimiter: info.dialect.delimiter, quote: info.dialect.quote, terminator: terminatorOf(info.dialect),
         ncols: columns.length, types: columns.map((c) => c.type), header: info.header, strict: opts.strict,
+        orders: columns.map((c) => c.orders ?? CSV_ORDER.ymd), forced: columns.map((c) => c.forced === true),
         cp1252: info.encoding === 'windows-1252', maxRowBytes: opts.maxRowBytes,
         chunkBytes: opts.chunkBytes ?? 16 * MiB, batchRows: opts.batchRows ?? 1 << 20,
       }, {
@@ -132,17 +134,27 @@ async function ingestCsvNative(path: string, outPath: string, opts: IngestCsvOpt
     if (r.restart) {
       if (attempt > 8) throw CdxError.file('E_INTERNAL', path, 'column types did not settle after 8 widenings');
       if (r.batchesBeforeRestart > 0) pass++;
-      const to = new Map<number, CsvType>();
+      const to = new Map<number, { type: CsvType; orders: number }>();
       for (const w of r.widened) {
         const col = info.columns[w.column]!;
-        to.set(w.column, w.to as CsvType);
-        widenings.push(widenedWarning(col.name, w));
+        to.set(w.column, { type: w.to as CsvType, orders: w.orders });
+        if (!(col.forced && w.from === w.to)) widenings.push(widenedWarning(col.name, w));
       }
-      info = { ...info, columns: info.columns.map((c, j) => ({ ...c, type: to.get(j) ?? c.type })) };
+      info = {
+        ...info,
+        columns: info.columns.map((c, j) => {
+          const t = to.get(j);
+          if (!t) return c;
+          return { ...c, type: t.type, orders: t.type === 'date' || t.type === 'timestamp' ? t.orders : undefined };
+        }),
+      };
       continue;
     }
+    const tally = new UnconvertedTally(columns);
+    tally.add(r.unconverted);
     const warnings = [...widenings, ...badRowWarnings(r.bad, columns.length)];
     if (r.badCount > 0) warnings.push({ code: 'W_BAD_ROWS', count: r.badCount, message: `${r.badCount} bad row(s) skipped` });
+    warnings.push(...tally.warnings());
     for (const w of warnings) opts.onWarning?.(w);
     const final: CsvInfo = {
       ...info,
@@ -163,7 +175,7 @@ async function ingestCsvStreamed(path: string, outPath: string, opts: IngestCsvO
   for (let pass = 1; ; pass++) {
     const columns = info.columns.map((c) => ({ ...c, nullable: true }));
     const warnings: CsvWarning[] = [];
-    const widened = new Map<string, CsvType>();
+    const widened = new Map<string, { type: CsvType; orders?: number }>();
     let written = 0;
     let restart = false;
     let rows = 0;
@@ -181,7 +193,7 @@ async function ingestCsvStreamed(path: string, outPath: string, opts: IngestCsvO
         ...opts, info: { ...info, columns },
         onWarning: (w) => {
           warnings.push(w);
-          if (w.code === 'W_WIDENED' && w.column) widened.set(w.column, w.type ?? 'string');
+          if (w.code === 'W_WIDENED' && w.column) widened.set(w.column, { type: w.type ?? 'string', orders: w.orders });
         },
       })) {
         if (widened.size && written > 0) { restart = true; break; }
@@ -207,7 +219,13 @@ async function ingestCsvStreamed(path: string, outPath: string, opts: IngestCsvO
     }
     if (restart) {
       await rm(tmp, { force: true });
-      info = { ...info, columns: info.columns.map((c) => ({ ...c, type: widened.get(c.name) ?? c.type })) };
+      info = {
+        ...info,
+        columns: info.columns.map((c) => {
+          const t = widened.get(c.name);
+          return t ? { ...c, type: t.type, orders: t.type === 'date' || t.type === 'timestamp' ? t.orders : undefined } : c;
+        }),
+      };
       continue;
     }
     await rename(tmp, outPath);

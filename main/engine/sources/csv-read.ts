@@ -8,8 +8,15 @@
  * - The data pass (mode "parse") returns Arrow-layout column buffers per chunk; they are wrapped
  *   into apache-arrow RecordBatches with makeData (no per-value JS work).
  * - Types: bool, int64 (exact, BigInt64Array; integers beyond int64 are float64), float64 (NaN is a
- *   value, not null), date (YYYY-MM-DD, Int32 days), timestamp (ISO 8601, microseconds UTC;
- *   offsets are applied), string. Integers with leading zeros ("01220") are strings.
+ *   value, not null), date (Int32 days), timestamp (microseconds UTC; offsets are applied),
+ *   string. Integers with leading zeros ("01220") are strings. Dates and timestamps are ISO 8601
+ *   (`2015-01-31`, `2015-01-31T01:00:00.5Z`, `2015-01-31 01:00+02:00`) or the other common
+ *   spellings when a whole column agrees: `2015/01/31 01:00:00`, `01/31/2024` (month/day/year),
+ *   `31/01/2024` (day/month/year, when some value needs it), `-` `/` `.` separators, with or
+ *   without seconds and fractions, AM/PM; a date without a time is a `date` (see native/csv.ts
+ *   CSV_ORDER for how the order is decided; an ambiguous column is month-first).
+ * - `columnTypes` forces columns' types (the user's "Change type"): a value that does not convert
+ *   is null, and W_UNCONVERTED says how many with the first few (row, line, text).
  *   Null tokens: empty, NA, N/A, null, NULL.
  * - Bad rows (wrong field count, unterminated quote at end of file) are skipped and reported as
  *   W_BAD_ROW warnings with 1-based line numbers (first 1000, plus a total); `strict` rejects with
@@ -24,7 +31,7 @@ import {
   Bool, DateDay, Field, Float64, Int64, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, makeData,
   type Data, type DataType,
 } from 'apache-arrow';
-import { CsvParser, type CsvColumnOut, type CsvFeedResult, type CsvType } from '../../../native/csv';
+import { CSV_ORDER, CSV_ORDER_ALL, CsvParser, type CsvColumnOut, type CsvFeedResult, type CsvType, type CsvUnconverted } from '../../../native/csv';
 import type { KernelOptions } from '../../../native/binding';
 import { CdxError, throwIfCancelled } from '../../../shared/errors';
 import { closeQuietly, openText, MiB, type CsvEncoding, type TextOptions } from './csv-text';
@@ -36,6 +43,10 @@ export interface CsvColumn {
   name: string;
   type: CsvType;
   nullable: boolean;
+  /** date / timestamp: the date orders its values are read in (CSV_ORDER bits) */
+  orders?: number;
+  /** the type was forced (columnTypes): values that do not convert are null, not a widening */
+  forced?: boolean;
 }
 
 export interface CsvWarning {
@@ -48,6 +59,10 @@ export interface CsvWarning {
   count?: number;
   /** W_WIDENED: the column's new type */
   type?: CsvType;
+  /** W_WIDENED: the column's date orders after it (CSV_ORDER bits) */
+  orders?: number;
+  /** W_UNCONVERTED: the first values that did not convert (1-based row and line) */
+  samples?: { row: number; line: number; value: string }[];
 }
 
 export interface CsvInfo {
@@ -78,6 +93,8 @@ export interface CsvOptions extends KernelOptions, TextOptions {
   sampleBytes?: number;
   /** a row longer than this is refused (E_ROW_TOO_LARGE); default 512 MiB */
   maxRowBytes?: number;
+  /** columns' types forced by name: values that do not convert become null (W_UNCONVERTED) */
+  columnTypes?: Record<string, CsvType>;
 }
 
 export interface ReadCsvOptions extends CsvOptions {
@@ -102,9 +119,73 @@ export function badRowWarnings(bad: Float64Array, ncols: number): CsvWarning[] {
   return out;
 }
 
-/** The W_WIDENED warning for a column whose type a later value widened. */
-export function widenedWarning(column: string, w: { from: string; to: string; line: number }): CsvWarning {
-  return { code: 'W_WIDENED', column, line: w.line, type: w.to as CsvType, message: `column ${column} widened from ${w.from} to ${w.to} at line ${w.line}` };
+/** The W_WIDENED warning for a column whose type a later value widened (or whose date order a later value decided). */
+export function widenedWarning(column: string, w: { from: string; to: string; line: number; orders?: number }): CsvWarning {
+  const base = { code: 'W_WIDENED', column, line: w.line, type: w.to as CsvType, orders: w.orders };
+  if (w.from === w.to) return { ...base, message: `column ${column} read as ${orderName(w.orders ?? CSV_ORDER.ymd)} from line ${w.line} on` };
+  return { ...base, message: `column ${column} widened from ${w.from} to ${w.to} at line ${w.line}` };
+}
+
+/** How a date column's order reads in words ('month/day/year'). */
+export function orderName(orders: number): string {
+  return orders & CSV_ORDER.ymd ? 'year/month/day' : orders & CSV_ORDER.mdy ? 'month/day/year' : 'day/month/year';
+}
+
+/** The type a column is read as, for messages: `timestamp (month/day/year)`. */
+function typeText(c: CsvColumn): string {
+  return c.orders && !(c.orders & CSV_ORDER.ymd) && (c.type === 'date' || c.type === 'timestamp') ? `${c.type} (${orderName(c.orders)})` : c.type;
+}
+
+/**
+ * Counts of values of forced columns that did not convert, accumulated over a read, and the
+ * W_UNCONVERTED warnings they make (one per column: the count and the first five values with their
+ * 1-based row and line numbers).
+ */
+export class UnconvertedTally {
+  private counts: number[];
+  private samples: { row: number; line: number; value: string }[][];
+  constructor(private readonly columns: CsvColumn[]) {
+    this.counts = columns.map(() => 0);
+    this.samples = columns.map(() => []);
+  }
+  add(u: CsvUnconverted | undefined): void {
+    if (!u) return;
+    u.counts.forEach((n, j) => { if (j < this.counts.length) this.counts[j]! += n; });
+    for (const s of u.samples) {
+      const list = this.samples[s.column];
+      if (list && list.length < 5) list.push({ row: s.row + 1, line: s.line, value: s.value });
+    }
+  }
+  warnings(): CsvWarning[] {
+    const out: CsvWarning[] = [];
+    this.columns.forEach((c, j) => {
+      const n = this.counts[j]!;
+      if (!c.forced || n === 0) return;
+      const samples = this.samples[j]!;
+      const shown = samples.map((s) => `row ${s.row}: ${JSON.stringify(s.value)}`).join(', ');
+      out.push({
+        code: 'W_UNCONVERTED', column: c.name, count: n, samples, line: samples[0]?.line,
+        message: `column ${c.name}: ${n} value${n === 1 ? '' : 's'} did not convert to ${typeText(c)} and became null (${shown}${n > samples.length ? ', …' : ''})`,
+      });
+    });
+    return out;
+  }
+}
+
+/** Applies the forced types (columnTypes) to typed columns; an unknown name is refused. */
+export function forceTypes(path: string, columns: CsvColumn[], forced: Record<string, CsvType> | undefined): CsvColumn[] {
+  if (!forced) return columns;
+  for (const name of Object.keys(forced)) {
+    if (!columns.some((c) => c.name === name)) throw CdxError.file('E_UNKNOWN_COLUMN', path, `no column named ${JSON.stringify(name)}`, { column: name });
+  }
+  return columns.map((c) => {
+    const t = forced[c.name];
+    if (!t) return c;
+    const dated = t === 'date' || t === 'timestamp';
+    // a column already read as dates keeps its order; text gets every order (the values decide)
+    const wasDated = c.type === 'date' || c.type === 'timestamp';
+    return { ...c, type: t, forced: true, nullable: true, orders: dated ? (wasDated && c.orders ? c.orders : CSV_ORDER_ALL) : undefined };
+  });
 }
 
 const EMPTY = new Uint8Array(0);
@@ -201,7 +282,8 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
         if (firstClasses[j] === 'null') nullable = true;
       }
       if (t === 'null') { t = 'string'; nullable = true; }
-      return { name, type: t as CsvType, nullable };
+      const orders = t === 'date' || t === 'timestamp' ? res!.orders?.[j] ?? CSV_ORDER.ymd : undefined;
+      return { name, type: t as CsvType, nullable, ...(orders !== undefined ? { orders } : {}) };
     });
     const firstIsRow = !header && first.length === dialect.ncols;
     const firstBad = !opts.header && first.length !== dialect.ncols && first.length > 0 ? 1 : 0;
@@ -209,7 +291,7 @@ export async function inspectCsv(path: string, opts: CsvOptions = {}): Promise<C
       path, size: bytes.size, gzip: bytes.gzip, encoding: enc,
       dialect: { delimiter: dialect.delimiter, quote: dialect.quote, lineEnding: dialect.lineEnding },
       header: header || firstBad === 1,
-      columns,
+      columns: forceTypes(path, columns, opts.columnTypes),
       rows: complete ? rowsTotal + (firstIsRow ? 1 : 0) : null,
       badRows: complete ? badTotal + firstBad : null,
       typedBy: complete ? 'full' : 'sample',
@@ -270,13 +352,16 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
   const parser = new CsvParser({
     path, delimiter: info.dialect.delimiter, quote: info.dialect.quote, terminator: terminatorOf(info.dialect),
     ncols: columns.length, mode: 'parse', types: columns.map((c) => c.type), header: info.header,
+    orders: columns.map((c) => c.orders ?? CSV_ORDER.ymd), forced: columns.map((c) => c.forced === true),
     strict: opts.strict, cp1252: (opts.encoding ?? enc) === 'windows-1252' || info.encoding === 'windows-1252',
     maxRowBytes: opts.maxRowBytes,
   });
   let badTotal = 0;
   let failed = false;
+  const tally = new UnconvertedTally(columns);
   try {
     for await (const { res: r } of feedAll(parser, chunks, opts.signal)) {
+      tally.add(r.unconverted);
       throwIfCancelled(opts.signal, `reading ${path}`);
       opts.onProgress?.({ done: bytes.bytesRead(), total: bytes.size, fraction: Math.min(1, bytes.bytesRead() / bytes.size) });
       if (opts.onWarning) for (const w of badRowWarnings(r.bad, columns.length)) opts.onWarning(w);
@@ -284,8 +369,10 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
       if (r.widened.length) {
         for (const w of r.widened) {
           const col = columns[w.column]!;
-          opts.onWarning?.(widenedWarning(col.name, w));
+          // a forced column deciding its date order is said by W_UNCONVERTED, if at all
+          if (!(col.forced && w.from === w.to)) opts.onWarning?.(widenedWarning(col.name, w));
           col.type = w.to as CsvType;
+          col.orders = w.to === 'date' || w.to === 'timestamp' ? w.orders : undefined;
         }
         schema = csvArrowSchema(columns);
       }
@@ -302,6 +389,7 @@ export async function* readCsv(path: string, opts: ReadCsvOptions = {}): AsyncGe
       else for (let o = 0; o < n; o += batchRows) yield batch.slice(o, Math.min(n, o + batchRows));
     }
     if (badTotal > 0) opts.onWarning?.({ code: 'W_BAD_ROWS', count: badTotal, message: `${badTotal} bad row(s) skipped` });
+    for (const w of tally.warnings()) opts.onWarning?.(w);
   } catch (e) {
     failed = true;
     throw e;
