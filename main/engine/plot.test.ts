@@ -59,6 +59,30 @@ function directGrid(x0: number, x1: number, y0: number, y1: number, W: number, H
 }
 
 describe('plot handlers', () => {
+  it('density coloured by a numeric column gives the mean of that column per cell (filtered), NaN where a cell is empty', async () => {
+    const W = 40, H = 40, keep = (k: number) => k < 15_000;
+    const r = await h.density({ dataset: id, x: 'x', y: 'y', x0: 0, x1: 10, y0: 0, y1: 10, width: W, height: H, where: 'n < 15000', color: 'n' }, ctx());
+    expect(r.meanOf).toBe('n');
+    expect(r.note).toMatch(/mean of "n"/);
+    expect([...r.counts]).toEqual([...directGrid(0, 10, 0, 10, W, H, keep)]);
+    // an independent mean per cell (n = the row index)
+    const sum = new Float64Array(W * H), cnt = new Float64Array(W * H);
+    for (let k = 0; k < N; k++) {
+      if (!keep(k)) continue;
+      const i = Math.min(W - 1, Math.floor((xs[k]! / 10) * W)), j = Math.min(H - 1, Math.floor((ys[k]! / 10) * H));
+      sum[j * W + i]! += k;
+      cnt[j * W + i]!++;
+    }
+    let filled = 0;
+    for (let c = 0; c < W * H; c++) {
+      if (cnt[c]) {
+        filled++;
+        expect(r.means![c]).toBeCloseTo(sum[c]! / cnt[c]!, 6);
+      } else expect(r.means![c]).toBeNaN();
+    }
+    expect(filled).toBeGreaterThan(2);
+  });
+
   it('density equals a direct count, row 0 = lowest y', async () => {
     const r = await h.density({ dataset: id, x: 'x', y: 'y', x0: 0, x1: 10, y0: 0, y1: 10, width: 20, height: 10 }, ctx());
     expect(r.width).toBe(20);

@@ -1,6 +1,7 @@
 /**
  * The engine's plot handlers: density grids (the native 2-D binning over the viewport at the
- * screen's resolution, with per-category counts for a dictionary-encoded colour column), the
+ * screen's resolution, with per-category counts for a dictionary-encoded colour column, or the
+ * mean of a numeric / date-time colour column per cell — the kernel's agg 'mean'), the
  * points themselves when the viewport holds at most the point budget (counted first with a 1x1
  * bin2d; then the first `count` row ids passing "x in view and y in view and the filter", found
  * by the native filter in one parallel pass, and x, y, colour gathered at those rows), and each column's range for
@@ -134,6 +135,20 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
   if (p.color) {
     const c = ds.columns.get(p.color);
     if (!c) throw unknownColumn(ds, p.color);
+    if (c.kind === 'numeric' && c.logical?.type !== 'bool8') {
+      // a numeric (or date/time) colour: each cell coloured by the mean of the column over its rows,
+      // one binning pass with the value column (cells whose rows have no value: NaN)
+      const r = await bin2d(
+        { x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H, value: c, agg: 'mean' },
+        { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined },
+      );
+      return {
+        x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, counts: r.counts, width: W, height: H,
+        means: r.means!, meanOf: p.color,
+        rows: r.rows, binned: r.binned, outside: r.outside, nan: r.nan, filtered: r.filtered, ms: performance.now() - t0,
+        note: `coloured by the mean of "${p.color}" per cell`,
+      };
+    }
     labels = await categoryLabels(c, ctx?.signal);
     if (labels && labels.length * W * H <= 64 * 1024 * 1024) category = c;
     else if (c.kind !== 'dict') {
@@ -159,7 +174,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
           note: `coloured by the ${K} values of "${p.color}" (rows without a value are not drawn)`,
         };
       }
-      note = `"${p.color}" is not categorical (or has more than ${MAX_CATEGORIES} values): density shows counts${c.kind === 'numeric' ? ' (points mode colours by value)' : ''}`;
+      note = `"${p.color}" has more than ${MAX_CATEGORIES} values to blend: density shows counts`;
     } else note = `"${p.color}" has too many categories to blend (more than ${MAX_CATEGORIES}); showing counts`;
   }
   const opts = { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined };

@@ -5,6 +5,11 @@
  * density grid comes first (one native pass that also counts the points in view); when the count
  * is within the budget the points follow and replace it. Zooming inside a complete point set
  * needs no request at all.
+ *
+ * Zoom stops at a limit (`limitZoom`): a million times the home view, or a few thousand ulps of the
+ * values shown, whichever is wider, and out at a thousand times the home view. Points are drawn at
+ * a size and opacity adapted to how many overlap on screen (`pointStyle`), so that 200,000 points
+ * show their density as shades instead of one opaque blob.
  */
 import type { Field } from '../../shared/datashape';
 import type { DensityResult, PlotColumnInfo, PointsResult } from '../../shared/plot/types';
@@ -51,6 +56,10 @@ export class PlotState {
   lastMs = $state<number | null>(null);
   /** a failure beside the view's own calls (an export), until the view changes */
   note = $state<string | null>(null);
+  /** size and opacity adapt to the points' overlap (the user's size and opacity are the most they get) */
+  autoStyle = $state(true);
+  /** the zoom stopped at its limit (said in the status line until the next zoom) */
+  zoomNote = $state<string | null>(null);
   /** new columns were set up: busy until the refresh that follows has an image (tests and the status line wait on this) */
   private awaitingImage = $state(false);
   private setupReq = new Request<PlotColumnInfo[]>();
@@ -131,13 +140,14 @@ export class PlotState {
     const api = this.view.engine.api;
     const dataset = this.view.id;
     const { x, y, color, budget } = this;
-    const colorByCategory = this.colorInfo?.kind === 'category';
+    // the density is coloured by a category (per-category counts) or by a number / time (its mean per cell)
+    const colorDensity = !!color && !!this.colorInfo;
     const w = where || undefined;
     let t0 = 0;
     await this.viewReq.run(
       async ({ signal, current }) => {
         t0 = performance.now();
-        const d = await api.density({ dataset, x, y, ...vp, width: grid.width, height: grid.height, where: w, color: colorByCategory ? color : undefined }, { signal });
+        const d = await api.density({ dataset, x, y, ...vp, width: grid.width, height: grid.height, where: w, color: colorDensity ? color : undefined }, { signal });
         if (!current()) return;
         this.density = { res: d, vp, key };
         this.count = d.binned;
@@ -175,17 +185,121 @@ export class PlotState {
   async densityAt(width: number, height: number, where: string): Promise<DensityResult> {
     const { x, y, color } = this;
     const vp = this.vp;
-    const byCategory = !!this.density?.res.categories;
+    const colored = !!(this.density?.res.categories || this.density?.res.means);
     const d = await this.exportReq.run(({ signal }) =>
-      this.view.engine.api.density({ dataset: this.view.id, x, y, ...vp, width, height, where: where || undefined, color: byCategory ? color : undefined }, { signal }),
+      this.view.engine.api.density({ dataset: this.view.id, x, y, ...vp, width, height, where: where || undefined, color: colored ? color : undefined }, { signal }),
     );
     if (!d) throw this.exportReq.error ?? CdxError.cancelled('the export');
     return d;
   }
 
   setViewport(v: Viewport): void {
-    if (!vpEqual(v, this.vp)) this.vp = v;
+    const { vp, limited } = limitZoom(v, this.vp, this.home);
+    this.zoomNote = limited === 'in' ? 'zoomed in as far as it goes' : limited === 'out' ? 'zoomed out as far as it goes' : null;
+    if (!vpEqual(vp, this.vp)) this.vp = vp;
   }
+
+  /**
+   * The points' size (css px) and opacity for a plot area `plotW` css px wide: the user's, or
+   * smaller where many overlap (`autoStyle`; see `adaptPointStyle`).
+   */
+  pointStyle(plotW: number): PointStyle {
+    const user = { size: this.pointSize, opacity: this.opacity, adapted: false };
+    const d = this.density;
+    const p = this.points;
+    if (!this.autoStyle || !d || !p || !p.res.sent || plotW <= 0) return user;
+    // the density grid is at device pixels; the points may be drawn in a view zoomed in since
+    const devPerCss = d.res.width / plotW;
+    const area = (v: Viewport) => (v.x1 - v.x0) * (v.y1 - v.y0);
+    return adaptPointStyle(busiestCells(d.res.counts), devPerCss, area(this.vp) / area(d.vp), this.pointSize, this.opacity);
+  }
+}
+
+export interface PointStyle {
+  size: number;
+  opacity: number;
+  /** smaller than the user's settings */
+  adapted: boolean;
+}
+
+const busiest = new WeakMap<Uint32Array, number>();
+
+/** the 90th percentile of the non-empty cells' counts (points per device pixel where there are points) */
+export function busiestCells(counts: Uint32Array): number {
+  const hit = busiest.get(counts);
+  if (hit !== undefined) return hit;
+  const CAP = 4096;
+  const hist = new Uint32Array(CAP + 1);
+  let nonzero = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (c) {
+      hist[c < CAP ? c : CAP]!++;
+      nonzero++;
+    }
+  }
+  let v = 0;
+  if (nonzero) {
+    const want = Math.ceil(nonzero * 0.9);
+    for (let k = 1, seen = 0; k <= CAP; k++) {
+      seen += hist[k]!;
+      if (seen >= want) {
+        v = k;
+        break;
+      }
+    }
+  }
+  busiest.set(counts, v);
+  return v;
+}
+
+/**
+ * Size and opacity for points that overlap: `perPixel` points fall on one device pixel of the
+ * busy cells (the 90th percentile of the density grid), `devPerCss` device pixels per css px,
+ * `zoom` the view's area over the density grid's (a view zoomed in spreads the points). A point
+ * `size` css px wide covers (size·devPerCss)² device pixels, so k = perPixel·(size·devPerCss)²
+ * points overlap on a busy pixel. Where k is large the size shrinks first (to 1 css px), then the
+ * opacity is set so that k overlapping points reach 90 % coverage, 1 - (1 - a)^k = 0.9 — busy
+ * regions stay a shade short of opaque, so their own structure shows, and lone points stay
+ * visible (opacity at least 0.04). The user's size and opacity are the most used.
+ */
+export function adaptPointStyle(perPixel: number, devPerCss: number, zoom: number, size: number, opacity: number): PointStyle {
+  const density = perPixel * Math.min(1, zoom);
+  const overlap = (s: number) => density * (s * devPerCss) ** 2;
+  let s = size;
+  if (overlap(s) > 4) s = Math.max(1, Math.min(size, size / Math.sqrt(overlap(size) / 4)));
+  const k = overlap(s);
+  const a = k > 1 ? Math.max(0.04, Math.min(opacity, 1 - Math.pow(0.1, 1 / k))) : opacity;
+  return { size: s, opacity: a, adapted: s < size || a < opacity };
+}
+
+/** the zoom limits: in to a million times the home view (or a few thousand ulps of the values shown), out to a thousand times */
+export const MAX_ZOOM_IN = 1e6;
+export const MAX_ZOOM_OUT = 1e3;
+
+/**
+ * `next` kept within the zoom limits relative to `home`; an axis past a limit is held at the limit
+ * about the point the zoom keeps fixed (so the cursor's data stays under it). `limited` says which
+ * limit stopped it.
+ */
+export function limitZoom(next: Viewport, prev: Viewport, home: Viewport): { vp: Viewport; limited: 'in' | 'out' | null } {
+  const out = { ...next };
+  let limited: 'in' | 'out' | null = null;
+  for (const [a, b] of [['x0', 'x1'], ['y0', 'y1']] as const) {
+    const span = next[b] - next[a], prevSpan = prev[b] - prev[a], homeSpan = home[b] - home[a];
+    if (!(homeSpan > 0) || !(span > 0)) continue;
+    const ulps = Math.max(Math.abs(next[a]), Math.abs(next[b])) * Number.EPSILON * 4096;
+    const min = Math.max(homeSpan / MAX_ZOOM_IN, ulps), max = homeSpan * MAX_ZOOM_OUT;
+    const target = span < min ? min : span > max ? max : span;
+    if (target === span) continue;
+    limited = span < min ? 'in' : 'out';
+    // the fixed point of the zoom from prev to next: c with (c - p0)/prevSpan = (c - n0)/span
+    const c = prevSpan !== span ? (next[a] * prevSpan - prev[a] * span) / (prevSpan - span) : (next[a] + next[b]) / 2;
+    const f = Number.isFinite(c) && prevSpan > 0 ? (c - prev[a]) / prevSpan : 0.5;
+    out[a] = c - f * target;
+    out[b] = out[a] + target;
+  }
+  return { vp: out, limited };
 }
 
 export function contains(outer: Viewport, inner: Viewport): boolean {

@@ -2,8 +2,9 @@
  * A scatter/density plot's hover tooltip, as a Svelte 5 rune class. Over points: the nearest
  * point within 8 px, with its x and y at once and then the whole row (one `Request`: moving on
  * cancels the row fetch in flight, a late row never lands on another point). Over a density
- * image: the cell's count, and per category with a categorical colour. At most one look-up per
- * animation frame.
+ * image: the cell's count, and per category with a categorical colour (or the colour column's
+ * mean); nothing over an empty cell, so the tooltip goes where there is no data. At most one
+ * look-up per animation frame. Row numbers count from 1, as in the table.
  */
 import { tableFromIPC } from 'apache-arrow';
 import type { PlotFrame } from '../../shared/plot/svg';
@@ -76,14 +77,14 @@ export class PlotHover {
         this.tip = { left, top, lines: this.rowLines ?? this.tip?.lines ?? [] };
         return;
       }
-      this.tip = { left, top, lines: [`row ${formatNumber(id)}`, `${st.x}: ${formatAxisValue(p.x[best]!, xa)}`, `${st.y}: ${formatAxisValue(p.y[best]!, ya)}`] };
+      this.tip = { left, top, lines: [`row ${formatNumber(id + 1)}`, `${st.x}: ${formatAxisValue(p.x[best]!, xa)}`, `${st.y}: ${formatAxisValue(p.y[best]!, ya)}`] };
       this.rowOf = id;
       this.rowLines = null;
       const view = st.view;
       const lines = await this.row.run(async ({ signal }) => {
         const r = await view.engine.api.rows({ dataset: view.id, offset: id, limit: 1 }, { signal });
         const row = tableFromIPC(r.ipc).get(0)?.toJSON() ?? {};
-        return [`row ${formatNumber(id)}`, ...Object.entries(row).map(([k, v]) => `${k}: ${v instanceof Date ? v.toISOString() : String(v)}`)];
+        return [`row ${formatNumber(id + 1)}`, ...Object.entries(row).map(([k, v]) => `${k}: ${v instanceof Date ? v.toISOString() : String(v)}`)];
       });
       // without the row (it failed) the tooltip keeps x and y
       if (lines) {
@@ -101,7 +102,15 @@ export class PlotHover {
       this.tip = null;
       return;
     }
-    const lines = [`${st.x}: ${formatAxisValue(dx, xa)}`, `${st.y}: ${formatAxisValue(dy, ya)}`, `count: ${formatNumber(r.counts[j * r.width + i]!)}`];
+    const count = r.counts[j * r.width + i]!;
+    if (!count) {
+      // nothing under the cursor: no tooltip
+      this.tip = null;
+      return;
+    }
+    const lines = [`${st.x}: ${formatAxisValue(dx, xa)}`, `${st.y}: ${formatAxisValue(dy, ya)}`, `count: ${formatNumber(count)}`];
+    const mean = r.means?.[j * r.width + i];
+    if (mean !== undefined && Number.isFinite(mean)) lines.push(`mean of ${r.meanOf}: ${formatAxisValue(mean, st.axisKind(st.colorInfo))}`);
     if (r.categoryCounts && r.categories) {
       const n = r.width * r.height;
       r.categories.forEach((c, k) => {

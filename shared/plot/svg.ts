@@ -33,7 +33,7 @@ export function plotFrame(width: number, height: number, legend = true): PlotFra
 }
 
 export type LegendSpec =
-  | { kind: 'continuous'; cmap: ColormapName; how: ToneHow; min: number; max: number; label?: string }
+  | { kind: 'continuous'; cmap: ColormapName; how: ToneHow; min: number; max: number; label?: string; /** under the bar; default `count (how)` */ caption?: string }
   | { kind: 'categorical'; entries: { label: string; color: [number, number, number] }[]; label?: string }
   | { kind: 'points'; count: number; label?: string };
 
@@ -95,7 +95,7 @@ function legendSVG(l: LegendSpec, x: number, y: number, h: number, ink: string):
     out.push(`<rect x="${x}" y="${top}" width="14" height="${barH}" fill="url(#${id})" stroke="${ink}" stroke-width="0.5"/>`);
     out.push(`<text x="${x + 18}" y="${top + 9}">${esc(fmtCount(l.max))}</text>`);
     out.push(`<text x="${x + 18}" y="${top + barH}">${esc(fmtCount(l.min))}</text>`);
-    out.push(`<text x="${x}" y="${top + barH + 16}">count (${esc(l.how)})</text>`);
+    out.push(`<text x="${x}" y="${top + barH + 16}">${esc(l.caption ?? `count (${l.how})`)}</text>`);
   } else if (l.kind === 'categorical') {
     l.entries.slice(0, 20).forEach((e, k) => {
       const yy = top + k * 16;

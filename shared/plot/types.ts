@@ -31,7 +31,7 @@ export interface DensityParams extends Viewport {
   width: number;
   height: number;
   where?: string;
-  /** a categorical colour column: per-category counts are returned */
+  /** a colour column: per-category counts for a categorical one, the mean per cell for a numeric or date/time one */
   color?: string;
 }
 
@@ -43,6 +43,10 @@ export interface DensityResult extends Viewport {
   /** per-category counts [(c * height + j) * width + i], with `categories` labels */
   categoryCounts?: Uint32Array;
   categories?: string[];
+  /** a numeric colour column: its mean over each cell's rows (NaN where none has a value), same layout as counts */
+  means?: Float64Array;
+  /** the column `means` are of */
+  meanOf?: string;
   /** rows read, binned (inside the viewport and passing the filter), outside, NaN/null, filtered out */
   rows: number;
   binned: number;

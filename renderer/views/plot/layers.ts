@@ -9,6 +9,7 @@ import type { PointsData } from '../../gl/glprotocol';
 import type { LegendSpec } from '../../../shared/plot/svg';
 import { shade, shadeCategorical } from '../../../shared/plot/shade';
 import { categoryColor, colormapLUT, packRGBA } from '../../../shared/plot/colormap';
+import { shadeMeans } from '../../../shared/plot/render';
 
 export interface ShadedDensity {
   pixels: Uint32Array;
@@ -25,6 +26,11 @@ export function densityImageOf(st: PlotState): ShadedDensity | null {
   if (d.categoryCounts && d.categories) {
     const r = shadeCategorical(d.categoryCounts, d.width, d.height, d.categories.length, st.how);
     return { pixels: r.pixels, width: d.width, height: d.height, min: r.scale.min, max: r.scale.max };
+  }
+  if (d.means) {
+    // coloured by a numeric column's mean per cell: the colour map spans the means, linearly
+    const r = shadeMeans(d.means, d.counts, st.cmap);
+    return { pixels: r.pixels, width: d.width, height: d.height, min: r.min, max: r.max };
   }
   const r = shade(d.counts, st.how, st.cmap);
   return { pixels: r.pixels, width: d.width, height: d.height, min: r.scale.min, max: r.scale.max };
@@ -63,11 +69,12 @@ export function legendOf(st: PlotState, densityImg: ShadedDensity | null, points
   if (st.mode === 'points' && st.points?.res.sent) {
     const p = st.points.res;
     if (p.categories) return { kind: 'categorical', label: st.color, entries: p.categories.map((c, k) => ({ label: c, color: categoryColor(k) })) };
-    if (p.color && points?.cmin !== undefined) return { kind: 'continuous', cmap: st.cmap, how: 'linear', min: points.cmin, max: points.cmax!, label: st.color };
+    if (p.color && points?.cmin !== undefined) return { kind: 'continuous', cmap: st.cmap, how: 'linear', min: points.cmin, max: points.cmax!, label: st.color, caption: 'value' };
     return { kind: 'points', count: st.count ?? p.count };
   }
   const d = st.density?.res;
   if (!d || !densityImg) return null;
   if (d.categories) return { kind: 'categorical', label: st.color, entries: d.categories.map((c, k) => ({ label: c, color: categoryColor(k) })) };
+  if (d.means) return { kind: 'continuous', cmap: st.cmap, how: 'linear', min: densityImg.min, max: densityImg.max, label: `mean of ${d.meanOf ?? st.color}`, caption: 'mean per cell' };
   return { kind: 'continuous', cmap: st.cmap, how: st.how, min: densityImg.min, max: densityImg.max };
 }
