@@ -219,8 +219,10 @@ export async function main(argv = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     const err = e as { message?: string; code?: string };
-    // one line naming the file and the problem (multi-line details are for logs)
-    console.error(`cdx: ${(err.message ?? String(e)).split('\n')[0]}`);
+    // one line naming the file and the problem (multi-line details are for logs); a --where syntax
+    // error keeps its two extra lines: the expression with a caret under the position
+    const msg = err.message ?? String(e);
+    console.error(`cdx: ${err.code === 'E_SYNTAX' ? msg : msg.split('\n')[0]}`);
     process.exitCode = 1;
   }
 }

@@ -286,6 +286,14 @@ export function checkExpr(e: Expr, schema: SchemaLike): ExprProblem[] {
   return problems;
 }
 
+/**
+ * The messages of problems as a user should read them: each once (`x in ('a', 'b')` on a number
+ * column is one message, not two), errors only unless `warnings`.
+ */
+export function problemMessages(problems: readonly ExprProblem[], warnings = false): string[] {
+  return [...new Set(problems.filter((p) => warnings || p.severity === 'error').map((p) => p.message))];
+}
+
 // ───────────────────────────── evaluation ─────────────────────────────
 
 /** Three-valued truth: true, false, or null for unknown. */

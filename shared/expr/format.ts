@@ -13,7 +13,7 @@
 import type { ColumnRef, Expr, Literal } from './ast';
 import { CONTEXTUAL, RESERVED } from './parse';
 
-export function formatColumn(c: ColumnRef | string): string {
+export function formatColumn(c: Pick<ColumnRef, 'name'> | string): string {
   const name = typeof c === 'string' ? c : c.name;
   const lower = name.toLowerCase();
   if (/^[\p{L}_][\p{L}\p{N}_$]*$/u.test(name) && !RESERVED.has(lower) && !CONTEXTUAL.has(lower)) return name;

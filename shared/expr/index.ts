@@ -5,7 +5,7 @@ export { parseExpr } from './parse';
 export { formatExpr, formatColumn, formatLiteral } from './format';
 export { toSQL, quoteIdent, type SqlDialect, type SqlSchema, type CompiledSql, type SqlParamType } from './sql';
 export {
-  checkExpr, andAll, orAll, columnsOf, evalExprOnRow, evalExpr3, compareCell,
+  checkExpr, problemMessages, closestName, unknownColumnMessage, andAll, orAll, columnsOf, evalExprOnRow, evalExpr3, compareCell,
   type ExprProblem, type SchemaLike, type Truth,
 } from './bind';
 export { col, lit } from './literal';

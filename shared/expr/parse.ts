@@ -384,8 +384,13 @@ class Parser {
       if (what === 'like') likeTokens(t.text);
       else if (what === 'regex') parseRegex(t.text);
     } catch (err) {
-      if (err instanceof ExprError) this.fail(err.message, t);
-      throw err;
+      if (!(err instanceof ExprError)) throw err;
+      // point the caret at the offending character when the pattern is typed without escapes
+      const off = (err as ExprError & { position?: number }).position;
+      const raw = this.text.slice(t.pos + 1, t.end - 1);
+      if (off !== undefined && raw === t.text)
+        throw new ExprSyntaxError(err.message.replace(/ \(at position \d+ of the pattern\)$/, ''), t.pos + 1 + off, this.text);
+      this.fail(err.message, t);
     }
     return t.text;
   }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Expr } from './ast';
-import { checkExpr, closestName, evalExprOnRow } from './bind';
+import { checkExpr, closestName, evalExprOnRow, problemMessages } from './bind';
 import { ExprSyntaxError } from './errors';
 import { formatExpr } from './format';
 import { parseExpr } from './parse';
@@ -92,8 +92,10 @@ describe('text form', () => {
     expect(err("s like x").reason).toBe("Expected a quoted LIKE pattern after 'like', found 'x': did you mean 'x'?");
     expect(err("contains(s, 3)").reason).toMatch(/Expected a quoted text after contains\(\), found '3'/);
     const bad = err("s ~ '(ab'");
-    expect(bad.reason).toBe("Bad regular expression '(ab': missing ')' (at position 0 of the pattern)");
-    expect(bad.position).toBe(4);
+    expect(bad.reason).toBe("Bad regular expression '(ab': missing ')'");
+    expect(bad.position).toBe(5); // the caret under the '(' inside the quotes
+    expect(err("s ~ 'ab{2,1}'").position).toBe(7); // under the '{'
+    expect(err("s ~ 'a\\\\1'").reason).toMatch(/ \(at position 1 of the pattern\)$/); // typed with an escape: no caret inside
     expect(err("s ~ 'a\\\\1'").reason).toMatch(/the escape \\1 is not supported/);
     expect(err("s ~ 'a**'").reason).toMatch(/two quantifiers in a row/);
     expect(err("s ~ '[[:alpha:]]'").reason).toMatch(/POSIX/);
@@ -116,6 +118,10 @@ describe('text form', () => {
     expect(msg("carirer = 'AA'")).toEqual(["Unknown column 'carirer' — did you mean 'carrier'?"]);
     expect(msg("zzz = 'AA'")).toEqual(["Unknown column 'zzz'"]);
     expect(msg("contains(orgin, 'x') or orgin = 'y'")).toHaveLength(1); // once per column
+    expect(problemMessages(checkExpr(parseExpr("n in ('a', 'b') or n between 'a' and 'b'"), { fields: [{ name: 'n', type: 'int64' }] }))).toEqual([
+      "'in' compares the int64 column 'n' with a string",
+      "'between' compares the int64 column 'n' with a string",
+    ]);
     expect(closestName('nmae', ['name', 'game'])).toBe('name');
     expect(closestName('x', ['origin'])).toBeUndefined();
   });

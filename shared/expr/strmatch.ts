@@ -114,8 +114,10 @@ function codePoints(s: string): number[] {
 export const LIKE_ANY = -1;
 export const LIKE_ONE = -2;
 
+/** `pos`: the offending character's index in the pattern (code points); detail.position is in UTF-16 units. */
 function badPattern(kind: string, pattern: string, why: string, pos?: number): never {
-  throw new ExprError('E_BAD_EXPR', `Bad ${kind} '${pattern}': ${why}${pos === undefined ? '' : ` (at position ${pos} of the pattern)`}`, {});
+  const detail = pos === undefined ? {} : { position: [...pattern].slice(0, pos).join('').length };
+  throw new ExprError('E_BAD_EXPR', `Bad ${kind} '${pattern}': ${why}${pos === undefined ? '' : ` (at position ${pos} of the pattern)`}`, detail);
 }
 
 /** LIKE pattern → tokens: code points, LIKE_ANY (%) and LIKE_ONE (_). */
