@@ -57,6 +57,33 @@ export interface IngestWarningInfo {
   message: string;
   column?: string;
   line?: number;
+  /** W_UNCONVERTED: how many values did not convert */
+  count?: number;
+  /** W_UNCONVERTED: the first values that did not convert (1-based row; line in a text file) */
+  samples?: { row: number; line?: number; value: string }[];
+}
+
+/**
+ * A type the user can give a column ("Change type…", `cdx … --type col=T`). 'category' is text
+ * whose values are labels (a number column read as categories); the others are the types of the
+ * same name. Values that do not convert become null and are counted (W_UNCONVERTED).
+ */
+export type ColumnTypeChoice = 'string' | 'category' | 'int64' | 'float64' | 'bool' | 'date' | 'timestamp';
+export const COLUMN_TYPE_CHOICES: readonly ColumnTypeChoice[] = ['string', 'category', 'int64', 'float64', 'bool', 'date', 'timestamp'];
+
+export interface SetColumnTypeResult {
+  overview: DatasetOverview;
+  column: string;
+  /** the column's type now (the schema's: 'timestamp', 'string', …) */
+  type: string;
+  /** values that did not convert and are null now */
+  unconverted: number;
+  /** the W_UNCONVERTED warning (count and first values), when some did not convert */
+  warning?: IngestWarningInfo;
+  /** 'reingest': the CSV file read again with the column's type forced */
+  via: 'reingest';
+  /** how long the change took */
+  ms: number;
 }
 
 /** A warning as one line of text: its line and column in front unless the message already names them. */
@@ -77,6 +104,8 @@ export interface DatasetOverview {
   storage: { kind: 'in-place' | 'cache'; path: string };
   /** columns the kernels skip (nested values, unsupported types), with the reason */
   unsupported: { name: string; reason: string }[];
+  /** columns whose type the user chose (setColumnType), kept in the catalog */
+  typeOverrides?: Record<string, ColumnTypeChoice>;
 }
 
 export interface BrowseEntry {
@@ -125,7 +154,10 @@ export interface ColumnSummaryInfo {
   min?: SummaryValue;
   max?: SummaryValue;
   mean?: number | string;
+  /** standard deviation; for dates and timestamps a duration in milliseconds (whatever the stored unit) */
   std?: number;
+  /** dates and timestamps: milliseconds per stored unit (of `histogram`'s lo/hi; days: 86,400,000) */
+  msPerUnit?: number;
   quantiles?: Record<'p1' | 'p5' | 'p25' | 'p50' | 'p75' | 'p95' | 'p99', SummaryValue>;
   /** true when the quantiles are exact (the k-th smallest value, k = ceil(q·n)); false when they come from a sketch (rank error well under 1 %) */
   quantilesExact?: boolean;
@@ -253,6 +285,12 @@ export interface EngineApi {
   browse(params: { dir?: string; showHidden?: boolean }): BrowseResult;
   /** the datasets inside a container file (HDF5, SQLite, NPZ); [] for single-dataset files */
   listInner(params: { path: string }): InnerDatasetInfo[];
+  /**
+   * give a column another type (null: back to the one the reader found), kept in the catalog so
+   * that it holds when the dataset is opened again; values that do not convert become null and are
+   * counted (the result's warning, also among the overview's warnings); progress + cancel
+   */
+  setColumnType(params: { dataset: string; column: string; type: ColumnTypeChoice | null }): SetColumnTypeResult;
   /** forget a dataset (and its cache file) */
   removeDataset(params: { dataset: string }): { removed: boolean };
   /** per-column statistics; each finished column is streamed as progress detail `{ column }` */

@@ -32,6 +32,8 @@ export interface CatalogEntry {
   addedAt: number;
   openedAt: number | null;
   tags: string[];
+  /** column -> the type the user chose for it (setColumnType); applied whenever the dataset is read */
+  typeOverrides: Record<string, string>;
 }
 
 export interface CatalogUpsert {
@@ -74,6 +76,8 @@ const MIGRATIONS: string[] = [
   // v3: what the reader reported when the cache was made (so a fresh cache opens without re-reading the source)
   `ALTER TABLE datasets ADD COLUMN warnings_json TEXT;
    ALTER TABLE datasets ADD COLUMN metadata_json TEXT;`,
+  // v4: column types the user chose (kept when the source changes: they are the user's, not the file's)
+  `ALTER TABLE datasets ADD COLUMN types_json TEXT;`,
 ];
 
 export const CATALOG_VERSION = MIGRATIONS.length;
@@ -91,6 +95,7 @@ interface Row {
   cache_path: string | null;
   warnings_json: string | null;
   metadata_json: string | null;
+  types_json: string | null;
   added_at: number;
   opened_at: number | null;
   tags: string | null;
@@ -145,6 +150,7 @@ export class Catalog {
       addedAt: r.added_at,
       openedAt: r.opened_at,
       tags: r.tags ? r.tags.split('\u0001') : [],
+      typeOverrides: r.types_json ? JSON.parse(r.types_json) : {},
     };
   }
 
@@ -236,6 +242,11 @@ export class Catalog {
   setSummary(id: string, summary: unknown): void {
     const json = JSON.stringify(summary, (_k, v) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
     this.db.prepare('UPDATE datasets SET summary_json = ? WHERE id = ?').run(json, id);
+  }
+
+  /** The column types the user chose (an empty map forgets them). */
+  setTypeOverrides(id: string, types: Record<string, string>): void {
+    this.db.prepare('UPDATE datasets SET types_json = ?, summary_json = NULL WHERE id = ?').run(Object.keys(types).length ? JSON.stringify(types) : null, id);
   }
 
   touch(id: string): void {

@@ -37,15 +37,22 @@ export interface OpenedDataset {
   /** columns the native kernels skip (nested values, unsupported types), with the reason */
   unsupported: Map<string, string>;
   sample: boolean;
+  /** column -> the type the user chose (catalog; applied when the dataset is read) */
+  typeOverrides?: Record<string, string>;
 }
 
 export interface OpenOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, stage: string) => void;
+  /** read the source again even when its cache is fresh (the user changed a column's type) */
+  reingest?: boolean;
 }
 
-function cacheName(location: string): string {
-  return createHash('sha256').update(location).digest('hex').slice(0, 24) + '.arrow';
+/** The cache file of a location (and of the column types the user chose: a change writes a new file beside the old). */
+function cacheName(location: string, types: Record<string, string> = {}): string {
+  const keys = Object.keys(types).sort();
+  const key = keys.length ? location + '\u0000' + JSON.stringify(keys.map((k) => [k, types[k]])) : location;
+  return createHash('sha256').update(key).digest('hex').slice(0, 24) + '.arrow';
 }
 
 export class Datasets {
@@ -107,7 +114,7 @@ export class Datasets {
       throw CdxError.file(errorCode(e) === 'EACCES' ? 'EACCES' : 'ENOENT', file, errorCode(e) === 'EACCES' ? 'permission denied' : 'no such file');
     }
     const known = this.catalog.byLocation(loc);
-    const memo = known ? this.open_.get(known.id) : undefined;
+    const memo = known && !opts.reingest ? this.open_.get(known.id) : undefined;
     if (memo && known && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(memo.storage.path)) {
       this.catalog.touch(known.id);
       return memo;
@@ -116,19 +123,22 @@ export class Datasets {
     const direct = this.tryArrowInPlace(loc, file, st, known);
     if (direct) return direct;
     // a cache made from the source as it is now: open it without reading the source again
-    if (known && known.schema && known.cachePath && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(known.cachePath)) {
+    if (!opts.reingest && known && known.schema && known.cachePath && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(known.cachePath)) {
       const storage = { kind: 'cache' as const, path: known.cachePath };
       const { columns, unsupported, rows } = this.mapColumns(storage, 'arrow', known.schema.fields);
       return this.remember(known, loc, known.format, st.size, rows, known.schema, known.metadata, known.warnings, storage, columns, unsupported);
     }
     const source = await openSource(loc);
+    const types = known?.typeOverrides ?? {};
+    // the column types the user chose: the reader forces them (values that do not convert: null, counted)
+    if (Object.keys(types).length) source.capabilities?.forceTypes?.(types);
     try {
       let storage: OpenedDataset['storage'];
       let info = await source.info({ signal: opts.signal });
       if (info.inPlace) {
         storage = { kind: 'in-place', path: info.inPlace.path };
       } else {
-        const out = path.join(this.cacheDir, cacheName(loc));
+        const out = path.join(this.cacheDir, cacheName(loc, types));
         opts.onProgress?.(0, 'ingesting');
         const onProgress = (d: number) => opts.onProgress?.(d, 'ingesting');
         const nativeIngest = source.capabilities?.nativeIngest;
@@ -171,6 +181,7 @@ export class Datasets {
     const ds: OpenedDataset = {
       id: entry.id, name: entry.name, location: loc, format, size, rows, schema, metadata, warnings, storage, columns, unsupported,
       sample: entry.tags.includes('sample'),
+      typeOverrides: entry.typeOverrides ?? {},
     };
     this.open_.set(entry.id, ds);
     return ds;
@@ -255,6 +266,43 @@ export class Datasets {
     }
     if (!this.catalog.isFresh(known, st.size, st.mtimeMs) || (known.cachePath && !existsSync(known.cachePath))) return null;
     return this.open(loc, opts);
+  }
+
+  /**
+   * Gives a column of a dataset another type (null: back to the reader's) and keeps the choice in
+   * the catalog. The dataset is read again from its source with the types forced (a CSV: the
+   * native ingest, values that do not convert null and counted in W_UNCONVERTED) into a new cache
+   * file; the old one is removed once the new one is in place. On failure or cancel the dataset
+   * stays as it was. Sources that cannot force types are refused (E_UNSUPPORTED).
+   */
+  async setColumnType(id: string, column: string, type: string | null, opts: OpenOptions = {}): Promise<OpenedDataset> {
+    const ds = await this.get(id, opts);
+    if (!ds.schema.fields.some((f) => f.name === column)) {
+      throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${column}"`, { file: ds.location, column });
+    }
+    const entry = this.catalog.get(ds.id);
+    if (!entry) throw new CdxError('E_NO_DATASET', `No dataset with id "${id}" in the catalog.`);
+    if (ds.format !== 'csv') {
+      throw new CdxError('E_UNSUPPORTED', `${ds.location}: changing a column's type is done for CSV files (read again with the type forced); ${ds.format} columns keep their stored types`, { file: ds.location, column });
+    }
+    const before = entry.typeOverrides;
+    const next = { ...before };
+    if (type) next[column] = type;
+    else delete next[column];
+    this.catalog.setTypeOverrides(ds.id, next);
+    let fresh: OpenedDataset;
+    try {
+      fresh = await this.open(ds.location, { ...opts, reingest: true });
+    } catch (e) {
+      this.catalog.setTypeOverrides(ds.id, before);
+      throw e;
+    }
+    const old = ds.storage;
+    if (old.kind === 'cache' && old.path !== fresh.storage.path && old.path.startsWith(this.cacheDir + path.sep)) {
+      // (a reader still mapping it keeps its pages; where the system refuses, the file stays until the dataset is removed)
+      await rm(old.path, { force: true }).catch(() => undefined);
+    }
+    return fresh;
   }
 
   async remove(id: string): Promise<CatalogEntry | null> {

@@ -3,8 +3,9 @@
  * process (utilityProcess or forked child); the CLI talks to it through a forked engine too.
  */
 import type {
-  ColumnStats, DatasetEntry, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo,
+  ColumnStats, DatasetEntry, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo, SetColumnTypeResult,
 } from '../../shared/api';
+import { COLUMN_TYPE_CHOICES } from '../../shared/api';
 import type { Handlers } from '../../shared/rpc';
 import { formatDataShape } from '../../shared/datashape';
 import { nativeInfo, readRowsIPC, regionStats } from '../../native/index';
@@ -60,6 +61,7 @@ function overviewOf(ds: OpenedDataset): DatasetOverview {
     warnings: ds.warnings,
     storage: ds.storage,
     unsupported: [...ds.unsupported].map(([name, reason]) => ({ name, reason })),
+    ...(ds.typeOverrides && Object.keys(ds.typeOverrides).length ? { typeOverrides: ds.typeOverrides as DatasetOverview['typeOverrides'] } : {}),
   };
 }
 
@@ -117,6 +119,25 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
 
     async listInner({ path }) {
       return store().listInner(path);
+    },
+
+    // a column's type changed by the user (datasets.ts setColumnType: the CSV read again with it forced)
+    async setColumnType({ dataset, column, type }, ctx): Promise<SetColumnTypeResult> {
+      if (type !== null && !COLUMN_TYPE_CHOICES.includes(type)) {
+        throw new CdxError('E_BAD_TYPE', `unknown column type "${String(type)}" (${COLUMN_TYPE_CHOICES.join(', ')})`, { column });
+      }
+      const t0 = performance.now();
+      const ds = await store().setColumnType(dataset, column, type, {
+        signal: ctx.signal,
+        onProgress: (done, stage) => ctx.progress({ done, detail: stage }),
+      });
+      selections.forget(ds.id);
+      const warning = ds.warnings.find((w) => w.code === 'W_UNCONVERTED' && w.column === column);
+      const f = ds.schema.fields.find((x) => x.name === column)!;
+      return {
+        overview: overviewOf(ds), column, type: f.type,
+        unconverted: warning?.count ?? 0, ...(warning ? { warning } : {}), via: 'reingest', ms: Math.round(performance.now() - t0),
+      };
     },
 
     async removeDataset({ dataset }) {

@@ -14,14 +14,31 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { CdxError, errorCode, toErrorInfo } from '../../../shared/errors';
-import { inspectCsv, readCsv, type CsvColumn, type CsvInfo, type CsvOptions, type CsvWarning } from './csv-read';
+import { inspectCsv, readCsv, type CsvColumn, type CsvInfo, type CsvOptions, type CsvType, type CsvWarning } from './csv-read';
 import { ingestCsv, type IngestCsvResult } from './csv-ingest';
 import type { IngestWarning, NativeIngestOptions, ScanOptions, Source, SourceCapabilities, SourceInfo, SourceProvider } from './types';
 
-export interface CsvSourceOptions extends Pick<CsvOptions, 'delimiter' | 'quote' | 'header' | 'encoding' | 'strict' | 'chunkBytes' | 'typing' | 'sampleBytes' | 'maxRowBytes'> {}
+export interface CsvSourceOptions extends Pick<CsvOptions, 'delimiter' | 'quote' | 'header' | 'encoding' | 'strict' | 'chunkBytes' | 'typing' | 'sampleBytes' | 'maxRowBytes' | 'columnTypes'> {}
+
+/** A user's column type as the CSV parser's: a category is text (its values are labels). */
+export function csvTypeOf(choice: string): CsvType {
+  switch (choice) {
+    case 'int64': case 'float64': case 'bool': case 'date': case 'timestamp': case 'string': return choice;
+    case 'category': return 'string';
+    default: throw new CdxError('E_BAD_TYPE', `unknown column type "${choice}" (string, category, int64, float64, bool, date, timestamp)`);
+  }
+}
 
 /** Warnings kept per source (the total count is always reported). */
 const MAX_WARNINGS = 1000;
+
+/** A reader warning as the engine keeps it (W_UNCONVERTED keeps its count and first values). */
+function warningOf(w: CsvWarning): IngestWarning {
+  return {
+    code: w.code, message: w.message, line: w.line, column: w.column,
+    ...(w.code === 'W_UNCONVERTED' ? { count: w.count, samples: w.samples } : {}),
+  };
+}
 
 function fieldOf(c: CsvColumn): Field {
   return c.type === 'timestamp' ? { name: c.name, type: 'timestamp', unit: 'us', nullable: c.nullable } : { name: c.name, type: c.type, nullable: c.nullable };
@@ -53,9 +70,19 @@ export class CsvSource implements Source {
       const r = await this.ingestToArrow(outPath, opts);
       return { rows: r.info.rows ?? 0, columns: r.info.columns.map((c) => ({ name: c.name, nullable: c.nullable })) };
     },
+    forceTypes: (types) => {
+      const columnTypes: Record<string, CsvType> = {};
+      for (const [name, t] of Object.entries(types)) columnTypes[name] = csvTypeOf(t);
+      this.opts = { ...this.opts, columnTypes };
+      this.sampleP = undefined;
+      this.fullP = undefined;
+    },
   };
 
-  constructor(readonly path: string, private readonly opts: CsvSourceOptions = {}) {}
+  private opts: CsvSourceOptions;
+  constructor(readonly path: string, opts: CsvSourceOptions = {}) {
+    this.opts = opts;
+  }
 
   /**
    * The CSV-specific description (dialect, encoding, header, column types). 'sample' (cheap: the
@@ -114,7 +141,7 @@ export class CsvSource implements Source {
     this.badRows = 0;
     const onWarning = (w: CsvWarning) => {
       if (w.code === 'W_BAD_ROWS') { this.badRows = w.count ?? this.badRows; return; }
-      if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ code: w.code, message: w.message, line: w.line, column: w.column });
+      if (this.warnings.length < MAX_WARNINGS) this.warnings.push(warningOf(w));
     };
     try {
       for await (const b of readCsv(this.path, {
@@ -145,7 +172,7 @@ export class CsvSource implements Source {
         ...this.opts,
         signal: opts.signal,
         onProgress: opts.onProgress ? (p) => opts.onProgress!(p.fraction) : undefined,
-        onWarning: (w) => { if (warnings.length < MAX_WARNINGS && w.code !== 'W_BAD_ROWS') warnings.push({ code: w.code, message: w.message, line: w.line, column: w.column }); },
+        onWarning: (w) => { if (warnings.length < MAX_WARNINGS && w.code !== 'W_BAD_ROWS') warnings.push(warningOf(w)); },
       });
       if (r.info.badRows) warnings.push({ code: 'W_BAD_ROWS', message: `${r.info.badRows} bad row(s) skipped` });
       this.warnings = warnings;

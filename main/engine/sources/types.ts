@@ -17,6 +17,9 @@ export interface IngestWarning {
   column?: string;
   /** 1-based line number in the source file (CSV/NDJSON) */
   line?: number;
+  /** W_UNCONVERTED: values that did not convert, and the first of them (1-based row) */
+  count?: number;
+  samples?: { row: number; line?: number; value: string }[];
 }
 
 export interface InnerDataset {
@@ -81,6 +84,12 @@ export interface SourceCapabilities {
    * written, the pass's warnings).
    */
   nativeIngest?: (outPath: string, opts?: NativeIngestOptions) => Promise<NativeIngestResult>;
+  /**
+   * Reads the named columns as the given types from now on (column -> 'string' | 'category' |
+   * 'int64' | 'float64' | 'bool' | 'date' | 'timestamp'): values that do not convert are null and
+   * counted in a W_UNCONVERTED warning (count and first values) among info()'s warnings.
+   */
+  forceTypes?: (types: Record<string, string>) => void;
 }
 
 export interface Source {
