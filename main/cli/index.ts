@@ -3,7 +3,7 @@
  * Exit 0 on success; otherwise non-zero with one line naming the file and the problem.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { warningText } from '../../shared/api';
+import { COLUMN_TYPE_CHOICES, warningText, type ColumnTypeChoice, type DatasetOverview } from '../../shared/api';
 import { CdxError } from '../../shared/errors';
 import { SingleBar, Presets } from 'cli-progress';
 import { tableFromIPC } from 'apache-arrow';
@@ -45,6 +45,34 @@ function progressBar(label: string): { update(p: Progress): void; stop(): void }
     },
     stop: () => bar.stop(),
   };
+}
+
+/** `--type col=T` (repeatable): T one of COLUMN_TYPE_CHOICES, or `auto` for the reader's own type. */
+function typeOption(v: string, prev: [string, ColumnTypeChoice | null][]): [string, ColumnTypeChoice | null][] {
+  const i = v.lastIndexOf('=');
+  const name = i > 0 ? v.slice(0, i) : '', t = i > 0 ? v.slice(i + 1).trim() : '';
+  if (!name || !(t === 'auto' || (COLUMN_TYPE_CHOICES as readonly string[]).includes(t))) {
+    throw new InvalidArgumentError(`give COLUMN=TYPE, TYPE one of ${COLUMN_TYPE_CHOICES.join(', ')} or auto (the reader's type).`);
+  }
+  return [...prev, [name, t === 'auto' ? null : (t as ColumnTypeChoice)]];
+}
+
+/**
+ * Gives columns the types asked (the app's "Change type…": kept in the catalog for later commands
+ * and the app) and says on stderr how many values did not convert; returns the new overview.
+ */
+async function applyTypes(e: CliEngine, ov: DatasetOverview, types: [string, ColumnTypeChoice | null][], signal: AbortSignal): Promise<DatasetOverview> {
+  for (const [column, type] of types) {
+    if ((ov.typeOverrides?.[column] ?? null) === type) continue;
+    const bar = progressBar(`reading ${column} as ${type ?? 'found'}`);
+    try {
+      const r = await e.api.setColumnType({ dataset: ov.entry.id, column, type }, { signal, onProgress: bar.update });
+      ov = r.overview;
+    } finally {
+      bar.stop();
+    }
+  }
+  return ov;
 }
 
 async function openDataset(e: CliEngine, location: string, signal: AbortSignal) {
@@ -106,9 +134,10 @@ export function buildProgram(): Command {
     .option('--offset <n>', 'skip this many rows first (0: from the first row)', parseCount, 0)
     .option('--columns <a,b>', 'only these columns', list)
     .option('--json', 'one JSON object per row (NDJSON)')
-    .action(async (location: string, o: { rows: number; offset: number; columns?: string[]; json?: boolean }) => {
+    .option('--type <col=T>', 'read a column as T (string, category, int64, float64, bool, date, timestamp; auto: as found); kept for later', typeOption, [])
+    .action(async (location: string, o: { rows: number; offset: number; columns?: string[]; json?: boolean; type: [string, ColumnTypeChoice | null][] }) => {
       await withEngine(async (e, signal) => {
-        const ov = await openDataset(e, location, signal);
+        const ov = await applyTypes(e, await openDataset(e, location, signal), o.type, signal);
         const r = await e.api.rows({ dataset: ov.entry.id, offset: o.offset, limit: o.rows, columns: o.columns }, { signal });
         const t = tableFromIPC(r.ipc);
         const names = t.schema.fields.map((f) => f.name);
@@ -135,9 +164,10 @@ export function buildProgram(): Command {
     .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100 and country in (\'US\', \'CA\')"')
     .option('--columns <a,b>', 'only these columns', list)
     .option('--strict', 'refuse a file with malformed rows instead of skipping them')
-    .action(async (location: string, o: { json?: boolean; where?: string; columns?: string[]; strict?: boolean }) => {
+    .option('--type <col=T>', 'read a column as T (string, category, int64, float64, bool, date, timestamp; auto: as found); values that do not convert are null and counted; kept for later', typeOption, [])
+    .action(async (location: string, o: { json?: boolean; where?: string; columns?: string[]; strict?: boolean; type: [string, ColumnTypeChoice | null][] }) => {
       await withEngine(async (e, signal) => {
-        const ov = await openDataset(e, location, signal);
+        const ov = await applyTypes(e, await openDataset(e, location, signal), o.type, signal);
         if (o.strict && ov.warnings.some((w) => w.code === 'W_BAD_ROW')) {
           const first = ov.warnings.find((w) => w.code === 'W_BAD_ROW')!;
           throw CdxError.file('E_BAD_ROW', ov.entry.path, `malformed rows (first at line ${first.line}: ${first.message}); refused because of --strict`);
@@ -176,6 +206,21 @@ export function buildProgram(): Command {
       await withEngine(async (e, signal) => {
         const ov = await openDataset(e, location, signal);
         console.log(`${ov.entry.id}  ${ov.dataShape}`);
+      });
+    });
+  catalog
+    .command('set-type')
+    .description("read a column as another type from now on (the app's Change type…); values that do not convert are null and counted")
+    .argument('<path>', 'a file, or PATH::INNER (a CSV file)')
+    .argument('<column>', 'the column')
+    .argument('<type>', `${COLUMN_TYPE_CHOICES.join(', ')}, or auto (back to the type the reader finds)`)
+    .action(async (location: string, column: string, type: string) => {
+      await withEngine(async (e, signal) => {
+        const [[, t]] = typeOption(`${column}=${type}`, []) as [[string, ColumnTypeChoice | null]];
+        const ov = await openDataset(e, location, signal);
+        const r = await e.api.setColumnType({ dataset: ov.entry.id, column, type: t }, { signal });
+        console.log(r.overview.dataShape);
+        if (r.warning) console.error(`warning: ${warningText(r.warning)}`);
       });
     });
   catalog
