@@ -40,4 +40,16 @@ describe('CLI formatting', () => {
       ['text', 'a'.repeat(40), 'b'],
     ]);
   });
+  it("a timestamp's std is shown as a duration (ms on the wire, said in JSON)", () => {
+    const s: DatasetSummary = {
+      dataset: 'x',
+      rows: 3,
+      columns: [{ name: 'at', type: 'timestamp', nullable: false, rows: 3, count: 3, nulls: 0, min: '2025-01-01T00:00:00.000Z', max: '2025-12-31T00:00:00.000Z', mean: '2025-07-02T00:00:00.000Z', std: 42_199_000 }],
+    };
+    const line = summaryText(s, '3 * {at: timestamp[ms]}').split('\n').find((l) => l.startsWith('at'))!;
+    expect(line).toContain('11.7 h');
+    expect(line).not.toContain('42199000');
+    const json = summaryJson(s) as { columns: { std: number; stdUnit?: string }[] };
+    expect(json.columns[0]).toMatchObject({ std: 42_199_000, stdUnit: 'ms' });
+  });
 });

@@ -1,5 +1,6 @@
 /** Text and JSON output for the CLI: aligned tables for people, exact JSON for scripts. */
 import type { ColumnSummaryInfo, DatasetSummary, FidelityReport, SummaryValue } from '../../shared/api';
+import { formatDuration } from '../../shared/timefmt';
 
 /** JSON with bigint written as exact integer literals (int64 beyond 2^53 stays exact). */
 export function exactJson(value: unknown, indent?: number): string {
@@ -56,7 +57,8 @@ export function summaryText(s: DatasetSummary, shape: string): string {
     sv(c.min, c.type),
     sv(c.max, c.type),
     c.mean === undefined ? '' : sv(c.mean, c.type),
-    c.std === undefined ? '' : cell(c.std, 12),
+    // a date's or timestamp's std is a duration (ms on the wire): "105 d", "11.7 h"
+    c.std === undefined ? '' : TEMPORAL.test(c.type) ? formatDuration(c.std) : cell(c.std, 12),
     c.quantiles ? (c.quantilesExact === false ? '≈' : '') + sv(c.quantiles.p50, c.type) : '',
     c.skipped ? `(${c.skipped})` : c.top ? c.top.slice(0, 3).map(([v, n]) => `${cell(v, 16)}:${n}`).join(' ') : '',
   ]);
@@ -78,6 +80,8 @@ export function summaryJson(s: DatasetSummary): unknown {
       max: c.max ?? null,
       mean: c.mean ?? null,
       std: c.std ?? null,
+      // a date's or timestamp's std is a duration in milliseconds
+      ...(c.std !== undefined && TEMPORAL.test(c.type) ? { stdUnit: 'ms' } : {}),
       distinct: c.distinct ?? null,
       ...(c.distinct !== undefined ? { distinctApproximate: !c.distinctExact } : {}),
       quantiles: c.quantiles ? { ...c.quantiles, approximate: c.quantilesExact === false } : null,

@@ -63,7 +63,12 @@ export function toSummaryInfo(field: Field, col: ColumnDesc, s: ColumnSummary): 
       out.max = s.max === undefined || Number.isNaN(s.max) ? null : s.max !== 0;
     }
     if (lg?.type === 'date' || lg?.type === 'timestamp') {
+      const msPer = MS_PER[lg.unit]!;
+      out.msPerUnit = msPer;
       if (s.mean !== undefined && !Number.isNaN(s.mean)) out.mean = displayValue(s.mean, lg) as string;
+      // the spread of times is a duration: in milliseconds whatever the stored unit
+      const std = numericOrNull(s.std);
+      if (std !== null) out.std = std * msPer;
     } else if (col.kind === 'numeric') {
       out.mean = numericOrNull(s.mean) ?? undefined;
       out.std = numericOrNull(s.std) ?? undefined;

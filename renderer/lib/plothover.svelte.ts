@@ -10,7 +10,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { PlotFrame } from '../../shared/plot/svg';
 import { pixelToData } from '../../shared/plot/viewport';
 import { formatAxisValue } from '../../shared/plot/ticks';
-import { formatNumber } from './format';
+import { cellText, formatNumber } from './format';
 import type { PlotState } from './plot.svelte';
 import { Request } from './request.svelte';
 
@@ -84,7 +84,9 @@ export class PlotHover {
       const lines = await this.row.run(async ({ signal }) => {
         const r = await view.engine.api.rows({ dataset: view.id, offset: id, limit: 1 }, { signal });
         const row = tableFromIPC(r.ipc).get(0)?.toJSON() ?? {};
-        return [`row ${formatNumber(id + 1)}`, ...Object.entries(row).map(([k, v]) => `${k}: ${v instanceof Date ? v.toISOString() : String(v)}`)];
+        // each value as the table shows it: dates and timestamps as ISO text, never epoch numbers
+        const types = new Map(view.overview?.schema.fields.map((f) => [f.name, f.type]) ?? []);
+        return [`row ${formatNumber(id + 1)}`, ...Object.entries(row).map(([k, v]) => `${k}: ${v === null || v === undefined ? '∅' : v instanceof Date ? cellText(v.getTime(), types.get(k) ?? 'timestamp') : cellText(v, types.get(k) ?? '')}`)];
       });
       // without the row (it failed) the tooltip keeps x and y
       if (lines) {
@@ -108,7 +110,9 @@ export class PlotHover {
       this.tip = null;
       return;
     }
-    const lines = [`${st.x}: ${formatAxisValue(dx, xa)}`, `${st.y}: ${formatAxisValue(dy, ya)}`, `count: ${formatNumber(count)}`];
+    // the cell's position to the resolution of a cell (a time to the minute, second, … the view tells apart)
+    const rx = (d.vp.x1 - d.vp.x0) / r.width, ry = (d.vp.y1 - d.vp.y0) / r.height;
+    const lines = [`${st.x}: ${formatAxisValue(dx, xa, rx)}`, `${st.y}: ${formatAxisValue(dy, ya, ry)}`, `count: ${formatNumber(count)}`];
     const mean = r.means?.[j * r.width + i];
     if (mean !== undefined && Number.isFinite(mean)) lines.push(`mean of ${r.meanOf}: ${formatAxisValue(mean, st.axisKind(st.colorInfo))}`);
     if (r.categoryCounts && r.categories) {

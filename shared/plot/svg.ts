@@ -62,15 +62,20 @@ export function axesSVG(o: AxesOptions): string {
   const bx = f.left, by = f.top + f.plotH;
   out.push(`<rect x="${bx}" y="${f.top}" width="${f.plotW}" height="${f.plotH}" fill="none" stroke="${ink}" stroke-width="1"/>`);
   out.push(`<g class="x-axis" font-size="11" fill="${ink}" text-anchor="middle">`);
-  for (const t of axisTicks(vp.x0, vp.x1, f.plotW, o.xAxis)) {
+  const xt = axisTicks(vp.x0, vp.x1, f.plotW, o.xAxis);
+  // a time axis's context (the year, the date) is a second line under the tick it belongs to
+  const xContext = xt.some((t) => t.context);
+  for (const t of xt) {
     const x = bx + t.pos * f.plotW;
-    out.push(`<line x1="${n2(x)}" y1="${by}" x2="${n2(x)}" y2="${by + 5}" stroke="${ink}"/><text x="${n2(x)}" y="${by + 17}">${esc(t.label)}</text>`);
+    out.push(`<line x1="${n2(x)}" y1="${by}" x2="${n2(x)}" y2="${by + 5}" stroke="${ink}"/><text x="${n2(x)}" y="${by + 16}">${esc(t.label)}</text>`);
+    if (t.context) out.push(`<text class="tick-context" x="${n2(x)}" y="${by + 28}" font-size="10">${esc(t.context)}</text>`);
   }
-  out.push(`<text class="x-label" x="${n2(bx + f.plotW / 2)}" y="${by + 36}" font-size="12">${esc(o.xLabel)}</text></g>`);
+  out.push(`<text class="x-label" x="${n2(bx + f.plotW / 2)}" y="${by + (xContext ? 40 : 36)}" font-size="12">${esc(o.xLabel)}</text></g>`);
   out.push(`<g class="y-axis" font-size="11" fill="${ink}" text-anchor="end">`);
   for (const t of axisTicks(vp.y0, vp.y1, f.plotH, o.yAxis, 50)) {
     const y = by - t.pos * f.plotH;
     out.push(`<line x1="${bx - 5}" y1="${n2(y)}" x2="${bx}" y2="${n2(y)}" stroke="${ink}"/><text x="${bx - 8}" y="${n2(y + 4)}">${esc(t.label)}</text>`);
+    if (t.context) out.push(`<text class="tick-context" x="${bx - 8}" y="${n2(y + 15)}" font-size="10">${esc(t.context)}</text>`);
   }
   const ly = f.top + f.plotH / 2;
   out.push(`<text class="y-label" x="14" y="${n2(ly)}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${n2(ly)})">${esc(o.yLabel)}</text></g>`);
