@@ -298,10 +298,13 @@ test('lasso on a known polygon adds an inpolygon filter with the matching count'
   await page.mouse.up();
   const chip = page.getByRole('list', { name: 'Active filters' }).getByRole('listitem');
   await expect(chip).toHaveCount(1);
-  const text = (await chip.innerText()).replace(/×\s*$/, '').trim();
+  // the chip reads "lasso on (x, y), N points" and keeps the polygon in its expression (data-expr)
+  expect((await chip.innerText()).replace(/×\s*$/, '').trim()).toMatch(/^lasso on \(x, y\), \d+ points$/);
+  const text = (await chip.getAttribute('data-expr'))!;
   expect(text).toMatch(/^\(x, y\) in polygon \[/);
   const e = parseExpr(text) as { kind: 'inpolygon'; polygon: [number, number][] };
   expect(e.kind).toBe('inpolygon');
+  expect((await chip.innerText())).toContain(`${e.polygon.length} points`);
   const edges = polygonEdges(e.polygon);
   let n = 0;
   for (let i = 0; i < N; i++) if (pointInPolygon(edges, xs[i]!, ys[i]!)) n++;

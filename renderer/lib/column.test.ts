@@ -36,3 +36,55 @@ describe('filters built from a column', () => {
     expect(h.brushFilter(-5, 200)).toEqual({ kind: 'range', col: { kind: 'col', name: 'fare' }, lo: 0, hi: 100 });
   });
 });
+
+describe('facets and typed ranges from a column', () => {
+  function liveView(fields: { name: string; type: string; unit?: string }[]) {
+    const filters: { id: number; text: string; expr: unknown; enabled: boolean }[] = [];
+    let id = 1;
+    const v = {
+      id: 'd1',
+      overview: { schema: { fields } },
+      get activeFilters() { return filters.filter((f) => f.enabled); },
+      picked(column: string) {
+        for (const f of filters) {
+          const e = f.expr as { kind: string; op?: string; left?: { name: string }; col?: { name: string }; right?: unknown; values?: unknown[] };
+          if (e.kind === 'cmp' && e.op === '=' && e.left!.name === column) return { id: f.id, values: [e.right] };
+          if (e.kind === 'in' && e.col!.name === column) return { id: f.id, values: e.values };
+        }
+        return null;
+      },
+      addFilter(expr: unknown) { filters.push({ id: id++, expr, text: formatExpr(expr as never), enabled: true }); },
+      replaceFilter(fid: number, expr: unknown) { const f = filters.find((x) => x.id === fid)!; f.expr = expr; f.text = formatExpr(expr as never); },
+      removeFilter(fid: number) { filters.splice(filters.findIndex((x) => x.id === fid), 1); },
+    };
+    return { v: v as unknown as DatasetView, filters };
+  }
+
+  it('after "only ORD", adding DFW makes one chip origin in ("ORD", "DFW"); dropping takes it out again', () => {
+    const { v, filters } = liveView([{ name: 'origin', type: 'string' }]);
+    const s = new ColumnStats(v, 'origin');
+    s.togglePicked('ORD');
+    expect(filters.map((f) => f.text)).toEqual(['origin = "ORD"']);
+    expect(s.isPicked('ORD')).toBe(true);
+    expect(s.isPicked('DFW')).toBe(false);
+    s.togglePicked('DFW');
+    expect(filters.map((f) => f.text)).toEqual(['origin in ("ORD", "DFW")']);
+    s.togglePicked('ORD');
+    expect(filters.map((f) => f.text)).toEqual(['origin = "DFW"']);
+    s.togglePicked('DFW');
+    expect(filters).toHaveLength(0);
+  });
+
+  it('bins of an integer column give integer bounds; of a timestamp column ISO times', () => {
+    const { v } = liveView([{ name: 'n', type: 'int32' }, { name: 'at', type: 'timestamp', unit: 'ms' }]);
+    const n = new ColumnStats(v, 'n');
+    n.info = { histogram: { lo: 1, hi: 100, counts: new Array(40).fill(1) } } as unknown as ColumnStats['info'];
+    // bins 4..9 are [10.9, 25.75): the integers 11..25
+    expect(formatExpr(n.binRange(4, 9)!)).toBe('n in [11, 26)');
+    expect(formatExpr(n.binRange(30, 39)!)).toBe('n in [76, 101)');
+    const at = new ColumnStats(v, 'at');
+    const lo = Date.UTC(2025, 0, 1, 0, 21, 33, 130), hi = Date.UTC(2025, 11, 31, 23, 57, 44, 467);
+    at.info = { msPerUnit: 1, histogram: { lo, hi, counts: new Array(40).fill(1) } } as unknown as ColumnStats['info'];
+    expect(formatExpr(at.binRange(0, 3)!)).toBe("at >= timestamp '2025-01-01T00:00' and at < timestamp '2025-02-06T12:00'");
+  });
+});

@@ -1,16 +1,19 @@
 /**
  * One open dataset in the window, as a Svelte 5 rune class: its overview, the summary streamed
  * column by column as the engine finishes each, the active filters and the filtered row count.
- * Filters are held as expressions (shared/expr's AST): a chip shows the expression's canonical
- * text, and `where` is the conjunction of all of them in that text form, as the engine's calls
- * take it. Large data (summaries) lives in `$state.raw`; every engine call goes through a
+ * Filters are held as expressions (shared/expr's AST): a chip keeps the expression's canonical
+ * text (what its editor starts from and what parses back) and shows a shorter reading of it
+ * (lib/filters.ts); a chip can be switched off without losing it, edited and removed. `where` is
+ * the conjunction of the chips that are on, in canonical text, as the engine's calls take it;
+ * `whereWithout(column)` leaves out the clauses on that column alone (its facets). Large data (summaries) lives in `$state.raw`; every engine call goes through a
  * `Request` (a new summary cancels the stale one).
  */
 import type { ColumnSummaryInfo, DatasetOverview, DatasetSummary } from '../../shared/api';
 import type { Field } from '../../shared/datashape';
-import type { Expr } from '../../shared/expr/ast';
+import type { Expr, Literal } from '../../shared/expr/ast';
 import { andAll } from '../../shared/expr/bind';
 import { formatExpr } from '../../shared/expr/format';
+import { clausesOf, pickedValues, withoutColumn } from './filters';
 import { hasCode } from '../../shared/errors';
 import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
@@ -20,6 +23,8 @@ export interface FilterChip {
   expr: Expr;
   /** the expression's canonical text (shared/expr/format.ts) */
   text: string;
+  /** off: kept in the bar, not filtering */
+  enabled: boolean;
 }
 
 export class DatasetView {
@@ -52,9 +57,34 @@ export class DatasetView {
     return ov ? ov.schema.fields.filter((f) => !ov.unsupported.some((u) => u.name === f.name)) : [];
   }
 
+  /** the chips that are on */
+  get activeFilters(): FilterChip[] {
+    return this.filters.filter((f) => f.enabled);
+  }
+
   /** the active filters as one expression (null: no filter) */
   get filter(): Expr | null {
-    return this.filters.length ? andAll(this.filters.map((f) => f.expr)) : null;
+    const on = this.activeFilters;
+    return on.length ? andAll(on.map((f) => f.expr)) : null;
+  }
+
+  /**
+   * The active filters without the clauses on `column` alone, as `where` text: a column's facets
+   * (top values) are counted this way, so that after "only ORD" the other values stay in view.
+   */
+  whereWithout(column: string): string {
+    const e = withoutColumn(this.activeFilters.map((f) => f.expr), column);
+    return e ? formatExpr(e) : '';
+  }
+
+  /** the chip that picks values of `column` (`c = v` or `c in (…)`, on), and those values */
+  picked(column: string): { id: number; values: Literal[] } | null {
+    for (const f of this.activeFilters) {
+      const cs = clausesOf(f.expr);
+      const v = cs.length === 1 ? pickedValues(cs[0]!, column) : null;
+      if (v) return { id: f.id, values: v };
+    }
+    return null;
   }
 
   /** the active filters as the engine's `where` text ('' when none) */
@@ -147,15 +177,43 @@ export class DatasetView {
     void this.runSummary();
   }
 
-  /** adds a filter (an expression equal to an active one is not added twice) */
+  /** adds a filter (an expression equal to one in the bar is not added twice; one switched off is switched on) */
   addFilter(expr: Expr): void {
     const text = formatExpr(expr);
-    if (this.filters.some((f) => f.text === text)) return;
-    this.setFilters([...this.filters, { id: this.nextChip++, expr, text }]);
+    const same = this.filters.find((f) => f.text === text);
+    if (same) {
+      if (!same.enabled) this.setEnabled(same.id, true);
+      return;
+    }
+    this.setFilters([...this.filters, { id: this.nextChip++, expr, text, enabled: true }]);
+  }
+
+  /** the chip's expression replaced (edited); an expression already in another chip just drops this one */
+  replaceFilter(id: number, expr: Expr): void {
+    const text = formatExpr(expr);
+    const old = this.filters.find((f) => f.id === id);
+    if (!old || (old.text === text && old.enabled)) return;
+    if (this.filters.some((f) => f.id !== id && f.text === text)) {
+      this.removeFilter(id);
+      return;
+    }
+    this.setFilters(this.filters.map((f) => (f.id === id ? { id, expr, text, enabled: true } : f)));
+  }
+
+  /** switch a chip off (kept, not filtering) or on again */
+  setEnabled(id: number, enabled: boolean): void {
+    const f = this.filters.find((x) => x.id === id);
+    if (!f || f.enabled === enabled) return;
+    this.setFilters(this.filters.map((x) => (x.id === id ? { ...x, enabled } : x)));
   }
 
   removeFilter(id: number): void {
-    this.setFilters(this.filters.filter((f) => f.id !== id));
+    const f = this.filters.find((x) => x.id === id);
+    if (!f) return;
+    const rest = this.filters.filter((x) => x.id !== id);
+    // removing a chip that was off changes no rows: nothing to recount
+    if (!f.enabled) this.filters = rest;
+    else this.setFilters(rest);
   }
 
   clearFilters(): void {

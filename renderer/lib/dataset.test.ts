@@ -98,3 +98,57 @@ describe('DatasetView', () => {
     expect(v.summaryError).toBeNull();
   });
 });
+
+describe('DatasetView chips: off and on, edited, facets', () => {
+  it('a chip switched off stays but does not filter; on again it does; removing an off chip recounts nothing', async () => {
+    const { conn, calls } = engine(() => done(7));
+    const v = new DatasetView(conn, 'd1');
+    await v.load();
+    v.addFilter(parseExpr('fare > 20'));
+    v.addFilter(parseExpr('payment = "cash"'));
+    const [a, b] = v.filters;
+    v.setEnabled(a!.id, false);
+    expect(v.filters).toHaveLength(2);
+    expect(v.where).toBe('payment = "cash"');
+    expect(calls.at(-1)).toBe('payment = "cash"');
+    v.setEnabled(a!.id, true);
+    expect(v.where).toBe('fare > 20 and payment = "cash"');
+    // adding an expression that is there but off switches it on
+    v.setEnabled(b!.id, false);
+    v.addFilter(parseExpr('payment = "cash"'));
+    expect(v.filters).toHaveLength(2);
+    expect(v.filters[1]!.enabled).toBe(true);
+    v.setEnabled(b!.id, false);
+    const n = calls.length;
+    v.removeFilter(b!.id);
+    expect(calls.length).toBe(n);
+    expect(v.where).toBe('fare > 20');
+  });
+
+  it('an edited chip keeps its place and is on; an edit equal to another chip merges into it', async () => {
+    const { conn } = engine(() => done());
+    const v = new DatasetView(conn, 'd1');
+    await v.load();
+    v.addFilter(parseExpr('fare > 20'));
+    v.addFilter(parseExpr('payment = "cash"'));
+    const [a, b] = v.filters;
+    v.setEnabled(a!.id, false);
+    v.replaceFilter(a!.id, parseExpr('fare > 30'));
+    expect(v.filters.map((f) => [f.id, f.text, f.enabled])).toEqual([[a!.id, 'fare > 30', true], [b!.id, 'payment = "cash"', true]]);
+    v.replaceFilter(a!.id, parseExpr("payment = 'cash'"));
+    expect(v.filters.map((f) => f.text)).toEqual(['payment = "cash"']);
+  });
+
+  it("facets: a column's own clauses are left out of its counts; the values it picks are known", async () => {
+    const { conn } = engine(() => done());
+    const v = new DatasetView(conn, 'd1');
+    await v.load();
+    v.addFilter(parseExpr('payment in ("cash", "app")'));
+    v.addFilter(parseExpr('fare > 20'));
+    expect(v.whereWithout('payment')).toBe('fare > 20');
+    expect(v.whereWithout('fare')).toBe('payment in ("cash", "app")');
+    expect(v.picked('payment')!.values).toHaveLength(2);
+    v.setEnabled(v.filters[0]!.id, false);
+    expect(v.picked('payment')).toBeNull();
+  });
+});

@@ -6,9 +6,9 @@
  */
 import type { HistogramResult, PlotColumnInfo } from '../../shared/plot/types';
 import type { Expr } from '../../shared/expr/ast';
-import { col } from '../../shared/expr/literal';
 import { paddedRange } from '../../shared/plot/viewport';
-import type { AxisKind } from '../../shared/plot/ticks';
+import { formatAxisSpan, type AxisKind } from '../../shared/plot/ticks';
+import { rangeColumn, rangeFilter } from './filters';
 import type { DatasetView } from './dataset.svelte';
 import { Request } from './request.svelte';
 
@@ -67,8 +67,10 @@ export class HistogramState {
   }
 
   /**
-   * The filter for a brushed x range [a, b] (data units), snapped outwards to whole bins so that it
-   * selects exactly the rows counted in them; null when it covers no bin.
+   * The filter for a brushed x range [a, b] (data units), snapped outwards to whole bins, with
+   * bounds at the plot's resolution (a quarter of a bin, about a pixel): integers on an integer
+   * column (exactly the integers those bins count), ISO times on a date/timestamp column, floats
+   * rounded to the pixel. Null when it covers no bin.
    */
   brushFilter(a: number, b: number): Expr | null {
     const h = this.hist;
@@ -77,6 +79,13 @@ export class HistogramState {
     const i0 = Math.max(0, Math.floor((a - h.lo) / w)), i1 = Math.min(h.bins, Math.ceil((b - h.lo) / w));
     if (i1 <= i0) return null;
     const lo = i0 === 0 ? h.lo : h.lo + i0 * w, hi = i1 === h.bins ? h.hi : h.lo + i1 * w;
-    return { kind: 'range', col: col(this.column), lo, hi };
+    const c = rangeColumn(this.view.overview?.schema.fields, this.column, this.info?.msPerUnit);
+    return rangeFilter(c, lo, hi, w / 4);
+  }
+
+  /** the bin width as the axis reads it: a duration on a time axis ("11.7 h") */
+  get binWidthText(): string {
+    const h = this.hist;
+    return h ? formatAxisSpan((h.hi - h.lo) / h.bins, this.axis) : '';
   }
 }
