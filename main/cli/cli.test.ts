@@ -180,6 +180,23 @@ describe.runIf(built)('cdx', () => {
     }
   }, 120_000);
 
+  it('head says which rows it shows and warns of rows the reader skipped (an unterminated quote)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-head-'));
+    try {
+      const file = path.join(dir, 'q.csv');
+      writeFileSync(file, 'a,b\n1,2\n3,4\n"x,5\n6,7\n');
+      const r = await cdx(['head', file, '--offset', '1'], path.join(dir, 'home'));
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^\s*2\s+3\s+4$/m); // row 2 (rows count from 1)
+      expect(r.out).toContain('rows 2–2 of 2');
+      expect(r.err).toMatch(/warning: line 4: unterminated quoted field/);
+      const past = await cdx(['head', file, '--offset', '5'], path.join(dir, 'home'));
+      expect(past.out).toContain('no rows at offset 5 (2 rows)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('Ctrl+C during convert stops it with one line naming the output and leaves nothing behind', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-cancel-'));
     try {

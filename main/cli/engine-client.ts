@@ -47,7 +47,8 @@ export async function withEngine<T>(fn: (e: CliEngine, signal: AbortSignal) => P
   } catch (e) {
     // the client's own "open was cancelled" says nothing to a user who pressed Ctrl+C; an error
     // that names its file (a conversion saying nothing was written) says more, and is kept
-    if (ac.signal.aborted && isCancelled(e) && !(e instanceof CdxError && e.file)) {
+    // (after Ctrl+C any failure is the interruption's doing: a reader that saw the signal too, say)
+    if (ac.signal.aborted && !(isCancelled(e) && e instanceof CdxError && e.file)) {
       throw new CdxError('E_CANCELLED', 'interrupted (Ctrl+C): the command was cancelled.');
     }
     throw e;

@@ -145,6 +145,8 @@ export function buildProgram(): Command {
         for (let i = 0; i < t.numRows; i++) rows.push(names.map((_, j) => t.getChildAt(j)!.get(i)));
         const fields = names.map((n) => ov.schema.fields.find((f) => f.name === n));
         const shown = rows.map((row) => row.map((v, j) => displayCell(v, fields[j]?.type, fields[j]?.unit)));
+        // rows the reader skipped are in no window: say so (on stderr), as summary and schema do
+        for (const w of ov.warnings) console.error(`warning: ${warningText(w)}`);
         if (o.json) {
           for (const row of shown) console.log(exactJson(Object.fromEntries(names.map((n, j) => [n, row[j]]))));
           return;
@@ -152,7 +154,8 @@ export function buildProgram(): Command {
         const numeric = t.schema.fields.map((f) => /Int|Float|Decimal/.test(String(f.type)));
         // row numbers count from 1, as in the app (--offset 10 starts at row 11)
         console.log(table(['#', ...names], shown.map((row, i) => [String(r.offset + i + 1), ...row.map((v) => cell(v))]), [true, ...numeric]));
-        console.log(`\n${r.rows} of ${ov.rows.toLocaleString('en-US')} rows`);
+        const total = ov.rows.toLocaleString('en-US');
+        console.log(r.rows ? `\nrows ${(r.offset + 1).toLocaleString('en-US')}–${(r.offset + r.rows).toLocaleString('en-US')} of ${total}` : `\nno rows at offset ${o.offset} (${total} rows)`);
       });
     });
 
