@@ -317,6 +317,13 @@ static inline bool Digits(const char* p, int n, int* out) {
 }
 
 // YYYY-MM-DD -> days since 1970-01-01.
+// A real calendar day (month 1..12, the month's length, 29 February in leap years).
+static inline bool ValidYmd(int y, int m, int d) {
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= mdays[m - 1] || (m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
 static inline bool ParseDate(const char* p, size_t n, int32_t* out) {
   if (n != 10 || p[4] != '-' || p[7] != '-') return false;
   const unsigned y0 = static_cast<unsigned char>(p[0]) - '0', y1 = static_cast<unsigned char>(p[1]) - '0';
@@ -326,10 +333,60 @@ static inline bool ParseDate(const char* p, size_t n, int32_t* out) {
   if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) | (d0 > 9) | (d1 > 9)) return false;
   const int y = static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
   const int m = static_cast<int>(m0 * 10 + m1), d = static_cast<int>(d0 * 10 + d1);
-  if (m < 1 || m > 12 || d < 1) return false;
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (d > mdays[m - 1] && !(m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return false;
+  if (!ValidYmd(y, m, d)) return false;
   *out = static_cast<int32_t>(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
+  return true;
+}
+
+static inline bool IsDigit(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c) - '0') <= 9; }
+
+// The time of day from p[i] to p[n]: HH:MM[:SS[.f{1,9}]] and an optional zone (Z, +HH, +HH:MM,
+// +HHMM, -…), as microseconds with the zone's offset subtracted (so it may leave [0, 1 day)).
+// `loose` (the other spellings below) also takes a one-digit hour and an AM/PM marker (optionally
+// after a space) in place of a zone. False unless the whole rest is a time.
+static inline bool ParseTimeOfDay(const char* p, size_t i, size_t n, bool loose, int64_t* micros) {
+  int hh = 0, mi = 0, ss = 0;
+  const size_t h0 = i;
+  while (i < n && i - h0 < 2 && IsDigit(p[i])) hh = hh * 10 + (p[i++] - '0');
+  if ((loose ? i == h0 : i - h0 != 2) || i + 3 > n || p[i] != ':' || !Digits(p + i + 1, 2, &mi)) return false;
+  i += 3;
+  int64_t frac = 0;
+  if (i < n && p[i] == ':') {
+    if (i + 3 > n || !Digits(p + i + 1, 2, &ss)) return false;
+    i += 3;
+    if (i < n && p[i] == '.') {
+      i++;
+      size_t k = 0;
+      int64_t scale = 100000;
+      while (i < n && IsDigit(p[i])) {
+        if (k < 6) { frac += (p[i] - '0') * scale; scale /= 10; }
+        i++; k++;
+      }
+      if (k == 0 || k > 9) return false;
+    }
+  }
+  int64_t offsetMin = 0;
+  if (i < n) {
+    const size_t j = p[i] == ' ' ? i + 1 : i;
+    if (loose && j + 2 == n && (Lower(p[j]) == 'a' || Lower(p[j]) == 'p') && Lower(p[j + 1]) == 'm') {
+      if (hh < 1 || hh > 12) return false;
+      hh = hh % 12 + (Lower(p[j]) == 'p' ? 12 : 0);
+    } else if (p[i] == 'Z' && i + 1 == n) {
+    } else if (p[i] == '+' || p[i] == '-') {
+      const int sign = p[i] == '-' ? -1 : 1;
+      int oh, om = 0;
+      if (i + 3 > n || !Digits(p + i + 1, 2, &oh)) return false;
+      size_t k = i + 3;
+      if (k < n && p[k] == ':') k++;
+      if (k < n && (k + 2 != n || !Digits(p + k, 2, &om))) return false;
+      if (oh > 23 || om > 59) return false;
+      offsetMin = sign * (oh * 60 + om);
+    } else {
+      return false;
+    }
+  }
+  if (hh > 23 || mi > 59 || ss > 60) return false;
+  *micros = (static_cast<int64_t>(hh) * 3600 + mi * 60 + ss - offsetMin * 60) * 1000000 + frac;
   return true;
 }
 
@@ -343,47 +400,10 @@ static inline bool ParseTimestamp(const char* p, size_t n, int64_t* out, bool al
     *out = static_cast<int64_t>(days) * 86400000000LL;
     return true;
   }
-  if (n < 16 || (p[10] != 'T' && p[10] != ' ')) return false;
-  int hh, mi, ss = 0;
-  if (!Digits(p + 11, 2, &hh) || p[13] != ':' || !Digits(p + 14, 2, &mi)) return false;
-  size_t i = 16;
-  int64_t frac = 0;
-  if (i < n && p[i] == ':') {
-    if (i + 3 > n || !Digits(p + i + 1, 2, &ss)) return false;
-    i += 3;
-    if (i < n && p[i] == '.') {
-      i++;
-      size_t k = 0;
-      int64_t scale = 100000;
-      while (i < n && p[i] >= '0' && p[i] <= '9') {
-        if (k < 6) { frac += (p[i] - '0') * scale; scale /= 10; }
-        i++; k++;
-      }
-      if (k == 0 || k > 9) return false;
-    }
-  }
-  if (hh > 23 || mi > 59 || ss > 60) return false;
-  int64_t offsetMin = 0;
-  if (i < n) {
-    if (p[i] == 'Z' && i + 1 == n) {
-      i++;
-    } else if (p[i] == '+' || p[i] == '-') {
-      const int sign = p[i] == '-' ? -1 : 1;
-      int oh, om = 0;
-      if (i + 3 > n || !Digits(p + i + 1, 2, &oh)) return false;
-      size_t j = i + 3;
-      if (j < n && p[j] == ':') j++;
-      if (j < n) { if (j + 2 != n || !Digits(p + j, 2, &om)) return false; j += 2; }
-      if (oh > 23 || om > 59) return false;
-      offsetMin = sign * (oh * 60 + om);
-      i = n;
-    } else {
-      return false;
-    }
-  }
-  if (i != n) return false;
-  int64_t secs = static_cast<int64_t>(days) * 86400 + hh * 3600 + mi * 60 + ss - offsetMin * 60;
-  *out = secs * 1000000 + frac;
+  int64_t t;
+  if (p[10] != 'T' && p[10] != ' ') return false;
+  if (!ParseTimeOfDay(p, 11, n, false, &t)) return false;
+  *out = static_cast<int64_t>(days) * 86400000000LL + t;
   return true;
 }
 
@@ -415,14 +435,6 @@ struct DtParts {
   int64_t timeMicros;   // time of day minus the zone offset, microseconds (may leave [0, 1 day))
 };
 
-static inline bool ValidYmd(int y, int m, int d) {
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1) return false;
-  return d <= mdays[m - 1] || (m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-}
-
-static inline bool IsDigit(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c) - '0') <= 9; }
-
 // Reads the spelling (not yet the calendar: see DtOrders). False when it is not one.
 static inline bool ScanDateTime(const char* p, size_t n, DtParts* o) {
   if (n < 8 || n > 48 || !IsDigit(p[0])) return false;
@@ -451,50 +463,8 @@ static inline bool ScanDateTime(const char* p, size_t n, DtParts* o) {
   o->timeMicros = 0;
   if (i == n) return true;
   if (p[i] != 'T' && p[i] != ' ') return false;
-  i++;
-  int hh = 0, mi = 0, ss = 0;
-  const size_t h0 = i;
-  while (i < n && i - h0 < 2 && IsDigit(p[i])) hh = hh * 10 + (p[i++] - '0');
-  if (i == h0 || i + 3 > n || p[i] != ':' || !Digits(p + i + 1, 2, &mi)) return false;
-  i += 3;
-  int64_t frac = 0;
-  if (i < n && p[i] == ':') {
-    if (i + 3 > n || !Digits(p + i + 1, 2, &ss)) return false;
-    i += 3;
-    if (i < n && p[i] == '.') {
-      i++;
-      size_t k = 0;
-      int64_t scale = 100000;
-      while (i < n && IsDigit(p[i])) {
-        if (k < 6) { frac += (p[i] - '0') * scale; scale /= 10; }
-        i++; k++;
-      }
-      if (k == 0 || k > 9) return false;
-    }
-  }
-  int64_t offsetMin = 0;
-  if (i < n) {
-    const size_t j = p[i] == ' ' ? i + 1 : i;
-    if (j + 2 == n && (Lower(p[j]) == 'a' || Lower(p[j]) == 'p') && Lower(p[j + 1]) == 'm') {
-      if (hh < 1 || hh > 12) return false;
-      hh = hh % 12 + (Lower(p[j]) == 'p' ? 12 : 0);
-    } else if (p[i] == 'Z' && i + 1 == n) {
-    } else if (p[i] == '+' || p[i] == '-') {
-      const int sign = p[i] == '-' ? -1 : 1;
-      int oh, om = 0;
-      if (i + 3 > n || !Digits(p + i + 1, 2, &oh)) return false;
-      size_t k = i + 3;
-      if (k < n && p[k] == ':') k++;
-      if (k < n && (k + 2 != n || !Digits(p + k, 2, &om))) return false;
-      if (oh > 23 || om > 59) return false;
-      offsetMin = sign * (oh * 60 + om);
-    } else {
-      return false;
-    }
-  }
-  if (hh > 23 || mi > 59 || ss > 60) return false;
+  if (!ParseTimeOfDay(p, i + 1, n, true, &o->timeMicros)) return false;
   o->hasTime = true;
-  o->timeMicros = (static_cast<int64_t>(hh) * 3600 + mi * 60 + ss - offsetMin * 60) * 1000000 + frac;
   return true;
 }
 
