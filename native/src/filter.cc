@@ -315,6 +315,15 @@ static bool RegexMatch(const FOp& op, const uint32_t* t, size_t n, StrScratch& s
   return false;
 }
 
+// A dictionary column's rows through the per-entry results `lut` (comparisons, IN and string
+// predicates are evaluated once per dictionary entry); an index outside the dictionary is null (1).
+static inline void DictLookup(const View& v, uint64_t local, uint32_t n, const std::vector<uint8_t>& lut, uint8_t* o) {
+  for (uint32_t i = 0; i < n; i++) {
+    const int64_t k = DictIndex(v, local + i);
+    o[i] = (k >= 0 && static_cast<uint64_t>(k) < lut.size()) ? lut[k] : 1;
+  }
+}
+
 static bool StrMatch(const FOp& op, std::string_view v, StrScratch& s) {
   if (!op.icase && op.sfn <= FOp::S_SUFFIX) {
     const std::string_view p(op.s);
@@ -510,10 +519,7 @@ const uint8_t* Filter::EvalTri(const View* views, uint64_t r0, uint32_t n, Filte
         uint8_t* o = top(sp++);
         const bool hasNulls = ValidityBytes(v, local, n, s.va.data());
         if (c.kind == Kind::DICT) {
-          for (uint32_t i = 0; i < n; i++) {
-            int64_t k = DictIndex(v, local + i);
-            o[i] = (k >= 0 && static_cast<uint64_t>(k) < op.lut.size()) ? op.lut[k] : 1;
-          }
+          DictLookup(v, local, n, op.lut, o);
         } else if (c.IsString()) {
           for (uint32_t i = 0; i < n; i++) {
             const uint8_t* p; uint64_t len;
@@ -567,10 +573,7 @@ const uint8_t* Filter::EvalTri(const View* views, uint64_t r0, uint32_t n, Filte
         uint8_t* o = top(sp++);
         const bool hasNulls = ValidityBytes(v, local, n, s.va.data());
         if (c.kind == Kind::DICT) {
-          for (uint32_t i = 0; i < n; i++) {
-            int64_t k = DictIndex(v, local + i);
-            o[i] = (k >= 0 && static_cast<uint64_t>(k) < op.lut.size()) ? op.lut[k] : 1;
-          }
+          DictLookup(v, local, n, op.lut, o);
         } else {
           for (uint32_t i = 0; i < n; i++) {
             if (hasNulls && !s.va[i]) { o[i] = 1; continue; }
