@@ -3,13 +3,13 @@
  * counts checked independently, a 10M-row table scrolled to its last row, container files opened
  * through their inner datasets, a long summary cancelled, and the engine killed mid-summary.
  */
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+import { ARTIFACTS, ROOT, startServer, openPath, type RunningServer } from './server';
 
 const SAMPLE = path.join(ROOT, 'resources', 'sample', 'trips.arrow');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-data-'));
@@ -44,11 +44,6 @@ con.commit()
 test.afterAll(async () => {
   await server?.stop();
 });
-
-async function openPath(page: Page, p: string) {
-  await page.getByLabel('Path to open').fill(p);
-  await page.getByLabel('Path to open').press('Enter');
-}
 
 function sampleCount(pred: (fare: number, payment: string | null) => boolean): number {
   const t = tableFromIPC(readFileSync(SAMPLE));

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { Dictionary, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+import { ARTIFACTS, ROOT, startServer, layerPixels, type RunningServer } from './server';
 import { parseExpr } from '../shared/expr/parse';
 import { polygonEdges, pointInPolygon } from '../shared/expr/polygon';
 
@@ -80,19 +80,6 @@ async function openPlot(page: Page, budget: number) {
   await page.getByLabel('point budget').fill(String(budget));
   await page.getByLabel('point budget').press('Tab');
   await settled(page);
-}
-
-/** the plot layer's pixels (device pixels, top row first) with summary helpers */
-async function layerPixels(page: Page): Promise<{ w: number; h: number; data: number[] }> {
-  return page.evaluate(() => {
-    const c = document.querySelector('[data-testid="plot-canvas"]') as HTMLCanvasElement;
-    const t = document.createElement('canvas');
-    t.width = c.width;
-    t.height = c.height;
-    const ctx = t.getContext('2d')!;
-    ctx.drawImage(c, 0, 0);
-    return { w: t.width, h: t.height, data: Array.from(ctx.getImageData(0, 0, t.width, t.height).data) };
-  });
 }
 
 /** painted (alpha > 0) pixels in a data rectangle of the current view */

@@ -1,12 +1,13 @@
 /**
  * Starts the real web host the way a user does (`cdx serve --port 0`, the built app) and returns
- * the URL it prints. One per test file; stopped afterwards.
+ * the URL it prints. One per test file; stopped afterwards. Also the page helpers several specs use.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
@@ -54,4 +55,23 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Opens a file by typing its path, as a user does. */
+export async function openPath(page: Page, p: string): Promise<void> {
+  await page.getByLabel('Path to open').fill(p);
+  await page.getByLabel('Path to open').press('Enter');
+}
+
+/** the plot layer's pixels (device pixels, top row first) */
+export async function layerPixels(page: Page): Promise<{ w: number; h: number; data: number[] }> {
+  return page.evaluate(() => {
+    const c = document.querySelector('[data-testid="plot-canvas"]') as HTMLCanvasElement;
+    const t = document.createElement('canvas');
+    t.width = c.width;
+    t.height = c.height;
+    const ctx = t.getContext('2d')!;
+    ctx.drawImage(c, 0, 0);
+    return { w: t.width, h: t.height, data: Array.from(ctx.getImageData(0, 0, t.width, t.height).data) };
+  });
 }

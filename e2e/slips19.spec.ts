@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { duckQuery } from '../main/engine/sources/testing/oracle';
-import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+import { ARTIFACTS, ROOT, startServer, openPath, layerPixels, type RunningServer } from './server';
 
 const SAMPLE = path.join(ROOT, 'resources', 'sample', 'trips.arrow');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-slips-'));
@@ -35,11 +35,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await server?.stop();
 });
-
-async function openPath(page: Page, p: string) {
-  await page.getByLabel('Path to open').fill(p);
-  await page.getByLabel('Path to open').press('Enter');
-}
 
 function sample() {
   return tableFromIPC(readFileSync(SAMPLE));
@@ -243,18 +238,6 @@ async function settled(page: Page) {
   await page.waitForTimeout(50);
   await expect(page.getByTestId('plot')).toHaveAttribute('data-busy', 'false', { timeout: 30_000 });
   await expect(page.getByTestId('plot')).not.toHaveAttribute('data-count', '');
-}
-
-async function layerPixels(page: Page): Promise<{ w: number; h: number; data: number[] }> {
-  return page.evaluate(() => {
-    const c = document.querySelector('[data-testid="plot-canvas"]') as HTMLCanvasElement;
-    const t = document.createElement('canvas');
-    t.width = c.width;
-    t.height = c.height;
-    const ctx = t.getContext('2d')!;
-    ctx.drawImage(c, 0, 0);
-    return { w: t.width, h: t.height, data: Array.from(ctx.getImageData(0, 0, t.width, t.height).data) };
-  });
 }
 
 async function openCloudPlot(page: Page, budget: number) {
