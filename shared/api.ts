@@ -100,12 +100,54 @@ export interface DatasetOverview {
   dataShape: string;
   metadata: Record<string, string>;
   warnings: IngestWarningInfo[];
-  /** the file the engine maps: the source itself, or its copy in the columnar cache */
-  storage: { kind: 'in-place' | 'cache'; path: string };
+  /**
+   * the file the engine maps: the source itself, or its copy in the columnar cache; 'remote': a
+   * database table or query, computed by the database (`path` is the connection, without secret)
+   */
+  storage: { kind: 'in-place' | 'cache' | 'remote'; path: string };
+  /** a database table or query: what the database computes and how the table pages */
+  remote?: RemoteInfo;
   /** columns the kernels skip (nested values, unsupported types), with the reason */
   unsupported: { name: string; reason: string }[];
   /** columns whose type the user chose (setColumnType), kept in the catalog */
   typeOverrides?: Record<string, ColumnTypeChoice>;
+}
+
+/** A database dataset (PostgreSQL, ClickHouse): everything is computed by the database, only results travel. */
+export interface RemoteInfo {
+  kind: 'postgresql' | 'clickhouse';
+  /** the connection, without secret: `postgresql://user@host:5432/db` */
+  connection: string;
+  serverVersion: string;
+  /** 'table' | 'view' | 'query' | 'distributed' */
+  relation: string;
+  /** the primary / sorting key the table's windows page by (keyset); empty: LIMIT/OFFSET */
+  key: string[];
+  /** true when windows use LIMIT/OFFSET: scrolling far down is slow (the database reads every row before the window) */
+  offsetPaging: boolean;
+}
+
+/** A saved database connection (the connection dialog; `cdx` reads the same list). Never holds its secret. */
+export interface ConnectionInfo {
+  /** `postgresql://user@host:5432/db` or `clickhouse://user@host:8123/db` */
+  url: string;
+  name: string;
+  kind: 'postgresql' | 'clickhouse';
+  /**
+   * where its password is kept: 'keychain' (the OS keychain), 'app' (Electron safeStorage, held by
+   * the app), 'session' (this engine's memory until it exits), 'convention' (PGPASSWORD, ~/.pgpass,
+   * CLICKHOUSE_PASSWORD), 'none'
+   */
+  secret: 'keychain' | 'app' | 'session' | 'convention' | 'none';
+  addedAt: number;
+}
+
+export interface ConnectionTest {
+  url: string;
+  serverVersion: string;
+  /** tables and views the user can see */
+  tables: number;
+  ms: number;
 }
 
 export interface BrowseEntry {
@@ -310,6 +352,20 @@ export interface EngineApi {
     rowIds?: Float64Array;
     ipc: Uint8Array;
   };
+  /** saved database connections (no secrets) */
+  listConnections(params: Record<string, never>): ConnectionInfo[];
+  /**
+   * add or edit a connection; a password given is kept in the OS keychain when `remember` and one
+   * answers, otherwise in this engine's memory only ('session'); `keep: 'app'` says the app keeps it
+   * (Electron safeStorage) and hands it over with setSecret
+   */
+  saveConnection(params: { url: string; name?: string; password?: string; remember?: boolean; keep?: 'app' }): ConnectionInfo;
+  /** connect, read the server's version and count the tables (the dialog's Test button) */
+  testConnection(params: { url: string; password?: string }): ConnectionTest;
+  /** forget a connection and its kept secret */
+  removeConnection(params: { url: string }): { removed: boolean };
+  /** a password for this engine's session (the CLI's prompt, the app's safeStorage), never written anywhere */
+  setSecret(params: { url: string; password: string }): { kept: 'session' };
   /** plots: each column's kind and finite range (default limits), category labels */
   plotRanges(params: PlotRangesParams): PlotColumnInfo[];
   /** plots: counts over the viewport at grid resolution (native 2-D binning; per-category for a categorical colour) */

@@ -70,6 +70,14 @@ export const ERROR_CODES = {
   E_BAD_FILTER: 'a filter that cannot be applied',
   E_BAD_ARG: 'a bad argument',
   E_BAD_OPTION: 'an unknown or malformed option',
+  // databases (PostgreSQL, ClickHouse): the message names the connection (never its secret) and the table
+  E_AUTH: 'the database refused the user or password (or needs a password that was not given)',
+  E_CONNECT: 'the database server could not be reached',
+  E_NO_TABLE: 'no such table or view in the database',
+  E_PERMISSION: 'the database user may not read or write this',
+  E_SQL: 'the database rejected the query (its message and position are given)',
+  E_TIMEOUT: 'the database stopped the query at its time limit',
+  E_CONNECTION_LOST: 'the connection to the database dropped during the call',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
