@@ -26,6 +26,11 @@ function collectOption(v: string, prev: Record<string, string>): Record<string, 
   return { ...prev, [v.slice(0, i).trim()]: v.slice(i + 1) };
 }
 
+/** The output as shown: a password written in a database URL is left out (the engine keeps it for the session). */
+function shown(output: string): string {
+  return output.replace(/^((?:postgres|postgresql|clickhouse):\/\/[^/@:]*):[^@/]*@/i, '$1@');
+}
+
 function list(v: string): string[] {
   return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
@@ -48,7 +53,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
     .command('convert')
     .description('convert a dataset to another format (whole, filtered or some columns), streaming, with a fidelity report')
     .argument('<in>', 'a file, or PATH::INNER for a dataset inside a container')
-    .argument('<out>', 'the output file (OUT::TABLE for SQLite, OUT::/GROUP for HDF5); the format comes from its extension')
+    .argument('<out>', 'the output file (OUT::TABLE for SQLite, OUT::/GROUP for HDF5; the format comes from its extension), or a database table: postgresql://USER@HOST:PORT/DB::SCHEMA.TABLE, clickhouse://USER@HOST:PORT/DB::DB.TABLE')
     .option('-f, --format <format>', 'csv, tsv, parquet, arrow (feather), sqlite, hdf5, npy, npz, ndjson')
     .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100 and country in (\'US\', \'CA\')"')
     .option('--columns <a,b>', 'only these columns, in this order', list)
@@ -76,7 +81,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
                 // the report comes first, before anything is written
                 const report = (p.detail as Partial<ExportReportDetail> | undefined)?.report;
                 if (!report) bar?.update(p);
-                else if (!o.quiet && !o.json) process.stderr.write(formatReport(report, output) + '\n');
+                else if (!o.quiet && !o.json) process.stderr.write(formatReport(report, shown(output)) + '\n');
               },
             },
           );
@@ -84,16 +89,16 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
           if (o.json) {
             console.log(exactJson(r, 2));
           } else if (r.dryRun) {
-            console.log(formatReport(r.report, output));
+            console.log(formatReport(r.report, shown(output)));
             console.log(`(dry run: nothing written)`);
           } else {
-            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${output} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
+            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${/^[a-z]+:\/\//i.test(r.output) && r.inner ? `${r.output}::${r.inner}` : shown(output)} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
           }
           for (const w of r.warnings) console.error(`warning: ${warningText(w)}`);
         } catch (err) {
           // Ctrl+C: the call is answered here at once; the engine removes what it had begun to
           // write before it stops, and withEngine waits for it to stop before this is printed
-          if (isCancelled(err)) throw CdxError.file('E_CANCELLED', output, 'conversion cancelled; nothing was written');
+          if (isCancelled(err)) throw CdxError.file('E_CANCELLED', shown(output), 'conversion cancelled; nothing was written');
           throw err;
         } finally {
           bar?.stop();

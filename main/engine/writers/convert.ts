@@ -33,7 +33,11 @@ import { CdxError, isCancelled } from '../../../shared/errors';
 import { openSource, splitLocation } from '../sources/registry';
 import { arrowSchemaOf } from '../sources/common';
 import type { IngestWarning, Source } from '../sources/types';
-import { splitOutput, writerByName, writerForPath } from './registry';
+import { splitOutput, writerByName, writerForPath, writers } from './registry';
+import { tmpdir } from 'node:os';
+import { connectionLabel, formatDbLocation, isDbLocation, parseDbLocation } from '../sql/url';
+import { setSessionSecret } from '../sql/secrets';
+import { dbTarget, isDbWriter, type DbWriterProvider } from './dbtarget';
 import { takeRows } from './take';
 import { mappedRows, type MappedInput, type RowChunk } from './mapped';
 import type { FidelityReport, WriteOptions, Writer } from './types';
@@ -132,6 +136,40 @@ async function checkNotInput(inPath: string, outPath: string): Promise<void> {
   }
   if (outSt.dev === inSt.dev && outSt.ino === inSt.ino) throw CdxError.file('E_SAME_FILE', outPath, 'is the input file (a link to it); CDX never writes over its input');
   if (outSt.isDirectory()) throw CdxError.file('E_IS_DIR', outPath, 'is a directory; give a file name');
+}
+
+/** Only that the input exists (a database output cannot be the input file). */
+async function checkInput(inPath: string): Promise<void> {
+  try {
+    await stat(inPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw CdxError.file(code === 'ENOENT' ? 'ENOENT' : 'E_IO', inPath, code === 'ENOENT' ? 'no such file' : (e as Error).message);
+  }
+}
+
+/**
+ * A database URL as the output: the writer for its kind, the connection's canonical text (never a
+ * secret) as `path` and the table as `inner`. A password written in the URL is kept as this
+ * engine's session secret for the connection (secrets.ts), as when opening a database.
+ */
+function dbOutput(o: ConvertOptions): { writer: DbWriterProvider; path: string; inner?: string } {
+  const { location, password } = parseDbLocation(o.output);
+  if (o.format && o.format.toLowerCase() !== location.kind && !(o.format.toLowerCase() === 'postgres' && location.kind === 'postgresql')) {
+    throw CdxError.file('E_BAD_ARG', connectionLabel(location), `--format ${o.format} does not apply to a ${location.kind} URL`);
+  }
+  if (location.sql !== undefined) throw CdxError.file('E_BAD_ARG', connectionLabel(location), 'a query cannot be written to: name a table after "::"');
+  const writer = writers.find((w): w is DbWriterProvider => isDbWriter(w) && w.kind === location.kind);
+  if (!writer) throw CdxError.file('E_UNKNOWN_FORMAT', connectionLabel(location), `no writer for ${location.kind} databases`);
+  if (password !== undefined) setSessionSecret(connectionLabel(location), password);
+  const t = location.table;
+  const { table: _t, ...conn } = location;
+  const inner = t ? (t.schema !== undefined ? quoteDbPart(t.schema) + '.' : '') + quoteDbPart(t.name) : undefined;
+  return { writer, path: formatDbLocation(conn), ...(inner !== undefined ? { inner } : {}) };
+}
+
+function quoteDbPart(p: string): string {
+  return '"' + p.replace(/"/g, '""') + '"';
 }
 
 function pickFields(all: Field[], columns: string[] | undefined, path: string): Field[] {
@@ -256,19 +294,25 @@ async function* streamed(from: Pick<Source, 'scan'>, fields: Field[], expr: Expr
 
 /** Plan (and unless dryRun, run) one conversion. Throws CdxError naming the file. */
 export async function convert(o: ConvertOptions): Promise<ConvertResult> {
-  const { path: outPath, inner } = splitOutput(o.output);
-  const writer = o.format ? writerByName(o.format, outPath) : writerForPath(outPath);
+  // a database URL as the output: a table written by the database's writer (no temporary file, no folder)
+  const db = isDbLocation(o.output) ? dbOutput(o) : undefined;
+  const { path: outPath, inner } = db ?? splitOutput(o.output);
+  const writer = db ? db.writer : o.format ? writerByName(o.format, outPath) : writerForPath(outPath);
   if (!writer) {
     throw CdxError.file('E_UNKNOWN_FORMAT', outPath, 'cannot tell the output format from the extension; give --format (csv, tsv, parquet, arrow, feather, sqlite, hdf5, npy, npz, ndjson)');
   }
   if (inner !== undefined && !writer.container) throw CdxError.file('E_NO_INNER', outPath, `a ${writer.format} file holds one dataset; "::${inner}" does not apply`);
+  if (!db && isDbWriter(writer)) throw CdxError.file('E_BAD_ARG', outPath, `${writer.format} is written to a database URL (${writer.kind}://USER@HOST:PORT/DB::TABLE), not to a file`);
   const opts = o.options ?? {};
 
   const { path: inPath, inner: inInner } = await splitLocation(o.input);
-  await checkNotInput(inPath, outPath);
-  const outExists = await exists(outPath);
-  if (outExists && !o.force && !writer.container) {
-    throw CdxError.file('E_EXISTS', outPath, 'already exists; give --force to replace it');
+  if (db) await checkInput(inPath);
+  else await checkNotInput(inPath, outPath);
+  const outExists = db ? await db.writer.tableExists(outPath, inner ?? opts.table, stemOf(inPath, inInner)) : await exists(outPath);
+  if (outExists && !o.force && (db || !writer.container)) {
+    throw db
+      ? CdxError.file('E_EXISTS', dbTarget(outPath, inner, opts.table, stemOf(inPath, inInner)).display, 'the table already exists; give --force to replace it')
+      : CdxError.file('E_EXISTS', outPath, 'already exists; give --force to replace it');
   }
 
   // a mapped dataset knows its schema: the source is opened only when its rows must be streamed
@@ -284,8 +328,9 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     if (o.dryRun) return { ...base, rows: 0, rowsRead: 0, dryRun: true, via: m ? 'mapped' : 'source' };
     o.onReport?.(report);
 
-    const tmp = tempPathFor(outPath);
-    const dropTmp = trackTemp(tmp);
+    // a database target writes no file: no temporary path to track
+    const tmp = db ? '' : tempPathFor(outPath);
+    const dropTmp = db ? async () => undefined : trackTemp(tmp);
     const inputBytes = (await stat(inPath)).size;
     const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
@@ -304,7 +349,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
       } else {
         via = 'source';
         source ??= await openSource(o.input);
-        staged = await stageColumnar(source, inputBytes, outPath, o);
+        staged = await stageColumnar(source, inputBytes, db ? join(tmpdir(), 'cdx-convert') : outPath, o);
         chunks = streamed(staged ?? source, fields, expr, info.rows, !!staged, o);
       }
       for await (const c of chunks) {
@@ -324,7 +369,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
       if (o.signal?.aborted) throw cancelled(outPath);
       const how = await w.finish();
       w = undefined;
-      if (how === 'rename') await rename(tmp, outPath);
+      if (how === 'rename' && !db) await rename(tmp, outPath);
     } catch (e) {
       if (w) await w.abort().catch(() => undefined);
       if (o.signal?.aborted || isCancelled(e)) throw cancelled(outPath);

@@ -9,12 +9,13 @@ import { csvWriter, ndjsonWriter } from './text';
 import { sqliteWriter } from './sqlite';
 import { hdf5Writer } from './hdf5';
 import { npyWriter, npzWriter } from './npy';
+import { postgresWriter } from './postgres';
 
-export const writers: WriterProvider[] = [csvWriter, parquetWriter, arrowWriter, sqliteWriter, hdf5Writer, npyWriter, npzWriter, ndjsonWriter];
+export const writers: WriterProvider[] = [csvWriter, parquetWriter, arrowWriter, sqliteWriter, hdf5Writer, npyWriter, npzWriter, ndjsonWriter, postgresWriter];
 
 /** Other names users type for a format. */
 const aliases: Record<string, string> = {
-  tsv: 'csv', feather: 'arrow', ipc: 'arrow', jsonl: 'ndjson', h5: 'hdf5', db: 'sqlite', sqlite3: 'sqlite', pq: 'parquet',
+  tsv: 'csv', feather: 'arrow', ipc: 'arrow', jsonl: 'ndjson', h5: 'hdf5', db: 'sqlite', sqlite3: 'sqlite', pq: 'parquet', postgres: 'postgresql', pg: 'postgresql',
 };
 
 export function writerByName(name: string, out: string): WriterProvider {
