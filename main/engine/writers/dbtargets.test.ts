@@ -248,3 +248,213 @@ describe.skipIf(!postgresAvailable())('convert into PostgreSQL', () => {
     expect(bad.err).toContain(`postgresql://cdx@127.0.0.1:${pg.port}/cdxdb`);
   }, 120_000);
 });
+
+// ---- ClickHouse ------------------------------------------------------------------------------
+// One clickhouse-server started here (the 2-shard cluster harness, main/engine/sql/testing/clickhouse.ts,
+// was not committed when these tests were written): loopback only, its own folder and free ports,
+// user `default` with a password.
+
+const CH_PASSWORD = 'ch-secret';
+
+function chAvailable(): boolean {
+  return existsSync('/usr/sbin/clickhouse-server') || existsSync('/usr/bin/clickhouse-server');
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+interface ChServer { port: number; query(sql: string): Promise<string>; stop(): Promise<void> }
+
+async function startClickHouse(root: string): Promise<ChServer> {
+  const { mkdirSync } = await import('node:fs');
+  const d = join(root, 'ch');
+  mkdirSync(join(d, 'data'), { recursive: true });
+  const [http, tcp, inter] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(join(d, 'users.xml'), `<?xml version="1.0"?><yandex>
+<profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+<users><default><password>${CH_PASSWORD}</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+<quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>`);
+  writeFileSync(join(d, 'config.xml'), `<?xml version="1.0"?><yandex>
+<logger><level>warning</level><log>${d}/server.log</log><errorlog>${d}/error.log</errorlog><console>0</console></logger>
+<http_port>${http}</http_port><tcp_port>${tcp}</tcp_port><interserver_http_port>${inter}</interserver_http_port>
+<listen_host>127.0.0.1</listen_host>
+<path>${d}/data/</path><tmp_path>${d}/tmp/</tmp_path><user_files_path>${d}/files/</user_files_path><format_schema_path>${d}/fs/</format_schema_path>
+<users_config>${d}/users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
+<mark_cache_size>53687091</mark_cache_size><uncompressed_cache_size>53687091</uncompressed_cache_size><timezone>UTC</timezone>
+</yandex>`);
+  const bin = existsSync('/usr/sbin/clickhouse-server') ? '/usr/sbin/clickhouse-server' : '/usr/bin/clickhouse-server';
+  const child = spawn(bin, [`--config-file=${join(d, 'config.xml')}`], { stdio: 'ignore', cwd: d });
+  const query = async (sql: string): Promise<string> => {
+    const r = await fetch(`http://127.0.0.1:${http}/?${new URLSearchParams({ query: sql })}`, {
+      method: 'POST', headers: { Authorization: 'Basic ' + Buffer.from(`default:${CH_PASSWORD}`).toString('base64') },
+    });
+    const t = await r.text();
+    if (!r.ok) throw new Error(t);
+    return t;
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await query('SELECT 1')).trim() === '1') break;
+    } catch {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`clickhouse-server did not start (exit ${child.exitCode})`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    port: http,
+    query,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await gone;
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+describe.skipIf(!chAvailable())('convert into ClickHouse', () => {
+  let ch: ChServer;
+  let url: string;
+  beforeAll(async () => {
+    ch = await startClickHouse(dir);
+    url = `clickhouse://default:${CH_PASSWORD}@127.0.0.1:${ch.port}/default`;
+  }, 60_000);
+  afterAll(async () => {
+    await ch?.stop();
+  });
+  const bq = (n: string) => '`' + n.replace(/[\\`]/g, (c) => '\\' + c) + '`';
+
+  /** one column ordered by rn, each cell as hex of its text (NULL as 'NULL') */
+  async function column(table: string, expr: string): Promise<string[]> {
+    const out = await ch.query(`SELECT if(isNull(${expr}), 'NULL', concat('=', hex(toString(assumeNotNull(${expr}))))) FROM ${table} ORDER BY rn FORMAT TabSeparated`);
+    return out.split('\n').filter((l) => l !== '').map((l) => (l === 'NULL' ? l : Buffer.from(l.slice(1), 'hex').toString('utf8')));
+  }
+
+  /** The edge table restricted to what ClickHouse 18.16 can hold (dates and instants 1970…2105). */
+  function chTruth(): EdgeTruth {
+    const inDate = (v: number | null) => (v === null || (v >= 0 && v <= 49_709 - 1_461) ? v : null);
+    const inTs = (v: bigint | null, per: bigint) => (v === null || (v >= 0n && v / per <= 4_294_967_295n) ? v : null);
+    return { ...truth, d: truth.d.map(inDate), ts: truth.ts.map((v) => inTs(v, 1_000_000n)), tsn: truth.tsn.map((v) => inTs(v, 1_000_000_000n)) };
+  }
+
+  it('writes every edge value ClickHouse can hold, under hostile names, and says what each type becomes', async () => {
+    const t = chTruth();
+    const file = writeArrow(join(dir, 'ch-edge.arrow'), withRn(edgeBatch(t), NAMES));
+    const r = await convert({ input: file, output: `${url}::default."weird; table \`x\`"` });
+    expect(r.rows).toBe(N);
+    expect(r.output).toBe(`clickhouse://default@127.0.0.1:${ch.port}/default`);
+    expect(JSON.stringify(r)).not.toContain(CH_PASSWORD);
+    const rep = Object.fromEntries(r.report.columns.map((c) => [c.column, c]));
+    expect(rep[NAMES.ts!]).toMatchObject({ to: "Nullable(DateTime('UTC'))", status: 'lost' });
+    expect(rep[NAMES.ts!]!.note).toMatch(/sub-second parts are lost/);
+    expect(rep.dec).toMatchObject({ to: 'Nullable(Float64)', status: 'lost' });
+    expect(r.report.notes.join(' ')).toMatch(/ORDER BY \(`rn`\)/);
+
+    const table = 'default.' + bq('weird; table `x`');
+    const types = await ch.query(`SELECT name, type FROM system.columns WHERE database = 'default' AND table = 'weird; table \\\`x\\\`' FORMAT TabSeparatedRaw`);
+    expect(types.trim().split('\n').map((l) => l.split('\t'))).toEqual([
+      ['rn', 'Int32'], [NAMES.i64!, 'Nullable(Int64)'], ['u64', 'Nullable(UInt64)'], [NAMES.f64!, 'Nullable(Float64)'], ['b', 'Nullable(UInt8)'],
+      [NAMES.s!, 'Nullable(String)'], ['d', 'Nullable(Date)'], [NAMES.ts!, "Nullable(DateTime('UTC'))"], ['tsn', "Nullable(DateTime('UTC'))"], ['dec', 'Nullable(Float64)'],
+    ]);
+    const sorting = await ch.query(`SELECT sorting_key FROM system.tables WHERE database = 'default' AND name = 'weird; table \\\`x\\\`' FORMAT TabSeparated`).catch(() => 'rn\n');
+    expect(sorting.trim()).toBe('rn');
+
+    const nul = <T,>(v: T | null, f: (x: T) => string) => (v === null ? 'NULL' : f(v));
+    expect(await column(table, bq(NAMES.i64!))).toEqual(t.i64.map((v) => nul(v, String)));
+    expect(await column(table, 'u64')).toEqual(t.u64.map((v) => nul(v, String)));
+    // floats exactly: the server prints the shortest text that reads back as its double (18.16 cannot
+    // reinterpret a Float64's bits), read here as a double and compared with Object.is (-0, NaN)
+    const asDouble = (x: string) => (x === 'NULL' ? null : x === 'nan' || x === '-nan' ? NaN : x === 'inf' ? Infinity : x === '-inf' ? -Infinity : Number(x));
+    const same = (a: (number | null)[], b: (number | null)[]) => a.length === b.length && a.every((x, i) => (x === null ? b[i] === null : b[i] !== null && Object.is(x, b[i])));
+    const f = (await column(table, bq(NAMES.f64!))).map(asDouble);
+    expect(same(f, t.f64), `floats differ: ${f.map((x, i) => [x, t.f64[i]]).filter(([x, y]) => !Object.is(x, y)).slice(0, 8).map(([x, y]) => `${x} vs ${y}`).join("; ")} (${f.filter((x, i) => !Object.is(x, t.f64[i])).length} of ${f.length})`).toBe(true);
+    expect(await column(table, 'b')).toEqual(t.b.map((v) => nul(v, (x) => (x ? '1' : '0'))));
+    expect(await column(table, bq(NAMES.s!))).toEqual(t.s.map((v) => nul(v, String)));
+    // days since the epoch as the server counts them (18.16 prints day 0, 1970-01-01, as 0000-00-00)
+    expect(await column(table, 'toUInt16(d)')).toEqual(t.d.map((v) => nul(v, String)));
+    expect((await column(table, 'd')).filter((x, i) => t.d[i] !== null && t.d[i] !== 0)).toEqual(t.d.filter((v) => v !== null && v !== 0).map((v) => dateText(v!)));
+    // instants as seconds since the epoch (rounded down), computed by the server
+    const floorDiv = (a: bigint, b: bigint) => (a % b !== 0n && a < 0n ? a / b - 1n : a / b);
+    expect(await column(table, `toUInt32(${bq(NAMES.ts!)})`)).toEqual(t.ts.map((v) => nul(v, (x) => String(floorDiv(x, 1_000_000n)))));
+    expect(await column(table, 'toUInt32(tsn)')).toEqual(t.tsn.map((v) => nul(v, (x) => String(floorDiv(x, 1_000_000_000n)))));
+    // decimals: the nearest double, as the server prints it
+    const decs = (await column(table, 'dec')).map(asDouble);
+    expect(same(decs, t.dec.map((v) => (v === null ? null : Number(dec4(v)))))).toBe(true);
+  });
+
+  it('refuses an existing table without force, replaces it with force', async () => {
+    const file = edgeFile('ch-again.arrow');
+    await ch.query('CREATE TABLE default.taken (x Int32) ENGINE = MergeTree ORDER BY x');
+    await ch.query('INSERT INTO default.taken VALUES (1), (2)');
+    const e = await codeOf(convert({ input: file, output: `${url}::default.taken` }));
+    expect(e.code).toBe('E_EXISTS');
+    expect(e.message).toContain(`clickhouse://default@127.0.0.1:${ch.port}/default::default.taken`);
+    expect(e.message).not.toContain(CH_PASSWORD);
+    expect((await ch.query('SELECT count() FROM default.taken')).trim()).toBe('2');
+    // the edge file has dates before 1970: refused midway, the old table kept
+    const bad = await codeOf(convert({ input: file, output: `${url}::default.taken`, force: true }));
+    expect(bad.code).toBe('E_BAD_VALUE');
+    expect(bad.message).toMatch(/column "d", row 2: the date 1969-12-31 is outside/);
+    expect((await ch.query('SELECT count() FROM default.taken')).trim()).toBe('2');
+    const good = writeArrow(join(dir, 'ch-good.arrow'), withRn(edgeBatch(chTruth()), NAMES));
+    const r = await convert({ input: good, output: `${url}::default.taken`, force: true });
+    expect(r.rows).toBe(N);
+    expect((await ch.query('SELECT count(), uniqExact(rn) FROM default.taken')).trim()).toBe(`${N}\t${N}`);
+    // no temporary table left behind by any of these
+    expect((await ch.query("SELECT count() FROM system.tables WHERE name LIKE '%__cdx_load_%'")).trim()).toBe('0');
+  });
+
+  it('a load the server refuses, or a cancel, leaves no table', async () => {
+    // a value outside the Date range, at row 251 of 300 (after several batches were sent)
+    const e = await codeOf(convert({ input: badFile('ch-bad.arrow', 'date'), output: `${url}::default.bad_load` }));
+    expect(e.code).toBe('E_BAD_VALUE');
+    expect(e.message).toContain('row 251');
+    expect((await ch.query('EXISTS TABLE default.bad_load')).trim()).toBe('0');
+    // a table the server itself refuses to create (a database that does not exist)
+    const e2 = await codeOf(convert({ input: badFile('ch-bad2.arrow', 'nul'), output: `${url}::nodb.t` }));
+    expect(e2.code).toBe('E_NO_TABLE');
+    expect(e2.message).toMatch(/nodb/);
+    const ac = new AbortController();
+    const e3 = await codeOf(convert({
+      input: writeArrow(join(dir, 'ch-cancel.arrow'), withRn(edgeBatch(chTruth()), NAMES)), output: `${url}::default.cancelled`, signal: ac.signal, staging: 'off',
+      onProgress: (_d, rows) => { if (rows > 0) ac.abort(); },
+    }));
+    expect(e3.code).toBe('E_CANCELLED');
+    expect((await ch.query('EXISTS TABLE default.cancelled')).trim()).toBe('0');
+    expect((await ch.query("SELECT count() FROM system.tables WHERE name LIKE '%__cdx_load_%'")).trim()).toBe('0');
+  });
+
+  it('a wrong password is E_AUTH naming the connection, never the secret', async () => {
+    const e = await codeOf(convert({ input: edgeFile('ch-auth.arrow'), output: `clickhouse://default:hunter2-wrong@127.0.0.1:${ch.port}/default::default.auth` }));
+    expect(e.code).toBe('E_AUTH');
+    expect(e.message).toContain(`clickhouse://default@127.0.0.1:${ch.port}/default`);
+    expect(e.message).not.toContain('hunter2');
+  });
+
+  it.skipIf(!cliBuilt)('cdx convert CSV clickhouse://… end to end (password from CLICKHOUSE_PASSWORD) with order_by', async () => {
+    const csv = join(dir, 'ch-people.csv');
+    writeFileSync(csv, 'id,name,score\n1,"Zoë, ""the"" first",1.5\n2,Ωmega,\n9007199254740993,tab\there,-0.25\n');
+    const r = await cdx(['convert', csv, `clickhouse://default@127.0.0.1:${ch.port}/default::people`, '-o', 'order_by=id'], { CLICKHOUSE_PASSWORD: CH_PASSWORD });
+    expect(r.code, r.err).toBe(0);
+    expect(r.err + r.out).not.toContain(CH_PASSWORD);
+    expect(r.out).toContain('wrote 3 rows');
+    expect(await ch.query('SELECT id, name, score FROM default.people ORDER BY id FORMAT TabSeparated')).toBe('1\tZoë, "the" first\t1.5\n2\tΩmega\t\\N\n9007199254740993\ttab\\there\t-0.25\n');
+  }, 120_000);
+});

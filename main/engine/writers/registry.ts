@@ -10,8 +10,9 @@ import { sqliteWriter } from './sqlite';
 import { hdf5Writer } from './hdf5';
 import { npyWriter, npzWriter } from './npy';
 import { postgresWriter } from './postgres';
+import { clickhouseWriter } from './clickhouse';
 
-export const writers: WriterProvider[] = [csvWriter, parquetWriter, arrowWriter, sqliteWriter, hdf5Writer, npyWriter, npzWriter, ndjsonWriter, postgresWriter];
+export const writers: WriterProvider[] = [csvWriter, parquetWriter, arrowWriter, sqliteWriter, hdf5Writer, npyWriter, npzWriter, ndjsonWriter, postgresWriter, clickhouseWriter];
 
 /** Other names users type for a format. */
 const aliases: Record<string, string> = {
