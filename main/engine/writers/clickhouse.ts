@@ -24,6 +24,7 @@
  * its place without changing what is sent.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 import type { Field } from '../../../shared/datashape';
 import { CdxError } from '../../../shared/errors';
@@ -191,7 +192,9 @@ function request(c: ChHttp, sql: string, table?: string): { req: http.ClientRequ
   const l = c.target.location;
   const qs = new URLSearchParams({ query: sql, database: l.database });
   const headers: Record<string, string> = { Authorization: 'Basic ' + Buffer.from(`${l.user}:${c.password ?? ''}`).toString('base64') };
-  const req = http.request({ host: l.host, port: l.port, method: 'POST', path: `/?${qs}`, headers });
+  // `?secure=1` in the URL: the HTTPS interface (certificates checked)
+  const secure = /^(1|true|yes|on)$/i.test(l.options.secure ?? '');
+  const req = (secure ? https : http).request({ host: l.host, port: l.port, method: 'POST', path: `/?${qs}`, headers });
   const done = new Promise<string>((resolve, reject) => {
     req.once('error', (e) => reject(netError(e, c.target, table)));
     req.once('response', (res) => {
