@@ -189,6 +189,15 @@ describe.skipIf(!postgresAvailable())('convert into PostgreSQL', () => {
     const e2 = await codeOf(convert({ input: file, output: `${url}::public.keep`, force: true }));
     expect(e2.code).toBe('E_SQL');
     expect((await pg.psql('SELECT x FROM public.keep')).trim()).toBe('42');
+    // a schema that does not exist: the server's own message, naming the table
+    const e3 = await codeOf(convert({ input: file, output: `${url}::nosuch.t` }));
+    expect(e3.code).toBe('E_SQL');
+    expect(e3.message).toMatch(/nosuch.*schema "nosuch" does not exist/);
+    // a user without the right to create in the database's public schema (PostgreSQL 15 default): E_PERMISSION
+    const e4 = await codeOf(convert({ input: file, output: `postgresql://reader:${pg.reader.password}@127.0.0.1:${pg.port}/cdxdb::public.mine` }));
+    expect(e4.code).toBe('E_PERMISSION');
+    expect(e4.message).toContain('public.mine');
+    expect(e4.message).not.toContain(pg.reader.password);
   });
 
   it('text with a NUL character stops the load naming the column and row, and leaves no table', async () => {
