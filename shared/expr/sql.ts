@@ -14,6 +14,17 @@
  *   clickhouse `{p1:Type}` …  typed server-side parameters; params[i] is the value of p{i+1}
  *                             (Int64, Int128 for { int } as decimal text, Float64, String, Bool,
  *                             Date32, DateTime64(6, 'UTC') as UTC text). Identifiers in backquotes.
+ *   clickhouse with { inline: true } (servers without query parameters, e.g. Debian's 18.16):
+ *                             no params; every value written into the SQL: integers as decimal text
+ *                             (Int64/UInt64 range; beyond, Float64 text), floats as round-trip text
+ *                             (±inf as (1/0), (-1/0); subnormals as an exact product, see
+ *                             CLICKHOUSE_18_LACKS), strings as ClickHouse literals (chStringLiteral),
+ *                             dates toDate('YYYY-MM-DD'), timestamps toDateTime('… HH:MM:SS', 'UTC')
+ *                             (toDateTime64(…, 6, 'UTC') only with { dateTime64: true }), booleans
+ *                             1/0, TRUE/FALSE as 1/0. Values outside Date/DateTime's range and
+ *                             sub-second instants against whole-second DateTime columns become the
+ *                             constant truth value they have for every value such a column can hold
+ *                             (`(c IS NULL AND NULL)` false/unknown, `(c IS NOT NULL OR NULL)` true/unknown).
  * Identifiers: "double quotes" with " doubled (sqlite, duckdb, postgres); `backquotes` with \ and `
  * backslash-escaped (clickhouse).
  *
@@ -69,6 +80,58 @@ export interface CompiledSql {
   paramTypes: SqlParamType[];
 }
 
+/**
+ * What ClickHouse 18.16 (Debian's package) lacks that current servers have, and what the SQL we
+ * generate does instead, so that one text runs on both.
+ */
+export const CLICKHOUSE_18_LACKS: readonly { feature: string; instead: string }[] = [
+  { feature: 'query parameters ({name:Type}, HTTP param_*)', instead: 'toSQL(…, { inline: true }): values written as quoted literals' },
+  { feature: 'Bool type and TRUE/FALSE literals', instead: 'UInt8 1/0' },
+  { feature: 'Int128/Int256 (exact comparisons beyond 64 bits)', instead: 'integers beyond Int64/UInt64 as Float64 text' },
+  { feature: 'DateTime64 (sub-second instants)', instead: "toDateTime('… HH:MM:SS', 'UTC'); a sub-second literal against a DateTime column becomes the comparison it is equal to on whole seconds" },
+  { feature: 'Date32 (dates before 1970 or after 2105)', instead: "a date outside Date's range compares as the constant it is for every Date value" },
+  { feature: 'subnormal float literals (the parser fails on ERANGE: 5e-324 is a syntax error)', instead: 'an exact product N * 2^-537 * 2^-537' },
+  { feature: 'inf / nan written as literals everywhere (a column may be named inf)', instead: '(1/0) and (-1/0)' },
+  { feature: 'ILIKE', instead: 'lowerUTF8(col) LIKE lowerUTF8(pattern)' },
+  { feature: "LIKE … ESCAPE '\\' (neither version has ESCAPE)", instead: 'LIKE with its built-in backslash escape' },
+  { feature: 'NOT BETWEEN', instead: 'NOT (col BETWEEN lo AND hi)' },
+  { feature: 'X-ClickHouse-Exception-Code header; 200 then an exception at the end of the body', instead: 'the body is scanned for "Code: N" (main/engine/sql/clickhouse.ts)' },
+  { feature: 'cancel_http_readonly_queries_on_client_close', instead: 'KILL QUERY WHERE query_id = … on a separate request' },
+  { feature: 'system.tables.total_rows', instead: 'sum(rows) of active parts in system.parts' },
+  { feature: 'Date/DateTime before 1970 print as 0000-00-00', instead: 'the pushdown reads epoch numbers (toUInt32, toUInt16), not the text' },
+];
+
+/** A ClickHouse string literal: backslash and quote escaped, NUL as \0 (every other byte as is). */
+export function chStringLiteral(s: string): string {
+  return "'" + s.replace(/[\\'\0]/g, (c) => (c === '\0' ? '\\0' : '\\' + c)) + "'";
+}
+
+export interface ToSqlOptions {
+  /** clickhouse only: write every value into the SQL (servers without query parameters) */
+  inline?: boolean;
+  /** clickhouse inline: the server has DateTime64 (sub-second timestamps, ≥ 20.1) and Date32 (≥ 21.9) */
+  dateTime64?: boolean;
+}
+
+const CH_DATE_MIN = 0; // 1970-01-01, in days
+const CH_DATE_MAX = 49_674; // 2105-12-31: the last day 18.16's date tables hold
+const CH_DATETIME_MAX = 4_294_967_295; // 2106-02-07 06:28:15 UTC
+const CH_DT64_MIN = -2_208_988_800; // 1900-01-01
+const CH_DT64_MAX = 10_413_791_999; // 2299-12-31 23:59:59
+
+/** `v` as a ClickHouse float literal that reads back as exactly v (not NaN). */
+function chFloat(v: number): string {
+  if (v === Infinity) return '(1/0)';
+  if (v === -Infinity) return '(-1/0)';
+  if (v !== 0 && Math.abs(v) < 2.2250738585072014e-308) {
+    // 18.16 refuses subnormal literals; v = n·2^-1074 with n < 2^52, and n·2^-537·2^-537 is exact
+    const n = Math.round(Math.abs(v) * 2 ** 537 * 2 ** 537);
+    return `(${v < 0 ? '-' : ''}${n} * ${2 ** -537} * ${2 ** -537})`;
+  }
+  const t = String(v);
+  return t.includes('.') || t.includes('e') ? t : t + '.';
+}
+
 export function quoteIdent(name: string, dialect: SqlDialect): string {
   if (dialect === 'clickhouse') return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
   return '"' + name.replace(/"/g, '""') + '"';
@@ -89,11 +152,71 @@ class Compiler {
   readonly paramTypes: SqlParamType[] = [];
   private readonly types: Map<string, string | undefined> | null;
 
+  private readonly inline: boolean;
+  private readonly dt64: boolean;
+
   constructor(
     private readonly dialect: SqlDialect,
     schema?: SqlSchema,
+    opts: ToSqlOptions = {},
   ) {
     this.types = schema ? new Map(schema.fields.map((f) => [f.name, f.type])) : null;
+    this.inline = dialect === 'clickhouse' && !!opts.inline;
+    this.dt64 = !!opts.dateTime64;
+  }
+
+  private get T(): string {
+    return this.inline ? '1' : 'TRUE';
+  }
+
+  private get F(): string {
+    return this.inline ? '0' : 'FALSE';
+  }
+
+  /** A value written into the SQL (clickhouse inline). */
+  private inlined(kind: ParamKind, value: unknown): string {
+    switch (kind) {
+      case 'int':
+      case 'bigint':
+        return String(value);
+      case 'float':
+        return chFloat(value as number);
+      case 'string':
+        return chStringLiteral(value as string);
+      case 'bool':
+        return value ? '1' : '0';
+      case 'date':
+        return this.dt64 ? `toDate32('${value as string}')` : `toDate('${value as string}')`;
+      case 'timestamp': {
+        const t = value as string; // 'YYYY-MM-DD HH:MM:SS[.f]' UTC
+        const dot = t.indexOf('.');
+        if (this.dt64) return `toDateTime64('${t}', 6, 'UTC')`;
+        return `toDateTime('${dot >= 0 ? t.slice(0, dot) : t}', 'UTC')`;
+      }
+    }
+  }
+
+  /**
+   * clickhouse inline: a date/timestamp literal the column cannot be compared with as written (out of
+   * the type's range, or sub-second against whole seconds): 'below' / 'above' every value the column
+   * can hold, or 'between' two whole seconds (floor = the lower). undefined when it can be written.
+   */
+  private chTimeFit(l: Literal): { where: 'below' | 'above' | 'between'; floor?: Literal } | undefined {
+    if (!this.inline || !('date' in l)) return undefined;
+    const t = parseTime(l.date);
+    if (!t) return undefined;
+    if (t.dateOnly) {
+      const days = Math.floor(t.seconds / 86_400);
+      if (this.dt64) return days < -25_567 ? { where: 'below' } : days > 120_529 ? { where: 'above' } : undefined; // Date32 1900…2299
+      return days < CH_DATE_MIN ? { where: 'below' } : days > CH_DATE_MAX ? { where: 'above' } : undefined;
+    }
+    const lo = this.dt64 ? CH_DT64_MIN : 0;
+    const hi = this.dt64 ? CH_DT64_MAX : CH_DATETIME_MAX;
+    const frac = /[1-9]/.test(t.fraction);
+    if (t.seconds < lo) return { where: 'below' };
+    if (t.seconds > hi || (t.seconds === hi && frac)) return { where: 'above' };
+    if (frac && !this.dt64) return { where: 'between', floor: { kind: 'lit', date: timeToUtcText({ ...t, fraction: '' }) } };
+    return undefined;
   }
 
   col(c: ColumnRef): string {
@@ -102,6 +225,7 @@ class Compiler {
   }
 
   private param(kind: ParamKind, value: unknown): string {
+    if (this.inline) return this.inlined(kind, value);
     this.params.push(value);
     this.paramTypes.push(
       typeof value === 'bigint' ? 'HUGEINT'
@@ -213,6 +337,10 @@ class Compiler {
           return `${not}(${cs} GLOB ${this.param('string', g)})`;
         }
         const pat = this.param('string', likeSqlPattern(e.pattern));
+        if (d === 'clickhouse' && this.inline) {
+          // neither 18.16 nor current ClickHouse has ESCAPE (backslash is LIKE's escape); 18.16 has no ILIKE
+          return e.icase ? `lowerUTF8(${cs}) ${not}LIKE lowerUTF8(${pat})` : `${cs} ${not}LIKE ${pat}`;
+        }
         return `${cs} ${not}${e.icase ? 'ILIKE' : 'LIKE'} ${pat} ESCAPE '\\'`;
       }
       case 'regex': {
@@ -231,6 +359,17 @@ class Compiler {
     const l = this.litFor(c, lit);
     if ('value' in l && typeof l.value === 'number' && Number.isNaN(l.value))
       return op === '!=' ? `(${cs} IS NOT NULL OR NULL)` : `(${cs} IS NULL AND NULL)`;
+    const fit = this.chTimeFit(l);
+    if (fit) {
+      const always = `(${cs} IS NOT NULL OR NULL)`;
+      const never = `(${cs} IS NULL AND NULL)`;
+      if (op === '=') return never;
+      if (op === '!=') return always;
+      if (fit.where === 'below') return op === '>' || op === '>=' ? always : never;
+      if (fit.where === 'above') return op === '<' || op === '<=' ? always : never;
+      // strictly between floor and floor + 1 s: no whole second equals it
+      return `${cs} ${op === '<' || op === '<=' ? '<=' : '>'} ${this.lit(fit.floor!)}`;
+    }
     const sqlOp = op === '!=' ? '<>' : op;
     const base = `${cs} ${sqlOp} ${this.lit(l)}`;
     const cls = literalClass(l);
@@ -245,7 +384,7 @@ class Compiler {
     switch (e.kind) {
       case 'and':
       case 'or': {
-        if (e.args.length === 0) return e.kind === 'and' ? 'TRUE' : 'FALSE';
+        if (e.args.length === 0) return e.kind === 'and' ? this.T : this.F;
         if (e.args.length === 1) return this.expr(e.args[0]!);
         return e.args.map((a) => paren(this.expr(a))).join(e.kind === 'and' ? ' AND ' : ' OR ');
       }
@@ -259,21 +398,27 @@ class Compiler {
         return this.match(e);
       case 'in': {
         const cs = this.col(e.col);
-        const vals = e.values.filter((v) => !('value' in v && typeof v.value === 'number' && Number.isNaN(v.value)));
+        const vals = e.values.filter((v) => !('value' in v && typeof v.value === 'number' && Number.isNaN(v.value)) && !this.chTimeFit(this.litFor(e.col, v)));
         let s: string;
         if (vals.length === 0) {
-          if (e.values.length === 0) return e.negated ? 'TRUE' : 'FALSE';
+          if (e.values.length === 0) return e.negated ? this.T : this.F;
           s = `(${cs} IS NULL AND NULL)`; // only NaNs: never equal
           return e.negated ? `NOT ${s}` : s;
         }
         s = `${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(this.litFor(e.col, v))).join(', ')})`;
+        if (this.inline) {
+          // 18.16: NULL IN (…) is 0, not NULL; the evaluator's NULL (unknown) for a null cell
+          s = `if(${cs} IS NULL, NULL, ${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(this.litFor(e.col, v))).join(', ')}))`;
+        }
         return s;
       }
       case 'between': {
         const isNaNLit = (l: Literal) => 'value' in l && typeof l.value === 'number' && Number.isNaN(l.value);
         const cs = this.col(e.col);
         const numeric = ['number', 'int'].includes(literalClass(e.lo)) || ['number', 'int'].includes(literalClass(e.hi));
-        if (!isNaNLit(e.lo) && !isNaNLit(e.hi) && !(numeric && this.nanGuard(e.col, cs))) {
+        const fits = !this.chTimeFit(this.litFor(e.col, e.lo)) && !this.chTimeFit(this.litFor(e.col, e.hi));
+        if (!isNaNLit(e.lo) && !isNaNLit(e.hi) && !(numeric && this.nanGuard(e.col, cs)) && fits) {
+          if (this.inline && e.negated) return `NOT (${cs} BETWEEN ${this.lit(this.litFor(e.col, e.lo))} AND ${this.lit(this.litFor(e.col, e.hi))})`;
           return `${cs} ${e.negated ? 'NOT BETWEEN' : 'BETWEEN'} ${this.lit(this.litFor(e.col, e.lo))} AND ${this.lit(this.litFor(e.col, e.hi))}`;
         }
         const s = `(${this.cmp('>=', e.col, e.lo)}) AND (${this.cmp('<=', e.col, e.hi)})`;
@@ -291,7 +436,7 @@ class Compiler {
         const terms = polygonEdges(e.polygon).map(
           (g) => `CASE WHEN ${y} >= ${f(g.ylo)} AND ${y} < ${f(g.yhi)} AND ${x} < ${f(g.xi)} + (${y} - ${f(g.yi)}) * ${f(g.k)} THEN 1 ELSE 0 END`,
         );
-        const inside = terms.length ? `(${terms.join(' + ')}) % 2 = 1` : 'FALSE';
+        const inside = terms.length ? `(${terms.join(' + ')}) % 2 = 1` : this.F;
         return `CASE WHEN ${x} IS NULL OR ${y} IS NULL THEN NULL ELSE ${inside} END`;
       }
     }
@@ -326,8 +471,8 @@ function paren(s: string): string {
  * in it (else ExprError code 'E_UNKNOWN_COLUMN'), and field types (DataShape names or SQL names)
  * narrow the NaN guards to float columns.
  */
-export function toSQL(e: Expr, dialect: SqlDialect, schema?: SqlSchema): CompiledSql {
-  const c = new Compiler(dialect, schema);
+export function toSQL(e: Expr, dialect: SqlDialect, schema?: SqlSchema, opts: ToSqlOptions = {}): CompiledSql {
+  const c = new Compiler(dialect, schema, opts);
   const sql = c.expr(e);
   return { sql, params: c.params, paramTypes: c.paramTypes };
 }
