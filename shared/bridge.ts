@@ -46,3 +46,28 @@ export interface CdxHostBridge {
 
 /** The name under which the preload exposes the bridge. */
 export const BRIDGE_GLOBAL = 'cdxHost';
+
+/**
+ * Database passwords the desktop app keeps (Electron safeStorage: encrypted with the OS's key, in a
+ * file in the app's userData; main/app/index.ts) and hands to the engine with setSecret. Exposed by
+ * the preload as its own global, beside `cdxHost`, so that the host bridge stays as it is.
+ */
+export const SECRET_CHANNELS = {
+  /** preload -> main (invoke): can the app keep passwords here (safeStorage with a real OS key)? */
+  available: 'cdx:secrets-available',
+  /** preload -> main (invoke): keep (url, password) and hand it to the engine */
+  keep: 'cdx:secrets-keep',
+  /** preload -> main (invoke): forget the password kept for url */
+  forget: 'cdx:secrets-forget',
+} as const;
+
+export interface CdxSecretsBridge {
+  /** false where the OS offers no encryption (the engine's keychain / session handling applies then) */
+  available(): Promise<boolean>;
+  /** encrypts and keeps the password of a connection URL (no secret in it) and gives it to the engine; false when it could not */
+  keep(url: string, password: string): Promise<boolean>;
+  forget(url: string): Promise<void>;
+}
+
+/** The name under which the preload exposes the secrets bridge. */
+export const SECRETS_GLOBAL = 'cdxSecrets';

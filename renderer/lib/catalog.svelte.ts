@@ -6,6 +6,8 @@
  * a slower earlier one, a new open cancels the one in flight.
  */
 import type { DatasetEntry, DatasetOverview, InnerDatasetInfo } from '../../shared/api';
+import type { CdxError } from '../../shared/errors';
+import { isDbLocation } from './dburl';
 import { DatasetView } from './dataset.svelte';
 import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
@@ -44,9 +46,19 @@ export class Catalog {
     return this.opening.error?.message ?? null;
   }
 
+  /** the last open's failure with its code and details (an SQL error's position), null when none */
+  get openFailure(): CdxError | null {
+    return this.opening.error;
+  }
+
   /** the open in flight in words: "Reading flights.parquet — 45%" */
   get openText(): string {
     const loc = this.openLocation ?? '';
+    if (isDbLocation(loc)) {
+      const inner = loc.includes('::') ? loc.slice(loc.indexOf('::') + 2) : '';
+      const what = inner.startsWith('(') ? 'Running the query' : inner ? `Opening ${inner}` : 'Listing the tables';
+      return this.openStage === 'ready' ? `Opened ${inner || 'the connection'}` : `${what}…`;
+    }
     const name = loc.replace(/::.*$/, '').split(/[/\\]/).pop() + (loc.includes('::') ? `::${loc.split('::')[1]}` : '');
     const p = this.openProgress;
     const pct = p !== null && p >= 0 && this.openStage === 'ingesting' ? ` — ${Math.floor(p * 100)}%` : '…';
@@ -84,7 +96,8 @@ export class Catalog {
     const r = await this.opening.run(async ({ signal, current }) => {
       if (!path.includes('::')) {
         const items = await this.engine.api.listInner({ path }, { signal });
-        if (items.length > 1) return items;
+        // a database connection always lists its tables and views to choose from (even one, or none)
+        if (items.length > 1 || isDbLocation(path)) return items;
       }
       return this.engine.api.open(
         { location: path },

@@ -8,7 +8,8 @@
  */
 import { electronHost } from './transport';
 
-export type PrefKey = 'exportDir' | 'browseDir';
+/** sqlHistory: the SQL editor's last queries per connection (JSON, lib/dburl.ts) */
+export type PrefKey = 'exportDir' | 'browseDir' | 'sqlHistory';
 
 const LOCAL_PREFIX = 'cdx.pref.';
 
@@ -34,7 +35,7 @@ export class Prefs {
             for (const [k, x] of Object.entries(v)) if (typeof x === 'string') this.values[k as PrefKey] = x;
           }
         } else {
-          for (const k of ['exportDir', 'browseDir'] as PrefKey[]) {
+          for (const k of ['exportDir', 'browseDir', 'sqlHistory'] as PrefKey[]) {
             const x = localStorage.getItem(LOCAL_PREFIX + k);
             if (x !== null) this.values[k] = x;
           }
