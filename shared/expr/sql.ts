@@ -261,6 +261,21 @@ class Compiler {
     return this.param('float', v);
   }
 
+  /**
+   * clickhouse inline: `e` as a Kleene truth number, 0 false, 0.5 unknown, 1 true: 18.16's and/or
+   * give NULL whenever an argument is NULL (0 AND NULL is NULL there), so and/or/not are least,
+   * greatest and 1 - x over these numbers.
+   */
+  tri(e: Expr): string {
+    if (e.kind === 'and' || e.kind === 'or') {
+      if (e.args.length === 0) return e.kind === 'and' ? '1' : '0';
+      const f = e.kind === 'and' ? 'least' : 'greatest';
+      return e.args.map((a) => this.tri(a)).reduce((acc, x) => `${f}(${acc}, ${x})`);
+    }
+    if (e.kind === 'not') return `(1 - ${this.tri(e.arg)})`;
+    return `ifNull(toFloat64(${this.expr(e)}), 0.5)`;
+  }
+
   /** A literal as SQL (a placeholder, or NULL). NaN literals never reach here. */
   lit(l: Literal): string {
     const d = this.dialect;
@@ -385,10 +400,12 @@ class Compiler {
       case 'and':
       case 'or': {
         if (e.args.length === 0) return e.kind === 'and' ? this.T : this.F;
+        if (this.inline && e.args.length > 1) return `(${this.tri(e)} = 1)`;
         if (e.args.length === 1) return this.expr(e.args[0]!);
         return e.args.map((a) => paren(this.expr(a))).join(e.kind === 'and' ? ' AND ' : ' OR ');
       }
       case 'not':
+        if (this.inline) return `(${this.tri(e)} = 1)`;
         return `NOT ${paren(this.expr(e.arg))}`;
       case 'cmp':
         return this.cmp(e.op, e.left, e.right);
@@ -407,8 +424,14 @@ class Compiler {
         }
         s = `${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(this.litFor(e.col, v))).join(', ')})`;
         if (this.inline) {
-          // 18.16: NULL IN (…) is 0, not NULL; the evaluator's NULL (unknown) for a null cell
-          s = `if(${cs} IS NULL, NULL, ${cs} ${e.negated ? 'NOT IN' : 'IN'} (${vals.map((v) => this.lit(this.litFor(e.col, v))).join(', ')}))`;
+          // 18.16: NULL IN (…) is 0, not NULL, and a NULL in the list is ignored: the evaluator's
+          // unknown for a null cell, and for an unmatched value when the list holds a NULL
+          const nonNull = vals.filter((v) => !('value' in v && v.value === null));
+          const list = nonNull.map((v) => this.lit(this.litFor(e.col, v))).join(', ');
+          const hasNull = nonNull.length < vals.length;
+          const inList = nonNull.length ? `${cs} IN (${list})` : '0';
+          if (hasNull) return `if(${cs} IS NULL, NULL, if(${inList}, ${e.negated ? 0 : 1}, NULL))`;
+          s = `if(${cs} IS NULL, NULL, ${e.negated ? `NOT (${inList})` : inList})`;
         }
         return s;
       }
