@@ -4,7 +4,7 @@ import { SqlEditor, type QueryOpener } from './sqleditor.svelte';
 
 function opener(fail?: CdxError) {
   const opened: string[] = [];
-  const o: QueryOpener & { opened: string[] } = {
+  const o: { -readonly [K in keyof QueryOpener]: QueryOpener[K] } & { opened: string[] } = {
     opened,
     openFailure: null,
     openError: null,
