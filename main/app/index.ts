@@ -7,15 +7,15 @@
  * no nodeIntegration, CSP (index.html), navigation and new windows denied, external links only
  * http(s) and only through the OS browser.
  */
-import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, shell, utilityProcess, type MessagePortMain, type UtilityProcess, type WebContents } from 'electron';
-import { existsSync } from 'node:fs';
+import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, safeStorage, shell, utilityProcess, type MessagePortMain, type UtilityProcess, type WebContents } from 'electron';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENGINE_STATE_EVENT, type EngineStateEvent } from '../../shared/api';
-import { BRIDGE_CHANNELS } from '../../shared/bridge';
-import type { WireMessage } from '../../shared/rpc';
+import { ENGINE_STATE_EVENT, type EngineApi, type EngineStateEvent } from '../../shared/api';
+import { BRIDGE_CHANNELS, SECRET_CHANNELS } from '../../shared/bridge';
+import { RpcClient, type Client, type WireMessage } from '../../shared/rpc';
 import { encodeFrame } from '../../shared/wire';
-import { isEngineControl, type EngineControl, type HostControl } from '../engine/channel';
+import { framePortFromElectronPort, isEngineControl, type EngineControl, type HostControl } from '../engine/channel';
 import { engineEntry } from '../engine/entry';
 import { EngineSupervisor, type EngineProcess } from '../engine/supervisor';
 
@@ -77,8 +77,84 @@ supervisor.onState((s) => {
   if (s.state === 'ready') return;
   for (const port of hostPorts.values()) sendState(port, s);
 });
-supervisor.onReady(() => {
+supervisor.onReady((engine) => {
+  // the kept database passwords first, so that a window's first call finds them
+  connectSecrets(engine);
   for (const w of windows) if (!w.isDestroyed()) connectWindow(w.webContents);
+});
+
+/**
+ * Database passwords the app keeps (issue #12): encrypted with Electron safeStorage (the OS's key:
+ * Keychain, DPAPI, libsecret/kwallet) in `db-secrets.json` in userData, as base64 ciphertext by
+ * connection URL (which holds no secret); never plain text on disk, never in the engine's catalog.
+ * Each engine that starts gets them with setSecret over main's own connection to it (memory only);
+ * the renderer asks through the preload's `cdxSecrets` (keep / forget / available) and tells the
+ * engine `saveConnection({ keep: 'app' })`. Where the OS offers no real encryption (Linux's
+ * 'basic_text' backend is a fixed key), `available` is false and the engine's own keychain or
+ * session handling applies. Untested here: there is no Electron binary in CI.
+ */
+let secretsApi: Client<EngineApi> | null = null;
+const secretsFile = (): string => path.join(app.getPath('userData'), 'db-secrets.json');
+const DB_URL = /^(postgres|postgresql|clickhouse):\/\/[^\s:@/]+@[^\s/]+\/[^\s]*$/i;
+
+function secretsUsable(): boolean {
+  if (!safeStorage.isEncryptionAvailable()) return false;
+  return process.platform !== 'linux' || safeStorage.getSelectedStorageBackend() !== 'basic_text';
+}
+
+function readSecrets(): Record<string, string> {
+  try {
+    const v = JSON.parse(readFileSync(secretsFile(), 'utf8')) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
+}
+
+function writeSecrets(all: Record<string, string>): void {
+  const f = secretsFile();
+  writeFileSync(f + '.tmp', JSON.stringify(all, null, 1), { mode: 0o600 });
+  renameSync(f + '.tmp', f);
+}
+
+/** main's own connection to a (new) engine, and every kept password handed to it */
+function connectSecrets(engine: UtilityEngine): void {
+  const { port1, port2 } = new MessageChannelMain();
+  engine.connect('app-secrets', port1);
+  const api = new RpcClient<EngineApi>(framePortFromElectronPort(port2)).api;
+  secretsApi = api;
+  if (!secretsUsable()) return;
+  for (const [url, enc] of Object.entries(readSecrets())) {
+    let password: string;
+    try {
+      password = safeStorage.decryptString(Buffer.from(enc, 'base64'));
+    } catch {
+      continue; // encrypted under another OS key (a copied profile): the user types it again
+    }
+    api.setSecret({ url, password }).catch(() => undefined);
+  }
+}
+
+ipcMain.handle(SECRET_CHANNELS.available, (e) => !!trusted(e) && secretsUsable());
+
+ipcMain.handle(SECRET_CHANNELS.keep, async (e, url: unknown, password: unknown) => {
+  if (!trusted(e) || typeof url !== 'string' || typeof password !== 'string' || !DB_URL.test(url) || url.slice(url.indexOf('/', url.indexOf('://') + 3)).includes('::') || !secretsUsable()) return false;
+  const api = secretsApi;
+  if (!api) return false;
+  const all = readSecrets();
+  all[url] = safeStorage.encryptString(password).toString('base64');
+  writeSecrets(all);
+  await api.setSecret({ url, password });
+  return true;
+});
+
+ipcMain.handle(SECRET_CHANNELS.forget, (e, url: unknown) => {
+  if (!trusted(e) || typeof url !== 'string') return;
+  const all = readSecrets();
+  if (!(url in all)) return;
+  delete all[url];
+  writeSecrets(all);
 });
 
 /**

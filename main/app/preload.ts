@@ -7,7 +7,7 @@
  * documented Electron pattern); the renderer accepts them only from its own window.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { BRIDGE_CHANNELS, BRIDGE_GLOBAL, type CdxHostBridge, type EnginePortsMessage } from '../../shared/bridge';
+import { BRIDGE_CHANNELS, BRIDGE_GLOBAL, SECRET_CHANNELS, SECRETS_GLOBAL, type CdxHostBridge, type CdxSecretsBridge, type EnginePortsMessage } from '../../shared/bridge';
 
 ipcRenderer.on(BRIDGE_CHANNELS.enginePorts, (event, data: { engine?: boolean } | null) => {
   if (!event.ports.length) return;
@@ -25,3 +25,12 @@ const bridge = {
 } satisfies CdxHostBridge;
 
 contextBridge.exposeInMainWorld(BRIDGE_GLOBAL, bridge);
+
+// database passwords kept by the app (safeStorage in main), a bridge of its own beside cdxHost
+const secrets = {
+  available: () => ipcRenderer.invoke(SECRET_CHANNELS.available),
+  keep: (url: string, password: string) => ipcRenderer.invoke(SECRET_CHANNELS.keep, url, password),
+  forget: (url: string) => ipcRenderer.invoke(SECRET_CHANNELS.forget, url),
+} satisfies CdxSecretsBridge;
+
+contextBridge.exposeInMainWorld(SECRETS_GLOBAL, secrets);
