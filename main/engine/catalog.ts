@@ -78,6 +78,14 @@ const MIGRATIONS: string[] = [
    ALTER TABLE datasets ADD COLUMN metadata_json TEXT;`,
   // v4: column types the user chose (kept when the source changes: they are the user's, not the file's)
   `ALTER TABLE datasets ADD COLUMN types_json TEXT;`,
+  // v5: saved database connections (never their secrets: \`keep\` says where the password is kept)
+  `CREATE TABLE connections (
+     url TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     keep TEXT NOT NULL,
+     added_at INTEGER NOT NULL
+   );`,
 ];
 
 export const CATALOG_VERSION = MIGRATIONS.length;
@@ -271,6 +279,23 @@ export class Catalog {
     if (!e) return null;
     this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
     return e;
+  }
+
+  /** saved database connections, oldest first (no secrets: where each is kept) */
+  connections(): { url: string; name: string; kind: string; keep: string; addedAt: number }[] {
+    return this.db.prepare('SELECT url, name, kind, keep, added_at AS addedAt FROM connections ORDER BY added_at, url').all() as never;
+  }
+
+  saveConnection(c: { url: string; name: string; kind: string; keep: string }): { url: string; name: string; kind: string; keep: string; addedAt: number } {
+    this.db
+      .prepare(`INSERT INTO connections (url, name, kind, keep, added_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind, keep = excluded.keep`)
+      .run(c.url, c.name, c.kind, c.keep, Date.now());
+    return this.connections().find((x) => x.url === c.url)!;
+  }
+
+  removeConnection(url: string): boolean {
+    return this.db.prepare('DELETE FROM connections WHERE url = ?').run(url).changes > 0;
   }
 
   close(): void {

@@ -20,6 +20,11 @@ import { browse } from './browse';
 import { exportHandlers } from './writers/handlers';
 import { density, histogram, plotRanges, points } from './plot';
 import { CdxError } from '../../shared/errors';
+import { RemoteDatasets, sqlSource } from './sql/remote';
+import type { SqlDataset } from './sql/dataset';
+import { isDbLocation } from './sql/url';
+import type { CatalogEntry as Entry } from './catalog';
+import { RecordBatchStreamWriter, Table, type RecordBatch } from 'apache-arrow';
 
 function loadNativeInfo(): NativeInfo {
   try {
@@ -51,6 +56,25 @@ function entryOf(e: CatalogEntry): DatasetEntry {
   };
 }
 
+function remoteOverview(entry: Entry, ds: SqlDataset): DatasetOverview {
+  const schema = ds.schema;
+  return {
+    entry: { id: entry.id, name: entry.name, path: entry.location, format: entry.format, size: 0, rows: ds.rows, sample: false },
+    rows: ds.rows,
+    schema,
+    dataShape: formatDataShape(ds.rows, schema),
+    metadata: entry.metadata,
+    warnings: [],
+    storage: { kind: 'remote', path: ds.conn.label },
+    remote: ds.remote(),
+    unsupported: [],
+  };
+}
+
+function ipcOf(batch: RecordBatch): Uint8Array {
+  return RecordBatchStreamWriter.writeAll(new Table(batch)).toUint8Array(true);
+}
+
 function overviewOf(ds: OpenedDataset): DatasetOverview {
   return {
     entry: { id: ds.id, name: ds.name, path: ds.location, format: ds.format, size: ds.size, rows: ds.rows, sample: ds.sample },
@@ -74,15 +98,27 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     if (!datasets) datasets = new Datasets(opts.home ?? dataHome(), opts.samplePath === undefined ? undefined : opts.samplePath);
     return datasets;
   };
+  // databases: tables and queries computed where they live (main/engine/sql)
+  let remoteStore: RemoteDatasets | null = null;
+  const remote = (): RemoteDatasets => (remoteStore ??= new RemoteDatasets(store().catalog));
+  const db = (id: string, signal: AbortSignal) => (id === 'sample' ? Promise.resolve(null) : remote().lookup(id, { signal }));
 
   // the user's `where`, parsed and compiled once for this request (main/engine/filter.ts)
   const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => compileFor(ds, whereExpr(where));
 
   return {
     // exports read a mapped dataset natively, through the same filtered windows as the table
-    ...exportHandlers(store, { selections, compile: (ds, where) => filterFor(ds, where)! }),
+    ...exportHandlers(store, { selections, compile: (ds, where) => filterFor(ds, where)! }, async (p, signal) => {
+      let r: { entry: Entry; ds: SqlDataset } | null = null;
+      if (p.dataset !== undefined) r = await db(p.dataset, signal);
+      else if (p.location !== undefined && isDbLocation(p.location)) r = await remote().open(p.location, { signal });
+      if (!r) return null;
+      return { input: r.entry.location, name: r.entry.name.replace(/[^\w.-]+/g, '_').replace(/^.*\./, ''), source: sqlSource(r.ds, r.entry.location, whereExpr(p.where)) };
+    }),
 
     close() {
+      void remoteStore?.close();
+      remoteStore = null;
       selections.clear();
       datasets?.close();
       datasets = null;
@@ -109,6 +145,10 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     async open({ location }, ctx) {
+      if (isDbLocation(location)) {
+        const r = await remote().open(location, { signal: ctx.signal });
+        return remoteOverview(r.entry, r.ds);
+      }
       const ds = await store().open(location, { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
       return overviewOf(ds);
     },
@@ -118,8 +158,16 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     async listInner({ path }) {
+      if (isDbLocation(path)) return remote().listInner(path);
       return store().listInner(path);
     },
+
+    // database connections (main/engine/sql/remote.ts): never a secret in the catalog
+    listConnections: () => remote().listConnections(),
+    saveConnection: (p) => remote().saveConnection(p),
+    testConnection: (p, ctx) => remote().testConnection(p, ctx.signal),
+    removeConnection: ({ url }) => remote().removeConnection(url),
+    setSecret: ({ url, password }) => remote().setSecret(url, password),
 
     // a column's type changed by the user (datasets.ts setColumnType: the CSV read again with it forced)
     async setColumnType({ dataset, column, type }, ctx): Promise<SetColumnTypeResult> {
@@ -142,10 +190,13 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
 
     async removeDataset({ dataset }) {
       selections.forget(dataset);
+      remoteStore?.forget(dataset);
       return { removed: (await store().remove(dataset)) !== null };
     },
 
     async overview({ dataset }, ctx) {
+      const r = await db(dataset, ctx.signal);
+      if (r) return remoteOverview(r.entry, r.ds);
       return overviewOf(await store().get(dataset, { signal: ctx.signal }));
     },
 
@@ -179,6 +230,16 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     async summary({ dataset, columns, where, bins, topk }, ctx): Promise<DatasetSummary> {
+      const r = await db(dataset, ctx.signal);
+      if (r) {
+        const s = await r.ds.summary(columns, whereExpr(where), {
+          bins, topk, signal: ctx.signal,
+          onColumn: (info, i, n) => ctx.progress({ done: (i + 1) / n, detail: { column: info } }),
+        });
+        const result: DatasetSummary = { dataset: r.entry.id, rows: s.rows, columns: s.columns, ...(where ? { filteredRows: s.filteredRows, where } : {}) };
+        if (!where && !columns?.length) store().catalog.setSummary(r.entry.id, result);
+        return result;
+      }
       const ds = await store().get(dataset, { signal: ctx.signal });
       const fields = columns?.length
         ? columns.map((n) => {
@@ -215,6 +276,16 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     async rows({ dataset, offset, limit, columns, where }, ctx) {
+      if (!Number.isInteger(offset) || offset < 0) throw new CdxError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
+      if (!Number.isInteger(limit) || limit < 0) throw new CdxError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
+      const r = await db(dataset, ctx.signal);
+      if (r) {
+        const names = columns?.length ? columns : r.ds.columns.map((c) => c.field.name);
+        const w = await r.ds.window(names, offset, Math.min(limit, 1_000_000), whereExpr(where), where ?? '', { signal: ctx.signal });
+        const n = w.batch.numRows;
+        // (a filtered window's rows are numbered in the filtered view: the database keeps no row numbers)
+        return { offset: w.offset, rows: n, total: w.total, ...(where ? { rowIds: Float64Array.from({ length: n }, (_, i) => w.offset + i) } : {}), ipc: ipcOf(w.batch) };
+      }
       const ds = await store().get(dataset, { signal: ctx.signal });
       if (!Number.isInteger(offset) || offset < 0) throw new CdxError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
       if (!Number.isInteger(limit) || limit < 0) throw new CdxError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
@@ -242,9 +313,28 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     // plots (main/engine/plot.ts)
-    plotRanges: async (p, ctx) => plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal),
-    density: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return density(ds, p, whereExpr(p.where), ctx); },
-    points: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return points(ds, p, whereExpr(p.where), ctx); },
-    histogram: async (p, ctx) => { const ds = await store().get(p.dataset, { signal: ctx.signal }); return histogram(ds, p, whereExpr(p.where), ctx.signal); },
+    plotRanges: async (p, ctx) => {
+      const r = await db(p.dataset, ctx.signal);
+      if (r) return r.ds.plotRanges(p.columns, { signal: ctx.signal });
+      return plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal);
+    },
+    density: async (p, ctx) => {
+      const r = await db(p.dataset, ctx.signal);
+      if (r) return r.ds.density(p, whereExpr(p.where), { signal: ctx.signal });
+      const ds = await store().get(p.dataset, { signal: ctx.signal });
+      return density(ds, p, whereExpr(p.where), ctx);
+    },
+    points: async (p, ctx) => {
+      const r = await db(p.dataset, ctx.signal);
+      if (r) return r.ds.points(p, whereExpr(p.where), { signal: ctx.signal });
+      const ds = await store().get(p.dataset, { signal: ctx.signal });
+      return points(ds, p, whereExpr(p.where), ctx);
+    },
+    histogram: async (p, ctx) => {
+      const r = await db(p.dataset, ctx.signal);
+      if (r) return r.ds.histogram(p, whereExpr(p.where), { signal: ctx.signal });
+      const ds = await store().get(p.dataset, { signal: ctx.signal });
+      return histogram(ds, p, whereExpr(p.where), ctx.signal);
+    },
   };
 }

@@ -98,6 +98,7 @@ export const CLICKHOUSE_18_LACKS: readonly { feature: string; instead: string }[
   { feature: 'X-ClickHouse-Exception-Code header; 200 then an exception at the end of the body', instead: 'the body is scanned for "Code: N" (main/engine/sql/clickhouse.ts)' },
   { feature: 'cancel_http_readonly_queries_on_client_close', instead: 'KILL QUERY WHERE query_id = … on a separate request' },
   { feature: 'system.tables.total_rows', instead: 'sum(rows) of active parts in system.parts' },
+  { feature: 'comparing a DateTime with a Date (18.16 compares the raw numbers: seconds against days)', instead: "a date against a timestamp column is written as that day's midnight UTC, toDateTime('YYYY-MM-DD 00:00:00', 'UTC')" },
   { feature: 'Date/DateTime before 1970 print as 0000-00-00', instead: 'the pushdown reads epoch numbers (toUInt32, toUInt16), not the text' },
 ];
 
@@ -310,12 +311,19 @@ class Compiler {
 
   /** A string literal against a date/timestamp column (per the schema) becomes that date or timestamp. */
   litFor(c: ColumnRef, l: Literal): Literal {
-    if (!('value' in l) || typeof l.value !== 'string') return l;
     const t = this.types?.get(c.name)?.toLowerCase();
+    // a date against a timestamp column is that day's midnight UTC, written as a timestamp:
+    // ClickHouse 18.16 compares a DateTime with a Date as raw numbers (seconds against days)
+    const midnight = (d: string): Literal => {
+      const p = parseTime(d);
+      return this.dialect === 'clickhouse' && t?.startsWith('timestamp') && p?.dateOnly ? { kind: 'lit', date: `${d.trim()} 00:00:00` } : { kind: 'lit', date: d };
+    };
+    if ('date' in l) return midnight(l.date);
+    if (!('value' in l) || typeof l.value !== 'string') return l;
     if (t === undefined || !/^(date|timestamp)/.test(t)) return l;
     const p = parseTime(l.value);
     if (!p) throw new ExprError('E_BAD_EXPR', `'${l.value}' is not a date or time for the ${t} column '${c.name}': write 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'`, { column: c.name });
-    return { kind: 'lit', date: l.value };
+    return midnight(l.value);
   }
 
   match(e: Extract<Expr, { kind: 'match' }>): string {

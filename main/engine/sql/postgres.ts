@@ -83,10 +83,34 @@ export class PostgresConnection implements SqlConnection {
   private async client(signal?: AbortSignal): Promise<pg.PoolClient> {
     if (signal?.aborted) throw CdxError.cancelled('the query');
     try {
-      return await this.pool.connect();
+      const c = await this.pool.connect();
+      // a connection that dies while checked out (server restart, pg_terminate_backend) emits
+      // 'error': the running query or read reports it, so nothing may go unhandled here
+      if (!(c as unknown as { __cdxErr?: boolean }).__cdxErr) {
+        (c as unknown as { __cdxErr?: boolean }).__cdxErr = true;
+        c.on('error', () => undefined);
+      }
+      return c;
     } catch (e) {
       throw this.fail(e);
     }
+  }
+
+  /** rejects when the client's connection ends or fails (a cursor's read may otherwise wait forever) */
+  private lost(c: pg.PoolClient): { promise: Promise<never>; off: () => void } {
+    let off = () => {};
+    const promise = new Promise<never>((_, reject) => {
+      const onErr = (e: Error) => reject(e);
+      const onEnd = () => reject(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }));
+      c.on('error', onErr);
+      c.on('end', onEnd);
+      off = () => {
+        c.off('error', onErr);
+        c.off('end', onEnd);
+      };
+    });
+    promise.catch(() => undefined);
+    return { promise, off: () => off() };
   }
 
   /** Sends PostgreSQL's cancel request for the query the client is running. */
@@ -126,11 +150,12 @@ export class PostgresConnection implements SqlConnection {
     const cursor = c.query(new Cursor(sql, [], { rowMode: 'array', types: TEXT }));
     const onAbort = () => this.cancelOn(c);
     opts.signal?.addEventListener('abort', onAbort);
+    const lost = this.lost(c);
     try {
       for (;;) {
         let rows: (string | null)[][];
         try {
-          rows = (await cursor.read(opts.batchRows ?? 65_536)) as (string | null)[][];
+          rows = (await Promise.race([cursor.read(opts.batchRows ?? 65_536), lost.promise])) as (string | null)[][];
         } catch (e) {
           if (opts.signal?.aborted) throw CdxError.cancelled('the query');
           broken = isConnectionError(e);
@@ -142,9 +167,13 @@ export class PostgresConnection implements SqlConnection {
         if (opts.signal?.aborted) throw CdxError.cancelled('the query');
       }
     } finally {
+      lost.off();
       opts.signal?.removeEventListener('abort', onAbort);
-      await cursor.close().catch(() => { broken = true; });
-      c.release(broken);
+      if (broken) c.release(true);
+      else {
+        await Promise.race([cursor.close(), new Promise((r) => setTimeout(r, 2000))]).catch(() => { broken = true; });
+        c.release(broken);
+      }
     }
   }
 

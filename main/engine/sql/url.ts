@@ -69,7 +69,9 @@ export function parseDbLocation(raw: string): ParsedDbLocation {
   const kind = m ? SCHEMES[m[1]!.toLowerCase()] : undefined;
   if (!kind) throw new CdxError('E_BAD_ARG', `"${redact(text)}" is not a database URL (postgresql://USER@HOST:PORT/DB::TABLE or clickhouse://USER@HOST:PORT/DB::TABLE)`);
   const after = text.slice(m![0].length);
-  const sep = after.indexOf('::');
+  // the first `::` outside an IPv6 host's brackets (`postgresql://u@[::1]:5432/db::t`)
+  const close = after.startsWith('[') || /@\[/.test(after) ? after.indexOf(']') : -1;
+  const sep = after.indexOf('::', close + 1);
   const head = sep >= 0 ? after.slice(0, sep) : after;
   const inner = sep >= 0 ? after.slice(sep + 2).trim() : undefined;
   let u: URL;

@@ -43,8 +43,12 @@ import { mappedRows, type MappedInput, type RowChunk } from './mapped';
 import type { FidelityReport, WriteOptions, Writer } from './types';
 
 export interface ConvertOptions {
-  /** a file, or PATH::INNER */
+  /** a file, or PATH::INNER (with `source`: the dataset's name as the user knows it, e.g. a database URL) */
   input: string;
+  /** an input already open (a database table or query): its rows are streamed from it, no file is read */
+  source?: Source;
+  /** the output table's default name when `source` is given */
+  sourceName?: string;
   /** a file, or OUT::INNER for a table / group in a container (SQLite, HDF5) */
   output: string;
   /** output format name; taken from OUT's extension when absent */
@@ -305,8 +309,9 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   if (!db && isDbWriter(writer)) throw CdxError.file('E_BAD_ARG', outPath, `${writer.format} is written to a database URL (${writer.kind}://USER@HOST:PORT/DB::TABLE), not to a file`);
   const opts = o.options ?? {};
 
-  const { path: inPath, inner: inInner } = await splitLocation(o.input);
-  if (db) await checkInput(inPath);
+  const { path: inPath, inner: inInner } = o.source ? { path: o.sourceName ?? 'data', inner: undefined } : await splitLocation(o.input);
+  if (o.source) { /* nothing on disk to check */ }
+  else if (db) await checkInput(inPath);
   else await checkNotInput(inPath, outPath);
   const outExists = db ? await db.writer.tableExists(outPath, inner ?? opts.table, stemOf(inPath, inInner)) : await exists(outPath);
   if (outExists && !o.force && (db || !writer.container)) {
@@ -319,7 +324,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   let source: Source | undefined;
   try {
     const m = o.mapped?.dataset;
-    const info = m ? { schema: m.schema, rows: m.rows as number | null, warnings: m.warnings } : await (source = await openSource(o.input)).info({ signal: o.signal });
+    const info = m ? { schema: m.schema, rows: m.rows as number | null, warnings: m.warnings } : await (source = o.source ?? await openSource(o.input)).info({ signal: o.signal });
     const fields = pickFields(info.schema.fields, o.columns, o.input);
     const expr = checkFilter(o.where, info.schema, o.input);
     const datasetName = stemOf(inPath, inInner);
@@ -331,7 +336,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     // a database target writes no file: no temporary path to track
     const tmp = db ? '' : tempPathFor(outPath);
     const dropTmp = db ? async () => undefined : trackTemp(tmp);
-    const inputBytes = (await stat(inPath)).size;
+    const inputBytes = o.source ? 0 : (await stat(inPath)).size;
     const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
     let rows = 0;
@@ -348,7 +353,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
         chunks = native.chunks;
       } else {
         via = 'source';
-        source ??= await openSource(o.input);
+        source ??= o.source ?? await openSource(o.input);
         staged = await stageColumnar(source, inputBytes, db ? join(tmpdir(), 'cdx-convert') : outPath, o);
         chunks = streamed(staged ?? source, fields, expr, info.rows, !!staged, o);
       }

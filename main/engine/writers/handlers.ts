@@ -20,6 +20,10 @@ import type { Selections } from '../selection';
 import { convert } from './convert';
 import type { MappedInput } from './mapped';
 import { writers } from './registry';
+import type { Source } from '../sources/types';
+
+/** A database table or query to export: its rows streamed from the server with the filter pushed down (service.ts). */
+export type RemoteExportInput = (p: ExportParams, signal: AbortSignal) => Promise<{ input: string; name: string; source: Source } | null>;
 
 /** What the native read of a mapped dataset needs from the engine (service.ts). */
 export interface ExportNative {
@@ -33,7 +37,7 @@ export interface ExportNative {
  * Handlers closing over the engine's Datasets store (service.ts: `...exportHandlers(store, native)`).
  * Without `native`, every export streams from the source.
  */
-export function exportHandlers(store: () => Datasets, native?: ExportNative) {
+export function exportHandlers(store: () => Datasets, native?: ExportNative, remote?: RemoteExportInput) {
   const mappedInput = (ds: OpenedDataset): MappedInput | undefined =>
     native && { dataset: ds, selections: native.selections, compile: (where) => native.compile(ds, where) };
 
@@ -43,9 +47,12 @@ export function exportHandlers(store: () => Datasets, native?: ExportNative) {
     },
 
     async exportDataset(p: ExportParams, ctx: HandlerContext): Promise<ExportResult> {
-      let ds: OpenedDataset | null;
+      let ds: OpenedDataset | null = null;
       let input: string;
-      if (p.dataset !== undefined) {
+      const db = await remote?.(p, ctx.signal);
+      if (db) {
+        input = db.input;
+      } else if (p.dataset !== undefined) {
         ds = await store().get(p.dataset, { signal: ctx.signal });
         input = ds.location;
       } else if (p.location !== undefined) {
@@ -55,7 +62,8 @@ export function exportHandlers(store: () => Datasets, native?: ExportNative) {
         throw new CdxError('E_BAD_ARG', 'exportDataset needs a dataset id or a location');
       }
       const r = await convert({
-        input, output: p.output, format: p.format, where: p.where, columns: p.columns, options: p.options,
+        input, output: p.output, format: p.format, where: db ? undefined : p.where, columns: p.columns, options: p.options,
+        ...(db ? { source: db.source, sourceName: db.name } : {}),
         force: p.force, dryRun: p.dryRun, signal: ctx.signal, mapped: ds ? mappedInput(ds) : undefined,
         onReport: (report) => ctx.progress({ done: 0, detail: { report } satisfies ExportReportDetail }),
         onProgress: (done, rows) => ctx.progress({ done, detail: `${rows.toLocaleString('en-US')} rows written` }),

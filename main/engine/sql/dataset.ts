@@ -1,0 +1,902 @@
+/**
+ * A database table, view or query as a dataset: every view CDX has for a local dataset, computed by
+ * the database (pushdown) so that only results travel — the summary as a few aggregate queries, the
+ * table's windows with keyset pagination on the primary / sorting key (LIMIT/OFFSET otherwise),
+ * density grids as one GROUP BY over the cell index computed in SQL, points as the viewport in a
+ * WHERE with the budget as LIMIT, histograms as a GROUP BY over the bin, filters as the expression
+ * model compiled to the dialect (shared/expr/sql.ts: bound parameters on PostgreSQL, quoted
+ * literals on ClickHouse 18.16, which has no query parameters).
+ *
+ * Every number is computed with the same definitions as the native kernels, so that a table gives
+ * the results a local file of the same data gives: min/max over non-NaN values (±Inf included),
+ * mean and sample std over finite values, quantiles the k-th smallest non-NaN value with
+ * k = ceil(q·n), histogram bins floor((x − lo)·bins/(hi − lo)) over the finite range with hi in the
+ * last bin, cells floor((x − x0)·W/(x1 − x0)) with [x0, x1) × [y0, y1), top values by count then
+ * value (strings in byte order), distinct exact up to 65,536 values. Dates and timestamps are
+ * computed on epoch numbers in their unit (days; µs for PostgreSQL timestamps, s for ClickHouse
+ * DateTime), which is also how their cells cross the wire (arrow.ts builds the batches).
+ */
+import type { RecordBatch } from 'apache-arrow';
+import type { ColumnSummaryInfo, RemoteInfo, SummaryValue } from '../../../shared/api';
+import type { Field, PrimitiveType, Schema, TimeUnit } from '../../../shared/datashape';
+import { toSQL, type SqlSchema } from '../../../shared/expr/sql';
+import type { Expr } from '../../../shared/expr/ast';
+import { ExprError } from '../../../shared/expr/errors';
+import { CdxError } from '../../../shared/errors';
+import {
+  MAX_CATEGORIES, type DensityParams, type DensityResult, type HistogramParams, type HistogramResult, type PlotColumnInfo, type PointsParams, type PointsResult,
+} from '../../../shared/plot/types';
+import { displayValue } from '../summarize';
+import { andAll, equals, inRange } from '../filter';
+import { batchFromCells, parseFloatText } from './arrow';
+import { quoteChIdent, quoteChString } from './clickhouse';
+import { quotePgIdent } from './postgres';
+import type { DbLocation, QueryOptions, Relation, SqlConnection } from './types';
+
+type Cls = 'int' | 'uint' | 'float' | 'decimal' | 'bool' | 'string' | 'date' | 'timestamp';
+
+export interface SqlColumn {
+  field: Field;
+  /** the column's quoted identifier */
+  ident: string;
+  /** the server's type name */
+  server: string;
+  cls: Cls;
+  /** SQL for the value as the kernels see it: a number (times as epoch numbers in the unit) or a string */
+  value: string;
+  /** 64-bit integers: exact text (no double rounding) */
+  int64: boolean;
+}
+
+const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
+/** distinct values counted exactly up to this many (as the native summary does) */
+const EXACT_DISTINCT = 65_536;
+/** integers with at most this many distinct values get top values (as the native summary does) */
+const LOW_CARD = 1000;
+/** PostgreSQL counts distinct values exactly on at most this many rows; beyond, an estimate from a sample */
+const PG_DISTINCT_ROW_BUDGET = 2_000_000;
+/** ClickHouse quantiles are exact on at most this many values (as the native summary), a sketch beyond */
+const EXACT_QUANTILE_ROWS = 10_000_000;
+const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
+const QNAMES = ['p1', 'p5', 'p25', 'p50', 'p75', 'p95', 'p99'] as const;
+
+/** A double as SQL text that reads back as exactly the same double (finite values only). */
+function f64(v: number): string {
+  if (!Number.isFinite(v)) throw new CdxError('E_BAD_ARG', `not a finite number: ${v}`);
+  const t = String(v);
+  return t.includes('.') || t.includes('e') ? t : t + '.0';
+}
+
+// ---------------------------------------------------------------------------------------------
+// types
+
+function unwrapCh(t: string): string {
+  for (;;) {
+    const m = /^(Nullable|LowCardinality)\((.*)\)$/.exec(t.trim());
+    if (!m) return t.trim();
+    t = m[2]!;
+  }
+}
+
+function chTimeUnit(t: string): { unit: TimeUnit; tz?: string; precision?: number } | null {
+  const m64 = /^DateTime64\((\d+)(?:,\s*'([^']*)')?\)$/.exec(t);
+  if (m64) {
+    const p = Number(m64[1]);
+    return { unit: p <= 0 ? 's' : p <= 3 ? 'ms' : p <= 6 ? 'us' : 'ns', precision: p, ...(m64[2] ? { tz: m64[2] } : {}) };
+  }
+  const m = /^DateTime(?:\('([^']*)'\))?$/.exec(t);
+  if (m) return { unit: 's', ...(m[1] ? { tz: m[1] } : {}) };
+  return null;
+}
+
+/** One column of a relation: its DataShape field, and the SQL that gives its value to the kernels' definitions. */
+export function planColumn(kind: SqlConnection['kind'], name: string, server: string, nullable: boolean): SqlColumn {
+  const ident = kind === 'postgresql' ? quotePgIdent(name) : quoteChIdent(name);
+  const base = { name, nullable };
+  let type: PrimitiveType = 'string', cls: Cls = 'string', value = ident, int64 = false;
+  const extra: Partial<Field> = {};
+  if (kind === 'postgresql') {
+    const t = server.toLowerCase();
+    if (t === 'smallint') { type = 'int16'; cls = 'int'; }
+    else if (t === 'integer') { type = 'int32'; cls = 'int'; }
+    else if (t === 'bigint') { type = 'int64'; cls = 'int'; int64 = true; }
+    else if (t === 'real') { type = 'float32'; cls = 'float'; }
+    else if (t === 'double precision') { type = 'float64'; cls = 'float'; }
+    else if (t.startsWith('numeric')) { type = 'float64'; cls = 'decimal'; value = `${ident}::float8`; extra.original = server; }
+    else if (t === 'boolean') { type = 'bool'; cls = 'bool'; value = `${ident}::int`; }
+    else if (t === 'date') {
+      type = 'date'; cls = 'date';
+      value = `(CASE WHEN isfinite(${ident}) THEN ${ident} - DATE '1970-01-01' END)`;
+    } else if (t.startsWith('timestamp')) {
+      type = 'timestamp'; cls = 'timestamp'; extra.unit = 'us'; int64 = true;
+      if (t.includes('with time zone')) extra.tz = 'UTC';
+      value = `(CASE WHEN isfinite(${ident}) THEN (EXTRACT(EPOCH FROM ${ident}) * 1000000)::int8 END)`;
+    } else if (t === 'text' || t.startsWith('character')) { /* string */ }
+    else { value = `${ident}::text`; extra.original = server; if (t === 'json' || t === 'jsonb') type = 'json'; }
+  } else {
+    const t = unwrapCh(server);
+    const im = /^(U?)Int(8|16|32|64)$/.exec(t);
+    const tu = chTimeUnit(t);
+    if (im) {
+      type = `${im[1] ? 'u' : ''}int${im[2]}` as PrimitiveType;
+      cls = im[1] ? 'uint' : 'int';
+      int64 = im[2] === '64';
+    } else if (t === 'Float32' || t === 'Float64') { type = t === 'Float32' ? 'float32' : 'float64'; cls = 'float'; }
+    else if (/^Decimal/.test(t)) { type = 'float64'; cls = 'decimal'; value = `toFloat64(${ident})`; extra.original = server; }
+    else if (t === 'Bool') { type = 'bool'; cls = 'bool'; value = `toUInt8(${ident})`; }
+    else if (t === 'Date') { type = 'date'; cls = 'date'; value = `toUInt16(${ident})`; }
+    else if (t === 'Date32') { type = 'date'; cls = 'date'; value = `toInt32(${ident})`; }
+    else if (tu) {
+      type = 'timestamp'; cls = 'timestamp'; extra.unit = tu.unit; extra.tz = tu.tz ?? 'UTC'; int64 = true;
+      value = tu.precision === undefined ? `toUInt32(${ident})`
+        : tu.unit === 's' ? `toUnixTimestamp(${ident})` : tu.unit === 'ms' ? `toUnixTimestamp64Milli(${ident})` : tu.unit === 'us' ? `toUnixTimestamp64Micro(${ident})` : `toUnixTimestamp64Nano(${ident})`;
+    } else if (t === 'String' || /^FixedString/.test(t)) { /* string */ }
+    else { value = `toString(${ident})`; extra.original = server; }
+  }
+  return { field: { ...base, type, ...extra }, ident, server, cls, value, int64 };
+}
+
+function isNumericCls(c: Cls): boolean {
+  return c !== 'string';
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL assembly: parameters ($n on PostgreSQL, inline literals on ClickHouse)
+
+class Sql {
+  readonly params: unknown[] = [];
+  constructor(readonly pg: boolean) {}
+  /** a text value bound (PostgreSQL, cast to `type`) or quoted (ClickHouse) */
+  text(v: string, pgType?: string): string {
+    if (!this.pg) return quoteChString(v);
+    this.params.push(v);
+    return `$${this.params.length}${pgType ? `::${pgType}` : ''}`;
+  }
+  /** a compiled filter's SQL with its placeholders renumbered after the ones already bound */
+  filter(sql: string, params: unknown[]): string {
+    if (!this.pg || !params.length) return sql;
+    const base = this.params.length;
+    this.params.push(...params);
+    return sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + base}`);
+  }
+}
+
+/** A column's summary value from the server's text for its class. */
+function numText(c: SqlColumn, s: string | null | undefined): number | bigint | null {
+  if (s === null || s === undefined || s === '') return null;
+  if (c.int64 || c.cls === 'int' || c.cls === 'uint') {
+    if (/^-?\d+$/.test(s)) {
+      const b = BigInt(s);
+      return Number.isSafeInteger(Number(b)) ? Number(b) : b;
+    }
+    return parseFloatText(s);
+  }
+  return parseFloatText(s);
+}
+
+function logicalOf(c: SqlColumn): { type: 'date' | 'timestamp' | 'bool8'; unit: string } | undefined {
+  if (c.cls === 'date') return { type: 'date', unit: 'day' };
+  if (c.cls === 'timestamp') return { type: 'timestamp', unit: c.field.unit ?? 'us' };
+  return undefined;
+}
+
+/** ClickHouse's text of a Float64 array `[1,2,nan]` → numbers */
+function chArray(s: string | null | undefined): number[] {
+  if (!s) return [];
+  const t = s.trim().replace(/^\[|\]$/g, '');
+  return t ? t.split(',').map((x) => parseFloatText(x.trim().replace(/^'|'$/g, ''))) : [];
+}
+
+/** PostgreSQL's text of an array `{1,2,NaN}` → numbers (NULL elements: NaN) */
+function pgArray(s: string | null | undefined): number[] {
+  if (!s) return [];
+  const t = s.trim().replace(/^\{|\}$/g, '');
+  return t ? t.split(',').map((x) => (x === 'NULL' ? NaN : parseFloatText(x.replace(/^"|"$/g, '')))) : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface SqlDatasetInit {
+  conn: SqlConnection;
+  location: DbLocation;
+  relation: Relation;
+  serverVersion: string;
+}
+
+interface Anchor {
+  /** the window's offset whose first row has these key values */
+  offset: number;
+  /** key values as the server's text */
+  key: (string | null)[];
+  /** rows before the first row with this key (unique keys: = offset) */
+  before?: number;
+}
+
+export class SqlDataset {
+  readonly conn: SqlConnection;
+  readonly location: DbLocation;
+  readonly relation: Relation;
+  readonly serverVersion: string;
+  readonly columns: SqlColumn[];
+  readonly byName: Map<string, SqlColumn>;
+  readonly from: string;
+  readonly pg: boolean;
+  rows = 0;
+  /** key anchors of the table's windows, per filter text ('' = none) */
+  private anchors = new Map<string, Anchor[]>();
+  private totals = new Map<string, number>();
+  private categoryCache = new Map<string, string[] | null>();
+  /** ClickHouse ≥ 20.1 has DateTime64 (toSQL writes sub-second literals) */
+  private readonly dt64: boolean;
+
+  constructor(init: SqlDatasetInit) {
+    this.conn = init.conn;
+    this.location = init.location;
+    this.relation = init.relation;
+    this.serverVersion = init.serverVersion;
+    this.pg = init.conn.kind === 'postgresql';
+    this.columns = init.relation.columns.map((c) => planColumn(init.conn.kind, c.name, c.type, c.nullable));
+    this.byName = new Map(this.columns.map((c) => [c.field.name, c]));
+    this.from = init.conn.fromClause(init.location.sql !== undefined ? { sql: init.location.sql } : { table: init.location.table! });
+    const m = /(\d+)\.(\d+)/.exec(init.serverVersion);
+    this.dt64 = !this.pg && !!m && (Number(m[1]) > 20 || (Number(m[1]) === 20 && Number(m[2]) >= 1));
+  }
+
+  /** what the user sees the dataset as: the connection and table (no secret) */
+  get what(): string {
+    const l = this.location;
+    return l.sql !== undefined ? `${this.conn.label} (query)` : `${this.conn.label}::${l.table!.schema !== undefined ? l.table!.schema + '.' : ''}${l.table!.name}`;
+  }
+
+  get schema(): Schema {
+    return { fields: this.columns.map((c) => c.field) };
+  }
+
+  /** the key the table's windows page by (empty: LIMIT/OFFSET over an order by every column) */
+  get key(): SqlColumn[] {
+    return this.relation.key.map((k) => this.byName.get(k)).filter((c): c is SqlColumn => !!c);
+  }
+
+  remote(): RemoteInfo {
+    return {
+      kind: this.conn.kind,
+      connection: this.conn.label,
+      serverVersion: this.serverVersion,
+      relation: this.relation.kind,
+      key: this.key.map((c) => c.field.name),
+      offsetPaging: this.key.length === 0,
+    };
+  }
+
+  /** counts the rows (once, at open) */
+  async count(opts: QueryOptions = {}): Promise<number> {
+    const r = await this.conn.query(`SELECT count(*) FROM ${this.from}`, [], opts);
+    this.rows = Number(r.rows[0]?.[0] ?? 0);
+    return this.rows;
+  }
+
+  private column(name: string, role?: string): SqlColumn {
+    const c = this.byName.get(name);
+    if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${this.what}: no column "${name}"${role ? ` (${role})` : ''}`, { file: this.what, column: name });
+    return c;
+  }
+
+  private numericColumn(name: string, role: string): SqlColumn {
+    const c = this.column(name, role);
+    if (!isNumericCls(c.cls) || c.cls === 'bool') throw new CdxError('E_BAD_TYPE', `${this.what}: column "${name}" (${role}) is not numeric or date/time`, { file: this.what, column: name });
+    return c;
+  }
+
+  private sqlSchema(): SqlSchema {
+    return { fields: this.columns.map((c) => ({ name: c.field.name, type: c.field.type })) };
+  }
+
+  /** the filter as SQL in `q` (or '' for none) */
+  private where(q: Sql, e: Expr | undefined): string {
+    if (!e) return '';
+    let c;
+    try {
+      c = toSQL(e, this.pg ? 'postgres' : 'clickhouse', this.sqlSchema(), this.pg ? {} : { inline: true, dateTime64: this.dt64 });
+    } catch (err) {
+      if (err instanceof ExprError) throw new CdxError(err.code === 'E_UNKNOWN_COLUMN' ? 'E_UNKNOWN_COLUMN' : 'E_BAD_EXPR', `${this.what}: ${err.message}`, { file: this.what });
+      throw err;
+    }
+    return q.filter(c.sql, c.params);
+  }
+
+  private whereClause(q: Sql, e: Expr | undefined, extra: string[] = []): string {
+    const parts = [...extra];
+    const w = this.where(q, e);
+    if (w) parts.push(this.pg ? `(${w})` : `ifNull((${w}), 0)`);
+    return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
+  }
+
+  private run(q: Sql, sql: string, opts: QueryOptions) {
+    if (process.env.CDX_SQL_DEBUG) console.error(sql, q.params);
+    return this.conn.query(sql, q.params, opts);
+  }
+
+  /** non-NaN / finite predicates for a value expression of a column */
+  private notNaN(c: SqlColumn, v = c.value): string | null {
+    if (c.cls !== 'float' && c.cls !== 'decimal') return null;
+    return this.pg ? `${v} <> 'NaN'::float8` : `NOT isNaN(${v})`;
+  }
+  private finite(c: SqlColumn, v = c.value): string | null {
+    if (c.cls !== 'float' && c.cls !== 'decimal') return null;
+    return this.pg ? `${v} NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)` : `isFinite(${v})`;
+  }
+  /** aggregate `fn(v)` restricted to rows where `cond` (null: all) */
+  private agg(fn: string, v: string, cond: string | null): string {
+    if (!cond) return `${fn}(${v})`;
+    return this.pg ? `${fn}(${v}) FILTER (WHERE ${cond})` : `${fn}If(${v}, ${cond})`;
+  }
+  private countWhere(cond: string): string {
+    return this.pg ? `count(*) FILTER (WHERE ${cond})` : `countIf(${cond})`;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // summary
+
+  async summary(names: string[] | undefined, where: Expr | undefined, o: { bins?: number; topk?: number; signal?: AbortSignal; onColumn?: (c: ColumnSummaryInfo, i: number, n: number) => void } = {}): Promise<{ rows: number; filteredRows?: number; columns: ColumnSummaryInfo[] }> {
+    const cols = names?.length ? names.map((n) => this.column(n)) : this.columns;
+    const bins = o.bins ?? 20, topk = o.topk ?? 10;
+    const opts = { signal: o.signal };
+    const pg = this.pg;
+    // round 1: counts, extremes, moments of every column in one scan
+    const q1 = new Sql(pg);
+    const sel: string[] = ['count(*)'];
+    const at: number[] = [];
+    for (const c of cols) {
+      at.push(sel.length);
+      const v = c.value;
+      if (isNumericCls(c.cls)) {
+        const nn = this.notNaN(c), fin = this.finite(c);
+        const fv = pg ? `${v}::float8` : `toFloat64(${v})`;
+        sel.push(
+          `count(${v})`,
+          nn ? this.countWhere(pg ? `${v} = 'NaN'::float8` : `isNaN(${v})`) : '0',
+          this.agg('min', v, nn), this.agg('max', v, nn),
+          this.agg('min', fv, fin), this.agg('max', fv, fin),
+          // (PostgreSQL's avg of integers is exact numeric; doubles as the kernels: finite values only)
+          pg ? `${this.agg('avg', c.int64 || c.cls === 'int' ? v : fv, fin)}::float8` : this.agg('avg', fv, fin),
+          pg ? this.agg('stddev_samp', fv, fin) : this.agg('stddevSamp', fv, fin),
+          this.agg('count', v, fin),
+          pg ? 'NULL' : (nn ? `uniqIf(${v}, ${nn})` : `uniq(${v})`),
+        );
+      } else {
+        sel.push(
+          `count(${v})`,
+          pg ? `min(${v} COLLATE "C")` : `min(${v})`, pg ? `max(${v} COLLATE "C")` : `max(${v})`,
+          pg ? `min(char_length(${v}))` : `min(lengthUTF8(${v}))`, pg ? `max(char_length(${v}))` : `max(lengthUTF8(${v}))`,
+          pg ? 'NULL' : `uniq(${v})`,
+        );
+      }
+    }
+    const wc = this.whereClause(q1, where);
+    const r1 = (await this.run(q1, `SELECT ${sel.join(', ')} FROM ${this.from}${wc}`, opts)).rows[0]!;
+    const rows = Number(r1[0]);
+    const out: ColumnSummaryInfo[] = [];
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i]!, j = at[i]!;
+      const count = Number(r1[j]);
+      const info: ColumnSummaryInfo = { name: c.field.name, type: c.field.type, nullable: c.field.nullable, rows, count, nulls: rows - count };
+      const lg = logicalOf(c);
+      const state: ColState = { c, info, fmin: NaN, fmax: NaN, nonNaN: 0, finite: 0 };
+      if (isNumericCls(c.cls)) {
+        const nan = Number(r1[j + 1]);
+        if (c.cls === 'float' || c.cls === 'decimal') info.nanCount = nan;
+        state.nonNaN = count - nan;
+        const mn = numText(c, r1[j + 2]), mx = numText(c, r1[j + 3]);
+        if (c.cls === 'bool') {
+          info.min = mn === null ? null : Number(mn) !== 0;
+          info.max = mx === null ? null : Number(mx) !== 0;
+        } else {
+          info.min = displayValue(mn, lg as never);
+          info.max = displayValue(mx, lg as never);
+        }
+        state.fmin = r1[j + 4] == null ? NaN : parseFloatText(r1[j + 4]!);
+        state.fmax = r1[j + 5] == null ? NaN : parseFloatText(r1[j + 5]!);
+        const mean = r1[j + 6] == null ? NaN : parseFloatText(r1[j + 6]!);
+        const std = r1[j + 7] == null ? NaN : parseFloatText(r1[j + 7]!);
+        state.finite = Number(r1[j + 8]);
+        if (lg) {
+          info.msPerUnit = MS_PER[lg.unit];
+          if (!Number.isNaN(mean)) info.mean = displayValue(mean, lg as never) as string;
+          if (state.finite > 1 && Number.isFinite(std)) info.std = std * MS_PER[lg.unit]!;
+        } else if (c.cls !== 'bool') {
+          if (!Number.isNaN(mean) && state.finite > 0) info.mean = mean;
+          if (state.finite > 1 && Number.isFinite(std)) info.std = std;
+        }
+        if (!pg) state.uniq = Number(r1[j + 9]);
+      } else {
+        if (r1[j + 1] != null) info.min = r1[j + 1]!;
+        if (r1[j + 2] != null) info.max = r1[j + 2]!;
+        if (r1[j + 3] != null) info.minLength = Number(r1[j + 3]);
+        if (r1[j + 4] != null) info.maxLength = Number(r1[j + 4]);
+        state.nonNaN = count;
+        if (!pg) state.uniq = Number(r1[j + 5]);
+      }
+      out.push(info);
+      (info as ColumnSummaryInfo & { [S]?: ColState })[S] = state;
+    }
+    // round 2, per column: distinct, quantiles, histogram, top values
+    for (let i = 0; i < cols.length; i++) {
+      const info = out[i]!;
+      const st = (info as ColumnSummaryInfo & { [S]?: ColState })[S]!;
+      delete (info as ColumnSummaryInfo & { [S]?: ColState })[S];
+      await this.distinct(st, where, opts, rows);
+      if (isNumericCls(st.c.cls)) {
+        if (st.c.cls !== 'bool') await this.quantiles(st, where, opts);
+        if (bins > 0 && st.finite > 0) await this.histogramOf(st, where, bins, opts);
+      }
+      const d = info.distinct ?? Infinity;
+      const wantTop = st.c.cls === 'string' || ((st.c.cls === 'int' || st.c.cls === 'uint' || st.c.cls === 'bool' || st.c.cls === 'date' || st.c.cls === 'timestamp') && info.distinctExact && d <= LOW_CARD);
+      if (topk > 0 && wantTop && st.nonNaN > 0) await this.top(st, where, topk, opts);
+      else if (topk > 0 && wantTop) info.top = [];
+      o.onColumn?.(info, i, cols.length);
+    }
+    return { rows: where ? this.rows : rows, ...(where ? { filteredRows: rows } : {}), columns: out };
+  }
+
+  private async distinct(st: ColState, where: Expr | undefined, opts: QueryOptions, rows: number): Promise<void> {
+    const { c, info } = st;
+    const nn = this.notNaN(c);
+    if (st.nonNaN === 0) { info.distinct = 0; info.distinctExact = true; return; }
+    const q = new Sql(this.pg);
+    if (!this.pg) {
+      if ((st.uniq ?? Infinity) <= EXACT_DISTINCT * 1.1) {
+        const wc = this.whereClause(q, where);
+        const r = await this.run(q, `SELECT ${nn ? `uniqExactIf(${c.value}, ${nn})` : `uniqExact(${c.value})`} FROM ${this.from}${wc}`, opts);
+        const d = Number(r.rows[0]![0]);
+        info.distinct = d;
+        info.distinctExact = d <= EXACT_DISTINCT;
+        if (!info.distinctExact) info.distinct = Math.min(st.uniq!, st.nonNaN);
+      } else {
+        info.distinct = Math.min(st.uniq!, st.nonNaN);
+        info.distinctExact = false;
+      }
+      return;
+    }
+    if (rows <= PG_DISTINCT_ROW_BUDGET) {
+      const wc = this.whereClause(q, where);
+      const r = await this.run(q, `SELECT ${this.agg('count', `DISTINCT ${c.value}`, nn)} FROM ${this.from}${wc}`, opts);
+      info.distinct = Number(r.rows[0]![0]);
+      info.distinctExact = true;
+      return;
+    }
+    // an estimate from a Bernoulli sample of ~1M rows (the GEE estimator: √(N/n)·f1 + Σ f_j≥2)
+    const p = Math.min(1, 1_000_000 / rows);
+    const wc = this.whereClause(q, where, [`random() < ${f64(p)}`, `${c.value} IS NOT NULL`, ...(nn ? [nn] : [])]);
+    const r = await this.run(q, `SELECT count(*) FILTER (WHERE __n = 1), count(*) FILTER (WHERE __n > 1), coalesce(sum(__n), 0) FROM (SELECT ${c.value} AS __v, count(*) AS __n FROM ${this.from}${wc} GROUP BY 1) s`, opts);
+    const f1 = Number(r.rows[0]![0]), fm = Number(r.rows[0]![1]), n = Number(r.rows[0]![2]);
+    const est = n > 0 ? Math.sqrt(st.nonNaN / n) * f1 + fm : 0;
+    info.distinct = Math.min(Math.round(est), st.nonNaN);
+    info.distinctExact = false;
+  }
+
+  private async quantiles(st: ColState, where: Expr | undefined, opts: QueryOptions): Promise<void> {
+    const { c, info } = st;
+    const n = st.nonNaN;
+    if (n <= 0) return;
+    const lg = logicalOf(c);
+    const q = new Sql(this.pg);
+    const nn = this.notNaN(c);
+    let vals: number[];
+    let exact = true;
+    if (this.pg) {
+      // percentile_disc: the first value whose position reaches q·n, i.e. the k-th smallest, k = ceil(q·n)
+      const wc = this.whereClause(q, where, nn ? [nn] : []);
+      const r = await this.run(q, `SELECT percentile_disc(ARRAY[${QUANTILES.join(', ')}]::float8[]) WITHIN GROUP (ORDER BY ${c.value}) FROM ${this.from}${wc}`, opts);
+      vals = pgArray(r.rows[0]![0]);
+    } else {
+      const wc = this.whereClause(q, where);
+      exact = n <= EXACT_QUANTILE_ROWS;
+      // quantileExact(level) takes the element at floor(level·n): level (k − ½)/n picks the k-th smallest
+      const levels = QUANTILES.map((p) => {
+        const k = Math.max(1, Math.ceil(p * n));
+        return exact ? (k - 0.5) / n : p;
+      });
+      const fn = exact ? 'quantilesExact' : 'quantiles';
+      const v = `toFloat64(${c.value})`;
+      const r = await this.run(q, `SELECT ${nn ? `${fn}If(${levels.map(f64).join(', ')})(${v}, ${nn})` : `${fn}(${levels.map(f64).join(', ')})(${v})`} FROM ${this.from}${wc}`, opts);
+      vals = chArray(r.rows[0]![0]);
+    }
+    if (vals.length !== QUANTILES.length) return;
+    const m = (v: number) => (Number.isNaN(v) ? null : displayValue(v, lg as never));
+    info.quantiles = Object.fromEntries(QNAMES.map((k, i) => [k, m(vals[i]!)])) as ColumnSummaryInfo['quantiles'];
+    info.quantilesExact = exact;
+  }
+
+  /** bins over [lo, hi) as the kernels draw them: floor((x − lo)·scale), hi itself in the last bin */
+  private binExpr(v: string, lo: number, hi: number, bins: number): string {
+    const scale = bins / (hi - lo);
+    return this.pg
+      ? `least(greatest(floor((${v} - ${f64(lo)}) * ${f64(scale)}), 0), ${bins - 1})::int`
+      : `least(greatest(toInt64(floor((${v} - ${f64(lo)}) * ${f64(scale)})), 0), ${bins - 1})`;
+  }
+
+  private async histogramOf(st: ColState, where: Expr | undefined, bins: number, opts: QueryOptions): Promise<void> {
+    const { c, info } = st;
+    const lo = st.fmin;
+    let hi = st.fmax;
+    if (!(hi > lo)) hi = lo + 1;
+    const fv = this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`;
+    const q = new Sql(this.pg);
+    const fin = this.finite(c);
+    const wc = this.whereClause(q, where, [`${c.value} IS NOT NULL`, ...(fin ? [fin] : [])]);
+    const r = await this.run(q, `SELECT __b, count(*) FROM (SELECT ${this.binExpr(fv, lo, hi, bins)} AS __b FROM ${this.from}${wc}) h GROUP BY __b`, opts);
+    const counts = new Array<number>(bins).fill(0);
+    for (const [b, n] of r.rows) counts[Number(b)] = Number(n);
+    info.histogram = { lo, hi, counts };
+  }
+
+  private async top(st: ColState, where: Expr | undefined, k: number, opts: QueryOptions): Promise<void> {
+    const { c, info } = st;
+    const q = new Sql(this.pg);
+    const wc = this.whereClause(q, where, [`${c.value} IS NOT NULL`]);
+    const order = this.pg && c.cls === 'string' ? `(${c.value}) COLLATE "C"` : this.pg ? c.value : '__v';
+    const r = await this.run(q, `SELECT ${c.value} AS __v, count(*) AS __n FROM ${this.from}${wc} GROUP BY ${this.pg ? 1 : '__v'} ORDER BY __n DESC, ${order} LIMIT ${k}`, opts);
+    const lg = logicalOf(c);
+    info.top = r.rows.map(([v, n]) => {
+      let value: SummaryValue;
+      if (c.cls === 'string') value = v!;
+      else if (c.cls === 'bool') value = Number(v) !== 0;
+      else value = displayValue(numText(c, v), lg as never);
+      return [value, Number(n)] as [SummaryValue, number];
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // rows
+
+  /** the columns' cells as the Arrow builder reads them */
+  private cellExprs(cols: SqlColumn[]): string[] {
+    return cols.map((c) => {
+      if (c.cls === 'bool' || c.cls === 'date' || c.cls === 'timestamp' || c.cls === 'decimal') return c.value;
+      if (!this.pg && c.cls === 'string' && c.value !== c.ident) return c.value;
+      return this.pg && c.value !== c.ident ? c.value : c.ident;
+    });
+  }
+
+  /** a deterministic order: the key (and, where it may repeat, every other column) */
+  private orderBy(): string {
+    const key = this.key;
+    if (key.length && this.pg) return key.map((c) => c.ident).join(', ');
+    const rest = this.columns.filter((c) => !key.includes(c));
+    return [...key, ...rest].map((c) => (this.pg && c.cls === 'string' ? `${c.value} COLLATE "C"` : c.value)).join(', ') || '1';
+  }
+
+  /** the key's text for anchors, and its comparison `(k…) >= (v…)` */
+  private keyText(c: SqlColumn): string {
+    return this.pg ? `${c.ident}::text` : c.cls === 'string' ? c.ident : `toString(${c.ident})`;
+  }
+
+  private keyCompare(q: Sql, key: SqlColumn[], vals: (string | null)[], op: '>=' | '<'): string | null {
+    if (vals.some((v) => v === null)) return null;
+    if (this.pg) {
+      return `(${key.map((c) => c.ident).join(', ')}) ${op} (${key.map((c, i) => q.text(vals[i]!, this.pgTypeOf(c))).join(', ')})`;
+    }
+    // ClickHouse: the key's own type from its text
+    const lits = key.map((c, i) => `CAST(${quoteChString(vals[i]!)} AS ${c.server.replace(/^LowCardinality\((.*)\)$/, '$1')})`);
+    return `(${key.map((c) => c.ident).join(', ')}) ${op} (${lits.join(', ')})`;
+  }
+
+  private pgTypeOf(c: SqlColumn): string {
+    return c.server;
+  }
+
+  async total(where: Expr | undefined, whereText: string, opts: QueryOptions): Promise<number> {
+    if (!where) return this.rows;
+    const hit = this.totals.get(whereText);
+    if (hit !== undefined) return hit;
+    const q = new Sql(this.pg);
+    const r = await this.run(q, `SELECT count(*) FROM ${this.from}${this.whereClause(q, where)}`, opts);
+    const n = Number(r.rows[0]![0]);
+    if (this.totals.size > 16) this.totals.clear();
+    this.totals.set(whereText, n);
+    return n;
+  }
+
+  /** rows [offset, offset + limit) of `names` (of the filtered view with `where`) as a record batch */
+  async window(names: string[], offset: number, limit: number, where: Expr | undefined, whereText: string, opts: QueryOptions): Promise<{ offset: number; total: number; batch: RecordBatch }> {
+    const cols = names.map((n) => this.column(n));
+    const total = await this.total(where, whereText, opts);
+    const start = Math.min(offset, total);
+    const n = Math.max(0, Math.min(limit, total - start));
+    const fields = cols.map((c) => c.field);
+    if (n === 0) return { offset: start, total, batch: batchFromCells(fields, []) };
+    const key = this.key;
+    const q = new Sql(this.pg);
+    const extra: string[] = [];
+    let skip = start;
+    let anchor: Anchor | undefined;
+    if (key.length) {
+      const list = this.anchors.get(whereText) ?? [];
+      for (const a of list) if (a.offset <= start && (!anchor || a.offset > anchor.offset)) anchor = a;
+      if (anchor && anchor.offset > 0) {
+        if (anchor.before === undefined) {
+          // rows before the first row with this key (a sorting key may repeat)
+          const qc = new Sql(this.pg);
+          const cmp = this.keyCompare(qc, key, anchor.key, '<');
+          if (cmp) {
+            const r = await this.run(qc, `SELECT count(*) FROM ${this.from}${this.whereClause(qc, where, [cmp])}`, opts);
+            anchor.before = Number(r.rows[0]![0]);
+          }
+        }
+        const cmp = anchor.before !== undefined ? this.keyCompare(q, key, anchor.key, '>=') : null;
+        if (cmp) {
+          extra.push(cmp);
+          skip = start - anchor.before!;
+        }
+      }
+    }
+    const keyCols = key.map((c) => this.keyText(c));
+    const sel = [...this.cellExprs(cols), ...keyCols].map((e, i) => `${e} AS ${this.pg ? `"__c${i}"` : `\`__c${i}\``}`);
+    const wc = this.whereClause(q, where, extra);
+    const sql = `SELECT ${sel.join(', ')} FROM ${this.from}${wc} ORDER BY ${this.orderBy()} LIMIT ${n}${skip ? ` OFFSET ${skip}` : ''}`;
+    const r = await this.run(q, sql, opts);
+    const cells = r.rows.map((row) => row.slice(0, cols.length));
+    if (key.length && r.rows.length) {
+      // anchors at this window's first row and just past it, for the next windows
+      const list = this.anchors.get(whereText) ?? [];
+      const add = (off: number, kv: (string | null)[]) => {
+        if (list.some((a) => a.offset === off)) return;
+        list.push({ offset: off, key: kv, ...(this.pg && this.relation.key.length ? { before: off } : {}) });
+      };
+      add(start, r.rows[0]!.slice(cols.length));
+      add(start + r.rows.length - 1, r.rows[r.rows.length - 1]!.slice(cols.length));
+      if (list.length > 256) list.splice(0, list.length - 256);
+      this.anchors.set(whereText, list);
+    }
+    return { offset: start, total, batch: batchFromCells(fields, cells) };
+  }
+
+  /** every row of `names` (filtered), streamed in batches: exports */
+  async *batches(names: string[], where: Expr | undefined, opts: QueryOptions & { batchRows?: number } = {}): AsyncIterable<RecordBatch> {
+    const cols = names.map((n) => this.column(n));
+    const q = new Sql(this.pg);
+    const wc = this.whereClause(q, where);
+    if (q.params.length) {
+      // (the cursor path takes no parameters: a filtered export goes through windows)
+      const total = await this.total(where, JSON.stringify(where), opts);
+      const step = opts.batchRows ?? 65_536;
+      for (let o = 0; o < total; o += step) yield (await this.window(names, o, step, where, JSON.stringify(where), opts)).batch;
+      return;
+    }
+    for await (const r of this.conn.stream(`SELECT ${this.cellExprs(cols).join(', ')} FROM ${this.from}${wc}`, opts)) {
+      yield batchFromCells(cols.map((c) => c.field), r.rows);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // plots
+
+  async plotRanges(names: string[], opts: QueryOptions): Promise<PlotColumnInfo[]> {
+    const out: PlotColumnInfo[] = [];
+    const num = names.map((n) => this.column(n)).filter((c) => isNumericCls(c.cls) && c.cls !== 'bool');
+    let ext: (string | null)[] = [];
+    if (num.length) {
+      const q = new Sql(this.pg);
+      const sel = num.flatMap((c) => {
+        const fv = this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`;
+        const nn = this.notNaN(c, fv);
+        return [this.agg('min', fv, nn), this.agg('max', fv, nn)];
+      });
+      ext = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}`, opts)).rows[0] ?? [];
+    }
+    for (const name of names) {
+      const c = this.column(name);
+      if (c.cls === 'string' || c.cls === 'bool') {
+        const labels = await this.categories(c, opts);
+        out.push({ name, kind: 'category', min: 0, max: Math.max(0, (labels?.length ?? 1) - 1), ...(labels ? { categories: labels } : {}) });
+        continue;
+      }
+      const i = num.indexOf(c);
+      const min = ext[2 * i] == null ? NaN : parseFloatText(ext[2 * i]!);
+      const max = ext[2 * i + 1] == null ? NaN : parseFloatText(ext[2 * i + 1]!);
+      const info: PlotColumnInfo = { name, kind: c.cls === 'date' || c.cls === 'timestamp' ? 'time' : 'number', min: NaN, max: NaN };
+      if (info.kind === 'time') info.msPerUnit = MS_PER[logicalOf(c)!.unit];
+      if (min <= max) {
+        info.min = Number.isFinite(min) ? min : -Number.MAX_VALUE;
+        info.max = Number.isFinite(max) ? max : Number.MAX_VALUE;
+      }
+      out.push(info);
+    }
+    return out;
+  }
+
+  /** a string or bool column's values when few enough to blend (by count, then value), else null */
+  private async categories(c: SqlColumn, opts: QueryOptions): Promise<string[] | null> {
+    if (c.cls === 'bool') return ['false', 'true'];
+    if (this.categoryCache.has(c.field.name)) return this.categoryCache.get(c.field.name)!;
+    const q = new Sql(this.pg);
+    const order = this.pg ? `(${c.value}) COLLATE "C"` : '__v';
+    const r = await this.run(q, `SELECT ${c.value} AS __v, count(*) AS __n FROM ${this.from} WHERE ${c.value} IS NOT NULL GROUP BY ${this.pg ? 1 : '__v'} ORDER BY __n DESC, ${order} LIMIT ${MAX_CATEGORIES + 1}`, opts);
+    const labels = r.rows.length > 0 && r.rows.length <= MAX_CATEGORIES ? r.rows.map((x) => x[0]!) : null;
+    this.categoryCache.set(c.field.name, labels);
+    return labels;
+  }
+
+  private fnum(c: SqlColumn): string {
+    return this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`;
+  }
+
+  async density(p: DensityParams, where: Expr | undefined, opts: QueryOptions): Promise<DensityResult> {
+    const t0 = performance.now();
+    const x = this.numericColumn(p.x, 'x'), y = this.numericColumn(p.y, 'y');
+    const W = Math.trunc(p.width), H = Math.trunc(p.height);
+    if (!(W >= 1 && W <= 4096 && H >= 1 && H <= 4096)) throw new CdxError('E_BAD_ARG', `grid ${p.width}x${p.height}: each side must be 1..4096`);
+    if (!(p.x1 > p.x0) || !(p.y1 > p.y0)) throw new CdxError('E_BAD_ARG', `empty viewport [${p.x0}, ${p.x1}) x [${p.y0}, ${p.y1})`);
+    const sx = W / (p.x1 - p.x0), sy = H / (p.y1 - p.y0);
+    if (!Number.isFinite(sx) || !Number.isFinite(sy)) throw new CdxError('E_BAD_ARG', 'range too small');
+    const xv = this.fnum(x), yv = this.fnum(y);
+    const pg = this.pg;
+    const isnan = (v: string) => (pg ? `${v} = 'NaN'::float8` : `isNaN(${v})`);
+    const fl = (v: string, lo: number, s: number, n: number) => (pg
+      ? `least(floor((${v} - ${f64(lo)}) * ${f64(s)})::int8, ${n - 1})`
+      : `least(toInt64(floor((${v} - ${f64(lo)}) * ${f64(s)})), ${n - 1})`);
+    const cell = `CASE WHEN ${xv} IS NULL OR ${yv} IS NULL OR ${isnan(xv)} OR ${isnan(yv)} THEN -2`
+      + ` WHEN ${xv} >= ${f64(p.x0)} AND ${xv} < ${f64(p.x1)} AND ${yv} >= ${f64(p.y0)} AND ${yv} < ${f64(p.y1)}`
+      + ` THEN ${fl(yv, p.y0, sy, H)} * ${W} + ${fl(xv, p.x0, sx, W)} ELSE -1 END`;
+    let note: string | undefined;
+    let cat: { c: SqlColumn; labels: string[] } | undefined;
+    let mean: SqlColumn | undefined;
+    if (p.color) {
+      const c = this.column(p.color, 'colour');
+      if (isNumericCls(c.cls) && c.cls !== 'bool') mean = c;
+      else {
+        const labels = await this.categories(c, opts);
+        if (labels && labels.length * W * H <= 64 * 1024 * 1024) cat = { c, labels };
+        else note = `"${p.color}" has more than ${MAX_CATEGORIES} values to blend: density shows counts`;
+      }
+    }
+    const q = new Sql(pg);
+    const n = W * H;
+    const counts = new Uint32Array(n);
+    let binned = 0, outside = 0, nan = 0, passed = 0;
+    const wc = this.whereClause(q, where);
+    let categoryCounts: Uint32Array | undefined, means: Float64Array | undefined;
+    if (cat) {
+      const cv = cat.c.cls === 'bool' ? cat.c.value : cat.c.value;
+      const code = `CASE ${cat.labels.map((l, k) => `WHEN ${cv} = ${cat!.c.cls === 'bool' ? String(k) : q.text(l)} THEN ${k}`).join(' ')} ELSE -1 END`;
+      const r = await this.run(q, `SELECT __cell, __k, count(*) FROM (SELECT ${cell} AS __cell, ${code} AS __k FROM ${this.from}${wc}) d GROUP BY __cell, __k`, opts);
+      categoryCounts = new Uint32Array(cat.labels.length * n);
+      // rows without one of the values are not drawn: counted with the filtered-out ones (as locally)
+      for (const [cs, ks, ns] of r.rows) {
+        const ci = Number(cs), k = Number(ks), m = Number(ns);
+        if (k < 0) continue;
+        passed += m;
+        if (ci === -2) nan += m;
+        else if (ci === -1) outside += m;
+        else {
+          binned += m;
+          categoryCounts[k * n + ci]! += m;
+          counts[ci]! += m;
+        }
+      }
+      note = `coloured by the ${cat.labels.length} values of "${p.color}" (rows without a value are not drawn)`;
+    } else if (mean) {
+      const mv = this.fnum(mean);
+      const r = await this.run(q, `SELECT __cell, count(*), ${pg ? `avg(__mv) FILTER (WHERE __mv <> 'NaN'::float8)` : 'avgIf(__mv, NOT isNaN(__mv))'} FROM (SELECT ${cell} AS __cell, ${mv} AS __mv FROM ${this.from}${wc}) d GROUP BY __cell`, opts);
+      means = new Float64Array(n).fill(NaN);
+      for (const [cs, ns, ms] of r.rows) {
+        const ci = Number(cs), m = Number(ns);
+        passed += m;
+        if (ci === -2) nan += m;
+        else if (ci === -1) outside += m;
+        else { binned += m; counts[ci] = m; means[ci] = ms == null ? NaN : parseFloatText(ms); }
+      }
+      note = `coloured by the mean of "${p.color}" per cell`;
+    } else if (pg) {
+      // only non-empty cells travel, packed: 4-byte cell and 4-byte count each, base64 (4/3 of the bytes)
+      const wide = this.rows >= 2 ** 31;
+      const r = await this.run(q, `SELECT encode(string_agg(int4send(__cell::int4) || ${wide ? 'int8send(__n)' : 'int4send(__n::int4)'}, ''::bytea), 'base64'), sum(__n) FILTER (WHERE __cell = -1), sum(__n) FILTER (WHERE __cell = -2) FROM (SELECT __cell, count(*) AS __n FROM (SELECT ${cell} AS __cell FROM ${this.from}${wc}) d GROUP BY __cell) g`, opts);
+      const [b64, out, nn] = r.rows[0]!;
+      const buf = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+      const step = wide ? 12 : 8;
+      for (let o = 0; o + step <= buf.length; o += step) {
+        const ci = buf.readInt32BE(o);
+        const m = wide ? Number(buf.readBigInt64BE(o + 4)) : buf.readInt32BE(o + 4);
+        passed += m;
+        if (ci >= 0) { counts[ci] = m; binned += m; }
+      }
+      outside = Number(out ?? 0);
+      nan = Number(nn ?? 0);
+    } else {
+      const r = await this.run(q, `SELECT __cell, count() FROM (SELECT ${cell} AS __cell FROM ${this.from}${wc}) GROUP BY __cell`, opts);
+      for (const [cs, ns] of r.rows) {
+        const ci = Number(cs), m = Number(ns);
+        passed += m;
+        if (ci === -2) nan += m;
+        else if (ci === -1) outside += m;
+        else { counts[ci] = m; binned += m; }
+      }
+    }
+    const rows = this.rows;
+    return {
+      x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, counts, width: W, height: H,
+      ...(categoryCounts ? { categoryCounts, categories: cat!.labels } : {}),
+      ...(means ? { means, meanOf: p.color } : {}),
+      rows, binned, outside, nan, filtered: where || cat ? rows - passed : 0,
+      ms: performance.now() - t0,
+      ...(note ? { note } : {}),
+    };
+  }
+
+  async points(p: PointsParams, where: Expr | undefined, opts: QueryOptions): Promise<PointsResult> {
+    const t0 = performance.now();
+    const x = this.numericColumn(p.x, 'x'), y = this.numericColumn(p.y, 'y');
+    const vp = p.viewport;
+    const view = andAll([where, inRange(p.x, vp.x0, vp.x1), inRange(p.y, vp.y0, vp.y1)]);
+    // (the range filter works on the stored column; times compare as their epoch numbers below)
+    const q = new Sql(this.pg);
+    const xv = this.fnum(x), yv = this.fnum(y);
+    const box = [`${xv} >= ${f64(vp.x0)}`, `${xv} < ${f64(vp.x1)}`, `${yv} >= ${f64(vp.y0)}`, `${yv} < ${f64(vp.y1)}`];
+    void view;
+    const wc = this.whereClause(q, where, box);
+    let count = p.count;
+    if (count === undefined) {
+      const qc = new Sql(this.pg);
+      const r = await this.run(qc, `SELECT count(*) FROM ${this.from}${this.whereClause(qc, where, box)}`, opts);
+      count = Number(r.rows[0]![0]);
+    }
+    const empty = { x: new Float64Array(0), y: new Float64Array(0), ids: new Float64Array(0) };
+    if (count > p.limit) return { count, sent: false, ...empty, ms: performance.now() - t0 };
+    let cat: string[] | null = null, cc: SqlColumn | undefined;
+    if (p.color) {
+      cc = this.column(p.color, 'colour');
+      if (cc.cls === 'string' || cc.cls === 'bool') cat = await this.categories(cc, opts);
+      if ((cc.cls === 'string' || cc.cls === 'bool') && !cat) cc = undefined;
+    }
+    const sel = [xv, yv, ...(cc ? [cat ? (cc.cls === 'bool' ? cc.value : cc.value) : this.fnum(cc)] : [])];
+    const r = await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${wc} LIMIT ${Math.min(count, p.limit)}`, opts);
+    const m = r.rows.length;
+    const xs = new Float64Array(m), ys = new Float64Array(m), ids = new Float64Array(m).fill(-1);
+    const color = cc ? new Float64Array(m) : undefined;
+    for (let i = 0; i < m; i++) {
+      const row = r.rows[i]!;
+      xs[i] = parseFloatText(row[0]!);
+      ys[i] = parseFloatText(row[1]!);
+      if (color) {
+        const v = row[2];
+        color[i] = v == null ? NaN : cat ? (cc!.cls === 'bool' ? Number(v) : cat.indexOf(v)) : parseFloatText(v);
+      }
+    }
+    return { count, sent: true, x: xs, y: ys, ids, ...(color ? { color } : {}), ...(cat ? { categories: cat } : {}), ms: performance.now() - t0 };
+  }
+
+  async histogram(p: HistogramParams, where: Expr | undefined, opts: QueryOptions): Promise<HistogramResult> {
+    const t0 = performance.now();
+    const c = this.numericColumn(p.column, 'histogram');
+    const bins = Math.trunc(p.bins);
+    if (!(bins >= 1 && bins <= 1 << 20)) throw new CdxError('E_BAD_ARG', `bins ${p.bins}: must be 1..${1 << 20}`);
+    if (!(p.hi > p.lo)) throw new CdxError('E_BAD_ARG', `empty range [${p.lo}, ${p.hi})`);
+    const fv = this.fnum(c);
+    const q = new Sql(this.pg);
+    const scale = bins / (p.hi - p.lo);
+    const b = this.pg ? `floor((${fv} - ${f64(p.lo)}) * ${f64(scale)})::int8` : `toInt64(floor((${fv} - ${f64(p.lo)}) * ${f64(scale)}))`;
+    const wc = this.whereClause(q, where, [`${fv} >= ${f64(p.lo)}`, `${fv} < ${f64(p.hi)}`]);
+    const r = await this.run(q, `SELECT least(${b}, ${bins - 1}) AS __b, count(*) FROM ${this.from}${wc} GROUP BY __b`, opts);
+    const counts = new Float64Array(bins);
+    let binned = 0;
+    for (const [bs, ns] of r.rows) {
+      counts[Number(bs)]! += Number(ns);
+      binned += Number(ns);
+    }
+    return { counts, lo: p.lo, hi: p.hi, bins, rows: this.rows, binned, ms: performance.now() - t0 };
+  }
+}
+
+const S = Symbol('state');
+interface ColState {
+  c: SqlColumn;
+  info: ColumnSummaryInfo;
+  fmin: number;
+  fmax: number;
+  nonNaN: number;
+  finite: number;
+  uniq?: number;
+}
+
+/** `where` parts the views add, for callers that build expressions (kept beside the dataset for plots) */
+export { equals };
