@@ -101,26 +101,26 @@ test('a PostgreSQL connection: add and test it in the dialog, open a table, run 
   await expect(page.getByTestId('computed-by')).toContainText(pg.url);
   await expect(page.getByTestId('paging')).toContainText('id'); // keyset on the primary key
 
-  // the SQL editor: a query with a syntax error on its second line
+  // the SQL editor: a query with a syntax error on its second line (a comma left before FROM)
   await page.getByRole('button', { name: 'Databases…' }).click();
   await dlg.getByRole('button', { name: 'SQL on Test PG' }).click();
   const editor = page.getByRole('region', { name: 'SQL on Test PG' });
   const box = editor.getByLabel('SQL query');
-  const bad = 'SELECT id, v\n  FORM public.measures';
+  const bad = 'SELECT id, v,\n  FROM public.measures';
   await box.fill(bad);
   await box.press('Control+Enter');
   const err = editor.getByTestId('sql-error');
   await expect(err).toContainText('syntax error', { timeout: 20_000 });
-  await expect(err).toContainText('FORM');
+  await expect(err).toContainText('"FROM"');
   const caret = editor.getByTestId('sql-caret');
   await expect(caret).toHaveAttribute('data-line', '2');
   const col = Number(await caret.getAttribute('data-col'));
-  // the server points at FORM (PostgreSQL's position for this error), on the text as typed
-  expect(bad.split('\n')[1]!.slice(col - 1)).toMatch(/^FORM/);
-  await expect(caret).toContainText('  FORM public.measures');
+  // the server points at FROM (PostgreSQL's position for this error), on the text as typed
+  expect(bad.split('\n')[1]!.slice(col - 1)).toMatch(/^FROM/);
+  await expect(caret).toContainText('  FROM public.measures');
   await expect(editor.getByTestId('sql-error-line')).toBeVisible();
   const selection = await box.evaluate((el) => (el as HTMLTextAreaElement).selectionStart);
-  expect(bad.slice(selection)).toMatch(/^FORM/);
+  expect(bad.slice(selection)).toMatch(/^FROM/);
   await page.screenshot({ path: path.join(ARTIFACTS, 'connections12-sql-error.png') });
 
   // a good one: its result is a dataset with every view; the table shows its rows

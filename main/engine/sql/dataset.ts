@@ -558,10 +558,16 @@ export class SqlDataset {
     });
   }
 
-  /** a deterministic order: the key (and, where it may repeat, every other column) */
+  /**
+   * The order of the table's windows: the key (and, where it may repeat, every other column). A
+   * query keeps its own order (its ORDER BY is the user's); a PostgreSQL table without a key is
+   * read in its physical order (the session turns synchronized scans off, so each scan starts at
+   * the first page). '' = no ORDER BY.
+   */
   private orderBy(): string {
     const key = this.key;
     if (key.length && this.pg) return key.map((c) => c.ident).join(', ');
+    if (this.relation.kind === 'query' || (this.pg && !key.length)) return '';
     const rest = this.columns.filter((c) => !key.includes(c));
     return [...key, ...rest].map((c) => (this.pg && c.cls === 'string' ? `${c.value} COLLATE "C"` : c.value)).join(', ') || '1';
   }
@@ -633,7 +639,8 @@ export class SqlDataset {
     const keyCols = key.map((c) => this.keyText(c));
     const sel = [...this.cellExprs(cols), ...keyCols].map((e, i) => `${e} AS ${this.pg ? `"__c${i}"` : `\`__c${i}\``}`);
     const wc = this.whereClause(q, where, extra);
-    const sql = `SELECT ${sel.join(', ')} FROM ${this.from}${wc} ORDER BY ${this.orderBy()} LIMIT ${n}${skip ? ` OFFSET ${skip}` : ''}`;
+    const order = this.orderBy();
+    const sql = `SELECT ${sel.join(', ')} FROM ${this.from}${wc}${order ? ` ORDER BY ${order}` : ''} LIMIT ${n}${skip ? ` OFFSET ${skip}` : ''}`;
     const r = await this.run(q, sql, opts);
     const cells = r.rows.map((row) => row.slice(0, cols.length));
     if (key.length && r.rows.length) {

@@ -63,7 +63,7 @@ export class PostgresConnection implements SqlConnection {
     this.pool = new pg.Pool(cfg);
     this.pool.on('connect', (c) => {
       // dates and times as ISO text in UTC, floats to the last digit
-      void c.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3").catch(() => undefined);
+      void c.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3; SET synchronize_seqscans = off").catch(() => undefined);
     });
     this.pool.on('error', () => undefined); // an idle client's error (server restart): the next query reconnects
   }
