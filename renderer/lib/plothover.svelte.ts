@@ -77,6 +77,11 @@ export class PlotHover {
         this.tip = { left, top, lines: this.rowLines ?? this.tip?.lines ?? [] };
         return;
       }
+      if (id < 0) {
+        // a database's points carry no row numbers (it keeps none): x and y only
+        this.tip = { left, top, lines: [`${st.x}: ${formatAxisValue(p.x[best]!, xa)}`, `${st.y}: ${formatAxisValue(p.y[best]!, ya)}`] };
+        return;
+      }
       this.tip = { left, top, lines: [`row ${formatNumber(id + 1)}`, `${st.x}: ${formatAxisValue(p.x[best]!, xa)}`, `${st.y}: ${formatAxisValue(p.y[best]!, ya)}`] };
       this.rowOf = id;
       this.rowLines = null;

@@ -82,7 +82,7 @@ export interface PointsResult {
   sent: boolean;
   x: Float64Array;
   y: Float64Array;
-  /** row numbers (for hover: `rows` at that offset) */
+  /** row numbers (for hover: `rows` at that offset); -1 where unknown (a database keeps no row numbers) */
   ids: Float64Array;
   /** numeric colour values, or category codes (with `categories`) */
   color?: Float64Array;
