@@ -100,4 +100,35 @@ test('a PostgreSQL table shows the summary, density and rows its local twin show
   expect(cells.map((c) => c.trim().replace(/,/g, ''))).toContain(want[0]);
   expect(cells.map((c) => c.trim())).toContain(want[1]);
   await page.screenshot({ path: path.join(ARTIFACTS, 'pushdown12-table.png') });
+
+  // Export: the database table, filtered by the database, to a file on the host
+  await page.getByPlaceholder(/Filter rows/).fill('borough = "Bronx" and fare > 20');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('button', { name: 'Export…' }).click();
+  let dlg = page.getByRole('dialog', { name: /^Export/ });
+  const out = path.join(pg.dir, 'bronx-from-pg.csv');
+  await dlg.getByLabel('Format').selectOption('csv');
+  await dlg.getByLabel('Output file').fill(out);
+  await dlg.getByRole('button', { name: 'Export', exact: true }).click();
+  const bronx = Number((await pg.psql(`SELECT count(*) FROM public.trips WHERE borough = 'Bronx' AND fare > 20`)).trim());
+  await expect(dlg.getByRole('status')).toContainText(`Wrote ${bronx.toLocaleString('en-US')} rows`, { timeout: 30_000 });
+  const { readFileSync } = await import('node:fs');
+  expect(readFileSync(out, 'utf8').trim().split('\n').length).toBe(bronx + 1);
+  await dlg.getByRole('button', { name: 'Close' }).click();
+
+  // and into the database: the local sample written as a new table, added to the catalog from there
+  await page.getByText('trips.arrow', { exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'trips.arrow' })).toBeVisible();
+  await page.getByRole('button', { name: 'Export…' }).click();
+  dlg = page.getByRole('dialog', { name: /^Export/ });
+  await dlg.getByLabel('Format').selectOption('postgresql');
+  await expect(dlg.getByLabel('Output table')).toHaveValue(/::public\.trips$/);
+  await dlg.getByLabel('Output table').fill(`${pg.url}::public.trips_copy`);
+  await expect(dlg.getByRole('table', { name: 'Fidelity report' })).toContainText('timestamptz');
+  await dlg.getByLabel('Add the result to the catalog').check();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'pushdown12-export-db.png') });
+  await dlg.getByRole('button', { name: 'Export', exact: true }).click();
+  await expect(dlg.getByRole('status')).toContainText('Wrote 60,000 rows', { timeout: 60_000 });
+  expect((await pg.psql('SELECT count(*), count(DISTINCT trip_id) FROM public.trips_copy')).trim()).toBe('60000|60000');
+  await expect(page.getByText('public.trips_copy', { exact: true }).first()).toBeVisible();
 });

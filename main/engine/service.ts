@@ -114,7 +114,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       else if (p.location !== undefined && isDbLocation(p.location)) r = await remote().open(p.location, { signal });
       if (!r) return null;
       return { input: r.entry.location, name: r.entry.name.replace(/[^\w.-]+/g, '_').replace(/^.*\./, ''), source: sqlSource(r.ds, r.entry.location, whereExpr(p.where)) };
-    }),
+    }, async (location, signal) => (isDbLocation(location) ? (await remote().open(location, { signal })).entry.id : null)),
 
     close() {
       void remoteStore?.close();

@@ -37,7 +37,7 @@ export interface ExportNative {
  * Handlers closing over the engine's Datasets store (service.ts: `...exportHandlers(store, native)`).
  * Without `native`, every export streams from the source.
  */
-export function exportHandlers(store: () => Datasets, native?: ExportNative, remote?: RemoteExportInput) {
+export function exportHandlers(store: () => Datasets, native?: ExportNative, remote?: RemoteExportInput, openRemote?: (location: string, signal: AbortSignal) => Promise<string | null>) {
   const mappedInput = (ds: OpenedDataset): MappedInput | undefined =>
     native && { dataset: ds, selections: native.selections, compile: (where) => native.compile(ds, where) };
 
@@ -70,8 +70,9 @@ export function exportHandlers(store: () => Datasets, native?: ExportNative, rem
       });
       let added: string | undefined;
       if (p.addToCatalog && !r.dryRun) {
-        const opened = await store().open(r.inner ? `${r.output}::${r.inner}` : r.output, { signal: ctx.signal });
-        added = opened.id;
+        const loc = r.inner ? `${r.output}::${r.inner}` : r.output;
+        // a table written into a database is opened there (computed by it); a file is read as usual
+        added = (await openRemote?.(loc, ctx.signal)) ?? (await store().open(loc, { signal: ctx.signal })).id;
       }
       return {
         input: r.input, output: r.output, ...(r.inner ? { inner: r.inner } : {}), format: r.format, rows: r.rows, rowsRead: r.rowsRead,
