@@ -20,10 +20,13 @@
  * Later issues add (each with its own baseline in the same run; see their files):
  *   csv_ingest (bench/csv_ingest.ts), convert_csv_parquet (bench/convert.ts), filtered_row_window
  *   (bench/select.ts), plot figures (bench/plot.ts), explorer figures in Chromium (bench/explorer.ts)
+ *   sql_pushdown (bench/sql_pushdown.ts): summary and a 1024² density computed by a real PostgreSQL
+ *                   and a 2-shard ClickHouse on --pushdown-rows rows (vs.pull: against pulling the
+ *                   rows into the engine) and the density answer's wire bytes (vs.cells, target ≤ 2)
  * Usage: npm run -s bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
- *        [--only engine,csv_ingest,convert,select,plot,explorer] [--skip …] [--csv-bytes 1e9]
- *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]
+ *        [--only engine,csv_ingest,convert,select,plot,explorer,sql_pushdown] [--skip …] [--csv-bytes 1e9]
+ *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9] [--pushdown-rows 1e7]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -36,6 +39,7 @@ import { benchConvertCsvParquet } from './convert';
 import { benchFilteredWindow } from './select';
 import { benchPlot, writeUniformXY } from './plot';
 import { benchExplorer } from './explorer';
+import { benchSqlPushdown } from './sql_pushdown';
 import {
   bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
 } from '../native/index';
@@ -73,7 +77,8 @@ const SKIP = list('skip');
 const CSV_BYTES = opt('csv-bytes', 1e9);
 const SELECT_ROWS = opt('select-rows', 1e8);
 const TABLE_ROWS = opt('table-rows', 1e9);
-/** --only a,b / --skip a,b choose among: engine, csv_ingest, convert, select, plot, explorer */
+const PUSHDOWN_ROWS = opt('pushdown-rows', 10_000_000);
+/** --only a,b / --skip a,b choose among: engine, csv_ingest, convert, select, plot, explorer, sql_pushdown */
 const want = (name: string) => (!ONLY.length || ONLY.includes(name)) && !SKIP.includes(name);
 const PLOT_POINTS = argv.includes('--plot-points') ? sopt('plot-points', '').split(',').map(Number) : [1e8, 1e9];
 /** optional: scan a sparse file of this many GB (larger than RAM) and report peak anonymous memory */
@@ -381,6 +386,7 @@ async function main(): Promise<void> {
   if (want('explorer')) {
     for (const f of await benchExplorer({ dir: DIR, csvBytes: CSV_BYTES, summaryRows: SUMMARY_ROWS, tableRows: TABLE_ROWS, duckdb: USE_DUCK })) report(f);
   }
+  if (want('sql_pushdown')) for (const f of await benchSqlPushdown({ rows: PUSHDOWN_ROWS, reps: REPS, log })) report(f);
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   log(`load average during the run: ${load} (on ${info.threads} cores)`);
