@@ -52,15 +52,15 @@ describe('tone mapping', () => {
     expect(unpackRGBA(pixels[0]!).slice(0, 3)).toEqual([150, 0, 50]);
     expect(unpackRGBA(pixels[1]!).slice(0, 3)).toEqual([0, 0, 200]);
   });
-  it('shades a 2-megapixel grid quickly', () => {
+  it('shades a 2-megapixel grid: every non-empty cell painted, every empty one clear (speed: the bench)', () => {
     const n = 2048 * 1024;
     const c = new Uint32Array(n);
     for (let i = 0; i < n; i++) c[i] = (i * 2654435761) % 5000;
     const out = new Uint32Array(n);
     shade(c, 'eq_hist', 'viridis', out);
-    const t = performance.now();
-    shade(c, 'eq_hist', 'viridis', out);
-    expect(performance.now() - t).toBeLessThan(200);
+    let wrong = 0;
+    for (let i = 0; i < n; i++) if ((out[i]! >>> 24 !== 0) !== (c[i]! !== 0)) wrong++;
+    expect(wrong).toBe(0);
   });
   it('flipRows reverses row order', () => {
     expect([...flipRows(new Uint32Array([1, 2, 3, 4, 5, 6]), 2, 3)]).toEqual([5, 6, 3, 4, 1, 2]);
