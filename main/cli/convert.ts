@@ -10,14 +10,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { warningText, type EngineApi, type ExportFormat, type ExportReportDetail } from '../../shared/api';
 import { CdxError, isCancelled } from '../../shared/errors';
 import type { Client, Progress } from '../../shared/rpc';
-import { withEngine as defaultWithEngine } from './engine-client';
-import { exactJson, formatReport } from './format';
+import { queryLocation, querySqlOf, redactUrl, withEngine as defaultWithEngine, type WithEngineOptions } from './engine-client';
+import { exactJson, formatReport, sqlErrorWithCaret } from './format';
 
 export interface ConvertCliHelpers {
   /** a progress bar on a terminal (stderr), nothing when piped — index.ts's progressBar */
   progressBar?: (label: string) => { update(p: Progress): void; stop(): void };
   /** runs `fn` with an engine (engine-client.ts's withEngine) */
-  withEngine?<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>): Promise<T>;
+  withEngine?<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>, opts?: WithEngineOptions): Promise<T>;
 }
 
 function collectOption(v: string, prev: Record<string, string>): Record<string, string> {
@@ -28,7 +28,7 @@ function collectOption(v: string, prev: Record<string, string>): Record<string, 
 
 /** The output as shown: a password written in a database URL is left out (the engine keeps it for the session). */
 function shown(output: string): string {
-  return output.replace(/^((?:postgres|postgresql|clickhouse):\/\/[^/@:]*):[^@/]*@/i, '$1@');
+  return redactUrl(output.replace(/^((?:postgres|postgresql|clickhouse):\/\/[^/@:]*):[^@/]*@/i, '$1@'));
 }
 
 function list(v: string): string[] {
@@ -52,9 +52,10 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
   const cmd = program
     .command('convert')
     .description('convert a dataset to another format (whole, filtered or some columns), streaming, with a fidelity report')
-    .argument('<in>', 'a file, or PATH::INNER for a dataset inside a container')
+    .argument('<in>', 'a file, or PATH::INNER for a dataset inside a container, or a database URL::TABLE (or the connection with --sql)')
     .argument('<out>', 'the output file (OUT::TABLE for SQLite, OUT::/GROUP for HDF5; the format comes from its extension), or a database table: postgresql://USER@HOST:PORT/DB::SCHEMA.TABLE, clickhouse://USER@HOST:PORT/DB::DB.TABLE')
     .option('-f, --format <format>', 'csv, tsv, parquet, arrow (feather), sqlite, hdf5, npy, npz, ndjson')
+    .option('--sql <query>', 'IN is a database connection (URL without ::TABLE): convert the rows of this query, e.g. "SELECT * FROM t WHERE x > 1"')
     .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100 and country in (\'US\', \'CA\')"')
     .option('--columns <a,b>', 'only these columns, in this order', list)
     .option('-o, --option <key=value>', 'a writer option (repeatable), e.g. compression=zstd', collectOption, {})
@@ -63,9 +64,10 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
     .option('--json', 'print the result (or the dry run\'s report) as JSON')
     .option('-q, --quiet', 'do not print the fidelity report before writing')
     .addHelpText('after', () => formatsHelp(formats))
-    .action(async (input: string, output: string, o: {
-      format?: string; where?: string; columns?: string[]; option: Record<string, string>; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean;
+    .action(async (inputArg: string, output: string, o: {
+      format?: string; where?: string; columns?: string[]; option: Record<string, string>; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean; sql?: string;
     }) => {
+      const input = queryLocation(inputArg, o.sql);
       await withEngine(async (e, signal) => {
         const bar = o.dryRun ? undefined : helpers.progressBar?.('converting');
         try {
@@ -92,18 +94,19 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
             console.log(formatReport(r.report, shown(output)));
             console.log(`(dry run: nothing written)`);
           } else {
-            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${/^[a-z]+:\/\//i.test(r.output) && r.inner ? `${r.output}::${r.inner}` : shown(output)} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
+            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${/^[a-z]+:\/\//i.test(r.output) && r.inner ? redactUrl(`${r.output}::${r.inner}`) : shown(output)} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
           }
           for (const w of r.warnings) console.error(`warning: ${warningText(w)}`);
         } catch (err) {
           // Ctrl+C: the call is answered here at once; the engine removes what it had begun to
           // write before it stops, and withEngine waits for it to stop before this is printed
           if (isCancelled(err)) throw CdxError.file('E_CANCELLED', shown(output), 'conversion cancelled; nothing was written');
-          throw err;
+          // a query's syntax error with a caret under the server's position
+          throw sqlErrorWithCaret(err, querySqlOf(input));
         } finally {
           bar?.stop();
         }
-      });
+      }, { urls: [input, output] });
     });
   // `cdx convert --help` lists each format's options as the engine's writers declare them: asked
   // of the engine only when help is wanted (commander prints help synchronously, after this hook)

@@ -1,6 +1,10 @@
 /**
  * `cdx`, the command line: the same engine as the app, JSON for scripts, readable text otherwise.
- * Exit 0 on success; otherwise non-zero with one line naming the file and the problem.
+ * Exit 0 on success; otherwise non-zero with one line naming the file and the problem (a syntax
+ * error in an expression or in a database query adds the line with a caret under the position).
+ * Databases are locations too: `postgresql://USER@HOST:PORT/DB::SCHEMA.TABLE`,
+ * `clickhouse://USER@HOST:PORT/DB::TABLE`; `--sql "SELECT …"` on a connection opens a query;
+ * `cdx schema URL` lists a connection's tables and views.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { COLUMN_TYPE_CHOICES, warningText, type ColumnTypeChoice, type DatasetOverview } from '../../shared/api';
@@ -8,10 +12,10 @@ import { CdxError } from '../../shared/errors';
 import { SingleBar, Presets } from 'cli-progress';
 import { tableFromIPC } from 'apache-arrow';
 import { serve } from '../web/serve';
-import { appVersion, clientFor, withEngine, type CliEngine } from './engine-client';
+import { appVersion, clientFor, isDbUrl, queryLocation, querySqlOf, redactUrl, splitDbUrl, withEngine, type CliEngine, type WithEngineOptions } from './engine-client';
 import { registerConvert } from './convert';
 import { registerPlot } from './plot';
-import { cell, displayCell, exactJson, summaryJson, summaryText, table } from './format';
+import { cell, columnCells, exactJson, relationsText, sqlErrorWithCaret, SqlErrorWithCaret, summaryJson, summaryText, table } from './format';
 import type { Progress } from '../../shared/rpc';
 
 function parsePort(v: string): number {
@@ -84,6 +88,20 @@ async function openDataset(e: CliEngine, location: string, signal: AbortSignal) 
   }
 }
 
+const SQL_HELP = 'on a database connection (URL without ::TABLE): the rows of this query, e.g. "SELECT * FROM t WHERE x > 1"';
+
+/**
+ * Runs a command on one location with an engine: a database's refused login may ask for the
+ * password (engine-client.ts), and a query's syntax error comes back with a caret under its position.
+ */
+async function onLocation<T>(location: string, fn: (e: CliEngine, signal: AbortSignal) => Promise<T>, opts: WithEngineOptions = {}): Promise<T> {
+  try {
+    return await withEngine(fn, { urls: [location], ...opts });
+  } catch (e) {
+    throw sqlErrorWithCaret(e, querySqlOf(location));
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -115,10 +133,20 @@ export function buildProgram(): Command {
   program
     .command('schema')
     .description('print the dataset\'s DataShape line, e.g. `1000 * {id: int64, name: ?string}`')
-    .argument('<path>', 'a file, or PATH::INNER for a dataset inside a container (HDF5, SQLite, NPZ)')
+    .argument('<path>', 'a file, or PATH::INNER for a dataset inside a container (HDF5, SQLite, NPZ), or a database URL (without ::TABLE: its tables and views)')
+    .option('--sql <query>', SQL_HELP)
     .option('--json', 'print the schema as JSON')
-    .action(async (location: string, o: { json?: boolean }) => {
-      await withEngine(async (e, signal) => {
+    .action(async (path: string, o: { json?: boolean; sql?: string }) => {
+      const location = queryLocation(path, o.sql);
+      await onLocation(location, async (e, signal) => {
+        // a connection without a table: its tables and views, as the app lists a container's
+        if (isDbUrl(location) && !splitDbUrl(location).inner) {
+          const items = await e.api.listInner({ path: location }, { signal });
+          const connection = redactUrl(splitDbUrl(location).connection);
+          if (o.json) console.log(exactJson({ connection, relations: items }, 2));
+          else console.log(relationsText(connection, items));
+          return;
+        }
         const ov = await openDataset(e, location, signal);
         if (o.json) console.log(exactJson({ rows: ov.rows, fields: ov.schema.fields, metadata: ov.metadata }, 2));
         else console.log(ov.dataShape);
@@ -129,22 +157,25 @@ export function buildProgram(): Command {
   program
     .command('head')
     .description('print the first rows')
-    .argument('<path>', 'a file, or PATH::INNER')
+    .argument('<path>', 'a file, or PATH::INNER, or a database URL::TABLE')
+    .option('--sql <query>', SQL_HELP)
     .option('-n, --rows <n>', 'how many rows', parseCount, 20)
     .option('--offset <n>', 'skip this many rows first (0: from the first row)', parseCount, 0)
     .option('--columns <a,b>', 'only these columns', list)
     .option('--json', 'one JSON object per row (NDJSON)')
     .option('--type <col=T>', 'read a column as T (string, category, int64, float64, bool, date, timestamp; auto: as found); kept for later', typeOption, [])
-    .action(async (location: string, o: { rows: number; offset: number; columns?: string[]; json?: boolean; type: [string, ColumnTypeChoice | null][] }) => {
-      await withEngine(async (e, signal) => {
+    .action(async (path: string, o: { rows: number; offset: number; columns?: string[]; json?: boolean; sql?: string; type: [string, ColumnTypeChoice | null][] }) => {
+      const location = queryLocation(path, o.sql);
+      await onLocation(location, async (e, signal) => {
         const ov = await applyTypes(e, await openDataset(e, location, signal), o.type, signal);
         const r = await e.api.rows({ dataset: ov.entry.id, offset: o.offset, limit: o.rows, columns: o.columns }, { signal });
         const t = tableFromIPC(r.ipc);
         const names = t.schema.fields.map((f) => f.name);
-        const rows: unknown[][] = [];
-        for (let i = 0; i < t.numRows; i++) rows.push(names.map((_, j) => t.getChildAt(j)!.get(i)));
         const fields = names.map((n) => ov.schema.fields.find((f) => f.name === n));
-        const shown = rows.map((row) => row.map((v, j) => displayCell(v, fields[j]?.type, fields[j]?.unit)));
+        // column by column (timestamps from their raw int64: micro- and nanoseconds kept)
+        const cols = names.map((_, j) => columnCells(t.getChildAt(j)!, fields[j]?.type, fields[j]?.unit));
+        const shown: unknown[][] = [];
+        for (let i = 0; i < t.numRows; i++) shown.push(cols.map((c) => c[i]));
         // rows the reader skipped are in no window: say so (on stderr), as summary and schema do
         for (const w of ov.warnings) console.error(`warning: ${warningText(w)}`);
         if (o.json) {
@@ -162,14 +193,16 @@ export function buildProgram(): Command {
   program
     .command('summary')
     .description('statistics of every column: count, nulls, distinct, min, max, mean, std, quantiles, top values')
-    .argument('<path>', 'a file, or PATH::INNER')
+    .argument('<path>', 'a file, or PATH::INNER, or a database URL::TABLE')
+    .option('--sql <query>', SQL_HELP)
     .option('--json', 'print one JSON object (int64 values exact)')
     .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100 and country in (\'US\', \'CA\')"')
     .option('--columns <a,b>', 'only these columns', list)
     .option('--strict', 'refuse a file with malformed rows instead of skipping them')
     .option('--type <col=T>', 'read a column as T (string, category, int64, float64, bool, date, timestamp; auto: as found); values that do not convert are null and counted; kept for later', typeOption, [])
-    .action(async (location: string, o: { json?: boolean; where?: string; columns?: string[]; strict?: boolean; type: [string, ColumnTypeChoice | null][] }) => {
-      await withEngine(async (e, signal) => {
+    .action(async (path: string, o: { json?: boolean; where?: string; columns?: string[]; strict?: boolean; sql?: string; type: [string, ColumnTypeChoice | null][] }) => {
+      const location = queryLocation(path, o.sql);
+      await onLocation(location, async (e, signal) => {
         const ov = await applyTypes(e, await openDataset(e, location, signal), o.type, signal);
         if (o.strict && ov.warnings.some((w) => w.code === 'W_BAD_ROW')) {
           const first = ov.warnings.find((w) => w.code === 'W_BAD_ROW')!;
@@ -239,7 +272,7 @@ export function buildProgram(): Command {
     });
 
   registerConvert(program, { progressBar, withEngine });
-  registerPlot(program, { withEngine, openDataset });
+  registerPlot(program, { withEngine, openDataset, sqlHelp: SQL_HELP });
 
   program
     .command('open')
@@ -262,15 +295,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Where a refused login's password comes from (the message says it when it is not the prompt). */
+function authHint(label: string): string {
+  const ch = /^clickhouse:/i.test(label.trim());
+  const from = ch ? 'the URL or CLICKHOUSE_PASSWORD' : 'the URL, PGPASSWORD or ~/.pgpass';
+  return `the password comes from ${from}${process.stdin.isTTY && process.stderr.isTTY ? '' : ', or from a prompt when cdx runs on a terminal'}`;
+}
+
 export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
-    const err = e as { message?: string; code?: string };
+    const err = e as { message?: string; code?: string; file?: string };
     // one line naming the file and the problem (multi-line details are for logs); a --where syntax
-    // error keeps its two extra lines: the expression with a caret under the position
+    // error, or a database query's, keeps its extra lines: the text with a caret under the position
     const msg = err.message ?? String(e);
-    console.error(`cdx: ${err.code === 'E_SYNTAX' ? msg : msg.split('\n')[0]}`);
+    let text = err.code === 'E_SYNTAX' || e instanceof SqlErrorWithCaret ? msg : msg.split('\n')[0]!;
+    if (err.code === 'E_AUTH' && !/PGPASSWORD|CLICKHOUSE_PASSWORD/.test(text)) text += `; ${authHint(err.file ?? text)}`;
+    // a password written in a URL is never shown back, whatever the message
+    console.error(`cdx: ${redactUrl(text)}`);
     process.exitCode = 1;
   }
 }

@@ -22,11 +22,14 @@ import { plotFrame, plotSVG } from '../../shared/plot/svg';
 import { isColormap, COLORMAPS, type ColormapName } from '../../shared/plot/colormap';
 import { isTone, TONES, type ToneHow } from '../../shared/plot/shade';
 import type { AxisKind } from '../../shared/plot/ticks';
-import { withEngine } from './engine-client';
+import { queryLocation, querySqlOf, withEngine, type WithEngineOptions } from './engine-client';
+import { sqlErrorWithCaret } from './format';
 
 export interface PlotCliHelpers {
-  withEngine<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>): Promise<T>;
+  withEngine<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>, opts?: WithEngineOptions): Promise<T>;
   openDataset(e: { api: Client<EngineApi> }, location: string, signal: AbortSignal): Promise<DatasetOverview>;
+  /** the --sql option's help (index.ts's, so that every command says the same) */
+  sqlHelp?: string;
 }
 
 function limits(v: string): [number, number] {
@@ -53,6 +56,8 @@ export interface PlotCliOptions {
   cmap: string;
   where?: string;
   out: string;
+  /** a query on a database connection (the dataset is URL::(QUERY)) */
+  sql?: string;
 }
 
 /** Runs one `cdx plot` with an engine client; returns what was written. */
@@ -113,7 +118,8 @@ export function registerPlot(program: Command, h: PlotCliHelpers = defaultHelper
   program
     .command('plot')
     .description('a density plot of two columns as PNG, SVG (with axes and legend), or the count grid as NPY / CSV')
-    .argument('<path>', 'a file, or PATH::INNER')
+    .argument('<path>', 'a file, or PATH::INNER, or a database URL::TABLE')
+    .option('--sql <query>', h.sqlHelp ?? 'on a database connection (URL without ::TABLE): plot the rows of this query')
     .requiredOption('--x <column>', 'the x column (numeric or date/time)')
     .requiredOption('--y <column>', 'the y column (numeric or date/time)')
     .option('--color <column>', 'a categorical column: colours blended by category')
@@ -125,11 +131,17 @@ export function registerPlot(program: Command, h: PlotCliHelpers = defaultHelper
     .option('--cmap <name>', `colour map: ${COLORMAPS.join(', ')}`, 'fire')
     .option('--where <expr>', 'only rows where EXPR holds')
     .requiredOption('--out <file>', 'FILE.png, FILE.svg, FILE.npy or FILE.csv')
-    .action(async (location: string, o: PlotCliOptions) => {
-      await h.withEngine(async (e, signal) => {
-        const ov = await h.openDataset(e, location, signal);
-        const r = await runPlot(e.api, ov, o, signal);
-        console.log(`wrote ${r.file} (${r.width}x${r.height}, ${r.binned.toLocaleString('en-US')} points binned)`);
-      });
+    .action(async (path: string, o: PlotCliOptions) => {
+      const location = queryLocation(path, o.sql);
+      try {
+        await h.withEngine(async (e, signal) => {
+          const ov = await h.openDataset(e, location, signal);
+          const r = await runPlot(e.api, ov, o, signal);
+          console.log(`wrote ${r.file} (${r.width}x${r.height}, ${r.binned.toLocaleString('en-US')} points binned)`);
+        }, { urls: [location] });
+      } catch (e) {
+        // a query's syntax error with a caret under the server's position
+        throw sqlErrorWithCaret(e, querySqlOf(location));
+      }
     });
 }
