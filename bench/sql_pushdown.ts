@@ -226,7 +226,7 @@ async function measure(db: DbUnderTest, rows: number, reps: number, log: (m: str
     let why = '';
     if (vsPull < 10 && densitySql) {
       const srvMs = await db.serverMs(densitySql).catch((e: unknown) => { log(`server time unavailable: ${(e as Error).message.split('\n')[0]}`); return null; });
-      if (srvMs !== null) why = `; below target: the server itself takes ${srvMs.toFixed(0)} ms of the ${densMs.toFixed(0)} ms (the rest transfer + parse), while the pull spends ${loopMs.toFixed(0)} ms parsing+binning here and ${(pullMs - loopMs).toFixed(0)} ms in the driver/server`;
+      if (srvMs !== null) why = `; below target: the server alone (its answer discarded there, least of 2) takes ${srvMs.toFixed(0)} ms against the ${densMs.toFixed(0)} ms round trip (the rest transfer + parse), while the pull spends ${loopMs.toFixed(0)} ms parsing+binning here and ${(pullMs - loopMs).toFixed(0)} ms in the driver/server`;
     }
     const n = rows.toExponential(2);
     figures.push({
@@ -311,8 +311,15 @@ export async function benchSqlPushdown(opts: { rows: number; reps: number; log: 
         kind: 'postgresql', tag: 'postgresql', table: 'public.t', port: pg.port, password: pg.password,
         url: (port) => `postgresql://cdx@127.0.0.1:${port}/cdxdb`,
         serverMs: async (sql) => {
-          const plan = await srv.psql(`SET ROLE cdx; EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`);
-          return (JSON.parse(plan) as { 'Execution Time': number }[])[0]!['Execution Time'];
+          // the plan's shape once in the log (spills, workers), then the least of two execution times
+          const plan = await srv.psql(`SET ROLE cdx; EXPLAIN (ANALYZE, TIMING OFF) ${sql}`);
+          log(`postgresql: density plan: ${plan.split('\n').filter((l) => /Aggregate|Batches|Workers|Sort|Scan|Execution Time/.test(l)).map((l) => l.trim().replace(/\s+/g, ' ').slice(0, 160)).join(' | ')}`);
+          let best = Infinity;
+          for (let i = 0; i < 2; i++) {
+            const j = await srv.psql(`SET ROLE cdx; EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`);
+            best = Math.min(best, (JSON.parse(j) as { 'Execution Time': number }[])[0]!['Execution Time']);
+          }
+          return best;
         },
       }, rows, reps, log)));
     } finally {
@@ -334,9 +341,13 @@ export async function benchSqlPushdown(opts: { rows: number; reps: number; log: 
         url: (port) => `clickhouse://cdx@127.0.0.1:${port}/default`,
         serverMs: async (sql) => {
           // the same statement with its answer discarded on the server (FORMAT Null): compute without transfer
-          const t0 = performance.now();
-          await srv.query(`${sql} FORMAT Null`, 0);
-          return performance.now() - t0;
+          let best = Infinity;
+          for (let i = 0; i < 2; i++) {
+            const t0 = performance.now();
+            await srv.query(`${sql} FORMAT Null`, 0);
+            best = Math.min(best, performance.now() - t0);
+          }
+          return best;
         },
       }, rows, reps, log)));
     } finally {
