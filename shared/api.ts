@@ -192,6 +192,8 @@ export interface ColumnSummaryInfo {
   distinct?: number;
   /** true when `distinct` is an exact count; otherwise it is an estimate and shown as one (`~`) */
   distinctExact?: boolean;
+  /** how an estimated `distinct` was made, when not by the native HyperLogLog (a database's own estimate) */
+  distinctHow?: string;
   /** smallest and largest value; for strings the first and last in code-point (byte-wise UTF-8) order */
   min?: SummaryValue;
   max?: SummaryValue;

@@ -174,6 +174,10 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       if (type !== null && !COLUMN_TYPE_CHOICES.includes(type)) {
         throw new CdxError('E_BAD_TYPE', `unknown column type "${String(type)}" (${COLUMN_TYPE_CHOICES.join(', ')})`, { column });
       }
+      const r = await db(dataset, ctx.signal);
+      if (r) {
+        throw new CdxError('E_UNSUPPORTED', `${r.ds.what}: a database column keeps the type the database gives it; cast it in a query instead (the SQL editor, or --sql): SELECT CAST("${column}" AS …) …`, { file: r.ds.what, column });
+      }
       const t0 = performance.now();
       const ds = await store().setColumnType(dataset, column, type, {
         signal: ctx.signal,
@@ -201,6 +205,15 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     },
 
     async columnStats({ dataset, column }, ctx): Promise<ColumnStats> {
+      const r = await db(dataset, ctx.signal);
+      if (r) {
+        // computed by the database: one aggregate query
+        const st = await r.ds.stats(column, { signal: ctx.signal });
+        return {
+          dataset, column, ...st,
+          computedBy: `the database (${r.ds.serverVersion})`,
+        };
+      }
       const ds = await store().get(dataset, { signal: ctx.signal });
       const c = ds.columns.get(column);
       if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no readable column "${column}"`, { file: ds.location, column });

@@ -112,10 +112,19 @@ export function chServerError(body: string, label: string, what: ErrorContext = 
     let position: number | undefined;
     if (p && what.sql !== undefined) {
       const pos = Number(p[1]) - 1 - (what.sqlOffset ?? 0);
-      if (pos >= 0 && pos <= what.sql.length) position = pos;
+      // past the end of the user's text (the wrapper's closing parenthesis): the query ended too soon
+      if (pos >= 0) position = Math.min(pos, what.sql.length);
     }
-    const at = position !== undefined ? ` (at character ${position + 1}${lineCol(what.sql!, position)})` : '';
-    return new CdxError('E_SQL', `${where}: ${shortSyntax(msg)}${at}`, { file, ...(position !== undefined ? { position } : {}) });
+    // the server counts in the text it received (the query wrapped): say it in the user's own text
+    let text = shortSyntax(msg);
+    if (position !== undefined) {
+      const user = what.sql!;
+      const before = user.slice(0, position);
+      const line = before.split('\n').length, col = position - before.lastIndexOf('\n');
+      text = text.replace(/failed at position \d+( \(line \d+, col \d+\))?/, `failed at position ${position + 1} (line ${line}, col ${col})`);
+      if (position >= user.length) text = text.replace(/: \)\. Expected/, ': the end of the query. Expected');
+    }
+    return new CdxError('E_SQL', `${where}: ${text}`, { file, ...(position !== undefined ? { position } : {}) });
   }
   return new CdxError(code, `${where}: ${msg || `HTTP ${status ?? '?'}`}`, { file });
 }
@@ -126,12 +135,6 @@ function shortSyntax(msg: string): string {
     const items = list.split(', ');
     return items.length > 8 ? `${head}${items.slice(0, 8).join(', ')}, …` : `${head}${list}`;
   });
-}
-
-function lineCol(sql: string, pos: number): string {
-  const before = sql.slice(0, pos);
-  const line = before.split('\n').length;
-  return line > 1 ? `, line ${line} column ${pos - before.lastIndexOf('\n')}` : '';
 }
 
 /** A socket / HTTP client error as a CdxError. `connected`: did the TCP connection open? */

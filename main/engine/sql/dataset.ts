@@ -334,6 +334,20 @@ export class SqlDataset {
     return this.pg ? `count(*) FILTER (WHERE ${cond})` : `countIf(${cond})`;
   }
 
+  /** count, NaN count, min, max, sum and mean of a numeric column (columnStats: the native regionStats' definitions) */
+  async stats(name: string, opts: QueryOptions): Promise<{ count: number; nanCount: number; min: number; max: number; sum: number; mean: number }> {
+    const c = this.numericColumn(name, 'statistics');
+    const fv = this.fnum(c);
+    const nn = this.notNaN(c, fv);
+    const q = new Sql(this.pg);
+    const r = (await this.run(q, `SELECT count(${fv}), ${nn ? this.countWhere(this.pg ? `${fv} = 'NaN'::float8` : `isNaN(${fv})`) : '0'}, ${this.agg('min', fv, nn)}, ${this.agg('max', fv, nn)}, ${this.agg('sum', fv, nn)} FROM ${this.from}`, opts)).rows[0]!;
+    const count = Number(r[0]), nanCount = Number(r[1]);
+    const num = (s: string | null | undefined) => (s == null ? NaN : parseFloatText(s));
+    const valid = count - nanCount;
+    const sum = valid ? num(r[4]) : 0;
+    return { count, nanCount, min: num(r[2]), max: num(r[3]), sum, mean: valid ? sum / valid : NaN };
+  }
+
   // -------------------------------------------------------------------------------------------
   // summary
 
@@ -343,37 +357,51 @@ export class SqlDataset {
     const opts = { signal: o.signal };
     const pg = this.pg;
     // round 1: counts, extremes, moments of every column in one scan
-    const q1 = new Sql(pg);
-    const sel: string[] = ['count(*)'];
-    const at: number[] = [];
-    for (const c of cols) {
-      at.push(sel.length);
-      const v = c.value;
-      if (isNumericCls(c.cls)) {
-        const nn = this.notNaN(c), fin = this.finite(c);
-        const fv = pg ? `${v}::float8` : `toFloat64(${v})`;
-        sel.push(
-          `count(${v})`,
-          nn ? this.countWhere(pg ? `${v} = 'NaN'::float8` : `isNaN(${v})`) : '0',
-          this.agg('min', v, nn), this.agg('max', v, nn),
-          this.agg('min', fv, fin), this.agg('max', fv, fin),
-          // (PostgreSQL's avg of integers is exact numeric; doubles as the kernels: finite values only)
-          pg ? `${this.agg('avg', c.int64 || c.cls === 'int' ? v : fv, fin)}::float8` : this.agg('avg', fv, fin),
-          pg ? this.agg('stddev_samp', fv, fin) : this.agg('stddevSamp', fv, fin),
-          this.agg('count', v, fin),
-          pg ? 'NULL' : (nn ? `uniqIf(${v}, ${nn})` : `uniq(${v})`),
-        );
-      } else {
-        sel.push(
-          `count(${v})`,
-          pg ? `min(${v} COLLATE "C")` : `min(${v})`, pg ? `max(${v} COLLATE "C")` : `max(${v})`,
-          pg ? `min(char_length(${v}))` : `min(lengthUTF8(${v}))`, pg ? `max(char_length(${v}))` : `max(lengthUTF8(${v}))`,
-          pg ? 'NULL' : `uniq(${v})`,
-        );
+    const build = (moments: boolean) => {
+      const q1 = new Sql(pg);
+      const sel: string[] = ['count(*)'];
+      const at: number[] = [];
+      for (const c of cols) {
+        at.push(sel.length);
+        const v = c.value;
+        if (isNumericCls(c.cls)) {
+          const nn = this.notNaN(c), fin = this.finite(c);
+          const fv = pg ? `${v}::float8` : `toFloat64(${v})`;
+          sel.push(
+            `count(${v})`,
+            nn ? this.countWhere(pg ? `${v} = 'NaN'::float8` : `isNaN(${v})`) : '0',
+            this.agg('min', v, nn), this.agg('max', v, nn),
+            this.agg('min', fv, fin), this.agg('max', fv, fin),
+            // (PostgreSQL's avg of integers is exact numeric; doubles as the kernels: finite values only)
+            !moments ? 'NULL' : pg ? `${this.agg('avg', c.int64 || c.cls === 'int' ? v : fv, fin)}::float8` : this.agg('avg', fv, fin),
+            !moments ? 'NULL' : pg ? this.agg('stddev_samp', fv, fin) : this.agg('stddevSamp', fv, fin),
+            this.agg('count', v, fin),
+            pg ? 'NULL' : (nn ? `uniqIf(${v}, ${nn})` : `uniq(${v})`),
+          );
+        } else {
+          sel.push(
+            `count(${v})`,
+            pg ? `min(${v} COLLATE "C")` : `min(${v})`, pg ? `max(${v} COLLATE "C")` : `max(${v})`,
+            pg ? `min(char_length(${v}))` : `min(lengthUTF8(${v}))`, pg ? `max(char_length(${v}))` : `max(lengthUTF8(${v}))`,
+            pg ? 'NULL' : `uniq(${v})`,
+          );
+        }
       }
+      return { q1, sel, at };
+    };
+    let moments = true;
+    let b = build(true);
+    let r1: (string | null)[];
+    try {
+      r1 = (await this.run(b.q1, `SELECT ${b.sel.join(', ')} FROM ${this.from}${this.whereClause(b.q1, where)}`, opts)).rows[0]!;
+    } catch (e) {
+      // PostgreSQL's float8 sums refuse to overflow (values near 1e300): the moments again, scaled, below
+      if (!(pg && (e as { cause?: { code?: string } }).cause?.code === '22003')) throw e;
+      moments = false;
+      b = build(false);
+      r1 = (await this.run(b.q1, `SELECT ${b.sel.join(', ')} FROM ${this.from}${this.whereClause(b.q1, where)}`, opts)).rows[0]!;
     }
-    const wc = this.whereClause(q1, where);
-    const r1 = (await this.run(q1, `SELECT ${sel.join(', ')} FROM ${this.from}${wc}`, opts)).rows[0]!;
+    const at = b.at;
     const rows = Number(r1[0]);
     const out: ColumnSummaryInfo[] = [];
     for (let i = 0; i < cols.length; i++) {
@@ -417,13 +445,14 @@ export class SqlDataset {
         if (!pg) state.uniq = Number(r1[j + 5]);
       }
       out.push(info);
-      (info as ColumnSummaryInfo & { [S]?: ColState })[S] = state;
+      (info as ColumnSummaryInfo & { [S_]?: ColState })[S_] = state;
     }
+    await this.scaledMoments(out, where, moments, opts);
     // round 2, per column: distinct, quantiles, histogram, top values
     for (let i = 0; i < cols.length; i++) {
       const info = out[i]!;
-      const st = (info as ColumnSummaryInfo & { [S]?: ColState })[S]!;
-      delete (info as ColumnSummaryInfo & { [S]?: ColState })[S];
+      const st = (info as ColumnSummaryInfo & { [S_]?: ColState })[S_]!;
+      delete (info as ColumnSummaryInfo & { [S_]?: ColState })[S_];
       await this.distinct(st, where, opts, rows);
       if (isNumericCls(st.c.cls)) {
         if (st.c.cls !== 'bool') await this.quantiles(st, where, opts);
@@ -436,6 +465,42 @@ export class SqlDataset {
       o.onColumn?.(info, i, cols.length);
     }
     return { rows: where ? this.rows : rows, ...(where ? { filteredRows: rows } : {}), columns: out };
+  }
+
+  /**
+   * Mean and std of columns holding huge values (|x| > 1e150: the sums of squares overflow a double;
+   * PostgreSQL refuses, ClickHouse says inf) computed on the values scaled by a power of two (exact),
+   * as the native kernels' merged moments never overflow.
+   */
+  private async scaledMoments(out: ColumnSummaryInfo[], where: Expr | undefined, moments: boolean, opts: QueryOptions): Promise<void> {
+    const S = (i: ColumnSummaryInfo) => (i as ColumnSummaryInfo & { [S_]?: ColState })[S_]!;
+    const need = out.map(S).filter((st) => isNumericCls(st.c.cls) && st.c.cls !== 'bool' && st.finite > 0
+      && (!moments || Math.max(Math.abs(st.fmin), Math.abs(st.fmax)) > 1e150));
+    if (!need.length) return;
+    const q = new Sql(this.pg);
+    const sel: string[] = [];
+    const scales = need.map((st) => 2 ** -Math.ceil(Math.log2(Math.max(Math.abs(st.fmin), Math.abs(st.fmax)))));
+    need.forEach((st, i) => {
+      const fin = this.finite(st.c);
+      if (this.pg) {
+        // PostgreSQL: exact numeric sums (a scaled double would raise underflow on tiny values)
+        const nv = `(${this.fnum(st.c)})::numeric * ${f64(scales[i]!)}::numeric`;
+        sel.push(`${this.agg('avg', nv, fin)}::float8`, `${this.agg('stddev_samp', nv, fin)}::float8`);
+      } else {
+        const fv = `(${this.fnum(st.c)} * ${f64(scales[i]!)})`;
+        sel.push(this.agg('avg', fv, fin), this.agg('stddevSamp', fv, fin));
+      }
+    });
+    const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
+    need.forEach((st, i) => {
+      const mean = r[2 * i] == null ? NaN : parseFloatText(r[2 * i]!) / scales[i]!;
+      const std = r[2 * i + 1] == null ? NaN : parseFloatText(r[2 * i + 1]!) / scales[i]!;
+      const lg = logicalOf(st.c);
+      const per = lg ? MS_PER[lg.unit]! : 1;
+      if (!Number.isNaN(mean)) st.info.mean = lg ? (displayValue(mean, lg as never) as string) : mean;
+      if (st.finite > 1 && Number.isFinite(std)) st.info.std = std * per;
+      else delete st.info.std;
+    });
   }
 
   private async distinct(st: ColState, where: Expr | undefined, opts: QueryOptions, rows: number): Promise<void> {
@@ -455,6 +520,7 @@ export class SqlDataset {
         info.distinct = Math.min(st.uniq!, st.nonNaN);
         info.distinctExact = false;
       }
+      if (!info.distinctExact) info.distinctHow = "ClickHouse's uniq (an adaptive sample of hashes, about 1 % error)";
       return;
     }
     if (rows <= PG_DISTINCT_ROW_BUDGET) {
@@ -472,6 +538,7 @@ export class SqlDataset {
     const est = n > 0 ? Math.sqrt(st.nonNaN / n) * f1 + fm : 0;
     info.distinct = Math.min(Math.round(est), st.nonNaN);
     info.distinctExact = false;
+    info.distinctHow = `estimated by PostgreSQL from a sample of about ${Math.round(n).toLocaleString('en-US')} values (GEE); counted exactly up to ${PG_DISTINCT_ROW_BUDGET.toLocaleString('en-US')} rows`;
   }
 
   private async quantiles(st: ColState, where: Expr | undefined, opts: QueryOptions): Promise<void> {
@@ -784,7 +851,22 @@ export class SqlDataset {
       note = `coloured by the ${cat.labels.length} values of "${p.color}" (rows without a value are not drawn)`;
     } else if (mean) {
       const mv = this.fnum(mean);
-      const r = await this.run(q, `SELECT __cell, count(*), ${pg ? `avg(__mv) FILTER (WHERE __mv <> 'NaN'::float8)` : 'avgIf(__mv, NOT isNaN(__mv))'} FROM (SELECT ${cell} AS __cell, ${mv} AS __mv FROM ${this.from}${wc}) d GROUP BY __cell`, opts);
+      const sqlOf = (numeric: boolean) => `SELECT __cell, count(*), ${pg
+        ? (numeric
+          // (numeric holds no infinity: a cell with +Inf has mean +Inf, with both signs NaN, as in doubles)
+          ? `CASE WHEN count(*) FILTER (WHERE __mv = 'Infinity'::float8) > 0 AND count(*) FILTER (WHERE __mv = '-Infinity'::float8) > 0 THEN 'NaN'::float8`
+            + ` WHEN count(*) FILTER (WHERE __mv = 'Infinity'::float8) > 0 THEN 'Infinity'::float8 WHEN count(*) FILTER (WHERE __mv = '-Infinity'::float8) > 0 THEN '-Infinity'::float8`
+            + ` ELSE (avg(__mv::numeric) FILTER (WHERE __mv NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)))::float8 END`
+          : `avg(__mv) FILTER (WHERE __mv <> 'NaN'::float8)`)
+        : 'avgIf(__mv, NOT isNaN(__mv))'} FROM (SELECT ${cell} AS __cell, ${mv} AS __mv FROM ${this.from}${wc}) d GROUP BY __cell`;
+      let r;
+      try {
+        r = await this.run(q, sqlOf(false), opts);
+      } catch (e) {
+        // PostgreSQL's float8 sums refuse to overflow (values near 1e300): exact numeric sums instead
+        if (!(pg && (e as { cause?: { code?: string } }).cause?.code === '22003')) throw e;
+        r = await this.run(q, sqlOf(true), opts);
+      }
       means = new Float64Array(n).fill(NaN);
       for (const [cs, ns, ms] of r.rows) {
         const ci = Number(cs), m = Number(ns);
@@ -894,7 +976,7 @@ export class SqlDataset {
   }
 }
 
-const S = Symbol('state');
+const S_ = Symbol('state');
 interface ColState {
   c: SqlColumn;
   info: ColumnSummaryInfo;

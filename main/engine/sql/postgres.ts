@@ -291,7 +291,8 @@ export function pgError(e: unknown, label: string, what: { table?: string; sql?:
     let position: number | undefined;
     if (err.position && what.sql !== undefined) {
       const p = Number(err.position) - 1 - (what.sqlOffset ?? 0);
-      if (p >= 0 && p <= what.sql.length) position = p;
+      // past the end of the user's text (the wrapper after it): the query ended too soon
+      if (p >= 0) position = Math.min(p, what.sql.length);
     }
     const at = position !== undefined ? ` (at character ${position + 1}${lineCol(what.sql!, position)})` : '';
     return new CdxError('E_SQL', `${where}: ${msg}${at}${err.hint ? `. Hint: ${err.hint}` : ''}`, { file, cause: e, ...(position !== undefined ? { position } : {}) });

@@ -50,7 +50,7 @@ function generate(withTimes: 'pg' | 'ch'): Data {
     D.rn.push(i);
     const big = [2n ** 53n + 1n, -(2n ** 53n) - 3n, 2n ** 62n + 7n, -(2n ** 63n) + 1n, 0n, -1n];
     D.i64.push(r() < 0.1 ? null : r() < 0.2 ? big[Math.floor(r() * big.length)]! : BigInt(Math.floor((r() - 0.5) * 2000)));
-    const sp = [NaN, Infinity, -Infinity, -0, 1e-300];
+    const sp = [NaN, Infinity, -Infinity, -0, 1e-300, 1.5e300, -1e300];
     D.f64.push(r() < 0.08 ? null : r() < 0.08 ? sp[Math.floor(r() * sp.length)]! : (r() - 0.5) * 1e6);
     D.s.push(r() < 0.1 ? null : STRINGS[Math.floor(r() * STRINGS.length)]! + (r() < 0.3 ? String(Math.floor(r() * 50)) : ''));
     // ClickHouse 18.16's Date and DateTime hold 1970..2105 only (CLICKHOUSE_18_LACKS); PostgreSQL gets older ones too
@@ -118,7 +118,12 @@ function expectSameSummary(remote: ColumnSummaryInfo, local: ColumnSummaryInfo):
   expect({ what, min: remote.min, max: remote.max }).toEqual({ what, min: local.min, max: local.max });
   expect({ what, distinct: remote.distinct, exact: remote.distinctExact }).toEqual({ what, distinct: local.distinct, exact: local.distinctExact });
   if (typeof local.mean === 'number') expect(close(remote.mean as number, local.mean, 1e-9), `${what} mean ${remote.mean} vs ${local.mean}`).toBe(true);
-  else expect(remote.mean, what).toEqual(local.mean);
+  else if (typeof local.mean === 'string' && typeof remote.mean === 'string') {
+    // a mean instant: the database sums exactly, the kernels in doubles — the same to the microsecond
+    const us = (t: string) => BigInt(Date.parse(t.slice(0, 19) + 'Z')) * 1000n + BigInt((t.split('.')[1] ?? '0').replace('Z', '').padEnd(6, '0').slice(0, 6));
+    const d = us(remote.mean) - us(local.mean);
+    expect(d >= -1n && d <= 1n, `${what} mean ${remote.mean} vs ${local.mean}`).toBe(true);
+  } else expect(remote.mean, what).toEqual(local.mean);
   if (local.std !== undefined) expect(close(remote.std, local.std, 1e-6), `${what} std ${remote.std} vs ${local.std}`).toBe(true);
   expect({ what, q: remote.quantiles }).toEqual({ what, q: local.quantiles });
   expect({ what, h: remote.histogram }).toEqual({ what, h: local.histogram });
@@ -182,7 +187,8 @@ function sameAnswers(kind: () => { h: ReturnType<typeof createEngineHandlers>; l
       }
       if (a.means) {
         const am = Array.from(a.means), bm = Array.from(b.means!);
-        expect(bm.every((v, i) => close(v, am[i]!, 1e-9))).toBe(true);
+        const bad = bm.map((v, i) => [i, v, am[i]!] as const).filter(([, v, a]) => !close(v, a, 1e-9));
+        expect(bad.slice(0, 5)).toEqual([]);
       }
     }
   }, 60_000);
