@@ -55,6 +55,8 @@ const EXACT_DISTINCT = 65_536;
 const LOW_CARD = 1000;
 /** PostgreSQL counts distinct values exactly on at most this many rows; beyond, an estimate from a sample */
 const PG_DISTINCT_ROW_BUDGET = 2_000_000;
+/** beyond the budget, PostgreSQL columns estimated to hold at most this many values are counted exactly (GROUPING SETS) */
+const PG_GROUPED_DISTINCT = 20_000;
 /** ClickHouse quantiles are exact on at most this many values (as the native summary), a sketch beyond */
 const EXACT_QUANTILE_ROWS = 10_000_000;
 const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
@@ -448,21 +450,25 @@ export class SqlDataset {
       (info as ColumnSummaryInfo & { [S_]?: ColState })[S_] = state;
     }
     await this.scaledMoments(out, where, moments, opts);
-    // round 2, per column: distinct, quantiles, histogram, top values
-    for (let i = 0; i < cols.length; i++) {
-      const info = out[i]!;
+    // round 2: distinct counts, quantiles and histograms of all columns in a few scans, then top values
+    const states = out.map((info) => {
       const st = (info as ColumnSummaryInfo & { [S_]?: ColState })[S_]!;
       delete (info as ColumnSummaryInfo & { [S_]?: ColState })[S_];
-      await this.distinct(st, where, opts, rows);
-      if (isNumericCls(st.c.cls)) {
-        if (st.c.cls !== 'bool') await this.quantiles(st, where, opts);
-        if (bins > 0 && st.finite > 0) await this.histogramOf(st, where, bins, opts);
-      }
+      return st;
+    });
+    // (the first numbers show at once; each column again when complete)
+    out.forEach((info, i) => o.onColumn?.({ ...info }, i, 2 * cols.length));
+    await this.distincts(states, where, rows, topk, opts);
+    await this.quantilesOf(states.filter((st) => isNumericCls(st.c.cls) && st.c.cls !== 'bool' && st.nonNaN > 0), where, rows, opts);
+    if (bins > 0) await this.histograms(states.filter((st) => isNumericCls(st.c.cls) && st.finite > 0), where, bins, opts);
+    for (let i = 0; i < states.length; i++) {
+      const st = states[i]!, info = st.info;
       const d = info.distinct ?? Infinity;
       const wantTop = st.c.cls === 'string' || ((st.c.cls === 'int' || st.c.cls === 'uint' || st.c.cls === 'bool' || st.c.cls === 'date' || st.c.cls === 'timestamp') && info.distinctExact && d <= LOW_CARD);
-      if (topk > 0 && wantTop && st.nonNaN > 0) await this.top(st, where, topk, opts);
-      else if (topk > 0 && wantTop) info.top = [];
-      o.onColumn?.(info, i, cols.length);
+      if (topk > 0 && wantTop && st.nonNaN > 0 && !info.top) await this.top(st, where, topk, opts);
+      else if (topk > 0 && wantTop && !info.top) info.top = [];
+      else if (!wantTop) delete info.top;
+      o.onColumn?.(info, cols.length + i, 2 * cols.length);
     }
     return { rows: where ? this.rows : rows, ...(where ? { filteredRows: rows } : {}), columns: out };
   }
@@ -503,75 +509,167 @@ export class SqlDataset {
     });
   }
 
-  private async distinct(st: ColState, where: Expr | undefined, opts: QueryOptions, rows: number): Promise<void> {
-    const { c, info } = st;
-    const nn = this.notNaN(c);
-    if (st.nonNaN === 0) { info.distinct = 0; info.distinctExact = true; return; }
-    const q = new Sql(this.pg);
+  /**
+   * Distinct counts. ClickHouse: uniq, then uniqExact where uniq says at most ~65,536. PostgreSQL:
+   * count(DISTINCT) of every column in one scan under a row budget; beyond it the planner's own
+   * estimate (pg_stats, for a table) or one from a sample, and exact counts with the top values in
+   * one GROUPING SETS scan for the columns estimated to hold few values.
+   */
+  private async distincts(states: ColState[], where: Expr | undefined, rows: number, topk: number, opts: QueryOptions): Promise<void> {
+    const live = states.filter((st) => {
+      if (st.nonNaN > 0) return true;
+      st.info.distinct = 0;
+      st.info.distinctExact = true;
+      return false;
+    });
+    if (!live.length) return;
     if (!this.pg) {
-      if ((st.uniq ?? Infinity) <= EXACT_DISTINCT * 1.1) {
-        const wc = this.whereClause(q, where);
-        const r = await this.run(q, `SELECT ${nn ? `uniqExactIf(${c.value}, ${nn})` : `uniqExact(${c.value})`} FROM ${this.from}${wc}`, opts);
-        const d = Number(r.rows[0]![0]);
-        info.distinct = d;
-        info.distinctExact = d <= EXACT_DISTINCT;
-        if (!info.distinctExact) info.distinct = Math.min(st.uniq!, st.nonNaN);
-      } else {
-        info.distinct = Math.min(st.uniq!, st.nonNaN);
-        info.distinctExact = false;
+      const exact = live.filter((st) => (st.uniq ?? Infinity) <= EXACT_DISTINCT * 1.1);
+      if (exact.length) {
+        const q = new Sql(false);
+        const sel = exact.map((st) => {
+          const nn = this.notNaN(st.c);
+          return nn ? `uniqExactIf(${st.c.value}, ${nn})` : `uniqExact(${st.c.value})`;
+        });
+        const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
+        exact.forEach((st, i) => {
+          const d = Number(r[i]);
+          st.info.distinct = d <= EXACT_DISTINCT ? d : Math.min(st.uniq!, st.nonNaN);
+          st.info.distinctExact = d <= EXACT_DISTINCT;
+        });
       }
-      if (!info.distinctExact) info.distinctHow = "ClickHouse's uniq (an adaptive sample of hashes, about 1 % error)";
+      for (const st of live) {
+        if (st.info.distinct !== undefined) continue;
+        st.info.distinct = Math.min(st.uniq!, st.nonNaN);
+        st.info.distinctExact = false;
+      }
+      for (const st of live) if (!st.info.distinctExact) st.info.distinctHow = "ClickHouse's uniq (an adaptive sample of hashes, about 1 % error)";
       return;
     }
-    if (rows <= PG_DISTINCT_ROW_BUDGET) {
+    const budget = Number(process.env.CDX_PG_DISTINCT_ROWS) || PG_DISTINCT_ROW_BUDGET;
+    if (rows <= budget) {
+      const q = new Sql(true);
+      const sel = live.map((st) => this.agg('count', `DISTINCT ${st.c.value}`, this.notNaN(st.c)));
+      const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
+      live.forEach((st, i) => {
+        st.info.distinct = Number(r[i]);
+        st.info.distinctExact = true;
+      });
+      return;
+    }
+    // estimates: the planner's statistics for a table (no filter), else a sample
+    const est = new Map<ColState, { n: number; how: string }>();
+    if (!where && this.location.table && this.relation.kind === 'table') {
+      try {
+        const q = new Sql(true);
+        const r = await this.run(q, `SELECT s.attname, s.n_distinct FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname WHERE c.oid = to_regclass(${q.text(this.from)})`, opts);
+        const byName = new Map(r.rows.map(([name, nd]) => [name!, Number(nd)]));
+        for (const st of live) {
+          const nd = byName.get(st.c.field.name);
+          if (nd === undefined || !Number.isFinite(nd) || nd === 0) continue;
+          est.set(st, { n: Math.min(st.nonNaN, Math.round(nd < 0 ? -nd * rows : nd)), how: "PostgreSQL's own estimate (pg_stats, from ANALYZE's sample)" });
+        }
+      } catch {
+        /* no statistics readable: a sample below */
+      }
+    }
+    for (const st of live) {
+      if (est.has(st)) continue;
+      // an estimate from a Bernoulli sample of ~1M rows (the GEE estimator: √(N/n)·f1 + Σ f_j≥2)
+      const q = new Sql(true);
+      const p = Math.min(1, 1_000_000 / rows);
+      const nn = this.notNaN(st.c);
+      const wc = this.whereClause(q, where, [`random() < ${f64(p)}`, `${st.c.value} IS NOT NULL`, ...(nn ? [nn] : [])]);
+      const r = await this.run(q, `SELECT count(*) FILTER (WHERE __n = 1), count(*) FILTER (WHERE __n > 1), coalesce(sum(__n), 0) FROM (SELECT ${st.c.value} AS __v, count(*) AS __n FROM ${this.from}${wc} GROUP BY 1) s`, opts);
+      const f1 = Number(r.rows[0]![0]), fm = Number(r.rows[0]![1]), n = Number(r.rows[0]![2]);
+      const e = n > 0 ? Math.sqrt(st.nonNaN / n) * f1 + fm : 0;
+      est.set(st, { n: Math.min(Math.round(e), st.nonNaN), how: `estimated from a sample of about ${Math.round(n).toLocaleString('en-US')} values (GEE)` });
+    }
+    // few values: counted exactly in one scan, with their counts (the top values come with them)
+    const grouped = Number(process.env.CDX_PG_GROUPED_DISTINCT) || PG_GROUPED_DISTINCT;
+    const few = live.filter((st) => est.get(st)!.n <= grouped);
+    if (few.length) {
+      const q = new Sql(true);
+      const keys = few.map((_, i) => `__k${i}`);
+      const inner = few.map((st, i) => {
+        const nn = this.notNaN(st.c);
+        return `${nn ? `CASE WHEN ${nn} THEN ${st.c.value} END` : st.c.value} AS ${keys[i]}`;
+      });
       const wc = this.whereClause(q, where);
-      const r = await this.run(q, `SELECT ${this.agg('count', `DISTINCT ${c.value}`, nn)} FROM ${this.from}${wc}`, opts);
-      info.distinct = Number(r.rows[0]![0]);
-      info.distinctExact = true;
-      return;
+      const r = await this.run(q, `SELECT GROUPING(${keys.join(', ')}), ${keys.map((k) => `${k}::text`).join(', ')}, count(*) FROM (SELECT ${inner.join(', ')} FROM ${this.from}${wc}) s GROUP BY GROUPING SETS (${keys.map((k) => `(${k})`).join(', ')})`, opts);
+      const groups = few.map(() => [] as [string, number][]);
+      for (const row of r.rows) {
+        const mask = Number(row[0]);
+        // GROUPING's bit for key i is set when key i is NOT grouped: the one clear bit names the set
+        const i = few.findIndex((_, j) => ((mask >> (few.length - 1 - j)) & 1) === 0);
+        const v = row[1 + i];
+        if (i < 0 || v === null || v === undefined) continue;
+        groups[i]!.push([v, Number(row[row.length - 1])]);
+      }
+      few.forEach((st, i) => {
+        const g = groups[i]!;
+        st.info.distinct = g.length;
+        st.info.distinctExact = true;
+        if (topk > 0) {
+          const cmp = st.c.cls === 'string' ? (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b))
+            : st.c.cls === 'float' || st.c.cls === 'decimal' ? (a: string, b: string) => parseFloatText(a) - parseFloatText(b)
+              : (a: string, b: string) => { const x = BigInt(a), y = BigInt(b); return x < y ? -1 : x > y ? 1 : 0; };
+          g.sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]));
+          const lg = logicalOf(st.c);
+          st.info.top = g.slice(0, topk).map(([v, n]) => [
+            st.c.cls === 'string' ? v : st.c.cls === 'bool' ? v === '1' || v === 't' || v === 'true' : displayValue(numText(st.c, v), lg as never), n,
+          ] as [SummaryValue, number]);
+        }
+      });
     }
-    // an estimate from a Bernoulli sample of ~1M rows (the GEE estimator: √(N/n)·f1 + Σ f_j≥2)
-    const p = Math.min(1, 1_000_000 / rows);
-    const wc = this.whereClause(q, where, [`random() < ${f64(p)}`, `${c.value} IS NOT NULL`, ...(nn ? [nn] : [])]);
-    const r = await this.run(q, `SELECT count(*) FILTER (WHERE __n = 1), count(*) FILTER (WHERE __n > 1), coalesce(sum(__n), 0) FROM (SELECT ${c.value} AS __v, count(*) AS __n FROM ${this.from}${wc} GROUP BY 1) s`, opts);
-    const f1 = Number(r.rows[0]![0]), fm = Number(r.rows[0]![1]), n = Number(r.rows[0]![2]);
-    const est = n > 0 ? Math.sqrt(st.nonNaN / n) * f1 + fm : 0;
-    info.distinct = Math.min(Math.round(est), st.nonNaN);
-    info.distinctExact = false;
-    info.distinctHow = `estimated by PostgreSQL from a sample of about ${Math.round(n).toLocaleString('en-US')} values (GEE); counted exactly up to ${PG_DISTINCT_ROW_BUDGET.toLocaleString('en-US')} rows`;
+    for (const st of live) {
+      if (st.info.distinctExact) continue;
+      const e = est.get(st)!;
+      st.info.distinct = e.n;
+      st.info.distinctExact = false;
+      st.info.distinctHow = `${e.how}; counted exactly on tables up to ${budget.toLocaleString('en-US')} rows and where few values are expected`;
+    }
   }
 
-  private async quantiles(st: ColState, where: Expr | undefined, opts: QueryOptions): Promise<void> {
-    const { c, info } = st;
-    const n = st.nonNaN;
-    if (n <= 0) return;
-    const lg = logicalOf(c);
+  /** quantiles of every numeric column in one scan: exact (the k-th smallest, k = ceil(q·n)) up to 10M values, else from a sample */
+  private async quantilesOf(states: ColState[], where: Expr | undefined, rows: number, opts: QueryOptions): Promise<void> {
+    if (!states.length) return;
     const q = new Sql(this.pg);
-    const nn = this.notNaN(c);
-    let vals: number[];
+    let vals: number[][];
     let exact = true;
     if (this.pg) {
       // percentile_disc: the first value whose position reaches q·n, i.e. the k-th smallest, k = ceil(q·n)
-      const wc = this.whereClause(q, where, nn ? [nn] : []);
-      const r = await this.run(q, `SELECT percentile_disc(ARRAY[${QUANTILES.join(', ')}]::float8[]) WITHIN GROUP (ORDER BY ${c.value}) FROM ${this.from}${wc}`, opts);
-      vals = pgArray(r.rows[0]![0]);
-    } else {
-      const wc = this.whereClause(q, where);
-      exact = n <= EXACT_QUANTILE_ROWS;
-      // quantileExact(level) takes the element at floor(level·n): level (k − ½)/n picks the k-th smallest
-      const levels = QUANTILES.map((p) => {
-        const k = Math.max(1, Math.ceil(p * n));
-        return exact ? (k - 0.5) / n : p;
+      exact = rows <= EXACT_QUANTILE_ROWS;
+      const sel = states.map((st) => {
+        const nn = this.notNaN(st.c);
+        return `percentile_disc(ARRAY[${QUANTILES.join(', ')}]::float8[]) WITHIN GROUP (ORDER BY ${st.c.value})${nn ? ` FILTER (WHERE ${nn})` : ''}`;
       });
-      const fn = exact ? 'quantilesExact' : 'quantiles';
-      const v = `toFloat64(${c.value})`;
-      const r = await this.run(q, `SELECT ${nn ? `${fn}If(${levels.map(f64).join(', ')})(${v}, ${nn})` : `${fn}(${levels.map(f64).join(', ')})(${v})`} FROM ${this.from}${wc}`, opts);
-      vals = chArray(r.rows[0]![0]);
+      const wc = this.whereClause(q, where, exact ? [] : [`random() < ${f64(EXACT_QUANTILE_ROWS / 10 / rows)}`]);
+      const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${wc}`, opts)).rows[0]!;
+      vals = states.map((_, i) => pgArray(r[i]));
+    } else {
+      const sel = states.map((st) => {
+        const n = st.nonNaN;
+        const ex = n <= EXACT_QUANTILE_ROWS;
+        if (!ex) exact = false;
+        // quantileExact(level) takes the element at floor(level·n): level (k − ½)/n picks the k-th smallest
+        const levels = QUANTILES.map((p) => (ex ? (Math.max(1, Math.ceil(p * n)) - 0.5) / n : p));
+        const fn = ex ? 'quantilesExact' : 'quantiles';
+        const v = `toFloat64(${st.c.value})`;
+        const nn = this.notNaN(st.c);
+        return nn ? `${fn}If(${levels.map(f64).join(', ')})(${v}, ${nn})` : `${fn}(${levels.map(f64).join(', ')})(${v})`;
+      });
+      const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
+      vals = states.map((_, i) => chArray(r[i]));
     }
-    if (vals.length !== QUANTILES.length) return;
-    const m = (v: number) => (Number.isNaN(v) ? null : displayValue(v, lg as never));
-    info.quantiles = Object.fromEntries(QNAMES.map((k, i) => [k, m(vals[i]!)])) as ColumnSummaryInfo['quantiles'];
-    info.quantilesExact = exact;
+    states.forEach((st, i) => {
+      const v = vals[i]!;
+      if (v.length !== QUANTILES.length) return;
+      const lg = logicalOf(st.c);
+      const m = (x: number) => (Number.isNaN(x) ? null : displayValue(x, lg as never));
+      st.info.quantiles = Object.fromEntries(QNAMES.map((k, j) => [k, m(v[j]!)])) as ColumnSummaryInfo['quantiles'];
+      st.info.quantilesExact = this.pg ? exact : st.nonNaN <= EXACT_QUANTILE_ROWS;
+    });
   }
 
   /** bins over [lo, hi) as the kernels draw them: floor((x − lo)·scale), hi itself in the last bin */
@@ -582,19 +680,45 @@ export class SqlDataset {
       : `least(greatest(toInt64(floor((${v} - ${f64(lo)}) * ${f64(scale)})), 0), ${bins - 1})`;
   }
 
-  private async histogramOf(st: ColState, where: Expr | undefined, bins: number, opts: QueryOptions): Promise<void> {
-    const { c, info } = st;
-    const lo = st.fmin;
-    let hi = st.fmax;
-    if (!(hi > lo)) hi = lo + 1;
-    const fv = this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`;
+  /** every numeric column's histogram over its finite range, in one scan */
+  private async histograms(states: ColState[], where: Expr | undefined, bins: number, opts: QueryOptions): Promise<void> {
+    if (!states.length) return;
     const q = new Sql(this.pg);
-    const fin = this.finite(c);
-    const wc = this.whereClause(q, where, [`${c.value} IS NOT NULL`, ...(fin ? [fin] : [])]);
-    const r = await this.run(q, `SELECT __b, count(*) FROM (SELECT ${this.binExpr(fv, lo, hi, bins)} AS __b FROM ${this.from}${wc}) h GROUP BY __b`, opts);
-    const counts = new Array<number>(bins).fill(0);
-    for (const [b, n] of r.rows) counts[Number(b)] = Number(n);
-    info.histogram = { lo, hi, counts };
+    const ranges = states.map((st) => {
+      const lo = st.fmin;
+      const hi = st.fmax > lo ? st.fmax : lo + 1;
+      return [lo, hi] as const;
+    });
+    const binOf = (st: ColState, i: number) => {
+      const fv = this.fnum(st.c);
+      const fin = this.finite(st.c, fv);
+      const b = this.binExpr(fv, ranges[i]![0], ranges[i]![1], bins);
+      // (PostgreSQL's greatest() skips NULL: a null value must not land in bin 0)
+      return `CASE WHEN ${fv} IS NOT NULL${fin ? ` AND ${fin}` : ''} THEN ${b} END`;
+    };
+    const counts = states.map(() => new Array<number>(bins).fill(0));
+    if (this.pg) {
+      const keys = states.map((_, i) => `__b${i}`);
+      const wc = this.whereClause(q, where);
+      const r = await this.run(q, `SELECT GROUPING(${keys.join(', ')}), ${keys.join(', ')}, count(*) FROM (SELECT ${states.map((st, i) => `${binOf(st, i)} AS ${keys[i]}`).join(', ')} FROM ${this.from}${wc}) s GROUP BY GROUPING SETS (${keys.map((k) => `(${k})`).join(', ')})`, opts);
+      for (const row of r.rows) {
+        const mask = Number(row[0]);
+        const i = states.findIndex((_, j) => ((mask >> (states.length - 1 - j)) & 1) === 0);
+        const b = row[1 + i];
+        if (i < 0 || b === null || b === undefined) continue;
+        counts[i]![Number(b)] = Number(row[row.length - 1]);
+      }
+    } else {
+      const sel = states.flatMap((st, i) => {
+        const b = binOf(st, i);
+        return Array.from({ length: bins }, (_, k) => `countIf(${b} = ${k})`);
+      });
+      const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
+      states.forEach((_, i) => { for (let k = 0; k < bins; k++) counts[i]![k] = Number(r[i * bins + k]); });
+    }
+    states.forEach((st, i) => {
+      st.info.histogram = { lo: ranges[i]![0], hi: ranges[i]![1], counts: counts[i]! };
+    });
   }
 
   private async top(st: ColState, where: Expr | undefined, k: number, opts: QueryOptions): Promise<void> {

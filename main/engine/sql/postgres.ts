@@ -62,8 +62,11 @@ export class PostgresConnection implements SqlConnection {
     if (ssl !== undefined) cfg.ssl = ssl;
     this.pool = new pg.Pool(cfg);
     this.pool.on('connect', (c) => {
-      // dates and times as ISO text in UTC, floats to the last digit
-      void c.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3; SET synchronize_seqscans = off").catch(() => undefined);
+      // dates and times as ISO text in UTC, floats to the last digit; scans that always start at the
+      // first page (a key-less table's windows are its physical order); and room for the pushdown's
+      // hash aggregates and sorts (a 1024² density has ~10^6 groups: at the default 4 MB the
+      // HashAggregate spills to disk and takes several times longer — bench sql_pushdown)
+      void c.query("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3; SET synchronize_seqscans = off; SET work_mem = '128MB'").catch(() => undefined);
     });
     this.pool.on('error', () => undefined); // an idle client's error (server restart): the next query reconnects
   }

@@ -256,6 +256,33 @@ describe.skipIf(!postgresAvailable())('a PostgreSQL table as a dataset', () => {
 
   sameAnswers(() => ({ h, local, remote, cols }));
 
+  it('beyond the exact-count budget: few values counted exactly with their top values, many estimated (pg_stats, or a sample under a filter)', async () => {
+    process.env.CDX_PG_DISTINCT_ROWS = '1000';
+    process.env.CDX_PG_GROUPED_DISTINCT = '100';
+    try {
+      for (const where of [undefined, 'y > -4']) {
+        const a = await h.summary({ dataset: local, columns: cols, ...(where ? { where } : {}) }, ctx());
+        const b = await h.summary({ dataset: remote, columns: cols, ...(where ? { where } : {}) }, ctx());
+        for (let i = 0; i < cols.length; i++) {
+          const l = a.columns[i]!, r = b.columns[i]!;
+          if (l.distinct! <= 100) {
+            // counted exactly, and the top values with them
+            expect({ c: l.name, d: r.distinct, exact: r.distinctExact, top: r.top }).toEqual({ c: l.name, d: l.distinct, exact: true, top: l.top });
+          } else {
+            expect(r.distinctExact, l.name).toBe(false);
+            expect(r.distinctHow, l.name).toMatch(where ? /sample/ : /pg_stats/);
+            expect(Math.abs(r.distinct! - l.distinct!) / l.distinct!, `${l.name}: ${r.distinct} vs ${l.distinct}`).toBeLessThan(0.35);
+          }
+          expect(r.quantiles, l.name).toEqual(l.quantiles);
+          expect(r.histogram, l.name).toEqual(l.histogram);
+        }
+      }
+    } finally {
+      delete process.env.CDX_PG_DISTINCT_ROWS;
+      delete process.env.CDX_PG_GROUPED_DISTINCT;
+    }
+  }, 60_000);
+
   it('a query is a dataset, and the catalog keeps it without a secret', async () => {
     const ov = await h.open({ location: `${pg.url}::(SELECT rn, i64 / 2 AS twice, s FROM public.edge WHERE rn < 100)` }, ctx());
     expect(ov.rows).toBe(100);
