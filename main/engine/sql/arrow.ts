@@ -5,25 +5,19 @@
  * unit (the pushdown selects them so: see timeSelect in dataset.ts), int64 as exact decimal text.
  */
 import {
-  Bool, DateDay, Float32, Float64, Int16, Int32, Int64, Int8, RecordBatch, Schema as ArrowSchema, Field as ArrowField, Struct,
-  TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8, Utf8,
+  Bool, DateDay, RecordBatch, Schema as ArrowSchema, Field as ArrowField, Struct,
+  TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Utf8,
   makeData, vectorFromArray, type DataType,
 } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
+import { arrowNumericType } from '../../../native/index';
 
 export function arrowType(f: Field): DataType {
   switch (f.type) {
     case 'bool': return new Bool();
-    case 'int8': return new Int8();
-    case 'int16': return new Int16();
-    case 'int32': return new Int32();
-    case 'int64': return new Int64();
-    case 'uint8': return new Uint8();
-    case 'uint16': return new Uint16();
-    case 'uint32': return new Uint32();
-    case 'uint64': return new Uint64();
-    case 'float32': return new Float32();
-    case 'float64': return new Float64();
+    case 'int8': case 'int16': case 'int32': case 'int64': case 'uint8': case 'uint16': case 'uint32': case 'uint64':
+    case 'float32': case 'float64':
+      return arrowNumericType(f.type);
     case 'date': return new DateDay();
     case 'timestamp': {
       const tz = f.tz ?? null;

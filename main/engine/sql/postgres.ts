@@ -33,6 +33,10 @@ function sslFor(mode: string | undefined): pg.ClientConfig['ssl'] | undefined {
 }
 
 /** A display name for a table: `schema.name` with quotes where needed. */
+function quotePgLiteral(v: string): string {
+  return "'" + v.replace(/'/g, "''") + "'";
+}
+
 export function qualifiedName(schema: string | undefined, name: string): string {
   const q = (p: string) => (/^[a-z_][a-z0-9_$]*$/.test(p) ? p : quotePgIdent(p));
   return schema !== undefined ? `${q(schema)}.${q(name)}` : q(name);
@@ -133,6 +137,7 @@ export class PostgresConnection implements SqlConnection {
     opts.signal?.addEventListener('abort', onAbort);
     try {
       if (opts.timeoutMs) await c.query(`SET statement_timeout = ${Math.max(1, Math.round(opts.timeoutMs))}`);
+      for (const [k, v] of Object.entries(opts.settings ?? {})) await c.query(`SET ${quotePgIdent(k)} = ${quotePgLiteral(v)}`);
       const r = await c.query({ text: sql, values: params, rowMode: 'array', types: TEXT });
       const fields = r.fields ?? [];
       return { columns: fields.map((f) => ({ name: f.name, type: String(f.dataTypeID) })), rows: r.rows as (string | null)[][] };
@@ -143,6 +148,7 @@ export class PostgresConnection implements SqlConnection {
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       if (opts.timeoutMs && !broken) await c.query('RESET statement_timeout').catch(() => { broken = true; });
+      for (const k of Object.keys(opts.settings ?? {})) if (!broken) await c.query(`RESET ${quotePgIdent(k)}`).catch(() => { broken = true; });
       c.release(broken);
     }
   }

@@ -44,6 +44,8 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** a server-side limit on the query's run time, ms */
   timeoutMs?: number;
+  /** planner / session settings for this query only (PostgreSQL: SET before, RESET after; ClickHouse: URL settings) */
+  settings?: Record<string, string>;
 }
 
 export interface RelationColumn {

@@ -24,9 +24,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './net';
 
 export const CLICKHOUSE_TEST_PASSWORD = 'cdx-ch-secret';
 export const READER_PASSWORD = 'reader-ch-secret';
@@ -76,16 +76,6 @@ export function clickhouseAvailable(): boolean {
   return clickhouseServerPath() !== undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** n distinct free ports */
 async function freePorts(n: number): Promise<number[]> {
