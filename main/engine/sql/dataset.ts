@@ -46,6 +46,12 @@ export interface SqlColumn {
   value: string;
   /** 64-bit integers: exact text (no double rounding) */
   int64: boolean;
+  /**
+   * the value as a double computed cheaply, where `value` is costly per row (PostgreSQL timestamps:
+   * date_part's double seconds × 10^6 instead of an exact numeric EXTRACT — the same double within
+   * a µs, for plots and histogram bins)
+   */
+  fast?: string;
 }
 
 const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
@@ -96,6 +102,7 @@ export function planColumn(kind: SqlConnection['kind'], name: string, server: st
   const ident = kind === 'postgresql' ? quotePgIdent(name) : quoteChIdent(name);
   const base = { name, nullable };
   let type: PrimitiveType = 'string', cls: Cls = 'string', value = ident, int64 = false;
+  let fast: string | undefined;
   const extra: Partial<Field> = {};
   if (kind === 'postgresql') {
     const t = server.toLowerCase();
@@ -113,6 +120,7 @@ export function planColumn(kind: SqlConnection['kind'], name: string, server: st
       type = 'timestamp'; cls = 'timestamp'; extra.unit = 'us'; int64 = true;
       if (t.includes('with time zone')) extra.tz = 'UTC';
       value = `(CASE WHEN isfinite(${ident}) THEN (EXTRACT(EPOCH FROM ${ident}) * 1000000)::int8 END)`;
+      fast = `(CASE WHEN isfinite(${ident}) THEN date_part('epoch', ${ident}) * 1000000 END)`;
     } else if (t === 'text' || t.startsWith('character')) { /* string */ }
     else { value = `${ident}::text`; extra.original = server; if (t === 'json' || t === 'jsonb') type = 'json'; }
   } else {
@@ -135,7 +143,7 @@ export function planColumn(kind: SqlConnection['kind'], name: string, server: st
     } else if (t === 'String' || /^FixedString/.test(t)) { /* string */ }
     else { value = `toString(${ident})`; extra.original = server; }
   }
-  return { field: { ...base, type, ...extra }, ident, server, cls, value, int64 };
+  return { field: { ...base, type, ...extra }, ident, server, cls, value, int64, ...(fast ? { fast } : {}) };
 }
 
 function isNumericCls(c: Cls): boolean {
@@ -313,9 +321,14 @@ export class SqlDataset {
     return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
   }
 
-  private run(q: Sql, sql: string, opts: QueryOptions) {
-    if (process.env.CDX_SQL_DEBUG) console.error(sql, q.params);
-    return this.conn.query(sql, q.params, opts);
+  private async run(q: Sql, sql: string, opts: QueryOptions) {
+    if (!process.env.CDX_SQL_DEBUG) return this.conn.query(sql, q.params, opts);
+    const t0 = performance.now();
+    try {
+      return await this.conn.query(sql, q.params, opts);
+    } finally {
+      console.error(`[sql ${(performance.now() - t0).toFixed(0)} ms] ${sql.length > 300 ? sql.slice(0, 300) + '…' : sql}`);
+    }
   }
 
   /** non-NaN / finite predicates for a value expression of a column */
@@ -366,7 +379,21 @@ export class SqlDataset {
       for (const c of cols) {
         at.push(sel.length);
         const v = c.value;
-        if (isNumericCls(c.cls)) {
+        if (pg && c.cls === 'timestamp') {
+          // aggregated as timestamps, the extremes turned into µs once (converting every row to
+          // epoch µs costs PostgreSQL a numeric computation per value: several seconds on 10M rows);
+          // the moments over date_part's double seconds
+          const r = c.ident, ok = `isfinite(${r})`;
+          const us = (e: string) => `(EXTRACT(EPOCH FROM ${e}) * 1000000)::int8`;
+          const dv = `(date_part('epoch', ${r}) * 1000000)`;
+          sel.push(
+            `count(*) FILTER (WHERE ${ok})`, '0',
+            us(`min(${r}) FILTER (WHERE ${ok})`), us(`max(${r}) FILTER (WHERE ${ok})`),
+            `${us(`min(${r}) FILTER (WHERE ${ok})`)}::float8`, `${us(`max(${r}) FILTER (WHERE ${ok})`)}::float8`,
+            !moments ? 'NULL' : `avg(${dv}) FILTER (WHERE ${ok})`, !moments ? 'NULL' : `stddev_samp(${dv}) FILTER (WHERE ${ok})`,
+            `count(*) FILTER (WHERE ${ok})`, 'NULL',
+          );
+        } else if (isNumericCls(c.cls)) {
           const nn = this.notNaN(c), fin = this.finite(c);
           const fv = pg ? `${v}::float8` : `toFloat64(${v})`;
           sel.push(
@@ -585,26 +612,18 @@ export class SqlDataset {
       const e = n > 0 ? Math.sqrt(st.nonNaN / n) * f1 + fm : 0;
       est.set(st, { n: Math.min(Math.round(e), st.nonNaN), how: `estimated from a sample of about ${Math.round(n).toLocaleString('en-US')} values (GEE)` });
     }
-    // few values: counted exactly in one scan, with their counts (the top values come with them)
+    // few values: counted exactly with their counts (the top values come with them), a parallel
+    // GROUP BY per column (one GROUPING SETS scan over several columns ran slower: bench)
     const grouped = Number(process.env.CDX_PG_GROUPED_DISTINCT) || PG_GROUPED_DISTINCT;
     const few = live.filter((st) => est.get(st)!.n <= grouped);
     if (few.length) {
-      const q = new Sql(true);
-      const keys = few.map((_, i) => `__k${i}`);
-      const inner = few.map((st, i) => {
+      const groups: [string, number][][] = [];
+      for (const st of few) {
+        const q = new Sql(true);
         const nn = this.notNaN(st.c);
-        return `${nn ? `CASE WHEN ${nn} THEN ${st.c.value} END` : st.c.value} AS ${keys[i]}`;
-      });
-      const wc = this.whereClause(q, where);
-      const r = await this.run(q, `SELECT GROUPING(${keys.join(', ')}), ${keys.map((k) => `${k}::text`).join(', ')}, count(*) FROM (SELECT ${inner.join(', ')} FROM ${this.from}${wc}) s GROUP BY GROUPING SETS (${keys.map((k) => `(${k})`).join(', ')})`, opts);
-      const groups = few.map(() => [] as [string, number][]);
-      for (const row of r.rows) {
-        const mask = Number(row[0]);
-        // GROUPING's bit for key i is set when key i is NOT grouped: the one clear bit names the set
-        const i = few.findIndex((_, j) => ((mask >> (few.length - 1 - j)) & 1) === 0);
-        const v = row[1 + i];
-        if (i < 0 || v === null || v === undefined) continue;
-        groups[i]!.push([v, Number(row[row.length - 1])]);
+        const wc = this.whereClause(q, where, [`${st.c.value} IS NOT NULL`, ...(nn ? [nn] : [])]);
+        const r = await this.run(q, `SELECT ${st.c.value}::text, count(*) FROM ${this.from}${wc} GROUP BY ${st.c.value}`, opts);
+        groups.push(r.rows.map((row) => [row[0]!, Number(row[1])]));
       }
       few.forEach((st, i) => {
         const g = groups[i]!;
@@ -640,13 +659,27 @@ export class SqlDataset {
     if (this.pg) {
       // percentile_disc: the first value whose position reaches q·n, i.e. the k-th smallest, k = ceil(q·n)
       exact = rows <= EXACT_QUANTILE_ROWS;
-      const sel = states.map((st) => {
+      const levels = `ARRAY[${QUANTILES.join(', ')}]::float8[]`;
+      const one = (st: ColState) => {
+        if (st.c.cls === 'timestamp') {
+          // sorted as timestamps, the seven picked turned into µs
+          const r = st.c.ident;
+          return `(SELECT array_agg((EXTRACT(EPOCH FROM u) * 1000000)::int8 ORDER BY o) FROM unnest(percentile_disc(${levels}) WITHIN GROUP (ORDER BY ${r}) FILTER (WHERE isfinite(${r}))) WITH ORDINALITY AS p(u, o))`;
+        }
         const nn = this.notNaN(st.c);
-        return `percentile_disc(ARRAY[${QUANTILES.join(', ')}]::float8[]) WITHIN GROUP (ORDER BY ${st.c.value})${nn ? ` FILTER (WHERE ${nn})` : ''}`;
-      });
-      const wc = this.whereClause(q, where, exact ? [] : [`random() < ${f64(EXACT_QUANTILE_ROWS / 10 / rows)}`]);
-      const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${wc}`, opts)).rows[0]!;
-      vals = states.map((_, i) => pgArray(r[i]));
+        return `percentile_disc(${levels}) WITHIN GROUP (ORDER BY ${st.c.value})${nn ? ` FILTER (WHERE ${nn})` : ''}`;
+      };
+      // an ordered-set aggregate sorts in one process: two columns at a time on their own connections
+      vals = new Array<number[]>(states.length);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < states.length; i = next++) {
+          const qi = new Sql(true);
+          const wc = this.whereClause(qi, where, exact ? [] : [`random() < ${f64(EXACT_QUANTILE_ROWS / 10 / rows)}`]);
+          vals[i] = pgArray((await this.run(qi, `SELECT ${one(states[i]!)} FROM ${this.from}${wc}`, opts)).rows[0]![0]);
+        }
+      };
+      await Promise.all([worker(), worker()]);
     } else {
       const sel = states.map((st) => {
         const n = st.nonNaN;
@@ -698,15 +731,14 @@ export class SqlDataset {
     };
     const counts = states.map(() => new Array<number>(bins).fill(0));
     if (this.pg) {
-      const keys = states.map((_, i) => `__b${i}`);
-      const wc = this.whereClause(q, where);
-      const r = await this.run(q, `SELECT GROUPING(${keys.join(', ')}), ${keys.join(', ')}, count(*) FROM (SELECT ${states.map((st, i) => `${binOf(st, i)} AS ${keys[i]}`).join(', ')} FROM ${this.from}${wc}) s GROUP BY GROUPING SETS (${keys.map((k) => `(${k})`).join(', ')})`, opts);
-      for (const row of r.rows) {
-        const mask = Number(row[0]);
-        const i = states.findIndex((_, j) => ((mask >> (states.length - 1 - j)) & 1) === 0);
-        const b = row[1 + i];
-        if (i < 0 || b === null || b === undefined) continue;
-        counts[i]![Number(b)] = Number(row[row.length - 1]);
+      // a parallel GROUP BY per column: faster than one GROUPING SETS scan over all of them (bench)
+      for (let i = 0; i < states.length; i++) {
+        const st = states[i]!;
+        const qi = new Sql(true);
+        const fv = this.fnum(st.c), fin = this.finite(st.c, fv);
+        const wc = this.whereClause(qi, where, [`${fv} IS NOT NULL`, ...(fin ? [fin] : [])]);
+        const r = await this.run(qi, `SELECT ${this.binExpr(fv, ranges[i]![0], ranges[i]![1], bins)}, count(*) FROM ${this.from}${wc} GROUP BY 1`, opts);
+        for (const [b, n] of r.rows) counts[i]![Number(b)] = Number(n);
       }
     } else {
       const sel = states.flatMap((st, i) => {
@@ -916,7 +948,7 @@ export class SqlDataset {
   }
 
   private fnum(c: SqlColumn): string {
-    return this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`;
+    return c.fast ?? (this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`);
   }
 
   async density(p: DensityParams, where: Expr | undefined, opts: QueryOptions): Promise<DensityResult> {
