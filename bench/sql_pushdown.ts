@@ -153,7 +153,8 @@ async function measure(db: DbUnderTest, rows: number, reps: number, log: (m: str
     {
       const orig = console.error;
       process.env.CDX_SQL_DEBUG = '1';
-      console.error = (...a: unknown[]) => { if (typeof a[0] === 'string' && a[0].includes('__cell')) densitySql = a[0]; };
+      // (each line: `[sql N ms] SQL`)
+      console.error = (...a: unknown[]) => { if (typeof a[0] === 'string' && a[0].includes('__cell')) densitySql = a[0].replace(/^\[sql \d+ ms\] /, ''); };
       try { await h.density(dp, ctx()); } finally { console.error = orig; delete process.env.CDX_SQL_DEBUG; }
     }
     const dTimes: number[] = [];
@@ -312,11 +313,13 @@ export async function benchSqlPushdown(opts: { rows: number; reps: number; log: 
         url: (port) => `postgresql://cdx@127.0.0.1:${port}/cdxdb`,
         serverMs: async (sql) => {
           // the plan's shape once in the log (spills, workers), then the least of two execution times
-          const plan = await srv.psql(`SET ROLE cdx; EXPLAIN (ANALYZE, TIMING OFF) ${sql}`);
+          // the settings the engine's session and its density query use (postgres.ts, dataset.ts)
+          const set = `SET ROLE cdx; SET work_mem = '128MB'; SET enable_hashagg = off;`;
+          const plan = await srv.psql(`${set} EXPLAIN (ANALYZE, TIMING OFF) ${sql}`);
           log(`postgresql: density plan: ${plan.split('\n').filter((l) => /Aggregate|Batches|Workers|Sort|Scan|Execution Time/.test(l)).map((l) => l.trim().replace(/\s+/g, ' ').slice(0, 160)).join(' | ')}`);
           let best = Infinity;
           for (let i = 0; i < 2; i++) {
-            const j = await srv.psql(`SET ROLE cdx; EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`);
+            const j = await srv.psql(`${set} EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${sql}`);
             best = Math.min(best, (JSON.parse(j) as { 'Execution Time': number }[])[0]!['Execution Time']);
           }
           return best;

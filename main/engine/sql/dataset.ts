@@ -327,7 +327,7 @@ export class SqlDataset {
     try {
       return await this.conn.query(sql, q.params, opts);
     } finally {
-      console.error(`[sql ${(performance.now() - t0).toFixed(0)} ms] ${sql.length > 300 ? sql.slice(0, 300) + '…' : sql}`);
+      console.error(`[sql ${(performance.now() - t0).toFixed(0)} ms] ${sql}`);
     }
   }
 
