@@ -741,12 +741,9 @@ export class SqlDataset {
         for (const [b, n] of r.rows) counts[i]![Number(b)] = Number(n);
       }
     } else {
-      const sel = states.flatMap((st, i) => {
-        const b = binOf(st, i);
-        return Array.from({ length: bins }, (_, k) => `countIf(${b} = ${k})`);
-      });
-      const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
-      states.forEach((_, i) => { for (let k = 0; k < bins; k++) counts[i]![k] = Number(r[i * bins + k]); });
+      // one scan: every column's bin in an array, unrolled by ARRAY JOIN, grouped by (column, bin)
+      const r = await this.run(q, `SELECT __i, __b, count() FROM (SELECT [${states.map((st, i) => binOf(st, i)).join(', ')}] AS __bs FROM ${this.from}${this.whereClause(q, where)}) ARRAY JOIN __bs AS __b, arrayEnumerate(__bs) AS __i WHERE __b IS NOT NULL GROUP BY __i, __b`, opts);
+      for (const [i, b, n] of r.rows) counts[Number(i) - 1]![Number(b)] = Number(n);
     }
     states.forEach((st, i) => {
       st.info.histogram = { lo: ranges[i]![0], hi: ranges[i]![1], counts: counts[i]! };
