@@ -198,9 +198,10 @@ export interface PasswordInput extends NodeJS.EventEmitter {
  */
 export function readPassword(prompt: string, io: { input: PasswordInput; output: NodeJS.WritableStream }): Promise<string | undefined> {
   const { input, output } = io;
-  output.write(prompt);
+  // echo off before the prompt shows: what is typed as soon as it appears must not be echoed
   const wasRaw = !!input.isRaw;
   if (input.isTTY && input.setRawMode) input.setRawMode(true);
+  output.write(prompt);
   return new Promise((resolve, reject) => {
     let typed = '';
     const done = (err: Error | null, value?: string) => {

@@ -121,7 +121,7 @@ export function chServerError(body: string, label: string, what: ErrorContext = 
       const user = what.sql!;
       const before = user.slice(0, position);
       const line = before.split('\n').length, col = position - before.lastIndexOf('\n');
-      text = text.replace(/failed at position \d+( \(line \d+, col \d+\))?/, `failed at position ${position + 1} (line ${line}, col ${col})`);
+      text = text.replace(/failed at position \d+( \(line \d+, col \d+\))?/, `failed at position ${position + 1} (line ${line} column ${col})`);
       if (position >= user.length) text = text.replace(/: \)\. Expected/, ': the end of the query. Expected');
     }
     return new CdxError('E_SQL', `${where}: ${text}`, { file, ...(position !== undefined ? { position } : {}) });
