@@ -327,6 +327,8 @@ export interface EngineApi {
   open(params: { location: string }): DatasetOverview;
   /** a folder of the engine host's disk (web mode's file browser); the home folder when none is given */
   browse(params: { dir?: string; showHidden?: boolean }): BrowseResult;
+  /** the formats the readers open and their extensions without the dot (the desktop Open dialog's filters) */
+  readerFormats(params: Record<string, never>): { format: string; extensions: string[] }[];
   /** the datasets inside a container file (HDF5, SQLite, NPZ); [] for single-dataset files */
   listInner(params: { path: string }): InnerDatasetInfo[];
   /**

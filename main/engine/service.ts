@@ -17,6 +17,7 @@ import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumn } from './summarize';
 import { browse } from './browse';
+import { providers } from './sources/registry';
 import { exportHandlers } from './writers/handlers';
 import { density, histogram, plotRanges, points } from './plot';
 import { CdxError } from '../../shared/errors';
@@ -122,6 +123,10 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       selections.clear();
       datasets?.close();
       datasets = null;
+    },
+
+    readerFormats() {
+      return providers.map((p) => ({ format: p.format, extensions: [...p.extensions] }));
     },
 
     info(): EngineInfo {
