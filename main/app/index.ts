@@ -4,11 +4,17 @@
  * connects each window straight to it (bulk data never passes through main). Engine state reaches
  * a window only as the contract's ENGINE_STATE_EVENT, on a host port handed over beside the engine
  * port (shared/bridge.ts). Never touches user data itself. Security: contextIsolation, sandbox,
- * no nodeIntegration, CSP (index.html), navigation and new windows denied, external links only
- * http(s) and only through the OS browser.
+ * no nodeIntegration; the renderer served from the app protocol `cdx-app://app/` (protocol.ts: only
+ * the renderer build, each file with web mode's headers, the page's CSP and the plot worker's own);
+ * every permission refused but the page's clipboard writes (trust.ts); navigation and new windows
+ * denied; the bridge, the engine port and menu commands only for our own windows showing the app
+ * (trust.ts: scheme and host compared as parsed values); external links only http(s), only through
+ * the OS browser. Desktop: one instance (a second launch hands its files over), files from argv and
+ * macOS open-file, recent documents, the native menu (desktop.ts, menu.ts, commands.ts).
  */
-import { app, BrowserWindow, MessageChannelMain, dialog, ipcMain, nativeTheme, safeStorage, shell, utilityProcess, type MessagePortMain, type UtilityProcess, type WebContents } from 'electron';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { app, BrowserWindow, Menu, MessageChannelMain, dialog, ipcMain, nativeTheme, protocol, safeStorage, session, shell, utilityProcess, type MessagePortMain, type UtilityProcess, type WebContents } from 'electron';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_STATE_EVENT, type EngineApi, type EngineStateEvent } from '../../shared/api';
@@ -18,10 +24,22 @@ import { encodeFrame } from '../../shared/wire';
 import { framePortFromElectronPort, isEngineControl, type EngineControl, type HostControl } from '../engine/channel';
 import { engineEntry } from '../engine/entry';
 import { EngineSupervisor, type EngineProcess } from '../engine/supervisor';
+import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, createAppProtocolHandler } from './protocol';
+import { externalUrl, isAppUrl, isTrustedSender, mayReceiveEnginePort, permissionAllowed } from './trust';
+import { FALLBACK_FORMATS, OpenRequests, dialogFilters, pathsFromArgv, secondInstance, type OpenTarget, type ReaderFormatInfo } from './desktop';
+import { DESKTOP_CHANNELS } from './commands';
+import { menuTemplate } from './menu';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PRELOAD = path.join(here, '..', 'preload', 'index.cjs');
-const RENDERER = path.join(here, '..', 'renderer', 'index.html');
+const RENDERER_DIR = path.join(here, '..', 'renderer');
+
+// before `ready`, or the scheme is not standard and secure (relative URLs, origin, secure context)
+protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
+
+// one instance: a second launch hands its files to this one (second-instance below) and quits
+const primary = app.requestSingleInstanceLock();
+if (!primary) app.quit();
 
 const windows = new Set<BrowserWindow>();
 
@@ -79,8 +97,9 @@ supervisor.onState((s) => {
 });
 supervisor.onReady((engine) => {
   // the kept database passwords first, so that a window's first call finds them
-  connectSecrets(engine);
-  for (const w of windows) if (!w.isDestroyed()) connectWindow(w.webContents);
+  connectMain(engine);
+  // a window still loading gets its ports when its page asks (reconnect), after the same check
+  for (const w of windows) if (mayReceiveEnginePort({ destroyed: w.isDestroyed(), url: w.isDestroyed() ? '' : w.webContents.getURL() })) connectWindow(w.webContents);
 });
 
 /**
@@ -93,7 +112,7 @@ supervisor.onReady((engine) => {
  * 'basic_text' backend is a fixed key), `available` is false and the engine's own keychain or
  * session handling applies. Untested here: there is no Electron binary in CI.
  */
-let secretsApi: Client<EngineApi> | null = null;
+let engineApi: Client<EngineApi> | null = null;
 const secretsFile = (): string => path.join(app.getPath('userData'), 'db-secrets.json');
 const DB_URL = /^(postgres|postgresql|clickhouse):\/\/[^\s:@/]+@[^\s/]+\/[^\s]*$/i;
 
@@ -118,12 +137,15 @@ function writeSecrets(all: Record<string, string>): void {
   renameSync(f + '.tmp', f);
 }
 
-/** main's own connection to a (new) engine, and every kept password handed to it */
-function connectSecrets(engine: UtilityEngine): void {
+/**
+ * main's own connection to a (new) engine: every kept password handed to it, and the readers'
+ * formats asked for the Open dialog
+ */
+function connectMain(engine: UtilityEngine): void {
   const { port1, port2 } = new MessageChannelMain();
-  engine.connect('app-secrets', port1);
+  engine.connect('app-main', port1);
   const api = new RpcClient<EngineApi>(framePortFromElectronPort(port2)).api;
-  secretsApi = api;
+  engineApi = api;
   if (!secretsUsable()) return;
   for (const [url, enc] of Object.entries(readSecrets())) {
     let password: string;
@@ -140,7 +162,7 @@ ipcMain.handle(SECRET_CHANNELS.available, (e) => !!trusted(e) && secretsUsable()
 
 ipcMain.handle(SECRET_CHANNELS.keep, async (e, url: unknown, password: unknown) => {
   if (!trusted(e) || typeof url !== 'string' || typeof password !== 'string' || !DB_URL.test(url) || url.slice(url.indexOf('/', url.indexOf('://') + 3)).includes('::') || !secretsUsable()) return false;
-  const api = secretsApi;
+  const api = engineApi;
   if (!api) return false;
   const all = readSecrets();
   all[url] = safeStorage.encryptString(password).toString('base64');
@@ -162,6 +184,8 @@ ipcMain.handle(SECRET_CHANNELS.forget, (e, url: unknown) => {
  * engine, so bulk data never passes through main) when an engine is ready.
  */
 function connectWindow(contents: WebContents): void {
+  // the engine port is the way to the user's data: only for a page that shows the app
+  if (!mayReceiveEnginePort({ destroyed: contents.isDestroyed(), url: contents.isDestroyed() ? '' : contents.getURL() })) return;
   const host = new MessageChannelMain();
   const ports = [host.port2];
   const engine = supervisor.current;
@@ -182,10 +206,6 @@ function connectWindow(contents: WebContents): void {
   contents.postMessage(BRIDGE_CHANNELS.enginePorts, { engine: !!engine }, ports);
   host.port1.start();
   sendState(host.port1, supervisor.state);
-}
-
-function isAppUrl(url: string): boolean {
-  return url.startsWith('file://') && decodeURI(new URL(url).pathname).startsWith(path.dirname(RENDERER).replace(/\\/g, '/'));
 }
 
 function createWindow(): BrowserWindow {
@@ -218,17 +238,16 @@ function createWindow(): BrowserWindow {
     if (!isAppUrl(url)) e.preventDefault();
   });
   contents.on('will-attach-webview', (e) => e.preventDefault());
-  void win.loadFile(RENDERER);
+  // a page loading again has not asked for its paths yet: hold them until it does
+  contents.on('did-start-loading', () => requests.lost(targetOf(win)));
+  win.once('closed', () => requests.lost(targetOf(win)));
+  void win.loadURL(APP_INDEX_URL);
   return win;
 }
 
 function openExternal(url: string): void {
-  try {
-    const u = new URL(url);
-    if (u.protocol === 'https:' || u.protocol === 'http:') void shell.openExternal(u.toString());
-  } catch {
-    /* not a URL: ignore */
-  }
+  const u = externalUrl(url);
+  if (u) void shell.openExternal(u);
 }
 
 app.on('web-contents-created', (_e, contents) => {
@@ -245,10 +264,11 @@ ipcMain.handle(BRIDGE_CHANNELS.reconnect, (e) => {
   return true;
 });
 
-/** only our own windows, loaded from our own files, may use the bridge */
+/** only our own windows, their top frame showing the app, may use the bridge */
 function trusted(e: Electron.IpcMainInvokeEvent): BrowserWindow | null {
   const win = BrowserWindow.fromWebContents(e.sender);
-  return win && windows.has(win) && isAppUrl(e.senderFrame?.url ?? '') ? win : null;
+  const frame = e.senderFrame;
+  return win && isTrustedSender({ ownWindow: windows.has(win), isMainFrame: !!frame && frame.parent === null, frameUrl: frame?.url }) ? win : null;
 }
 
 ipcMain.handle(BRIDGE_CHANNELS.openDialog, async (e) => {
@@ -257,34 +277,132 @@ ipcMain.handle(BRIDGE_CHANNELS.openDialog, async (e) => {
   const r = await dialog.showOpenDialog(win, {
     title: 'Open a dataset',
     properties: ['openFile', 'multiSelections'],
-    filters: [
-      { name: 'Data files', extensions: ['csv', 'tsv', 'txt', 'gz', 'parquet', 'arrow', 'feather', 'ipc', 'h5', 'hdf5', 'npy', 'npz', 'sqlite', 'sqlite3', 'db', 'json', 'ndjson', 'jsonl'] },
-      { name: 'All files', extensions: ['*'] },
-    ],
+    filters: dialogFilters(await readerFormats(), process.platform),
   });
-  return r.canceled ? [] : r.filePaths;
+  if (r.canceled) return [];
+  for (const p of r.filePaths) app.addRecentDocument(p);
+  return r.filePaths;
 });
 
-// a path given on the command line (`cdx open PATH`, a file association) opens on start
-let initialPaths = process.argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-') && existsSync(a) && a !== app.getAppPath());
+/** the readers' formats, from the engine (the registry); the associated types while none answers */
+let formatsKnown: ReaderFormatInfo[] | null = null;
+async function readerFormats(): Promise<readonly ReaderFormatInfo[]> {
+  if (formatsKnown) return formatsKnown;
+  const api = engineApi;
+  if (!api) return FALLBACK_FORMATS;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // an engine that is busy or hung must not hold the dialog back
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 1500)));
+    const got = await Promise.race([api.readerFormats({}), late]);
+    if (got && got.length) formatsKnown = got;
+  } catch {
+    /* an engine without readerFormats, or restarting: the fallback */
+  } finally {
+    clearTimeout(timer);
+  }
+  return formatsKnown ?? FALLBACK_FORMATS;
+}
+
+/**
+ * Files handed to the app (argv on start and on a second launch, macOS open-file, also before
+ * ready) wait in `requests` until the window's page asks for them (initialPaths), and then go
+ * straight to it (desktop.ts). Each goes to the OS's recent documents.
+ */
+const targets = new WeakMap<BrowserWindow, OpenTarget>();
+function targetOf(win: BrowserWindow): OpenTarget {
+  let t = targets.get(win);
+  if (!t) {
+    t = {
+      send: (paths) => {
+        if (!win.isDestroyed() && isAppUrl(win.webContents.getURL())) win.webContents.send(DESKTOP_CHANNELS.openPaths, paths);
+      },
+      reload: () => void (!win.isDestroyed() && win.webContents.reload()),
+      focus: () => {
+        if (win.isDestroyed()) return;
+        if (win.isMinimized()) win.restore();
+        win.show();
+        win.focus();
+      },
+    };
+    targets.set(win, t);
+  }
+  return t;
+}
+
+function mainWindow(): BrowserWindow | null {
+  const focused = BrowserWindow.getFocusedWindow();
+  if (focused && windows.has(focused)) return focused;
+  for (const w of windows) if (!w.isDestroyed()) return w;
+  return null;
+}
+
+const requests = new OpenRequests({
+  addRecent: (p) => app.addRecentDocument(p),
+  target: () => {
+    const w = mainWindow();
+    return w ? targetOf(w) : null;
+  },
+  createWindow: () => void createWindow(),
+});
+
+const isFile = (p: string): boolean => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+const argvContext = () => ({ platform: process.platform, isPackaged: app.isPackaged, appPath: app.getAppPath(), isFile });
+
 ipcMain.handle(BRIDGE_CHANNELS.initialPaths, (e) => {
-  if (!trusted(e)) return [];
-  const p = initialPaths;
-  initialPaths = [];
-  return p;
+  const win = trusted(e);
+  return win ? requests.take(targetOf(win)) : [];
 });
-app.on('open-file', (ev, p) => {
-  ev.preventDefault();
-  initialPaths.push(p);
+ipcMain.handle(DESKTOP_CHANNELS.listening, (e) => {
+  const win = trusted(e);
+  if (win) requests.listen(targetOf(win));
 });
 
-void app.whenReady().then(() => {
-  supervisor.start();
-  createWindow();
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+if (primary) {
+  // a path given on the command line (`cdx open PATH`, a file association) opens on start
+  requests.add(pathsFromArgv(process.argv, { ...argvContext(), cwd: process.cwd() }), { ready: false });
+  app.on('open-file', (ev, p) => {
+    ev.preventDefault();
+    requests.add([p], { focus: true, ready: app.isReady() });
   });
-});
+  app.on('second-instance', (_e, argv, workingDirectory) => {
+    if (!app.isReady()) return void requests.add(pathsFromArgv(argv, { ...argvContext(), cwd: workingDirectory }), { ready: false });
+    secondInstance(requests, argv, workingDirectory, argvContext());
+  });
+
+  void app.whenReady().then(() => {
+    // no permission for any page (camera, microphone, location, notifications, devices …) but the
+    // app page's clipboard writes (trust.ts)
+    const ses = session.defaultSession;
+    ses.setPermissionRequestHandler((_wc, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl)));
+    ses.setPermissionCheckHandler((_wc, permission, origin, details) => permissionAllowed(permission, details.requestingUrl ?? origin));
+    ses.setDevicePermissionHandler(() => false);
+    protocol.handle(APP_SCHEME, createAppProtocolHandler({ root: RENDERER_DIR, fs: { readFile, realpath } }));
+    Menu.setApplicationMenu(
+      Menu.buildFromTemplate(
+        menuTemplate({
+          platform: process.platform,
+          isPackaged: app.isPackaged,
+          send: (command, w) => {
+            const win = w instanceof BrowserWindow ? w : BrowserWindow.getFocusedWindow();
+            if (win && windows.has(win) && !win.isDestroyed() && isAppUrl(win.webContents.getURL())) win.webContents.send(DESKTOP_CHANNELS.command, command);
+          },
+        }),
+      ),
+    );
+    supervisor.start();
+    createWindow();
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow();
+    });
+  });
+}
 
 app.on('before-quit', () => {
   void supervisor.stop();

@@ -1,0 +1,61 @@
+/**
+ * The app's commands that the native menu carries, declared once for main (the menu, its
+ * accelerators) and the preload (which hands a command to the page). No imports: the sandboxed
+ * preload bundles this file.
+ *
+ * Each command is one of the renderer's own keyboard shortcuts (renderer/App.svelte's onKey), and
+ * the preload delivers a menu command to the page as that very shortcut (a keydown on the page's
+ * window), so one handler in the renderer serves the keyboard and the menu alike. A key pressed
+ * while the page has focus is handled by the page first (it calls preventDefault, so Electron does
+ * not fire the menu item's accelerator as well); a click on the menu item goes through the preload.
+ */
+
+export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'close', 'databases'] as const;
+export type MenuCommand = (typeof MENU_COMMANDS)[number];
+
+export interface CommandSpec {
+  label: string;
+  /** Electron accelerator: CmdOrCtrl is Cmd on macOS, Ctrl elsewhere (App.svelte accepts either) */
+  accelerator: string;
+  /** the keydown the renderer's shortcut handler expects */
+  key: { key: string; shiftKey?: boolean };
+}
+
+export const COMMANDS: Record<MenuCommand, CommandSpec> = {
+  open: { label: 'Open…', accelerator: 'CmdOrCtrl+O', key: { key: 'o' } },
+  filter: { label: 'Filter', accelerator: 'CmdOrCtrl+F', key: { key: 'f' } },
+  'view-summary': { label: 'Summary', accelerator: 'CmdOrCtrl+1', key: { key: '1' } },
+  'view-table': { label: 'Table', accelerator: 'CmdOrCtrl+2', key: { key: '2' } },
+  'view-info': { label: 'Info', accelerator: 'CmdOrCtrl+3', key: { key: '3' } },
+  'view-plot': { label: 'Plot', accelerator: 'CmdOrCtrl+4', key: { key: '4' } },
+  close: { label: 'Close Dataset', accelerator: 'CmdOrCtrl+W', key: { key: 'w' } },
+  databases: { label: 'Databases…', accelerator: 'CmdOrCtrl+Shift+D', key: { key: 'D', shiftKey: true } },
+};
+
+export function isMenuCommand(v: unknown): v is MenuCommand {
+  return typeof v === 'string' && (MENU_COMMANDS as readonly string[]).includes(v);
+}
+
+/**
+ * IPC channels of the desktop integration (main <-> preload), beside shared/bridge.ts's: they are
+ * the app's own business (the menu, files handed over by the OS) and the page reaches them through
+ * the preload's `cdxDesktop` global, so `cdxHost` (the contract's bridge) stays as it is.
+ */
+export const DESKTOP_CHANNELS = {
+  /** main -> preload: a menu command for this window */
+  command: 'cdx:menu-command',
+  /** main -> preload: paths handed to the running app (a second launch, macOS open-file) */
+  openPaths: 'cdx:open-paths',
+  /** preload -> main (invoke): the page listens for openPaths itself (no reload needed to hand them over) */
+  listening: 'cdx:open-paths-listening',
+} as const;
+
+/** What the preload exposes as `window.cdxDesktop` (the renderer may use it; it need not). */
+export interface CdxDesktopBridge {
+  /** paths handed to the running app after start; registering also tells main the page listens */
+  onOpenPaths(listener: (paths: string[]) => void): void;
+  /** menu commands; while none is registered they arrive as the matching keyboard shortcut */
+  onCommand(listener: (command: MenuCommand) => void): void;
+}
+
+export const DESKTOP_GLOBAL = 'cdxDesktop';
