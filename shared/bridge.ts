@@ -71,3 +71,27 @@ export interface CdxSecretsBridge {
 
 /** The name under which the preload exposes the secrets bridge. */
 export const SECRETS_GLOBAL = 'cdxSecrets';
+
+/**
+ * IPC channels of the desktop integration (main <-> preload): menu commands and files handed to
+ * the running app (a second launch, macOS open-file). The page reaches them through the preload's
+ * `cdxDesktop` global, beside `cdxHost`.
+ */
+export const DESKTOP_CHANNELS = {
+  /** main -> preload: a menu command for this window */
+  command: 'cdx:menu-command',
+  /** main -> preload: paths handed to the running app (a second launch, macOS open-file) */
+  openPaths: 'cdx:open-paths',
+  /** preload -> main (invoke): the page listens for openPaths itself (no reload needed to hand them over) */
+  listening: 'cdx:open-paths-listening',
+} as const;
+
+/** What the preload exposes as `window.cdxDesktop` (the renderer may use it; it need not). */
+export interface CdxDesktopBridge<Command extends string = string> {
+  /** paths handed to the running app after start; registering also tells main the page listens */
+  onOpenPaths(listener: (paths: string[]) => void): void;
+  /** menu commands; while none is registered they arrive as the matching keyboard shortcut */
+  onCommand(listener: (command: Command) => void): void;
+}
+
+export const DESKTOP_GLOBAL = 'cdxDesktop';

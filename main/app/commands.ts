@@ -36,26 +36,8 @@ export function isMenuCommand(v: unknown): v is MenuCommand {
   return typeof v === 'string' && (MENU_COMMANDS as readonly string[]).includes(v);
 }
 
-/**
- * IPC channels of the desktop integration (main <-> preload), beside shared/bridge.ts's: they are
- * the app's own business (the menu, files handed over by the OS) and the page reaches them through
- * the preload's `cdxDesktop` global, so `cdxHost` (the contract's bridge) stays as it is.
- */
-export const DESKTOP_CHANNELS = {
-  /** main -> preload: a menu command for this window */
-  command: 'cdx:menu-command',
-  /** main -> preload: paths handed to the running app (a second launch, macOS open-file) */
-  openPaths: 'cdx:open-paths',
-  /** preload -> main (invoke): the page listens for openPaths itself (no reload needed to hand them over) */
-  listening: 'cdx:open-paths-listening',
-} as const;
-
-/** What the preload exposes as `window.cdxDesktop` (the renderer may use it; it need not). */
-export interface CdxDesktopBridge {
-  /** paths handed to the running app after start; registering also tells main the page listens */
-  onOpenPaths(listener: (paths: string[]) => void): void;
-  /** menu commands; while none is registered they arrive as the matching keyboard shortcut */
-  onCommand(listener: (command: MenuCommand) => void): void;
-}
-
-export const DESKTOP_GLOBAL = 'cdxDesktop';
+// the desktop bridge's channels and shape live with the others in shared/bridge.ts (the page uses them)
+export { DESKTOP_CHANNELS, DESKTOP_GLOBAL } from '../../shared/bridge';
+import type { CdxDesktopBridge as Bridge } from '../../shared/bridge';
+/** What the preload exposes as `window.cdxDesktop`, with this app's menu commands. */
+export type CdxDesktopBridge = Bridge<MenuCommand>;
