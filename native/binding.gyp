@@ -26,14 +26,26 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2", "-O0"],
       "cflags_cc": ["-std=gnu++17", "-O3", "-fexceptions"],
       "conditions": [
-        # zstd for the native Parquet encoder (src/parquet_write.cc): the system libzstd when its
-        # header is installed (Debian/Ubuntu: libzstd-dev; macOS: brew install zstd), else the
-        # encoder reports zstd unavailable and Parquet zstd output stays on parquet-wasm.
-        ["<!(node -p \"['/usr/include/zstd.h','/usr/local/include/zstd.h','/opt/homebrew/include/zstd.h'].some(f => require('fs').existsSync(f)) ? 1 : 0\")==1", {
+        # zstd for the native Parquet encoder (src/parquet_write.cc). Enabled when zstd.h is found:
+        # $ZSTD_ROOT/include (a prefix holding a static zstd: vcpkg's x64-windows-static on Windows),
+        # /usr/include (Debian/Ubuntu: libzstd-dev), /usr/local/include or /opt/homebrew/include
+        # (macOS: brew install zstd). Without it the encoder reports zstd unavailable and Parquet
+        # zstd output stays on parquet-wasm.
+        # The library is linked STATICALLY where its archive exists ($ZSTD_ROOT/lib/zstd.lib or
+        # libzstd.a, /usr/lib/<multiarch>/libzstd.a — Debian's libzstd-dev ships it —, /usr/lib64,
+        # /usr/lib, Homebrew's lib/libzstd.a), so that the addon inside an installer needs no libzstd
+        # on the user's machine; only where no archive exists does it fall back to -lzstd (a
+        # development build). CDX_ZSTD_STATIC=1 (the release workflow) turns that fallback into a
+        # build error. On Linux the archive's symbols are kept out of the addon's exports
+        # (--exclude-libs) so they cannot clash with a zstd that the host process carries.
+        ["<!(node -p \"const fs=require('fs'),p=require('path'),r=process.env.ZSTD_ROOT;[r&&p.join(r,'include','zstd.h'),'/usr/include/zstd.h','/usr/local/include/zstd.h','/opt/homebrew/include/zstd.h'].some(f => f && fs.existsSync(f)) ? 1 : 0\")==1", {
           "defines": ["CDX_HAVE_ZSTD"],
-          "include_dirs": ["<!(node -p \"['/usr/local/include','/opt/homebrew/include'].find(d => require('fs').existsSync(d + '/zstd.h')) || 'src'\")"],
-          "libraries": ["-lzstd"],
-          "conditions": [["OS=='mac'", { "libraries": ["-L/usr/local/lib", "-L/opt/homebrew/lib"] }]]
+          "include_dirs": ["<!(node -p \"const fs=require('fs'),p=require('path'),r=process.env.ZSTD_ROOT;[r&&p.join(r,'include'),'/usr/local/include','/opt/homebrew/include'].find(d => d && fs.existsSync(p.join(d,'zstd.h'))) || 'src'\")"],
+          "libraries": ["<!(node -p \"const fs=require('fs'),p=require('path'),r=process.env.ZSTD_ROOT,m={x64:'x86_64-linux-gnu',arm64:'aarch64-linux-gnu',arm:'arm-linux-gnueabihf'}[process.arch],brew=process.arch==='arm64'?['/opt/homebrew/lib','/usr/local/lib']:['/usr/local/lib','/opt/homebrew/lib'];const c=[r&&p.join(r,'lib','zstd_static.lib'),r&&p.join(r,'lib','zstd.lib'),r&&p.join(r,'lib','libzstd.a'),m&&'/usr/lib/'+m+'/libzstd.a','/usr/lib64/libzstd.a','/usr/lib/libzstd.a'].concat(brew.map(d => d+'/libzstd.a')).filter(Boolean);const a=c.find(f => fs.existsSync(f));if(!a&&process.env.CDX_ZSTD_STATIC==='1')throw new Error('CDX_ZSTD_STATIC=1 but no static zstd library in: '+c.join(', '));a||'-lzstd'\")"],
+          "conditions": [
+            ["OS=='mac'", { "libraries": ["-L/usr/local/lib", "-L/opt/homebrew/lib"] }],
+            ["OS=='linux'", { "ldflags": ["-Wl,--exclude-libs,libzstd.a"] }]
+          ]
         }],
         ["OS=='linux'", {
           "cflags_cc": ["-fopenmp"],
