@@ -29,23 +29,9 @@ export const APP_SCHEME_PRIVILEGES: CustomScheme = {
   privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, codeCache: true },
 };
 
-/** The page's policy: the same as web mode sends (main/web/server.ts; protocol.test.ts compares them). */
-export const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-/** The plot worker's own policy (renderer/gl/glworker.ts: regl needs eval there, and only there). */
-export const PLOT_WORKER_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'";
+// the page's policy and the plot worker's own: one definition with web mode's (shared/csp.ts)
+export { PAGE_CSP, PLOT_WORKER_CSP } from '../../shared/csp';
+import { PAGE_CSP, PLOT_WORKER_CSP } from '../../shared/csp';
 const PLOT_WORKER = /^assets\/glworker-[\w-]+\.js$/;
 
 const TYPES: Record<string, string> = {

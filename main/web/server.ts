@@ -13,6 +13,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ForkedEngine } from '../engine/forked';
 import { DownloadSlots, attachmentHeader, contentTypeOf } from './downloads';
+import { PAGE_CSP, PLOT_WORKER_CSP } from '../../shared/csp';
 import {
   TOKEN_COOKIE,
   TOKEN_HEADER,
@@ -70,28 +71,8 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-// Same policy as the Electron window (renderer/index.html), sent as a header too.
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-/**
- * The plot worker's own policy (renderer/gl/glworker.ts): regl compiles its draw commands with
- * `new Function`, so 'unsafe-eval' — but only in that worker, which gets no network at all
- * (default-src 'none'), no DOM and no engine access. A worker's CSP is the one delivered with its
- * script, not the page's, so the page keeps script-src 'self' without eval.
- */
-const PLOT_WORKER_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval'";
+// the page's policy and the plot worker's own (shared/csp.ts: the desktop app's protocol sends the same)
+const CSP = PAGE_CSP;
 const PLOT_WORKER = /^\/assets\/glworker-[\w-]+\.js$/;
 
 function hostForUrl(host: string): string {
