@@ -30,7 +30,13 @@ export function appRoot(): string {
 }
 
 export function resourcesDir(): string {
-  return process.env.CDX_RESOURCES ?? path.join(appRoot(), 'resources');
+  if (process.env.CDX_RESOURCES) return process.env.CDX_RESOURCES;
+  // a packaged desktop app: the code sits in resources/app.asar, the sample beside it in
+  // resources/sample/, unpacked (electron-builder.yml extraResources: the engine memory-maps it,
+  // which it cannot do inside an asar)
+  const root = appRoot();
+  if (path.basename(root) === 'app.asar') return path.dirname(root);
+  return path.join(root, 'resources');
 }
 
 export function sampleDatasetPath(): string {

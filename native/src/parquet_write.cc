@@ -15,11 +15,11 @@
 // per writer (E_BUSY otherwise). A cancel or failure marks the writer failed; the caller removes
 // the temporary file (convert.ts writes to a temp path and renames on success).
 //
-// zstd comes from the system libzstd (header detected at configure time: binding.gyp defines
-// CDX_HAVE_ZSTD). Why not vendored sources: no npm package ships them, and libzstd is in every
-// Linux distribution (libzstd-dev to build, libzstd1 at run time, which Node/Electron hosts already
-// carry). Without the header this encoder reports zstd as unavailable and the writer keeps using
-// parquet-wasm for zstd output.
+// zstd comes from libzstd, linked statically where its static library exists (binding.gyp prefers
+// libzstd.a, $ZSTD_ROOT on Windows; the release workflow requires it with CDX_ZSTD_STATIC=1), so a
+// packaged app needs no libzstd on the user's machine; otherwise the shared libzstd. Without the
+// header (binding.gyp defines CDX_HAVE_ZSTD) this encoder reports zstd as unavailable and the
+// writer keeps using parquet-wasm for zstd output.
 #include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
