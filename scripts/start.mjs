@@ -1,9 +1,13 @@
-// `npm start`: the desktop app in Electron where its binary can be had; otherwise web mode (the same
-// UI served on 127.0.0.1, URL printed) with the reason. `npm start -- --web` forces web mode.
+// `npm start`: the desktop app in Electron where its binary can be had and its engine can start (a
+// display; better-sqlite3 built for Electron's ABI, built here first if it can be); otherwise web
+// mode (the same UI served on 127.0.0.1, URL printed) with the reason. `npm start -- --web` forces
+// web mode. The decision is scripts/start-plan.mjs.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { electronSqliteStatus } from './build-electron-sqlite.mjs';
+import { planStart } from './start-plan.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -38,20 +42,33 @@ function webMode(reason) {
   for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
 }
 
-if (forceWeb) {
-  webMode('asked for (--web).');
+/** better-sqlite3's Electron copy: there, or built now, or why not. */
+function sqliteForElectron() {
+  let st = electronSqliteStatus(root);
+  if (st.dest && st.exists) return { ok: true, path: st.dest };
+  if (!st.dest) return { ok: false, why: st.why };
+  console.log(`better-sqlite3 has no build for Electron ${st.version} (ABI ${st.modules}) yet: building it (npm run build:electron-sqlite).`);
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-electron-sqlite.mjs')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  st = electronSqliteStatus(root);
+  if (r.status === 0 && st.exists) return { ok: true, path: st.dest };
+  const line = `${r.stdout || ''}\n${r.stderr || ''}`.split('\n').map((l) => l.trim()).filter(Boolean).pop() || `exit ${r.status}`;
+  return { ok: false, why: line.replace(/^cdx build:electron-sqlite: /, '') };
+}
+
+const facts = {
+  forceWeb,
+  electron: forceWeb ? { error: 'not looked for' } : electronBinary(),
+  display: process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY),
+};
+let plan = planStart(facts);
+if (plan.mode === 'need-sqlite') plan = planStart({ ...facts, sqlite: sqliteForElectron() });
+if (plan.mode === 'web') {
+  webMode(plan.reason);
 } else {
-  const bin = electronBinary();
-  if (bin.error) {
-    webMode(`the Electron binary is not available here (${bin.error}).`);
-  } else if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    webMode('no display (neither DISPLAY nor WAYLAND_DISPLAY is set) for the Electron window.');
-  } else {
-    const child = spawn(bin.path, [root, ...passArgs], { cwd: root, stdio: 'inherit' });
-    child.on('exit', (code, signal) => {
-      if (code !== 0 && signal === null) console.error(`Electron exited with code ${code}. Try \`npm start -- --web\`.`);
-      process.exit(code ?? 0);
-    });
-    for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
-  }
+  const child = spawn(plan.binary, [root, ...passArgs], { cwd: root, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal === null) console.error(`Electron exited with code ${code}. Try \`npm start -- --web\`.`);
+    process.exit(code ?? 0);
+  });
+  for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Schema } from '../../shared/datashape';
 import { CdxError } from '../../shared/errors';
+import { sqliteOptions } from './sqlite-binding';
 
 export interface CatalogEntry {
   id: string;
@@ -117,8 +118,10 @@ export class Catalog {
   constructor(home: string) {
     mkdirSync(home, { recursive: true });
     this.file = path.join(home, 'catalog.sqlite');
+    // under Electron, better-sqlite3's Electron-ABI copy (sqlite-binding.ts); its own error if missing
+    const options = sqliteOptions();
     try {
-      this.db = new Database(this.file);
+      this.db = new Database(this.file, options);
     } catch (e) {
       throw CdxError.file('E_CATALOG', this.file, `cannot open the catalog (${(e as Error).message})`, { cause: e });
     }
