@@ -10,13 +10,17 @@
  *
  * Where the binary is looked for, in order: env CDX_NATIVE_PATH; `native/build/Release/` walking
  * up from this module's own folder (from source under vitest/tsx, and bundled into out/main/);
- * Electron's resourcesPath (app.asar.unpacked, then the folder itself). Never the working folder:
- * a `native/` folder in whatever directory the CLI was started from is not ours to load. Every
- * failed path is collected into one actionable error (E_NATIVE_MISSING).
+ * `prebuilds/<platform>-<arch>/` of the installed package (what `npm run prebuild` makes with
+ * prebuildify and `npm pack` ships; the file is picked by node-gyp-build's tag matching, napi and
+ * libc), in the folder above us whose package.json is ours; Electron's resourcesPath
+ * (app.asar.unpacked, then the folder itself: the build, then the prebuilds). Never the working
+ * folder: a `native/` folder in whatever directory the CLI was started from is not ours to load.
+ * Every failed path is collected into one actionable error (E_NATIVE_MISSING).
+ * CDX_NATIVE_DEBUG=1 prints the path loaded on stderr.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CdxError, errorCode, isErrorCode, toErrorInfo, type ErrorCode } from '../shared/errors';
 
@@ -509,25 +513,79 @@ function moduleDir(): string | undefined {
   }
 }
 
-/** Candidate paths for the binary, in the order they are tried (never under process.cwd()). */
-export function nativeCandidates(): string[] {
-  const out: string[] = [];
+interface Candidate {
+  path: string;
+  /** why it cannot be loaded, found before trying (a prebuilds folder without a matching build) */
+  problem?: string;
+}
+
+const PACKAGE_NAME = 'continuum-data-explorer';
+
+function isOurPackageRoot(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === PACKAGE_NAME;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The prebuilt binary in `dir/prebuilds/` matching this platform, arch, libc and runtime, chosen by
+ * node-gyp-build (the resolver prebuildify's layout is made for). Only a file inside
+ * `dir/prebuilds/` counts: node-gyp-build also looks in build/ and beside the node executable.
+ */
+function prebuildIn(dir: string): Candidate | undefined {
+  const folder = join(dir, 'prebuilds');
+  if (!existsSync(folder)) return undefined;
+  const want = join(folder, `${process.platform}-${process.arch}`);
+  let found: string;
+  try {
+    const ngb = createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string };
+    found = resolve(ngb.path(dir));
+  } catch (e) {
+    return { path: want, problem: `no prebuilt binary for this machine (${String((e as Error).message).split('\n')[0]})` };
+  }
+  if (!found.startsWith(folder + sep)) return { path: want, problem: `no prebuilt binary for this machine in ${folder}` };
+  return { path: found };
+}
+
+function candidateList(): Candidate[] {
+  const out: Candidate[] = [];
   const env = process.env.CDX_NATIVE_PATH;
-  if (env) out.push(resolve(env));
+  if (env) out.push({ path: resolve(env) });
   const md = moduleDir();
+  const prebuilt: Candidate[] = [];
   if (md) {
     // this module sits in native/ (source) or out/main[/chunks]/ (bundled): walk up to the project
     for (let dir = resolve(md); ; ) {
-      if (basename(dir) === 'native') out.push(join(dir, 'build', 'Release', 'cdx_native.node'));
-      out.push(join(dir, BINARY));
+      if (basename(dir) === 'native') out.push({ path: join(dir, 'build', 'Release', 'cdx_native.node') });
+      out.push({ path: join(dir, BINARY) });
+      if (isOurPackageRoot(dir)) {
+        const c = prebuildIn(dir);
+        if (c) prebuilt.push(c);
+      }
       const up = dirname(dir);
       if (up === dir) break;
       dir = up;
     }
   }
+  // a fresh native/build (a developer's) wins over the prebuilds shipped beside it
+  out.push(...prebuilt);
   const rp = (process as { resourcesPath?: string }).resourcesPath;
-  if (rp) out.push(join(rp, 'app.asar.unpacked', BINARY), join(rp, BINARY));
-  return [...new Set(out)];
+  if (rp) {
+    for (const base of [join(rp, 'app.asar.unpacked'), rp]) {
+      out.push({ path: join(base, BINARY) });
+      const c = prebuildIn(base);
+      if (c) out.push(c);
+    }
+  }
+  const seen = new Set<string>();
+  return out.filter((c) => !seen.has(c.path) && seen.add(c.path));
+}
+
+/** Candidate paths for the binary, in the order they are tried (never under process.cwd()). */
+export function nativeCandidates(): string[] {
+  return candidateList().map((c) => c.path);
 }
 
 let cached: NativeAddon | undefined;
@@ -538,7 +596,11 @@ export function loadNative(): NativeAddon {
   if (cached) return cached;
   const req = createRequire(import.meta.url);
   const failures: string[] = [];
-  for (const p of nativeCandidates()) {
+  for (const { path: p, problem } of candidateList()) {
+    if (problem) {
+      failures.push(`${p}: ${problem}`);
+      continue;
+    }
     if (!existsSync(p)) {
       failures.push(`${p}: not found`);
       continue;
@@ -559,12 +621,14 @@ export function loadNative(): NativeAddon {
     for (const name of EXPORTS) addon[name] = guarded(raw[name] as AnyFunction, raw);
     cached = addon as unknown as NativeAddon;
     loadedFrom = p;
+    if (process.env.CDX_NATIVE_DEBUG) process.stderr.write(`cdx native: loaded ${p}\n`);
     return cached;
   }
   throw new CdxError(
     'E_NATIVE_MISSING',
     'The CDX native engine (cdx_native.node) could not be loaded. ' +
       'Run `npm run build:native` in the project root (needs a C++ compiler and python3), ' +
+      'or, in an installed package, reinstall one whose prebuilds/ hold this platform (`npm run prebuild` makes them), ' +
       'or set CDX_NATIVE_PATH to the built file. Tried:\n  ' +
       failures.join('\n  '),
   );
