@@ -69,12 +69,12 @@ describe('chooseSqliteBinding', () => {
     expect(e.message).toContain(join(a.root, electronSqliteDir(process.platform, process.arch, '140'), 'better_sqlite3.node'));
   });
 
-  it('packaged app: the unpacked copy when shipped, else the default (electron-builder rebuilt node_modules for Electron)', () => {
+  it('packaged app: the unpacked copy when shipped, else a clear error (never Node\'s copy)', () => {
     const rp = join(dir, 'resources');
     const unpacked = appWithCopy(join('resources', 'app.asar.unpacked'), '140', 'linux', 'x64');
     const electron = { versions: { electron: '45.4.1', modules: '140' }, packaged: true } as const;
     expect(chooseSqliteBinding(ctx({ ...electron, roots: [join(rp, 'app.asar'), unpacked.root, rp] }))).toBe(unpacked.file);
-    expect(chooseSqliteBinding(ctx({ ...electron, roots: [join(rp, 'app.asar'), rp] }))).toBeUndefined();
+    expect(() => chooseSqliteBinding(ctx({ ...electron, roots: [join(rp, 'app.asar'), rp] }))).toThrow(/installation .* lacks better-sqlite3 built for its Electron 45\.4\.1/);
   });
 
   it('CDX_SQLITE_BINDING wins in Node and Electron; a missing one is a clear error, not a silent default', () => {

@@ -15,10 +15,12 @@
  * - `CDX_SQLITE_BINDING` (a path to better_sqlite3.node): used as it is, in Node and in Electron.
  * - Under Node: better-sqlite3's own lookup (its build/Release).
  * - Under Electron: the Electron copy next to the app (the checkout or the package root, then the
- *   packaged app's `resources/app.asar.unpacked`). In a packaged app without one, the default:
- *   electron-builder rebuilds the app's node_modules for the target Electron and architecture
- *   (its npmRebuild), which is also what a cross-architecture build must rely on.
- * - Under Electron from a checkout without the copy: E_NATIVE_MISSING, saying what to run.
+ *   packaged app's `resources/app.asar.unpacked`). electron-builder.yml has npmRebuild off (it
+ *   would rebuild the checkout's node_modules in place, breaking the Node copy the CLI uses) and
+ *   its after-pack hook refuses to package without this copy, built on each platform's own runner.
+ * - Under Electron without the copy: E_NATIVE_MISSING, saying what to run (a checkout) or that the
+ *   installation is incomplete (a packaged app) — never Node's copy, which Electron would refuse
+ *   with an ABI error that says nothing useful.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -61,7 +63,12 @@ export function chooseSqliteBinding(ctx: SqliteBindingContext): string | undefin
   const tried = [...new Set(ctx.roots.map((r) => path.join(r, rel)))];
   const found = tried.find((p) => ctx.exists(p));
   if (found) return found;
-  if (ctx.packaged) return undefined;
+  if (ctx.packaged) {
+    throw new CdxError(
+      'E_NATIVE_MISSING',
+      `This installation of Continuum Data Explorer lacks better-sqlite3 built for its Electron ${electron} (ABI ${modules}, ${ctx.platform}-${ctx.arch}): reinstall it. Tried:\n  ${tried.join('\n  ')}`,
+    );
+  }
   throw new CdxError(
     'E_NATIVE_MISSING',
     `better-sqlite3 (the catalog's SQLite) has no build for Electron ${electron} (ABI ${modules}, ${ctx.platform}-${ctx.arch}): ` +

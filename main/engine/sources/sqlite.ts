@@ -24,6 +24,7 @@ import { CdxError } from '../../../shared/errors';
 import { BlockingTasks, decodeBatch, encodeBatch, type WorkerSession } from '../blocking';
 import { DEFAULT_BATCH_ROWS, buildBatch, checkAbort, schemaOf, selectFields, wrapError } from './common';
 import type { InnerDataset, IngestWarning, ScanOptions, Source, SourceInfo, SourceProvider } from './types';
+import { sqliteOptions } from '../sqlite-binding';
 
 /** SQLite identifier quoting: double quotes, embedded quotes doubled. */
 export function quoteIdent(name: string): string {
@@ -60,7 +61,7 @@ interface TablePlan {
 
 function openDb(path: string): Db {
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+    const db = new Database(path, sqliteOptions({ readonly: true, fileMustExist: true }));
     db.pragma('trusted_schema = OFF'); // schema SQL (views, triggers) may not call app functions
     db.pragma('cell_size_check = ON'); // detect more corruption instead of misreading it
     db.pragma('query_only = ON');

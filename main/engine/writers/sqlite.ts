@@ -17,6 +17,7 @@ import {
 } from './types';
 import { CdxError } from '../../../shared/errors';
 import { cellReader, dateText, isUtcZone, timeText, timestampText, timeUnitOf, typeLabel, type CellReader } from './values';
+import { sqliteOptions } from '../sqlite-binding';
 
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
@@ -125,7 +126,7 @@ export const sqliteWriter: WriterProvider = {
     if (ctx.outExists && !inPlace && !ctx.force) throw CdxError.file('E_EXISTS', ctx.out, 'exists and is not a SQLite database; give --force to replace it');
     let db: Database.Database;
     try {
-      db = new Database(inPlace ? ctx.out : ctx.tmp, { fileMustExist: inPlace });
+      db = new Database(inPlace ? ctx.out : ctx.tmp, sqliteOptions({ fileMustExist: inPlace }));
     } catch (e) {
       throw CdxError.file('E_WRITE', ctx.out, `cannot open the database: ${(e as Error).message}`);
     }
