@@ -22,7 +22,7 @@ const noDisplay = process.platform === 'linux' && !process.env.DISPLAY && !proce
 if (!bin.path) console.log(`Electron e2e skipped: no Electron binary here (${bin.why}).`);
 else if (noDisplay) console.log('Electron e2e skipped: no display (DISPLAY / WAYLAND_DISPLAY unset).');
 
-test('the Electron window shows the sample and a native statistic, with a locked-down renderer', async () => {
+test('the Electron window shows the sample, a native statistic and a plot, served from its own protocol with a locked-down renderer', async () => {
   test.skip(!bin.path, `no Electron binary here (${bin.why})`);
   test.skip(noDisplay, 'no display for the Electron window');
   const app = await electron.launch({ executablePath: bin.path, args: [ROOT] });
@@ -44,6 +44,15 @@ test('the Electron window shows the sample and a native statistic, with a locked
     return { contextIsolation: p.contextIsolation, sandbox: p.sandbox, nodeIntegration: p.nodeIntegration };
   });
   expect(prefs).toEqual({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+  // served from the app's own protocol, with the same CSP header web mode sends (shared/csp.ts)
+  expect(win.url()).toBe('cdx-app://app/index.html');
+  const { PAGE_CSP } = await import('../shared/csp');
+  const csp = await win.evaluate(async () => (await fetch('cdx-app://app/index.html')).headers.get('content-security-policy'));
+  expect(csp).toBe(PAGE_CSP);
+  // the plot drew (the worker's own policy lets regl compile there)
+  await win.getByRole('tab', { name: 'Plot' }).click();
+  await expect(win.getByTestId('plot')).toHaveAttribute('data-busy', 'false', { timeout: 30_000 });
+  await expect(win.getByTestId('plot')).not.toHaveAttribute('data-count', '');
   await win.screenshot({ path: path.join(ARTIFACTS, 'app-electron.png') });
   await app.close();
 });
