@@ -31,22 +31,10 @@ export const APP_SCHEME_PRIVILEGES: CustomScheme = {
 
 // the page's policy and the plot worker's own: one definition with web mode's (shared/csp.ts)
 export { PAGE_CSP, PLOT_WORKER_CSP } from '../../shared/csp';
-import { PAGE_CSP, PLOT_WORKER_CSP } from '../../shared/csp';
+import { PAGE_CSP, PLOT_WORKER_CSP, STATIC_CONTENT_TYPES } from '../../shared/csp';
 const PLOT_WORKER = /^assets\/glworker-[\w-]+\.js$/;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json',
-};
+const TYPES = STATIC_CONTENT_TYPES;
 
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$/;
 

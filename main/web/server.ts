@@ -13,7 +13,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ForkedEngine } from '../engine/forked';
 import { DownloadSlots, attachmentHeader, contentTypeOf } from './downloads';
-import { PAGE_CSP, PLOT_WORKER_CSP } from '../../shared/csp';
+import { PAGE_CSP, PLOT_WORKER_CSP, STATIC_CONTENT_TYPES } from '../../shared/csp';
 import {
   TOKEN_COOKIE,
   TOKEN_HEADER,
@@ -57,19 +57,7 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json',
-};
+const TYPES = STATIC_CONTENT_TYPES;
 
 // the page's policy and the plot worker's own (shared/csp.ts: the desktop app's protocol sends the same)
 const CSP = PAGE_CSP;
