@@ -363,7 +363,10 @@ describe.skipIf(!built)('electron-builder --linux dir, with a stand-in Electron'
     expect(files.filter((f) => /node_modules\/[^/]+\/(test|tests|__tests__)\//.test(f) || f.includes('better-sqlite3/deps/') || f.includes('better-sqlite3/src/'))).toEqual([]);
     // every addon and WebAssembly module inside is marked unpacked, and is there on disk
     const binaries = files.filter((f) => /\.(node|wasm)$/.test(f));
-    expect(binaries.length).toBeGreaterThanOrEqual(5);
+    // (which others are there depends on what this checkout has built: prebuilds/, native/electron/)
+    expect(binaries).toContain('native/build/Release/cdx_native.node');
+    expect(binaries.some((f) => /better-sqlite3\/.*\.node$/.test(f)), 'better-sqlite3').toBe(true);
+    expect(binaries.some((f) => f.endsWith('.wasm')), 'a WebAssembly module').toBe(true);
     for (const f of binaries) {
       expect(asar.statFile(archive, f).unpacked, f).toBe(true);
       expect(existsSync(path.join(appOut, 'resources', 'app.asar.unpacked', f)), f).toBe(true);
