@@ -68,7 +68,9 @@ export async function runPlot(api: Client<EngineApi>, ov: DatasetOverview, o: Pl
   if (!['.png', '.svg', '.npy', '.csv'].includes(ext)) throw new Error(`${o.out}: the output must end in .png, .svg, .npy or .csv`);
   const dataset = ov.entry.id;
   const need = [!o.xlim ? o.x : null, !o.ylim ? o.y : null].filter((c): c is string => !!c);
-  const ranges = await api.plotRanges({ dataset, columns: [o.x, o.y] }, { signal });
+  // (an axis with its limits given needs only its kind: no pass over the data for its range)
+  const given = [o.xlim ? o.x : null, o.ylim ? o.y : null].filter((c): c is string => !!c && !need.includes(c));
+  const ranges = await api.plotRanges({ dataset, columns: [o.x, o.y], ...(given.length ? { noRange: given } : {}) }, { signal });
   const rx = ranges[0]!, ry = ranges[1]!;
   for (const r of ranges) if (r.kind === 'category') throw new Error(`${ov.entry.path}: column "${r.name}" is not numeric or date/time`);
   for (const n of need) {

@@ -169,6 +169,12 @@ describe('plot handlers', () => {
     const r = await h.plotRanges({ dataset: id, columns: ['x', 'c'] }, ctx());
     expect(r[0]).toMatchObject({ name: 'x', kind: 'number', min: Math.min(...xs), max: Math.max(...xs) });
     expect(r[1]).toMatchObject({ name: 'c', kind: 'category', categories: ['left', 'right', 'right3'] });
+    // a column whose limits the caller has: its kind only, no range computed
+    const k = await h.plotRanges({ dataset: id, columns: ['x', 'y'], noRange: ['x'] }, ctx());
+    expect(k[0]).toMatchObject({ name: 'x', kind: 'number' });
+    expect(k[0]!.min).toBeNaN();
+    expect(k[0]!.max).toBeNaN();
+    expect(Number.isFinite(k[1]!.min)).toBe(true);
   });
   it('bad arguments are clear errors', async () => {
     await expect(h.density({ dataset: id, x: 'nope', y: 'y', x0: 0, x1: 1, y0: 0, y1: 1, width: 2, height: 2 }, ctx())).rejects.toThrow(/no column "nope"/);

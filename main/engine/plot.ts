@@ -92,6 +92,11 @@ export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?
     const kind = columnKind(c);
     const info: PlotColumnInfo = { name, kind, min: NaN, max: NaN };
     if (kind === 'time') info.msPerUnit = MS_PER[(c.logical as { unit: string }).unit] ?? 1;
+    if (kind !== 'category' && p.noRange?.includes(name)) {
+      // the caller has the limits: no pass over the data for them
+      out.push(info);
+      continue;
+    }
     if (kind === 'category') {
       const labels = c.kind === 'dict' ? await categoryLabels(c, signal) : (await valueCategories(c, signal))?.labels ?? null;
       if (labels) info.categories = labels;

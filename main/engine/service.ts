@@ -333,7 +333,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     // plots (main/engine/plot.ts)
     plotRanges: async (p, ctx) => {
       const r = await db(p.dataset, ctx.signal);
-      if (r) return r.ds.plotRanges(p.columns, { signal: ctx.signal });
+      if (r) return r.ds.plotRanges(p.columns, { signal: ctx.signal }, p.noRange);
       return plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal);
     },
     density: async (p, ctx) => {

@@ -21,6 +21,8 @@ export interface PlotColumnInfo {
 export interface PlotRangesParams {
   dataset: string;
   columns: string[];
+  /** columns whose range the caller does not need (it has the limits): only their kind is looked up, min/max are NaN */
+  noRange?: string[];
 }
 
 export interface DensityParams extends Viewport {

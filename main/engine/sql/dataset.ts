@@ -898,9 +898,9 @@ export class SqlDataset {
   // -------------------------------------------------------------------------------------------
   // plots
 
-  async plotRanges(names: string[], opts: QueryOptions): Promise<PlotColumnInfo[]> {
+  async plotRanges(names: string[], opts: QueryOptions, noRange: string[] = []): Promise<PlotColumnInfo[]> {
     const out: PlotColumnInfo[] = [];
-    const num = names.map((n) => this.column(n)).filter((c) => isNumericCls(c.cls) && c.cls !== 'bool');
+    const num = names.map((n) => this.column(n)).filter((c) => isNumericCls(c.cls) && c.cls !== 'bool' && !noRange.includes(c.field.name));
     let ext: (string | null)[] = [];
     if (num.length) {
       const q = new Sql(this.pg);
@@ -919,8 +919,8 @@ export class SqlDataset {
         continue;
       }
       const i = num.indexOf(c);
-      const min = ext[2 * i] == null ? NaN : parseFloatText(ext[2 * i]!);
-      const max = ext[2 * i + 1] == null ? NaN : parseFloatText(ext[2 * i + 1]!);
+      const min = i < 0 || ext[2 * i] == null ? NaN : parseFloatText(ext[2 * i]!);
+      const max = i < 0 || ext[2 * i + 1] == null ? NaN : parseFloatText(ext[2 * i + 1]!);
       const info: PlotColumnInfo = { name, kind: c.cls === 'date' || c.cls === 'timestamp' ? 'time' : 'number', min: NaN, max: NaN };
       if (info.kind === 'time') info.msPerUnit = MS_PER[logicalOf(c)!.unit];
       if (min <= max) {

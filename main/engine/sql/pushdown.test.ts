@@ -212,6 +212,12 @@ function sameAnswers(kind: () => { h: ReturnType<typeof createEngineHandlers>; l
     expect(b.count).toBe(a.count);
     const key = (r: typeof a) => Array.from(r.x, (x, i) => `${x},${r.y[i]},${r.categories?.[r.color![i]!] ?? null}`).sort();
     expect(key(b)).toEqual(key(a));
+    // ranges as the local file gives them; a column whose limits the caller has: its kind only
+    expect(await h.plotRanges({ dataset: remote, columns: ['x', 'f64', 'd', 'c'] }, ctx())).toEqual(await h.plotRanges({ dataset: local, columns: ['x', 'f64', 'd', 'c'] }, ctx()));
+    const kinds = await h.plotRanges({ dataset: remote, columns: ['x', 'y'], noRange: ['x'] }, ctx());
+    expect(kinds[0]).toMatchObject({ name: 'x', kind: 'number' });
+    expect(kinds[0]!.min).toBeNaN();
+    expect(kinds[1]!.min).toBe((await h.plotRanges({ dataset: local, columns: ['y'] }, ctx()))[0]!.min);
     const over = await h.points({ dataset: remote, x: 'x', y: 'y', viewport, limit: a.count - 1 }, ctx());
     expect(over.sent).toBe(false);
     for (const p of [{ column: 'f64', lo: -500000, hi: 500000, bins: 50 }, { column: 'i64', lo: -1000, hi: 1000, bins: 7, where: 's != "plain"' }]) {
