@@ -24,7 +24,6 @@ import { CdxError } from '../../shared/errors';
 import { RemoteDatasets, sqlSource } from './sql/remote';
 import type { SqlDataset } from './sql/dataset';
 import { isDbLocation } from './sql/url';
-import type { CatalogEntry as Entry } from './catalog';
 import { RecordBatchStreamWriter, Table, type RecordBatch } from 'apache-arrow';
 
 function loadNativeInfo(): NativeInfo {
@@ -57,7 +56,7 @@ function entryOf(e: CatalogEntry): DatasetEntry {
   };
 }
 
-function remoteOverview(entry: Entry, ds: SqlDataset): DatasetOverview {
+function remoteOverview(entry: CatalogEntry, ds: SqlDataset): DatasetOverview {
   const schema = ds.schema;
   return {
     entry: { id: entry.id, name: entry.name, path: entry.location, format: entry.format, size: 0, rows: ds.rows, sample: false },
@@ -110,7 +109,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
   return {
     // exports read a mapped dataset natively, through the same filtered windows as the table
     ...exportHandlers(store, { selections, compile: (ds, where) => filterFor(ds, where)! }, async (p, signal) => {
-      let r: { entry: Entry; ds: SqlDataset } | null = null;
+      let r: { entry: CatalogEntry; ds: SqlDataset } | null = null;
       if (p.dataset !== undefined) r = await db(p.dataset, signal);
       else if (p.location !== undefined && isDbLocation(p.location)) r = await remote().open(p.location, { signal });
       if (!r) return null;

@@ -9,6 +9,7 @@ import { CdxError } from '../../../shared/errors';
 import { ClickHouseConnection, keyColumns, quoteChIdent, quoteChString, unescapeTsv } from './clickhouse';
 import { clickhouseAvailable, startClickHouseCluster, type ClickHouseCluster } from './testing/clickhouse';
 import { parseDbLocation } from './url';
+import { freePort } from './testing/net';
 
 async function errorOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<CdxError> {
   try {
@@ -20,16 +21,6 @@ async function errorOf(p: Promise<unknown> | (() => Promise<unknown>)): Promise<
   throw new Error('expected an error');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -27,7 +27,6 @@ import {
   MAX_CATEGORIES, type DensityParams, type DensityResult, type HistogramParams, type HistogramResult, type PlotColumnInfo, type PointsParams, type PointsResult,
 } from '../../../shared/plot/types';
 import { displayValue } from '../summarize';
-import { andAll, equals, inRange } from '../filter';
 import { batchFromCells, parseFloatText } from './arrow';
 import { quoteChIdent, quoteChString } from './clickhouse';
 import { quotePgIdent } from './postgres';
@@ -188,6 +187,11 @@ function logicalOf(c: SqlColumn): { type: 'date' | 'timestamp' | 'bool8'; unit: 
   if (c.cls === 'date') return { type: 'date', unit: 'day' };
   if (c.cls === 'timestamp') return { type: 'timestamp', unit: c.field.unit ?? 'us' };
   return undefined;
+}
+
+/** A float cell of a result (null: NaN). */
+function floatCell(s: string | null | undefined): number {
+  return s == null ? NaN : parseFloatText(s);
 }
 
 /** ClickHouse's text of a Float64 array `[1,2,nan]` → numbers */
@@ -357,10 +361,9 @@ export class SqlDataset {
     const q = new Sql(this.pg);
     const r = (await this.run(q, `SELECT count(${fv}), ${nn ? this.countWhere(this.pg ? `${fv} = 'NaN'::float8` : `isNaN(${fv})`) : '0'}, ${this.agg('min', fv, nn)}, ${this.agg('max', fv, nn)}, ${this.agg('sum', fv, nn)} FROM ${this.from}`, opts)).rows[0]!;
     const count = Number(r[0]), nanCount = Number(r[1]);
-    const num = (s: string | null | undefined) => (s == null ? NaN : parseFloatText(s));
     const valid = count - nanCount;
-    const sum = valid ? num(r[4]) : 0;
-    return { count, nanCount, min: num(r[2]), max: num(r[3]), sum, mean: valid ? sum / valid : NaN };
+    const sum = valid ? floatCell(r[4]) : 0;
+    return { count, nanCount, min: floatCell(r[2]), max: floatCell(r[3]), sum, mean: valid ? sum / valid : NaN };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -432,7 +435,7 @@ export class SqlDataset {
     }
     const at = b.at;
     const rows = Number(r1[0]);
-    const out: ColumnSummaryInfo[] = [];
+    const states: ColState[] = [];
     for (let i = 0; i < cols.length; i++) {
       const c = cols[i]!, j = at[i]!;
       const count = Number(r1[j]);
@@ -451,10 +454,10 @@ export class SqlDataset {
           info.min = displayValue(mn, lg as never);
           info.max = displayValue(mx, lg as never);
         }
-        state.fmin = r1[j + 4] == null ? NaN : parseFloatText(r1[j + 4]!);
-        state.fmax = r1[j + 5] == null ? NaN : parseFloatText(r1[j + 5]!);
-        const mean = r1[j + 6] == null ? NaN : parseFloatText(r1[j + 6]!);
-        const std = r1[j + 7] == null ? NaN : parseFloatText(r1[j + 7]!);
+        state.fmin = floatCell(r1[j + 4]);
+        state.fmax = floatCell(r1[j + 5]);
+        const mean = floatCell(r1[j + 6]);
+        const std = floatCell(r1[j + 7]);
         state.finite = Number(r1[j + 8]);
         if (lg) {
           info.msPerUnit = MS_PER[lg.unit];
@@ -473,16 +476,11 @@ export class SqlDataset {
         state.nonNaN = count;
         if (!pg) state.uniq = Number(r1[j + 5]);
       }
-      out.push(info);
-      (info as ColumnSummaryInfo & { [S_]?: ColState })[S_] = state;
+      states.push(state);
     }
-    await this.scaledMoments(out, where, moments, opts);
+    const out = states.map((st) => st.info);
+    await this.scaledMoments(states, where, moments, opts);
     // round 2: distinct counts, quantiles and histograms of all columns in a few scans, then top values
-    const states = out.map((info) => {
-      const st = (info as ColumnSummaryInfo & { [S_]?: ColState })[S_]!;
-      delete (info as ColumnSummaryInfo & { [S_]?: ColState })[S_];
-      return st;
-    });
     // (the first numbers show at once; each column again when complete)
     out.forEach((info, i) => o.onColumn?.({ ...info }, i, 2 * cols.length));
     await this.distincts(states, where, rows, topk, opts);
@@ -505,9 +503,8 @@ export class SqlDataset {
    * PostgreSQL refuses, ClickHouse says inf) computed on the values scaled by a power of two (exact),
    * as the native kernels' merged moments never overflow.
    */
-  private async scaledMoments(out: ColumnSummaryInfo[], where: Expr | undefined, moments: boolean, opts: QueryOptions): Promise<void> {
-    const S = (i: ColumnSummaryInfo) => (i as ColumnSummaryInfo & { [S_]?: ColState })[S_]!;
-    const need = out.map(S).filter((st) => isNumericCls(st.c.cls) && st.c.cls !== 'bool' && st.finite > 0
+  private async scaledMoments(states: ColState[], where: Expr | undefined, moments: boolean, opts: QueryOptions): Promise<void> {
+    const need = states.filter((st) => isNumericCls(st.c.cls) && st.c.cls !== 'bool' && st.finite > 0
       && (!moments || Math.max(Math.abs(st.fmin), Math.abs(st.fmax)) > 1e150));
     if (!need.length) return;
     const q = new Sql(this.pg);
@@ -526,8 +523,8 @@ export class SqlDataset {
     });
     const r = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)}`, opts)).rows[0]!;
     need.forEach((st, i) => {
-      const mean = r[2 * i] == null ? NaN : parseFloatText(r[2 * i]!) / scales[i]!;
-      const std = r[2 * i + 1] == null ? NaN : parseFloatText(r[2 * i + 1]!) / scales[i]!;
+      const mean = floatCell(r[2 * i]) / scales[i]!;
+      const std = floatCell(r[2 * i + 1]) / scales[i]!;
       const lg = logicalOf(st.c);
       const per = lg ? MS_PER[lg.unit]! : 1;
       if (!Number.isNaN(mean)) st.info.mean = lg ? (displayValue(mean, lg as never) as string) : mean;
@@ -800,15 +797,11 @@ export class SqlDataset {
   private keyCompare(q: Sql, key: SqlColumn[], vals: (string | null)[], op: '>=' | '<'): string | null {
     if (vals.some((v) => v === null)) return null;
     if (this.pg) {
-      return `(${key.map((c) => c.ident).join(', ')}) ${op} (${key.map((c, i) => q.text(vals[i]!, this.pgTypeOf(c))).join(', ')})`;
+      return `(${key.map((c) => c.ident).join(', ')}) ${op} (${key.map((c, i) => q.text(vals[i]!, c.server)).join(', ')})`;
     }
     // ClickHouse: the key's own type from its text
     const lits = key.map((c, i) => `CAST(${quoteChString(vals[i]!)} AS ${c.server.replace(/^LowCardinality\((.*)\)$/, '$1')})`);
     return `(${key.map((c) => c.ident).join(', ')}) ${op} (${lits.join(', ')})`;
-  }
-
-  private pgTypeOf(c: SqlColumn): string {
-    return c.server;
   }
 
   async total(where: Expr | undefined, whereText: string, opts: QueryOptions): Promise<number> {
@@ -919,8 +912,8 @@ export class SqlDataset {
         continue;
       }
       const i = num.indexOf(c);
-      const min = i < 0 || ext[2 * i] == null ? NaN : parseFloatText(ext[2 * i]!);
-      const max = i < 0 || ext[2 * i + 1] == null ? NaN : parseFloatText(ext[2 * i + 1]!);
+      const min = i < 0 ? NaN : floatCell(ext[2 * i]);
+      const max = i < 0 ? NaN : floatCell(ext[2 * i + 1]);
       const info: PlotColumnInfo = { name, kind: c.cls === 'date' || c.cls === 'timestamp' ? 'time' : 'number', min: NaN, max: NaN };
       if (info.kind === 'time') info.msPerUnit = MS_PER[logicalOf(c)!.unit];
       if (min <= max) {
@@ -987,7 +980,7 @@ export class SqlDataset {
     const wc = this.whereClause(q, where);
     let categoryCounts: Uint32Array | undefined, means: Float64Array | undefined;
     if (cat) {
-      const cv = cat.c.cls === 'bool' ? cat.c.value : cat.c.value;
+      const cv = cat.c.value;
       const code = `CASE ${cat.labels.map((l, k) => `WHEN ${cv} = ${cat!.c.cls === 'bool' ? String(k) : q.text(l)} THEN ${k}`).join(' ')} ELSE -1 END`;
       const r = await this.run(q, `SELECT __cell, __k, count(*) FROM (SELECT ${cell} AS __cell, ${code} AS __k FROM ${this.from}${wc}) d GROUP BY __cell, __k`, gopts);
       categoryCounts = new Uint32Array(cat.labels.length * n);
@@ -1029,7 +1022,7 @@ export class SqlDataset {
         passed += m;
         if (ci === -2) nan += m;
         else if (ci === -1) outside += m;
-        else { binned += m; counts[ci] = m; means[ci] = ms == null ? NaN : parseFloatText(ms); }
+        else { binned += m; counts[ci] = m; means[ci] = floatCell(ms); }
       }
       note = `coloured by the mean of "${p.color}" per cell`;
     } else if (pg) {
@@ -1073,12 +1066,10 @@ export class SqlDataset {
     const t0 = performance.now();
     const x = this.numericColumn(p.x, 'x'), y = this.numericColumn(p.y, 'y');
     const vp = p.viewport;
-    const view = andAll([where, inRange(p.x, vp.x0, vp.x1), inRange(p.y, vp.y0, vp.y1)]);
-    // (the range filter works on the stored column; times compare as their epoch numbers below)
+    // the viewport on the plotted values (times as their epoch numbers), with the user's filter
     const q = new Sql(this.pg);
     const xv = this.fnum(x), yv = this.fnum(y);
     const box = [`${xv} >= ${f64(vp.x0)}`, `${xv} < ${f64(vp.x1)}`, `${yv} >= ${f64(vp.y0)}`, `${yv} < ${f64(vp.y1)}`];
-    void view;
     const wc = this.whereClause(q, where, box);
     let count = p.count;
     if (count === undefined) {
@@ -1094,7 +1085,7 @@ export class SqlDataset {
       if (cc.cls === 'string' || cc.cls === 'bool') cat = await this.categories(cc, opts);
       if ((cc.cls === 'string' || cc.cls === 'bool') && !cat) cc = undefined;
     }
-    const sel = [xv, yv, ...(cc ? [cat ? (cc.cls === 'bool' ? cc.value : cc.value) : this.fnum(cc)] : [])];
+    const sel = [xv, yv, ...(cc ? [cat ? cc.value : this.fnum(cc)] : [])];
     const r = await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}${wc} LIMIT ${Math.min(count, p.limit)}`, opts);
     const m = r.rows.length;
     const xs = new Float64Array(m), ys = new Float64Array(m), ids = new Float64Array(m).fill(-1);
@@ -1133,7 +1124,6 @@ export class SqlDataset {
   }
 }
 
-const S_ = Symbol('state');
 interface ColState {
   c: SqlColumn;
   info: ColumnSummaryInfo;
@@ -1143,6 +1133,3 @@ interface ColState {
   finite: number;
   uniq?: number;
 }
-
-/** `where` parts the views add, for callers that build expressions (kept beside the dataset for plots) */
-export { equals };
