@@ -412,6 +412,16 @@ export interface ParquetColumnBuffers {
 // The addon
 
 /** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
+/** Per zone of rows (zones.cc): first row, rows, min, max (infinities in, NaN out), nulls, NaN count. */
+export interface RawZoneMaps {
+  start: Float64Array;
+  rows: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  nulls: Float64Array;
+  nans: Float64Array;
+}
+
 export interface NativeAddon {
   // addon.cc
   nativeInfo(): { openmp: boolean; threads: number; version: string };
@@ -425,6 +435,8 @@ export interface NativeAddon {
   unmapFile(handle: FileHandle): void;
   // region_stats.cc
   regionStats(file: RawFile, region: Region, job?: JobHandle): Promise<RegionStats>;
+  // zones.cc (wrapped in native/zones.ts)
+  zoneMaps(column: RawColumn, opts: { zoneRows: number }, job?: JobHandle): Promise<RawZoneMaps>;
   readBandwidth(file: RawFile, range: { offset: number; length: number }, job?: JobHandle): Promise<{ bytes: number; checksum: number }>;
   // summary.cc
   summary(column: RawColumn, options: SummaryKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<ColumnSummary>;
@@ -453,7 +465,7 @@ export interface NativeAddon {
 /** The exports the loader wraps; the check below keeps this list and NativeAddon in step. */
 const EXPORTS = [
   'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
-  'regionStats', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
+  'regionStats', 'zoneMaps', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
   'filterBlockCounts', 'filteredRowIds', 'takeRows',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',

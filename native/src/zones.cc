@@ -1,0 +1,116 @@
+// Zone maps: per block of rows of one column, the min and max of its values (infinities included,
+// NaN excluded), its null count and its NaN count, in one parallel pass at read bandwidth. Zones
+// never cross a chunk (Arrow record batch): a chunk of r rows gives ceil(r / zoneRows) zones that
+// start at the chunk's first row and every zoneRows rows after it, so that columns of the same
+// batches have the same zones. The engine keeps them beside the cache (main/engine/zones.ts): the
+// data range of a column without a pass, and the row blocks a zoomed view can skip.
+//
+//   zoneMaps(column, { zoneRows }, job?) -> Promise<{ start, rows, min, max, nulls, nans }>
+//   (Float64Arrays, one entry per zone; min = +Inf, max = -Inf for a zone without a number)
+#include <cmath>
+
+#include "plan.h"
+
+namespace cdx {
+namespace {
+
+class ZoneMapsWorker : public PromiseWorker {
+ public:
+  explicit ZoneMapsWorker(Napi::Env env) : PromiseWorker(env, "cdx.zoneMaps") {}
+  Plan plan;
+  uint64_t zoneRows = 65536;
+  void SetJob(JobPtr j) { job_ = std::move(j); }
+  std::vector<double> start, rows, mn, mx, nulls, nans;
+
+ protected:
+  void Run() override {
+    status_ = plan.Prepare(zoneRows);
+    if (!status_.ok()) return;
+    const Column& c = *plan.cols[0];
+    if (c.kind != Kind::NUMERIC) {
+      status_ = Status::Error("E_BAD_TYPE", "zone maps need a numeric column (" + c.name + ")");
+      return;
+    }
+    job_->total.store(plan.rows);
+    if (c.rows > (64ULL << 20)) c.file.file->AdviseSequential(0, c.file.file->size());
+    const size_t Z = plan.segs.size();
+    start.assign(Z, 0); rows.assign(Z, 0); mn.assign(Z, INFINITY); mx.assign(Z, -INFINITY); nulls.assign(Z, 0); nans.assign(Z, 0);
+    const Segment* base = plan.segs.data();
+    const bool isFloat = IsFloat(c.dtype) && c.kind == Kind::NUMERIC;
+    status_ = ParallelScan(plan.segs, job_.get(), plan.What(), [&](const Segment& seg, uint64_t r0, uint64_t r1, int) {
+      const size_t z = static_cast<size_t>(&seg - base);
+      View v;
+      plan.Bind(seg, &v);
+      double lo = INFINITY, hi = -INFINITY;
+      uint64_t nn = 0, nan = 0;
+      if (!v.validity && !c.swap && c.kind == Kind::NUMERIC && (c.dtype == DType::F32 || c.dtype == DType::F64)) {
+        // the common case, straight over the mapped values (no decode buffer)
+        const uint64_t n = r1 - r0, off = r0 - v.rowStart;
+        auto scan = [&](auto* p) {
+          using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
+          T a = std::numeric_limits<T>::infinity(), b = -std::numeric_limits<T>::infinity();
+          uint64_t k = 0;
+          for (uint64_t i = 0; i < n; i++) {
+            const T x = p[i];
+            k += x != x;
+            a = x < a ? x : a;  // NaN compares false: never taken
+            b = x > b ? x : b;
+          }
+          lo = a; hi = b; nan = k;
+        };
+        if (c.dtype == DType::F32) scan(reinterpret_cast<const float*>(v.data) + off);
+        else scan(reinterpret_cast<const double*>(v.data) + off);
+      } else {
+        double xs[kBatch];
+        uint8_t valid[kBatch];
+        for (uint64_t r = r0; r < r1; r += kBatch) {
+          const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+          const uint64_t local = r - v.rowStart;
+          DecodeF64(v, local, n, xs);
+          const bool hasNulls = ValidityBytes(v, local, n, valid);
+          for (uint32_t i = 0; i < n; i++) {
+            if (hasNulls && !valid[i]) { nn++; continue; }
+            const double x = xs[i];
+            if (isFloat && x != x) { nan++; continue; }
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+          }
+        }
+      }
+      start[z] = static_cast<double>(r0);
+      rows[z] = static_cast<double>(r1 - r0);
+      mn[z] = lo; mx[z] = hi; nulls[z] = static_cast<double>(nn); nans[z] = static_cast<double>(nan);
+    });
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    auto put = [&](const char* name, const std::vector<double>& a) {
+      auto t = Napi::Float64Array::New(env, a.size());
+      if (!a.empty()) std::memcpy(t.Data(), a.data(), a.size() * 8);
+      o.Set(name, t);
+    };
+    put("start", start); put("rows", rows); put("min", mn); put("max", mx); put("nulls", nulls); put("nans", nans);
+    return o;
+  }
+};
+
+Napi::Value ZoneMaps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* w = new ZoneMapsWorker(env);
+  Status st;
+  if (info.Length() < 2 || !info[1].IsObject()) return w->Start(Status::Error("E_BAD_ARG", "zoneMaps(column, { zoneRows })"));
+  ColumnPtr c;
+  if (!ParseColumn(info[0], &c, &st)) return w->Start(st);
+  w->plan.Add(c);
+  uint64_t z = 0;
+  if (!GetU64(info[1].As<Napi::Object>(), "zoneRows", &z, &st)) return w->Start(st);
+  if (z < 1024 || z > (1ULL << 30)) return w->Start(Status::Error("E_BAD_ARG", "zoneRows must be 1024..2^30"));
+  w->zoneRows = z;
+  if (info.Length() > 2) w->SetJob(GetJob(info[2]));
+  return w->Start();
+}
+Export e_zones("zoneMaps", ZoneMaps);
+
+}  // namespace
+}  // namespace cdx

@@ -1,0 +1,94 @@
+/**
+ * Zone maps (native/src/zones.cc): per block of rows of a numeric column, min, max, null and NaN
+ * counts, from one parallel pass at read bandwidth. Zones never cross a chunk, so the columns of
+ * one Arrow file share them. With them:
+ *  - a column's range needs no pass over the data (`zoneRange`);
+ *  - a viewport skips the row blocks that cannot hold a point of it (`pruneRows`), and the kernels
+ *    read only the rest through descriptors cut to those rows (`sliceRows`).
+ */
+import { CdxError } from '../shared/errors';
+import { runJob, type KernelOptions, type RawZoneMaps } from './binding';
+import { DTYPE_BYTES, toRawColumn, type ChunkDesc, type ColumnDesc } from './index';
+
+/** Per zone: first row, rows, min and max over its values (±Infinity included, NaN and nulls not; +Inf / -Inf when it has none), nulls, NaN count. */
+export type ZoneMaps = RawZoneMaps;
+
+/** rows per zone: a 1% view of a spatially ordered copy of 1e9 rows covers ~150 such blocks */
+export const ZONE_ROWS = 65_536;
+
+/** The zone maps of a numeric column (one pass over its values). */
+export function zoneMaps(column: ColumnDesc, opts: KernelOptions & { zoneRows?: number } = {}): Promise<ZoneMaps> {
+  if (column.kind !== 'numeric') throw new CdxError('E_BAD_TYPE', `zone maps need a numeric column (${column.name})`, { column: column.name });
+  return runJob('zoneMaps', (a, job) => a.zoneMaps(toRawColumn(column), { zoneRows: opts.zoneRows ?? ZONE_ROWS }, job), opts);
+}
+
+/** The column's min and max over all zones (NaN, NaN when it holds no number). */
+export function zoneRange(z: ZoneMaps): { min: number; max: number } {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < z.min.length; i++) {
+    if (z.min[i]! < min) min = z.min[i]!;
+    if (z.max[i]! > max) max = z.max[i]!;
+  }
+  return min <= max ? { min, max } : { min: NaN, max: NaN };
+}
+
+/** A half-open row range [r0, r1). */
+export type RowRange = [number, number];
+
+/**
+ * The row ranges of a viewport [x0, x1) x [y0, y1) that may hold a point of it: blocks where the
+ * x zone or the y zone lies wholly outside its interval and neither column has a null or NaN are
+ * left out (every row there is "outside", exactly). Adjacent kept blocks are merged. `skipped` is
+ * the number of rows left out.
+ */
+export function pruneRows(zx: ZoneMaps, zy: ZoneMaps, x0: number, x1: number, y0: number, y1: number): { keep: RowRange[]; skipped: number } {
+  const keep: RowRange[] = [];
+  let skipped = 0;
+  let i = 0, j = 0;
+  const nx = zx.start.length, ny = zy.start.length;
+  const end = (z: ZoneMaps, k: number) => z.start[k]! + z.rows[k]!;
+  let r = 0;
+  while (i < nx && j < ny) {
+    const r1 = Math.min(end(zx, i), end(zy, j));
+    const clean = zx.nulls[i] === 0 && zx.nans[i] === 0 && zy.nulls[j] === 0 && zy.nans[j] === 0;
+    const outX = !(zx.max[i]! >= x0 && zx.min[i]! < x1);
+    const outY = !(zy.max[j]! >= y0 && zy.min[j]! < y1);
+    if (r1 > r) {
+      if (clean && (outX || outY)) skipped += r1 - r;
+      else if (keep.length && keep[keep.length - 1]![1] === r) keep[keep.length - 1]![1] = r1;
+      else keep.push([r, r1]);
+    }
+    r = r1;
+    if (end(zx, i) === r1) i++;
+    if (end(zy, j) === r1) j++;
+  }
+  return { keep, skipped };
+}
+
+/**
+ * The column restricted to the given row ranges (ascending, disjoint), as a descriptor over the
+ * same mapping: each range becomes the pieces of the chunks it covers. Numeric and dictionary-index
+ * columns only (their values are fixed-width; validity bitmaps are addressed by bit offset).
+ */
+export function sliceRows(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
+  if (c.kind !== 'numeric' && c.kind !== 'dict') throw new CdxError('E_BAD_TYPE', `cannot slice column ${c.name} of kind ${c.kind}`, { column: c.name });
+  const w = DTYPE_BYTES[c.dtype!];
+  const chunks: ChunkDesc[] = [];
+  let k = 0, kStart = 0;
+  for (const [a, b] of ranges) {
+    let r = a;
+    while (r < b) {
+      while (k < c.chunks.length && kStart + c.chunks[k]!.rows <= r) kStart += c.chunks[k++]!.rows;
+      if (k >= c.chunks.length) throw new CdxError('E_OUT_OF_RANGE', `rows ${a}..${b} beyond column ${c.name}`, { column: c.name });
+      const ch = c.chunks[k]!;
+      const from = r - kStart, to = Math.min(b, kStart + ch.rows) - kStart;
+      const piece: ChunkDesc = { rows: to - from, data: { offset: ch.data.offset + from * w, length: (to - from) * w } };
+      if (ch.validity && ch.nullCount !== 0) {
+        piece.validity = { offset: ch.validity.offset, bitOffset: (ch.validity.bitOffset ?? 0) + from };
+      } else piece.nullCount = 0;
+      chunks.push(piece);
+      r = kStart + to;
+    }
+  }
+  return { ...c, chunks };
+}
