@@ -33,6 +33,8 @@ export interface OpenedDataset {
   warnings: IngestWarning[];
   /** the file the kernels map: the source itself, or its cache copy */
   storage: { kind: 'in-place' | 'cache'; path: string };
+  /** where its columns' zone maps are kept (main/engine/zones.ts) */
+  zoneDir?: string;
   columns: Map<string, ColumnDesc>;
   /** columns the native kernels skip (nested values, unsupported types), with the reason */
   unsupported: Map<string, string>;
@@ -180,6 +182,7 @@ export class Datasets {
     this.catalog.touch(entry.id);
     const ds: OpenedDataset = {
       id: entry.id, name: entry.name, location: loc, format, size, rows, schema, metadata, warnings, storage, columns, unsupported,
+      zoneDir: path.join(this.cacheDir, 'zones'),
       sample: entry.tags.includes('sample'),
       typeOverrides: entry.typeOverrides ?? {},
     };

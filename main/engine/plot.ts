@@ -12,7 +12,8 @@
  * (main/engine/filter.ts); compiled filters are opaque here.
  */
 import type { Vector } from 'apache-arrow';
-import { bin2d, hist1d, readRows, regionStats, summary, type ColumnDesc } from '../../native/index';
+import { bin2d, hist1d, readRows, summary, type ColumnDesc } from '../../native/index';
+import { pruneRows, sliceRows, zoneRange } from '../../native/zones';
 import { filteredRowIds, takeRows } from '../../native/select';
 import type { Expr } from '../../shared/expr/ast';
 import type { HandlerContext } from '../../shared/rpc';
@@ -22,6 +23,11 @@ import {
   MAX_CATEGORIES, type HistogramParams, type HistogramResult, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
 } from '../../shared/plot/types';
 import type { OpenedDataset } from './datasets';
+import { columnZones, knownZones, type ZoneHome } from './zones';
+
+function zoneHome(ds: OpenedDataset): ZoneHome {
+  return { dir: ds.zoneDir ?? null, storagePath: ds.storage.path };
+}
 
 const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
 
@@ -102,18 +108,10 @@ export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?
       if (labels) info.categories = labels;
       info.min = 0;
       info.max = Math.max(0, (labels?.length ?? 1) - 1);
-    } else if (c.kind === 'numeric' && c.chunks.every((k) => k.nullCount === 0 || !k.validity)) {
-      let min = Infinity, max = -Infinity;
-      for (const k of c.chunks) {
-        if (!k.rows) continue;
-        const s = await regionStats(c.file, { offset: k.data.offset, count: k.rows, dtype: c.dtype!, littleEndian: c.littleEndian }, { signal });
-        if (s.min < min) min = s.min;
-        if (s.max > max) max = s.max;
-      }
-      if (min <= max) [info.min, info.max] = finiteRange(min, max);
     } else if (c.kind === 'numeric') {
-      const s = await summary(c, { bins: 0, topk: 0, signal });
-      if (s.min !== undefined && s.max !== undefined && s.min <= s.max) [info.min, info.max] = finiteRange(s.min, s.max);
+      // from the column's zone maps: known ones cost nothing, else one pass at read bandwidth (kept)
+      const r = zoneRange(await columnZones(zoneHome(ds), c, signal));
+      if (r.min <= r.max) [info.min, info.max] = finiteRange(r.min, r.max);
     }
     out.push(info);
   }
@@ -123,6 +121,17 @@ export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?
 function finiteRange(min: number, max: number): [number, number] {
   // infinities would make useless limits: fall back to the largest finite doubles
   return [Number.isFinite(min) ? min : -Number.MAX_VALUE, Number.isFinite(max) ? max : Number.MAX_VALUE];
+}
+
+/**
+ * The row ranges of x and y that can hold a point of the viewport, from their zone maps when known
+ * (null when they are not, or when no block can be skipped).
+ */
+function viewRows(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, v: { x0: number; x1: number; y0: number; y1: number }): ReturnType<typeof pruneRows> | null {
+  const zx = knownZones(zoneHome(ds), x), zy = knownZones(zoneHome(ds), y);
+  if (!zx || !zy) return null;
+  const cut = pruneRows(zx, zy, v.x0, v.x1, v.y0, v.y1);
+  return cut.skipped > 0 ? cut : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,8 +192,17 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
     } else note = `"${p.color}" has too many categories to blend (more than ${MAX_CATEGORIES}); showing counts`;
   }
   const opts = { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined };
-  const spec = { x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
-  const r = category ? await bin2d({ ...spec, category, categories: labels!.length }, opts) : await bin2d(spec, opts);
+  // with the zone maps known and no filter, only the row blocks that can hold a point of the view are read
+  const cut = filter ? null : viewRows(ds, x, y, p);
+  const only = (c: ColumnDesc) => (cut ? sliceRows(c, cut.keep) : c);
+  const spec = { x: only(x), y: only(y), x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
+  const r = category ? await bin2d({ ...spec, category: only(category), categories: labels!.length }, opts) : await bin2d(spec, opts);
+  const scanned = r.rows;
+  if (cut) {
+    // the blocks left out hold only rows outside the view
+    r.rows += cut.skipped;
+    r.outside += cut.skipped;
+  }
   let counts = r.counts, categoryCounts: Uint32Array | undefined;
   let binned = r.binned;
   if (category) {
@@ -201,6 +219,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
     counts, width: W, height: H,
     ...(categoryCounts ? { categoryCounts, categories: labels! } : {}),
     rows: r.rows, binned, outside: r.outside, nan: r.nan, filtered: r.filtered,
+    ...(cut ? { scanned } : {}),
     ms: performance.now() - t0,
     ...(note ? { note } : {}),
   };

@@ -8,6 +8,9 @@
 //   zoneMaps(column, { zoneRows }, job?) -> Promise<{ start, rows, min, max, nulls, nans }>
 //   (Float64Arrays, one entry per zone; min = +Inf, max = -Inf for a zone without a number)
 #include <cmath>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "plan.h"
 
@@ -49,8 +52,39 @@ class ZoneMapsWorker : public PromiseWorker {
         auto scan = [&](auto* p) {
           using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
           T a = std::numeric_limits<T>::infinity(), b = -std::numeric_limits<T>::infinity();
-          uint64_t k = 0;
-          for (uint64_t i = 0; i < n; i++) {
+          uint64_t k = 0, i = 0;
+#if defined(__SSE2__)
+          // four (two) lanes of min / max / NaN count: min(x, a) keeps a when x is NaN (a zone has
+          // at most 2^30 rows, so a lane's 32-bit count cannot overflow)
+          if constexpr (std::is_same_v<T, float>) {
+            __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b);
+            __m128i vk = _mm_setzero_si128();
+            for (; i + 4 <= n; i += 4) {
+              const __m128 x = _mm_loadu_ps(p + i);
+              va = _mm_min_ps(x, va);
+              vb = _mm_max_ps(x, vb);
+              vk = _mm_sub_epi32(vk, _mm_castps_si128(_mm_cmpunord_ps(x, x)));
+            }
+            alignas(16) float la[4], lb[4]; alignas(16) uint32_t c4[4];
+            _mm_store_ps(la, va); _mm_store_ps(lb, vb); _mm_store_si128(reinterpret_cast<__m128i*>(c4), vk);
+            for (int l = 0; l < 4; l++) { a = la[l] < a ? la[l] : a; b = lb[l] > b ? lb[l] : b; }
+            k += uint64_t(c4[0]) + c4[1] + c4[2] + c4[3];
+          } else {
+            __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b);
+            __m128i vk = _mm_setzero_si128();
+            for (; i + 2 <= n; i += 2) {
+              const __m128d x = _mm_loadu_pd(p + i);
+              va = _mm_min_pd(x, va);
+              vb = _mm_max_pd(x, vb);
+              vk = _mm_sub_epi64(vk, _mm_castpd_si128(_mm_cmpunord_pd(x, x)));
+            }
+            alignas(16) double la[2], lb[2]; alignas(16) uint64_t c2[2];
+            _mm_store_pd(la, va); _mm_store_pd(lb, vb); _mm_store_si128(reinterpret_cast<__m128i*>(c2), vk);
+            for (int l = 0; l < 2; l++) { a = la[l] < a ? la[l] : a; b = lb[l] > b ? lb[l] : b; }
+            k += c2[0] + c2[1];
+          }
+#endif
+          for (; i < n; i++) {
             const T x = p[i];
             k += x != x;
             a = x < a ? x : a;  // NaN compares false: never taken

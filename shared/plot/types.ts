@@ -55,6 +55,8 @@ export interface DensityResult extends Viewport {
   outside: number;
   nan: number;
   filtered: number;
+  /** rows the kernel actually read, when fewer than `rows`: blocks that cannot hold a point of the view were skipped (zone maps) */
+  scanned?: number;
   /** engine time, ms */
   ms: number;
   /** why the colour column was not used, if it was not */

@@ -1,0 +1,121 @@
+/**
+ * The zone maps of a dataset's numeric columns (native/zones.ts), computed once — one pass at read
+ * bandwidth, the first time a column's range is asked for — and kept: in memory for the open
+ * dataset, and on disk in the cache folder (`cache/zones/`), so a later process (the CLI, the app
+ * after a restart) gets a column's range and the blocks a zoomed view can skip without a pass.
+ *
+ * A zone file belongs to one column of one storage file as it is now: its name is a hash of the
+ * storage path and the column, and its header repeats the storage file's size, mtime and inode and
+ * the column's layout; a file that does not match (the source was replaced, the cache re-ingested)
+ * is ignored and written again. Written to a temporary name and renamed, so a reader never sees
+ * half a file; any damage just means the zones are computed again.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ColumnDesc } from '../../native/index';
+import { zoneMaps, ZONE_ROWS, type ZoneMaps } from '../../native/zones';
+
+const MAGIC = 'CDXZONES1\n';
+const FIELDS = ['start', 'rows', 'min', 'max', 'nulls', 'nans'] as const;
+
+/** Where a dataset's zones live, and what identifies its storage file now. */
+export interface ZoneHome {
+  /** the folder of zone files (cache/zones); null: memory only */
+  dir: string | null;
+  /** the file the kernels map */
+  storagePath: string;
+}
+
+const memo = new WeakMap<ColumnDesc, Promise<ZoneMaps>>();
+const known = new WeakMap<ColumnDesc, ZoneMaps>();
+
+function identity(home: ZoneHome, c: ColumnDesc): { file: string; key: string } | null {
+  if (!home.dir) return null;
+  let st;
+  try {
+    st = statSync(home.storagePath);
+  } catch {
+    return null;
+  }
+  const layout = `${c.dtype}:${c.chunks.length}:${c.chunks[0]?.data.offset ?? 0}:${c.chunks.at(-1)?.data.offset ?? 0}:${c.chunks.reduce((s, k) => s + k.rows, 0)}`;
+  const key = JSON.stringify([home.storagePath, c.name, st.size, st.mtimeMs, st.ino, layout, ZONE_ROWS]);
+  const name = createHash('sha256').update(home.storagePath + '\u0000' + c.name).digest('hex').slice(0, 32) + '.zones';
+  return { file: path.join(home.dir, name), key };
+}
+
+/** where the values start: the first multiple of 8 after the header's newline at `nl` */
+function dataStart(nl: number): number {
+  return Math.ceil((nl + 1) / 8) * 8;
+}
+
+function readZoneFile(file: string, key: string): ZoneMaps | null {
+  try {
+    if (!existsSync(file)) return null;
+    const buf = readFileSync(file);
+    const head = buf.subarray(0, MAGIC.length).toString('latin1');
+    if (head !== MAGIC) return null;
+    const nl = buf.indexOf(10, MAGIC.length);
+    if (nl < 0) return null;
+    const h = JSON.parse(buf.subarray(MAGIC.length, nl).toString('utf8')) as { key: string; n: number };
+    if (h.key !== key) return null;
+    const n = h.n, at = dataStart(nl);
+    if (!(Number.isInteger(n) && n >= 0) || buf.length !== at + FIELDS.length * n * 8) return null;
+    const all = new Float64Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + buf.length));
+    const z = {} as ZoneMaps;
+    FIELDS.forEach((f, i) => (z[f] = all.subarray(i * n, (i + 1) * n)));
+    return z;
+  } catch {
+    return null; // damaged or unreadable: computed again
+  }
+}
+
+function writeZoneFile(file: string, key: string, z: ZoneMaps): void {
+  const n = z.start.length;
+  // the header line, then the values from the next multiple of 8 bytes
+  const line = Buffer.from(MAGIC + JSON.stringify({ key, n }) + '\n');
+  const head = Buffer.concat([line, Buffer.alloc(dataStart(line.length - 1) - line.length, 0x20)]);
+  const body = new Float64Array(FIELDS.length * n);
+  FIELDS.forEach((f, i) => body.set(z[f], i * n));
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(tmp, Buffer.concat([head, Buffer.from(body.buffer)]));
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true }); // a read-only cache folder: the zones stay in memory only
+  }
+}
+
+/** The column's zones when they are known (memory or disk) without a pass; null otherwise. */
+export function knownZones(home: ZoneHome, c: ColumnDesc): ZoneMaps | null {
+  const hit = known.get(c);
+  if (hit) return hit;
+  if (c.kind !== 'numeric') return null;
+  const id = identity(home, c);
+  const z = id ? readZoneFile(id.file, id.key) : null;
+  if (z) {
+    known.set(c, z);
+    memo.set(c, Promise.resolve(z));
+  }
+  return z;
+}
+
+/** The column's zones: known ones, or one pass over it (then kept in memory and on disk). */
+export function columnZones(home: ZoneHome, c: ColumnDesc, signal?: AbortSignal): Promise<ZoneMaps> {
+  const hit = knownZones(home, c);
+  if (hit) return Promise.resolve(hit);
+  let p = memo.get(c);
+  if (!p) {
+    p = zoneMaps(c, { signal }).then((z) => {
+      known.set(c, z);
+      const id = identity(home, c);
+      if (id) writeZoneFile(id.file, id.key, z);
+      return z;
+    });
+    // a cancelled or failed pass is not remembered
+    p.catch(() => memo.delete(c));
+    memo.set(c, p);
+  }
+  return p;
+}
