@@ -412,12 +412,14 @@ export interface ParquetColumnBuffers {
 // The addon
 
 /** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
-/** Per zone of rows (zones.cc): first row, rows, min, max (infinities in, NaN out), nulls, NaN count. */
+/** Per zone of rows (zones.cc): first row, rows, min, max (infinities in, NaN out), the finite min and max, nulls, NaN count. */
 export interface RawZoneMaps {
   start: Float64Array;
   rows: Float64Array;
   min: Float64Array;
   max: Float64Array;
+  finiteMin: Float64Array;
+  finiteMax: Float64Array;
   nulls: Float64Array;
   nans: Float64Array;
 }
@@ -437,9 +439,17 @@ export interface NativeAddon {
   regionStats(file: RawFile, region: Region, job?: JobHandle): Promise<RegionStats>;
   // zones.cc (wrapped in native/zones.ts)
   zoneMaps(column: RawColumn, opts: { zoneRows: number }, job?: JobHandle): Promise<RawZoneMaps>;
+  // spatial.cc (wrapped in native/spatial.ts)
+  spatialCopy(
+    columns: { x: RawColumn; y: RawColumn },
+    opts: { x0: number; x1: number; y0: number; y1: number; bits: number; out: string; float32: boolean },
+    job?: JobHandle,
+  ): Promise<{ rows: number; cells: number; nan: number }>;
   readBandwidth(file: RawFile, range: { offset: number; length: number }, job?: JobHandle): Promise<{ bytes: number; checksum: number }>;
   // summary.cc
   summary(column: RawColumn, options: SummaryKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<ColumnSummary>;
+  /** several columns in one scan (one more for all their histograms); summaries in the same order */
+  summary(columns: RawColumn[], options: SummaryKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<ColumnSummary[]>;
   // bin.cc
   bin2d(columns: Bin2dColumns, options: Bin2dKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<RawBin2d>;
   hist1d(column: RawColumn, range: { lo: number; hi: number; bins: number }, filter?: RawFilter, job?: JobHandle): Promise<Hist1dResult>;
@@ -465,7 +475,7 @@ export interface NativeAddon {
 /** The exports the loader wraps; the check below keeps this list and NativeAddon in step. */
 const EXPORTS = [
   'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
-  'regionStats', 'zoneMaps', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
+  'regionStats', 'zoneMaps', 'spatialCopy', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
   'filterBlockCounts', 'filteredRowIds', 'takeRows',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',

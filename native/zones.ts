@@ -10,7 +10,10 @@ import { CdxError } from '../shared/errors';
 import { runJob, type KernelOptions, type RawZoneMaps } from './binding';
 import { DTYPE_BYTES, toRawColumn, type ChunkDesc, type ColumnDesc } from './index';
 
-/** Per zone: first row, rows, min and max over its values (±Infinity included, NaN and nulls not; +Inf / -Inf when it has none), nulls, NaN count. */
+/**
+ * Per zone: first row, rows, min and max over its values (±Infinity included, NaN and nulls not;
+ * +Inf / -Inf when it has none), the same over its finite values, nulls, NaN count.
+ */
 export type ZoneMaps = RawZoneMaps;
 
 /** rows per zone: a 1% view of a spatially ordered copy of 1e9 rows covers ~150 such blocks */
@@ -22,12 +25,13 @@ export function zoneMaps(column: ColumnDesc, opts: KernelOptions & { zoneRows?: 
   return runJob('zoneMaps', (a, job) => a.zoneMaps(toRawColumn(column), { zoneRows: opts.zoneRows ?? ZONE_ROWS }, job), opts);
 }
 
-/** The column's min and max over all zones (NaN, NaN when it holds no number). */
-export function zoneRange(z: ZoneMaps): { min: number; max: number } {
+/** The column's min and max over all zones, of all its numbers or (`finite`) of its finite ones (NaN, NaN when there are none). */
+export function zoneRange(z: ZoneMaps, finite = false): { min: number; max: number } {
+  const lo = finite ? z.finiteMin : z.min, hi = finite ? z.finiteMax : z.max;
   let min = Infinity, max = -Infinity;
-  for (let i = 0; i < z.min.length; i++) {
-    if (z.min[i]! < min) min = z.min[i]!;
-    if (z.max[i]! > max) max = z.max[i]!;
+  for (let i = 0; i < lo.length; i++) {
+    if (lo[i]! < min) min = lo[i]!;
+    if (hi[i]! > max) max = hi[i]!;
   }
   return min <= max ? { min, max } : { min: NaN, max: NaN };
 }

@@ -19,6 +19,7 @@ import { openSource, splitLocation, listInner } from './sources/registry';
 import type { IngestWarning, InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
+import { removeDerived } from './spatial';
 import { CdxError, errorCode } from '../../shared/errors';
 
 export interface OpenedDataset {
@@ -304,14 +305,18 @@ export class Datasets {
     if (old.kind === 'cache' && old.path !== fresh.storage.path && old.path.startsWith(this.cacheDir + path.sep)) {
       // (a reader still mapping it keeps its pages; where the system refuses, the file stays until the dataset is removed)
       await rm(old.path, { force: true }).catch(() => undefined);
+      removeDerived(this.cacheDir, old.path);
     }
     return fresh;
   }
 
   async remove(id: string): Promise<CatalogEntry | null> {
     const e = this.catalog.remove(id);
+    const storage = this.open_.get(id)?.storage.path;
     this.open_.delete(id);
     if (e?.cachePath && e.cachePath.startsWith(this.cacheDir + path.sep)) await rm(e.cachePath, { force: true });
+    // its zone maps and spatial copies (main/engine/zones.ts, spatial.ts)
+    if (e) removeDerived(this.cacheDir, storage ?? e.cachePath ?? e.location);
     if (id === this.sampleId) this.sampleId = null;
     return e;
   }

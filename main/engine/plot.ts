@@ -23,11 +23,8 @@ import {
   MAX_CATEGORIES, type HistogramParams, type HistogramResult, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
 } from '../../shared/plot/types';
 import type { OpenedDataset } from './datasets';
-import { columnZones, knownZones, type ZoneHome } from './zones';
-
-function zoneHome(ds: OpenedDataset): ZoneHome {
-  return { dir: ds.zoneDir ?? null, storagePath: ds.storage.path };
-}
+import { columnZones, knownZones, zoneHome } from './zones';
+import { spatialFor } from './spatial';
 
 const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
 
@@ -110,7 +107,9 @@ export async function plotRanges(ds: OpenedDataset, p: PlotRangesParams, signal?
       info.max = Math.max(0, (labels?.length ?? 1) - 1);
     } else if (c.kind === 'numeric') {
       // from the column's zone maps: known ones cost nothing, else one pass at read bandwidth (kept)
-      const r = zoneRange(await columnZones(zoneHome(ds), c, signal));
+      // (of the finite values: a stray infinity would make the default view useless)
+      const z = await columnZones(zoneHome(ds), c, signal);
+      const f = zoneRange(z, true), r = f.min <= f.max ? f : zoneRange(z);
       if (r.min <= r.max) [info.min, info.max] = finiteRange(r.min, r.max);
     }
     out.push(info);
@@ -130,7 +129,10 @@ function finiteRange(min: number, max: number): [number, number] {
 function viewRows(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, v: { x0: number; x1: number; y0: number; y1: number }): ReturnType<typeof pruneRows> | null {
   const zx = knownZones(zoneHome(ds), x), zy = knownZones(zoneHome(ds), y);
   if (!zx || !zy) return null;
-  const cut = pruneRows(zx, zy, v.x0, v.x1, v.y0, v.y1);
+  return nonEmpty(pruneRows(zx, zy, v.x0, v.x1, v.y0, v.y1));
+}
+
+function nonEmpty(cut: ReturnType<typeof pruneRows>): ReturnType<typeof pruneRows> | null {
   return cut.skipped > 0 ? cut : null;
 }
 
@@ -192,10 +194,13 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
     } else note = `"${p.color}" has too many categories to blend (more than ${MAX_CATEGORIES}); showing counts`;
   }
   const opts = { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined };
-  // with the zone maps known and no filter, only the row blocks that can hold a point of the view are read
-  const cut = filter ? null : viewRows(ds, x, y, p);
+  // Without a filter only the row blocks that can hold a point of the view are read: of the pair's
+  // spatially ordered copy when it is built (counts only; it is started here on a large dataset),
+  // else of the columns themselves when their zone maps are known.
+  const copy = filter || category ? null : await spatialFor(ds, x, y);
+  const cut = filter ? null : copy ? nonEmpty(pruneRows(copy.zx, copy.zy, p.x0, p.x1, p.y0, p.y1)) : viewRows(ds, x, y, p);
   const only = (c: ColumnDesc) => (cut ? sliceRows(c, cut.keep) : c);
-  const spec = { x: only(x), y: only(y), x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
+  const spec = { x: only(copy?.x ?? x), y: only(copy?.y ?? y), x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
   const r = category ? await bin2d({ ...spec, category: only(category), categories: labels!.length }, opts) : await bin2d(spec, opts);
   const scanned = r.rows;
   if (cut) {

@@ -12,10 +12,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { Float32, Float64, Int64, Table, makeData, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { bin2d } from '../../native/index';
+import { bin2d, type ColumnDesc } from '../../native/index';
 import { pruneRows, sliceRows, zoneMaps, zoneRange } from '../../native/zones';
-import { readArrowColumns } from './columns/arrow';
+import { isSupported, readArrowColumns } from './columns/arrow';
 import { createEngineHandlers } from './service';
+import { derivedPrefix } from './zones';
 import type { HandlerContext } from '../../shared/rpc';
 
 const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
@@ -66,13 +67,13 @@ function writeFile(file: string, batches: number, rows: number): void {
 /** per-block reference statistics from apache-arrow's own reading */
 function reference(file: string, name: string, zoneRows: number) {
   const t = tableFromIPC(readFileSync(file));
-  const out: { start: number; rows: number; min: number; max: number; nulls: number; nans: number }[] = [];
+  const out: { start: number; rows: number; min: number; max: number; fmin: number; fmax: number; nulls: number; nans: number }[] = [];
   let row = 0;
   for (const b of t.batches) {
     const col = b.getChild(name)!;
     for (let s = 0; s < b.numRows; s += zoneRows) {
       const e = Math.min(b.numRows, s + zoneRows);
-      const z = { start: row + s, rows: e - s, min: Infinity, max: -Infinity, nulls: 0, nans: 0 };
+      const z = { start: row + s, rows: e - s, min: Infinity, max: -Infinity, fmin: Infinity, fmax: -Infinity, nulls: 0, nans: 0 };
       for (let i = s; i < e; i++) {
         const raw = col.get(i);
         if (raw === null) { z.nulls++; continue; }
@@ -80,6 +81,10 @@ function reference(file: string, name: string, zoneRows: number) {
         if (Number.isNaN(v)) { z.nans++; continue; }
         z.min = Math.min(z.min, v);
         z.max = Math.max(z.max, v);
+        if (Number.isFinite(v)) {
+          z.fmin = Math.min(z.fmin, v);
+          z.fmax = Math.max(z.fmax, v);
+        }
       }
       out.push(z);
     }
@@ -88,15 +93,19 @@ function reference(file: string, name: string, zoneRows: number) {
   return out;
 }
 
+function column(file: string, name: string): ColumnDesc {
+  const c = readArrowColumns(file).columns.find((q) => q.name === name);
+  if (!c || !isSupported(c)) throw new Error(`no column ${name}`);
+  return c;
+}
+
 describe('zone maps', () => {
   const file = path.join(dir, 'z.arrow');
   beforeAll(() => writeFile(file, 6, 5000));
 
   it('equal per-block statistics computed from the same file by apache-arrow', async () => {
-    const cols = readArrowColumns(file).columns;
     for (const name of ['x', 'v', 'k', 'f']) {
-      const c = cols.find((q) => q.name === name)!;
-      if (!('kind' in c) || c.kind !== 'numeric') throw new Error(name);
+      const c = column(file, name);
       const z = await zoneMaps(c, { zoneRows: 1024 });
       const ref = reference(file, name, 1024);
       expect(z.start.length).toBe(ref.length);
@@ -104,14 +113,14 @@ describe('zone maps', () => {
         expect([z.start[i], z.rows[i], z.nulls[i], z.nans[i]]).toEqual([r.start, r.rows, r.nulls, r.nans]);
         expect(z.min[i]).toBe(r.min);
         expect(z.max[i]).toBe(r.max);
+        expect(z.finiteMin[i]).toBe(r.fmin);
+        expect(z.finiteMax[i]).toBe(r.fmax);
       });
     }
   });
 
   it('a viewport binned through the pruned descriptors equals the whole columns, and fewer rows are read', async () => {
-    const cols = readArrowColumns(file).columns;
-    const x = cols.find((q) => q.name === 'x')!, y = cols.find((q) => q.name === 'y')!;
-    if (!('kind' in x) || !('kind' in y)) throw new Error('columns');
+    const x = column(file, 'x'), y = column(file, 'y');
     const zx = await zoneMaps(x, { zoneRows: 1024 }), zy = await zoneMaps(y, { zoneRows: 1024 });
     for (const [x0, x1, y0, y1] of [[30, 60, 0, 10], [101, 102.5, 2, 3], [0, 1e6, 0, 10], [-5, -1, 0, 10], [120, 180, 0, 10]] as const) {
       const cut = pruneRows(zx, zy, x0, x1, y0, y1);
@@ -130,9 +139,7 @@ describe('zone maps', () => {
   });
 
   it('a nullable column sliced keeps its nulls (validity read from the right bit)', async () => {
-    const cols = readArrowColumns(file).columns;
-    const v = cols.find((q) => q.name === 'v')!;
-    if (!('kind' in v) || v.kind !== 'numeric') throw new Error('v');
+    const v = column(file, 'v');
     const ranges: [number, number][] = [[3, 1500], [4999, 5003], [15_001, 16_050]];
     const z = await zoneMaps(sliceRows(v, ranges), { zoneRows: 1024 });
     let nulls = 0, nans = 0, want = 0, wantNan = 0;
@@ -156,13 +163,22 @@ describe('zone maps through the engine', () => {
     const h = createEngineHandlers({ home, samplePath: null });
     const id = (await h.open({ location: file }, ctx())).entry.id;
     const r = await h.plotRanges({ dataset: id, columns: ['x', 'v', 'k', 'f'] }, ctx());
-    const ref = (name: string) => {
-      const z = reference(file, name, 1e9);
-      return [Math.min(...z.map((q) => q.min)), Math.max(...z.map((q) => q.max))];
+    const ref = (name: string, finite = false) => {
+      const t = tableFromIPC(readFileSync(file)).getChild(name)!;
+      let lo = Infinity, hi = -Infinity;
+      for (let i = 0; i < t.length; i++) {
+        const v = t.get(i) === null ? NaN : Number(t.get(i));
+        if (Number.isNaN(v) || (finite && !Number.isFinite(v))) continue;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      return [lo, hi];
     };
     expect([r[0]!.min, r[0]!.max]).toEqual(ref('x'));
-    // v holds ±Infinity: the largest finite doubles instead
-    expect([r[1]!.min, r[1]!.max]).toEqual([-Number.MAX_VALUE, Number.MAX_VALUE]);
+    // v holds ±Infinity: the range of its finite values
+    expect(ref('v')).toEqual([-Infinity, Infinity]);
+    expect([r[1]!.min, r[1]!.max]).toEqual(ref('v', true));
+    expect(Math.abs(r[1]!.min)).toBeLessThan(51);
     expect([r[2]!.min, r[2]!.max]).toEqual(ref('k'));
     expect([r[3]!.min, r[3]!.max]).toEqual(ref('f'));
     await h.close();
@@ -172,11 +188,11 @@ describe('zone maps through the engine', () => {
     expect(files.filter((f) => f.endsWith('.zones'))).toHaveLength(4);
     expect(files.filter((f) => f.includes('.tmp-'))).toHaveLength(0);
     // a later process trusts them: alter the stored x minimum and see it come back
-    const xs = path.join(zdir, createHash('sha256').update(file + '\u0000x').digest('hex').slice(0, 32) + '.zones');
+    const xs = path.join(zdir, derivedPrefix(file) + createHash('sha256').update('x').digest('hex').slice(0, 16) + '.zones');
     const buf = readFileSync(xs);
     const at = Math.ceil((buf.indexOf(10, 10) + 1) / 8) * 8;
-    const n = (buf.length - at) / 48;
-    buf.writeDoubleLE(-1234.5, at + 2 * n * 8); // min of zone 0
+    const n = (buf.length - at) / 64;
+    buf.writeDoubleLE(-1234.5, at + 4 * n * 8); // finite min of zone 0
     writeFileSync(xs, buf);
     const h2 = createEngineHandlers({ home, samplePath: null });
     const id2 = (await h2.open({ location: file }, ctx())).entry.id;

@@ -5,7 +5,7 @@
  * after a restart) gets a column's range and the blocks a zoomed view can skip without a pass.
  *
  * A zone file belongs to one column of one storage file as it is now: its name is a hash of the
- * storage path and the column, and its header repeats the storage file's size, mtime and inode and
+ * storage path and one of the column (see derivedPrefix), and its header repeats the storage file's size, mtime and inode and
  * the column's layout; a file that does not match (the source was replaced, the cache re-ingested)
  * is ignored and written again. Written to a temporary name and renamed, so a reader never sees
  * half a file; any damage just means the zones are computed again.
@@ -16,8 +16,8 @@ import path from 'node:path';
 import type { ColumnDesc } from '../../native/index';
 import { zoneMaps, ZONE_ROWS, type ZoneMaps } from '../../native/zones';
 
-const MAGIC = 'CDXZONES1\n';
-const FIELDS = ['start', 'rows', 'min', 'max', 'nulls', 'nans'] as const;
+const MAGIC = 'CDXZONES2\n';
+const FIELDS = ['start', 'rows', 'min', 'max', 'finiteMin', 'finiteMax', 'nulls', 'nans'] as const;
 
 /** Where a dataset's zones live, and what identifies its storage file now. */
 export interface ZoneHome {
@@ -25,6 +25,20 @@ export interface ZoneHome {
   dir: string | null;
   /** the file the kernels map */
   storagePath: string;
+  /** the start of its zone files' names (default: derivedPrefix(storagePath)) */
+  prefix?: string;
+}
+
+const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+
+/** The start of the name of every file derived from a storage file (zone maps, spatial copies), so that they go with it. */
+export function derivedPrefix(storagePath: string): string {
+  return short(storagePath) + '-';
+}
+
+/** Where a dataset's zones live. */
+export function zoneHome(ds: { zoneDir?: string; storage: { path: string } }): ZoneHome {
+  return { dir: ds.zoneDir ?? null, storagePath: ds.storage.path };
 }
 
 const memo = new WeakMap<ColumnDesc, Promise<ZoneMaps>>();
@@ -40,7 +54,7 @@ function identity(home: ZoneHome, c: ColumnDesc): { file: string; key: string } 
   }
   const layout = `${c.dtype}:${c.chunks.length}:${c.chunks[0]?.data.offset ?? 0}:${c.chunks.at(-1)?.data.offset ?? 0}:${c.chunks.reduce((s, k) => s + k.rows, 0)}`;
   const key = JSON.stringify([home.storagePath, c.name, st.size, st.mtimeMs, st.ino, layout, ZONE_ROWS]);
-  const name = createHash('sha256').update(home.storagePath + '\u0000' + c.name).digest('hex').slice(0, 32) + '.zones';
+  const name = (home.prefix ?? derivedPrefix(home.storagePath)) + short(c.name) + '.zones';
   return { file: path.join(home.dir, name), key };
 }
 

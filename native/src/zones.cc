@@ -1,11 +1,11 @@
 // Zone maps: per block of rows of one column, the min and max of its values (infinities included,
-// NaN excluded), its null count and its NaN count, in one parallel pass at read bandwidth. Zones
+// NaN excluded), the min and max of its finite values, its null count and its NaN count, in one parallel pass at read bandwidth. Zones
 // never cross a chunk (Arrow record batch): a chunk of r rows gives ceil(r / zoneRows) zones that
 // start at the chunk's first row and every zoneRows rows after it, so that columns of the same
 // batches have the same zones. The engine keeps them beside the cache (main/engine/zones.ts): the
 // data range of a column without a pass, and the row blocks a zoomed view can skip.
 //
-//   zoneMaps(column, { zoneRows }, job?) -> Promise<{ start, rows, min, max, nulls, nans }>
+//   zoneMaps(column, { zoneRows }, job?) -> Promise<{ start, rows, min, max, finiteMin, finiteMax, nulls, nans }>
 //   (Float64Arrays, one entry per zone; min = +Inf, max = -Inf for a zone without a number)
 #include <cmath>
 #if defined(__SSE2__)
@@ -23,7 +23,7 @@ class ZoneMapsWorker : public PromiseWorker {
   Plan plan;
   uint64_t zoneRows = 65536;
   void SetJob(JobPtr j) { job_ = std::move(j); }
-  std::vector<double> start, rows, mn, mx, nulls, nans;
+  std::vector<double> start, rows, mn, mx, fmn, fmx, nulls, nans;
 
  protected:
   void Run() override {
@@ -37,7 +37,7 @@ class ZoneMapsWorker : public PromiseWorker {
     job_->total.store(plan.rows);
     if (c.rows > (64ULL << 20)) c.file.file->AdviseSequential(0, c.file.file->size());
     const size_t Z = plan.segs.size();
-    start.assign(Z, 0); rows.assign(Z, 0); mn.assign(Z, INFINITY); mx.assign(Z, -INFINITY); nulls.assign(Z, 0); nans.assign(Z, 0);
+    start.assign(Z, 0); rows.assign(Z, 0); mn.assign(Z, INFINITY); mx.assign(Z, -INFINITY); fmn.assign(Z, INFINITY); fmx.assign(Z, -INFINITY); nulls.assign(Z, 0); nans.assign(Z, 0);
     const Segment* base = plan.segs.data();
     const bool isFloat = IsFloat(c.dtype) && c.kind == Kind::NUMERIC;
     status_ = ParallelScan(plan.segs, job_.get(), plan.What(), [&](const Segment& seg, uint64_t r0, uint64_t r1, int) {
@@ -111,8 +111,28 @@ class ZoneMapsWorker : public PromiseWorker {
           }
         }
       }
+      // the finite extremes: the same unless an infinity was seen (rare: then a second look at the zone)
+      double flo = lo, fhi = hi;
+      if (lo <= hi && !(std::isfinite(lo) && std::isfinite(hi))) {
+        flo = INFINITY; fhi = -INFINITY;
+        double xs[kBatch];
+        uint8_t valid[kBatch];
+        for (uint64_t r = r0; r < r1; r += kBatch) {
+          const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+          const uint64_t local = r - v.rowStart;
+          DecodeF64(v, local, n, xs);
+          const bool hasNulls = ValidityBytes(v, local, n, valid);
+          for (uint32_t i = 0; i < n; i++) {
+            const double x = xs[i];
+            if ((hasNulls && !valid[i]) || !std::isfinite(x)) continue;
+            flo = x < flo ? x : flo;
+            fhi = x > fhi ? x : fhi;
+          }
+        }
+      }
       start[z] = static_cast<double>(r0);
       rows[z] = static_cast<double>(r1 - r0);
+      fmn[z] = flo; fmx[z] = fhi;
       mn[z] = lo; mx[z] = hi; nulls[z] = static_cast<double>(nn); nans[z] = static_cast<double>(nan);
     });
   }
@@ -124,7 +144,7 @@ class ZoneMapsWorker : public PromiseWorker {
       if (!a.empty()) std::memcpy(t.Data(), a.data(), a.size() * 8);
       o.Set(name, t);
     };
-    put("start", start); put("rows", rows); put("min", mn); put("max", mx); put("nulls", nulls); put("nans", nans);
+    put("start", start); put("rows", rows); put("min", mn); put("max", mx); put("finiteMin", fmn); put("finiteMax", fmx); put("nulls", nulls); put("nans", nans);
     return o;
   }
 };
