@@ -411,7 +411,6 @@ export interface ParquetColumnBuffers {
 // ---------------------------------------------------------------------------------------------
 // The addon
 
-/** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
 /** Per zone of rows (zones.cc): first row, rows, min, max (infinities in, NaN out), the finite min and max, nulls, NaN count. */
 export interface RawZoneMaps {
   start: Float64Array;
@@ -424,6 +423,7 @@ export interface RawZoneMaps {
   nans: Float64Array;
 }
 
+/** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
 export interface NativeAddon {
   // addon.cc
   nativeInfo(): { openmp: boolean; threads: number; version: string };
