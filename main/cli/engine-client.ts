@@ -25,12 +25,62 @@ export interface CliEngine {
   close(): Promise<void>;
 }
 
-export function startCliEngine(): CliEngine {
+/** The engine started before the command was parsed (`startEngineEarly`), not yet taken by a command. */
+let early: ForkedEngine | null = null;
+/** Every engine this process started and has not stopped: killed if the process exits first. */
+const running = new Set<ForkedEngine>();
+let exitHook = false;
+
+function newEngine(): ForkedEngine {
   // one command, one engine: a crash or a hang ends the command (no restart)
   const engine = new ForkedEngine({ maxCrashes: 0 });
+  running.add(engine);
+  if (!exitHook) {
+    exitHook = true;
+    // process.exit (commander's --help, a parse error) must not leave an engine behind waiting for
+    // its host to disconnect: kill what is still running, synchronously
+    process.on('exit', () => {
+      for (const e of running) e.kill('SIGKILL');
+    });
+  }
   engine.start();
+  return engine;
+}
+
+async function stopEngine(engine: ForkedEngine): Promise<void> {
+  try {
+    await engine.stop();
+  } finally {
+    running.delete(engine);
+  }
+}
+
+/**
+ * Starts the engine now, before the command line is parsed and the CLI's modules load, so that the
+ * engine's start-up (a process, its modules) overlaps the CLI's; the command's `withEngine` takes
+ * it. Nothing happens when one is already waiting. `stopEarlyEngine` stops it if no command took it.
+ */
+export function startEngineEarly(): void {
+  early ??= newEngine();
+}
+
+/** The early engine's process id while no command has taken it (tests). */
+export function earlyEnginePid(): number | undefined {
+  return early?.pid;
+}
+
+/** Stops the early engine if no command took it (the command needed none, or failed before). */
+export async function stopEarlyEngine(): Promise<void> {
+  const e = early;
+  early = null;
+  if (e) await stopEngine(e);
+}
+
+export function startCliEngine(): CliEngine {
+  const engine = early ?? newEngine();
+  early = null;
   const { api } = clientFor(engine);
-  return { api, close: () => engine.stop() };
+  return { api, close: () => stopEngine(engine) };
 }
 
 /** A contract client on a new connection to `engine`; a crash or hang rejects its calls in flight. */

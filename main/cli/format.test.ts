@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetSummary } from '../../shared/api';
-import { displayCell, exactJson, summaryJson, summaryText, table } from './format';
+import { displayCell, exactJson, grouped, summaryJson, summaryText, table } from './format';
 
 describe('CLI formatting', () => {
   it('writes int64 beyond 2^53 exactly in JSON', () => {
@@ -51,5 +51,13 @@ describe('CLI formatting', () => {
     expect(line).not.toContain('42199000');
     const json = summaryJson(s) as { columns: { std: number; stdUnit?: string }[] };
     expect(json.columns[0]).toMatchObject({ std: 42_199_000, stdUnit: 'ms' });
+  });
+});
+
+describe('grouped', () => {
+  it('writes whole numbers as toLocaleString("en-US") does', () => {
+    for (const n of [0, 7, 999, 1000, 12345, 999_999, 1_000_000, 200_000_000, -1, -1234, -999_999, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1e21, 1.5]) {
+      expect(grouped(n), String(n)).toBe(n.toLocaleString('en-US'));
+    }
   });
 });

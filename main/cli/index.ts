@@ -10,12 +10,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { COLUMN_TYPE_CHOICES, warningText, type ColumnTypeChoice, type DatasetOverview } from '../../shared/api';
 import { CdxError } from '../../shared/errors';
 import { SingleBar, Presets } from 'cli-progress';
-import { tableFromIPC } from 'apache-arrow';
-import { serve } from '../web/serve';
-import { appVersion, clientFor, isDbUrl, queryLocation, querySqlOf, redactUrl, splitDbUrl, withEngine, type CliEngine, type WithEngineOptions } from './engine-client';
+import { appVersion, clientFor, isDbUrl, queryLocation, querySqlOf, redactUrl, splitDbUrl, stopEarlyEngine, withEngine, type CliEngine, type WithEngineOptions } from './engine-client';
 import { registerConvert } from './convert';
 import { registerPlot } from './plot';
-import { cell, columnCells, exactJson, relationsText, sqlErrorWithCaret, SqlErrorWithCaret, summaryJson, summaryText, table } from './format';
+import { cell, columnCells, exactJson, grouped, relationsText, sqlErrorWithCaret, SqlErrorWithCaret, summaryJson, summaryText, table } from './format';
 import type { Progress } from '../../shared/rpc';
 
 function parsePort(v: string): number {
@@ -117,6 +115,7 @@ export function buildProgram(): Command {
     .option('-H, --host <address>', 'address to bind (another address than 127.0.0.1 exposes the app to the network; the token is still required)', '127.0.0.1')
     .option('--allow-host <name>', 'also accept this Host name (e.g. the machine\'s DNS name when bound to 0.0.0.0)', collect, [])
     .action(async (o: { port: number; host: string; allowHost: string[] }) => {
+      const { serve } = await import('../web/serve');
       const { server, stop } = await serve({ host: o.host, port: o.port, extraHosts: o.allowHost });
       if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1') {
         console.error(`warning: listening on ${o.host}: anyone who can reach this address and has the token can read your files.`);
@@ -169,6 +168,7 @@ export function buildProgram(): Command {
       await onLocation(location, async (e, signal) => {
         const ov = await applyTypes(e, await openDataset(e, location, signal), o.type, signal);
         const r = await e.api.rows({ dataset: ov.entry.id, offset: o.offset, limit: o.rows, columns: o.columns }, { signal });
+        const { tableFromIPC } = await import('apache-arrow');
         const t = tableFromIPC(r.ipc);
         const names = t.schema.fields.map((f) => f.name);
         const fields = names.map((n) => ov.schema.fields.find((f) => f.name === n));
@@ -185,8 +185,8 @@ export function buildProgram(): Command {
         const numeric = t.schema.fields.map((f) => /Int|Float|Decimal/.test(String(f.type)));
         // row numbers count from 1, as in the app (--offset 10 starts at row 11)
         console.log(table(['#', ...names], shown.map((row, i) => [String(r.offset + i + 1), ...row.map((v) => cell(v))]), [true, ...numeric]));
-        const total = ov.rows.toLocaleString('en-US');
-        console.log(r.rows ? `\nrows ${(r.offset + 1).toLocaleString('en-US')}–${(r.offset + r.rows).toLocaleString('en-US')} of ${total}` : `\nno rows at offset ${o.offset} (${total} rows)`);
+        const total = grouped(ov.rows);
+        console.log(r.rows ? `\nrows ${grouped(r.offset + 1)}–${grouped(r.offset + r.rows)} of ${total}` : `\nno rows at offset ${o.offset} (${total} rows)`);
       });
     });
 
@@ -280,6 +280,7 @@ export function buildProgram(): Command {
     .argument('<path>', 'a file, or PATH::INNER')
     .option('-p, --port <n>', 'port (web mode)', parsePort, 0)
     .action(async (location: string, o: { port: number }) => {
+      const { serve } = await import('../web/serve');
       const { server, stop, engine } = await serve({ port: o.port });
       const client = clientFor(engine);
       const ov = await client.api.open({ location: location });
@@ -315,6 +316,9 @@ export async function main(argv = process.argv): Promise<void> {
     // a password written in a URL is never shown back, whatever the message
     console.error(`cdx: ${redactUrl(text)}`);
     process.exitCode = 1;
+  } finally {
+    // the engine started early (early.ts) for a command that did not take it
+    await stopEarlyEngine();
   }
 }
 

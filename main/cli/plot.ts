@@ -16,14 +16,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Client } from '../../shared/rpc';
 import type { DatasetOverview, EngineApi } from '../../shared/api';
 import { closedRange } from '../../shared/plot/viewport';
-import { encodeNPY, encodePNG, gridCSV, base64 } from '../../shared/plot/encode';
+import { encodeNPY, encodePNG, gridCSV, base64, PNG_DEFLATE_LEVEL } from '../../shared/plot/encode';
 import { densityImage } from '../../shared/plot/render';
 import { plotFrame, plotSVG } from '../../shared/plot/svg';
 import { isColormap, COLORMAPS, type ColormapName } from '../../shared/plot/colormap';
 import { isTone, TONES, type ToneHow } from '../../shared/plot/shade';
 import type { AxisKind } from '../../shared/plot/ticks';
 import { queryLocation, querySqlOf, withEngine, type WithEngineOptions } from './engine-client';
-import { sqlErrorWithCaret } from './format';
+import { grouped, sqlErrorWithCaret } from './format';
 
 export interface PlotCliHelpers {
   withEngine<T>(fn: (e: { api: Client<EngineApi> }, signal: AbortSignal) => Promise<T>, opts?: WithEngineOptions): Promise<T>;
@@ -88,7 +88,7 @@ export async function runPlot(api: Client<EngineApi>, ov: DatasetOverview, o: Pl
   else {
     const how = o.how as ToneHow, cmap = o.cmap as ColormapName;
     const { rgba, legend } = densityImage(d, how, cmap, o.color);
-    const png = encodePNG(rgba, d.width, d.height, (b) => deflateSync(b), { Software: 'Continuum Data Explorer' });
+    const png = encodePNG(rgba, d.width, d.height, (b) => deflateSync(b, { level: PNG_DEFLATE_LEVEL }), { Software: 'Continuum Data Explorer' });
     if (ext === '.png') bytes = png;
     else {
       const axis = (r: typeof rx): AxisKind => (r.kind === 'time' ? { kind: 'time', msPerUnit: r.msPerUnit } : { kind: 'number' });
@@ -139,7 +139,7 @@ export function registerPlot(program: Command, h: PlotCliHelpers = defaultHelper
         await h.withEngine(async (e, signal) => {
           const ov = await h.openDataset(e, location, signal);
           const r = await runPlot(e.api, ov, o, signal);
-          console.log(`wrote ${r.file} (${r.width}x${r.height}, ${r.binned.toLocaleString('en-US')} points binned)`);
+          console.log(`wrote ${r.file} (${r.width}x${r.height}, ${grouped(r.binned)} points binned)`);
         }, { urls: [location] });
       } catch (e) {
         // a query's syntax error with a caret under the server's position

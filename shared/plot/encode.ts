@@ -57,7 +57,16 @@ export function pngFile(width: number, height: number, deflated: Uint8Array, tex
   return out;
 }
 
-/** Synchronous PNG encoding with a given zlib deflate (Node: zlib.deflateSync). */
+/**
+ * The zlib level a PNG export deflates at: 4, chosen for speed. Measured on 800x600 density images
+ * (Node's zlib): a dense noisy image (200M uniform points, eq_hist) 114 ms / 520 KB at the default
+ * level 6, 22 ms / 581 KB at 4, 15 ms / 640 KB at 1; a sparse one (the sample trips) 16 ms / 43 KB
+ * at 6, 5.5 ms / 50 KB at 4, 2.6 ms / 70 KB at 1. (Row filters other than 0 made these images
+ * larger at every level.) The pixels are the same at every level.
+ */
+export const PNG_DEFLATE_LEVEL = 4;
+
+/** Synchronous PNG encoding with a given zlib deflate (Node: zlib.deflateSync, at PNG_DEFLATE_LEVEL). */
 export function encodePNG(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, deflate: (b: Uint8Array) => Uint8Array, text?: Record<string, string>): Uint8Array {
   return pngFile(width, height, deflate(pngScanlines(rgba, width, height)), text);
 }
