@@ -270,6 +270,68 @@ export function summary(column: ColumnDesc, opts: SummaryOptions = {}): Promise<
   );
 }
 
+/** At most this many columns share one scan: bounds the per-thread sketches held at once. */
+export const SUMMARY_GROUP_COLUMNS = 16;
+/** Exact quantiles keep 8 bytes a value for the scan: the columns of one scan hold at most this much. */
+export const SUMMARY_GROUP_EXACT_BYTES = 256 * 2 ** 20;
+
+/**
+ * Summaries of several columns of one dataset (equal lengths): each scan reads every column of a
+ * group together (the filter evaluated once a row), one more scan makes all their histograms.
+ * Groups of at most SUMMARY_GROUP_COLUMNS columns and SUMMARY_GROUP_EXACT_BYTES of kept values
+ * (numeric columns at or under `exactQuantileRows` rows keep theirs); the results are those of
+ * summary() column by column.
+ */
+export async function summaryColumns(columns: readonly ColumnDesc[], opts: SummaryOptions = {}): Promise<ColumnSummary[]> {
+  if (!columns.length) return [];
+  const rows = Math.max(...columns.map((c) => c.chunks.reduce((n, k) => n + k.rows, 0)));
+  const keeps = (c: ColumnDesc) => (c.kind === 'numeric' || c.kind === 'bool') && rows <= (opts.exactQuantileRows ?? 10_000_000);
+  const groups: ColumnDesc[][] = [];
+  let cur: ColumnDesc[] = [];
+  let bytes = 0;
+  for (const c of columns) {
+    const b = keeps(c) ? rows * 8 : 0;
+    if (cur.length && (cur.length >= SUMMARY_GROUP_COLUMNS || bytes + b > SUMMARY_GROUP_EXACT_BYTES)) {
+      groups.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(c);
+    bytes += b;
+  }
+  groups.push(cur);
+  const out: ColumnSummary[] = [];
+  let before = 0;
+  for (const g of groups) {
+    const done = before;
+    const r = await runJob(
+      'summary',
+      (a, job) =>
+        a.summary(
+          g.map(toRawColumn),
+          {
+            bins: opts.bins ?? 20,
+            topk: opts.topk ?? 10,
+            lowCardinality: opts.lowCardinality ?? 1000,
+            ...(opts.exactQuantileRows !== undefined ? { exactQuantileRows: opts.exactQuantileRows } : {}),
+            ...(opts.exactDistinct !== undefined ? { exactDistinct: opts.exactDistinct } : {}),
+          },
+          rawFilter(opts.filter),
+          job,
+        ),
+      {
+        ...opts,
+        onProgress: opts.onProgress
+          ? (p) => opts.onProgress!({ done: p.done, total: p.total, fraction: (done + p.fraction * g.length) / columns.length })
+          : undefined,
+      },
+    );
+    out.push(...r);
+    before += g.length;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Binning
 

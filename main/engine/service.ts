@@ -15,7 +15,7 @@ import { Selections } from './selection';
 import { appVersion, dataHome } from './paths';
 import { Datasets, type OpenedDataset } from './datasets';
 import type { CatalogEntry } from './catalog';
-import { summarizeColumn } from './summarize';
+import { summarizeColumns } from './summarize';
 import { browse } from './browse';
 import { providers } from './sources/registry';
 import { exportHandlers } from './writers/handlers';
@@ -268,22 +268,15 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       const filter = filterFor(ds, where);
       const out: ColumnSummaryInfo[] = [];
       let filteredRows: number | undefined;
-      for (let i = 0; i < fields.length; i++) {
+      // every readable column in one scan
+      const readable = fields.flatMap((f) => (ds.columns.has(f.name) ? [{ field: f, col: ds.columns.get(f.name)! }] : []));
+      const infos = await summarizeColumns(readable, { filter, signal: ctx.signal, bins, topk, onProgress: (p) => ctx.progress({ done: p }) });
+      if (filter && infos.length) filteredRows = infos[0]!.rows;
+      for (let i = 0, j = 0; i < fields.length; i++) {
         const f = fields[i]!;
-        const col = ds.columns.get(f.name);
-        let info: ColumnSummaryInfo;
-        if (!col) {
-          info = { name: f.name, type: f.type, nullable: f.nullable, rows: filteredRows ?? ds.rows, count: 0, nulls: 0, skipped: ds.unsupported.get(f.name) ?? 'not readable' };
-        } else {
-          info = await summarizeColumn(f, col, {
-            filter,
-            signal: ctx.signal,
-            bins,
-            topk,
-            onProgress: (p) => ctx.progress({ done: (i + p) / fields.length }),
-          });
-          if (filter) filteredRows = info.rows;
-        }
+        const info: ColumnSummaryInfo = ds.columns.has(f.name)
+          ? infos[j++]!
+          : { name: f.name, type: f.type, nullable: f.nullable, rows: filteredRows ?? ds.rows, count: 0, nulls: 0, skipped: ds.unsupported.get(f.name) ?? 'not readable' };
         out.push(info);
         ctx.progress({ done: (i + 1) / fields.length, detail: { column: info } });
       }

@@ -199,7 +199,7 @@ class IntCounter {
     uint32_t i = static_cast<uint32_t>(h >> 40) & mask_;
     for (;;) {
       if (counts_[i] == 0) {
-        if (size_ >= limit_) { overflow_ = true; return; }
+        if (size_ >= limit_) { GiveUp(); return; }
         if ((size_ + 1) * 2 > mask_ + 1) { Grow(); Add(key, c); return; }
         keys_[i] = key; counts_[i] = c; size_++;
         return;
@@ -209,12 +209,18 @@ class IntCounter {
     }
   }
   void Merge(const IntCounter& o) {
-    if (o.overflow_) overflow_ = true;
+    if (o.overflow_) GiveUp();
     for (size_t i = 0; i < o.keys_.size() && !overflow_; i++) if (o.counts_[i]) Add(o.keys_[i], o.counts_[i]);
   }
   template <class F> void ForEach(F&& f) const { for (size_t i = 0; i < keys_.size(); i++) if (counts_[i]) f(keys_[i], counts_[i]); }
 
  private:
+  // past the limit the counts are of no use: their memory goes back (up to 2 MB a column and thread)
+  void GiveUp() {
+    overflow_ = true;
+    std::vector<int64_t>().swap(keys_);
+    std::vector<uint64_t>().swap(counts_);
+  }
   void Grow() {
     std::vector<int64_t> k(std::move(keys_));
     std::vector<uint64_t> c(std::move(counts_));
