@@ -899,8 +899,10 @@ export class SqlDataset {
       const q = new Sql(this.pg);
       const sel = num.flatMap((c) => {
         const fv = this.pg ? `${c.value}::float8` : `toFloat64(${c.value})`;
-        const nn = this.notNaN(c, fv);
-        return [this.agg('min', fv, nn), this.agg('max', fv, nn)];
+        // the range of the finite values (the local kernels' zone maps do the same), and of all
+        // numbers for a column that holds only infinities
+        const nn = this.notNaN(c, fv), fin = this.finite(c, fv);
+        return [this.agg('min', fv, fin), this.agg('max', fv, fin), this.agg('min', fv, nn), this.agg('max', fv, nn)];
       });
       ext = (await this.run(q, `SELECT ${sel.join(', ')} FROM ${this.from}`, opts)).rows[0] ?? [];
     }
@@ -912,8 +914,8 @@ export class SqlDataset {
         continue;
       }
       const i = num.indexOf(c);
-      const min = i < 0 ? NaN : floatCell(ext[2 * i]);
-      const max = i < 0 ? NaN : floatCell(ext[2 * i + 1]);
+      const fmin = i < 0 ? NaN : floatCell(ext[4 * i]), fmax = i < 0 ? NaN : floatCell(ext[4 * i + 1]);
+      const [min, max] = fmin <= fmax ? [fmin, fmax] : i < 0 ? [NaN, NaN] : [floatCell(ext[4 * i + 2]), floatCell(ext[4 * i + 3])];
       const info: PlotColumnInfo = { name, kind: c.cls === 'date' || c.cls === 'timestamp' ? 'time' : 'number', min: NaN, max: NaN };
       if (info.kind === 'time') info.msPerUnit = MS_PER[logicalOf(c)!.unit];
       if (min <= max) {
