@@ -93,7 +93,8 @@ class SpatialCopyWorker : public PromiseWorker {
     // coarse cell's rows by the rest of the key, in place through a per-thread buffer.
     const uint32_t hb = std::min<uint32_t>(bits, 4), shift = 2 * (bits - hb);
     const uint32_t K = (1u << (2 * hb)) + 1;  // coarse cells + the NaN cell
-    const int T = MaxThreads();
+    // one core fewer than the kernels use: the copy is built in the background while the user works
+    const int T = std::max(1, MaxThreads() - 1);
     const size_t S = plan.segs.size();
     std::vector<std::vector<uint64_t>> counts(T);
     std::atomic<bool> fault{false};
