@@ -7,18 +7,23 @@
  * by the native filter in one parallel pass, and x, y, colour gathered at those rows), and each column's range for
  * default limits. Pure Node; delegated to by service.ts.
  *
+ * A density may be asked for over a sample (`sample`, a row budget): on a dataset above it the
+ * kernels read only evenly spaced blocks of rows (sampleRanges) — columns and filter cut to those
+ * rows — for a first image in tens of milliseconds, which the caller replaces with the exact
+ * counts when they come.
+ *
  * Each handler gets the user's filter as an expression (`where`, parsed) and combines it with what
  * the view adds — the viewport, a colour value — as expressions, compiling each combination once
  * (main/engine/filter.ts); compiled filters are opaque here.
  */
 import type { Vector } from 'apache-arrow';
-import { bin2d, hist1d, readRows, summary, type ColumnDesc } from '../../native/index';
-import { pruneRows, sliceRows, zoneRange } from '../../native/zones';
+import { bin2d, hist1d, readRows, summary, type ChunkDesc, type ColumnDesc } from '../../native/index';
+import { pruneRows, sliceRows, zoneRange, type RowRange } from '../../native/zones';
 import { filteredRowIds, takeRows } from '../../native/select';
 import type { Expr } from '../../shared/expr/ast';
 import type { HandlerContext } from '../../shared/rpc';
 import { CdxError } from '../../shared/errors';
-import { andAll, compileFor, equals, inRange, type CompiledFilter } from './filter';
+import { andAll, compileFilter, compileFor, datasetColumns, equals, inRange, type CompiledFilter } from './filter';
 import {
   MAX_CATEGORIES, type HistogramParams, type HistogramResult, type DensityParams, type DensityResult, type PlotColumnInfo, type PlotRangesParams, type PointsParams, type PointsResult,
 } from '../../shared/plot/types';
@@ -76,9 +81,10 @@ async function valueCategories(c: ColumnDesc, signal?: AbortSignal): Promise<{ l
   return r;
 }
 
-/** the user's filter AND colour = value, compiled for the kernels */
-function valueFilter(ds: OpenedDataset, where: Expr | undefined, column: string, value: string | boolean): CompiledFilter {
-  return compileFor(ds, andAll([where, equals(column, value)]))!;
+/** the user's filter AND colour = value, compiled for the kernels (over the sample's rows when sampling) */
+function valueFilter(ds: OpenedDataset, where: Expr | undefined, column: string, value: string | boolean, smp: Sample | null): CompiledFilter {
+  const e = andAll([where, equals(column, value)]);
+  return smp ? smp.filter(e)! : compileFor(ds, e)!;
 }
 
 function unknownColumn(ds: OpenedDataset, name: string): CdxError {
@@ -137,16 +143,142 @@ function nonEmpty(cut: ReturnType<typeof pruneRows>): ReturnType<typeof pruneRow
 }
 
 // ---------------------------------------------------------------------------------------------
+// Samples: a quick first image of a large dataset (DensityParams.sample)
+
+/**
+ * rows per block of a density sample: small enough that a file written in some order is seen in
+ * many places (245 blocks for 4M rows), large enough to be read at full bandwidth (64 KB of a float32)
+ */
+export const SAMPLE_BLOCK_ROWS = 16_384;
+
+/**
+ * The rows a density sample of `budget` rows reads out of `rows`: k = ceil(budget / block) blocks
+ * of b = floor(budget / k) consecutive rows, block i (0 <= i < k) starting at row
+ * floor(i * (rows - b) / (k - 1)) — the first at row 0, the last ending at the last row, so a
+ * dataset written in some order (by time, by x) is covered end to end; one block (k = 1) starts at
+ * floor((rows - b) / 2). Null when the dataset has at most `budget` rows (exact counts instead).
+ */
+export function sampleRanges(rows: number, budget: number, block = SAMPLE_BLOCK_ROWS): RowRange[] | null {
+  if (rows <= budget) return null;
+  const k = Math.ceil(budget / block), b = Math.floor(budget / k);
+  if (k === 1) {
+    const s = Math.floor((rows - b) / 2);
+    return [[s, s + b]];
+  }
+  const out: RowRange[] = [];
+  for (let i = 0; i < k; i++) {
+    const s = Math.floor((i * (rows - b)) / (k - 1));
+    out.push([s, s + b]);
+  }
+  return out;
+}
+
+/**
+ * The sample budget of a request: DensityParams.sample, replaced by CDX_DENSITY_SAMPLE_ROWS when
+ * that is set (tests and tuning: a small dataset sampled); null without a `sample`.
+ */
+function sampleBudget(p: DensityParams, ds: OpenedDataset): number | null {
+  if (p.sample === undefined || p.sample === null) return null;
+  if (!(typeof p.sample === 'number' && p.sample >= 1 && Number.isFinite(p.sample))) throw new CdxError('E_BAD_ARG', `${ds.location}: sample ${String(p.sample)}: must be a number of rows, at least 1`, { file: ds.location });
+  const env = Number(process.env.CDX_DENSITY_SAMPLE_ROWS);
+  return Math.floor(Number.isFinite(env) && env >= 1 ? env : p.sample);
+}
+
+/** A density's sample: the rows read, and the dataset's columns and filters cut to them. */
+interface Sample {
+  ranges: RowRange[];
+  rows: number;
+  budget: number;
+  /** the column over the sample's rows */
+  col(c: ColumnDesc): ColumnDesc;
+  /** an expression compiled over the sample's rows */
+  filter(e: Expr | undefined): CompiledFilter | undefined;
+}
+
+/** a column this sample cannot cut (a bool column: its values are bits) */
+class Unsliceable extends Error {}
+
+/**
+ * A column cut to row ranges, as a descriptor over the same mapping: numeric and dictionary
+ * columns by zones.ts sliceRows; strings by their offsets (the offsets are absolute within the
+ * chunk's bytes, which the pieces share). Bool columns cannot be cut (Unsliceable).
+ */
+function sliceAny(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
+  if (c.kind === 'numeric' || c.kind === 'dict') return sliceRows(c, ranges);
+  if (c.kind !== 'utf8' && c.kind !== 'large_utf8') throw new Unsliceable(c.name);
+  const ow = c.kind === 'utf8' ? 4 : 8;
+  const chunks: ChunkDesc[] = [];
+  let k = 0, kStart = 0;
+  for (const [a, b] of ranges) {
+    let r = a;
+    while (r < b) {
+      while (k < c.chunks.length && kStart + c.chunks[k]!.rows <= r) kStart += c.chunks[k++]!.rows;
+      if (k >= c.chunks.length) throw new CdxError('E_OUT_OF_RANGE', `rows ${a}..${b} beyond column ${c.name}`, { column: c.name });
+      const ch = c.chunks[k]!;
+      const from = r - kStart, to = Math.min(b, kStart + ch.rows) - kStart;
+      const piece: ChunkDesc = { rows: to - from, data: ch.data, offsets: { offset: ch.offsets!.offset + from * ow, length: (to - from + 1) * ow } };
+      if (ch.validity && ch.nullCount !== 0) piece.validity = { offset: ch.validity.offset, bitOffset: (ch.validity.bitOffset ?? 0) + from };
+      else piece.nullCount = 0;
+      chunks.push(piece);
+      r = kStart + to;
+    }
+  }
+  return { ...c, chunks };
+}
+
+/**
+ * The sample a request asks for, or null: no `sample`, a dataset within the budget, or a filter
+ * on a column the sample cannot cut (then the counts are exact).
+ */
+function sampling(ds: OpenedDataset, p: DensityParams, where: Expr | undefined): Sample | null {
+  const budget = sampleBudget(p, ds);
+  const ranges = budget === null ? null : sampleRanges(ds.rows, budget);
+  if (!ranges) return null;
+  const cut = new Map<ColumnDesc, ColumnDesc>();
+  const col = (c: ColumnDesc): ColumnDesc => {
+    let s = cut.get(c);
+    if (!s) cut.set(c, (s = sliceAny(c, ranges)));
+    return s;
+  };
+  const resolve = datasetColumns(ds);
+  const smp: Sample = {
+    ranges,
+    rows: ranges.reduce((n, [a, b]) => n + b - a, 0),
+    budget: budget!,
+    col,
+    // the filter's columns are cut like the kernel's: the native plan reads them row for row
+    filter: (e) => (e ? compileFilter(e, (name) => col(resolve(name))) : undefined),
+  };
+  try {
+    smp.filter(where);
+    if (p.color && ds.columns.has(p.color)) col(ds.columns.get(p.color)!);
+  } catch (e) {
+    if (e instanceof Unsliceable) return null;
+    throw e;
+  }
+  return smp;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** Density over the viewport; `where` is the user's filter (parsed). */
 export async function density(ds: OpenedDataset, p: DensityParams, where: Expr | undefined, ctx?: Pick<HandlerContext, 'signal' | 'progress'>): Promise<DensityResult> {
   const t0 = performance.now();
-  const filter = compileFor(ds, where);
-  const x = numericColumn(ds, p.x, 'x');
-  const y = numericColumn(ds, p.y, 'y');
+  const xAll = numericColumn(ds, p.x, 'x');
+  const yAll = numericColumn(ds, p.y, 'y');
   const W = Math.trunc(p.width), H = Math.trunc(p.height);
   if (!(W >= 1 && W <= 4096 && H >= 1 && H <= 4096)) throw new CdxError('E_BAD_ARG', `grid ${p.width}x${p.height}: each side must be 1..4096`);
   if (!(p.x1 > p.x0) || !(p.y1 > p.y0)) throw new CdxError('E_BAD_ARG', `empty viewport [${p.x0}, ${p.x1}) x [${p.y0}, ${p.y1})`);
+  // a sample (DensityParams.sample) of a large dataset: every column and filter cut to its rows;
+  // not where the view's zone maps leave fewer rows to read than the sample has (a zoomed view)
+  let smp = sampling(ds, p, where);
+  if (smp && !where && !p.color) {
+    const cut = viewRows(ds, xAll, yAll, p);
+    if (cut && ds.rows - cut.skipped <= smp.budget) smp = null;
+  }
+  const filter = smp ? smp.filter(where) : compileFor(ds, where);
+  const x = smp ? smp.col(xAll) : xAll, y = smp ? smp.col(yAll) : yAll;
+  const sample = smp ? { sample: { rows: smp.rows, of: ds.rows } } : {};
   let category: ColumnDesc | undefined, labels: string[] | null = null, note: string | undefined;
   if (p.color) {
     const c = ds.columns.get(p.color);
@@ -155,7 +287,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
       // a numeric (or date/time) colour: each cell coloured by the mean of the column over its rows,
       // one binning pass with the value column (cells whose rows have no value: NaN)
       const r = await bin2d(
-        { x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H, value: c, agg: 'mean' },
+        { x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H, value: smp ? smp.col(c) : c, agg: 'mean' },
         { filter, signal: ctx?.signal, onProgress: ctx ? (q: { fraction: number }) => ctx.progress({ done: q.fraction }) : undefined },
       );
       return {
@@ -163,6 +295,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
         means: r.means!, meanOf: p.color,
         rows: r.rows, binned: r.binned, outside: r.outside, nan: r.nan, filtered: r.filtered, ms: performance.now() - t0,
         note: `coloured by the mean of "${p.color}" per cell`,
+        ...sample,
       };
     }
     labels = await categoryLabels(c, ctx?.signal);
@@ -170,12 +303,12 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
     else if (c.kind !== 'dict') {
       // strings / bools without a dictionary: one filtered binning pass per value (few values, bounded work)
       const vc = await valueCategories(c, ctx?.signal);
-      if (vc && vc.labels.length * W * H <= 64 * 1024 * 1024 && vc.labels.length * ds.rows <= 4e9) {
+      if (vc && vc.labels.length * W * H <= 64 * 1024 * 1024 && vc.labels.length * (smp ? smp.rows : ds.rows) <= 4e9) {
         const n = W * H, K = vc.labels.length;
         const categoryCounts = new Uint32Array(K * n), counts = new Uint32Array(n);
         let binned = 0, rows = 0, outside = 0, nan = 0;
         for (let k = 0; k < K; k++) {
-          const r = await bin2d({ x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H }, { filter: valueFilter(ds, where, p.color, vc.values[k]!), signal: ctx?.signal });
+          const r = await bin2d({ x, y, x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H }, { filter: valueFilter(ds, where, p.color, vc.values[k]!, smp), signal: ctx?.signal });
           categoryCounts.set(r.counts, k * n);
           for (let i = 0; i < n; i++) counts[i]! += r.counts[i]!;
           binned += r.binned;
@@ -188,6 +321,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
           x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, counts, width: W, height: H, categoryCounts, categories: vc.labels,
           rows, binned, outside, nan, filtered: rows - binned - outside - nan, ms: performance.now() - t0,
           note: `coloured by the ${K} values of "${p.color}" (rows without a value are not drawn)`,
+          ...sample,
         };
       }
       note = `"${p.color}" has more than ${MAX_CATEGORIES} values to blend: density shows counts`;
@@ -197,11 +331,12 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
   // Without a filter only the row blocks that can hold a point of the view are read: of the pair's
   // spatially ordered copy when it is built (counts only; it is started here on a large dataset),
   // else of the columns themselves when their zone maps are known.
-  const copy = filter || category ? null : await spatialFor(ds, x, y);
-  const cut = filter ? null : copy ? nonEmpty(pruneRows(copy.zx, copy.zy, p.x0, p.x1, p.y0, p.y1)) : viewRows(ds, x, y, p);
+  // (A sample reads its own rows: none of this.)
+  const copy = filter || category || smp ? null : await spatialFor(ds, x, y);
+  const cut = filter || smp ? null : copy ? nonEmpty(pruneRows(copy.zx, copy.zy, p.x0, p.x1, p.y0, p.y1)) : viewRows(ds, x, y, p);
   const only = (c: ColumnDesc) => (cut ? sliceRows(c, cut.keep) : c);
   const spec = { x: only(copy?.x ?? x), y: only(copy?.y ?? y), x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
-  const r = category ? await bin2d({ ...spec, category: only(category), categories: labels!.length }, opts) : await bin2d(spec, opts);
+  const r = category ? await bin2d({ ...spec, category: only(smp ? smp.col(category) : category), categories: labels!.length }, opts) : await bin2d(spec, opts);
   const scanned = r.rows;
   if (cut) {
     // the blocks left out hold only rows outside the view
@@ -227,6 +362,7 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
     ...(cut ? { scanned } : {}),
     ms: performance.now() - t0,
     ...(note ? { note } : {}),
+    ...sample,
   };
 }
 

@@ -35,6 +35,14 @@ export interface DensityParams extends Viewport {
   where?: string;
   /** a colour column: per-category counts for a categorical one, the mean per cell for a numeric or date/time one */
   color?: string;
+  /**
+   * A row budget for a quick first image: a dataset with more rows than this is binned over a
+   * sample of about this many rows (evenly spaced blocks of consecutive rows over the whole file:
+   * main/engine/plot.ts sampleRanges), and the result says so (`sample`). A dataset within the
+   * budget, or one the engine cannot sample (a database, a bool column in the filter), gives
+   * exact counts and no `sample`.
+   */
+  sample?: number;
 }
 
 export interface DensityResult extends Viewport {
@@ -61,6 +69,12 @@ export interface DensityResult extends Viewport {
   ms: number;
   /** why the colour column was not used, if it was not */
   note?: string;
+  /**
+   * Present when the grid was binned over a sample of the rows (DensityParams.sample): `rows` rows
+   * of `of`. Counts (and rows, binned, outside, nan, filtered) are those of the sample, not scaled;
+   * `of / rows` times a count estimates the whole dataset's.
+   */
+  sample?: { rows: number; of: number };
 }
 
 export interface PointsParams {
