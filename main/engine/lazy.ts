@@ -7,6 +7,7 @@
  * of the modules' own exports, with the same signatures, asynchronous where the original was not.
  */
 import type { Catalog } from './catalog';
+import { isDbLocation } from './sql/url';
 import type * as RemoteModule from './sql/remote';
 import type * as ExportModule from './writers/handlers';
 
@@ -32,7 +33,12 @@ export class LazyRemoteDatasets {
     return (await this.get()).open(...a);
   }
 
+  /** null for a local dataset without loading anything (every request asks, service.ts's `db`) */
   async lookup(...a: Parameters<Remote['lookup']>): ReturnType<Remote['lookup']> {
+    if (!this.real) {
+      const e = this.catalog.get(a[0]);
+      if (!e || !isDbLocation(e.location)) return null;
+    }
     return (await this.get()).lookup(...a);
   }
 
