@@ -18,10 +18,11 @@ import type { CatalogEntry } from './catalog';
 import { summarizeColumns } from './summarize';
 import { browse } from './browse';
 import { providers } from './sources/registry';
-import { exportHandlers } from './writers/handlers';
+// Export and the database clients load at their first use (lazy.ts)
+import { exportHandlers } from './lazy';
 import { density, histogram, plotRanges, points } from './plot';
 import { CdxError } from '../../shared/errors';
-import { RemoteDatasets, sqlSource } from './sql/remote';
+import { LazyRemoteDatasets as RemoteDatasets, sqlSource } from './lazy';
 import type { SqlDataset } from './sql/dataset';
 import { isDbLocation } from './sql/url';
 import { RecordBatchStreamWriter, Table, type RecordBatch } from 'apache-arrow';
