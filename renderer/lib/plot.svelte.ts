@@ -6,6 +6,11 @@
  * is within the budget the points follow and replace it. Zooming inside a complete point set
  * needs no request at all.
  *
+ * The first image of a plot (new columns, colour or filter), and each view change after an exact
+ * density that took long, is asked for as a sample first (DensityParams.sample: SAMPLE_ROWS rows
+ * of a larger dataset, tens of milliseconds): drawn at once, said to be a sample, and replaced by
+ * the exact counts when they come. A dataset within the budget answers the first call exactly.
+ *
  * Zoom stops at a limit (`limitZoom`): a million times the home view, or a few thousand ulps of the
  * values shown, whichever is wider, and out at a thousand times the home view. Points are drawn at
  * a size and opacity adapted to how many overlap on screen (`pointStyle`), so that 200,000 points
@@ -20,6 +25,16 @@ import type { AxisKind } from '../../shared/plot/ticks';
 import type { DatasetView } from './dataset.svelte';
 import { CdxError } from '../../shared/errors';
 import { Request } from './request.svelte';
+
+/** rows a quick first image is binned over, on a larger dataset (the exact counts follow) */
+export const SAMPLE_ROWS = 4_000_000;
+/** an exact density slower than this: the next view changes show a sample first too */
+export const SLOW_EXACT_MS = 300;
+
+/** the factor that turns a sampled count into an estimate for the whole dataset (1 for exact counts) */
+export function sampleScale(d: DensityResult): number {
+  return d.sample && d.sample.rows > 0 ? d.sample.of / d.sample.rows : 1;
+}
 
 export const NUMERIC_TYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'date', 'timestamp']);
 
@@ -51,7 +66,7 @@ export class PlotState {
   density = $state.raw<Timed<DensityResult> | null>(null);
   points = $state.raw<Timed<PointsResult> | null>(null);
   mode = $state<'density' | 'points'>('density');
-  /** points in view passing the filters (from the last density pass) */
+  /** points in view passing the filters (from the last exact density pass; null while a sample is shown) */
   count = $state<number | null>(null);
   lastMs = $state<number | null>(null);
   /** a failure beside the view's own calls (an export), until the view changes */
@@ -62,6 +77,8 @@ export class PlotState {
   zoomNote = $state<string | null>(null);
   /** new columns were set up: busy until the refresh that follows has an image (tests and the status line wait on this) */
   private awaitingImage = $state(false);
+  /** the request key whose last exact density took longer than SLOW_EXACT_MS */
+  private slowKey: string | null = null;
   private setupReq = new Request<PlotColumnInfo[]>();
   private viewReq = new Request<void>();
   private exportReq = new Request<DensityResult>();
@@ -144,11 +161,32 @@ export class PlotState {
     const colorDensity = !!color && !!this.colorInfo;
     const w = where || undefined;
     let t0 = 0;
+    const prev = this.density;
+    // a sample first: the plot's first image, or its exact counts are slow to come
+    const sampleFirst = !prev || prev.key !== key || !!prev.res.sample || this.slowKey === key;
     await this.viewReq.run(
       async ({ signal, current }) => {
         t0 = performance.now();
-        const d = await api.density({ dataset, x, y, ...vp, width: grid.width, height: grid.height, where: w, color: colorDensity ? color : undefined }, { signal });
+        const params = { dataset, x, y, ...vp, width: grid.width, height: grid.height, where: w, color: colorDensity ? color : undefined };
+        let d: DensityResult | null = null;
+        if (sampleFirst) {
+          const s = await api.density({ ...params, sample: SAMPLE_ROWS }, { signal });
+          if (!current()) return;
+          if (s.sample) {
+            // drawn at once unless the points of this view are on screen; the exact counts follow
+            if (!(this.mode === 'points' && this.points?.key === key)) {
+              this.density = { res: s, vp, key };
+              this.count = null;
+              this.mode = 'density';
+              this.awaitingImage = false;
+              this.lastMs = performance.now() - t0;
+            }
+          } else d = s; // within the budget: already exact
+        }
+        d ??= await api.density(params, { signal });
         if (!current()) return;
+        // (the engine's own time: what a sample first would have saved)
+        this.slowKey = d.ms > SLOW_EXACT_MS ? key : null;
         this.density = { res: d, vp, key };
         this.count = d.binned;
         // points of other columns or another filter are stale: show this density until new points come
@@ -186,6 +224,7 @@ export class PlotState {
     const { x, y, color } = this;
     const vp = this.vp;
     const colored = !!(this.density?.res.categories || this.density?.res.means);
+    // (never a sample: an export is of the exact counts)
     const d = await this.exportReq.run(({ signal }) =>
       this.view.engine.api.density({ dataset: this.view.id, x, y, ...vp, width, height, where: where || undefined, color: colored ? color : undefined }, { signal }),
     );

@@ -3,7 +3,8 @@
  * point within 8 px, with its x and y at once and then the whole row (one `Request`: moving on
  * cancels the row fetch in flight, a late row never lands on another point). Over a density
  * image: the cell's count, and per category with a categorical colour (or the colour column's
- * mean); nothing over an empty cell, so the tooltip goes where there is no data. At most one
+ * mean); nothing over an empty cell, so the tooltip goes where there is no data. Over a sampled
+ * image the counts are scaled to the whole dataset and marked "≈ … (sample)". At most one
  * look-up per animation frame. Row numbers count from 1, as in the table.
  */
 import { tableFromIPC } from 'apache-arrow';
@@ -11,7 +12,7 @@ import type { PlotFrame } from '../../shared/plot/svg';
 import { pixelToData } from '../../shared/plot/viewport';
 import { formatAxisValue } from '../../shared/plot/ticks';
 import { cellText, formatNumber } from './format';
-import type { PlotState } from './plot.svelte';
+import { sampleScale, type PlotState } from './plot.svelte';
 import { Request } from './request.svelte';
 
 export interface Tooltip {
@@ -117,14 +118,17 @@ export class PlotHover {
     }
     // the cell's position to the resolution of a cell (a time to the minute, second, … the view tells apart)
     const rx = (d.vp.x1 - d.vp.x0) / r.width, ry = (d.vp.y1 - d.vp.y0) / r.height;
-    const lines = [`${st.x}: ${formatAxisValue(dx, xa, rx)}`, `${st.y}: ${formatAxisValue(dy, ya, ry)}`, `count: ${formatNumber(count)}`];
+    // a sample's counts: estimates for the whole dataset, never shown as exact
+    const k = sampleScale(r), approx = r.sample ? '≈ ' : '';
+    const num = (v: number) => approx + formatNumber(Math.round(v * k));
+    const lines = [`${st.x}: ${formatAxisValue(dx, xa, rx)}`, `${st.y}: ${formatAxisValue(dy, ya, ry)}`, `count: ${num(count)}${r.sample ? ' (sample)' : ''}`];
     const mean = r.means?.[j * r.width + i];
-    if (mean !== undefined && Number.isFinite(mean)) lines.push(`mean of ${r.meanOf}: ${formatAxisValue(mean, st.axisKind(st.colorInfo))}`);
+    if (mean !== undefined && Number.isFinite(mean)) lines.push(`mean of ${r.meanOf}: ${approx}${formatAxisValue(mean, st.axisKind(st.colorInfo))}`);
     if (r.categoryCounts && r.categories) {
       const n = r.width * r.height;
-      r.categories.forEach((c, k) => {
-        const v = r.categoryCounts![k * n + j * r.width + i]!;
-        if (v) lines.push(`  ${c}: ${formatNumber(v)}`);
+      r.categories.forEach((c, q) => {
+        const v = r.categoryCounts![q * n + j * r.width + i]!;
+        if (v) lines.push(`  ${c}: ${num(v)}`);
       });
     }
     this.tip = { left: px, top: py, lines };

@@ -2,9 +2,10 @@
  * What a scatter/density plot draws, computed from its state: the density image (tone and colour
  * mapping on the CPU, a few ms for 2 Mpx, uploaded as a texture), the points as float32 offsets
  * from the fetch viewport's centre with a colour level or code each, and the legend that goes
- * with them (on screen and in exports).
+ * with them (on screen and in exports). A sampled density (DensityResult.sample) is shaded from its
+ * own counts; its legend gives the counts scaled to the whole dataset, marked as estimates.
  */
-import type { PlotState } from '../../lib/plot.svelte';
+import { sampleScale, type PlotState } from '../../lib/plot.svelte';
 import type { PointsData } from '../../gl/glprotocol';
 import type { LegendSpec } from '../../../shared/plot/svg';
 import { shade, shadeCategorical } from '../../../shared/plot/shade';
@@ -75,6 +76,11 @@ export function legendOf(st: PlotState, densityImg: ShadedDensity | null, points
   const d = st.density?.res;
   if (!d || !densityImg) return null;
   if (d.categories) return { kind: 'categorical', label: st.color, entries: d.categories.map((c, k) => ({ label: c, color: categoryColor(k) })) };
-  if (d.means) return { kind: 'continuous', cmap: st.cmap, how: 'linear', min: densityImg.min, max: densityImg.max, label: `mean of ${d.meanOf ?? st.color}`, caption: 'mean per cell' };
+  if (d.means) return { kind: 'continuous', cmap: st.cmap, how: 'linear', min: densityImg.min, max: densityImg.max, label: `mean of ${d.meanOf ?? st.color}`, caption: d.sample ? 'mean per cell (sample)' : 'mean per cell' };
+  if (d.sample) {
+    // a sample's counts, scaled to the whole dataset: estimates, and said to be
+    const k = sampleScale(d);
+    return { kind: 'continuous', cmap: st.cmap, how: st.how, min: Math.round(densityImg.min * k), max: Math.round(densityImg.max * k), caption: `≈ count (${st.how})` };
+  }
   return { kind: 'continuous', cmap: st.cmap, how: st.how, min: densityImg.min, max: densityImg.max };
 }
