@@ -9,6 +9,13 @@
  *                       The previous image is shown rescaled at once (one textured quad), not timed.
  *   plot_shade_2mp      tone + colour mapping of a 2-megapixel count grid (eq_hist, fire), median
  *                       ms; vs.target10ms = 10 / it; vs.linear = linear's time / eq_hist's.
+ *   plot_first_paint    the first image of a plot of N points (--points' largest) in the layout every
+ *                       ingested dataset has (an Arrow IPC file of 262,144-row record batches,
+ *                       writeBatchedXY), opened through the engine's handlers
+ *                       in-process: the density over the home view at 1600 x 1000 from a sample
+ *                       (DensityParams.sample = DENSITY_SAMPLE_ROWS, 4M rows, as the renderer asks) + wire encode/
+ *                       decode + eq_hist shading, median ms; vs.target150ms = 150 / it (issue 14);
+ *                       vs.exact = the exact full view's time (the same path, no sample) / it.
  *   plot_points_frame   frame time of 1M points in Chromium (SwiftShader here: software WebGL),
  *                       points mode as the app draws it (regl in the plot worker, one draw call
  *                       from GPU buffers, the frame handed to the canvas as an ImageBitmap):
@@ -16,8 +23,16 @@
  * Data: the (x, y) float32 file bench/run.ts uses (x block then y block, uniform in [0, 1)),
  * reused from --dir when present with at least the points needed, otherwise generated.
  * Usage: npx tsx bench/plot.ts [--json] [--points 1e8,1e9] [--dir /tmp/cdx-bench] [--chromium PATH]
+ *        [--only roundtrip,first_paint,shade,points_frame]
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, readdirSync, writeSync } from 'node:fs';
+import { once } from 'node:events';
+import { Field, Float32, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData } from 'apache-arrow';
+import { createEngineHandlers } from '../main/engine/service';
+import { SAMPLE_BLOCK_ROWS } from '../main/engine/plot';
+import { DENSITY_SAMPLE_ROWS } from '../shared/plot/types';
+import { paddedRange } from '../shared/plot/viewport';
+import type { HandlerContext } from '../shared/rpc';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +84,40 @@ export function ensurePoints(dir: string, n: number, log: (m: string) => void = 
   log(`generating ${n.toExponential(2)} (x, y) float32 points -> ${path}`);
   writeUniformXY(path, n);
   return { path, total: n };
+}
+
+/** rows per record batch of the ingested layout (as the CSV and Parquet ingest write the cache) */
+export const BATCH_ROWS = 262_144;
+
+/**
+ * The first `points` points of an x-then-y float32 file of `total` points as an Arrow IPC file of
+ * `batchRows`-row record batches (nullable float32 fields x, y, as the ingest declares them),
+ * written through out.tmp and renamed when complete.
+ */
+export async function writeBatchedXY(raw: string, total: number, points: number, out: string, batchRows = BATCH_ROWS): Promise<void> {
+  const fd = openSync(raw, 'r');
+  const tmp = out + '.tmp';
+  const schema = new Schema([new Field('x', new Float32(), true), new Field('y', new Float32(), true)]);
+  const w = new RecordBatchFileWriter();
+  const sink = createWriteStream(tmp);
+  w.toNodeStream().pipe(sink);
+  w.reset(undefined, schema);
+  try {
+    for (let r = 0; r < points; r += batchRows) {
+      const n = Math.min(batchRows, points - r);
+      const x = new Float32Array(n), y = new Float32Array(n);
+      readSync(fd, new Uint8Array(x.buffer), 0, n * 4, r * 4);
+      readSync(fd, new Uint8Array(y.buffer), 0, n * 4, (total + r) * 4);
+      const kids = [makeData({ type: new Float32(), length: n, data: x }), makeData({ type: new Float32(), length: n, data: y })];
+      w.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children: kids })));
+      if (sink.writableNeedDrain) await once(sink, 'drain');
+    }
+    w.finish();
+    if (!sink.writableFinished) await once(sink, 'finish');
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, out);
 }
 
 /** The zoom/pan sequence: zoom in about off-centre points, pan, zoom out. */
@@ -235,32 +284,109 @@ export async function benchPointsFrame(opts: { points?: number; chromium?: strin
   }
 }
 
+/**
+ * plot_first_paint: the first image of an ingested-layout dataset of `points` points from a
+ * sample, as the app asks for it (see the header), against the exact full view.
+ */
+export async function benchFirstPaint(opts: { dir: string; points: number; reps?: number; sample?: number; log?: (m: string) => void }): Promise<Figure> {
+  const N = opts.points, reps = opts.reps ?? 9, budget = opts.sample ?? DENSITY_SAMPLE_ROWS;
+  const log = opts.log ?? (() => {});
+  const W = 1600, H = 1000;
+  const raw = ensurePoints(opts.dir, N, log);
+  const chunked = join(opts.dir, `xy-${N}-batches${BATCH_ROWS}.arrow`);
+  if (!existsSync(chunked)) {
+    log(`writing ${N.toExponential(2)} points as an Arrow file of ${BATCH_ROWS}-row batches -> ${chunked}`);
+    await writeBatchedXY(raw.path, raw.total, N, chunked);
+  }
+  const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'bench' });
+  // no spatially ordered copy built meanwhile (it would compete for the cores; a full view reads every row anyway)
+  const prevMin = process.env.CDX_SPATIAL_MIN_ROWS;
+  process.env.CDX_SPATIAL_MIN_ROWS = String(Number.MAX_SAFE_INTEGER);
+  const h = createEngineHandlers({ home: join(opts.dir, 'firstpaint-home'), samplePath: null });
+  try {
+    const file = NativeFile.open(chunked);
+    log(`warming the page cache for ${chunked}`);
+    await readBandwidth(file, { offset: 0, length: file.size - (file.size % 8) });
+    file.close();
+    const id = (await h.open({ location: chunked }, ctx())).entry.id;
+    // the home view as the app makes it (ranges from zone maps: one pass the first time, kept)
+    const [rx, ry] = await h.plotRanges({ dataset: id, columns: ['x', 'y'] }, ctx());
+    const [x0, x1] = paddedRange(rx!.min, rx!.max), [y0, y1] = paddedRange(ry!.min, ry!.max);
+    const out = new Uint32Array(W * H);
+    const trip = async (sample?: number) => {
+      const t0 = performance.now();
+      const d = await h.density({ dataset: id, x: 'x', y: 'y', x0, x1, y0, y1, width: W, height: H, ...(sample ? { sample } : {}) }, ctx());
+      const t1 = performance.now();
+      const back = decodeFrame(encodeFrame({ t: 'result', id: 1, result: { ok: true, value: d } })) as { result: { value: { counts: Uint32Array } } };
+      const t2 = performance.now();
+      shade(back.result.value.counts, 'eq_hist', 'fire', out);
+      const t3 = performance.now();
+      return { ms: t3 - t0, engine: t1 - t0, wire: t2 - t1, shade: t3 - t2, d };
+    };
+    await trip(budget); // cold code paths
+    const runs: Awaited<ReturnType<typeof trip>>[] = [];
+    for (let i = 0; i < reps; i++) runs.push(await trip(budget));
+    const med = median(runs.map((r) => r.ms));
+    const mean = (k: 'engine' | 'wire' | 'shade') => runs.reduce((a, r) => a + r[k], 0) / runs.length;
+    const smp = runs[0]!.d;
+    if (!smp.sample) throw new Error(`plot_first_paint: ${N} points within the sample budget ${budget}: no sample to time`);
+    log(`the exact full view over ${N.toExponential(1)} points`);
+    const exact: Awaited<ReturnType<typeof trip>>[] = [];
+    for (let i = 0; i < 3; i++) exact.push(await trip());
+    const exactMs = median(exact.map((r) => r.ms));
+    const ex = exact[0]!.d;
+    if (ex.binned !== N) throw new Error(`plot_first_paint: the exact density binned ${ex.binned} of ${N}`);
+    // how much of the exact image the sample already paints
+    let cells = 0, both = 0;
+    for (let i = 0; i < ex.counts.length; i++) if (ex.counts[i]) { cells++; if (smp.counts[i]) both++; }
+    const blocks = Math.ceil(budget / SAMPLE_BLOCK_ROWS);
+    return {
+      name: 'plot_first_paint',
+      value: +med.toFixed(1),
+      unit: 'ms',
+      vs: { target150ms: +(150 / med).toFixed(2), exact: +(exactMs / med).toFixed(1) },
+      note: `first image of ${N.toExponential(2)} float32 points (Arrow file of ${BATCH_ROWS.toLocaleString('en-US')}-row batches, page-cached, through the engine handlers in-process) from a sample of ${smp.sample.rows.toLocaleString('en-US')} rows (${blocks} blocks of ${Math.floor(budget / blocks).toLocaleString('en-US')}), ${W}x${H}: median of ${reps} ${med.toFixed(1)} ms = engine ${mean('engine').toFixed(1)} + wire ${mean('wire').toFixed(1)} + shade ${mean('shade').toFixed(1)} ms (means); it paints ${((both / cells) * 100).toFixed(1)}% of the cells the exact image paints; the exact full view (same path, no sample): ${exactMs.toFixed(0)} ms (median of 3)`,
+    };
+  } finally {
+    await h.close();
+    if (prevMin === undefined) delete process.env.CDX_SPATIAL_MIN_ROWS;
+    else process.env.CDX_SPATIAL_MIN_ROWS = prevMin;
+  }
+}
+
 /** Every plot figure (what bench/run.ts reports). */
-export async function benchPlot(opts: { dir?: string; points?: number[]; log?: (m: string) => void; chromium?: string } = {}): Promise<Figure[]> {
+export async function benchPlot(opts: { dir?: string; points?: number[]; log?: (m: string) => void; chromium?: string; only?: string[] } = {}): Promise<Figure[]> {
   const dir = opts.dir ?? join(tmpdir(), 'cdx-bench');
   const log = opts.log ?? ((m: string) => process.stderr.write(`[bench:plot] ${m}\n`));
   const sizes = opts.points ?? [1e8, 1e9];
   const out: Figure[] = [];
+  const want = (name: string) => !opts.only?.length || opts.only.includes(name);
   const data = ensurePoints(dir, Math.max(...sizes), log);
-  for (const n of sizes) {
-    log(`round trip over ${n.toExponential(1)} points`);
-    out.push(await benchPlotRoundTrip({ path: data.path, total: data.total, points: n, log }));
+  if (want('roundtrip'))
+    for (const n of sizes) {
+      log(`round trip over ${n.toExponential(1)} points`);
+      out.push(await benchPlotRoundTrip({ path: data.path, total: data.total, points: n, log }));
+    }
+  if (want('first_paint')) {
+    log(`first paint over ${Math.max(...sizes).toExponential(1)} points (ingested layout)`);
+    out.push(await benchFirstPaint({ dir, points: Math.max(...sizes), log }));
   }
-  out.push(benchShade());
-  try {
-    out.push(await benchPointsFrame({ chromium: opts.chromium }));
-  } catch (e) {
-    log(`points frame time skipped: ${(e as Error).message.split('\n')[0]}`);
-  }
+  if (want('shade')) out.push(benchShade());
+  if (want('points_frame'))
+    try {
+      out.push(await benchPointsFrame({ chromium: opts.chromium }));
+    } catch (e) {
+      log(`points frame time skipped: ${(e as Error).message.split('\n')[0]}`);
+    }
   return out;
 }
 
-// run directly: npx tsx bench/plot.ts [--json] [--points 1e8,1e9] [--dir D] [--chromium PATH]
+// run directly: npx tsx bench/plot.ts [--json] [--points 1e8,1e9] [--dir D] [--chromium PATH] [--only roundtrip,first_paint,shade,points_frame]
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const argv = process.argv.slice(2);
   const val = (k: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : undefined);
   const pts = val('--points')?.split(',').map(Number);
-  const figures = await benchPlot({ dir: val('--dir'), points: pts, chromium: val('--chromium') });
+  const figures = await benchPlot({ dir: val('--dir'), points: pts, chromium: val('--chromium'), only: val('--only')?.split(',') });
   for (const f of figures) {
     if (argv.includes('--json')) console.log(JSON.stringify(f));
     else console.log(`${f.name.padEnd(22)} ${String(f.value).padStart(10)} ${f.unit.padEnd(5)} ${Object.entries(f.vs).map(([k, v]) => `vs.${k}=${v}`).join(' ')}  ${f.note ?? ''}`);

@@ -17,7 +17,7 @@
  * show their density as shades instead of one opaque blob.
  */
 import type { Field } from '../../shared/datashape';
-import type { DensityResult, PlotColumnInfo, PointsResult } from '../../shared/plot/types';
+import { DENSITY_SAMPLE_ROWS, type DensityResult, type PlotColumnInfo, type PointsResult } from '../../shared/plot/types';
 import { paddedRange, vpEqual, type Viewport } from '../../shared/plot/viewport';
 import type { ColormapName } from '../../shared/plot/colormap';
 import type { ToneHow } from '../../shared/plot/shade';
@@ -27,7 +27,7 @@ import { CdxError } from '../../shared/errors';
 import { Request } from './request.svelte';
 
 /** rows a quick first image is binned over, on a larger dataset (the exact counts follow) */
-export const SAMPLE_ROWS = 4_000_000;
+export const SAMPLE_ROWS = DENSITY_SAMPLE_ROWS;
 /** an exact density slower than this: the next view changes show a sample first too */
 export const SLOW_EXACT_MS = 300;
 

@@ -110,6 +110,9 @@ export interface PointsResult {
 
 export const MAX_CATEGORIES = 32;
 
+/** the sample budget (DensityParams.sample) of a plot's quick first image: the renderer asks for it, the bench times it */
+export const DENSITY_SAMPLE_ROWS = 4_000_000;
+
 export interface HistogramParams {
   dataset: string;
   column: string;
