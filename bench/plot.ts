@@ -25,7 +25,7 @@
  * Usage: npx tsx bench/plot.ts [--json] [--points 1e8,1e9] [--dir /tmp/cdx-bench] [--chromium PATH]
  *        [--only roundtrip,first_paint,shade,points_frame]
  */
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, readdirSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
 import { Field, Float32, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData } from 'apache-arrow';
 import { createEngineHandlers } from '../main/engine/service';
@@ -114,6 +114,10 @@ export async function writeBatchedXY(raw: string, total: number, points: number,
     }
     w.finish();
     if (!sink.writableFinished) await once(sink, 'finish');
+  } catch (e) {
+    sink.destroy();
+    rmSync(tmp, { force: true });
+    throw e;
   } finally {
     closeSync(fd);
   }
