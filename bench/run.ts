@@ -23,23 +23,25 @@
  *   sql_pushdown (bench/sql_pushdown.ts): summary and a 1024² density computed by a real PostgreSQL
  *                   and a 2-shard ClickHouse on --pushdown-rows rows (vs.pull: against pulling the
  *                   rows into the engine) and the density answer's wire bytes (vs.cells, target ≤ 2)
+ *   cli (bench/cli.ts): `cdx plot` and `cdx summary` end to end on --cli-points points as a chunked
+ *                   Arrow file, Node's start-up excluded (vs.minimal_c_loop, vs.duckdb)
  * Usage: npm run -s bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
- *        [--only engine,csv_ingest,convert,select,plot,explorer,sql_pushdown] [--skip …] [--csv-bytes 1e9]
- *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9] [--pushdown-rows 1e7]
+ *        [--only engine,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli] [--skip …] [--csv-bytes 1e9]
+ *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9] [--pushdown-rows 1e7] [--cli-points 2e8]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { benchCsvIngest } from './csv_ingest';
 import { benchConvertCsvParquet } from './convert';
 import { benchFilteredWindow } from './select';
 import { benchPlot, writeUniformXY } from './plot';
 import { benchExplorer } from './explorer';
 import { benchSqlPushdown } from './sql_pushdown';
+import { benchCli } from './cli';
+import { minimalLoops as runMinimalLoops, type MinimalLoops } from './minimal-loops';
 import {
   bin2d, nativeInfo, NativeFile, rawColumn, readBandwidth, readRows, summary, type ColumnDesc,
 } from '../native/index';
@@ -78,7 +80,8 @@ const CSV_BYTES = opt('csv-bytes', 1e9);
 const SELECT_ROWS = opt('select-rows', 1e8);
 const TABLE_ROWS = opt('table-rows', 1e9);
 const PUSHDOWN_ROWS = opt('pushdown-rows', 10_000_000);
-/** --only a,b / --skip a,b choose among: engine, csv_ingest, convert, select, plot, explorer, sql_pushdown */
+const CLI_POINTS = opt('cli-points', 2e8);
+/** --only a,b / --skip a,b choose among: engine, csv_ingest, convert, select, plot, explorer, sql_pushdown, cli */
 const want = (name: string) => (!ONLY.length || ONLY.includes(name)) && !SKIP.includes(name);
 const PLOT_POINTS = argv.includes('--plot-points') ? sopt('plot-points', '').split(',').map(Number) : [1e8, 1e9];
 /** optional: scan a sparse file of this many GB (larger than RAM) and report peak anonymous memory */
@@ -134,19 +137,9 @@ function ensureXY(path: string, n: number): void {
   writeUniformXY(path, n);
 }
 
-/** Builds bench/minimal/loops.c into DIR (once per source change) and runs it on the x/y file. */
-function minimalLoops(path: string, n: number): { threads: number; sum_gbs: number; bin_pps: number; bump_pps: number } | null {
-  const src = join(fileURLToPath(import.meta.url), '..', 'minimal', 'loops.c');
-  const exe = join(DIR, 'minimal-loops');
-  try {
-    if (!existsSync(exe) || statSync(exe).mtimeMs < statSync(src).mtimeMs) execFileSync(process.env.CC ?? 'cc', ['-O2', '-fopenmp', '-o', exe, src], { stdio: 'pipe' });
-    const out = JSON.parse(execFileSync(exe, [path, String(n), '3'], { encoding: 'utf8' })) as { threads: number; sum_gbs: number; bin_pps: number; bump_pps: number; binned: number };
-    if (out.binned !== n) log(`warning: the minimal loop binned ${out.binned} of ${n}`);
-    return out;
-  } catch (e) {
-    log(`minimal C loops skipped: ${(e as Error).message.split('\n')[0]}`);
-    return null;
-  }
+/** bench/minimal/loops.c on the x/y file (bench/minimal-loops.ts). */
+function minimalLoops(path: string, n: number): MinimalLoops | null {
+  return runMinimalLoops(path, n, DIR, log);
 }
 
 /** float64 values (sum of three uniforms), 10% nulls (Arrow validity bitmap after the data), a few NaN. */
@@ -387,6 +380,7 @@ async function main(): Promise<void> {
     for (const f of await benchExplorer({ dir: DIR, csvBytes: CSV_BYTES, summaryRows: SUMMARY_ROWS, tableRows: TABLE_ROWS, duckdb: USE_DUCK })) report(f);
   }
   if (want('sql_pushdown')) for (const f of await benchSqlPushdown({ rows: PUSHDOWN_ROWS, reps: REPS, log })) report(f);
+  if (want('cli')) for (const f of await benchCli({ dir: DIR, points: CLI_POINTS, reps: REPS, duckdb: USE_DUCK, log })) report(f);
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   log(`load average during the run: ${load} (on ${info.threads} cores)`);
