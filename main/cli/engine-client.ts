@@ -32,8 +32,9 @@ const running = new Set<ForkedEngine>();
 let exitHook = false;
 
 function newEngine(): ForkedEngine {
-  // one command, one engine: a crash or a hang ends the command (no restart)
-  const engine = new ForkedEngine({ maxCrashes: 0 });
+  // one command, one engine: a crash or a hang ends the command (no restart); it starts no
+  // background work (a spatial copy) that would outlive the command (main/engine/spatial.ts)
+  const engine = new ForkedEngine({ maxCrashes: 0, env: { CDX_BACKGROUND_WORK: '0' } });
   running.add(engine);
   if (!exitHook) {
     exitHook = true;

@@ -21,6 +21,7 @@ import { providers } from './sources/registry';
 // Export and the database clients load at their first use (lazy.ts)
 import { exportHandlers } from './lazy';
 import { density, histogram, plotRanges, points } from './plot';
+import { stopBackgroundWork } from './spatial';
 import { CdxError } from '../../shared/errors';
 import { LazyRemoteDatasets as RemoteDatasets, sqlSource } from './lazy';
 import type { SqlDataset } from './sql/dataset';
@@ -118,6 +119,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     }, async (location, signal) => (isDbLocation(location) ? (await remote().open(location, { signal })).entry.id : null)),
 
     close() {
+      // spatial copies being built in the background: cancelled, their partial files removed
+      stopBackgroundWork();
       void remoteStore?.close();
       remoteStore = null;
       selections.clear();

@@ -166,4 +166,39 @@ describe('spatial copy through the engine', () => {
       await h.close();
     }
   }, 60_000);
+
+  it('an engine that stops cancels a build under way and leaves no partial file; a one-command engine starts none', async () => {
+    process.env.CDX_SPATIAL_MIN_ROWS = '0';
+    const home = path.join(dir, 'home3');
+    const h = createEngineHandlers({ home, samplePath: null });
+    try {
+      const { tableFromIPC } = await import('apache-arrow');
+      const t = tableFromIPC(readFileSync(path.join(dir, 'pts.arrow')));
+      let all = t;
+      for (let i = 1; i < 100; i++) all = all.concat(t);
+      const big = path.join(dir, 'big6m.arrow');
+      writeFileSync(big, tableToIPC(all, 'file'));
+      const id = (await h.open({ location: big }, ctx())).entry.id;
+      await h.plotRanges({ dataset: id, columns: ['x', 'y'] }, ctx());
+      // a one-command engine (the CLI's): no build starts
+      process.env.CDX_BACKGROUND_WORK = '0';
+      await h.density({ dataset: id, x: 'x', y: 'y', x0: 0, x1: 1000, y0: 0, y1: 100, width: 8, height: 8 }, ctx());
+      await spatialBuilds();
+      expect(existsSync(path.join(home, 'cache', 'spatial'))).toBe(false);
+      delete process.env.CDX_BACKGROUND_WORK;
+      // the app's engine starts one; stopped while it writes
+      await h.density({ dataset: id, x: 'x', y: 'y', x0: 0, x1: 1000, y0: 0, y1: 100, width: 8, height: 8 }, ctx());
+      const spatial = path.join(home, 'cache', 'spatial');
+      const t0 = Date.now();
+      while (!(existsSync(spatial) && readdirSync(spatial).some((f) => f.includes('.partial-'))) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 1));
+      expect(readdirSync(spatial).some((f) => f.includes('.partial-'))).toBe(true);
+      h.close();
+      await spatialBuilds();
+      expect(readdirSync(spatial)).toEqual([]);
+    } finally {
+      delete process.env.CDX_SPATIAL_MIN_ROWS;
+      delete process.env.CDX_BACKGROUND_WORK;
+      h.close();
+    }
+  }, 60_000);
 });

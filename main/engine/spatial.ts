@@ -13,7 +13,9 @@
  * nothing. Files are named `<hash of storage>-<hash of pair>` so removing a dataset removes them.
  *
  * CDX_SPATIAL_MIN_ROWS (default 16,000,000): datasets with fewer rows get no copy (a full scan of
- * them takes tens of milliseconds anyway).
+ * them takes tens of milliseconds anyway). CDX_BACKGROUND_WORK=0 (the CLI's one-command engines):
+ * copies already built are used, none is started. When the engine stops, builds under way are
+ * cancelled and their partial files removed (stopBackgroundWork).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -47,6 +49,10 @@ interface Meta {
 
 const ready = new Map<string, SpatialCopy>();
 const building = new Map<string, Promise<SpatialCopy | null>>();
+/** cancels the builds under way when the engine stops */
+let background = new AbortController();
+/** their temporary files, removed then */
+const partials = new Set<string>();
 
 function minRows(): number {
   const v = Number(process.env.CDX_SPATIAL_MIN_ROWS);
@@ -115,7 +121,7 @@ export async function spatialFor(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc
       /* unreadable: built again */
     }
   }
-  void buildSpatial(ds, x, y);
+  if (process.env.CDX_BACKGROUND_WORK !== '0') void buildSpatial(ds, x, y);
   return null;
 }
 
@@ -127,10 +133,12 @@ export function buildSpatial(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, si
   if (hit) return Promise.resolve(hit);
   let p = building.get(id.key);
   if (p) return p;
+  const stop = background.signal;
+  const sig = signal ? AbortSignal.any([signal, stop]) : stop;
   p = (async (): Promise<SpatialCopy | null> => {
     const home = zoneHome(ds);
     // the grid spans the finite values (infinities go to the edge cells)
-    const rx = zoneRange(await columnZones(home, x, signal), true), ry = zoneRange(await columnZones(home, y, signal), true);
+    const rx = zoneRange(await columnZones(home, x, sig), true), ry = zoneRange(await columnZones(home, y, sig), true);
     const { min: x0, max: x1 } = rx, { min: y0, max: y1 } = ry;
     // nothing to order: a single value, no finite numbers, or a range too wide for a double
     if (!(x1 > x0 && y1 > y0) || !Number.isFinite(x1 - x0) || !Number.isFinite(y1 - y0)) return null;
@@ -138,8 +146,9 @@ export function buildSpatial(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, si
     const dtype = x.dtype === 'float32' && y.dtype === 'float32' ? 'float32' : 'float64';
     mkdirSync(path.dirname(id.file), { recursive: true });
     const tmp = `${id.file}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+    partials.add(tmp);
     try {
-      const r = await spatialCopy(x, y, { x0, x1, y0, y1, bits, out: tmp, float32: dtype === 'float32', signal });
+      const r = await spatialCopy(x, y, { x0, x1, y0, y1, bits, out: tmp, float32: dtype === 'float32', signal: sig });
       const meta: Meta = { key: id.key, rows: ds.rows, dtype, x0, x1, y0, y1, bits, nan: r.nan };
       renameSync(tmp, id.file);
       writeFileSync(id.file + '.json.tmp', JSON.stringify(meta));
@@ -150,6 +159,8 @@ export function buildSpatial(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, si
     } catch (e) {
       rmSync(tmp, { force: true });
       throw e;
+    } finally {
+      partials.delete(tmp);
     }
   })();
   const q = p.finally(() => building.delete(id.key));
@@ -159,6 +170,17 @@ export function buildSpatial(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, si
   });
   building.set(id.key, q);
   return q;
+}
+
+/**
+ * The engine stops: builds under way are cancelled (the native job stops within a block of rows)
+ * and their partial files removed now — synchronous, for an 'exit' handler.
+ */
+export function stopBackgroundWork(): void {
+  background.abort();
+  background = new AbortController();
+  for (const f of partials) rmSync(f, { force: true });
+  partials.clear();
 }
 
 /** Settles when every copy being built now is done (built, or failed); for the bench and tests. */
