@@ -19,18 +19,17 @@
  * and DIR/xy-N-chunked.parquet made from it once; the catalog in DIR/cli-home (new each run, removed after).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Field, Float32, makeData, RecordBatch, RecordBatchFileWriter, Schema, Struct } from 'apache-arrow';
 import { nativeInfo } from '../native/index';
-import { writeUniformXY } from './plot';
+import { BATCH_ROWS, writeBatchedXY, writeUniformXY } from './plot';
 import { minimalLoops } from './minimal-loops';
 import type { Figure } from './figure';
 
 /** rows per record batch of the chunked file */
-export const CHUNK_ROWS = 262_144;
+export const CHUNK_ROWS = BATCH_ROWS;
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const BIN = join(ROOT, 'bin', 'cdx.mjs');
@@ -54,33 +53,7 @@ async function ensureChunked(raw: string, path: string, n: number, log: (m: stri
   const batches = Math.ceil(n / CHUNK_ROWS);
   if (existsSync(path) && statSync(path).mtimeMs >= statSync(raw).mtimeMs && statSync(path).size > n * 8) return;
   log(`writing ${n.toExponential(2)} points as an Arrow file of ${batches} record batches -> ${path}`);
-  const schema = new Schema([new Field('x', new Float32(), false), new Field('y', new Float32(), false)]);
-  const writer = new RecordBatchFileWriter();
-  const sink = createWriteStream(path + '.tmp');
-  const done = new Promise<void>((resolve, reject) => {
-    sink.on('finish', resolve);
-    sink.on('error', reject);
-  });
-  writer.toNodeStream().pipe(sink);
-  writer.reset(undefined, schema);
-  const fd = openSync(raw, 'r');
-  try {
-    for (let r = 0; r < n; r += CHUNK_ROWS) {
-      const k = Math.min(CHUNK_ROWS, n - r);
-      const x = new Float32Array(k), y = new Float32Array(k);
-      readSync(fd, new Uint8Array(x.buffer), 0, k * 4, r * 4);
-      readSync(fd, new Uint8Array(y.buffer), 0, k * 4, (n + r) * 4);
-      const kids = [makeData({ type: new Float32(), length: k, data: x }), makeData({ type: new Float32(), length: k, data: y })];
-      writer.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: k, children: kids })));
-      // let the stream drain now and then (it holds what is written until then)
-      if ((r / CHUNK_ROWS) % 32 === 31) await new Promise((res) => setImmediate(res));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  writer.finish();
-  await done;
-  renameSync(path + '.tmp', path);
+  await writeBatchedXY(raw, n, n, path);
 }
 
 interface Run {

@@ -289,6 +289,19 @@ export async function benchPointsFrame(opts: { points?: number; chromium?: strin
 }
 
 /**
+ * `n` points of the bench's points file (ensurePoints) as an Arrow file of BATCH_ROWS-row record
+ * batches in `dir` (made once): the ingested layout the plot and zoned benches read.
+ */
+export async function ensureBatchedXY(dir: string, n: number, log: (m: string) => void = () => {}): Promise<string> {
+  const out = join(dir, `xy-${n}-batches${BATCH_ROWS}.arrow`);
+  if (existsSync(out)) return out;
+  const raw = ensurePoints(dir, n, log);
+  log(`writing ${n.toExponential(2)} points as an Arrow file of ${BATCH_ROWS}-row batches -> ${out}`);
+  await writeBatchedXY(raw.path, raw.total, n, out);
+  return out;
+}
+
+/**
  * plot_first_paint: the first image of an ingested-layout dataset of `points` points from a
  * sample, as the app asks for it (see the header), against the exact full view.
  */
@@ -296,12 +309,7 @@ export async function benchFirstPaint(opts: { dir: string; points: number; reps?
   const N = opts.points, reps = opts.reps ?? 9, budget = opts.sample ?? DENSITY_SAMPLE_ROWS;
   const log = opts.log ?? (() => {});
   const W = 1600, H = 1000;
-  const raw = ensurePoints(opts.dir, N, log);
-  const chunked = join(opts.dir, `xy-${N}-batches${BATCH_ROWS}.arrow`);
-  if (!existsSync(chunked)) {
-    log(`writing ${N.toExponential(2)} points as an Arrow file of ${BATCH_ROWS}-row batches -> ${chunked}`);
-    await writeBatchedXY(raw.path, raw.total, N, chunked);
-  }
+  const chunked = await ensureBatchedXY(opts.dir, N, log);
   const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'bench' });
   // no spatially ordered copy built meanwhile (it would compete for the cores; a full view reads every row anyway)
   const prevMin = process.env.CDX_SPATIAL_MIN_ROWS;

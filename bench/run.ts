@@ -25,10 +25,15 @@
  *                   rows into the engine) and the density answer's wire bytes (vs.cells, target ≤ 2)
  *   cli (bench/cli.ts): `cdx plot` and `cdx summary` end to end on --cli-points points as a chunked
  *                   Arrow file, Node's start-up excluded (vs.minimal_c_loop, vs.duckdb)
+ *   zoned (bench/zoned.ts): on --zoned-points points as an Arrow file of 262,144-row batches (the
+ *                   ingested layout): bin2d vs one region, zone maps vs read bandwidth, plot ranges
+ *                   and open of a known dataset in a fresh engine, the spatial copy's build, and zoom
+ *                   round trips (full view, 1% views) through the engine handlers
  * Usage: npm run -s bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
- *        [--only engine,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli] [--skip …] [--csv-bytes 1e9]
- *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9] [--pushdown-rows 1e7] [--cli-points 2e8]
+ *        [--only engine,zoned,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli] [--skip …] [--csv-bytes 1e9]
+ *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]  [--pushdown-rows 1e7] [--cli-points 2e8]
+ *        [--zoned-points 1e9]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
  */
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -39,6 +44,7 @@ import { benchConvertCsvParquet } from './convert';
 import { benchFilteredWindow } from './select';
 import { benchPlot, writeUniformXY } from './plot';
 import { benchExplorer } from './explorer';
+import { benchZoned } from './zoned';
 import { benchSqlPushdown } from './sql_pushdown';
 import { benchCli } from './cli';
 import { minimalLoops as runMinimalLoops, type MinimalLoops } from './minimal-loops';
@@ -81,7 +87,8 @@ const SELECT_ROWS = opt('select-rows', 1e8);
 const TABLE_ROWS = opt('table-rows', 1e9);
 const PUSHDOWN_ROWS = opt('pushdown-rows', 10_000_000);
 const CLI_POINTS = opt('cli-points', 2e8);
-/** --only a,b / --skip a,b choose among: engine, csv_ingest, convert, select, plot, explorer, sql_pushdown, cli */
+const ZONED_POINTS = opt('zoned-points', POINTS);
+/** --only a,b / --skip a,b choose among: engine, zoned, csv_ingest, convert, select, plot, explorer, sql_pushdown, cli */
 const want = (name: string) => (!ONLY.length || ONLY.includes(name)) && !SKIP.includes(name);
 const PLOT_POINTS = argv.includes('--plot-points') ? sopt('plot-points', '').split(',').map(Number) : [1e8, 1e9];
 /** optional: scan a sparse file of this many GB (larger than RAM) and report peak anonymous memory */
@@ -380,6 +387,7 @@ async function main(): Promise<void> {
     for (const f of await benchExplorer({ dir: DIR, csvBytes: CSV_BYTES, summaryRows: SUMMARY_ROWS, tableRows: TABLE_ROWS, duckdb: USE_DUCK })) report(f);
   }
   if (want('sql_pushdown')) for (const f of await benchSqlPushdown({ rows: PUSHDOWN_ROWS, reps: REPS, log })) report(f);
+  if (want('zoned')) for (const f of await benchZoned({ dir: DIR, points: ZONED_POINTS, reps: REPS, log })) report(f);
   if (want('cli')) for (const f of await benchCli({ dir: DIR, points: CLI_POINTS, reps: REPS, duckdb: USE_DUCK, log })) report(f);
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
