@@ -72,11 +72,14 @@ export function pruneRows(zx: ZoneMaps, zy: ZoneMaps, x0: number, x1: number, y0
 /**
  * The column restricted to the given row ranges (ascending, disjoint), as a descriptor over the
  * same mapping: each range becomes the pieces of the chunks it covers. Numeric and dictionary-index
- * columns only (their values are fixed-width; validity bitmaps are addressed by bit offset).
+ * columns by their fixed-width values, strings by their offsets (absolute within the chunk's bytes,
+ * which the pieces share); validity bitmaps are addressed by bit offset. Bool columns (values are
+ * bits) cannot be cut: E_BAD_TYPE.
  */
 export function sliceRows(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
-  if (c.kind !== 'numeric' && c.kind !== 'dict') throw new CdxError('E_BAD_TYPE', `cannot slice column ${c.name} of kind ${c.kind}`, { column: c.name });
-  const w = DTYPE_BYTES[c.dtype!];
+  const fixed = c.kind === 'numeric' || c.kind === 'dict';
+  if (!fixed && c.kind !== 'utf8' && c.kind !== 'large_utf8') throw new CdxError('E_BAD_TYPE', `cannot slice column ${c.name} of kind ${c.kind}`, { column: c.name });
+  const w = fixed ? DTYPE_BYTES[c.dtype!] : c.kind === 'utf8' ? 4 : 8;
   const chunks: ChunkDesc[] = [];
   let k = 0, kStart = 0;
   for (const [a, b] of ranges) {
@@ -86,10 +89,11 @@ export function sliceRows(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
       if (k >= c.chunks.length) throw new CdxError('E_OUT_OF_RANGE', `rows ${a}..${b} beyond column ${c.name}`, { column: c.name });
       const ch = c.chunks[k]!;
       const from = r - kStart, to = Math.min(b, kStart + ch.rows) - kStart;
-      const piece: ChunkDesc = { rows: to - from, data: { offset: ch.data.offset + from * w, length: (to - from) * w } };
-      if (ch.validity && ch.nullCount !== 0) {
-        piece.validity = { offset: ch.validity.offset, bitOffset: (ch.validity.bitOffset ?? 0) + from };
-      } else piece.nullCount = 0;
+      const piece: ChunkDesc = fixed
+        ? { rows: to - from, data: { offset: ch.data.offset + from * w, length: (to - from) * w } }
+        : { rows: to - from, data: ch.data, offsets: { offset: ch.offsets!.offset + from * w, length: (to - from + 1) * w } };
+      if (ch.validity && ch.nullCount !== 0) piece.validity = { offset: ch.validity.offset, bitOffset: (ch.validity.bitOffset ?? 0) + from };
+      else piece.nullCount = 0;
       chunks.push(piece);
       r = kStart + to;
     }

@@ -17,7 +17,7 @@
  * (main/engine/filter.ts); compiled filters are opaque here.
  */
 import type { Vector } from 'apache-arrow';
-import { bin2d, hist1d, readRows, summary, type ChunkDesc, type ColumnDesc } from '../../native/index';
+import { bin2d, hist1d, readRows, summary, type ColumnDesc } from '../../native/index';
 import { pruneRows, sliceRows, zoneRange, type RowRange } from '../../native/zones';
 import { filteredRowIds, takeRows } from '../../native/select';
 import type { Expr } from '../../shared/expr/ast';
@@ -198,32 +198,10 @@ interface Sample {
 /** a column this sample cannot cut (a bool column: its values are bits) */
 class Unsliceable extends Error {}
 
-/**
- * A column cut to row ranges, as a descriptor over the same mapping: numeric and dictionary
- * columns by zones.ts sliceRows; strings by their offsets (the offsets are absolute within the
- * chunk's bytes, which the pieces share). Bool columns cannot be cut (Unsliceable).
- */
+/** A column cut to row ranges (zones.ts sliceRows); a bool column cannot be (Unsliceable). */
 function sliceAny(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
-  if (c.kind === 'numeric' || c.kind === 'dict') return sliceRows(c, ranges);
-  if (c.kind !== 'utf8' && c.kind !== 'large_utf8') throw new Unsliceable(c.name);
-  const ow = c.kind === 'utf8' ? 4 : 8;
-  const chunks: ChunkDesc[] = [];
-  let k = 0, kStart = 0;
-  for (const [a, b] of ranges) {
-    let r = a;
-    while (r < b) {
-      while (k < c.chunks.length && kStart + c.chunks[k]!.rows <= r) kStart += c.chunks[k++]!.rows;
-      if (k >= c.chunks.length) throw new CdxError('E_OUT_OF_RANGE', `rows ${a}..${b} beyond column ${c.name}`, { column: c.name });
-      const ch = c.chunks[k]!;
-      const from = r - kStart, to = Math.min(b, kStart + ch.rows) - kStart;
-      const piece: ChunkDesc = { rows: to - from, data: ch.data, offsets: { offset: ch.offsets!.offset + from * ow, length: (to - from + 1) * ow } };
-      if (ch.validity && ch.nullCount !== 0) piece.validity = { offset: ch.validity.offset, bitOffset: (ch.validity.bitOffset ?? 0) + from };
-      else piece.nullCount = 0;
-      chunks.push(piece);
-      r = kStart + to;
-    }
-  }
-  return { ...c, chunks };
+  if (c.kind === 'bool') throw new Unsliceable(c.name);
+  return sliceRows(c, ranges);
 }
 
 /**

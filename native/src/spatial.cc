@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -76,6 +77,29 @@ class SpatialCopyWorker : public PromiseWorker {
     }
   }
 
+  // The rows of thread t of T (a static share of the segments, the same in both passes), a batch
+  // at a time: body(key, xs, ys, n). Stops early on a fault, a cancel or `stop`.
+  template <class Body>
+  void ScanShare(int t, int T, std::atomic<bool>& fault, const std::function<bool()>& stop, Body&& body) {
+    const size_t S = plan.segs.size(), a = S * t / T, b = S * (t + 1) / T;
+    uint32_t key[kBatch];
+    double xs[kBatch], ys[kBatch];
+    for (size_t s = a; s < b && !fault.load(std::memory_order_relaxed) && !job_->cancelled.load(std::memory_order_relaxed) && !stop(); s++) {
+      const Segment& seg = plan.segs[s];
+      if (!GuardedRun([&] {
+            View v[2];
+            plan.Bind(seg, v);
+            for (uint64_t r = seg.r0; r < seg.r1; r += kBatch) {
+              const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, seg.r1 - r));
+              Keys(v, r, n, key, xs, ys);
+              body(key, xs, ys, n);
+            }
+          }))
+        fault.store(true);
+      job_->done.fetch_add(seg.r1 - seg.r0, std::memory_order_relaxed);
+    }
+  }
+
   void Run() override {
     status_ = plan.Prepare(1 << 16);
     if (!status_.ok()) return;
@@ -95,11 +119,9 @@ class SpatialCopyWorker : public PromiseWorker {
     const uint32_t K = (1u << (2 * hb)) + 1;  // coarse cells + the NaN cell
     // one core fewer than the kernels use: the copy is built in the background while the user works
     const int T = std::max(1, MaxThreads() - 1);
-    const size_t S = plan.segs.size();
     std::vector<std::vector<uint64_t>> counts(T);
     std::atomic<bool> fault{false};
     auto* job = job_.get();
-    auto range = [&](int t, size_t* a, size_t* b) { *a = S * t / T; *b = S * (t + 1) / T; };
 
     const bool dbg = std::getenv("CDX_SPATIAL_DEBUG") != nullptr;
     auto tick = [t0 = std::chrono::steady_clock::now()]() mutable { auto n = std::chrono::steady_clock::now(); double ms = std::chrono::duration<double, std::milli>(n - t0).count(); t0 = n; return ms; };
@@ -113,24 +135,9 @@ class SpatialCopyWorker : public PromiseWorker {
 #endif
       std::vector<uint64_t>& cnt = counts[t];
       cnt.assign(K, 0);
-      size_t a, b;
-      range(t, &a, &b);
-      uint32_t key[kBatch];
-      double xs[kBatch], ys[kBatch];
-      for (size_t s = a; s < b && !fault.load(std::memory_order_relaxed) && !job->cancelled.load(std::memory_order_relaxed); s++) {
-        const Segment& seg = plan.segs[s];
-        if (!GuardedRun([&] {
-              View v[2];
-              plan.Bind(seg, v);
-              for (uint64_t r = seg.r0; r < seg.r1; r += kBatch) {
-                const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, seg.r1 - r));
-                Keys(v, r, n, key, xs, ys);
-                for (uint32_t i = 0; i < n; i++) cnt[key[i] >> shift]++;
-              }
-            }))
-          fault.store(true);
-        job->done.fetch_add(seg.r1 - seg.r0, std::memory_order_relaxed);
-      }
+      ScanShare(t, T, fault, [] { return false; }, [&](const uint32_t* key, const double*, const double*, uint32_t n) {
+        for (uint32_t i = 0; i < n; i++) cnt[key[i] >> shift]++;
+      });
     }
     if (fault.load()) { status_ = Status::Error("E_TRUNCATED", plan.What() + " was truncated (or became unreadable) while being read"); return; }
     if (job->cancelled.load()) { status_ = Status::Error("E_CANCELLED", "cancelled"); return; }
@@ -162,24 +169,17 @@ class SpatialCopyWorker : public PromiseWorker {
     }
     std::atomic<int> ioErr{0};
     // positional writes and reads of the output (no mapping: its pages would fault in one by one)
-    auto writeAt = [&](const void* buf, uint64_t len, uint64_t off) {
-      const uint8_t* q = static_cast<const uint8_t*>(buf);
-      while (len) {
-        const ssize_t k = ::pwrite(fd, q, len, static_cast<off_t>(off));
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) { ioErr.store(k < 0 ? errno : EIO); return; }
-        q += k; off += static_cast<uint64_t>(k); len -= static_cast<uint64_t>(k);
-      }
-    };
-    auto readAt = [&](void* buf, uint64_t len, uint64_t off) {
+    auto io = [&](bool write, void* buf, uint64_t len, uint64_t off) {
       uint8_t* q = static_cast<uint8_t*>(buf);
       while (len) {
-        const ssize_t k = ::pread(fd, q, len, static_cast<off_t>(off));
+        const ssize_t k = write ? ::pwrite(fd, q, len, static_cast<off_t>(off)) : ::pread(fd, q, len, static_cast<off_t>(off));
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) { ioErr.store(k < 0 ? errno : EIO); return; }
         q += k; off += static_cast<uint64_t>(k); len -= static_cast<uint64_t>(k);
       }
     };
+    auto writeAt = [&](void* buf, uint64_t len, uint64_t off) { io(true, buf, len, off); };
+    auto readAt = [&](void* buf, uint64_t len, uint64_t off) { io(false, buf, len, off); };
     const uint64_t yBase = rows * w;  // byte offset of the y values
 
     if (dbg) fprintf(stderr, "spatial: reserve %.0f ms\n", tick());
@@ -203,36 +203,21 @@ class SpatialCopyWorker : public PromiseWorker {
         writeAt(by.data() + static_cast<size_t>(k) * B * w, m * w, yBase + first * w);
         fill[k] = 0;
       };
-      size_t a, b;
-      range(t, &a, &b);
-      uint32_t key[kBatch];
-      double xs[kBatch], ys[kBatch];
-      for (size_t s = a; s < b && !fault.load(std::memory_order_relaxed) && !ioErr.load(std::memory_order_relaxed) && !job->cancelled.load(std::memory_order_relaxed); s++) {
-        const Segment& seg = plan.segs[s];
-        if (!GuardedRun([&] {
-              View v[2];
-              plan.Bind(seg, v);
-              for (uint64_t r = seg.r0; r < seg.r1; r += kBatch) {
-                const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, seg.r1 - r));
-                Keys(v, r, n, key, xs, ys);
-                for (uint32_t i = 0; i < n; i++) {
-                  const uint32_t k = key[i] >> shift;
-                  const size_t slot = static_cast<size_t>(k) * B + fill[k];
-                  if (f32) {
-                    reinterpret_cast<float*>(bx.data())[slot] = static_cast<float>(xs[i]);
-                    reinterpret_cast<float*>(by.data())[slot] = static_cast<float>(ys[i]);
-                  } else {
-                    reinterpret_cast<double*>(bx.data())[slot] = xs[i];
-                    reinterpret_cast<double*>(by.data())[slot] = ys[i];
-                  }
-                  p[k]++;
-                  if (++fill[k] == B) flush(k);
-                }
-              }
-            }))
-          fault.store(true);
-        job->done.fetch_add(seg.r1 - seg.r0, std::memory_order_relaxed);
-      }
+      ScanShare(t, T, fault, [&] { return ioErr.load(std::memory_order_relaxed) != 0; }, [&](const uint32_t* key, const double* xs, const double* ys, uint32_t n) {
+        for (uint32_t i = 0; i < n; i++) {
+          const uint32_t k = key[i] >> shift;
+          const size_t slot = static_cast<size_t>(k) * B + fill[k];
+          if (f32) {
+            reinterpret_cast<float*>(bx.data())[slot] = static_cast<float>(xs[i]);
+            reinterpret_cast<float*>(by.data())[slot] = static_cast<float>(ys[i]);
+          } else {
+            reinterpret_cast<double*>(bx.data())[slot] = xs[i];
+            reinterpret_cast<double*>(by.data())[slot] = ys[i];
+          }
+          p[k]++;
+          if (++fill[k] == B) flush(k);
+        }
+      });
       for (uint32_t k = 0; k < K; k++) flush(k);
     }
 

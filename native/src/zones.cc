@@ -57,27 +57,36 @@ class ZoneMapsWorker : public PromiseWorker {
           // four (two) lanes of min / max / NaN count: min(x, a) keeps a when x is NaN (a zone has
           // at most 2^30 rows, so a lane's 32-bit count cannot overflow)
           if constexpr (std::is_same_v<T, float>) {
-            __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b);
-            __m128i vk = _mm_setzero_si128();
-            for (; i + 4 <= n; i += 4) {
-              const __m128 x = _mm_loadu_ps(p + i);
+            // two accumulators each: min/max latency is not a chain through every vector
+            __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b), va2 = va, vb2 = vb;
+            __m128i vk = _mm_setzero_si128(), vk2 = vk;
+            for (; i + 8 <= n; i += 8) {
+              const __m128 x = _mm_loadu_ps(p + i), x2 = _mm_loadu_ps(p + i + 4);
               va = _mm_min_ps(x, va);
               vb = _mm_max_ps(x, vb);
+              va2 = _mm_min_ps(x2, va2);
+              vb2 = _mm_max_ps(x2, vb2);
               vk = _mm_sub_epi32(vk, _mm_castps_si128(_mm_cmpunord_ps(x, x)));
+              vk2 = _mm_sub_epi32(vk2, _mm_castps_si128(_mm_cmpunord_ps(x2, x2)));
             }
+            va = _mm_min_ps(va, va2); vb = _mm_max_ps(vb, vb2); vk = _mm_add_epi32(vk, vk2);
             alignas(16) float la[4], lb[4]; alignas(16) uint32_t c4[4];
             _mm_store_ps(la, va); _mm_store_ps(lb, vb); _mm_store_si128(reinterpret_cast<__m128i*>(c4), vk);
             for (int l = 0; l < 4; l++) { a = la[l] < a ? la[l] : a; b = lb[l] > b ? lb[l] : b; }
             k += uint64_t(c4[0]) + c4[1] + c4[2] + c4[3];
           } else {
-            __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b);
-            __m128i vk = _mm_setzero_si128();
-            for (; i + 2 <= n; i += 2) {
-              const __m128d x = _mm_loadu_pd(p + i);
+            __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b), va2 = va, vb2 = vb;
+            __m128i vk = _mm_setzero_si128(), vk2 = vk;
+            for (; i + 4 <= n; i += 4) {
+              const __m128d x = _mm_loadu_pd(p + i), x2 = _mm_loadu_pd(p + i + 2);
               va = _mm_min_pd(x, va);
               vb = _mm_max_pd(x, vb);
+              va2 = _mm_min_pd(x2, va2);
+              vb2 = _mm_max_pd(x2, vb2);
               vk = _mm_sub_epi64(vk, _mm_castpd_si128(_mm_cmpunord_pd(x, x)));
+              vk2 = _mm_sub_epi64(vk2, _mm_castpd_si128(_mm_cmpunord_pd(x2, x2)));
             }
+            va = _mm_min_pd(va, va2); vb = _mm_max_pd(vb, vb2); vk = _mm_add_epi64(vk, vk2);
             alignas(16) double la[2], lb[2]; alignas(16) uint64_t c2[2];
             _mm_store_pd(la, va); _mm_store_pd(lb, vb); _mm_store_si128(reinterpret_cast<__m128i*>(c2), vk);
             for (int l = 0; l < 2; l++) { a = la[l] < a ? la[l] : a; b = lb[l] > b ? lb[l] : b; }
