@@ -310,8 +310,12 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
   // spatially ordered copy when it is built (counts only; it is started here on a large dataset),
   // else of the columns themselves when their zone maps are known.
   // (A sample reads its own rows: none of this.)
-  const copy = filter || category || smp ? null : await spatialFor(ds, x, y);
-  const cut = filter || smp ? null : copy ? nonEmpty(pruneRows(copy.zx, copy.zy, p.x0, p.x1, p.y0, p.y1)) : viewRows(ds, x, y, p);
+  const spatial = filter || category || smp ? null : await spatialFor(ds, x, y);
+  const copyCut = spatial ? nonEmpty(pruneRows(spatial.zx, spatial.zy, p.x0, p.x1, p.y0, p.y1)) : null;
+  // the copy only where it skips something: binned in Z-order every point of a batch lands near the
+  // last, and the counters' increments chain (a view of everything bins faster in the file's order)
+  const copy = copyCut ? spatial : null;
+  const cut = filter || smp ? null : copyCut ?? viewRows(ds, x, y, p);
   const only = (c: ColumnDesc) => (cut ? sliceRows(c, cut.keep) : c);
   const spec = { x: only(copy?.x ?? x), y: only(copy?.y ?? y), x0: p.x0, x1: p.x1, y0: p.y0, y1: p.y1, width: W, height: H };
   const r = category ? await bin2d({ ...spec, category: only(smp ? smp.col(category) : category), categories: labels!.length }, opts) : await bin2d(spec, opts);
