@@ -45,8 +45,10 @@ struct HLL {
     const uint32_t idx = static_cast<uint32_t>(h >> (64 - P));
     const uint64_t w = (h << P) | (uint64_t(1) << (P - 1));  // sentinel bounds the rank at 64-P+1
     const uint8_t r = static_cast<uint8_t>(__builtin_clzll(w) + 1);
-    const uint8_t old = reg[idx];
-    reg[idx] = r > old ? r : old;  // branchless: the comparison is unpredictable
+    // a store only when the register grows: after the first few values per register that is rare
+    // (and well predicted), and an unconditional store of every value chains the loads of
+    // registers hit again soon after (store forwarding) and costs the cache a write per value
+    if (__builtin_expect(r > reg[idx], 0)) reg[idx] = r;
   }
   void Merge(const HLL& o) { for (uint32_t i = 0; i < M; i++) reg[i] = std::max(reg[i], o.reg[i]); }
   double Estimate() const {
