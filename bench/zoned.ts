@@ -33,6 +33,7 @@ import { shade } from '../shared/plot/shade';
 import type { HandlerContext } from '../shared/rpc';
 import type { Figure } from './figure';
 import { BATCH_ROWS, ensureBatchedXY, ensurePoints } from './plot';
+import { minimalLoops } from './minimal-loops';
 
 /** Asks the kernel to drop a file's clean pages from the page cache (posix_fadvise through python3; skipped without it). */
 function dropFromPageCache(file: string, log: (m: string) => void): void {
@@ -80,6 +81,9 @@ export async function benchZoned(opts: { dir: string; points: number; reps?: num
   await readBandwidth(rawFile, { offset: total * 4, length: N * 4 });
   const regionMs = await best(() => bin2d({ x: rx, y: ry, x0: 0, x1: 1, y0: 0, y1: 1, width: W, height: H }));
   rawFile.close();
+  // the machine's bound for any binning of N uniform points: N random increments of a byte grid,
+  // no reads at all (bench/minimal/loops.c "bump"), for the full view's target
+  const loops = total === N ? minimalLoops(rawPath, N, opts.dir, log) : null;
   // a user has no such file: out of the page cache, so that the cache file and its spatial copy
   // (2 x 8 bytes a point) have the memory a user's machine would give them
   dropFromPageCache(rawPath, log);
@@ -186,7 +190,13 @@ export async function benchZoned(opts: { dir: string; points: number; reps?: num
     await h.close();
     const fullMed = median(fullTimes.slice(1)), zMed = median(zoomed);
     const tag = N.toExponential(0).replace('+', '');
-    figures.push({ name: `zoom_full_${tag}`, value: +fullMed.toFixed(1), unit: 'ms', vs: { target1s: +(1000 / fullMed).toFixed(2) }, note: `whole extent, 1600x1000, engine density + wire + eq_hist shade, median of ${fullTimes.length - 1} after the copy is built (the first, before it: ${first.ms.toFixed(0)} ms)` });
+    const bumpMs = loops ? (N / loops.bump_pps) * 1000 : NaN;
+    figures.push({
+      name: `zoom_full_${tag}`, value: +fullMed.toFixed(1), unit: 'ms',
+      vs: { target1s: +(1000 / fullMed).toFixed(2), ...(loops ? { increments_alone: +(bumpMs / fullMed).toFixed(2) } : {}) },
+      note: `whole extent, 1600x1000, engine density + wire + eq_hist shade, median of ${fullTimes.length - 1} after the copy is built (the first, before it: ${first.ms.toFixed(0)} ms)` +
+        (loops ? `; ${N.toExponential(0)} random increments of a 1 MB byte grid per thread with nothing read (bench/minimal/loops.c bump) take ${bumpMs.toFixed(0)} ms here, the C binning loop ${((N / loops.bin_pps) * 1000).toFixed(0)} ms` : ''),
+    });
     figures.push({
       name: `zoom_1pct_${tag}`, value: +zMed.toFixed(1), unit: 'ms',
       vs: { target100ms: +(100 / zMed).toFixed(2), full_scan: +(median(plain) / zMed).toFixed(1) },
