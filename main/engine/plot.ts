@@ -312,8 +312,9 @@ export async function density(ds: OpenedDataset, p: DensityParams, where: Expr |
   // (A sample reads its own rows: none of this.)
   const spatial = filter || category || smp ? null : await spatialFor(ds, x, y);
   const copyCut = spatial ? nonEmpty(pruneRows(spatial.zx, spatial.zy, p.x0, p.x1, p.y0, p.y1)) : null;
-  // the copy only where it skips something: binned in Z-order every point of a batch lands near the
-  // last, and the counters' increments chain (a view of everything bins faster in the file's order)
+  // the copy only where it skips something: a view of everything reads the same rows either way, and
+  // measured at 1e9 the file's own order was faster (1.36 s against 1.80 s: the copy, just written,
+  // competes for the page cache; Z-ordered binning itself is at most ~10% slower at 200M)
   const copy = copyCut ? spatial : null;
   const cut = filter || smp ? null : copyCut ?? viewRows(ds, x, y, p);
   const only = (c: ColumnDesc) => (cut ? sliceRows(c, cut.keep) : c);
