@@ -21,6 +21,8 @@ import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
 import { removeDerived } from './spatial';
 import { CdxError, errorCode } from '../../shared/errors';
+import { isHttpLocation } from './remote/http';
+import { openHttp } from './remote/open';
 
 export interface OpenedDataset {
   id: string;
@@ -99,6 +101,13 @@ export class Datasets {
 
   /** Opens (ingesting if needed) and remembers a dataset; returns it with its catalog id. */
   async open(location: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
+    // http(s): downloaded into the cache folder (kept while the remote's ETag / Last-Modified / size hold) and read from there under its URL (main/engine/remote)
+    if (isHttpLocation(location)) {
+      return openHttp({
+        catalog: this.catalog, cacheDir: this.cacheDir, opened: (id) => this.open_.get(id),
+        mapColumns: (s, k, f) => this.mapColumns(s, k, f), remember: (...a) => this.remember(...a),
+      }, location, opts);
+    }
     const { path: file, inner } = await splitLocation(absolute(location));
     const loc = inner !== undefined ? `${file}::${inner}` : file;
     const existing = this.opening.get(loc);
