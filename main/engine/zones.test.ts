@@ -237,4 +237,21 @@ describe('zone maps through the engine', () => {
     expect(all.rows).toBe(X.length);
     await h.close();
   });
+
+  it('two requests for the ranges at once: the first cancelled, the second still gets them', async () => {
+    const h = createEngineHandlers({ home: path.join(dir, 'home3'), samplePath: null });
+    try {
+      const id = (await h.open({ location: file }, ctx())).entry.id;
+      const ac = new AbortController();
+      const first = h.plotRanges({ dataset: id, columns: ['x', 'f'] }, { ...ctx(), signal: ac.signal });
+      const second = h.plotRanges({ dataset: id, columns: ['x', 'f'] }, ctx());
+      ac.abort();
+      await expect(first).rejects.toMatchObject({ code: 'E_CANCELLED' });
+      const r = await second;
+      const zs = reference(file, 'x', 1e9);
+      expect([r[0]!.min, r[0]!.max]).toEqual([Math.min(...zs.map((z) => z.min)), Math.max(...zs.map((z) => z.max))]);
+    } finally {
+      h.close();
+    }
+  });
 });

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import path from 'node:path';
 import type { ColumnDesc } from '../../native/index';
 import { zoneMaps, ZONE_ROWS, type ZoneMaps } from '../../native/zones';
+import { isCancelled } from '../../shared/errors';
 
 const MAGIC = 'CDXZONES2\n';
 const FIELDS = ['start', 'rows', 'min', 'max', 'finiteMin', 'finiteMax', 'nulls', 'nans'] as const;
@@ -115,21 +116,32 @@ export function knownZones(home: ZoneHome, c: ColumnDesc): ZoneMaps | null {
   return z;
 }
 
-/** The column's zones: known ones, or one pass over it (then kept in memory and on disk). */
-export function columnZones(home: ZoneHome, c: ColumnDesc, signal?: AbortSignal): Promise<ZoneMaps> {
-  const hit = knownZones(home, c);
-  if (hit) return Promise.resolve(hit);
-  let p = memo.get(c);
-  if (!p) {
-    p = zoneMaps(c, { signal }).then((z) => {
-      known.set(c, z);
-      const id = identity(home, c);
-      if (id) writeZoneFile(id.file, id.key, z);
-      return z;
-    });
-    // a cancelled or failed pass is not remembered
-    p.catch(() => memo.delete(c));
-    memo.set(c, p);
+/**
+ * The column's zones: known ones, or one pass over it (then kept in memory and on disk). Callers
+ * asking at once share one pass; it runs under the first caller's signal, so when that caller
+ * cancels, the others (not cancelled themselves) start it again under their own.
+ */
+export async function columnZones(home: ZoneHome, c: ColumnDesc, signal?: AbortSignal): Promise<ZoneMaps> {
+  for (;;) {
+    const hit = knownZones(home, c);
+    if (hit) return hit;
+    let p = memo.get(c);
+    if (!p) {
+      p = zoneMaps(c, { signal }).then((z) => {
+        known.set(c, z);
+        const id = identity(home, c);
+        if (id) writeZoneFile(id.file, id.key, z);
+        return z;
+      });
+      memo.set(c, p);
+    }
+    try {
+      return await p;
+    } catch (e) {
+      // a cancelled or failed pass is not remembered
+      if (memo.get(c) === p) memo.delete(c);
+      if (isCancelled(e) && !signal?.aborted) continue;
+      throw e;
+    }
   }
-  return p;
 }
