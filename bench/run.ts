@@ -389,6 +389,7 @@ async function main(): Promise<void> {
   if (want('sql_pushdown')) for (const f of await benchSqlPushdown({ rows: PUSHDOWN_ROWS, reps: REPS, log })) report(f);
   if (want('zoned')) for (const f of await benchZoned({ dir: DIR, points: ZONED_POINTS, reps: REPS, log })) report(f);
   if (want('cli')) for (const f of await benchCli({ dir: DIR, points: CLI_POINTS, reps: REPS, duckdb: USE_DUCK, log })) report(f);
+  if (want('remote')) for (const f of await (await import('./remote')).benchRemote({ dir: DIR, rows: opt('remote-rows', 1e7), reps: REPS, log })) report(f);
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   log(`load average during the run: ${load} (on ${info.threads} cores)`);
