@@ -16,6 +16,7 @@ import { ingestToArrow } from './cache';
 import { readArrowColumns, isSupported } from './columns/arrow';
 import { readNpyHeader, npyColumns } from './columns/npy';
 import { openSource, splitLocation, listInner } from './sources/registry';
+import { fingerprint, isMultiLocation, listFiles, openMulti } from './sources/multi';
 import type { IngestWarning, InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
@@ -118,10 +119,12 @@ export class Datasets {
   }
 
   private async doOpen(loc: string, opts: OpenOptions): Promise<OpenedDataset> {
+    // a folder, a glob or a Hive tree: its files as one dataset, fresh while the listing's fingerprint (every file's size and time) holds (sources/multi.ts)
+    const listing = (await isMultiLocation(loc)) ? await listFiles(loc, opts.signal) : null;
     const { path: file } = await splitLocation(loc);
     let st;
     try {
-      st = statSync(file);
+      st = listing ? fingerprint(listing) : statSync(file);
     } catch (e) {
       throw CdxError.file(errorCode(e) === 'EACCES' ? 'EACCES' : 'ENOENT', file, errorCode(e) === 'EACCES' ? 'permission denied' : 'no such file');
     }
@@ -132,7 +135,7 @@ export class Datasets {
       return memo;
     }
     opts.onProgress?.(0, 'reading');
-    const direct = this.tryArrowInPlace(loc, file, st, known);
+    const direct = listing ? null : this.tryArrowInPlace(loc, file, st, known);
     if (direct) return direct;
     // a cache made from the source as it is now: open it without reading the source again
     if (!opts.reingest && known && known.schema && known.cachePath && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(known.cachePath)) {
@@ -140,7 +143,7 @@ export class Datasets {
       const { columns, unsupported, rows } = this.mapColumns(storage, 'arrow', known.schema.fields);
       return this.remember(known, loc, known.format, st.size, rows, known.schema, known.metadata, known.warnings, storage, columns, unsupported);
     }
-    const source = await openSource(loc);
+    const source = listing ? await openMulti(loc, listing) : await openSource(loc);
     const types = known?.typeOverrides ?? {};
     // the column types the user chose: the reader forces them (values that do not convert: null, counted)
     if (Object.keys(types).length) source.capabilities?.forceTypes?.(types);
@@ -273,7 +276,7 @@ export class Datasets {
     if (!known) return null;
     let st;
     try {
-      st = statSync(file);
+      st = (await isMultiLocation(loc)) ? fingerprint(await listFiles(loc, opts.signal)) : statSync(file);
     } catch {
       return null; // the caller's read of the file says what is wrong
     }

@@ -29,7 +29,8 @@ describe('registry errors', () => {
     expect(missing.code).toBe('ENOENT');
     expect(missing.message).toContain('nope.parquet');
     mkdirSync(join(dir, 'folder'));
-    expect((await err(openSource(join(dir, 'folder')))).code).toBe('E_IS_DIR');
+    // a folder is its files as one dataset (multi.ts): one holding no data file says so
+    expect((await err(openSource(join(dir, 'folder')))).code).toBe('E_EMPTY');
     writeFileSync(join(dir, 'empty.csv'), '');
     expect((await err(openSource(join(dir, 'empty.csv')))).code).toBe('E_EMPTY');
     writeFileSync(join(dir, 'binary.csv'), Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x00, 0x10, 0x80, 0x00]));

@@ -16,6 +16,7 @@ import { npzProvider } from './npz';
 import { sqliteProvider } from './sqlite';
 import { jsonProvider, ndjsonProvider } from './json';
 import { csvProvider } from './csv';
+import { isMultiLocation, openMulti } from './multi';
 
 /**
  * Every provider, in sniffing order. CSV is last: it has no magic bytes and is chosen by
@@ -129,6 +130,8 @@ export async function splitLocation(location: string): Promise<{ path: string; i
 
 /** Open a dataset: a plain path, or `PATH::INNER` for a dataset inside a container. */
 export async function openSource(location: string): Promise<Source> {
+  // a folder, a glob or a Hive-partitioned tree: its files as one dataset (multi.ts)
+  if (await isMultiLocation(location)) return openMulti(location);
   const { path, inner } = await splitLocation(location);
   const p = await detectProvider(path);
   if (inner !== undefined && !p.list) {
@@ -139,6 +142,7 @@ export async function openSource(location: string): Promise<Source> {
 
 /** Datasets inside a container file ([] for single-dataset formats). */
 export async function listInner(path: string): Promise<InnerDataset[]> {
+  if (await isMultiLocation(path)) return []; // a folder or glob: one dataset of many files (multi.ts), nothing to choose inside
   const p = await detectProvider(path);
   return p.list ? p.list(path) : [];
 }

@@ -9,6 +9,7 @@
  */
 import type { RecordBatch } from 'apache-arrow';
 import type { Schema } from '../../../shared/datashape';
+import type { Expr } from '../../../shared/expr/index';
 
 export interface IngestWarning {
   /** stable code, e.g. W_BAD_ROW, W_WIDENED, W_NESTED_AS_JSON, W_UNSUPPORTED_TYPE */
@@ -90,6 +91,12 @@ export interface SourceCapabilities {
    * counted in a W_UNCONVERTED warning (count and first values) among info()'s warnings.
    */
   forceTypes?: (types: Record<string, string>) => void;
+  /**
+   * A dataset made of many files (sources/multi.ts): leaves out, before reading anything of them,
+   * the files that the filter's conditions on partition keys rule out. Call before info(); the
+   * filter must still be applied to the rows read.
+   */
+  prune?: (filter: Expr) => void;
 }
 
 export interface Source {

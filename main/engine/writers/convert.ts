@@ -22,7 +22,7 @@
  *     parsing the text in chunks.
  */
 import { lstat, realpath, rename, stat, statfs, unlink } from 'node:fs/promises';
-import { readdirSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Field as ArrowField, RecordBatch, Schema as ArrowSchema, Struct, Type, makeData, makeVector } from 'apache-arrow';
@@ -31,6 +31,7 @@ import type { Field, Schema } from '../../../shared/datashape';
 import { checkExpr, columnsOf, evalExprOnRow, parseExpr, type Expr } from '../../../shared/expr/index';
 import { CdxError, isCancelled } from '../../../shared/errors';
 import { openSource, splitLocation } from '../sources/registry';
+import { isGlobPattern } from '../sources/multi';
 import { arrowSchemaOf } from '../sources/common';
 import type { IngestWarning, Source } from '../sources/types';
 import { splitOutput, writerByName, writerForPath, writers } from './registry';
@@ -312,7 +313,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   const { path: inPath, inner: inInner } = o.source ? { path: o.sourceName ?? 'data', inner: undefined } : await splitLocation(o.input);
   if (o.source) { /* nothing on disk to check */ }
   else if (db) await checkInput(inPath);
-  else await checkNotInput(inPath, outPath);
+  else if (!isGlobPattern(inPath) || existsSync(inPath)) await checkNotInput(inPath, outPath); // a glob names no one file
   const outExists = db ? await db.writer.tableExists(outPath, inner ?? opts.table, stemOf(inPath, inInner)) : await exists(outPath);
   if (outExists && !o.force && (db || !writer.container)) {
     throw db
@@ -324,7 +325,18 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   let source: Source | undefined;
   try {
     const m = o.mapped?.dataset;
-    const info = m ? { schema: m.schema, rows: m.rows as number | null, warnings: m.warnings } : await (source = o.source ?? await openSource(o.input)).info({ signal: o.signal });
+    if (!m) {
+      source = o.source ?? await openSource(o.input);
+      // many files as one dataset: those the filter's partition-key conditions rule out are not read at all
+      let pre: Expr | undefined;
+      try {
+        pre = o.where?.trim() && source.capabilities?.prune ? parseExpr(o.where) : undefined;
+      } catch {
+        /* checkFilter below says what is wrong */
+      }
+      if (pre) source.capabilities!.prune!(pre);
+    }
+    const info = m ? { schema: m.schema, rows: m.rows as number | null, warnings: m.warnings } : await source!.info({ signal: o.signal });
     const fields = pickFields(info.schema.fields, o.columns, o.input);
     const expr = checkFilter(o.where, info.schema, o.input);
     const datasetName = stemOf(inPath, inInner);
@@ -336,7 +348,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     // a database target writes no file: no temporary path to track
     const tmp = db ? '' : tempPathFor(outPath);
     const dropTmp = db ? async () => undefined : trackTemp(tmp);
-    const inputBytes = o.source ? 0 : (await stat(inPath)).size;
+    const inputBytes = o.source || isGlobPattern(inPath) ? 0 : (await stat(inPath)).size;
     const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
     let rows = 0;
