@@ -130,6 +130,9 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
         location: key, format: info.format, size, mtimeMs: mtimeOf(stamp), schema: info.schema, rows,
         cachePath: storage.path, warnings: info.warnings, metadata,
       });
+      // a new version of the same size and Last-Modified second (only its ETag differs): the catalog's
+      // own test (size, time) keeps the old summary, so it is dropped here
+      if (known && !fresh(known, stamp)) host.catalog.setSummary(entry.id, null);
       const ds = host.remember(entry, key, info.format, size, rows, info.schema, metadata, info.warnings, storage, columns, unsupported);
       opts.onProgress?.(1, 'ready');
       return ds;

@@ -294,4 +294,39 @@ describe('files over http from servers of our own', () => {
       await srv.stop();
     }
   }, 30_000);
+
+  it('credentials in the URL are sent (Basic) and never stored or shown; wrong ones are EACCES naming the URL without them', async () => {
+    const srv = await startNodeServer(data, { auth: 'alice:s3cret' });
+    try {
+      const { h } = engine();
+      const at = srv.base.replace('http://', 'http://alice:s3cret@');
+      const ov = await h.open({ location: `${at}/data.csv` }, ctx());
+      expect(ov.rows).toBe(60000);
+      expect(ov.entry.path).toBe(`${srv.base}/data.csv`);
+      expect(JSON.stringify(await h.listDatasets({}, ctx()))).not.toContain('s3cret');
+      const err = await openError(h, `${srv.base.replace('http://', 'http://alice:wrong@')}/data.json`);
+      expect(err?.code).toBe('EACCES');
+      expect(err.message).toBe(`${srv.base}/data.json: the server refused access (HTTP 401: credentials needed)`);
+    } finally {
+      await srv.stop();
+    }
+  }, 30_000);
+
+  it('a cancelled download stops at once and leaves nothing in the cache', async () => {
+    const srv = await startNodeServer(data, { stallAfter: 100_000 });
+    try {
+      const { h, cache } = engine();
+      const ac = new AbortController();
+      const p = h.open({ location: `${srv.base}/data.parquet` }, {
+        signal: ac.signal, connection: 'test',
+        progress: (x) => { if (/downloading 100000 bytes/.test(JSON.stringify(x))) ac.abort(); },
+      });
+      const err = await Promise.resolve(p).then(() => null, (e: unknown) => e as { code?: string });
+      expect(err?.code).toBe('E_CANCELLED');
+      expect(leftovers(cache)).toEqual([]);
+      expect(readdirSync(path.join(cache, 'remote'))).toEqual([]);
+    } finally {
+      await srv.stop();
+    }
+  }, 30_000);
 });

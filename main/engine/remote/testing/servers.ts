@@ -108,6 +108,10 @@ export interface Behaviour {
   failTimes?: number;
   /** a different ETag (and bytes) from this request number on (1-based, HEAD requests counted) */
   changeAt?: number;
+  /** send this many body bytes, then nothing more (the connection stays open) */
+  stallAfter?: number;
+  /** `user:password` the server asks for (Basic); anything else is 401 */
+  auth?: string;
 }
 
 export async function startNodeServer(root: string, b: Behaviour = {}): Promise<Served & { requests: () => number }> {
@@ -123,6 +127,12 @@ export async function startNodeServer(root: string, b: Behaviour = {}): Promise<
     if (b.failStatus && n <= (b.failTimes ?? 1)) {
       entry.status = b.failStatus;
       res.writeHead(b.failStatus, { 'retry-after': '0' });
+      res.end();
+      return;
+    }
+    if (b.auth && req.headers.authorization !== `Basic ${Buffer.from(b.auth).toString('base64')}`) {
+      entry.status = 401;
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="cdx"' });
       res.end();
       return;
     }
@@ -154,6 +164,11 @@ export async function startNodeServer(root: string, b: Behaviour = {}): Promise<
     res.writeHead(status, headers);
     if (req.method === 'HEAD') { res.end(); return; }
     const part = body.subarray(start, end);
+    if (b.stallAfter !== undefined && part.length > b.stallAfter) {
+      entry.bytes += b.stallAfter;
+      res.write(part.subarray(0, b.stallAfter));
+      return;
+    }
     if (b.dropAfter !== undefined && drops < (b.dropTimes ?? Infinity) && part.length > b.dropAfter) {
       drops++;
       res.write(part.subarray(0, b.dropAfter), () => {
