@@ -175,6 +175,24 @@ export async function statRemote(url: string, opts: HttpOptions = {}): Promise<R
   });
 }
 
+/**
+ * The last `n` bytes of the remote file (one suffix-range request), or null where the server does
+ * not answer ranges (its 200 body is dropped unread: the caller downloads the file as a stream).
+ */
+export async function readTail(url: string, n: number, opts: HttpOptions = {}): Promise<{ bytes: Uint8Array; stamp: RemoteStamp } | null> {
+  return retrying(url, opts, async () => {
+    const res = await send(url, 'GET', { range: `bytes=-${n}` }, opts.signal);
+    if (res.statusCode === 200) {
+      res.destroy();
+      return null;
+    }
+    if (res.statusCode !== 206) throw statusError(url, res);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return { bytes: new Uint8Array(Buffer.concat(chunks)), stamp: stampOf(res) };
+  });
+}
+
 /** Whether two stamps name the same version (ETag when both have one, else Last-Modified; sizes agree). */
 export function sameVersion(a: RemoteStamp, b: RemoteStamp): boolean {
   if (a.size !== null && b.size !== null && a.size !== b.size) return false;

@@ -19,7 +19,7 @@ import type { Catalog, CatalogEntry } from '../catalog';
 import type { OpenedDataset, OpenOptions } from '../datasets';
 import { ingestToArrow } from '../cache';
 import { openSource } from '../sources/registry';
-import { displayUrl, download, sameVersion, statRemote, type HttpOptions, type RemoteStamp } from './http';
+import { displayUrl, download, readTail, sameVersion, statRemote, type HttpOptions, type RemoteStamp } from './http';
 
 /** What datasets.ts lends this module: its catalog, cache folder and the steps it shares with local files. */
 export interface RemoteHost {
@@ -84,6 +84,14 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
         const { columns, unsupported, rows } = host.mapColumns(storage, kind, known.schema.fields);
         return host.remember(known, key, known.format, known.size, rows, known.schema, known.metadata, known.warnings, storage, columns, unsupported);
       }
+    }
+  }
+  // a Parquet file is read from its footer: its last bytes tell a truncated file before any download
+  if (/\.(parquet|parq|pq)$/i.test(new URL(key).pathname)) {
+    const tail = await readTail(location, 8, http);
+    const magic = tail ? String.fromCharCode(...tail.bytes.subarray(-4)) : 'PAR1';
+    if (magic !== 'PAR1' && magic !== 'PARE') {
+      throw CdxError.file('E_TRUNCATED', key, 'does not end with the Parquet magic PAR1 (its last 8 bytes read): the file is truncated or incomplete, or not Parquet');
     }
   }
   const dir = path.join(host.cacheDir, 'remote');

@@ -163,13 +163,13 @@ describe.skipIf(!nginxBinary())('files over http from nginx', () => {
     expect(c.rows).toBe(3);
   }, 30_000);
 
-  it('a remote Parquet is fetched once: the bytes nginx sent equal the file size', async () => {
+  it('a remote Parquet is fetched once: the bytes nginx sent equal the file size and its 8-byte tail', async () => {
     const { h } = engine();
     const n0 = ng.log().length;
     const ov = await h.open({ location: `${ng.base}/data.parquet?once` }, ctx());
     await h.summary({ dataset: ov.entry.id, columns: ['fare', 'payment', 'maybe'] }, ctx());
     const sent = ng.log().slice(n0).reduce((n, l) => n + l.bytes, 0);
-    expect(sent).toBe(statSync(path.join(data, 'data.parquet')).size);
+    expect(sent).toBe(statSync(path.join(data, 'data.parquet')).size + 8); // its last 8 bytes first (a truncated file fails there)
   }, 30_000);
 
   it('404, 403 and a truncated Parquet: clear errors naming the URL without its credentials, nothing left in the cache', async () => {
@@ -191,6 +191,15 @@ describe.skipIf(!nginxBinary())('files over http from nginx', () => {
     expect(leftovers(cache)).toEqual([]);
     expect(existsSync(path.join(cache, 'remote')) ? readdirSync(path.join(cache, 'remote')) : []).toEqual([]);
     expect((await h.listDatasets({}, ctx())).length).toBe(0);
+  }, 30_000);
+
+  it('a truncated remote Parquet is told from its last 8 bytes, without downloading it', async () => {
+    const { h } = engine();
+    const n0 = ng.log().length;
+    const err = await openError(h, `${ng.base}/cut.parquet`);
+    expect(err?.code).toBe('E_TRUNCATED');
+    expect(err.message).toBe(`${ng.base}/cut.parquet: does not end with the Parquet magic PAR1 (its last 8 bytes read): the file is truncated or incomplete, or not Parquet`);
+    expect(ng.log().slice(n0).map((l) => [l.path, l.status, l.bytes, l.range])).toEqual([['/cut.parquet', 206, 8, 'bytes=-8']]);
   }, 30_000);
 
   it('keeps the URL without credentials in the catalog', async () => {
@@ -225,7 +234,7 @@ describe('files over http from servers of our own', () => {
       const local = await contents(h, parquet());
       const remote = await contents(h, `${srv.base}/data.parquet`);
       expect(differences(remote.summary, local.summary)).toEqual([]);
-      const gets = srv.log().filter((l) => l.path === '/data.parquet' && l.status !== 0 && l.bytes > 0);
+      const gets = srv.log().filter((l) => l.path === '/data.parquet' && l.bytes > 0 && l.range !== 'bytes=-8');
       expect(gets.length).toBe(3);
       expect(gets[1]!.range).toBe(`bytes=${Math.floor(size / 3)}-`);
       expect(gets.reduce((n, l) => n + l.bytes, 0)).toBe(size); // resumed, not read again
@@ -253,8 +262,8 @@ describe('files over http from servers of our own', () => {
 
   it('a file that changes between two range reads (ETag) is an E_STALE error, not a mixed copy', async () => {
     const size = statSync(parquet()).size;
-    // request 1 is the GET that drops; request 2 (the resume) sees the new version
-    const srv = await startNodeServer(data, { dropAfter: Math.floor(size / 2), dropTimes: 1, changeAt: 2 });
+    // request 1 reads the last 8 bytes, 2 is the GET that drops, 3 (the resume) sees the new version
+    const srv = await startNodeServer(data, { dropAfter: Math.floor(size / 2), dropTimes: 1, changeAt: 3 });
     try {
       const { h, cache } = engine();
       const url = `${srv.base}/data.parquet`;

@@ -144,18 +144,22 @@ export async function startNodeServer(root: string, b: Behaviour = {}): Promise<
     }
     let body = readFileSync(file);
     const changed = b.changeAt !== undefined && n >= b.changeAt;
-    if (changed) body = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from([body[body.length - 1]! ^ 1])]);
+    if (changed) {
+      body = Buffer.from(body);
+      body[body.length >> 1] ^= 1; // a byte in the middle: a Parquet file keeps its magic
+    }
     const etag = changed ? '"v2"' : '"v1"';
     const headers: Record<string, string | number> = { etag, 'last-modified': new Date(1_700_000_000_000 + (changed ? 1000 : 0)).toUTCString() };
     let start = 0;
     let end = body.length;
     let status = 200;
-    const m = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+    const m = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
     const ifRange = req.headers['if-range'];
     if (!b.noRanges) headers['accept-ranges'] = 'bytes';
     if (!b.noRanges && m && (!ifRange || ifRange === etag)) {
-      start = Number(m[1]);
-      end = m[2] ? Math.min(body.length, Number(m[2]) + 1) : body.length;
+      // bytes=A-B, bytes=A- and the suffix form bytes=-N
+      start = m[1] ? Number(m[1]) : Math.max(0, body.length - Number(m[2]));
+      end = m[1] && m[2] ? Math.min(body.length, Number(m[2]) + 1) : body.length;
       status = 206;
       headers['content-range'] = `bytes ${start}-${end - 1}/${body.length}`;
     }
