@@ -52,7 +52,7 @@ export interface HttpOptions {
   backoffMs?: number;
 }
 
-const RETRIABLE = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', 'E_PREMATURE']);
+const RETRIABLE = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', 'SHORT_BODY']);
 
 class Transient extends Error {
   constructor(message: string, readonly retryAfterMs?: number) {
@@ -257,7 +257,7 @@ async function transfer(url: string, tmp: string, opts: HttpOptions): Promise<Re
       } finally {
         got = at.done; // what the file holds, also when the body broke off: the resume starts there
       }
-      if (stamp!.size !== null && got !== stamp!.size) throw Object.assign(new Error(`the connection closed after ${got} of ${stamp!.size} bytes`), { code: 'E_PREMATURE' });
+      if (stamp!.size !== null && got !== stamp!.size) throw Object.assign(new Error(`the connection closed after ${got} of ${stamp!.size} bytes`), { code: 'SHORT_BODY' });
       if (stamp!.size === null) stamp!.size = got;
       return stamp!;
     } catch (e0) {
@@ -266,7 +266,7 @@ async function transfer(url: string, tmp: string, opts: HttpOptions): Promise<Re
       const t = transientOf(e);
       if (!t) throw fail('E_READ', url, `the download failed: ${(e as Error)?.message ?? String(e)}`, e);
       if (attempt >= tries) {
-        const code: ErrorCode = (e as { code?: string }).code === 'E_PREMATURE' ? 'E_TRUNCATED' : 'E_READ';
+        const code: ErrorCode = (e as { code?: string }).code === 'SHORT_BODY' ? 'E_TRUNCATED' : 'E_READ';
         throw fail(code, url, `the download failed ${tries} times${stamp?.size ? ` (${got} of ${stamp.size} bytes)` : ''}; last: ${t.message}`, e);
       }
       await sleep(t.retryAfterMs ?? base * 2 ** (attempt - 1), opts.signal);
@@ -301,8 +301,8 @@ function writeBody(res: IncomingMessage, file: string, at: { done: number }, sta
       }
     });
     // a body that stops short without an error event is caught by the size check afterwards
-    res.on('aborted', () => finish(Object.assign(new Error(`the connection closed after ${done} bytes`), { code: 'E_PREMATURE' })));
-    res.on('error', (e) => finish((e as { code?: string }).code ? e : Object.assign(e, { code: 'E_PREMATURE' })));
+    res.on('aborted', () => finish(Object.assign(new Error(`the connection closed after ${done} bytes`), { code: 'SHORT_BODY' })));
+    res.on('error', (e) => finish((e as { code?: string }).code ? e : Object.assign(e, { code: 'SHORT_BODY' })));
     out.on('error', (e) => finish(CdxError.file('E_WRITE', file, `cannot write the downloaded file: ${e.message}`, { cause: e })));
     res.on('end', () => {
       if (failed) return;
