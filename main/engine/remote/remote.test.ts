@@ -338,4 +338,13 @@ describe('files over http from servers of our own', () => {
       await srv.stop();
     }
   }, 30_000);
+
+  it('a server that is not there: E_READ naming the URL, at once (a refused connection is not retried)', async () => {
+    const { h } = engine();
+    const { freePort } = await import('../sql/testing/net');
+    const url = `http://127.0.0.1:${await freePort()}/data.csv`;
+    const err = await openError(h, url);
+    expect(err?.code).toBe('E_READ');
+    expect(err.message).toMatch(new RegExp(`^${url.replace(/[.?]/g, '\\$&')}: the download failed: connect ECONNREFUSED`));
+  }, 30_000);
 });
