@@ -267,3 +267,26 @@ describe('a catalogued folder', () => {
     expect([r2.rows, r2.via]).toEqual([50, 'source']);
   });
 });
+
+describe('CSV folders through the native ingest, and mixed folders', () => {
+  it('a file that is not CSV among CSVs: named, no staging folder or partial file left', async () => {
+    const dir = path.join(root, 'csv-bad');
+    mkdirSync(dir);
+    for (let k = 0; k < 9; k++) writeFileSync(path.join(dir, `p${k}.csv`), `a,b\n${k},x\n`);
+    writeFileSync(path.join(dir, 'p9.csv'), Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x00, 0x10, 0x80, 0x00]));
+    await expect(h.open({ location: dir }, ctx())).rejects.toThrow(path.join(dir, 'p9.csv'));
+    expect(readdirSync(path.join(home, 'cache')).filter((f) => f.includes('.partial-') || f.includes('.parts-'))).toEqual([]);
+  });
+
+  it('CSV and Parquet files in one folder (read file by file) equal DuckDB on the union', async () => {
+    const dir = path.join(root, 'mixed');
+    mkdirSync(dir);
+    await duck(`COPY (SELECT range AS id, (range * 0.5)::DOUBLE AS x FROM range(1000)) TO '${dir}/a.parquet' (FORMAT parquet)`);
+    await duck(`COPY (SELECT range + 1000 AS id, CAST(range AS BIGINT) AS x FROM range(700)) TO '${dir}/b.csv' (HEADER)`);
+    const { ov, s } = await summaryOf(dir);
+    expect(ov.rows).toBe(1700);
+    expect(ov.entry.format).toBe('mixed');
+    const from = `(SELECT id, x::DOUBLE AS x FROM read_parquet('${dir}/a.parquet') UNION ALL SELECT id, x::DOUBLE FROM read_csv('${dir}/b.csv'))`;
+    await expectSameStats(s, from, ['id', 'x']);
+  });
+});

@@ -17,23 +17,28 @@
  * widen after the schema was given. The freshness of a catalog entry is `fingerprint()` of the
  * listing: a file added, removed or changed changes it.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
-import { Schema as ArrowSchema, Field as ArrowField, Dictionary, RecordBatch, type DataType, type Data, type Vector } from 'apache-arrow';
+import { createHash, randomBytes } from 'node:crypto';
+import { Schema as ArrowSchema, Field as ArrowField, Dictionary, RecordBatch, RecordBatchReader, type DataType, type Data, type Vector } from 'apache-arrow';
 import type { Field } from '../../../shared/datashape';
 import { CdxError, throwIfCancelled } from '../../../shared/errors';
 import { columnsOf, evalExpr3, type Expr } from '../../../shared/expr/index';
 import { arrowTypeOf, batchFromData, buildColumn, fieldFromArrow } from './common';
 import { CsvSource } from './csv';
-import type { IngestWarning, ScanOptions, Source, SourceCapabilities, SourceInfo } from './types';
-import { openSource, providers } from './registry';
+import type { IngestWarning, NativeIngestOptions, NativeIngestResult, ScanOptions, Source, SourceCapabilities, SourceInfo } from './types';
+import { ingestToArrow } from '../cache';
+import { detectProvider, openSource, providers } from './registry';
 
 export const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
 /** files opened at once while their schemas are read */
 const CONCURRENCY = 8;
 /** reader warnings kept over all the files */
 const MAX_WARNINGS = 1000;
+/** files ingested at once into the staging folder */
+const STAGE_CONCURRENCY = 4;
+/** staged Arrow files up to this size are read whole into memory */
+const STAGED_IN_MEMORY = 64 * 1024 * 1024;
 
 export interface ListedFile {
   path: string;
@@ -383,6 +388,10 @@ interface Part {
   rows: number | null;
   /** a CSV source kept from describe() to scan() (it holds no file open; its whole-file typing is reused) */
   src?: Source;
+  /** the file as an Arrow file written by its reader's native ingest (nativeIngest below), read in its place */
+  staged?: string;
+  /** the reader's warnings from its native ingest, naming the file */
+  notes?: IngestWarning[];
 }
 
 export class MultiSource implements Source {
@@ -395,24 +404,31 @@ export class MultiSource implements Source {
   private forced: Record<string, string> | undefined;
   private warnings: IngestWarning[] = [];
 
-  readonly capabilities: SourceCapabilities = {
-    prune: (filter) => this.prune(filter),
-    // the user's column types, handed to every file's reader that can force them (CSV)
-    forceTypes: (types) => {
-      this.forced = { ...types };
-      this.columns = null;
-      this.exact = false;
-      for (const p of this.parts) {
-        p.schema = undefined;
-        void p.src?.close().catch(() => undefined);
-        p.src = undefined;
-      }
-    },
-  };
+  readonly capabilities: SourceCapabilities;
+
+  private caps(): SourceCapabilities {
+    return {
+      prune: (filter) => this.prune(filter),
+      // CSV files only: each file's own native ingest, then the Arrow files concatenated (see stage)
+      ...(this.allCsv() ? { nativeIngest: (out: string, o?: NativeIngestOptions) => this.stage(out, o) } : {}),
+      // the user's column types, handed to every file's reader that can force them (CSV)
+      forceTypes: (types) => {
+        this.forced = { ...types };
+        this.columns = null;
+        this.exact = false;
+        for (const p of this.parts) {
+          p.schema = undefined;
+          void p.src?.close().catch(() => undefined);
+          p.src = undefined;
+        }
+      },
+    };
+  }
 
   constructor(readonly listing: Listing) {
     this.keys = inferKeys(listing);
     this.parts = listing.files.map((file) => ({ file, rows: null }));
+    this.capabilities = this.caps();
   }
 
   /** The files left after `prune` (all of them unless pruned). */
@@ -444,8 +460,90 @@ export class MultiSource implements Source {
 
   private schemaFrom: Part | undefined;
 
+  private allCsv(): boolean {
+    const csv = providers.find((x) => x.format === 'csv')!;
+    return this.listing.files.every((f) => csv.extensions.some((e) => f.path.toLowerCase().endsWith('.' + e)));
+  }
+
+  /**
+   * The fast path into the columnar cache for a folder of CSVs: every file through the native CSV
+   * ingest (one parallel pass each, types exact) into an Arrow file in a staging folder beside
+   * `outPath`, the schemas unified from those exact types, then the staged files concatenated
+   * into `outPath` by the cache writer (temporary name, renamed when complete); the staging folder
+   * is removed whatever happens.
+   */
+  private async stage(outPath: string, o: NativeIngestOptions = {}): Promise<NativeIngestResult> {
+    const dir = `${outPath}.parts-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await mkdir(dir, { recursive: true });
+    try {
+      this.warnings = [];
+      const total = this.parts.reduce((a, p) => a + p.file.size, 0) || 1;
+      let done = 0;
+      // a few files at once: on small files the time goes to opening and waiting, not to parsing
+      let next = 0;
+      const one = async (i: number) => {
+        const p = this.parts[i]!;
+        throwIfCancelled(o.signal, 'the ingest');
+        const src = p.src ?? await this.openPart(p);
+        p.src = undefined;
+        try {
+          const out = path.join(dir, `${i}.arrow`);
+          const r = await src.capabilities!.nativeIngest!(out, { signal: o.signal, onProgress: (d) => o.onProgress?.((0.9 * (done + d * p.file.size)) / total) });
+          const info = await src.info();
+          p.staged = out;
+          p.rows = r.rows;
+          p.format = info.format;
+          p.schema = new ArrowSchema(info.schema.fields.map((f) => new ArrowField(f.name, arrowTypeOf(f), f.nullable)));
+          p.notes = info.warnings.map((w) => ({ ...w, message: `${p.file.rel}: ${w.message}` }));
+        } finally {
+          await src.close().catch(() => undefined);
+        }
+        done += p.file.size;
+      };
+      // the first failure stops the others; all have stopped before the staging folder goes
+      let failed = false;
+      const settled = await Promise.allSettled(Array.from({ length: Math.min(STAGE_CONCURRENCY, this.parts.length) }, async () => {
+        while (!failed && next < this.parts.length) await one(next++).catch((e) => { failed = true; throw e; });
+      }));
+      const err = settled.find((r) => r.status === 'rejected');
+      if (err) throw (err as PromiseRejectedResult).reason;
+      this.warnings = this.parts.flatMap((p) => p.notes ?? []).slice(0, MAX_WARNINGS);
+      this.formats = new Set(this.parts.map((p) => p.format!));
+      this.columns = unify(this.parts.map((p) => ({ file: p.file, schema: p.schema! })), this.keys, this.listing.location);
+      this.exact = true;
+      const warnings = this.warnings;
+      const r = await ingestToArrow({ info: () => this.info(), scan: (so) => this.scan(so), close: async () => undefined }, outPath, {
+        signal: o.signal, onProgress: (d) => o.onProgress?.(0.9 + 0.1 * d),
+      });
+      this.warnings = warnings; // scan() over the staged files found none of its own
+      return { rows: r.rows, columns: this.columns.map((c) => ({ name: c.field.name, nullable: c.field.nullable })) };
+    } finally {
+      for (const p of this.parts) p.staged = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   private async openPart(p: Part): Promise<Source> {
-    const src = await openSource(p.file.path);
+    if (p.staged) {
+      // a small staged file is read whole and decoded in memory (the Arrow reader's mapping costs more per file); a large one through it
+      const staged = p.staged;
+      if ((await stat(staged)).size > STAGED_IN_MEMORY) return openSource(staged);
+      return {
+        info: async () => ({ format: 'arrow', path: staged, rows: p.rows, schema: { fields: [] }, metadata: {}, warnings: [] }),
+        async *scan(o: ScanOptions = {}) {
+          for (const b of RecordBatchReader.from(await readFile(staged))) yield o.columns ? b.select(o.columns) : b;
+        },
+        close: async () => undefined,
+      };
+    }
+    const provider = await detectProvider(p.file.path);
+    let src: Source;
+    if (provider.format === 'csv') {
+      // a small file read in a chunk its size (the default 8 MiB chunks, three of them per open, made a folder of small files mostly garbage collection)
+      const c = new CsvSource(p.file.path, { chunkBytes: Math.min(8 * 1024 * 1024, Math.max(65536, p.file.size + 1)) });
+      await c.csvInfo('sample');
+      src = c;
+    } else src = await provider.open(p.file.path);
     const force = this.forced && src.capabilities?.forceTypes;
     if (force) {
       // each file is given the chosen types of the columns it has (a reader refuses a name it lacks)
@@ -521,7 +619,7 @@ export class MultiSource implements Source {
     const keyIndex = new Map(this.keys.map((k, j) => [k.name, j]));
     const total = this.parts.reduce((s, p) => s + p.file.size, 0) || 1;
     let doneBytes = 0;
-    this.warnings = [];
+    if (!this.parts.some((p) => p.staged)) this.warnings = [];
     for (const p of this.parts) {
       throwIfCancelled(opts.signal, 'the read');
       const have = new Set(p.schema!.fields.map((f) => f.name));
@@ -551,7 +649,7 @@ export class MultiSource implements Source {
         // a file with no selected column of its own (only partition keys asked): its rows still count
         if (!wanted.length && rows === 0) rows = after.rows ?? 0;
         // the file's reader notes (bad rows, values that did not convert), naming the file
-        for (const w of after.warnings) if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ ...w, message: `${p.file.rel}: ${w.message}` });
+        if (!p.staged) for (const w of after.warnings) if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ ...w, message: `${p.file.rel}: ${w.message}` });
       } finally {
         await src.close().catch(() => undefined);
       }
