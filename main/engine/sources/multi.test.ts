@@ -140,6 +140,16 @@ describe('a Hive-partitioned Parquet tree as one dataset', () => {
     expect(readdirSync(cache).filter((f) => f.includes('.partial-'))).toEqual([]);
   });
 
+  it("a sub-folder or a glob over partitions is that part of the tree, its keys still columns (no other file read)", async () => {
+    for (const [loc, where] of [[`${tree}/year=2012`, 'year = 2012'], [`${tree}/year=201[3-5]/month=[2-4]/*.parquet`, 'year between 2013 and 2015 and month between 2 and 4']]) {
+      const { ov, s } = await summaryOf(loc!);
+      const [[n]] = (await duck(`SELECT count(*) FROM ${HIVE} WHERE ${where}`)) as [[bigint]];
+      expect(ov.rows, loc).toBe(Number(n));
+      expect(ov.metadata.partitionKeys).toBe('year,month');
+      await expectSameStats(s, HIVE, ['id', 'x', 'year', 'month'], where);
+    }
+  });
+
   it('a new file makes the catalog entry stale: it is read again', async () => {
     const dir = path.join(root, 'grow');
     mkdirSync(dir);

@@ -3,7 +3,8 @@
  * left out), a glob (`logs/2024-*.csv`, `parts/*.parquet`, `**` for any depth) or a Hive-partitioned
  * tree (`year=2024/month=01/part-0.parquet`). Each file is read by its own format's Source; this
  * Source concatenates them batch by batch, in path order, under one schema:
- *  - partition keys (`key=value` folders) become columns, their types inferred from every value
+ *  - partition keys (`key=value` folders anywhere on the path, the location's own included, as
+ *    DuckDB reads them: `tree/year=2024/` keeps its year column) become columns, their types inferred from every value
  *    (integer → int64, number → float64, `YYYY-MM-DD` → date, otherwise string;
  *    `__HIVE_DEFAULT_PARTITION__` is null). A value that does not parse for the type the other
  *    values share is an error naming the file (a typo must not turn a year column into text);
@@ -14,7 +15,8 @@
  *    whose partition values the filter's partition-key conditions rule out;
  *  - info()'s metadata lists the files and, after a scan, each one's row count.
  * CSV files are typed over the whole file first (as a single CSV's scan does), so no batch must
- * widen after the schema was given. The freshness of a catalog entry is `fingerprint()` of the
+ * widen after the schema was given; a folder of CSVs only goes into the cache through each file's
+ * native ingest (the `nativeIngest` capability: staged Arrow files, then concatenated). The freshness of a catalog entry is `fingerprint()` of the
  * listing: a file added, removed or changed changes it.
  */
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -184,7 +186,9 @@ export async function listFiles(location: string, signal?: AbortSignal): Promise
     const st = await stat(p).catch(() => null);
     if (!st || !st.isFile()) continue;
     const rel = path.relative(base, p).split(path.sep).join('/');
-    files.push({ path: p, rel, size: st.size, mtimeMs: st.mtimeMs, partitions: partitionsOf(rel) });
+    // every `key=value` folder on the path counts, the location's own included (as DuckDB reads them):
+    // `tree/year=2024/` is that year's files with their year column
+    files.push({ path: p, rel, size: st.size, mtimeMs: st.mtimeMs, partitions: partitionsOf(p.split(path.sep).join('/')) });
   }
   if (!files.length) throw CdxError.file('ENOENT', location, 'no file matches this pattern');
   // every file must sit under the same partition keys, in the same order
