@@ -118,6 +118,12 @@ describe('a Hive-partitioned Parquet tree as one dataset', () => {
     expect(Number(n2)).toBe(Number(n));
     expect(sum2).toBe(sum);
     expect(Number(years)).toBe(1);
+    // the partition keys alone
+    const keysOnly = path.join(root, 'keys.csv');
+    const rk = await h.exportDataset({ location: tree, output: keysOnly, columns: ['year', 'month'], where: 'month = 4' }, ctx());
+    const [[nk, sy]] = (await duck(`SELECT count(*), sum(year)::DOUBLE FROM read_csv('${keysOnly}')`)) as [[bigint, number]];
+    const [[nd, syd]] = (await duck(`SELECT count(*), sum(year)::DOUBLE FROM ${HIVE} WHERE month = 4`)) as [[bigint, number]];
+    expect([rk.rows, Number(nk), sy]).toEqual([Number(nd), Number(nd), syd]);
   });
 
   it('a filter on partition keys never reads the other files (a corrupt one among them); the whole tree names it', async () => {

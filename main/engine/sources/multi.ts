@@ -628,6 +628,8 @@ export class MultiSource implements Source {
       throwIfCancelled(opts.signal, 'the read');
       const have = new Set(p.schema!.fields.map((f) => f.name));
       const wanted = out.filter((c) => have.has(c.field.name)).map((c) => c.field.name);
+      // only partition keys asked: one column of the file is read for its row count
+      if (!wanted.length && p.schema!.fields.length) wanted.push(p.schema!.fields[0]!.name);
       const src = p.src ?? await this.openPart(p);
       p.src = undefined;
       let rows = 0;
