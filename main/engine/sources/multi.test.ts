@@ -306,3 +306,21 @@ describe('CSV folders through the native ingest, and mixed folders', () => {
     await expectSameStats(s, from, ['id', 'x']);
   });
 });
+
+describe('files without rows', () => {
+  it('a header-only CSV or an empty Parquet part gives no type: the files with rows decide', async () => {
+    const dir = path.join(root, 'hdr');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'p1.csv'), 'a,b\n');
+    writeFileSync(path.join(dir, 'p2.csv'), 'a,b\n1,x\n2,y\n');
+    writeFileSync(path.join(dir, 'p3.csv'), 'a,b\n');
+    const ov = await h.open({ location: dir }, ctx());
+    expect(ov.dataShape).toBe('2 * {a: int64, b: string}');
+    const pq = path.join(root, 'pq-empty');
+    mkdirSync(pq);
+    await duck(`COPY (SELECT 'x' AS a LIMIT 0) TO '${pq}/p0.parquet' (FORMAT parquet)`);
+    await duck(`COPY (SELECT range AS a FROM range(3)) TO '${pq}/p1.parquet' (FORMAT parquet)`);
+    const s = (await summaryOf(pq)).s;
+    expect([s.rows, s.columns[0]!.type, s.columns[0]!.max]).toEqual([3, 'int64', 2]);
+  });
+});

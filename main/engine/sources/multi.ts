@@ -323,16 +323,24 @@ interface Column {
   type: DataType;
   /** the file where the column was first seen */
   from: string;
+  /** seen only in files without rows so far: its type is a guess the first file with rows replaces */
+  weak?: boolean;
 }
 
 function plainType(t: DataType): DataType {
   return t instanceof Dictionary ? (t.dictionary as DataType) : t;
 }
 
-function unify(infos: { file: ListedFile; schema: ArrowSchema }[], keys: PartitionKey[], location: string): Column[] {
+/**
+ * The files' schemas as one (columns in order of first appearance). A file known to hold no rows
+ * (a header-only CSV, an empty part) gives its columns' names but no evidence of their types: a
+ * file with rows decides them.
+ */
+function unify(infos: { file: ListedFile; schema: ArrowSchema; rows: number | null }[], keys: PartitionKey[], location: string): Column[] {
   const cols = new Map<string, Column>();
   const keyNames = new Set(keys.map((k) => k.name));
-  for (const { file, schema } of infos) {
+  for (const { file, schema, rows } of infos) {
+    const empty = rows === 0;
     for (const af of schema.fields) {
       if (keyNames.has(af.name)) {
         throw CdxError.file('E_BAD_COLUMNS', file.path, `has a column "${af.name}" that is also a partition key of ${location}`, { column: af.name });
@@ -340,10 +348,11 @@ function unify(infos: { file: ListedFile; schema: ArrowSchema }[], keys: Partiti
       const f = fieldFromArrow(af);
       const t = plainType(af.type as DataType);
       const c = cols.get(af.name);
-      if (!c) {
-        cols.set(af.name, { field: { ...f, dictionary: undefined }, type: t, from: file.rel });
+      if (!c || (c.weak && !empty)) {
+        cols.set(af.name, { field: { ...f, dictionary: undefined, nullable: f.nullable }, type: t, from: file.rel, weak: empty });
         continue;
       }
+      if (empty) continue;
       const same = String(c.type) === String(t);
       const w = same ? { ...c.field, nullable: c.field.nullable || f.nullable } : EXACT.has(f.type) || EXACT.has(c.field.type) ? null : widen(c.field, f);
       if (!w) {
@@ -513,7 +522,7 @@ export class MultiSource implements Source {
       if (err) throw (err as PromiseRejectedResult).reason;
       this.warnings = this.parts.flatMap((p) => p.notes ?? []).slice(0, MAX_WARNINGS);
       this.formats = new Set(this.parts.map((p) => p.format!));
-      this.columns = unify(this.parts.map((p) => ({ file: p.file, schema: p.schema! })), this.keys, this.listing.location);
+      this.columns = unify(this.parts.map((p) => ({ file: p.file, schema: p.schema!, rows: p.rows })), this.keys, this.listing.location);
       this.exact = true;
       const warnings = this.warnings;
       const r = await ingestToArrow({ info: () => this.info(), scan: (so) => this.scan(so), close: async () => undefined }, outPath, {
@@ -588,7 +597,7 @@ export class MultiSource implements Source {
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, parts.length) }, work));
     this.formats = new Set(parts.map((p) => p.format!));
-    this.columns = unify(parts.map((p) => ({ file: p.file, schema: p.schema! })), this.keys, this.listing.location);
+    this.columns = unify(parts.map((p) => ({ file: p.file, schema: p.schema!, rows: p.rows })), this.keys, this.listing.location);
     this.exact = exact;
     return this.columns;
   }
