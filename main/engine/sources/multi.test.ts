@@ -15,7 +15,7 @@ import path from 'node:path';
 import { duckQuery as duck } from './testing/oracle';
 import { createEngineHandlers } from '../service';
 import type { HandlerContext } from '../../../shared/rpc';
-import { globRegex, widen } from './multi';
+import { folderFilter, globRegex, widen } from './multi';
 
 const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
 const root = mkdtempSync(path.join(os.tmpdir(), 'cdx-multi-'));
@@ -71,6 +71,14 @@ describe('globs', () => {
     expect(globRegex('**/*.parquet').test('top.parquet')).toBe(true);
     expect(globRegex('2024-0[1-3]-?.csv').test('2024-02-x.csv')).toBe(true);
     expect(globRegex('2024-0[1-3]-?.csv').test('2024-04-x.csv')).toBe(false);
+  });
+  it('a listing walks only the folders that can hold a match', () => {
+    const f = folderFilter('year=202[34]/month=*/*.parquet');
+    expect([f(['year=2024']), f(['year=2022']), f(['year=2023', 'month=1']), f(['year=2023', 'month=1', 'deeper'])]).toEqual([true, false, true, false]);
+    const g = folderFilter('a/**/*.csv');
+    expect([g(['a']), g(['b']), g(['a', 'x', 'y', 'z'])]).toEqual([true, false, true]);
+    expect(folderFilter('**')(['any', 'depth'])).toBe(true);
+    expect(folderFilter('*.csv')(['sub'])).toBe(false);
   });
   it('widen types as the schemas meet', () => {
     const f = (type: string) => ({ name: 'c', type, nullable: false }) as never;

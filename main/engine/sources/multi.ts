@@ -112,7 +112,25 @@ function dataExtension(name: string): boolean {
   return providers.some((p) => p.extensions.some((e) => n.endsWith('.' + e)));
 }
 
-async function walk(dir: string, out: string[], signal?: AbortSignal): Promise<void> {
+/**
+ * Which folders (as path segments below the pattern's base) can hold a match of the pattern, so
+ * that a listing does not walk the rest of a large tree: each segment must match the pattern's
+ * segment at its depth, until a `**`.
+ */
+export function folderFilter(pattern: string): (rel: string[]) => boolean {
+  const segs = pattern.split('/');
+  const res = segs.map((s) => (s.includes('**') ? null : globRegex(s)));
+  return (rel) => {
+    for (let i = 0; i < rel.length; i++) {
+      if (i < segs.length && res[i] === null) return true;
+      if (i >= segs.length - 1) return false; // deeper than the pattern's folders
+      if (!res[i]!.test(rel[i]!)) return false;
+    }
+    return true;
+  };
+}
+
+async function walk(dir: string, out: string[], signal?: AbortSignal, descend?: (rel: string[]) => boolean, rel: string[] = []): Promise<void> {
   throwIfCancelled(signal, 'the listing');
   let entries;
   try {
@@ -126,7 +144,10 @@ async function walk(dir: string, out: string[], signal?: AbortSignal): Promise<v
     // hidden files and Spark/Hive markers (_SUCCESS, _metadata, .crc) are not data
     if (e.name.startsWith('.') || e.name.startsWith('_')) continue;
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out, signal);
+    if (e.isDirectory()) {
+      const below = [...rel, e.name];
+      if (!descend || descend(below)) await walk(p, out, signal, descend, below);
+    }
     else if (e.isFile() || e.isSymbolicLink()) out.push(p);
   }
 }
@@ -176,7 +197,7 @@ export async function listFiles(location: string, signal?: AbortSignal): Promise
       throw CdxError.file('ENOENT', location, `no file matches this pattern (the folder ${base} does not exist)`);
     }
     const all: string[] = [];
-    await walk(base, all, signal);
+    await walk(base, all, signal, folderFilter(segs.slice(firstGlob).join('/')));
     paths = all.filter((p) => re.test(path.relative(base, p).split(path.sep).join('/')));
     if (!paths.length) throw CdxError.file('ENOENT', location, 'no file matches this pattern');
   }
