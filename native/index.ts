@@ -17,7 +17,7 @@ import { CdxError } from '../shared/errors';
 import {
   loadNative, runJob, type Bin2dColumns, type Bin2dKernelOptions, type ColumnKind, type ColumnSummary, type FileHandle, type FilterOp,
   type Hist1dResult, type KernelOptions, type NumericDType, type RawBin2d, type RawColumn, type RawFilter, type RawRows,
-  type Region, type RegionStats,
+  type Region, type RegionStats, type SummaryKernelOptions,
 } from './binding';
 
 // the kernels' argument and result types, declared with the addon's interface
@@ -249,6 +249,17 @@ export interface SummaryOptions extends KernelOptions, FilterOption {
   exactDistinct?: number;
 }
 
+/** The kernel's options with their defaults, for one column or several. */
+function summaryKernelOptions(opts: SummaryOptions): SummaryKernelOptions {
+  return {
+    bins: opts.bins ?? 20,
+    topk: opts.topk ?? 10,
+    lowCardinality: opts.lowCardinality ?? 1000,
+    ...(opts.exactQuantileRows !== undefined ? { exactQuantileRows: opts.exactQuantileRows } : {}),
+    ...(opts.exactDistinct !== undefined ? { exactDistinct: opts.exactDistinct } : {}),
+  };
+}
+
 /** One-pass column summary (a second pass only for the histogram). */
 export function summary(column: ColumnDesc, opts: SummaryOptions = {}): Promise<ColumnSummary> {
   return runJob(
@@ -256,13 +267,7 @@ export function summary(column: ColumnDesc, opts: SummaryOptions = {}): Promise<
     (a, job) =>
       a.summary(
         toRawColumn(column),
-        {
-          bins: opts.bins ?? 20,
-          topk: opts.topk ?? 10,
-          lowCardinality: opts.lowCardinality ?? 1000,
-          ...(opts.exactQuantileRows !== undefined ? { exactQuantileRows: opts.exactQuantileRows } : {}),
-          ...(opts.exactDistinct !== undefined ? { exactDistinct: opts.exactDistinct } : {}),
-        },
+        summaryKernelOptions(opts),
         rawFilter(opts.filter),
         job,
       ),
@@ -309,13 +314,7 @@ export async function summaryColumns(columns: readonly ColumnDesc[], opts: Summa
       (a, job) =>
         a.summary(
           g.map(toRawColumn),
-          {
-            bins: opts.bins ?? 20,
-            topk: opts.topk ?? 10,
-            lowCardinality: opts.lowCardinality ?? 1000,
-            ...(opts.exactQuantileRows !== undefined ? { exactQuantileRows: opts.exactQuantileRows } : {}),
-            ...(opts.exactDistinct !== undefined ? { exactDistinct: opts.exactDistinct } : {}),
-          },
+          summaryKernelOptions(opts),
           rawFilter(opts.filter),
           job,
         ),

@@ -17,14 +17,14 @@
  * copies already built are used, none is started. When the engine stops, builds under way are
  * cancelled and their partial files removed (stopBackgroundWork).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { NativeFile, rawColumn, type ColumnDesc } from '../../native/index';
 import { spatialCopy } from '../../native/spatial';
 import { zoneRange, type ZoneMaps } from '../../native/zones';
 import type { OpenedDataset } from './datasets';
-import { columnZones, derivedPrefix, zoneHome } from './zones';
+import { columnLayout, columnZones, derivedKey, derivedPrefix, nameHash, zoneHome } from './zones';
 
 export interface SpatialCopy {
   x: ColumnDesc;
@@ -59,7 +59,6 @@ function minRows(): number {
   return Number.isFinite(v) && v >= 0 ? v : 16_000_000;
 }
 
-const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
 function spatialDir(ds: OpenedDataset): string | null {
   return ds.zoneDir ? path.join(path.dirname(ds.zoneDir), 'spatial') : null;
@@ -67,16 +66,9 @@ function spatialDir(ds: OpenedDataset): string | null {
 
 function identity(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc): { file: string; key: string } | null {
   const dir = spatialDir(ds);
-  if (!dir) return null;
-  let st;
-  try {
-    st = statSync(ds.storage.path);
-  } catch {
-    return null;
-  }
-  const layout = (c: ColumnDesc) => `${c.name}:${c.dtype}:${c.chunks.length}:${c.chunks[0]?.data.offset ?? 0}:${c.chunks.at(-1)?.data.offset ?? 0}`;
-  const key = JSON.stringify([ds.storage.path, st.size, st.mtimeMs, st.ino, layout(x), layout(y), ds.rows]);
-  return { file: path.join(dir, derivedPrefix(ds.storage.path) + short(x.name + '\u0000' + y.name) + '.xy'), key };
+  const key = dir ? derivedKey(ds.storage.path, columnLayout(x), columnLayout(y)) : null;
+  if (!key) return null;
+  return { file: path.join(dir!, derivedPrefix(ds.storage.path) + nameHash(x.name + '\u0000' + y.name) + '.xy'), key };
 }
 
 async function load(file: string, meta: Meta): Promise<SpatialCopy> {

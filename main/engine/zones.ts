@@ -30,11 +30,30 @@ export interface ZoneHome {
   prefix?: string;
 }
 
-const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+/** a short file-name-safe hash */
+export const nameHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+
+/** What a column looks like in its storage file (name, type, batches, where they start and end, rows). */
+export function columnLayout(c: ColumnDesc): string {
+  return `${c.name}:${c.dtype}:${c.chunks.length}:${c.chunks[0]?.data.offset ?? 0}:${c.chunks.at(-1)?.data.offset ?? 0}:${c.chunks.reduce((s, k) => s + k.rows, 0)}`;
+}
+
+/**
+ * The key of something derived from a storage file as it is now (its size, mtime and inode) and
+ * from `parts`; null when the file cannot be stat'ed.
+ */
+export function derivedKey(storagePath: string, ...parts: unknown[]): string | null {
+  try {
+    const st = statSync(storagePath);
+    return JSON.stringify([storagePath, st.size, st.mtimeMs, st.ino, ...parts]);
+  } catch {
+    return null;
+  }
+}
 
 /** The start of the name of every file derived from a storage file (zone maps, spatial copies), so that they go with it. */
 export function derivedPrefix(storagePath: string): string {
-  return short(storagePath) + '-';
+  return nameHash(storagePath) + '-';
 }
 
 /** Where a dataset's zones live. */
@@ -46,17 +65,9 @@ const memo = new WeakMap<ColumnDesc, Promise<ZoneMaps>>();
 const known = new WeakMap<ColumnDesc, ZoneMaps>();
 
 function identity(home: ZoneHome, c: ColumnDesc): { file: string; key: string } | null {
-  if (!home.dir) return null;
-  let st;
-  try {
-    st = statSync(home.storagePath);
-  } catch {
-    return null;
-  }
-  const layout = `${c.dtype}:${c.chunks.length}:${c.chunks[0]?.data.offset ?? 0}:${c.chunks.at(-1)?.data.offset ?? 0}:${c.chunks.reduce((s, k) => s + k.rows, 0)}`;
-  const key = JSON.stringify([home.storagePath, c.name, st.size, st.mtimeMs, st.ino, layout, ZONE_ROWS]);
-  const name = (home.prefix ?? derivedPrefix(home.storagePath)) + short(c.name) + '.zones';
-  return { file: path.join(home.dir, name), key };
+  const key = home.dir ? derivedKey(home.storagePath, columnLayout(c), ZONE_ROWS) : null;
+  if (!key) return null;
+  return { file: path.join(home.dir!, (home.prefix ?? derivedPrefix(home.storagePath)) + nameHash(c.name) + '.zones'), key };
 }
 
 /** where the values start: the first multiple of 8 after the header's newline at `nl` */
