@@ -111,6 +111,20 @@ describe('a Hive-partitioned Parquet tree as one dataset', () => {
     expect(one.rows).toBe(Number(n));
   });
 
+  it("the Info view's file list: every file's rows and partition values, as DuckDB reads each file", async () => {
+    const ov = await h.open({ location: tree }, ctx());
+    const meta = JSON.parse(ov.metadata.files!) as { path: string; rows: number; size: number; partitions: Record<string, string> }[];
+    const per = (await duck(`SELECT filename, count(*), any_value(year), any_value(month) FROM read_parquet('${tree}/**/*.parquet', hive_partitioning = true, filename = true) GROUP BY filename`)) as [string, bigint, bigint, bigint][];
+    const want = new Map(per.map(([f, c, y, m]) => [path.relative(tree, f).split(path.sep).join('/'), { rows: Number(c), partitions: { year: String(y), month: String(m) } }]));
+    expect(meta.length).toBe(want.size);
+    for (const f of meta) expect({ rows: f.rows, partitions: f.partitions }, f.path).toEqual(want.get(f.path));
+    // a folder of files without partitions lists no partition values
+    const csv = await h.open({ location: csvDir }, ctx());
+    const files = JSON.parse(csv.metadata.files!) as { path: string; rows: number; partitions?: unknown }[];
+    expect(files.map((f) => f.partitions)).toEqual(files.map(() => undefined));
+    expect(files.reduce((a, f) => a + f.rows, 0)).toBe(csv.rows);
+  });
+
   it('filters on partition keys agree with DuckDB (summary and convert)', async () => {
     for (const where of ['year = 2010', 'year >= 2020 and month in (2, 7)', 'month between 3 and 4 and x > 100']) {
       const { s } = await summaryOf(tree, where);

@@ -13,7 +13,8 @@
  *    do not meet (text against numbers, different time units) are an error naming both files;
  *  - `prune(filter)` (a declared capability) drops, before anything of them is read, the files
  *    whose partition values the filter's partition-key conditions rule out;
- *  - info()'s metadata lists the files and, after a scan, each one's row count.
+ *  - info()'s metadata lists the files with their partition values and, after a scan, each one's
+ *    row count.
  * CSV files are typed over the whole file first (as a single CSV's scan does), so no batch must
  * widen after the schema was given; a folder of CSVs only goes into the cache through each file's
  * native ingest (the `nativeIngest` capability: staged Arrow files, then concatenated). The freshness of a catalog entry is `fingerprint()` of the
@@ -633,7 +634,11 @@ export class MultiSource implements Source {
       rows,
       schema: { fields: cols.map((c) => c.field) },
       metadata: {
-        files: JSON.stringify(this.parts.map((p) => ({ path: p.file.rel, rows: p.rows, size: p.file.size }))),
+        // each file with its rows (known after a scan, or from a footer) and its partition values (the Info view's file list)
+        files: JSON.stringify(this.parts.map((p) => ({
+          path: p.file.rel, rows: p.rows, size: p.file.size,
+          ...(this.keys.length ? { partitions: Object.fromEntries(p.file.partitions) } : {}),
+        }))),
         fileCount: String(this.parts.length),
         folder: this.listing.base,
         ...(this.keys.length ? { partitioning: 'hive', partitionKeys: this.keys.map((k) => k.name).join(',') } : {}),
