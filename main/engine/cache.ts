@@ -81,8 +81,9 @@ export async function ingestToArrow(source: Source, outPath: string, opts: ScanO
     await rename(tmp, outPath);
     return { rows, batches, bytes };
   } catch (e) {
-    writer.abort();
+    // (writer.abort() would reject the node stream's pending read with an iterator result: an unhandled rejection)
     sink.destroy();
+    try { writer.close(); } catch { /* already failed */ }
     await written.catch(() => undefined);
     await rm(tmp, { force: true });
     throw e;

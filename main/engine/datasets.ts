@@ -45,6 +45,15 @@ export interface OpenedDataset {
   sample: boolean;
   /** column -> the type the user chose (catalog; applied when the dataset is read) */
   typeOverrides?: Record<string, string>;
+  /**
+   * a dataset whose columns are read when first needed (a remote Parquet file read by ranges,
+   * main/engine/remote/columns.ts): `ensure` reads the named ones into the cache and maps them
+   * into `columns`; Datasets.open/get call it with the columns a request names
+   */
+  lazy?: {
+    ensure(names: string[], opts?: { signal?: AbortSignal; onProgress?: (done: number, stage: string) => void }): Promise<void>;
+    close(): Promise<void>;
+  };
 }
 
 export interface OpenOptions {
@@ -52,6 +61,17 @@ export interface OpenOptions {
   onProgress?: (done: number, stage: string) => void;
   /** read the source again even when its cache is fresh (the user changed a column's type) */
   reingest?: boolean;
+  /**
+   * the columns the caller will read (a dataset read lazily reads only these now); absent: every
+   * column; [] the schema only
+   */
+  columns?: string[];
+}
+
+/** Makes sure the columns a request reads are in the dataset (a lazily read remote file reads them now). */
+export async function needColumns(ds: OpenedDataset, names: string[] | undefined, opts: OpenOptions = {}): Promise<OpenedDataset> {
+  if (ds.lazy) await ds.lazy.ensure(names ?? ds.schema.fields.map((f) => f.name), { signal: opts.signal, onProgress: opts.onProgress });
+  return ds;
 }
 
 /** The cache file of a location (and of the column types the user chose: a change writes a new file beside the old). */
@@ -104,10 +124,10 @@ export class Datasets {
   async open(location: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
     // http(s): downloaded into the cache folder (kept while the remote's ETag / Last-Modified / size hold) and read from there under its URL (main/engine/remote)
     if (isHttpLocation(location)) {
-      return openHttp({
+      return needColumns(await openHttp({
         catalog: this.catalog, cacheDir: this.cacheDir, opened: (id) => this.open_.get(id),
         mapColumns: (s, k, f) => this.mapColumns(s, k, f), remember: (...a) => this.remember(...a),
-      }, location, opts);
+      }, location, opts), opts.columns, opts);
     }
     const { path: file, inner } = await splitLocation(absolute(location));
     const loc = inner !== undefined ? `${file}::${inner}` : file;
@@ -253,7 +273,7 @@ export class Datasets {
   /** An open dataset by catalog id, reopening it from its location when needed. */
   async get(id: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
     const memo = this.open_.get(id);
-    if (memo) return memo;
+    if (memo) return needColumns(memo, opts.columns, opts);
     if (id === 'sample') {
       const sid = this.ensureSample();
       if (sid) return this.get(sid, opts);
@@ -270,6 +290,8 @@ export class Datasets {
    * streams any other from the file, so converting does not fill the catalog.
    */
   async openIfCatalogued(location: string, opts: OpenOptions = {}): Promise<OpenedDataset | null> {
+    // a remote file is read through the cache in any case (downloaded, or its columns by ranges)
+    if (isHttpLocation(location)) return this.open(location, opts);
     const { path: file, inner } = await splitLocation(absolute(location));
     const loc = inner !== undefined ? `${file}::${inner}` : file;
     const known = this.catalog.byLocation(loc);
@@ -326,7 +348,8 @@ export class Datasets {
     const e = this.catalog.remove(id);
     const storage = this.open_.get(id)?.storage.path;
     this.open_.delete(id);
-    if (e?.cachePath && e.cachePath.startsWith(this.cacheDir + path.sep)) await rm(e.cachePath, { force: true });
+    // (a remote file read by ranges keeps its columns in a folder: remote/columns.ts)
+    if (e?.cachePath && e.cachePath.startsWith(this.cacheDir + path.sep)) await rm(e.cachePath, { force: true, recursive: true });
     // its zone maps and spatial copies (main/engine/zones.ts, spatial.ts)
     if (e) removeDerived(this.cacheDir, storage ?? e.cachePath ?? e.location);
     if (id === this.sampleId) this.sampleId = null;

@@ -13,7 +13,8 @@ import { compileFor, whereExpr, type CompiledFilter } from './filter';
 import { takeRowsIPC } from '../../native/select';
 import { Selections } from './selection';
 import { appVersion, dataHome } from './paths';
-import { Datasets, type OpenedDataset } from './datasets';
+import { Datasets, needColumns, type OpenedDataset } from './datasets';
+import { columnsOf } from '../../shared/expr/bind';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumns } from './summarize';
 import { browse } from './browse';
@@ -71,6 +72,22 @@ function remoteOverview(entry: CatalogEntry, ds: SqlDataset): DatasetOverview {
     remote: ds.remote(),
     unsupported: [],
   };
+}
+
+/** The columns a filter reads (a lazily read dataset reads them with the request's own); none when it does not parse (the request reports that). */
+function whereColumns(where: string | undefined): string[] {
+  if (!where?.trim()) return [];
+  try {
+    const e = whereExpr(where);
+    return e ? columnsOf(e) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The columns a plot request reads. */
+function plotColumns(p: { x?: string; y?: string; color?: string; column?: string; where?: string }): string[] {
+  return [p.x, p.y, p.color, p.column].filter((c): c is string => typeof c === 'string' && c.length > 0).concat(whereColumns(p.where));
 }
 
 function ipcOf(batch: RecordBatch): Uint8Array {
@@ -157,7 +174,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         const r = await remote().open(location, { signal: ctx.signal });
         return remoteOverview(r.entry, r.ds);
       }
-      const ds = await store().open(location, { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
+      // (a remote Parquet file read by ranges reads its footer now, its columns when a view needs them)
+      const ds = await store().open(location, { signal: ctx.signal, columns: [], onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
       return overviewOf(ds);
     },
 
@@ -209,7 +227,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     async overview({ dataset }, ctx) {
       const r = await db(dataset, ctx.signal);
       if (r) return remoteOverview(r.entry, r.ds);
-      return overviewOf(await store().get(dataset, { signal: ctx.signal }));
+      return overviewOf(await store().get(dataset, { signal: ctx.signal, columns: [] }));
     },
 
     async columnStats({ dataset, column }, ctx): Promise<ColumnStats> {
@@ -222,7 +240,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
           computedBy: `the database (${r.ds.serverVersion})`,
         };
       }
-      const ds = await store().get(dataset, { signal: ctx.signal });
+      const ds = await store().get(dataset, { signal: ctx.signal, columns: [column] });
       const c = ds.columns.get(column);
       if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no readable column "${column}"`, { file: ds.location, column });
       if (c.kind !== 'numeric' || c.logical) throw new CdxError('E_BAD_TYPE', `${ds.location}: column "${column}" is not a plain number`, { file: ds.location, column });
@@ -261,7 +279,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         if (!where && !columns?.length) store().catalog.setSummary(r.entry.id, result);
         return result;
       }
-      const ds = await store().get(dataset, { signal: ctx.signal });
+      const ds = await store().get(dataset, { signal: ctx.signal, columns: [] });
+      await needColumns(ds, columns?.length ? [...columns, ...whereColumns(where)] : undefined, { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
       const fields = columns?.length
         ? columns.map((n) => {
             const f = ds.schema.fields.find((x) => x.name === n);
@@ -300,7 +319,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         // (a filtered window's rows are numbered in the filtered view: the database keeps no row numbers)
         return { offset: w.offset, rows: n, total: w.total, ...(where ? { rowIds: Float64Array.from({ length: n }, (_, i) => w.offset + i) } : {}), ipc: ipcOf(w.batch) };
       }
-      const ds = await store().get(dataset, { signal: ctx.signal });
+      const ds = await store().get(dataset, { signal: ctx.signal, columns: columns?.length ? [...columns, ...whereColumns(where)] : undefined });
       if (!Number.isInteger(offset) || offset < 0) throw new CdxError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
       if (!Number.isInteger(limit) || limit < 0) throw new CdxError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
       const names = columns?.length ? columns : ds.schema.fields.map((f) => f.name).filter((n2) => ds.columns.has(n2));
@@ -330,24 +349,24 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     plotRanges: async (p, ctx) => {
       const r = await db(p.dataset, ctx.signal);
       if (r) return r.ds.plotRanges(p.columns, { signal: ctx.signal }, p.noRange);
-      return plotRanges(await store().get(p.dataset, { signal: ctx.signal }), p, ctx.signal);
+      return plotRanges(await store().get(p.dataset, { signal: ctx.signal, columns: p.columns }), p, ctx.signal);
     },
     density: async (p, ctx) => {
       const r = await db(p.dataset, ctx.signal);
       if (r) return r.ds.density(p, whereExpr(p.where), { signal: ctx.signal });
-      const ds = await store().get(p.dataset, { signal: ctx.signal });
+      const ds = await store().get(p.dataset, { signal: ctx.signal, columns: plotColumns(p) });
       return density(ds, p, whereExpr(p.where), ctx);
     },
     points: async (p, ctx) => {
       const r = await db(p.dataset, ctx.signal);
       if (r) return r.ds.points(p, whereExpr(p.where), { signal: ctx.signal });
-      const ds = await store().get(p.dataset, { signal: ctx.signal });
+      const ds = await store().get(p.dataset, { signal: ctx.signal, columns: plotColumns(p) });
       return points(ds, p, whereExpr(p.where), ctx);
     },
     histogram: async (p, ctx) => {
       const r = await db(p.dataset, ctx.signal);
       if (r) return r.ds.histogram(p, whereExpr(p.where), { signal: ctx.signal });
-      const ds = await store().get(p.dataset, { signal: ctx.signal });
+      const ds = await store().get(p.dataset, { signal: ctx.signal, columns: plotColumns(p) });
       return histogram(ds, p, whereExpr(p.where), ctx.signal);
     },
   };

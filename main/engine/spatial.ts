@@ -66,7 +66,8 @@ function spatialDir(ds: OpenedDataset): string | null {
 
 function identity(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc): { file: string; key: string } | null {
   const dir = spatialDir(ds);
-  const key = dir ? derivedKey(ds.storage.path, columnLayout(x), columnLayout(y)) : null;
+  // keyed by the files that hold the columns (the storage file, or a lazily read dataset's column files)
+  const key = dir ? derivedKey(typeof x.file === 'string' ? x.file : ds.storage.path, columnLayout(x), typeof y.file === 'string' ? y.file : '', columnLayout(y)) : null;
   if (!key) return null;
   return { file: path.join(dir!, derivedPrefix(ds.storage.path) + nameHash(x.name + '\u0000' + y.name) + '.xy'), key };
 }

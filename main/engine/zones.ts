@@ -65,7 +65,8 @@ const memo = new WeakMap<ColumnDesc, Promise<ZoneMaps>>();
 const known = new WeakMap<ColumnDesc, ZoneMaps>();
 
 function identity(home: ZoneHome, c: ColumnDesc): { file: string; key: string } | null {
-  const key = home.dir ? derivedKey(home.storagePath, columnLayout(c), ZONE_ROWS) : null;
+  // keyed by the file that holds the column (the storage file, or one of a lazily read dataset's column files)
+  const key = home.dir ? derivedKey(typeof c.file === 'string' ? c.file : home.storagePath, columnLayout(c), ZONE_ROWS) : null;
   if (!key) return null;
   return { file: path.join(home.dir!, (home.prefix ?? derivedPrefix(home.storagePath)) + nameHash(c.name) + '.zones'), key };
 }

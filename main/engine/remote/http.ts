@@ -16,6 +16,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CdxError, type ErrorCode } from '../../../shared/errors';
+import type { ReadOptions, RemoteFile } from './file';
 
 export function isHttpLocation(location: string): boolean {
   return /^https?:\/\//i.test(location);
@@ -310,4 +311,78 @@ function writeBody(res: IncomingMessage, file: string, at: { done: number }, sta
       out.end(() => resolve());
     });
   });
+}
+
+/**
+ * Bytes [start, end) of the file (one range request, retried on transient failures). With
+ * `opts.version` the request carries `If-Match` (its ETag) or `If-Unmodified-Since` (its
+ * Last-Modified): a server whose file changed answers 412 and the read fails with E_STALE, so two
+ * versions are never mixed; the answer's own validators are checked too, for servers that ignore
+ * the condition. A server that ignores ranges (200) is refused here: the caller reads it as a stream.
+ */
+export async function readRange(url: string, start: number, end: number, opts: HttpOptions & ReadOptions = {}): Promise<Uint8Array> {
+  if (!(end > start)) return new Uint8Array(0);
+  const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
+  const v = opts.version;
+  if (v?.etag) headers['if-match'] = v.etag;
+  else if (v?.lastModified) headers['if-unmodified-since'] = v.lastModified;
+  return retrying(url, opts, async () => {
+    const res = await send(url, 'GET', headers, opts.signal);
+    const s = res.statusCode ?? 0;
+    if (s === 412) {
+      res.resume();
+      throw fail('E_STALE', url, `the file changed on the server while it was read (it is no longer ${describe(v!)}); open it again`);
+    }
+    if (s === 200) {
+      res.destroy();
+      throw fail('E_UNSUPPORTED', url, 'the server does not answer byte ranges (it sent the whole file)');
+    }
+    if (s !== 206) throw statusError(url, res);
+    const now = stampOf(res);
+    if (v && (now.etag || now.lastModified) && !sameVersion({ ...v, size: null }, { ...now, size: null })) {
+      res.resume();
+      throw fail('E_STALE', url, `the file changed on the server while it was read (${describe(v)} → ${describe(now)}); open it again`);
+    }
+    const m = /bytes\s+(\d+)-(\d+)/.exec(String(res.headers['content-range'] ?? ''));
+    if (!m || Number(m[1]) !== start) {
+      res.resume();
+      throw fail('E_READ', url, `the server answered a range that was not asked for (${res.headers['content-range'] ?? 'none'})`);
+    }
+    const want = Math.min(end, now.size ?? end) - start;
+    const buf = new Uint8Array(want);
+    let got = 0;
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (c: Buffer) => {
+        const n = Math.min(c.length, want - got);
+        if (n > 0) buf.set(c.subarray(0, n), got);
+        got += n;
+        opts.onBytes?.(n);
+      });
+      res.on('aborted', () => reject(Object.assign(new Error(`the connection closed after ${got} of ${want} bytes`), { code: 'SHORT_BODY' })));
+      res.on('error', (e) => reject((e as { code?: string }).code ? e : Object.assign(e, { code: 'SHORT_BODY' })));
+      res.on('end', () => resolve());
+    });
+    if (got < want) throw Object.assign(new Error(`the connection closed after ${got} of ${want} bytes`), { code: 'SHORT_BODY' });
+    if (end > (now.size ?? end)) throw fail('E_TRUNCATED', url, `the file has ${now.size} bytes, fewer than the ${end} expected: it is truncated or changed`);
+    return buf;
+  });
+}
+
+/** An http(s) URL as a RemoteFile (file.ts). */
+export function httpFile(location: string, policy: Pick<HttpOptions, 'tries' | 'backoffMs'> = {}): RemoteFile {
+  const display = displayUrl(location);
+  const name = (() => {
+    try {
+      return decodeURIComponent(new URL(display).pathname.split('/').pop() || 'download');
+    } catch {
+      return 'download';
+    }
+  })();
+  return {
+    display,
+    name,
+    stat: (opts = {}) => statRemote(location, { ...policy, ...opts }),
+    read: (start, end, opts = {}) => readRange(location, start, end, { ...policy, ...opts }),
+    download: (dest, opts = {}) => download(location, dest, { ...policy, ...opts }),
+  };
 }

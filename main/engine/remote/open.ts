@@ -19,7 +19,11 @@ import type { Catalog, CatalogEntry } from '../catalog';
 import type { OpenedDataset, OpenOptions } from '../datasets';
 import { ingestToArrow } from '../cache';
 import { openSource } from '../sources/registry';
-import { displayUrl, download, readTail, sameVersion, statRemote, type HttpOptions, type RemoteStamp } from './http';
+import { removeDerived } from '../spatial';
+import { openParquetBytes } from '../sources/parquet';
+import { displayUrl, httpFile, sameVersion, type HttpOptions, type RemoteStamp } from './http';
+import type { RemoteFile } from './file';
+import { RemoteColumns } from './columns';
 
 /** What datasets.ts lends this module: its catalog, cache folder and the steps it shares with local files. */
 export interface RemoteHost {
@@ -40,6 +44,17 @@ export const httpPolicy: Pick<HttpOptions, 'tries' | 'backoffMs'> = {};
 
 const ETAG = 'http.etag';
 const LAST_MODIFIED = 'http.last-modified';
+/** set on a Parquet file read column by column through range requests (columns.ts) */
+const LAZY = 'remote.columns';
+
+/** The transport of a remote location (http.ts; S3 joins here). */
+export function remoteFileOf(location: string): RemoteFile {
+  return httpFile(location, httpPolicy);
+}
+
+function isParquetName(key: string): boolean {
+  return /\.(parquet|parq|pq)$/i.test(new URL(key).pathname);
+}
 
 function mtimeOf(s: RemoteStamp): number {
   const t = s.lastModified ? Date.parse(s.lastModified) : NaN;
@@ -68,15 +83,20 @@ export function openHttp(host: RemoteHost, location: string, opts: OpenOptions =
 
 async function doOpen(host: RemoteHost, location: string, key: string, opts: OpenOptions): Promise<OpenedDataset> {
   const http: HttpOptions = { ...httpPolicy, signal: opts.signal };
+  const file = remoteFileOf(location);
   const known = host.catalog.byLocation(key);
   opts.onProgress?.(0, 'reading');
+  let stamp: RemoteStamp | null = null;
   if (known && !opts.reingest) {
-    const stamp = await statRemote(location, http);
+    stamp = await file.stat(http);
     if (fresh(known, stamp)) {
       const memo = host.opened(known.id);
       if (memo && existsSync(memo.storage.path)) {
         host.catalog.touch(known.id);
         return memo;
+      }
+      if (known.metadata?.[LAZY] && known.schema && known.cachePath) {
+        return lazyDataset(host, file, stamp, known, known.cachePath, known.schema, known.warnings, known.metadata, known.rows ?? 0);
       }
       if (known.schema && known.cachePath && existsSync(known.cachePath)) {
         const kind = known.metadata?.['http.mapped'] === 'npy' ? 'npy' : 'arrow';
@@ -86,19 +106,19 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
       }
     }
   }
-  // a Parquet file is read from its footer: its last bytes tell a truncated file before any download
-  if (/\.(parquet|parq|pq)$/i.test(new URL(key).pathname)) {
-    const tail = await readTail(location, 8, http);
-    const magic = tail ? String.fromCharCode(...tail.bytes.subarray(-4)) : 'PAR1';
-    if (magic !== 'PAR1' && magic !== 'PARE') {
-      throw CdxError.file('E_TRUNCATED', key, 'does not end with the Parquet magic PAR1 (its last 8 bytes read): the file is truncated or incomplete, or not Parquet');
+  // a Parquet file on a server that answers ranges: its footer now, its columns when they are needed
+  if (isParquetName(key)) {
+    stamp ??= await file.stat(http);
+    if (stamp.ranges && stamp.size !== null) {
+      const lazy = await openLazyParquet(host, file, stamp, known, opts);
+      if (lazy) return lazy;
     }
   }
   const dir = path.join(host.cacheDir, 'remote');
   await mkdir(dir, { recursive: true });
   const copy = path.join(dir, copyName(key));
   opts.onProgress?.(0, 'downloading');
-  const stamp = await download(location, copy, {
+  stamp = await file.download(copy, {
     ...http,
     onBytes: (done, total) => opts.onProgress?.(total ? done / total : 0, `downloading ${done} bytes`),
   });
@@ -134,6 +154,7 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
       if (stamp.lastModified) metadata[LAST_MODIFIED] = stamp.lastModified;
       if (info.inPlace) metadata['http.mapped'] = info.inPlace.kind;
       const size = stamp.size ?? 0;
+      await dropOld(host, known, storage.path);
       const entry = host.catalog.upsert({
         location: key, format: info.format, size, mtimeMs: mtimeOf(stamp), schema: info.schema, rows,
         cachePath: storage.path, warnings: info.warnings, metadata,
@@ -152,6 +173,70 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
   } finally {
     if (!keepCopy) await rm(copy, { force: true }).catch(() => undefined);
   }
+}
+
+/** The column folder of one version of a remote Parquet file. */
+function columnDir(host: RemoteHost, key: string, stamp: RemoteStamp): string {
+  return path.join(host.cacheDir, 'remote', copyName(`${key}\u0000${stamp.size}\u0000${stamp.etag ?? ''}\u0000${stamp.lastModified ?? ''}`) + '.cols');
+}
+
+/** An older version's cache (a column folder or a cache file) once a new one replaces it. */
+async function dropOld(host: RemoteHost, known: CatalogEntry | null, now: string): Promise<void> {
+  const old = known?.cachePath;
+  if (!old || old === now || !old.startsWith(host.cacheDir + path.sep)) return;
+  await rm(old, { recursive: true, force: true }).catch(() => undefined);
+  removeDerived(host.cacheDir, old);
+}
+
+/**
+ * A Parquet file read by ranges: the footer now (schema, rows), the columns when a request needs
+ * them (columns.ts). Null when the server turns out not to answer ranges after all (the caller
+ * downloads the file as a stream).
+ */
+async function openLazyParquet(host: RemoteHost, file: RemoteFile, stamp: RemoteStamp, known: CatalogEntry | null, opts: OpenOptions): Promise<OpenedDataset | null> {
+  const key = file.display;
+  const dir = columnDir(host, key, stamp);
+  const cols = new RemoteColumns(dir, file, stamp, (s, k, f) => host.mapColumns(s, k, f));
+  const reader = cols.reader;
+  reader.state.signal = opts.signal;
+  let source;
+  try {
+    opts.onProgress?.(0, 'reading the footer');
+    source = await openParquetBytes(cols.reader);
+  } catch (e) {
+    if (e instanceof CdxError && e.code === 'E_UNSUPPORTED' && /byte ranges/.test(e.message)) return null;
+    throw e;
+  } finally {
+    reader.state.signal = undefined;
+  }
+  const info = await source.info();
+  cols.adopt(source);
+  const metadata: Record<string, string> = { ...info.metadata, [LAZY]: 'parquet' };
+  if (stamp.etag) metadata[ETAG] = stamp.etag;
+  if (stamp.lastModified) metadata[LAST_MODIFIED] = stamp.lastModified;
+  await dropOld(host, known, dir);
+  const rows = info.rows ?? 0;
+  const entry = host.catalog.upsert({
+    location: key, format: 'parquet', size: stamp.size ?? 0, mtimeMs: mtimeOf(stamp), schema: info.schema, rows,
+    cachePath: dir, warnings: info.warnings, metadata,
+  });
+  if (known && !fresh(known, stamp)) host.catalog.setSummary(entry.id, null);
+  opts.onProgress?.(1, 'ready');
+  return lazyDataset(host, file, stamp, entry, dir, info.schema, info.warnings, metadata, rows, cols);
+}
+
+function lazyDataset(
+  host: RemoteHost, file: RemoteFile, stamp: RemoteStamp, entry: CatalogEntry, dir: string, schema: NonNullable<CatalogEntry['schema']>,
+  warnings: OpenedDataset['warnings'], metadata: Record<string, string>, rows: number, cols?: RemoteColumns,
+): OpenedDataset {
+  const lazy = cols ?? new RemoteColumns(dir, file, stamp, (s, k, f) => host.mapColumns(s, k, f));
+  const ds = host.remember(entry, file.display, 'parquet', stamp.size ?? entry.size, rows, schema, metadata, warnings, { kind: 'cache', path: dir }, new Map(), new Map());
+  lazy.mapCached(ds);
+  ds.lazy = {
+    ensure: (names, o) => lazy.ensure(ds, names, o),
+    close: () => lazy.close(),
+  };
+  return ds;
 }
 
 /** A reader's error about the downloaded copy, told about the URL instead. */

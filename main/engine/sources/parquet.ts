@@ -112,22 +112,60 @@ interface AsyncBuffer {
 /** Bytes of the row group being read, already checked (see pageChecker). */
 interface Window { start: number; bytes: Uint8Array }
 
-function fileBuffer(fh: FileHandle, size: number, path: string, current?: () => Window | undefined): AsyncBuffer {
+/**
+ * Where a Parquet file's bytes come from: a local file handle, or a remote file read by ranges
+ * (main/engine/remote: http, S3). Reads are bounds-checked against `size` before they are asked for.
+ */
+export interface ParquetBytes {
+  /** the file or URL, as messages name it */
+  name: string;
+  size: number;
+  /** bytes [start, end): exactly that many, or an error */
+  read(start: number, end: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+  /**
+   * the selected column chunks of a row group are read as one span when the bytes between them are
+   * fewer than this (a local file: always one span); a remote file reads each chunk (or neighbours
+   * closer than this) on its own, so unselected columns never travel
+   */
+  gap: number;
+  /** bytes read from the end for the footer in the first request (hyparquet reads more when the footer is larger) */
+  tailFetch: number;
+}
+
+function localBytes(fh: FileHandle, size: number, path: string): ParquetBytes {
+  return {
+    name: path, size, gap: Infinity, tailFetch: 1 << 19,
+    read: (start, e) => readRange(fh, size, path, start, e),
+    close: () => fh.close().catch(() => undefined),
+  };
+}
+
+function fileBuffer(src: ParquetBytes, current?: () => Window[]): AsyncBuffer {
+  const size = src.size;
   return {
     byteLength: size,
     slice(start: number, end?: number): Promise<ArrayBuffer> {
-      const w = current?.();
       const e = end === undefined ? size : end;
-      if (w && start >= w.start && e <= w.start + w.bytes.length && start <= e) {
-        return Promise.resolve(w.bytes.slice(start - w.start, e - w.start).buffer);
+      for (const w of current?.() ?? []) {
+        if (start >= w.start && e <= w.start + w.bytes.length && start <= e) {
+          return Promise.resolve(w.bytes.slice(start - w.start, e - w.start).buffer);
+        }
       }
       // hyparquet starts several reads at once and awaits them one by one: a failed read must not
       // also surface as an unhandled rejection, so each promise carries a no-op handler
-      const p = readRange(fh, size, path, start, e);
+      const p = checkedRead(src, start, e);
       p.catch(() => undefined);
-      return p.then((b) => b.buffer as ArrayBuffer);
+      return p.then((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer);
     },
   };
+}
+
+function checkedRead(src: ParquetBytes, start: number, e: number): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(e) || start < 0 || e > src.size || start > e) {
+    return Promise.reject(CdxError.file('E_CORRUPT', src.name, `Parquet read of bytes ${start}..${e} lies outside the file (${src.size} bytes)`));
+  }
+  return src.read(start, e);
 }
 
 async function readRange(fh: FileHandle, size: number, path: string, start: number, e: number): Promise<Uint8Array> {
@@ -142,6 +180,18 @@ async function readRange(fh: FileHandle, size: number, path: string, start: numb
     done += bytesRead;
   }
   return buf;
+}
+
+/** The byte spans to read for chosen column chunks: neighbours closer than `gap` read as one. */
+export function spansOf(chunks: { start: number; end: number }[], gap: number): { start: number; end: number }[] {
+  const sorted = [...chunks].sort((a, b) => a.start - b.start);
+  const out: { start: number; end: number }[] = [];
+  for (const c of sorted) {
+    const last = out.at(-1);
+    if (last && c.start - last.end <= gap) last.end = Math.max(last.end, c.end);
+    else out.push({ ...c });
+  }
+  return out;
 }
 
 const unitOf = (u: string | undefined): TimeUnit => (u === 'MILLIS' ? 'ms' : u === 'NANOS' ? 'ns' : 'us');
@@ -287,44 +337,53 @@ function readMetadata(md: any): any {
 }
 
 class ParquetSource implements Source {
-  private window: Window | undefined;
+  private windows: Window[] = [];
   private file: AsyncBuffer;
   private check: (start: number, bytes: Uint8Array) => void;
+  private path: string;
 
   private constructor(
-    private path: string,
-    private fh: FileHandle,
-    private size: number,
+    private src: ParquetBytes,
     private md: any,
     root: any,
     private cols: ColumnMap[],
     private warnings: IngestWarning[],
     private metadata: Record<string, string>,
   ) {
-    this.file = fileBuffer(fh, size, path, () => this.window);
-    this.check = pageChecker(md, root, path);
+    this.path = src.name;
+    this.file = fileBuffer(src, () => this.windows);
+    this.check = pageChecker(md, root, src.name);
   }
 
   static async open(path: string): Promise<ParquetSource> {
     const size = (await stat(path)).size;
     const fh = await open(path, 'r');
+    return ParquetSource.from(localBytes(fh, size, path));
+  }
+
+  /** A Parquet file read through `src` (local, or remote by ranges); `src` is closed with the source, or here on failure. */
+  static async from(src: ParquetBytes): Promise<ParquetSource> {
+    const { name: path, size } = src;
     try {
-      const head = new Uint8Array(4);
-      const tail = new Uint8Array(4);
-      await fh.read(head, 0, 4, 0);
-      await fh.read(tail, 0, 4, Math.max(0, size - 4));
+      if (size < 12) throw CdxError.file('E_CORRUPT', path, 'not a Parquet file (shorter than its magic numbers and footer)');
+      const head = await src.read(0, 4);
+      const tail8 = await src.read(size - 8, size);
+      const tail = tail8.subarray(4);
+      // the footer's length is in the last 8 bytes: a remote file reads exactly the footer next
+      const footerLen = new DataView(tail8.buffer, tail8.byteOffset, 8).getUint32(0, true);
       const txt = (b: Uint8Array) => String.fromCharCode(...b);
       if (txt(head) === 'PARE' || txt(tail) === 'PARE') {
         throw CdxError.file('E_ENCRYPTED', path, 'the Parquet file is encrypted (encrypted footer); encrypted Parquet is not supported');
       }
       if (size < 12 || txt(head) !== 'PAR1') throw CdxError.file('E_CORRUPT', path, 'not a Parquet file (no PAR1 magic at the start)');
       if (txt(tail) !== 'PAR1') throw CdxError.file('E_TRUNCATED', path, 'no PAR1 magic at the end: the file is truncated or incomplete');
-      const probe = fileBuffer(fh, size, path);
+      const probe = fileBuffer(src);
       let md: any;
       try {
         // geoparquet: false: hyparquet's GeoParquet pass loops forever on a negative child count
-        md = await parquetMetadataAsync(probe as any, { parsers, geoparquet: false } as any);
+        md = await parquetMetadataAsync(probe as any, { parsers, geoparquet: false, initialFetchSize: Math.min(size, Math.max(src.tailFetch, footerLen + 8)) } as any);
       } catch (e) {
+        if (e instanceof CdxError && e.code !== 'E_CORRUPT') throw e; // a transport's error (E_STALE, E_READ, ...) as it is
         throw wrapError(e, path, 'E_CORRUPT', 'cannot read the Parquet footer: ');
       }
       checkSchema(md.schema, path);
@@ -346,9 +405,9 @@ class ParquetSource implements Source {
       const metadata: Record<string, string> = {};
       for (const kv of md.key_value_metadata ?? []) if (kv.key) metadata[kv.key] = kv.value ?? '';
       if (md.created_by) metadata['parquet.created_by'] = md.created_by;
-      return new ParquetSource(path, fh, size, md, root, cols, warnings, metadata);
+      return new ParquetSource(src, md, root, cols, warnings, metadata);
     } catch (e) {
-      await fh.close().catch(() => undefined);
+      await src.close().catch(() => undefined);
       throw e;
     }
   }
@@ -381,22 +440,19 @@ class ParquetSource implements Source {
         // read the selected column chunks of this row group once, check every page header and
         // level stream here (errors surface in this code, not inside hyparquet), then let
         // hyparquet decode from these checked bytes
-        let lo = Infinity;
-        let hi = 0;
+        const chunks: { start: number; end: number }[] = [];
         for (const cc of rg.columns) {
           if (!names.includes(cc.meta_data.path_in_schema[0])) continue;
           const m = cc.meta_data;
           const dict = m.dictionary_page_offset !== undefined ? Number(m.dictionary_page_offset) : undefined;
           const s0 = dict !== undefined && dict > 0 ? Math.min(dict, Number(m.data_page_offset)) : Number(m.data_page_offset);
-          lo = Math.min(lo, s0);
-          hi = Math.max(hi, s0 + Number(m.total_compressed_size));
+          chunks.push({ start: s0, end: s0 + Number(m.total_compressed_size) });
         }
         decompressed.clear();
-        if (hi > lo) {
-          const bytes = await readRange(this.fh, this.size, this.path, lo, hi);
-          this.check(lo, bytes);
-          this.window = { start: lo, bytes };
-        }
+        const spans = spansOf(chunks, this.src.gap).filter((x) => x.end > x.start);
+        const read = await Promise.all(spans.map((x) => checkedRead(this.src, x.start, x.end)));
+        this.windows = spans.map((x, i) => ({ start: x.start, bytes: read[i]! }));
+        for (const w of this.windows) this.check(w.start, w.bytes);
         try {
           await parquetRead({
             file: this.file as any,
@@ -419,7 +475,7 @@ class ParquetSource implements Source {
         } catch (e) {
           throw wrapError(e, this.path, 'E_CORRUPT', `cannot read row group at row ${groupStart}: `);
         } finally {
-          this.window = undefined;
+          this.windows = [];
           decompressed.clear();
         }
       }
@@ -439,7 +495,7 @@ class ParquetSource implements Source {
   }
 
   async close(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
+    await this.src.close().catch(() => undefined);
   }
 }
 
@@ -713,3 +769,8 @@ export const parquetProvider: SourceProvider = {
   },
   open: (path: string) => ParquetSource.open(path),
 };
+
+/** A Parquet file whose bytes come from `src` (a remote file read by ranges). */
+export function openParquetBytes(src: ParquetBytes): Promise<Source> {
+  return ParquetSource.from(src);
+}

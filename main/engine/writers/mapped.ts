@@ -75,7 +75,9 @@ const FIXED = new Set<Type>([Type.Int, Type.Float, Type.Date, Type.Time, Type.Ti
 function storedFields(ds: MappedInput['dataset']): Map<string, ArrowField> {
   let fields: ArrowField[];
   try {
-    fields = readArrowColumns(ds.storage.path).schema.fields;
+    // the storage file, or the column files of a lazily read dataset (remote/columns.ts)
+    const files = new Set([...ds.columns.values()].map((c) => c.file).filter((f): f is string => typeof f === 'string' && f !== ds.storage.path));
+    fields = files.size ? [...files].flatMap((f) => readArrowColumns(f).schema.fields) : readArrowColumns(ds.storage.path).schema.fields;
   } catch {
     // not an Arrow file (a mapped NPY array): the types its reader gives the same columns
     fields = ds.schema.fields.map((f: Field) => new ArrowField(f.name, arrowTypeOf(f), f.nullable));
