@@ -22,8 +22,7 @@ import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
 import { removeDerived } from './spatial';
 import { CdxError, errorCode } from '../../shared/errors';
-import { isHttpLocation } from './remote/http';
-import { openHttp } from './remote/open';
+import { isRemoteFileLocation, openHttp } from './remote/open';
 
 export interface OpenedDataset {
   id: string;
@@ -123,7 +122,7 @@ export class Datasets {
   /** Opens (ingesting if needed) and remembers a dataset; returns it with its catalog id. */
   async open(location: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
     // http(s): downloaded into the cache folder (kept while the remote's ETag / Last-Modified / size hold) and read from there under its URL (main/engine/remote)
-    if (isHttpLocation(location)) {
+    if (isRemoteFileLocation(location)) {
       return needColumns(await openHttp({
         catalog: this.catalog, cacheDir: this.cacheDir, opened: (id) => this.open_.get(id),
         mapColumns: (s, k, f) => this.mapColumns(s, k, f), remember: (...a) => this.remember(...a),
@@ -291,7 +290,7 @@ export class Datasets {
    */
   async openIfCatalogued(location: string, opts: OpenOptions = {}): Promise<OpenedDataset | null> {
     // a remote file is read through the cache in any case (downloaded, or its columns by ranges)
-    if (isHttpLocation(location)) return this.open(location, opts);
+    if (isRemoteFileLocation(location)) return this.open(location, opts);
     const { path: file, inner } = await splitLocation(absolute(location));
     const loc = inner !== undefined ? `${file}::${inner}` : file;
     const known = this.catalog.byLocation(loc);

@@ -21,7 +21,8 @@ import { ingestToArrow } from '../cache';
 import { openSource } from '../sources/registry';
 import { removeDerived } from '../spatial';
 import { openParquetBytes } from '../sources/parquet';
-import { displayUrl, httpFile, sameVersion, type HttpOptions, type RemoteStamp } from './http';
+import { displayUrl, httpFile, isHttpLocation, sameVersion, type HttpOptions, type RemoteStamp } from './http';
+import { isS3Location, isS3MultiLocation, parseS3, s3File, s3StoredLocation } from './s3';
 import type { RemoteFile } from './file';
 import { RemoteColumns } from './columns';
 
@@ -47,9 +48,20 @@ const LAST_MODIFIED = 'http.last-modified';
 /** set on a Parquet file read column by column through range requests (columns.ts) */
 const LAZY = 'remote.columns';
 
-/** The transport of a remote location (http.ts; S3 joins here). */
-export function remoteFileOf(location: string): RemoteFile {
+/** A location of one remote file: an http(s) URL or an S3 object (an S3 prefix or pattern is many files: s3open.ts). */
+export function isRemoteFileLocation(location: string): boolean {
+  return isHttpLocation(location) || (isS3Location(location) && !isS3MultiLocation(location));
+}
+
+/** The transport of a remote location (http.ts, s3.ts; an S3 bucket's saved connection gives its endpoint and key). */
+export function remoteFileOf(location: string, host?: Pick<RemoteHost, 'catalog'>): RemoteFile {
+  if (isS3Location(location)) return s3File(location, { ...httpPolicy, ...(host ? { connections: host.catalog } : {}) });
   return httpFile(location, httpPolicy);
+}
+
+/** The location as the catalog keeps it: never with credentials (an S3 object with the endpoint it was given). */
+export function remoteKey(location: string): string {
+  return isS3Location(location) ? s3StoredLocation(parseS3(location)) : displayUrl(location);
 }
 
 function isParquetName(key: string): boolean {
@@ -73,7 +85,7 @@ function copyName(key: string): string {
 }
 
 export function openHttp(host: RemoteHost, location: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
-  const key = displayUrl(location);
+  const key = remoteKey(location);
   const existing = inFlight.get(key);
   if (existing) return existing;
   const p = doOpen(host, location, key, opts).finally(() => inFlight.delete(key));
@@ -83,7 +95,7 @@ export function openHttp(host: RemoteHost, location: string, opts: OpenOptions =
 
 async function doOpen(host: RemoteHost, location: string, key: string, opts: OpenOptions): Promise<OpenedDataset> {
   const http: HttpOptions = { ...httpPolicy, signal: opts.signal };
-  const file = remoteFileOf(location);
+  const file = remoteFileOf(location, host);
   const known = host.catalog.byLocation(key);
   opts.onProgress?.(0, 'reading');
   let stamp: RemoteStamp | null = null;
@@ -96,7 +108,7 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
         return memo;
       }
       if (known.metadata?.[LAZY] && known.schema && known.cachePath) {
-        return lazyDataset(host, file, stamp, known, known.cachePath, known.schema, known.warnings, known.metadata, known.rows ?? 0);
+        return lazyDataset(host, file, key, stamp, known, known.cachePath, known.schema, known.warnings, known.metadata, known.rows ?? 0);
       }
       if (known.schema && known.cachePath && existsSync(known.cachePath)) {
         const kind = known.metadata?.['http.mapped'] === 'npy' ? 'npy' : 'arrow';
@@ -110,7 +122,7 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
   if (isParquetName(key)) {
     stamp ??= await file.stat(http);
     if (stamp.ranges && stamp.size !== null) {
-      const lazy = await openLazyParquet(host, file, stamp, known, opts);
+      const lazy = await openLazyParquet(host, file, key, stamp, known, opts);
       if (lazy) return lazy;
     }
   }
@@ -193,8 +205,7 @@ async function dropOld(host: RemoteHost, known: CatalogEntry | null, now: string
  * them (columns.ts). Null when the server turns out not to answer ranges after all (the caller
  * downloads the file as a stream).
  */
-async function openLazyParquet(host: RemoteHost, file: RemoteFile, stamp: RemoteStamp, known: CatalogEntry | null, opts: OpenOptions): Promise<OpenedDataset | null> {
-  const key = file.display;
+async function openLazyParquet(host: RemoteHost, file: RemoteFile, key: string, stamp: RemoteStamp, known: CatalogEntry | null, opts: OpenOptions): Promise<OpenedDataset | null> {
   const dir = columnDir(host, key, stamp);
   const cols = new RemoteColumns(dir, file, stamp, (s, k, f) => host.mapColumns(s, k, f));
   const reader = cols.reader;
@@ -222,15 +233,15 @@ async function openLazyParquet(host: RemoteHost, file: RemoteFile, stamp: Remote
   });
   if (known && !fresh(known, stamp)) host.catalog.setSummary(entry.id, null);
   opts.onProgress?.(1, 'ready');
-  return lazyDataset(host, file, stamp, entry, dir, info.schema, info.warnings, metadata, rows, cols);
+  return lazyDataset(host, file, key, stamp, entry, dir, info.schema, info.warnings, metadata, rows, cols);
 }
 
 function lazyDataset(
-  host: RemoteHost, file: RemoteFile, stamp: RemoteStamp, entry: CatalogEntry, dir: string, schema: NonNullable<CatalogEntry['schema']>,
+  host: RemoteHost, file: RemoteFile, key: string, stamp: RemoteStamp, entry: CatalogEntry, dir: string, schema: NonNullable<CatalogEntry['schema']>,
   warnings: OpenedDataset['warnings'], metadata: Record<string, string>, rows: number, cols?: RemoteColumns,
 ): OpenedDataset {
   const lazy = cols ?? new RemoteColumns(dir, file, stamp, (s, k, f) => host.mapColumns(s, k, f));
-  const ds = host.remember(entry, file.display, 'parquet', stamp.size ?? entry.size, rows, schema, metadata, warnings, { kind: 'cache', path: dir }, new Map(), new Map());
+  const ds = host.remember(entry, key, 'parquet', stamp.size ?? entry.size, rows, schema, metadata, warnings, { kind: 'cache', path: dir }, new Map(), new Map());
   lazy.mapCached(ds);
   ds.lazy = {
     ensure: (names, o) => lazy.ensure(ds, names, o),

@@ -317,7 +317,7 @@ describe('files over http from servers of our own', () => {
       const { h, cache } = engine();
       const url = `${srv.base}/data.parquet`;
       const ov = await h.open({ location: url }, ctx());
-      const err = await h.summary({ dataset: ov.entry.id, columns: ['fare'] }, ctx()).then(() => null, (e: any) => e);
+      const err = await Promise.resolve(h.summary({ dataset: ov.entry.id, columns: ['fare'] }, ctx())).then(() => null, (e: any) => e);
       expect(err?.code).toBe('E_STALE');
       expect(err.message).toContain(url);
       expect(err.message).toMatch(/changed on the server while it was read/);
