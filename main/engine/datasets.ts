@@ -23,6 +23,8 @@ import { sampleDatasetPath } from './paths';
 import { removeDerived } from './spatial';
 import { CdxError, errorCode } from '../../shared/errors';
 import { isRemoteFileLocation, openHttp } from './remote/open';
+import { isS3MultiLocation } from './remote/s3';
+import { openS3Multi } from './remote/s3open';
 
 export interface OpenedDataset {
   id: string;
@@ -127,6 +129,13 @@ export class Datasets {
         catalog: this.catalog, cacheDir: this.cacheDir, opened: (id) => this.open_.get(id),
         mapColumns: (s, k, f) => this.mapColumns(s, k, f), remember: (...a) => this.remember(...a),
       }, location, opts), opts.columns, opts);
+    }
+    // an S3 prefix, glob or Hive tree: its objects listed, downloaded into a staging folder and read as one dataset (remote/s3open.ts)
+    if (isS3MultiLocation(location)) {
+      return openS3Multi({
+        catalog: this.catalog, cacheDir: this.cacheDir, opened: (id) => this.open_.get(id),
+        mapColumns: (s, k, f) => this.mapColumns(s, k, f), remember: (...a) => this.remember(...a),
+      }, location, opts);
     }
     const { path: file, inner } = await splitLocation(absolute(location));
     const loc = inner !== undefined ? `${file}::${inner}` : file;

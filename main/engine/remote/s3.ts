@@ -44,6 +44,8 @@ export interface S3Location {
   key: string;
   /** the access key id written before the bucket (`s3://KEYID@bucket/…`) */
   keyId?: string;
+  /** a secret written after it (`s3://KEYID:SECRET@bucket/…`): used for the call, never shown or stored */
+  secret?: string;
   /** an S3-compatible store's endpoint (`http://host:9000`) */
   endpoint?: string;
   region?: string;
@@ -69,9 +71,13 @@ export function parseS3(location: string): S3Location {
   let authority = slash < 0 ? rest : rest.slice(0, slash);
   const key = slash < 0 ? '' : rest.slice(slash + 1);
   let keyId: string | undefined;
+  let secret: string | undefined;
   const at = authority.lastIndexOf('@');
   if (at >= 0) {
-    keyId = decodeURIComponent(authority.slice(0, at)) || undefined;
+    const user = authority.slice(0, at);
+    const colon = user.indexOf(':');
+    keyId = decodeURIComponent(colon >= 0 ? user.slice(0, colon) : user) || undefined;
+    if (colon >= 0) secret = decodeURIComponent(user.slice(colon + 1)) || undefined;
     authority = authority.slice(at + 1);
   }
   const bucket = authority;
@@ -80,6 +86,7 @@ export function parseS3(location: string): S3Location {
   }
   const out: S3Location = { bucket, key };
   if (keyId) out.keyId = keyId;
+  if (keyId && secret) out.secret = secret;
   if (params.endpoint) out.endpoint = checkEndpoint(params.endpoint, `s3://${bucket}/${key}`);
   if (params.region) out.region = params.region;
   return out;
@@ -144,15 +151,6 @@ export function s3SecretLabel(bucket: string): string {
   return `s3://${bucket}`;
 }
 
-/** The connection URL in its one written form. */
-export function formatS3ConnectionUrl(c: { bucket: string; prefix?: string; keyId?: string; endpoint?: string; region?: string }): string {
-  const q: string[] = [];
-  if (c.endpoint) q.push(`endpoint=${encodeURIComponent(c.endpoint)}`);
-  if (c.region) q.push(`region=${encodeURIComponent(c.region)}`);
-  const prefix = c.prefix ? (c.prefix.endsWith('/') ? c.prefix : c.prefix + '/') : '';
-  return `s3://${c.keyId ? encodeURIComponent(c.keyId) + '@' : ''}${c.bucket}/${prefix}${q.length ? '?' + q.join('&') : ''}`;
-}
-
 function connectionOf(r: { url: string; name: string; kind: string; keep: string; addedAt: number }): S3Connection | null {
   if (r.kind !== 's3' || !isS3Location(r.url)) return null;
   try {
@@ -188,7 +186,6 @@ export function s3ConnectionFor(bucket: string, store: S3ConnectionStore, key = 
 export function setS3Secret(bucket: string, secret: string, opts: { remember?: boolean } = {}): 'keychain' | 'session' {
   const label = s3SecretLabel(bucket);
   setSessionSecret(label, secret);
-  clients.clear(); // a client made with the old key signs with it no more
   return opts.remember && keychainSet(label, secret) ? 'keychain' : 'session';
 }
 
@@ -196,7 +193,6 @@ export function forgetS3Secret(bucket: string): void {
   const label = s3SecretLabel(bucket);
   forgetSessionSecret(label);
   keychainDelete(label);
-  clients.clear();
 }
 
 /** Where a bucket's secret would come from now. */
@@ -220,39 +216,6 @@ function keptSecret(bucket: string): string | undefined {
 function sessionSecret(label: string): string | undefined {
   if (!hasSessionSecret(label)) return undefined;
   return passwordFor(label, 'clickhouse', { host: '', port: 0, database: '', user: '' });
-}
-
-/**
- * Saves (adds or edits) an S3 connection: the URL without its secret; a secret given is kept
- * (keychain when `remember` and one answers, else session; 'app': Electron keeps it and hands it
- * over with setS3Secret). A URL without a key id uses the AWS chain ('convention').
- */
-export function saveS3Connection(store: S3ConnectionStore, p: { url: string; name?: string; secret?: string; remember?: boolean; keep?: 'app' }): S3Connection {
-  const l = parseS3(p.url);
-  const prefix = l.key && !l.key.endsWith('/') ? l.key + '/' : l.key;
-  if (GLOB.test(prefix)) throw new CdxError('E_BAD_ARG', `${s3Display(l)}: a connection is a bucket or a prefix, not a pattern`);
-  const url = formatS3ConnectionUrl({ ...l, prefix });
-  let keep = 'convention';
-  if (p.secret) keep = p.keep === 'app' ? (setS3Secret(l.bucket, p.secret), 'app') : setS3Secret(l.bucket, p.secret, { remember: p.remember });
-  else if (p.keep === 'app') keep = 'app';
-  else if (l.keyId) keep = s3SecretSource(l.bucket) === 'none' ? 'session' : s3SecretSource(l.bucket);
-  if (!store.saveConnection) throw new CdxError('E_INTERNAL', 'the connection store cannot save');
-  // the same bucket and prefix saved again (another key id, endpoint or region): one row, the new one
-  for (const c of s3Connections(store)) if (c.bucket === l.bucket && c.prefix === prefix && c.url !== url) store.removeConnection?.(c.url);
-  const row = store.saveConnection({ url, name: p.name?.trim() || `${l.bucket}${prefix ? '/' + prefix.replace(/\/$/, '') : ''}${l.endpoint ? ` on ${new URL(l.endpoint).host}` : ''}`, kind: 's3', keep });
-  clients.clear();
-  return connectionOf(row)!;
-}
-
-/** Forgets an S3 connection; its bucket's kept secret too when no other connection of the bucket is left. */
-export function removeS3Connection(store: S3ConnectionStore, url: string): { removed: boolean } {
-  const l = parseS3(url);
-  const prefix = l.key && !l.key.endsWith('/') ? l.key + '/' : l.key;
-  let removed = false;
-  for (const c of s3Connections(store)) if (c.bucket === l.bucket && c.prefix === prefix) removed = store.removeConnection?.(c.url) || removed;
-  if (!s3Connections(store).some((c) => c.bucket === l.bucket)) forgetS3Secret(l.bucket);
-  clients.clear();
-  return { removed };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,7 +286,7 @@ async function resolve(loc: S3Location, o: S3Options): Promise<Resolved> {
   let from: string;
   const secrets: string[] = [];
   if (keyId) {
-    const secret = o.secret ?? keptSecret(loc.bucket);
+    const secret = o.secret ?? loc.secret ?? keptSecret(loc.bucket);
     if (!secret) {
       throw CdxError.file('E_AUTH', s3Display(loc),
         `no secret access key is kept for ${s3SecretLabel(loc.bucket)}: save the connection again with its secret (Connections), or give it for this session`);
@@ -331,7 +294,7 @@ async function resolve(loc: S3Location, o: S3Options): Promise<Resolved> {
     credentials = { accessKeyId: keyId, secretAccessKey: secret };
     secrets.push(keyId, secret);
     from = conn ? `the saved connection for ${s3SecretLabel(loc.bucket)} (its key id, and the secret kept in the ${s3SecretSource(loc.bucket) === 'keychain' ? 'OS keychain' : "engine's session"})` : 'the key id in the location';
-    if (o.secret) from = 'the key id and secret given';
+    if (o.secret || loc.secret) from = 'the key id and secret given';
   } else {
     from = env.AWS_ACCESS_KEY_ID
       ? 'the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)'
@@ -351,6 +314,12 @@ async function resolve(loc: S3Location, o: S3Options): Promise<Resolved> {
       requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
     });
     clients.set(key, client);
+    // a handful of stores and keys at a time: the oldest client (and its sockets) goes
+    if (clients.size > 16) {
+      const [k0, c0] = clients.entries().next().value as [string, S3Client];
+      clients.delete(k0);
+      c0.destroy();
+    }
   }
   return { client, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, from, secrets };
 }
@@ -437,8 +406,8 @@ function describeVersion(s: RemoteStamp): string {
 class BodyBreak extends Error {}
 
 /** An S3 object as a RemoteFile (file.ts). */
-export function s3File(location: string, policy: S3Options = {}): RemoteFile {
-  const loc = parseS3(location);
+export function s3File(location: string | S3Location, policy: S3Options = {}): RemoteFile {
+  const loc = typeof location === 'string' ? parseS3(location) : location;
   if (!loc.key || loc.key.endsWith('/')) throw new CdxError('E_BAD_ARG', `${s3Display(loc)}: a prefix, not an object`);
   const display = s3Display(loc);
   const name = loc.key.split('/').pop() || 'object';
@@ -581,7 +550,14 @@ export function s3File(location: string, policy: S3Options = {}): RemoteFile {
         for await (const c of body ?? []) {
           const chunk = c as Buffer;
           if (writeError) break;
-          if (!out.write(chunk)) await new Promise<void>((res) => { out.once('drain', res); out.once('close', res); });
+          if (!out.write(chunk)) {
+            // until the file takes more (or the stream closed on an error: writeError says so)
+            await new Promise<void>((res) => {
+              const done = () => { out.off('drain', done); out.off('close', done); res(); };
+              out.on('drain', done);
+              out.on('close', done);
+            });
+          }
           at.done += chunk.length;
           opts.onBytes?.(at.done, stamp.size);
         }
@@ -623,8 +599,12 @@ export interface S3Entry {
  */
 export async function listS3(url: string, opts: S3Options & { delimiter?: boolean; signal?: AbortSignal; limit?: number } = {}): Promise<S3Entry[]> {
   const loc = parseS3(url);
-  const prefix = loc.key;
-  const where = s3Display(loc);
+  return listS3Objects(loc, loc.key, opts);
+}
+
+/** listS3 for a parsed location and a prefix of its bucket (the key id and secret of the location kept). */
+export async function listS3Objects(loc: S3Location, prefix: string, opts: S3Options & { delimiter?: boolean; signal?: AbortSignal; limit?: number } = {}): Promise<S3Entry[]> {
+  const where = s3Display(loc, prefix);
   let r: Resolved | undefined;
   const out: S3Entry[] = [];
   try {

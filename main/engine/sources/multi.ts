@@ -51,6 +51,8 @@ export interface ListedFile {
   mtimeMs: number;
   /** Hive partition values in path order (raw text, null for the default partition) */
   partitions: [string, string | null][];
+  /** a remote object's ETag (S3): part of the listing's fingerprint */
+  etag?: string;
 }
 
 export interface Listing {
@@ -58,6 +60,18 @@ export interface Listing {
   location: string;
   base: string;
   files: ListedFile[];
+  /**
+   * files that are not on this disk yet (objects under an S3 prefix, remote/s3open.ts): `fetch`
+   * brings the named ones to their `path`s before any of them is read — only those left after
+   * `prune`, so a filter on partition keys skips objects before any byte of them is fetched — and
+   * `dispose` removes what it brought
+   */
+  remote?: RemoteFiles;
+}
+
+export interface RemoteFiles {
+  fetch(files: ListedFile[], opts: { signal?: AbortSignal; onBytes?: (done: number, total: number) => void }): Promise<void>;
+  dispose(): Promise<void>;
 }
 
 const GLOB_CHARS = /[*?[]/;
@@ -108,7 +122,7 @@ export function globRegex(pattern: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-function dataExtension(name: string): boolean {
+export function dataExtension(name: string): boolean {
   const n = name.toLowerCase();
   return providers.some((p) => p.extensions.some((e) => n.endsWith('.' + e)));
 }
@@ -153,7 +167,7 @@ async function walk(dir: string, out: string[], signal?: AbortSignal, descend?: 
   }
 }
 
-function partitionsOf(rel: string): [string, string | null][] {
+export function partitionsOf(rel: string): [string, string | null][] {
   const parts = rel.split('/');
   parts.pop();
   const out: [string, string | null][] = [];
@@ -213,7 +227,12 @@ export async function listFiles(location: string, signal?: AbortSignal): Promise
     files.push({ path: p, rel, size: st.size, mtimeMs: st.mtimeMs, partitions: partitionsOf(p.split(path.sep).join('/')) });
   }
   if (!files.length) throw CdxError.file('ENOENT', location, 'no file matches this pattern');
-  // every file must sit under the same partition keys, in the same order
+  checkPartitionKeys(location, files);
+  return { location, base, files };
+}
+
+/** Every file must sit under the same partition keys, in the same order (local and S3 listings). */
+export function checkPartitionKeys(location: string, files: ListedFile[]): void {
   const keys0 = files[0]!.partitions.map(([k]) => k).join('/');
   for (const f of files) {
     const keys = f.partitions.map(([k]) => k).join('/');
@@ -222,19 +241,19 @@ export async function listFiles(location: string, signal?: AbortSignal): Promise
         `the files are not partitioned alike: ${files[0]!.rel} has partition keys (${keys0 || 'none'}) but ${f.rel} has (${keys || 'none'})`);
     }
   }
-  return { location, base, files };
 }
 
 /**
  * The listing's identity for the catalog's freshness check: the total size, and a number made
- * from every file's path, size and modification time (a file added, removed or changed changes it).
+ * from every file's path, size and modification time, and ETag where the listing has one (S3)
+ * (a file added, removed or changed changes it).
  */
 export function fingerprint(l: Listing): { size: number; mtimeMs: number } {
   const h = createHash('sha256');
   let size = 0;
   for (const f of l.files) {
     size += f.size;
-    h.update(`${f.rel}\u0000${f.size}\u0000${f.mtimeMs}\n`);
+    h.update(`${f.rel}\u0000${f.size}\u0000${f.mtimeMs}${f.etag ? `\u0000${f.etag}` : ''}\n`);
   }
   // 48 bits: an exact double
   return { size, mtimeMs: parseInt(h.digest('hex').slice(0, 12), 16) };
@@ -494,6 +513,22 @@ export class MultiSource implements Source {
   }
 
   private schemaFrom: Part | undefined;
+  private fetched = new Set<ListedFile>();
+
+  /**
+   * A remote listing's files (the parts left after pruning, or the one the schema comes from)
+   * brought to this disk before anything reads them (Listing.remote); progress in bytes. Called by
+   * every read; a caller that wants the transfer's progress calls it first.
+   */
+  async fetchRemote(opts: { signal?: AbortSignal; onBytes?: (done: number, total: number) => void } = {}): Promise<void> {
+    const remote = this.listing.remote;
+    if (!remote) return;
+    const parts = this.parts.length ? this.parts : this.schemaFrom ? [this.schemaFrom] : [];
+    const todo = parts.map((p) => p.file).filter((f) => !this.fetched.has(f));
+    if (!todo.length) return;
+    await remote.fetch(todo, opts);
+    for (const f of todo) this.fetched.add(f);
+  }
 
   private allCsv(): boolean {
     const csv = providers.find((x) => x.format === 'csv')!;
@@ -508,6 +543,7 @@ export class MultiSource implements Source {
    * is removed whatever happens.
    */
   private async stage(outPath: string, o: NativeIngestOptions = {}): Promise<NativeIngestResult> {
+    await this.fetchRemote({ signal: o.signal });
     const dir = `${outPath}.parts-${process.pid}-${randomBytes(4).toString('hex')}`;
     await mkdir(dir, { recursive: true });
     try {
@@ -592,6 +628,7 @@ export class MultiSource implements Source {
   /** Reads every file's schema (exact: a CSV is typed over the whole file) and unifies them. */
   private async describe(exact: boolean, signal?: AbortSignal): Promise<Column[]> {
     if (this.columns && (this.exact || !exact)) return this.columns;
+    await this.fetchRemote({ signal });
     const parts = this.parts.length ? this.parts : this.schemaFrom ? [this.schemaFrom] : [];
     let next = 0;
     const work = async () => {
@@ -649,6 +686,7 @@ export class MultiSource implements Source {
 
   async *scan(opts: ScanOptions = {}): AsyncIterable<RecordBatch> {
     const cols = await this.describe(true, opts.signal);
+    await this.fetchRemote({ signal: opts.signal });
     const byName = new Map(cols.map((c) => [c.field.name, c]));
     for (const n of opts.columns ?? []) {
       if (!byName.has(n)) throw CdxError.file('E_UNKNOWN_COLUMN', this.listing.location, `no column named ${JSON.stringify(n)}`, { column: n });
@@ -704,6 +742,11 @@ export class MultiSource implements Source {
     for (const p of this.parts) {
       await p.src?.close().catch(() => undefined);
       p.src = undefined;
+    }
+    // a remote listing's fetched files go
+    if (this.listing.remote) {
+      this.fetched.clear();
+      await this.listing.remote.dispose();
     }
   }
 }
