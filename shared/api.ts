@@ -34,6 +34,8 @@ export interface DatasetEntry {
   rows?: number | null;
   /** true for the bundled sample */
   sample?: boolean;
+  /** a dataset of many files (a folder, a glob, a Hive tree, an S3 prefix): how many */
+  files?: number;
   tags?: string[];
   addedAt?: number;
   openedAt?: number | null;
@@ -127,16 +129,24 @@ export interface RemoteInfo {
   offsetPaging: boolean;
 }
 
-/** A saved database connection (the connection dialog; `cdx` reads the same list). Never holds its secret. */
+/**
+ * A saved connection (the Connections panel; `cdx` reads the same list): a database, an http(s)
+ * base URL or an S3 bucket. Never holds its secret.
+ */
 export interface ConnectionInfo {
-  /** `postgresql://user@host:5432/db` or `clickhouse://user@host:8123/db` */
+  /**
+   * `postgresql://user@host:5432/db`, `clickhouse://user@host:8123/db`, `https://host/data/` (a
+   * folder: ends in `/`), or `s3://KEYID@bucket/prefix/?endpoint=<urlencoded endpoint>&region=<region>`
+   * (key id, prefix, endpoint and region optional)
+   */
   url: string;
   name: string;
-  kind: 'postgresql' | 'clickhouse';
+  kind: 'postgresql' | 'clickhouse' | 'http' | 's3';
   /**
-   * where its password is kept: 'keychain' (the OS keychain), 'app' (Electron safeStorage, held by
-   * the app), 'session' (this engine's memory until it exits), 'convention' (PGPASSWORD, ~/.pgpass,
-   * CLICKHOUSE_PASSWORD), 'none'
+   * where its password (an S3 secret access key) is kept: 'keychain' (the OS keychain), 'app'
+   * (Electron safeStorage, held by the app), 'session' (this engine's memory until it exits),
+   * 'convention' (PGPASSWORD, ~/.pgpass, CLICKHOUSE_PASSWORD; S3 without a key id: the AWS chain),
+   * 'none' (an http(s) connection has none)
    */
   secret: 'keychain' | 'app' | 'session' | 'convention' | 'none';
   addedAt: number;
@@ -144,20 +154,30 @@ export interface ConnectionInfo {
 
 export interface ConnectionTest {
   url: string;
+  /** a database's version; http(s): the Server header; s3: the endpoint that answered */
   serverVersion: string;
-  /** tables and views the user can see */
+  /** databases: tables and views the user can see; http(s): entries the base's index lists; s3: objects under the prefix */
   tables: number;
   ms: number;
+  /** http(s): the base's HTTP status */
+  status?: number;
+  /** http(s): whether the base lists its files (a directory index); false: files are opened by their path */
+  listed?: boolean;
 }
 
 export interface BrowseEntry {
   name: string;
+  /** a path on the engine's host, or a remote entry's full URL (never with credentials), or a database's `URL::TABLE` */
   path: string;
   kind: 'dir' | 'file';
   size?: number;
   mtimeMs?: number;
   /** the format CDX would read it as, judged by its name */
   format?: string;
+  /** a database relation: 'table', 'view', … */
+  relation?: string;
+  /** a database relation's row count (an estimate where the database keeps one) */
+  rows?: number;
 }
 
 export interface BrowseResult {
@@ -356,7 +376,7 @@ export interface EngineApi {
     rowIds?: Float64Array;
     ipc: Uint8Array;
   };
-  /** saved database connections (no secrets) */
+  /** saved connections: databases, http(s) bases, S3 buckets (no secrets) */
   listConnections(params: Record<string, never>): ConnectionInfo[];
   /**
    * add or edit a connection; a password given is kept in the OS keychain when `remember` and one
@@ -364,12 +384,23 @@ export interface EngineApi {
    * (Electron safeStorage) and hands it over with setSecret
    */
   saveConnection(params: { url: string; name?: string; password?: string; remember?: boolean; keep?: 'app' }): ConnectionInfo;
-  /** connect, read the server's version and count the tables (the dialog's Test button) */
+  /**
+   * the dialog's Test button: a database's version and tables; an http(s) base's status, server
+   * and listed entries; an S3 prefix's objects (signed with the key given or kept)
+   */
   testConnection(params: { url: string; password?: string }): ConnectionTest;
   /** forget a connection and its kept secret */
   removeConnection(params: { url: string }): { removed: boolean };
   /** a password for this engine's session (the CLI's prompt, the app's safeStorage), never written anywhere */
   setSecret(params: { url: string; password: string }): { kept: 'session' };
+  /**
+   * one level of what a connection holds, like a folder: an S3 prefix's objects and prefixes below
+   * it, an http(s) folder's directory index (E_UNSUPPORTED / EACCES where the server lists nothing:
+   * open a file by its URL then), a database's tables and views (`URL::TABLE`). Each entry's path
+   * is what `open` takes (a folder or prefix opens as one dataset of many files where the source
+   * reads it), or, for a folder, what `browseRemote` takes next
+   */
+  browseRemote(params: { url: string }): BrowseEntry[];
   /** plots: each column's kind and finite range (default limits), category labels */
   plotRanges(params: PlotRangesParams): PlotColumnInfo[];
   /** plots: counts over the viewport at grid resolution (native 2-D binning; per-category for a categorical colour) */

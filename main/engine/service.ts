@@ -27,6 +27,7 @@ import { CdxError } from '../../shared/errors';
 import { LazyRemoteDatasets as RemoteDatasets, sqlSource } from './lazy';
 import type { SqlDataset } from './sql/dataset';
 import { isDbLocation } from './sql/url';
+import { FileConnections, isFileConnectionUrl } from './remote/connections';
 import { RecordBatchStreamWriter, Table, type RecordBatch } from 'apache-arrow';
 
 function loadNativeInfo(): NativeInfo {
@@ -56,6 +57,8 @@ function entryOf(e: CatalogEntry): DatasetEntry {
     addedAt: e.addedAt,
     openedAt: e.openedAt,
     ...(i > 0 ? {} : {}),
+    // a dataset of many files (sources/multi.ts's metadata): the catalog list shows it as a folder
+    ...(e.metadata?.fileCount ? { files: Number(e.metadata.fileCount) } : {}),
   };
 }
 
@@ -121,6 +124,9 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
   let remoteStore: RemoteDatasets | null = null;
   const remote = (): RemoteDatasets => (remoteStore ??= new RemoteDatasets(store().catalog));
   const db = (id: string, signal: AbortSignal) => (id === 'sample' ? Promise.resolve(null) : remote().lookup(id, { signal }));
+  // http(s) bases and S3 buckets saved as connections (remote/connections.ts), in the same catalog table
+  let fileConnsStore: FileConnections | null = null;
+  const fileConns = (): FileConnections => (fileConnsStore ??= new FileConnections(store().catalog));
 
   // the user's `where`, parsed and compiled once for this request (main/engine/filter.ts)
   const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => compileFor(ds, whereExpr(where));
@@ -188,12 +194,26 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       return store().listInner(path);
     },
 
-    // database connections (main/engine/sql/remote.ts): never a secret in the catalog
-    listConnections: () => remote().listConnections(),
-    saveConnection: (p) => remote().saveConnection(p),
-    testConnection: (p, ctx) => remote().testConnection(p, ctx.signal),
-    removeConnection: ({ url }) => remote().removeConnection(url),
-    setSecret: ({ url, password }) => remote().setSecret(url, password),
+    // saved connections, never a secret in the catalog: databases (main/engine/sql/remote.ts), and
+    // http(s) bases and S3 buckets (main/engine/remote/connections.ts), told apart by the URL's scheme
+    listConnections: async () => {
+      const dbs = store().catalog.connections().some((r) => isDbLocation(r.url)) ? await remote().listConnections() : [];
+      return [...dbs, ...fileConns().list()].sort((a, b) => a.addedAt - b.addedAt || (a.url < b.url ? -1 : 1));
+    },
+    saveConnection: async (p) => (isFileConnectionUrl(p.url) ? fileConns().save(p) : remote().saveConnection(p)),
+    testConnection: async (p, ctx) => (isFileConnectionUrl(p.url) ? fileConns().test(p, ctx.signal) : remote().testConnection(p, ctx.signal)),
+    removeConnection: async ({ url }) => (isFileConnectionUrl(url) ? fileConns().remove(url) : remote().removeConnection(url)),
+    setSecret: async ({ url, password }) => (isFileConnectionUrl(url) ? fileConns().setSecret(url, password) : remote().setSecret(url, password)),
+    async browseRemote({ url }, ctx) {
+      if (isFileConnectionUrl(url)) return fileConns().browse(url, ctx.signal);
+      if (!isDbLocation(url)) throw new CdxError('E_BAD_ARG', `"${url}" is not a connection (a database URL, https://host/folder/ or s3://bucket/prefix/)`);
+      // a database's tables and views, each opened as URL::TABLE
+      const conn = url.trim();
+      return (await remote().listInner(conn)).map((t) => ({
+        name: t.inner, path: `${conn}::${t.inner}`, kind: 'file' as const, format: conn.slice(0, conn.indexOf(':')).replace(/^postgres$/, 'postgresql'),
+        relation: t.kind, ...(t.rows !== undefined ? { rows: t.rows } : {}),
+      }));
+    },
 
     // a column's type changed by the user (datasets.ts setColumnType: the CSV read again with it forced)
     async setColumnType({ dataset, column, type }, ctx): Promise<SetColumnTypeResult> {

@@ -107,8 +107,13 @@ export class RemoteDatasets {
     return { url: r.url, name: r.name, kind: loc.kind, secret: src, addedAt: r.addedAt };
   }
 
+  /** the saved database connections (the table holds http(s) and S3 ones too: remote/connections.ts) */
+  private dbRows() {
+    return this.catalog.connections().filter((r) => isDbLocation(r.url));
+  }
+
   listConnections(): ConnectionInfo[] {
-    return this.catalog.connections().map((r) => this.info(r));
+    return this.dbRows().map((r) => this.info(r));
   }
 
   saveConnection(p: { url: string; name?: string; password?: string; remember?: boolean; keep?: 'app' }): ConnectionInfo {
@@ -154,7 +159,7 @@ export class RemoteDatasets {
   removeConnection(url: string): { removed: boolean } {
     const loc = parseDbLocation(url).location;
     const label = connectionLabel(loc);
-    const rows = this.catalog.connections().filter((r) => connectionLabel(parseDbLocation(r.url).location) === label);
+    const rows = this.dbRows().filter((r) => connectionLabel(parseDbLocation(r.url).location) === label);
     let removed = false;
     for (const r of rows) removed = this.catalog.removeConnection(r.url) || removed;
     keychainDelete(label);

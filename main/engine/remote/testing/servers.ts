@@ -2,7 +2,8 @@
  * Real HTTP servers on loopback for the remote-file tests (never mocks):
  *   - `startNginx(root)`: Debian's nginx serving a folder (ranges, ETag, Last-Modified as nginx
  *     does them), in its own prefix folder on a free port, single process in the foreground; its
- *     access log records each request's status, Range header and body bytes sent;
+ *     access log records each request's status, Range header and body bytes sent; with
+ *     `{ autoindex: true | 'json' }` it lists folders (its HTML index page, or its JSON);
  *   - `startNodeServer(root, behaviour)`: a small server of our own that can refuse ranges (always
  *     200 with the whole body), drop the connection after N bytes, answer 5xx a few times first, or
  *     change the file's ETag between requests. It counts the body bytes it sent.
@@ -28,7 +29,12 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function startNginx(root: string): Promise<Served> {
+export interface NginxOptions {
+  /** list folders (nginx autoindex): as its HTML page, or as its JSON (`autoindex_format json`) */
+  autoindex?: boolean | 'json';
+}
+
+export async function startNginx(root: string, opts: NginxOptions = {}): Promise<Served> {
   const bin = nginxBinary();
   if (!bin) throw new Error('nginx is not installed (apt-get install nginx-light)');
   const prefix = mkdtempSync(path.join(os.tmpdir(), 'cdx-nginx-'));
@@ -56,7 +62,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    location /private/ { return 403; }
+${opts.autoindex ? `    autoindex on;${opts.autoindex === 'json' ? ' autoindex_format json;' : ''}\n` : ''}    location /private/ { return 403; }
   }
 }
 `);
