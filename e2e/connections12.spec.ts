@@ -1,7 +1,7 @@
 /**
  * Databases in the app (issue #12), against a real PostgreSQL on loopback (the test harness's
- * startPostgres): a connection added through the dialog with its password (Test shows the server's
- * version as the server itself reports it), its tables listed and one opened (the summary's count,
+ * startPostgres): a connection added through the Connections panel with its password (Test shows the
+ * server's version as the server itself reports it), its tables browsed in the panel and one opened (the summary's count,
  * min and max as the server computes them, Info says the database computes it), then the SQL
  * editor: a query with a syntax error shows the server's message and marks where it points (the
  * caret in the box, a caret line under the line), a good one opens as a dataset whose table view
@@ -45,8 +45,8 @@ test('a PostgreSQL connection: add and test it in the dialog, open a table, run 
 
   await page.goto(server.url);
   await expect(page.getByRole('status', { name: 'Engine status' })).toContainText('Engine ready', { timeout: 30_000 });
-  await page.getByRole('button', { name: 'Databases…' }).click();
-  const dlg = page.getByRole('dialog', { name: 'Database connections' });
+  await page.getByRole('button', { name: 'Connections…' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Connections' });
   // no connection yet: the form is open, PostgreSQL's port by default
   const form = dlg.getByRole('form', { name: 'Add a connection' });
   await expect(form.getByLabel('Port', { exact: true })).toHaveValue('5432');
@@ -85,11 +85,11 @@ test('a PostgreSQL connection: add and test it in the dialog, open a table, run 
   // the password is nowhere in the page
   expect(await page.content()).not.toContain(pg.password);
 
-  // its tables, like a container file's datasets; one opens as a dataset the database computes
-  await dlg.getByRole('button', { name: 'Tables of Test PG' }).click();
-  await expect(dlg).toBeHidden();
-  const tables = page.getByLabel('Tables of Test PG');
+  // its tables, browsed in the panel like a container's datasets; one opens as a dataset the database computes
+  await dlg.getByRole('button', { name: 'Browse Test PG' }).click();
+  const tables = dlg.getByRole('list', { name: 'Contents of Test PG' });
   await tables.getByRole('button', { name: /measures/ }).click();
+  await expect(dlg).toBeHidden();
   await expect(page.getByTestId('row-count')).toContainText(`${N} rows`, { timeout: 30_000 });
   await expect(page.getByTestId('min-v')).toHaveAttribute('data-value', String(min));
   await expect(page.getByTestId('max-v')).toHaveAttribute('data-value', String(max));
@@ -102,7 +102,7 @@ test('a PostgreSQL connection: add and test it in the dialog, open a table, run 
   await expect(page.getByTestId('paging')).toContainText('id'); // keyset on the primary key
 
   // the SQL editor: a query with a syntax error on its second line (a comma left before FROM)
-  await page.getByRole('button', { name: 'Databases…' }).click();
+  await page.getByRole('button', { name: 'Connections…' }).click();
   await dlg.getByRole('button', { name: 'SQL on Test PG' }).click();
   const editor = page.getByRole('region', { name: 'SQL on Test PG' });
   const box = editor.getByLabel('SQL query');

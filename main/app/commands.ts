@@ -29,7 +29,7 @@ export const COMMANDS: Record<MenuCommand, CommandSpec> = {
   'view-info': { label: 'Info', accelerator: 'CmdOrCtrl+3', key: { key: '3' } },
   'view-plot': { label: 'Plot', accelerator: 'CmdOrCtrl+4', key: { key: '4' } },
   close: { label: 'Close Dataset', accelerator: 'CmdOrCtrl+W', key: { key: 'w' } },
-  databases: { label: 'Databases…', accelerator: 'CmdOrCtrl+Shift+D', key: { key: 'D', shiftKey: true } },
+  databases: { label: 'Connections…', accelerator: 'CmdOrCtrl+Shift+D', key: { key: 'D', shiftKey: true } },
 };
 
 export function isMenuCommand(v: unknown): v is MenuCommand {

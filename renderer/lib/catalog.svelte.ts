@@ -8,6 +8,7 @@
 import type { DatasetEntry, DatasetOverview, InnerDatasetInfo } from '../../shared/api';
 import type { CdxError } from '../../shared/errors';
 import { isDbLocation } from './dburl';
+import { isRemoteFileUrl, lastName } from './remoteurl';
 import { DatasetView } from './dataset.svelte';
 import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
@@ -59,7 +60,8 @@ export class Catalog {
       const what = inner.startsWith('(') ? 'Running the query' : inner ? `Opening ${inner}` : 'Listing the tables';
       return this.openStage === 'ready' ? `Opened ${inner || 'the connection'}` : `${what}…`;
     }
-    const name = loc.replace(/::.*$/, '').split(/[/\\]/).pop() + (loc.includes('::') ? `::${loc.split('::')[1]}` : '');
+    // an http(s) or S3 location: its file's (or folder's) name, without the query and the slash a folder ends in
+    const name = isRemoteFileUrl(loc) ? lastName(loc) : loc.replace(/::.*$/, '').split(/[/\\]/).pop() + (loc.includes('::') ? `::${loc.split('::')[1]}` : '');
     const p = this.openProgress;
     const pct = p !== null && p >= 0 && this.openStage === 'ingesting' ? ` — ${Math.floor(p * 100)}%` : '…';
     if (this.openStage === 'ingesting' || this.openStage === 'reading') return `Reading ${name}${pct}`;
@@ -94,7 +96,8 @@ export class Catalog {
     this.openStage = null;
     this.openLocation = path;
     const r = await this.opening.run(async ({ signal, current }) => {
-      if (!path.includes('::')) {
+      // (an http(s) or S3 file is not listed first: that would read it; it opens as one dataset)
+      if (!path.includes('::') && !isRemoteFileUrl(path)) {
         const items = await this.engine.api.listInner({ path }, { signal });
         // a database connection always lists its tables and views to choose from (even one, or none)
         if (items.length > 1 || isDbLocation(path)) return items;

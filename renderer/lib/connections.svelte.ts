@@ -1,22 +1,40 @@
 /**
- * The saved database connections as a Svelte 5 rune class (the Connections dialog's state): the
- * list (no secrets: each says where its password is kept), the Add/Edit form, Test, Save and
- * Remove, each a `Request` against the engine's contract (listConnections, testConnection,
- * saveConnection, removeConnection).
+ * The saved connections as a Svelte 5 rune class (the Connections panel's state): databases
+ * (PostgreSQL, ClickHouse), http(s) bases and S3 buckets in one list (no secrets: each says where
+ * its password or secret key is kept), the Add/Edit form whose fields follow the kind, Test, Save
+ * and Remove, each a `Request` against the engine's contract (listConnections, testConnection,
+ * saveConnection, removeConnection), and the browser of one connection (remotebrowse.svelte.ts).
  *
- * Where a password goes when "remember" is ticked: in the desktop app, when the OS offers
- * encryption, the app keeps it (Electron safeStorage, main/app/index.ts) and hands it to the engine
- * itself — the engine is told `keep: 'app'` and never writes it; otherwise (web mode, or no
- * encryption) the engine keeps it in the OS keychain when one answers, else for its session only.
- * Without "remember" it lives in the engine's memory until the engine exits. A password typed in
- * the form is never read back into it.
+ * Where a password (an S3 secret key) goes when "remember" is ticked: in the desktop app, when the
+ * OS offers encryption, the app keeps it (Electron safeStorage, main/app/index.ts) and hands it to
+ * the engine itself — the engine is told `keep: 'app'` and never writes it; otherwise (web mode,
+ * or no encryption) the engine keeps it in the OS keychain when one answers, else for its session
+ * only. Without "remember" it lives in the engine's memory until the engine exits. A password typed
+ * in the form is never read back into it. An http(s) connection has none.
  */
 import type { ConnectionInfo, ConnectionTest } from '../../shared/api';
 import type { CdxSecretsBridge } from '../../shared/bridge';
 import { SECRETS_GLOBAL } from '../../shared/bridge';
 import type { EngineConnection } from './engine.svelte';
-import { connectionUrl, defaultPort, fieldsProblem, parseConnectionUrl, versionText, type ConnectionFields, type DbKind } from './dburl';
+import { connectionUrl, defaultPort, fieldsProblem, kindLabel, parseConnectionUrl, versionText, type ConnectionFields, type DbKind } from './dburl';
+import { httpBaseUrl, httpProblem, parseS3Url, s3Problem, s3Url, type RemoteKind, type S3Fields } from './remoteurl';
+import { RemoteBrowser } from './remotebrowse.svelte';
 import { Request } from './request.svelte';
+
+/** every kind of connection the panel holds */
+export type ConnKind = DbKind | RemoteKind;
+
+export const CONNECTION_KINDS: readonly { kind: ConnKind; label: string }[] = [
+  { kind: 'postgresql', label: 'PostgreSQL' },
+  { kind: 'clickhouse', label: 'ClickHouse' },
+  { kind: 'http', label: 'HTTP(S) folder' },
+  { kind: 's3', label: 'S3 bucket' },
+];
+
+/** a kind as the list's badge says it */
+export const connKindLabel = (kind: string): string => (kind === 'http' ? 'HTTP' : kind === 's3' ? 'S3' : kindLabel(kind));
+
+const isDbKind = (k: ConnKind): k is DbKind => k === 'postgresql' || k === 'clickhouse';
 
 /** The app's secret keeping (desktop only): the preload's `cdxSecrets`, null in web mode. */
 export function appSecrets(): CdxSecretsBridge | null {
@@ -25,13 +43,17 @@ export function appSecrets(): CdxSecretsBridge | null {
   return s && typeof s.keep === 'function' ? s : null;
 }
 
-/** The Add/Edit form. */
-export interface ConnectionForm extends ConnectionFields {
+/** The Add/Edit form: every kind's fields (the panel shows the kind's own). */
+export interface ConnectionForm extends Omit<ConnectionFields, 'kind'>, S3Fields {
+  kind: ConnKind;
+  /** http(s): the folder's URL */
+  baseUrl: string;
   /** the URL being edited (absent: a new connection) */
   editing?: string;
   /** where the edited connection's password is kept now */
   editingSecret?: ConnectionInfo['secret'];
   name: string;
+  /** a database's password; an S3 secret access key */
   password: string;
   remember: boolean;
 }
@@ -51,8 +73,57 @@ export const SECRET_TEXT: Record<ConnectionInfo['secret'], string> = {
   none: 'no password',
 };
 
+const S3_SECRET_TEXT: Record<ConnectionInfo['secret'], string> = {
+  keychain: 'secret key in the OS keychain',
+  app: 'secret key kept by the app (encrypted)',
+  session: 'secret key for this session only',
+  convention: 'credentials from the AWS chain (environment, ~/.aws)',
+  none: 'no secret key kept: give it under Edit',
+};
+
+/** where a connection's secret is kept, in words, for its kind */
+export function secretText(c: Pick<ConnectionInfo, 'kind' | 'secret'>): string {
+  if (c.kind === 'http') return 'no credentials (files as the server gives them to anyone)';
+  return c.kind === 's3' ? S3_SECRET_TEXT[c.secret] : SECRET_TEXT[c.secret];
+}
+
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
 export function testText(kind: string, t: ConnectionTest): string {
-  return `${versionText(kind, t.serverVersion)} · ${t.tables.toLocaleString('en-US')} ${t.tables === 1 ? 'table or view' : 'tables and views'} · ${Math.round(t.ms)} ms`;
+  const ms = `${Math.round(t.ms)} ms`;
+  if (kind === 'http') {
+    const what = t.listed ? plural(t.tables, 'entry listed', 'entries listed') : 'lists nothing here (open files by their path)';
+    return `${t.serverVersion} · HTTP ${t.status ?? '?'} · ${what} · ${ms}`;
+  }
+  if (kind === 's3') return `${t.serverVersion} · ${plural(t.tables, 'object', 'objects')} under the prefix · ${ms}`;
+  return `${versionText(kind, t.serverVersion)} · ${plural(t.tables, 'table or view', 'tables and views')} · ${ms}`;
+}
+
+/** What is wrong with the form's fields for its kind, in words; null when a URL can be made from them. */
+export function formProblem(f: ConnectionForm): string | null {
+  if (f.kind === 'http') return httpProblem(f.baseUrl);
+  if (f.kind === 's3') {
+    const p = s3Problem(f);
+    if (p) return p;
+    if (f.password && !f.keyId.trim()) return 'A secret key needs its access key id.';
+    return null;
+  }
+  return fieldsProblem(f as ConnectionFields);
+}
+
+/** The canonical connection URL of the form's fields (call when formProblem says none). */
+export function formConnectionUrl(f: ConnectionForm): string {
+  if (f.kind === 'http') return httpBaseUrl(f.baseUrl);
+  if (f.kind === 's3') return s3Url(f);
+  return connectionUrl(f as ConnectionFields);
+}
+
+function blankForm(kind: ConnKind): ConnectionForm {
+  return {
+    kind, host: 'localhost', port: isDbKind(kind) ? String(defaultPort(kind)) : '5432', database: '', user: '',
+    baseUrl: '', bucket: '', prefix: '', keyId: '', endpoint: '', region: '',
+    password: '', remember: true, name: '',
+  };
 }
 
 export class Connections {
@@ -69,6 +140,8 @@ export class Connections {
   private saving = new Request<ConnectionInfo>();
   private removing = new Request<boolean>();
   private listTests = new Map<string, Request<ConnectionTest>>();
+  /** the connection being browsed (the panel's third view beside the list and the form) */
+  browser = $state.raw<RemoteBrowser | null>(null);
 
   constructor(
     readonly engine: EngineConnection,
@@ -94,7 +167,7 @@ export class Connections {
   /** the URL the form's fields make (null while they cannot make one) */
   get formUrl(): string | null {
     const f = this.form;
-    return f && !fieldsProblem(f) ? connectionUrl(f) : null;
+    return f && !formProblem(f) ? formConnectionUrl(f) : null;
   }
 
   async refresh(): Promise<void> {
@@ -102,16 +175,22 @@ export class Connections {
     if (l) this.list = l;
   }
 
-  startAdd(kind: DbKind = 'postgresql'): void {
-    this.form = { kind, host: 'localhost', port: String(defaultPort(kind)), database: '', user: '', password: '', remember: true, name: '' };
+  startAdd(kind: ConnKind = 'postgresql'): void {
+    this.browser = null;
+    this.form = blankForm(kind);
     this.formTest = null;
     this.formError = null;
   }
 
   startEdit(c: ConnectionInfo): void {
-    const f = parseConnectionUrl(c.url);
-    if (!f) return;
-    this.form = { ...f, editing: c.url, editingSecret: c.secret, name: c.name, password: '', remember: c.secret === 'keychain' || c.secret === 'app', };
+    const base = blankForm(c.kind);
+    let fields: Partial<ConnectionForm> | null;
+    if (c.kind === 'http') fields = { baseUrl: c.url };
+    else if (c.kind === 's3') fields = parseS3Url(c.url);
+    else fields = parseConnectionUrl(c.url);
+    if (!fields) return;
+    this.browser = null;
+    this.form = { ...base, ...fields, kind: c.kind, editing: c.url, editingSecret: c.secret, name: c.name, password: '', remember: c.secret === 'keychain' || c.secret === 'app' };
     this.formTest = null;
     this.formError = null;
   }
@@ -124,24 +203,26 @@ export class Connections {
     this.formError = null;
   }
 
-  /** the kind changed: a port still at the old kind's default follows to the new one */
-  setKind(kind: DbKind): void {
+  /** the kind changed: a port still at the old database kind's default follows to the new one */
+  setKind(kind: ConnKind): void {
     const f = this.form;
     if (!f || f.kind === kind) return;
-    if (!f.port.trim() || f.port.trim() === String(defaultPort(f.kind))) f.port = String(defaultPort(kind));
+    if (isDbKind(kind) && (!f.port.trim() || !isDbKind(f.kind) || f.port.trim() === String(defaultPort(f.kind)))) f.port = String(defaultPort(kind));
     f.kind = kind;
+    this.formTest = null;
+    this.formError = null;
   }
 
   /** Test with the form's fields and the password typed (or, when none is typed, the one kept). */
   async testForm(): Promise<void> {
     const f = this.form;
     if (!f) return;
-    const problem = fieldsProblem(f);
+    const problem = formProblem(f);
     this.formError = problem;
     this.formTest = null;
     if (problem) return;
-    const url = connectionUrl(f);
-    const password = f.password || undefined;
+    const url = formConnectionUrl(f);
+    const password = (f.kind !== 'http' && f.password) || undefined;
     const t = await this.testing.run(({ signal }) => this.engine.api.testConnection({ url, ...(password !== undefined ? { password } : {}) }, { signal }));
     if (t) this.formTest = { ok: true, text: testText(f.kind, t) };
     else if (this.testing.error) this.formTest = { ok: false, text: this.testing.error.message };
@@ -166,12 +247,12 @@ export class Connections {
   async save(): Promise<ConnectionInfo | null> {
     const f = this.form;
     if (!f) return null;
-    const problem = fieldsProblem(f);
+    const problem = formProblem(f);
     this.formError = problem;
     if (problem) return null;
-    const url = connectionUrl(f);
+    const url = formConnectionUrl(f);
     const name = f.name.trim() || undefined;
-    const password = f.password || undefined;
+    const password = (f.kind !== 'http' && f.password) || undefined;
     const remember = f.remember;
     const secrets = this.secrets;
     const saved = await this.saving.run(async ({ signal }) => {
@@ -211,8 +292,23 @@ export class Connections {
     if (ok === undefined) return;
     await this.secrets?.forget(c.url);
     if (this.form?.editing === c.url) this.cancelForm();
+    if (this.browser?.conn.url === c.url) this.browser = null;
     const { [c.url]: _gone, ...rest } = this.tests;
     this.tests = rest;
     await this.refresh();
+  }
+
+  /** Browses a connection: its top level first (a database's tables, a bucket's prefix, a server's folder). */
+  browse(c: ConnectionInfo): RemoteBrowser {
+    this.cancelForm();
+    const b = new RemoteBrowser(this.engine, c);
+    this.browser = b;
+    void b.load();
+    return b;
+  }
+
+  closeBrowser(): void {
+    this.browser?.stop();
+    this.browser = null;
   }
 }

@@ -107,6 +107,35 @@ describe('Connections', () => {
     expect(noEnc.list[0]!.secret).toBe('session');
   });
 
+  it('an S3 bucket from its fields: the URL, a key needs its id, the remembered key kept by the app; an http(s) folder has no password', async () => {
+    const { engine, calls } = fakeEngine();
+    const { s, kept } = fakeSecrets(true);
+    const c = new Connections(engine, s);
+    c.startAdd('s3');
+    Object.assign(c.form!, { bucket: 'logs', prefix: 'raw', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', password: 'sk' });
+    expect(await c.save()).toBeNull();
+    expect(c.formError).toBe('A secret key needs its access key id.');
+    c.form!.keyId = 'AKIA9';
+    expect(c.formUrl).toBe('s3://AKIA9@logs/raw/?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1');
+    await c.testForm();
+    expect(calls.at(-1)).toEqual({ method: 'testConnection', params: { url: c.formUrl, password: 'sk' } });
+    await c.save();
+    const url = 's3://AKIA9@logs/raw/?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1';
+    expect(kept.get(url)).toBe('sk');
+    expect(calls.at(-1)!.params).toEqual({ url, keep: 'app' });
+    // Edit reads the fields back (never the key)
+    c.startEdit({ ...c.list[0]!, kind: 's3' });
+    expect(c.form).toMatchObject({ kind: 's3', bucket: 'logs', prefix: 'raw/', keyId: 'AKIA9', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', password: '' });
+    c.cancelForm();
+
+    c.startAdd('postgresql');
+    c.setKind('http');
+    Object.assign(c.form!, { baseUrl: 'https://files.example/data', password: 'ignored' });
+    await c.save();
+    expect(calls.at(-1)).toEqual({ method: 'saveConnection', params: { url: 'https://files.example/data/' } });
+    c.setKind('clickhouse');
+  });
+
   it('tests a saved connection with its kept password', async () => {
     const { engine } = fakeEngine();
     const c = new Connections(engine, null);
