@@ -298,8 +298,8 @@ export class Datasets {
    * streams any other from the file, so converting does not fill the catalog.
    */
   async openIfCatalogued(location: string, opts: OpenOptions = {}): Promise<OpenedDataset | null> {
-    // a remote file is read through the cache in any case (downloaded, or its columns by ranges)
-    if (isRemoteFileLocation(location)) return this.open(location, opts);
+    // a remote file or S3 prefix is read through the cache in any case (downloaded, or a Parquet's columns by ranges)
+    if (isRemoteFileLocation(location) || isS3MultiLocation(location)) return this.open(location, opts);
     const { path: file, inner } = await splitLocation(absolute(location));
     const loc = inner !== undefined ? `${file}::${inner}` : file;
     const known = this.catalog.byLocation(loc);

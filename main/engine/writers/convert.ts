@@ -204,9 +204,15 @@ function checkFilter(where: string | undefined, schema: Schema, input: string): 
   return expr;
 }
 
+/** An http(s) URL or an S3 location: no file on this disk, read through the engine's cache (the mapped dataset). */
+function isRemoteInput(location: string): boolean {
+  return /^(https?|s3):\/\//i.test(location);
+}
+
 function stemOf(location: string, inner?: string): string {
   if (inner) return inner.split('/').filter(Boolean).pop() ?? 'data';
-  let b = basename(location);
+  // a URL's name is its path's last part, without the query or a folder's trailing slash
+  let b = basename(isRemoteInput(location) ? location.replace(/[?#].*$/, '').replace(/[/*]+$/, '') : location);
   while (extname(b)) b = b.slice(0, -extname(b).length);
   return b || 'data';
 }
@@ -311,7 +317,11 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
   const opts = o.options ?? {};
 
   const { path: inPath, inner: inInner } = o.source ? { path: o.sourceName ?? 'data', inner: undefined } : await splitLocation(o.input);
-  if (o.source) { /* nothing on disk to check */ }
+  const remoteIn = !o.source && isRemoteInput(o.input);
+  if (remoteIn && !o.mapped) {
+    throw CdxError.file('E_UNSUPPORTED', o.input, 'a remote file or prefix is converted from the engine\'s cache (open it first); it is not read here directly');
+  }
+  if (o.source || remoteIn) { /* nothing on this disk to check: the source, or the remote dataset's cache */ }
   else if (db) await checkInput(inPath);
   else if (!isGlobPattern(inPath) || existsSync(inPath)) await checkNotInput(inPath, outPath); // a glob names no one file
   const outExists = db ? await db.writer.tableExists(outPath, inner ?? opts.table, stemOf(inPath, inInner)) : await exists(outPath);
@@ -348,7 +358,7 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     // a database target writes no file: no temporary path to track
     const tmp = db ? '' : tempPathFor(outPath);
     const dropTmp = db ? async () => undefined : trackTemp(tmp);
-    const inputBytes = o.source || isGlobPattern(inPath) ? 0 : (await stat(inPath)).size;
+    const inputBytes = o.source || remoteIn || isGlobPattern(inPath) ? 0 : (await stat(inPath)).size;
     const ctx = { out: outPath, tmp, inner, outExists, force: !!o.force, datasetName, rowsHint: info.rows, inputBytes, signal: o.signal };
     let w: Writer | undefined;
     let rows = 0;
@@ -365,6 +375,9 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
         chunks = native.chunks;
       } else {
         via = 'source';
+        if (remoteIn) {
+          throw CdxError.file('E_UNSUPPORTED', o.input, 'this filter or column type is not converted from a remote dataset\'s cache; open the dataset and export it without the filter, or convert a local copy');
+        }
         source ??= o.source ?? await openSource(o.input);
         staged = await stageColumnar(source, inputBytes, db ? join(tmpdir(), 'cdx-convert') : outPath, o);
         chunks = streamed(staged ?? source, fields, expr, info.rows, !!staged, o);

@@ -18,6 +18,7 @@ import { CdxError } from '../../../shared/errors';
 import type { Datasets, OpenedDataset } from '../datasets';
 import type { Selections } from '../selection';
 import { convert } from './convert';
+import { columnsOf, parseExpr } from '../../../shared/expr/index';
 import type { MappedInput } from './mapped';
 import { writers } from './registry';
 import type { Source } from '../sources/types';
@@ -37,6 +38,18 @@ export interface ExportNative {
  * Handlers closing over the engine's Datasets store (service.ts: `...exportHandlers(store, native)`).
  * Without `native`, every export streams from the source.
  */
+/** The columns an export reads (undefined: all of them): those asked for and those its filter names. */
+function exportColumns(p: ExportParams): string[] | undefined {
+  if (!p.columns?.length) return undefined;
+  let used: string[] = [];
+  try {
+    used = p.where?.trim() ? columnsOf(parseExpr(p.where)) : [];
+  } catch {
+    return undefined; // convert's own check says what is wrong with the filter
+  }
+  return [...new Set([...p.columns, ...used])];
+}
+
 export function exportHandlers(store: () => Datasets, native?: ExportNative, remote?: RemoteExportInput, openRemote?: (location: string, signal: AbortSignal) => Promise<string | null>) {
   const mappedInput = (ds: OpenedDataset): MappedInput | undefined =>
     native && { dataset: ds, selections: native.selections, compile: (where) => native.compile(ds, where) };
@@ -56,7 +69,8 @@ export function exportHandlers(store: () => Datasets, native?: ExportNative, rem
         ds = await store().get(p.dataset, { signal: ctx.signal });
         input = ds.location;
       } else if (p.location !== undefined) {
-        ds = await store().openIfCatalogued(p.location, { signal: ctx.signal });
+        // a remote Parquet read by ranges fetches only the columns the export and its filter need
+        ds = await store().openIfCatalogued(p.location, { signal: ctx.signal, columns: exportColumns(p) });
         input = p.location;
       } else {
         throw new CdxError('E_BAD_ARG', 'exportDataset needs a dataset id or a location');
