@@ -85,6 +85,11 @@ export class DownloadSlots {
     return this.root;
   }
 
+  /** the private folder that holds every slot (made on first use) */
+  get dir(): string {
+    return this.base();
+  }
+
   /** a fresh slot for a file to be called `name` */
   create(name: string): DownloadSlot {
     const id = randomBytes(18).toString('base64url');

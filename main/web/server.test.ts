@@ -1,7 +1,7 @@
 /**
  * The web host end to end at the HTTP/WebSocket level: token, Host (DNS rebinding) and Origin
  * guards, no CORS wildcard, and crash isolation (kill the engine mid-call: the call rejects with a
- * clear error, the next call is served by a new engine).
+ * clear error, the next call is served by a new engine). Hardening (issue 16) in hardening.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,12 @@ let server: WebServer;
 let engine: ForkedEngine;
 let uploadDir: string;
 let downloadDir: string;
+
+/** a browser session: the launch URL's token exchanged for this port's cookie (`name=value`) */
+async function session(): Promise<string> {
+  const r = await fetch(server.launchUrl(), { redirect: 'manual' });
+  return r.headers.get('set-cookie')!.split(';')[0]!;
+}
 
 function request(opts: { path?: string; host?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -64,7 +70,7 @@ beforeAll(async () => {
   engine.start();
   uploadDir = path.join(dir, 'uploads');
   downloadDir = path.join(dir, 'downloads');
-  server = await startWebServer({ engine, rendererDir: dir, uploadDir, downloadDir, downloadTtlMs: 1500, prefsFile: path.join(dir, 'prefs', 'web-prefs.json') });
+  server = await startWebServer({ engine, rendererDir: dir, dataDir: path.join(dir, 'home'), uploadDir, downloadDir, downloadTtlMs: 1500, prefsFile: path.join(dir, 'prefs', 'web-prefs.json') });
 });
 
 afterAll(async () => {
@@ -75,16 +81,20 @@ afterAll(async () => {
 describe('web host guards', () => {
   const good = () => ({ [`x-cdx-token`]: server.token });
 
-  it('binds loopback by default and prints a URL with the token', () => {
+  it('binds loopback by default and prints a URL with a one-time launch token, not the server token', () => {
     expect(server.host).toBe('127.0.0.1');
-    expect(server.urlWithToken).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`);
+    expect(server.urlWithToken).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/\\?token=[\\w-]{55}$`));
+    expect(server.urlWithToken).not.toContain(server.token);
   });
 
   it('refuses a request without the token, or with a wrong one', async () => {
     expect((await request({})).status).toBe(403);
     expect((await request({ headers: { 'x-cdx-token': 'nope' } })).status).toBe(403);
     expect((await request({ path: '/?token=wrong' })).status).toBe(403);
-    expect((await request({ headers: { cookie: 'cdx_token=wrong' } })).status).toBe(403);
+    expect((await request({ headers: { cookie: `cdx_token_${server.port}=wrong` } })).status).toBe(403);
+    // the server's token is a header secret: never accepted in the cookie or the URL
+    expect((await request({ headers: { cookie: `cdx_token_${server.port}=${server.token}` } })).status).toBe(403);
+    expect((await request({ path: `/?token=${server.token}` })).status).toBe(403);
   });
 
   it('serves the app with the right token, with a CSP and no CORS wildcard', async () => {
@@ -107,14 +117,54 @@ describe('web host guards', () => {
     }
   });
 
-  it('swaps the one-time URL token for an HttpOnly cookie and drops it from the address', async () => {
-    const r = await request({ path: `/?token=${server.token}` });
+  it('exchanges the one-time launch token for a session cookie named after the port, once, and drops it from the address', async () => {
+    const launch = new URL(server.launchUrl());
+    const r = await request({ path: `/${launch.search}` });
     expect(r.status).toBe(302);
     expect(r.headers.location).toBe('/');
     const cookie = r.headers['set-cookie']![0]!;
-    expect(cookie).toMatch(/^cdx_token=[^;]+; HttpOnly; SameSite=Strict/);
-    const r2 = await request({ headers: { cookie: cookie.split(';')[0]! } });
-    expect(r2.status).toBe(200);
+    expect(cookie).toMatch(new RegExp(`^cdx_token_${server.port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/$`));
+    const value = cookie.split(';')[0]!.split('=')[1]!;
+    // the cookie holds a session of its own: neither the launch token nor the server's token
+    expect(value).not.toBe(launch.searchParams.get('token'));
+    expect(value).not.toBe(server.token);
+    expect((await request({ headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+    // the session also works in the header (programs given a session)
+    expect((await request({ headers: { 'x-cdx-token': value } })).status).toBe(200);
+    // a second use of the launch token is refused, and opens no session
+    const again = await request({ path: `/${launch.search}` });
+    expect(again.status).toBe(403);
+    expect(again.body).toMatch(/used already/);
+    expect(again.headers['set-cookie']).toBeUndefined();
+    // ... unless the browser has its session already: it just goes on, without a new cookie
+    const mine = await request({ path: `/${launch.search}`, headers: { cookie: cookie.split(';')[0]! } });
+    expect([mine.status, mine.headers['set-cookie']]).toEqual([302, undefined]);
+    // a launch token made with another server token, or altered, is refused
+    const forged = launch.searchParams.get('token')!.slice(0, -1) + (launch.searchParams.get('token')!.endsWith('A') ? 'B' : 'A');
+    expect((await request({ path: `/?token=${forged}` })).status).toBe(403);
+    // the launch token itself is not a credential in the header or the cookie
+    const fresh = new URL(server.launchUrl()).searchParams.get('token')!;
+    expect((await request({ headers: { 'x-cdx-token': fresh } })).status).toBe(403);
+    expect((await request({ headers: { cookie: `cdx_token_${server.port}=${fresh}` } })).status).toBe(403);
+    expect((await request({ path: `/?token=${fresh}` })).status).toBe(302); // still unused
+  });
+
+  it('keeps the sessions of two servers on one host apart (cookies ignore the port)', async () => {
+    const other = await startWebServer({ engine, rendererDir: path.dirname(uploadDir), dataDir: path.join(path.dirname(uploadDir), 'home2'), downloadDir });
+    try {
+      const a = await session();
+      const b = (await fetch(other.launchUrl(), { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+      expect(a.split('=')[0]).toBe(`cdx_token_${server.port}`);
+      expect(b.split('=')[0]).toBe(`cdx_token_${other.port}`);
+      // the browser sends both cookies to both servers: each uses its own
+      const both = `${a}; ${b}`;
+      expect((await fetch(server.url, { headers: { cookie: both } })).status).toBe(200);
+      expect((await fetch(other.url, { headers: { cookie: both } })).status).toBe(200);
+      // a session of one server is nothing to the other
+      expect((await fetch(other.url, { headers: { cookie: `cdx_token_${other.port}=${a.split('=')[1]}` } })).status).toBe(403);
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses a foreign Host even with the token (DNS rebinding)', async () => {
@@ -182,8 +232,8 @@ describe('exports downloaded to the browser', () => {
     const slot = (await (await prepare('été report.csv')).json()) as { id: string; path: string };
     writeFileSync(slot.path, 'a,b\n1,2\n'); // what the engine writes
     expect((await get(slot.id, {})).status).toBe(403); // the token is required
-    expect((await get(slot.id, { cookie: 'cdx_token=wrong' })).status).toBe(403);
-    const r = await get(slot.id, { cookie: `cdx_token=${encodeURIComponent(server.token)}` });
+    expect((await get(slot.id, { cookie: `cdx_token_${server.port}=wrong` })).status).toBe(403);
+    const r = await get(slot.id, { cookie: await session() });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(r.headers.get('content-disposition')).toBe(`attachment; filename="_t_ report.csv"; filename*=UTF-8''%C3%A9t%C3%A9%20report.csv`);
