@@ -92,16 +92,33 @@ describe.runIf(built)('cdx', () => {
     expect(r.stderr).toMatch(/a port is a whole number/);
   });
 
-  it('serve prints a loopback URL with a token, and that URL serves the app', async () => {
+  it('serve prints a loopback URL with a one-time token, and that URL opens one browser session that serves the app', async () => {
     let page = '';
     let without = 0;
+    let cookie = '';
+    let again = 0;
     const { match } = await runUntil([bin, 'serve', '--port', '0'], /(http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]+))/, 60_000, async (m) => {
       without = (await fetch(`http://127.0.0.1:${m[2]}/`)).status;
-      page = await (await fetch(`http://127.0.0.1:${m[2]}/`, { headers: { 'x-cdx-token': m[3]! } })).text();
+      cookie = (await fetch(m[1]!, { redirect: 'manual' })).headers.get('set-cookie') ?? '';
+      page = await (await fetch(`http://127.0.0.1:${m[2]}/`, { headers: { cookie: cookie.split(';')[0]! } })).text();
+      again = (await fetch(m[1]!, { redirect: 'manual' })).status;
     });
     expect(match[3]!.length).toBeGreaterThanOrEqual(32);
     expect(without).toBe(403);
+    expect(cookie).toMatch(new RegExp(`^cdx_token_${match[2]}=`));
     expect(page).toContain('<title>Continuum Data Explorer</title>');
+    expect(again).toBe(403); // the launch token works once
+  });
+
+  it('serve refuses a network address without TLS or --insecure, and warns what the token opens when exposed', async () => {
+    const r = spawnSync(process.execPath, [bin, 'serve', '--host', '0.0.0.0', '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--tls-cert FILE --tls-key FILE\) to serve https, or --insecure/);
+    const home = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-serve-'));
+    const { out } = await runUntil([bin, 'serve', '--host', '0.0.0.0', '--port', '0', '--insecure', '--root', home], /Ctrl\+C to stop/);
+    expect(out).toMatch(/listening on 0\.0\.0\.0 \(every network interface\) WITHOUT TLS/);
+    expect(out).toMatch(/can read every file in, and overwrite every file you may write in:/);
+    expect(out).toContain(`  ${home}`);
   });
 
   it('convert runs in the engine: the rows DuckDB selects with the same filter, written by the engine process; the catalog is left alone', async () => {

@@ -110,17 +110,40 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('serve the app in a browser (web mode) on 127.0.0.1 and print its URL with the access token')
+    .description('serve the app in a browser (web mode) on 127.0.0.1 and print its URL with a one-time access token')
     .option('-p, --port <n>', 'port to listen on (0 = a free port)', parsePort, 0)
-    .option('-H, --host <address>', 'address to bind (another address than 127.0.0.1 exposes the app to the network; the token is still required)', '127.0.0.1')
+    .option('-H, --host <address>', 'address to bind (another address than 127.0.0.1 exposes the app to the network: it needs --tls-cert and --tls-key, or --insecure)', '127.0.0.1')
     .option('--allow-host <name>', 'also accept this Host name (e.g. the machine\'s DNS name when bound to 0.0.0.0)', collect, [])
-    .action(async (o: { port: number; host: string; allowHost: string[] }) => {
+    .option('--root <dir>', 'a folder the page may browse, open, upload to and export to, beside the data folder (repeatable); nothing outside the roots is reachable from the page', collect, [])
+    .option('--tls-cert <file>', 'serve https with this certificate (PEM)')
+    .option('--tls-key <file>', 'the certificate\'s private key (PEM)')
+    .option('--insecure', 'serve plain http on a non-loopback address (the token and your data cross the network in clear text)')
+    .option('--max-upload <size>', 'the largest file the page may upload, e.g. 500M or 8G (default 8G)')
+    .option('--upload-quota <size>', 'the most the uploads folder may hold, e.g. 32G (default 32G)')
+    .action(async (o: { port: number; host: string; allowHost: string[]; root: string[]; tlsCert?: string; tlsKey?: string; insecure?: boolean; maxUpload?: string; uploadQuota?: string }) => {
       const { serve } = await import('../web/serve');
-      const { server, stop } = await serve({ host: o.host, port: o.port, extraHosts: o.allowHost });
-      if (o.host !== '127.0.0.1' && o.host !== 'localhost' && o.host !== '::1') {
-        console.error(`warning: listening on ${o.host}: anyone who can reach this address and has the token can read your files.`);
+      const { exposureWarning, parseSize } = await import('../web/server');
+      const { isLoopback } = await import('../web/guard');
+      // a fixed server token for programs (x-cdx-token header), like JUPYTER_TOKEN; random otherwise
+      const token = process.env.CDX_TOKEN || undefined;
+      const { server, stop } = await serve({
+        host: o.host, port: o.port, extraHosts: o.allowHost, roots: o.root, token,
+        tlsCert: o.tlsCert, tlsKey: o.tlsKey, insecure: o.insecure,
+        maxUploadBytes: o.maxUpload !== undefined ? parseSize(o.maxUpload) : undefined,
+        uploadQuotaBytes: o.uploadQuota !== undefined ? parseSize(o.uploadQuota) : undefined,
+      });
+      if (!isLoopback(o.host)) console.error(exposureWarning(o.host, server.secure, server.roots));
+      const tty = process.stdin.isTTY;
+      console.log(
+        `Continuum Data Explorer (web mode) is running at:\n\n  ${server.urlWithToken}\n\n` +
+          `Open that URL in a browser (it works once: it opens one browser session). The page may use the files in:\n` +
+          server.roots.map((r) => `  ${r}\n`).join('') +
+          `${tty ? 'Press Enter for another one-time URL, ' : ''}Ctrl+C to stop.`,
+      );
+      if (tty) {
+        process.stdin.on('data', () => console.log(`\n  ${server.launchUrl()}\n`));
+        process.stdin.resume();
       }
-      console.log(`Continuum Data Explorer (web mode) is running at:\n\n  ${server.urlWithToken}\n\nOpen that URL in a browser. Press Ctrl+C to stop.`);
       const shutdown = async () => {
         await stop();
         process.exit(0);
