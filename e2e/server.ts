@@ -1,6 +1,9 @@
 /**
  * Starts the real web host the way a user does (`cdx serve --port 0`, the built app) and returns
  * the URL it prints. One per test file; stopped afterwards. Also the page helpers several specs use.
+ * The page may use the checkout and the temporary folder (`--root`), where the specs' files are.
+ * Each `url` is a fresh one-time launch URL (a launch token opens one browser session; each test
+ * has its own browser context): made from the server's token, given as CDX_TOKEN.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -8,13 +11,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
+import { mintLaunchToken, newToken } from '../main/web/guard';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
 
 export interface RunningServer {
-  url: string;
+  /** a fresh one-time launch URL each time it is read */
+  readonly url: string;
   base: string;
+  /** the server's token (the x-cdx-token header) */
   token: string;
   child: ChildProcess;
   stop(): Promise<void>;
@@ -22,9 +28,10 @@ export interface RunningServer {
 
 export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-home-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'serve', '--port', '0'], {
+  const token = newToken();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'serve', '--port', '0', '--root', ROOT, '--root', os.tmpdir()], {
     cwd: ROOT,
-    env: { ...process.env, CDX_HOME: home, ...extraEnv },
+    env: { ...process.env, CDX_HOME: home, CDX_TOKEN: token, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,10 +50,16 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     child.on('exit', (code) => reject(new Error(`cdx serve exited (${code}).\nstdout: ${out}\nstderr: ${err}`)));
   });
   const u = new URL(url);
+  const base = `${u.protocol}//${u.host}`;
+  let first: string | null = url;
   return {
-    url,
-    base: `${u.protocol}//${u.host}`,
-    token: u.searchParams.get('token')!,
+    get url() {
+      const next = first ?? `${base}/?token=${mintLaunchToken(token)}`;
+      first = null;
+      return next;
+    },
+    base,
+    token,
     child,
     stop: () =>
       new Promise<void>((resolve) => {
