@@ -3,6 +3,15 @@
  * better-sqlite3 in the data folder (Electron's userData, the platform's data directory, or
  * CDX_HOME). WAL and transactions so that a crash mid-write loses nothing; `PRAGMA user_version`
  * numbers the schema and older catalogs are migrated forward in one transaction.
+ *
+ * Several processes share one catalog in ordinary use (the app, `cdx serve` and the CLI at once).
+ * So every write is an IMMEDIATE transaction: it takes SQLite's write lock before it reads (waiting
+ * up to BUSY_TIMEOUT_MS for another process to finish), and a read-modify-write (an upsert keyed by
+ * location, a remove that returns what it removed) sees no other process's write in between. A
+ * deferred transaction that reads and then writes would instead fail at once with SQLITE_BUSY
+ * (BUSY_SNAPSHOT: no busy handler is called) whenever another process committed in between. The
+ * migration reads the schema version inside its own immediate transaction, so two processes opening
+ * an old catalog at once migrate it once.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -91,6 +100,12 @@ const MIGRATIONS: string[] = [
 
 export const CATALOG_VERSION = MIGRATIONS.length;
 
+/**
+ * How long a statement waits for another process's write lock before SQLITE_BUSY. Writes hold the
+ * lock for milliseconds; the margin is for a slow disk or a busy machine, not for normal use.
+ */
+export const BUSY_TIMEOUT_MS = 10_000;
+
 interface Row {
   id: string;
   name: string;
@@ -119,7 +134,8 @@ export class Catalog {
     mkdirSync(home, { recursive: true });
     this.file = path.join(home, 'catalog.sqlite');
     // under Electron, better-sqlite3's Electron-ABI copy (sqlite-binding.ts); its own error if missing
-    const options = sqliteOptions();
+    // `timeout` is the busy timeout from the first statement on (journal_mode and the migration included)
+    const options = sqliteOptions({ timeout: BUSY_TIMEOUT_MS });
     try {
       this.db = new Database(this.file, options);
     } catch (e) {
@@ -128,20 +144,29 @@ export class Catalog {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.migrate();
   }
 
+  /** Runs `fn` as one IMMEDIATE transaction (nested: a savepoint inside the outer one). */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > CATALOG_VERSION) {
-      throw new CdxError('E_CATALOG_NEWER', `${this.file} was written by a newer CDX (catalog v${version}; this one knows v${CATALOG_VERSION}).`, { file: this.file });
-    }
-    if (version === CATALOG_VERSION) return;
-    this.db.transaction(() => {
-      for (let v = version; v < CATALOG_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+    const version = (): number => {
+      const v = this.db.pragma('user_version', { simple: true }) as number;
+      if (v > CATALOG_VERSION) {
+        throw new CdxError('E_CATALOG_NEWER', `${this.file} was written by a newer CDX (catalog v${v}; this one knows v${CATALOG_VERSION}).`, { file: this.file });
+      }
+      return v;
+    };
+    if (version() === CATALOG_VERSION) return; // (versions only go up: a current catalog needs no lock)
+    this.write(() => {
+      // read again under the write lock: another process opening the same old catalog may have migrated it meanwhile
+      for (let v = version(); v < CATALOG_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
       this.db.pragma(`user_version = ${CATALOG_VERSION}`);
-    })();
+    });
   }
 
   private static entry(r: Row): CatalogEntry {
@@ -204,7 +229,7 @@ export class Catalog {
   upsert(u: CatalogUpsert): CatalogEntry {
     const now = Date.now();
     const name = u.name ?? defaultName(u.location);
-    return this.db.transaction(() => {
+    return this.write(() => {
       const old = this.byLocation(u.location);
       if (!old) {
         const id = randomUUID();
@@ -242,7 +267,7 @@ export class Catalog {
           old.id,
         );
       return this.get(old.id)!;
-    })();
+    });
   }
 
   /** Is the cached copy still that of the source as it is now? */
@@ -252,36 +277,39 @@ export class Catalog {
 
   setSummary(id: string, summary: unknown): void {
     const json = JSON.stringify(summary, (_k, v) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
-    this.db.prepare('UPDATE datasets SET summary_json = ? WHERE id = ?').run(json, id);
+    this.write(() => this.db.prepare('UPDATE datasets SET summary_json = ? WHERE id = ?').run(json, id));
   }
 
   /** The column types the user chose (an empty map forgets them). */
   setTypeOverrides(id: string, types: Record<string, string>): void {
-    this.db.prepare('UPDATE datasets SET types_json = ?, summary_json = NULL WHERE id = ?').run(Object.keys(types).length ? JSON.stringify(types) : null, id);
+    this.write(() => this.db.prepare('UPDATE datasets SET types_json = ?, summary_json = NULL WHERE id = ?').run(Object.keys(types).length ? JSON.stringify(types) : null, id));
   }
 
   touch(id: string): void {
-    this.db.prepare('UPDATE datasets SET opened_at = ? WHERE id = ?').run(Date.now(), id);
+    this.write(() => this.db.prepare('UPDATE datasets SET opened_at = ? WHERE id = ?').run(Date.now(), id));
   }
 
   rename(id: string, name: string): void {
-    this.db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id);
+    this.write(() => this.db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id));
   }
 
   setTags(id: string, tags: string[]): void {
-    this.db.transaction(() => {
+    this.write(() => {
       this.db.prepare('DELETE FROM tags WHERE dataset_id = ?').run(id);
       const ins = this.db.prepare('INSERT OR IGNORE INTO tags (dataset_id, tag) VALUES (?, ?)');
       for (const t of tags) if (t.trim()) ins.run(id, t.trim());
-    })();
+    });
   }
 
   /** Removes the entry; returns it (the caller deletes its cache file) or null if there was none. */
   remove(id: string): CatalogEntry | null {
-    const e = this.get(id);
-    if (!e) return null;
-    this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
-    return e;
+    // (one transaction: of two processes removing the same entry, one gets it and the other null)
+    return this.write(() => {
+      const e = this.get(id);
+      if (!e) return null;
+      this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+      return e;
+    });
   }
 
   /** saved database connections, oldest first (no secrets: where each is kept) */
@@ -290,15 +318,18 @@ export class Catalog {
   }
 
   saveConnection(c: { url: string; name: string; kind: string; keep: string }): { url: string; name: string; kind: string; keep: string; addedAt: number } {
-    this.db
-      .prepare(`INSERT INTO connections (url, name, kind, keep, added_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind, keep = excluded.keep`)
-      .run(c.url, c.name, c.kind, c.keep, Date.now());
-    return this.connections().find((x) => x.url === c.url)!;
+    return this.write(() => {
+      this.db
+        .prepare(`INSERT INTO connections (url, name, kind, keep, added_at) VALUES (?, ?, ?, ?, ?)
+                  ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind, keep = excluded.keep`)
+        .run(c.url, c.name, c.kind, c.keep, Date.now());
+      // (read back in the same transaction: the row as written, not as another process changed it since)
+      return this.db.prepare('SELECT url, name, kind, keep, added_at AS addedAt FROM connections WHERE url = ?').get(c.url) as never;
+    });
   }
 
   removeConnection(url: string): boolean {
-    return this.db.prepare('DELETE FROM connections WHERE url = ?').run(url).changes > 0;
+    return this.write(() => this.db.prepare('DELETE FROM connections WHERE url = ?').run(url).changes > 0);
   }
 
   close(): void {
