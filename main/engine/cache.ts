@@ -2,13 +2,13 @@
  * The columnar cache: what cannot be mapped as it stands (CSV, JSON, compressed Parquet or Arrow,
  * HDF5, SQLite tables) is ingested once, batch by batch, into an uncompressed Arrow IPC file that
  * the native kernels map. Memory stays bounded (one batch at a time, with back-pressure on the
- * file); the output is written to a temporary name in the cache folder and renamed when complete,
- * so a cancelled or failed ingest leaves nothing behind.
+ * file); the output is written to a temporary name in the cache folder and renamed when complete
+ * (flushed first: durable.ts), so a cancelled or failed ingest leaves nothing behind, and a killed
+ * one leaves only a temporary name the next start sweeps.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm, mkdir } from 'node:fs/promises';
+import { rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -18,6 +18,7 @@ import {
 import type { Source, ScanOptions } from './sources/types';
 import { arrowSchemaOf } from './sources/common';
 import { throwIfCancelled } from '../../shared/errors';
+import { renameDurable, tempBeside } from './durable';
 
 export interface IngestResult {
   rows: number;
@@ -50,7 +51,7 @@ function normalize(batch: RecordBatch, schema: ArrowSchema): RecordBatch {
 
 export async function ingestToArrow(source: Source, outPath: string, opts: ScanOptions = {}): Promise<IngestResult> {
   await mkdir(path.dirname(outPath), { recursive: true });
-  const tmp = `${outPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempBeside(outPath);
   const sink = createWriteStream(tmp);
   const writer = new RecordBatchFileWriter();
   const written = pipeline(writer.toNodeStream(), sink);
@@ -78,7 +79,7 @@ export async function ingestToArrow(source: Source, outPath: string, opts: ScanO
     writer.finish();
     await written;
     const bytes = sink.bytesWritten;
-    await rename(tmp, outPath);
+    await renameDurable(tmp, outPath);
     return { rows, batches, bytes };
   } catch (e) {
     // (writer.abort() would reject the node stream's pending read with an iterator result: an unhandled rejection)

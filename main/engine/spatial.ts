@@ -8,23 +8,23 @@
  * values, in another order; nulls kept as NaN).
  *
  * A copy belongs to the storage file as it is now (size, mtime, inode, column layout, in its
- * `.json` beside it); any other copy is ignored and built again. Written under a temporary name and
- * renamed when complete (values first, then the description); a failed or cancelled build leaves
- * nothing. Files are named `<hash of storage>-<hash of pair>` so removing a dataset removes them.
+ * `.json` beside it); any other copy is ignored and built again. Written under a temporary name,
+ * flushed and renamed when complete (values first, then the description: durable.ts); a failed or
+ * cancelled build leaves nothing, a killed one a temporary name the next start sweeps. Files are named `<hash of storage>-<hash of pair>` so removing a dataset removes them.
  *
  * CDX_SPATIAL_MIN_ROWS (default 16,000,000): datasets with fewer rows get no copy (a full scan of
  * them takes tens of milliseconds anyway). CDX_BACKGROUND_WORK=0 (the CLI's one-command engines):
  * copies already built are used, none is started. When the engine stops, builds under way are
  * cancelled and their partial files removed (stopBackgroundWork).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { NativeFile, rawColumn, type ColumnDesc } from '../../native/index';
 import { spatialCopy } from '../../native/spatial';
 import { zoneRange, type ZoneMaps } from '../../native/zones';
 import type { OpenedDataset } from './datasets';
 import { columnLayout, columnZones, derivedKey, derivedPrefix, nameHash, zoneHome } from './zones';
+import { renameDurableSync, tempBeside, writeFileDurableSync } from './durable';
 
 export interface SpatialCopy {
   x: ColumnDesc;
@@ -138,14 +138,14 @@ export function buildSpatial(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc, si
     const bits = Math.max(4, Math.min(10, Math.round(Math.log2(Math.sqrt(ds.rows / 4096)))));
     const dtype = x.dtype === 'float32' && y.dtype === 'float32' ? 'float32' : 'float64';
     mkdirSync(path.dirname(id.file), { recursive: true });
-    const tmp = `${id.file}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmp = tempBeside(id.file);
     partials.add(tmp);
     try {
       const r = await spatialCopy(x, y, { x0, x1, y0, y1, bits, out: tmp, float32: dtype === 'float32', signal: sig });
       const meta: Meta = { key: id.key, rows: ds.rows, dtype, x0, x1, y0, y1, bits, nan: r.nan };
-      renameSync(tmp, id.file);
-      writeFileSync(id.file + '.json.tmp', JSON.stringify(meta));
-      renameSync(id.file + '.json.tmp', id.file + '.json');
+      // the values whole on disk before the description that makes them used (durable.ts)
+      renameDurableSync(tmp, id.file);
+      writeFileDurableSync(id.file + '.json', JSON.stringify(meta));
       const c = await load(id.file, meta);
       ready.set(id.key, c);
       return c;

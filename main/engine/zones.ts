@@ -7,15 +7,16 @@
  * A zone file belongs to one column of one storage file as it is now: its name is a hash of the
  * storage path and one of the column (see derivedPrefix), and its header repeats the storage file's size, mtime and inode and
  * the column's layout; a file that does not match (the source was replaced, the cache re-ingested)
- * is ignored and written again. Written to a temporary name and renamed, so a reader never sees
- * half a file; any damage just means the zones are computed again.
+ * is ignored and written again. Written to a temporary name, flushed and renamed (durable.ts), so a
+ * reader never sees half a file; any damage just means the zones are computed again.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ColumnDesc } from '../../native/index';
 import { zoneMaps, ZONE_ROWS, type ZoneMaps } from '../../native/zones';
 import { isCancelled } from '../../shared/errors';
+import { writeFileDurableSync } from './durable';
 
 const MAGIC = 'CDXZONES2\n';
 const FIELDS = ['start', 'rows', 'min', 'max', 'finiteMin', 'finiteMax', 'nulls', 'nans'] as const;
@@ -104,13 +105,11 @@ function writeZoneFile(file: string, key: string, z: ZoneMaps): void {
   const head = Buffer.concat([line, Buffer.alloc(dataStart(line.length - 1) - line.length, 0x20)]);
   const body = new Float64Array(FIELDS.length * n);
   FIELDS.forEach((f, i) => body.set(z[f], i * n));
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(tmp, Buffer.concat([head, Buffer.from(body.buffer)]));
-    renameSync(tmp, file);
+    writeFileDurableSync(file, Buffer.concat([head, Buffer.from(body.buffer)]));
   } catch {
-    rmSync(tmp, { force: true }); // a read-only cache folder: the zones stay in memory only
+    // a read-only cache folder: the zones stay in memory only
   }
 }
 

@@ -10,7 +10,7 @@
  * changes between two reads fails with E_STALE instead of mixing two versions.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ColumnDesc } from '../../../native/index';
@@ -18,6 +18,7 @@ import type { Field, Schema } from '../../../shared/datashape';
 import { CdxError } from '../../../shared/errors';
 import { ingestToArrow } from '../cache';
 import { nameHash } from '../zones';
+import { writeFileDurable } from '../durable';
 import { openParquetBytes, type ParquetBytes } from '../sources/parquet';
 import type { Source } from '../sources/types';
 import type { RemoteFile } from './file';
@@ -156,9 +157,8 @@ export class RemoteColumns {
       this.merge(ds, out, fields);
       const m = this.manifest();
       for (const n of want) m.files[n] = name;
-      const tmp = `${this.manifestPath()}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-      await writeFile(tmp, JSON.stringify(m));
-      await rename(tmp, this.manifestPath());
+      // the column file is whole on disk (ingestToArrow flushed it) before the manifest names it
+      await writeFileDurable(this.manifestPath(), JSON.stringify(m));
     });
     this.queue = run.catch(() => undefined);
     return run;

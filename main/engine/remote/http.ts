@@ -12,9 +12,9 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { renameDurable, tempBeside } from '../durable';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CdxError, type ErrorCode } from '../../../shared/errors';
 import type { ReadOptions, RemoteFile } from './file';
 
@@ -210,10 +210,10 @@ export function sameVersion(a: RemoteStamp, b: RemoteStamp): boolean {
  */
 export async function download(url: string, dest: string, opts: HttpOptions = {}): Promise<RemoteStamp> {
   await mkdir(path.dirname(dest), { recursive: true });
-  const tmp = `${dest}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempBeside(dest);
   try {
     const stamp = await transfer(url, tmp, opts);
-    await rename(tmp, dest);
+    await renameDurable(tmp, dest);
     return stamp;
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);

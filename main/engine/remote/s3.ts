@@ -20,9 +20,10 @@
  * Every error is a CdxError naming `s3://bucket/key`, never a key id or a secret.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { renameDurable, tempBeside } from '../durable';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { CdxError, type ErrorCode } from '../../../shared/errors';
@@ -481,10 +482,10 @@ export function s3File(location: string | S3Location, policy: S3Options = {}): R
 
   async function download(dest: string, opts: HttpOptions = {}): Promise<RemoteStamp> {
     await mkdir(path.dirname(dest), { recursive: true });
-    const tmp = `${dest}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmp = tempBeside(dest);
     try {
       const stamp = await transfer(tmp, opts);
-      await rename(tmp, dest);
+      await renameDurable(tmp, dest);
       return stamp;
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);

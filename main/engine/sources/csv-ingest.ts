@@ -9,11 +9,12 @@
  * record batch laid out straight into a mapping of the output file); here only the Schema message
  * at the start and the footer at the end are encoded (apache-arrow's encoders). gzip and UTF-16
  * input take the streamed path (readCsv + apache-arrow's RecordBatchFileWriter). Either way the
- * output is written to a temporary file beside `outPath` and renamed when complete; a failure or
- * cancel leaves neither. Memory stays bounded (about 300 MB RSS ingesting 1 GB).
+ * output is written to a temporary file beside `outPath` and renamed when complete (flushed first:
+ * durable.ts); a failure or cancel leaves neither. Memory stays bounded (about 300 MB RSS ingesting 1 GB).
  */
 import { createWriteStream } from 'node:fs';
-import { appendFile, rename, rm } from 'node:fs/promises';
+import { appendFile, rm } from 'node:fs/promises';
+import { renameDurable } from '../durable';
 import { MetadataVersion, RecordBatchFileWriter, type Schema } from 'apache-arrow';
 import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
@@ -125,7 +126,7 @@ async function ingestCsvNative(path: string, outPath: string, opts: IngestCsvOpt
       });
       if (!r.restart) {
         await appendFile(tmp, ipcSuffix(schema, r.blocks));
-        await rename(tmp, outPath);
+        await renameDurable(tmp, outPath);
       }
     } catch (e) {
       await rm(tmp, { force: true });
@@ -228,7 +229,7 @@ async function ingestCsvStreamed(path: string, outPath: string, opts: IngestCsvO
       };
       continue;
     }
-    await rename(tmp, outPath);
+    await renameDurable(tmp, outPath);
     for (const w of warnings) opts.onWarning?.(w);
     const bad = warnings.find((w) => w.code === 'W_BAD_ROWS')?.count ?? 0;
     const final: CsvInfo = {

@@ -21,7 +21,8 @@
  *     (stageColumnar) when the output folder has room: that ingest is faster than typing and
  *     parsing the text in chunks.
  */
-import { lstat, realpath, rename, stat, statfs, unlink } from 'node:fs/promises';
+import { lstat, realpath, stat, unlink } from 'node:fs/promises';
+import { freeBytes, ingestRoom, noteTemp, renameDurable } from '../durable';
 import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -232,8 +233,11 @@ const tempFiles = new Set<string>();
 function trackTemp(p: string): () => Promise<void> {
   if (tempFiles.size === 0) process.on('exit', removeTempFiles);
   tempFiles.add(p);
+  // a process killed outright runs no 'exit' handler: the note lets the next start sweep it (durable.ts)
+  const unnote = noteTemp(p);
   return async () => {
     await unlink(p).catch(() => undefined);
+    unnote();
     tempFiles.delete(p);
     if (tempFiles.size === 0) process.off('exit', removeTempFiles);
   };
@@ -399,7 +403,8 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
       if (o.signal?.aborted) throw cancelled(outPath);
       const how = await w.finish();
       w = undefined;
-      if (how === 'rename' && !db) await rename(tmp, outPath);
+      // flushed before the rename, the folder after: the output is whole after a crash or power cut
+      if (how === 'rename' && !db) await renameDurable(tmp, outPath);
     } catch (e) {
       if (w) await w.abort().catch(() => undefined);
       if (o.signal?.aborted || isCancelled(e)) throw cancelled(outPath);
@@ -430,12 +435,8 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
 async function stageColumnar(source: Source, inputBytes: number, outPath: string, o: ConvertOptions): Promise<{ scan: Source['scan']; drop: () => Promise<void> } | null> {
   const nativeIngest = source.capabilities?.nativeIngest;
   if (o.staging === 'off' || !nativeIngest) return null;
-  try {
-    const fs = await statfs(dirname(resolve(outPath)));
-    if (fs.bavail * fs.bsize < inputBytes * 1.5 + (256 << 20)) return null;
-  } catch {
-    return null;
-  }
+  const free = await freeBytes(dirname(resolve(outPath)));
+  if (free === null || free < ingestRoom(inputBytes)) return null;
   const staged = tempPathFor(outPath) + '.arrow';
   const dropStaged = trackTemp(staged);
   let reader: Source | undefined;
