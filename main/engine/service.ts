@@ -6,6 +6,7 @@ import type {
   ColumnStats, DatasetEntry, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo, SetColumnTypeResult,
 } from '../../shared/api';
 import { COLUMN_TYPE_CHOICES } from '../../shared/api';
+import path from 'node:path';
 import type { Handlers } from '../../shared/rpc';
 import { formatDataShape } from '../../shared/datashape';
 import { nativeInfo, readRowsIPC, regionStats } from '../../native/index';
@@ -23,6 +24,7 @@ import { providers } from './sources/registry';
 import { exportHandlers } from './lazy';
 import { density, histogram, plotRanges, points } from './plot';
 import { stopBackgroundWork } from './spatial';
+import { setTempJournal, sweepTemps } from './durable';
 import { CdxError } from '../../shared/errors';
 import { LazyRemoteDatasets as RemoteDatasets, sqlSource } from './lazy';
 import type { SqlDataset } from './sql/dataset';
@@ -113,11 +115,16 @@ function overviewOf(ds: OpenedDataset): DatasetOverview {
 
 export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<EngineApi> & { close(): void } {
   const startedAt = Date.now();
+  // what engines killed mid-write left (temporary cache files, exports in progress) goes before
+  // anything is written; exports in progress are noted in the cache's journal (durable.ts)
+  const home = opts.home ?? dataHome();
+  setTempJournal(path.join(home, 'cache', 'inflight'));
+  sweepTemps(path.join(home, 'cache'));
   let datasets: Datasets | null = null;
   // filtered views of the table: block counts per (dataset, filter), computed once (LRU of 8)
   const selections = new Selections();
   const store = (): Datasets => {
-    if (!datasets) datasets = new Datasets(opts.home ?? dataHome(), opts.samplePath === undefined ? undefined : opts.samplePath);
+    if (!datasets) datasets = new Datasets(home, opts.samplePath === undefined ? undefined : opts.samplePath);
     return datasets;
   };
   // databases: tables and queries computed where they live (main/engine/sql)
