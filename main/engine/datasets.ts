@@ -21,6 +21,7 @@ import type { IngestWarning, InnerDataset } from './sources/types';
 import { fieldFromArrow } from './sources/common';
 import { sampleDatasetPath } from './paths';
 import { removeDerived } from './spatial';
+import { bytesText, ensureRoom, ingestRoom } from './durable';
 import { CdxError, errorCode } from '../../shared/errors';
 import { isRemoteFileLocation, openHttp } from './remote/open';
 import { isS3MultiLocation } from './remote/s3';
@@ -168,8 +169,10 @@ export class Datasets {
     // a cache made from the source as it is now: open it without reading the source again
     if (!opts.reingest && known && known.schema && known.cachePath && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(known.cachePath)) {
       const storage = { kind: 'cache' as const, path: known.cachePath };
-      const { columns, unsupported, rows } = this.mapColumns(storage, 'arrow', known.schema.fields);
-      return this.remember(known, loc, known.format, st.size, rows, known.schema, known.metadata, known.warnings, storage, columns, unsupported);
+      const mapped = this.mapCache(storage, known);
+      if (mapped) return this.remember(known, loc, known.format, st.size, mapped.rows, known.schema, known.metadata, known.warnings, storage, mapped.columns, mapped.unsupported);
+      // torn (cut short, a bad footer) or not the copy the catalog describes: read the source again
+      await this.dropCache(known.cachePath);
     }
     const source = listing ? await openMulti(loc, listing) : await openSource(loc);
     const types = known?.typeOverrides ?? {};
@@ -182,6 +185,8 @@ export class Datasets {
         storage = { kind: 'in-place', path: info.inPlace.path };
       } else {
         const out = path.join(this.cacheDir, cacheName(loc, types));
+        // fail before reading anything when the cache's disk cannot hold the copy
+        await ensureRoom(this.cacheDir, ingestRoom(st.size), `the columnar copy of ${loc} (${bytesText(st.size)})`);
         opts.onProgress?.(0, 'ingesting');
         const onProgress = (d: number) => opts.onProgress?.(d, 'ingesting');
         const nativeIngest = source.capabilities?.nativeIngest;
@@ -256,9 +261,35 @@ export class Datasets {
     return this.remember(entry, loc, 'arrow', st.size, a.rows, schema, metadata, [], { kind: 'in-place', path: file }, columns, unsupported);
   }
 
+  /**
+   * A catalogued cache file mapped, when it is whole and the copy the catalog describes (every
+   * field, the row count); null otherwise: a file torn by a crash or a full disk is read again
+   * from the source instead of failing the open.
+   */
+  private mapCache(storage: { kind: 'cache'; path: string }, known: CatalogEntry): ReturnType<Datasets['mapColumns']> | null {
+    let m;
+    try {
+      m = this.mapColumns(storage, 'arrow', known.schema!.fields);
+    } catch {
+      return null;
+    }
+    if (known.rows !== null && m.rows !== known.rows) return null;
+    if (known.schema!.fields.some((f) => !m.stored.has(f.name))) return null;
+    return m;
+  }
+
+  /** Removes a cache file of ours (and what was derived from it: zones, spatial copies). */
+  private async dropCache(file: string): Promise<void> {
+    if (!file.startsWith(this.cacheDir + path.sep)) return;
+    await rm(file, { force: true, recursive: true }).catch(() => undefined);
+    removeDerived(this.cacheDir, file);
+  }
+
   private mapColumns(storage: OpenedDataset['storage'], kind: 'arrow' | 'npy', fields: Field[]) {
     const columns = new Map<string, ColumnDesc>();
     const unsupported = new Map<string, string>();
+    // the columns the file holds (before the fields it lacks are listed as unsupported)
+    const stored = new Set<string>();
     let rows: number;
     if (kind === 'npy') {
       const h = readNpyHeader(storage.path);
@@ -274,8 +305,9 @@ export class Datasets {
       }
       rows = a.rows;
     }
+    for (const n of [...columns.keys(), ...unsupported.keys()]) stored.add(n);
     for (const f of fields) if (!columns.has(f.name) && !unsupported.has(f.name)) unsupported.set(f.name, `${f.type} values are not read by the native kernels`);
-    return { columns, unsupported, rows };
+    return { columns, unsupported, rows, stored };
   }
 
   /** An open dataset by catalog id, reopening it from its location when needed. */

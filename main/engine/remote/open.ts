@@ -25,6 +25,7 @@ import { displayUrl, httpFile, isHttpLocation, sameVersion, type HttpOptions, ty
 import { isS3Location, isS3MultiLocation, parseS3, s3File, s3StoredLocation } from './s3';
 import type { RemoteFile } from './file';
 import { RemoteColumns } from './columns';
+import { bytesText, ensureRoom, ingestRoom } from '../durable';
 
 /** What datasets.ts lends this module: its catalog, cache folder and the steps it shares with local files. */
 export interface RemoteHost {
@@ -113,8 +114,14 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
       if (known.schema && known.cachePath && existsSync(known.cachePath)) {
         const kind = known.metadata?.['http.mapped'] === 'npy' ? 'npy' : 'arrow';
         const storage = { kind: (known.metadata?.['http.mapped'] ? 'in-place' : 'cache') as 'in-place' | 'cache', path: known.cachePath };
-        const { columns, unsupported, rows } = host.mapColumns(storage, kind, known.schema.fields);
-        return host.remember(known, key, known.format, known.size, rows, known.schema, known.metadata, known.warnings, storage, columns, unsupported);
+        let mapped: ReturnType<RemoteHost['mapColumns']> | null = null;
+        try {
+          mapped = host.mapColumns(storage, kind, known.schema.fields);
+          if (known.rows !== null && mapped.rows !== known.rows) mapped = null;
+        } catch {
+          // torn (cut short, a bad footer): downloaded and read again below
+        }
+        if (mapped) return host.remember(known, key, known.format, known.size, mapped.rows, known.schema, known.metadata, known.warnings, storage, mapped.columns, mapped.unsupported);
       }
     }
   }
@@ -152,6 +159,8 @@ async function doOpen(host: RemoteHost, location: string, key: string, opts: Ope
         keepCopy = true;
       } else {
         const out = path.join(host.cacheDir, copyName(key + '\u0000' + JSON.stringify(Object.entries(types).sort())) + '.arrow');
+        const size = stamp.size ?? 0;
+        await ensureRoom(host.cacheDir, ingestRoom(size), `the columnar copy of ${key} (${bytesText(size)})`);
         const onProgress = (d: number) => opts.onProgress?.(d, 'ingesting');
         opts.onProgress?.(0, 'ingesting');
         const nativeIngest = source.capabilities?.nativeIngest;
