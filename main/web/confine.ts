@@ -112,8 +112,9 @@ export class Roots {
     if (write && this.writeOnly.some((d) => inside(real, d))) return abs;
     const root = this.real.find((r) => inside(real, r));
     if (root === undefined) {
-      const via = real !== abs && realPathOrParent(path.dirname(abs)) === path.dirname(abs) ? ` (a link to ${real})` : real !== abs ? ` (${real})` : '';
-      throw this.refuse(abs, `${via ? via.trimStart() + ' ' : ''}is outside the folders this web server may use (${this.shown.join(', ')})`);
+      // say where a link leads: the path itself, or a folder on its way
+      const how = real === abs ? '' : realPathOrParent(path.dirname(abs)) === path.dirname(abs) ? `(a link to ${real}) ` : `(really ${real}) `;
+      throw this.refuse(abs, `${how}is outside the folders this web server may use (${this.shown.join(', ')})`);
     }
     if (write && this.dataDir && inside(real, this.dataDir)) {
       const rel = path.relative(this.dataDir, real);
