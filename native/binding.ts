@@ -423,6 +423,29 @@ export interface RawZoneMaps {
   nans: Float64Array;
 }
 
+/** One measure of groupBy: its function and the index of its column in the values list (not for 'rows'). */
+export interface RawMeasure {
+  fn: 'rows' | 'count' | 'sum' | 'mean' | 'min' | 'max' | 'var' | 'std' | 'distinct' | 'quantile';
+  value?: number;
+  /** quantile: 0..1 */
+  q?: number;
+}
+
+/** A key or measure column of groupBy's result: one of float / int (int64 bits) / bytes+offsets (text), with validity. */
+export interface RawGroupColumn {
+  valid: Uint8Array;
+  float?: Float64Array;
+  int?: ArrayBuffer;
+  bytes?: Uint8Array;
+  offsets?: Float64Array;
+}
+
+export interface RawGroups {
+  groups: number;
+  keys: RawGroupColumn[];
+  measures: RawGroupColumn[];
+}
+
 /** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
 export interface NativeAddon {
   // addon.cc
@@ -453,6 +476,8 @@ export interface NativeAddon {
   // bin.cc
   bin2d(columns: Bin2dColumns, options: Bin2dKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<RawBin2d>;
   hist1d(column: RawColumn, range: { lo: number; hi: number; bins: number }, filter?: RawFilter, job?: JobHandle): Promise<Hist1dResult>;
+  // group.cc (wrapped in native/group.ts)
+  groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
   // rows.cc
   readRows(columns: RawColumn[], offset: number, count: number, job?: JobHandle): Promise<RawRows[]>;
   // select.cc
@@ -476,7 +501,7 @@ export interface NativeAddon {
 const EXPORTS = [
   'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
   'regionStats', 'zoneMaps', 'spatialCopy', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
-  'filterBlockCounts', 'filteredRowIds', 'takeRows',
+  'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',
 ] as const satisfies readonly (keyof NativeAddon)[];

@@ -4,7 +4,7 @@
  * params object and returns a structured-cloneable value; bulk data is Uint8Array (Arrow IPC) or a
  * typed array, never rows as JSON.
  */
-import type { Schema } from './datashape';
+import type { Field, Schema } from './datashape';
 import type { ErrorCode } from './errors';
 import type { DensityParams, DensityResult, HistogramParams, HistogramResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
 
@@ -234,6 +234,18 @@ export interface ColumnSummaryInfo {
   skipped?: string;
 }
 
+export interface GroupByResult {
+  dataset: string;
+  /** groups found (before `limit`) */
+  groups: number;
+  /** rows sent */
+  rows: number;
+  /** the result's columns: the keys, then the measures */
+  schema: Field[];
+  ipc: Uint8Array;
+  where?: string;
+}
+
 export interface DatasetSummary {
   dataset: string;
   rows: number;
@@ -359,6 +371,15 @@ export interface EngineApi {
   setColumnType(params: { dataset: string; column: string; type: ColumnTypeChoice | null }): SetColumnTypeResult;
   /** forget a dataset (and its cache file) */
   removeDataset(params: { dataset: string }): { removed: boolean };
+  /**
+   * group-by: the groups of the key columns `by` with the measures of `agg` (SQL-like text:
+   * `count(), sum(x), mean(x), min(x), max(x), std(x), var(x), distinct(x), median(x), p99(x),
+   * quantile(x, 0.9)`, each optionally `as NAME`) over the rows where `where` holds; the result
+   * (keys with the dataset's types, then the measures) as Arrow IPC stream bytes, sorted by `sort`
+   * (result columns, `-name` descending; default the keys ascending; nulls last) and cut to
+   * `limit` rows; `groups` counts them all. Progress + cancel
+   */
+  groupBy(params: { dataset: string; by: string[]; agg: string; where?: string; sort?: string[]; limit?: number }): GroupByResult;
   /** per-column statistics; each finished column is streamed as progress detail `{ column }` */
   summary(params: { dataset: string; columns?: string[]; where?: string; bins?: number; topk?: number }): DatasetSummary;
   /**

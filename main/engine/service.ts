@@ -3,7 +3,7 @@
  * process (utilityProcess or forked child); the CLI talks to it through a forked engine too.
  */
 import type {
-  ColumnStats, DatasetEntry, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo, SetColumnTypeResult,
+  ColumnStats, DatasetEntry, GroupByResult, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo, SetColumnTypeResult,
 } from '../../shared/api';
 import { COLUMN_TYPE_CHOICES } from '../../shared/api';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { Datasets, needColumns, type OpenedDataset } from './datasets';
 import { columnsOf } from '../../shared/expr/bind';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumns } from './summarize';
+import { groupDataset, parseMeasures } from './group';
 import { browse } from './browse';
 import { providers } from './sources/registry';
 // Export and the database clients load at their first use (lazy.ts)
@@ -292,6 +293,19 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         sum,
         mean: valid ? sum / valid : NaN,
         computedBy: `native kernel, ${ni.threads ?? 1} thread${ni.threads === 1 ? '' : 's'}${ni.openmp ? ' (OpenMP)' : ''}`,
+      };
+    },
+
+    async groupBy({ dataset, by, agg, where, sort, limit }, ctx): Promise<GroupByResult> {
+      const measures = parseMeasures(agg);
+      const r = await db(dataset, ctx.signal);
+      if (r) throw new CdxError('E_UNSUPPORTED', `${r.entry.location}: group-by is not yet computed by the database; export the table and group the file`);
+      const ds = await store().get(dataset, { signal: ctx.signal, columns: [] });
+      await needColumns(ds, [...by, ...measures.flatMap((m) => (m.column ? [m.column] : [])), ...whereColumns(where)], { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
+      const res = await groupDataset(ds, { by, measures, sort, limit }, { filter: filterFor(ds, where), signal: ctx.signal, onProgress: (f) => ctx.progress({ done: f }) });
+      return {
+        dataset: ds.id, groups: res.groups, rows: res.table.numRows, schema: res.schema,
+        ipc: RecordBatchStreamWriter.writeAll(res.table).toUint8Array(true), ...(where ? { where } : {}),
       };
     },
 

@@ -111,3 +111,11 @@ export function takeRows(batch: RecordBatch, idx: Uint32Array): RecordBatch[] {
   }
   return out;
 }
+
+/** The rows of a batch in the order of `idx` (any order, a permutation included), copied; every column's type must be one takeRows copies. */
+export function gatherRows(batch: RecordBatch, idx: Uint32Array): RecordBatch {
+  const children = batch.data.children;
+  if (!children.every((c) => canTake(c.type))) throw new Error('gatherRows: a column of a type that is not copied');
+  const cols = children.map((c) => takeData(c, idx));
+  return new RecordBatch(batch.schema, makeData({ type: new Struct(batch.schema.fields), length: idx.length, nullCount: 0, children: cols }));
+}

@@ -1,0 +1,174 @@
+/**
+ * Group-by (main/engine/group.ts over native/src/group.cc) against DuckDB on the same file: keys of
+ * every kind (Unicode text with nulls, int64 beyond 2^53, dates, floats with NaN and -0, bools),
+ * every measure, with and without a filter, as Parquet and CSV (ingested: dictionary strings) —
+ * values, null groups, NaN order and sort order must be DuckDB's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { createEngineHandlers } from './service';
+import type { HandlerContext } from '../../shared/rpc';
+import { duckQuery } from './sources/testing/oracle';
+import { groupDataset, parseMeasures } from './group';
+import { rawColumn } from '../../native/index';
+
+const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-group-'));
+const home = mkdtempSync(path.join(os.tmpdir(), 'cdx-group-home-'));
+const h = createEngineHandlers({ home, samplePath: null });
+const N = 120_000;
+const parquet = path.join(dir, 'g.parquet');
+const csv = path.join(dir, 'g.csv');
+const lit = (p: string) => `'${p.replace(/'/g, "''")}'`;
+
+beforeAll(async () => {
+  const q = `SELECT i AS id,
+      CASE WHEN i % 17 = 0 THEN NULL ELSE ['Zürich', '東京', 'São Paulo', 'a', 'A', ''][i % 6 + 1] END AS city,
+      (i % 5)::BIGINT * 3000000000000000 + 9007199254740993 AS big,
+      DATE '2024-01-01' + (i % 9)::INTEGER AS day,
+      CASE WHEN i % 23 = 0 THEN 'nan'::DOUBLE WHEN i % 29 = 0 THEN -0.0 WHEN i % 31 = 0 THEN 0.0 ELSE (i % 4) * 0.5 END AS f,
+      i % 3 = 0 AS flag,
+      CASE WHEN i % 7 = 0 THEN NULL ELSE ((i * 7919) % 10007) / 7.0 END AS x,
+      CASE WHEN i % 13 = 0 THEN 'nan'::DOUBLE ELSE (i % 101)::DOUBLE END AS y,
+      (i * 31) % 1000 - 500 AS n,
+      'w' || (i % 37) AS word
+    FROM range(${N}) t(i)`;
+  await duckQuery(`COPY (${q}) TO ${lit(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 20000)`);
+  await duckQuery(`COPY (SELECT id, city, big, day, flag, x, n, word FROM (${q})) TO ${lit(csv)} (FORMAT csv, HEADER)`);
+}, 60_000);
+
+afterAll(() => {
+  h.close();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+});
+
+type Row = Record<string, unknown>;
+
+async function ours(location: string, by: string[], agg: string, extra: { where?: string; sort?: string[]; limit?: number } = {}) {
+  const ov = await h.open({ location }, ctx());
+  const r = await h.groupBy({ dataset: ov.entry.id, by, agg, ...extra }, ctx());
+  const t = tableFromIPC(r.ipc);
+  const rows: Row[] = [];
+  for (let i = 0; i < t.numRows; i++) {
+    const o: Row = {};
+    for (const f of t.schema.fields) o[f.name] = t.getChild(f.name)!.get(i);
+    rows.push(o);
+  }
+  return { r, rows, t };
+}
+
+async function theirs(location: string, sql: string): Promise<Row[]> {
+  const { duckdb } = await import('./sources/testing/oracle');
+  const d = (await duckdb())!;
+  try {
+    await d.all(`CREATE OR REPLACE VIEW t AS SELECT * FROM ${location.endsWith('.csv') ? `read_csv(${lit(location)})` : lit(location)}`);
+    return (await d.all(sql)) as unknown as Row[];
+  } finally {
+    d.close();
+  }
+}
+
+/** A value of ours and DuckDB's as comparable numbers/strings (dates as days, bigint exact). */
+function norm(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Date) return Math.round(v.getTime() / 86_400_000);
+  if (typeof v === 'object' && v && 'days' in (v as object)) return (v as { days: number }).days;
+  return v;
+}
+
+function expectClose(a: unknown, b: unknown, what: string) {
+  const x = norm(a), y = norm(b);
+  if (typeof x === 'number' && typeof y === 'number') {
+    if (Number.isNaN(y)) return expect(x, what).toBeNaN();
+    expect(Math.abs(x - y), `${what}: ${x} vs ${y}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(y)));
+  } else if (typeof x === 'number' && typeof y === 'string') {
+    expect(String(x), what).toBe(y);
+  } else {
+    expect(x, what).toEqual(y);
+  }
+}
+
+describe('group-by equals DuckDB', () => {
+  const measures = 'count(), count(x), sum(x), mean(x), min(x), max(x), std(x), var(x), distinct(word), median(x), p99(x), sum(n), min(n), max(big), max(y), min(y), mean(y), distinct(y)';
+  const duckMeasures = `count(*), count(x), sum(x), avg(x), min(x), max(x), stddev_samp(x), var_samp(x), count(DISTINCT word), quantile_cont(x, 0.5), quantile_cont(x, 0.99),
+    sum(n), min(n), max(big)::VARCHAR, max(y), min(y), avg(y), count(DISTINCT y)`;
+
+  for (const file of ['parquet', 'csv'] as const) {
+    it(`${file}: by a text key with nulls and Unicode, every measure`, async () => {
+      const loc = file === 'parquet' ? parquet : csv;
+      const m = file === 'csv' ? measures.replace(/, max\(y\), min\(y\), mean\(y\), distinct\(y\)/, '') : measures;
+      const dm = file === 'csv' ? duckMeasures.replace(/, max\(y\), min\(y\), avg\(y\), count\(DISTINCT y\)/, '') : duckMeasures;
+      const { rows, r } = await ours(loc, ['city'], m);
+      const want = await theirs(loc, `SELECT city, ${dm} FROM t GROUP BY city ORDER BY city NULLS LAST`);
+      expect(r.groups).toBe(want.length);
+      expect(rows.length).toBe(want.length);
+      const names = ['city', ...parseMeasures(m).map((x) => x.name)];
+      rows.forEach((row, i) => names.forEach((n, j) => expectClose(row[n], (want[i] as unknown as unknown[])[j], `${file} ${String(row.city)} ${n}`)));
+    });
+  }
+
+  it('by int64 beyond 2^53, a date, a bool and a float with NaN and -0, with a filter', async () => {
+    const where = 'x > 100 and flag = false';
+    const { rows } = await ours(parquet, ['big', 'day', 'flag', 'f'], 'count(), sum(n), max(x)', { where });
+    const want = await theirs(parquet, `SELECT big::VARCHAR, day, flag, f, count(*), sum(n), max(x) FROM t WHERE x > 100 AND flag = false
+      GROUP BY big, day, flag, f ORDER BY big, day, flag, f NULLS LAST`);
+    expect(rows.length).toBe(want.length);
+    rows.forEach((row, i) => {
+      const w = want[i] as unknown as unknown[];
+      expect(String(row.big)).toBe(w[0]);
+      expectClose(Number(row.day) / 86_400_000, w[1], 'day'); // Arrow JS gives a date as ms
+      expect(row.flag).toBe(w[2]);
+      expectClose(row.f, w[3], 'f');
+      expectClose(row.count, w[4], 'count');
+      expectClose(row.sum_n, w[5], 'sum_n');
+      expectClose(row.max_x, w[6], 'max_x');
+    });
+    // -0 and 0 are one group, every NaN one group
+    expect(new Set(rows.filter((r) => r.f === 0).map((r) => `${r.big}|${String(r.day)}|${r.flag}`)).size).toBe(rows.filter((r) => r.f === 0).length);
+  });
+
+  it('sorted by a measure descending, top 3, and by two keys', async () => {
+    const { rows, r } = await ours(parquet, ['word'], 'count() as n, sum(x) as total', { sort: ['-total'], limit: 3 });
+    const want = await theirs(parquet, `SELECT word, count(*), sum(x) FROM t GROUP BY word ORDER BY sum(x) DESC LIMIT 3`);
+    expect(r.groups).toBe(37);
+    expect(rows.map((x) => x.word)).toEqual(want.map((w) => (w as unknown as unknown[])[0]));
+    rows.forEach((row, i) => expectClose(row.total, (want[i] as unknown as unknown[])[2], 'total'));
+  });
+
+  it('clear errors: an unknown column, a text column summed, a bad measure, too many groups', async () => {
+    const ov = await h.open({ location: parquet }, ctx());
+    await expect(h.groupBy({ dataset: ov.entry.id, by: ['nope'], agg: 'count()' }, ctx())).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
+    await expect(h.groupBy({ dataset: ov.entry.id, by: ['city'], agg: 'sum(word)' }, ctx())).rejects.toMatchObject({ code: 'E_BAD_TYPE' });
+    await expect(h.groupBy({ dataset: ov.entry.id, by: ['city'], agg: 'frobnicate(x)' }, ctx())).rejects.toThrow(/unknown function frobnicate/);
+    await expect(h.groupBy({ dataset: ov.entry.id, by: ['city'], agg: 'count()', sort: ['-zzz'] }, ctx())).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
+    // more groups than the limit: E_TOO_LARGE naming it, not an allocation failure
+    const raw = path.join(dir, 'v.f64');
+    writeFileSync(raw, Buffer.from(Float64Array.from({ length: 5000 }, (_, i) => i).buffer));
+    const ds = { location: raw, schema: { fields: [{ name: 'v', type: 'float64' as const, nullable: false }] }, columns: new Map([['v', rawColumn(raw, 'v', 'float64', 0, 5000)]]) };
+    await expect(groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }] }, { maxGroups: 1000 })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1000 groups/) });
+    const ok = await groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }] });
+    expect(ok.groups).toBe(5000);
+    expect(Array.from(ok.table.getChild('v')!.toArray() as Float64Array).slice(0, 3)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('parseMeasures', () => {
+  it('names, aliases and percentiles', () => {
+    expect(parseMeasures('count(), avg(fare) as "mean fare", p99.9(t), quantile(t, 0.25), median(t), count(*)')).toEqual([
+      { fn: 'rows', name: 'count' },
+      { fn: 'mean', column: 'fare', name: 'mean fare' },
+      { fn: 'quantile', column: 't', q: 0.999, name: 'p99.9_t' },
+      { fn: 'quantile', column: 't', q: 0.25, name: 'quantile_t' },
+      { fn: 'quantile', column: 't', q: 0.5, name: 'median_t' },
+      { fn: 'rows', name: 'count_2' },
+    ]);
+    expect(() => parseMeasures('')).toThrow(/no measure/);
+    expect(() => parseMeasures('mean()')).toThrow(/needs a column/);
+    expect(() => parseMeasures('quantile(x, 2)')).toThrow(/between 0 and 1/);
+  });
+});

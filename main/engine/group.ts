@@ -1,0 +1,309 @@
+/**
+ * Group-by of a mapped dataset (Blaze's `by`): the keys and measures a user names, aggregated by
+ * the native hash kernel (native/src/group.cc) over the dataset's mapped columns, under the
+ * dataset's filter; the result is an Arrow table (keys with the dataset's own types, then one
+ * column per measure) sorted as asked (by default by the keys, nulls last), optionally cut to the
+ * first `limit` groups.
+ *
+ * Measures are written as in SQL: `count()` (rows), `count(x)` (non-null values), `sum(x)`,
+ * `mean(x)` / `avg(x)`, `min(x)`, `max(x)`, `std(x)` / `stddev(x)` (sample), `var(x)`,
+ * `distinct(x)` / `count_distinct(x)` / `approx_distinct(x)`, `median(x)`, `pNN(x)` (p99, p99.9)
+ * and `quantile(x, 0.9)`; `… as NAME` names the result column, else it is `count`, `mean_x`, `p99_y`.
+ */
+import { Bool, Data, DataType, DateDay, Field as ArrowField, Float64, Int64, LargeUtf8, RecordBatch, Schema as ArrowSchema, Struct, Table, Type, Utf8, makeData } from 'apache-arrow';
+import type { Field, Schema } from '../../shared/datashape';
+import { CdxError } from '../../shared/errors';
+import { groupByColumns, type GroupMeasureSpec } from '../../native/group';
+import type { ColumnDesc } from '../../native/index';
+import type { RawGroupColumn } from '../../native/binding';
+import { arrowTypeOf } from './sources/common';
+import { gatherRows } from './writers/take';
+import type { CompiledFilter } from './filter';
+
+export type MeasureFn = GroupMeasureSpec['fn'];
+
+export interface Measure {
+  fn: MeasureFn;
+  column?: string;
+  q?: number;
+  name: string;
+}
+
+export interface GroupSpec {
+  by: string[];
+  measures: Measure[];
+  /** e.g. ['-count', 'borough']: a result column, '-' for descending; default the keys ascending */
+  sort?: string[];
+  limit?: number;
+}
+
+const FN_ALIASES: Record<string, MeasureFn> = {
+  count: 'count', sum: 'sum', mean: 'mean', avg: 'mean', min: 'min', max: 'max', std: 'std', stddev: 'std', stddev_samp: 'std',
+  var: 'var', variance: 'var', var_samp: 'var', distinct: 'distinct', count_distinct: 'distinct', approx_distinct: 'distinct',
+  approx_count_distinct: 'distinct', median: 'quantile', quantile: 'quantile',
+};
+
+/** Splits on commas outside parentheses and quotes. */
+function splitTop(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0, quote = '', cur = '';
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = '';
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  if (cur.trim()) out.push(cur);
+  return out.map((s) => s.trim()).filter(Boolean);
+}
+
+function unquote(s: string): string {
+  const t = s.trim();
+  return /^"(.*)"$/s.test(t) ? t.slice(1, -1).replace(/""/g, '"') : t;
+}
+
+/** Parses `count(), mean(x), p99(y) as slow` into measures; errors point at the measure. */
+export function parseMeasures(text: string): Measure[] {
+  const parts = splitTop(text);
+  if (!parts.length) throw new CdxError('E_BAD_ARG', 'no measure given; e.g. --agg "count(), mean(fare), p99(fare)"');
+  const used = new Set<string>();
+  return parts.map((part) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_.]*)\s*\((.*)\)\s*(?:as\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*))?$/is.exec(part);
+    if (!m) throw new CdxError('E_BAD_ARG', `measure "${part}": write it as fn(column), e.g. mean(fare), count(), p99(fare), quantile(fare, 0.9)`);
+    const raw = m[1]!.toLowerCase();
+    const args = splitTop(m[2]!);
+    let fn: MeasureFn;
+    let q: number | undefined;
+    const pm = /^p(\d+(?:\.\d+)?)$/.exec(raw);
+    if (pm) {
+      fn = 'quantile';
+      q = Number((Number(pm[1]) / 100).toPrecision(12));
+      if (!(q >= 0 && q <= 1)) throw new CdxError('E_BAD_ARG', `measure "${part}": a percentile is between p0 and p100`);
+    } else if (FN_ALIASES[raw]) {
+      fn = FN_ALIASES[raw]!;
+      if (raw === 'median') q = 0.5;
+    } else {
+      throw new CdxError('E_BAD_ARG', `measure "${part}": unknown function ${m[1]} (count, sum, mean, min, max, std, var, distinct, median, pNN, quantile)`);
+    }
+    if (raw === 'quantile') {
+      if (args.length !== 2 || !Number.isFinite(Number(args[1])) || Number(args[1]) < 0 || Number(args[1]) > 1) {
+        throw new CdxError('E_BAD_ARG', `measure "${part}": quantile(column, q) with q between 0 and 1`);
+      }
+      q = Number(args[1]);
+      args.pop();
+    }
+    if (args.length > 1) throw new CdxError('E_BAD_ARG', `measure "${part}": ${m[1]} takes one column`);
+    const column = args[0] !== undefined && args[0] !== '*' ? unquote(args[0]) : undefined;
+    if (fn === 'count' && !column) fn = 'rows';
+    if (fn !== 'rows' && !column) throw new CdxError('E_BAD_ARG', `measure "${part}": ${m[1]} needs a column`);
+    const label = pm ? raw : raw === 'median' ? 'median' : fn === 'rows' ? 'count' : raw === 'avg' ? 'mean' : fn === 'distinct' ? 'distinct' : fn;
+    let name = m[3] ? unquote(m[3]) : column ? `${label}_${column}` : label;
+    if (!m[3]) for (let i = 2; used.has(name); i++) name = `${column ? `${label}_${column}` : label}_${i}`;
+    if (used.has(name)) throw new CdxError('E_BAD_ARG', `measure "${part}": the name ${name} is used twice`);
+    used.add(name);
+    return { fn, ...(column !== undefined ? { column } : {}), ...(q !== undefined ? { q } : {}), name };
+  });
+}
+
+/** What the group-by needs of an opened dataset (datasets.ts OpenedDataset). */
+export interface GroupDataset {
+  location: string;
+  schema: Schema;
+  columns: Map<string, ColumnDesc>;
+  unsupported?: Map<string, string>;
+}
+
+function fieldOf(ds: GroupDataset, name: string): Field {
+  const f = ds.schema.fields.find((x) => x.name === name);
+  if (!f) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}"`, { file: ds.location, column: name });
+  return f;
+}
+
+function descOf(ds: GroupDataset, f: Field): ColumnDesc {
+  const d = ds.columns.get(f.name);
+  if (!d) throw new CdxError('E_UNSUPPORTED', `${ds.location}: column "${f.name}" (${f.type}) cannot be grouped or aggregated${ds.unsupported?.get(f.name) ? `: ${ds.unsupported.get(f.name)}` : ''}`, { file: ds.location, column: f.name });
+  return d;
+}
+
+const NUMERIC = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'bool']);
+
+/** The result type of a measure over a field. */
+function measureField(m: Measure, f: Field | undefined): Field {
+  switch (m.fn) {
+    case 'rows': case 'count': case 'distinct': return { name: m.name, type: 'int64', nullable: false };
+    case 'sum': return { name: m.name, type: f && /^(u?int\d+|bool)$/.test(f.type) ? 'int64' : 'float64', nullable: true };
+    case 'min': case 'max': return { ...f!, name: m.name, nullable: true };
+    default: return { name: m.name, type: 'float64', nullable: true };
+  }
+}
+
+function validityOf(valid: Uint8Array): { bitmap: Uint8Array | undefined; nulls: number } {
+  const n = valid.length;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) nulls += 1 - valid[i]!;
+  if (!nulls) return { bitmap: undefined, nulls: 0 };
+  const bm = new Uint8Array((n + 7) >> 3);
+  for (let i = 0; i < n; i++) if (valid[i]) bm[i >> 3]! |= 1 << (i & 7);
+  return { bitmap: bm, nulls };
+}
+
+/** One result column as Arrow Data of the field's type, from the kernel's raw column. */
+function columnData(f: Field, raw: RawGroupColumn, desc: ColumnDesc | undefined, n: number): Data {
+  const { bitmap, nulls } = validityOf(raw.valid);
+  const type = arrowTypeOf(f);
+  const base = { length: n, nullCount: nulls, nullBitmap: bitmap };
+  if (raw.bytes && raw.offsets) {
+    const total = raw.offsets[n] ?? 0;
+    if (total < 2 ** 31) return makeData({ ...base, type: new Utf8(), valueOffsets: Int32Array.from(raw.offsets), data: raw.bytes });
+    return makeData({ ...base, type: new LargeUtf8(), valueOffsets: BigInt64Array.from(raw.offsets, (x) => BigInt(x)), data: raw.bytes });
+  }
+  if (raw.float) {
+    if (f.type === 'float32') return makeData({ ...base, type, data: Float32Array.from(raw.float) } as never);
+    return makeData({ ...base, type: new Float64(), data: raw.float });
+  }
+  const i64 = new BigInt64Array(raw.int!);
+  switch (f.type) {
+    case 'int64': return makeData({ ...base, type: new Int64(), data: i64 });
+    case 'uint64': return makeData({ ...base, type, data: new BigUint64Array(raw.int!) } as never);
+    case 'bool': {
+      const bits = new Uint8Array((n + 7) >> 3);
+      for (let i = 0; i < n; i++) if (i64[i]) bits[i >> 3]! |= 1 << (i & 7);
+      return makeData({ ...base, type: new Bool(), data: bits });
+    }
+    case 'date': {
+      const ms = desc?.logical?.type === 'date' && desc.logical.unit === 'ms';
+      const days = new Int32Array(n);
+      for (let i = 0; i < n; i++) days[i] = ms ? Math.floor(Number(i64[i]) / 86_400_000) : Number(i64[i]);
+      return makeData({ ...base, type: new DateDay(), data: days });
+    }
+    case 'timestamp': case 'time': case 'duration':
+      if ((type as DataType & { bitWidth?: number }).bitWidth === 32) return makeData({ ...base, type, data: Int32Array.from(i64, Number) } as never);
+      return makeData({ ...base, type, data: i64 } as never);
+    default: {
+      const Arr = (type as DataType & { ArrayType: { new (n: number): ArrayLike<number> & { [i: number]: number } } }).ArrayType;
+      const out = new Arr(n);
+      for (let i = 0; i < n; i++) out[i] = Number(i64[i]);
+      return makeData({ ...base, type, data: out } as never);
+    }
+  }
+}
+
+/** Group order: a permutation of [0, n) by the sort columns (nulls last, NaN above numbers). */
+function order(table: Table, sort: { name: string; desc: boolean }[], limit: number | undefined): Uint32Array | null {
+  const n = table.numRows;
+  if (!sort.length || n <= 1) return null;
+  const cols = sort.map((s) => {
+    const v = table.getChild(s.name)!;
+    const vals: unknown[] = v.toArray() as unknown as unknown[];
+    const isNull = new Uint8Array(n);
+    if (v.nullCount) for (let i = 0; i < n; i++) isNull[i] = v.isValid(i) ? 0 : 1;
+    const str = v.type.typeId === Type.Utf8 || v.type.typeId === Type.LargeUtf8;
+    return { vals: str ? Array.from({ length: n }, (_, i) => v.get(i) as string | null) : vals, isNull, sign: s.desc ? -1 : 1, str };
+  });
+  const cmp = (a: number, b: number): number => {
+    for (const c of cols) {
+      const na = c.isNull[a]!, nb = c.isNull[b]!;
+      if (na || nb) {
+        if (na !== nb) return na - nb; // nulls last, whichever the direction
+        continue;
+      }
+      const x = c.vals[a] as number | bigint | string, y = c.vals[b] as number | bigint | string;
+      if (x === y) continue;
+      if (typeof x === 'number' && typeof y === 'number') {
+        const xn = x !== x, yn = y !== y;
+        if (xn || yn) {
+          if (xn && yn) continue;
+          return (xn ? 1 : -1) * c.sign;
+        }
+      }
+      return (x < y ? -1 : 1) * c.sign;
+    }
+    return a - b;
+  };
+  const idx = Array.from({ length: n }, (_, i) => i);
+  idx.sort(cmp);
+  return Uint32Array.from(limit !== undefined ? idx.slice(0, limit) : idx);
+}
+
+export interface GroupResult {
+  table: Table;
+  /** groups before the limit */
+  groups: number;
+  schema: Field[];
+}
+
+/** Runs the group-by over a dataset's mapped columns. */
+export async function groupDataset(
+  ds: GroupDataset,
+  spec: GroupSpec,
+  opts: { filter?: CompiledFilter; signal?: AbortSignal; onProgress?: (fraction: number) => void; maxGroups?: number; maxGatherRows?: number } = {},
+): Promise<GroupResult> {
+  if (!spec.by.length) throw new CdxError('E_BAD_ARG', 'group by at least one column (--by a,b)');
+  if (spec.by.length > 8) throw new CdxError('E_BAD_ARG', 'group by at most 8 columns');
+  if (!spec.measures.length) throw new CdxError('E_BAD_ARG', 'no measure given; e.g. count()');
+  const keyFields = spec.by.map((n) => fieldOf(ds, n));
+  if (new Set(spec.by).size !== spec.by.length) throw new CdxError('E_BAD_ARG', 'a key column is named twice');
+  const keyDescs = keyFields.map((f) => descOf(ds, f));
+  const values: ColumnDesc[] = [];
+  const valueIndex = new Map<string, number>();
+  const measureFields: Field[] = [];
+  const specs: GroupMeasureSpec[] = spec.measures.map((m) => {
+    if (m.fn === 'rows') {
+      measureFields.push(measureField(m, undefined));
+      return { fn: 'rows' };
+    }
+    const f = fieldOf(ds, m.column!);
+    const text = f.type === 'string' || f.type === 'json';
+    if (text && m.fn !== 'count' && m.fn !== 'distinct') {
+      throw new CdxError('E_BAD_TYPE', `${ds.location}: ${m.name}: column "${f.name}" is text; only count and distinct apply to it`, { column: f.name });
+    }
+    if (!text && !NUMERIC.has(f.type) && !['date', 'timestamp', 'time', 'duration'].includes(f.type)) {
+      throw new CdxError('E_BAD_TYPE', `${ds.location}: ${m.name}: column "${f.name}" is ${f.type}; it cannot be aggregated`, { column: f.name });
+    }
+    if (['date', 'timestamp', 'time'].includes(f.type) && !['count', 'distinct', 'min', 'max'].includes(m.fn)) {
+      throw new CdxError('E_BAD_TYPE', `${ds.location}: ${m.name}: column "${f.name}" is ${f.type}; only count, distinct, min and max apply to it`, { column: f.name });
+    }
+    if (!valueIndex.has(f.name)) {
+      valueIndex.set(f.name, values.length);
+      values.push(descOf(ds, f));
+    }
+    measureFields.push(measureField(m, f));
+    return { fn: m.fn, value: valueIndex.get(f.name)!, ...(m.q !== undefined ? { q: m.q } : {}) };
+  });
+  const names = [...spec.by, ...spec.measures.map((m) => m.name)];
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new CdxError('E_BAD_ARG', `the result would have two columns named ${dup}; name a measure with "as"`);
+  const raw = await groupByColumns(keyDescs, values, specs, {
+    filter: opts.filter, signal: opts.signal, maxGroups: opts.maxGroups, maxGatherRows: opts.maxGatherRows,
+    ...(opts.onProgress ? { onProgress: (p: { fraction: number }) => opts.onProgress!(p.fraction) } : {}),
+  });
+  const n = raw.groups;
+  const fields = [...keyFields.map((f) => ({ ...f, nullable: true })), ...measureFields];
+  const data = [
+    ...keyFields.map((f, k) => columnData(f, raw.keys[k]!, keyDescs[k], n)),
+    ...measureFields.map((f, m) => columnData(f, raw.measures[m]!, spec.measures[m]!.column ? ds.columns.get(spec.measures[m]!.column!) : undefined, n)),
+  ];
+  const schema = new ArrowSchema(fields.map((f, i) => new ArrowField(f.name, data[i]!.type, true)));
+  let table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: data })));
+  const sort = (spec.sort?.length ? spec.sort : spec.by).map((s) => {
+    const desc = s.startsWith('-');
+    const name = s.replace(/^[-+]/, '');
+    if (!names.includes(name)) throw new CdxError('E_UNKNOWN_COLUMN', `cannot sort by ${name}: the result's columns are ${names.join(', ')}`, { column: name });
+    return { name, desc };
+  });
+  const perm = order(table, sort, spec.limit);
+  if (perm) {
+    // gather through the permutation, column by column (each column keeps its type and bits)
+    table = new Table(gatherRows(table.batches[0]!, perm));
+  } else if (spec.limit !== undefined && spec.limit < n) {
+    table = table.slice(0, spec.limit);
+  }
+  return { table, groups: n, schema: fields };
+}
