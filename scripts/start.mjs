@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { electronSqliteStatus } from './build-electron-sqlite.mjs';
 import { planStart } from './start-plan.mjs';
@@ -37,7 +38,10 @@ function electronBinary() {
 
 function webMode(reason) {
   if (reason) console.log(`Starting in web mode: ${reason}`);
-  const child = spawn(process.execPath, [join(root, 'bin', 'cdx.mjs'), 'serve', ...passArgs], { cwd: root, stdio: 'inherit' });
+  // the app on this machine (loopback) may open what its user can: their home folder is a root of
+  // the page unless roots are given (`npm start -- --web --root DIR`); `cdx serve` alone has only the data folder
+  const roots = passArgs.includes('--root') || passArgs.some((a) => a.startsWith('--root=')) || passArgs.some((a) => a === '-H' || a.startsWith('--host')) ? [] : ['--root', homedir()];
+  const child = spawn(process.execPath, [join(root, 'bin', 'cdx.mjs'), 'serve', ...roots, ...passArgs], { cwd: root, stdio: 'inherit' });
   child.on('exit', (code) => process.exit(code ?? 0));
   for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => child.kill(s));
 }

@@ -359,7 +359,12 @@ export function buildProgram(): Command {
     .option('-p, --port <n>', 'port (web mode)', parsePort, 0)
     .action(async (location: string, o: { port: number }) => {
       const { serve } = await import('../web/serve');
-      const { server, stop, engine } = await serve({ port: o.port });
+      // the dataset's folder is a root of the page (besides the data folder): its neighbours can be opened too
+      const { existsSync } = await import('node:fs');
+      const { dirname, resolve } = await import('node:path');
+      const file = resolve(location.split('::')[0]!);
+      const roots = !/^[a-z][a-z0-9+.-]*:\/\//i.test(location) && existsSync(file) ? [dirname(file)] : [];
+      const { server, stop, engine } = await serve({ port: o.port, roots });
       const client = clientFor(engine);
       const ov = await client.api.open({ location: location });
       console.log(`Continuum Data Explorer (web mode) is running at:\n\n  ${server.urlWithToken}#dataset=${encodeURIComponent(ov.entry.id)}\n\nOpen that URL in a browser. Press Ctrl+C to stop.`);
