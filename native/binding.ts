@@ -495,6 +495,9 @@ export interface NativeAddon {
   parquetWrite(writer: ParquetWriterHandle, columns: ParquetColumnBuffers[], rows: number, flush: boolean, job?: JobHandle): Promise<{ rows: number; buffered: number }>;
   parquetFinish(writer: ParquetWriterHandle): Promise<{ rows: number; bytes: number; rowGroups: number }>;
   parquetClose(writer: ParquetWriterHandle): void;
+  // test_hooks.cc: rejects with the engine's error for a C++ exception of `kind` thrown in a
+  // worker ('worker') or by one thread of a parallel scan ('parallel'); for tests only
+  testThrow(kind: string, where: 'worker' | 'parallel'): Promise<never>;
 }
 
 /** The exports the loader wraps; the check below keeps this list and NativeAddon in step. */
@@ -504,6 +507,7 @@ const EXPORTS = [
   'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',
+  'testThrow',
 ] as const satisfies readonly (keyof NativeAddon)[];
 type Unlisted = Exclude<keyof NativeAddon, (typeof EXPORTS)[number]>;
 const everyExportListed: [Unlisted] extends [never] ? true : Unlisted = true;

@@ -1,62 +1,24 @@
-// Column descriptors: parsing (JS thread), validation against the file size, chunk views and
-// decoding helpers shared by the kernels.
+// Column descriptors: chunk fields, validation against the file size, chunk views and decoding
+// helpers shared by the kernels (no Node-API here: columns_js.cc reads a descriptor from JS).
 #include "columns.h"
 
 #include <algorithm>
 
 namespace cdx {
 
-static bool ParseKind(const std::string& s, Kind* k) {
-  if (s == "numeric") *k = Kind::NUMERIC;
-  else if (s == "bool") *k = Kind::BOOL;
-  else if (s == "utf8") *k = Kind::UTF8;
-  else if (s == "large_utf8") *k = Kind::LARGE_UTF8;
-  else if (s == "dict") *k = Kind::DICT;
-  else return false;
-  return true;
-}
-
-// Descriptor: { name, file, kind, dtype?, littleEndian, chunks: Float64Array(8 per chunk), dictionary? }
-// chunk fields: rows, dataOff, dataLen, validityOff (-1), validityBit, offsetsOff, offsetsLen, nullCount (-1)
-bool ParseColumn(const Napi::Value& v, ColumnPtr* out, Status* st) {
-  if (!v.IsObject()) { *st = Status::Error("E_BAD_ARG", "column descriptor must be an object"); return false; }
-  Napi::Object o = v.As<Napi::Object>();
-  auto c = std::make_shared<Column>();
-  GetStr(o, "name", &c->name, st, false);
-  if (!GetFileRef(o.Get("file"), &c->file, st)) return false;
-  std::string kind, dtype;
-  if (!GetStr(o, "kind", &kind, st)) return false;
-  if (!ParseKind(kind, &c->kind)) { *st = Status::Error("E_BAD_TYPE", "column " + c->name + ": unsupported kind '" + kind + "'"); return false; }
-  if (c->kind == Kind::NUMERIC || c->kind == Kind::DICT) {
-    if (!GetStr(o, "dtype", &dtype, st)) return false;
-    c->dtype = ParseDType(dtype);
-    if (DTypeSize(c->dtype) == 0) { *st = Status::Error("E_BAD_TYPE", "column " + c->name + ": unsupported dtype '" + dtype + "'"); return false; }
-    if (c->kind == Kind::DICT && IsFloat(c->dtype)) { *st = Status::Error("E_BAD_TYPE", "column " + c->name + ": dictionary index must be an integer"); return false; }
-  } else if (c->kind == Kind::BOOL) {
-    c->dtype = DType::BOOL;
-  }
-  bool le = true;
-  GetBool(o, "littleEndian", &le, true);
-  c->swap = le != HostLittleEndian();
-  Napi::Value ch = o.Get("chunks");
-  if (!ch.IsTypedArray() || ch.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    *st = Status::Error("E_BAD_ARG", "column " + c->name + ": chunks must be a Float64Array");
-    return false;
-  }
-  Napi::Float64Array a = ch.As<Napi::Float64Array>();
-  if (a.ElementLength() % 8 != 0) { *st = Status::Error("E_BAD_ARG", "column " + c->name + ": chunks length must be a multiple of 8"); return false; }
-  const size_t n = a.ElementLength() / 8;
-  c->chunks.resize(n);
+Status Column::SetChunks(const double* fields, size_t n) {
+  chunks.assign(n, Chunk{});
   uint64_t row = 0;
   for (size_t i = 0; i < n; i++) {
-    const double* f = a.Data() + i * 8;
+    const double* f = fields + i * 8;
     for (int k = 0; k < 8; k++) {
-      if (!(f[k] >= -1 && f[k] <= 9007199254740992.0) || f[k] != std::floor(f[k])) {
-        *st = Status::Error("E_BAD_ARG", "column " + c->name + ": bad chunk field");
-        return false;
-      }
+      // only the validity offset (3) and the null count (7) may be -1 ("none", "unknown"): a -1
+      // elsewhere converted to uint64_t is undefined (found by native/fuzz/columns_fuzz.cc)
+      const double lo = k == 3 || k == 7 ? -1 : 0;
+      if (!(f[k] >= lo && f[k] <= 9007199254740992.0) || f[k] != std::floor(f[k]))
+        return Status::Error("E_BAD_ARG", "column " + name + ": bad chunk field");
     }
-    Chunk& k = c->chunks[i];
+    Chunk& k = chunks[i];
     k.rows = static_cast<uint64_t>(f[0]);
     k.rowStart = row;
     k.dataOff = static_cast<uint64_t>(f[1]);
@@ -69,18 +31,8 @@ bool ParseColumn(const Napi::Value& v, ColumnPtr* out, Status* st) {
     if (k.nullCount == 0) k.validityOff = -1;  // Arrow may omit or include an all-valid bitmap
     row += k.rows;
   }
-  c->rows = row;
-  if (c->kind == Kind::DICT) {
-    ColumnPtr d;
-    if (!ParseColumn(o.Get("dictionary"), &d, st)) return false;
-    if (d->kind != Kind::UTF8 && d->kind != Kind::LARGE_UTF8) {
-      *st = Status::Error("E_BAD_TYPE", "column " + c->name + ": only string dictionaries are supported");
-      return false;
-    }
-    c->dict = d;
-  }
-  *out = c;
-  return true;
+  rows = row;
+  return Status::Ok();
 }
 
 Status Column::Validate() {
@@ -148,11 +100,16 @@ size_t Column::ChunkOf(uint64_t r) const {
 void View::Bind(const Column& c, size_t i) {
   col = &c;
   chunk = &c.chunks[i];
+  // Pointers only to buffers Validate() checked: the string offsets of a column of another kind
+  // (or of an empty chunk) are never checked, and an empty file has no mapping (base is null);
+  // adding such an offset to base is undefined (found by native/fuzz/columns_fuzz.cc).
   const uint8_t* base = c.file.file->data();
-  data = base + chunk->dataOff;
-  validity = chunk->validityOff >= 0 ? base + chunk->validityOff : nullptr;
+  auto at = [base](uint64_t off) -> const uint8_t* { return base ? base + off : nullptr; };
+  data = at(chunk->dataOff);
+  validity = chunk->validityOff >= 0 ? at(static_cast<uint64_t>(chunk->validityOff)) : nullptr;
   vbit = chunk->validityBit;
-  offsets = base + chunk->offsetsOff;
+  const bool strings = c.kind == Kind::UTF8 || c.kind == Kind::LARGE_UTF8;
+  offsets = strings && chunk->rows > 0 ? at(chunk->offsetsOff) : nullptr;
   rowStart = chunk->rowStart;
 }
 

@@ -10,7 +10,9 @@
 
 #include <cmath>
 
-#include "common.h"
+#include "core.h"
+
+namespace Napi { class Value; }
 
 namespace cdx {
 
@@ -35,6 +37,10 @@ struct Column {
   uint64_t rows = 0;
   std::shared_ptr<Column> dict;  // DICT: the dictionary values (UTF8/LARGE_UTF8), chunks concatenated
   bool IsString() const { return kind == Kind::UTF8 || kind == Kind::LARGE_UTF8 || kind == Kind::DICT; }
+  // Sets `chunks` and `rows` from 8 numbers per chunk as the descriptor holds them (rows, data
+  // offset, data length, validity offset or -1, validity bit, offsets offset, offsets length,
+  // null count or -1): each must be an integer in [-1, 2^53]. E_BAD_ARG otherwise.
+  Status SetChunks(const double* fields, size_t nchunks);
   // Opens the file if needed and checks every buffer against its size. Worker thread OK.
   Status Validate();
   // Chunk holding global row r (binary search).
@@ -42,7 +48,7 @@ struct Column {
 };
 using ColumnPtr = std::shared_ptr<Column>;
 
-// Parses a descriptor made by native/index.ts (JS thread).
+// Parses a descriptor made by native/index.ts (JS thread; columns_js.cc).
 bool ParseColumn(const Napi::Value& v, ColumnPtr* out, Status* st);
 
 // A view of one chunk for reading.
@@ -106,13 +112,14 @@ inline uint64_t HashDouble(double d) {
 
 // Run a per-morsel body over segments in parallel with fault guard, cancellation and progress.
 // body(const Segment&, uint64_t r0, uint64_t r1, int thread) — must not throw.
-// Returns E_TRUNCATED / E_CANCELLED / E_NOMEM statuses.
+// Returns E_TRUNCATED / E_CANCELLED statuses, or the first exception's (StatusOfCurrentException).
 template <class Body>
 Status ParallelScan(const std::vector<Segment>& segs, JobState* job, const std::string& what, Body&& body) {
-  std::atomic<bool> fault{false}, oom{false};
+  std::atomic<bool> fault{false};
+  ErrorSlot error;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t s = 0; s < static_cast<int64_t>(segs.size()); s++) {
-    if (fault.load(std::memory_order_relaxed) || oom.load(std::memory_order_relaxed) ||
+    if (fault.load(std::memory_order_relaxed) || error.failed() ||
         job->cancelled.load(std::memory_order_relaxed))
       continue;
     const Segment& seg = segs[s];
@@ -125,13 +132,13 @@ Status ParallelScan(const std::vector<Segment>& segs, JobState* job, const std::
     try {
       ok = GuardedRun([&] { body(seg, seg.r0, seg.r1, t); });
     } catch (...) {
-      oom.store(true);
+      error.Capture("reading " + what);
     }
     if (!ok) fault.store(true);
     job->done.fetch_add(seg.r1 - seg.r0, std::memory_order_relaxed);
   }
   if (fault.load()) return Status::Error("E_TRUNCATED", what + " was truncated (or became unreadable) while being read");
-  if (oom.load()) return Status::Error("E_NOMEM", "out of memory while reading " + what);
+  if (error.failed()) return error.status();
   if (job->cancelled.load()) return Status::Error("E_CANCELLED", "cancelled");
   return Status::Ok();
 }

@@ -11,7 +11,7 @@
 // int64 microseconds / bit-packed bools / int32 offsets + UTF-8 bytes) returned as ArrayBuffers.
 // Bad rows (wrong field count, an unterminated quote at end of file) are skipped and returned with
 // their 1-based line numbers; with `strict` the feed rejects with E_BAD_ROW instead.
-#include "csv_parse.h"
+#include "csv_js.h"
 
 namespace cdx {
 namespace {
@@ -64,7 +64,8 @@ class FeedWorker : public PromiseWorker {
     if (!P.out) P.out = std::make_shared<std::vector<OutCol>>();
     out = std::static_pointer_cast<std::vector<OutCol>>(P.out).get();
     out->resize(P.ncols);
-    std::atomic<bool> failed{false};
+    std::atomic<bool> tooLarge{false};
+    ErrorSlot failed;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t jj = 0; jj < static_cast<int64_t>(P.ncols); jj++) {
       try {
@@ -82,16 +83,17 @@ class FeedWorker : public PromiseWorker {
         if (t == CType::BOOL) d.data = o.data.Ensure((rows + 7) / 8);
         else if (w) d.data = o.data.Ensure(rows * w);
         else {
-          if (chars > 0x7fffffffULL) { failed.store(true); continue; }
+          if (chars > 0x7fffffffULL) { tooLarge.store(true); continue; }
           d.data = o.data.Ensure(chars);
           d.offsets = reinterpret_cast<int32_t*>(o.offsets.Ensure((rows + 1) * 4));
         }
         core->AssembleRange(j, 0, rows, o.nulls > 0, d);
       } catch (...) {
-        failed.store(true);
+        failed.Capture(P.path + ": assembling a batch");
       }
     }
-    if (failed.load()) status_ = Status::Error("E_TOO_LARGE", P.path + ": a batch holds more than 2 GiB of text or memory ran out; use smaller chunks");
+    if (tooLarge.load()) status_ = Status::Error("E_TOO_LARGE", P.path + ": a batch holds more than 2 GiB of text; use smaller chunks");
+    else if (failed.failed()) status_ = failed.status();
   }
 
   Napi::Value Result(Napi::Env env) override {

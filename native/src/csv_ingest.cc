@@ -21,7 +21,7 @@
 // start of the file is then wrong the result says `restart` and JS runs again with the widened
 // types (this costs one window); after batches were written it is the same restart (a new pass).
 // The output file is created (truncated) at `out` and removed again on any failure or cancel.
-#include "csv_parse.h"
+#include "csv_js.h"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -297,7 +297,8 @@ class IngestWorker : public PromiseWorker {
         st = o.MapNext(metaLen + body, &p);
         if (!st.ok()) { status_ = st; return; }
         // the new region reads as zeros (the file was just extended): padding needs no writes
-        std::atomic<bool> failed{false}, fault{false};
+        std::atomic<bool> fault{false};
+        ErrorSlot failed;
         if (!GuardedRun([&] {
               Put<uint32_t>(p, 0, 0xFFFFFFFFu);
               Put<int32_t>(p, 4, static_cast<int32_t>(metaLen - 8));
@@ -332,13 +333,13 @@ class IngestWorker : public PromiseWorker {
             // a fault here: the output was truncated by someone else, or the disk is full
             if (!GuardedRun([&] { core.AssembleRange(static_cast<uint32_t>(jj), r0, r1, c.nulls > 0, d); })) fault.store(true);
           } catch (...) {
-            failed.store(true);
+            failed.Capture(path + ": writing a record batch");
           }
         }
         st = o.Unmap();
         if (!st.ok()) { status_ = st; return; }
         if (fault.load()) { status_ = Status::Error("E_IO", out + ": cannot write the Arrow file (disk full, or the file was truncated while written)"); return; }
-        if (failed.load()) { status_ = Status::Error("E_NOMEM", path + ": out of memory while writing a record batch"); return; }
+        if (failed.failed()) { status_ = failed.status(); return; }
         blocks.push_back({at, metaLen, body});
       }
       rows += n;

@@ -5,12 +5,14 @@
 // quotes (see csv_core.h for the quote-parity design) into per-piece column buffers, re-parsing with
 // widened types when a value does not fit; AssembleRange then lays a row range of those pieces out
 // as Arrow buffers (validity bitmap, values / bit-packed bools / int32 offsets + UTF-8 bytes) at
-// caller-chosen destinations, so the ingest can build a record batch body in place.
+// caller-chosen destinations, so the ingest can build a record batch body in place. No Node-API
+// here (the fuzz harness builds it alone): csv_js.h holds the JS side shared by csv.cc and
+// csv_ingest.cc.
 #pragma once
 
 #include "csv_core.h"
 
-#include "common.h"
+#include "core.h"
 
 #include <atomic>
 
@@ -48,6 +50,9 @@ struct Parser {
   bool strict = false;
   bool cp1252 = false;
   uint64_t maxRowBytes = 512ull << 20;
+  // Pieces a buffer is cut into: 0 = one below 1 MiB, else 4 per thread. The fuzz harness forces a
+  // count so that the split at quote-parity boundaries is exercised on small inputs.
+  uint32_t splitPieces = 0;
   std::vector<CType> types;
   // date / timestamp columns: the orders their values may be read in (csv::ORD_*; infer: the AND
   // over the values seen; parse: the column is read in PreferredOrder and narrowed when a value
@@ -130,7 +135,7 @@ struct Piece {
   std::vector<uint64_t> widenLine;
   std::vector<uint64_t> nulls;
   std::vector<PieceCol> cols;
-  bool failed = false;          // an exception inside the piece (bad_alloc)
+  bool failed = false;          // an exception inside the piece (bad_alloc, ...)
 };
 
 struct OutCol {
@@ -593,7 +598,7 @@ inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bo
   const Status truncated = Status::Error("E_TRUNCATED", P.path + ": the file shrank while it was being read");
   // Pass 1: quote parity per piece.
   const int threads = MaxThreads();
-  const uint64_t np = N < (1u << 20) ? 1 : static_cast<uint64_t>(threads) * 4;
+  const uint64_t np = P.splitPieces ? P.splitPieces : N < (1u << 20) ? 1 : static_cast<uint64_t>(threads) * 4;
   std::vector<uint64_t> bnd(np + 1);
   for (uint64_t k = 0; k <= np; k++) bnd[k] = N * k / np;
   std::vector<uint8_t> par(np + 1, 0);
@@ -680,18 +685,18 @@ inline Status ParseCore::ParseBuffer(const char* base, uint64_t N, bool last, bo
   if (pieces.size() != np) pieces.resize(np);
   for (int attempt = 0; attempt < 8; attempt++) {
     for (uint64_t k = 0; k < np; k++) { pieces[k].begin = base + starts[k]; pieces[k].end = base + starts[k + 1]; }
-    std::atomic<bool> failed{false};
+    ErrorSlot failed;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t k = 0; k < static_cast<int64_t>(np); k++) {
       try {
         if (!MaybeGuarded(guarded, [&] { ParsePiece(pieces[k], types, ords); })) fault.store(true);
       } catch (...) {
         pieces[k].failed = true;
-        failed.store(true);
+        failed.Capture(P.path + ": parsing");
       }
     }
     if (fault.load()) return truncated;
-    if (failed.load()) return Status::Error("E_NOMEM", P.path + ": out of memory while parsing");
+    if (failed.failed()) return failed.status();
     if (job_->cancelled.load()) return Status::Error("E_CANCELLED", "cancelled");
     if (P.infer) break;
     bool widen = false;
@@ -825,80 +830,6 @@ inline void ParseCore::AssembleRange(uint32_t j, uint64_t r0, uint64_t r1, bool 
     }
     base += pc.rows;
   }
-}
-
-// The widenings of a parse as JS objects { column, from, to, line } (csvFeed and csvIngest results).
-inline Napi::Array WidenedArray(Napi::Env env, const std::vector<ParseCore::Widen>& widened) {
-  Napi::Array wid = Napi::Array::New(env, widened.size());
-  for (size_t i = 0; i < widened.size(); i++) {
-    Napi::Object w = Napi::Object::New(env);
-    w.Set("column", Napi::Number::New(env, widened[i].col));
-    w.Set("from", Napi::String::New(env, csv::CTypeName(widened[i].from)));
-    w.Set("to", Napi::String::New(env, csv::CTypeName(widened[i].to)));
-    w.Set("line", Napi::Number::New(env, static_cast<double>(widened[i].line)));
-    w.Set("orders", Napi::Number::New(env, widened[i].ord));
-    wid.Set(static_cast<uint32_t>(i), w);
-  }
-  return wid;
-}
-
-// Per-column date orders (csv::ORD_* masks) as a JS array of numbers.
-inline Napi::Array OrdersArray(Napi::Env env, const std::vector<uint8_t>& ords) {
-  Napi::Array a = Napi::Array::New(env, ords.size());
-  for (size_t j = 0; j < ords.size(); j++) a.Set(static_cast<uint32_t>(j), Napi::Number::New(env, ords[j]));
-  return a;
-}
-
-// Values of forced columns that did not convert: { counts: Float64Array, samples: [{ column, row, line, value }] }.
-inline Napi::Object UnconvertedObject(Napi::Env env, const std::vector<uint64_t>& counts, const std::vector<Unconverted>& samples) {
-  Napi::Object o = Napi::Object::New(env);
-  Napi::Float64Array c = Napi::Float64Array::New(env, counts.size());
-  for (size_t j = 0; j < counts.size(); j++) c[j] = static_cast<double>(counts[j]);
-  o.Set("counts", c);
-  Napi::Array s = Napi::Array::New(env, samples.size());
-  for (size_t i = 0; i < samples.size(); i++) {
-    Napi::Object x = Napi::Object::New(env);
-    x.Set("column", Napi::Number::New(env, samples[i].col));
-    x.Set("row", Napi::Number::New(env, static_cast<double>(samples[i].row)));
-    x.Set("line", Napi::Number::New(env, static_cast<double>(samples[i].line)));
-    x.Set("value", Napi::String::New(env, samples[i].text));
-    s.Set(static_cast<uint32_t>(i), x);
-  }
-  o.Set("samples", s);
-  return o;
-}
-
-// The parse options shared by csvOpen and csvIngest: `orders` (date orders per column, default
-// year-first for a parse, every order for a typing pass) and `forced` (columns whose type is kept).
-inline void OrdersAndForced(const Napi::Object& o, Parser* P) {
-  P->ords.assign(P->ncols, P->infer ? csv::ORD_ALL : csv::ORD_YMD);
-  P->forced.assign(P->ncols, 0);
-  Napi::Value ov = o.Get("orders");
-  if (ov.IsArray()) {
-    Napi::Array a = ov.As<Napi::Array>();
-    for (uint32_t j = 0; j < P->ncols && j < a.Length(); j++) {
-      Napi::Value x = a.Get(j);
-      if (x.IsNumber()) {
-        const uint32_t m = x.As<Napi::Number>().Uint32Value() & csv::ORD_ALL;
-        if (m) P->ords[j] = static_cast<uint8_t>(m);
-      }
-    }
-  }
-  Napi::Value fv = o.Get("forced");
-  if (fv.IsArray()) {
-    Napi::Array a = fv.As<Napi::Array>();
-    for (uint32_t j = 0; j < P->ncols && j < a.Length(); j++) P->forced[j] = a.Get(j).ToBoolean().Value() ? 1 : 0;
-  }
-}
-
-// A one-character option of csvOpen / csvIngest (delimiter, quote): '\0' for "", E_BAD_ARG otherwise.
-inline char CharOpt(const Napi::Object& o, const char* key, char dflt, Status* st) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return dflt;
-  if (!v.IsString()) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be a one-character string"); return dflt; }
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.size() > 1) { *st = Status::Error("E_BAD_ARG", std::string(key) + " must be one ASCII character"); return dflt; }
-  return s.empty() ? '\0' : s[0];
 }
 
 }  // namespace csvp

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "columns.h"
+#include "common.h"
 
 namespace cdx {
 

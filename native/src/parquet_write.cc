@@ -739,10 +739,8 @@ class WriteWorker : public PromiseWorker {
       const Item& it = items[i];
       try {
         pages[i].st = EncodePage(W, it.col, cols[it.col], it.r0, it.n, pages[i]);
-      } catch (const std::bad_alloc&) {
-        pages[i].st = Status::Error("E_NOMEM", "out of memory encoding column " + W.cols[it.col].name);
       } catch (...) {
-        pages[i].st = Status::Error("E_INTERNAL", "native error encoding column " + W.cols[it.col].name);
+        pages[i].st = StatusOfCurrentException("encoding column " + W.cols[it.col].name);
       }
       job_->done.fetch_add(1, std::memory_order_relaxed);
     }

@@ -249,7 +249,8 @@ class RowIdsWorker : public PromiseWorker {
     std::vector<Morsel> wave;
     std::vector<std::vector<double>> found;
     size_t waveSize = 1;
-    bool fault = false, oom = false;
+    bool fault = false;
+    ErrorSlot error;
 
     while (cur < toRow && ids.size() < limit) {
       if (Cancelled()) { status_ = Status::Error("E_CANCELLED", "cancelled"); return; }
@@ -304,13 +305,13 @@ class RowIdsWorker : public PromiseWorker {
             ForPassing(f, views, m.r0, m.r1, scratch[t], [&](uint64_t r) { out.push_back(static_cast<double>(r)); });
           });
         } catch (...) {
-          oom = true;
+          error.Capture("reading " + WhatOf(f));
         }
         if (!ok) fault = true;
         job_->done.fetch_add(m.r1 - m.r0, std::memory_order_relaxed);
       }
       if (fault) { status_ = Status::Error("E_TRUNCATED", WhatOf(f) + " was truncated (or became unreadable) while being read"); return; }
-      if (oom) { status_ = Status::Error("E_NOMEM", "out of memory while reading " + WhatOf(f)); return; }
+      if (error.failed()) { status_ = error.status(); return; }
       // append in row order, dropping the skipped rows
       for (size_t i = 0; i < wave.size() && ids.size() < limit; i++) {
         const std::vector<double>& v = found[i];
