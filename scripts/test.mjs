@@ -61,6 +61,15 @@ if (want('unit')) {
   } else if (!ok) failed++;
 }
 
+// Fuzzing (native/fuzz/, scripts/fuzz.mjs): every regression input replayed, then each native
+// target fuzzed for CDX_FUZZ_SECONDS (default 30) under AddressSanitizer + UBSan. Skipped, saying
+// so, without clang/libFuzzer (CI installs them and sets CDX_FUZZ_REQUIRED=1). The TypeScript
+// parsers' fuzz tests run with the unit tests above.
+if (want('fuzz')) {
+  if (step('fuzzing (libFuzzer, ASan + UBSan)', process.execPath, [join('scripts', 'fuzz.mjs'), '--no-js', '--seconds', process.env.CDX_FUZZ_SECONDS ?? '30'])) passed++;
+  else failed++;
+}
+
 if (want('e2e')) {
   const out = join(artifacts, 'report.json');
   rmSync(out, { force: true });
