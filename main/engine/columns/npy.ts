@@ -3,7 +3,10 @@
  * dict (descr, fortran_order, shape) and the data offset; maps numpy dtypes (either byte order) to
  * native types (bool '?' as uint8 with logical bool8; datetime64 as int64 with its unit). Refuses
  * object and structured dtypes (E_BAD_TYPE) and a header declaring more data than the file holds
- * (E_TRUNCATED).
+ * (E_TRUNCATED). A hostile header fails fast with E_TOO_LARGE naming the field: more than
+ * NPY_MAX_DIMS dimensions, a shape entry or element count past 2^53, or a 2-D array of more than
+ * NPY_MAX_COLUMNS columns (each would be a column descriptor: `(0, 1000000000)` in a 128-byte
+ * file declares no data at all).
  */
 import type { ColumnDesc, FileArg, LogicalType, NumericDType } from '../../../native/index';
 import { readAt, withFile } from './io';
@@ -34,6 +37,11 @@ const KIND: Record<string, Record<number, NumericDType>> = {
   M: { 8: 'int64' },
   m: { 8: 'int64' },
 };
+
+/** The most dimensions a header may declare (numpy 2's NPY_MAXDIMS). */
+export const NPY_MAX_DIMS = 64;
+/** The most columns a 2-D array may have (as the NPY and HDF5 sources: wider is not a table). */
+export const NPY_MAX_COLUMNS = 100_000;
 
 const DT_UNITS: Record<string, 's' | 'ms' | 'us' | 'ns'> = { s: 's', ms: 'ms', us: 'us', ns: 'ns' };
 
@@ -72,14 +80,19 @@ export function parseNpyHeader(path: string, head: Uint8Array, fileSize: number)
   const fo = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
   const sh = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
   if (!fo || !sh) fail('E_BAD_FORMAT', 'NPY header lacks fortran_order or shape');
-  const shape = sh![1]!
+  const entries = sh![1]!
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      if (!/^\d+L?$/.test(s)) fail('E_BAD_FORMAT', `bad shape entry "${s}"`);
-      return Number(s.replace('L', ''));
-    });
+    .filter((s) => s.length > 0);
+  if (entries.length > NPY_MAX_DIMS) fail('E_TOO_LARGE', `header field 'shape' declares ${entries.length} dimensions; at most ${NPY_MAX_DIMS} are read`);
+  const shape = entries.map((s) => {
+    if (!/^\d+L?$/.test(s)) fail('E_BAD_FORMAT', `bad shape entry "${s}"`);
+    const v = Number(s.replace('L', ''));
+    if (!Number.isSafeInteger(v)) fail('E_TOO_LARGE', `header field 'shape' has an entry of ${s.length} digits (${s.slice(0, 24)}${s.length > 24 ? '…' : ''})`);
+    return v;
+  });
+  if (shape.length === 2 && shape[1]! > NPY_MAX_COLUMNS)
+    fail('E_TOO_LARGE', `header field 'shape' (${shape.join(', ')}) declares ${shape[1]} columns; at most ${NPY_MAX_COLUMNS} are read`);
   const dm = /^([<>|=])?([a-zA-Z?])(\d+)?(?:\[(\w+)\])?$/.exec(descr);
   if (!dm) return fail('E_BAD_TYPE', `unsupported dtype "${descr}"`);
   const order = dm[1] ?? '=';
@@ -98,10 +111,14 @@ export function parseNpyHeader(path: string, head: Uint8Array, fileSize: number)
     else fail('E_BAD_TYPE', `unsupported datetime unit in "${descr}"`);
   }
   const littleEndian = order === '<' || order === '|' || (order === '=' && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1);
-  const count = shape.reduce((a, b) => a * b, 1);
+  let count = 1;
+  for (const d of shape) {
+    count *= d;
+    if (!Number.isSafeInteger(count)) fail('E_TOO_LARGE', `header field 'shape' (${shape.join(', ')}) declares more than 2^53 elements`);
+  }
   const dataOffset = start + hlen;
   const need = count * size;
-  if (!Number.isSafeInteger(need)) fail('E_BAD_FORMAT', 'declared shape is too large');
+  if (!Number.isSafeInteger(need)) fail('E_TOO_LARGE', `header field 'shape' (${shape.join(', ')}) of ${descr} declares more than 2^53 bytes`);
   if (dataOffset + need > fileSize)
     fail('E_TRUNCATED', `header declares ${need} bytes of data (shape ${JSON.stringify(shape)}, ${descr}) but the file holds ${Math.max(0, fileSize - dataOffset)}`);
   return { path, descr, dtype: dtype!, littleEndian, itemSize: size, shape, fortranOrder: fo![1] === 'True', dataOffset, count, logical, fileSize };

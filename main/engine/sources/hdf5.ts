@@ -46,6 +46,13 @@ async function h5(): Promise<H5> {
 
 const MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_OBJECTS = 20_000;
+/**
+ * The largest chunk (product of the chunk dimensions x element size) read. libhdf5 holds a whole
+ * chunk in (WebAssembly) memory to read any element of it, and reads are batched to whole chunks
+ * along the first axis; HDF5 allows chunks up to 4 GiB, and a hostile file can declare one over a
+ * few bytes of data. h5py's automatic chunks are at most 1 MiB.
+ */
+export const HDF5_MAX_CHUNK_BYTES = 256 << 20;
 
 // HDF5 datatype classes (H5T_class_t)
 const T_INTEGER = 0, T_FLOAT = 1, T_STRING = 3, T_BITFIELD = 4, T_OPAQUE = 5, T_COMPOUND = 6, T_ENUM = 8;
@@ -154,6 +161,15 @@ function planDataset(ds: any, inner: string, warnings: IngestWarning[], path: st
   if (md.shape === null) throw CdxError.file('E_UNSUPPORTED', path, `${inner} has a null dataspace (no data)`);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw CdxError.file('E_CORRUPT', path, `${inner} has an invalid shape`);
   const base = inner.split('/').filter(Boolean).pop() ?? 'value';
+  const chunks: unknown = md.chunks;
+  if (chunks != null) {
+    if (!Array.isArray(chunks) || chunks.length !== shape.length || chunks.some((d) => !Number.isSafeInteger(d) || d < 1))
+      throw CdxError.file('E_CORRUPT', path, `${inner} has invalid chunk dimensions ${JSON.stringify(chunks)}`);
+    let bytes = Math.max(1, Number(md.size) || 1);
+    for (const d of chunks as number[]) bytes *= d;
+    if (!(bytes <= HDF5_MAX_CHUNK_BYTES))
+      throw CdxError.file('E_TOO_LARGE', path, `${inner}: chunk dimensions [${(chunks as number[]).join(', ')}] make chunks of ${bytes} bytes; at most ${HDF5_MAX_CHUNK_BYTES} are read`);
+  }
   const chunkRows = Math.max(1, md.chunks?.[0] ?? 1);
   if (md.type === T_COMPOUND) {
     const columns: Column[] = [];

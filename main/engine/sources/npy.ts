@@ -153,9 +153,19 @@ function leafFor(name: string, descr: string, offset: number, path: string, warn
   throw CdxError.file('E_UNSUPPORTED', path, `unsupported NPY dtype ${JSON.stringify(descr)}`);
 }
 
-/** Flatten a structured descr into leaves; returns the item size. */
-function structLeaves(descr: PyValue, prefix: string, base: number, path: string, out: Leaf[], warnings: IngestWarning[], depth = 0): number {
+/** The most columns (leaves) a structured dtype may flatten to, and fields visited to find them. */
+const MAX_LEAVES = 100_000;
+const MAX_FIELD_VISITS = 1_000_000;
+
+/**
+ * Flatten a structured descr into leaves; returns the item size. Sub-array counts multiply at each
+ * level (a 1e6-element sub-array of a 1e6-element sub-array is 1e12 fields in a header of a few
+ * bytes), so the work is bounded: at most MAX_LEAVES columns and MAX_FIELD_VISITS fields visited.
+ */
+function structLeaves(descr: PyValue, prefix: string, base: number, path: string, out: Leaf[], warnings: IngestWarning[], depth = 0, budget = { visits: 0 }): number {
   if (depth > 8) throw CdxError.file('E_UNSUPPORTED', path, 'structured dtype nested too deeply');
+  if (++budget.visits > MAX_FIELD_VISITS || out.length > MAX_LEAVES)
+    throw CdxError.file('E_TOO_LARGE', path, `NPY header field 'descr': the structured dtype declares more than ${MAX_LEAVES} columns`);
   if (typeof descr === 'string') {
     const leaf = leafFor(prefix || 'c0', descr, base, path, warnings);
     out.push(leaf);
@@ -176,8 +186,9 @@ function structLeaves(descr: PyValue, prefix: string, base: number, path: string
     let size = 0;
     for (let k = 0; k < count; k++) {
       const leaves: Leaf[] = [];
-      size = structLeaves(item[1], count > 1 || Array.isArray(shape) && shape.length ? `${full}_${k}` : full, base + off + k * size, path, leaves, warnings, depth + 1);
+      size = structLeaves(item[1], count > 1 || Array.isArray(shape) && shape.length ? `${full}_${k}` : full, base + off + k * size, path, leaves, warnings, depth + 1, budget);
       out.push(...leaves);
+      if (out.length > MAX_LEAVES) throw CdxError.file('E_TOO_LARGE', path, `NPY header field 'descr': the structured dtype declares more than ${MAX_LEAVES} columns`);
     }
     if (name === '') out.splice(start); // unnamed padding bytes
     off += size * count;
