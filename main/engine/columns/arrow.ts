@@ -10,6 +10,7 @@ import { Type, type DataType, type Field, type Schema } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import type { ChunkDesc, ColumnDesc, FileArg, LogicalType, NumericDType } from '../../../native/index';
+import { FbTable, verifyRecordBatch, verifySchema } from './flatbuf';
 import { readAt, withFile } from './io';
 import { CdxError, type ErrorCode } from '../../../shared/errors';
 
@@ -118,8 +119,35 @@ function mapType(t: DataType): Mapping | string {
   }
 }
 
-/** Parses an uncompressed Arrow IPC file. `file` (a path or an open NativeFile) goes into the descriptors. */
+/** Checks a message's flatbuffer (record or dictionary batch) before apache-arrow decodes it. */
+function verifyMessage(fb: Uint8Array, bodyLen: number): void {
+  const m = FbTable.root(fb);
+  const header = m.table(2);
+  const type = m.u8(1);
+  if (type === 3 && header) verifyRecordBatch(header, BigInt(bodyLen));
+  else if (type === 2 && header) {
+    const data = header.table(1);
+    if (data) verifyRecordBatch(data, BigInt(bodyLen));
+  }
+}
+
+/**
+ * Parses an uncompressed Arrow IPC file. `file` (a path or an open NativeFile) goes into the descriptors.
+ * apache-arrow decodes the flatbuffers lazily (a record batch's nodes when its header is read) and
+ * throws its own TypeError / RangeError on a corrupt value (a length past 2^53, an offset outside
+ * the buffer): whatever it throws while this reads the metadata is E_BAD_FORMAT naming the file
+ * (found by main/engine/columns/fuzz.test.ts; regressions in native/fuzz/regressions/arrow/).
+ */
 export function readArrowColumns(path: string, file: FileArg = path): ArrowColumns {
+  try {
+    return readArrowColumnsOf(path, file);
+  } catch (e) {
+    if (e instanceof CdxError) throw e;
+    throw CdxError.file('E_BAD_FORMAT', path, `unreadable Arrow metadata (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+}
+
+function readArrowColumnsOf(path: string, file: FileArg): ArrowColumns {
   return withFile(path, (fd, size) => {
     const fail = (code: ErrorCode, msg: string): never => {
       throw CdxError.file(code, path, msg);
@@ -136,6 +164,13 @@ export function readArrowColumns(path: string, file: FileArg = path): ArrowColum
     let le = true;
     try {
       const fbBytes = readAt(fd, size - 10 - footerLen, footerLen);
+      // verified before apache-arrow decodes it (a corrupt vector length would exhaust memory)
+      const ft = FbTable.root(fbBytes);
+      const fs = ft.table(1);
+      if (!fs) throw new Error('footer without a schema');
+      verifySchema(fs);
+      ft.vector(2, 24);
+      ft.vector(3, 24);
       le = footerLittleEndian(fbBytes);
       footer = Footer.decode(fbBytes);
     } catch (e) {
@@ -155,6 +190,7 @@ export function readArrowColumns(path: string, file: FileArg = path): ArrowColum
       if (fbLen <= 0 || fbStart + fbLen > metaLen) fail('E_BAD_FORMAT', `${what}: bad metadata length`);
       let msg!: Message;
       try {
+        verifyMessage(meta.subarray(fbStart, fbStart + fbLen), bodyLen);
         msg = Message.decode(meta.subarray(fbStart, fbStart + fbLen));
       } catch (e) {
         fail('E_BAD_FORMAT', `${what}: unreadable metadata (${(e as Error).message})`);
