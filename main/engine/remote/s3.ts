@@ -25,7 +25,21 @@ import { renameDurable, tempBeside } from '../durable';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+let sdkLoad: Promise<S3Sdk> | null = null;
+/**
+ * The AWS SDK, loaded at the first S3 call: it is the largest thing the engine would otherwise load
+ * at every start (about a quarter of its start-up time), which every app launch, CLI command and
+ * restart after a crash paid without touching S3.
+ */
+function sdk(): Promise<S3Sdk> {
+  return (sdkLoad ??= import('@aws-sdk/client-s3').catch((e) => {
+    sdkLoad = null;
+    throw e;
+  }));
+}
 import { CdxError, type ErrorCode } from '../../../shared/errors';
 import type { HttpOptions, RemoteStamp } from './http';
 import type { ReadOptions, RemoteFile } from './file';
@@ -235,6 +249,8 @@ export interface S3Options {
 
 interface Resolved {
   client: S3Client;
+  /** the SDK's commands */
+  sdk: S3Sdk;
   /** the endpoint as shown (an S3-compatible store's, or AWS's for the region) */
   endpoint: string;
   /** where the credentials come from, for the hint of an E_AUTH (never the key id or the secret) */
@@ -259,7 +275,7 @@ async function chainRegion(): Promise<string> {
   const k = [env.AWS_REGION, env.AWS_DEFAULT_REGION, env.AWS_PROFILE, env.AWS_CONFIG_FILE].join('\u0000');
   const known = regionCache.get(k);
   if (known) return known;
-  const probe = new S3Client({});
+  const probe = new (await sdk()).S3Client({});
   let region: string;
   try {
     region = await probe.config.region();
@@ -304,9 +320,10 @@ async function resolve(loc: S3Location, o: S3Options): Promise<Resolved> {
   }
   const key = JSON.stringify([endpoint, region, keyId, hash(credentials ? (credentials as { secretAccessKey: string }).secretAccessKey : undefined),
     keyId ? '' : [env.AWS_ACCESS_KEY_ID, hash(env.AWS_SECRET_ACCESS_KEY), hash(env.AWS_SESSION_TOKEN), env.AWS_PROFILE, env.AWS_SHARED_CREDENTIALS_FILE, env.AWS_CONFIG_FILE].join('\u0000')]);
+  const mod = await sdk();
   let client = clients.get(key);
   if (!client) {
-    client = new S3Client({
+    client = new mod.S3Client({
       region,
       ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
       ...(credentials ? { credentials } : {}),
@@ -322,7 +339,7 @@ async function resolve(loc: S3Location, o: S3Options): Promise<Resolved> {
       c0.destroy();
     }
   }
-  return { client, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, from, secrets };
+  return { client, sdk: mod, endpoint: endpoint ?? `https://s3.${region}.amazonaws.com`, from, secrets };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,13 +438,13 @@ export function s3File(location: string | S3Location, policy: S3Options = {}): R
     let r: Resolved | undefined;
     try {
       r = await resolve(loc, policy);
-      const h = await r.client.send(new HeadObjectCommand({ Bucket, Key }), { abortSignal: opts.signal });
+      const h = await r.client.send(new r.sdk.HeadObjectCommand({ Bucket, Key }), { abortSignal: opts.signal });
       return stampOf(h, true);
     } catch (e) {
       const err = s3Failure(e, display, r, opts.signal, 'the look-up');
       // a HEAD answers 404 without a body: ask the bucket, to say which of the two is missing
       if (err.code === 'ENOENT' && r) {
-        const bucketThere = await r.client.send(new HeadBucketCommand({ Bucket }), { abortSignal: opts.signal }).then(() => true, (b: SdkError) => (b?.$metadata?.httpStatusCode === 404 ? false : true));
+        const bucketThere = await r.client.send(new r.sdk.HeadBucketCommand({ Bucket }), { abortSignal: opts.signal }).then(() => true, (b: SdkError) => (b?.$metadata?.httpStatusCode === 404 ? false : true));
         if (!bucketThere) throw CdxError.file('ENOENT', display, `no such bucket ${Bucket} at ${r.endpoint}`);
       }
       throw err;
@@ -441,7 +458,7 @@ export function s3File(location: string | S3Location, policy: S3Options = {}): R
       let r: Resolved | undefined;
       try {
         r = await resolve(loc, policy);
-        const res = await r.client.send(new GetObjectCommand({ Bucket, Key, Range: `bytes=${start}-${end - 1}`, ...(v?.etag ? { IfMatch: v.etag } : {}) }), { abortSignal: opts.signal });
+        const res = await r.client.send(new r.sdk.GetObjectCommand({ Bucket, Key, Range: `bytes=${start}-${end - 1}`, ...(v?.etag ? { IfMatch: v.etag } : {}) }), { abortSignal: opts.signal });
         const now = stampOf(res, false);
         const body = res.Body as Readable | undefined;
         // a store that ignores IfMatch still says which version it sent
@@ -503,7 +520,7 @@ export function s3File(location: string | S3Location, policy: S3Options = {}): R
       try {
         r = await resolve(loc, policy);
         const resume = stamp !== null && got > 0;
-        const res = await r.client.send(new GetObjectCommand({
+        const res = await r.client.send(new r.sdk.GetObjectCommand({
           Bucket, Key,
           ...(resume ? { Range: `bytes=${got}-`, ...(stamp!.etag ? { IfMatch: stamp!.etag } : {}) } : {}),
         }), { abortSignal: opts.signal });
@@ -613,7 +630,7 @@ export async function listS3Objects(loc: S3Location, prefix: string, opts: S3Opt
     let token: string | undefined;
     do {
       if (opts.signal?.aborted) throw CdxError.cancelled(`the listing of ${where}`);
-      const page = await r.client.send(new ListObjectsV2Command({
+      const page = await r.client.send(new r.sdk.ListObjectsV2Command({
         Bucket: loc.bucket, Prefix: prefix || undefined, ContinuationToken: token,
         ...(opts.delimiter ? { Delimiter: '/' } : {}),
         ...(opts.limit ? { MaxKeys: Math.min(1000, opts.limit - out.length) } : {}),
