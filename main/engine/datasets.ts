@@ -15,6 +15,7 @@ import { Catalog, type CatalogEntry } from './catalog';
 import { ingestToArrow } from './cache';
 import { readArrowColumns, isSupported } from './columns/arrow';
 import { readNpyHeader, npyColumns } from './columns/npy';
+import { changedSince, fileIdentity, pinFile, pinnedFiles, pinnedIdentity, type FileIdentity } from './columns/pin';
 import { openSource, splitLocation, listInner } from './sources/registry';
 import { fingerprint, isMultiLocation, listFiles, openMulti } from './sources/multi';
 import type { IngestWarning, InnerDataset } from './sources/types';
@@ -39,6 +40,12 @@ export interface OpenedDataset {
   warnings: IngestWarning[];
   /** the file the kernels map: the source itself, or its cache copy */
   storage: { kind: 'in-place' | 'cache'; path: string };
+  /**
+   * a local source read through the cache, as it was before it was read: a source replaced or
+   * rewritten since is noticed and read again (the mapped files themselves are pinned in `columns`:
+   * columns/pin.ts)
+   */
+  source?: FileIdentity;
   /** where its columns' zone maps are kept (main/engine/zones.ts) */
   zoneDir?: string;
   columns: Map<string, ColumnDesc>;
@@ -142,7 +149,8 @@ export class Datasets {
     const loc = inner !== undefined ? `${file}::${inner}` : file;
     const existing = this.opening.get(loc);
     if (existing) return existing;
-    const p = this.doOpen(loc, opts).finally(() => this.opening.delete(loc));
+    const source = fileIdentity(file);
+    const p = this.doOpen(loc, opts).then((ds) => withSource(ds, source)).finally(() => this.opening.delete(loc));
     this.opening.set(loc, p);
     return p;
   }
@@ -159,7 +167,7 @@ export class Datasets {
     }
     const known = this.catalog.byLocation(loc);
     const memo = known && !opts.reingest ? this.open_.get(known.id) : undefined;
-    if (memo && known && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(memo.storage.path)) {
+    if (memo && known && this.catalog.isFresh(known, st.size, st.mtimeMs) && existsSync(memo.storage.path) && !this.changed(memo)) {
       this.catalog.touch(known.id);
       return memo;
     }
@@ -244,7 +252,7 @@ export class Datasets {
     if (loc !== file) return null;
     let a;
     try {
-      a = readArrowColumns(file);
+      a = pinFile(file, (f) => readArrowColumns(file, f));
     } catch {
       return null; // not an Arrow file, compressed, or damaged: the reader decides and explains
     }
@@ -292,13 +300,15 @@ export class Datasets {
     const stored = new Set<string>();
     let rows: number;
     if (kind === 'npy') {
-      const h = readNpyHeader(storage.path);
-      const descs = npyColumns(h, storage.path, h.shape.length >= 2 ? 'c' : fields[0]?.name ?? 'value');
+      const { h, descs } = pinFile(storage.path, (f) => {
+        const h = readNpyHeader(storage.path);
+        return { h, descs: npyColumns(h, f, h.shape.length >= 2 ? 'c' : fields[0]?.name ?? 'value') };
+      });
       // the source's field names win (1-D: the array's name; 2-D: c0, c1, …)
       descs.forEach((d, i) => columns.set(fields[i]?.name ?? d.name, { ...d, name: fields[i]?.name ?? d.name }));
       rows = h.shape[0] ?? 1;
     } else {
-      const a = readArrowColumns(storage.path);
+      const a = pinFile(storage.path, (f) => readArrowColumns(storage.path, f));
       for (const c of a.columns) {
         if (isSupported(c)) columns.set(c.name, c);
         else unsupported.set(c.name, c.reason);
@@ -313,6 +323,9 @@ export class Datasets {
   /** An open dataset by catalog id, reopening it from its location when needed. */
   async get(id: string, opts: OpenOptions = {}): Promise<OpenedDataset> {
     const memo = this.open_.get(id);
+    const changed = memo && this.changed(memo);
+    // a file replaced or rewritten since: opened again (an unstamped change, read again whatever the catalog says)
+    if (memo && changed) return this.open(memo.location, { ...opts, reingest: opts.reingest || changed === 'unstamped' });
     if (memo) return needColumns(memo, opts.columns, opts);
     if (id === 'sample') {
       const sid = this.ensureSample();
@@ -387,6 +400,7 @@ export class Datasets {
   async remove(id: string): Promise<CatalogEntry | null> {
     const e = this.catalog.remove(id);
     const storage = this.open_.get(id)?.storage.path;
+    unpin(this.open_.get(id));
     this.open_.delete(id);
     // (a remote file read by ranges keeps its columns in a folder: remote/columns.ts)
     if (e?.cachePath && e.cachePath.startsWith(this.cacheDir + path.sep)) await rm(e.cachePath, { force: true, recursive: true });
@@ -396,9 +410,45 @@ export class Datasets {
     return e;
   }
 
+  /**
+   * Why an open local dataset no longer reads what its files hold, or null: its source (read through
+   * the cache) or a file its columns map was replaced, rewritten or truncated since it was opened.
+   * 'unstamped': the source changed but kept its size and modification time, which the catalog's
+   * freshness cannot see, so it must be read again whatever the catalog says.
+   */
+  private changed(ds: OpenedDataset): 'changed' | 'unstamped' | null {
+    if (isRemoteFileLocation(ds.location) || isS3MultiLocation(ds.location)) return null; // (their caches are ours; the remote says when they change)
+    if (ds.source && changedSince(ds.source)) {
+      let now;
+      try {
+        now = statSync(ds.source.path);
+      } catch {
+        return 'changed'; // removed: opening it again says so
+      }
+      return now.size === ds.source.size && now.mtimeMs === ds.source.mtimeMs ? 'unstamped' : 'changed';
+    }
+    for (const f of pinnedFiles(ds.columns.values())) if (changedSince(pinnedIdentity(f)!)) return 'changed';
+    return null;
+  }
+
   close(): void {
+    for (const ds of this.open_.values()) unpin(ds);
     this.catalog.close();
   }
+}
+
+/** A dataset newly read through the cache keeps its source's identity from before the read. */
+function withSource(ds: OpenedDataset, source: FileIdentity | undefined): OpenedDataset {
+  if (source && ds.storage.kind === 'cache' && ds.source === undefined) ds.source = source;
+  return ds;
+}
+
+/**
+ * Drops a dataset's mappings now (a removed dataset's cache file is freed at once). A dataset that
+ * was only replaced keeps them until it is collected: a request still running on it reads on.
+ */
+function unpin(ds: OpenedDataset | undefined): void {
+  if (ds) for (const f of pinnedFiles(ds.columns.values())) f.close();
 }
 
 function absolute(location: string): string {

@@ -24,6 +24,7 @@ import { spatialCopy } from '../../native/spatial';
 import { zoneRange, type ZoneMaps } from '../../native/zones';
 import type { OpenedDataset } from './datasets';
 import { columnLayout, columnZones, derivedKey, derivedPrefix, nameHash, zoneHome } from './zones';
+import { pinnedIdentity } from './columns/pin';
 import { renameDurableSync, tempBeside, writeFileDurableSync } from './durable';
 
 export interface SpatialCopy {
@@ -67,7 +68,9 @@ function spatialDir(ds: OpenedDataset): string | null {
 function identity(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc): { file: string; key: string } | null {
   const dir = spatialDir(ds);
   // keyed by the files that hold the columns (the storage file, or a lazily read dataset's column files)
-  const key = dir ? derivedKey(typeof x.file === 'string' ? x.file : ds.storage.path, columnLayout(x), typeof y.file === 'string' ? y.file : '', columnLayout(y)) : null;
+  // (a pinned file: keyed to the version the columns were read from; columns/pin.ts)
+  const yFile = typeof y.file === 'string' ? y.file : pinnedIdentity(y.file)?.path ?? '';
+  const key = dir ? derivedKey(pinnedIdentity(x.file) ?? (typeof x.file === 'string' ? x.file : ds.storage.path), columnLayout(x), yFile, columnLayout(y)) : null;
   if (!key) return null;
   return { file: path.join(dir!, derivedPrefix(ds.storage.path) + nameHash(x.name + '\u0000' + y.name) + '.xy'), key };
 }

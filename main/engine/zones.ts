@@ -17,6 +17,7 @@ import type { ColumnDesc } from '../../native/index';
 import { zoneMaps, ZONE_ROWS, type ZoneMaps } from '../../native/zones';
 import { isCancelled } from '../../shared/errors';
 import { writeFileDurableSync } from './durable';
+import { pinnedIdentity, type FileIdentity } from './columns/pin';
 
 const MAGIC = 'CDXZONES2\n';
 const FIELDS = ['start', 'rows', 'min', 'max', 'finiteMin', 'finiteMax', 'nulls', 'nans'] as const;
@@ -41,9 +42,14 @@ export function columnLayout(c: ColumnDesc): string {
 
 /**
  * The key of something derived from a storage file as it is now (its size, mtime and inode) and
- * from `parts`; null when the file cannot be stat'ed.
+ * from `parts`; null when the file cannot be stat'ed. Given the identity of a pinned file
+ * (columns/pin.ts), the file as it was when its columns were read: what a request still running on
+ * a dataset opened before its file was replaced derives is keyed to the version it read, never to
+ * the file now under that name.
  */
-export function derivedKey(storagePath: string, ...parts: unknown[]): string | null {
+export function derivedKey(storage: string | FileIdentity, ...parts: unknown[]): string | null {
+  if (typeof storage !== 'string') return JSON.stringify([storage.path, storage.size, storage.mtimeMs, storage.ino, ...parts]);
+  const storagePath = storage;
   try {
     const st = statSync(storagePath);
     return JSON.stringify([storagePath, st.size, st.mtimeMs, st.ino, ...parts]);
@@ -67,7 +73,7 @@ const known = new WeakMap<ColumnDesc, ZoneMaps>();
 
 function identity(home: ZoneHome, c: ColumnDesc): { file: string; key: string } | null {
   // keyed by the file that holds the column (the storage file, or one of a lazily read dataset's column files)
-  const key = home.dir ? derivedKey(typeof c.file === 'string' ? c.file : home.storagePath, columnLayout(c), ZONE_ROWS) : null;
+  const key = home.dir ? derivedKey(pinnedIdentity(c.file) ?? (typeof c.file === 'string' ? c.file : home.storagePath), columnLayout(c), ZONE_ROWS) : null;
   if (!key) return null;
   return { file: path.join(home.dir!, (home.prefix ?? derivedPrefix(home.storagePath)) + nameHash(c.name) + '.zones'), key };
 }

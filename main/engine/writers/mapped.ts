@@ -76,7 +76,8 @@ function storedFields(ds: MappedInput['dataset']): Map<string, ArrowField> {
   let fields: ArrowField[];
   try {
     // the storage file, or the column files of a lazily read dataset (remote/columns.ts)
-    const files = new Set([...ds.columns.values()].map((c) => c.file).filter((f): f is string => typeof f === 'string' && f !== ds.storage.path));
+    // (a descriptor holds a path or the file it was read from, pinned: columns/pin.ts)
+    const files = new Set([...ds.columns.values()].map((c) => (typeof c.file === 'string' ? c.file : c.file.path)).filter((f) => f !== ds.storage.path));
     fields = files.size ? [...files].flatMap((f) => readArrowColumns(f).schema.fields) : readArrowColumns(ds.storage.path).schema.fields;
   } catch {
     // not an Arrow file (a mapped NPY array): the types its reader gives the same columns
