@@ -15,7 +15,6 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DataType } from 'apache-arrow';
 import { readRows } from '../../native/index';
 import { Datasets } from './datasets';
 import { freeBytes, noteTemp, pidAlive, renameDurable, setTempJournal, sweepTemps, tempBeside, tempOwner, writeFileDurable, writeFileDurableSync } from './durable';
@@ -168,7 +167,6 @@ async function rowsOf(store: Datasets, id: string): Promise<string[]> {
   const out: string[] = [];
   const vs = ['id', 'x', 'y', 's'].map((n) => t.getChild(n)!);
   for (let i = 0; i < t.numRows; i++) out.push(vs.map((v) => String(v.get(i))).join('|'));
-  void (null as DataType | null);
   return out;
 }
 
@@ -242,8 +240,13 @@ describe('free space before an ingest', () => {
     if (free === null) return;
     // a CSV whose first rows are real and whose size (a sparse tail: no blocks) exceeds the free space
     const big = path.join(dir, 'huge.csv');
+    if (process.platform === 'win32') return; // (NTFS would not keep the tail sparse)
     writeFileSync(big, readFileSync(csv));
     truncateSync(big, free + 1024 ** 3);
+    if (statSync(big).blocks * 512 > 64 << 20) {
+      rmSync(big, { force: true }); // this file system allocated the tail: no test here
+      return;
+    }
     const store = new Datasets(home, null);
     try {
       const t0 = Date.now();
