@@ -31,7 +31,7 @@
  *                   round trips (full view, 1% views) through the engine handlers
  * Usage: npm run -s bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
- *        [--only engine,zoned,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli,many_files] [--skip …] [--csv-bytes 1e9]
+ *        [--only engine,zoned,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli,many_files,remote,group,load] [--skip …] [--csv-bytes 1e9]
  *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]  [--pushdown-rows 1e7] [--cli-points 2e8]
  *        [--zoned-points 1e9]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
@@ -391,6 +391,7 @@ async function main(): Promise<void> {
   if (want('cli')) for (const f of await benchCli({ dir: DIR, points: CLI_POINTS, reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('many_files')) for (const f of await (await import('./many_files')).benchManyFiles({ dir: DIR, files: opt('many-files', 500), rows: opt('many-files-rows', 1e6), reps: REPS, log })) report(f);
   if (want('load')) for (const f of await (await import('./load')).benchLoad({ dir: DIR, clients: opt('load-clients', 50), seconds: opt('load-seconds', 20), rows: opt('load-rows', 2e6), log })) report(f);
+  if (want('group')) for (const f of await (await import('./group')).benchGroup({ dir: DIR, rows: opt('group-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('remote')) for (const f of await (await import('./remote')).benchRemote({ dir: DIR, rows: opt('remote-rows', 2.2e7), reps: REPS, log })) report(f);
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

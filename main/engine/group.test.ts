@@ -154,6 +154,10 @@ describe('group-by equals DuckDB', () => {
     const ok = await groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }] });
     expect(ok.groups).toBe(5000);
     expect(Array.from(ok.table.getChild('v')!.toArray() as Float64Array).slice(0, 3)).toEqual([0, 1, 2]);
+    // top-N of many groups (the threshold path) equals the full sort's first N
+    const top = await groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }], sort: ['-v'], limit: 5 });
+    expect(Array.from(top.table.getChild('v')!.toArray() as Float64Array)).toEqual([4999, 4998, 4997, 4996, 4995]);
+    expect(top.groups).toBe(5000);
   });
 });
 

@@ -227,9 +227,52 @@ function order(table: Table, sort: { name: string; desc: boolean }[], limit: num
     }
     return a - b;
   };
+  // top-N of many groups: candidates by a threshold on the first sort column, then only they are sorted
+  const k = limit ?? n;
+  const first = cols[0]!;
+  if (k < n / 8 && !first.str && n > 4096) {
+    const key = new Float64Array(n);
+    let numbers = 0;
+    for (let i = 0; i < n; i++) {
+      const v = first.isNull[i] ? NaN : Number(first.vals[i] as number | bigint);
+      key[i] = v * first.sign;
+      if (v === v) numbers++;
+    }
+    if (numbers >= k) {
+      const t = kth(Float64Array.from(key.filter((v) => v === v)), k - 1);
+      const cand: number[] = [];
+      for (let i = 0; i < n; i++) if (key[i]! <= t) cand.push(i); // every number at or better than the k-th (ties included)
+      cand.sort(cmp);
+      return Uint32Array.from(cand.slice(0, k));
+    }
+  }
   const idx = Array.from({ length: n }, (_, i) => i);
   idx.sort(cmp);
   return Uint32Array.from(limit !== undefined ? idx.slice(0, limit) : idx);
+}
+
+/** The k-th smallest value (0-based) of `a` (reordered in place): quickselect. */
+function kth(a: Float64Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo < hi) {
+    const p = a[(lo + hi) >> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! < p) i++;
+      while (a[j]! > p) j--;
+      if (i <= j) {
+        const x = a[i]!;
+        a[i] = a[j]!;
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
 export interface GroupResult {
@@ -292,7 +335,8 @@ export async function groupDataset(
   ];
   const schema = new ArrowSchema(fields.map((f, i) => new ArrowField(f.name, data[i]!.type, true)));
   let table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: data })));
-  const sort = (spec.sort?.length ? spec.sort : spec.by).map((s) => {
+  // no sort given: by the keys; an empty list: the kernel's (hash) order
+  const sort = (spec.sort ?? spec.by).map((s) => {
     const desc = s.startsWith('-');
     const name = s.replace(/^[-+]/, '');
     if (!names.includes(name)) throw new CdxError('E_UNKNOWN_COLUMN', `cannot sort by ${name}: the result's columns are ${names.join(', ')}`, { column: name });

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <sys/mman.h>
 
 #include "plan.h"
 
@@ -44,33 +45,75 @@ bool ParseFn(const std::string& s, Fn* out) {
   return false;
 }
 
+
 enum class KeyKind : uint8_t { INT, FLOAT, STR, DICT };
 
 struct Measure {
   Fn fn = Fn::ROWS;
   int col = -1;      // plan column, -1 for rows
+  int value = -1;    // index among the value columns
   double q = 0.5;    // QUANTILE
   bool isFloat = false, isStr = false, isUnsigned = false;
   int gather = -1;   // DISTINCT / QUANTILE: index of its gather list
+  size_t off = 0;    // its state's first word in a group's record
 };
 
-// Per-measure state of every group (only the vectors its function uses are sized).
+// Per-measure state of every group, column-wise, for the result (filled from the records at the end).
 struct MState {
   std::vector<uint64_t> cnt;
-  std::vector<double> a, b;      // sum | mean, m2 | min | max
+  std::vector<double> a, b;      // sum | mean, m2 | min | max (+ NaN count)
   std::vector<__int128> isum;    // integer sums
   std::vector<int64_t> iext;     // integer min/max (uint64 as its bit pattern)
 };
 
 constexpr uint64_t kNullCode = 0x8000000000000001ULL;
+constexpr uint64_t kTag = 0xffffffff00000000ULL;
 
+inline double GetD(const uint64_t* w) { double d; std::memcpy(&d, w, 8); return d; }
+inline void SetD(uint64_t* w, double d) { std::memcpy(w, &d, 8); }
+inline __int128 GetI(const uint64_t* w) { __int128 v; std::memcpy(&v, w, 16); return v; }
+inline void SetI(uint64_t* w, __int128 v) { std::memcpy(w, &v, 16); }
+
+// Zeroed memory reserved up front and faulted in only where touched (anonymous mmap, huge pages
+// asked for): a table sized for its worst case costs only the pages its groups use, and never
+// grows by copying (in a VM each page fault and each copy of a big table is dear).
+struct Region {
+  uint64_t* p = nullptr;
+  size_t words = 0;
+  Region() = default;
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+  Region(Region&& o) noexcept : p(o.p), words(o.words) { o.p = nullptr; o.words = 0; }
+  Region& operator=(Region&& o) noexcept { Free(); p = o.p; words = o.words; o.p = nullptr; o.words = 0; return *this; }
+  ~Region() { Free(); }
+  void Free() {
+    if (p) munmap(p, words * 8);
+    p = nullptr;
+    words = 0;
+  }
+  bool Reserve(size_t n) {
+    Free();
+    if (!n) n = 1;
+    void* m = mmap(nullptr, n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return false;
+#ifdef MADV_HUGEPAGE
+    if (n * 8 >= (4u << 20)) madvise(m, n * 8, MADV_HUGEPAGE);
+#endif
+    p = static_cast<uint64_t*>(m);
+    words = n;
+    return true;
+  }
+};
+
+// A hash table of groups. Each group is one record of W words — hash, K key codes, null mask,
+// first row, then every measure's state — so finding a group and updating its measures touch one
+// place in memory (with millions of groups each touch is a cache miss). A slot holds the hash's
+// high 32 bits beside the group's index, so a probe reads a record only when they match. Slots
+// and records are reserved for the most groups the table may hold (`cap`), so it never grows.
 struct Table {
-  int K = 0;
-  std::vector<int32_t> slots;
+  Region slots, rec;
   uint64_t mask = 0;
-  std::vector<uint64_t> hashes, codes, rep;
-  std::vector<uint32_t> nulls;
-  std::vector<MState> ms;
+  uint64_t cap = 0;
   uint32_t n = 0;
 };
 
@@ -78,7 +121,7 @@ class GroupWorker : public PromiseWorker {
  public:
   explicit GroupWorker(Napi::Env env) : PromiseWorker(env, "cdx.groupBy") {}
   Plan plan;
-  size_t nKeys = 0;
+  size_t nKeys = 0, nValues = 0;
   std::vector<Measure> measures;
   uint64_t maxGroups = 50'000'000, maxGatherRows = 200'000'000;
   void SetJob(JobPtr j) { job_ = std::move(j); }
@@ -86,9 +129,11 @@ class GroupWorker : public PromiseWorker {
  private:
   std::vector<KeyKind> kinds;
   std::vector<std::vector<uint32_t>> dictCanon;  // DICT keys: index -> first index with the same text
-  std::vector<StringColumnReader> keyReaders;     // STR/DICT-dictionary access by global row
-  std::vector<StringColumnReader> valueReaders;   // string measure columns (distinct)
+  std::vector<StringColumnReader> keyReaders;     // STR key / DICT dictionary access by global row
+  std::vector<StringColumnReader> valueReaders;   // dictionaries of text measure columns
   int nGather = 0;
+  size_t W = 0;  // words per record
+  bool anyStrKey = false;
 
   // results
   uint64_t groups = 0;
@@ -105,101 +150,111 @@ class GroupWorker : public PromiseWorker {
     return true;
   }
 
-  // Whether group g of table A equals group h of table B in its string keys (codes already equal).
-  bool SameStrings(const Table& A, uint32_t g, const Table& B, uint32_t h) const {
+  // Records a and b (same hash, null mask and codes) hold equal strings in their text keys.
+  bool SameStrings(const uint64_t* a, const uint64_t* b) const {
     for (size_t k = 0; k < nKeys; k++) {
-      if (kinds[k] != KeyKind::STR || (A.nulls[g] >> k & 1)) continue;
+      if (kinds[k] != KeyKind::STR || (a[nKeys + 1] >> k & 1)) continue;
       std::string_view x, y;
-      if (!StrOfRep(k, A.rep[g], &x) || !StrOfRep(k, B.rep[h], &y)) return false;
+      if (!StrOfRep(k, a[nKeys + 2], &x) || !StrOfRep(k, b[nKeys + 2], &y)) return false;
       if (x != y) return false;
     }
     return true;
   }
 
-  void InitStates(Table& t) const {
-    t.K = static_cast<int>(nKeys);
-    t.ms.assign(measures.size(), MState{});
-    t.slots.assign(1024, -1);
-    t.mask = 1023;
+  // Reserves t for up to `cap` groups: the slots for its worst case (a power of two at least
+  // twice that) of which only a prefix is in use, doubled as the groups come (so a few groups touch
+  // a few pages); the records appended in order.
+  bool Init(Table& t, uint64_t cap) const {
+    cap = std::max<uint64_t>(cap, 1);
+    uint64_t slots = 1024;
+    while (slots < cap * 2) slots <<= 1;
+    t.cap = cap;
+    t.mask = std::min<uint64_t>(slots, 1024) - 1;
+    t.n = 0;
+    return t.slots.Reserve(slots) && t.rec.Reserve(cap * W);
   }
 
-  // Appends a new group to t in the free slot `slot` (states at their identity); returns its index
-  // or -1 past the limit.
-  int32_t NewGroup(Table& t, uint64_t slot, uint64_t h, const uint64_t* codes, uint32_t nullMask, uint64_t rep) const {
-    if (t.n >= maxGroups) return -1;
-    const uint32_t g = t.n++;
-    t.slots[slot] = static_cast<int32_t>(g);
-    t.hashes.push_back(h);
-    for (size_t k = 0; k < nKeys; k++) t.codes.push_back(codes[k]);
-    t.nulls.push_back(nullMask);
-    t.rep.push_back(rep);
-    for (size_t m = 0; m < measures.size(); m++) {
-      const Measure& M = measures[m];
-      MState& S = t.ms[m];
-      switch (M.fn) {
-        case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: case Fn::QUANTILE: S.cnt.push_back(0); break;
-        case Fn::SUM:
-          S.cnt.push_back(0);
-          if (M.isFloat) S.a.push_back(0); else S.isum.push_back(0);
-          break;
-        case Fn::MEAN: case Fn::VAR: case Fn::STD:
-          S.cnt.push_back(0); S.a.push_back(0); S.b.push_back(0);
-          break;
-        case Fn::MIN: case Fn::MAX:
-          S.cnt.push_back(0);
-          if (M.isFloat) { S.a.push_back(M.fn == Fn::MIN ? INFINITY : -INFINITY); S.b.push_back(0); }
-          else S.iext.push_back(0);
-          break;
-      }
-    }
-    if (static_cast<uint64_t>(t.n) * 2 > t.slots.size()) Grow(t);
-    return static_cast<int32_t>(g);
-  }
-
-  static void Grow(Table& t) {
-    const size_t cap = t.slots.size() * 2;
-    t.slots.assign(cap, -1);
-    t.mask = cap - 1;
+  // Doubles the slots in use and places every group again (records stay where they are).
+  void Grow(Table& t) const {
+    const uint64_t size = (t.mask + 1) * 2;
+    if (size > t.slots.words) return;
+    std::memset(t.slots.p, 0, size * 8);
+    t.mask = size - 1;
     for (uint32_t g = 0; g < t.n; g++) {
-      uint64_t s = t.hashes[g] & t.mask;
-      while (t.slots[s] >= 0) s = (s + 1) & t.mask;
-      t.slots[s] = static_cast<int32_t>(g);
+      const uint64_t h = t.rec.p[static_cast<size_t>(g) * W];
+      uint64_t s = h & t.mask;
+      while (t.slots.p[s]) s = (s + 1) & t.mask;
+      t.slots.p[s] = (h & kTag) | (g + 1);
     }
   }
 
-  // Merges state of group h of B into group g of A.
-  void MergeStates(Table& A, uint32_t g, const Table& B, uint32_t h) const {
-    for (size_t m = 0; m < measures.size(); m++) {
-      const Measure& M = measures[m];
-      MState& S = A.ms[m];
-      const MState& O = B.ms[m];
-      const uint64_t n1 = S.cnt[g], n2 = O.cnt[h];
-      S.cnt[g] = n1 + n2;
+  // A new group in free slot `slot`, its record copied from `proto` (hash, codes, nulls, row;
+  // states at their identity unless `copyStates`); -1 past the limit.
+  int64_t NewGroup(Table& t, uint64_t slot, const uint64_t* proto, bool copyStates) const {
+    if (t.n >= t.cap) return -1;
+    const uint32_t g = t.n++;
+    uint64_t* r = t.rec.p + static_cast<size_t>(g) * W;
+    const size_t head = nKeys + 3;
+    std::memcpy(r, proto, (copyStates ? W : head) * 8);
+    if (!copyStates) {
+      for (const Measure& M : measures)
+        if ((M.fn == Fn::MIN || M.fn == Fn::MAX) && M.isFloat) SetD(r + M.off + 1, M.fn == Fn::MIN ? INFINITY : -INFINITY);
+    }
+    t.slots.p[slot] = (proto[0] & kTag) | (g + 1);
+    if (static_cast<uint64_t>(t.n) * 2 > t.mask + 1) Grow(t);
+    return g;
+  }
+
+  // Finds the group of record `key` (hash, codes, nulls, row) in t: its index, or -1 with the free slot in *slot.
+  template <class SameText>
+  int64_t Find(const Table& t, const uint64_t* key, uint64_t* slot, SameText&& sameText) const {
+    const uint64_t h = key[0], tag = h & kTag;
+    uint64_t s = h & t.mask;
+    for (;;) {
+      const uint64_t e = t.slots.p[s];
+      if (!e) { *slot = s; return -1; }
+      if ((e & kTag) == tag) {
+        const uint32_t c = static_cast<uint32_t>(e) - 1;
+        const uint64_t* r = t.rec.p + static_cast<size_t>(c) * W;
+        if (r[0] == h && r[nKeys + 1] == key[nKeys + 1] && std::equal(key + 1, key + 1 + nKeys, r + 1) && (!anyStrKey || sameText(r)))
+          return c;
+      }
+      s = (s + 1) & t.mask;
+    }
+  }
+
+  // Merges the states of record b into record a.
+  void MergeStates(uint64_t* a, const uint64_t* b) const {
+    for (const Measure& M : measures) {
+      uint64_t* x = a + M.off;
+      const uint64_t* y = b + M.off;
+      const uint64_t n1 = x[0], n2 = y[0];
+      x[0] = n1 + n2;
+      if (!n2) continue;
       switch (M.fn) {
         case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: case Fn::QUANTILE: break;
         case Fn::SUM:
-          if (M.isFloat) S.a[g] += O.a[h]; else S.isum[g] += O.isum[h];
+          if (M.isFloat) SetD(x + 1, GetD(x + 1) + GetD(y + 1));
+          else SetI(x + 1, GetI(x + 1) + GetI(y + 1));
           break;
         case Fn::MEAN: case Fn::VAR: case Fn::STD: {
-          if (!n2) break;
-          if (!n1) { S.a[g] = O.a[h]; S.b[g] = O.b[h]; break; }
-          const double n = static_cast<double>(n1 + n2), d = O.a[h] - S.a[g];
-          S.a[g] += d * static_cast<double>(n2) / n;
-          S.b[g] += O.b[h] + d * d * static_cast<double>(n1) * static_cast<double>(n2) / n;
+          if (!n1) { x[1] = y[1]; x[2] = y[2]; break; }
+          const double n = static_cast<double>(n1 + n2), m1 = GetD(x + 1), d = GetD(y + 1) - m1;
+          SetD(x + 1, m1 + d * static_cast<double>(n2) / n);
+          SetD(x + 2, GetD(x + 2) + GetD(y + 2) + d * d * static_cast<double>(n1) * static_cast<double>(n2) / n);
           break;
         }
         case Fn::MIN: case Fn::MAX:
-          if (!n2) break;
           if (M.isFloat) {
-            S.b[g] += O.b[h];  // NaN count
-            S.a[g] = M.fn == Fn::MIN ? std::min(S.a[g], O.a[h]) : std::max(S.a[g], O.a[h]);
+            SetD(x + 2, GetD(x + 2) + GetD(y + 2));
+            SetD(x + 1, M.fn == Fn::MIN ? std::min(GetD(x + 1), GetD(y + 1)) : std::max(GetD(x + 1), GetD(y + 1)));
           } else if (!n1) {
-            S.iext[g] = O.iext[h];
+            x[1] = y[1];
           } else if (M.isUnsigned) {
-            const uint64_t x = static_cast<uint64_t>(S.iext[g]), y = static_cast<uint64_t>(O.iext[h]);
-            S.iext[g] = static_cast<int64_t>(M.fn == Fn::MIN ? std::min(x, y) : std::max(x, y));
+            x[1] = M.fn == Fn::MIN ? std::min(x[1], y[1]) : std::max(x[1], y[1]);
           } else {
-            S.iext[g] = M.fn == Fn::MIN ? std::min(S.iext[g], O.iext[h]) : std::max(S.iext[g], O.iext[h]);
+            const int64_t p = static_cast<int64_t>(x[1]), q = static_cast<int64_t>(y[1]);
+            x[1] = static_cast<uint64_t>(M.fn == Fn::MIN ? std::min(p, q) : std::max(p, q));
           }
           break;
       }
@@ -210,8 +265,7 @@ class GroupWorker : public PromiseWorker {
   void Run() override {
     status_ = plan.Prepare(1 << 16);
     if (!status_.ok()) return;
-    const uint64_t rows = plan.rows;
-    job_->total.store(rows);
+    job_->total.store(plan.rows);
     // key kinds, dictionaries made canonical, string readers
     kinds.resize(nKeys);
     dictCanon.resize(nKeys);
@@ -232,12 +286,18 @@ class GroupWorker : public PromiseWorker {
       } else if (c.kind == Kind::UTF8 || c.kind == Kind::LARGE_UTF8) {
         kinds[k] = KeyKind::STR;
         keyReaders[k].Bind(c);
+        anyStrKey = true;
       } else {
         kinds[k] = c.kind == Kind::NUMERIC && IsFloat(c.dtype) ? KeyKind::FLOAT : KeyKind::INT;
       }
     }
-    valueReaders.resize(plan.cols.size());
+    // the value columns: what each must be decoded as; the record layout
+    std::vector<uint8_t> needF(nValues, 0), needI(nValues, 0), needS(nValues, 0);
+    valueReaders.resize(nValues);
+    W = nKeys + 3;
     for (Measure& M : measures) {
+      M.off = W;
+      W += (M.fn == Fn::ROWS || M.fn == Fn::COUNT || M.fn == Fn::DISTINCT || M.fn == Fn::QUANTILE) ? 1 : 3;
       if (M.col < 0) continue;
       const Column& c = *plan.cols[M.col];
       M.isStr = c.IsString();
@@ -247,54 +307,67 @@ class GroupWorker : public PromiseWorker {
         status_ = Status::Error("E_BAD_TYPE", "column " + c.name + " is text: only count and distinct apply to it");
         return;
       }
+      if (M.fn == Fn::COUNT) continue;
       if (M.isStr) {
-        if (c.kind == Kind::DICT) valueReaders[M.col].Bind(*c.dict);
-        else valueReaders[M.col].Bind(c);
+        needS[M.value] = 1;
+        if (c.kind == Kind::DICT) valueReaders[M.value].Bind(*c.dict);
+      } else if (M.isFloat || M.fn == Fn::MEAN || M.fn == Fn::VAR || M.fn == Fn::STD || M.fn == Fn::QUANTILE) {
+        needF[M.value] = 1;
+      } else {
+        needI[M.value] = 1;
       }
     }
 
     const int T = MaxThreads();
     std::vector<Table> tables(T);
-    for (Table& t : tables) InitStates(t);
-    std::vector<std::vector<std::vector<std::pair<uint32_t, uint64_t>>>> gathers(T, std::vector<std::vector<std::pair<uint32_t, uint64_t>>>(nGather));
+    // a thread's table may hold a group for each row (at most maxGroups): reserved, faulted as used
+    for (Table& t : tables)
+      if (!Init(t, std::min<uint64_t>(plan.rows, maxGroups))) { status_ = Status::Error("E_NOMEM", plan.What() + ": no address space for the group table"); return; }
+    using Pairs = std::vector<std::pair<uint32_t, uint64_t>>;
+    std::vector<std::vector<Pairs>> gathers(T, std::vector<Pairs>(nGather));
     std::vector<FilterScratch> scratch(T);
     const bool needFilter = !plan.filter.empty();
     if (needFilter) for (FilterScratch& s : scratch) s.Init(plan.filter.depth);
     std::atomic<bool> overGroups{false}, overGather{false};
     std::atomic<uint64_t> gathered{0};
+    const size_t K = nKeys, V = nValues;
 
     auto body = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
       if (overGroups.load(std::memory_order_relaxed) || overGather.load(std::memory_order_relaxed)) return;
       View views[64];
       plan.Bind(seg, views);
       Table& tab = tables[t];
-      static thread_local std::vector<uint64_t> codes;
-      static thread_local std::vector<uint8_t> valid;
-      codes.resize(static_cast<size_t>(nKeys) * kBatch);
-      valid.resize(static_cast<size_t>(nKeys) * kBatch);
+      static thread_local std::vector<uint64_t> codes, vi, vs;
+      static thread_local std::vector<double> vd;
+      static thread_local std::vector<uint8_t> valid, vvalid;
+      codes.resize(K * kBatch);
+      valid.resize(K * kBatch);
+      vd.resize(V * kBatch);
+      vi.resize(V * kBatch);
+      vs.resize(V * kBatch);
+      vvalid.resize(V * kBatch);
       double dv[kBatch];
       int64_t iv[kBatch];
-      uint8_t mask[kBatch], vv[kBatch];
-      int32_t gid[kBatch];
-      uint64_t hs[kBatch];
+      uint8_t mask[kBatch];
+      uint64_t key[8 + 3];
       for (uint64_t r = r0; r < r1; r += kBatch) {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) plan.filter.Eval(plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
         // key codes of the batch
-        for (size_t k = 0; k < nKeys; k++) {
-          const View& V = views[k];
-          const uint64_t local = r - V.rowStart;
+        for (size_t k = 0; k < K; k++) {
+          const View& Vw = views[k];
+          const uint64_t local = r - Vw.rowStart;
           uint64_t* cd = codes.data() + k * kBatch;
           uint8_t* va = valid.data() + k * kBatch;
-          if (!ValidityBytes(V, local, n, va)) std::memset(va, 1, n);
+          if (!ValidityBytes(Vw, local, n, va)) std::memset(va, 1, n);
           switch (kinds[k]) {
             case KeyKind::INT:
-              DecodeI64(V, local, n, iv);
+              DecodeI64(Vw, local, n, iv);
               for (uint32_t i = 0; i < n; i++) cd[i] = static_cast<uint64_t>(iv[i]);
               break;
             case KeyKind::FLOAT:
-              DecodeF64(V, local, n, dv);
+              DecodeF64(Vw, local, n, dv);
               for (uint32_t i = 0; i < n; i++) {
                 double d = dv[i];
                 if (d == 0) d = 0;
@@ -303,7 +376,7 @@ class GroupWorker : public PromiseWorker {
               }
               break;
             case KeyKind::DICT: {
-              DecodeI64(V, local, n, iv);
+              DecodeI64(Vw, local, n, iv);
               const auto& canon = dictCanon[k];
               for (uint32_t i = 0; i < n; i++) {
                 if (!va[i]) { cd[i] = 0; continue; }
@@ -316,142 +389,112 @@ class GroupWorker : public PromiseWorker {
               for (uint32_t i = 0; i < n; i++) {
                 if (!va[i]) { cd[i] = 0; continue; }
                 const uint8_t* p; uint64_t len;
-                if (!StringAt(V, local + i, &p, &len)) { corrupt.store(true); va[i] = 0; cd[i] = 0; continue; }
+                if (!StringAt(Vw, local + i, &p, &len)) { corrupt.store(true); va[i] = 0; cd[i] = 0; continue; }
                 cd[i] = HashBytes(p, len);
               }
               break;
           }
         }
-        // hashes, then the groups
-        for (uint32_t i = 0; i < n; i++) {
-          uint64_t h = 0x9e3779b97f4a7c15ULL;
-          for (size_t k = 0; k < nKeys; k++) {
-            const uint64_t c = valid[k * kBatch + i] ? codes[k * kBatch + i] : kNullCode;
-            h = Mix64(h ^ (c + 0x632be59bd9b4e019ULL * (k + 1)));
-          }
-          hs[i] = h;
-        }
-        uint64_t key[8];
-        for (uint32_t i = 0; i < n; i++) {
-          if (!mask[i]) { gid[i] = -1; continue; }
-          uint32_t nm = 0;
-          for (size_t k = 0; k < nKeys; k++) {
-            const bool ok = valid[k * kBatch + i];
-            key[k] = ok ? codes[k * kBatch + i] : 0;
-            nm |= (ok ? 0u : 1u) << k;
-          }
-          const uint64_t h = hs[i];
-          uint64_t s = h & tab.mask;
-          int32_t g = -1;
-          for (;;) {
-            const int32_t c = tab.slots[s];
-            if (c < 0) break;
-            if (tab.hashes[c] == h && tab.nulls[c] == nm &&
-                std::equal(key, key + nKeys, tab.codes.begin() + static_cast<size_t>(c) * nKeys)) {
-              bool same = true;
-              for (size_t k = 0; k < nKeys && same; k++) {
-                if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
-                const uint8_t* p; uint64_t len;
-                std::string_view x;
-                if (!StringAt(views[k], r - views[k].rowStart + i, &p, &len) || !StrOfRep(k, tab.rep[c], &x)) { same = false; break; }
-                same = x == std::string_view(reinterpret_cast<const char*>(p), len);
-              }
-              if (same) { g = c; break; }
+        // the value columns of the batch, decoded once for all the measures that read them
+        for (size_t v = 0; v < V; v++) {
+          const View& Vw = views[K + v];
+          const uint64_t local = r - Vw.rowStart;
+          uint8_t* va = vvalid.data() + v * kBatch;
+          if (!ValidityBytes(Vw, local, n, va)) std::memset(va, 1, n);
+          if (needF[v]) DecodeF64(Vw, local, n, vd.data() + v * kBatch);
+          if (needI[v]) DecodeI64(Vw, local, n, reinterpret_cast<int64_t*>(vi.data() + v * kBatch));
+          if (needS[v]) {
+            uint64_t* hs = vs.data() + v * kBatch;
+            const bool dict = Vw.col->kind == Kind::DICT;
+            if (dict) DecodeI64(Vw, local, n, iv);
+            for (uint32_t i = 0; i < n; i++) {
+              if (!va[i]) continue;
+              const uint8_t* p; uint64_t len;
+              const bool ok = dict ? (iv[i] >= 0 && valueReaders[v].Get(static_cast<uint64_t>(iv[i]), &p, &len)) : StringAt(Vw, local + i, &p, &len);
+              if (!ok) { corrupt.store(true); va[i] = 0; continue; }
+              hs[i] = HashBytes(p, len);
             }
-            s = (s + 1) & tab.mask;
           }
+        }
+        // row by row: find (or make) the group, update its measures while its record is at hand
+        uint64_t added = 0;
+        for (uint32_t i = 0; i < n; i++) {
+          if (!mask[i]) continue;
+          uint64_t h = 0x9e3779b97f4a7c15ULL;
+          uint32_t nm = 0;
+          for (size_t k = 0; k < K; k++) {
+            const bool ok = valid[k * kBatch + i];
+            const uint64_t c = ok ? codes[k * kBatch + i] : 0;
+            key[1 + k] = c;
+            nm |= (ok ? 0u : 1u) << k;
+            h = Mix64(h ^ ((ok ? c : kNullCode) + 0x632be59bd9b4e019ULL * (k + 1)));
+          }
+          key[0] = h;
+          key[K + 1] = nm;
+          key[K + 2] = r + i;
+          uint64_t slot = 0;
+          int64_t g = Find(tab, key, &slot, [&](const uint64_t* rr) {
+            for (size_t k = 0; k < K; k++) {
+              if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
+              const uint8_t* p; uint64_t len;
+              std::string_view x;
+              if (!StringAt(views[k], r - views[k].rowStart + i, &p, &len) || !StrOfRep(k, rr[K + 2], &x)) return false;
+              if (x != std::string_view(reinterpret_cast<const char*>(p), len)) return false;
+            }
+            return true;
+          });
           if (g < 0) {
-            g = NewGroup(tab, s, h, key, nm, r + i);
+            g = NewGroup(tab, slot, key, false);
             if (g < 0) { overGroups.store(true); return; }
           }
-          gid[i] = g;
-        }
-        // the measures
-        for (size_t m = 0; m < measures.size(); m++) {
-          const Measure& M = measures[m];
-          MState& S = tab.ms[m];
-          if (M.fn == Fn::ROWS) {
-            for (uint32_t i = 0; i < n; i++) if (gid[i] >= 0) S.cnt[gid[i]]++;
-            continue;
-          }
-          const View& V = views[M.col];
-          const uint64_t local = r - V.rowStart;
-          if (!ValidityBytes(V, local, n, vv)) std::memset(vv, 1, n);
-          if (M.fn == Fn::COUNT) {
-            for (uint32_t i = 0; i < n; i++) if (gid[i] >= 0 && vv[i]) S.cnt[gid[i]]++;
-            continue;
-          }
-          if (M.isStr) {  // DISTINCT of text: the hash of its bytes
-            auto& out = gathers[t][M.gather];
-            const bool dict = V.col->kind == Kind::DICT;
-            if (dict) DecodeI64(V, local, n, iv);
-            for (uint32_t i = 0; i < n; i++) {
-              if (gid[i] < 0 || !vv[i]) continue;
-              const uint8_t* p; uint64_t len;
-              bool ok = dict ? (iv[i] >= 0 && valueReaders[M.col].Get(static_cast<uint64_t>(iv[i]), &p, &len)) : StringAt(V, local + i, &p, &len);
-              if (!ok) { corrupt.store(true); continue; }
-              S.cnt[gid[i]]++;
-              out.emplace_back(static_cast<uint32_t>(gid[i]), HashBytes(p, len));
-            }
-            continue;
-          }
-          const bool asFloat = M.isFloat || M.fn == Fn::MEAN || M.fn == Fn::VAR || M.fn == Fn::STD || M.fn == Fn::QUANTILE;
-          if (asFloat) DecodeF64(V, local, n, dv);
-          else DecodeI64(V, local, n, iv);
-          switch (M.fn) {
-            case Fn::SUM:
-              if (M.isFloat) { for (uint32_t i = 0; i < n; i++) if (gid[i] >= 0 && vv[i]) { S.cnt[gid[i]]++; S.a[gid[i]] += dv[i]; } }
-              else if (M.isUnsigned) { for (uint32_t i = 0; i < n; i++) if (gid[i] >= 0 && vv[i]) { S.cnt[gid[i]]++; S.isum[gid[i]] += static_cast<__int128>(static_cast<uint64_t>(iv[i])); } }
-              else { for (uint32_t i = 0; i < n; i++) if (gid[i] >= 0 && vv[i]) { S.cnt[gid[i]]++; S.isum[gid[i]] += iv[i]; } }
-              break;
-            case Fn::MEAN: case Fn::VAR: case Fn::STD:
-              for (uint32_t i = 0; i < n; i++) {
-                if (gid[i] < 0 || !vv[i]) continue;
-                const int32_t g = gid[i];
-                const double c = static_cast<double>(++S.cnt[g]);
-                const double d = dv[i] - S.a[g];
-                S.a[g] += d / c;
-                S.b[g] += d * (dv[i] - S.a[g]);
+          uint64_t* rec = tab.rec.p + static_cast<size_t>(g) * W;
+          for (const Measure& M : measures) {
+            uint64_t* s = rec + M.off;
+            if (M.fn == Fn::ROWS) { s[0]++; continue; }
+            const size_t at = static_cast<size_t>(M.value) * kBatch + i;
+            if (!vvalid[at]) continue;
+            s[0]++;
+            switch (M.fn) {
+              case Fn::SUM:
+                if (M.isFloat) SetD(s + 1, GetD(s + 1) + vd[at]);
+                else if (M.isUnsigned) SetI(s + 1, GetI(s + 1) + static_cast<__int128>(vi[at]));
+                else SetI(s + 1, GetI(s + 1) + static_cast<__int128>(static_cast<int64_t>(vi[at])));
+                break;
+              case Fn::MEAN: case Fn::VAR: case Fn::STD: {
+                const double x = vd[at], m = GetD(s + 1), d = x - m, m2 = m + d / static_cast<double>(s[0]);
+                SetD(s + 1, m2);
+                SetD(s + 2, GetD(s + 2) + d * (x - m2));
+                break;
               }
-              break;
-            case Fn::MIN: case Fn::MAX:
-              for (uint32_t i = 0; i < n; i++) {
-                if (gid[i] < 0 || !vv[i]) continue;
-                const int32_t g = gid[i];
-                const bool first = S.cnt[g]++ == 0;
+              case Fn::MIN: case Fn::MAX:
                 if (M.isFloat) {
-                  const double d = dv[i];
-                  if (d != d) { S.b[g] += 1; continue; }
-                  S.a[g] = M.fn == Fn::MIN ? std::min(S.a[g], d) : std::max(S.a[g], d);
-                } else if (first) {
-                  S.iext[g] = iv[i];
+                  const double x = vd[at];
+                  if (x != x) { SetD(s + 2, GetD(s + 2) + 1); break; }
+                  SetD(s + 1, M.fn == Fn::MIN ? std::min(GetD(s + 1), x) : std::max(GetD(s + 1), x));
+                } else if (s[0] == 1) {
+                  s[1] = vi[at];
                 } else if (M.isUnsigned) {
-                  const uint64_t x = static_cast<uint64_t>(S.iext[g]), y = static_cast<uint64_t>(iv[i]);
-                  S.iext[g] = static_cast<int64_t>(M.fn == Fn::MIN ? std::min(x, y) : std::max(x, y));
+                  s[1] = M.fn == Fn::MIN ? std::min(s[1], vi[at]) : std::max(s[1], vi[at]);
                 } else {
-                  S.iext[g] = M.fn == Fn::MIN ? std::min(S.iext[g], iv[i]) : std::max(S.iext[g], iv[i]);
+                  const int64_t p = static_cast<int64_t>(s[1]), q = static_cast<int64_t>(vi[at]);
+                  s[1] = static_cast<uint64_t>(M.fn == Fn::MIN ? std::min(p, q) : std::max(p, q));
                 }
-              }
-              break;
-            case Fn::DISTINCT: case Fn::QUANTILE: {
-              auto& out = gathers[t][M.gather];
-              uint64_t added = 0;
-              for (uint32_t i = 0; i < n; i++) {
-                if (gid[i] < 0 || !vv[i]) continue;
-                S.cnt[gid[i]]++;
+                break;
+              case Fn::DISTINCT: case Fn::QUANTILE: {
                 uint64_t bits;
-                if (M.fn == Fn::QUANTILE) std::memcpy(&bits, &dv[i], 8);
-                else if (M.isFloat) bits = HashDouble(dv[i] != dv[i] ? std::numeric_limits<double>::quiet_NaN() : dv[i]);
-                else bits = Mix64(static_cast<uint64_t>(iv[i]));
-                out.emplace_back(static_cast<uint32_t>(gid[i]), bits);
+                if (M.isStr) bits = vs[at];
+                else if (M.fn == Fn::QUANTILE) std::memcpy(&bits, &vd[at], 8);
+                else if (M.isFloat) bits = HashDouble(vd[at] != vd[at] ? std::numeric_limits<double>::quiet_NaN() : vd[at]);
+                else bits = Mix64(vi[at]);
+                gathers[t][M.gather].emplace_back(static_cast<uint32_t>(g), bits);
                 added++;
+                break;
               }
-              if (gathered.fetch_add(added, std::memory_order_relaxed) + added > maxGatherRows) { overGather.store(true); return; }
-              break;
+              default: break;
             }
-            default: break;
           }
         }
+        if (added && gathered.fetch_add(added, std::memory_order_relaxed) + added > maxGatherRows) { overGather.store(true); return; }
       }
     };
     status_ = ParallelScan(plan.segs, job_.get(), plan.What(), body);
@@ -475,40 +518,32 @@ class GroupWorker : public PromiseWorker {
   void Merge(std::vector<Table>& tables, std::vector<std::vector<std::vector<std::pair<uint32_t, uint64_t>>>>& gathers) {
     const int T = static_cast<int>(tables.size());
     constexpr int P = 256;
-    // per thread table: its groups by partition
     std::vector<std::vector<std::vector<uint32_t>>> byPart(T, std::vector<std::vector<uint32_t>>(P));
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < T; t++)
-      for (uint32_t g = 0; g < tables[t].n; g++) byPart[t][tables[t].hashes[g] >> 56].push_back(g);
+      for (uint32_t g = 0; g < tables[t].n; g++) byPart[t][tables[t].rec.p[static_cast<size_t>(g) * W] >> 56].push_back(g);
     std::vector<Table> parts(P);
-    // where each thread's group went: (partition, index)
-    std::vector<std::vector<uint64_t>> where(T);
+    std::vector<std::vector<uint64_t>> where(T);  // (partition << 32 | index) of each thread group
     for (int t = 0; t < T; t++) where[t].assign(tables[t].n, 0);
     std::atomic<bool> over{false};
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < P; p++) {
       Table& out = parts[p];
-      InitStates(out);
-      for (int t = 0; t < T; t++) {
+      uint64_t most = 0;
+      for (int t = 0; t < T; t++) most += byPart[t][p].size();
+      if (!Init(out, most)) { over.store(true); continue; }
+      for (int t = 0; t < T && !over.load(std::memory_order_relaxed); t++) {
         const Table& in = tables[t];
         for (uint32_t g : byPart[t][p]) {
-          const uint64_t h = in.hashes[g];
-          uint64_t s = h & out.mask;
-          int32_t found = -1;
-          for (;;) {
-            const int32_t c = out.slots[s];
-            if (c < 0) break;
-            if (out.hashes[c] == h && out.nulls[c] == in.nulls[g] &&
-                std::equal(in.codes.begin() + static_cast<size_t>(g) * nKeys, in.codes.begin() + static_cast<size_t>(g + 1) * nKeys,
-                           out.codes.begin() + static_cast<size_t>(c) * nKeys) &&
-                SameStrings(out, c, in, g)) { found = c; break; }
-            s = (s + 1) & out.mask;
-          }
+          const uint64_t* r = in.rec.p + static_cast<size_t>(g) * W;
+          uint64_t slot = 0;
+          int64_t found = Find(out, r, &slot, [&](const uint64_t* o) { return SameStrings(o, r); });
           if (found < 0) {
-            found = NewGroup(out, s, h, &in.codes[static_cast<size_t>(g) * nKeys], in.nulls[g], in.rep[g]);
+            found = NewGroup(out, slot, r, true);
             if (found < 0) { over.store(true); break; }
+          } else {
+            MergeStates(out.rec.p + static_cast<size_t>(found) * W, r);
           }
-          MergeStates(out, found, in, g);
           where[t][g] = (static_cast<uint64_t>(p) << 32) | static_cast<uint32_t>(found);
         }
       }
@@ -520,37 +555,40 @@ class GroupWorker : public PromiseWorker {
       status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
       return;
     }
-    for (int t = 0; t < T; t++) { tables[t] = Table{}; }
-    // concatenate the partitions
+    for (int t = 0; t < T; t++) tables[t] = Table{};
+    // the partitions' records, column-wise
     outCodes.resize(groups * nKeys);
     outRep.resize(groups);
     outNulls.resize(groups);
     outMs.assign(measures.size(), MState{});
     for (size_t m = 0; m < measures.size(); m++) {
       MState& S = outMs[m];
+      const Measure& M = measures[m];
       S.cnt.resize(groups);
-      const Fn fn = measures[m].fn;
-      if (fn == Fn::MEAN || fn == Fn::VAR || fn == Fn::STD || (measures[m].isFloat && (fn == Fn::SUM || fn == Fn::MIN || fn == Fn::MAX))) {
-        S.a.resize(groups); S.b.resize(groups);
+      if (M.fn == Fn::MEAN || M.fn == Fn::VAR || M.fn == Fn::STD || (M.isFloat && (M.fn == Fn::SUM || M.fn == Fn::MIN || M.fn == Fn::MAX))) {
+        S.a.resize(groups);
+        S.b.resize(groups);
       }
-      S.isum.resize(measures[m].fn == Fn::SUM && !measures[m].isFloat ? groups : 0);
-      S.iext.resize((measures[m].fn == Fn::MIN || measures[m].fn == Fn::MAX) && !measures[m].isFloat ? groups : 0);
+      if (M.fn == Fn::SUM && !M.isFloat) S.isum.resize(groups);
+      if ((M.fn == Fn::MIN || M.fn == Fn::MAX) && !M.isFloat) S.iext.resize(groups);
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < P; p++) {
       const Table& in = parts[p];
-      const uint64_t b = base[p];
-      std::copy(in.codes.begin(), in.codes.end(), outCodes.begin() + b * nKeys);
-      std::copy(in.rep.begin(), in.rep.end(), outRep.begin() + b);
-      std::copy(in.nulls.begin(), in.nulls.end(), outNulls.begin() + b);
-      for (size_t m = 0; m < measures.size(); m++) {
-        const MState& I = in.ms[m];
-        MState& O = outMs[m];
-        std::copy(I.cnt.begin(), I.cnt.end(), O.cnt.begin() + b);
-        if (!I.a.empty() && !O.a.empty()) std::copy(I.a.begin(), I.a.end(), O.a.begin() + b);
-        if (!I.b.empty() && !O.b.empty()) std::copy(I.b.begin(), I.b.end(), O.b.begin() + b);
-        if (!I.isum.empty()) std::copy(I.isum.begin(), I.isum.end(), O.isum.begin() + b);
-        if (!I.iext.empty()) std::copy(I.iext.begin(), I.iext.end(), O.iext.begin() + b);
+      for (uint32_t g = 0; g < in.n; g++) {
+        const uint64_t* r = in.rec.p + static_cast<size_t>(g) * W;
+        const uint64_t o = base[p] + g;
+        for (size_t k = 0; k < nKeys; k++) outCodes[o * nKeys + k] = r[1 + k];
+        outNulls[o] = static_cast<uint32_t>(r[nKeys + 1]);
+        outRep[o] = r[nKeys + 2];
+        for (size_t m = 0; m < measures.size(); m++) {
+          const uint64_t* s = r + measures[m].off;
+          MState& S = outMs[m];
+          S.cnt[o] = s[0];
+          if (!S.a.empty()) { S.a[o] = GetD(s + 1); S.b[o] = GetD(s + 2); }
+          if (!S.isum.empty()) S.isum[o] = GetI(s + 1);
+          if (!S.iext.empty()) S.iext[o] = static_cast<int64_t>(s[1]);
+        }
       }
     }
     parts.clear();
@@ -729,6 +767,7 @@ Napi::Value GroupBy(const Napi::CallbackInfo& info) {
     w->plan.Add(c);
   }
   w->nKeys = keys.Length();
+  w->nValues = values.Length();
   for (uint32_t i = 0; i < values.Length(); i++) {
     ColumnPtr c;
     if (!ParseColumn(values.Get(i), &c, &st)) return w->Start(st.ok() ? Status::Error("E_BAD_ARG", usage) : st);
@@ -747,6 +786,7 @@ Napi::Value GroupBy(const Napi::CallbackInfo& info) {
       if (!GetU64(m, "value", &v, &st)) return w->Start(st);
       if (v >= values.Length()) return w->Start(Status::Error("E_BAD_ARG", "groupBy: measure value index out of range"));
       M.col = static_cast<int>(w->nKeys + v);
+      M.value = static_cast<int>(v);
     }
     if (M.fn == Fn::QUANTILE) {
       if (!GetF64(m, "q", &M.q, &st)) return w->Start(st);
