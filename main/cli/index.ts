@@ -121,9 +121,7 @@ export function buildProgram(): Command {
     .option('--max-upload <size>', 'the largest file the page may upload, e.g. 500M or 8G (default 8G)')
     .option('--upload-quota <size>', 'the most the uploads folder may hold, e.g. 32G (default 32G)')
     .action(async (o: { port: number; host: string; allowHost: string[]; root: string[]; tlsCert?: string; tlsKey?: string; insecure?: boolean; maxUpload?: string; uploadQuota?: string }) => {
-      const { serve } = await import('../web/serve');
-      const { exposureWarning, parseSize } = await import('../web/server');
-      const { isLoopback } = await import('../web/guard');
+      const { serve, exposureWarning, parseSize, isLoopback } = await import('../web/serve');
       // a fixed server token for programs (x-cdx-token header), like JUPYTER_TOKEN; random otherwise
       const token = process.env.CDX_TOKEN || undefined;
       const { server, stop } = await serve({

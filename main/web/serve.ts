@@ -8,6 +8,10 @@ import { dataHome } from '../engine/paths';
 import { CdxError } from '../../shared/errors';
 import { startWebServer, type WebServer } from './server';
 
+/** what `cdx serve` prints and parses, from the host's modules (main/cli reaches main/web only through this file) */
+export { exposureWarning, parseSize } from './server';
+export { isLoopback } from './guard';
+
 export interface ServeOptions {
   host?: string;
   port?: number;
