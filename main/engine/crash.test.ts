@@ -229,13 +229,13 @@ class Lane {
   /** bumped at each kill: a round's calls stop there (a call made after the kill would wait for the next engine) */
   private epoch = 0;
 
-  /** The engine's API for the calls of this round only: after its kill, a call fails at once (E_ROUND_OVER). */
+  /** The engine's API for the calls of this round only: after its kill, a call fails at once (ROUND_OVER). */
   private roundApi(): RpcClient<EngineApi>['api'] {
     const epoch = this.epoch;
     return new Proxy(this.api, {
       get: (t, k) => {
         const f = (t as unknown as Record<string | symbol, (...a: unknown[]) => Promise<unknown>>)[k]!;
-        return (...a: unknown[]) => (this.epoch !== epoch ? Promise.reject(Object.assign(new Error('the round is over'), { code: 'E_ROUND_OVER' })) : f(...a));
+        return (...a: unknown[]) => (this.epoch !== epoch ? Promise.reject(Object.assign(new Error('the round is over'), { code: 'ROUND_OVER' })) : f(...a));
       },
     });
   }
@@ -341,7 +341,7 @@ class Lane {
     for (const r of await Promise.all(runs)) {
       if (r.ok) continue;
       if (r.code === 'E_ENGINE_DIED') this.cut.set(r.name, (this.cut.get(r.name) ?? 0) + 1);
-      else if (r.code === 'E_ROUND_OVER') this.cut.set(`${r.name} between calls`, (this.cut.get(`${r.name} between calls`) ?? 0) + 1);
+      else if (r.code === 'ROUND_OVER') this.cut.set(`${r.name} between calls`, (this.cut.get(`${r.name} between calls`) ?? 0) + 1);
       else this.unexpected.push(`lane ${this.n}: ${r.name} failed with ${r.code}: ${r.message}`);
     }
     // the supervising side: told of the crash, a new engine ready, a request answered
