@@ -23,6 +23,7 @@ import type { Catalog } from '../catalog';
 import { formatByName } from '../browse';
 import { forgetSessionSecret, hasSessionSecret, keychainDelete, keychainGet, keychainSet, setSessionSecret } from '../sql/secrets';
 import { displayUrl } from './http';
+import { parseS3 } from './s3';
 
 /** An http(s) or s3 URL: a connection (or a location) this module handles. */
 export function isFileConnectionUrl(url: string): boolean {
@@ -63,8 +64,6 @@ export interface S3Parts {
   region?: string;
 }
 
-const S3_QUERY = /\?((?:(?:endpoint|region)=[^&?]*&?)+)$/;
-
 /**
  * An s3 URL's parts, and a secret key written in it (taken out: it is never stored). Read as
  * s3.ts parseS3 reads it: the key (the prefix) literally, no %-decoding; a query string only when
@@ -73,49 +72,15 @@ const S3_QUERY = /\?((?:(?:endpoint|region)=[^&?]*&?)+)$/;
 export function parseS3Url(raw: string): { parts: S3Parts; secret?: string } {
   const text = raw.trim();
   if (!isS3(text)) throw new CdxError('E_BAD_ARG', `"${redactS3(text)}" is not an S3 URL (s3://bucket/prefix/)`);
-  let rest = text.slice(5);
-  const params: Record<string, string> = {};
-  const q = S3_QUERY.exec(rest);
-  if (q) {
-    rest = rest.slice(0, q.index);
-    for (const kv of q[1]!.split('&')) {
-      const i = kv.indexOf('=');
-      if (i > 0) params[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1));
-    }
-  }
-  const slash = rest.indexOf('/');
-  let authority = slash < 0 ? rest : rest.slice(0, slash);
-  let prefix = slash < 0 ? '' : rest.slice(slash + 1);
-  let keyId: string | undefined;
-  let secret: string | undefined;
-  const at = authority.lastIndexOf('@');
-  if (at >= 0) {
-    const user = authority.slice(0, at);
-    const colon = user.indexOf(':');
-    keyId = decodeURIComponent(colon >= 0 ? user.slice(0, colon) : user) || undefined;
-    if (colon >= 0) secret = decodeURIComponent(user.slice(colon + 1)) || undefined;
-    authority = authority.slice(at + 1);
-  }
-  const bucket = authority;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(bucket)) {
-    throw new CdxError('E_BAD_ARG', `s3://${bucket}/: ${bucket ? `"${bucket}" is not a bucket name` : 'no bucket named'} (s3://bucket/prefix/)`);
-  }
+  // the engine's own parser (s3.ts), read as a connection: the key is a prefix
+  const loc = parseS3(text);
+  let prefix = loc.key;
   if (prefix && !prefix.endsWith('/')) prefix += '/';
-  const parts: S3Parts = { bucket, prefix };
-  if (keyId) parts.keyId = keyId;
-  if (params.endpoint) {
-    const e = params.endpoint;
-    let ok = false;
-    try {
-      const u = new URL(e);
-      ok = u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      /* below */
-    }
-    if (!ok) throw new CdxError('E_BAD_ARG', `s3://${bucket}/: the endpoint ${JSON.stringify(e)} is not an http(s) URL (e.g. http://localhost:9000)`);
-    parts.endpoint = e.replace(/\/+$/, '');
-  }
-  if (params.region) parts.region = params.region;
+  const parts: S3Parts = { bucket: loc.bucket, prefix };
+  if (loc.keyId) parts.keyId = loc.keyId;
+  if (loc.endpoint) parts.endpoint = loc.endpoint;
+  if (loc.region) parts.region = loc.region;
+  const { keyId, secret } = loc;
   return { parts, ...(keyId && secret ? { secret } : {}) };
 }
 
