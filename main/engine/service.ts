@@ -299,7 +299,14 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     async groupBy({ dataset, by, agg, where, sort, limit }, ctx): Promise<GroupByResult> {
       const measures = parseMeasures(agg);
       const r = await db(dataset, ctx.signal);
-      if (r) throw new CdxError('E_UNSUPPORTED', `${r.entry.location}: group-by is not yet computed by the database; export the table and group the file`);
+      if (r) {
+        // computed by the database: only the groups travel
+        const g = await r.ds.groupBy({ by, measures, sort, limit }, whereExpr(where), { signal: ctx.signal });
+        return {
+          dataset: r.entry.id, groups: g.groups, rows: g.batch.numRows, schema: g.fields,
+          ipc: RecordBatchStreamWriter.writeAll(new Table(g.batch)).toUint8Array(true), ...(where ? { where } : {}),
+        };
+      }
       const ds = await store().get(dataset, { signal: ctx.signal, columns: [] });
       await needColumns(ds, [...by, ...measures.flatMap((m) => (m.column ? [m.column] : [])), ...whereColumns(where)], { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
       const res = await groupDataset(ds, { by, measures, sort, limit }, { filter: filterFor(ds, where), signal: ctx.signal, onProgress: (f) => ctx.progress({ done: f }) });

@@ -28,6 +28,7 @@ import {
 } from '../../../shared/plot/types';
 import { displayValue } from '../summarize';
 import { batchFromCells, parseFloatText } from './arrow';
+import { measureField, type GroupSpec } from '../measures';
 import { quoteChIdent, quoteChString } from './clickhouse';
 import { quotePgIdent } from './postgres';
 import type { DbLocation, QueryOptions, Relation, SqlConnection } from './types';
@@ -869,6 +870,106 @@ export class SqlDataset {
       this.anchors.set(whereText, list);
     }
     return { offset: start, total, batch: batchFromCells(fields, cells) };
+  }
+
+  /**
+   * Group-by computed by the database: `SELECT keys, measures … GROUP BY keys ORDER BY … LIMIT`,
+   * with the native kernel's definitions (main/engine/group.ts): NaN above every number (max is NaN
+   * when one is present, min skips it), sample std/var, distinct non-null values, quantiles
+   * interpolated (PostgreSQL percentile_cont; ClickHouse 18.16 has no interpolating exact quantile,
+   * so the sorted group array is interpolated the same way); float keys with ±0 as one group;
+   * nulls last, text in byte order. `groups` counts every group (a second query when limited).
+   */
+  async groupBy(spec: GroupSpec, where: Expr | undefined, opts: QueryOptions): Promise<{ batch: RecordBatch; groups: number; fields: Field[] }> {
+    if (!spec.by.length || spec.by.length > 8) throw new CdxError('E_BAD_ARG', 'group by 1 to 8 columns (--by a,b)');
+    const keys = spec.by.map((n) => this.column(n, 'group key'));
+    const q = new Sql(this.pg);
+    const id = (i: number) => (this.pg ? `"__g${i}"` : `\`__g${i}\``);
+    const keyExprs = this.cellExprs(keys).map((e, i) => {
+      const c = keys[i]!;
+      // one group for -0 and 0 (a float's value plus 0 is +0)
+      return c.cls === 'float' ? (this.pg ? `(${e} + 0)` : `(${e} + 0)`) : e;
+    });
+    const fields: Field[] = keys.map((c) => ({ ...c.field, nullable: true }));
+    const sel: string[] = keyExprs.map((e, i) => `${e} AS ${id(i)}`);
+    const raw: string[] = []; // each measure's aggregate, for ORDER BY
+    spec.measures.forEach((m, j) => {
+      const alias = id(keys.length + j);
+      if (m.fn === 'rows') {
+        fields.push(measureField(m, undefined));
+        sel.push(`count(*) AS ${alias}`);
+        raw.push('count(*)');
+        return;
+      }
+      const c = this.column(m.column!, m.name);
+      const text = c.cls === 'string';
+      if (text && m.fn !== 'count' && m.fn !== 'distinct') throw new CdxError('E_BAD_TYPE', `${this.what}: ${m.name}: column "${c.field.name}" is text; only count and distinct apply to it`, { column: c.field.name });
+      if ((c.cls === 'date' || c.cls === 'timestamp') && !['count', 'distinct', 'min', 'max'].includes(m.fn)) {
+        throw new CdxError('E_BAD_TYPE', `${this.what}: ${m.name}: column "${c.field.name}" is ${c.field.type}; only count, distinct, min and max apply to it`, { column: c.field.name });
+      }
+      fields.push(measureField(m, c.field));
+      const v = c.value;
+      const isFloat = c.cls === 'float' || c.cls === 'decimal';
+      const nan = this.pg ? `${v} = 'NaN'::float8` : `isNaN(${v})`;
+      let e: string;
+      switch (m.fn) {
+        case 'count': e = `count(${v})`; break;
+        case 'distinct': e = this.pg ? `count(DISTINCT ${isFloat ? `(${v} + 0)` : v})` : `ifNull(uniqExact(${isFloat ? `(${v} + 0)` : v}), 0)`; break;
+        case 'sum': e = this.pg ? `sum(${v})` : `sum(${v})`; break;
+        case 'mean': e = `avg(${v})`; break;
+        case 'std': e = this.pg ? `stddev_samp(${v})` : `stddevSamp(${v})`; break;
+        case 'var': e = this.pg ? `var_samp(${v})` : `varSamp(${v})`; break;
+        case 'min':
+          e = !isFloat || this.pg ? `min(${v})` : `if(count(${v}) = 0, NULL, if(countIf(NOT isNaN(${v})) = 0, nan, minIf(${v}, NOT isNaN(${v}))))`;
+          break;
+        case 'max':
+          e = !isFloat || this.pg ? `max(${v})` : `if(count(${v}) = 0, NULL, if(countIf(${nan}) > 0, nan, maxIf(${v}, NOT isNaN(${v}))))`;
+          break;
+        case 'quantile': {
+          const qq = Number(m.q ?? 0.5);
+          if (this.pg) {
+            e = `percentile_cont(${qq}) WITHIN GROUP (ORDER BY ${v})`;
+          } else {
+            // the sorted values of the group (NaN last), interpolated at q·(n − 1)
+            const a = `arraySort(groupArray(toFloat64(${v})))`;
+            const pos = `(${qq} * (length(${a}) - 1))`;
+            e = `if(length(${a}) = 0, NULL, arrayElement(${a}, toUInt64(floor(${pos})) + 1) + if(${pos} > floor(${pos}), (arrayElement(${a}, toUInt64(floor(${pos})) + 2) - arrayElement(${a}, toUInt64(floor(${pos})) + 1)) * (${pos} - floor(${pos})), 0))`;
+          }
+          break;
+        }
+        default: throw new CdxError('E_BAD_ARG', `${this.what}: ${m.name}: not computed by the database`);
+      }
+      raw.push(e);
+      // numbers as text the batch builder reads (64-bit integers exact, floats round-tripped)
+      sel.push(`${this.pg ? `(${e})::text` : `toString(${e})`} AS ${alias}`);
+    });
+    const names = [...spec.by, ...spec.measures.map((m) => m.name)];
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) throw new CdxError('E_BAD_ARG', `the result would have two columns named ${dup}; name a measure with "as"`);
+    const order = (spec.sort ?? spec.by).map((t) => {
+      const desc = t.startsWith('-');
+      const name = t.replace(/^[-+]/, '');
+      const i = names.indexOf(name);
+      if (i < 0) throw new CdxError('E_UNKNOWN_COLUMN', `cannot sort by ${name}: the result's columns are ${names.join(', ')}`, { column: name });
+      const f = fields[i]!;
+      // the sort value: the key's own expression (text in byte order), or the measure's aggregate
+      let x = i < keys.length ? keyExprs[i]! : raw[i - keys.length]!;
+      if (i < keys.length && f.type === 'string' && this.pg) x = `${x} COLLATE "C"`;
+      return `${x} ${desc ? 'DESC' : 'ASC'} NULLS LAST`;
+    });
+    const wc = this.whereClause(q, where);
+    const group = keyExprs.map((_e, i) => (this.pg ? String(i + 1) : id(i))).join(', ');
+    const limit = spec.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(spec.limit))}` : '';
+    const sql = `SELECT ${sel.join(', ')} FROM ${this.from}${wc} GROUP BY ${group}${order.length ? ` ORDER BY ${order.join(', ')}` : ''}${limit}`;
+    const r = await this.run(q, sql, opts);
+    let groups = r.rows.length;
+    if (spec.limit !== undefined && groups >= spec.limit) {
+      const qc = new Sql(this.pg);
+      const c = await this.run(qc, `SELECT count(*) FROM (SELECT 1 FROM ${this.from}${this.whereClause(qc, where)} GROUP BY ${keyExprs.join(', ')}) AS g`, opts);
+      groups = Number(c.rows[0]![0]);
+    }
+    const named = fields.map((f, i) => ({ ...f, name: names[i]! }));
+    return { batch: batchFromCells(named, r.rows as (string | null)[][]), groups, fields: named };
   }
 
   /** every row of `names` (filtered), streamed in batches: exports */
