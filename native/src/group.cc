@@ -58,14 +58,6 @@ struct Measure {
   size_t off = 0;    // its state's first word in a group's record
 };
 
-// Per-measure state of every group, column-wise, for the result (filled from the records at the end).
-struct MState {
-  std::vector<uint64_t> cnt;
-  std::vector<double> a, b;      // sum | mean, m2 | min | max (+ NaN count)
-  std::vector<__int128> isum;    // integer sums
-  std::vector<int64_t> iext;     // integer min/max (uint64 as its bit pattern)
-};
-
 constexpr uint64_t kNullCode = 0x8000000000000001ULL;
 constexpr uint64_t kTag = 0xffffffff00000000ULL;
 
@@ -137,9 +129,9 @@ class GroupWorker : public PromiseWorker {
 
   // results
   uint64_t groups = 0;
-  std::vector<uint64_t> outCodes, outRep;
-  std::vector<uint32_t> outNulls;
-  std::vector<MState> outMs;
+  std::vector<Table> kept;                 // the thread tables, whose records the result reads
+  std::vector<const uint64_t*> recs;       // every group's record, in result order
+  std::vector<uint8_t> sumFits;            // per measure: an integer sum that fits int64 in every group
   std::vector<std::vector<double>> gatherOut;  // per measure with a gather: its value per group
   std::atomic<bool> corrupt{false};
 
@@ -522,76 +514,88 @@ class GroupWorker : public PromiseWorker {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < T; t++)
       for (uint32_t g = 0; g < tables[t].n; g++) byPart[t][tables[t].rec.p[static_cast<size_t>(g) * W] >> 56].push_back(g);
-    std::vector<Table> parts(P);
+    // a partition's groups are references (thread << 32 | index) to records in the thread tables:
+    // a group met again in a later thread merges its states into the first one's record, in place,
+    // so no record is copied
+    std::vector<std::vector<uint64_t>> refs(P);
     std::vector<std::vector<uint64_t>> where(T);  // (partition << 32 | index) of each thread group
     for (int t = 0; t < T; t++) where[t].assign(tables[t].n, 0);
-    std::atomic<bool> over{false};
+    auto recOf = [&](uint64_t ref) { return tables[ref >> 32].rec.p + static_cast<size_t>(ref & 0xffffffffu) * W; };
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < P; p++) {
-      Table& out = parts[p];
       uint64_t most = 0;
       for (int t = 0; t < T; t++) most += byPart[t][p].size();
-      if (!Init(out, most)) { over.store(true); continue; }
-      for (int t = 0; t < T && !over.load(std::memory_order_relaxed); t++) {
-        const Table& in = tables[t];
+      uint64_t size = 16;
+      while (size < most * 2) size <<= 1;
+      std::vector<uint64_t> slots(size, 0);  // tag | (reference index + 1)
+      const uint64_t mask = size - 1;
+      auto& list = refs[p];
+      list.reserve(most);
+      for (int t = 0; t < T; t++) {
         for (uint32_t g : byPart[t][p]) {
-          const uint64_t* r = in.rec.p + static_cast<size_t>(g) * W;
-          uint64_t slot = 0;
-          int64_t found = Find(out, r, &slot, [&](const uint64_t* o) { return SameStrings(o, r); });
+          uint64_t* r = tables[t].rec.p + static_cast<size_t>(g) * W;
+          const uint64_t h = r[0], tag = h & kTag;
+          uint64_t sl = h & mask;
+          int64_t found = -1;
+          for (;;) {
+            const uint64_t e = slots[sl];
+            if (!e) break;
+            if ((e & kTag) == tag) {
+              const uint32_t c = static_cast<uint32_t>(e) - 1;
+              const uint64_t* o = recOf(list[c]);
+              if (o[0] == h && o[nKeys + 1] == r[nKeys + 1] && std::equal(r + 1, r + 1 + nKeys, o + 1) && (!anyStrKey || SameStrings(o, r))) { found = c; break; }
+            }
+            sl = (sl + 1) & mask;
+          }
           if (found < 0) {
-            found = NewGroup(out, slot, r, true);
-            if (found < 0) { over.store(true); break; }
+            found = static_cast<int64_t>(list.size());
+            list.push_back((static_cast<uint64_t>(t) << 32) | g);
+            slots[sl] = tag | static_cast<uint64_t>(found + 1);
           } else {
-            MergeStates(out.rec.p + static_cast<size_t>(found) * W, r);
+            MergeStates(recOf(list[found]), r);
           }
           where[t][g] = (static_cast<uint64_t>(p) << 32) | static_cast<uint32_t>(found);
         }
       }
     }
     std::vector<uint64_t> base(P + 1, 0);
-    for (int p = 0; p < P; p++) base[p + 1] = base[p] + parts[p].n;
+    for (int p = 0; p < P; p++) base[p + 1] = base[p] + refs[p].size();
     groups = base[P];
-    if (over.load() || groups > maxGroups) {
+    if (groups > maxGroups) {
       status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
       return;
     }
-    for (int t = 0; t < T; t++) tables[t] = Table{};
-    // the partitions' records, column-wise
-    outCodes.resize(groups * nKeys);
-    outRep.resize(groups);
-    outNulls.resize(groups);
-    outMs.assign(measures.size(), MState{});
-    for (size_t m = 0; m < measures.size(); m++) {
-      MState& S = outMs[m];
-      const Measure& M = measures[m];
-      S.cnt.resize(groups);
-      if (M.fn == Fn::MEAN || M.fn == Fn::VAR || M.fn == Fn::STD || (M.isFloat && (M.fn == Fn::SUM || M.fn == Fn::MIN || M.fn == Fn::MAX))) {
-        S.a.resize(groups);
-        S.b.resize(groups);
-      }
-      if (M.fn == Fn::SUM && !M.isFloat) S.isum.resize(groups);
-      if ((M.fn == Fn::MIN || M.fn == Fn::MAX) && !M.isFloat) S.iext.resize(groups);
-    }
+    // every group's record, in result order (the thread tables stay until the result is made):
+    // in memory order where no gathered values need the partitions' order, so that reading the
+    // result streams through the tables
+    recs.resize(groups);
+    if (nGather == 0) {
+      std::vector<std::vector<uint8_t>> mark(T);
+      for (int t = 0; t < T; t++) mark[t].assign(tables[t].n, 0);
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int p = 0; p < P; p++) {
-      const Table& in = parts[p];
-      for (uint32_t g = 0; g < in.n; g++) {
-        const uint64_t* r = in.rec.p + static_cast<size_t>(g) * W;
-        const uint64_t o = base[p] + g;
-        for (size_t k = 0; k < nKeys; k++) outCodes[o * nKeys + k] = r[1 + k];
-        outNulls[o] = static_cast<uint32_t>(r[nKeys + 1]);
-        outRep[o] = r[nKeys + 2];
-        for (size_t m = 0; m < measures.size(); m++) {
-          const uint64_t* s = r + measures[m].off;
-          MState& S = outMs[m];
-          S.cnt[o] = s[0];
-          if (!S.a.empty()) { S.a[o] = GetD(s + 1); S.b[o] = GetD(s + 2); }
-          if (!S.isum.empty()) S.isum[o] = GetI(s + 1);
-          if (!S.iext.empty()) S.iext[o] = static_cast<int64_t>(s[1]);
-        }
-      }
+      for (int p = 0; p < P; p++)
+        for (uint64_t ref : refs[p]) mark[ref >> 32][ref & 0xffffffffu] = 1;
+      size_t o = 0;
+      for (int t = 0; t < T; t++)
+        for (uint32_t g = 0; g < tables[t].n; g++)
+          if (mark[t][g]) recs[o++] = tables[t].rec.p + static_cast<size_t>(g) * W;
+    } else {
+#pragma omp parallel for schedule(dynamic, 1)
+      for (int p = 0; p < P; p++)
+        for (size_t i = 0; i < refs[p].size(); i++) recs[base[p] + i] = recOf(refs[p][i]);
     }
-    parts.clear();
+    sumFits.assign(measures.size(), 1);
+    for (size_t m = 0; m < measures.size(); m++) {
+      const Measure& M = measures[m];
+      if (M.fn != Fn::SUM || M.isFloat) continue;
+      bool fits = true;
+      for (size_t g = 0; g < groups && fits; g++) {
+        const __int128 v = GetI(recs[g] + M.off + 1);
+        fits = v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max();
+      }
+      sumFits[m] = fits;
+    }
+    kept = std::move(tables);
     // gathered values: counting sort by group, then per group the distinct count or the quantile
     gatherOut.assign(measures.size(), {});
     for (size_t m = 0; m < measures.size(); m++) {
@@ -644,24 +648,30 @@ class GroupWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("groups", Napi::Number::New(env, static_cast<double>(groups)));
-    const size_t G = groups;
-    Napi::Array keys = Napi::Array::New(env, nKeys);
-    for (size_t k = 0; k < nKeys; k++) {
+    const size_t G = groups, K = nKeys, Mn = measures.size();
+    // the output arrays first; then one pass over the groups reads each record once and fills
+    // every key and measure (a pass per column would read every record once per column)
+    Napi::Array keys = Napi::Array::New(env, K);
+    std::vector<uint8_t*> kValid(K);
+    std::vector<double*> kF(K, nullptr);
+    std::vector<uint64_t*> kI(K, nullptr);
+    for (size_t k = 0; k < K; k++) {
       Napi::Object ko = Napi::Object::New(env);
       auto valid = Napi::Uint8Array::New(env, G);
-      for (size_t g = 0; g < G; g++) valid[g] = (outNulls[g] >> k & 1) ? 0 : 1;
+      kValid[k] = valid.Data();
       ko.Set("valid", valid);
       if (kinds[k] == KeyKind::STR || kinds[k] == KeyKind::DICT) {
         std::string bytes;
         auto offsets = Napi::Float64Array::New(env, G + 1);
-        offsets[0] = 0;
+        double* off = offsets.Data();
+        off[0] = 0;
         for (size_t g = 0; g < G; g++) {
-          if (!(outNulls[g] >> k & 1)) {
-            std::string_view s;
-            const uint64_t row = kinds[k] == KeyKind::DICT ? outCodes[g * nKeys + k] : outRep[g];
-            if (StrOfRep(k, row, &s)) bytes.append(s);
+          if (!(recs[g][K + 1] >> k & 1)) {
+            std::string_view sv;
+            const uint64_t row = kinds[k] == KeyKind::DICT ? recs[g][1 + k] : recs[g][K + 2];
+            if (StrOfRep(k, row, &sv)) bytes.append(sv);
           }
-          offsets[g + 1] = static_cast<double>(bytes.size());
+          off[g + 1] = static_cast<double>(bytes.size());
         }
         auto b = Napi::Uint8Array::New(env, bytes.size());
         if (!bytes.empty()) std::memcpy(b.Data(), bytes.data(), bytes.size());
@@ -669,83 +679,81 @@ class GroupWorker : public PromiseWorker {
         ko.Set("offsets", offsets);
       } else if (kinds[k] == KeyKind::FLOAT) {
         auto a = Napi::Float64Array::New(env, G);
-        for (size_t g = 0; g < G; g++) std::memcpy(&a[g], &outCodes[g * nKeys + k], 8);
+        kF[k] = a.Data();
         ko.Set("float", a);
       } else {
         auto buf = Napi::ArrayBuffer::New(env, G * 8);
-        auto* p = static_cast<uint64_t*>(buf.Data());
-        for (size_t g = 0; g < G; g++) p[g] = outCodes[g * nKeys + k];
+        kI[k] = static_cast<uint64_t*>(buf.Data());
         ko.Set("int", buf);
       }
       keys[k] = ko;
     }
     o.Set("keys", keys);
-    Napi::Array ms = Napi::Array::New(env, measures.size());
-    for (size_t m = 0; m < measures.size(); m++) {
+    Napi::Array ms = Napi::Array::New(env, Mn);
+    std::vector<uint8_t*> mValid(Mn);
+    std::vector<double*> mF(Mn, nullptr);
+    std::vector<int64_t*> mI(Mn, nullptr);
+    for (size_t m = 0; m < Mn; m++) {
       const Measure& M = measures[m];
-      const MState& S = outMs[m];
       Napi::Object mo = Napi::Object::New(env);
       auto valid = Napi::Uint8Array::New(env, G);
-      auto f = [&](auto get) {
-        auto a = Napi::Float64Array::New(env, G);
-        for (size_t g = 0; g < G; g++) a[g] = get(g);
-        mo.Set("float", a);
-      };
-      for (size_t g = 0; g < G; g++) valid[g] = S.cnt[g] > 0 ? 1 : 0;
-      switch (M.fn) {
-        case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: {  // counts: int64
-          for (size_t g = 0; g < G; g++) valid[g] = 1;
-          auto buf = Napi::ArrayBuffer::New(env, G * 8);
-          auto* p = static_cast<int64_t*>(buf.Data());
-          for (size_t g = 0; g < G; g++) p[g] = M.fn == Fn::DISTINCT ? (S.cnt[g] ? static_cast<int64_t>(gatherOut[m][g]) : 0) : static_cast<int64_t>(S.cnt[g]);
-          mo.Set("int", buf);
-          break;
-        }
-        case Fn::QUANTILE: f([&](size_t g) { return gatherOut[m][g]; }); break;
-        case Fn::MEAN: f([&](size_t g) { return S.a[g]; }); break;
-        case Fn::VAR: case Fn::STD:
-          for (size_t g = 0; g < G; g++) valid[g] = S.cnt[g] > 1 ? 1 : 0;
-          f([&](size_t g) {
-            const double v = S.cnt[g] > 1 ? S.b[g] / static_cast<double>(S.cnt[g] - 1) : NAN;
-            return M.fn == Fn::STD ? std::sqrt(std::max(0.0, v)) : std::max(0.0, v);
-          });
-          break;
-        case Fn::SUM:
-          if (M.isFloat) {
-            f([&](size_t g) { return S.a[g]; });
-          } else {
-            bool fits = true;
-            for (size_t g = 0; g < G && fits; g++)
-              fits = S.isum[g] >= std::numeric_limits<int64_t>::min() && S.isum[g] <= std::numeric_limits<int64_t>::max();
-            if (fits) {
-              auto buf = Napi::ArrayBuffer::New(env, G * 8);
-              auto* p = static_cast<int64_t*>(buf.Data());
-              for (size_t g = 0; g < G; g++) p[g] = static_cast<int64_t>(S.isum[g]);
-              mo.Set("int", buf);
-            } else {
-              f([&](size_t g) { return static_cast<double>(S.isum[g]); });
-            }
-          }
-          break;
-        case Fn::MIN: case Fn::MAX:
-          if (M.isFloat) {
-            f([&](size_t g) {
-              if (M.fn == Fn::MAX && S.b[g] > 0) return std::numeric_limits<double>::quiet_NaN();
-              if (M.fn == Fn::MIN && S.b[g] == static_cast<double>(S.cnt[g])) return std::numeric_limits<double>::quiet_NaN();
-              return S.a[g];
-            });
-          } else {
-            auto buf = Napi::ArrayBuffer::New(env, G * 8);
-            auto* p = static_cast<int64_t*>(buf.Data());
-            for (size_t g = 0; g < G; g++) p[g] = S.iext[g];
-            mo.Set("int", buf);
-          }
-          break;
-      }
+      mValid[m] = valid.Data();
       mo.Set("valid", valid);
+      const bool asInt = M.fn == Fn::ROWS || M.fn == Fn::COUNT || M.fn == Fn::DISTINCT || (M.fn == Fn::SUM && !M.isFloat && sumFits[m]) ||
+                         ((M.fn == Fn::MIN || M.fn == Fn::MAX) && !M.isFloat);
+      if (asInt) {
+        auto buf = Napi::ArrayBuffer::New(env, G * 8);
+        mI[m] = static_cast<int64_t*>(buf.Data());
+        mo.Set("int", buf);
+      } else {
+        auto a = Napi::Float64Array::New(env, G);
+        mF[m] = a.Data();
+        mo.Set("float", a);
+      }
       ms[m] = mo;
     }
     o.Set("measures", ms);
+    for (size_t g = 0; g < G; g++) {
+      const uint64_t* r = recs[g];
+      const uint64_t nm = r[K + 1];
+      for (size_t k = 0; k < K; k++) {
+        kValid[k][g] = (nm >> k & 1) ? 0 : 1;
+        if (kF[k]) std::memcpy(&kF[k][g], &r[1 + k], 8);
+        else if (kI[k]) kI[k][g] = r[1 + k];
+      }
+      for (size_t m = 0; m < Mn; m++) {
+        const Measure& M = measures[m];
+        const uint64_t* st = r + M.off;
+        const uint64_t cnt = st[0];
+        uint8_t& v = mValid[m][g];
+        v = cnt > 0 ? 1 : 0;
+        switch (M.fn) {
+          case Fn::ROWS: case Fn::COUNT: v = 1; mI[m][g] = static_cast<int64_t>(cnt); break;
+          case Fn::DISTINCT: v = 1; mI[m][g] = cnt ? static_cast<int64_t>(gatherOut[m][g]) : 0; break;
+          case Fn::QUANTILE: mF[m][g] = gatherOut[m][g]; break;
+          case Fn::MEAN: mF[m][g] = GetD(st + 1); break;
+          case Fn::VAR: case Fn::STD: {
+            v = cnt > 1 ? 1 : 0;
+            const double x = cnt > 1 ? std::max(0.0, GetD(st + 2) / static_cast<double>(cnt - 1)) : NAN;
+            mF[m][g] = M.fn == Fn::STD ? std::sqrt(x) : x;
+            break;
+          }
+          case Fn::SUM:
+            if (M.isFloat) mF[m][g] = GetD(st + 1);
+            else if (mI[m]) mI[m][g] = static_cast<int64_t>(GetI(st + 1));
+            else mF[m][g] = static_cast<double>(GetI(st + 1));
+            break;
+          case Fn::MIN: case Fn::MAX:
+            if (M.isFloat) {
+              const double nans = GetD(st + 2);
+              mF[m][g] = (M.fn == Fn::MAX && nans > 0) || (M.fn == Fn::MIN && nans == static_cast<double>(cnt)) ? std::numeric_limits<double>::quiet_NaN() : GetD(st + 1);
+            } else {
+              mI[m][g] = static_cast<int64_t>(st[1]);
+            }
+            break;
+        }
+      }
+    }
     return o;
   }
 
