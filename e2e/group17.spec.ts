@@ -1,0 +1,150 @@
+/**
+ * Issue 17, the Group view, in Chromium against web mode on the bundled sample
+ * (resources/sample/trips.arrow: 60,000 trips; borough, fare, …). Every number the view shows is
+ * checked against a computation made here over the same file read with apache-arrow: group by
+ * borough with count() and mean(fare); sorted by count descending with a header click (the engine
+ * asked again); a click on a group's row, and on a bar, shows only that borough's rows in the
+ * Table view (its row count is the group's count); a key of 60,000 values is cut to the first
+ * 1,000 groups with a note. Screenshots go to e2e/artifacts/.
+ */
+import { test, expect, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+
+const SAMPLE = path.join(ROOT, 'resources', 'sample', 'trips.arrow');
+let server: RunningServer;
+
+/** borough -> { count, mean of the non-null fares } */
+const oracle = (() => {
+  const t = tableFromIPC(readFileSync(SAMPLE));
+  const b = t.getChild('borough')!, fare = t.getChild('fare')!;
+  const m = new Map<string | null, { count: number; sum: number; n: number }>();
+  for (let i = 0; i < t.numRows; i++) {
+    const k = b.get(i) as string | null;
+    const e = m.get(k) ?? { count: 0, sum: 0, n: 0 };
+    e.count++;
+    const f = fare.get(i) as number | null;
+    if (f !== null && !Number.isNaN(f)) {
+      e.sum += f;
+      e.n++;
+    }
+    m.set(k, e);
+  }
+  return new Map([...m].map(([k, e]) => [k, { count: e.count, mean: e.sum / e.n }]));
+})();
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+test.beforeAll(async () => {
+  server = await startServer();
+});
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+const chips = (page: Page) => page.getByRole('list', { name: 'Active filters' }).getByRole('listitem');
+
+async function openGroup(page: Page) {
+  await page.goto(server.url);
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+  while (await chips(page).count()) await chips(page).first().getByRole('button', { name: /^Remove filter/ }).click();
+  await page.getByRole('tab', { name: 'Group' }).click();
+}
+
+/** the group table's rows as cell texts */
+async function tableRows(page: Page): Promise<string[][]> {
+  const rows = page.getByTestId('group-table').locator('tbody tr');
+  return rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())));
+}
+
+async function byBorough(page: Page) {
+  await page.getByLabel('Key 1').selectOption('borough');
+  await page.getByRole('button', { name: '+ Measure' }).click();
+  await page.getByLabel('Measure 2 function').selectOption('mean');
+  await page.getByLabel('Measure 2 column').selectOption('fare');
+  await expect(page.getByTestId('group-table').locator('thead th')).toHaveText([/borough/, /count/, /mean_fare/]);
+  await expect(page.getByTestId('group-count')).toHaveText(`${oracle.size} groups`);
+}
+
+function checkRows(rows: string[][]) {
+  expect(rows).toHaveLength(oracle.size);
+  for (const [k, count, mean] of rows) {
+    const want = oracle.get(k === 'null' ? null : k!)!;
+    expect(want, `group ${k}`).toBeDefined();
+    expect(Number(count), `count of ${k}`).toBe(want.count);
+    expect(Math.abs(Number(mean) - want.mean), `mean fare of ${k}: ${mean} vs ${want.mean}`).toBeLessThanOrEqual(1e-9 * want.mean);
+  }
+}
+
+test('group by borough: count and mean fare equal a computation over the file; sorted by count descending; a group drills down to its rows', async ({ page }) => {
+  await openGroup(page);
+  await byBorough(page);
+  // by default by the key, ascending
+  let rows = await tableRows(page);
+  checkRows(rows);
+  expect(rows.map((r) => r[0])).toEqual([...oracle.keys()].sort());
+  // numbers right-aligned
+  const align = await page.getByTestId('group-table').locator('tbody tr').first().locator('td').evaluateAll((tds) => tds.map((td) => getComputedStyle(td).textAlign));
+  expect(align).toEqual(['left', 'right', 'right']);
+  await expect(page.getByTestId('group-chart').locator('g.bar')).toHaveCount(oracle.size);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-by-borough.png') });
+
+  // a header click: count, descending first (the engine is asked again)
+  await page.getByTestId('group-table').getByRole('button', { name: /^count/ }).click();
+  await expect(page.getByTestId('group-table').locator('th[aria-sort="descending"]')).toContainText('count');
+  const byCount = [...oracle].sort((a, b) => b[1].count - a[1].count).map(([k]) => k);
+  await expect.poll(async () => (await tableRows(page)).map((r) => r[0])).toEqual(byCount);
+  rows = await tableRows(page);
+  checkRows(rows);
+  // again: ascending
+  await page.getByTestId('group-table').getByRole('button', { name: /^count/ }).click();
+  await expect.poll(async () => (await tableRows(page)).map((r) => r[0])).toEqual([...byCount].reverse());
+  await page.getByTestId('group-table').getByRole('button', { name: /^count/ }).click();
+  await expect.poll(async () => (await tableRows(page)).map((r) => r[0])).toEqual(byCount);
+  // the chart follows the table's order
+  await expect(page.getByTestId('group-chart').locator('g.bar text.label')).toHaveText(byCount as string[]);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-sorted-by-count.png') });
+
+  // the second group (Brooklyn): its rows in the Table view
+  const pickRow = rows.findIndex((r) => r[0] === 'Brooklyn');
+  const want = oracle.get('Brooklyn')!.count;
+  await page.getByTestId('group-table').locator('tbody tr').nth(pickRow).click();
+  await expect(page.getByRole('tab', { name: 'Table' })).toHaveAttribute('aria-selected', 'true');
+  await expect(chips(page)).toHaveCount(1);
+  await expect(chips(page).first()).toContainText('borough = "Brooklyn"');
+  await expect(page.getByTestId('filtered-rows')).toHaveText(fmt(want), { timeout: 30_000 });
+  await expect(page.getByTestId('table-position')).toContainText(`of ${fmt(want)} matching rows`);
+  // every row on screen is Brooklyn's
+  const head = await page.getByRole('columnheader').allInnerTexts();
+  const bi = head.findIndex((h) => h.startsWith('borough')) - 1; // the row-number header first
+  const cells = await page.locator('.grid-body .grid-row').evaluateAll((rs, i) => rs.map((r) => r.querySelectorAll('[role=gridcell]')[i]?.textContent?.trim()), bi);
+  expect(cells.length).toBeGreaterThan(5);
+  expect(new Set(cells)).toEqual(new Set(['Brooklyn']));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-drilled-table.png') });
+
+  // back in the Group view: one group now, under the filter
+  await page.getByRole('tab', { name: 'Group' }).click();
+  await expect(page.getByTestId('group-count')).toHaveText('1 group');
+  expect((await tableRows(page))[0]!.slice(0, 2)).toEqual(['Brooklyn', String(want)]);
+});
+
+test('a bar drills down too; a key of 60,000 values is cut to the first 1,000 groups with notes', async ({ page }) => {
+  await openGroup(page);
+  await byBorough(page);
+  await page.getByTestId('group-chart').locator('g.bar', { hasText: 'Staten Island' }).click();
+  await expect(page.getByRole('tab', { name: 'Table' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('filtered-rows')).toHaveText(fmt(oracle.get('Staten Island')!.count), { timeout: 30_000 });
+  while (await chips(page).count()) await chips(page).first().getByRole('button', { name: /^Remove filter/ }).click();
+
+  await page.getByRole('tab', { name: 'Group' }).click();
+  await page.getByLabel('Key 1').selectOption('trip_id');
+  await expect(page.getByTestId('group-count')).toHaveText('60,000 groups');
+  await expect(page.getByTestId('group-cut')).toContainText('showing the first 1,000');
+  await expect(page.getByTestId('group-table').locator('tbody tr')).toHaveCount(1000);
+  await expect(page.getByTestId('chart-note')).toContainText('The first 40 of 1,000 groups');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-limited.png') });
+  await page.getByLabel('Group limit').selectOption('100');
+  await expect(page.getByTestId('group-table').locator('tbody tr')).toHaveCount(100);
+  await expect(page.getByTestId('group-cut')).toContainText('showing the first 100');
+});

@@ -1,0 +1,174 @@
+/**
+ * The Group view's state (group.svelte.ts) against the real engine — its handlers served over the
+ * in-memory transport, as the window talks to it — on a Parquet file written by DuckDB (a text key
+ * with nulls, a date key, an int key, floats with nulls), with DuckDB as the oracle: the values the
+ * view holds, the order after a header click (descending, nulls last), the limit and the number
+ * of groups, the dataset's filter applied, drill-down filters that select exactly a group's rows,
+ * and engine errors kept as values.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { EngineApi } from '../../shared/api';
+import { RpcClient, createMemoryPortPair, serveRpc } from '../../shared/rpc';
+import { parseExpr } from '../../shared/expr/parse';
+import { formatExpr } from '../../shared/expr/format';
+import { createEngineHandlers } from '../../main/engine/service';
+import { duckdb, duckQuery } from '../../main/engine/sources/testing/oracle';
+import { DatasetView } from './dataset.svelte';
+import type { EngineConnection } from './engine.svelte';
+import { aggText, columnsFor, GroupState } from './group.svelte';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'cdx-groupview-'));
+const file = path.join(root, 'g.parquet');
+const handlers = createEngineHandlers({ home: path.join(root, 'home'), samplePath: null });
+const [a, b] = createMemoryPortPair();
+serveRpc<EngineApi>(handlers, a);
+const client = new RpcClient<EngineApi>(b);
+const engine = { api: client.api, mode: 'web', generation: 1 } as unknown as EngineConnection;
+const lit = (p: string) => `'${p.replace(/'/g, "''")}'`;
+let id = '';
+
+beforeAll(async () => {
+  await duckQuery(`COPY (SELECT i AS id,
+      CASE WHEN i % 11 = 0 THEN NULL ELSE ['Queens', 'Brooklyn', 'Zürich', 'a b'][i % 4 + 1] END AS borough,
+      DATE '2025-03-01' + (i % 5)::INTEGER AS day,
+      (i % 3)::INTEGER AS k,
+      CASE WHEN i % 7 = 0 THEN NULL ELSE ((i * 7919) % 1009) / 8.0 END AS fare,
+      'w' || (i % 13) AS word
+    FROM range(20000) t(i)) TO ${lit(file)} (FORMAT parquet)`);
+  const ov = await client.api.open({ location: file });
+  id = ov.entry.id;
+}, 60_000);
+
+afterAll(() => {
+  b.close();
+  handlers.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function theirs(sql: string): Promise<unknown[][]> {
+  const d = (await duckdb())!;
+  try {
+    await d.all(`CREATE OR REPLACE VIEW t AS SELECT * FROM ${lit(file)}`);
+    return await d.all(sql);
+  } finally {
+    d.close();
+  }
+}
+
+const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
+function close(x: unknown, y: unknown, what: string) {
+  if (y === null) return expect(x, what).toBeNull();
+  expect(Math.abs(num(x) - num(y)), `${what}: ${String(x)} vs ${String(y)}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(num(y))));
+}
+
+async function opened(): Promise<{ view: DatasetView; g: GroupState }> {
+  const view = new DatasetView(engine, id);
+  await view.load();
+  return { view, g: new GroupState(view) };
+}
+
+describe('the Group view state', () => {
+  it('offers numeric columns only where the function needs numbers', async () => {
+    const { g } = await opened();
+    const names = (fn: Parameters<typeof columnsFor>[0]) => columnsFor(fn, g.fields).map((f) => f.name);
+    expect(names('mean')).toEqual(['id', 'k', 'fare']);
+    expect(names('max')).toEqual(['id', 'day', 'k', 'fare']);
+    expect(names('distinct')).toEqual(['id', 'borough', 'day', 'k', 'fare', 'word']);
+    expect(aggText([{ fn: 'count', column: null }, { fn: 'p99', column: 'odd name' }])).toBe('count(), p99("odd name")');
+  });
+
+  it('groups by a key with nulls: values equal DuckDB; a header click re-asks sorted descending, nulls last', async () => {
+    const { g } = await opened();
+    expect(g.incomplete).toMatch(/key/);
+    g.setKey(0, 'borough');
+    g.addMeasure('mean');
+    g.setMeasureColumn(1, 'fare');
+    g.addMeasure('p90');
+    g.setMeasureColumn(2, 'fare');
+    expect(g.agg).toBe('count(), mean(fare), p90(fare)');
+    await g.refresh();
+    const want = await theirs(`SELECT borough, count(*), avg(fare), quantile_cont(fare, 0.9) FROM t GROUP BY borough ORDER BY borough NULLS LAST`);
+    const res = g.result!;
+    expect(res.groups).toBe(5);
+    expect(res.fields.map((f) => f.name)).toEqual(['borough', 'count', 'mean_fare', 'p90_fare']);
+    expect(res.rows.map((r) => r[0])).toEqual(want.map((w) => w[0]));
+    res.rows.forEach((r, i) => [1, 2, 3].forEach((j) => close(r[j], want[i]![j], `${String(r[0])} ${res.fields[j]!.name}`)));
+
+    // mean_fare descending: the engine is asked again with sort
+    g.toggleSort('mean_fare');
+    expect(g.sortParam).toEqual(['-mean_fare', 'borough']);
+    await g.refresh();
+    const desc = await theirs(`SELECT borough, avg(fare) FROM t GROUP BY borough ORDER BY avg(fare) DESC, borough NULLS LAST`);
+    expect(g.result!.rows.map((r) => r[0])).toEqual(desc.map((w) => w[0]));
+    // a key ascending then descending: the null group last both ways
+    g.toggleSort('borough');
+    await g.refresh();
+    expect(g.result!.rows.map((r) => r[0]).at(-1)).toBeNull();
+    g.toggleSort('borough');
+    expect(g.sortOf('borough')).toBe('descending');
+    await g.refresh();
+    const keys = g.result!.rows.map((r) => r[0]);
+    // text in byte order (lower case after upper), the null group last
+    expect(keys).toEqual(['a b', 'Zürich', 'Queens', 'Brooklyn', null]);
+  });
+
+  it('applies the dataset filter, limits the groups and says how many there are', async () => {
+    const { view, g } = await opened();
+    view.addFilter(parseExpr('fare > 50'));
+    g.setKey(0, 'word');
+    g.setKey(1, 'k');
+    g.limit = 100;
+    g.toggleSort('count');
+    await g.refresh();
+    const want = await theirs(`SELECT word, k, count(*) FROM t WHERE fare > 50 GROUP BY word, k ORDER BY count(*) DESC, word, k`);
+    expect(g.result!.where).toBe('fare > 50');
+    expect(g.result!.groups).toBe(want.length);
+    expect(g.result!.rows.map((r) => [r[0], r[1], num(r[2])])).toEqual(want.slice(0, 100).map((w) => [w[0], w[1], num(w[2])]));
+    g.limit = 10;
+    await g.refresh();
+    expect(g.result!.rows).toHaveLength(10);
+    expect(g.result!.groups).toBe(want.length);
+  });
+
+  it('drill-down: a group becomes key = value / key is null filters that select exactly its rows', async () => {
+    const { view, g } = await opened();
+    g.setKey(0, 'borough');
+    g.setKey(1, 'day');
+    await g.refresh();
+    const rows = g.result!.rows;
+    const nullRow = rows.findIndex((r) => r[0] === null);
+    const firstText = rows.findIndex((r) => r[0] === 'Zürich');
+    expect(g.drillFilters(nullRow).map(formatExpr)).toEqual(['borough is null', `day = date '2025-03-01'`]);
+    expect(g.drillFilters(firstText).map(formatExpr)).toEqual(['borough = "Zürich"', `day = date '2025-03-01'`]);
+    for (const i of [nullRow, firstText]) {
+      const v = new DatasetView(engine, id);
+      await v.load();
+      const gg = new GroupState(v);
+      gg.result = g.result;
+      expect(gg.drill(i)).toBe(true);
+      expect(v.filters).toHaveLength(2);
+      const s = await client.api.summary({ dataset: id, where: v.where, columns: ['id'] });
+      expect(s.filteredRows).toBe(num(rows[i]![2]));
+    }
+    void view;
+  });
+
+  it('keeps engine errors as values: text summed, an unknown column', async () => {
+    const { g } = await opened();
+    g.setKey(0, 'borough');
+    g.measures = [{ fn: 'sum', column: 'word' }];
+    await expect(g.refresh()).resolves.toBeUndefined();
+    expect(g.error).toMatch(/word.*text/);
+    g.measures = [{ fn: 'count', column: null }];
+    g.keys = ['nope'];
+    await g.refresh();
+    expect(g.error).toMatch(/nope/);
+    g.keys = ['borough'];
+    await g.refresh();
+    expect(g.error).toBeNull();
+    expect(g.result!.groups).toBe(5);
+  });
+});
