@@ -478,6 +478,8 @@ export interface NativeAddon {
   hist1d(column: RawColumn, range: { lo: number; hi: number; bins: number }, filter?: RawFilter, job?: JobHandle): Promise<Hist1dResult>;
   // group.cc (wrapped in native/group.ts)
   groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
+  // sort.cc (wrapped in native/sort.ts): row ids of the passing rows in sort order (the first `limit`), and how many pass
+  sortRows(columns: RawColumn[], options: { desc: boolean[]; limit?: number }, filter?: RawFilter, job?: JobHandle): Promise<{ rowIds: Float64Array; total: number }>;
   // rows.cc
   readRows(columns: RawColumn[], offset: number, count: number, job?: JobHandle): Promise<RawRows[]>;
   // select.cc
@@ -504,7 +506,7 @@ export interface NativeAddon {
 const EXPORTS = [
   'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
   'regionStats', 'zoneMaps', 'spatialCopy', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
-  'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy',
+  'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy', 'sortRows',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',
   'testThrow',

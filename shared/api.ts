@@ -387,13 +387,17 @@ export interface EngineApi {
    * of the filtered view (the rows that pass it): `total` is then the filtered row count and
    * `rowIds` the global row numbers of the rows sent. The first call for a filter counts its rows
    * (progress is reported); later windows of the same filter cost about the same at any offset.
+   * With `sort` (`['-fare', 'borough']`: a leading `-` is descending; nulls last, NaN the greatest
+   * number, text by code point, ties by row number) the rows of the view in that order: the first
+   * call computes the permutation (progress reported), later windows read through it; `rowIds` are
+   * then sent too (a database numbers them by rank in the view, as with `where`).
    */
-  rows(params: { dataset: string; offset: number; limit: number; columns?: string[]; where?: string }): {
+  rows(params: { dataset: string; offset: number; limit: number; columns?: string[]; where?: string; sort?: string[] }): {
     offset: number;
     rows: number;
     /** rows of the (filtered) view */
     total: number;
-    /** global row numbers of the rows sent (only with `where`) */
+    /** global row numbers of the rows sent (only with `where` or `sort`) */
     rowIds?: Float64Array;
     ipc: Uint8Array;
   };

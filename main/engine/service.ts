@@ -13,6 +13,7 @@ import { nativeInfo, readRowsIPC, regionStats } from '../../native/index';
 import { compileFor, whereExpr, type CompiledFilter } from './filter';
 import { takeRowsIPC } from '../../native/select';
 import { Selections } from './selection';
+import { Sorts, parseSort } from './sort';
 import { appVersion, dataHome } from './paths';
 import { Datasets, needColumns, type OpenedDataset } from './datasets';
 import { columnsOf } from '../../shared/expr/bind';
@@ -124,6 +125,8 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
   let datasets: Datasets | null = null;
   // filtered views of the table: block counts per (dataset, filter), computed once (LRU of 8)
   const selections = new Selections();
+  // sorted views of the table: row permutations per (dataset, sort, filter), computed once (LRU of 4)
+  const sorts = new Sorts();
   const store = (): Datasets => {
     if (!datasets) datasets = new Datasets(home, opts.samplePath === undefined ? undefined : opts.samplePath);
     return datasets;
@@ -155,6 +158,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       void remoteStore?.close();
       remoteStore = null;
       selections.clear();
+      sorts.clear();
       datasets?.close();
       datasets = null;
     },
@@ -238,6 +242,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         onProgress: (done, stage) => ctx.progress({ done, detail: stage }),
       });
       selections.forget(ds.id);
+      sorts.forget(ds.id);
       const warning = ds.warnings.find((w) => w.code === 'W_UNCONVERTED' && w.column === column);
       const f = ds.schema.fields.find((x) => x.name === column)!;
       return {
@@ -248,6 +253,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
 
     async removeDataset({ dataset }) {
       selections.forget(dataset);
+      sorts.forget(dataset);
       remoteStore?.forget(dataset);
       return { removed: (await store().remove(dataset)) !== null };
     },
@@ -356,18 +362,19 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       return result;
     },
 
-    async rows({ dataset, offset, limit, columns, where }, ctx) {
+    async rows({ dataset, offset, limit, columns, where, sort }, ctx) {
       if (!Number.isInteger(offset) || offset < 0) throw new CdxError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
       if (!Number.isInteger(limit) || limit < 0) throw new CdxError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
+      const sortKeys = sort?.length ? parseSort(sort) : [];
       const r = await db(dataset, ctx.signal);
       if (r) {
         const names = columns?.length ? columns : r.ds.columns.map((c) => c.field.name);
-        const w = await r.ds.window(names, offset, Math.min(limit, 1_000_000), whereExpr(where), where ?? '', { signal: ctx.signal });
+        const w = await r.ds.window(names, offset, Math.min(limit, 1_000_000), whereExpr(where), where ?? '', { signal: ctx.signal }, sortKeys.length ? sortKeys : undefined);
         const n = w.batch.numRows;
-        // (a filtered window's rows are numbered in the filtered view: the database keeps no row numbers)
-        return { offset: w.offset, rows: n, total: w.total, ...(where ? { rowIds: Float64Array.from({ length: n }, (_, i) => w.offset + i) } : {}), ipc: ipcOf(w.batch) };
+        // (a filtered or sorted window's rows are numbered in the view: the database keeps no row numbers)
+        return { offset: w.offset, rows: n, total: w.total, ...(where || sortKeys.length ? { rowIds: Float64Array.from({ length: n }, (_, i) => w.offset + i) } : {}), ipc: ipcOf(w.batch) };
       }
-      const ds = await store().get(dataset, { signal: ctx.signal, columns: columns?.length ? [...columns, ...whereColumns(where)] : undefined });
+      const ds = await store().get(dataset, { signal: ctx.signal, columns: columns?.length ? [...columns, ...whereColumns(where), ...sortKeys.map((k) => k.name)] : undefined });
       if (!Number.isInteger(offset) || offset < 0) throw new CdxError('E_OUT_OF_RANGE', `row offset ${offset} is not a row number`);
       if (!Number.isInteger(limit) || limit < 0) throw new CdxError('E_OUT_OF_RANGE', `row limit ${limit} is not a row count`);
       const names = columns?.length ? columns : ds.schema.fields.map((f) => f.name).filter((n2) => ds.columns.has(n2));
@@ -377,6 +384,16 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         return c;
       });
       const filter = filterFor(ds, where);
+      if (sortKeys.length) {
+        // sorted view: the first call for this (sort, filter) computes the permutation (progress
+        // reported); every window then gathers its rows through it
+        const w = await sorts.windowOf(ds, sortKeys, where, filter, offset, Math.min(limit, 1_000_000), {
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress({ done: p.fraction, detail: 'sorting' }),
+        });
+        const ipc = await takeRowsIPC(descs, w.rowIds, { signal: ctx.signal });
+        return { offset: Math.min(offset, w.total), rows: w.rowIds.length, total: w.total, rowIds: w.rowIds, ipc };
+      }
       if (!filter) {
         const start = Math.min(offset, ds.rows);
         const n = Math.max(0, Math.min(limit, ds.rows - start, 1_000_000));

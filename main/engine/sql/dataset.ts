@@ -818,8 +818,9 @@ export class SqlDataset {
   }
 
   /** rows [offset, offset + limit) of `names` (of the filtered view with `where`) as a record batch */
-  async window(names: string[], offset: number, limit: number, where: Expr | undefined, whereText: string, opts: QueryOptions): Promise<{ offset: number; total: number; batch: RecordBatch }> {
+  async window(names: string[], offset: number, limit: number, where: Expr | undefined, whereText: string, opts: QueryOptions, sort?: readonly { name: string; desc: boolean }[]): Promise<{ offset: number; total: number; batch: RecordBatch }> {
     const cols = names.map((n) => this.column(n));
+    if (sort?.length) return this.sortedWindow(cols, offset, limit, where, whereText, opts, sort);
     const total = await this.total(where, whereText, opts);
     const start = Math.min(offset, total);
     const n = Math.max(0, Math.min(limit, total - start));
@@ -870,6 +871,35 @@ export class SqlDataset {
       this.anchors.set(whereText, list);
     }
     return { offset: start, total, batch: batchFromCells(fields, cells) };
+  }
+
+  /**
+   * A window of the rows sorted by `sort` (the table's sort): `ORDER BY` with the native sort's
+   * order — nulls last whatever the direction, NaN the greatest number (ClickHouse puts NaN after
+   * the numbers in both directions, so a descending float is led by `isNaN(x) DESC`), text in byte
+   * order (COLLATE "C" on PostgreSQL) — then the default order for ties; LIMIT/OFFSET (no anchors:
+   * they follow the default order).
+   */
+  private async sortedWindow(cols: SqlColumn[], offset: number, limit: number, where: Expr | undefined, whereText: string, opts: QueryOptions, sort: readonly { name: string; desc: boolean }[]): Promise<{ offset: number; total: number; batch: RecordBatch }> {
+    const keys = sort.map((k) => ({ c: this.column(k.name), desc: k.desc }));
+    const total = await this.total(where, whereText, opts);
+    const start = Math.min(offset, total);
+    const n = Math.max(0, Math.min(limit, total - start));
+    const fields = cols.map((c) => c.field);
+    if (n === 0) return { offset: start, total, batch: batchFromCells(fields, []) };
+    const q = new Sql(this.pg);
+    const order: string[] = [];
+    for (const { c, desc } of keys) {
+      const x = this.pg && c.cls === 'string' ? `${c.value} COLLATE "C"` : c.value;
+      if (!this.pg && desc && c.field.type.startsWith('float')) order.push(`isNaN(${c.value}) DESC`);
+      order.push(`${x} ${desc ? 'DESC' : 'ASC'} NULLS LAST`);
+    }
+    const rest = this.orderBy();
+    if (rest) order.push(rest);
+    const sel = this.cellExprs(cols).map((e, i) => `${e} AS ${this.pg ? `"__c${i}"` : `\`__c${i}\``}`);
+    const sql = `SELECT ${sel.join(', ')} FROM ${this.from}${this.whereClause(q, where)} ORDER BY ${order.join(', ')} LIMIT ${n}${start ? ` OFFSET ${start}` : ''}`;
+    const r = await this.run(q, sql, opts);
+    return { offset: start, total, batch: batchFromCells(fields, r.rows) };
   }
 
   /**

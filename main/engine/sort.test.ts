@@ -1,0 +1,153 @@
+/**
+ * Sort (main/engine/sort.ts over native/src/sort.cc) against DuckDB on the same file: keys of every
+ * kind (Unicode text with nulls, int64 beyond 2^53, dates, floats with NaN and -0, bools,
+ * dictionary text from an ingested CSV), ascending and descending, one and several columns, with
+ * and without a filter — the order of row ids must be DuckDB's `ORDER BY … NULLS LAST, id` (NaN
+ * the greatest number, text by bytes), for the table's windows at several offsets and for top-N.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { createEngineHandlers } from './service';
+import type { HandlerContext } from '../../shared/rpc';
+import { duckQuery } from './sources/testing/oracle';
+import { Datasets } from './datasets';
+import { compileFor, whereExpr } from './filter';
+import { parseSort, sortedRows } from './sort';
+
+const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-sort-'));
+const home = mkdtempSync(path.join(os.tmpdir(), 'cdx-sort-home-'));
+const home2 = mkdtempSync(path.join(os.tmpdir(), 'cdx-sort-home2-'));
+const h = createEngineHandlers({ home, samplePath: null });
+const N = 150_000;
+const parquet = path.join(dir, 's.parquet');
+const csv = path.join(dir, 's.csv');
+const lit = (p: string) => `'${p.replace(/'/g, "''")}'`;
+
+beforeAll(async () => {
+  const q = `SELECT i AS id,
+      CASE WHEN i % 17 = 0 THEN NULL ELSE ['Zürich', '東京', 'São Paulo', 'a', 'A', '', 'ab', 'abcdefghij', 'abcdefghi', '😀'][i % 10 + 1] END AS city,
+      CASE WHEN i % 19 = 0 THEN NULL ELSE (i % 5)::BIGINT * 3000000000000000 + 9007199254740993 - (i % 3) * 3074457345618258602 END AS big,
+      CASE WHEN i % 11 = 0 THEN NULL ELSE DATE '2024-01-01' + ((i * 37) % 400)::INTEGER END AS day,
+      CASE WHEN i % 23 = 0 THEN 'nan'::DOUBLE WHEN i % 29 = 0 THEN -0.0 WHEN i % 31 = 0 THEN 0.0 WHEN i % 37 = 0 THEN NULL
+           WHEN i % 41 = 0 THEN 'inf'::DOUBLE WHEN i % 43 = 0 THEN '-inf'::DOUBLE ELSE ((i * 7919) % 10007) / 7.0 - 700 END AS f,
+      CASE WHEN i % 13 = 0 THEN NULL ELSE i % 3 = 0 END AS flag,
+      (i * 31) % 1000 - 500 AS n,
+      'w' || (i % 37) AS word
+    FROM range(${N}) t(i)`;
+  await duckQuery(`COPY (${q}) TO ${lit(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 20000)`);
+  await duckQuery(`COPY (SELECT id, city, big, day, flag, n, word FROM (${q})) TO ${lit(csv)} (FORMAT csv, HEADER)`);
+}, 60_000);
+
+afterAll(() => {
+  h.close();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+  rmSync(home2, { recursive: true, force: true });
+});
+
+/** DuckDB's ORDER BY of the same sort (nulls last, ties by id) as ids. */
+async function theirs(location: string, sort: string[], where?: string, limit?: number): Promise<number[]> {
+  const src = location.endsWith('.csv') ? `read_csv(${lit(location)})` : lit(location);
+  const order = parseSort(sort).map((k) => `"${k.name}" ${k.desc ? 'DESC' : 'ASC'} NULLS LAST`).concat(['id']).join(', ');
+  const rows = await duckQuery(`SELECT id FROM ${src}${where ? ` WHERE ${where}` : ''} ORDER BY ${order}${limit !== undefined ? ` LIMIT ${limit}` : ''}`);
+  return rows.map((r) => Number(r[0]));
+}
+
+async function window(id: string, sort: string[], offset: number, limit: number, where?: string) {
+  const r = await h.rows({ dataset: id, offset, limit, columns: ['id'], sort, ...(where ? { where } : {}) }, ctx());
+  const t = tableFromIPC(r.ipc);
+  const ids = Array.from({ length: t.numRows }, (_, i) => Number(t.getChild('id')!.get(i)));
+  return { r, ids };
+}
+
+const SORTS: string[][] = [
+  ['f'], ['-f'], ['city'], ['-city'], ['big'], ['-big'], ['day'], ['-day'], ['flag'], ['-flag'],
+  ['-f', 'city'], ['city', '-big'], ['flag', '-day', 'f'], ['word', '-n'], ['-flag', 'city', 'f'],
+];
+
+describe('sort against DuckDB (Parquet)', () => {
+  let id = '';
+  beforeAll(async () => { id = (await h.open({ location: parquet }, ctx())).entry.id; });
+
+  for (const sort of SORTS) {
+    it(`full order by ${sort.join(',')}`, async () => {
+      const want = await theirs(parquet, sort);
+      const { r, ids } = await window(id, sort, 0, N);
+      expect(r.total).toBe(N);
+      expect(ids.length).toBe(N);
+      expect(Array.from(r.rowIds!)).toEqual(ids); // ids are row numbers
+      expect(ids).toEqual(want);
+    });
+  }
+
+  it('windows at several offsets read through the one permutation', async () => {
+    const sort = ['-f', 'city'];
+    const want = await theirs(parquet, sort);
+    for (const off of [0, 1, 999, 70_000, N - 5, N, N + 10]) {
+      const { r, ids } = await window(id, sort, off, 100);
+      expect(r.total).toBe(N);
+      expect(r.offset).toBe(Math.min(off, N));
+      expect(ids).toEqual(want.slice(off, off + 100));
+    }
+  });
+
+  it('with a filter', async () => {
+    const where = 'n > 100 and city != "a"';
+    const duckWhere = `n > 100 AND city <> 'a'`;
+    for (const sort of [['-big', 'day'], ['f'], ['city', '-f']]) {
+      const want = await theirs(parquet, sort, duckWhere);
+      const { r, ids } = await window(id, sort, 0, N, where);
+      expect(r.total).toBe(want.length);
+      expect(ids).toEqual(want);
+      const mid = await window(id, sort, Math.floor(want.length / 2), 50, where);
+      expect(mid.r.total).toBe(want.length);
+      expect(mid.ids).toEqual(want.slice(Math.floor(want.length / 2), Math.floor(want.length / 2) + 50));
+      const w2 = await window(id, sort, 0, N, where);
+      expect(w2.ids).toEqual(want);
+    }
+  });
+
+  it('without sort the rows handler is unchanged', async () => {
+    const { r, ids } = await window(id, [], 10, 5);
+    expect(ids).toEqual([10, 11, 12, 13, 14]);
+    expect(r.rowIds).toBeUndefined();
+  });
+
+  it('an unknown column is E_UNKNOWN_COLUMN', async () => {
+    await expect(window(id, ['nope'], 0, 10)).rejects.toMatchObject({ code: 'E_UNKNOWN_COLUMN' });
+  });
+});
+
+describe('sort against DuckDB (ingested CSV: dictionary text)', () => {
+  let id = '';
+  beforeAll(async () => { id = (await h.open({ location: csv }, ctx())).entry.id; }, 60_000);
+  for (const sort of [['city'], ['-city', 'id'], ['word', '-big'], ['-word', 'flag']]) {
+    it(`full order by ${sort.join(',')}`, async () => {
+      const want = await theirs(csv, sort);
+      const { ids } = await window(id, sort, 0, N);
+      expect(ids).toEqual(want);
+    });
+  }
+});
+
+describe('top-N (no full sort)', () => {
+  const store = new Datasets(home2, null);
+  afterAll(() => store.close());
+  for (const [sort, limit, where] of [
+    [['f'], 10, undefined], [['-f'], 1000, undefined], [['-big', 'city'], 37, undefined],
+    [['city', '-f'], 5000, 'n > 0'], [['day'], 200_000, undefined], [['-f'], 0, undefined], [['flag', 'f'], 15_000, 'n < 0'],
+  ] as [string[], number, string | undefined][]) {
+    it(`${sort.join(',')} limit ${limit}${where ? ` where ${where}` : ''}`, async () => {
+      const ds = await store.open(parquet);
+      const filter = compileFor(ds, whereExpr(where));
+      const got = await sortedRows(ds, parseSort(sort), filter, { limit });
+      const all = await theirs(parquet, sort, where);
+      expect(got.total).toBe(all.length);
+      expect(Array.from(got.rowIds)).toEqual(all.slice(0, limit));
+    });
+  }
+});

@@ -1,0 +1,401 @@
+// sortRows: the row permutation of a sort by one or more columns (the table view's sort).
+//
+// sortRows(columns[], { desc: bool[], limit? }, filter?, job?) -> { rowIds: Float64Array, total }:
+// the global row numbers of the rows passing the filter, ordered by the columns, each ascending or
+// descending; `total` counts the passing rows, `rowIds` holds the first `limit` of them (all
+// without one). The order is the one SQL engines give with NULLS LAST (DuckDB's):
+//  - nulls last whatever the direction;
+//  - floats: NaN is the greatest value (last ascending, first descending), -0 equals +0;
+//  - integers exact (int64 and uint64 over their whole range), bools false < true, dates and
+//    timestamps by their stored integers;
+//  - text by bytes (UTF-8 code points); dictionary text by its value (each dictionary entry's rank
+//    among the dictionary's sorted texts is computed once);
+//  - ties by row number (the sort is stable).
+//
+// How: every key is encoded as an order-preserving uint64 (direction applied). Two parallel passes
+// over the columns: one counts the passing rows of each segment (non-null and null first key,
+// keeping the filter's verdicts), the next writes (first key, position) pairs at their final
+// places — positions follow row order, so comparing positions breaks ties by row number — and the
+// encoded later keys beside them. Rows with a null first key are kept apart (they go last). The
+// pairs are then sorted in parallel (libstdc++'s parallel multiway merge sort with OpenMP, else
+// std::sort); text keys compare their first 8 bytes in the pair and the rest only on a tie. With a
+// limit well below the rows each thread selects its own best `limit` (nth_element) and only those
+// candidates are sorted: no full sort.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#if defined(_OPENMP) && defined(__GLIBCXX__)
+#include <parallel/algorithm>
+#define CDX_PARALLEL_SORT 1
+#endif
+
+#include "plan.h"
+
+namespace cdx {
+namespace {
+
+enum class SKind : uint8_t { INT, UINT, FLOAT, STR, DICT };
+
+struct Pair {
+  uint64_t key;
+  uint64_t pos;
+};
+
+inline uint64_t EncF(double d, bool desc) {
+  if (d == 0) d = 0;
+  if (d != d) d = std::numeric_limits<double>::quiet_NaN();
+  uint64_t u;
+  std::memcpy(&u, &d, 8);
+  u = (u >> 63) ? ~u : (u | (1ULL << 63));
+  return desc ? ~u : u;
+}
+inline uint64_t EncI(int64_t v, bool desc) {
+  const uint64_t u = static_cast<uint64_t>(v) ^ (1ULL << 63);
+  return desc ? ~u : u;
+}
+inline uint64_t EncU(uint64_t u, bool desc) { return desc ? ~u : u; }
+inline uint64_t Prefix(const uint8_t* p, uint64_t len) {
+  uint64_t u = 0;
+  for (uint64_t i = 0; i < 8; i++) u = (u << 8) | (i < len ? p[i] : 0);
+  return u;
+}
+inline int CmpBytes(const uint8_t* a, uint64_t la, const uint8_t* b, uint64_t lb) {
+  const int c = std::memcmp(a, b, std::min(la, lb));
+  if (c) return c;
+  return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+class SortWorker : public PromiseWorker {
+ public:
+  explicit SortWorker(Napi::Env env) : PromiseWorker(env, "cdx.sortRows") {}
+  Plan plan;
+  size_t nKeys = 0;
+  std::vector<uint8_t> desc;
+  uint64_t limit = std::numeric_limits<uint64_t>::max();
+  void SetJob(JobPtr j) { job_ = std::move(j); }
+
+ private:
+  std::vector<SKind> kinds;
+  std::vector<std::vector<uint64_t>> dictRank;  // DICT: index -> rank of its text
+  std::vector<StringColumnReader> readers;       // STR keys by global row
+  std::vector<uint64_t> rowOf;                   // position -> global row
+  std::vector<std::vector<uint64_t>> sec;        // keys 1..: encoded, by position
+  std::vector<std::vector<uint8_t>> secNull;     // keys 1..: null flag, by position
+  std::atomic<bool> corrupt{false};
+  uint64_t total = 0;
+  std::vector<double> out;
+
+  std::string_view Str(size_t k, uint64_t row) const {
+    const uint8_t* p; uint64_t len;
+    if (!readers[k].Get(row, &p, &len)) { return std::string_view(); }
+    return std::string_view(reinterpret_cast<const char*>(p), len);
+  }
+  int CmpStr(size_t k, uint64_t pa, uint64_t pb) const {
+    const std::string_view a = Str(k, rowOf[pa]), b = Str(k, rowOf[pb]);
+    const int c = CmpBytes(reinterpret_cast<const uint8_t*>(a.data()), a.size(), reinterpret_cast<const uint8_t*>(b.data()), b.size());
+    return desc[k] ? -c : c;
+  }
+  // Order of positions pa, pb by keys from `from` on (the first key's encoded value is equal or
+  // both null), then by position.
+  bool LessFrom(size_t from, uint64_t pa, uint64_t pb) const {
+    for (size_t k = from; k < nKeys; k++) {
+      if (k == 0) {
+        if (kinds[0] == SKind::STR) {
+          const int c = CmpStr(0, pa, pb);
+          if (c) return c < 0;
+        }
+        continue;
+      }
+      const uint8_t na = secNull[k][pa], nb = secNull[k][pb];
+      if (na || nb) {
+        if (na != nb) return nb;
+        continue;
+      }
+      const uint64_t a = sec[k][pa], b = sec[k][pb];
+      if (a != b) return a < b;
+      if (kinds[k] == SKind::STR) {
+        const int c = CmpStr(k, pa, pb);
+        if (c) return c < 0;
+      }
+    }
+    return pa < pb;
+  }
+
+  template <class Cmp>
+  void SortRange(Pair* b, Pair* e, uint64_t k, Cmp cmp) {
+    const uint64_t n = static_cast<uint64_t>(e - b);
+    if (k >= n) {
+#ifdef CDX_PARALLEL_SORT
+      if (n > 100000) __gnu_parallel::sort(b, e, cmp, __gnu_parallel::multiway_mergesort_tag());
+      else std::sort(b, e, cmp);
+#else
+      std::sort(b, e, cmp);
+#endif
+      return;
+    }
+    // top-k: each thread's best k of its share, then the best k of those candidates
+    const int T = MaxThreads();
+    if (k == 0) return;
+    if (n < 65536 || T <= 1 || k * 4 > n / static_cast<uint64_t>(T)) {
+      std::nth_element(b, b + k, e, cmp);
+      std::sort(b, b + k, cmp);
+      return;
+    }
+    std::vector<Pair> cand(static_cast<size_t>(T) * k);
+    std::vector<uint64_t> got(T, 0);
+#pragma omp parallel for schedule(static, 1)
+    for (int t = 0; t < T; t++) {
+      Pair* s = b + n * t / T;
+      Pair* f = b + n * (t + 1) / T;
+      const uint64_t m = std::min<uint64_t>(k, static_cast<uint64_t>(f - s));
+      if (m < static_cast<uint64_t>(f - s)) std::nth_element(s, s + m, f, cmp);
+      std::copy(s, s + m, cand.begin() + static_cast<size_t>(t) * k);
+      got[t] = m;
+    }
+    size_t w = 0;
+    for (int t = 0; t < T; t++) {
+      std::copy(cand.begin() + static_cast<size_t>(t) * k, cand.begin() + static_cast<size_t>(t) * k + got[t], cand.begin() + w);
+      w += got[t];
+    }
+    cand.resize(w);
+    std::nth_element(cand.begin(), cand.begin() + std::min<size_t>(k, w), cand.end(), cmp);
+    std::sort(cand.begin(), cand.begin() + std::min<size_t>(k, w), cmp);
+    std::copy(cand.begin(), cand.begin() + std::min<size_t>(k, w), b);
+  }
+
+ protected:
+  void Run() override {
+    status_ = plan.Prepare(1 << 16);
+    if (!status_.ok()) return;
+    job_->total.store(plan.rows * 2);
+    kinds.resize(nKeys);
+    dictRank.resize(nKeys);
+    readers.resize(nKeys);
+    for (size_t k = 0; k < nKeys; k++) {
+      const Column& c = *plan.cols[k];
+      if (c.kind == Kind::DICT) {
+        kinds[k] = SKind::DICT;
+        StringColumnReader rd;
+        rd.Bind(*c.dict);
+        const uint64_t D = c.dict->rows;
+        std::vector<std::string_view> s(D);
+        for (uint64_t i = 0; i < D; i++) {
+          const uint8_t* p; uint64_t len;
+          if (!rd.Get(i, &p, &len)) { status_ = Status::Error("E_CORRUPT", "the dictionary of column " + c.name + " of " + plan.What() + " has corrupt offsets"); return; }
+          s[i] = std::string_view(reinterpret_cast<const char*>(p), len);
+        }
+        std::vector<uint32_t> idx(D);
+        for (uint64_t i = 0; i < D; i++) idx[i] = static_cast<uint32_t>(i);
+        std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return s[a] < s[b]; });  // string_view compares bytes as unsigned char
+        auto& rank = dictRank[k];
+        rank.assign(D, 0);
+        uint64_t r = 0;
+        for (uint64_t i = 0; i < D; i++) {
+          if (i && s[idx[i]] != s[idx[i - 1]]) r++;
+          rank[idx[i]] = r;
+        }
+      } else if (c.kind == Kind::UTF8 || c.kind == Kind::LARGE_UTF8) {
+        kinds[k] = SKind::STR;
+        readers[k].Bind(c);
+      } else if (c.kind == Kind::NUMERIC && IsFloat(c.dtype)) {
+        kinds[k] = SKind::FLOAT;
+      } else if (c.kind == Kind::NUMERIC && IsUnsigned(c.dtype)) {
+        kinds[k] = SKind::UINT;
+      } else {
+        kinds[k] = SKind::INT;
+      }
+    }
+    const size_t S = plan.segs.size();
+    const bool needFilter = !plan.filter.empty();
+    const int T = MaxThreads();
+    std::vector<FilterScratch> scratch(T);
+    if (needFilter) for (FilterScratch& s : scratch) s.Init(plan.filter.depth);
+    // pass 1: passing rows with a non-null / null first key, per segment; the filter's verdicts kept
+    std::vector<uint64_t> cntA(S, 0), cntB(S, 0);
+    std::vector<std::vector<uint8_t>> masks(needFilter ? S : 0);
+    const Segment* seg0 = plan.segs.data();
+    status_ = ParallelScan(plan.segs, job_.get(), plan.What(), [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
+      const size_t si = static_cast<size_t>(&seg - seg0);
+      View views[64];
+      plan.Bind(seg, views);
+      uint8_t* m = nullptr;
+      if (needFilter) { masks[si].resize(r1 - r0); m = masks[si].data(); }
+      uint8_t va[kBatch];
+      uint64_t a = 0, b = 0;
+      for (uint64_t r = r0; r < r1; r += kBatch) {
+        const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+        if (needFilter) plan.filter.Eval(plan.FilterViews(views), r, n, m + (r - r0), scratch[t]);
+        if (!ValidityBytes(views[0], r - views[0].rowStart, n, va)) std::memset(va, 1, n);
+        for (uint32_t i = 0; i < n; i++) {
+          const bool pass = !needFilter || m[r - r0 + i];
+          a += pass && va[i];
+          b += pass && !va[i];
+        }
+      }
+      cntA[si] = a;
+      cntB[si] = b;
+    });
+    if (!status_.ok()) return;
+    std::vector<uint64_t> offA(S + 1, 0), offB(S + 1, 0);
+    for (size_t s = 0; s < S; s++) { offA[s + 1] = offA[s] + cntA[s]; offB[s + 1] = offB[s] + cntB[s]; }
+    const uint64_t NA = offA[S], NB = offB[S];
+    total = NA + NB;
+    rowOf.resize(total);
+    std::vector<Pair> pairs(NA);
+    std::vector<uint64_t> tail(NB);  // positions (NA + j) of rows with a null first key
+    sec.assign(nKeys, {});
+    secNull.assign(nKeys, {});
+    for (size_t k = 1; k < nKeys; k++) { sec[k].resize(total); secNull[k].resize(total); }
+    // pass 2: encoded keys at their positions
+    status_ = ParallelScan(plan.segs, job_.get(), plan.What(), [&](const Segment& seg, uint64_t r0, uint64_t r1, int) {
+      const size_t si = static_cast<size_t>(&seg - seg0);
+      View views[64];
+      plan.Bind(seg, views);
+      const uint8_t* m = needFilter ? masks[si].data() : nullptr;
+      uint64_t pa = offA[si], pb = offB[si];
+      uint8_t va[kBatch], vk[kBatch];
+      double dv[kBatch];
+      int64_t iv[kBatch];
+      uint64_t enc[kBatch];
+      uint64_t posOf[kBatch];
+      for (uint64_t r = r0; r < r1; r += kBatch) {
+        const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+        if (!ValidityBytes(views[0], r - views[0].rowStart, n, va)) std::memset(va, 1, n);
+        // positions of this batch's passing rows (-1: not passing)
+        for (uint32_t i = 0; i < n; i++) {
+          if (m && !m[r - r0 + i]) { posOf[i] = ~0ULL; continue; }
+          const uint64_t p = va[i] ? pa++ : NA + pb++;
+          posOf[i] = p;
+          rowOf[p] = r + i;
+          if (!va[i]) tail[p - NA] = p;
+        }
+        for (size_t k = 0; k < nKeys; k++) {
+          const View& Vw = views[k];
+          const uint64_t local = r - Vw.rowStart;
+          const bool d = desc[k];
+          if (k > 0 && !ValidityBytes(Vw, local, n, vk)) std::memset(vk, 1, n);
+          const uint8_t* valid = k == 0 ? va : vk;
+          switch (kinds[k]) {
+            case SKind::FLOAT:
+              DecodeF64(Vw, local, n, dv);
+              for (uint32_t i = 0; i < n; i++) enc[i] = EncF(dv[i], d);
+              break;
+            case SKind::INT:
+              DecodeI64(Vw, local, n, iv);
+              for (uint32_t i = 0; i < n; i++) enc[i] = EncI(iv[i], d);
+              break;
+            case SKind::UINT:
+              DecodeI64(Vw, local, n, iv);
+              for (uint32_t i = 0; i < n; i++) enc[i] = EncU(static_cast<uint64_t>(iv[i]), d);
+              break;
+            case SKind::DICT: {
+              DecodeI64(Vw, local, n, iv);
+              const auto& rank = dictRank[k];
+              for (uint32_t i = 0; i < n; i++) {
+                if (!valid[i] || posOf[i] == ~0ULL) { enc[i] = 0; continue; }
+                if (iv[i] < 0 || static_cast<uint64_t>(iv[i]) >= rank.size()) { corrupt.store(true); enc[i] = 0; continue; }
+                enc[i] = EncU(rank[iv[i]], d);
+              }
+              break;
+            }
+            case SKind::STR:
+              for (uint32_t i = 0; i < n; i++) {
+                if (!valid[i] || posOf[i] == ~0ULL) { enc[i] = 0; continue; }
+                const uint8_t* p; uint64_t len;
+                if (!StringAt(Vw, local + i, &p, &len)) { corrupt.store(true); enc[i] = 0; continue; }
+                enc[i] = EncU(Prefix(p, len), d);
+              }
+              break;
+          }
+          if (k == 0) {
+            for (uint32_t i = 0; i < n; i++)
+              if (posOf[i] < NA) pairs[posOf[i]] = Pair{enc[i], posOf[i]};
+          } else {
+            uint64_t* se = sec[k].data();
+            uint8_t* sn = secNull[k].data();
+            for (uint32_t i = 0; i < n; i++)
+              if (posOf[i] != ~0ULL) { se[posOf[i]] = enc[i]; sn[posOf[i]] = !valid[i]; }
+          }
+        }
+      }
+    });
+    if (!status_.ok()) return;
+    if (corrupt.load()) {
+      status_ = Status::Error("E_CORRUPT", plan.What() + " has corrupt string offsets or dictionary indices in a sort column");
+      return;
+    }
+    if (Cancelled()) { status_ = Status::Error("E_CANCELLED", "cancelled"); return; }
+    const uint64_t want = std::min<uint64_t>(limit, total);
+    const bool simple = nKeys == 1 && kinds[0] != SKind::STR;
+    if (simple) {
+      SortRange(pairs.data(), pairs.data() + NA, want, [](const Pair& a, const Pair& b) { return a.key < b.key || (a.key == b.key && a.pos < b.pos); });
+    } else {
+      SortRange(pairs.data(), pairs.data() + NA, want, [this](const Pair& a, const Pair& b) {
+        if (a.key != b.key) return a.key < b.key;
+        return LessFrom(0, a.pos, b.pos);
+      });
+    }
+    out.resize(want);
+    const uint64_t fromA = std::min<uint64_t>(want, NA);
+    for (uint64_t i = 0; i < fromA; i++) out[i] = static_cast<double>(rowOf[pairs[i].pos]);
+    if (want > NA) {
+      // null first keys: already in row order; sorted by the later keys when there are any
+      const uint64_t k = want - NA;
+      if (nKeys > 1) {
+        auto cmp = [this](uint64_t a, uint64_t b) { return LessFrom(1, a, b); };
+        if (k < NB) { std::nth_element(tail.begin(), tail.begin() + k, tail.end(), cmp); std::sort(tail.begin(), tail.begin() + k, cmp); }
+        else std::sort(tail.begin(), tail.end(), cmp);
+      }
+      for (uint64_t i = 0; i < k; i++) out[NA + i] = static_cast<double>(rowOf[tail[i]]);
+    }
+    job_->done.store(job_->total.load());
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    auto a = Napi::Float64Array::New(env, out.size());
+    if (!out.empty()) std::memcpy(a.Data(), out.data(), out.size() * 8);
+    o.Set("rowIds", a);
+    o.Set("total", Napi::Number::New(env, static_cast<double>(total)));
+    return o;
+  }
+
+  friend Napi::Value SortRows(const Napi::CallbackInfo& info);
+};
+
+// sortRows(columns: column[], { desc: boolean[], limit? }, filter?, job?)
+Napi::Value SortRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* w = new SortWorker(env);
+  Status st;
+  const char* usage = "sortRows(columns, { desc, limit? }, filter?, job?)";
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsObject()) return w->Start(Status::Error("E_BAD_ARG", usage));
+  Napi::Array cols = info[0].As<Napi::Array>();
+  if (cols.Length() == 0 || cols.Length() > 16) return w->Start(Status::Error("E_BAD_ARG", "sortRows: 1 to 16 sort columns"));
+  for (uint32_t i = 0; i < cols.Length(); i++) {
+    ColumnPtr c;
+    if (!ParseColumn(cols.Get(i), &c, &st)) return w->Start(st.ok() ? Status::Error("E_BAD_ARG", usage) : st);
+    w->plan.Add(c);
+  }
+  w->nKeys = cols.Length();
+  Napi::Object o = info[1].As<Napi::Object>();
+  Napi::Value d = o.Get("desc");
+  w->desc.assign(w->nKeys, 0);
+  if (!d.IsUndefined()) {
+    if (!d.IsArray() || d.As<Napi::Array>().Length() != w->nKeys) return w->Start(Status::Error("E_BAD_ARG", "sortRows: desc must be an array of one boolean per column"));
+    Napi::Array da = d.As<Napi::Array>();
+    for (uint32_t i = 0; i < w->nKeys; i++) w->desc[i] = da.Get(i).ToBoolean().Value() ? 1 : 0;
+  }
+  if (!o.Get("limit").IsUndefined() && !o.Get("limit").IsNull() && !GetU64(o, "limit", &w->limit, &st)) return w->Start(st);
+  if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull() && !w->plan.AddFilter(info[2], &st)) return w->Start(st);
+  if (info.Length() > 3) w->SetJob(GetJob(info[3]));
+  return w->Start();
+}
+Export e_sort("sortRows", SortRows);
+
+}  // namespace
+}  // namespace cdx
