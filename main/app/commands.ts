@@ -10,7 +10,7 @@
  * not fire the menu item's accelerator as well); a click on the menu item goes through the preload.
  */
 
-export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'close', 'databases'] as const;
+export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'view-group', 'close', 'databases'] as const;
 export type MenuCommand = (typeof MENU_COMMANDS)[number];
 
 export interface CommandSpec {
@@ -28,6 +28,7 @@ export const COMMANDS: Record<MenuCommand, CommandSpec> = {
   'view-table': { label: 'Table', accelerator: 'CmdOrCtrl+2', key: { key: '2' } },
   'view-info': { label: 'Info', accelerator: 'CmdOrCtrl+3', key: { key: '3' } },
   'view-plot': { label: 'Plot', accelerator: 'CmdOrCtrl+4', key: { key: '4' } },
+  'view-group': { label: 'Group', accelerator: 'CmdOrCtrl+5', key: { key: '5' } },
   close: { label: 'Close Dataset', accelerator: 'CmdOrCtrl+W', key: { key: 'w' } },
   databases: { label: 'Connections…', accelerator: 'CmdOrCtrl+Shift+D', key: { key: 'D', shiftKey: true } },
 };

@@ -35,7 +35,7 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
   template.push({
     label: '&View',
     submenu: [
-      item('view-summary'), item('view-table'), item('view-info'), item('view-plot'), sep, item('filter'),
+      item('view-summary'), item('view-table'), item('view-info'), item('view-plot'), item('view-group'), sep, item('filter'),
       ...(deps.isPackaged ? [] : [sep, { role: 'reload' } as MenuItemConstructorOptions, { role: 'toggleDevTools' } as MenuItemConstructorOptions]),
       sep,
       { role: 'togglefullscreen' },
