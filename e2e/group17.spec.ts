@@ -144,6 +144,9 @@ test('a bar drills down too; a key of 60,000 values is cut to the first 1,000 gr
   await expect(page.getByTestId('group-table').locator('tbody tr')).toHaveCount(1000);
   await expect(page.getByTestId('chart-note')).toContainText('The first 40 of 1,000 groups');
   await page.screenshot({ path: path.join(ARTIFACTS, 'group17-limited.png') });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-limited-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.getByLabel('Group limit').selectOption('100');
   await expect(page.getByTestId('group-table').locator('tbody tr')).toHaveCount(100);
   await expect(page.getByTestId('group-cut')).toContainText('showing the first 100');

@@ -90,6 +90,16 @@ export class GroupState {
     return this.req.error?.message ?? null;
   }
 
+  /** the latest run was cancelled (by the user, or the view was closed) */
+  get cancelled(): boolean {
+    return this.req.cancelled;
+  }
+
+  /** stops the group-by in flight (the engine stops working on it); asking again is allowed */
+  cancel(): void {
+    this.req.cancel();
+  }
+
   /** what is missing before the engine can be asked (null: ready) */
   get incomplete(): string | null {
     if (!this.keys.length) return 'Pick a key column to group by.';
