@@ -5,7 +5,8 @@
  * borough with count() and mean(fare); sorted by count descending with a header click (the engine
  * asked again); a click on a group's row, and on a bar, shows only that borough's rows in the
  * Table view (its row count is the group's count); a key of 60,000 values is cut to the first
- * 1,000 groups with a note. Screenshots go to e2e/artifacts/.
+ * 1,000 groups with a note; two keys with a null group drill down to `key = value` and `key is null`.
+ * Screenshots go to e2e/artifacts/.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
@@ -150,4 +151,28 @@ test('a bar drills down too; a key of 60,000 values is cut to the first 1,000 gr
   await page.getByLabel('Group limit').selectOption('100');
   await expect(page.getByTestId('group-table').locator('tbody tr')).toHaveCount(100);
   await expect(page.getByTestId('group-cut')).toContainText('showing the first 100');
+});
+
+test('two keys with a null group: the drill-down adds key = value and key is null, and the Table counts that group', async ({ page }) => {
+  const t = tableFromIPC(readFileSync(SAMPLE));
+  const b = t.getChild('borough')!, p = t.getChild('passengers')!;
+  let want = 0;
+  for (let i = 0; i < t.numRows; i++) if (b.get(i) === 'Queens' && p.get(i) === null) want++;
+  expect(want).toBeGreaterThan(0);
+  await openGroup(page);
+  await page.getByLabel('Key 1').selectOption('borough');
+  await page.getByLabel('Key 2').selectOption('passengers');
+  await expect(page.getByTestId('group-table').locator('thead th')).toHaveText([/borough/, /passengers/, /count/]);
+  const rows = await tableRows(page);
+  const i = rows.findIndex((r) => r[0] === 'Queens' && r[1] === 'null');
+  expect(i).toBeGreaterThanOrEqual(0);
+  expect(Number(rows[i]![2])).toBe(want);
+  // within a key, the null group comes last
+  expect(rows.filter((r) => r[0] === 'Queens').at(-1)![1]).toBe('null');
+  await page.getByTestId('group-table').locator('tbody tr').nth(i).click();
+  await expect(chips(page)).toHaveCount(2);
+  await expect(chips(page).nth(0)).toContainText('borough = "Queens"');
+  await expect(chips(page).nth(1)).toContainText('passengers is null');
+  await expect(page.getByTestId('filtered-rows')).toHaveText(fmt(want), { timeout: 30_000 });
+  await expect(page.getByTestId('table-position')).toContainText(`of ${fmt(want)} matching rows`);
 });
