@@ -392,6 +392,7 @@ async function main(): Promise<void> {
   if (want('many_files')) for (const f of await (await import('./many_files')).benchManyFiles({ dir: DIR, files: opt('many-files', 500), rows: opt('many-files-rows', 1e6), reps: REPS, log })) report(f);
   if (want('load')) for (const f of await (await import('./load')).benchLoad({ dir: DIR, clients: opt('load-clients', 50), seconds: opt('load-seconds', 20), rows: opt('load-rows', 2e6), log })) report(f);
   if (want('group')) for (const f of await (await import('./group')).benchGroup({ dir: DIR, rows: opt('group-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
+  if (want('sort')) for (const f of await (await import('./sort')).benchSort({ dir: DIR, rows: opt('sort-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('remote')) for (const f of await (await import('./remote')).benchRemote({ dir: DIR, rows: opt('remote-rows', 2.2e7), reps: REPS, log })) report(f);
 
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
