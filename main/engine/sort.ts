@@ -5,7 +5,8 @@
  * (native/src/sort.cc) computes the permutation — the global row numbers in sorted order — once
  * per (dataset, sort, filter); it is kept in a small LRU and every table window reads its rows
  * through it (takeRows), so scrolling a sorted view costs what scrolling a filtered one does.
- * `sortedRows` with a limit asks the kernel for the top N only (no full sort: `cdx sort --limit`).
+ * `sortedRows` with a limit asks the kernel for the top N only (no full sort): the first window of
+ * a new sort near the top is answered that way (the first screen at once), as is `cdx sort --limit`.
  *
  * Callers waiting on the same permutation share it; its computation stops only when every waiter
  * has gone (as in selection.ts).
@@ -85,8 +86,13 @@ export interface SortedWindow {
 }
 
 /** Permutations of (dataset, sort, filter), computed once and kept (LRU; a permutation is 8 bytes a row). */
+/** a first window ending within this many rows is answered by top-N (see windowOf) */
+const TOP_N_WINDOW = 10_000;
+
 export class Sorts {
   private entries = new Map<string, Entry>();
+  /** sorts whose first window was answered by top-N */
+  private firstSeen = new Set<string>();
   readonly capacity: number;
 
   constructor(opts: { capacity?: number } = {}) {
@@ -102,6 +108,7 @@ export class Sorts {
   }
 
   forget(dsId: string): void {
+    for (const k of this.firstSeen) if (k.startsWith(`${dsId}\u0000`)) this.firstSeen.delete(k);
     for (const [k, e] of this.entries) {
       if (k.startsWith(`${dsId}\u0000`)) {
         if (!e.done) e.controller.abort();
@@ -113,6 +120,7 @@ export class Sorts {
   clear(): void {
     for (const e of this.entries.values()) if (!e.done) e.controller.abort();
     this.entries.clear();
+    this.firstSeen.clear();
   }
 
   /** The full permutation of `ds` by `keys` under `filter` (`where` its text). */
@@ -188,6 +196,15 @@ export class Sorts {
   async windowOf(ds: SortDataset, keys: readonly SortKey[], where: string | undefined, filter: CompiledFilter | undefined, offset: number, limit: number, opts: KernelOptions = {}): Promise<SortedWindow> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 0) {
       throw new CdxError('E_OUT_OF_RANGE', `bad row window: offset ${offset}, limit ${limit}`);
+    }
+    // the first window of a sort not computed yet, near the top: top-N only (one pass, no full
+    // sort), so the first screen comes at once; the next window of that sort computes the permutation
+    const key = Sorts.key(ds.id, sortText(keys), filter ? where ?? '' : '');
+    if (offset + limit <= TOP_N_WINDOW && !this.entries.has(key) && !this.firstSeen.has(key)) {
+      this.firstSeen.add(key);
+      if (this.firstSeen.size > 64) this.firstSeen.delete(this.firstSeen.values().next().value as string);
+      const top = await sortedRows(ds, keys, filter, { ...opts, limit: offset + limit });
+      return { total: top.total, rowIds: top.rowIds.slice(Math.min(offset, top.rowIds.length)) };
     }
     const p = await this.permutation(ds, keys, where, filter, opts);
     const start = Math.min(offset, p.total);

@@ -22,16 +22,16 @@
 // limit well below the rows each thread selects its own best `limit` (nth_element) and only those
 // candidates are sorted: no full sort.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <sys/mman.h>
 
-#if defined(_OPENMP) && defined(__GLIBCXX__)
-#include <parallel/algorithm>
-#define CDX_PARALLEL_SORT 1
-#endif
 
 #include "plan.h"
 
@@ -43,6 +43,40 @@ enum class SKind : uint8_t { INT, UINT, FLOAT, STR, DICT };
 struct Pair {
   uint64_t key;
   uint64_t pos;
+};
+
+// An uninitialised array in anonymous memory with huge pages asked for: the sort's arrays hold
+// 8-24 bytes a row, and touching hundreds of MiB in 4 KiB page faults (and zeroing them, as a
+// std::vector would) costs more than the sort itself in a VM.
+template <class T>
+struct Buf {
+  T* p = nullptr;
+  size_t n = 0;
+  Buf() = default;
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
+  ~Buf() { Free(); }
+  void Free() {
+    if (p) munmap(p, std::max<size_t>(n, 1) * sizeof(T));
+    p = nullptr;
+    n = 0;
+  }
+  void Alloc(size_t count) {
+    Free();
+    const size_t bytes = std::max<size_t>(count, 1) * sizeof(T);
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    if (bytes >= (4u << 20)) madvise(m, bytes, MADV_HUGEPAGE);
+#endif
+    p = static_cast<T*>(m);
+    n = count;
+  }
+  T& operator[](size_t i) { return p[i]; }
+  const T& operator[](size_t i) const { return p[i]; }
+  T* data() { return p; }
+  const T* data() const { return p; }
+  size_t size() const { return n; }
 };
 
 inline uint64_t EncF(double d, bool desc) {
@@ -82,12 +116,13 @@ class SortWorker : public PromiseWorker {
   std::vector<SKind> kinds;
   std::vector<std::vector<uint64_t>> dictRank;  // DICT: index -> rank of its text
   std::vector<StringColumnReader> readers;       // STR keys by global row
-  std::vector<uint64_t> rowOf;                   // position -> global row
-  std::vector<std::vector<uint64_t>> sec;        // keys 1..: encoded, by position
-  std::vector<std::vector<uint8_t>> secNull;     // keys 1..: null flag, by position
+  Buf<uint64_t> rowOf;                           // position -> global row
+  std::vector<Buf<uint64_t>> sec;                // keys 1..: encoded, by position
+  std::vector<Buf<uint8_t>> secNull;             // keys 1..: null flag, by position
   std::atomic<bool> corrupt{false};
   uint64_t total = 0;
-  std::vector<double> out;
+  Buf<double> out;
+  uint64_t outN = 0;
 
   std::string_view Str(size_t k, uint64_t row) const {
     const uint8_t* p; uint64_t len;
@@ -128,17 +163,60 @@ class SortWorker : public PromiseWorker {
   template <class Cmp>
   void SortRange(Pair* b, Pair* e, uint64_t k, Cmp cmp) {
     const uint64_t n = static_cast<uint64_t>(e - b);
+    const int T = MaxThreads();
     if (k >= n) {
-#ifdef CDX_PARALLEL_SORT
-      if (n > 100000) __gnu_parallel::sort(b, e, cmp, __gnu_parallel::multiway_mergesort_tag());
-      else std::sort(b, e, cmp);
-#else
-      std::sort(b, e, cmp);
-#endif
+      if (n < 200000 || T <= 1) { std::sort(b, e, cmp); return; }
+      // sample sort: splitters from a sorted sample cut the pairs into buckets (each thread counts
+      // its share's buckets, then scatters it to the buckets' places), the buckets sorted in parallel
+      const int B = std::min<int>(4096, T * 32);
+      std::vector<Pair> sample;
+      const uint64_t per = 32;
+      sample.reserve(static_cast<size_t>(B) * per);
+      uint64_t x = 0x9e3779b97f4a7c15ULL;
+      for (uint64_t i = 0; i < static_cast<uint64_t>(B) * per; i++) {
+        x = Mix64(x + i);
+        sample.push_back(b[x % n]);
+      }
+      std::sort(sample.begin(), sample.end(), cmp);
+      std::vector<Pair> split(B - 1);
+      for (int i = 1; i < B; i++) split[i - 1] = sample[static_cast<size_t>(i) * per];
+      Buf<uint16_t> bucket;
+      bucket.Alloc(n);
+      std::vector<uint64_t> cnt(static_cast<size_t>(T) * B, 0);
+#pragma omp parallel for schedule(static, 1)
+      for (int t = 0; t < T; t++) {
+        const uint64_t s0 = n * t / T, s1 = n * (t + 1) / T;
+        uint64_t* c = cnt.data() + static_cast<size_t>(t) * B;
+        for (uint64_t i = s0; i < s1; i++) {
+          const uint16_t bk = static_cast<uint16_t>(std::upper_bound(split.begin(), split.end(), b[i], cmp) - split.begin());
+          bucket[i] = bk;
+          c[bk]++;
+        }
+      }
+      std::vector<uint64_t> start(B + 1, 0), at(static_cast<size_t>(T) * B);
+      uint64_t acc = 0;
+      for (int bk = 0; bk < B; bk++) {
+        start[bk] = acc;
+        for (int t = 0; t < T; t++) { at[static_cast<size_t>(t) * B + bk] = acc; acc += cnt[static_cast<size_t>(t) * B + bk]; }
+      }
+      start[B] = acc;
+      Buf<Pair> tmp;
+      tmp.Alloc(n);
+#pragma omp parallel for schedule(static, 1)
+      for (int t = 0; t < T; t++) {
+        const uint64_t s0 = n * t / T, s1 = n * (t + 1) / T;
+        uint64_t* a = at.data() + static_cast<size_t>(t) * B;
+        for (uint64_t i = s0; i < s1; i++) tmp[a[bucket[i]]++] = b[i];
+      }
+      bucket.Free();
+#pragma omp parallel for schedule(dynamic, 1)
+      for (int bk = 0; bk < B; bk++) {
+        std::sort(tmp.data() + start[bk], tmp.data() + start[bk + 1], cmp);
+        std::memcpy(b + start[bk], tmp.data() + start[bk], (start[bk + 1] - start[bk]) * sizeof(Pair));
+      }
       return;
     }
     // top-k: each thread's best k of its share, then the best k of those candidates
-    const int T = MaxThreads();
     if (k == 0) return;
     if (n < 65536 || T <= 1 || k * 4 > n / static_cast<uint64_t>(T)) {
       std::nth_element(b, b + k, e, cmp);
@@ -169,6 +247,14 @@ class SortWorker : public PromiseWorker {
 
  protected:
   void Run() override {
+    const bool trace = std::getenv("CDX_SORT_TRACE") != nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what) {
+      if (!trace) return;
+      auto t1 = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "sortRows %s: %.1f ms\n", what, std::chrono::duration<double, std::milli>(t1 - t0).count());
+      t0 = t1;
+    };
     status_ = plan.Prepare(1 << 16);
     if (!status_.ok()) return;
     job_->total.store(plan.rows * 2);
@@ -240,16 +326,19 @@ class SortWorker : public PromiseWorker {
       cntB[si] = b;
     });
     if (!status_.ok()) return;
+    lap("count");
     std::vector<uint64_t> offA(S + 1, 0), offB(S + 1, 0);
     for (size_t s = 0; s < S; s++) { offA[s + 1] = offA[s] + cntA[s]; offB[s + 1] = offB[s] + cntB[s]; }
     const uint64_t NA = offA[S], NB = offB[S];
     total = NA + NB;
-    rowOf.resize(total);
-    std::vector<Pair> pairs(NA);
+    rowOf.Alloc(total);
+    Buf<Pair> pairs;
+    pairs.Alloc(NA);
     std::vector<uint64_t> tail(NB);  // positions (NA + j) of rows with a null first key
-    sec.assign(nKeys, {});
-    secNull.assign(nKeys, {});
-    for (size_t k = 1; k < nKeys; k++) { sec[k].resize(total); secNull[k].resize(total); }
+    sec = std::vector<Buf<uint64_t>>(nKeys);
+    secNull = std::vector<Buf<uint8_t>>(nKeys);
+    for (size_t k = 1; k < nKeys; k++) { sec[k].Alloc(total); secNull[k].Alloc(total); }
+    lap("allocate");
     // pass 2: encoded keys at their positions
     status_ = ParallelScan(plan.segs, job_.get(), plan.What(), [&](const Segment& seg, uint64_t r0, uint64_t r1, int) {
       const size_t si = static_cast<size_t>(&seg - seg0);
@@ -324,6 +413,7 @@ class SortWorker : public PromiseWorker {
       }
     });
     if (!status_.ok()) return;
+    lap("encode");
     if (corrupt.load()) {
       status_ = Status::Error("E_CORRUPT", plan.What() + " has corrupt string offsets or dictionary indices in a sort column");
       return;
@@ -339,9 +429,12 @@ class SortWorker : public PromiseWorker {
         return LessFrom(0, a.pos, b.pos);
       });
     }
-    out.resize(want);
+    lap("sort");
+    out.Alloc(want);
+    outN = want;
     const uint64_t fromA = std::min<uint64_t>(want, NA);
-    for (uint64_t i = 0; i < fromA; i++) out[i] = static_cast<double>(rowOf[pairs[i].pos]);
+#pragma omp parallel for schedule(static) if (fromA > 100000)
+    for (int64_t i = 0; i < static_cast<int64_t>(fromA); i++) out[i] = static_cast<double>(rowOf[pairs[i].pos]);
     if (want > NA) {
       // null first keys: already in row order; sorted by the later keys when there are any
       const uint64_t k = want - NA;
@@ -352,13 +445,15 @@ class SortWorker : public PromiseWorker {
       }
       for (uint64_t i = 0; i < k; i++) out[NA + i] = static_cast<double>(rowOf[tail[i]]);
     }
+    lap("output");
     job_->done.store(job_->total.load());
   }
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    auto a = Napi::Float64Array::New(env, out.size());
-    if (!out.empty()) std::memcpy(a.Data(), out.data(), out.size() * 8);
+    auto a = Napi::Float64Array::New(env, outN);
+    if (outN) std::memcpy(a.Data(), out.data(), outN * 8);
+    out.Free();
     o.Set("rowIds", a);
     o.Set("total", Napi::Number::New(env, static_cast<double>(total)));
     return o;

@@ -57,6 +57,11 @@ export interface GroupRows {
   keys: number;
   /** one array of cell values per group, in `fields` order */
   rows: unknown[][];
+  /**
+   * per key: the exact values of a timestamp key finer than ms (us, ns), as integers of its unit
+   * (Arrow JS gives them as float ms, which cannot say every microsecond); null for other keys
+   */
+  exact: ((bigint | null)[] | null)[];
   /** what it was asked with */
   where: string;
   limit: number;
@@ -143,7 +148,8 @@ export class GroupState {
     const cols = r.schema.map((f) => t.getChild(f.name));
     const rows: unknown[][] = [];
     for (let i = 0; i < t.numRows; i++) rows.push(cols.map((c) => c?.get(i) ?? null));
-    this.result = { groups: r.groups, fields: r.schema, keys: by.length, rows, where, limit };
+    const exact = r.schema.slice(0, by.length).map((f) => (f.type === 'timestamp' && (f.unit === 'us' || f.unit === 'ns') ? exactInts(t.getChild(f.name)) : null));
+    this.result = { groups: r.groups, fields: r.schema, keys: by.length, rows, exact, where, limit };
     if (this.chartMeasure && !r.schema.slice(by.length).some((f) => f.name === this.chartMeasure)) this.chartMeasure = null;
   }
 
@@ -204,6 +210,8 @@ export class GroupState {
     return res.fields.slice(0, res.keys).map((f, k) => {
       const v = row[k];
       if (v === null || v === undefined) return { kind: 'isnull', col: col(f.name) };
+      const x = res.exact[k]?.[i];
+      if (x !== undefined && x !== null) return { kind: 'cmp', op: '=', left: col(f.name), right: { kind: 'lit', date: isoOf(x, f.unit === 'ns' ? 9 : 6) } };
       let value: Parameters<typeof lit>[0];
       if (typeof v === 'number' && (f.type === 'date' || f.type.startsWith('timestamp'))) value = new Date(v);
       else if (v instanceof Date || typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') value = v;
@@ -235,6 +243,29 @@ export class GroupState {
   private dropStaleSort(): void {
     if (this.sort && !this.resultNames().includes(this.sort.name)) this.sort = null;
   }
+}
+
+/** a column's values as the integers stored (a timestamp in its unit), nulls as null */
+function exactInts(v: { data: readonly { values: unknown; offset: number; length: number; getValid(i: number): boolean }[] } | null): (bigint | null)[] | null {
+  if (!v) return null;
+  const out: (bigint | null)[] = [];
+  for (const d of v.data) {
+    if (!(d.values instanceof BigInt64Array)) return null;
+    for (let i = 0; i < d.length; i++) out.push(d.getValid(i) ? d.values[d.offset + i]! : null);
+  }
+  return out;
+}
+
+/** integer time `x` with `digits` fraction digits (6: us, 9: ns) as ISO text in UTC, every digit kept */
+export function isoOf(x: bigint, digits: number): string {
+  const per = 10n ** BigInt(digits);
+  let s = x / per, f = x % per;
+  if (f < 0n) {
+    f += per;
+    s -= 1n;
+  }
+  const base = new Date(Number(s) * 1000).toISOString().slice(0, 19);
+  return `${base}.${f.toString().padStart(digits, '0')}Z`;
 }
 
 const states = new WeakMap<DatasetView, GroupState>();

@@ -36,7 +36,8 @@ beforeAll(async () => {
       DATE '2025-03-01' + (i % 5)::INTEGER AS day,
       (i % 3)::INTEGER AS k,
       CASE WHEN i % 7 = 0 THEN NULL ELSE ((i * 7919) % 1009) / 8.0 END AS fare,
-      'w' || (i % 13) AS word
+      'w' || (i % 13) AS word,
+      TIMESTAMP '2025-03-01 10:00:00.123456' + to_microseconds((i % 3)::BIGINT * 1001) AS at
     FROM range(20000) t(i)) TO ${lit(file)} (FORMAT parquet)`);
   const ov = await client.api.open({ location: file });
   id = ov.entry.id;
@@ -75,8 +76,8 @@ describe('the Group view state', () => {
     const { g } = await opened();
     const names = (fn: Parameters<typeof columnsFor>[0]) => columnsFor(fn, g.fields).map((f) => f.name);
     expect(names('mean')).toEqual(['id', 'k', 'fare']);
-    expect(names('max')).toEqual(['id', 'day', 'k', 'fare']);
-    expect(names('distinct')).toEqual(['id', 'borough', 'day', 'k', 'fare', 'word']);
+    expect(names('max')).toEqual(['id', 'day', 'k', 'fare', 'at']);
+    expect(names('distinct')).toEqual(['id', 'borough', 'day', 'k', 'fare', 'word', 'at']);
     expect(aggText([{ fn: 'count', column: null }, { fn: 'p99', column: 'odd name' }])).toBe('count(), p99("odd name")');
   });
 
@@ -154,6 +155,21 @@ describe('the Group view state', () => {
       expect(s.filteredRows).toBe(num(rows[i]![2]));
     }
     void view;
+  });
+
+  it('drill-down on a timestamp key with microseconds selects exactly the group', async () => {
+    const { g } = await opened();
+    g.setKey(0, 'at');
+    await g.refresh();
+    const rows = g.result!.rows;
+    expect(rows).toHaveLength(3);
+    // every microsecond kept (Arrow JS's float ms would round it)
+    expect(formatExpr(g.drillFilters(0)[0]!)).toBe("at = timestamp '2025-03-01T10:00:00.123456Z'");
+    expect(formatExpr(g.drillFilters(1)[0]!)).toBe("at = timestamp '2025-03-01T10:00:00.124457Z'");
+    for (let i = 0; i < rows.length; i++) {
+      const s = await client.api.summary({ dataset: id, where: g.drillFilters(i).map(formatExpr).join(' and '), columns: ['id'] });
+      expect(s.filteredRows, formatExpr(g.drillFilters(i)[0]!)).toBe(num(rows[i]![1]));
+    }
   });
 
   it('keeps engine errors as values: text summed, an unknown column', async () => {

@@ -302,8 +302,13 @@ describe('files over http from servers of our own', () => {
       expect(differences(remote.summary, local.summary)).toEqual([]);
       const gets = srv.log().filter((l) => l.path === '/data.csv' && l.bytes > 0);
       expect(gets.length).toBe(3);
-      expect(gets[1]!.range).toBe(`bytes=${Math.floor(size / 3)}-`);
-      expect(gets.reduce((n, l) => n + l.bytes, 0)).toBe(size); // resumed, not read again
+      // resumed where the copy stopped: at most where the server cut (bytes it wrote just before
+      // destroying the socket may never arrive), and the third read after the second's start
+      const from = (l: { range?: string | null }) => Number(/^bytes=(\d+)-$/.exec(l.range ?? '')?.[1] ?? NaN);
+      expect(from(gets[1]!)).toBeGreaterThan(0);
+      expect(from(gets[1]!)).toBeLessThanOrEqual(Math.floor(size / 3));
+      expect(from(gets[2]!)).toBeGreaterThan(from(gets[1]!));
+      expect(gets.reduce((n, l) => n + l.bytes, 0)).toBeLessThan(size * 1.2); // resumed, not read again from the start
       expect(leftovers(cache)).toEqual([]);
     } finally {
       await srv.stop();
