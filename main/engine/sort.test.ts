@@ -151,3 +151,26 @@ describe('top-N (no full sort)', () => {
     });
   }
 });
+
+describe('a sort of more rows than one thread sorts alone (sample sort: splitters, buckets)', () => {
+  const big = path.join(dir, 'big.parquet');
+  const M = 300_000;
+  const store = new Datasets(path.join(home2, 'big'), null);
+  beforeAll(async () => {
+    await duckQuery(`COPY (SELECT i AS id,
+        CASE WHEN i % 23 = 0 THEN 'nan'::DOUBLE WHEN i % 37 = 0 THEN NULL ELSE ((i * 7919) % 100003) / 7.0 END AS f,
+        CASE WHEN i % 17 = 0 THEN NULL ELSE ['Zürich', '東京', 'a', 'A', '', 'abcdefghij', 'abcdefghi'][i % 7 + 1] END AS city,
+        (i % 5)::BIGINT * 3000000000000000 + 9007199254740993 AS big
+      FROM range(${M}) t(i)) TO ${lit(big)} (FORMAT parquet, ROW_GROUP_SIZE 100000)`);
+  }, 60_000);
+  afterAll(() => store.close());
+  for (const [sort, where] of [[['f'], undefined], [['-f'], 'id > 1000'], [['city', '-f'], undefined], [['-big', 'city'], undefined]] as [string[], string | undefined][]) {
+    it(`${sort.join(',')}${where ? ` where ${where}` : ''}`, async () => {
+      const ds = await store.open(big);
+      const got = await sortedRows(ds, parseSort(sort), compileFor(ds, whereExpr(where)));
+      const want = await theirs(big, sort, where);
+      expect(got.total).toBe(want.length);
+      expect(Array.from(got.rowIds)).toEqual(want);
+    }, 60_000);
+  }
+});

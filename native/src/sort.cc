@@ -17,8 +17,8 @@
 // keeping the filter's verdicts), the next writes (first key, position) pairs at their final
 // places — positions follow row order, so comparing positions breaks ties by row number — and the
 // encoded later keys beside them. Rows with a null first key are kept apart (they go last). The
-// pairs are then sorted in parallel (libstdc++'s parallel multiway merge sort with OpenMP, else
-// std::sort); text keys compare their first 8 bytes in the pair and the rest only on a tie. With a
+// pairs are then sorted in parallel (a sample sort: splitters from a sorted sample cut the pairs
+// into buckets, which threads then sort on their own); text keys compare their first 8 bytes in the pair and the rest only on a tie. With a
 // limit well below the rows each thread selects its own best `limit` (nth_element) and only those
 // candidates are sorted: no full sort.
 #include <algorithm>
@@ -247,6 +247,7 @@ class SortWorker : public PromiseWorker {
 
  protected:
   void Run() override {
+    // CDX_SORT_TRACE=1: each phase's time on stderr (where a sort's time goes: page faults in a VM)
     const bool trace = std::getenv("CDX_SORT_TRACE") != nullptr;
     auto t0 = std::chrono::steady_clock::now();
     auto lap = [&](const char* what) {
