@@ -4,7 +4,8 @@
  * with nulls, a date key, an int key, floats with nulls), with DuckDB as the oracle: the values the
  * view holds, the order after a header click (descending, nulls last), the limit and the number
  * of groups, the dataset's filter applied, drill-down filters that select exactly a group's rows,
- * and engine errors kept as values.
+ * and engine errors kept as values. On a PostgreSQL table (pushed down as one GROUP BY) the view
+ * holds what it holds over the same rows in a local file, and its drill-down filters count there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { RpcClient, createMemoryPortPair, serveRpc } from '../../shared/rpc';
 import { parseExpr } from '../../shared/expr/parse';
 import { formatExpr } from '../../shared/expr/format';
 import { createEngineHandlers } from '../../main/engine/service';
+import { postgresAvailable, startPostgres, type PostgresServer } from '../../main/engine/sql/testing/postgres';
 import { duckdb, duckQuery } from '../../main/engine/sources/testing/oracle';
 import { DatasetView } from './dataset.svelte';
 import type { EngineConnection } from './engine.svelte';
@@ -186,5 +188,58 @@ describe('the Group view state', () => {
     await g.refresh();
     expect(g.error).toBeNull();
     expect(g.result!.groups).toBe(5);
+  });
+});
+
+describe.skipIf(!postgresAvailable())('the Group view state on a PostgreSQL table', () => {
+  let pg: PostgresServer;
+  let remote = '';
+  beforeAll(async () => {
+    pg = await startPostgres();
+    await pg.psql(`CREATE TABLE public.g AS SELECT i AS id,
+        CASE WHEN i % 11 = 0 THEN NULL ELSE (ARRAY['Queens', 'Brooklyn', 'Zürich', 'a b'])[i % 4 + 1] END AS borough,
+        (i % 3)::INTEGER AS k,
+        CASE WHEN i % 7 = 0 THEN NULL ELSE ((i * 7919) % 1009) / 8.0 END::DOUBLE PRECISION AS fare
+      FROM generate_series(0, 19999) i;
+      GRANT SELECT ON public.g TO cdx; ANALYZE public.g`);
+    await client.api.setSecret({ url: pg.url, password: pg.password });
+    remote = (await client.api.open({ location: `${pg.url}::public.g` })).entry.id;
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  async function grouped(dataset: string, sort: string | null) {
+    const view = new DatasetView(engine, dataset);
+    await view.load();
+    const g = new GroupState(view);
+    g.setKey(0, 'borough');
+    g.setKey(1, 'k');
+    g.measures = [{ fn: 'count', column: null }, { fn: 'mean', column: 'fare' }, { fn: 'p90', column: 'fare' }, { fn: 'max', column: 'fare' }];
+    if (sort) g.toggleSort(sort);
+    g.limit = 10;
+    await g.refresh();
+    expect(g.error).toBeNull();
+    return g;
+  }
+
+  it('pushed down: the same groups, values and order as over the local file; a drill-down selects the group there', async () => {
+    for (const sort of [null, 'count', 'mean_fare']) {
+      const there = await grouped(remote, sort);
+      const here = await grouped(id, sort);
+      expect(there.result!.groups).toBe(here.result!.groups);
+      expect(there.result!.rows.map((r) => r.slice(0, 2))).toEqual(here.result!.rows.map((r) => r.slice(0, 2)));
+      there.result!.rows.forEach((r, i) => [2, 3, 4, 5].forEach((j) => close(r[j], here.result!.rows[i]![j], `${sort} ${String(r[0])}/${String(r[1])} #${j}`)));
+    }
+    const there = await grouped(remote, 'count');
+    there.limit = 100;
+    await there.refresh();
+    expect(there.result!.rows).toHaveLength(15);
+    const nullRow = there.result!.rows.findIndex((r) => r[0] === null);
+    for (const i of [0, nullRow]) {
+      const where = there.drillFilters(i).map(formatExpr).join(' and ');
+      const s = await client.api.summary({ dataset: remote, where, columns: ['id'] });
+      expect(s.filteredRows, where).toBe(num(there.result!.rows[i]![2]));
+    }
   });
 });
