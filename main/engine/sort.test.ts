@@ -140,6 +140,8 @@ describe('top-N (no full sort)', () => {
   for (const [sort, limit, where] of [
     [['f'], 10, undefined], [['-f'], 1000, undefined], [['-big', 'city'], 37, undefined],
     [['city', '-f'], 5000, 'n > 0'], [['day'], 200_000, undefined], [['-f'], 0, undefined], [['flag', 'f'], 15_000, 'n < 0'],
+    // one non-text key, limit well below the rows: the one-pass top-N (nulls reached when few others pass)
+    [['-day'], 100, undefined], [['flag'], 15_000, undefined], [['-big'], 3, 'n > 10'], [['f'], 1400, 'n > 490'], [['-f'], 1400, 'n > 490'],
   ] as [string[], number, string | undefined][]) {
     it(`${sort.join(',')} limit ${limit}${where ? ` where ${where}` : ''}`, async () => {
       const ds = await store.open(parquet);
@@ -149,6 +151,18 @@ describe('top-N (no full sort)', () => {
       expect(got.total).toBe(all.length);
       expect(Array.from(got.rowIds)).toEqual(all.slice(0, limit));
     });
+  }
+});
+
+describe('top-N of dictionary text (ingested CSV)', () => {
+  const store = new Datasets(path.join(home2, 'csv'), null);
+  afterAll(() => store.close());
+  for (const sort of [['city'], ['-city'], ['-word']]) {
+    it(`${sort.join(',')} limit 500`, async () => {
+      const ds = await store.open(csv);
+      const got = await sortedRows(ds, parseSort(sort), undefined, { limit: 500 });
+      expect(Array.from(got.rowIds)).toEqual((await theirs(csv, sort)).slice(0, 500));
+    }, 60_000);
   }
 });
 

@@ -296,6 +296,11 @@ class SortWorker : public PromiseWorker {
         kinds[k] = SKind::INT;
       }
     }
+    if (nKeys == 1 && kinds[0] != SKind::STR && limit <= 1'000'000 && limit * 8 < plan.rows) {
+      TopN();
+      lap("top-N");
+      return;
+    }
     const size_t S = plan.segs.size();
     const bool needFilter = !plan.filter.empty();
     const int T = MaxThreads();
@@ -447,6 +452,104 @@ class SortWorker : public PromiseWorker {
       for (uint64_t i = 0; i < k; i++) out[NA + i] = static_cast<double>(rowOf[tail[i]]);
     }
     lap("output");
+    job_->done.store(job_->total.load());
+  }
+
+  // Top-N of one non-text key in one pass: each thread keeps the pairs at or below its threshold
+  // (the k-th smallest key it has kept so far), cutting its buffer back to k whenever it reaches
+  // 2k + 4096; rows with a null key are kept (their first k by row) for a view with fewer than k
+  // others. Nothing the size of the table is written.
+  void TopN() {
+    const uint64_t k = limit;
+    const int T = MaxThreads();
+    const bool needFilter = !plan.filter.empty();
+    const bool d = desc[0];
+    const SKind kind = kinds[0];
+    auto cmp = [](const Pair& a, const Pair& b) { return a.key < b.key || (a.key == b.key && a.pos < b.pos); };
+    struct Local {
+      std::vector<Pair> buf;
+      std::vector<uint64_t> nulls;
+      uint64_t thr = ~0ULL, passed = 0;
+      FilterScratch scratch;
+    };
+    std::vector<Local> loc(T);
+    for (Local& L : loc) {
+      L.buf.reserve(2 * k + 4096 + kBatch);
+      if (needFilter) L.scratch.Init(plan.filter.depth);
+    }
+    const uint64_t cap = 2 * k + 4096;
+    status_ = ParallelScan(plan.segs, job_.get(), plan.What(), [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
+      Local& L = loc[t];
+      View views[64];
+      plan.Bind(seg, views);
+      uint8_t m[kBatch], va[kBatch];
+      double dv[kBatch];
+      int64_t iv[kBatch];
+      for (uint64_t r = r0; r < r1; r += kBatch) {
+        const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+        if (needFilter) plan.filter.Eval(plan.FilterViews(views), r, n, m, L.scratch);
+        else std::memset(m, 1, n);
+        const View& Vw = views[0];
+        const uint64_t local = r - Vw.rowStart;
+        if (!ValidityBytes(Vw, local, n, va)) std::memset(va, 1, n);
+        if (kind == SKind::FLOAT) DecodeF64(Vw, local, n, dv);
+        else DecodeI64(Vw, local, n, iv);
+        for (uint32_t i = 0; i < n; i++) {
+          if (!m[i]) continue;
+          L.passed++;
+          if (!va[i]) {
+            // (threads take segments in any order: the first k by row, not the first k seen)
+            if (k == 0) continue;
+            L.nulls.push_back(r + i);
+            if (L.nulls.size() >= cap) {
+              std::nth_element(L.nulls.begin(), L.nulls.begin() + (k - 1), L.nulls.end());
+              L.nulls.resize(k);
+            }
+            continue;
+          }
+          uint64_t e;
+          switch (kind) {
+            case SKind::FLOAT: e = EncF(dv[i], d); break;
+            case SKind::INT: e = EncI(iv[i], d); break;
+            case SKind::UINT: e = EncU(static_cast<uint64_t>(iv[i]), d); break;
+            default: {
+              const auto& rank = dictRank[0];
+              if (iv[i] < 0 || static_cast<uint64_t>(iv[i]) >= rank.size()) { corrupt.store(true); continue; }
+              e = EncU(rank[iv[i]], d);
+            }
+          }
+          if (e > L.thr || k == 0) continue;
+          L.buf.push_back(Pair{e, r + i});
+          if (L.buf.size() >= cap) {
+            std::nth_element(L.buf.begin(), L.buf.begin() + (k - 1), L.buf.end(), cmp);
+            L.buf.resize(k);
+            L.thr = std::max_element(L.buf.begin(), L.buf.end(), cmp)->key;
+          }
+        }
+      }
+    });
+    if (!status_.ok()) return;
+    if (corrupt.load()) {
+      status_ = Status::Error("E_CORRUPT", plan.What() + " has corrupt dictionary indices in a sort column");
+      return;
+    }
+    std::vector<Pair> all;
+    std::vector<uint64_t> nulls;
+    total = 0;
+    for (Local& L : loc) {
+      total += L.passed;
+      all.insert(all.end(), L.buf.begin(), L.buf.end());
+      nulls.insert(nulls.end(), L.nulls.begin(), L.nulls.end());
+    }
+    const uint64_t want = std::min<uint64_t>(k, total);
+    const uint64_t fromA = std::min<uint64_t>(want, all.size());
+    if (fromA < all.size()) std::nth_element(all.begin(), all.begin() + fromA, all.end(), cmp);
+    std::sort(all.begin(), all.begin() + fromA, cmp);
+    std::sort(nulls.begin(), nulls.end());
+    out.Alloc(want);
+    outN = want;
+    for (uint64_t i = 0; i < fromA; i++) out[i] = static_cast<double>(all[i].pos);
+    for (uint64_t i = fromA; i < want; i++) out[i] = static_cast<double>(nulls[i - fromA]);
     job_->done.store(job_->total.load());
   }
 
