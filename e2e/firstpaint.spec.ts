@@ -69,6 +69,9 @@ async function waitForImage(page: Page, ok: (px: Awaited<ReturnType<typeof layer
 }
 
 test('a large dataset is drawn from a sample first, then the exact counts replace it', async ({ page }) => {
+  // several exact passes over a large file and screenshots: on a loaded 2-core machine this takes
+  // over a minute (the default limit); the waits inside keep their own limits
+  test.setTimeout(150_000);
   // the app's WebSocket to the engine, through the test: exact density answers are held until released
   const held: (() => void)[] = [];
   let release = false;
