@@ -178,7 +178,7 @@ describe('a sort of more rows than one thread sorts alone (sample sort: splitter
       FROM range(${M}) t(i)) TO ${lit(big)} (FORMAT parquet, ROW_GROUP_SIZE 100000)`);
   }, 60_000);
   afterAll(() => store.close());
-  for (const [sort, where] of [[['f'], undefined], [['-f'], 'id > 1000'], [['city', '-f'], undefined], [['-big', 'city'], undefined]] as [string[], string | undefined][]) {
+  for (const [sort, where] of [[['f'], undefined], [['-f'], 'id > 1000'], [['city', '-f'], undefined], [['-big', 'city'], undefined], [['big'], 'big > 9007199254740993'], [['-big'], undefined]] as [string[], string | undefined][]) {
     it(`${sort.join(',')}${where ? ` where ${where}` : ''}`, async () => {
       const ds = await store.open(big);
       const got = await sortedRows(ds, parseSort(sort), compileFor(ds, whereExpr(where)));

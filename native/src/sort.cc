@@ -18,7 +18,8 @@
 // places — positions follow row order, so comparing positions breaks ties by row number — and the
 // encoded later keys beside them. Rows with a null first key are kept apart (they go last). The
 // pairs are then sorted in parallel (a sample sort: splitters from a sorted sample cut the pairs
-// into buckets, which threads then sort on their own); text keys compare their first 8 bytes in the pair and the rest only on a tie. With a
+// into buckets, which threads then sort on their own — by an LSD radix sort over the bytes that
+// differ, for one non-text key); text keys compare their first 8 bytes in the pair and the rest only on a tie. With a
 // limit well below the rows each thread selects its own best `limit` (nth_element) and only those
 // candidates are sorted: no full sort.
 #include <algorithm>
@@ -160,8 +161,32 @@ class SortWorker : public PromiseWorker {
     return pa < pb;
   }
 
+  // Pairs [src, src + n) in position order sorted by key into dst (stable, so ties stay in
+  // position order): an LSD radix sort over the key's bytes that differ within the range, ping-
+  // ponging between src and dst; ends in dst.
+  static void RadixInto(Pair* src, Pair* dst, uint64_t n) {
+    if (n == 0) return;
+    uint64_t diff = 0;
+    const uint64_t k0 = src[0].key;
+    for (uint64_t i = 1; i < n; i++) diff |= src[i].key ^ k0;
+    Pair* a = src;
+    Pair* b = dst;
+    uint64_t cnt[256];
+    for (int byte = 0; byte < 8; byte++) {
+      const int sh = byte * 8;
+      if (!((diff >> sh) & 0xff)) continue;
+      std::memset(cnt, 0, sizeof cnt);
+      for (uint64_t i = 0; i < n; i++) cnt[(a[i].key >> sh) & 0xff]++;
+      uint64_t acc = 0;
+      for (int d = 0; d < 256; d++) { const uint64_t c = cnt[d]; cnt[d] = acc; acc += c; }
+      for (uint64_t i = 0; i < n; i++) b[cnt[(a[i].key >> sh) & 0xff]++] = a[i];
+      std::swap(a, b);
+    }
+    if (a != dst) std::memcpy(dst, a, n * sizeof(Pair));
+  }
+
   template <class Cmp>
-  void SortRange(Pair* b, Pair* e, uint64_t k, Cmp cmp) {
+  void SortRange(Pair* b, Pair* e, uint64_t k, Cmp cmp, bool radix = false) {
     const uint64_t n = static_cast<uint64_t>(e - b);
     const int T = MaxThreads();
     if (k >= n) {
@@ -209,10 +234,18 @@ class SortWorker : public PromiseWorker {
         for (uint64_t i = s0; i < s1; i++) tmp[a[bucket[i]]++] = b[i];
       }
       bucket.Free();
+      // (each bucket holds its pairs in position order: the scatter keeps each thread's share in
+      // order and the shares in thread order — so a stable radix sort by key alone is exact)
 #pragma omp parallel for schedule(dynamic, 1)
       for (int bk = 0; bk < B; bk++) {
-        std::sort(tmp.data() + start[bk], tmp.data() + start[bk + 1], cmp);
-        std::memcpy(b + start[bk], tmp.data() + start[bk], (start[bk + 1] - start[bk]) * sizeof(Pair));
+        Pair* t0 = tmp.data() + start[bk];
+        const uint64_t m = start[bk + 1] - start[bk];
+        if (radix && m > 256) {
+          RadixInto(t0, b + start[bk], m);
+        } else {
+          std::sort(t0, t0 + m, cmp);
+          std::memcpy(b + start[bk], t0, m * sizeof(Pair));
+        }
       }
       return;
     }
@@ -428,7 +461,7 @@ class SortWorker : public PromiseWorker {
     const uint64_t want = std::min<uint64_t>(limit, total);
     const bool simple = nKeys == 1 && kinds[0] != SKind::STR;
     if (simple) {
-      SortRange(pairs.data(), pairs.data() + NA, want, [](const Pair& a, const Pair& b) { return a.key < b.key || (a.key == b.key && a.pos < b.pos); });
+      SortRange(pairs.data(), pairs.data() + NA, want, [](const Pair& a, const Pair& b) { return a.key < b.key || (a.key == b.key && a.pos < b.pos); }, true);
     } else {
       SortRange(pairs.data(), pairs.data() + NA, want, [this](const Pair& a, const Pair& b) {
         if (a.key != b.key) return a.key < b.key;
