@@ -214,6 +214,32 @@ describe.runIf(built)('cdx', () => {
     }
   }, 60_000);
 
+  it('sort --by -x,s: the rows DuckDB orders the same way (nulls last, ties in file order), as a table, NDJSON with --where, and --out', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-sort-'));
+    try {
+      const home = path.join(dir, 'home');
+      const input = path.join(dir, 'in.csv');
+      writeCsv(input, 5_000);
+      const order = `ORDER BY x DESC NULLS LAST, s ASC NULLS LAST, id`;
+      const want = (await duckQuery(`SELECT id FROM read_csv(${sq(input)}) ${order}`)).map((r) => Number(r[0]));
+      const t = await cdx(['sort', input, '--by', '-x,s', '--limit', '5'], home);
+      expect(t.code, t.err).toBe(0);
+      const ids = t.out.split('\n').filter((l) => /^\d+\s/.test(l)).map((l) => Number(l.trim().split(/\s+/)[1]));
+      expect(ids).toEqual(want.slice(0, 5));
+      expect(t.out).toMatch(/rows 1–5 of 5,000 sorted by -x,s/);
+      const wantF = (await duckQuery(`SELECT id FROM read_csv(${sq(input)}) WHERE id > 2500 ${order}`)).map((r) => Number(r[0]));
+      const j = await cdx(['sort', input, '--by=-x,s', '--where', 'id > 2500', '--json', '--columns', 'id'], home);
+      expect(j.code, j.err).toBe(0);
+      expect(j.out.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(wantF);
+      const out = path.join(dir, 'sorted.csv');
+      const o = await cdx(['sort', input, '--by', '-x,s', '--out', out], home);
+      expect(o.code, o.err).toBe(0);
+      expect((await duckQuery(`SELECT id FROM read_csv(${sq(out)})`)).map((r) => Number(r[0]))).toEqual(want);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('Ctrl+C during convert stops it with one line naming the output and leaves nothing behind', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-cli-cancel-'));
     try {
