@@ -15,7 +15,7 @@ import type { HandlerContext } from '../../shared/rpc';
 import { duckQuery } from './sources/testing/oracle';
 import { Datasets } from './datasets';
 import { compileFor, whereExpr } from './filter';
-import { parseSort, sortedRows } from './sort';
+import { Sorts, parseSort, sortedRows } from './sort';
 
 const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-sort-'));
@@ -187,4 +187,26 @@ describe('a sort of more rows than one thread sorts alone (sample sort: splitter
       expect(Array.from(got.rowIds)).toEqual(want);
     }, 60_000);
   }
+});
+
+describe('the permutation cache', () => {
+  const store = new Datasets(path.join(home2, 'cache'), null);
+  afterAll(() => store.close());
+  it('windows read through one permutation per (sort, filter); the oldest go past the byte budget, the newest stays', async () => {
+    const ds = await store.open(parquet);
+    const sorts = new Sorts({ capacity: 4, maxBytes: N * 8 + 1 });
+    const keys = parseSort(['-f', 'city']);
+    const want = await theirs(parquet, ['-f', 'city']);
+    // the first window near the top is a top-N; the next computes and keeps the permutation
+    expect(Array.from((await sorts.windowOf(ds, keys, undefined, undefined, 0, 10)).rowIds)).toEqual(want.slice(0, 10));
+    expect(sorts.keys().length).toBe(0);
+    expect(Array.from((await sorts.windowOf(ds, keys, undefined, undefined, 10, 10)).rowIds)).toEqual(want.slice(10, 20));
+    expect(sorts.keys().length).toBe(1);
+    expect(Array.from((await sorts.windowOf(ds, keys, undefined, undefined, 0, 10)).rowIds)).toEqual(want.slice(0, 10));
+    await sorts.permutation(ds, parseSort(['big']), undefined, undefined);
+    expect(sorts.keys().length).toBe(1);
+    expect(sorts.keys()[0]).toContain('big');
+    sorts.forget(ds.id);
+    expect(sorts.keys()).toEqual([]);
+  }, 60_000);
 });

@@ -95,8 +95,12 @@ export class Sorts {
   private firstSeen = new Set<string>();
   readonly capacity: number;
 
-  constructor(opts: { capacity?: number } = {}) {
+  readonly maxBytes: number;
+
+  constructor(opts: { capacity?: number; maxBytes?: number } = {}) {
     this.capacity = Math.max(1, opts.capacity ?? 4);
+    // (a permutation is 8 bytes a row: a billion-row sort alone is 8 GB)
+    this.maxBytes = opts.maxBytes ?? 2 ** 31;
   }
 
   private static key(dsId: string, sort: string, where: string): string {
@@ -148,7 +152,11 @@ export class Sorts {
         signal: controller.signal,
         onProgress: (p) => { for (const l of listeners) l(p); },
       }).then(
-        (r) => { entry.done = r; return r; },
+        (r) => {
+          entry.done = r;
+          this.evict();
+          return r;
+        },
         (err) => {
           if (this.entries.get(key) === entry) this.entries.delete(key);
           throw err;
@@ -156,10 +164,23 @@ export class Sorts {
       );
       entry.promise.catch(() => {}); // rejections reach the waiters
       this.entries.set(key, entry);
-      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+      this.evict();
       e = entry;
     }
     return this.wait(e, opts);
+  }
+
+  /** Drops the oldest entries past `capacity`, and past `maxBytes` of finished permutations (the newest is kept). */
+  private evict(): void {
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    let bytes = 0;
+    for (const e of this.entries.values()) bytes += e.done?.rowIds.byteLength ?? 0;
+    for (const [k, e] of this.entries) {
+      if (bytes <= this.maxBytes || this.entries.size <= 1) break;
+      if (!e.done) continue;
+      bytes -= e.done.rowIds.byteLength;
+      this.entries.delete(k);
+    }
   }
 
   private wait(e: Entry, opts: KernelOptions): Promise<SortedRows> {
