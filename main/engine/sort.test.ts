@@ -16,6 +16,7 @@ import { duckQuery } from './sources/testing/oracle';
 import { Datasets } from './datasets';
 import { compileFor, whereExpr } from './filter';
 import { Sorts, parseSort, sortedRows } from './sort';
+import { rawColumn } from '../../native/index';
 
 const ctx = (): HandlerContext => ({ signal: new AbortController().signal, progress: () => {}, connection: 'test' });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-sort-'));
@@ -209,4 +210,17 @@ describe('the permutation cache', () => {
     sorts.forget(ds.id);
     expect(sorts.keys()).toEqual([]);
   }, 60_000);
+});
+
+describe('a sort too large for memory', () => {
+  it('is refused with E_TOO_LARGE naming the rows and memory before any array is touched (a sparse file of 2^36 float64)', async () => {
+    const raw = path.join(dir, 'huge.f64');
+    const { closeSync, ftruncateSync, openSync } = await import('node:fs');
+    const fd = openSync(raw, 'w');
+    ftruncateSync(fd, 2 ** 39); // 512 GiB, sparse: nothing written
+    closeSync(fd);
+    const rows = 2 ** 36;
+    const ds = { id: 'huge', location: raw, rows, columns: new Map([['v', rawColumn(raw, 'v', 'float64', 0, rows)]]) };
+    await expect(sortedRows(ds, parseSort(['v']), undefined)).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/sorting 68719476736 rows needs about \d+ MiB, more than this machine's memory allows/) });
+  }, 30_000);
 });

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <sys/mman.h>
+#include <unistd.h>
 
 
 #include "plan.h"
@@ -336,6 +337,7 @@ class SortWorker : public PromiseWorker {
     }
     const size_t S = plan.segs.size();
     const bool needFilter = !plan.filter.empty();
+    if (!needFilter && TooLarge(plan.rows)) return;  // (known before any pass)
     const int T = MaxThreads();
     std::vector<FilterScratch> scratch(T);
     if (needFilter) for (FilterScratch& s : scratch) s.Init(plan.filter.depth);
@@ -370,6 +372,7 @@ class SortWorker : public PromiseWorker {
     for (size_t s = 0; s < S; s++) { offA[s + 1] = offA[s] + cntA[s]; offB[s + 1] = offB[s] + cntB[s]; }
     const uint64_t NA = offA[S], NB = offB[S];
     total = NA + NB;
+    if (TooLarge(total)) return;
     rowOf.Alloc(total);
     Buf<Pair> pairs;
     pairs.Alloc(NA);
@@ -486,6 +489,20 @@ class SortWorker : public PromiseWorker {
     }
     lap("output");
     job_->done.store(job_->total.load());
+  }
+
+  // What the sort holds at once (pairs twice, row of each position, bucket ids, the result, the
+  // later keys): refused with a clear error past 80% of the machine's memory rather than left to
+  // the kernel's OOM killer (the arrays are reserved lazily).
+  bool TooLarge(uint64_t rows) {
+    const double need = static_cast<double>(rows) * (16 * 2 + 8 + 2 + 8 + 9 * (nKeys - 1));
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    const double have = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
+    if (!(have > 0 && need > have * 0.8)) return false;
+    status_ = Status::Error("E_TOO_LARGE", plan.What() + ": sorting " + std::to_string(rows) + " rows needs about " +
+                                               std::to_string(static_cast<uint64_t>(need / (1 << 20))) + " MiB, more than this machine's memory allows (" +
+                                               std::to_string(static_cast<uint64_t>(have / (1 << 20))) + " MiB); filter first, or ask for the first rows only");
+    return true;
   }
 
   // Top-N of one non-text key in one pass: each thread keeps the pairs at or below its threshold
