@@ -10,7 +10,7 @@
  * `distinct(x)` / `count_distinct(x)` / `approx_distinct(x)`, `median(x)`, `pNN(x)` (p99, p99.9)
  * and `quantile(x, 0.9)`; `… as NAME` names the result column, else it is `count`, `mean_x`, `p99_y`.
  */
-import { Bool, Data, DataType, DateDay, Field as ArrowField, Float64, Int64, LargeUtf8, RecordBatch, Schema as ArrowSchema, Struct, Table, Type, Utf8, makeData } from 'apache-arrow';
+import { Bool, Data, DataType, type Vector, DateDay, Field as ArrowField, Float64, Int64, LargeUtf8, RecordBatch, Schema as ArrowSchema, Struct, Table, Type, Utf8, makeData } from 'apache-arrow';
 import type { Field, Schema } from '../../shared/datashape';
 import { CdxError } from '../../shared/errors';
 import { measureField, type GroupSpec, type Measure } from './measures';
@@ -62,11 +62,11 @@ function columnData(f: Field, raw: RawGroupColumn, desc: ColumnDesc | undefined,
   const base = { length: n, nullCount: nulls, nullBitmap: bitmap };
   if (raw.bytes && raw.offsets) {
     const total = raw.offsets[n] ?? 0;
-    if (total < 2 ** 31) return makeData({ ...base, type: new Utf8(), valueOffsets: Int32Array.from(raw.offsets), data: raw.bytes });
+    if (total < 2 ** 31) return makeData({ ...base, type: new Utf8(), valueOffsets: new Int32Array(raw.offsets), data: raw.bytes });
     return makeData({ ...base, type: new LargeUtf8(), valueOffsets: BigInt64Array.from(raw.offsets, (x) => BigInt(x)), data: raw.bytes });
   }
   if (raw.float) {
-    if (f.type === 'float32') return makeData({ ...base, type, data: Float32Array.from(raw.float) } as never);
+    if (f.type === 'float32') return makeData({ ...base, type, data: new Float32Array(raw.float) } as never);
     return makeData({ ...base, type: new Float64(), data: raw.float });
   }
   const i64 = new BigInt64Array(raw.int!);
@@ -132,16 +132,15 @@ function order(table: Table, sort: { name: string; desc: boolean }[], limit: num
   // top-N of many groups: candidates by a threshold on the first sort column, then only they are sorted
   const k = limit ?? n;
   const first = cols[0]!;
-  if (k < n / 8 && !first.str && n > 4096) {
-    const key = new Float64Array(n);
+  const key = k < n / 8 && !first.str && n > 4096 ? numericKey(table.getChild(sort[0]!.name)!, first.sign) : null;
+  if (key) {
     let numbers = 0;
-    for (let i = 0; i < n; i++) {
-      const v = first.isNull[i] ? NaN : Number(first.vals[i] as number | bigint);
-      key[i] = v * first.sign;
-      if (v === v) numbers++;
-    }
+    for (let i = 0; i < n; i++) if (key[i] === key[i]) numbers++;
     if (numbers >= k) {
-      const t = kth(Float64Array.from(key.filter((v) => v === v)), k - 1);
+      // the numbers only (a plain loop: TypedArray filter/from cost seconds on millions)
+      const nums = new Float64Array(numbers);
+      for (let i = 0, o = 0; i < n; i++) if (key[i] === key[i]) nums[o++] = key[i]!;
+      const t = kth(nums, k - 1);
       const cand: number[] = [];
       for (let i = 0; i < n; i++) if (key[i]! <= t) cand.push(i); // every number at or better than the k-th (ties included)
       cand.sort(cmp);
@@ -151,6 +150,36 @@ function order(table: Table, sort: { name: string; desc: boolean }[], limit: num
   const idx = Array.from({ length: n }, (_, i) => i);
   idx.sort(cmp);
   return Uint32Array.from(limit !== undefined ? idx.slice(0, limit) : idx);
+}
+
+/**
+ * A numeric or temporal column's values as doubles times `sign` (null: NaN), read from its buffer:
+ * 64-bit integers from their two 32-bit halves (no BigInt per value; rounding keeps their order),
+ * so a threshold over millions of groups costs one pass. null for columns of other kinds.
+ */
+function numericKey(v: Vector, sign: number): Float64Array | null {
+  if (v.data.length !== 1) return null;
+  const d = v.data[0]!;
+  const id = d.type.typeId;
+  if (![Type.Int, Type.Float, Type.Date, Type.Timestamp, Type.Time, Type.Duration].includes(id)) return null;
+  const n = d.length;
+  const out = new Float64Array(n);
+  const vals = d.values as unknown as ArrayLike<number> & ArrayBufferView;
+  const big = vals instanceof BigInt64Array || vals instanceof BigUint64Array;
+  // one value per element only (a 64-bit type kept as pairs of 32-bit words is left to the full sort)
+  if (d.offset !== 0 || vals.length !== n || (!big && (id === Type.Timestamp || id === Type.Duration || (id === Type.Int && (d.type as DataType & { bitWidth: number }).bitWidth === 64)))) return null;
+  if (big) {
+    const w = new Int32Array(vals.buffer, vals.byteOffset, vals.length * 2);
+    const uns = vals instanceof BigUint64Array;
+    for (let i = 0; i < n; i++) {
+      const lo = w[2 * i]! >>> 0, hi = w[2 * i + 1]!;
+      out[i] = ((uns ? hi >>> 0 : hi) * 4294967296 + lo) * sign;
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = vals[i]! * sign;
+  }
+  if (d.nullCount) for (let i = 0; i < n; i++) if (!v.isValid(i)) out[i] = NaN;
+  return out;
 }
 
 /** Text in code point order (= UTF-8 byte order, as the native kernels and SQL's "C" collation sort), not UTF-16's. */
