@@ -13,6 +13,7 @@ import type { ColumnDesc, KernelOptions, Progress } from '../../native/index';
 import { filterBlockCounts, filteredRowIds } from '../../native/select';
 import { CdxError } from '../../shared/errors';
 import type { CompiledFilter } from './filter';
+import { joinShared, type SharedJob } from './shared-job';
 
 /** What Selections needs of an opened dataset (main/engine/datasets.ts OpenedDataset). */
 export interface SelectionDataset {
@@ -38,14 +39,10 @@ export interface BlockIndex {
   total: number;
 }
 
-interface Entry {
+interface Entry extends SharedJob<BlockIndex> {
   /** the dataset's column map when computed: a reopened (changed) dataset gets a new one */
   columns: Map<string, ColumnDesc>;
-  promise: Promise<BlockIndex>;
   index?: BlockIndex;
-  controller: AbortController;
-  waiters: number;
-  listeners: Set<(p: Progress) => void>;
 }
 
 /** Index of the block holding passing row `k` (0-based rank): prefix[b] <= k < prefix[b + 1]. */
@@ -169,33 +166,9 @@ export class Selections {
   }
 
   private wait(e: Entry, opts: KernelOptions): Promise<BlockIndex> {
-    const { signal, onProgress } = opts;
-    if (signal?.aborted) throw CdxError.cancelled('filter count');
-    e.waiters++;
-    if (onProgress) e.listeners.add(onProgress);
-    return new Promise<BlockIndex>((resolve, reject) => {
-      let settled = false;
-      const leave = () => {
-        if (settled) return false;
-        settled = true;
-        e.waiters--;
-        if (onProgress) e.listeners.delete(onProgress);
-        signal?.removeEventListener('abort', onAbort);
-        return true;
-      };
-      const onAbort = () => {
-        if (!leave()) return;
-        if (e.waiters === 0 && !e.index) {
-          e.controller.abort();
-          for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
-        }
-        reject(CdxError.cancelled('filter count'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      e.promise.then(
-        (v) => { if (leave()) resolve(v); },
-        (err) => { if (leave()) reject(err); },
-      );
+    if (opts.signal?.aborted) throw CdxError.cancelled('filter count');
+    return joinShared(e, opts, 'filter count', () => !!e.index, () => {
+      for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
     });
   }
 

@@ -15,6 +15,7 @@ import type { ColumnDesc, KernelOptions, Progress } from '../../native/index';
 import { sortRows, type SortedRows } from '../../native/sort';
 import { CdxError } from '../../shared/errors';
 import type { CompiledFilter } from './filter';
+import { joinShared, type SharedJob } from './shared-job';
 
 export interface SortKey {
   name: string;
@@ -69,13 +70,9 @@ export function sortedRows(ds: SortDataset, keys: readonly SortKey[], filter: Co
   return sortRows(descsOf(ds, keys), { desc: keys.map((k) => k.desc), filter, signal: opts.signal, onProgress: opts.onProgress, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) });
 }
 
-interface Entry {
+interface Entry extends SharedJob<SortedRows> {
   columns: Map<string, ColumnDesc>;
-  promise: Promise<SortedRows>;
   done?: SortedRows;
-  controller: AbortController;
-  waiters: number;
-  listeners: Set<(p: Progress) => void>;
 }
 
 export interface SortedWindow {
@@ -184,32 +181,8 @@ export class Sorts {
   }
 
   private wait(e: Entry, opts: KernelOptions): Promise<SortedRows> {
-    const { signal, onProgress } = opts;
-    e.waiters++;
-    if (onProgress) e.listeners.add(onProgress);
-    return new Promise<SortedRows>((resolve, reject) => {
-      let settled = false;
-      const leave = () => {
-        if (settled) return false;
-        settled = true;
-        e.waiters--;
-        if (onProgress) e.listeners.delete(onProgress);
-        signal?.removeEventListener('abort', onAbort);
-        return true;
-      };
-      const onAbort = () => {
-        if (!leave()) return;
-        if (e.waiters === 0 && !e.done) {
-          e.controller.abort();
-          for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
-        }
-        reject(CdxError.cancelled('sort'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      e.promise.then(
-        (v) => { if (leave()) resolve(v); },
-        (err) => { if (leave()) reject(err); },
-      );
+    return joinShared(e, opts, 'sort', () => !!e.done, () => {
+      for (const [k, v] of this.entries) if (v === e) this.entries.delete(k);
     });
   }
 
