@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   E_NO_DATASET: 'no such dataset in the catalog',
   E_CATALOG: 'the catalog could not be read or written',
   E_CATALOG_NEWER: 'the catalog was written by a newer CDX',
+  E_BAD_WORKSPACE: 'a workspace (.cdx) file that cannot be used (its step and the problem are named)',
+  E_WORKSPACE_NEWER: 'the workspace was written by a newer CDX',
   // columns, values, expressions, arguments
   E_UNKNOWN_COLUMN: 'no such column',
   E_BAD_COLUMNS: 'a column list that cannot be used (duplicates, clashing names)',
