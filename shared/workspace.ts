@@ -267,9 +267,7 @@ export function resolveLocations(ws: Workspace, workspaceFile: string): Workspac
 
 /** the workspace as its file holds it: JSON, two-space indented, the keys in a fixed order */
 export function serializeWorkspace(ws: Workspace): string {
-  const out: Workspace = { cdx: 'workspace', version: ws.version ?? WORKSPACE_VERSION };
-  if (ws.saved) out.saved = ws.saved;
-  out.steps = ws.steps.map(orderedStep);
+  const out: Workspace = { cdx: 'workspace', version: ws.version ?? WORKSPACE_VERSION, ...(ws.saved ? { saved: ws.saved } : {}), steps: ws.steps.map(orderedStep) };
   if (ws.views && (ws.views.dataset || ws.views.tab)) out.views = { ...(ws.views.dataset ? { dataset: ws.views.dataset } : {}), ...(ws.views.tab ? { tab: ws.views.tab } : {}) };
   return JSON.stringify(out, null, 2) + '\n';
 }
