@@ -20,8 +20,46 @@ export type Literal =
 
 export interface ColumnRef {
   kind: 'col';
+  /** the column's name; for an inline computed value, its canonical text (messages name it so) */
   name: string;
+  /**
+   * an inline computed value in a column's place: `lower(name) like 'a%'`, `a + b > 10`. Every
+   * predicate below applies to it as to a column; engines evaluate the value (shared/expr/value.ts)
+   */
+  expr?: Value;
 }
+
+/**
+ * Value expressions (the grown language): arithmetic, functions, conditionals and casts over
+ * columns and literals. Typed by shared/expr/value.ts (typeValue): int, float, bool, string, date,
+ * timestamp. Semantics, the same in every engine (native, the JS reference, each SQL dialect):
+ *  - null in, null out (except coalesce, concat(), is null tests and case/if conditions);
+ *  - int op int stays int64 (a result beyond int64 is null); `/` is always float division;
+ *    x / 0 and x % 0 are null; float arithmetic is IEEE (NaN, ±inf);
+ *  - out-of-domain math (sqrt of a negative, log of a non-positive) is null;
+ *  - round(x[, d]) rounds half away from zero; cast of a float to int rounds half away from zero,
+ *    null when NaN, infinite or beyond int64; cast of text that does not convert is null;
+ *  - date ± int is a date (days); date − date is an int (days);
+ *  - date parts and date_trunc are in UTC; weekday is ISO (Monday 1 … Sunday 7);
+ *  - text functions count code points; lower/upper are Unicode simple case mappings;
+ *    `a || b` is null when either is, concat(a, b, …) reads nulls as ''.
+ */
+export type ArithOp = '+' | '-' | '*' | '/' | '%';
+export type CastType = 'int' | 'float' | 'string' | 'bool' | 'date' | 'timestamp';
+export type Value =
+  | ColumnRef
+  | Literal
+  | { kind: 'arith'; op: ArithOp; left: Value; right: Value }
+  | { kind: 'neg'; arg: Value }
+  /** a function (shared/expr/value.ts FUNCTIONS lists them with their types) */
+  | { kind: 'call'; fn: string; args: Value[] }
+  /** case when … then … [else …] end; if(c, a, b) is one branch */
+  | { kind: 'case'; whens: { when: Expr; then: Value }[]; else?: Value }
+  | { kind: 'cast'; arg: Value; to: CastType }
+  /** a comparison of two values, as a boolean value (null when unknown) */
+  | { kind: 'cmpv'; op: CompareOp; left: Value; right: Value }
+  /** a predicate as a boolean value (null when unknown) */
+  | { kind: 'pred'; arg: Expr };
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
@@ -57,4 +95,6 @@ export type Expr =
   /** col [not] like|ilike 'p', col ~ 're' (~* ignores case; !~ and !~* negate) */
   | { kind: 'match'; op: PatternOp; col: ColumnRef; pattern: string; icase?: boolean; negated?: boolean }
   /** Point-in-polygon on two columns (lasso). Even-odd rule; polygon closed implicitly. */
-  | { kind: 'inpolygon'; x: ColumnRef; y: ColumnRef; polygon: [number, number][] };
+  | { kind: 'inpolygon'; x: ColumnRef; y: ColumnRef; polygon: [number, number][] }
+  /** a boolean value as a predicate: true passes, false and null (unknown) do not */
+  | { kind: 'test'; arg: Value };

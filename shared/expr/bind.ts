@@ -8,6 +8,7 @@ import { formatColumn } from './format';
 import { INT64_MAX, INT64_MIN, UINT64_MAX, literalClass, parseTime, timeToMs } from './literal';
 import { type PolygonEdge, pointInPolygon, polygonEdges } from './polygon';
 import { checkPattern, matchString } from './strmatch';
+import { checkPredicateValues, evalValue, schemaTypeOf, typeValue, valueColumns, vtypeOfSchemaType, type VType } from './value';
 
 // ───────────────────────────── helpers ─────────────────────────────
 
@@ -34,7 +35,7 @@ function junction(kind: 'and' | 'or', exprs: readonly (Expr | null | undefined)[
 /** Column names the expression reads, each once, in order of first appearance. */
 export function columnsOf(e: Expr): string[] {
   const seen = new Set<string>();
-  const add = (c: ColumnRef) => seen.add(c.name);
+  const add = (c: ColumnRef) => (c.expr ? valueColumns(c.expr, seen) : seen.add(c.name));
   const walk = (e: Expr): void => {
     switch (e.kind) {
       case 'and':
@@ -50,6 +51,9 @@ export function columnsOf(e: Expr): string[] {
       case 'inpolygon':
         add(e.x);
         add(e.y);
+        break;
+      case 'test':
+        valueColumns(e.arg, seen);
         break;
       default:
         add(e.col);
@@ -90,13 +94,16 @@ export function closestName(name: string, names: Iterable<string>): string | und
       bestD = d;
     }
   }
-  return best !== undefined && bestD <= Math.max(1, Math.floor([...name].length / 3)) ? best : undefined;
+  if (best !== undefined && bestD <= Math.max(1, Math.floor([...name].length / 3))) return best;
+  // `dep-delay > 10` reads as dep − delay: the name the user meant starts with what was read
+  for (const n of names) if (n.length > name.length && n.startsWith(name) && /^[^\p{L}\p{N}_]/u.test(n.slice(name.length))) return n;
+  return undefined;
 }
 
 /** "Unknown column 'orgin' — did you mean 'origin'?" (in backquotes where it must be typed so). */
 export function unknownColumnMessage(name: string, names: Iterable<string>): string {
   const near = closestName(name, names);
-  if (near === undefined) return `Unknown column '${name}'`;
+  if (near === undefined) return /^[\p{L}_][\p{L}\p{N}_$]*$/u.test(name) ? `Unknown column '${name}' (text values are quoted: '${name}')` : `Unknown column '${name}'`;
   const typed = formatColumn(near);
   return `Unknown column '${name}' — did you mean ${typed.startsWith('`') ? typed : `'${near}'`}?`;
 }
@@ -145,7 +152,29 @@ export function checkExpr(e: Expr, schema: SchemaLike): ExprProblem[] {
   const types = new Map(schema.fields.map((f) => [f.name, f.type]));
   const reported = new Set<string>();
 
+  const valueType = (name: string): VType => {
+    const t = types.get(name);
+    if (t === undefined) throw new ExprError('E_UNKNOWN_COLUMN', unknownColumnMessage(name, schema.fields.map((f) => f.name)), { column: name });
+    const vt = vtypeOfSchemaType(t);
+    if (vt === undefined) throw new ExprError('E_TYPE_MISMATCH', `the ${t} column '${name}' cannot be used in a computed value`, { column: name });
+    return vt;
+  };
+  /** the type of an inline value, or undefined after reporting its problem */
+  const exprType = (c: ColumnRef): string | undefined => {
+    try {
+      return schemaTypeOf(typeValue(c.expr!, valueType));
+    } catch (err) {
+      if (!(err instanceof ExprError)) throw err;
+      const code = err.code === 'E_UNKNOWN_COLUMN' ? 'E_UNKNOWN_COLUMN' : 'E_TYPE_MISMATCH';
+      if (!reported.has(err.message)) {
+        reported.add(err.message);
+        problems.push({ code, severity: 'error', message: err.message, ...(err.column ? { column: err.column } : {}) });
+      }
+      return undefined;
+    }
+  };
   const colType = (c: ColumnRef): string | undefined => {
+    if (c.expr) return exprType(c);
     const t = types.get(c.name);
     if (t === undefined && !reported.has(c.name)) {
       reported.add(c.name);
@@ -263,6 +292,18 @@ export function checkExpr(e: Expr, schema: SchemaLike): ExprProblem[] {
           problems.push({ code: 'E_BAD_VALUE', severity: 'error', column: e.col.name, message: 'A range bound is NaN' });
         else if (!(e.lo < e.hi))
           problems.push({ code: 'W_EMPTY', severity: 'warning', column: e.col.name, message: `The range [${e.lo}, ${e.hi}) is empty` });
+        return;
+      }
+      case 'test': {
+        try {
+          checkPredicateValues(e, valueType);
+        } catch (err) {
+          if (!(err instanceof ExprError)) throw err;
+          if (!reported.has(err.message)) {
+            reported.add(err.message);
+            problems.push({ code: err.code === 'E_UNKNOWN_COLUMN' ? 'E_UNKNOWN_COLUMN' : 'E_TYPE_MISMATCH', severity: 'error', message: err.message });
+          }
+        }
         return;
       }
       case 'inpolygon': {
@@ -427,6 +468,11 @@ function cellNumber(v: unknown): number | null {
   return null;
 }
 
+/** A column's cell, or an inline value's. */
+function cellOf(c: ColumnRef, row: Readonly<Record<string, unknown>>): unknown {
+  return c.expr ? evalValue(c.expr, row, (p) => evalExpr3(p, row)) : row[c.name];
+}
+
 /** Evaluate with SQL three-valued logic: true, false, or null (unknown). */
 export function evalExpr3(e: Expr, row: Readonly<Record<string, unknown>>): Truth {
   switch (e.kind) {
@@ -450,9 +496,13 @@ export function evalExpr3(e: Expr, row: Readonly<Record<string, unknown>>): Trut
     case 'not':
       return not3(evalExpr3(e.arg, row));
     case 'cmp':
-      return applyOp(e.op, compareCell(row[e.left.name], e.right));
+      return applyOp(e.op, compareCell(cellOf(e.left, row), e.right));
+    case 'test': {
+      const v = evalValue(e.arg, row, (p) => evalExpr3(p, row));
+      return v === null ? null : v === true;
+    }
     case 'in': {
-      const cell = row[e.col.name];
+      const cell = cellOf(e.col, row);
       let r: Truth = false;
       for (const v of e.values) {
         const t = applyOp('=', compareCell(cell, v));
@@ -465,31 +515,31 @@ export function evalExpr3(e: Expr, row: Readonly<Record<string, unknown>>): Trut
       return e.negated ? not3(r) : r;
     }
     case 'isnull': {
-      const v = row[e.col.name];
+      const v = cellOf(e.col, row);
       const isNull = v === null || v === undefined;
       return e.negated ? !isNull : isNull;
     }
     case 'between': {
-      const cell = row[e.col.name];
+      const cell = cellOf(e.col, row);
       const r = and3(applyOp('>=', compareCell(cell, e.lo)), applyOp('<=', compareCell(cell, e.hi)));
       return e.negated ? not3(r) : r;
     }
     case 'range': {
-      const cell = row[e.col.name];
+      const cell = cellOf(e.col, row);
       if (cell === null || cell === undefined) return null;
       const x = typeof cell === 'number' || typeof cell === 'bigint' ? cell : cell instanceof Date ? cell.getTime() : null;
       if (x === null) return null;
       return cmpNum(x, e.lo) >= 0 && cmpNum(x, e.hi) < 0; // NaN anywhere → false
     }
     case 'match': {
-      const cell = row[e.col.name];
+      const cell = cellOf(e.col, row);
       if (typeof cell !== 'string') return null; // null, or not a string: unknown
       const r = matchString(e, cell);
       return e.op !== 'like' && e.op !== 'regex' ? r : e.negated ? !r : r;
     }
     case 'inpolygon': {
-      const x = cellNumber(row[e.x.name]);
-      const y = cellNumber(row[e.y.name]);
+      const x = cellNumber(cellOf(e.x, row));
+      const y = cellNumber(cellOf(e.y, row));
       if (x === null || y === null) return null;
       let edges = edgeCache.get(e);
       if (!edges) edgeCache.set(e, (edges = polygonEdges(e.polygon)));

@@ -10,10 +10,11 @@
  * `nan`; `date '…'` for a date-only literal, else `timestamp '…'`; `s ~ "re"` for a regular
  * expression (also when typed as matches(s, 're')).
  */
-import type { ColumnRef, Expr, Literal } from './ast';
+import type { ColumnRef, Expr, Literal, Value } from './ast';
 import { CONTEXTUAL, RESERVED } from './parse';
 
-export function formatColumn(c: Pick<ColumnRef, 'name'> | string): string {
+export function formatColumn(c: Pick<ColumnRef, 'name' | 'expr'> | string): string {
+  if (typeof c !== 'string' && c.expr) return formatOperand(c.expr);
   const name = typeof c === 'string' ? c : c.name;
   const lower = name.toLowerCase();
   if (/^[\p{L}_][\p{L}\p{N}_$]*$/u.test(name) && !RESERVED.has(lower) && !CONTEXTUAL.has(lower)) return name;
@@ -103,6 +104,8 @@ function fmtNode(e: Expr): string {
       if (e.op === 'like') return `${formatColumn(e.col)} ${e.negated ? 'not ' : ''}${e.icase ? 'ilike' : 'like'} ${formatString(e.pattern)}`;
       if (e.op === 'regex') return `${formatColumn(e.col)} ${e.negated ? '!' : ''}~${e.icase ? '*' : ''} ${formatString(e.pattern)}`;
       return `${e.op}(${formatColumn(e.col)}, ${formatString(e.pattern)})`;
+    case 'test':
+      return formatOperand(e.arg, true);
     case 'inpolygon':
       return `(${formatColumn(e.x)}, ${formatColumn(e.y)}) in polygon [${e.polygon
         .map(([x, y]) => `(${formatNumber(x)}, ${formatNumber(y)})`)
@@ -113,4 +116,57 @@ function fmtNode(e: Expr): string {
 /** The canonical text form (see the module comment). */
 export function formatExpr(e: Expr): string {
   return fmtNode(e);
+}
+
+// ───────────────────────────── values ─────────────────────────────
+
+/** Binding strength of a value node: 1 = || (concat), 2 = + -, 3 = * / %, 4 = unary minus, 5 = atom. */
+function vprec(v: Value): number {
+  switch (v.kind) {
+    case 'call': return v.fn === '||' ? 1 : 5;
+    case 'arith': return v.op === '+' || v.op === '-' ? 2 : 3;
+    case 'neg': return 4;
+    case 'cmpv':
+    case 'pred': return 0;
+    default: return 5;
+  }
+}
+
+function vfmt(v: Value, min: number): string {
+  const s = formatValue(v);
+  return vprec(v) < min ? `(${s})` : s;
+}
+
+/** A value where a predicate's subject stands: comparisons and predicates in parentheses. */
+function formatOperand(v: Value, asPredicate = false): string {
+  if (asPredicate && v.kind === 'cmpv') return formatValue(v);
+  return vfmt(v, 1);
+}
+
+/** The canonical text of a value expression (parseValue reads it back to the same tree). */
+export function formatValue(v: Value): string {
+  switch (v.kind) {
+    case 'col':
+      return formatColumn(v);
+    case 'lit':
+      return formatLiteral(v);
+    case 'arith': {
+      const p = vprec(v);
+      // left-associative: the right operand of the same strength keeps its parentheses
+      return `${vfmt(v.left, p)} ${v.op} ${vfmt(v.right, p + 1)}`;
+    }
+    case 'neg':
+      return v.arg.kind === 'lit' ? `-(${formatValue(v.arg)})` : `-${vfmt(v.arg, 4)}`;
+    case 'call':
+      if (v.fn === '||') return `${vfmt(v.args[0]!, 1)} || ${vfmt(v.args[1]!, 2)}`;
+      return `${v.fn}(${v.args.map((a) => formatValue(a)).join(', ')})`;
+    case 'case':
+      return `case ${v.whens.map((w) => `when ${formatExpr(w.when)} then ${formatValue(w.then)}`).join(' ')}${v.else !== undefined ? ` else ${formatValue(v.else)}` : ''} end`;
+    case 'cast':
+      return `cast(${formatValue(v.arg)} as ${v.to})`;
+    case 'cmpv':
+      return `${vfmt(v.left, 1)} ${v.op} ${vfmt(v.right, 1)}`;
+    case 'pred':
+      return formatExpr(v.arg);
+  }
 }

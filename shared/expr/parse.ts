@@ -40,8 +40,10 @@
  * 64-bit range it is { int: "…" } (exact); beyond that it becomes a float. A '.' or an exponent
  * makes a float.
  */
-import type { ColumnRef, CompareOp, Expr, Literal, StringFn } from './ast';
+import type { ArithOp, CastType, ColumnRef, CompareOp, Expr, Literal, StringFn, Value } from './ast';
 import { ExprError, ExprSyntaxError } from './errors';
+import { CAST_NAMES, FUNCTIONS } from './functions';
+import { formatValue } from './format';
 import { INT64_MIN, MAX_SAFE, UINT64_MAX, parseTime } from './literal';
 import { likeTokens, parseRegex } from './strmatch';
 
@@ -58,9 +60,8 @@ export const RESERVED = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'betwee
 /** Words that are keywords only in some positions; the formatter backquotes columns so named. */
 export const CONTEXTUAL = new Set([
   'inf', 'infinity', 'nan', 'date', 'timestamp', 'polygon', 'like', 'ilike', 'contains', 'starts_with', 'ends_with', 'matches',
+  'case', 'when', 'then', 'else', 'end', 'cast', 'as',
 ]);
-/** The string functions: name → predicate. */
-const FUNCTIONS: Record<string, StringFn | 'regex'> = { contains: 'contains', starts_with: 'starts_with', ends_with: 'ends_with', matches: 'regex' };
 const REGEX_OPS: Record<string, { icase: boolean; negated: boolean }> = {
   '~': { icase: false, negated: false }, '~*': { icase: true, negated: false }, '!~': { icase: false, negated: true }, '!~*': { icase: true, negated: true },
 };
@@ -191,7 +192,7 @@ function tokenize(text: string): Token[] {
       i++;
       continue;
     }
-    if (two === '<=' || two === '>=' || two === '!=' || two === '<>' || two === '==') {
+    if (two === '<=' || two === '>=' || two === '!=' || two === '<>' || two === '==' || two === '||' || two === '::') {
       toks.push({ kind: 'op', text: two, pos: start, end: i + 2 });
       i += 2;
       continue;
@@ -201,13 +202,13 @@ function tokenize(text: string): Token[] {
       i++;
       continue;
     }
-    if ('()[],-+'.includes(c)) {
+    if ('()[],-+*/%'.includes(c)) {
       toks.push({ kind: 'punct', text: c, pos: start, end: i + 1 });
       i++;
       continue;
     }
     const prev = toks[toks.length - 1];
-    if ((c === '.' || c === ':' || c === '/' || c === '#' || c === '@' || c === '?' || c === '&' || c === '%' || c === '*') && prev?.kind === 'ident' && prev.end === i) {
+    if ((c === '.' || c === ':' || c === '#' || c === '@' || c === '?' || c === '&') && prev?.kind === 'ident' && prev.end === i) {
       // a column name with a symbol in it: suggest backquotes around the whole name
       let j = i;
       while (j < n && /[^\s=<>!~(),'"`]/.test(text[j]!)) j++;
@@ -282,7 +283,7 @@ class Parser {
 
   parse(): Expr {
     if (this.peek().kind === 'eof') this.fail('Empty expression');
-    const e = this.or();
+    const e = toPred(this.or());
     const t = this.peek();
     if (t.kind !== 'eof') {
       if (this.isPunct(t, ')')) this.fail("Unbalanced ')'");
@@ -291,24 +292,44 @@ class Parser {
     return e;
   }
 
-  private or(): Expr {
-    const args = [this.and()];
-    while (this.acceptKw('or')) args.push(this.and());
-    return args.length === 1 ? args[0]! : { kind: 'or', args };
+  /** A value expression alone (a computed column's definition, a group key). */
+  parseValue(): Value {
+    if (this.peek().kind === 'eof') this.fail('Empty expression');
+    const v = toValue(this.or());
+    const t = this.peek();
+    if (t.kind !== 'eof') {
+      if (this.isPunct(t, ')')) this.fail("Unbalanced ')'");
+      this.fail(`Expected an operator or the end of the expression, found ${describe(t)}`);
+    }
+    return v;
   }
 
-  private and(): Expr {
-    const args = [this.unary()];
-    while (this.acceptKw('and')) args.push(this.unary());
-    return args.length === 1 ? args[0]! : { kind: 'and', args };
+  private or(): PNode {
+    const first = this.and();
+    if (!this.isKw(this.peek(), 'or')) return first;
+    const args = [toPred(first)];
+    while (this.acceptKw('or')) args.push(toPred(this.and()));
+    return pred({ kind: 'or', args }, first.pos);
+  }
+
+  private and(): PNode {
+    const first = this.unary();
+    if (!this.isKw(this.peek(), 'and')) return first;
+    const args = [toPred(first)];
+    while (this.acceptKw('and')) args.push(toPred(this.unary()));
+    return pred({ kind: 'and', args }, first.pos);
   }
 
   private depth = 0;
-  private unary(): Expr {
+  private enter(): void {
     if (++this.depth > MAX_DEPTH) this.fail(`Expression nested too deeply (more than ${MAX_DEPTH} levels)`);
+  }
+  private unary(): PNode {
+    this.enter();
     try {
-      if (this.acceptKw('not')) return { kind: 'not', arg: this.unary() };
-      return this.primary();
+      const t = this.peek();
+      if (this.acceptKw('not')) return pred({ kind: 'not', arg: toPred(this.unary()) }, t.pos);
+      return this.comparison();
     } finally {
       this.depth--;
     }
@@ -324,51 +345,307 @@ class Parser {
     return true;
   }
 
-  private primary(): Expr {
+  /** An operand and what follows it: a comparison, is null, in, between, like, a regular expression — or nothing. */
+  private comparison(): PNode {
+    const start = this.peek();
+    // (x, y) in polygon …
+    if (this.isPunct(start, '(')) {
+      const a = this.peek(1), b = this.peek(2);
+      if ((a.kind === 'ident' || a.kind === 'qident') && this.isPunct(b, ',')) return pred(this.polygon(), start.pos);
+    }
+    // a column named inf, nan or infinity where a predicate starts: `inf > 3` (as a value it is on the right)
+    const w = start.kind === 'ident' ? start.text.toLowerCase() : '';
+    const after = this.peek(1);
+    const colFirst = (w === 'inf' || w === 'infinity' || w === 'nan') && (after.kind === 'op' || ['is', 'in', 'between', 'not', 'like', 'ilike'].some((k) => this.isKw(after, k)));
+    const left: PNode = colFirst ? (this.next(), { t: 'col', ref: { kind: 'col', name: start.text }, pos: start.pos }) : this.operand();
+    const op = this.peek();
+    if (op.kind === 'op' && Object.hasOwn(REGEX_OPS, op.text)) {
+      this.next();
+      const pattern = this.pattern('regex', `'${op.text}'`);
+      const { icase, negated } = REGEX_OPS[op.text]!;
+      return pred({ kind: 'match', op: 'regex', col: subject(left), pattern, ...(icase ? { icase } : {}), ...(negated ? { negated } : {}) }, left.pos);
+    }
+    if (op.kind === 'op') {
+      this.next();
+      if (!this.isOperandStart()) this.fail(`Expected a value after '${op.text}', found ${describe(this.peek())}`);
+      const right = this.operand();
+      return pred(compare(OPS[op.text]!, left, right), left.pos);
+    }
+    if (this.acceptKw('is')) {
+      const negated = this.acceptKw('not');
+      this.expectKw('null', `after 'is${negated ? ' not' : ''}'`);
+      const col = subject(left);
+      return pred(negated ? { kind: 'isnull', col, negated: true } : { kind: 'isnull', col }, left.pos);
+    }
+    let negated = false;
+    const notTok = this.peek();
+    if (this.isKw(notTok, 'not')) {
+      const nx = this.peek(1);
+      if (!this.isKw(nx, 'in') && !this.isKw(nx, 'between') && !this.isKw(nx, 'like') && !this.isKw(nx, 'ilike'))
+        this.fail(`Expected 'in' or 'between' after 'not' (or 'like', 'ilike'), found ${describe(nx)}`, nx);
+      this.next();
+      negated = true;
+    }
+    const likeTok = this.peek();
+    if (this.acceptKw('like') || this.acceptKw('ilike')) {
+      const icase = this.isKw(likeTok, 'ilike');
+      const pattern = this.pattern('like', `'${likeTok.text}'`);
+      return pred({ kind: 'match', op: 'like', col: subject(left), pattern, ...(icase ? { icase } : {}), ...(negated ? { negated } : {}) }, left.pos);
+    }
+    if (this.acceptKw('between')) {
+      const lo = this.operand();
+      this.expectKw('and', "between the two bounds of 'between'");
+      const hi = this.operand();
+      if (lo.t === 'lit' && hi.t === 'lit') {
+        const col = subject(left);
+        return pred(negated ? { kind: 'between', col, lo: lo.lit, hi: hi.lit, negated: true } : { kind: 'between', col, lo: lo.lit, hi: hi.lit }, left.pos);
+      }
+      const both: Expr = { kind: 'and', args: [compare('>=', left, lo), compare('<=', left, hi)] };
+      return pred(negated ? { kind: 'not', arg: both } : both, left.pos);
+    }
+    if (this.acceptKw('in')) {
+      const open = this.peek();
+      if (this.isPunct(open, '[')) {
+        if (negated) this.fail("'not in [lo, hi)' is not supported; write 'not (x in [lo, hi))'", notTok);
+        this.next();
+        const lo = this.number('the lower bound of the range');
+        this.expectPunct(',', 'between the bounds of the range');
+        const hi = this.number('the upper bound of the range');
+        const close = this.peek();
+        if (this.isPunct(close, ')')) {
+          this.next();
+          return pred({ kind: 'range', col: subject(left), lo, hi }, left.pos);
+        }
+        if (this.isPunct(close, ']')) {
+          this.next();
+          return pred({ kind: 'between', col: subject(left), lo: { kind: 'lit', value: lo }, hi: { kind: 'lit', value: hi } }, left.pos);
+        }
+        this.fail(`Expected ')' (half-open range) or ']' (closed range), found ${describe(close)}`);
+      }
+      if (this.isKw(open, 'polygon')) this.fail("'in polygon' needs two columns: (x, y) in polygon [(x0, y0), …]");
+      this.expectPunct('(', "after 'in' (a list of values in parentheses)");
+      const items: PNode[] = [];
+      if (!this.isPunct(this.peek(), ')')) {
+        for (;;) {
+          const t = this.peek();
+          if (!this.isOperandStart()) {
+            const bare = t.kind === 'ident' && !RESERVED.has(t.text.toLowerCase()) ? `: did you mean '${t.text}'? (text values are quoted)` : '';
+            this.fail(`Expected a value in the list (a number, a string, true, false, null, date '…' or timestamp '…'), found ${describe(t)}${bare}`);
+          }
+          items.push(this.operand());
+          if (this.isPunct(this.peek(), ',')) {
+            this.next();
+            continue;
+          }
+          break;
+        }
+      }
+      const close = this.peek();
+      if (!this.isPunct(close, ')')) this.fail(`Expected ',' or ')' in the value list, found ${describe(close)}`);
+      this.next();
+      if (items.every((i) => i.t === 'lit')) {
+        const values = items.map((i) => (i as { lit: Literal }).lit);
+        const col = subject(left);
+        return pred(negated ? { kind: 'in', col, values, negated: true } : { kind: 'in', col, values }, left.pos);
+      }
+      const any: Expr = { kind: 'or', args: items.map((i) => compare('=', left, i)) };
+      return pred(negated ? { kind: 'not', arg: any } : any, left.pos);
+    }
+    if (negated) this.fail(`Expected 'in' or 'between' after 'not' (or 'like', 'ilike'), found ${describe(this.peek())}`);
+    // nothing follows: the operand is itself the predicate (a boolean column or value), or a typo
+    const nx = this.peek();
+    const ends = nx.kind === 'eof' || this.isPunct(nx, ')') || this.isPunct(nx, ',') || this.isKw(nx, 'and') || this.isKw(nx, 'or') || this.isKw(nx, 'then') || this.isKw(nx, 'else') || this.isKw(nx, 'end') || this.isKw(nx, 'when') || this.isKw(nx, 'as');
+    if (!ends) {
+      if (left.t === 'col' && start.kind === 'ident') {
+        let hint = '';
+        if (nx.kind === 'ident' || nx.kind === 'number' || (nx.kind === 'punct' && nx.text !== '(' && nx.text !== ')')) {
+          // `dep delay > 10`: a name with spaces
+          let k = 0;
+          while (this.peek(k).kind !== 'eof' && this.peek(k).kind !== 'op' && !this.isPunct(this.peek(k), ')') && !['in', 'is', 'between', 'like', 'ilike', 'not', 'and', 'or'].includes(this.peek(k).text.toLowerCase())) k++;
+          const end = k > 0 ? this.peek(k - 1).end : nx.end;
+          const name = this.text.slice(start.pos, end).trim();
+          if (name !== left.ref.name) hint = `: a column name with spaces or symbols is written in backquotes, e.g. \`${name}\``;
+        }
+        this.fail(`Expected an operator (=, !=, <, <=, >, >=, in, not in, between, is null, like, ~) after the column '${left.ref.name}', found ${describe(nx)}${hint}`);
+      }
+      this.fail(`Expected an operator (=, !=, <, <=, >, >=, in, between, is null, like, ~, and, or), found ${describe(nx)}`);
+    }
+    if (left.t === 'lit' && typeof (left.lit as { value?: unknown }).value !== 'boolean' && (left.lit as { value?: unknown }).value !== null)
+      this.fail(`Expected an operator after the value, found ${describe(nx)}`);
+    return left;
+  }
+
+  private isOperandStart(k = 0): boolean {
+    const t = this.peek(k);
+    if (this.isValueStart(k) || this.isColumnStart(k)) return true;
+    if (t.kind === 'punct' && (t.text === '(' || t.text === '-' || t.text === '+')) return true;
+    return (this.isKw(t, 'case') && this.isKw(this.peek(k + 1), 'when')) || (this.isKw(t, 'cast') && this.isPunct(this.peek(k + 1), '('));
+  }
+
+  /** concat = additive { "||" additive } */
+  private operand(): PNode {
+    let left = this.additive();
+    while (this.peek().kind === 'op' && this.peek().text === '||') {
+      const op = this.next();
+      const right = this.additive();
+      left = val({ kind: 'call', fn: '||', args: [toValue(left), toValue(right)] }, op.pos);
+    }
+    return left;
+  }
+
+  private additive(): PNode {
+    let left = this.term();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== 'punct' || (t.text !== '+' && t.text !== '-')) return left;
+      this.next();
+      const right = this.term();
+      left = val({ kind: 'arith', op: t.text as ArithOp, left: toValue(left), right: toValue(right) }, t.pos);
+    }
+  }
+
+  private term(): PNode {
+    let left = this.signed();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== 'punct' || (t.text !== '*' && t.text !== '/' && t.text !== '%')) return left;
+      this.next();
+      const right = this.signed();
+      left = val({ kind: 'arith', op: t.text as ArithOp, left: toValue(left), right: toValue(right) }, t.pos);
+    }
+  }
+
+  private signed(): PNode {
+    const t = this.peek();
+    if (t.kind === 'punct' && (t.text === '-' || t.text === '+')) {
+      if (this.isNumberish(1)) return this.postfix(lit(this.value('a number'), t.pos));
+      this.next();
+      this.enter();
+      try {
+        const arg = this.signed();
+        return t.text === '+' ? arg : val({ kind: 'neg', arg: toValue(arg) }, t.pos);
+      } finally {
+        this.depth--;
+      }
+    }
+    return this.postfix(this.primary());
+  }
+
+  /** x::type … */
+  private postfix(n: PNode): PNode {
+    while (this.peek().kind === 'op' && this.peek().text === '::') {
+      const op = this.next();
+      const to = this.typeName();
+      n = val({ kind: 'cast', arg: toValue(n), to }, op.pos);
+    }
+    return n;
+  }
+
+  private typeName(): CastType {
+    const t = this.peek();
+    const to = t.kind === 'ident' ? CAST_NAMES[t.text.toLowerCase()] : undefined;
+    if (!to) this.fail(`Expected a type (int, float, string, bool, date, timestamp), found ${describe(t)}`);
+    this.next();
+    return to;
+  }
+
+  private primary(): PNode {
     const t = this.peek();
     if (this.isPunct(t, '(')) {
-      // (x, y) in polygon …
-      const a = this.peek(1), b = this.peek(2);
-      if ((a.kind === 'ident' || a.kind === 'qident') && this.isPunct(b, ',')) return this.polygon();
       this.next();
-      const e = this.or();
+      const inner = this.or();
       const close = this.peek();
-      if (!this.isPunct(close, ')'))
-        this.fail(`Expected ')' to close the '(' at position ${t.pos}, found ${describe(close)}`);
+      if (!this.isPunct(close, ')')) this.fail(`Expected ')' to close the '(' at position ${t.pos}, found ${describe(close)}`);
       this.next();
-      return e;
+      return inner;
     }
-    if (t.kind === 'ident' && Object.hasOwn(FUNCTIONS, t.text.toLowerCase()) && this.isPunct(this.peek(1), '(')) return this.func();
-    if ((this.isKw(t, 'true') || this.isKw(t, 'false')) && this.peek(1).kind !== 'op') {
+    if (this.isValueStart()) return lit(this.value('a value'), t.pos);
+    if (this.isKw(t, 'case') && this.isKw(this.peek(1), 'when')) return this.caseExpr();
+    if (this.isKw(t, 'cast') && this.isPunct(this.peek(1), '(')) {
       this.next();
-      return this.isKw(t, 'true') ? { kind: 'and', args: [] } : { kind: 'or', args: [] };
+      this.next();
+      const arg = this.or();
+      this.expectKw('as', 'in cast(value as type)');
+      const to = this.typeName();
+      this.expectPunct(')', 'to close cast(…)');
+      return val({ kind: 'cast', arg: toValue(arg), to }, t.pos);
     }
-    return this.predicate();
+    if (t.kind === 'ident' && this.isPunct(this.peek(1), '(') && !RESERVED.has(t.text.toLowerCase())) return this.call();
+    if (this.isColumnStart()) {
+      this.next();
+      return { t: 'col', ref: { kind: 'col', name: t.text }, pos: t.pos };
+    }
+    if (t.kind === 'ident' && RESERVED.has(t.text.toLowerCase()))
+      this.fail(`Expected a column name, found the keyword '${t.text}' (write \`${t.text}\` for a column so named)`);
+    this.fail(`Expected a column name, a value or '(', found ${describe(t)}`);
   }
 
-  private column(): ColumnRef {
-    const t = this.peek();
-    if (!this.isColumnStart()) {
-      if (t.kind === 'ident' && RESERVED.has(t.text.toLowerCase()))
-        this.fail(`Expected a column name, found the keyword '${t.text}' (write \`${t.text}\` for a column so named)`);
-      this.fail(`Expected a column name, found ${describe(t)}`);
+  private caseExpr(): PNode {
+    const start = this.next();
+    const whens: { when: Expr; then: Value }[] = [];
+    while (this.acceptKw('when')) {
+      const when = toPred(this.or());
+      this.expectKw('then', "after case's when condition");
+      whens.push({ when, then: toValue(this.or()) });
     }
-    this.next();
-    return { kind: 'col', name: t.text };
+    if (whens.length === 0) this.fail(`Expected 'when' after 'case', found ${describe(this.peek())}`);
+    let otherwise: Value | undefined;
+    if (this.acceptKw('else')) otherwise = toValue(this.or());
+    this.expectKw('end', "to close 'case'");
+    return val(otherwise === undefined ? { kind: 'case', whens } : { kind: 'case', whens, else: otherwise }, start.pos);
   }
 
-  /** contains(col, 'text'), starts_with(…), ends_with(…), matches(col, 'regex') */
-  private func(): Expr {
+  /** name(arg, …): a function of FUNCTIONS; contains(col, 'text') and the like are string predicates */
+  private call(): PNode {
     const name = this.next();
-    const fn = FUNCTIONS[name.text.toLowerCase()]!;
+    const fn = name.text.toLowerCase();
+    const info = FUNCTIONS[fn] ?? (fn === 'matches' ? { min: 2, max: 2, doc: '' } : undefined);
+    if (!info) {
+      const near = closestWord(fn, [...Object.keys(FUNCTIONS), 'matches']);
+      this.fail(`Unknown function '${name.text}'${near ? ` — did you mean ${near}()?` : ` (functions: ${Object.keys(FUNCTIONS).join(', ')})`}`, name);
+    }
     this.expectPunct('(', `after '${name.text}'`);
-    const c = this.column();
-    this.expectPunct(',', `after the column in ${name.text}(column, ${fn === 'regex' ? "'regex'" : "'text'"})`);
-    const pattern = this.pattern(fn === 'regex' ? 'regex' : 'text', `${name.text}()`);
+    const args: PNode[] = [];
+    const patternFn = fn === 'contains' || fn === 'starts_with' || fn === 'ends_with' || fn === 'matches';
+    if (!this.isPunct(this.peek(), ')')) {
+      for (;;) {
+        if (patternFn && args.length === 1) {
+          // the text or regular expression of a string predicate: checked here when quoted
+          const p = this.peek();
+          if (p.kind === 'string' && (this.isPunct(this.peek(1), ')'))) {
+            const text = this.pattern(fn === 'matches' ? 'regex' : 'text', `${name.text}()`);
+            args.push(lit({ kind: 'lit', value: text }, p.pos));
+          } else if (fn === 'matches') {
+            this.pattern('regex', `${name.text}()`);
+          } else args.push(this.or());
+        } else args.push(this.or());
+        if (this.isPunct(this.peek(), ',')) {
+          this.next();
+          continue;
+        }
+        break;
+      }
+    }
     const close = this.peek();
-    if (!this.isPunct(close, ')')) this.fail(`Expected ')' to close ${name.text}(…), found ${describe(close)}`);
+    if (!this.isPunct(close, ')')) this.fail(`Expected ',' or ')' to close ${name.text}(…), found ${describe(close)}`);
     this.next();
-    return fn === 'regex' ? { kind: 'match', op: 'regex', col: c, pattern } : { kind: 'match', op: fn, col: c, pattern };
+    if (args.length < info.min || args.length > info.max) {
+      const want = info.min === info.max ? `${info.min}` : info.max >= 64 ? `at least ${info.min}` : `${info.min} to ${info.max}`;
+      this.fail(`${name.text}() takes ${want} argument${info.min === 1 && info.max === 1 ? '' : 's'}, not ${args.length}${info.doc ? ` — ${info.doc}` : ''}`, name);
+    }
+    if (patternFn) {
+      const [s, p] = args as [PNode, PNode];
+      const pattern = p.t === 'lit' && typeof (p.lit as { value?: unknown }).value === 'string' ? ((p.lit as { value: string }).value) : null;
+      if (pattern !== null) {
+        const col = subject(s);
+        return pred(fn === 'matches' ? { kind: 'match', op: 'regex', col, pattern } : { kind: 'match', op: fn as StringFn, col, pattern }, name.pos);
+      }
+    }
+    if (fn === 'if') {
+      const [c, a, b] = args as [PNode, PNode, PNode];
+      return val({ kind: 'case', whens: [{ when: toPred(c), then: toValue(a) }], else: toValue(b) }, name.pos);
+    }
+    return val({ kind: 'call', fn: fn === 'power' ? 'pow' : fn === 'substring' ? 'substr' : fn === 'log' ? 'ln' : fn, args: args.map(toValue) }, name.pos);
   }
 
   /** A quoted pattern or text, checked when it is a LIKE pattern or a regular expression. */
@@ -395,119 +672,15 @@ class Parser {
     return t.text;
   }
 
-  private predicate(): Expr {
+  private column(): ColumnRef {
     const t = this.peek();
     if (!this.isColumnStart()) {
-      if (this.isValueStart()) {
-        const l = this.value('a value');
-        const opTok = this.peek();
-        if (opTok.kind !== 'op')
-          this.fail(`Expected a comparison operator after the value, found ${describe(opTok)}`);
-        if (!Object.hasOwn(OPS, opTok.text)) this.fail(`Write the column first: column ${opTok.text} 'pattern'`);
-        this.next();
-        const c = this.column();
-        return { kind: 'cmp', op: FLIP[OPS[opTok.text]!], left: c, right: l };
-      }
       if (t.kind === 'ident' && RESERVED.has(t.text.toLowerCase()))
         this.fail(`Expected a column name, found the keyword '${t.text}' (write \`${t.text}\` for a column so named)`);
-      this.fail(`Expected a column name or '(', found ${describe(t)}`);
+      this.fail(`Expected a column name, found ${describe(t)}`);
     }
-    const colTok = this.peek();
-    const c = this.column();
-    const op = this.peek();
-    if (op.kind === 'op' && Object.hasOwn(REGEX_OPS, op.text)) {
-      this.next();
-      const pattern = this.pattern('regex', `'${op.text}'`);
-      const { icase, negated } = REGEX_OPS[op.text]!;
-      return { kind: 'match', op: 'regex', col: c, pattern, ...(icase ? { icase } : {}), ...(negated ? { negated } : {}) };
-    }
-    if (op.kind === 'op') {
-      this.next();
-      if (this.isColumnStart() && !this.isValueStart()) {
-        const w = this.peek();
-        this.fail(
-          w.kind === 'ident'
-            ? `Expected a value after '${op.text}', found the bare word ${w.text}: did you mean '${w.text}'? (Text values are quoted. Comparing two columns is not supported.)`
-            : 'Comparing two columns is not supported; compare a column with a value',
-        );
-      }
-      const r = this.value(`a value after '${op.text}'`);
-      return { kind: 'cmp', op: OPS[op.text]!, left: c, right: r };
-    }
-    if (this.acceptKw('is')) {
-      const negated = this.acceptKw('not');
-      this.expectKw('null', `after 'is${negated ? ' not' : ''}'`);
-      return negated ? { kind: 'isnull', col: c, negated: true } : { kind: 'isnull', col: c };
-    }
-    let negated = false;
-    const notTok = this.peek();
-    if (this.acceptKw('not')) {
-      negated = true;
-      const nx = this.peek();
-      if (!this.isKw(nx, 'in') && !this.isKw(nx, 'between') && !this.isKw(nx, 'like') && !this.isKw(nx, 'ilike'))
-        this.fail(`Expected 'in' or 'between' after 'not' (or 'like', 'ilike'), found ${describe(nx)}`);
-    }
-    const likeTok = this.peek();
-    if (this.acceptKw('like') || this.acceptKw('ilike')) {
-      const icase = this.isKw(likeTok, 'ilike');
-      const pattern = this.pattern('like', `'${likeTok.text}'`);
-      return { kind: 'match', op: 'like', col: c, pattern, ...(icase ? { icase } : {}), ...(negated ? { negated } : {}) };
-    }
-    if (this.acceptKw('between')) {
-      const lo = this.value("a value after 'between'");
-      this.expectKw('and', "between the two bounds of 'between'");
-      const hi = this.value("a value after 'and'");
-      return negated ? { kind: 'between', col: c, lo, hi, negated: true } : { kind: 'between', col: c, lo, hi };
-    }
-    if (this.acceptKw('in')) {
-      const open = this.peek();
-      if (this.isPunct(open, '[')) {
-        if (negated) this.fail("'not in [lo, hi)' is not supported; write 'not (x in [lo, hi))'", notTok);
-        this.next();
-        const lo = this.number('the lower bound of the range');
-        this.expectPunct(',', 'between the bounds of the range');
-        const hi = this.number('the upper bound of the range');
-        const close = this.peek();
-        if (this.isPunct(close, ')')) {
-          this.next();
-          return { kind: 'range', col: c, lo, hi };
-        }
-        if (this.isPunct(close, ']')) {
-          this.next();
-          return { kind: 'between', col: c, lo: { kind: 'lit', value: lo }, hi: { kind: 'lit', value: hi } };
-        }
-        this.fail(`Expected ')' (half-open range) or ']' (closed range), found ${describe(close)}`);
-      }
-      if (this.isKw(open, 'polygon')) this.fail("'in polygon' needs two columns: (x, y) in polygon [(x0, y0), …]");
-      this.expectPunct('(', "after 'in' (a list of values in parentheses)");
-      const values: Literal[] = [];
-      if (!this.isPunct(this.peek(), ')')) {
-        for (;;) {
-          values.push(this.value('a value in the list'));
-          if (this.isPunct(this.peek(), ',')) {
-            this.next();
-            continue;
-          }
-          break;
-        }
-      }
-      const close = this.peek();
-      if (!this.isPunct(close, ')')) this.fail(`Expected ',' or ')' in the value list, found ${describe(close)}`);
-      this.next();
-      return negated ? { kind: 'in', col: c, values, negated: true } : { kind: 'in', col: c, values };
-    }
-    let hint = '';
-    if (colTok.kind === 'ident' && (op.kind === 'ident' || op.kind === 'number' || (op.kind === 'punct' && op.text !== '(' && op.text !== ')'))) {
-      // `dep delay > 10`, `dep-delay > 10`: a name with spaces or symbols
-      let k = 0;
-      while (this.peek(k).kind !== 'eof' && this.peek(k).kind !== 'op' && !this.isPunct(this.peek(k), ')') && !['in', 'is', 'between', 'like', 'ilike', 'not', 'and', 'or'].includes(this.peek(k).text.toLowerCase())) k++;
-      const end = k > 0 ? this.peek(k - 1).end : op.end;
-      const name = this.text.slice(colTok.pos, end).trim();
-      if (name !== c.name) hint = `: a column name with spaces or symbols is written in backquotes, e.g. \`${name}\``;
-    }
-    this.fail(
-      `Expected an operator (=, !=, <, <=, >, >=, in, not in, between, is null, like, ~) after the column '${c.name}', found ${describe(op)}${hint}`,
-    );
+    this.next();
+    return { kind: 'col', name: t.text };
   }
 
   private polygon(): Expr {
@@ -636,7 +809,103 @@ function numberLiteral(sign: string, text: string): Literal {
   return { kind: 'lit', value: Number(sign + text) };
 }
 
-/** Parse the text form of an expression. Throws ExprSyntaxError (code 'E_SYNTAX'). */
+/** Parse the text form of an expression (a filter: a predicate). Throws ExprSyntaxError (code 'E_SYNTAX'). */
 export function parseExpr(text: string): Expr {
   return new Parser(text, tokenize(text)).parse();
+}
+
+/** Parse a value expression (`fare / distance`, `date_trunc('month', t)`). Throws ExprSyntaxError. */
+export function parseValue(text: string): Value {
+  return new Parser(text, tokenize(text)).parseValue();
+}
+
+// ───────────────────────── parse nodes ─────────────────────────
+// Operands and predicates share one grammar (as in SQL); what a node becomes — a predicate of the
+// filter model or a value — is decided by where it stands.
+
+type PNode =
+  | { t: 'lit'; lit: Literal; pos: number }
+  | { t: 'col'; ref: ColumnRef; pos: number }
+  | { t: 'val'; v: Value; pos: number }
+  | { t: 'pred'; e: Expr; pos: number };
+
+/** Where each value node began in the text (for errors that point at it). */
+const positions = new WeakMap<object, number>();
+/** The position in its text where a parsed value began, when known. */
+export function valuePosition(v: object): number | undefined {
+  return positions.get(v);
+}
+
+function lit(l: Literal, pos: number): PNode {
+  return { t: 'lit', lit: l, pos };
+}
+function val(v: Value, pos: number): PNode {
+  positions.set(v, pos);
+  return { t: 'val', v, pos };
+}
+function pred(e: Expr, pos: number): PNode {
+  return { t: 'pred', e, pos };
+}
+
+function toValue(n: PNode): Value {
+  switch (n.t) {
+    case 'lit': return n.lit;
+    case 'col': return n.ref;
+    case 'val': return n.v;
+    case 'pred': {
+      const v: Value = n.e.kind === 'test' ? n.e.arg : { kind: 'pred', arg: n.e };
+      positions.set(v, n.pos);
+      return v;
+    }
+  }
+}
+
+function toPred(n: PNode): Expr {
+  switch (n.t) {
+    case 'pred': return n.e;
+    case 'lit': {
+      const v = (n.lit as { value?: unknown }).value;
+      if (v === true) return { kind: 'and', args: [] };
+      if (v === false) return { kind: 'or', args: [] };
+      return { kind: 'test', arg: n.lit };
+    }
+    case 'col': return { kind: 'test', arg: n.ref };
+    case 'val': return { kind: 'test', arg: n.v };
+  }
+}
+
+/** What a predicate applies to: a column, or an inline computed value named by its text. */
+function subject(n: PNode): ColumnRef {
+  if (n.t === 'col') return n.ref;
+  const v = toValue(n);
+  const ref: ColumnRef = { kind: 'col', name: formatValue(v), expr: v };
+  positions.set(ref, n.pos);
+  return ref;
+}
+
+function compare(op: CompareOp, l: PNode, r: PNode): Expr {
+  if (l.t !== 'lit' && r.t === 'lit') return { kind: 'cmp', op, left: subject(l), right: r.lit };
+  if (l.t === 'lit' && r.t !== 'lit') return { kind: 'cmp', op: FLIP[op], left: subject(r), right: l.lit };
+  const v: Value = { kind: 'cmpv', op, left: toValue(l), right: toValue(r) };
+  positions.set(v, l.pos);
+  return { kind: 'test', arg: v };
+}
+
+function closestWord(w: string, words: string[]): string | undefined {
+  let best: string | undefined, bestD = Infinity;
+  for (const x of words) {
+    const d = levenshtein(w, x);
+    if (d < bestD) [best, bestD] = [x, d];
+  }
+  return bestD <= Math.max(1, Math.floor(w.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

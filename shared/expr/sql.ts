@@ -54,6 +54,7 @@
  * Checked row for row against the evaluator on real DuckDB and SQLite (and Postgres when
  * CDX_TEST_PG is set) in engines.test.ts; ClickHouse output is checked as text only.
  */
+import { formatValue } from './format';
 import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
 import { ExprError } from './errors';
 import { INT64_MAX, INT64_MIN, literalClass, parseTime, timeToUtcText } from './literal';
@@ -221,6 +222,7 @@ class Compiler {
   }
 
   col(c: ColumnRef): string {
+    if (c.expr) throw new ExprError('E_BAD_EXPR', `computed values ('${formatValue(c.expr)}') are not compiled to SQL yet`);
     if (this.types && !this.types.has(c.name)) throw new ExprError('E_UNKNOWN_COLUMN', `Unknown column '${c.name}'`, { column: c.name });
     return quoteIdent(c.name, this.dialect);
   }
@@ -461,6 +463,8 @@ class Compiler {
         // no NaN guard on >=: the `<` half is already false for NaN in every engine
         return `${this.cmp('>=', e.col, lo, false)} AND ${this.cmp('<', e.col, hi)}`;
       }
+      case 'test':
+        throw new ExprError('E_BAD_EXPR', `computed values ('${formatValue(e.arg)}') are not compiled to SQL yet`);
       case 'inpolygon': {
         const x = this.col(e.x), y = this.col(e.y);
         const f = (v: number) => this.param('float', v);
