@@ -13,6 +13,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { appVersion, clientFor, isDbUrl, queryLocation, querySqlOf, redactUrl, splitDbUrl, stopEarlyEngine, withEngine, type CliEngine, type WithEngineOptions } from './engine-client';
 import { registerConvert } from './convert';
 import { registerPlot } from './plot';
+import { registerRun } from './run';
 import { cell, columnCells, exactJson, grouped, relationsText, sqlErrorWithCaret, SqlErrorWithCaret, summaryJson, summaryText, table } from './format';
 import type { Progress } from '../../shared/rpc';
 
@@ -416,6 +417,7 @@ export function buildProgram(): Command {
 
   registerConvert(program, { progressBar, withEngine });
   registerPlot(program, { withEngine, openDataset, sqlHelp: SQL_HELP });
+  registerRun(program, { withEngine });
 
   program
     .command('open')
