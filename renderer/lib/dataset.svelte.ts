@@ -17,6 +17,8 @@ import { clausesOf, pickedValues, withoutColumn } from './filters';
 import { hasCode } from '../../shared/errors';
 import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
+import { parseExpr } from '../../shared/expr/parse';
+import { workspace } from './workspace.svelte';
 
 export interface FilterChip {
   id: number;
@@ -212,17 +214,32 @@ export class DatasetView {
     if (!f) return;
     const rest = this.filters.filter((x) => x.id !== id);
     // removing a chip that was off changes no rows: nothing to recount
-    if (!f.enabled) this.filters = rest;
-    else this.setFilters(rest);
+    if (!f.enabled) {
+      workspace.filtersChanged(this, this.filters.map(chipState), rest.map(chipState));
+      this.filters = rest;
+    } else this.setFilters(rest);
   }
 
   clearFilters(): void {
     if (this.filters.length) this.setFilters([]);
   }
 
+  /** the chips set to these (each its expression's text; the workspace's undo, redo and restore) */
+  restoreFilters(chips: readonly { text: string; enabled: boolean }[]): void {
+    this.setFilters(chips.map((c) => {
+      const expr = parseExpr(c.text);
+      return { id: this.nextChip++, expr, text: formatExpr(expr), enabled: c.enabled };
+    }));
+  }
+
   private setFilters(next: FilterChip[]): void {
+    const before = this.filters;
     this.filters = next;
+    // one step of the window's workspace per change of the chips
+    workspace.filtersChanged(this, before.map(chipState), next.map(chipState));
     this.filteredRows = null;
     void this.runSummary();
   }
 }
+
+const chipState = (f: FilterChip) => ({ text: f.text, enabled: f.enabled });

@@ -75,6 +75,8 @@ export class PlotState {
   autoStyle = $state(true);
   /** the zoom stopped at its limit (said in the status line until the next zoom) */
   zoomNote = $state<string | null>(null);
+  /** the viewport the next set-up takes instead of the home view (a workspace's plot settings, an undo) */
+  pendingViewport: Viewport | null = null;
   /** new columns were set up: busy until the refresh that follows has an image (tests and the status line wait on this) */
   private awaitingImage = $state(false);
   /** the request key whose last exact density took longer than SLOW_EXACT_MS */
@@ -121,7 +123,8 @@ export class PlotState {
     const [x0, x1] = paddedRange(r[0]!.min, r[0]!.max);
     const [y0, y1] = paddedRange(r[1]!.min, r[1]!.max);
     this.home = { x0, x1, y0, y1 };
-    this.vp = this.home;
+    this.vp = this.pendingViewport ?? this.home;
+    this.pendingViewport = null;
     this.density = null;
     this.points = null;
     this.count = null;

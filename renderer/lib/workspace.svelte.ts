@@ -1,0 +1,368 @@
+/**
+ * The window's workspace (issue 17): the steps the user takes — open, filter, plot settings, the
+ * view shown (and sort, group-by, computed columns, joins as their views record them) — as a list
+ * with undo and redo, saved as a `.cdx` file (shared/workspace.ts) and opened again to restore
+ * the views. One recorder per window (`workspace`); the stores call it where their state changes
+ * (one call per change: DatasetView's filters, the plot's settings, the App's tab and selection).
+ *
+ * Each entry of the list holds its steps (a step on a dataset the workspace has not opened yet
+ * brings its `open` step with it) and how to go back and forth: undo puts the app's state back as
+ * it was before the entry (the chips, the plot's settings, the tab), redo as it was after. While
+ * an entry is undone or redone the recorder ignores what the stores tell it (`muted`), so undo
+ * records nothing. A new step after an undo drops the entries undone (as editors do).
+ *
+ * Plot settings are recorded when they have rested a moment (`PLOT_REST_MS`): a drag that pans
+ * or zooms is one step, not one per frame. A brush (box, lasso) adds its filter on release: one step.
+ */
+import type { DatasetView } from './dataset.svelte';
+import type { PlotState } from './plot.svelte';
+import type { Catalog } from './catalog.svelte';
+import { vpEqual } from '../../shared/plot/viewport';
+import {
+  datasetName, describeStep, emptyWorkspace, madeBy, WORKSPACE_VERSION,
+  type PlotSettings, type Step, type ViewTab, type Workspace,
+} from '../../shared/workspace';
+
+/** how long the plot's settings must rest before they are a step (a pan or zoom is one step) */
+export const PLOT_REST_MS = 700;
+
+export interface ChipState {
+  text: string;
+  enabled: boolean;
+}
+
+interface Entry {
+  steps: Step[];
+  undo(): void | Promise<void>;
+  redo(): void | Promise<void>;
+}
+
+/** a plot's settings as the workspace keeps them (the viewport only when it is not the columns' home view) */
+export function plotSettingsOf(st: PlotState): PlotSettings {
+  const s: PlotSettings = { x: st.x, y: st.y, how: st.how, cmap: st.cmap, budget: st.budget, pointSize: st.pointSize, opacity: st.opacity, autoStyle: st.autoStyle };
+  if (st.color) s.color = st.color;
+  if (!vpEqual(st.vp, st.home)) s.viewport = { ...st.vp };
+  return s;
+}
+
+const sameSettings = (a: PlotSettings | undefined, b: PlotSettings | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** applies settings to a plot: its columns (the home view follows, or the viewport given), its tone and style */
+export function applyPlotSettings(st: PlotState, s: PlotSettings): void {
+  const sameColumns = (s.x ?? st.x) === st.x && (s.y ?? st.y) === st.y && (s.color ?? '') === st.color;
+  if (s.how) st.how = s.how as PlotState['how'];
+  if (s.cmap) st.cmap = s.cmap as PlotState['cmap'];
+  if (s.budget !== undefined) st.budget = s.budget;
+  if (s.pointSize !== undefined) st.pointSize = s.pointSize;
+  if (s.opacity !== undefined) st.opacity = s.opacity;
+  if (s.autoStyle !== undefined) st.autoStyle = s.autoStyle;
+  if (sameColumns && st.xInfo) {
+    st.vp = s.viewport ? { ...s.viewport } : st.home;
+  } else {
+    // new columns: their set-up computes the home view, then takes this viewport instead
+    st.pendingViewport = s.viewport ? { ...s.viewport } : null;
+    if (s.x) st.x = s.x;
+    if (s.y) st.y = s.y;
+    st.color = s.color ?? '';
+  }
+}
+
+export class WorkspaceRecorder {
+  /** every entry: those before `cursor` are applied, the rest undone (redo takes them again) */
+  entries = $state.raw<Entry[]>([]);
+  cursor = $state(0);
+  /** a problem of the last open or save (steps not restored), for the Steps panel */
+  note = $state<string | null>(null);
+  /** busy opening a workspace */
+  restoring = $state(false);
+  private catalog: Catalog | null = null;
+  private setTab: ((tab: ViewTab) => void) | null = null;
+  /** catalog id <-> the dataset's name in the workspace (kept once given, so that a redo names it the same) */
+  private nameOf = new Map<string, string>();
+  private locationOf = new Map<string, string>();
+  private muted = 0;
+  /** the settings each dataset's plot had when last recorded (restored when its plot is shown again) */
+  private plotKept = new Map<string, PlotSettings>();
+  private plots = new Map<string, PlotState>();
+  private lastView: { tab: ViewTab; id: string | null } | null = null;
+
+  /** the App's catalog and how to show a tab */
+  attach(catalog: Catalog, setTab: (tab: ViewTab) => void): void {
+    this.catalog = catalog;
+    this.setTab = setTab;
+  }
+
+  /** the steps applied, in order */
+  get steps(): Step[] {
+    return this.entries.slice(0, this.cursor).flatMap((e) => e.steps);
+  }
+
+  /** every step with whether it is applied (the panel shows undone ones greyed, for redo) */
+  get listed(): { step: Step; text: string; applied: boolean; entry: number }[] {
+    return this.entries.flatMap((e, i) => e.steps.map((step) => ({ step, text: describeStep(step), applied: i < this.cursor, entry: i })));
+  }
+
+  get canUndo(): boolean {
+    return this.cursor > 0 && !this.restoring;
+  }
+
+  get canRedo(): boolean {
+    return this.cursor < this.entries.length && !this.restoring;
+  }
+
+  async undo(): Promise<void> {
+    if (!this.canUndo) return;
+    const e = this.entries[this.cursor - 1]!;
+    this.cursor--;
+    this.muted++;
+    try {
+      await e.undo();
+    } finally {
+      this.muted--;
+    }
+  }
+
+  async redo(): Promise<void> {
+    if (!this.canRedo) return;
+    const e = this.entries[this.cursor]!;
+    this.cursor++;
+    this.muted++;
+    try {
+      await e.redo();
+    } finally {
+      this.muted--;
+    }
+  }
+
+  private push(e: Entry): void {
+    if (this.muted) return;
+    this.entries = [...this.entries.slice(0, this.cursor), e];
+    this.cursor = this.entries.length;
+  }
+
+  /** the dataset's workspace name, and an `open` step to go before the step on it when no applied step made it */
+  private named(id: string): { name: string; open: Step[] } {
+    let name = this.nameOf.get(id);
+    if (!name) {
+      name = datasetName(this.locationFor(id), this.nameOf.values());
+      this.nameOf.set(id, name);
+    }
+    const made = this.steps.some((s) => madeBy(s) === name);
+    return { name, open: made ? [] : [{ kind: 'open', as: name, location: this.locationFor(id) }] };
+  }
+
+  private locationFor(id: string): string {
+    return this.locationOf.get(id) ?? this.catalog?.datasets.find((d) => d.id === id)?.path ?? id;
+  }
+
+  /** the user opened a dataset (File › Open, a path, a drop): an `open` step (a dataset already in the workspace: none) */
+  opened(id: string, location: string, as?: string): void {
+    if (this.muted) return;
+    this.locationOf.set(id, location);
+    if (as) this.nameOf.set(id, as);
+    const { open } = this.named(id);
+    if (!open.length) return;
+    const cat = this.catalog;
+    const before = this.lastView?.id ?? null;
+    this.push({
+      steps: open,
+      undo: () => {
+        if (cat && cat.selected === id) cat.selected = before;
+      },
+      redo: () => {
+        if (cat) cat.selected = id;
+      },
+    });
+  }
+
+  /** DatasetView's chips changed (one call per change) */
+  filtersChanged(view: DatasetView, before: ChipState[], after: ChipState[]): void {
+    if (this.muted) return;
+    if (JSON.stringify(before) === JSON.stringify(after)) return;
+    const { name, open } = this.named(view.id);
+    const step: Step = { kind: 'filter', dataset: name, where: view.where, chips: after };
+    this.push({
+      steps: [...open, step],
+      undo: () => view.restoreFilters(before),
+      redo: () => view.restoreFilters(after),
+    });
+  }
+
+  // ------------------------------------------------------------------------------ plots
+
+  /**
+   * A plot view was made for `st` (PlotView's set-up; call during the component's initialisation):
+   * it takes the settings its dataset's plot last had, and its changes become steps once they rest.
+   */
+  trackPlot(st: PlotState): void {
+    const id = st.view.id;
+    const kept = this.plotKept.get(id);
+    if (kept) applyPlotSettings(st, kept);
+    this.plots.set(id, st);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    $effect(() => {
+      const now = plotSettingsOf(st);
+      const ready = !!st.xInfo && !st.busy;
+      clearTimeout(timer);
+      if (!ready) return;
+      timer = setTimeout(() => this.plotRested(st, now), PLOT_REST_MS);
+    });
+    $effect(() => () => {
+      clearTimeout(timer);
+      if (this.plots.get(id) === st) this.plots.delete(id);
+    });
+  }
+
+  private plotRested(st: PlotState, now: PlotSettings): void {
+    const id = st.view.id;
+    const before = this.plotKept.get(id);
+    if (sameSettings(before, now)) return;
+    this.plotKept.set(id, now);
+    // the plot's first settings (its default columns) are where it starts, not a step
+    if (!before || this.muted) return;
+    const { name, open } = this.named(id);
+    this.push({
+      steps: [...open, { kind: 'plot', dataset: name, settings: now }],
+      undo: () => this.setPlot(id, before),
+      redo: () => this.setPlot(id, now),
+    });
+  }
+
+  private setPlot(id: string, s: PlotSettings): void {
+    this.plotKept.set(id, s);
+    const st = this.plots.get(id);
+    if (st) applyPlotSettings(st, s);
+  }
+
+  // ------------------------------------------------------------------------------ the view shown
+
+  /**
+   * The tab or the selected dataset changed (App's effect). Recorded once the workspace has steps
+   * and the dataset is in it (the window's first views are where it starts); view changes in a row
+   * are one step.
+   */
+  viewChanged(tab: ViewTab, id: string | null): void {
+    const prev = this.lastView;
+    this.lastView = { tab, id };
+    if (this.muted || !prev || (prev.tab === tab && prev.id === id)) return;
+    const name = id ? this.nameOf.get(id) : undefined;
+    if (id && (!name || !this.steps.some((s) => madeBy(s) === name))) return;
+    if (!this.steps.length) return;
+    const step: Step = { kind: 'view', tab, ...(name ? { dataset: name } : {}) };
+    const last = this.cursor === this.entries.length ? this.entries[this.cursor - 1] : undefined;
+    const go = (v: { tab: ViewTab; id: string | null }) => {
+      this.lastView = v;
+      if (this.catalog && v.id) this.catalog.selected = v.id;
+      this.setTab?.(v.tab);
+    };
+    if (last && last.steps.length === 1 && last.steps[0]!.kind === 'view') {
+      // the same entry, now ending on this view
+      const undo = last.undo;
+      this.entries = [...this.entries.slice(0, -1), { steps: [step], undo, redo: () => go({ tab, id }) }];
+      return;
+    }
+    this.push({ steps: [step], undo: () => go(prev), redo: () => go({ tab, id }) });
+  }
+
+  // ------------------------------------------------------------------------------ files
+
+  /** the workspace as saved: the steps applied, and the view shown */
+  toWorkspace(view: { tab: ViewTab; id: string | null }): Workspace {
+    const steps = this.steps;
+    const name = view.id ? this.nameOf.get(view.id) : undefined;
+    const ws: Workspace = { cdx: 'workspace', version: WORKSPACE_VERSION, saved: new Date().toISOString(), steps };
+    const known = name && steps.some((s) => madeBy(s) === name);
+    ws.views = { ...(known ? { dataset: name } : {}), tab: view.tab };
+    return ws;
+  }
+
+  /** forgets every step (a new workspace) */
+  clear(): void {
+    this.entries = [];
+    this.cursor = 0;
+    this.nameOf.clear();
+    this.locationOf.clear();
+    this.note = null;
+  }
+
+  /**
+   * Opens a workspace: its steps are taken again, in order, as the user would (the datasets opened,
+   * the chips set, the plots' settings, the view), and become this window's step list. A step the
+   * app cannot take yet is left out and named in `note`; a dataset that does not open stops there.
+   */
+  async open(ws: Workspace): Promise<boolean> {
+    const cat = this.catalog;
+    if (!cat) return false;
+    this.clear();
+    this.restoring = true;
+    const skipped: string[] = [];
+    const ids = new Map<string, string>();
+    try {
+      for (const [i, s] of ws.steps.entries()) {
+        switch (s.kind) {
+          case 'open': {
+            if (!(await cat.open(s.location)) || !cat.selected) {
+              this.note = `Step ${i + 1} (${describeStep(s)}): ${cat.openError ?? 'it did not open'}. The steps after it were not taken.`;
+              return false;
+            }
+            const id = cat.selected;
+            ids.set(s.as, id);
+            // (a dataset opened twice under two names in the file: its first name)
+            if (this.nameOf.has(id)) {
+              skipped.push(`${i + 1} (the same dataset as ${this.nameOf.get(id)})`);
+              continue;
+            }
+            this.opened(id, s.location, s.as);
+            break;
+          }
+          case 'filter': {
+            const view = cat.viewOf(ids.get(s.dataset)!);
+            try {
+              view.restoreFilters(s.chips ?? (s.where ? [{ text: s.where, enabled: true }] : []));
+            } catch (e) {
+              // an expression that does not parse (written by hand, or by a newer CDX)
+              this.note = `Step ${i + 1} (${describeStep(s)}): ${(e as Error).message}. The steps after it were not taken.`;
+              return false;
+            }
+            break;
+          }
+          case 'plot': {
+            const id = ids.get(s.dataset)!;
+            const before = this.plotKept.get(id);
+            this.setPlot(id, s.settings);
+            const { open } = this.named(id);
+            this.push({ steps: [...open, s], undo: () => void (before ? this.setPlot(id, before) : this.plotKept.delete(id)), redo: () => this.setPlot(id, s.settings) });
+            break;
+          }
+          case 'view': {
+            const id = s.dataset ? ids.get(s.dataset)! : null;
+            const prev = this.lastView ?? { tab: 'summary' as ViewTab, id: null };
+            const go = (v: { tab: ViewTab; id: string | null }) => {
+              this.lastView = v;
+              if (v.id) cat.selected = v.id;
+              this.setTab?.(v.tab);
+            };
+            go({ tab: s.tab, id });
+            this.push({ steps: [s], undo: () => go(prev), redo: () => go({ tab: s.tab, id }) });
+            break;
+          }
+          default:
+            skipped.push(`${i + 1} (${describeStep(s)})`);
+        }
+      }
+      const v = ws.views;
+      if (v?.dataset && ids.has(v.dataset)) cat.selected = ids.get(v.dataset)!;
+      if (v?.tab) this.setTab?.(v.tab);
+      this.lastView = { tab: v?.tab ?? this.lastView?.tab ?? 'summary', id: cat.selected };
+      if (skipped.length) this.note = `Not restored in the app yet (cdx run replays them): step${skipped.length === 1 ? '' : 's'} ${skipped.join(', ')}.`;
+      return true;
+    } finally {
+      this.restoring = false;
+    }
+  }
+}
+
+/** the window's workspace */
+export const workspace = new WorkspaceRecorder();
+
+export { emptyWorkspace };
