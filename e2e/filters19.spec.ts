@@ -9,42 +9,26 @@
  * durations; top values are legible in light and dark themes (screenshots).
  */
 import { test, expect, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
-import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+import { ARTIFACTS } from './server';
+import { chips, fmt, openSample, sampleServer, sampleTable } from './sample';
 import { parseExpr } from '../shared/expr/parse';
 import { polygonEdges, pointInPolygon } from '../shared/expr/polygon';
 
-const SAMPLE = path.join(ROOT, 'resources', 'sample', 'trips.arrow');
-let server: RunningServer;
+const host = sampleServer();
 
 interface Row { at: number; fare: number; payment: string | null; passengers: number | null }
 const rows: Row[] = (() => {
-  const t = tableFromIPC(readFileSync(SAMPLE));
+  const t = sampleTable();
   const at = t.getChild('pickup_at')!, fare = t.getChild('fare')!, pay = t.getChild('payment')!, pas = t.getChild('passengers')!;
   const ms = (v: unknown) => (v instanceof Date ? v.getTime() : Number(v));
   return Array.from({ length: t.numRows }, (_, i) => ({ at: ms(at.get(i)), fare: fare.get(i) as number, payment: pay.get(i) as string | null, passengers: pas.get(i) as number | null }));
 })();
 const count = (pred: (r: Row) => boolean) => rows.filter(pred).length;
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-test.beforeAll(async () => {
-  server = await startServer();
-});
-test.afterAll(async () => {
-  await server?.stop();
-});
-
-const chips = (page: Page) => page.getByRole('list', { name: 'Active filters' }).getByRole('listitem');
 const chipText = async (page: Page, i = 0) => (await chips(page).nth(i).innerText()).replace(/×\s*$/, '').trim();
 
-async function open(page: Page) {
-  await page.goto(server.url);
-  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
-  // start without filters (a filter can be remembered for the sample)
-  while (await chips(page).count()) await chips(page).first().getByRole('button', { name: /^Remove filter/ }).click();
-}
+/** the sample without filters (a filter can be remembered for the sample) */
+const open = (page: Page) => openSample(page, host);
 
 interface PlotInfo { vp: { x0: number; x1: number; y0: number; y1: number } }
 

@@ -9,17 +9,15 @@
  * Screenshots go to e2e/artifacts/.
  */
 import { test, expect, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
-import { ARTIFACTS, ROOT, startServer, type RunningServer } from './server';
+import { ARTIFACTS } from './server';
+import { chips, fmt, openSample, removeFilters, sampleServer, sampleTable } from './sample';
 
-const SAMPLE = path.join(ROOT, 'resources', 'sample', 'trips.arrow');
-let server: RunningServer;
+const host = sampleServer();
 
 /** borough -> { count, mean of the non-null fares } */
 const oracle = (() => {
-  const t = tableFromIPC(readFileSync(SAMPLE));
+  const t = sampleTable();
   const b = t.getChild('borough')!, fare = t.getChild('fare')!;
   const m = new Map<string | null, { count: number; sum: number; n: number }>();
   for (let i = 0; i < t.numRows; i++) {
@@ -35,21 +33,8 @@ const oracle = (() => {
   }
   return new Map([...m].map(([k, e]) => [k, { count: e.count, mean: e.sum / e.n }]));
 })();
-const fmt = (n: number) => n.toLocaleString('en-US');
-
-test.beforeAll(async () => {
-  server = await startServer();
-});
-test.afterAll(async () => {
-  await server?.stop();
-});
-
-const chips = (page: Page) => page.getByRole('list', { name: 'Active filters' }).getByRole('listitem');
-
 async function openGroup(page: Page) {
-  await page.goto(server.url);
-  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
-  while (await chips(page).count()) await chips(page).first().getByRole('button', { name: /^Remove filter/ }).click();
+  await openSample(page, host);
   await page.getByRole('tab', { name: 'Group' }).click();
 }
 
@@ -136,7 +121,7 @@ test('a bar drills down too; a key of 60,000 values is cut to the first 1,000 gr
   await page.getByTestId('group-chart').locator('g.bar', { hasText: 'Staten Island' }).click();
   await expect(page.getByRole('tab', { name: 'Table' })).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('filtered-rows')).toHaveText(fmt(oracle.get('Staten Island')!.count), { timeout: 30_000 });
-  while (await chips(page).count()) await chips(page).first().getByRole('button', { name: /^Remove filter/ }).click();
+  await removeFilters(page);
 
   await page.getByRole('tab', { name: 'Group' }).click();
   await page.getByLabel('Key 1').selectOption('trip_id');
@@ -154,7 +139,7 @@ test('a bar drills down too; a key of 60,000 values is cut to the first 1,000 gr
 });
 
 test('two keys with a null group: the drill-down adds key = value and key is null, and the Table counts that group', async ({ page }) => {
-  const t = tableFromIPC(readFileSync(SAMPLE));
+  const t = sampleTable();
   const b = t.getChild('borough')!, p = t.getChild('passengers')!;
   let want = 0;
   for (let i = 0; i < t.numRows; i++) if (b.get(i) === 'Queens' && p.get(i) === null) want++;

@@ -3,8 +3,11 @@
  * `BLOCK`, fetched for the rows on screen (plus a margin) in one engine call, the previous call
  * cancelled when the window moves on (the `Request` helper); at most `MAX_BLOCKS` are kept (least
  * recently fetched go first). With filters the window is onto the filtered view, whose size is
- * known once its first rows arrive; a new filter starts the window over. Also: copying a range
- * of rows as TSV, and fitting each column's width to its text.
+ * known once its first rows arrive; a new filter starts the window over. With a sort (`TableSort`,
+ * kept per dataset like the column order) the window is onto the view in that order: the engine
+ * computes the order once (its progress is shown, and the run can be cancelled), then every block
+ * reads through it; a new sort also starts the window over. Also: copying a range of rows as TSV,
+ * and fitting each column's width to its text.
  */
 import { tableFromIPC } from 'apache-arrow';
 import type { Field } from '../../shared/datashape';
@@ -25,7 +28,8 @@ export interface TableRow {
 }
 
 interface Blocks {
-  /** the filter the rows were fetched with */
+  /** the filter and sort the rows were fetched with (`viewKey`) */
+  key: string;
   where: string;
   map: Map<number, TableRow[]>;
   /** rows passing the filter (null until the first answer; the dataset's rows without a filter) */
@@ -39,13 +43,23 @@ interface Fetched {
 }
 
 export class TableWindow {
-  private blocks = $state.raw<Blocks>({ where: '', map: new Map(), total: null });
+  private blocks = $state.raw<Blocks>({ key: '', where: '', map: new Map(), total: null });
   private fetchReq = new Request<Fetched>();
   private copyReq = new Request<{ tsv: string; rows: number }>();
   /** the block range of the fetch in flight */
-  private inflight: { where: string; lo: number; hi: number } | null = null;
+  private inflight: { key: string; lo: number; hi: number } | null = null;
+  /** the sort's progress (0..1) while the engine orders the rows for a fetch in flight; null otherwise */
+  sortProgress = $state<number | null>(null);
+  /** the sort (its text) whose computation the user cancelled: it was taken off */
+  sortCancelled = $state<string | null>(null);
+  readonly sort: TableSort;
 
-  constructor(readonly view: DatasetView) {}
+  constructor(
+    readonly view: DatasetView,
+    sort?: TableSort,
+  ) {
+    this.sort = sort ?? tableSortOf(view);
+  }
 
   /** the columns the table can show, in schema order (the kernels' unsupported ones left out) */
   get fields(): Field[] {
@@ -56,10 +70,24 @@ export class TableWindow {
     return this.view.where;
   }
 
+  /** the view the rows are of: the filter and the sort */
+  get viewKey(): string {
+    return `${this.where}\u0000${this.sort.text}`;
+  }
+
+  /**
+   * the engine is ordering the rows for the fetch in flight: the first window of a sort (none of
+   * its rows here yet), or a far window that needs the whole order (its progress reported)
+   */
+  get sorting(): boolean {
+    if (!this.fetchReq.busy || !this.sort.keys.length) return false;
+    return this.sortProgress !== null || this.blocks.key !== this.viewKey || this.blocks.map.size === 0;
+  }
+
   /** rows passing the filters, or null while they are being counted (the first window is on its way) */
   get filteredTotal(): number | null {
     const b = this.blocks;
-    return b.where === this.where ? b.total : null;
+    return b.key === this.viewKey ? b.total : null;
   }
 
   /** rows in the view: the dataset's, or those passing the filters (0 while counting) */
@@ -78,17 +106,31 @@ export class TableWindow {
   /** row `r` of the view, when its block is here */
   row(r: number): TableRow | undefined {
     const b = this.blocks;
-    if (b.where !== this.where) return undefined;
+    if (b.key !== this.viewKey) return undefined;
     return b.map.get(Math.floor(r / BLOCK))?.[r % BLOCK];
+  }
+
+  /**
+   * Stops the sort the engine is computing and takes the sort off (the table goes back to the
+   * dataset's order; `sortCancelled` says which sort it was).
+   */
+  cancelSort(): void {
+    if (!this.sort.keys.length) return;
+    const text = this.sort.text;
+    this.fetchReq.cancel();
+    this.sort.clear();
+    this.sortCancelled = text;
   }
 
   /** Rows [top, top + count) are on screen: fetch the blocks missing there (one call). */
   show(top: number, count: number): void {
-    const where = this.where;
-    if (this.blocks.where !== where) {
+    const where = this.where, key = this.viewKey;
+    if (this.blocks.key !== key) {
       this.fetchReq.reset();
       this.inflight = null;
-      this.blocks = { where, map: new Map(), total: null };
+      this.sortProgress = null;
+      if (this.sort.keys.length) this.sortCancelled = null;
+      this.blocks = { key, where, map: new Map(), total: null };
     }
     const first = Math.max(0, Math.floor(top / BLOCK));
     // a filtered view's size is unknown until its first rows come: ask for the block at the top
@@ -106,17 +148,25 @@ export class TableWindow {
       }
     if (lo < 0) return;
     const f = this.inflight;
-    if (f && f.where === where && f.lo <= lo && f.hi >= hi && this.fetchReq.busy) return;
+    if (f && f.key === key && f.lo <= lo && f.hi >= hi && this.fetchReq.busy) return;
     void this.fetch(where, lo, hi);
   }
 
   private async fetch(where: string, lo: number, hi: number): Promise<void> {
-    this.inflight = { where, lo, hi };
+    const key = this.viewKey, sort = this.sort.param;
+    this.inflight = { key, lo, hi };
+    this.sortProgress = null;
     const names = this.fields.map((f) => f.name);
-    const got = await this.fetchReq.run(async ({ signal }) => {
+    const got = await this.fetchReq.run(async ({ signal, current }) => {
       const r = await this.view.engine.api.rows(
-        { dataset: this.view.id, offset: lo * BLOCK, limit: (hi - lo + 1) * BLOCK, columns: names, where: where || undefined },
-        { signal },
+        { dataset: this.view.id, offset: lo * BLOCK, limit: (hi - lo + 1) * BLOCK, columns: names, where: where || undefined, ...(sort ? { sort } : {}) },
+        {
+          signal,
+          // the engine reports the sort's progress while it orders the rows (not a filter's count)
+          onProgress: (p) => {
+            if (current() && sort && p.detail === 'sorting') this.sortProgress = p.done;
+          },
+        },
       );
       const t = tableFromIPC(r.ipc);
       const vecs = names.map((n) => t.getChild(n));
@@ -124,7 +174,8 @@ export class TableWindow {
       for (let i = 0; i < t.numRows; i++) rows.push({ id: r.rowIds ? r.rowIds[i]! : r.offset + i, values: vecs.map((v) => v?.get(i)) });
       return { first: lo, rows, total: r.total };
     });
-    if (!got || this.blocks.where !== where) return;
+    if (this.blocks.key === key) this.sortProgress = null;
+    if (!got || this.blocks.key !== key) return;
     this.inflight = null;
     const map = new Map(this.blocks.map);
     for (let k = 0; k * BLOCK < got.rows.length || k === 0; k++) {
@@ -133,16 +184,16 @@ export class TableWindow {
       map.set(b, got.rows.slice(k * BLOCK, (k + 1) * BLOCK));
     }
     while (map.size > MAX_BLOCKS) map.delete(map.keys().next().value!);
-    this.blocks = { where, map, total: where ? got.total : null };
+    this.blocks = { key, where, map, total: where ? got.total : null };
   }
 
-  /** Rows [a, b] of the view, the given columns, as TSV with a header line (at most 100,000 rows). */
+  /** Rows [a, b] of the view (filtered and sorted as shown), the given columns, as TSV with a header line (at most 100,000 rows). */
   async copyRows(a: number, b: number, columns: Field[]): Promise<{ tsv: string; rows: number } | undefined> {
-    const where = this.where;
+    const where = this.where, sort = this.sort.param;
     return this.copyReq.run(async ({ signal }) => {
       const names = columns.map((c) => c.name);
       const n = Math.min(b - a + 1, 100_000);
-      const r = await this.view.engine.api.rows({ dataset: this.view.id, offset: a, limit: n, columns: names, where: where || undefined }, { signal });
+      const r = await this.view.engine.api.rows({ dataset: this.view.id, offset: a, limit: n, columns: names, where: where || undefined, ...(sort ? { sort } : {}) }, { signal });
       const t = tableFromIPC(r.ipc);
       const esc = (s: string) => s.replace(/[\t\n\r]/g, ' ');
       const lines = [names.join('\t')];
@@ -226,4 +277,75 @@ export function orderedFields<F extends { name: string }>(fields: readonly F[], 
     }
   }
   return [...out, ...fields.filter((f) => byName.has(f.name))];
+}
+
+/** One key of the table's sort: a column, ascending or descending (nulls last either way). */
+export interface SortKey {
+  name: string;
+  desc: boolean;
+}
+
+/**
+ * The table's sort of a dataset, kept per `DatasetView` while the window lives (like the column
+ * order), so that it survives switching tabs and the Export dialog writes the rows in the order
+ * shown. A click on a header sorts by that column alone: ascending, again descending, again off.
+ * A shift-click adds the column as the next key, or, when it is a key already, turns it
+ * descending and then takes it off, keeping the others. The engine takes it as `rows`' `sort`
+ * (`['-fare', 'borough']`: nulls last, NaN the greatest number, ties by row number).
+ */
+export class TableSort {
+  keys = $state<SortKey[]>([]);
+
+  /** the engine's `sort` parameter (undefined: the dataset's order) */
+  get param(): string[] | undefined {
+    return this.keys.length ? this.keys.map((k) => (k.desc ? '-' : '') + k.name) : undefined;
+  }
+
+  /** the sort as text, `-fare,borough` ('' when none) */
+  get text(): string {
+    return this.param?.join(',') ?? '';
+  }
+
+  /** a header clicked (`add`: with Shift, the column added as a further key) */
+  click(name: string, add = false): void {
+    const i = this.keys.findIndex((k) => k.name === name);
+    const cur = this.keys[i];
+    // none -> ascending -> descending -> none
+    const next: SortKey | null = !cur ? { name, desc: false } : !cur.desc ? { name, desc: true } : null;
+    if (!add) this.keys = next ? [next] : [];
+    else if (i < 0) this.keys = [...this.keys, next!];
+    else this.keys = next ? this.keys.map((k, j) => (j === i ? next : k)) : this.keys.filter((_, j) => j !== i);
+  }
+
+  /** the column's place among the keys (1 the first), 0 when it is not one */
+  rank(name: string): number {
+    return this.keys.findIndex((k) => k.name === name) + 1;
+  }
+
+  direction(name: string): 'ascending' | 'descending' | 'none' {
+    const k = this.keys.find((x) => x.name === name);
+    return !k ? 'none' : k.desc ? 'descending' : 'ascending';
+  }
+
+  /** keys on columns no longer in the dataset are dropped (a column's type changed, a schema change) */
+  keepOnly(names: readonly string[]): void {
+    if (this.keys.some((k) => !names.includes(k.name))) this.keys = this.keys.filter((k) => names.includes(k.name));
+  }
+
+  clear(): void {
+    if (this.keys.length) this.keys = [];
+  }
+}
+
+/** The sort as the status line says it: `fare ↓, borough ↑`. */
+export function sortLabel(keys: readonly SortKey[]): string {
+  return keys.map((k) => `${k.name} ${k.desc ? '↓' : '↑'}`).join(', ');
+}
+
+const tableSorts = new WeakMap<DatasetView, TableSort>();
+
+export function tableSortOf(view: DatasetView): TableSort {
+  let s = tableSorts.get(view);
+  if (!s) tableSorts.set(view, (s = new TableSort()));
+  return s;
 }
