@@ -446,6 +446,31 @@ export interface RawGroups {
   measures: RawGroupColumn[];
 }
 
+/** What one key pair of hashJoin compares as, and the scale (value * mul / div, floored) bringing each side's stored integers to one unit. */
+export interface RawJoinKey {
+  cls: 'int' | 'float' | 'text';
+  lmul?: number;
+  ldiv?: number;
+  rmul?: number;
+  rdiv?: number;
+}
+
+export interface RawJoinOptions {
+  how: 'inner' | 'left';
+  keys: RawJoinKey[];
+  /** more result rows than this: E_TOO_LARGE (default: from the machine's memory) */
+  maxPairs?: number;
+}
+
+/** hashJoin's result: pairs in left-row order (then right-row order); counts of the rows passing each side's filter and of the left rows matched. */
+export interface RawJoin {
+  left: Float64Array;
+  right: Float64Array;
+  leftRows: number;
+  rightRows: number;
+  matched: number;
+}
+
 /** Every function the addon exports (native/src: addon.cc, common.cc, and each kernel's file). */
 export interface NativeAddon {
   // addon.cc
@@ -480,6 +505,9 @@ export interface NativeAddon {
   groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
   // sort.cc (wrapped in native/sort.ts): row ids of the passing rows in sort order (the first `limit`), and how many pass
   sortRows(columns: RawColumn[], options: { desc: boolean[]; limit?: number }, filter?: RawFilter, job?: JobHandle): Promise<{ rowIds: Float64Array; total: number }>;
+  // join.cc (wrapped in native/join.ts): the row-id pairs of an equi-join (right -1: a left join's unmatched row), and a gather through them
+  hashJoin(leftKeys: RawColumn[], rightKeys: RawColumn[], options: RawJoinOptions, leftFilter?: RawFilter, rightFilter?: RawFilter, job?: JobHandle): Promise<RawJoin>;
+  joinTake(columns: RawColumn[], rowIds: Float64Array, job?: JobHandle): Promise<RawRows[]>;
   // rows.cc
   readRows(columns: RawColumn[], offset: number, count: number, job?: JobHandle): Promise<RawRows[]>;
   // select.cc
@@ -506,7 +534,7 @@ export interface NativeAddon {
 const EXPORTS = [
   'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
   'regionStats', 'zoneMaps', 'spatialCopy', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
-  'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy', 'sortRows',
+  'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy', 'sortRows', 'hashJoin', 'joinTake',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',
   'testThrow',

@@ -246,6 +246,22 @@ export interface GroupByResult {
   where?: string;
 }
 
+/** What a join made: the new dataset (in the catalog) and what went into it. */
+export interface JoinResult {
+  /** the joined dataset, catalogued (named `join(a, b)` unless named) */
+  overview: DatasetOverview;
+  /** rows of each side passing its filter */
+  leftRows: number;
+  rightRows: number;
+  /** rows of the result */
+  rows: number;
+  /** left rows with at least one match (not counted for a join pushed down to a database) */
+  matched?: number;
+  /** 'native': the hash join over mapped files; 'pushdown': one query on the database holding both; 'cross-source': the database side fetched, then the native join */
+  via: 'native' | 'pushdown' | 'cross-source';
+  ms: number;
+}
+
 export interface DatasetSummary {
   dataset: string;
   rows: number;
@@ -380,6 +396,15 @@ export interface EngineApi {
    * `limit` rows; `groups` counts them all. Progress + cancel
    */
   groupBy(params: { dataset: string; by: string[]; agg: string; where?: string; sort?: string[]; limit?: number }): GroupByResult;
+  /**
+   * join two catalogued datasets on key pairs `on` ([left column, right column]), inner (default)
+   * or left, each side under its own filter; the result is a new catalogued dataset (its columns:
+   * the left's, then the right's, a key pair of one name once, a clashing right name `x_1`; or
+   * `columns` of those). Local files: the native hash join, written to the cache; both on one
+   * database: a query dataset joining there; a database table with a local file: the database side
+   * fetched (if it fits) and joined natively. Progress + cancel
+   */
+  join(params: { left: string; right: string; on: [string, string][]; how?: 'inner' | 'left'; whereLeft?: string; whereRight?: string; columns?: string[]; name?: string }): JoinResult;
   /** per-column statistics; each finished column is streamed as progress detail `{ column }` */
   summary(params: { dataset: string; columns?: string[]; where?: string; bins?: number; topk?: number }): DatasetSummary;
   /**

@@ -20,6 +20,7 @@ import { columnsOf } from '../../shared/expr/bind';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumns } from './summarize';
 import { groupDataset, parseMeasures } from './group';
+import { joinRequest } from './join-request';
 import { browse } from './browse';
 import { providers } from './sources/registry';
 // Export and the database clients load at their first use (lazy.ts)
@@ -321,6 +322,11 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
         ipc: RecordBatchStreamWriter.writeAll(res.table).toUint8Array(true), ...(where ? { where } : {}),
       };
     },
+
+    // joins (main/engine/join-request.ts): native, pushed down to one database, or across sources
+    join: (p, ctx) => joinRequest({
+      store: store(), db, openDb: (location, signal) => remote().open(location, { signal }), overviewOf, remoteOverview,
+    }, p, ctx),
 
     async summary({ dataset, columns, where, bins, topk }, ctx): Promise<DatasetSummary> {
       const r = await db(dataset, ctx.signal);

@@ -1,0 +1,640 @@
+// hashJoin: the row-id pairs of an equi-join of two mapped tables (inner or left), and joinTake,
+// which gathers a side's columns through those ids (-1 gives a null: a left join's unmatched row).
+//
+// hashJoin(leftKeys[], rightKeys[], { how, keys: [{ cls, lmul, ldiv, rmul, rdiv }], maxPairs },
+//          leftFilter?, rightFilter?, job?) ->
+//   { left: Float64Array, right: Float64Array, leftRows, rightRows, matched }
+//
+// Semantics (SQL's, as DuckDB gives them): a null key never matches (a left join keeps its row,
+// with no right row); floats compare by value with -0 = +0 and NaN = NaN (DuckDB's hash join
+// matches NaN with NaN); an integer compared with a float is compared as a double (DuckDB casts
+// the integer); integers of any widths compare exactly by value (int64 beyond 2^53 included; a
+// uint64 above 2^63 matches only a uint64); text compares by bytes, dictionary text by its value.
+// What each key compares as (`cls`: 'int', 'float' or 'text') and the scale that brings dates and
+// timestamps of different units to one (value * mul / div, floored) are decided by the caller
+// (main/engine/join.ts), which has the columns' logical types.
+//
+// Output: every pair (left row, right row) with equal keys, in left-row order and, for one left
+// row, in right-row order — the result is deterministic whatever the threads do. `leftRows` and
+// `rightRows` count the rows passing each side's filter, `matched` the left rows with a match.
+//
+// How: the right side is the build side. One parallel scan of it computes each passing row's key
+// codes and hash into per-segment lists (row order kept); the entries are then scattered, stably,
+// into 256 partitions by the hash's top bits (per-segment offsets: a parallel scatter), and each
+// partition, in parallel, into its buckets (a counting sort): a bucket's entries are contiguous
+// and in row order, so a probe walks one short run and emits matches in right-row order. The left
+// side is probed in parallel morsels, each morsel's pairs kept apart and concatenated in morsel
+// order at the end. Memory is bounded before it is used: the build (24 + 8 per extra key bytes a
+// right row, twice during the scatter) and the pairs (`maxPairs`, 16 bytes each while probing and
+// again as the result) are refused with E_TOO_LARGE naming the rows and the memory.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+
+#include "plan.h"
+#include "rows.h"
+
+namespace cdx {
+namespace {
+
+enum class Cls : uint8_t { INT, FLOAT, TEXT };
+
+struct KeySpec {
+  Cls cls = Cls::INT;
+  int64_t mul[2] = {1, 1}, div[2] = {1, 1};  // per side (0 left, 1 right)
+};
+
+inline double CanonF(double d) {
+  if (d == 0) d = 0;
+  if (d != d) d = std::numeric_limits<double>::quiet_NaN();
+  return d;
+}
+
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+constexpr double kMaxSafe = 9007199254740992.0;  // 2^53
+
+double MachineMemory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
+}
+
+std::string MiB(double bytes) { return std::to_string(static_cast<uint64_t>(bytes / (1 << 20))) + " MiB"; }
+
+// One side of the join: its key columns (plan columns 0..K-1) and its filter.
+struct Side {
+  Plan plan;
+  std::vector<StringColumnReader> readers;      // TEXT keys: the column (UTF8) or its dictionary (DICT)
+  std::vector<std::vector<uint64_t>> dictHash;  // DICT keys: hash of each dictionary entry
+  std::vector<std::vector<uint8_t>> dictNull;   // DICT keys: entry is null or corrupt
+};
+
+class JoinWorker : public PromiseWorker {
+ public:
+  explicit JoinWorker(Napi::Env env) : PromiseWorker(env, "cdx.hashJoin") {}
+  Side L, R;
+  size_t K = 0;
+  std::vector<KeySpec> keys;
+  bool leftJoin = false;
+  uint64_t maxPairs = 0;  // 0: from the machine's memory
+  void SetJob(JobPtr j) { job_ = std::move(j); }
+
+ private:
+  size_t W = 0;  // words per build entry: hash, row, K codes
+  std::vector<uint64_t> entries;  // build entries in bucket order
+  std::vector<uint64_t> start;    // bucket b's entries: [start[b], start[b+1])
+  int shift = 64;                 // bucket = hash >> shift
+  std::vector<std::vector<uint64_t>> segPairs;  // per probe segment: (left, right + 1) pairs
+  uint64_t leftRows = 0, rightRows = 0, matched = 0, pairs = 0;
+  std::atomic<bool> corrupt{false};
+
+  // Text of key k of side s at global row `row` (a DICT column's text through its index).
+  bool TextAt(const Side& s, size_t k, const View& v, uint64_t local, std::string_view* out) const {
+    const Column& c = *s.plan.cols[k];
+    const uint8_t* p; uint64_t len;
+    if (c.kind == Kind::DICT) {
+      const int64_t di = DictIndex(v, local);
+      if (di < 0 || !s.readers[k].Get(static_cast<uint64_t>(di), &p, &len)) return false;
+    } else if (!StringAt(v, local, &p, &len)) {
+      return false;
+    }
+    *out = std::string_view(reinterpret_cast<const char*>(p), len);
+    return true;
+  }
+  bool TextAtRow(const Side& s, size_t k, uint64_t row, std::string_view* out) const {
+    const Column& c = *s.plan.cols[k];
+    View v;
+    v.Bind(c, c.ChunkOf(row));
+    return TextAt(s, k, v, row - v.rowStart, out);
+  }
+
+  // Key codes of rows [r, r+n) of side `si` into codes[k * kBatch + i]; ok[i] = 0 where a key is
+  // null (or can never match: a uint64 above 2^63 against a signed column).
+  void Codes(const Side& s, int si, const View* views, uint64_t r, uint32_t n, uint64_t* codes, uint8_t* ok) {
+    uint8_t va[kBatch];
+    double dv[kBatch];
+    int64_t iv[kBatch];
+    std::memset(ok, 1, n);
+    for (size_t k = 0; k < K; k++) {
+      const View& Vw = views[k];
+      const Column& c = *s.plan.cols[k];
+      const uint64_t local = r - Vw.rowStart;
+      uint64_t* cd = codes + k * kBatch;
+      if (ValidityBytes(Vw, local, n, va))
+        for (uint32_t i = 0; i < n; i++) ok[i] &= va[i];
+      const KeySpec& ks = keys[k];
+      switch (ks.cls) {
+        case Cls::INT: {
+          DecodeI64(Vw, local, n, iv);
+          const int64_t mul = ks.mul[si], div = ks.div[si];
+          const bool u64 = c.kind == Kind::NUMERIC && c.dtype == DType::U64;
+          const Column& o = *(si == 0 ? R : L).plan.cols[k];
+          const bool otherU64 = o.kind == Kind::NUMERIC && o.dtype == DType::U64;
+          for (uint32_t i = 0; i < n; i++) {
+            int64_t v = iv[i];
+            if (u64 && !otherU64 && v < 0) ok[i] = 0;  // above 2^63: no signed value equals it
+            if (mul != 1) v *= mul;
+            if (div != 1) v = FloorDiv(v, div);
+            cd[i] = static_cast<uint64_t>(v);
+          }
+          break;
+        }
+        case Cls::FLOAT:
+          DecodeF64(Vw, local, n, dv);
+          for (uint32_t i = 0; i < n; i++) {
+            const double d = CanonF(dv[i]);
+            std::memcpy(&cd[i], &d, 8);
+          }
+          break;
+        case Cls::TEXT:
+          if (c.kind == Kind::DICT) {
+            DecodeI64(Vw, local, n, iv);
+            const auto& hs = s.dictHash[k];
+            const auto& nl = s.dictNull[k];
+            for (uint32_t i = 0; i < n; i++) {
+              if (!ok[i]) { cd[i] = 0; continue; }
+              if (iv[i] < 0 || static_cast<uint64_t>(iv[i]) >= hs.size()) { corrupt.store(true); ok[i] = 0; cd[i] = 0; continue; }
+              if (nl[iv[i]]) { ok[i] = 0; cd[i] = 0; continue; }
+              cd[i] = hs[iv[i]];
+            }
+          } else {
+            for (uint32_t i = 0; i < n; i++) {
+              if (!ok[i]) { cd[i] = 0; continue; }
+              const uint8_t* p; uint64_t len;
+              if (!StringAt(Vw, local + i, &p, &len)) { corrupt.store(true); ok[i] = 0; cd[i] = 0; continue; }
+              cd[i] = HashBytes(p, len);
+            }
+          }
+          break;
+      }
+    }
+  }
+
+  inline uint64_t HashOf(const uint64_t* codes, uint32_t i) const {
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (size_t k = 0; k < K; k++) h = Mix64(h ^ (codes[k * kBatch + i] + 0x632be59bd9b4e019ULL * (k + 1)));
+    return h;
+  }
+
+  Status PrepareSide(Side& s, const char* which) {
+    Status st = s.plan.Prepare(1 << 16);
+    if (!st.ok()) return st;
+    s.readers.resize(K);
+    s.dictHash.resize(K);
+    s.dictNull.resize(K);
+    for (size_t k = 0; k < K; k++) {
+      const Column& c = *s.plan.cols[k];
+      if (keys[k].cls != Cls::TEXT) {
+        if (c.IsString()) return Status::Error("E_BAD_ARG", std::string("hashJoin: ") + which + " key " + c.name + " is text, the other side's is not");
+        continue;
+      }
+      if (!c.IsString()) return Status::Error("E_BAD_ARG", std::string("hashJoin: ") + which + " key " + c.name + " is not text");
+      if (c.kind == Kind::DICT) {
+        s.readers[k].Bind(*c.dict);
+        auto& hs = s.dictHash[k];
+        auto& nl = s.dictNull[k];
+        hs.assign(c.dict->rows, 0);
+        nl.assign(c.dict->rows, 0);
+        for (uint64_t i = 0; i < c.dict->rows; i++) {
+          const uint8_t* p; uint64_t len;
+          if (!s.readers[k].Get(i, &p, &len) || !p) { nl[i] = 1; continue; }
+          hs[i] = HashBytes(p, len);
+        }
+      } else {
+        s.readers[k].Bind(c);
+      }
+    }
+    return Status::Ok();
+  }
+
+ protected:
+  void Run() override {
+    status_ = PrepareSide(L, "left");
+    if (!status_.ok()) return;
+    status_ = PrepareSide(R, "right");
+    if (!status_.ok()) return;
+    job_->total.store(L.plan.rows + R.plan.rows);
+    W = 2 + K;
+    const double mem = MachineMemory();
+    // the build: entries (W words a row) twice during the scatter, the bucket starts
+    const double buildBytes = static_cast<double>(R.plan.rows) * (W * 8 * 2 + 16);
+    if (mem > 0 && buildBytes > mem * 0.5) {
+      status_ = Status::Error("E_TOO_LARGE", R.plan.What() + ": the join's hash table over " + std::to_string(R.plan.rows) + " rows needs about " + MiB(buildBytes) +
+                                                 ", more than half this machine's memory (" + MiB(mem) + "); filter the right side first, or swap the sides");
+      return;
+    }
+    if (maxPairs == 0) maxPairs = mem > 0 ? static_cast<uint64_t>(mem * 0.4 / 32) : (1ULL << 31);
+    if (!Build()) return;
+    Probe();
+  }
+
+  bool Build() {
+    Side& s = R;
+    const size_t S = s.plan.segs.size();
+    std::vector<std::vector<uint64_t>> seg(S);
+    std::vector<uint64_t> segRows(S, 0);
+    const int T = MaxThreads();
+    std::vector<FilterScratch> scratch(T);
+    const bool needFilter = !s.plan.filter.empty();
+    if (needFilter) for (FilterScratch& f : scratch) f.Init(s.plan.filter.depth);
+    // segment index of each segment (ParallelScan hands the segment itself)
+    const Segment* base = s.plan.segs.data();
+    status_ = ParallelScan(s.plan.segs, job_.get(), s.plan.What(), [&](const Segment& sg, uint64_t r0, uint64_t r1, int t) {
+      const size_t si = &sg - base;
+      View views[64];
+      s.plan.Bind(sg, views);
+      static thread_local std::vector<uint64_t> codes;
+      codes.resize(K * kBatch);
+      uint8_t mask[kBatch], ok[kBatch];
+      auto& out = seg[si];
+      out.reserve((r1 - r0) * W);
+      uint64_t passed = 0;
+      for (uint64_t r = r0; r < r1; r += kBatch) {
+        const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+        if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
+        else std::memset(mask, 1, n);
+        Codes(s, 1, views, r, n, codes.data(), ok);
+        for (uint32_t i = 0; i < n; i++) {
+          if (!mask[i]) continue;
+          passed++;
+          if (!ok[i]) continue;
+          out.push_back(HashOf(codes.data(), i));
+          out.push_back(r + i);
+          for (size_t k = 0; k < K; k++) out.push_back(codes[k * kBatch + i]);
+        }
+      }
+      segRows[si] = passed;
+    });
+    if (!status_.ok()) return false;
+    if (corrupt.load()) { status_ = Status::Error("E_CORRUPT", s.plan.What() + " has corrupt string offsets or dictionary indices in a join key"); return false; }
+    for (uint64_t x : segRows) rightRows += x;
+    uint64_t n = 0;
+    for (auto& v : seg) n += v.size() / W;
+    // buckets: a power of two at least the entries (and the 256 partitions)
+    constexpr int LP = 8, P = 1 << LP;
+    int lb = LP;
+    while ((1ULL << lb) < n) lb++;
+    shift = 64 - lb;
+    const uint64_t B = 1ULL << lb, perPart = B >> LP;
+    // stable scatter into partitions: per-segment counts, offsets in segment order
+    std::vector<uint64_t> cnt(S * P, 0);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t si = 0; si < static_cast<int64_t>(S); si++) {
+      const auto& v = seg[si];
+      for (size_t e = 0; e < v.size(); e += W) cnt[si * P + (v[e] >> (64 - LP))]++;
+    }
+    std::vector<uint64_t> partStart(P + 1, 0);
+    {
+      uint64_t at = 0;
+      for (int p = 0; p < P; p++) {
+        partStart[p] = at;
+        for (size_t si = 0; si < S; si++) {
+          const uint64_t c = cnt[si * P + p];
+          cnt[si * P + p] = at;
+          at += c;
+        }
+      }
+      partStart[P] = at;
+    }
+    std::vector<uint64_t> tmp(n * W);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t si = 0; si < static_cast<int64_t>(S); si++) {
+      auto& v = seg[si];
+      uint64_t* off = &cnt[si * P];
+      for (size_t e = 0; e < v.size(); e += W) {
+        const uint64_t p = v[e] >> (64 - LP);
+        std::memcpy(&tmp[off[p]++ * W], &v[e], W * 8);
+      }
+      std::vector<uint64_t>().swap(v);
+    }
+    // each partition into its buckets (counting sort, stable)
+    entries.resize(n * W);
+    start.assign(B + 1, 0);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int p = 0; p < P; p++) {
+      const uint64_t e0 = partStart[p], e1 = partStart[p + 1];
+      const uint64_t b0 = static_cast<uint64_t>(p) * perPart;
+      for (uint64_t e = e0; e < e1; e++) start[(tmp[e * W] >> shift) + 1]++;
+      uint64_t at = e0;
+      for (uint64_t b = b0; b < b0 + perPart; b++) {
+        const uint64_t c = start[b + 1];
+        start[b + 1] = at;  // (the fill cursor of bucket b for now)
+        at += c;
+      }
+      for (uint64_t e = e0; e < e1; e++) {
+        const uint64_t b = tmp[e * W] >> shift;
+        std::memcpy(&entries[start[b + 1]++ * W], &tmp[e * W], W * 8);
+      }
+      // start[b + 1] is now the end of bucket b = the start of bucket b + 1
+    }
+    start[0] = 0;
+    return true;
+  }
+
+  void Probe() {
+    Side& s = L;
+    const size_t S = s.plan.segs.size();
+    segPairs.assign(S, {});
+    std::vector<uint64_t> segRows(S, 0), segMatched(S, 0);
+    const int T = MaxThreads();
+    std::vector<FilterScratch> scratch(T);
+    const bool needFilter = !s.plan.filter.empty();
+    if (needFilter) for (FilterScratch& f : scratch) f.Init(s.plan.filter.depth);
+    bool anyText = false;
+    for (const KeySpec& k : keys) anyText |= k.cls == Cls::TEXT;
+    std::atomic<uint64_t> total{0};
+    std::atomic<bool> over{false};
+    const Segment* base = s.plan.segs.data();
+    const uint64_t* E = entries.data();
+    const uint64_t* St = start.data();
+    const int sh = shift;
+    status_ = ParallelScan(s.plan.segs, job_.get(), s.plan.What(), [&](const Segment& sg, uint64_t r0, uint64_t r1, int t) {
+      if (over.load(std::memory_order_relaxed)) return;
+      const size_t si = &sg - base;
+      View views[64];
+      s.plan.Bind(sg, views);
+      static thread_local std::vector<uint64_t> codes;
+      codes.resize(K * kBatch);
+      uint8_t mask[kBatch], ok[kBatch];
+      auto& out = segPairs[si];
+      out.reserve((r1 - r0) * 2);
+      uint64_t passed = 0, hit = 0;
+      for (uint64_t r = r0; r < r1; r += kBatch) {
+        const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
+        if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
+        else std::memset(mask, 1, n);
+        Codes(s, 0, views, r, n, codes.data(), ok);
+        const size_t before = out.size();
+        for (uint32_t i = 0; i < n; i++) {
+          if (!mask[i]) continue;
+          passed++;
+          bool any = false;
+          if (ok[i]) {
+            const uint64_t h = HashOf(codes.data(), i);
+            const uint64_t b = h >> sh;
+            for (uint64_t e = St[b], end = St[b + 1]; e < end; e++) {
+              const uint64_t* en = E + e * W;
+              if (en[0] != h) continue;
+              bool eq = true;
+              for (size_t k = 0; k < K && eq; k++) eq = en[2 + k] == codes[k * kBatch + i];
+              if (eq && anyText) {
+                for (size_t k = 0; k < K && eq; k++) {
+                  if (keys[k].cls != Cls::TEXT) continue;
+                  std::string_view x, y;
+                  if (!TextAt(L, k, views[k], r + i - views[k].rowStart, &x) || !TextAtRow(R, k, en[1], &y)) { corrupt.store(true); eq = false; break; }
+                  eq = x == y;
+                }
+              }
+              if (!eq) continue;
+              out.push_back(r + i);
+              out.push_back(en[1] + 1);
+              any = true;
+            }
+          }
+          if (any) hit++;
+          else if (leftJoin) { out.push_back(r + i); out.push_back(0); }
+        }
+        const uint64_t added = (out.size() - before) / 2;
+        if (added && total.fetch_add(added, std::memory_order_relaxed) + added > maxPairs) { over.store(true); return; }
+      }
+      segRows[si] = passed;
+      segMatched[si] = hit;
+    });
+    if (!status_.ok()) return;
+    if (over.load()) {
+      segPairs.clear();
+      status_ = Status::Error("E_TOO_LARGE", L.plan.What() + " joined with " + R.plan.What() + ": more than " + std::to_string(maxPairs) +
+                                                 " result rows (the limit held in memory, about " + MiB(static_cast<double>(maxPairs) * 32) + " of " +
+                                                 MiB(MachineMemory()) + "); filter either side first, or join on more selective keys");
+      return;
+    }
+    if (corrupt.load()) { status_ = Status::Error("E_CORRUPT", s.plan.What() + " has corrupt string offsets or dictionary indices in a join key"); return; }
+    for (size_t i = 0; i < S; i++) { leftRows += segRows[i]; matched += segMatched[i]; }
+    pairs = total.load();
+    std::vector<uint64_t>().swap(entries);
+    std::vector<uint64_t>().swap(start);
+    job_->done.store(job_->total.load());
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    auto l = Napi::Float64Array::New(env, pairs), r = Napi::Float64Array::New(env, pairs);
+    double* lp = l.Data();
+    double* rp = r.Data();
+    std::vector<uint64_t> at(segPairs.size() + 1, 0);
+    for (size_t i = 0; i < segPairs.size(); i++) at[i + 1] = at[i] + segPairs[i].size() / 2;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < static_cast<int64_t>(segPairs.size()); i++) {
+      const auto& v = segPairs[i];
+      double* a = lp + at[i];
+      double* b = rp + at[i];
+      for (size_t j = 0, m = v.size() / 2; j < m; j++) {
+        a[j] = static_cast<double>(v[2 * j]);
+        b[j] = static_cast<double>(v[2 * j + 1]) - 1;
+      }
+    }
+    segPairs.clear();
+    o.Set("left", l);
+    o.Set("right", r);
+    o.Set("leftRows", Napi::Number::New(env, static_cast<double>(leftRows)));
+    o.Set("rightRows", Napi::Number::New(env, static_cast<double>(rightRows)));
+    o.Set("matched", Napi::Number::New(env, static_cast<double>(matched)));
+    return o;
+  }
+
+  friend Napi::Value HashJoin(const Napi::CallbackInfo& info);
+};
+
+bool ParseInt(const Napi::Object& o, const char* key, int64_t* out, Status* st) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return true;
+  double d;
+  if (!GetF64(o, key, &d, st)) return false;
+  if (!(d >= 1 && d <= 9.2e18) || d != std::floor(d)) { *st = Status::Error("E_BAD_ARG", std::string("hashJoin: ") + key + " must be a positive integer"); return false; }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+// hashJoin(leftKeys: column[], rightKeys: column[], { how, keys: [{ cls, lmul?, ldiv?, rmul?, rdiv? }], maxPairs? }, leftFilter?, rightFilter?, job?)
+Napi::Value HashJoin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* w = new JoinWorker(env);
+  Status st;
+  const char* usage = "hashJoin(leftKeys, rightKeys, { how, keys, maxPairs? }, leftFilter?, rightFilter?, job?)";
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsObject()) return w->Start(Status::Error("E_BAD_ARG", usage));
+  Napi::Array lk = info[0].As<Napi::Array>(), rk = info[1].As<Napi::Array>();
+  if (lk.Length() == 0 || lk.Length() > 8 || lk.Length() != rk.Length()) return w->Start(Status::Error("E_BAD_ARG", "hashJoin: 1 to 8 key columns, as many on each side"));
+  w->K = lk.Length();
+  for (uint32_t i = 0; i < w->K; i++) {
+    ColumnPtr a, b;
+    if (!ParseColumn(lk.Get(i), &a, &st) || !ParseColumn(rk.Get(i), &b, &st)) return w->Start(st.ok() ? Status::Error("E_BAD_ARG", usage) : st);
+    w->L.plan.Add(a);
+    w->R.plan.Add(b);
+  }
+  Napi::Object o = info[2].As<Napi::Object>();
+  std::string how = "inner";
+  if (!o.Get("how").IsUndefined() && !GetStr(o, "how", &how, &st)) return w->Start(st);
+  if (how != "inner" && how != "left") return w->Start(Status::Error("E_BAD_ARG", "hashJoin: how is 'inner' or 'left'"));
+  w->leftJoin = how == "left";
+  Napi::Value ks = o.Get("keys");
+  if (!ks.IsArray() || ks.As<Napi::Array>().Length() != w->K) return w->Start(Status::Error("E_BAD_ARG", "hashJoin: keys must describe each key pair"));
+  for (uint32_t i = 0; i < w->K; i++) {
+    Napi::Value kv = ks.As<Napi::Array>().Get(i);
+    if (!kv.IsObject()) return w->Start(Status::Error("E_BAD_ARG", usage));
+    Napi::Object ko = kv.As<Napi::Object>();
+    KeySpec k;
+    std::string cls;
+    if (!GetStr(ko, "cls", &cls, &st)) return w->Start(st);
+    if (cls == "int") k.cls = Cls::INT;
+    else if (cls == "float") k.cls = Cls::FLOAT;
+    else if (cls == "text") k.cls = Cls::TEXT;
+    else return w->Start(Status::Error("E_BAD_ARG", "hashJoin: a key's cls is 'int', 'float' or 'text'"));
+    if (!ParseInt(ko, "lmul", &k.mul[0], &st) || !ParseInt(ko, "ldiv", &k.div[0], &st) || !ParseInt(ko, "rmul", &k.mul[1], &st) || !ParseInt(ko, "rdiv", &k.div[1], &st)) return w->Start(st);
+    w->keys.push_back(k);
+  }
+  if (!o.Get("maxPairs").IsUndefined() && !GetU64(o, "maxPairs", &w->maxPairs, &st)) return w->Start(st);
+  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsNull() && !w->L.plan.AddFilter(info[3], &st)) return w->Start(st);
+  if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull() && !w->R.plan.AddFilter(info[4], &st)) return w->Start(st);
+  if (info.Length() > 5) w->SetJob(GetJob(info[5]));
+  return w->Start();
+}
+Export e_join("hashJoin", HashJoin);
+
+// ---------------------------------------------------------------------------------------------
+// joinTake(columns[], rowIds: Float64Array, job?): the rows `rowIds` of the columns (any order;
+// -1 gives a null row), as takeRows returns them. Numeric and bool columns are gathered in
+// parallel blocks; text columns one per thread (their bytes are appended in order).
+class JoinTakeWorker : public PromiseWorker {
+ public:
+  explicit JoinTakeWorker(Napi::Env env) : PromiseWorker(env, "cdx.joinTake") {}
+  std::vector<ColumnPtr> cols;
+  std::vector<int64_t> ids;
+  std::vector<RowsOut> out;
+  void SetJob(JobPtr j) { job_ = std::move(j); }
+
+ protected:
+  void Run() override {
+    status_ = PrepareRowColumns(cols);
+    if (!status_.ok()) return;
+    const uint64_t n = ids.size();
+    for (const auto& c : cols)
+      for (int64_t id : ids)
+        if (id >= 0 && static_cast<uint64_t>(id) >= c->rows) {
+          status_ = Status::Error("E_OUT_OF_RANGE", "row " + std::to_string(id) + " is past the end of column " + c->name + " (" + std::to_string(c->rows) + " rows)");
+          return;
+        }
+    job_->total.store(n * cols.size());
+    out.resize(cols.size());
+    for (size_t c = 0; c < cols.size(); c++) out[c].Init(*cols[c], n);
+    // tasks: (column, block of rows) for fixed-width columns, (column, all rows) for text
+    constexpr uint64_t kBlock = 1 << 16;
+    struct Task { size_t c; uint64_t i0, i1; };
+    std::vector<Task> tasks;
+    for (size_t c = 0; c < cols.size(); c++) {
+      if (cols[c]->IsString()) { tasks.push_back({c, 0, n}); continue; }
+      for (uint64_t i = 0; i < n; i += kBlock) tasks.push_back({c, i, std::min(n, i + kBlock)});
+    }
+    std::stable_partition(tasks.begin(), tasks.end(), [&](const Task& t) { return cols[t.c]->IsString(); });  // long tasks first
+    std::atomic<bool> fault{false}, corrupt{false}, tooLarge{false};
+    std::vector<uint8_t> anyNull(cols.size(), 0);
+    ErrorSlot error;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t ti = 0; ti < static_cast<int64_t>(tasks.size()); ti++) {
+      if (fault.load(std::memory_order_relaxed) || corrupt.load(std::memory_order_relaxed) || Cancelled()) continue;
+      const Task& tk = tasks[ti];
+      const Column& col = *cols[tk.c];
+      RowsOut& o = out[tk.c];
+      bool nul = false;
+      try {
+        const bool ok = GuardedRun([&] {
+          StringColumnReader dict;
+          if (col.kind == Kind::DICT) dict.Bind(*col.dict);
+          View v;
+          uint64_t lo = 1, hi = 0;
+          for (uint64_t i = tk.i0; i < tk.i1; i++) {
+            const int64_t id = ids[i];
+            if (id < 0) {
+              o.valid[i] = 0;
+              nul = true;
+              if (o.isStr) o.offsets[i + 1] = static_cast<int32_t>(o.values.size());
+              continue;
+            }
+            const uint64_t r = static_cast<uint64_t>(id);
+            if (r < lo || r >= hi) {
+              v.Bind(col, col.ChunkOf(r));
+              lo = v.rowStart;
+              hi = lo + v.chunk->rows;
+            }
+            const uint64_t local = r - lo;
+            if (!v.Valid(local)) { o.valid[i] = 0; nul = true; }
+            switch (col.kind) {
+              case Kind::NUMERIC:
+                DispatchNumeric(col.dtype, [&](auto tag) {
+                  using T = decltype(tag);
+                  T* dst = reinterpret_cast<T*>(o.values.data()) + i;
+                  const uint8_t* src = v.data + local * sizeof(T);
+                  *dst = col.swap ? Load<T, true>(src) : Load<T, false>(src);
+                });
+                break;
+              case Kind::BOOL:
+                o.values[i] = (v.data[local >> 3] >> (local & 7)) & 1;
+                break;
+              default: {
+                const RowsOut::Text t = o.AppendText(col, v, local, dict, i);
+                if (!o.valid[i]) nul = true;
+                if (t == RowsOut::Text::CORRUPT) { corrupt.store(true); return; }
+                if (t == RowsOut::Text::TOO_LARGE) { tooLarge.store(true); return; }
+              }
+            }
+          }
+        });
+        if (!ok) fault.store(true);
+      } catch (...) {
+        error.Capture("gathering joined rows");
+      }
+      if (nul) anyNull[tk.c] = 1;  // (a byte per column: any thread writing 1 is enough)
+      job_->done.fetch_add(tk.i1 - tk.i0, std::memory_order_relaxed);
+    }
+    for (size_t c = 0; c < cols.size(); c++) out[c].anyNull = out[c].anyNull || anyNull[c];
+    if (error.failed()) { status_ = error.status(); return; }
+    if (tooLarge.load()) { status_ = Status::Error("E_TOO_LARGE", "joined rows hold more than 2 GiB of text in one batch"); return; }
+    if (Cancelled()) { status_ = Status::Error("E_CANCELLED", "cancelled"); return; }
+    status_ = RowsReadStatus(!fault.load(), corrupt.load(), cols, status_);
+  }
+
+  Napi::Value Result(Napi::Env env) override { return RowsToJs(env, out); }
+};
+
+Napi::Value JoinTake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* w = new JoinTakeWorker(env);
+  Status st;
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    return w->Start(Status::Error("E_BAD_ARG", "joinTake(columns, rowIds: Float64Array)"));
+  if (!ParseRowColumns(info[0].As<Napi::Array>(), &w->cols, &st)) return w->Start(st);
+  if (w->cols.empty()) return w->Start(Status::Error("E_BAD_ARG", "joinTake: no columns"));
+  auto ids = info[1].As<Napi::Float64Array>();
+  const size_t n = ids.ElementLength();
+  if (n > 100000000ULL) return w->Start(Status::Error("E_BAD_ARG", "at most 1e8 row ids"));
+  w->ids.resize(n);
+  const double* d = ids.Data();
+  for (size_t i = 0; i < n; i++) {
+    if (!(d[i] >= -1) || d[i] > kMaxSafe || d[i] != std::floor(d[i]))
+      return w->Start(Status::Error("E_BAD_ARG", "row ids must be integers, -1 for a null row (id " + std::to_string(i) + " is not)"));
+    w->ids[i] = static_cast<int64_t>(d[i]);
+  }
+  if (info.Length() > 2) w->SetJob(GetJob(info[2]));
+  return w->Start();
+}
+Export e_joinTake("joinTake", JoinTake);
+
+}  // namespace
+}  // namespace cdx
