@@ -314,6 +314,12 @@ export interface ExportParams {
   format?: string;
   /** the active filters / the selection, in the expression text form */
   where?: string;
+  /**
+   * the rows in this order (the table's sort: `['-fare', 'borough']`, as `rows` takes it — nulls
+   * last, NaN the greatest number, text by code point, ties by row number); a database's rows by
+   * its ORDER BY
+   */
+  sort?: string[];
   columns?: string[];
   options?: Record<string, string>;
   /** the user confirmed replacing an existing output */

@@ -2,7 +2,9 @@
  * `cdx convert IN OUT`: any readable dataset to CSV/TSV, Parquet, Arrow/Feather, SQLite, HDF5,
  * NPY/NPZ or NDJSON, whole or filtered, by the engine's `exportDataset` (like every other command,
  * the CLI only talks to the engine): IN is not added to the catalog; when the catalog already has
- * it, its mapped columns are read by the native kernels, otherwise the file is streamed. The
+ * it, its mapped columns are read by the native kernels, otherwise the file is streamed (a sorted
+ * conversion, --sort, reads mapped columns: a file not in the catalog is opened for it and
+ * forgotten afterwards; a database's rows come in its ORDER BY). The
  * fidelity report (what happens to each column) is printed by --dry-run, and on stderr before
  * writing. Ctrl+C cancels and leaves nothing behind.
  */
@@ -58,6 +60,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
     .option('--sql <query>', 'IN is a database connection (URL without ::TABLE): convert the rows of this query, e.g. "SELECT * FROM t WHERE x > 1"')
     .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100 and country in (\'US\', \'CA\')"')
     .option('--columns <a,b>', 'only these columns, in this order', list)
+    .option('--sort <cols>', 'the rows in this order, e.g. -fare,borough (-name descending; nulls last, NaN the greatest number, text by code point, ties in file order)', list)
     .option('-o, --option <key=value>', 'a writer option (repeatable), e.g. compression=zstd', collectOption, {})
     .option('--force', 'replace an existing output (file, table or group)')
     .option('--dry-run', 'print the fidelity report and write nothing')
@@ -65,7 +68,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
     .option('-q, --quiet', 'do not print the fidelity report before writing')
     .addHelpText('after', () => formatsHelp(formats))
     .action(async (inputArg: string, output: string, o: {
-      format?: string; where?: string; columns?: string[]; option: Record<string, string>; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean; sql?: string;
+      format?: string; where?: string; columns?: string[]; sort?: string[]; option: Record<string, string>; force?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean; sql?: string;
     }) => {
       const input = queryLocation(inputArg, o.sql);
       await withEngine(async (e, signal) => {
@@ -73,7 +76,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
         try {
           const r = await e.api.exportDataset(
             {
-              location: input, output, format: o.format === 'tsv' ? 'csv' : o.format, where: o.where, columns: o.columns,
+              location: input, output, format: o.format === 'tsv' ? 'csv' : o.format, where: o.where, columns: o.columns, ...(o.sort?.length ? { sort: o.sort } : {}),
               options: o.format === 'tsv' && !o.option.delimiter ? { ...o.option, delimiter: 'tab' } : o.option,
               force: o.force, dryRun: o.dryRun,
             },
@@ -94,7 +97,7 @@ export function registerConvert(program: Command, helpers: ConvertCliHelpers = {
             console.log(formatReport(r.report, shown(output)));
             console.log(`(dry run: nothing written)`);
           } else {
-            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${/^[a-z]+:\/\//i.test(r.output) && r.inner ? redactUrl(`${r.output}::${r.inner}`) : shown(output)} (${r.format})${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
+            console.log(`wrote ${r.rows.toLocaleString('en-US')} rows to ${/^[a-z]+:\/\//i.test(r.output) && r.inner ? redactUrl(`${r.output}::${r.inner}`) : shown(output)} (${r.format})${o.sort?.length ? `, sorted by ${o.sort.join(',')}` : ''}${o.where ? ` — ${r.rowsRead.toLocaleString('en-US')} read` : ''}`);
           }
           for (const w of r.warnings) console.error(`warning: ${warningText(w)}`);
         } catch (err) {

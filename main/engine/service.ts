@@ -30,6 +30,7 @@ import { stopBackgroundWork } from './spatial';
 import { setTempJournal, sweepTemps } from './durable';
 import { CdxError } from '../../shared/errors';
 import { LazyRemoteDatasets as RemoteDatasets, sqlSource } from './lazy';
+import { sortedSqlSource } from './sql/sorted-source';
 import type { SqlDataset } from './sql/dataset';
 import { isDbLocation } from './sql/url';
 import { FileConnections, isFileConnectionUrl } from './remote/connections';
@@ -144,13 +145,17 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
   const filterFor = (ds: OpenedDataset, where: string | undefined): CompiledFilter | undefined => compileFor(ds, whereExpr(where));
 
   return {
-    // exports read a mapped dataset natively, through the same filtered windows as the table
-    ...exportHandlers(store, { selections, compile: (ds, where) => filterFor(ds, where)! }, async (p, signal) => {
+    // exports read a mapped dataset natively, through the same filtered (and sorted) windows as the table
+    ...exportHandlers(store, { selections, sorts, compile: (ds, where) => filterFor(ds, where)! }, async (p, signal) => {
       let r: { entry: CatalogEntry; ds: SqlDataset } | null = null;
       if (p.dataset !== undefined) r = await db(p.dataset, signal);
       else if (p.location !== undefined && isDbLocation(p.location)) r = await remote().open(p.location, { signal });
       if (!r) return null;
-      return { input: r.entry.location, name: r.entry.name.replace(/[^\w.-]+/g, '_').replace(/^.*\./, ''), source: sqlSource(r.ds, r.entry.location, whereExpr(p.where)) };
+      // a sorted export of a database: its ORDER BY, window after window
+      const source = p.sort?.length
+        ? sortedSqlSource(r.ds, r.entry.location, whereExpr(p.where), p.where ?? '', parseSort(p.sort))
+        : sqlSource(r.ds, r.entry.location, whereExpr(p.where));
+      return { input: r.entry.location, name: r.entry.name.replace(/[^\w.-]+/g, '_').replace(/^.*\./, ''), source };
     }, async (location, signal) => (isDbLocation(location) ? (await remote().open(location, { signal })).entry.id : null)),
 
     close() {

@@ -11,7 +11,8 @@
  * The rows come one of two ways:
  *   - `mapped` (a dataset the engine has mapped: its columnar cache, or the file in place;
  *     mapped.ts): the native filter and gather kernels over the mapped columns, as the table
- *     view's filtered windows are read;
+ *     view's filtered windows are read; a sorted conversion (`sort`) reads them through the sort's
+ *     permutation, as the table's sorted view does, and needs this way;
  *   - otherwise streamed from the source's scan, the filter evaluated per batch with the shared
  *     reference evaluator (evalExprOnRow — the oracle the native masks are tested against, so both
  *     give the same rows: SQL three-valued logic, unknown drops the row) and the passing rows copied
@@ -42,6 +43,7 @@ import { setSessionSecret } from '../sql/secrets';
 import { dbTarget, isDbWriter, type DbWriterProvider } from './dbtarget';
 import { takeRows } from './take';
 import { mappedRows, type MappedInput, type RowChunk } from './mapped';
+import type { SortKey } from '../sort';
 import type { FidelityReport, WriteOptions, Writer } from './types';
 
 export interface ConvertOptions {
@@ -59,6 +61,11 @@ export interface ConvertOptions {
   where?: string;
   /** only these columns, in this order */
   columns?: string[];
+  /**
+   * the rows in this order (nulls last, ties by row number): read through the sort's permutation
+   * of the `mapped` dataset, which it needs (a `source` given is expected in order already)
+   */
+  sort?: readonly SortKey[];
   /** writer options (`--option k=v`) */
   options?: WriteOptions;
   /** replace an existing output (file, table or group) */
@@ -353,6 +360,13 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     const info = m ? { schema: m.schema, rows: m.rows as number | null, warnings: m.warnings } : await source!.info({ signal: o.signal });
     const fields = pickFields(info.schema.fields, o.columns, o.input);
     const expr = checkFilter(o.where, info.schema, o.input);
+    const sort = o.source ? undefined : o.sort?.length ? o.sort : undefined;
+    if (sort) {
+      for (const k of sort) {
+        if (!info.schema.fields.some((f) => f.name === k.name)) throw CdxError.file('E_UNKNOWN_COLUMN', o.input, `no column "${k.name}" to sort by`, { column: k.name });
+      }
+      if (!o.mapped) throw CdxError.file('E_UNSUPPORTED', o.input, 'a sorted conversion reads the dataset\'s mapped columns: open it first');
+    }
     const datasetName = stemOf(inPath, inInner);
     const report = writer.plan(fields, opts, { out: outPath, inner, datasetName });
     const base = { input: o.input, output: outPath, ...(inner ? { inner } : {}), format: writer.format, report, warnings: info.warnings };
@@ -372,11 +386,13 @@ export async function convert(o: ConvertOptions): Promise<ConvertResult> {
     try {
       if (o.signal?.aborted) throw cancelled(outPath);
       const native = o.mapped
-        ? await mappedRows(o.mapped, fields, o.where, { batchRows: o.batchRows, signal: o.signal, onCounting: (p) => o.onProgress?.(0.1 * p.fraction, 0) })
+        ? await mappedRows(o.mapped, fields, o.where, { batchRows: o.batchRows, signal: o.signal, onCounting: (p) => o.onProgress?.(0.1 * p.fraction, 0), ...(sort ? { sort } : {}) })
         : null;
       let chunks: AsyncIterable<RowChunk>;
       if (native) {
         chunks = native.chunks;
+      } else if (sort) {
+        throw CdxError.file('E_UNSUPPORTED', o.input, 'a sorted export reads the columns natively; a column chosen (nested, decimal, binary) or the filter is beyond the kernels: export without the sort, or without that column');
       } else {
         via = 'source';
         if (remoteIn) {

@@ -11,12 +11,18 @@
  * catalog has it up to date (a fresh cache, or the file mapped in place) it is read from there. A
  * mapped dataset's rows are read by the native filter and gather kernels (mapped.ts), sharing the
  * table view's filter counts; anything else is streamed from its file (convert.ts).
+ *
+ * A sorted export (`sort`, the table's order) reads the mapped columns through the sort's
+ * permutation, shared with the table's sorted view; a location not in the catalog is opened for
+ * it (ingested into the cache where it cannot be mapped as it stands) and forgotten afterwards,
+ * so that converting still leaves the catalog as it was. A database's rows come in its ORDER BY.
  */
 import type { HandlerContext } from '../../../shared/rpc';
 import type { ExportFormat, ExportParams, ExportReportDetail, ExportResult } from '../../../shared/api';
 import { CdxError } from '../../../shared/errors';
 import type { Datasets, OpenedDataset } from '../datasets';
 import type { Selections } from '../selection';
+import { parseSort, type Sorts } from '../sort';
 import { convert } from './convert';
 import { columnsOf, parseExpr } from '../../../shared/expr/index';
 import type { MappedInput } from './mapped';
@@ -32,6 +38,8 @@ export interface ExportNative {
   selections: Selections;
   /** the native form of a (non-empty) filter over the dataset's columns; throws when it has none */
   compile(ds: OpenedDataset, where: string): ReturnType<MappedInput['compile']>;
+  /** the table view's sorted views: an export in the order the table shows reuses its permutation */
+  sorts?: Sorts;
 }
 
 /**
@@ -52,7 +60,7 @@ function exportColumns(p: ExportParams): string[] | undefined {
 
 export function exportHandlers(store: () => Datasets, native?: ExportNative, remote?: RemoteExportInput, openRemote?: (location: string, signal: AbortSignal) => Promise<string | null>) {
   const mappedInput = (ds: OpenedDataset): MappedInput | undefined =>
-    native && { dataset: ds, selections: native.selections, compile: (where) => native.compile(ds, where) };
+    native && { dataset: ds, selections: native.selections, compile: (where) => native.compile(ds, where), ...(native.sorts ? { sorts: native.sorts } : {}) };
 
   return {
     exportFormats(): ExportFormat[] {
@@ -62,6 +70,9 @@ export function exportHandlers(store: () => Datasets, native?: ExportNative, rem
     async exportDataset(p: ExportParams, ctx: HandlerContext): Promise<ExportResult> {
       let ds: OpenedDataset | null = null;
       let input: string;
+      const sort = p.sort?.length ? parseSort(p.sort) : undefined;
+      /** a location opened for a sorted conversion only: forgotten afterwards */
+      let transient: string | null = null;
       const db = await remote?.(p, ctx.signal);
       if (db) {
         input = db.input;
@@ -71,17 +82,32 @@ export function exportHandlers(store: () => Datasets, native?: ExportNative, rem
       } else if (p.location !== undefined) {
         // a remote Parquet read by ranges fetches only the columns the export and its filter need
         ds = await store().openIfCatalogued(p.location, { signal: ctx.signal, columns: exportColumns(p) });
+        if (!ds && sort && native?.sorts) {
+          // the sort reads mapped columns: the file is opened as the app opens it, for this export only
+          const known = new Set(store().list().map((e) => e.id));
+          ds = await store().open(p.location, { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done: 0, detail: `${stage} ${Math.round(done * 100)}%` }) });
+          if (!known.has(ds.id)) transient = ds.id;
+        }
         input = p.location;
       } else {
         throw new CdxError('E_BAD_ARG', 'exportDataset needs a dataset id or a location');
       }
-      const r = await convert({
-        input, output: p.output, format: p.format, where: db ? undefined : p.where, columns: p.columns, options: p.options,
-        ...(db ? { source: db.source, sourceName: db.name } : {}),
-        force: p.force, dryRun: p.dryRun, signal: ctx.signal, mapped: ds ? mappedInput(ds) : undefined,
-        onReport: (report) => ctx.progress({ done: 0, detail: { report } satisfies ExportReportDetail }),
-        onProgress: (done, rows) => ctx.progress({ done, detail: `${rows.toLocaleString('en-US')} rows written` }),
-      });
+      let r: Awaited<ReturnType<typeof convert>>;
+      try {
+        r = await convert({
+          input, output: p.output, format: p.format, where: db ? undefined : p.where, columns: p.columns, options: p.options,
+          ...(db ? { source: db.source, sourceName: db.name } : sort ? { sort } : {}),
+          force: p.force, dryRun: p.dryRun, signal: ctx.signal, mapped: ds ? mappedInput(ds) : undefined,
+          onReport: (report) => ctx.progress({ done: 0, detail: { report } satisfies ExportReportDetail }),
+          onProgress: (done, rows) => ctx.progress({ done, detail: `${rows.toLocaleString('en-US')} rows written` }),
+        });
+      } finally {
+        if (transient) {
+          native?.sorts?.forget(transient);
+          native?.selections.forget(transient);
+          await store().remove(transient).catch(() => undefined);
+        }
+      }
       let added: string | undefined;
       if (p.addToCatalog && !r.dryRun) {
         const loc = r.inner ? `${r.output}::${r.inner}` : r.output;

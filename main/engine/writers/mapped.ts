@@ -7,6 +7,8 @@
  * and time / duration / large_utf8 columns, which the kernels hand back as their storage type, are
  * given their type again. A column the kernels do not read (nested, decimal, float16, binary) or
  * a filter they cannot evaluate makes `mappedRows` answer null: the caller then streams the source.
+ * A sorted export reads the rows through the sort's permutation (Sorts: computed once per
+ * dataset, sort and filter, and shared with the table's sorted view), window by window.
  */
 import {
   Field as ArrowField, LargeUtf8, RecordBatch, Schema as ArrowSchema, Struct, Type, makeData, util,
@@ -20,6 +22,7 @@ import { readArrowColumns } from '../columns/arrow';
 import { arrowTypeOf, DEFAULT_BATCH_ROWS } from '../sources/common';
 import type { OpenedDataset } from '../datasets';
 import type { Selections } from '../selection';
+import type { SortKey, Sorts } from '../sort';
 import type { IngestWarning } from '../sources/types';
 
 /** The compiled filter Selections works with (whatever form the filter compiler gives it). */
@@ -32,6 +35,8 @@ export interface MappedInput {
   selections: Selections;
   /** the native form of `where` over the dataset's columns; throws when the kernels cannot evaluate it */
   compile(where: string): SelectionFilter;
+  /** the sorted views of the engine (the table's, so that a permutation is computed once) */
+  sorts?: Sorts;
 }
 
 /** One step of an export's read: the passing rows of the exported columns, and how far it got. */
@@ -58,6 +63,8 @@ export interface MappedOptions {
   signal?: AbortSignal;
   /** progress of the filter's counting pass (when it is not counted yet): the first tenth of the export */
   onCounting?: (p: { fraction: number }) => void;
+  /** the rows in this order (needs `MappedInput.sorts`) */
+  sort?: readonly SortKey[];
 }
 
 interface ColumnPlan {
@@ -194,5 +201,27 @@ export async function mappedRows(m: MappedInput, fields: Field[], where: string 
     }
   }
 
+  async function* sorted(keys: readonly SortKey[], sorts: Sorts): AsyncIterable<RowChunk> {
+    // the permutation first (one parallel sort, its progress the first tenth; free when the table
+    // shows this sort already), then the rows gathered through it, window by window
+    const perm = await sorts.permutation(ds, keys, where, filter, { signal, onProgress: o.onCounting });
+    const total = perm.total;
+    if (!total) {
+      yield { parts: [], schema, rowsRead: ds.rows, done: 1 };
+      return;
+    }
+    for (let off = 0; off < total; off += step) {
+      throwIfCancelled(signal, 'the export');
+      const ids = perm.rowIds.subarray(off, Math.min(total, off + step));
+      const t = await gatherRows(gathers, ids, { signal });
+      // (the sort has read every row)
+      yield { parts: [assemble(schema, plans!, t)], schema, rowsRead: ds.rows, done: 0.1 + (0.9 * (off + ids.length)) / total };
+    }
+  }
+
+  if (o.sort?.length) {
+    if (!m.sorts) return null;
+    return { schema, rowsRead: ds.rows, chunks: sorted(o.sort, m.sorts) };
+  }
   return { schema, rowsRead: ds.rows, chunks: filter ? filtered(filter, where!) : whole() };
 }
