@@ -6,10 +6,15 @@
  * sorts ascending, again descending, again off; a shift-click adds a secondary key (arrows and the
  * keys' ranks in the headers, aria-sort, a tooltip saying nulls last); the sort holds under a
  * filter, is kept while the tab is switched, and is reachable from the keyboard (Enter,
- * Shift+Enter). Screenshots (light and dark) go to e2e/artifacts/.
+ * Shift+Enter). The Export dialog writes the view as shown (filtered and sorted) and says so: the
+ * file read back holds the rows in the order computed here. Screenshots (light and dark) go to
+ * e2e/artifacts/.
  */
 import { test, expect, type Page } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { duckQuery } from '../main/engine/sources/testing/oracle';
 import { ARTIFACTS } from './server';
 import { chips, openSample, sampleServer, sampleTable } from './sample';
 
@@ -24,6 +29,7 @@ const col = (name: string) => {
 const fare = col('fare') as (number | null)[];
 const borough = col('borough') as (string | null)[];
 const passengers = col('passengers') as (number | null)[];
+const tripId = col('trip_id').map((v) => String(v));
 
 type Key = { values: unknown[]; desc: boolean };
 /** the native sort's order of the row numbers: nulls last either way, NaN above every number, ties by row */
@@ -159,4 +165,40 @@ test('the sort holds under a filter, is kept across tabs, and is reachable from 
   await page.getByRole('button', { name: 'Unsort' }).click();
   await expect(header(page, 'passengers')).toHaveAttribute('aria-sort', 'none');
   await expectOrder(page, queens);
+});
+
+test('the Export dialog writes the view as the table shows it — filtered and sorted — and says so', async ({ page }) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-sortexport-'));
+  try {
+    await openSample(page, host);
+    await page.getByLabel('Filter expression').fill('borough = "Bronx"');
+    await page.getByLabel('Filter expression').press('Enter');
+    await expect(chips(page)).toHaveCount(1);
+    await page.getByRole('tab', { name: 'Table' }).click();
+    await sortButton(page, 'passengers').click();
+    await sortButton(page, 'fare').click({ modifiers: ['Shift'] });
+    await sortButton(page, 'fare').click({ modifiers: ['Shift'] });
+    const bronx = Array.from({ length: N }, (_, i) => i).filter((i) => borough[i] === 'Bronx');
+    const want = order([{ values: passengers, desc: false }, { values: fare, desc: true }], bronx);
+    await expectOrder(page, want);
+
+    await page.getByRole('button', { name: 'Export…' }).click();
+    const dlg = page.getByRole('dialog', { name: /Export trips\.arrow/ });
+    await expect(dlg.getByLabel("In the table's order")).toBeChecked();
+    await expect(dlg.getByTestId('export-view')).toHaveText('Writes the view as the table shows it: the rows matching the filters, sorted by passengers ↑, fare ↓.');
+    const out = path.join(dir, 'bronx-sorted.parquet');
+    await dlg.getByLabel('Output file').fill(out);
+    await expect(dlg.getByRole('table', { name: 'Fidelity report' })).toContainText('trip_id');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'tablesort17-export-dialog.png') });
+    await dlg.getByRole('button', { name: 'Export', exact: true }).click();
+    await expect(dlg.getByRole('status')).toContainText(`Wrote ${want.length.toLocaleString('en-US')} rows`, { timeout: 30_000 });
+    const ids = (await duckQuery(`SELECT trip_id::VARCHAR FROM read_parquet('${out}')`)).map((r) => r[0]);
+    expect(ids).toEqual(want.map((i) => tripId[i]));
+
+    // unticked: the filtered rows in the dataset's order, said so
+    await dlg.getByLabel("In the table's order").uncheck();
+    await expect(dlg.getByTestId('export-view')).toHaveText("Writes the view as the table shows it: the rows matching the filters, in the dataset's order.");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

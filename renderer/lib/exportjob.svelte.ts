@@ -1,5 +1,5 @@
 /**
- * Exporting a dataset (or its filtered view, or some columns) to a file, as a Svelte 5 rune class:
+ * Exporting a dataset (or its filtered, sorted view, or some columns) to a file, as a Svelte 5 rune class:
  * the formats the engine writes, the fidelity report for what is chosen now (a dry run that writes
  * nothing, re-asked on every change, the stale one cancelled), and the export itself with progress,
  * cancel, and the confirmation an existing output needs. Each is a `Request`.
@@ -18,6 +18,8 @@ export interface ExportChoice {
   output: string;
   format: string;
   where?: string;
+  /** the rows in the table's order (rows' `sort` form) */
+  sort?: string[];
   columns?: string[];
   options: Record<string, string>;
 }
