@@ -106,7 +106,7 @@ describe('locations', () => {
 
 describe('reading the steps', () => {
   it('one line per step', () => {
-    expect(steps.map(describeStep)).toEqual([
+    expect(steps.map((s) => describeStep(s))).toEqual([
       'Open /data/trips.csv as trips',
       'Filter trips: fare > 10 and borough = "Queens"',
       'Column tip_pct of trips = tip / fare * 100',
@@ -117,6 +117,9 @@ describe('reading the steps', () => {
       'Plot trips: lon × lat coloured by fare (tone eq_hist, colours fire, zoomed)',
       'Show Plot of trips',
     ]);
+    expect(describeStep(steps[0]!, { short: true })).toBe('Open trips.csv as trips');
+    expect(describeStep(steps[5]!, { short: true })).toBe('Open geo (db:5432)::public.zones as zones');
+    expect(describeStep({ kind: 'open', as: 'h', location: 'C:\\data\\f.h5::/g/x' }, { short: true })).toBe('Open f.h5::/g/x as h');
     expect(describeStep({ kind: 'filter', dataset: 'a', where: '' })).toBe('Clear the filters of a');
     expect(describeStep({ kind: 'sort', dataset: 'a', keys: [] })).toBe('Unsort a (file order)');
     expect(describeStep({ kind: 'column', dataset: 'a', name: 'c', expr: null })).toBe('Remove column c of a');

@@ -286,21 +286,28 @@ function short(s: string, n = 80): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 
-/** the last part of a location, for reading (the full location is in the file) */
-function shownLocation(location: string): string {
-  if (isUrlLocation(location)) return withoutSecret(location);
-  return location;
+/** a location for reading: whole, or (`short`) its last part — a file's name, a URL's host and last part — with its ::INNER */
+function shownLocation(location: string, short: boolean): string {
+  const loc = isUrlLocation(location) ? withoutSecret(location) : location;
+  if (!short) return loc;
+  const [path, inner] = splitInner(loc);
+  const host = isUrlLocation(path) ? (path.match(/^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/?#]+)/i)?.[1] ?? '') : '';
+  const last = path.replace(/[?#].*$/, '').replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? path;
+  return (host && host !== last ? `${last} (${host})` : last) + inner;
 }
 
 function sortText(keys: readonly string[]): string {
   return keys.map((k) => (k.startsWith('-') ? `${k.slice(1)} descending` : k)).join(', ');
 }
 
-/** One line saying what the step does, e.g. `Filter trips: fare > 10`, `Group trips by borough: count() → trips_by_borough`. */
-export function describeStep(s: Step): string {
+/**
+ * One line saying what the step does, e.g. `Filter trips: fare > 10`, `Group trips by borough:
+ * count() → trips_by_borough`. `short`: a location by its last part (the app's narrow step list).
+ */
+export function describeStep(s: Step, opts: { short?: boolean } = {}): string {
   switch (s.kind) {
     case 'open':
-      return `Open ${shownLocation(s.location)} as ${s.as}`;
+      return `Open ${shownLocation(s.location, !!opts.short)} as ${s.as}`;
     case 'filter':
       return s.where ? `Filter ${s.dataset}: ${short(s.where)}` : `Clear the filters of ${s.dataset}`;
     case 'column':

@@ -23,6 +23,16 @@ import {
   type PlotSettings, type Step, type ViewTab, type Workspace,
 } from '../../shared/workspace';
 
+/** a plot's settings before the user changes any (PlotState's own defaults) */
+class PlotStateDefaults {
+  how = 'eq_hist' as PlotState['how'];
+  cmap = 'fire' as PlotState['cmap'];
+  budget = 1_000_000;
+  pointSize = 3;
+  opacity = 0.8;
+  autoStyle = true;
+}
+
 /** how long the plot's settings must rest before they are a step (a pan or zoom is one step) */
 export const PLOT_REST_MS = 700;
 
@@ -37,25 +47,33 @@ interface Entry {
   redo(): void | Promise<void>;
 }
 
-/** a plot's settings as the workspace keeps them (the viewport only when it is not the columns' home view) */
+/** a plot's settings as the workspace keeps them: its columns, what differs from a fresh plot's, the viewport when not the home view */
 export function plotSettingsOf(st: PlotState): PlotSettings {
-  const s: PlotSettings = { x: st.x, y: st.y, how: st.how, cmap: st.cmap, budget: st.budget, pointSize: st.pointSize, opacity: st.opacity, autoStyle: st.autoStyle };
+  const d = new PlotStateDefaults();
+  const s: PlotSettings = { x: st.x, y: st.y };
   if (st.color) s.color = st.color;
+  if (st.how !== d.how) s.how = st.how;
+  if (st.cmap !== d.cmap) s.cmap = st.cmap;
+  if (st.budget !== d.budget) s.budget = st.budget;
+  if (st.pointSize !== d.pointSize) s.pointSize = st.pointSize;
+  if (st.opacity !== d.opacity) s.opacity = st.opacity;
+  if (st.autoStyle !== d.autoStyle) s.autoStyle = st.autoStyle;
   if (!vpEqual(st.vp, st.home)) s.viewport = { ...st.vp };
   return s;
 }
 
 const sameSettings = (a: PlotSettings | undefined, b: PlotSettings | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-/** applies settings to a plot: its columns (the home view follows, or the viewport given), its tone and style */
+/** applies settings to a plot (what they leave out: a fresh plot's): its columns (the home view follows, or the viewport given), its tone and style */
 export function applyPlotSettings(st: PlotState, s: PlotSettings): void {
+  const d = new PlotStateDefaults();
   const sameColumns = (s.x ?? st.x) === st.x && (s.y ?? st.y) === st.y && (s.color ?? '') === st.color;
-  if (s.how) st.how = s.how as PlotState['how'];
-  if (s.cmap) st.cmap = s.cmap as PlotState['cmap'];
-  if (s.budget !== undefined) st.budget = s.budget;
-  if (s.pointSize !== undefined) st.pointSize = s.pointSize;
-  if (s.opacity !== undefined) st.opacity = s.opacity;
-  if (s.autoStyle !== undefined) st.autoStyle = s.autoStyle;
+  st.how = (s.how ?? d.how) as PlotState['how'];
+  st.cmap = (s.cmap ?? d.cmap) as PlotState['cmap'];
+  st.budget = s.budget ?? d.budget;
+  st.pointSize = s.pointSize ?? d.pointSize;
+  st.opacity = s.opacity ?? d.opacity;
+  st.autoStyle = s.autoStyle ?? d.autoStyle;
   if (sameColumns && st.xInfo) {
     st.vp = s.viewport ? { ...s.viewport } : st.home;
   } else {
@@ -98,8 +116,8 @@ export class WorkspaceRecorder {
   }
 
   /** every step with whether it is applied (the panel shows undone ones greyed, for redo) */
-  get listed(): { step: Step; text: string; applied: boolean; entry: number }[] {
-    return this.entries.flatMap((e, i) => e.steps.map((step) => ({ step, text: describeStep(step), applied: i < this.cursor, entry: i })));
+  get listed(): { step: Step; text: string; short: string; applied: boolean; entry: number }[] {
+    return this.entries.flatMap((e, i) => e.steps.map((step) => ({ step, text: describeStep(step), short: describeStep(step, { short: true }), applied: i < this.cursor, entry: i })));
   }
 
   get canUndo(): boolean {
@@ -205,7 +223,9 @@ export class WorkspaceRecorder {
       const ready = !!st.xInfo && !st.busy;
       clearTimeout(timer);
       if (!ready) return;
-      timer = setTimeout(() => this.plotRested(st, now), PLOT_REST_MS);
+      // the plot's first settings (its default columns, or those kept) are where it starts, at once
+      if (!this.plotKept.has(id)) this.plotKept.set(id, now);
+      else timer = setTimeout(() => this.plotRested(st, now), PLOT_REST_MS);
     });
     $effect(() => () => {
       clearTimeout(timer);
@@ -218,7 +238,6 @@ export class WorkspaceRecorder {
     const before = this.plotKept.get(id);
     if (sameSettings(before, now)) return;
     this.plotKept.set(id, now);
-    // the plot's first settings (its default columns) are where it starts, not a step
     if (!before || this.muted) return;
     const { name, open } = this.named(id);
     this.push({
@@ -228,10 +247,22 @@ export class WorkspaceRecorder {
     });
   }
 
-  private setPlot(id: string, s: PlotSettings): void {
-    this.plotKept.set(id, s);
+  /** the dataset's plot set to these settings (null: the plot's defaults, its first two columns) */
+  private setPlot(id: string, s: PlotSettings | null): void {
     const st = this.plots.get(id);
-    if (st) applyPlotSettings(st, s);
+    if (s) {
+      this.plotKept.set(id, s);
+      if (st) applyPlotSettings(st, s);
+      return;
+    }
+    this.plotKept.delete(id);
+    if (st) {
+      // a fresh plot's settings; no x: the plot view picks its default columns again
+      applyPlotSettings(st, {});
+      st.pendingViewport = null;
+      st.color = '';
+      st.x = '';
+    }
   }
 
   // ------------------------------------------------------------------------------ the view shown
@@ -331,7 +362,7 @@ export class WorkspaceRecorder {
             const before = this.plotKept.get(id);
             this.setPlot(id, s.settings);
             const { open } = this.named(id);
-            this.push({ steps: [...open, s], undo: () => void (before ? this.setPlot(id, before) : this.plotKept.delete(id)), redo: () => this.setPlot(id, s.settings) });
+            this.push({ steps: [...open, s], undo: () => this.setPlot(id, before ?? null), redo: () => this.setPlot(id, s.settings) });
             break;
           }
           case 'view': {
