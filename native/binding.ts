@@ -63,6 +63,8 @@ export interface RawColumn {
   chunks: Float64Array;
   /** dict: the dictionary (a utf8 / large_utf8 column) */
   dictionary?: RawColumn;
+  /** a computed column (native/src/expr.h ParseComputed) */
+  computed?: { out: string; inputs: RawColumn[]; code: object[]; preds: RawFilter[]; lower?: Uint32Array; upper?: Uint32Array };
 }
 
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';

@@ -123,6 +123,18 @@ export type LogicalType =
   | { type: 'bool8' };
 
 /** A column of a memory-mapped file, as the native kernels read it (no copy). */
+/** A computed column's program (main/engine/expr-native.ts builds it). */
+export interface ComputedDesc {
+  out: 'f64' | 'i64' | 'i32' | 'bool' | 'str';
+  inputs: ColumnDesc[];
+  code: { op: number; a?: number; b?: number; f?: number; i?: string; s?: string }[];
+  preds: NativeFilter[];
+  lower?: Uint32Array;
+  upper?: Uint32Array;
+  /** the expression's canonical text */
+  text: string;
+}
+
 export interface ColumnDesc {
   name: string;
   file: FileArg;
@@ -135,6 +147,32 @@ export interface ColumnDesc {
   /** dict: the dictionary values (a utf8 / large_utf8 column; chunks concatenated) */
   dictionary?: ColumnDesc;
   logical?: LogicalType;
+  /**
+   * a computed column (main/engine/expr-native.ts): its chunks are evaluated from `inputs` when a
+   * kernel reads them (native/src/expr.h); `file` and the chunks' byte ranges mean nothing then
+   */
+  computed?: ComputedDesc;
+}
+
+/** The largest chunk a computed column is evaluated in (rows): a view's buffer stays in cache. */
+export const COMPUTED_CHUNK_ROWS = 16384;
+
+/** A computed column's chunks: every input's chunk boundaries, cut at COMPUTED_CHUNK_ROWS rows. */
+export function computedChunks(inputs: readonly ColumnDesc[], rows: number): ChunkDesc[] {
+  const cuts = new Set<number>([0, rows]);
+  for (const c of inputs) {
+    let r = 0;
+    for (const k of c.chunks) {
+      cuts.add(r);
+      r += k.rows;
+    }
+  }
+  const sorted = [...cuts].filter((x) => x <= rows).sort((x, y) => x - y);
+  const chunks: ChunkDesc[] = [];
+  for (let i = 0; i + 1 < sorted.length; i++)
+    for (let r = sorted[i]!; r < sorted[i + 1]!; r += COMPUTED_CHUNK_ROWS)
+      chunks.push({ rows: Math.min(COMPUTED_CHUNK_ROWS, sorted[i + 1]! - r), data: { offset: 0, length: 0 } });
+  return chunks;
 }
 
 /** Total rows of a column. */
@@ -163,6 +201,15 @@ export function toRawColumn(c: ColumnDesc): RawColumn {
     f[o + 6] = k.offsets?.length ?? 0;
     f[o + 7] = k.nullCount ?? -1;
   });
+  if (c.computed) {
+    const k = c.computed;
+    const raw: RawColumn = {
+      name: c.name, file: '', kind: c.kind, dtype: c.dtype, littleEndian: true, chunks: f,
+      computed: { out: k.out, inputs: k.inputs.map(toRawColumn), code: k.code, preds: k.preds.map((p) => rawFilter(p)!), ...(k.lower ? { lower: k.lower } : {}), ...(k.upper ? { upper: k.upper } : {}) },
+    };
+    rawCache.set(c, raw);
+    return raw;
+  }
   const raw: RawColumn = {
     name: c.name,
     file: fileHandle(c.file),

@@ -8,7 +8,7 @@
  */
 import { CdxError } from '../shared/errors';
 import { runJob, type KernelOptions, type RawZoneMaps } from './binding';
-import { DTYPE_BYTES, toRawColumn, type ChunkDesc, type ColumnDesc } from './index';
+import { computedChunks, DTYPE_BYTES, toRawColumn, type ChunkDesc, type ColumnDesc } from './index';
 
 /**
  * Per zone: first row, rows, min and max over its values (±Infinity included, NaN and nulls not;
@@ -77,6 +77,13 @@ export function pruneRows(zx: ZoneMaps, zy: ZoneMaps, x0: number, x1: number, y0
  * bits) cannot be cut: E_BAD_TYPE.
  */
 export function sliceRows(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
+  if (c.computed) {
+    // a computed column: its inputs cut the same way (a nested predicate's columns cannot be)
+    if (c.computed.preds.length) throw new CdxError('E_BAD_TYPE', `cannot slice the computed column ${c.name}: it holds a condition`, { column: c.name });
+    const inputs = c.computed.inputs.map((i) => sliceRows(i, ranges));
+    const rows = ranges.reduce((n, [a, b]) => n + b - a, 0);
+    return { ...c, chunks: computedChunks(inputs, rows), computed: { ...c.computed, inputs } };
+  }
   const fixed = c.kind === 'numeric' || c.kind === 'dict';
   if (!fixed && c.kind !== 'utf8' && c.kind !== 'large_utf8') throw new CdxError('E_BAD_TYPE', `cannot slice column ${c.name} of kind ${c.kind}`, { column: c.name });
   const w = fixed ? DTYPE_BYTES[c.dtype!] : c.kind === 'utf8' ? 4 : 8;

@@ -19,8 +19,10 @@
  */
 import { NativeFilter, type ColumnDesc } from '../../native/index';
 import type { FilterLiteral, FilterOp } from '../../native/binding';
-import type { CompareOp, Expr, Literal } from '../../shared/expr/ast';
-import { andAll, closestName } from '../../shared/expr/bind';
+import type { ColumnRef, CompareOp, Expr, Literal, Value } from '../../shared/expr/ast';
+import { andAll, closestName, columnsOf, evalExpr3 } from '../../shared/expr/bind';
+import { formatValue } from '../../shared/expr/format';
+import { computedColumn } from './expr-native';
 import { formatColumn } from '../../shared/expr/format';
 import { parseTime } from '../../shared/expr/literal';
 import { compileRegex, likeShape, likeTokens, lowerTable, tablePairs } from '../../shared/expr/strmatch';
@@ -157,24 +159,42 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
   const resolve = typeof columns === 'function' ? columns : (n: string) => columns[n];
   const cols: ColumnDesc[] = [];
   const index = new Map<string, number>();
-  const col = (name: string): [number, ColumnDesc] => {
-    let i = index.get(name);
+  const col = (name: string, expr?: Value): [number, ColumnDesc] => {
+    const key = expr ? '\u0000' + formatValue(expr) : name;
+    let i = index.get(key);
     if (i === undefined) {
-      const c = resolve(name);
+      // an inline computed value (`lower(s) like 'a%'`, `a + b > 10`): a computed column the kernels evaluate
+      const c = expr ? computedColumn(name, expr, (n) => {
+        const d = resolve(n);
+        if (!d) throw new CdxError('E_UNKNOWN_COLUMN', `unknown column "${n}"`, { column: n });
+        return d;
+      }) : resolve(name);
       if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `unknown column "${name}"`, { column: name });
       i = cols.length;
       cols.push(c);
-      index.set(name, i);
+      index.set(key, i);
     }
     return [i, cols[i]!];
   };
   const prog: FilterOp[] = [];
   const cmp = (i: number, op: CompareOp, lit: FilterLiteral | null) =>
     prog.push(lit ? { op: 'cmp', col: i, cmp: op, lit } : { op: 'const', v: 1 });
+  const ref = (c: ColumnRef) => col(c.name, c.expr);
   const emit = (e: Expr): void => {
+    if (e.kind !== 'and' && e.kind !== 'or' && e.kind !== 'not' && columnsOf(e).length === 0) {
+      // no column at all (`1 + 1 = 2`): the predicate's value, once
+      const t = evalExpr3(e, {});
+      prog.push({ op: 'const', v: t === true ? 2 : t === false ? 0 : 1 });
+      return;
+    }
     switch (e.kind) {
+      case 'test': {
+        const [i] = e.arg.kind === 'col' ? ref(e.arg) : col(formatValue(e.arg), e.arg);
+        prog.push({ op: 'cmp', col: i, cmp: '=', lit: { t: 'num', v: 1 } });
+        return;
+      }
       case 'cmp': {
-        const [i, c] = col(e.left.name);
+        const [i, c] = ref(e.left);
         cmp(i, e.op, literalFor(e.right, c));
         return;
       }
@@ -189,7 +209,7 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         prog.push({ op: 'not' });
         return;
       case 'in': {
-        const [i, c] = col(e.col.name);
+        const [i, c] = ref(e.col);
         if (e.values.length === 0) {
           prog.push({ op: 'const', v: e.negated ? 2 : 0 }); // x in () is false, even for null x
           return;
@@ -200,13 +220,13 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         return;
       }
       case 'isnull': {
-        const [i] = col(e.col.name);
+        const [i] = ref(e.col);
         prog.push({ op: 'isnull', col: i });
         if (e.negated) prog.push({ op: 'not' });
         return;
       }
       case 'between': {
-        const [i, c] = col(e.col.name);
+        const [i, c] = ref(e.col);
         cmp(i, '>=', literalFor(e.lo, c));
         cmp(i, '<=', literalFor(e.hi, c));
         prog.push({ op: 'and', n: 2 });
@@ -214,7 +234,7 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         return;
       }
       case 'range': {
-        const [i, c] = col(e.col.name);
+        const [i, c] = ref(e.col);
         if (isString(c) || c.kind === 'bool') {
           prog.push({ op: 'const', v: 1 }); // not a number: unknown, as in the reference evaluator
           return;
@@ -225,7 +245,7 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         return;
       }
       case 'match': {
-        const [i, c] = col(e.col.name);
+        const [i, c] = ref(e.col);
         if (!isString(c)) {
           prog.push({ op: 'const', v: 1 }); // not a string: unknown, as in the reference evaluator
           return;
@@ -235,8 +255,8 @@ export function compileFilter(expr: Expr, columns: ColumnResolver): CompiledFilt
         return;
       }
       case 'inpolygon': {
-        const [x] = col(e.x.name);
-        const [y] = col(e.y.name);
+        const [x] = ref(e.x);
+        const [y] = ref(e.y);
         const edges = polygonEdges(e.polygon);
         const pts = new Float64Array(edges.length * 5);
         edges.forEach((g, k) => pts.set([g.ylo, g.yhi, g.xi, g.yi, g.k], k * 5));

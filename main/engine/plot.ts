@@ -200,7 +200,7 @@ class Unsliceable extends Error {}
 
 /** A column cut to row ranges (zones.ts sliceRows); a bool column cannot be (Unsliceable). */
 function sliceAny(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
-  if (c.kind === 'bool') throw new Unsliceable(c.name);
+  if (c.kind === 'bool' || c.computed?.preds.length) throw new Unsliceable(c.name);
   return sliceRows(c, ranges);
 }
 

@@ -37,6 +37,7 @@ export const nameHash = (s: string) => createHash('sha256').update(s).digest('he
 
 /** What a column looks like in its storage file (name, type, batches, where they start and end, rows). */
 export function columnLayout(c: ColumnDesc): string {
+  if (c.computed) return `computed:${c.name}:${c.dtype}:${c.computed.text}:${c.computed.inputs.map(columnLayout).join('|')}`;
   return `${c.name}:${c.dtype}:${c.chunks.length}:${c.chunks[0]?.data.offset ?? 0}:${c.chunks.at(-1)?.data.offset ?? 0}:${c.chunks.reduce((s, k) => s + k.rows, 0)}`;
 }
 

@@ -70,7 +70,7 @@ class Bin2dWorker : public PromiseWorker {
       return;
     }
     for (auto& c : plan.cols)
-      if (c->rows > (64ULL << 20)) c->file.file->AdviseSequential(0, c->file.file->size());
+      if (c->file.file && c->rows > (64ULL << 20)) c->file.file->AdviseSequential(0, c->file.file->size());
 
     const int T = MaxThreads();
     const uint32_t C = std::max<uint32_t>(categories, 1);

@@ -1,6 +1,7 @@
 // Column descriptors: chunk fields, validation against the file size, chunk views and decoding
 // helpers shared by the kernels (no Node-API here: columns_js.cc reads a descriptor from JS).
 #include "columns.h"
+#include "expr.h"
 
 #include <algorithm>
 
@@ -36,6 +37,15 @@ Status Column::SetChunks(const double* fields, size_t n) {
 }
 
 Status Column::Validate() {
+  if (comp) {
+    Status cs = comp->Validate();
+    if (!cs.ok()) return cs;
+    uint64_t n = 0;
+    for (const Chunk& k : chunks) n += k.rows;
+    for (const Column* in : comp->all)
+      if (in->rows != n) return Status::Error("E_BAD_ARG", "computed column " + name + ": its input " + in->name + " has " + std::to_string(in->rows) + " rows, not " + std::to_string(n));
+    return Status::Ok();
+  }
   Status st = file.Resolve();
   if (!st.ok()) return st;
   const MappedFile& f = *file.file;
@@ -100,6 +110,12 @@ size_t Column::ChunkOf(uint64_t r) const {
 void View::Bind(const Column& c, size_t i) {
   col = &c;
   chunk = &c.chunks[i];
+  if (c.comp) {
+    c.comp->Eval(c, i, this);
+    return;
+  }
+  own.reset();
+  dataLen = chunk->dataLen;
   // Pointers only to buffers Validate() checked: the string offsets of a column of another kind
   // (or of an empty chunk) are never checked, and an empty file has no mapping (base is null);
   // adding such an offset to base is undefined (found by native/fuzz/columns_fuzz.cc).
@@ -186,7 +202,7 @@ bool StringAt(const View& v, uint64_t local, const uint8_t** p, uint64_t* len) {
     if (a < 0 || b < a) return false;
     o0 = static_cast<uint64_t>(a); o1 = static_cast<uint64_t>(b);
   }
-  if (o1 > v.chunk->dataLen) return false;
+  if (o1 > v.dataLen) return false;
   *p = v.data + o0;
   *len = o1 - o0;
   return true;

@@ -27,6 +27,8 @@ struct Chunk {
   int64_t nullCount = -1;
 };
 
+struct Computed;  // expr.h
+
 struct Column {
   std::string name;
   FileRef file;
@@ -36,6 +38,7 @@ struct Column {
   std::vector<Chunk> chunks;
   uint64_t rows = 0;
   std::shared_ptr<Column> dict;  // DICT: the dictionary values (UTF8/LARGE_UTF8), chunks concatenated
+  std::shared_ptr<Computed> comp;  // a computed column: each chunk evaluated when a view binds it (expr.h)
   bool IsString() const { return kind == Kind::UTF8 || kind == Kind::LARGE_UTF8 || kind == Kind::DICT; }
   // Sets `chunks` and `rows` from 8 numbers per chunk as the descriptor holds them (rows, data
   // offset, data length, validity offset or -1, validity bit, offsets offset, offsets length,
@@ -60,6 +63,8 @@ struct View {
   uint64_t vbit = 0;
   const uint8_t* offsets = nullptr;
   uint64_t rowStart = 0;  // global row of chunk row 0
+  uint64_t dataLen = 0;   // bytes of `data` (string offsets are checked against it)
+  std::shared_ptr<std::vector<uint8_t>> own;  // a computed column's evaluated chunk
   void Bind(const Column& c, size_t chunkIndex);
   inline bool Valid(uint64_t local) const {
     if (!validity) return true;

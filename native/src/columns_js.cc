@@ -2,6 +2,7 @@
 // (columns.h); the chunk fields are checked by Column::SetChunks and the buffers by Validate().
 #include "columns.h"
 #include "common.h"
+#include "expr.h"
 
 namespace cdx {
 
@@ -22,7 +23,12 @@ bool ParseColumn(const Napi::Value& v, ColumnPtr* out, Status* st) {
   Napi::Object o = v.As<Napi::Object>();
   auto c = std::make_shared<Column>();
   GetStr(o, "name", &c->name, st, false);
-  if (!GetFileRef(o.Get("file"), &c->file, st)) return false;
+  Napi::Value comp = o.Get("computed");
+  if (!comp.IsUndefined()) {
+    // a computed column: evaluated from its inputs when a view binds a chunk (expr.h); no file
+    if (!ParseComputed(comp, c.get(), st)) return false;
+    if (!c->comp->inputs.empty()) c->file.path = c->comp->inputs[0]->file.path;
+  } else if (!GetFileRef(o.Get("file"), &c->file, st)) return false;
   std::string kind, dtype;
   if (!GetStr(o, "kind", &kind, st)) return false;
   if (!ParseKind(kind, &c->kind)) { *st = Status::Error("E_BAD_TYPE", "column " + c->name + ": unsupported kind '" + kind + "'"); return false; }

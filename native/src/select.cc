@@ -139,7 +139,7 @@ class BlockCountsWorker : public PromiseWorker {
     for (FilterScratch& s : scratch) s.Init(f.depth);
     std::vector<std::atomic<uint32_t>> acc(nBlocks);
     for (auto& a : acc) a.store(0, std::memory_order_relaxed);
-    if (rows > (64ULL << 20)) for (auto& c : f.cols) c->file.file->AdviseSequential(0, c->file.file->size());
+    if (rows > (64ULL << 20)) for (auto& c : f.cols) if (c->file.file) c->file.file->AdviseSequential(0, c->file.file->size());
     auto body = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
       View views[64];
       for (size_t c = 0; c < f.cols.size(); c++) views[c].Bind(*f.cols[c], seg.chunkIdx[c]);

@@ -368,7 +368,7 @@ class SummaryWorker : public PromiseWorker {
       C->parts.resize(T);
       if (col.kind == Kind::DICT) C->dictReader.Bind(*col.dict);
       anyHist |= C->wantHist;
-      if (plan.rows > (64ULL << 20)) col.file.file->AdviseSequential(0, col.file.file->size());
+      if (col.file.file && plan.rows > (64ULL << 20)) col.file.file->AdviseSequential(0, col.file.file->size());
       cs.push_back(std::move(C));
     }
     job_->total.store(plan.rows * (anyHist ? 2 : 1));

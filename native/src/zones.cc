@@ -35,7 +35,7 @@ class ZoneMapsWorker : public PromiseWorker {
       return;
     }
     job_->total.store(plan.rows);
-    if (c.rows > (64ULL << 20)) c.file.file->AdviseSequential(0, c.file.file->size());
+    if (c.file.file && c.rows > (64ULL << 20)) c.file.file->AdviseSequential(0, c.file.file->size());
     const size_t Z = plan.segs.size();
     start.assign(Z, 0); rows.assign(Z, 0); mn.assign(Z, INFINITY); mx.assign(Z, -INFINITY); fmn.assign(Z, INFINITY); fmx.assign(Z, -INFINITY); nulls.assign(Z, 0); nans.assign(Z, 0);
     const Segment* base = plan.segs.data();

@@ -281,9 +281,18 @@ class Parser {
     return this.next();
   }
 
+  /** A node where a condition stands: a lone number or text is a mistake (`x = 1 and 5`). */
+  private asPred(n: PNode): Expr {
+    if (n.t === 'lit') {
+      const v = (n.lit as { value?: unknown }).value;
+      if (typeof v !== 'boolean' && v !== null) this.fail(`Expected an operator after the value, found ${describe(this.peek())}`);
+    }
+    return toPred(n);
+  }
+
   parse(): Expr {
     if (this.peek().kind === 'eof') this.fail('Empty expression');
-    const e = toPred(this.or());
+    const e = this.asPred(this.or());
     const t = this.peek();
     if (t.kind !== 'eof') {
       if (this.isPunct(t, ')')) this.fail("Unbalanced ')'");
@@ -307,16 +316,16 @@ class Parser {
   private or(): PNode {
     const first = this.and();
     if (!this.isKw(this.peek(), 'or')) return first;
-    const args = [toPred(first)];
-    while (this.acceptKw('or')) args.push(toPred(this.and()));
+    const args = [this.asPred(first)];
+    while (this.acceptKw('or')) args.push(this.asPred(this.and()));
     return pred({ kind: 'or', args }, first.pos);
   }
 
   private and(): PNode {
     const first = this.unary();
     if (!this.isKw(this.peek(), 'and')) return first;
-    const args = [toPred(first)];
-    while (this.acceptKw('and')) args.push(toPred(this.unary()));
+    const args = [this.asPred(first)];
+    while (this.acceptKw('and')) args.push(this.asPred(this.unary()));
     return pred({ kind: 'and', args }, first.pos);
   }
 
@@ -328,7 +337,7 @@ class Parser {
     this.enter();
     try {
       const t = this.peek();
-      if (this.acceptKw('not')) return pred({ kind: 'not', arg: toPred(this.unary()) }, t.pos);
+      if (this.acceptKw('not')) return pred({ kind: 'not', arg: this.asPred(this.unary()) }, t.pos);
       return this.comparison();
     } finally {
       this.depth--;
@@ -470,8 +479,6 @@ class Parser {
       }
       this.fail(`Expected an operator (=, !=, <, <=, >, >=, in, between, is null, like, ~, and, or), found ${describe(nx)}`);
     }
-    if (left.t === 'lit' && typeof (left.lit as { value?: unknown }).value !== 'boolean' && (left.lit as { value?: unknown }).value !== null)
-      this.fail(`Expected an operator after the value, found ${describe(nx)}`);
     return left;
   }
 
@@ -584,7 +591,7 @@ class Parser {
     const start = this.next();
     const whens: { when: Expr; then: Value }[] = [];
     while (this.acceptKw('when')) {
-      const when = toPred(this.or());
+      const when = this.asPred(this.or());
       this.expectKw('then', "after case's when condition");
       whens.push({ when, then: toValue(this.or()) });
     }
@@ -643,7 +650,7 @@ class Parser {
     }
     if (fn === 'if') {
       const [c, a, b] = args as [PNode, PNode, PNode];
-      return val({ kind: 'case', whens: [{ when: toPred(c), then: toValue(a) }], else: toValue(b) }, name.pos);
+      return val({ kind: 'case', whens: [{ when: this.asPred(c), then: toValue(a) }], else: toValue(b) }, name.pos);
     }
     return val({ kind: 'call', fn: fn === 'power' ? 'pow' : fn === 'substring' ? 'substr' : fn === 'log' ? 'ln' : fn, args: args.map(toValue) }, name.pos);
   }

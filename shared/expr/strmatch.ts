@@ -57,6 +57,21 @@ export function lowerTable(): Map<number, number> {
   return lowerMap;
 }
 
+let upperMap: Map<number, number> | null = null;
+
+/** Simple upper-case mapping per code point (where the upper case is one code point): upper(). */
+export function upperTable(): Map<number, number> {
+  if (!upperMap) {
+    upperMap = new Map();
+    for (let c = 0; c < CASED_LIMIT; c++) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      const u = single(String.fromCodePoint(c).toUpperCase());
+      if (u !== null && u !== c) upperMap.set(c, u);
+    }
+  }
+  return upperMap;
+}
+
 /**
  * Simple case folding per code point, as JavaScript's /iu canonicalises: a character maps to the
  * lower case of its upper case (so ς, σ, Σ all fold to σ, and ſ to s), kept only where the
