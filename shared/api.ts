@@ -6,6 +6,7 @@
  */
 import type { Field, Schema } from './datashape';
 import type { ErrorCode } from './errors';
+import type { Workspace } from './workspace';
 import type { DensityParams, DensityResult, HistogramParams, HistogramResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
 
 export interface NativeInfo {
@@ -385,6 +386,10 @@ export interface EngineApi {
   readerFormats(params: Record<string, never>): { format: string; extensions: string[] }[];
   /** the datasets inside a container file (HDF5, SQLite, NPZ); [] for single-dataset files */
   listInner(params: { path: string }): InnerDatasetInfo[];
+  /** a workspace file (.cdx) on the engine's host, checked (shared/workspace.ts), its relative locations made full */
+  readWorkspace(params: { path: string }): { path: string; workspace: Workspace };
+  /** writes a workspace file (.cdx; the extension added when none): locations inside its folder kept relative; an existing file replaced only with `force` */
+  saveWorkspace(params: { path: string; workspace: Workspace; force?: boolean }): { path: string; bytes: number };
   /**
    * give a column another type (null: back to the one the reader found), kept in the catalog so
    * that it holds when the dataset is opened again; values that do not convert become null and are

@@ -22,6 +22,7 @@ import { summarizeColumns } from './summarize';
 import { groupDataset, parseMeasures } from './group';
 import { joinRequest } from './join-request';
 import { browse } from './browse';
+import { readWorkspace, saveWorkspace } from './workspace-file';
 import { providers } from './sources/registry';
 // Export and the database clients load at their first use (lazy.ts)
 import { exportHandlers } from './lazy';
@@ -210,6 +211,14 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     async listInner({ path }) {
       if (isDbLocation(path)) return remote().listInner(path);
       return store().listInner(path);
+    },
+
+    readWorkspace({ path: file }) {
+      return readWorkspace(file);
+    },
+
+    saveWorkspace({ path: file, workspace, force }) {
+      return saveWorkspace(file, workspace, force);
     },
 
     // saved connections, never a secret in the catalog: databases (main/engine/sql/remote.ts), and

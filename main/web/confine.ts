@@ -154,6 +154,8 @@ const PATH_FIELDS: Record<string, { read?: string[]; write?: string[] }> = {
   open: { read: ['location'] },
   listInner: { read: ['path'] },
   exportDataset: { read: ['location'], write: ['output'] },
+  readWorkspace: { read: ['path'] },
+  saveWorkspace: { write: ['path'] },
   // connections take URLs; a host path here is checked like any other
   saveConnection: { read: ['url'] },
   testConnection: { read: ['url'] },
