@@ -161,3 +161,23 @@ test('two keys with a null group: the drill-down adds key = value and key is nul
   await expect(page.getByTestId('filtered-rows')).toHaveText(fmt(want), { timeout: 30_000 });
   await expect(page.getByTestId('table-position')).toContainText(`of ${fmt(want)} matching rows`);
 });
+
+test('"Open as dataset": all the groups become a dataset of their own, shown with its summary and table', async ({ page }) => {
+  await openGroup(page);
+  await byBorough(page);
+  await page.getByRole('button', { name: 'Open as dataset' }).click();
+  // the new dataset is shown: its name, its rows (one a group) in the catalog and the pane
+  await expect(page.getByRole('heading', { name: 'trips by borough' })).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByRole('option', { name: /trips by borough/ })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('row-count')).toContainText(`${oracle.size} rows`);
+  await expect(page.getByRole('tab', { name: 'Summary' })).toHaveAttribute('aria-selected', 'true');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-open-as-dataset.png') });
+  // its table: the groups, by borough ascending, with the counts and mean fares computed here
+  await page.getByRole('tab', { name: 'Table' }).click();
+  await expect.poll(async () => page.locator('.grid-body .grid-row').count()).toBe(oracle.size);
+  await expect(page.locator('.grid-body .loading')).toHaveCount(0);
+  const shown = await page.locator('.grid-body .grid-row').evaluateAll((rs) => rs.map((r) => [...r.querySelectorAll('[role=gridcell]')].map((c) => c.textContent!.trim())));
+  expect(shown.map((r) => r[0])).toEqual([...oracle.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : 1)).map((k) => k ?? 'null'));
+  checkRows(shown.map((r) => [r[0]!, r[1]!.replace(/,/g, ''), r[2]!.replace(/,/g, '')]));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-open-as-dataset-table.png') });
+});

@@ -245,6 +245,8 @@ export interface GroupByResult {
   schema: Field[];
   ipc: Uint8Array;
   where?: string;
+  /** with `save`: the dataset made of all the groups (not only `limit`), in the catalog */
+  saved?: { id: string; name: string; rows: number };
 }
 
 /** What a join made: the new dataset (in the catalog) and what went into it. */
@@ -404,9 +406,11 @@ export interface EngineApi {
    * quantile(x, 0.9)`, each optionally `as NAME`) over the rows where `where` holds; the result
    * (keys with the dataset's types, then the measures) as Arrow IPC stream bytes, sorted by `sort`
    * (result columns, `-name` descending; default the keys ascending; nulls last) and cut to
-   * `limit` rows; `groups` counts them all. Progress + cancel
+   * `limit` rows; `groups` counts them all. With `save`, every group (in that order, whatever
+   * the limit) is also written as an Arrow file in the engine's cache and catalogued, named
+   * `save.name` or `trips by borough`: `saved` is the new dataset. Progress + cancel
    */
-  groupBy(params: { dataset: string; by: string[]; agg: string; where?: string; sort?: string[]; limit?: number }): GroupByResult;
+  groupBy(params: { dataset: string; by: string[]; agg: string; where?: string; sort?: string[]; limit?: number; save?: { name?: string } }): GroupByResult;
   /**
    * join two catalogued datasets on key pairs `on` ([left column, right column]), inner (default)
    * or left, each side under its own filter; the result is a new catalogued dataset (its columns:

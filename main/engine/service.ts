@@ -20,6 +20,7 @@ import { columnsOf } from '../../shared/expr/bind';
 import type { CatalogEntry } from './catalog';
 import { summarizeColumns } from './summarize';
 import { groupDataset, parseMeasures } from './group';
+import { saveGroups } from './group-save';
 import { joinRequest } from './join-request';
 import { browse } from './browse';
 import { readWorkspace, saveWorkspace } from './workspace-file';
@@ -317,23 +318,32 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       };
     },
 
-    async groupBy({ dataset, by, agg, where, sort, limit }, ctx): Promise<GroupByResult> {
+    async groupBy({ dataset, by, agg, where, sort, limit, save }, ctx): Promise<GroupByResult> {
       const measures = parseMeasures(agg);
+      // saved as a dataset (group-save.ts): every group is computed and written; `limit` cuts only what is sent
+      const saveAs = async (table: Table, name: string) => {
+        const ds = await saveGroups(store(), table, { dataset: name, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}) }, { name: save?.name, signal: ctx.signal });
+        return { id: ds.id, name: ds.name, rows: ds.rows };
+      };
       const r = await db(dataset, ctx.signal);
       if (r) {
         // computed by the database: only the groups travel
-        const g = await r.ds.groupBy({ by, measures, sort, limit }, whereExpr(where), { signal: ctx.signal });
+        const g = await r.ds.groupBy({ by, measures, sort, limit: save ? undefined : limit }, whereExpr(where), { signal: ctx.signal });
+        const saved = save ? await saveAs(new Table(g.batch), r.entry.name) : undefined;
+        const batch = save && limit !== undefined ? g.batch.slice(0, limit) : g.batch;
         return {
-          dataset: r.entry.id, groups: g.groups, rows: g.batch.numRows, schema: g.fields,
-          ipc: RecordBatchStreamWriter.writeAll(new Table(g.batch)).toUint8Array(true), ...(where ? { where } : {}),
+          dataset: r.entry.id, groups: g.groups, rows: batch.numRows, schema: g.fields,
+          ipc: RecordBatchStreamWriter.writeAll(new Table(batch)).toUint8Array(true), ...(where ? { where } : {}), ...(saved ? { saved } : {}),
         };
       }
       const ds = await store().get(dataset, { signal: ctx.signal, columns: [] });
       await needColumns(ds, [...by, ...measures.flatMap((m) => (m.column ? [m.column] : [])), ...whereColumns(where)], { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
-      const res = await groupDataset(ds, { by, measures, sort, limit }, { filter: filterFor(ds, where), signal: ctx.signal, onProgress: (f) => ctx.progress({ done: f }) });
+      const res = await groupDataset(ds, { by, measures, sort, limit: save ? undefined : limit }, { filter: filterFor(ds, where), signal: ctx.signal, onProgress: (f) => ctx.progress({ done: f }) });
+      const saved = save ? await saveAs(res.table, ds.name) : undefined;
+      const table = save && limit !== undefined ? res.table.slice(0, limit) : res.table;
       return {
-        dataset: ds.id, groups: res.groups, rows: res.table.numRows, schema: res.schema,
-        ipc: RecordBatchStreamWriter.writeAll(res.table).toUint8Array(true), ...(where ? { where } : {}),
+        dataset: ds.id, groups: res.groups, rows: table.numRows, schema: res.schema,
+        ipc: RecordBatchStreamWriter.writeAll(table).toUint8Array(true), ...(where ? { where } : {}), ...(saved ? { saved } : {}),
       };
     },
 

@@ -6,7 +6,8 @@
  * is the true top N, not a re-sort of the rows held. A group (a result row) becomes filters
  * `key = value` / `key is null` on the dataset (drill-down). Engine errors (an unknown column, text
  * summed, more groups than memory holds) are kept as values in `error`, never thrown. One state per
- * open dataset (`groupOf`), so the choices survive switching tabs.
+ * open dataset (`groupOf`), so the choices survive switching tabs. "Open as dataset" asks the engine
+ * to save every group (not only the limit shown) as a catalogued dataset (`groupBy`'s `save`).
  */
 import { tableFromIPC } from 'apache-arrow';
 import type { GroupByResult } from '../../shared/api';
@@ -77,6 +78,7 @@ export class GroupState {
   chartMeasure = $state<string | null>(null);
   result = $state.raw<GroupRows | null>(null);
   private req = new Request<GroupByResult>();
+  private saveReq = new Request<GroupByResult>();
   /** the query the result (or the run in flight) answers */
   private asked = '';
 
@@ -103,6 +105,35 @@ export class GroupState {
   /** stops the group-by in flight (the engine stops working on it); asking again is allowed */
   cancel(): void {
     this.req.cancel();
+  }
+
+  /** the groups are being saved as a dataset */
+  get saving(): boolean {
+    return this.saveReq.busy;
+  }
+
+  get saveError(): string | null {
+    return this.saveReq.error?.message ?? null;
+  }
+
+  cancelSave(): void {
+    this.saveReq.cancel();
+  }
+
+  /**
+   * Every group of the current choices (in the table's order, whatever the limit), under the
+   * dataset's filter, saved by the engine as a dataset in the catalog (named `name`, or after the
+   * dataset and keys: `trips by borough`); its catalog entry, or undefined (failed or cancelled:
+   * `saveError`).
+   */
+  async saveAsDataset(name?: string): Promise<{ id: string; name: string; rows: number } | undefined> {
+    if (this.incomplete || !this.view.overview) return undefined;
+    const by = this.keys.slice(), where = this.view.where, sort = this.sortParam, agg = this.agg;
+    const r = await this.saveReq.run(({ signal }) =>
+      // (limit 1: the groups themselves go to the file, not over the wire)
+      this.view.engine.api.groupBy({ dataset: this.view.id, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit: 1, save: name ? { name } : {} }, { signal }),
+    );
+    return r?.saved;
   }
 
   /** what is missing before the engine can be asked (null: ready) */

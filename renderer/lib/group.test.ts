@@ -8,6 +8,7 @@
  * holds what it holds over the same rows in a local file, and its drill-down filters count there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableFromIPC } from 'apache-arrow';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,6 +135,26 @@ describe('the Group view state', () => {
     await g.refresh();
     expect(g.result!.rows).toHaveLength(10);
     expect(g.result!.groups).toBe(want.length);
+  });
+
+  it('"Open as dataset": every group under the filter (not only the limit shown), in the table order, as a catalogued dataset', async () => {
+    const { view, g } = await opened();
+    view.addFilter(parseExpr('fare > 50'));
+    g.setKey(0, 'word');
+    g.setKey(1, 'k');
+    g.limit = 100;
+    g.toggleSort('count');
+    await g.refresh();
+    const saved = await g.saveAsDataset();
+    expect(g.saveError).toBeNull();
+    expect(saved).toMatchObject({ name: 'g by word, k where fare > 50', rows: g.result!.groups });
+    const want = await theirs(`SELECT word, k, count(*) FROM t WHERE fare > 50 GROUP BY word, k ORDER BY count(*) DESC, word, k`);
+    const r = await client.api.rows({ dataset: saved!.id, offset: 0, limit: 1000, columns: ['word', 'k', 'count'] });
+    const t = tableFromIPC(r.ipc);
+    expect(t.numRows).toBe(want.length);
+    expect(Array.from({ length: t.numRows }, (_, i) => [t.getChild('word')!.get(i), num(t.getChild('k')!.get(i)), num(t.getChild('count')!.get(i))])).toEqual(want.map((w) => [w[0], num(w[1]), num(w[2])]));
+    expect((await client.api.listDatasets({})).some((e) => e.id === saved!.id && e.name === saved!.name)).toBe(true);
+    await client.api.removeDataset({ dataset: saved!.id });
   });
 
   it('drill-down: a group becomes key = value / key is null filters that select exactly its rows', async () => {
