@@ -29,11 +29,16 @@
 // again as the result) are refused with E_TOO_LARGE naming the rows and the memory.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -69,6 +74,36 @@ double MachineMemory() {
 
 std::string MiB(double bytes) { return std::to_string(static_cast<uint64_t>(bytes / (1 << 20))) + " MiB"; }
 
+// An uninitialised array in anonymous memory with huge pages asked for (as sort.cc's): the table
+// is read at random, and in a VM a TLB miss on 4 KiB pages costs more than the lookup itself.
+struct Buf {
+  uint64_t* p = nullptr;
+  size_t n = 0;
+  Buf() = default;
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
+  ~Buf() { Free(); }
+  void Free() {
+    if (p) munmap(p, std::max<size_t>(n, 1) * 8);
+    p = nullptr;
+    n = 0;
+  }
+  void Alloc(size_t count, bool zero = false) {
+    Free();
+    const size_t bytes = std::max<size_t>(count, 1) * 8;
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    if (bytes >= (2u << 20)) madvise(m, bytes, MADV_HUGEPAGE);
+#endif
+    p = static_cast<uint64_t*>(m);
+    n = count;
+    (void)zero;  // (anonymous memory is zero already)
+  }
+  uint64_t& operator[](size_t i) { return p[i]; }
+  uint64_t* data() { return p; }
+};
+
 // One side of the join: its key columns (plan columns 0..K-1) and its filter.
 struct Side {
   Plan plan;
@@ -89,12 +124,13 @@ class JoinWorker : public PromiseWorker {
 
  private:
   size_t W = 0;  // words per build entry: hash, row, K codes
-  std::vector<uint64_t> entries;  // build entries in bucket order
-  std::vector<uint64_t> start;    // bucket b's entries: [start[b], start[b+1])
+  Buf entries;  // build entries in bucket order
+  Buf start;    // bucket b's entries: [start[b], start[b+1])
   int shift = 64;                 // bucket = hash >> shift
   std::vector<std::vector<uint64_t>> segPairs;  // per probe segment: (left, right + 1) pairs
   uint64_t leftRows = 0, rightRows = 0, matched = 0, pairs = 0;
   std::atomic<bool> corrupt{false};
+  std::function<void(const char*)> lap_;
 
   // Text of key k of side s at global row `row` (a DICT column's text through its index).
   bool TextAt(const Side& s, size_t k, const View& v, uint64_t local, std::string_view* out) const {
@@ -217,6 +253,15 @@ class JoinWorker : public PromiseWorker {
 
  protected:
   void Run() override {
+    // CDX_JOIN_TRACE=1: each phase's time on stderr
+    const bool trace = std::getenv("CDX_JOIN_TRACE") != nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    lap_ = [trace, t0](const char* what) mutable {
+      if (!trace) return;
+      auto t1 = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "hashJoin %s: %.1f ms\n", what, std::chrono::duration<double, std::milli>(t1 - t0).count());
+      t0 = t1;
+    };
     status_ = PrepareSide(L, "left");
     if (!status_.ok()) return;
     status_ = PrepareSide(R, "right");
@@ -232,8 +277,10 @@ class JoinWorker : public PromiseWorker {
       return;
     }
     if (maxPairs == 0) maxPairs = mem > 0 ? static_cast<uint64_t>(mem * 0.4 / 32) : (1ULL << 31);
+    lap_("prepare");
     if (!Build()) return;
     Probe();
+    lap_("probe");
   }
 
   bool Build() {
@@ -276,6 +323,7 @@ class JoinWorker : public PromiseWorker {
     if (!status_.ok()) return false;
     if (corrupt.load()) { status_ = Status::Error("E_CORRUPT", s.plan.What() + " has corrupt string offsets or dictionary indices in a join key"); return false; }
     for (uint64_t x : segRows) rightRows += x;
+    lap_("build scan");
     uint64_t n = 0;
     for (auto& v : seg) n += v.size() / W;
     // buckets: a power of two at least the entries (and the 256 partitions)
@@ -304,7 +352,9 @@ class JoinWorker : public PromiseWorker {
       }
       partStart[P] = at;
     }
-    std::vector<uint64_t> tmp(n * W);
+    lap_("build counts");
+    Buf tmp;
+    tmp.Alloc(n * W);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t si = 0; si < static_cast<int64_t>(S); si++) {
       auto& v = seg[si];
@@ -315,9 +365,10 @@ class JoinWorker : public PromiseWorker {
       }
       std::vector<uint64_t>().swap(v);
     }
+    lap_("build scatter");
     // each partition into its buckets (counting sort, stable)
-    entries.resize(n * W);
-    start.assign(B + 1, 0);
+    entries.Alloc(n * W);
+    start.Alloc(B + 1, true);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < P; p++) {
       const uint64_t e0 = partStart[p], e1 = partStart[p + 1];
@@ -336,6 +387,7 @@ class JoinWorker : public PromiseWorker {
       // start[b + 1] is now the end of bucket b = the start of bucket b + 1
     }
     start[0] = 0;
+    lap_("build buckets");
     return true;
   }
 
@@ -361,8 +413,15 @@ class JoinWorker : public PromiseWorker {
       const size_t si = &sg - base;
       View views[64];
       s.plan.Bind(sg, views);
-      static thread_local std::vector<uint64_t> codes;
-      codes.resize(K * kBatch);
+      static thread_local std::vector<uint64_t> codesV, hsV, loV, hiV;
+      codesV.resize(K * kBatch);
+      hsV.resize(kBatch);
+      loV.resize(kBatch);
+      hiV.resize(kBatch);
+      uint64_t* codes = codesV.data();
+      uint64_t* hs = hsV.data();
+      uint64_t* lo = loV.data();
+      uint64_t* hi = hiV.data();
       uint8_t mask[kBatch], ok[kBatch];
       auto& out = segPairs[si];
       out.reserve((r1 - r0) * 2);
@@ -371,16 +430,32 @@ class JoinWorker : public PromiseWorker {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
-        Codes(s, 0, views, r, n, codes.data(), ok);
+        Codes(s, 0, views, r, n, codes, ok);
         const size_t before = out.size();
+        // three passes over the batch so that the table's cache misses overlap (a lookup is two
+        // dependent random reads — the bucket's bounds, then its entries — each a miss once the
+        // table outgrows the cache): hashes and a prefetch of the bounds; the bounds and a
+        // prefetch of the entries; then the comparisons
+        for (uint32_t i = 0; i < n; i++) {
+          if (!mask[i] || !ok[i]) continue;
+          const uint64_t h = HashOf(codes, i);
+          hs[i] = h;
+          __builtin_prefetch(St + (h >> sh));
+        }
+        for (uint32_t i = 0; i < n; i++) {
+          if (!mask[i] || !ok[i]) continue;
+          const uint64_t b = hs[i] >> sh;
+          lo[i] = St[b];
+          hi[i] = St[b + 1];
+          if (lo[i] < hi[i]) __builtin_prefetch(E + lo[i] * W);
+        }
         for (uint32_t i = 0; i < n; i++) {
           if (!mask[i]) continue;
           passed++;
           bool any = false;
           if (ok[i]) {
-            const uint64_t h = HashOf(codes.data(), i);
-            const uint64_t b = h >> sh;
-            for (uint64_t e = St[b], end = St[b + 1]; e < end; e++) {
+            const uint64_t h = hs[i];
+            for (uint64_t e = lo[i], end = hi[i]; e < end; e++) {
               const uint64_t* en = E + e * W;
               if (en[0] != h) continue;
               bool eq = true;
@@ -419,8 +494,8 @@ class JoinWorker : public PromiseWorker {
     if (corrupt.load()) { status_ = Status::Error("E_CORRUPT", s.plan.What() + " has corrupt string offsets or dictionary indices in a join key"); return; }
     for (size_t i = 0; i < S; i++) { leftRows += segRows[i]; matched += segMatched[i]; }
     pairs = total.load();
-    std::vector<uint64_t>().swap(entries);
-    std::vector<uint64_t>().swap(start);
+    entries.Free();
+    start.Free();
     job_->done.store(job_->total.load());
   }
 
