@@ -10,7 +10,7 @@
 import { startEngineEarly } from './engine-client';
 
 /** The commands that run in the engine through `withEngine` (each starts one engine). */
-export const ENGINE_COMMANDS: readonly string[] = ['schema', 'head', 'summary', 'group', 'sort', 'catalog', 'convert', 'plot', 'run'];
+export const ENGINE_COMMANDS: readonly string[] = ['schema', 'head', 'summary', 'group', 'sort', 'join', 'catalog', 'convert', 'plot', 'run'];
 /** The commands that start an engine of their own (the web host forks it): nothing to start early. */
 export const OWN_ENGINE_COMMANDS: readonly string[] = ['serve', 'open'];
 

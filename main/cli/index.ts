@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { COLUMN_TYPE_CHOICES, warningText, type ColumnTypeChoice, type DatasetOverview } from '../../shared/api';
 import { CdxError } from '../../shared/errors';
+import { parseJoinOn } from '../../shared/join';
 import { SingleBar, Presets } from 'cli-progress';
 import { appVersion, clientFor, isDbUrl, queryLocation, querySqlOf, redactUrl, splitDbUrl, stopEarlyEngine, withEngine, type CliEngine, type WithEngineOptions } from './engine-client';
 import { registerConvert } from './convert';
@@ -363,6 +364,70 @@ export function buildProgram(): Command {
         console.log(table(['#', ...names], shown.map((row, i) => [String(i + 1), ...row.map((v) => cell(v))]), [true, ...numeric]));
         console.log(`\nrows 1–${grouped(t.numRows)} of ${grouped(total)} sorted by ${o.by.join(',')}${o.where ? ` where ${o.where}` : ''}`);
       });
+    });
+
+  program
+    .command('join')
+    .description('join two datasets on key columns (inner or left): null keys never match, NaN matches NaN; the right\'s clashing column names get _1')
+    .argument('<left>', 'a file, PATH::INNER or a database URL::TABLE')
+    .argument('<right>', 'a file, PATH::INNER or a database URL::TABLE')
+    .requiredOption('--on <keys>', 'the key columns: k, k1,k2, or left_key=right_key')
+    .option('--how <how>', 'inner or left', 'inner')
+    .option('--where-left <expr>', 'only left rows where EXPR holds')
+    .option('--where-right <expr>', 'only right rows where EXPR holds')
+    .option('--columns <a,b>', 'only these columns of the result', list)
+    .option('--limit <n>', 'rows printed (default 20)', parseCount)
+    .option('--json', 'print what was made as JSON (rows, each side\'s rows, matched, how it ran); with no --out, the rows as NDJSON')
+    .option('--out <file>', 'write the joined rows to a file (any format convert writes, from its extension)')
+    .option('--force', 'replace an existing --out file')
+    .option('--keep', 'keep the joined dataset in the catalog (as join(LEFT, RIGHT))')
+    .action(async (left: string, right: string, o: { on: string; how: string; whereLeft?: string; whereRight?: string; columns?: string[]; limit?: number; json?: boolean; out?: string; force?: boolean; keep?: boolean }) => {
+      if (o.how !== 'inner' && o.how !== 'left') throw new CdxError('E_BAD_ARG', `--how is inner or left, not "${o.how}"`);
+      const on = parseJoinOn(o.on);
+      await withEngine(async (e, signal) => {
+        const a = await openDataset(e, left, signal);
+        const b = await openDataset(e, right, signal);
+        const bar = progressBar('joining');
+        let r;
+        try {
+          r = await e.api.join({ left: a.entry.id, right: b.entry.id, on, how: o.how as 'inner' | 'left', whereLeft: o.whereLeft, whereRight: o.whereRight, columns: o.columns }, { signal, onProgress: bar.update });
+        } finally {
+          bar.stop();
+        }
+        const id = r.overview.entry.id;
+        try {
+          const info = { dataset: r.overview.entry.name, rows: r.rows, leftRows: r.leftRows, rightRows: r.rightRows, ...(r.matched !== undefined ? { matched: r.matched } : {}), via: r.via, ms: r.ms };
+          if (o.out) {
+            const w = await e.api.exportDataset({ dataset: id, output: o.out, force: o.force }, { signal });
+            if (o.json) console.log(exactJson({ ...info, out: w.output, format: w.format }));
+            else console.error(`wrote ${w.rows.toLocaleString('en-US')} rows to ${w.output} (${w.format})`);
+            return;
+          }
+          const { tableFromIPC } = await import('apache-arrow');
+          const want = o.json ? r.rows : Math.min(o.limit ?? 20, r.rows);
+          const fields = r.overview.schema.fields;
+          const names = fields.map((f) => f.name);
+          for (let at = 0; at < want || at === 0; at += 262_144) {
+            const w = await e.api.rows({ dataset: id, offset: at, limit: Math.min(262_144, want - at) }, { signal });
+            const t = tableFromIPC(w.ipc);
+            const cols = names.map((_, j) => columnCells(t.getChildAt(j)!, fields[j]!.type, fields[j]!.unit));
+            const shown: unknown[][] = [];
+            for (let i = 0; i < t.numRows; i++) shown.push(cols.map((c) => c[i]));
+            if (o.json) {
+              for (const row of shown) console.log(exactJson(Object.fromEntries(names.map((n, j) => [n, row[j]]))));
+            } else {
+              const numeric = fields.map((f) => /^(u?int|float|decimal)/.test(f.type));
+              console.log(table(names, shown.map((row) => row.map((v) => cell(v))), numeric));
+            }
+            if (!o.json || w.rows === 0) break;
+          }
+          if (!o.json) {
+            console.log(`\n${grouped(r.rows)} rows (${o.how} join of ${grouped(r.leftRows)} × ${grouped(r.rightRows)} rows${r.matched !== undefined ? `, ${grouped(r.matched)} left rows matched` : ''}; ${r.via}, ${r.ms} ms)${o.keep ? ` — in the catalog as ${r.overview.entry.name}` : ''}`);
+          }
+        } finally {
+          if (!o.keep) await e.api.removeDataset({ dataset: id }, { signal });
+        }
+      }, { urls: [left, right] });
     });
 
   const catalog = program.command('catalog').description('the datasets CDX remembers');

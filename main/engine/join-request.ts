@@ -124,7 +124,8 @@ export async function joinRequest(deps: JoinDeps, p: JoinParams, ctx: HandlerCon
       metadata: { 'cdx.join': JSON.stringify(made) }, signal, onProgress: (f) => ctx.progress({ done: 0.5 + f * 0.5, detail: 'writing the joined rows' }),
     });
     const name = p.name ?? `join(${L.name}, ${R.name})`;
-    deps.store.catalog.upsert({ location: dest, name, format: 'arrow', ...fileStamp(dest) });
+    // (its own cache file: removing the dataset deletes it)
+    deps.store.catalog.upsert({ location: dest, name, format: 'arrow', ...fileStamp(dest), cachePath: dest });
     const ds = await deps.store.open(dest, { signal });
     const entry = deps.store.catalog.get(ds.id);
     deps.store.catalog.setTags(ds.id, [...new Set([...(entry?.tags ?? []), 'join'])]);

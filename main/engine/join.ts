@@ -51,18 +51,7 @@ export interface JoinSide {
   unsupported: Map<string, string>;
 }
 
-/** `k`, `k,k2`, `lk=rk,a=b` (or an array of those) → key pairs. */
-export function parseOn(spec: string | readonly string[]): [string, string][] {
-  const parts = (typeof spec === 'string' ? spec.split(',') : spec.flatMap((s) => s.split(','))).map((s) => s.trim()).filter(Boolean);
-  if (!parts.length) throw new CdxError('E_BAD_ARG', 'join: name the key columns (--on k, --on k1,k2 or --on left_key=right_key)');
-  return parts.map((p) => {
-    const i = p.indexOf('=');
-    if (i < 0) return [p, p];
-    const l = p.slice(0, i).trim(), r = p.slice(i + 1).trim();
-    if (!l || !r) throw new CdxError('E_BAD_ARG', `join: "${p}" is not a key pair (left_key=right_key)`);
-    return [l, r];
-  });
-}
+export { parseJoinOn as parseOn } from '../../shared/join';
 
 /** The field of column `name` of a side, or E_UNKNOWN_COLUMN naming the dataset (and the close name). */
 export function fieldOf(side: Pick<JoinSide, 'location' | 'schema'>, name: string, which: string): Field {
