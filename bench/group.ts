@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, createWriteStre
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Field, Float64, Int32, Int64, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData } from 'apache-arrow';
+import { Field, Float64, Int32, Int64, RecordBatch, RecordBatchFileWriter, Schema, Struct, makeData, type Data } from 'apache-arrow';
 import type { Figure } from './figure';
 import { BATCH_ROWS } from './plot';
 import { nativeInfo } from '../native/index';
@@ -30,19 +30,34 @@ function rng(seed: number): () => number {
   };
 }
 
-async function writeData(path: string, rows: number): Promise<void> {
-  const schema = new Schema([
-    new Field('k100', new Int32(), true), new Field('k10m', new Int64(), true),
-    new Field('x', new Float64(), true), new Field('y', new Float64(), true), new Field('z', new Float64(), true),
-  ]);
+/**
+ * Writes `rows` rows of `schema` to an Arrow IPC file as the ingest lays it out (BATCH_ROWS-row
+ * record batches), each batch's columns made by `fill(n)` (n rows); written to PATH.tmp, renamed.
+ * Other benchmarks (bench/join.ts) write their data through it too.
+ */
+export async function writeBatches(path: string, schema: Schema, rows: number, fill: (n: number) => Data[]): Promise<void> {
   const tmp = path + '.tmp';
   const w = new RecordBatchFileWriter();
   const sink = createWriteStream(tmp);
   w.toNodeStream().pipe(sink);
   w.reset(undefined, schema);
-  const r = rng(42);
   for (let at = 0; at < rows; at += BATCH_ROWS) {
     const n = Math.min(BATCH_ROWS, rows - at);
+    w.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children: fill(n) })));
+    if (sink.writableNeedDrain) await once(sink, 'drain');
+  }
+  w.finish();
+  if (!sink.writableFinished) await once(sink, 'finish');
+  renameSync(tmp, path);
+}
+
+async function writeData(path: string, rows: number): Promise<void> {
+  const schema = new Schema([
+    new Field('k100', new Int32(), true), new Field('k10m', new Int64(), true),
+    new Field('x', new Float64(), true), new Field('y', new Float64(), true), new Field('z', new Float64(), true),
+  ]);
+  const r = rng(42);
+  await writeBatches(path, schema, rows, (n) => {
     const k100 = new Int32Array(n), k10m = new BigInt64Array(n), x = new Float64Array(n), y = new Float64Array(n), z = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       k100[i] = (r() * 100) | 0;
@@ -51,16 +66,11 @@ async function writeData(path: string, rows: number): Promise<void> {
       y[i] = r() * 100;
       z[i] = r() - 0.5;
     }
-    const kids = [
+    return [
       makeData({ type: new Int32(), length: n, data: k100 }), makeData({ type: new Int64(), length: n, data: k10m }),
       makeData({ type: new Float64(), length: n, data: x }), makeData({ type: new Float64(), length: n, data: y }), makeData({ type: new Float64(), length: n, data: z }),
     ];
-    w.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children: kids })));
-    if (sink.writableNeedDrain) await once(sink, 'drain');
-  }
-  w.finish();
-  if (!sink.writableFinished) await once(sink, 'finish');
-  renameSync(tmp, path);
+  });
 }
 
 async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
