@@ -55,8 +55,10 @@
  * CDX_TEST_PG is set) in engines.test.ts; ClickHouse output is checked as text only.
  */
 import { formatValue } from './format';
-import type { ColumnRef, CompareOp, Expr, Literal } from './ast';
+import type { CastType, ColumnRef, CompareOp, Expr, Literal, Value } from './ast';
 import { ExprError } from './errors';
+import { DATE_PARTS, type DatePart, type TruncUnit } from './functions';
+import { literalType, schemaTypeOf, typeValue, vtypeOfSchemaType, type VType } from './value';
 import { INT64_MAX, INT64_MIN, literalClass, parseTime, timeToUtcText } from './literal';
 import { polygonEdges } from './polygon';
 import { likeSqlPattern, likeTokens, LIKE_ANY, LIKE_ONE, parseRegex, regexSource } from './strmatch';
@@ -113,7 +115,20 @@ export interface ToSqlOptions {
   inline?: boolean;
   /** clickhouse inline: the server has DateTime64 (sub-second timestamps, ≥ 20.1) and Date32 (≥ 21.9) */
   dateTime64?: boolean;
+  /**
+   * computed columns: a column of one of these names is its value, compiled in its place (the
+   * names shadow the schema's); their types come from typeValue over the schema
+   */
+  computed?: readonly { name: string; value: Value }[];
 }
+
+/** SQL type names of the language's types, per dialect. */
+const TYPE_NAMES: Record<SqlDialect, Record<Exclude<VType, 'null'>, string>> = {
+  duckdb: { int: 'BIGINT', float: 'DOUBLE', string: 'VARCHAR', bool: 'BOOLEAN', date: 'DATE', timestamp: 'TIMESTAMP' },
+  postgres: { int: 'bigint', float: 'double precision', string: 'text', bool: 'boolean', date: 'date', timestamp: 'timestamp' },
+  sqlite: { int: 'INTEGER', float: 'REAL', string: 'TEXT', bool: 'INTEGER', date: 'TEXT', timestamp: 'TEXT' },
+  clickhouse: { int: 'Int64', float: 'Float64', string: 'String', bool: 'UInt8', date: 'Date', timestamp: "DateTime('UTC')" },
+};
 
 const CH_DATE_MIN = 0; // 1970-01-01, in days
 const CH_DATE_MAX = 49_674; // 2105-12-31: the last day 18.16's date tables hold
@@ -138,6 +153,10 @@ export function quoteIdent(name: string, dialect: SqlDialect): string {
   if (dialect === 'clickhouse') return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
   return '"' + name.replace(/"/g, '""') + '"';
 }
+
+/** A parameter's token in the SQL being built (see Compiler.param); NUL never stands in SQL text we write otherwise. */
+const TOKEN = '\u0000';
+const TOKEN_RE = /\u0000(\d+)\u0000/g;
 
 type ParamKind = 'int' | 'bigint' | 'float' | 'string' | 'bool' | 'date' | 'timestamp';
 
@@ -165,7 +184,10 @@ class Compiler {
     this.types = schema ? new Map(schema.fields.map((f) => [f.name, f.type])) : null;
     this.inline = dialect === 'clickhouse' && !!opts.inline;
     this.dt64 = !!opts.dateTime64;
+    this.computed = new Map((opts.computed ?? []).map((c) => [c.name, c.value]));
   }
+
+  private readonly computed: Map<string, Value>;
 
   private get T(): string {
     return this.inline ? '1' : 'TRUE';
@@ -222,13 +244,42 @@ class Compiler {
   }
 
   col(c: ColumnRef): string {
-    if (c.expr) throw new ExprError('E_BAD_EXPR', `computed values ('${formatValue(c.expr)}') are not compiled to SQL yet`);
+    const v = c.expr ?? this.computed.get(c.name);
+    if (v) return paren(this.value(v));
     if (this.types && !this.types.has(c.name)) throw new ExprError('E_UNKNOWN_COLUMN', `Unknown column '${c.name}'`, { column: c.name });
     return quoteIdent(c.name, this.dialect);
   }
 
+  /**
+   * A parameter: a token in the text, replaced by its placeholder when the whole SQL is done
+   * (render), in the order the tokens stand. So a piece of SQL may be written twice (a value
+   * tested and then used, `CASE WHEN x IS NULL …`) and positional `?` placeholders still bind the
+   * right values: each occurrence binds its own copy.
+   */
   private param(kind: ParamKind, value: unknown): string {
     if (this.inline) return this.inlined(kind, value);
+    this.slots.push({ kind, value });
+    return `${TOKEN}${this.slots.length - 1}${TOKEN}`;
+  }
+
+  private readonly slots: { kind: ParamKind; value: unknown }[] = [];
+
+  /** The SQL with every parameter token replaced by its placeholder (params bound in text order). */
+  render(sql: string): string {
+    const seen = new Map<number, string>();
+    return sql.replace(TOKEN_RE, (_m, i: string) => {
+      const k = Number(i);
+      // numbered placeholders ($n, {pn:T}) may stand twice for one value; `?` binds once per use
+      const again = seen.get(k);
+      if (again !== undefined) return again;
+      const { kind, value } = this.slots[k]!;
+      const ph = this.placeholder(kind, value);
+      if (this.dialect === 'postgres' || this.dialect === 'clickhouse') seen.set(k, ph);
+      return ph;
+    });
+  }
+
+  private placeholder(kind: ParamKind, value: unknown): string {
     this.params.push(value);
     this.paramTypes.push(
       typeof value === 'bigint' ? 'HUGEINT'
@@ -306,14 +357,14 @@ class Compiler {
   /** May the column hold NaN that the engine orders above every number? */
   private nanGuard(c: ColumnRef, colSql: string): string | null {
     if (this.dialect !== 'duckdb' && this.dialect !== 'postgres') return null;
-    const t = this.types?.get(c.name)?.toLowerCase();
+    const t = this.schemaType(c)?.toLowerCase();
     if (t !== undefined && !/^(float|double|real|decimal|numeric)/.test(t)) return null;
     return this.dialect === 'duckdb' ? `NOT isnan(${colSql})` : `${colSql} <> CAST('NaN' AS double precision)`;
   }
 
   /** A string literal against a date/timestamp column (per the schema) becomes that date or timestamp. */
   litFor(c: ColumnRef, l: Literal): Literal {
-    const t = this.types?.get(c.name)?.toLowerCase();
+    const t = this.schemaType(c)?.toLowerCase();
     // a date against a timestamp column is that day's midnight UTC, written as a timestamp:
     // ClickHouse 18.16 compares a DateTime with a Date as raw numbers (seconds against days)
     const midnight = (d: string): Literal => {
@@ -463,8 +514,12 @@ class Compiler {
         // no NaN guard on >=: the `<` half is already false for NaN in every engine
         return `${this.cmp('>=', e.col, lo, false)} AND ${this.cmp('<', e.col, hi)}`;
       }
-      case 'test':
-        throw new ExprError('E_BAD_EXPR', `computed values ('${formatValue(e.arg)}') are not compiled to SQL yet`);
+      case 'test': {
+        const t = this.ty(e.arg);
+        if (t !== 'bool' && t !== 'null') throw new ExprError('E_TYPE_MISMATCH', `'${formatValue(e.arg)}' is not a condition: compare it (=, <, …)`);
+        const x = this.value(e.arg);
+        return this.inline ? `(${x} = 1)` : paren(x);
+      }
       case 'inpolygon': {
         const x = this.col(e.x), y = this.col(e.y);
         const f = (v: number) => this.param('float', v);
@@ -475,6 +530,617 @@ class Compiler {
         return `CASE WHEN ${x} IS NULL OR ${y} IS NULL THEN NULL ELSE ${inside} END`;
       }
     }
+  }
+  // ───────────────────────── value expressions (ast.ts Value) ─────────────────────────
+
+  private readonly tyCache = new WeakMap<object, VType>();
+  private typing = new Set<string>();
+
+  /** The language type of a column (a computed one's from its value); E_BAD_EXPR without types. */
+  readonly columnVType = (name: string): VType => {
+    const comp = this.computed.get(name);
+    if (comp) {
+      if (this.typing.has(name)) throw new ExprError('E_BAD_EXPR', `the computed column '${name}' is defined through itself`, { column: name });
+      this.typing.add(name);
+      try {
+        return this.ty(comp);
+      } finally {
+        this.typing.delete(name);
+      }
+    }
+    if (!this.types) throw new ExprError('E_BAD_EXPR', `computed values need the column types (a schema) to compile to SQL (column '${name}')`, { column: name });
+    if (!this.types.has(name)) throw new ExprError('E_UNKNOWN_COLUMN', `Unknown column '${name}'`, { column: name });
+    const t = this.types.get(name);
+    const vt = t === undefined ? undefined : vtypeOfSchemaType(t);
+    if (!vt) throw new ExprError('E_TYPE_MISMATCH', `the column '${name}'${t ? ` (${t})` : ''} cannot be used in a computed value`, { column: name });
+    return vt;
+  };
+
+  ty(v: Value): VType {
+    let t = this.tyCache.get(v);
+    if (t === undefined) {
+      t = typeValue(v, this.columnVType);
+      this.tyCache.set(v, t);
+    }
+    return t;
+  }
+
+  /** The schema type of a column or an inline value (what the NaN guards and date literals read). */
+  schemaType(c: ColumnRef): string | undefined {
+    const v = c.expr ?? this.computed.get(c.name);
+    if (v) return schemaTypeOf(this.ty(v));
+    return this.types?.get(c.name);
+  }
+
+  private get D(): SqlDialect {
+    return this.dialect;
+  }
+
+  private typeName(t: Exclude<VType, 'null'>): string {
+    return TYPE_NAMES[this.D][t];
+  }
+
+  /** a typed NULL */
+  private nul(t: VType): string {
+    if (t === 'null' || this.D === 'sqlite') return 'NULL';
+    if (this.D === 'clickhouse') return `CAST(NULL AS Nullable(${this.typeName(t)}))`;
+    return `CAST(NULL AS ${this.typeName(t)})`;
+  }
+
+  private bool(b: boolean): string {
+    return this.D === 'duckdb' || this.D === 'postgres' ? (b ? 'TRUE' : 'FALSE') : b ? '1' : '0';
+  }
+
+  private nanSql(): string {
+    return this.D === 'duckdb' ? "CAST('nan' AS DOUBLE)" : this.D === 'postgres' ? "CAST('NaN' AS double precision)" : this.D === 'clickhouse' ? '(0/0)' : 'NULL';
+  }
+
+  private infSql(neg = false): string {
+    const s = neg ? '-' : '';
+    return this.D === 'duckdb' ? `CAST('${s}inf' AS DOUBLE)` : this.D === 'postgres' ? `CAST('${s}Infinity' AS double precision)` : this.D === 'clickhouse' ? `(${s}1/0)` : `${s}9e999`;
+  }
+
+  private isNaN(x: string): string {
+    return this.D === 'duckdb' ? `isnan(${x})` : this.D === 'postgres' ? `(${x} = CAST('NaN' AS double precision))` : this.D === 'clickhouse' ? `isNaN(${x})` : '0';
+  }
+
+  private isInf(x: string): string {
+    return this.D === 'duckdb' ? `isinf(${x})` : this.D === 'postgres' ? `(${x} IN (CAST('Infinity' AS double precision), CAST('-Infinity' AS double precision)))` : this.D === 'clickhouse' ? `isInfinite(${x})` : `(${x} IN (9e999, -9e999))`;
+  }
+
+  private nullIf(x: string, y: string): string {
+    return this.D === 'clickhouse' ? `nullIf(${x}, ${y})` : `NULLIF(${x}, ${y})`;
+  }
+
+  private get MIN(): string {
+    return this.D === 'clickhouse' ? "toInt64('-9223372036854775808')" : '(-9223372036854775807 - 1)';
+  }
+
+  /** `x` (of type t) as a float */
+  private dbl(x: string, t: VType): string {
+    if (t === 'float') return x;
+    if (t === 'null') return this.nul('float');
+    if (this.D === 'postgres' && t === 'bool') return `CAST(CAST(${x} AS integer) AS double precision)`;
+    return this.D === 'clickhouse' ? `toFloat64(${x})` : `CAST(${x} AS ${this.typeName('float')})`;
+  }
+
+  /** an int64 operand (ClickHouse: UInt64 columns wrap above 2^63 − 1, see valueSQL's notes) */
+  private i64(x: string): string {
+    return this.D === 'clickhouse' ? `toInt64(${x})` : x;
+  }
+
+  /** `x` of type `from` as type `to` for a branch of case/coalesce (int → float, date → timestamp) */
+  private coerce(x: string, from: VType, to: VType): string {
+    if (from === to) return x;
+    if (from === 'null') return this.nul(to);
+    if (to === 'float') return this.dbl(x, from);
+    if (to === 'timestamp' && from === 'date') return this.toTimestamp(x);
+    return x;
+  }
+
+  private toTimestamp(x: string): string {
+    if (this.D === 'clickhouse') return `toDateTime(${x}, 'UTC')`;
+    return `CAST(${x} AS ${this.typeName('timestamp')})`;
+  }
+
+  private noSqlite(what: string): never {
+    throw new ExprError('E_BAD_EXPR', `${what} is not available in SQLite`);
+  }
+
+  /** SQL for the value `v` (the expression is type-checked first: E_TYPE_MISMATCH). */
+  value(v: Value): string {
+    const t = this.ty(v);
+    if (this.D === 'sqlite' && (t === 'date' || t === 'timestamp')) this.noSqlite(`'${formatValue(v)}' (dates and times in computed values)`);
+    switch (v.kind) {
+      case 'col':
+        return this.col(v);
+      case 'lit':
+        return this.vlit(v);
+      case 'neg': {
+        const a = this.ty(v.arg);
+        if (a === 'null') return this.nul(t);
+        const x = this.value(v.arg);
+        return a === 'int' ? `(-${this.nullIf(this.i64(x), this.MIN)})` : `(-${x})`;
+      }
+      case 'arith':
+        return this.arith(v, t);
+      case 'cmpv':
+        return this.cmpv(v);
+      case 'pred':
+        return this.predValue(v.arg);
+      case 'case': {
+        if (this.D === 'clickhouse') {
+          const args = v.whens.flatMap((w) => [`ifNull(${this.cond(w.when)}, 0)`, this.coerce(this.value(w.then), this.ty(w.then), t)]);
+          return `multiIf(${args.join(', ')}, ${v.else !== undefined ? this.coerce(this.value(v.else), this.ty(v.else), t) : this.nul(t)})`;
+        }
+        const ws = v.whens.map((w) => `WHEN ${this.cond(w.when)} THEN ${this.coerce(this.value(w.then), this.ty(w.then), t)}`);
+        return `(CASE ${ws.join(' ')} ELSE ${v.else !== undefined ? this.coerce(this.value(v.else), this.ty(v.else), t) : this.nul(t)} END)`;
+      }
+      case 'cast':
+        return this.cast(v.arg, v.to);
+      case 'call':
+        return this.call(v, t);
+    }
+  }
+
+  /** a predicate as SQL truth (for CASE WHEN and pred values) */
+  private cond(e: Expr): string {
+    return paren(this.expr(e));
+  }
+
+  private predValue(e: Expr): string {
+    const s = paren(this.expr(e));
+    // ClickHouse: the tri-state forms are UInt8 comparisons already; keep a NULL unknown
+    return s;
+  }
+
+  /** A literal in a value (typed: ints as int64, other numbers as float). */
+  private vlit(l: Literal): string {
+    const t = literalType(l);
+    const D = this.D;
+    if ('int' in l) {
+      const b = BigInt(l.int);
+      if (b < INT64_MIN || b > INT64_MAX) return this.dbl(this.param('float', Number(b)), 'float'); // beyond int64: as a float (see notes)
+      if (this.inline) return b === INT64_MIN ? this.MIN : `toInt64(${l.int})`;
+      if (D === 'duckdb') return `CAST(${this.param('bigint', b)} AS BIGINT)`;
+      if (D === 'postgres') return `CAST(${this.param('bigint', l.int)} AS bigint)`;
+      if (D === 'clickhouse') return this.param('int', l.int);
+      return this.param('bigint', b);
+    }
+    if ('date' in l) return this.lit(l);
+    const x = l.value;
+    if (x === null) return 'NULL';
+    if (typeof x === 'boolean') return this.bool(x);
+    if (typeof x === 'string') return D === 'postgres' ? `CAST(${this.param('string', x)} AS text)` : this.param('string', x);
+    if (Number.isNaN(x)) return this.nanSql();
+    if (t === 'int') {
+      if (this.inline) return `toInt64(${x})`;
+      return D === 'sqlite' ? `CAST(${this.param('int', x)} AS INTEGER)` : this.param('int', x);
+    }
+    if (this.inline) return x === Infinity || x === -Infinity ? this.infSql(x < 0) : `toFloat64(${chFloat(x)})`;
+    return D === 'sqlite' ? `CAST(${this.param('float', x)} AS REAL)` : this.param('float', x);
+  }
+
+  /** int64 `a op b` (+ − *), null beyond int64 */
+  private intOp(op: '+' | '-' | '*', a: string, b: string): string {
+    switch (this.D) {
+      case 'duckdb':
+        return `TRY_CAST(CAST(${a} AS HUGEINT) ${op} CAST(${b} AS HUGEINT) AS BIGINT)`;
+      case 'postgres': {
+        const x = `(CAST(${a} AS numeric) ${op} CAST(${b} AS numeric))`;
+        // clamp one step past each end, then turn those two values into NULL: one evaluation of x
+        const lo = '-9223372036854775809', hi = '9223372036854775808';
+        return `CAST(NULLIF(NULLIF(LEAST(GREATEST(${x}, ${lo}), ${hi}), ${hi}), ${lo}) AS bigint)`;
+      }
+      case 'sqlite': {
+        // SQLite turns an integer result that overflows into a float
+        const x = `(${a} ${op} ${b})`;
+        return `(CASE WHEN typeof(${x}) = 'integer' THEN ${x} END)`;
+      }
+      case 'clickhouse': {
+        // Int64 arithmetic wraps: the overflow is read from the signs (+ −) or by dividing back (*)
+        const A = this.i64(a), B = this.i64(b);
+        const r = `(${A} ${op} ${B})`;
+        const over =
+          op === '+' ? `((${A} >= 0) = (${B} >= 0) AND (${r} >= 0) != (${A} >= 0))`
+          : op === '-' ? `((${A} >= 0) != (${B} >= 0) AND (${r} >= 0) != (${A} >= 0))`
+          : `(${A} != 0 AND intDivOrZero(${r}, ${A}) != ${B})`;
+        return `if(${over}, ${this.nul('int')}, ${r})`;
+      }
+    }
+  }
+
+  private arith(v: Extract<Value, { kind: 'arith' }>, t: VType): string {
+    const ta = this.ty(v.left), tb = this.ty(v.right);
+    if (ta === 'null' || tb === 'null') return this.nul(t);
+    const D = this.D;
+    const a = this.value(v.left), b = this.value(v.right);
+    if (ta === 'date' || tb === 'date') {
+      if (ta === 'date' && tb === 'date') {
+        if (D === 'clickhouse') return `(toInt64(${a}) - toInt64(${b}))`;
+        return `CAST(${a} - ${b} AS ${this.typeName('int')})`;
+      }
+      const [d, n] = ta === 'date' ? [a, b] : [b, a];
+      // JavaScript's dates end 10^8 days from 1970: more days is no date (null)
+      const fits = `${n} BETWEEN -100000000 AND 100000000`;
+      if (D === 'clickhouse') return `if(${fits}, ${v.op === '-' ? 'subtractDays' : 'addDays'}(${d}, ${n}), ${this.nul('date')})`;
+      const days = D === 'duckdb' ? `CAST(${n} AS INTEGER)` : `CAST(${n} AS integer)`;
+      return `(CASE WHEN ${fits} THEN ${d} ${v.op === '-' ? '-' : '+'} ${days} END)`;
+    }
+    if (v.op === '/') {
+      const y = this.nullIf(this.dbl(b, tb), D === 'clickhouse' ? '0' : '0');
+      return `(${this.dbl(a, ta)} / ${y})`;
+    }
+    if (t === 'int') {
+      if (v.op !== '%') return this.intOp(v.op, a, b);
+      switch (D) {
+        case 'duckdb':
+          return `(${a} % NULLIF(CASE WHEN ${b} = -1 THEN 1 ELSE ${b} END, 0))`;
+        case 'postgres':
+          return `(${a} % NULLIF(${b}, 0))`;
+        case 'sqlite':
+          return `(${a} % ${b})`;
+        case 'clickhouse': {
+          const B = this.i64(b);
+          // ClickHouse computes every row (a NULL's default value too) and throws on % 0
+          return `if(${B} = 0, ${this.nul('int')}, ${this.i64(a)} % if(${B} = 0 OR ${B} = -1, toInt64(1), ${B}))`;
+        }
+      }
+    }
+    const x = this.dbl(a, ta), y = this.dbl(b, tb);
+    if (v.op !== '%') return `(${x} ${v.op} ${y})`;
+    switch (D) {
+      case 'duckdb':
+        return `(${x} % NULLIF(${y}, 0))`;
+      case 'sqlite':
+        return `mod(${x}, ${y})`;
+      case 'clickhouse':
+        return `if(${y} = 0, ${this.nul('float')}, ${x} % ${y})`;
+      case 'postgres':
+        // no float % in PostgreSQL: x − y·trunc(x / y), exact when x / y is (see the notes)
+        return `(CASE WHEN ${y} = 0 THEN NULL WHEN ${this.isInf(y)} AND NOT ${this.isInf(x)} AND NOT ${this.isNaN(x)} THEN ${x} ELSE ${x} - ${y} * trunc(${x} / ${y}) END)`;
+    }
+  }
+
+  private cmpv(v: Extract<Value, { kind: 'cmpv' }>): string {
+    let tl = this.ty(v.left), tr = this.ty(v.right);
+    if (tl === 'null' || tr === 'null') return this.nul('bool');
+    const D = this.D;
+    const TEMP = (t: VType) => t === 'date' || t === 'timestamp';
+    // a string literal against a date/timestamp is the date or timestamp it spells
+    const asTime = (s: Value, other: VType): Value => {
+      const text = (s as { value: string }).value;
+      const p = parseTime(text);
+      if (!p) throw new ExprError('E_BAD_EXPR', `'${text}' is not a date or time: write 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM[:SS]'`);
+      return { kind: 'lit', date: D === 'clickhouse' && other === 'timestamp' && p.dateOnly ? `${text.trim()} 00:00:00` : text };
+    };
+    let L = v.left, R = v.right;
+    if (tl === 'string' && TEMP(tr)) [L, tl] = [asTime(L, tr), tr];
+    if (tr === 'string' && TEMP(tl)) [R, tr] = [asTime(R, tl), tl];
+    let a = this.value(L), b = this.value(R);
+    const op = v.op === '!=' ? '<>' : v.op;
+    if (TEMP(tl) && TEMP(tr)) {
+      if (D === 'clickhouse' && tl !== tr) {
+        if (tl === 'date') a = this.toTimestamp(a);
+        else b = this.toTimestamp(b);
+      }
+      return `(${a} ${op} ${b})`;
+    }
+    if ((tl === 'int' || tl === 'float') && (tr === 'int' || tr === 'float')) {
+      if (tl !== tr) {
+        a = this.dbl(a, tl);
+        b = this.dbl(b, tr);
+      }
+      if ((D === 'duckdb' || D === 'postgres') && (tl === 'float' || tr === 'float')) {
+        // DuckDB and PostgreSQL order NaN above every number (and NaN = NaN): IEEE here
+        const nan = [tl === 'float' || tl !== tr ? this.isNaN(a) : '', tr === 'float' || tl !== tr ? this.isNaN(b) : ''].filter(Boolean).join(' OR ');
+        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${nan} THEN ${this.bool(v.op === '!=')} ELSE ${a} ${op} ${b} END)`;
+      }
+      return `(${a} ${op} ${b})`;
+    }
+    if (tl === 'string' && D === 'postgres') return `(${a} ${op} ${b} COLLATE "C")`;
+    return `(${a} ${op} ${b})`;
+  }
+
+  /** round half away from zero of the float y */
+  private roundHalf(y: string): string {
+    if (this.D === 'clickhouse') return `if(${y} < 0, -floor(-${y} + 0.5), floor(${y} + 0.5))`;
+    return `(CASE WHEN ${y} < 0 THEN -floor(-${y} + 0.5) ELSE floor(${y} + 0.5) END)`;
+  }
+
+  /** a float as int64: rounded half away from zero, NULL when NaN, infinite or beyond int64 */
+  private floatToInt(x: string): string {
+    const r = this.roundHalf(x);
+    switch (this.D) {
+      case 'duckdb':
+        return `TRY_CAST(${r} AS BIGINT)`;
+      case 'postgres':
+        return `(CASE WHEN ${r} >= CAST(-9223372036854775808 AS double precision) AND ${r} < CAST(9223372036854775808 AS double precision) THEN CAST(${r} AS bigint) END)`;
+      case 'sqlite':
+        return `(CASE WHEN ${r} >= -9223372036854775808.0 AND ${r} < 9223372036854775808.0 THEN CAST(${r} AS INTEGER) END)`;
+      case 'clickhouse':
+        return `if(${r} >= -9223372036854775808. AND ${r} < 9223372036854775808., toInt64(${r}), ${this.nul('int')})`;
+    }
+  }
+
+  /** does the text x match the whole regular expression re (portable: digits, classes, ? * + |) */
+  private fullMatch(x: string, re: string): string {
+    switch (this.D) {
+      case 'duckdb':
+        return `regexp_full_match(${x}, '${re}')`;
+      case 'postgres':
+        return `(${x} ~ '^(${re})$')`;
+      case 'clickhouse':
+        return `match(${x}, '^(${re})$')`;
+      case 'sqlite':
+        return this.noSqlite('converting text to a number (cast)');
+    }
+  }
+
+  private trim(x: string): string {
+    return this.D === 'clickhouse' ? `trimBoth(${x})` : `trim(${x})`;
+  }
+
+  /** the text of a value, as castText (value.ts) writes it */
+  private text(x: string, t: VType): string {
+    const D = this.D;
+    const str = (y: string) => (D === 'clickhouse' ? `toString(${y})` : `CAST(${y} AS ${this.typeName('string')})`);
+    switch (t) {
+      case 'string':
+        return x;
+      case 'null':
+        return this.nul('string');
+      case 'int':
+        return str(x);
+      case 'bool':
+        if (D === 'clickhouse') return `arrayElement(['false', 'true'], toUInt8(${x}) + 1)`;
+        return `(CASE WHEN ${x} THEN 'true' WHEN NOT ${x} THEN 'false' END)`;
+      case 'float': {
+        // JavaScript's String(x): integers without '.0' (below 1e21), nan, inf, -inf
+        const whole = D === 'duckdb' ? `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)` : D === 'postgres' ? `CAST(CAST(${x} AS numeric) AS text)` : D === 'sqlite' ? `CAST(CAST(${x} AS INTEGER) AS TEXT)` : `toString(toInt64(${x}))`;
+        const trunc = D === 'clickhouse' ? `trunc(${x})` : D === 'sqlite' ? `trunc(${x})` : `trunc(${x})`;
+        const other = D === 'sqlite' ? `CAST(${x} AS TEXT)` : str(x);
+        if (D === 'clickhouse')
+          return `multiIf(isNaN(${x}), 'nan', ${x} = (1/0), 'inf', ${x} = (-1/0), '-inf', ${x} = ${trunc} AND abs(${x}) < 9007199254740992, ${whole}, ${other})`;
+        const limit = '9007199254740992';
+        return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${this.isNaN(x)} THEN 'nan' WHEN ${x} = ${this.infSql()} THEN 'inf' WHEN ${x} = ${this.infSql(true)} THEN '-inf' WHEN ${x} = ${trunc} AND abs(${x}) < ${limit} THEN ${whole} ELSE ${other} END)`;
+      }
+      case 'date':
+        if (D === 'postgres') return `to_char(${x}, 'YYYY-MM-DD')`;
+        return str(x);
+      case 'timestamp': {
+        // a midnight is written as its date; milliseconds only when not zero
+        if (D === 'duckdb')
+          return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN strftime(${x}, '%Y-%m-%d') WHEN epoch_ms(${x}) % 1000 = 0 THEN strftime(${x}, '%Y-%m-%d %H:%M:%S') ELSE strftime(${x}, '%Y-%m-%d %H:%M:%S.%g') END)`;
+        if (D === 'postgres')
+          return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN to_char(${x}, 'YYYY-MM-DD') WHEN date_trunc('second', ${x}) = date_trunc('milliseconds', ${x}) THEN to_char(${x}, 'YYYY-MM-DD HH24:MI:SS') ELSE to_char(${x}, 'YYYY-MM-DD HH24:MI:SS.MS') END)`;
+        return `if(${x} = toStartOfDay(${x}), toString(toDate(${x})), toString(${x}))`;
+      }
+    }
+  }
+
+  private cast(arg: Value, to: CastType): string {
+    const from = this.ty(arg);
+    if (from === 'null') return this.nul(to);
+    const x = this.value(arg);
+    if (from === to) return x;
+    const D = this.D;
+    const INT_RE = '[+-]?[0-9]+';
+    const FLOAT_RE = '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?';
+    switch (to) {
+      case 'string':
+        return this.text(x, from);
+      case 'float':
+        if (from === 'int' || from === 'bool') return this.dbl(D === 'clickhouse' && from === 'bool' ? `toUInt8(${x})` : x, from);
+        if (from === 'string') {
+          const s = this.trim(x);
+          const word = D === 'clickhouse' ? `lowerUTF8(${s})` : `lower(${s})`;
+          const num =
+            D === 'duckdb' ? `TRY_CAST(${s} AS DOUBLE)`
+            : D === 'postgres' ? `CAST(${s} AS double precision)`
+            : `toFloat64OrZero(${s})`;
+          const words = `WHEN ${word} = 'nan' THEN ${this.nanSql()} WHEN ${word} IN ('inf', 'infinity', '+inf', '+infinity') THEN ${this.infSql()} WHEN ${word} IN ('-inf', '-infinity') THEN ${this.infSql(true)}`;
+          if (D === 'clickhouse')
+            return `multiIf(${word} = 'nan', ${this.nanSql()}, ${word} IN ('inf', 'infinity', '+inf', '+infinity'), ${this.infSql()}, ${word} IN ('-inf', '-infinity'), ${this.infSql(true)}, ${this.fullMatch(s, FLOAT_RE)}, ${num}, ${this.nul('float')})`;
+          return `(CASE ${words} WHEN ${this.fullMatch(s, FLOAT_RE)} THEN ${num} END)`;
+        }
+        break;
+      case 'int':
+        if (from === 'float') return this.floatToInt(x);
+        if (from === 'bool') return D === 'postgres' ? `CAST(CAST(${x} AS integer) AS bigint)` : D === 'clickhouse' ? `toInt64(${x})` : D === 'sqlite' ? x : `CAST(${x} AS BIGINT)`;
+        if (from === 'string') {
+          const s = this.trim(x);
+          const asInt =
+            D === 'duckdb' ? `TRY_CAST(${s} AS BIGINT)`
+            : D === 'postgres' ? `CAST(NULLIF(NULLIF(LEAST(GREATEST(CAST(${s} AS numeric), -9223372036854775809), 9223372036854775808), 9223372036854775808), -9223372036854775809) AS bigint)`
+            : `toInt64OrZero(${s})`;
+          const asFloat = this.floatToInt(D === 'duckdb' ? `TRY_CAST(${s} AS DOUBLE)` : D === 'postgres' ? `CAST(CAST(${s} AS numeric) AS double precision)` : `toFloat64OrZero(${s})`);
+          if (D === 'clickhouse')
+            return `multiIf(${this.fullMatch(s, INT_RE)} AND abs(toFloat64OrZero(${s})) < 9.2e18, ${asInt}, ${this.fullMatch(s, FLOAT_RE)}, ${asFloat}, ${this.nul('int')})`;
+          if (D === 'postgres') {
+            // numeric rounds half away from zero, exactly
+            const n = `CAST(${s} AS numeric)`;
+            return `(CASE WHEN ${this.fullMatch(s, INT_RE)} THEN ${asInt} WHEN ${this.fullMatch(s, FLOAT_RE)} THEN CAST(NULLIF(NULLIF(LEAST(GREATEST(round(${n}), -9223372036854775809), 9223372036854775808), 9223372036854775808), -9223372036854775809) AS bigint) END)`;
+          }
+          return `(CASE WHEN ${this.fullMatch(s, INT_RE)} THEN ${asInt} WHEN ${this.fullMatch(s, FLOAT_RE)} THEN ${asFloat} END)`;
+        }
+        break;
+      case 'bool':
+        if (from === 'int' || from === 'float') return `(${x} <> 0)`;
+        if (from === 'string') {
+          const w = D === 'clickhouse' ? `lowerUTF8(${this.trim(x)})` : `lower(${this.trim(x)})`;
+          if (D === 'clickhouse') return `multiIf(${w} IN ('true', 't', '1'), toUInt8(1), ${w} IN ('false', 'f', '0'), toUInt8(0), ${this.nul('bool')})`;
+          return `(CASE WHEN ${w} IN ('true', 't', '1') THEN ${this.bool(true)} WHEN ${w} IN ('false', 'f', '0') THEN ${this.bool(false)} END)`;
+        }
+        break;
+      case 'date':
+      case 'timestamp': {
+        let ts: string;
+        if (from === 'string') {
+          const s = this.trim(x);
+          // parseTime's forms (literal.ts), fields in range
+          const re = '[+-]?[0-9]{4,6}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,9})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?';
+          if (D === 'duckdb') ts = `(CASE WHEN ${this.fullMatch(s, re)} THEN TRY_CAST(TRY_CAST(${s} AS TIMESTAMPTZ) AS TIMESTAMP) END)`;
+          else if (D === 'postgres') {
+            // PostgreSQL raises an error on a day the month lacks (2024-02-30): the day is checked
+            // against the month's length first (in a year of the same leap rule, ≥ 2000)
+            const part = (r: string) => `CAST(substring(${s} from '${r}') AS integer)`;
+            const y = part('^[+-]?([0-9]+)'), m = part('^[+-]?[0-9]+-([0-9]{2})'), d = part('^[+-]?[0-9]+-[0-9]{2}-([0-9]{2})');
+            const sign = `(CASE WHEN ${s} LIKE '-%' THEN -1 ELSE 1 END)`;
+            const monthDays = `EXTRACT(DAY FROM make_date(2000 + mod(mod(${sign} * ${y}, 400) + 400, 400), ${m}, 1) + interval '1 month' - interval '1 day')`;
+            ts = `(CASE WHEN ${this.fullMatch(s, re)} THEN (CASE WHEN ${d} <= ${monthDays} THEN CAST(${s} AS timestamptz) END) END)`;
+          }
+          else ts = `parseDateTimeBestEffortOrNull(${s}, 'UTC')`;
+          if (to === 'timestamp') return ts;
+          return D === 'clickhouse' ? `toDate(${ts})` : `CAST(${ts} AS ${this.typeName('date')})`;
+        }
+        if (to === 'timestamp') return this.toTimestamp(x);
+        return D === 'clickhouse' ? `toDate(${x})` : `CAST(${x} AS ${this.typeName('date')})`;
+      }
+    }
+    throw new ExprError('E_TYPE_MISMATCH', `cannot cast ${from} to ${to} in SQL`);
+  }
+
+  private call(v: Extract<Value, { kind: 'call' }>, t: VType): string {
+    const D = this.D;
+    const fn = v.fn;
+    const ts = v.args.map((a) => this.ty(a));
+    if (fn === 'coalesce') {
+      const xs = v.args.map((a, i) => this.coerce(this.value(a), ts[i]!, t));
+      return `coalesce(${xs.join(', ')})`;
+    }
+    if (fn === 'concat') {
+      const xs = v.args.map((a, i) => `coalesce(${this.text(this.value(a), ts[i]!)}, '')`);
+      return D === 'clickhouse' ? `concat(${xs.join(', ')}${xs.length === 1 ? ", ''" : ''})` : `(${xs.join(' || ')})`;
+    }
+    if (fn === '||') {
+      if (ts.includes('null')) return this.nul('string');
+      const [a, b] = v.args.map((a, i) => this.text(this.value(a), ts[i]!));
+      return D === 'clickhouse' ? `concat(${a}, ${b})` : `(${a} || ${b})`;
+    }
+    if (fn !== 'date_trunc' && ts.includes('null')) return this.nul(t);
+    const x = () => this.value(v.args[0]!);
+    const X = () => this.dbl(x(), ts[0]!);
+    switch (fn) {
+      case 'abs':
+        if (ts[0] === 'int') return D === 'clickhouse' ? `toInt64(abs(${this.nullIf(this.i64(x()), this.MIN)}))` : `abs(${this.nullIf(x(), this.MIN)})`;
+        return `abs(${x()})`;
+      case 'floor':
+      case 'ceil':
+        return ts[0] === 'int' ? x() : `${fn}(${x()})`;
+      case 'sqrt':
+      case 'ln':
+      case 'log10':
+      case 'log2': {
+        const y = X();
+        const name = fn === 'ln' && D === 'clickhouse' ? 'log' : fn;
+        const f = D === 'postgres' && fn === 'log2' ? `(ln(${y}) / ln(CAST(2 AS double precision)))` : `${name}(${y})`;
+        const bad = fn === 'sqrt' ? `${y} < 0` : `${y} <= 0`;
+        return D === 'clickhouse' ? `if(${bad}, ${this.nul('float')}, ${f})` : `(CASE WHEN ${bad} THEN NULL ELSE ${f} END)`;
+      }
+      case 'exp':
+        return `exp(${X()})`;
+      case 'pow': {
+        const a = X(), b = this.dbl(this.value(v.args[1]!), ts[1]!);
+        // JavaScript's Math.pow: 1 ** NaN and (±1) ** ±inf are NaN (C's pow says 1)
+        const js = `${this.isNaN(b)} OR (abs(${a}) = 1 AND ${this.isInf(b)})`;
+        const p = D === 'postgres' ? 'power' : 'pow';
+        if (D === 'clickhouse') return `if(${js}, ${this.nanSql()}, pow(${a}, ${b}))`;
+        // PostgreSQL raises errors where C's pow gives inf or NaN: 0 ** negative, negative ** fraction
+        const pg = D === 'postgres' ? ` WHEN ${a} = 0 AND ${b} < 0 THEN (CASE WHEN CAST(${a} AS text) = '-0' AND ${b} = trunc(${b}) AND trunc(${b} / 2) * 2 <> ${b} THEN ${this.infSql(true)} ELSE ${this.infSql()} END) WHEN ${a} = ${this.infSql(true)} AND NOT ${this.isInf(b)} AND ${b} <> trunc(${b}) THEN (CASE WHEN ${b} > 0 THEN ${this.infSql()} ELSE CAST(0 AS double precision) END) WHEN ${a} < 0 AND NOT ${this.isInf(b)} AND ${b} <> trunc(${b}) THEN ${this.nanSql()}` : '';
+        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${js} THEN ${this.nanSql()}${pg} ELSE ${p}(${a}, ${b}) END)`;
+      }
+      case 'round': {
+        if (ts[0] === 'int') return x();
+        const y = x();
+        const d = v.args[1];
+        if (d === undefined) return this.roundHalf(y);
+        const dl = d.kind === 'lit' && 'value' in d && typeof d.value === 'number' ? d.value : undefined;
+        if (dl !== undefined) {
+          if (dl === 0) return this.roundHalf(y);
+          // the same float operations as value.ts: x · 10^d (or x / 10^−d), rounded, scaled back
+          const pl: Literal = { kind: 'lit', value: Math.pow(10, Math.abs(dl)) };
+          const pf = this.dbl(this.vlit(pl), literalType(pl));
+          return dl > 0 ? `(${this.roundHalf(`(${y} * ${pf})`)} / ${pf})` : `(${this.roundHalf(`(${y} / ${pf})`)} * ${pf})`;
+        }
+        const dv = this.value(d);
+        const p = `pow(${this.dbl('10', 'int')}, ${this.dbl(`abs(${dv})`, 'int')})`;
+        if (D === 'clickhouse') return `if(${dv} >= 0, ${this.roundHalf(`(${y} * ${p})`)} / ${p}, ${this.roundHalf(`(${y} / ${p})`)} * ${p})`;
+        return `(CASE WHEN ${dv} >= 0 THEN ${this.roundHalf(`(${y} * ${p})`)} / ${p} ELSE ${this.roundHalf(`(${y} / ${p})`)} * ${p} END)`;
+      }
+      case 'date_trunc': {
+        const unit = String((v.args[0] as { value: string }).value).toLowerCase() as TruncUnit;
+        const tt = ts[1]!;
+        if (tt === 'null') return this.nul(t);
+        const y = this.value(v.args[1]!);
+        if (tt === 'date' && ['day', 'hour', 'minute', 'second'].includes(unit)) return y;
+        if (D === 'clickhouse') {
+          const f: Record<TruncUnit, string> = { year: 'toStartOfYear', quarter: 'toStartOfQuarter', month: 'toStartOfMonth', week: 'toMonday', day: 'toStartOfDay', hour: 'toStartOfHour', minute: 'toStartOfMinute', second: this.dt64 ? 'toStartOfSecond' : '' };
+          if (!f[unit]) return y; // DateTime holds whole seconds
+          const r = `${f[unit]}(${y})`;
+          // toStartOfYear … toMonday give a Date
+          return tt === 'timestamp' && ['year', 'quarter', 'month', 'week'].includes(unit) ? this.toTimestamp(r) : r;
+        }
+        const r = `date_trunc('${unit}', ${y})`;
+        return tt === 'date' ? `CAST(${r} AS ${this.typeName('date')})` : r;
+      }
+      case 'lower':
+      case 'upper':
+        if (D === 'sqlite') this.noSqlite(`${fn}() (SQLite changes the case of ASCII letters only)`);
+        if (D === 'clickhouse') return `${fn}UTF8(${x()})`;
+        // the database's collation may be "C" (ASCII only): ICU's root locale maps every letter
+        if (D === 'postgres') return `${fn}(${x()} COLLATE "und-x-icu")`;
+        return `${fn}(${x()})`;
+      case 'length':
+        if (D === 'clickhouse') return `toInt64(lengthUTF8(${x()}))`;
+        if (D === 'sqlite') return `length(${x()})`;
+        return `CAST(length(${x()}) AS ${this.typeName('int')})`;
+      case 'substr': {
+        // characters [start, start + length) of the 1-based positions, those before 1 holding
+        // nothing; positions clamped to 2^31 − 1 (no engine's text is longer), the end computed
+        // as a float (no int64 overflow): substr(s, lo, n) with lo ≥ 1 and n ≥ 0
+        const s = x();
+        const st = this.value(v.args[1]!);
+        // (GREATEST and LEAST skip NULLs in DuckDB and PostgreSQL: these keep them)
+        const mx = (a: string, b: string) => (D === 'clickhouse' ? `if(${a} < ${b}, ${b}, ${a})` : `(CASE WHEN ${a} < ${b} THEN ${b} ELSE ${a} END)`);
+        const mn = (a: string, b: string) => (D === 'clickhouse' ? `if(${a} > ${b}, ${b}, ${a})` : `(CASE WHEN ${a} > ${b} THEN ${b} ELSE ${a} END)`);
+        const BIG = '2147483647';
+        const lo = mn(mx(st, '1'), BIG);
+        const len = v.args[2] !== undefined ? this.value(v.args[2]) : undefined;
+        const end = len !== undefined ? mn(`${this.dbl(st, 'int')} + ${this.dbl(mx(len, '0'), 'int')}`, BIG) : undefined;
+        const n = end !== undefined ? mx(`${end} - ${lo}`, '0') : undefined;
+        const i = (y: string) => (D === 'postgres' ? `CAST(${y} AS integer)` : D === 'clickhouse' ? `toUInt64(${y})` : D === 'duckdb' ? `CAST(${y} AS BIGINT)` : `CAST(${y} AS INTEGER)`);
+        if (D === 'clickhouse') return `substringUTF8(${s}, ${i(lo)}, ${n ? i(n) : `toUInt64(${BIG})`})`;
+        return n ? `substr(${s}, ${i(lo)}, ${i(n)})` : `substr(${s}, ${i(lo)})`;
+      }
+      case 'contains':
+      case 'starts_with':
+      case 'ends_with': {
+        const a = x(), b = this.value(v.args[1]!);
+        if (D === 'duckdb') return `${fn}(${a}, ${b})`;
+        if (D === 'clickhouse') return fn === 'contains' ? `(position(${a}, ${b}) > 0)` : `${fn === 'starts_with' ? 'startsWith' : 'endsWith'}(${a}, ${b})`;
+        if (D === 'postgres') return fn === 'contains' ? `(strpos(${a}, ${b}) > 0)` : fn === 'starts_with' ? `starts_with(${a}, ${b})` : `(right(${a}, length(${b})) = ${b})`;
+        if (fn === 'contains') return `(instr(${a}, ${b}) > 0)`;
+        if (fn === 'starts_with') return `(instr(${a}, ${b}) = 1)`;
+        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL ELSE length(${b}) = 0 OR substr(${a}, -length(${b})) = ${b} END)`;
+      }
+    }
+    if ((DATE_PARTS as readonly string[]).includes(fn)) {
+      const y = x();
+      const tt = ts[0]!;
+      const part = fn as DatePart;
+      if (D === 'clickhouse') {
+        const f: Record<DatePart, string> = { year: 'toYear', quarter: 'toQuarter', month: 'toMonth', day: 'toDayOfMonth', hour: 'toHour', minute: 'toMinute', second: 'toSecond', weekday: 'toDayOfWeek' };
+        const arg = tt === 'date' && ['hour', 'minute', 'second'].includes(part) ? this.toTimestamp(y) : y;
+        return `toInt64(${f[part]}(${arg}))`;
+      }
+      if (D === 'duckdb') return `CAST(${part === 'weekday' ? 'isodow' : part}(${y}) AS BIGINT)`;
+      const arg = tt === 'date' ? `CAST(${y} AS timestamp)` : y;
+      const field = part === 'weekday' ? 'ISODOW' : part.toUpperCase();
+      const e = `EXTRACT(${field} FROM ${arg})`;
+      return part === 'second' ? `CAST(floor(${e}) AS bigint)` : `CAST(${e} AS bigint)`;
+    }
+    throw new ExprError('E_BAD_EXPR', `unknown function ${fn}()`);
   }
 }
 
@@ -508,6 +1174,19 @@ function paren(s: string): string {
  */
 export function toSQL(e: Expr, dialect: SqlDialect, schema?: SqlSchema, opts: ToSqlOptions = {}): CompiledSql {
   const c = new Compiler(dialect, schema, opts);
-  const sql = c.expr(e);
+  const sql = c.render(c.expr(e));
   return { sql, params: c.params, paramTypes: c.paramTypes };
+}
+
+/**
+ * SQL for the value `v` in `dialect` (a SELECT list item, an ORDER BY or GROUP BY key), with
+ * parameters as toSQL binds them. The value is type-checked (E_TYPE_MISMATCH) against the
+ * schema's column types, which it needs for every column it reads (E_BAD_EXPR without a schema).
+ * Booleans are BOOLEAN in DuckDB and PostgreSQL, 0/1 in SQLite and ClickHouse (UInt8).
+ */
+export function valueSQL(v: Value, dialect: SqlDialect, schema?: SqlSchema, opts: ToSqlOptions = {}): CompiledSql & { type: VType } {
+  const c = new Compiler(dialect, schema, opts);
+  const type = c.ty(v);
+  const sql = c.render(c.value(v));
+  return { sql, params: c.params, paramTypes: c.paramTypes, type };
 }
