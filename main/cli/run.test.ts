@@ -116,6 +116,37 @@ describe('cdx run', () => {
     expect(JSON.parse(list).map((d: { path: string }) => path.basename(d.path)).filter((n: string) => n.endsWith('.arrow') && n !== 'trips.arrow')).toEqual([]);
   }, 120_000);
 
+  it('a join of two opened datasets, each under its filter, then sorted: DuckDB\'s LEFT JOIN … USING', async () => {
+    const zones = path.join(dir, 'data', 'zones.csv');
+    writeFileSync(zones, 's,label,rank\nZürich,CH,1\n東京,JP,2\nplain,XX,3\nΩmega,GR,4\n');
+    const file = saveWorkspace('joined.cdx', [
+      { kind: 'open', as: 'trips', location: input },
+      { kind: 'open', as: 'zones', location: zones },
+      { kind: 'filter', dataset: 'trips', where: 'id < 3000' },
+      { kind: 'filter', dataset: 'zones', where: 'rank < 4' },
+      { kind: 'join', as: 'tz', left: 'trips', right: 'zones', on: ['s'], how: 'left' },
+      { kind: 'sort', dataset: 'tz', keys: ['label', '-id'] },
+    ]);
+    const out = path.join(dir, 'joined.csv');
+    const text = await cdx(['run', file, '--out', out]);
+    expect(text).toMatch(/rows of tz/);
+    const want = await duckQuery(
+      `SELECT id, s, label FROM (SELECT * FROM read_csv(${sq(input)}) WHERE id < 3000) LEFT JOIN (SELECT * FROM read_csv(${sq(zones)}) WHERE rank < 4) USING (s) ORDER BY label NULLS LAST, id DESC`,
+    );
+    const got = await duckQuery(`SELECT id, s, label FROM read_csv(${sq(out)})`);
+    expect(got.length).toBe(3000);
+    expect(got).toEqual(want);
+    // the first `limit` groups, sorted: a dataset too
+    const top = saveWorkspace('top.cdx', [
+      { kind: 'open', as: 'trips', location: input },
+      { kind: 'group', dataset: 'trips', as: 'top', by: ['s'], agg: 'count()', sort: ['-count', 's'], limit: 3 },
+    ]);
+    const out2 = path.join(dir, 'top.csv');
+    await cdx(['run', top, '--out', out2]);
+    const wantTop = await duckQuery(`SELECT s, count(*)::INT FROM read_csv(${sq(input)}) GROUP BY s ORDER BY 2 DESC, s NULLS LAST LIMIT 3`);
+    expect((await duckQuery(`SELECT s, "count"::INT FROM read_csv(${sq(out2)})`))).toEqual(wantTop);
+  }, 120_000);
+
   it('--dry-run lists the steps; a bad step is named with the file; a step the engine cannot do is refused, not skipped', async () => {
     const file = saveWorkspace('dry.cdx', [
       { kind: 'open', as: 'trips', location: input },

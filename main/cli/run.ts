@@ -6,10 +6,11 @@
  *
  * Each dataset of the workspace is followed by name: its catalog id, its filter (the last
  * `filter` step's `where`) and its sort (the last `sort` step's keys). A group-by's groups become a
- * dataset of their own (an Arrow file in a temporary folder, opened like any file and forgotten
- * from the catalog at the end); computed columns and joins are asked of the engine by the methods
- * that add them (`defineColumn`, `join`) — an engine without them refuses the step (E_UNSUPPORTED,
- * naming it) rather than writing something else. Plot and view steps change no rows.
+ * dataset of their own (saved by the engine as the Group view's "Open as dataset" does; the first
+ * `limit` groups through a temporary Arrow file), and so does a join; both are forgotten from the
+ * catalog at the end. Computed columns are asked of the engine by `defineColumn`: an engine
+ * without it refuses the step (E_UNSUPPORTED, naming it) rather than writing something else. Plot
+ * and view steps change no rows.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,23 +116,28 @@ export async function replayWorkspace(
           case 'group': {
             if (s.pivot) throw new CdxError('E_UNSUPPORTED', `a pivot (of ${s.pivot}) is not replayed yet`);
             const d = get(s.dataset);
-            const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: s.limit }, { signal });
-            // the groups as an Arrow file: a dataset like any other for the steps that follow
-            const tmp = path.join(r.tmp, `${i + 1}-group.arrow`);
-            const { tableFromIPC, tableToIPC } = await import('apache-arrow');
-            writeFileSync(tmp, tableToIPC(tableFromIPC(g.ipc), 'file'));
-            const ov = await api.open({ location: tmp }, { signal });
-            r.made.push(ov.entry.id);
-            datasets.set(s.as, { id: ov.entry.id, where: '', sort: [], overview: ov });
+            let id: string;
+            if (s.limit === undefined) {
+              // every group, saved by the engine as a dataset (the Group view's "Open as dataset"); none sent here
+              const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: 1, save: { name: s.as } }, { signal });
+              id = g.saved!.id;
+            } else {
+              // the first `limit` groups: as an Arrow file, opened like any other
+              const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: s.limit }, { signal });
+              const tmp = path.join(r.tmp, `${i + 1}-group.arrow`);
+              const { tableFromIPC, tableToIPC } = await import('apache-arrow');
+              writeFileSync(tmp, tableToIPC(tableFromIPC(g.ipc), 'file'));
+              id = (await api.open({ location: tmp }, { signal })).entry.id;
+            }
+            r.made.push(id);
+            datasets.set(s.as, { id, where: '', sort: [], overview: await api.overview({ dataset: id }, { signal }) });
             break;
           }
           case 'join': {
             // (each side under its own filter, as the app joins them; `a=b` pairs a left and a right column)
             const l = get(s.left), rt = get(s.right);
             const on = s.on.map((k) => (k.includes('=') ? [k.slice(0, k.indexOf('=')).trim(), k.slice(k.indexOf('=') + 1).trim()] : [k, k]));
-            type JoinCall = (p: Record<string, unknown>, o: { signal: AbortSignal }) => Promise<{ overview: DatasetOverview }>;
-            const join = (api as unknown as { join?: JoinCall }).join;
-            const j = await optional('joins', () => join!({ left: l.id, right: rt.id, on, how: s.how, whereLeft: l.where || undefined, whereRight: rt.where || undefined, columns: s.columns, name: s.as }, { signal }));
+            const j = await api.join({ left: l.id, right: rt.id, on: on as [string, string][], how: s.how, whereLeft: l.where || undefined, whereRight: rt.where || undefined, columns: s.columns, name: s.as }, { signal });
             r.made.push(j.overview.entry.id);
             datasets.set(s.as, { id: j.overview.entry.id, where: '', sort: [], overview: j.overview });
             break;
@@ -158,11 +164,7 @@ export async function cleanUp(api: Client<EngineApi>, r: Replay): Promise<void> 
   rmSync(r.tmp, { recursive: true, force: true });
 }
 
-/**
- * Writes a replayed dataset (its filter and sort) to `output`. A sorted one is read in windows of
- * the sorted view (the engine's permutation, as `cdx sort --out` does) into an Arrow file that the
- * writers convert — the export call takes no order yet.
- */
+/** Writes a replayed dataset — its rows under its filter, in its order — to `output`. */
 export async function writeReplayed(
   api: Client<EngineApi>,
   r: Replay,
@@ -171,21 +173,10 @@ export async function writeReplayed(
   signal: AbortSignal,
 ): Promise<ExportResult> {
   const d = r.datasets.get(name)!;
-  const where = d.where || undefined;
-  if (!d.sort.length) return api.exportDataset({ dataset: d.id, where, output: out.output, format: out.format, options: out.options, force: out.force }, { signal });
-  const { tableFromIPC, tableToIPC, Table } = await import('apache-arrow');
-  const batches: InstanceType<typeof Table>[] = [];
-  let got = 0;
-  for (;;) {
-    const w = await api.rows({ dataset: d.id, offset: got, limit: 262_144, where, sort: d.sort }, { signal });
-    batches.push(tableFromIPC(w.ipc));
-    got += w.rows;
-    if (w.rows === 0 || got >= w.total) break;
-  }
-  const t = batches.length === 1 ? batches[0]! : new Table(batches.flatMap((b) => b.batches));
-  const tmp = path.join(r.tmp, 'sorted.arrow');
-  writeFileSync(tmp, tableToIPC(t, 'file'));
-  return api.exportDataset({ location: tmp, output: out.output, format: out.format, options: out.options, force: out.force }, { signal });
+  return api.exportDataset(
+    { dataset: d.id, where: d.where || undefined, sort: d.sort.length ? d.sort : undefined, output: out.output, format: out.format, options: out.options, force: out.force },
+    { signal },
+  );
 }
 
 function collectOption(v: string, prev: Record<string, string>): Record<string, string> {
