@@ -53,6 +53,39 @@
  *    database's collation (with "C", ASCII letters only).
  * Checked row for row against the evaluator on real DuckDB and SQLite (and Postgres when
  * CDX_TEST_PG is set) in engines.test.ts; ClickHouse output is checked as text only.
+ *
+ * Value expressions (ast.ts Value; valueSQL, and computed operands and `test` in toSQL) follow
+ * ast.ts's semantics, typed by value.ts typeValue over the schema's column types (a schema is
+ * needed for every column a value reads). A parameter is a token until the SQL is done, then
+ * placed in text order, so SQL that tests a value and then uses it may hold it twice. Per dialect:
+ *  - int64 + − *: DuckDB in HUGEINT then TRY_CAST to BIGINT; PostgreSQL in numeric, clamped one
+ *    past each end and those two made NULL; SQLite's overflow gives a float (typeof ≠ 'integer':
+ *    NULL); ClickHouse's Int64 wraps: the overflow is read from the signs, or by dividing back.
+ *    x % 0 is NULL and x % −1 is 0 everywhere (ClickHouse computes every row and both branches of
+ *    if(), so a divisor is never 0 there). UInt64 values above 2^63 − 1 wrap in ClickHouse's
+ *    arithmetic (toInt64).
+ *  - floats are IEEE, except that PostgreSQL raises "value out of range" where a float operation
+ *    overflows to ±inf or underflows to 0 from finite operands (1e300 * 1e300, exp(1000),
+ *    pow(10, 400)): an error, not a value. pow follows JavaScript (1 ** NaN is NaN); PostgreSQL's
+ *    errors for 0 ** negative and negative ** fraction are answered as ±inf / NaN first.
+ *  - float % : fmod in DuckDB and SQLite; x − y·trunc(x / y) in PostgreSQL (no float %) and
+ *    ClickHouse 18.16 (its % takes the integer parts): off when x / y rounds (7.5 % 0.1).
+ *  - round(x, d) half away from zero with the evaluator's float operations (x·10^d rounded, / 10^d);
+ *    float → int rounds the same way, NULL for NaN, ±inf and beyond int64.
+ *  - text: lower/upper are the engine's (DuckDB's upper('ß') is 'ẞ', PostgreSQL's — with the
+ *    "und-x-icu" collation, so that a "C" database still maps every letter — is 'SS'; SQLite
+ *    changes ASCII only: E_BAD_EXPR); ClickHouse 18.16's substringUTF8 takes constant positions
+ *    (a computed start or length: E_BAD_EXPR) and reads a 4-byte character as four.
+ *  - casts of text: DuckDB TRY_CAST after a check of the evaluator's forms; PostgreSQL and
+ *    ClickHouse check the form (regular expressions; the day against the month) before converting;
+ *    SQLite has no regular expressions: E_BAD_EXPR. A float's text is JavaScript's for integers
+ *    below 2^53, nan, inf, -inf, and the engine's shortest text otherwise (SQLite: '%!.15g').
+ *  - dates: SQLite has none (E_BAD_EXPR); ClickHouse 18.16's Date and DateTime hold 1970…2105 and
+ *    whole seconds, outside which its results wrap; timestamps are UTC (PostgreSQL's session
+ *    TimeZone must be UTC for timestamptz).
+ *  - comparisons between values: NaN as IEEE (DuckDB and PostgreSQL guarded as for literals), an
+ *    int against a float as floats, text in code point order (COLLATE "C" in PostgreSQL), a date
+ *    against a timestamp at midnight UTC.
  */
 import { formatValue } from './format';
 import type { CastType, ColumnRef, CompareOp, Expr, Literal, Value } from './ast';
@@ -781,8 +814,9 @@ class Compiler {
         case 'sqlite':
           return `(${a} % ${b})`;
         case 'clickhouse': {
-          const B = this.i64(b);
-          // ClickHouse computes every row (a NULL's default value too) and throws on % 0
+          const B = `ifNull(${this.i64(b)}, 0)`;
+          // ClickHouse computes every row (a NULL's default value 0 too, and both branches of
+          // if) and throws on % 0: the divisor is never 0 (x % −1 = x % 1 = 0)
           return `if(${B} = 0, ${this.nul('int')}, ${this.i64(a)} % if(${B} = 0 OR ${B} = -1, toInt64(1), ${B}))`;
         }
       }
@@ -794,8 +828,11 @@ class Compiler {
         return `(${x} % NULLIF(${y}, 0))`;
       case 'sqlite':
         return `mod(${x}, ${y})`;
-      case 'clickhouse':
-        return `if(${y} = 0, ${this.nul('float')}, ${x} % ${y})`;
+      case 'clickhouse': {
+        // 18.16's % of floats is of their integer parts: x − y·trunc(x / y) as in PostgreSQL
+        const q = `(${x} / ${y})`;
+        return `if(${y} = 0, ${this.nul('float')}, if(isInfinite(${y}) AND isFinite(${x}), ${x}, ${x} - ${y} * if(${q} < 0, ceil(${q}), floor(${q}))))`;
+      }
       case 'postgres':
         // no float % in PostgreSQL: x − y·trunc(x / y), exact when x / y is (see the notes)
         return `(CASE WHEN ${y} = 0 THEN NULL WHEN ${this.isInf(y)} AND NOT ${this.isInf(x)} AND NOT ${this.isNaN(x)} THEN ${x} ELSE ${x} - ${y} * trunc(${x} / ${y}) END)`;
@@ -878,7 +915,8 @@ class Compiler {
   }
 
   private trim(x: string): string {
-    return this.D === 'clickhouse' ? `trimBoth(${x})` : `trim(${x})`;
+    // (18.16 has no trimBoth)
+    return this.D === 'clickhouse' ? `replaceRegexpAll(${x}, '^[[:space:]]+|[[:space:]]+$', '')` : `trim(${x})`;
   }
 
   /** the text of a value, as castText (value.ts) writes it */
@@ -907,6 +945,8 @@ class Compiler {
       }
       case 'date':
         if (D === 'postgres') return `to_char(${x}, 'YYYY-MM-DD')`;
+        // 18.16 writes day 0 as 0000-00-00
+        if (D === 'clickhouse') return `if(toUInt16(${x}) = 0, '1970-01-01', toString(${x}))`;
         return str(x);
       case 'timestamp': {
         // a midnight is written as its date; milliseconds only when not zero
@@ -914,7 +954,7 @@ class Compiler {
           return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN strftime(${x}, '%Y-%m-%d') WHEN epoch_ms(${x}) % 1000 = 0 THEN strftime(${x}, '%Y-%m-%d %H:%M:%S') ELSE strftime(${x}, '%Y-%m-%d %H:%M:%S.%g') END)`;
         if (D === 'postgres')
           return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN to_char(${x}, 'YYYY-MM-DD') WHEN date_trunc('second', ${x}) = date_trunc('milliseconds', ${x}) THEN to_char(${x}, 'YYYY-MM-DD HH24:MI:SS') ELSE to_char(${x}, 'YYYY-MM-DD HH24:MI:SS.MS') END)`;
-        return `if(${x} = toStartOfDay(${x}), toString(toDate(${x})), toString(${x}))`;
+        return `if(${x} = toStartOfDay(${x}), ${this.text(`toDate(${x})`, 'date')}, toString(${x}))`;
       }
     }
   }
@@ -938,7 +978,7 @@ class Compiler {
           const num =
             D === 'duckdb' ? `TRY_CAST(${s} AS DOUBLE)`
             : D === 'postgres' ? `CAST(${s} AS double precision)`
-            : `toFloat64OrZero(${s})`;
+            : `toFloat64OrZero(replaceRegexpOne(${s}, '^[+]', ''))`;
           const words = `WHEN ${word} = 'nan' THEN ${this.nanSql()} WHEN ${word} IN ('inf', 'infinity', '+inf', '+infinity') THEN ${this.infSql()} WHEN ${word} IN ('-inf', '-infinity') THEN ${this.infSql(true)}`;
           if (D === 'clickhouse')
             return `multiIf(${word} = 'nan', ${this.nanSql()}, ${word} IN ('inf', 'infinity', '+inf', '+infinity'), ${this.infSql()}, ${word} IN ('-inf', '-infinity'), ${this.infSql(true)}, ${this.fullMatch(s, FLOAT_RE)}, ${num}, ${this.nul('float')})`;
@@ -953,10 +993,14 @@ class Compiler {
           const asInt =
             D === 'duckdb' ? `TRY_CAST(${s} AS BIGINT)`
             : D === 'postgres' ? `CAST(NULLIF(NULLIF(LEAST(GREATEST(CAST(${s} AS numeric), -9223372036854775809), 9223372036854775808), 9223372036854775808), -9223372036854775809) AS bigint)`
-            : `toInt64OrZero(${s})`;
-          const asFloat = this.floatToInt(D === 'duckdb' ? `TRY_CAST(${s} AS DOUBLE)` : D === 'postgres' ? `CAST(CAST(${s} AS numeric) AS double precision)` : `toFloat64OrZero(${s})`);
-          if (D === 'clickhouse')
-            return `multiIf(${this.fullMatch(s, INT_RE)} AND abs(toFloat64OrZero(${s})) < 9.2e18, ${asInt}, ${this.fullMatch(s, FLOAT_RE)}, ${asFloat}, ${this.nul('int')})`;
+            : `toInt64OrZero(replaceRegexpOne(${s}, '^[+]', ''))`;
+          const asFloat = this.floatToInt(D === 'duckdb' ? `TRY_CAST(${s} AS DOUBLE)` : D === 'postgres' ? `CAST(CAST(${s} AS numeric) AS double precision)` : `toFloat64OrZero(replaceRegexpOne(${s}, '^[+]', ''))`);
+          if (D === 'clickhouse') {
+            // within int64: fewer than 19 digits, or 19 not above 2^63 − 1 (2^63 when negative)
+            const digits = `replaceRegexpOne(${s}, '^[+-]?0*', '')`;
+            const fits = `(lengthUTF8(${digits}) < 19 OR (lengthUTF8(${digits}) = 19 AND ${digits} <= if(startsWith(${s}, '-'), '9223372036854775808', '9223372036854775807')))`;
+            return `multiIf(${this.fullMatch(s, INT_RE)}, if(${fits}, ${asInt}, ${this.nul('int')}), ${this.fullMatch(s, FLOAT_RE)}, ${asFloat}, ${this.nul('int')})`;
+          }
           if (D === 'postgres') {
             // numeric rounds half away from zero, exactly
             const n = `CAST(${s} AS numeric)`;
@@ -990,7 +1034,11 @@ class Compiler {
             const monthDays = `EXTRACT(DAY FROM make_date(2000 + mod(mod(${sign} * ${y}, 400) + 400, 400), ${m}, 1) + interval '1 month' - interval '1 day')`;
             ts = `(CASE WHEN ${this.fullMatch(s, re)} THEN (CASE WHEN ${d} <= ${monthDays} THEN CAST(${s} AS timestamptz) END) END)`;
           }
-          else ts = `parseDateTimeBestEffortOrNull(${s}, 'UTC')`;
+          else {
+            // parseDateTimeBestEffort reads 2024-02-30 as 2024-03-01: the day must stay the text's
+            const day = `toDayOfMonth(parseDateTimeBestEffortOrNull(substring(${s}, 1, 10), 'UTC')) = toUInt8OrZero(substring(${s}, 9, 2))`;
+            ts = `if(${this.fullMatch(s, re)} AND ${day}, parseDateTimeBestEffortOrNull(${s}, 'UTC'), NULL)`;
+          }
           if (to === 'timestamp') return ts;
           return D === 'clickhouse' ? `toDate(${ts})` : `CAST(${ts} AS ${this.typeName('date')})`;
         }
@@ -1045,7 +1093,7 @@ class Compiler {
         // JavaScript's Math.pow: 1 ** NaN and (±1) ** ±inf are NaN (C's pow says 1)
         const js = `${this.isNaN(b)} OR (abs(${a}) = 1 AND ${this.isInf(b)})`;
         const p = D === 'postgres' ? 'power' : 'pow';
-        if (D === 'clickhouse') return `if(${js}, ${this.nanSql()}, pow(${a}, ${b}))`;
+        if (D === 'clickhouse') return `if(${js}, ${a} * 0 + ${this.nanSql()}, pow(${a}, ${b}))`;
         // PostgreSQL raises errors where C's pow gives inf or NaN: 0 ** negative, negative ** fraction
         const pg = D === 'postgres' ? ` WHEN ${a} = 0 AND ${b} < 0 THEN (CASE WHEN CAST(${a} AS text) = '-0' AND ${b} = trunc(${b}) AND trunc(${b} / 2) * 2 <> ${b} THEN ${this.infSql(true)} ELSE ${this.infSql()} END) WHEN ${a} = ${this.infSql(true)} AND NOT ${this.isInf(b)} AND ${b} <> trunc(${b}) THEN (CASE WHEN ${b} > 0 THEN ${this.infSql()} ELSE CAST(0 AS double precision) END) WHEN ${a} < 0 AND NOT ${this.isInf(b)} AND ${b} <> trunc(${b}) THEN ${this.nanSql()}` : '';
         return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${js} THEN ${this.nanSql()}${pg} ELSE ${p}(${a}, ${b}) END)`;
@@ -1110,7 +1158,18 @@ class Compiler {
         const end = len !== undefined ? mn(`${this.dbl(st, 'int')} + ${this.dbl(mx(len, '0'), 'int')}`, BIG) : undefined;
         const n = end !== undefined ? mx(`${end} - ${lo}`, '0') : undefined;
         const i = (y: string) => (D === 'postgres' ? `CAST(${y} AS integer)` : D === 'clickhouse' ? `toUInt64(${y})` : D === 'duckdb' ? `CAST(${y} AS BIGINT)` : `CAST(${y} AS INTEGER)`);
-        if (D === 'clickhouse') return `substringUTF8(${s}, ${i(lo)}, ${n ? i(n) : `toUInt64(${BIG})`})`;
+        if (D === 'clickhouse') {
+          // 18.16's substringUTF8 takes constant positions only: computed here from literals
+          const num = (a: Value | undefined) => (a === undefined ? undefined : a.kind === 'lit' && 'value' in a && typeof a.value === 'number' ? a.value : a.kind === 'lit' && 'int' in a ? Number(a.int) : null);
+          const cs = num(v.args[1]), cl = num(v.args[2]);
+          if (this.inline && (cs === null || cl === null)) throw new ExprError('E_BAD_EXPR', `substr() with a computed start or length ('${formatValue(v)}') is not available in ClickHouse 18.16`);
+          if (cs !== null && cs !== undefined && cl !== null) {
+            const lo = Math.min(Math.max(cs, 1), 2147483647);
+            const n = cl === undefined ? 2147483647 : Math.max(Math.min(cs + Math.max(cl, 0), 2147483647) - lo, 0);
+            return `substringUTF8(${s}, ${lo}, ${n})`;
+          }
+          return `substringUTF8(${s}, ${i(lo)}, ${n ? i(n) : `toUInt64(${BIG})`})`;
+        }
         return n ? `substr(${s}, ${i(lo)}, ${i(n)})` : `substr(${s}, ${i(lo)})`;
       }
       case 'contains':
