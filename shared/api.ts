@@ -408,9 +408,13 @@ export interface EngineApi {
    * (result columns, `-name` descending; default the keys ascending; nulls last) and cut to
    * `limit` rows; `groups` counts them all. With `save`, every group (in that order, whatever
    * the limit) is also written as an Arrow file in the engine's cache and catalogued, named
-   * `save.name` or `trips by borough`: `saved` is the new dataset. Progress + cancel
+   * `save.name` or `trips by borough`: `saved` is the new dataset. With `pivot` (a column not
+   * among `by`), that key's values become columns: one row per combination of `by`, and for each
+   * value v (ascending, nulls last: `null`) and measure m a column `v_m` (`v` with one measure) —
+   * a cell without rows null, a count 0; at most 100 values (E_TOO_LARGE names the key and its
+   * count); `sort` and `limit` then apply to those rows. Progress + cancel
    */
-  groupBy(params: { dataset: string; by: string[]; agg: string; where?: string; sort?: string[]; limit?: number; save?: { name?: string } }): GroupByResult;
+  groupBy(params: { dataset: string; by: string[]; agg: string; where?: string; sort?: string[]; limit?: number; save?: { name?: string }; pivot?: string }): GroupByResult;
   /**
    * join two catalogued datasets on key pairs `on` ([left column, right column]), inner (default)
    * or left, each side under its own filter; the result is a new catalogued dataset (its columns:

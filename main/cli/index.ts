@@ -253,16 +253,17 @@ export function buildProgram(): Command {
     .option('--where <expr>', 'only rows where EXPR holds, e.g. "price > 100"')
     .option('--sort <cols>', 'order by result columns, -name descending (default: the keys ascending; nulls last)', list)
     .option('--limit <n>', 'only the first N groups (after sorting)', parseCount)
+    .option('--pivot <key>', "that key's values become columns (VALUE_MEASURE, or VALUE with one measure; at most 100 values)")
     .option('--json', 'one JSON object per group (NDJSON; int64 exact)')
     .option('--out <file>', 'write the groups to a file (any format convert writes, from its extension)')
     .option('--force', 'replace an existing --out file')
-    .action(async (path: string, o: { by: string[]; agg: string; where?: string; sort?: string[]; limit?: number; json?: boolean; out?: string; force?: boolean }) => {
+    .action(async (path: string, o: { by: string[]; agg: string; where?: string; sort?: string[]; limit?: number; pivot?: string; json?: boolean; out?: string; force?: boolean }) => {
       await onLocation(path, async (e, signal) => {
         const ov = await openDataset(e, path, signal);
         const bar = progressBar('grouping');
         let r;
         try {
-          r = await e.api.groupBy({ dataset: ov.entry.id, by: o.by, agg: o.agg, where: o.where, sort: o.sort, limit: o.limit }, { signal, onProgress: bar.update });
+          r = await e.api.groupBy({ dataset: ov.entry.id, by: o.by, agg: o.agg, where: o.where, sort: o.sort, limit: o.limit, ...(o.pivot ? { pivot: o.pivot } : {}) }, { signal, onProgress: bar.update });
         } finally {
           bar.stop();
         }

@@ -21,13 +21,15 @@ export interface GroupMade {
   agg: string;
   where?: string;
   sort?: string[];
+  /** the key whose values became columns */
+  pivot?: string;
 }
 
 /** `trips by borough, passengers` (a short filter said too: `… where fare > 20`; a long one: `…, filtered`). */
 export function groupDatasetName(made: GroupMade): string {
   const base = made.dataset.replace(/::.*$/, '').replace(/\.(arrow|feather|parquet|csv|tsv|json|ndjson|jsonl|sqlite|h5|hdf5|npy|npz)(\.gz)?$/i, '');
   const w = made.where?.trim();
-  return `${base} by ${made.by.join(', ')}${w ? (w.length <= 40 ? ` where ${w}` : ', filtered') : ''}`;
+  return `${base} by ${made.by.join(', ')}${made.pivot !== undefined ? `, pivot ${made.pivot}` : ''}${w ? (w.length <= 40 ? ` where ${w}` : ', filtered') : ''}`;
 }
 
 /**

@@ -152,6 +152,13 @@ function order(table: Table, sort: { name: string; desc: boolean }[], limit: num
   return Uint32Array.from(limit !== undefined ? idx.slice(0, limit) : idx);
 }
 
+/** `table` (one record batch) in the order of `sort` (nulls last, NaN above numbers, text by code point, ties by row), cut to `limit`. */
+export function orderTable(table: Table, sort: { name: string; desc: boolean }[], limit?: number): Table {
+  const perm = order(table, sort, limit);
+  if (perm) return new Table(gatherRows(table.batches[0]!, perm));
+  return limit !== undefined && limit < table.numRows ? table.slice(0, limit) : table;
+}
+
 /**
  * A numeric or temporal column's values as doubles times `sign` (null: NaN), read from its buffer:
  * 64-bit integers from their two 32-bit halves (no BigInt per value; rounding keeps their order),

@@ -8,7 +8,7 @@ import type {
 import { COLUMN_TYPE_CHOICES } from '../../shared/api';
 import path from 'node:path';
 import type { Handlers } from '../../shared/rpc';
-import { formatDataShape } from '../../shared/datashape';
+import { formatDataShape, type Field } from '../../shared/datashape';
 import { nativeInfo, readRowsIPC, regionStats } from '../../native/index';
 import { compileFor, whereExpr, type CompiledFilter } from './filter';
 import { takeRowsIPC } from '../../native/select';
@@ -21,6 +21,7 @@ import type { CatalogEntry } from './catalog';
 import { summarizeColumns } from './summarize';
 import { groupDataset, parseMeasures } from './group';
 import { saveGroups } from './group-save';
+import { pivotGroups } from './pivot';
 import { joinRequest } from './join-request';
 import { browse } from './browse';
 import { readWorkspace, saveWorkspace } from './workspace-file';
@@ -318,33 +319,36 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       };
     },
 
-    async groupBy({ dataset, by, agg, where, sort, limit, save }, ctx): Promise<GroupByResult> {
+    async groupBy({ dataset, by, agg, where, sort, limit, save, pivot }, ctx): Promise<GroupByResult> {
       const measures = parseMeasures(agg);
-      // saved as a dataset (group-save.ts): every group is computed and written; `limit` cuts only what is sent
-      const saveAs = async (table: Table, name: string) => {
-        const ds = await saveGroups(store(), table, { dataset: name, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}) }, { name: save?.name, signal: ctx.signal });
-        return { id: ds.id, name: ds.name, rows: ds.rows };
+      if (pivot !== undefined && by.includes(pivot)) throw new CdxError('E_BAD_ARG', `pivot by ${pivot}: it is a key already; pivot by another column`, { column: pivot });
+      // a pivot (pivot.ts) reshapes the group-by of the keys and the pivot key, in key order; saved as a
+      // dataset (group-save.ts) every group is computed and written; either way `limit` cuts only what is sent
+      const whole = !!save || pivot !== undefined;
+      const spec = pivot !== undefined ? { by: [...by, pivot], measures, sort: [...by, pivot] } : { by, measures, sort, limit: whole ? undefined : limit };
+      const counts = new Set(measures.filter((m) => m.fn === 'rows' || m.fn === 'count' || m.fn === 'distinct').map((m) => m.name));
+      const finish = async (id: string, name: string, grouped: Table, fields: Field[], groups: number): Promise<GroupByResult> => {
+        let table = grouped, schema = fields, n = groups;
+        if (pivot !== undefined) ({ table, schema, groups: n } = pivotGroups(grouped, fields, by, pivot, { sort, counts }));
+        const saved = save
+          ? await saveGroups(store(), table, { dataset: name, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), ...(pivot !== undefined ? { pivot } : {}) }, { name: save.name, signal: ctx.signal })
+          : undefined;
+        const sent = whole && limit !== undefined ? table.slice(0, limit) : table;
+        return {
+          dataset: id, groups: n, rows: sent.numRows, schema,
+          ipc: RecordBatchStreamWriter.writeAll(sent).toUint8Array(true), ...(where ? { where } : {}), ...(saved ? { saved: { id: saved.id, name: saved.name, rows: saved.rows } } : {}),
+        };
       };
       const r = await db(dataset, ctx.signal);
       if (r) {
         // computed by the database: only the groups travel
-        const g = await r.ds.groupBy({ by, measures, sort, limit: save ? undefined : limit }, whereExpr(where), { signal: ctx.signal });
-        const saved = save ? await saveAs(new Table(g.batch), r.entry.name) : undefined;
-        const batch = save && limit !== undefined ? g.batch.slice(0, limit) : g.batch;
-        return {
-          dataset: r.entry.id, groups: g.groups, rows: batch.numRows, schema: g.fields,
-          ipc: RecordBatchStreamWriter.writeAll(new Table(batch)).toUint8Array(true), ...(where ? { where } : {}), ...(saved ? { saved } : {}),
-        };
+        const g = await r.ds.groupBy(spec, whereExpr(where), { signal: ctx.signal });
+        return finish(r.entry.id, r.entry.name, new Table(g.batch), g.fields, g.groups);
       }
       const ds = await store().get(dataset, { signal: ctx.signal, columns: [] });
-      await needColumns(ds, [...by, ...measures.flatMap((m) => (m.column ? [m.column] : [])), ...whereColumns(where)], { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
-      const res = await groupDataset(ds, { by, measures, sort, limit: save ? undefined : limit }, { filter: filterFor(ds, where), signal: ctx.signal, onProgress: (f) => ctx.progress({ done: f }) });
-      const saved = save ? await saveAs(res.table, ds.name) : undefined;
-      const table = save && limit !== undefined ? res.table.slice(0, limit) : res.table;
-      return {
-        dataset: ds.id, groups: res.groups, rows: table.numRows, schema: res.schema,
-        ipc: RecordBatchStreamWriter.writeAll(table).toUint8Array(true), ...(where ? { where } : {}), ...(saved ? { saved } : {}),
-      };
+      await needColumns(ds, [...spec.by, ...measures.flatMap((m) => (m.column ? [m.column] : [])), ...whereColumns(where)], { signal: ctx.signal, onProgress: (done, stage) => ctx.progress({ done, detail: stage }) });
+      const res = await groupDataset(ds, spec, { filter: filterFor(ds, where), signal: ctx.signal, onProgress: (f) => ctx.progress({ done: f }) });
+      return finish(ds.id, ds.name, res.table, res.schema, res.groups);
     },
 
     // joins (main/engine/join-request.ts): native, pushed down to one database, or across sources
