@@ -127,7 +127,8 @@ class JoinWorker : public PromiseWorker {
   Buf entries;  // build entries in bucket order
   Buf start;    // bucket b's entries: [start[b], start[b+1])
   int shift = 64;                 // bucket = hash >> shift
-  std::vector<std::vector<uint64_t>> segPairs;  // per probe segment: (left, right + 1) pairs
+  // the result: `pairs` left row ids then `pairs` right row ids (-1: none), as doubles
+  Buf out_;
   uint64_t leftRows = 0, rightRows = 0, matched = 0, pairs = 0;
   std::atomic<bool> corrupt{false};
   std::function<void(const char*)> lap_;
@@ -394,7 +395,14 @@ class JoinWorker : public PromiseWorker {
   void Probe() {
     Side& s = L;
     const size_t S = s.plan.segs.size();
-    segPairs.assign(S, {});
+    // each thread appends its segments' pairs to its own arenas (address space reserved for the
+    // most pairs allowed, faulted in as written, huge pages), remembering where each segment's are
+    const int TT = MaxThreads();
+    std::vector<Buf> arenaL(TT), arenaR(TT);
+    std::vector<uint64_t> used(TT, 0);
+    for (int t = 0; t < TT; t++) { arenaL[t].Alloc(maxPairs + kBatch); arenaR[t].Alloc(maxPairs + kBatch); }
+    std::vector<int> segThread(S, 0);
+    std::vector<uint64_t> segStart(S, 0), segCount(S, 0);
     std::vector<uint64_t> segRows(S, 0), segMatched(S, 0);
     const int T = MaxThreads();
     std::vector<FilterScratch> scratch(T);
@@ -423,15 +431,20 @@ class JoinWorker : public PromiseWorker {
       uint64_t* lo = loV.data();
       uint64_t* hi = hiV.data();
       uint8_t mask[kBatch], ok[kBatch];
-      auto& out = segPairs[si];
-      out.reserve((r1 - r0) * 2);
+      double* outL = reinterpret_cast<double*>(arenaL[t].p);
+      double* outR = reinterpret_cast<double*>(arenaR[t].p);
+      uint64_t at = used[t];  // (a local copy: threads' counters side by side would share a cache line)
+      const uint64_t first = at;
+      segThread[si] = t;
+      segStart[si] = first;
       uint64_t passed = 0, hit = 0;
       for (uint64_t r = r0; r < r1; r += kBatch) {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
         Codes(s, 0, views, r, n, codes, ok);
-        const size_t before = out.size();
+        const uint64_t before = at;
+        // (a batch adds at most kBatch pairs per right row matched; room is checked per pair below)
         // three passes over the batch so that the table's cache misses overlap (a lookup is two
         // dependent random reads — the bucket's bounds, then its entries — each a miss once the
         // table outgrows the cache): hashes and a prefetch of the bounds; the bounds and a
@@ -469,23 +482,29 @@ class JoinWorker : public PromiseWorker {
                 }
               }
               if (!eq) continue;
-              out.push_back(r + i);
-              out.push_back(en[1] + 1);
+              if (at >= maxPairs) { over.store(true); return; }
+              outL[at] = static_cast<double>(r + i);
+              outR[at++] = static_cast<double>(en[1]);
               any = true;
             }
           }
           if (any) hit++;
-          else if (leftJoin) { out.push_back(r + i); out.push_back(0); }
+          else if (leftJoin) {
+            if (at >= maxPairs) { over.store(true); return; }
+            outL[at] = static_cast<double>(r + i);
+            outR[at++] = -1;
+          }
         }
-        const uint64_t added = (out.size() - before) / 2;
+        const uint64_t added = at - before;
         if (added && total.fetch_add(added, std::memory_order_relaxed) + added > maxPairs) { over.store(true); return; }
       }
       segRows[si] = passed;
       segMatched[si] = hit;
+      segCount[si] = at - first;
+      used[t] = at;
     });
     if (!status_.ok()) return;
     if (over.load()) {
-      segPairs.clear();
       status_ = Status::Error("E_TOO_LARGE", L.plan.What() + " joined with " + R.plan.What() + ": more than " + std::to_string(maxPairs) +
                                                  " result rows (the limit held in memory, about " + MiB(static_cast<double>(maxPairs) * 32) + " of " +
                                                  MiB(MachineMemory()) + "); filter either side first, or join on more selective keys");
@@ -496,29 +515,56 @@ class JoinWorker : public PromiseWorker {
     pairs = total.load();
     entries.Free();
     start.Free();
+    // the segments' pairs in segment (= left row) order, left ids then right ids
+    std::vector<uint64_t> put(S + 1, 0);
+    for (size_t i = 0; i < S; i++) put[i + 1] = put[i] + segCount[i];
+    out_.Alloc(2 * pairs);
+    double* L0 = reinterpret_cast<double*>(out_.p);
+    double* R0 = L0 + pairs;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < static_cast<int64_t>(S); i++) {
+      if (!segCount[i]) continue;
+      const int t = segThread[i];
+      std::memcpy(L0 + put[i], reinterpret_cast<double*>(arenaL[t].p) + segStart[i], segCount[i] * 8);
+      std::memcpy(R0 + put[i], reinterpret_cast<double*>(arenaR[t].p) + segStart[i], segCount[i] * 8);
+    }
     job_->done.store(job_->total.load());
   }
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    auto l = Napi::Float64Array::New(env, pairs), r = Napi::Float64Array::New(env, pairs);
-    double* lp = l.Data();
-    double* rp = r.Data();
-    std::vector<uint64_t> at(segPairs.size() + 1, 0);
-    for (size_t i = 0; i < segPairs.size(); i++) at[i + 1] = at[i] + segPairs[i].size() / 2;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i = 0; i < static_cast<int64_t>(segPairs.size()); i++) {
-      const auto& v = segPairs[i];
-      double* a = lp + at[i];
-      double* b = rp + at[i];
-      for (size_t j = 0, m = v.size() / 2; j < m; j++) {
-        a[j] = static_cast<double>(v[2 * j]);
-        b[j] = static_cast<double>(v[2 * j + 1]) - 1;
-      }
+    // handed to JS without a copy where the runtime allows memory it did not allocate (Node);
+    // copied where it does not (Electron's V8 sandbox refuses external buffers)
+    const size_t bytes = std::max<size_t>(2 * pairs, 1) * 8;
+    napi_value ab = nullptr;
+    Buf* keep = new Buf();
+    keep->p = out_.p;
+    keep->n = out_.n;
+    const napi_status st = napi_create_external_arraybuffer(
+        env, out_.p, bytes, [](napi_env e, void*, void* hint) {
+          Buf* b = static_cast<Buf*>(hint);
+          int64_t adjusted = 0;
+          napi_adjust_external_memory(e, -static_cast<int64_t>(std::max<size_t>(b->n, 1) * 8), &adjusted);
+          delete b;
+        }, keep, &ab);
+    Napi::ArrayBuffer buf;
+    if (st == napi_ok) {
+      out_.p = nullptr;  // (owned by the ArrayBuffer now)
+      out_.n = 0;
+      int64_t adjusted = 0;
+      napi_adjust_external_memory(env, static_cast<int64_t>(bytes), &adjusted);
+      buf = Napi::ArrayBuffer(env, ab);
+    } else {
+      keep->p = nullptr;
+      delete keep;
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+      buf = Napi::ArrayBuffer::New(env, bytes);
+      if (pairs) std::memcpy(buf.Data(), out_.p, 2 * pairs * 8);
+      out_.Free();
     }
-    segPairs.clear();
-    o.Set("left", l);
-    o.Set("right", r);
+    lap_("result");
+    o.Set("left", Napi::Float64Array::New(env, pairs, buf, 0));
+    o.Set("right", Napi::Float64Array::New(env, pairs, buf, pairs * 8));
     o.Set("leftRows", Napi::Number::New(env, static_cast<double>(leftRows)));
     o.Set("rightRows", Napi::Number::New(env, static_cast<double>(rightRows)));
     o.Set("matched", Napi::Number::New(env, static_cast<double>(matched)));
