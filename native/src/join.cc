@@ -18,15 +18,20 @@
 // row, in right-row order — the result is deterministic whatever the threads do. `leftRows` and
 // `rightRows` count the rows passing each side's filter, `matched` the left rows with a match.
 //
-// How: the right side is the build side. One parallel scan of it computes each passing row's key
-// codes and hash into per-segment lists (row order kept); the entries are then scattered, stably,
-// into 256 partitions by the hash's top bits (per-segment offsets: a parallel scatter), and each
-// partition, in parallel, into its buckets (a counting sort): a bucket's entries are contiguous
-// and in row order, so a probe walks one short run and emits matches in right-row order. The left
-// side is probed in parallel morsels, each morsel's pairs kept apart and concatenated in morsel
-// order at the end. Memory is bounded before it is used: the build (24 + 8 per extra key bytes a
-// right row, twice during the scatter) and the pairs (`maxPairs`, 16 bytes each while probing and
-// again as the result) are refused with E_TOO_LARGE naming the rows and the memory.
+// How: the hash table is built on the smaller side (the right, unless the left has under half its
+// rows). One parallel scan of that side computes each passing row's key codes and hash into
+// per-segment lists (row order kept); the entries are then scattered, stably, into 256 partitions
+// by the hash's top bits (per-segment offsets: a parallel scatter), and each partition, in
+// parallel, into its buckets (a counting sort): a bucket's entries are contiguous and in row order,
+// so a probe walks one short run and emits matches in row order. The other side is probed in
+// parallel morsels (three passes per batch — hashes, bucket bounds, comparisons — with prefetches,
+// so that the table's cache misses overlap), each thread appending to its own arenas; the morsels'
+// pairs are concatenated in morsel order. With the table on the left the pairs come in right-row
+// order and a counting sort by left row puts them back (a left join's unmatched rows slotted in).
+// Memory is bounded before it is used: the build (24 + 8 per extra key bytes a row, twice during
+// the scatter) and the pairs (`maxPairs`, 16 bytes each while probing and again as the result) are
+// refused with E_TOO_LARGE naming the rows and the memory. The result is handed to JS without a copy
+// where the runtime allows it. CDX_JOIN_TRACE=1 prints each phase's time.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -129,6 +134,8 @@ class JoinWorker : public PromiseWorker {
   int shift = 64;                 // bucket = hash >> shift
   // the result: `pairs` left row ids then `pairs` right row ids (-1: none), as doubles
   Buf out_;
+  bool swapped_ = false;  // the table holds the left side's keys (the right is probed)
+  Buf passL_;             // swapped: a byte per left row, 1 where it passes the left filter
   uint64_t leftRows = 0, rightRows = 0, matched = 0, pairs = 0;
   std::atomic<bool> corrupt{false};
   std::function<void(const char*)> lap_;
@@ -270,11 +277,15 @@ class JoinWorker : public PromiseWorker {
     job_->total.store(L.plan.rows + R.plan.rows);
     W = 2 + K;
     const double mem = MachineMemory();
+    // the hash table on the smaller side (by rows before the filters): the right, unless the left
+    // has under half its rows (then the pairs are put in left-row order afterwards)
+    swapped_ = L.plan.rows * 2 < R.plan.rows;
+    Side& b = swapped_ ? L : R;
     // the build: entries (W words a row) twice during the scatter, the bucket starts
-    const double buildBytes = static_cast<double>(R.plan.rows) * (W * 8 * 2 + 16);
+    const double buildBytes = static_cast<double>(b.plan.rows) * (W * 8 * 2 + 16);
     if (mem > 0 && buildBytes > mem * 0.5) {
-      status_ = Status::Error("E_TOO_LARGE", R.plan.What() + ": the join's hash table over " + std::to_string(R.plan.rows) + " rows needs about " + MiB(buildBytes) +
-                                                 ", more than half this machine's memory (" + MiB(mem) + "); filter the right side first, or swap the sides");
+      status_ = Status::Error("E_TOO_LARGE", b.plan.What() + ": the join's hash table over " + std::to_string(b.plan.rows) + " rows needs about " + MiB(buildBytes) +
+                                                 ", more than half this machine's memory (" + MiB(mem) + "); filter the " + (swapped_ ? "left" : "right") + " side first");
       return;
     }
     if (maxPairs == 0) maxPairs = mem > 0 ? static_cast<uint64_t>(mem * 0.4 / 32) : (1ULL << 31);
@@ -285,7 +296,13 @@ class JoinWorker : public PromiseWorker {
   }
 
   bool Build() {
-    Side& s = R;
+    Side& s = swapped_ ? L : R;
+    const int side = swapped_ ? 0 : 1;
+    uint8_t* pass = nullptr;
+    if (swapped_ && leftJoin) {
+      passL_.Alloc((L.plan.rows + 7) / 8);
+      pass = reinterpret_cast<uint8_t*>(passL_.p);
+    }
     const size_t S = s.plan.segs.size();
     std::vector<std::vector<uint64_t>> seg(S);
     std::vector<uint64_t> segRows(S, 0);
@@ -309,10 +326,11 @@ class JoinWorker : public PromiseWorker {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
-        Codes(s, 1, views, r, n, codes.data(), ok);
+        Codes(s, side, views, r, n, codes.data(), ok);
         for (uint32_t i = 0; i < n; i++) {
           if (!mask[i]) continue;
           passed++;
+          if (pass) pass[r + i] = 1;
           if (!ok[i]) continue;
           out.push_back(HashOf(codes.data(), i));
           out.push_back(r + i);
@@ -323,7 +341,7 @@ class JoinWorker : public PromiseWorker {
     });
     if (!status_.ok()) return false;
     if (corrupt.load()) { status_ = Status::Error("E_CORRUPT", s.plan.What() + " has corrupt string offsets or dictionary indices in a join key"); return false; }
-    for (uint64_t x : segRows) rightRows += x;
+    for (uint64_t x : segRows) (swapped_ ? leftRows : rightRows) += x;
     lap_("build scan");
     uint64_t n = 0;
     for (auto& v : seg) n += v.size() / W;
@@ -393,7 +411,10 @@ class JoinWorker : public PromiseWorker {
   }
 
   void Probe() {
-    Side& s = L;
+    Side& s = swapped_ ? R : L;
+    const Side& bs = swapped_ ? L : R;
+    const int side = swapped_ ? 1 : 0;
+    const bool emitUnmatched = leftJoin && !swapped_;
     const size_t S = s.plan.segs.size();
     // each thread appends its segments' pairs to its own arenas (address space reserved for the
     // most pairs allowed, faulted in as written, huge pages), remembering where each segment's are
@@ -442,7 +463,7 @@ class JoinWorker : public PromiseWorker {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
-        Codes(s, 0, views, r, n, codes, ok);
+        Codes(s, side, views, r, n, codes, ok);
         const uint64_t before = at;
         // (a batch adds at most kBatch pairs per right row matched; room is checked per pair below)
         // three passes over the batch so that the table's cache misses overlap (a lookup is two
@@ -477,19 +498,19 @@ class JoinWorker : public PromiseWorker {
                 for (size_t k = 0; k < K && eq; k++) {
                   if (keys[k].cls != Cls::TEXT) continue;
                   std::string_view x, y;
-                  if (!TextAt(L, k, views[k], r + i - views[k].rowStart, &x) || !TextAtRow(R, k, en[1], &y)) { corrupt.store(true); eq = false; break; }
+                  if (!TextAt(s, k, views[k], r + i - views[k].rowStart, &x) || !TextAtRow(bs, k, en[1], &y)) { corrupt.store(true); eq = false; break; }
                   eq = x == y;
                 }
               }
               if (!eq) continue;
               if (at >= maxPairs) { over.store(true); return; }
-              outL[at] = static_cast<double>(r + i);
-              outR[at++] = static_cast<double>(en[1]);
+              outL[at] = static_cast<double>(swapped_ ? en[1] : r + i);
+              outR[at++] = static_cast<double>(swapped_ ? r + i : en[1]);
               any = true;
             }
           }
           if (any) hit++;
-          else if (leftJoin) {
+          else if (emitUnmatched) {
             if (at >= maxPairs) { over.store(true); return; }
             outL[at] = static_cast<double>(r + i);
             outR[at++] = -1;
@@ -511,10 +532,12 @@ class JoinWorker : public PromiseWorker {
       return;
     }
     if (corrupt.load()) { status_ = Status::Error("E_CORRUPT", s.plan.What() + " has corrupt string offsets or dictionary indices in a join key"); return; }
-    for (size_t i = 0; i < S; i++) { leftRows += segRows[i]; matched += segMatched[i]; }
+    for (size_t i = 0; i < S; i++) (swapped_ ? rightRows : leftRows) += segRows[i];
+    if (!swapped_) for (size_t i = 0; i < S; i++) matched += segMatched[i];
     pairs = total.load();
     entries.Free();
     start.Free();
+    if (swapped_) { Reorder(arenaL, arenaR, segThread, segStart, segCount); return; }
     // the segments' pairs in segment (= left row) order, left ids then right ids
     std::vector<uint64_t> put(S + 1, 0);
     for (size_t i = 0; i < S; i++) put[i + 1] = put[i] + segCount[i];
@@ -528,6 +551,53 @@ class JoinWorker : public PromiseWorker {
       std::memcpy(L0 + put[i], reinterpret_cast<double*>(arenaL[t].p) + segStart[i], segCount[i] * 8);
       std::memcpy(R0 + put[i], reinterpret_cast<double*>(arenaR[t].p) + segStart[i], segCount[i] * 8);
     }
+    job_->done.store(job_->total.load());
+  }
+
+  // The table was built on the left: the pairs came in right-row order. A counting sort by left row
+  // (placing the pairs segment by segment, so one left row's stay in right-row order), with a left
+  // join's unmatched left rows (passing its filter) given one row with no right row.
+  void Reorder(std::vector<Buf>& arenaL, std::vector<Buf>& arenaR, const std::vector<int>& segThread, const std::vector<uint64_t>& segStart, const std::vector<uint64_t>& segCount) {
+    const uint64_t NL = L.plan.rows;
+    const size_t S = segCount.size();
+    Buf cnt;
+    cnt.Alloc(NL + 1);
+    uint64_t* c = cnt.p;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < static_cast<int64_t>(S); i++) {
+      const double* a = reinterpret_cast<const double*>(arenaL[segThread[i]].p) + segStart[i];
+      for (uint64_t j = 0; j < segCount[i]; j++) __atomic_fetch_add(&c[static_cast<uint64_t>(a[j])], 1, __ATOMIC_RELAXED);
+    }
+    const uint8_t* pass = reinterpret_cast<const uint8_t*>(passL_.p);
+    uint64_t at = 0;
+    matched = 0;
+    for (uint64_t l = 0; l < NL; l++) {
+      const uint64_t n = c[l];
+      matched += n > 0;
+      c[l] = at;  // (now the first place of left row l)
+      at += n ? n : (leftJoin && pass[l] ? 1 : 0);
+    }
+    c[NL] = at;
+    pairs = at;
+    out_.Alloc(2 * pairs);
+    double* L0 = reinterpret_cast<double*>(out_.p);
+    double* R0 = L0 + pairs;
+    if (leftJoin) {
+      // a slot for every left row that has one; matched rows' slots are all overwritten below
+#pragma omp parallel for schedule(static)
+      for (int64_t l = 0; l < static_cast<int64_t>(NL); l++)
+        if (c[l] < c[l + 1]) { L0[c[l]] = static_cast<double>(l); R0[c[l]] = -1; }
+    }
+    for (size_t i = 0; i < S; i++) {
+      const double* a = reinterpret_cast<const double*>(arenaL[segThread[i]].p) + segStart[i];
+      const double* b = reinterpret_cast<const double*>(arenaR[segThread[i]].p) + segStart[i];
+      for (uint64_t j = 0; j < segCount[i]; j++) {
+        const uint64_t pos = c[static_cast<uint64_t>(a[j])]++;
+        L0[pos] = a[j];
+        R0[pos] = b[j];
+      }
+    }
+    passL_.Free();
     job_->done.store(job_->total.load());
   }
 
