@@ -401,6 +401,15 @@ export interface EngineApi {
   /** forget a dataset (and its cache file) */
   removeDataset(params: { dataset: string }): { removed: boolean };
   /**
+   * computed columns: define `name` as the value expression `expr` (`fare / distance`,
+   * `date_trunc('month', pickup)`, `upper(borough) || '-' || zone`) over the dataset's columns and
+   * the computed ones defined before it, or remove it (`expr` null). Kept in the catalog; the
+   * column is then in the overview's schema (its field's `expr`) and everywhere — summary, table,
+   * plots, filters, group-by, sort, export — evaluated as it is read, never stored (an export
+   * writes its values). A mistake is refused with its position, the dataset unchanged
+   */
+  defineColumn(params: { dataset: string; name: string; expr: string | null }): DatasetOverview;
+  /**
    * group-by: the groups of the key columns `by` with the measures of `agg` (SQL-like text:
    * `count(), sum(x), mean(x), min(x), max(x), std(x), var(x), distinct(x), median(x), p99(x),
    * quantile(x, 0.9)`, each optionally `as NAME`) over the rows where `where` holds; the result

@@ -37,6 +37,8 @@ export interface Field {
   dictionary?: boolean;
   /** the original type's description where it was mapped (e.g. "list<int32>" shown as json) */
   original?: string;
+  /** a computed column: its expression (not stored in the source; evaluated when read) */
+  expr?: string;
 }
 
 export interface Schema {

@@ -44,6 +44,8 @@ export interface CatalogEntry {
   tags: string[];
   /** column -> the type the user chose for it (setColumnType); applied whenever the dataset is read */
   typeOverrides: Record<string, string>;
+  /** computed columns the user defined (defineColumn), in order: each may use the ones before it */
+  computed: { name: string; expr: string }[];
 }
 
 export interface CatalogUpsert {
@@ -96,6 +98,8 @@ const MIGRATIONS: string[] = [
      keep TEXT NOT NULL,
      added_at INTEGER NOT NULL
    );`,
+  // v6: computed columns the user defined (kept when the source changes: they are the user's)
+  `ALTER TABLE datasets ADD COLUMN computed_json TEXT;`,
 ];
 
 export const CATALOG_VERSION = MIGRATIONS.length;
@@ -120,6 +124,7 @@ interface Row {
   warnings_json: string | null;
   metadata_json: string | null;
   types_json: string | null;
+  computed_json: string | null;
   added_at: number;
   opened_at: number | null;
   tags: string | null;
@@ -187,6 +192,7 @@ export class Catalog {
       openedAt: r.opened_at,
       tags: r.tags ? r.tags.split('\u0001') : [],
       typeOverrides: r.types_json ? JSON.parse(r.types_json) : {},
+      computed: r.computed_json ? JSON.parse(r.computed_json) : [],
     };
   }
 
@@ -283,6 +289,11 @@ export class Catalog {
   /** The column types the user chose (an empty map forgets them). */
   setTypeOverrides(id: string, types: Record<string, string>): void {
     this.write(() => this.db.prepare('UPDATE datasets SET types_json = ?, summary_json = NULL WHERE id = ?').run(Object.keys(types).length ? JSON.stringify(types) : null, id));
+  }
+
+  /** The dataset's computed columns (defineColumn); its kept summary is dropped (it lists the columns). */
+  setComputed(id: string, computed: { name: string; expr: string }[]): void {
+    this.write(() => this.db.prepare('UPDATE datasets SET computed_json = ?, summary_json = NULL WHERE id = ?').run(computed.length ? JSON.stringify(computed) : null, id));
   }
 
   touch(id: string): void {

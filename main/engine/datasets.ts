@@ -5,6 +5,7 @@
  * cache file is mapped. The catalog remembers each dataset and its cache, and a dataset is
  * ingested again only when its source's size or modification time changes.
  */
+import { applyComputed, redefine, storedColumnsOf, type ComputedDef } from './computed';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -54,6 +55,8 @@ export interface OpenedDataset {
   sample: boolean;
   /** column -> the type the user chose (catalog; applied when the dataset is read) */
   typeOverrides?: Record<string, string>;
+  /** the computed columns defined on it (catalog; main/engine/computed.ts), applied in `columns` and `schema` */
+  computedDefs?: ComputedDef[];
   /**
    * a dataset whose columns are read when first needed (a remote Parquet file read by ranges,
    * main/engine/remote/columns.ts): `ensure` reads the named ones into the cache and maps them
@@ -79,7 +82,12 @@ export interface OpenOptions {
 
 /** Makes sure the columns a request reads are in the dataset (a lazily read remote file reads them now). */
 export async function needColumns(ds: OpenedDataset, names: string[] | undefined, opts: OpenOptions = {}): Promise<OpenedDataset> {
-  if (ds.lazy) await ds.lazy.ensure(names ?? ds.schema.fields.map((f) => f.name), { signal: opts.signal, onProgress: opts.onProgress });
+  if (!ds.lazy) return ds;
+  const defs = ds.computedDefs ?? [];
+  const want = storedColumnsOf(names ?? ds.schema.fields.filter((f) => f.expr === undefined).map((f) => f.name), defs);
+  await ds.lazy.ensure(want, { signal: opts.signal, onProgress: opts.onProgress });
+  // computed columns over columns just read: built now that their inputs are mapped
+  if (defs.length && defs.some((d) => !ds.columns.has(d.name))) applyComputed(ds, defs);
   return ds;
 }
 
@@ -240,6 +248,7 @@ export class Datasets {
       sample: entry.tags.includes('sample'),
       typeOverrides: entry.typeOverrides ?? {},
     };
+    if (entry.computed?.length) applyComputed(ds, entry.computed);
     this.open_.set(entry.id, ds);
     return ds;
   }
@@ -395,6 +404,24 @@ export class Datasets {
       removeDerived(this.cacheDir, old.path);
     }
     return fresh;
+  }
+
+  /**
+   * Defines (or with `expr` null removes) a computed column of a local dataset, kept in the
+   * catalog: the dataset's columns and schema have it at once (nothing is read or written).
+   */
+  async defineColumn(id: string, name: string, expr: string | null, opts: OpenOptions = {}): Promise<OpenedDataset> {
+    const ds = await this.get(id, opts);
+    const entry = this.catalog.get(ds.id);
+    if (!entry) throw new CdxError('E_NO_DATASET', `No dataset with id "${id}" in the catalog.`);
+    const defs = redefine(ds, entry.computed ?? [], name, expr);
+    if (ds.lazy) await needColumns(ds, storedColumnsOf(defs.map((d) => d.name), defs), opts);
+    // compiled before it is kept: a mistake is refused with its reason, the dataset unchanged
+    const trial = { ...ds, schema: { ...ds.schema, fields: [...ds.schema.fields] }, columns: new Map(ds.columns), unsupported: new Map(ds.unsupported) };
+    applyComputed(trial, defs, true);
+    this.catalog.setComputed(ds.id, defs);
+    applyComputed(ds, defs);
+    return ds;
   }
 
   async remove(id: string): Promise<CatalogEntry | null> {

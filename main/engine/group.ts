@@ -15,9 +15,14 @@ import type { Field, Schema } from '../../shared/datashape';
 import { CdxError } from '../../shared/errors';
 import { measureField, type GroupSpec, type Measure } from './measures';
 import { groupByColumns, type GroupMeasureSpec } from '../../native/group';
-import type { ColumnDesc } from '../../native/index';
+import { columnRows, type ColumnDesc } from '../../native/index';
 import type { RawGroupColumn } from '../../native/binding';
 import { arrowTypeOf } from './sources/common';
+import { computedColumn } from './expr-native';
+import { computedField } from './computed';
+import { datasetColumns } from './filter';
+import { parseValue } from '../../shared/expr/parse';
+import { formatValue } from '../../shared/expr/format';
 import { gatherRows } from './writers/take';
 import type { CompiledFilter } from './filter';
 
@@ -234,6 +239,30 @@ export interface GroupResult {
   schema: Field[];
 }
 
+/**
+ * `by` with its expressions made computed columns (main/engine/expr-native.ts): an entry that is
+ * not a column is a value expression, optionally `… as name` (its name otherwise its text).
+ */
+export function withKeyExpressions(ds: GroupDataset, by: readonly string[]): { ds: GroupDataset; by: string[] } {
+  const columns = new Map(ds.columns);
+  const fields = [...ds.schema.fields];
+  const resolve = datasetColumns({ location: ds.location, columns, unsupported: ds.unsupported ?? new Map() });
+  const names = by.map((b) => {
+    if (fields.some((f) => f.name === b)) return b;
+    const m = /^([\s\S]*?)\s+as\s+(`(?:[^`]|``)+`|[\p{L}_][\p{L}\p{N}_$]*)\s*$/iu.exec(b);
+    const text = m ? m[1]! : b;
+    const value = parseValue(text);
+    const name = m ? (m[2]!.startsWith('`') ? m[2]!.slice(1, -1).replace(/``/g, '`') : m[2]!) : formatValue(value);
+    if (value.kind === 'col' && !value.expr) return value.name; // a plain column, perhaps backquoted
+    const rows = ds.columns.size ? columnRows([...ds.columns.values()][0]!) : 0;
+    const c = computedColumn(name, value, resolve, rows);
+    columns.set(name, c);
+    fields.push(computedField(name, c, formatValue(value)));
+    return name;
+  });
+  return { ds: { ...ds, columns, schema: { ...ds.schema, fields } }, by: names };
+}
+
 /** Runs the group-by over a dataset's mapped columns. */
 export async function groupDataset(
   ds: GroupDataset,
@@ -241,6 +270,12 @@ export async function groupDataset(
   opts: { filter?: CompiledFilter; signal?: AbortSignal; onProgress?: (fraction: number) => void; maxGroups?: number; maxGatherRows?: number } = {},
 ): Promise<GroupResult> {
   if (!spec.by.length) throw new CdxError('E_BAD_ARG', 'group by at least one column (--by a,b)');
+  // keys that are expressions (`date_trunc('month', t) as month`, `floor(fare / 10) * 10`): computed columns of this request
+  if (spec.by.some((b) => !ds.schema.fields.some((f) => f.name === b))) {
+    const keyed = withKeyExpressions(ds, spec.by);
+    ds = keyed.ds;
+    spec = { ...spec, by: keyed.by };
+  }
   if (spec.by.length > 8) throw new CdxError('E_BAD_ARG', 'group by at most 8 columns');
   if (!spec.measures.length) throw new CdxError('E_BAD_ARG', 'no measure given; e.g. count()');
   const keyFields = spec.by.map((n) => fieldOf(ds, n));

@@ -268,6 +268,18 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       };
     },
 
+    // a computed column defined or removed (computed.ts): the dataset's filtered and sorted views start again
+    async defineColumn({ dataset, name, expr }, ctx) {
+      const r = await db(dataset, ctx.signal);
+      if (r) {
+        throw new CdxError('E_UNSUPPORTED', `${r.ds.what}: computed columns of a database table are not kept yet; compute it in a query instead (the SQL editor, or --sql): SELECT *, <expression> AS "${name}" FROM …`, { file: r.ds.what, column: name });
+      }
+      const ds = await store().defineColumn(dataset, name, expr, { signal: ctx.signal });
+      selections.forget(ds.id);
+      sorts.forget(ds.id);
+      return overviewOf(ds);
+    },
+
     async removeDataset({ dataset }) {
       selections.forget(dataset);
       sorts.forget(dataset);
@@ -294,7 +306,7 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       const ds = await store().get(dataset, { signal: ctx.signal, columns: [column] });
       const c = ds.columns.get(column);
       if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no readable column "${column}"`, { file: ds.location, column });
-      if (c.kind !== 'numeric' || c.logical) throw new CdxError('E_BAD_TYPE', `${ds.location}: column "${column}" is not a plain number`, { file: ds.location, column });
+      if (c.kind !== 'numeric' || c.logical || c.computed) throw new CdxError('E_BAD_TYPE', `${ds.location}: column "${column}" is not a plain stored number (the summary has its statistics)`, { file: ds.location, column });
       let count = 0, nanCount = 0, sum = 0, min = Infinity, max = -Infinity;
       for (const k of c.chunks) {
         const s = await regionStats(c.file, { offset: k.data.offset, count: k.rows, dtype: c.dtype!, littleEndian: c.littleEndian }, { signal: ctx.signal });

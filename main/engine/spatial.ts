@@ -102,6 +102,7 @@ function readMeta(file: string, key: string): Meta | null {
  */
 export async function spatialFor(ds: OpenedDataset, x: ColumnDesc, y: ColumnDesc): Promise<SpatialCopy | null> {
   if (ds.rows < minRows()) return null;
+  if (x.computed || y.computed) return null; // computed columns are never written: no copy of them either
   const id = identity(ds, x, y);
   if (!id) return null;
   const hit = ready.get(id.key);

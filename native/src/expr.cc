@@ -259,6 +259,22 @@ Status Computed::Validate() {
 void Computed::Eval(const Column& self, size_t k, View* v) const {
   const Chunk& ch = self.chunks[k];
   const uint64_t rows = ch.rows, r0 = ch.rowStart;
+  const size_t vb = (rows + 7) / 8;
+  auto bindKept = [&](const Kept& e) {
+    uint8_t* p = e.buf->data();
+    v->own = e.buf;
+    v->data = p;
+    v->validity = e.anyNull ? p + e.dataBytes : nullptr;
+    v->vbit = 0;
+    v->offsets = p + e.dataBytes + vb;
+    v->rowStart = ch.rowStart;
+    v->dataLen = e.dataBytes;
+  };
+  if (out == VOut::STR) {
+    std::lock_guard<std::mutex> lock(keptMu);
+    if (kept.size() < self.chunks.size()) kept.resize(self.chunks.size());
+    if (kept[k].buf) { bindKept(kept[k]); return; }
+  }
   auto buf = std::make_shared<std::vector<uint8_t>>();
   const size_t vbytes = (rows + 7) / 8;
   std::vector<uint8_t> validity(vbytes, 0xFF);
@@ -787,6 +803,11 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
   v->offsets = offBytes ? p + dataBytes + vbytes : nullptr;
   v->rowStart = ch.rowStart;
   v->dataLen = dataBytes;
+  if (out == VOut::STR) {
+    std::lock_guard<std::mutex> lock(keptMu);
+    if (!kept[k].buf) kept[k] = Kept{buf, dataBytes, anyNull};
+    else bindKept(kept[k]);  // another thread evaluated it meanwhile: one copy, the kept one
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@
 // definition (x / 0, int64 overflow, sqrt of a negative, text that does not convert).
 #pragma once
 
+#include <mutex>
+
 #include "filter.h"
 
 namespace cdx {
@@ -35,6 +37,16 @@ struct Computed {
   std::vector<const Column*> all;
   std::vector<size_t> predStart;
   std::vector<std::unique_ptr<StringColumnReader>> dicts;  // per `all` column: a DICT's dictionary
+  // Text results are kept for the life of the column (one kernel call): kernels hold string views
+  // into what they read (distinct counters, extremes, group keys), valid as long as the mapping
+  // is for a stored column — so a computed one's chunks must outlive the view that bound them.
+  struct Kept {
+    std::shared_ptr<std::vector<uint8_t>> buf;
+    size_t dataBytes = 0;
+    bool anyNull = false;
+  };
+  mutable std::mutex keptMu;
+  mutable std::vector<Kept> kept;
   Status Validate();
   // Evaluates chunk `k` of `self` into `v` (owning the buffer).
   void Eval(const Column& self, size_t k, View* v) const;

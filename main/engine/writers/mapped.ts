@@ -84,7 +84,7 @@ function storedFields(ds: MappedInput['dataset']): Map<string, ArrowField> {
   try {
     // the storage file, or the column files of a lazily read dataset (remote/columns.ts)
     // (a descriptor holds a path or the file it was read from, pinned: columns/pin.ts)
-    const files = new Set([...ds.columns.values()].map((c) => (typeof c.file === 'string' ? c.file : c.file.path)).filter((f) => f !== ds.storage.path));
+    const files = new Set([...ds.columns.values()].filter((c) => !c.computed).map((c) => (typeof c.file === 'string' ? c.file : c.file.path)).filter((f) => f !== ds.storage.path));
     fields = files.size ? [...files].flatMap((f) => readArrowColumns(f).schema.fields) : readArrowColumns(ds.storage.path).schema.fields;
   } catch {
     // not an Arrow file (a mapped NPY array): the types its reader gives the same columns
@@ -112,15 +112,20 @@ async function planColumns(ds: MappedInput['dataset'], fields: Field[], signal?:
   const descs: ColumnDesc[] = [];
   for (const f of fields) {
     const d = ds.columns.get(f.name);
-    if (!d || !stored.has(f.name)) return null;
+    if (!d || (!stored.has(f.name) && !d.computed)) return null;
     // a dictionary column: gather its indices, share its dictionary
     descs.push(d.kind === 'dict' ? { name: d.name, file: d.file, kind: 'numeric', dtype: d.dtype, littleEndian: d.littleEndian, chunks: d.chunks } : d);
   }
   const zero = await readRows(descs, 0, 0, { signal });
   const plans: ColumnPlan[] = [];
   for (let i = 0; i < fields.length; i++) {
-    const want = stored.get(fields[i]!.name)!;
     const got = zero.schema.fields[i]!.type as DataType;
+    if (ds.columns.get(fields[i]!.name)!.computed) {
+      // a computed column: written with the type the kernels evaluate it to
+      plans.push({ gather: descs[i]!, field: new ArrowField(fields[i]!.name, got, true), build: (d) => d });
+      continue;
+    }
+    const want = stored.get(fields[i]!.name)!;
     const desc = ds.columns.get(want.name)!;
     const field = new ArrowField(want.name, want.type, want.nullable, want.metadata);
     const t = want.type as DataType;
