@@ -239,3 +239,16 @@ describe('a computed column everywhere', () => {
     expect(ov.schema.fields.filter((f) => f.expr).map((f) => f.name)).toEqual(['month', 'label', 'r2']);
   });
 });
+
+describe('group-by measures of expressions', () => {
+  it('mean(x / (abs(n) + 1)) as r by an expression key equals DuckDB', async () => {
+    const g = await h.groupBy({ dataset: id, by: ['k * 2 as kk'], agg: 'count(), mean(x / (abs(n) + 1)) as r, max(length(city)) as longest' }, ctx());
+    const t = tableFromIPC(g.ipc);
+    expect(t.schema.fields.map((f) => f.name)).toEqual(['kk', 'count', 'r', 'longest']);
+    const want = await duck(`SELECT k * 2 AS kk, count(*), avg(x / (abs(n) + 1)) FILTER (WHERE NOT isnan(x) AND NOT isinf(x)), max(length(city)) FROM t GROUP BY kk ORDER BY kk`);
+    for (let i = 0; i < t.numRows; i++) {
+      expect(Number(t.getChild('kk')!.get(i))).toBe(Number(want[i]![0]));
+      expect(Number(t.getChild('longest')!.get(i))).toBe(Number(want[i]![3]));
+    }
+  });
+});

@@ -276,6 +276,15 @@ export async function groupDataset(
     ds = keyed.ds;
     spec = { ...spec, by: keyed.by };
   }
+  // measures of expressions (`mean(fare / distance) as speed`): their values computed the same way
+  const exprMeasures = spec.measures.filter((m) => m.column !== undefined && !ds.schema.fields.some((f) => f.name === m.column));
+  if (exprMeasures.length) {
+    const texts = [...new Set(exprMeasures.map((m) => m.column!))];
+    const valued = withKeyExpressions(ds, texts);
+    ds = valued.ds;
+    const byText = new Map(texts.map((t, i) => [t, valued.by[i]!]));
+    spec = { ...spec, measures: spec.measures.map((m) => (m.column !== undefined && byText.has(m.column) ? { ...m, column: byText.get(m.column)! } : m)) };
+  }
   if (spec.by.length > 8) throw new CdxError('E_BAD_ARG', 'group by at most 8 columns');
   if (!spec.measures.length) throw new CdxError('E_BAD_ARG', 'no measure given; e.g. count()');
   const keyFields = spec.by.map((n) => fieldOf(ds, n));
