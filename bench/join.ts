@@ -88,7 +88,7 @@ export async function benchJoin(opts: { dir: string; rows: number; reps: number;
     }
     const a = await h.open({ location: lpath }, ctx), b = await h.open({ location: rpath }, ctx);
     for (let k = 0; k < Math.max(1, opts.reps) + 1; k++) {
-      const t = await time(() => h.join({ left: a.entry.id, right: b.entry.id, on: [['k', 'k']] }, ctx));
+      const t = await time(async () => h.join({ left: a.entry.id, right: b.entry.id, on: [['k', 'k']] }, ctx));
       if (t.value.rows !== NL) throw new Error(`join: ${t.value.rows} rows`);
       if (k > 0) ours.join_dataset!.push(t.ms);
       await h.removeDataset({ dataset: t.value.overview.entry.id }, ctx);
