@@ -153,6 +153,18 @@ export interface ToSqlOptions {
    * names shadow the schema's); their types come from typeValue over the schema
    */
   computed?: readonly { name: string; value: Value }[];
+  /**
+   * postgres only: write every value into the SQL as a typed literal (no params), for SQL that is
+   * pasted into other statements (a computed column's expression in a SELECT list)
+   */
+  literals?: boolean;
+}
+
+/** `s` as a PostgreSQL dollar-quoted string (no escapes to get wrong whatever standard_conforming_strings says) */
+function pgDollar(s: string): string {
+  let tag = 'cdx';
+  while (s.includes(`$${tag}$`)) tag += 'x';
+  return `$${tag}$${s}$${tag}$`;
 }
 
 /** SQL type names of the language's types, per dialect. */
@@ -218,7 +230,10 @@ class Compiler {
     this.inline = dialect === 'clickhouse' && !!opts.inline;
     this.dt64 = !!opts.dateTime64;
     this.computed = new Map((opts.computed ?? []).map((c) => [c.name, c.value]));
+    this.pgLiterals = dialect === 'postgres' && !!opts.literals;
   }
+
+  private readonly pgLiterals: boolean;
 
   private readonly computed: Map<string, Value>;
 
@@ -313,6 +328,14 @@ class Compiler {
   }
 
   private placeholder(kind: ParamKind, value: unknown): string {
+    if (this.pgLiterals) {
+      const text =
+        typeof value === 'number' ? (Number.isNaN(value) ? 'NaN' : value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value))
+        : typeof value === 'boolean' ? (value ? 'true' : 'false')
+        : String(value);
+      const t = CASTS.postgres[kind];
+      return t ? `CAST(${pgDollar(text)} AS ${t})` : kind === 'bool' ? (value ? 'TRUE' : 'FALSE') : pgDollar(text);
+    }
     this.params.push(value);
     this.paramTypes.push(
       typeof value === 'bigint' ? 'HUGEINT'

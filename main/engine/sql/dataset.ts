@@ -19,8 +19,9 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { ColumnSummaryInfo, RemoteInfo, SummaryValue } from '../../../shared/api';
 import type { Field, PrimitiveType, Schema, TimeUnit } from '../../../shared/datashape';
-import { toSQL, type SqlSchema } from '../../../shared/expr/sql';
-import type { Expr } from '../../../shared/expr/ast';
+import { toSQL, valueSQL, type SqlSchema, type ToSqlOptions } from '../../../shared/expr/sql';
+import type { Expr, Value } from '../../../shared/expr/ast';
+import type { VType } from '../../../shared/expr/value';
 import { ExprError } from '../../../shared/expr/errors';
 import { CdxError } from '../../../shared/errors';
 import {
@@ -97,9 +98,12 @@ function chTimeUnit(t: string): { unit: TimeUnit; tz?: string; precision?: numbe
   return null;
 }
 
-/** One column of a relation: its DataShape field, and the SQL that gives its value to the kernels' definitions. */
-export function planColumn(kind: SqlConnection['kind'], name: string, server: string, nullable: boolean): SqlColumn {
-  const ident = kind === 'postgresql' ? quotePgIdent(name) : quoteChIdent(name);
+/**
+ * One column of a relation: its DataShape field, and the SQL that gives its value to the kernels'
+ * definitions. `expr`: a computed column's SQL (in parentheses), standing where the identifier would.
+ */
+export function planColumn(kind: SqlConnection['kind'], name: string, server: string, nullable: boolean, expr?: string): SqlColumn {
+  const ident = expr ?? (kind === 'postgresql' ? quotePgIdent(name) : quoteChIdent(name));
   const base = { name, nullable };
   let type: PrimitiveType = 'string', cls: Cls = 'string', value = ident, int64 = false;
   let fast: string | undefined;
@@ -144,6 +148,18 @@ export function planColumn(kind: SqlConnection['kind'], name: string, server: st
     else { value = `toString(${ident})`; extra.original = server; }
   }
   return { field: { ...base, type, ...extra }, ident, server, cls, value, int64, ...(fast ? { fast } : {}) };
+}
+
+/** The server's type name for a value of the language's type (what planColumn reads). */
+function serverTypeOf(t: VType, pg: boolean, dt64: boolean): string {
+  switch (t) {
+    case 'int': return pg ? 'bigint' : 'Int64';
+    case 'float': case 'null': return pg ? 'double precision' : 'Float64';
+    case 'bool': return pg ? 'boolean' : 'Bool';
+    case 'string': return pg ? 'text' : 'String';
+    case 'date': return pg ? 'date' : dt64 ? 'Date32' : 'Date';
+    case 'timestamp': return pg ? 'timestamp with time zone' : "DateTime('UTC')";
+  }
 }
 
 function isNumericCls(c: Cls): boolean {
@@ -232,8 +248,12 @@ export class SqlDataset {
   readonly location: DbLocation;
   readonly relation: Relation;
   readonly serverVersion: string;
+  /** the relation's columns, then the computed ones (setComputed) */
   readonly columns: SqlColumn[];
   readonly byName: Map<string, SqlColumn>;
+  /** the relation's own columns */
+  private readonly base: SqlColumn[];
+  private computed: { name: string; value: Value }[] = [];
   readonly from: string;
   readonly pg: boolean;
   rows = 0;
@@ -250,7 +270,8 @@ export class SqlDataset {
     this.relation = init.relation;
     this.serverVersion = init.serverVersion;
     this.pg = init.conn.kind === 'postgresql';
-    this.columns = init.relation.columns.map((c) => planColumn(init.conn.kind, c.name, c.type, c.nullable));
+    this.base = init.relation.columns.map((c) => planColumn(init.conn.kind, c.name, c.type, c.nullable));
+    this.columns = [...this.base];
     this.byName = new Map(this.columns.map((c) => [c.field.name, c]));
     this.from = init.conn.fromClause(init.location.sql !== undefined ? { sql: init.location.sql } : { table: init.location.table! });
     const m = /(\d+)\.(\d+)/.exec(init.serverVersion);
@@ -303,7 +324,46 @@ export class SqlDataset {
   }
 
   private sqlSchema(): SqlSchema {
-    return { fields: this.columns.map((c) => ({ name: c.field.name, type: c.field.type })) };
+    return { fields: this.base.map((c) => ({ name: c.field.name, type: c.field.type })) };
+  }
+
+  /** toSQL's options: the dialect's, and the computed columns (their names stand for their values) */
+  private sqlOptions(): ToSqlOptions {
+    return { ...(this.pg ? {} : { inline: true, dateTime64: this.dt64 }), computed: this.computed };
+  }
+
+  /**
+   * Computed columns (the engine's defineColumn): each a value over the relation's columns (and
+   * the computed ones before it), typed and compiled here (shared/expr/sql.ts valueSQL, values
+   * written into the SQL), then a column like the others: windows, the summary, group keys and
+   * measures, plots and filters select `(<its SQL>)` where a column's name would stand. Replaces
+   * the previous list. A name may not be a column's of the relation; a value that does not type
+   * or compile is an E_BAD_EXPR / E_TYPE_MISMATCH naming the dataset and the column.
+   */
+  setComputed(cols: readonly { name: string; value: Value }[]): void {
+    const planned: SqlColumn[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < cols.length; i++) {
+      const { name, value } = cols[i]!;
+      if (this.base.some((c) => c.field.name === name) || seen.has(name)) throw new CdxError('E_BAD_ARG', `${this.what}: a column named "${name}" exists already`, { file: this.what, column: name });
+      seen.add(name);
+      let c;
+      try {
+        // the columns before it may be read by name; its own name (or a later one's) may not
+        c = valueSQL(value, this.pg ? 'postgres' : 'clickhouse', this.sqlSchema(), { ...this.sqlOptions(), computed: cols.slice(0, i), ...(this.pg ? { literals: true } : {}) });
+      } catch (err) {
+        if (err instanceof ExprError) throw new CdxError(err.code === 'E_UNKNOWN_COLUMN' ? 'E_UNKNOWN_COLUMN' : err.code === 'E_TYPE_MISMATCH' ? 'E_TYPE_MISMATCH' : 'E_BAD_EXPR', `${this.what}: computed column "${name}": ${err.message}`, { file: this.what, column: name });
+        throw err;
+      }
+      planned.push(planColumn(this.conn.kind, name, serverTypeOf(c.type, this.pg, this.dt64), true, `(${c.sql})`));
+    }
+    this.computed = cols.map((c) => ({ name: c.name, value: c.value }));
+    this.columns.splice(0, this.columns.length, ...this.base, ...planned);
+    this.byName.clear();
+    for (const c of this.columns) this.byName.set(c.field.name, c);
+    this.anchors.clear();
+    this.totals.clear();
+    this.categoryCache.clear();
   }
 
   /** the filter as SQL in `q` (or '' for none) */
@@ -311,7 +371,7 @@ export class SqlDataset {
     if (!e) return '';
     let c;
     try {
-      c = toSQL(e, this.pg ? 'postgres' : 'clickhouse', this.sqlSchema(), this.pg ? {} : { inline: true, dateTime64: this.dt64 });
+      c = toSQL(e, this.pg ? 'postgres' : 'clickhouse', this.sqlSchema(), this.sqlOptions());
     } catch (err) {
       if (err instanceof ExprError) throw new CdxError(err.code === 'E_UNKNOWN_COLUMN' ? 'E_UNKNOWN_COLUMN' : 'E_BAD_EXPR', `${this.what}: ${err.message}`, { file: this.what });
       throw err;
@@ -786,7 +846,8 @@ export class SqlDataset {
     const key = this.key;
     if (key.length && this.pg) return key.map((c) => c.ident).join(', ');
     if (this.relation.kind === 'query' || (this.pg && !key.length)) return '';
-    const rest = this.columns.filter((c) => !key.includes(c));
+    // (computed columns are functions of the others: no part of the order)
+    const rest = this.base.filter((c) => !key.includes(c));
     return [...key, ...rest].map((c) => (this.pg && c.cls === 'string' ? `${c.value} COLLATE "C"` : c.value)).join(', ') || '1';
   }
 
