@@ -129,9 +129,12 @@ class JoinWorker : public PromiseWorker {
 
  private:
   size_t W = 0;  // words per build entry: hash, row, K codes
-  Buf entries;  // build entries in bucket order
-  Buf start;    // bucket b's entries: [start[b], start[b+1])
-  int shift = 64;                 // bucket = hash >> shift
+  // The table: per partition (the hash's top 8 bits) an open-addressing region of slots, one per
+  // distinct key: [hash, row or first, count, K codes] (TW words). A key of one row holds that row;
+  // of several, `first` indexes `dups`, which holds their rows in row order.
+  Buf slots, dups;
+  size_t TW = 0;
+  uint64_t partBase[257] = {0}, partMask[256] = {0};
   // the result: `pairs` left row ids then `pairs` right row ids (-1: none), as doubles
   Buf out_;
   bool swapped_ = false;  // the table holds the left side's keys (the right is probed)
@@ -345,13 +348,8 @@ class JoinWorker : public PromiseWorker {
     lap_("build scan");
     uint64_t n = 0;
     for (auto& v : seg) n += v.size() / W;
-    // buckets: a power of two at least the entries (and the 256 partitions)
+    // stable scatter into 256 partitions by the hash's top bits: per-segment counts, offsets in segment order
     constexpr int LP = 8, P = 1 << LP;
-    int lb = LP;
-    while ((1ULL << lb) < n) lb++;
-    shift = 64 - lb;
-    const uint64_t B = 1ULL << lb, perPart = B >> LP;
-    // stable scatter into partitions: per-segment counts, offsets in segment order
     std::vector<uint64_t> cnt(S * P, 0);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t si = 0; si < static_cast<int64_t>(S); si++) {
@@ -385,28 +383,80 @@ class JoinWorker : public PromiseWorker {
       std::vector<uint64_t>().swap(v);
     }
     lap_("build scatter");
-    // each partition into its buckets (counting sort, stable)
-    entries.Alloc(n * W);
-    start.Alloc(B + 1, true);
+    // each partition's region: a power of two at least twice its rows (so probes stay short)
+    TW = 3 + K;
+    for (int p = 0; p < P; p++) {
+      const uint64_t m = partStart[p + 1] - partStart[p];
+      uint64_t size = 16;
+      while (size < m * 2) size <<= 1;
+      partMask[p] = size - 1;
+      partBase[p + 1] = partBase[p] + size;
+    }
+    slots.Alloc(partBase[P] * TW);
+    dups.Alloc(n);
+    bool anyText = false;
+    for (const KeySpec& k : keys) anyText |= k.cls == Cls::TEXT;
+    const Side& bs = s;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < P; p++) {
       const uint64_t e0 = partStart[p], e1 = partStart[p + 1];
-      const uint64_t b0 = static_cast<uint64_t>(p) * perPart;
-      for (uint64_t e = e0; e < e1; e++) start[(tmp[e * W] >> shift) + 1]++;
-      uint64_t at = e0;
-      for (uint64_t b = b0; b < b0 + perPart; b++) {
-        const uint64_t c = start[b + 1];
-        start[b + 1] = at;  // (the fill cursor of bucket b for now)
-        at += c;
-      }
+      if (e0 == e1) continue;
+      uint64_t* T0 = slots.p + partBase[p] * TW;
+      const uint64_t mask = partMask[p];
+      std::vector<uint32_t> slotOf(e1 - e0);  // (a partition holds under 2^31 rows: the build is bounded by memory)
+      // the distinct keys, each with its first row and its count (rows in row order)
       for (uint64_t e = e0; e < e1; e++) {
-        const uint64_t b = tmp[e * W] >> shift;
-        std::memcpy(&entries[start[b + 1]++ * W], &tmp[e * W], W * 8);
+        const uint64_t* en = &tmp[e * W];
+        const uint64_t h = en[0];
+        uint64_t sl = h & mask;
+        for (;;) {
+          uint64_t* t = T0 + sl * TW;
+          if (!t[2]) {
+            t[0] = h;
+            t[1] = en[1];
+            t[2] = 1;
+            std::memcpy(t + 3, en + 2, K * 8);
+            break;
+          }
+          if (t[0] == h && std::equal(en + 2, en + 2 + K, t + 3)) {
+            bool eq = true;
+            if (anyText) {
+              for (size_t k = 0; k < K && eq; k++) {
+                if (keys[k].cls != Cls::TEXT) continue;
+                std::string_view x, y;
+                if (!TextAtRow(bs, k, en[1], &x) || !TextAtRow(bs, k, t[1], &y)) { corrupt.store(true); eq = false; break; }
+                eq = x == y;
+              }
+            }
+            if (eq) { t[2]++; break; }
+          }
+          sl = (sl + 1) & mask;
+        }
+        slotOf[e - e0] = static_cast<uint32_t>(sl);
       }
-      // start[b + 1] is now the end of bucket b = the start of bucket b + 1
+      // keys of several rows: their rows side by side in `dups`, in row order
+      uint64_t at = e0;
+      std::vector<uint64_t> fill;
+      for (uint64_t e = e0; e < e1; e++) {
+        uint64_t* t = T0 + static_cast<uint64_t>(slotOf[e - e0]) * TW;
+        if (t[2] < 2) continue;
+        if (t[1] & (1ULL << 63)) {  // (marked: its place already given; t[1] is then its cursor)
+          dups[t[1] & ~(1ULL << 63)] = tmp[e * W + 1];
+          t[1]++;
+          continue;
+        }
+        const uint64_t first = at;
+        at += t[2];
+        dups[first] = tmp[e * W + 1];
+        t[1] = (first + 1) | (1ULL << 63);
+      }
+      // cursors back to first places
+      for (uint64_t sl = 0; sl <= mask; sl++) {
+        uint64_t* t = T0 + sl * TW;
+        if (t[2] >= 2) t[1] = (t[1] & ~(1ULL << 63)) - t[2];
+      }
     }
-    start[0] = 0;
-    lap_("build buckets");
+    lap_("build table");
     return true;
   }
 
@@ -434,23 +484,21 @@ class JoinWorker : public PromiseWorker {
     std::atomic<uint64_t> total{0};
     std::atomic<bool> over{false};
     const Segment* base = s.plan.segs.data();
-    const uint64_t* E = entries.data();
-    const uint64_t* St = start.data();
-    const int sh = shift;
+    const uint64_t* SL = slots.p;
+    const uint64_t* D = dups.p;
+    const size_t tw = TW;
     status_ = ParallelScan(s.plan.segs, job_.get(), s.plan.What(), [&](const Segment& sg, uint64_t r0, uint64_t r1, int t) {
       if (over.load(std::memory_order_relaxed)) return;
       const size_t si = &sg - base;
       View views[64];
       s.plan.Bind(sg, views);
-      static thread_local std::vector<uint64_t> codesV, hsV, loV, hiV;
+      static thread_local std::vector<uint64_t> codesV, hsV, loV;
       codesV.resize(K * kBatch);
       hsV.resize(kBatch);
       loV.resize(kBatch);
-      hiV.resize(kBatch);
       uint64_t* codes = codesV.data();
       uint64_t* hs = hsV.data();
       uint64_t* lo = loV.data();
-      uint64_t* hi = hiV.data();
       uint8_t mask[kBatch], ok[kBatch];
       double* outL = reinterpret_cast<double*>(arenaL[t].p);
       double* outR = reinterpret_cast<double*>(arenaR[t].p);
@@ -465,48 +513,53 @@ class JoinWorker : public PromiseWorker {
         else std::memset(mask, 1, n);
         Codes(s, side, views, r, n, codes, ok);
         const uint64_t before = at;
-        // (a batch adds at most kBatch pairs per right row matched; room is checked per pair below)
-        // three passes over the batch so that the table's cache misses overlap (a lookup is two
-        // dependent random reads — the bucket's bounds, then its entries — each a miss once the
-        // table outgrows the cache): hashes and a prefetch of the bounds; the bounds and a
-        // prefetch of the entries; then the comparisons
+        // two passes over the batch so that the table's cache misses overlap (a lookup is a random
+        // read once the table outgrows the cache): hashes and a prefetch of each home slot; then
+        // the comparisons
         for (uint32_t i = 0; i < n; i++) {
           if (!mask[i] || !ok[i]) continue;
           const uint64_t h = HashOf(codes, i);
+          const uint64_t p = h >> 56;
           hs[i] = h;
-          __builtin_prefetch(St + (h >> sh));
-        }
-        for (uint32_t i = 0; i < n; i++) {
-          if (!mask[i] || !ok[i]) continue;
-          const uint64_t b = hs[i] >> sh;
-          lo[i] = St[b];
-          hi[i] = St[b + 1];
-          if (lo[i] < hi[i]) __builtin_prefetch(E + lo[i] * W);
+          lo[i] = partBase[p] + (h & partMask[p]);
+          __builtin_prefetch(SL + lo[i] * tw);
         }
         for (uint32_t i = 0; i < n; i++) {
           if (!mask[i]) continue;
           passed++;
           bool any = false;
           if (ok[i]) {
-            const uint64_t h = hs[i];
-            for (uint64_t e = lo[i], end = hi[i]; e < end; e++) {
-              const uint64_t* en = E + e * W;
-              if (en[0] != h) continue;
-              bool eq = true;
-              for (size_t k = 0; k < K && eq; k++) eq = en[2 + k] == codes[k * kBatch + i];
+            const uint64_t h = hs[i], p = h >> 56, pb = partBase[p], pm = partMask[p];
+            uint64_t sl = lo[i] - pb;
+            for (;;) {
+              const uint64_t* t = SL + (pb + sl) * tw;
+              if (!t[2]) break;
+              bool eq = t[0] == h;
+              for (size_t k = 0; k < K && eq; k++) eq = t[3 + k] == codes[k * kBatch + i];
               if (eq && anyText) {
+                const uint64_t row = t[2] == 1 ? t[1] : D[t[1]];
                 for (size_t k = 0; k < K && eq; k++) {
                   if (keys[k].cls != Cls::TEXT) continue;
                   std::string_view x, y;
-                  if (!TextAt(s, k, views[k], r + i - views[k].rowStart, &x) || !TextAtRow(bs, k, en[1], &y)) { corrupt.store(true); eq = false; break; }
+                  if (!TextAt(s, k, views[k], r + i - views[k].rowStart, &x) || !TextAtRow(bs, k, row, &y)) { corrupt.store(true); eq = false; break; }
                   eq = x == y;
                 }
               }
-              if (!eq) continue;
-              if (at >= maxPairs) { over.store(true); return; }
-              outL[at] = static_cast<double>(swapped_ ? en[1] : r + i);
-              outR[at++] = static_cast<double>(swapped_ ? r + i : en[1]);
+              if (!eq) { sl = (sl + 1) & pm; continue; }
+              const uint64_t c = t[2];
+              if (at + c > maxPairs) { over.store(true); return; }
+              const double self = static_cast<double>(r + i);
+              if (c == 1) {
+                outL[at] = swapped_ ? static_cast<double>(t[1]) : self;
+                outR[at++] = swapped_ ? self : static_cast<double>(t[1]);
+              } else {
+                for (uint64_t j = t[1], e = t[1] + c; j < e; j++) {
+                  outL[at] = swapped_ ? static_cast<double>(D[j]) : self;
+                  outR[at++] = swapped_ ? self : static_cast<double>(D[j]);
+                }
+              }
               any = true;
+              break;
             }
           }
           if (any) hit++;
@@ -535,8 +588,8 @@ class JoinWorker : public PromiseWorker {
     for (size_t i = 0; i < S; i++) (swapped_ ? rightRows : leftRows) += segRows[i];
     if (!swapped_) for (size_t i = 0; i < S; i++) matched += segMatched[i];
     pairs = total.load();
-    entries.Free();
-    start.Free();
+    slots.Free();
+    dups.Free();
     if (swapped_) { Reorder(arenaL, arenaR, segThread, segStart, segCount); return; }
     // the segments' pairs in segment (= left row) order, left ids then right ids
     std::vector<uint64_t> put(S + 1, 0);
