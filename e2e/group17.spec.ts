@@ -181,3 +181,30 @@ test('"Open as dataset": all the groups become a dataset of their own, shown wit
   checkRows(shown.map((r) => [r[0]!, r[1]!.replace(/,/g, ''), r[2]!.replace(/,/g, '')]));
   await page.screenshot({ path: path.join(ARTIFACTS, 'group17-open-as-dataset-table.png') });
 });
+
+test('"Pivot by": payment\'s values as columns, each cell the count computed over the file', async ({ page }) => {
+  const t = sampleTable();
+  const bo = t.getChild('borough')!, pay = t.getChild('payment')!;
+  const want = new Map<string, number>();
+  const pays = new Set<string>();
+  for (let i = 0; i < t.numRows; i++) {
+    const k = `${bo.get(i) ?? 'null'}|${pay.get(i) ?? 'null'}`;
+    pays.add(String(pay.get(i) ?? 'null'));
+    want.set(k, (want.get(k) ?? 0) + 1);
+  }
+  const cols = [...pays].filter((p) => p !== 'null').sort();
+  if (pays.has('null')) cols.push('null');
+  await openGroup(page);
+  await page.getByLabel('Key 1').selectOption('borough');
+  await page.getByLabel('Pivot by').selectOption('payment');
+  await expect(page.getByTestId('group-table').locator('thead th')).toHaveText([/^borough/, ...cols.map((c) => new RegExp(`^${c}`))]);
+  await expect(page.getByTestId('pivot-note')).toHaveText(`payment pivoted: ${cols.length} values as columns`);
+  const rows = await tableRows(page);
+  expect(rows).toHaveLength(oracle.size);
+  for (const r of rows) cols.forEach((c, j) => expect(Number(r[j + 1]!.replace(/,/g, '')), `${r[0]} / ${c}`).toBe(want.get(`${r[0]}|${c}`) ?? 0));
+  // a pivot column's header sorts (descending first)
+  await page.getByTestId('group-table').getByRole('button', { name: new RegExp(`^${cols[0]}`) }).click();
+  const by = [...oracle.keys()].map((k) => k ?? 'null').sort((x, y) => (want.get(`${y}|${cols[0]}`) ?? 0) - (want.get(`${x}|${cols[0]}`) ?? 0));
+  await expect.poll(async () => (await tableRows(page)).map((r) => r[0])).toEqual(by);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'group17-pivot.png') });
+});

@@ -8,6 +8,8 @@
  * summed, more groups than memory holds) are kept as values in `error`, never thrown. One state per
  * open dataset (`groupOf`), so the choices survive switching tabs. "Open as dataset" asks the engine
  * to save every group (not only the limit shown) as a catalogued dataset (`groupBy`'s `save`).
+ * "Pivot by" turns one more column's values into columns (`groupBy`'s `pivot`): a row per
+ * combination of the keys, a column per value and measure.
  */
 import { tableFromIPC } from 'apache-arrow';
 import type { GroupByResult } from '../../shared/api';
@@ -66,6 +68,8 @@ export interface GroupRows {
   /** what it was asked with */
   where: string;
   limit: number;
+  /** the key whose values are columns (null: none) */
+  pivot: string | null;
 }
 
 export class GroupState {
@@ -74,6 +78,8 @@ export class GroupState {
   /** a result column and direction; null: the engine's default (keys ascending) */
   sort = $state<{ name: string; desc: boolean } | null>(null);
   limit = $state<number>(1000);
+  /** a column whose values become columns (a pivot: `v_m`, or `v` with one measure); null: none */
+  pivot = $state<string | null>(null);
   /** the measure the bar chart shows (a result column name; null: the first measure) */
   chartMeasure = $state<string | null>(null);
   result = $state.raw<GroupRows | null>(null);
@@ -128,10 +134,10 @@ export class GroupState {
    */
   async saveAsDataset(name?: string): Promise<{ id: string; name: string; rows: number } | undefined> {
     if (this.incomplete || !this.view.overview) return undefined;
-    const by = this.keys.slice(), where = this.view.where, sort = this.sortParam, agg = this.agg;
+    const by = this.keys.slice(), where = this.view.where, sort = this.sortParam, agg = this.agg, pivot = this.pivot;
     const r = await this.saveReq.run(({ signal }) =>
       // (limit 1: the groups themselves go to the file, not over the wire)
-      this.view.engine.api.groupBy({ dataset: this.view.id, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit: 1, save: name ? { name } : {} }, { signal }),
+      this.view.engine.api.groupBy({ dataset: this.view.id, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit: 1, save: name ? { name } : {}, ...(pivot ? { pivot } : {}) }, { signal }),
     );
     return r?.saved;
   }
@@ -157,7 +163,7 @@ export class GroupState {
   }
 
   private query(): string {
-    return JSON.stringify([this.view.id, this.keys, this.agg, this.view.where, this.sortParam ?? null, this.limit]);
+    return JSON.stringify([this.view.id, this.keys, this.agg, this.view.where, this.sortParam ?? null, this.limit, this.pivot]);
   }
 
   /** asks the engine unless the result (or the run in flight) already answers the current choices */
@@ -166,9 +172,9 @@ export class GroupState {
     const q = this.query();
     if (!force && q === this.asked) return;
     this.asked = q;
-    const by = this.keys.slice(), where = this.view.where, limit = this.limit, sort = this.sortParam;
+    const by = this.keys.slice(), where = this.view.where, limit = this.limit, sort = this.sortParam, pivot = this.pivot;
     const r = await this.req.run(({ signal }) =>
-      this.view.engine.api.groupBy({ dataset: this.view.id, by, agg: this.agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit }, { signal }),
+      this.view.engine.api.groupBy({ dataset: this.view.id, by, agg: this.agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit, ...(pivot ? { pivot } : {}) }, { signal }),
     );
     if (!r) {
       // failed or cancelled: asking the same again is allowed
@@ -180,7 +186,7 @@ export class GroupState {
     const rows: unknown[][] = [];
     for (let i = 0; i < t.numRows; i++) rows.push(cols.map((c) => c?.get(i) ?? null));
     const exact = r.schema.slice(0, by.length).map((f) => (f.type === 'timestamp' && (f.unit === 'us' || f.unit === 'ns') ? exactInts(t.getChild(f.name)) : null));
-    this.result = { groups: r.groups, fields: r.schema, keys: by.length, rows, exact, where, limit };
+    this.result = { groups: r.groups, fields: r.schema, keys: by.length, rows, exact, where, limit, pivot };
     if (this.chartMeasure && !r.schema.slice(by.length).some((f) => f.name === this.chartMeasure)) this.chartMeasure = null;
   }
 
@@ -190,7 +196,14 @@ export class GroupState {
     else if (i < next.length) next[i] = name;
     else next.push(name);
     this.keys = [...new Set(next)].slice(0, MAX_KEYS);
+    if (this.pivot !== null && this.keys.includes(this.pivot)) this.pivot = null;
     if (this.sort && !this.resultNames().includes(this.sort.name)) this.sort = null;
+  }
+
+  /** the pivot key (a column not among the keys; null: no pivot); a sort on a former pivot column goes */
+  setPivot(name: string | null): void {
+    this.pivot = name && !this.keys.includes(name) ? name : null;
+    if (this.sort && !this.keys.includes(this.sort.name)) this.sort = null;
   }
 
   /** a new measure: `fn`, by default a mean when the dataset has a numeric column (else a count) */
@@ -272,6 +285,8 @@ export class GroupState {
   }
 
   private dropStaleSort(): void {
+    // a pivot's columns are named after its values: a sort on one goes when the measures change
+    if (this.pivot !== null && this.sort && !this.keys.includes(this.sort.name)) this.sort = null;
     if (this.sort && !this.resultNames().includes(this.sort.name)) this.sort = null;
   }
 }

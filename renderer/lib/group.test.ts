@@ -157,6 +157,26 @@ describe('the Group view state', () => {
     await client.api.removeDataset({ dataset: saved!.id });
   });
 
+  it('"Pivot by": the values of a column as columns, equal to DuckDB\'s PIVOT; a header click sorts by one; a drill-down keeps to the row keys', async () => {
+    const { g } = await opened();
+    g.setKey(0, 'k');
+    g.setPivot('borough');
+    await g.refresh();
+    expect(g.error).toBeNull();
+    expect(g.result!.pivot).toBe('borough');
+    expect(g.result!.fields.map((f) => f.name)).toEqual(['k', 'Brooklyn', 'Queens', 'Zürich', 'a b', 'null']); // (text by code point: Z before a)
+    const want = await theirs(`SELECT * FROM (PIVOT t ON borough USING count(*) GROUP BY k) ORDER BY k`);
+    expect(g.result!.rows.map((r) => r.slice(0, 5).map(num))).toEqual(want.map((w) => w.map(num)));
+    g.toggleSort('Queens');
+    await g.refresh();
+    const byQueens = await theirs(`SELECT k FROM (PIVOT t ON borough USING count(*) GROUP BY k) ORDER BY Queens DESC, k`);
+    expect(g.result!.rows.map((r) => num(r[0]))).toEqual(byQueens.map((w) => num(w[0])));
+    expect(g.drillFilters(0).map(formatExpr)).toEqual([`k = ${num(byQueens[0]![0])}`]);
+    // the pivot key cannot be a key too; a key taken as pivot drops the pivot
+    g.setKey(1, 'borough');
+    expect(g.pivot).toBeNull();
+  });
+
   it('drill-down: a group becomes key = value / key is null filters that select exactly its rows', async () => {
     const { view, g } = await opened();
     g.setKey(0, 'borough');
