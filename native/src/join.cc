@@ -514,17 +514,20 @@ class JoinWorker : public PromiseWorker {
         Codes(s, side, views, r, n, codes, ok);
         const uint64_t before = at;
         // two passes over the batch so that the table's cache misses overlap (a lookup is a random
-        // read once the table outgrows the cache): hashes and a prefetch of each home slot; then
-        // the comparisons
+        // read once the table outgrows the cache): every row's hash and home slot; then the
+        // comparisons, each prefetching the home slot of the row kPrefetch rows ahead (a bounded
+        // number in flight: prefetching the whole batch at once evicts lines before their use)
+        constexpr uint32_t kPrefetch = 16;
         for (uint32_t i = 0; i < n; i++) {
-          if (!mask[i] || !ok[i]) continue;
+          if (!mask[i] || !ok[i]) { lo[i] = 0; continue; }
           const uint64_t h = HashOf(codes, i);
           const uint64_t p = h >> 56;
           hs[i] = h;
           lo[i] = partBase[p] + (h & partMask[p]);
-          __builtin_prefetch(SL + lo[i] * tw);
         }
+        for (uint32_t i = 0; i < kPrefetch && i < n; i++) __builtin_prefetch(SL + lo[i] * tw);
         for (uint32_t i = 0; i < n; i++) {
+          if (i + kPrefetch < n) __builtin_prefetch(SL + lo[i + kPrefetch] * tw);
           if (!mask[i]) continue;
           passed++;
           bool any = false;
