@@ -22,16 +22,17 @@
 // rows). One parallel scan of that side computes each passing row's key codes and hash into
 // per-segment lists (row order kept); the entries are then scattered, stably, into 256 partitions
 // by the hash's top bits (per-segment offsets: a parallel scatter), and each partition, in
-// parallel, into its buckets (a counting sort): a bucket's entries are contiguous and in row order,
-// so a probe walks one short run and emits matches in row order. The other side is probed in
-// parallel morsels (three passes per batch — hashes, bucket bounds, comparisons — with prefetches,
-// so that the table's cache misses overlap), each thread appending to its own arenas; the morsels'
-// pairs are concatenated in morsel order. With the table on the left the pairs come in right-row
-// order and a counting sort by left row puts them back (a left join's unmatched rows slotted in).
-// Memory is bounded before it is used: the build (24 + 8 per extra key bytes a row, twice during
-// the scatter) and the pairs (`maxPairs`, 16 bytes each while probing and again as the result) are
-// refused with E_TOO_LARGE naming the rows and the memory. The result is handed to JS without a copy
-// where the runtime allows it. CDX_JOIN_TRACE=1 prints each phase's time.
+// parallel, is made into an open-addressing region holding each distinct key once — its hash,
+// codes, row count, and its row (one row) or the place of its rows (several: side by side, in row
+// order, in a second array). A lookup is one random read. The other side is probed in parallel
+// morsels (every row's home slot computed first, then the comparisons, prefetching 16 rows
+// ahead), each thread appending to its own arenas; the morsels' pairs are concatenated in morsel
+// order. With the table on the left the pairs come in right-row order and a counting sort by left
+// row puts them back (a left join's unmatched rows slotted in). Memory is bounded before it is
+// used: the build (about 2 x (2 + K) + 4 x (3 + K) + 1 words a row) and the pairs (`maxPairs`,
+// 16 bytes each while probing and again as the result) are refused with E_TOO_LARGE naming the
+// rows and the memory. The result is handed to JS without a copy where the runtime allows it.
+// CDX_JOIN_TRACE=1 prints each phase's time.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -284,8 +285,9 @@ class JoinWorker : public PromiseWorker {
     // has under half its rows (then the pairs are put in left-row order afterwards)
     swapped_ = L.plan.rows * 2 < R.plan.rows;
     Side& b = swapped_ ? L : R;
-    // the build: entries (W words a row) twice during the scatter, the bucket starts
-    const double buildBytes = static_cast<double>(b.plan.rows) * (W * 8 * 2 + 16);
+    // the build: entries (W words a row) twice during the scatter, the slots (3 + K words, up to
+    // four a row: regions are powers of two at least twice their rows), the duplicates' rows
+    const double buildBytes = static_cast<double>(b.plan.rows) * (W * 8 * 2 + 4 * (3 + K) * 8 + 8);
     if (mem > 0 && buildBytes > mem * 0.5) {
       status_ = Status::Error("E_TOO_LARGE", b.plan.What() + ": the join's hash table over " + std::to_string(b.plan.rows) + " rows needs about " + MiB(buildBytes) +
                                                  ", more than half this machine's memory (" + MiB(mem) + "); filter the " + (swapped_ ? "left" : "right") + " side first");
