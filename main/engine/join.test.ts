@@ -182,6 +182,20 @@ describe('join errors', () => {
     });
   });
 
+  it('a hash table too large for memory is refused before anything is read (a sparse file of 2^34 int64 on each side)', async () => {
+    const { closeSync, ftruncateSync, openSync } = await import('node:fs');
+    const raw = path.join(dir, 'huge.i64');
+    const fd = openSync(raw, 'w');
+    ftruncateSync(fd, 2 ** 37); // 128 GiB, sparse: nothing written
+    closeSync(fd);
+    const { hashJoin } = await import('../../native/join');
+    const { rawColumn } = await import('../../native/index');
+    const c = rawColumn(raw, 'k', 'int64', 0, 2 ** 34);
+    await expect(hashJoin([c], [c], [{ cls: 'int' }])).rejects.toMatchObject({
+      code: 'E_TOO_LARGE', message: expect.stringMatching(/huge\.i64: the join's hash table over 17179869184 rows needs about \d+ MiB, more than half this machine's memory \(\d+ MiB\)/),
+    });
+  }, 30_000);
+
   it('more result rows than the limit: E_TOO_LARGE naming the rows and the memory', async () => {
     const store = new Datasets(home, null);
     try {
