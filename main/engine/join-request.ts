@@ -113,7 +113,8 @@ export async function joinRequest(deps: JoinDeps, p: JoinParams, ctx: HandlerCon
     const L = await local(p.left, ldb, p.whereLeft, 'left', spec.on.map(([a]) => a));
     const R = await local(p.right, rdb, p.whereRight, 'right', spec.on.map(([, b]) => b));
     const lside: JoinSide = { ...L.ds, name: L.name }, rside: JoinSide = { ...R.ds, name: R.name };
-    const cols = joinColumns(lside, rside, spec);
+    // (columns the kernels cannot read — nested values — are left out unless asked for by name, which then says why not)
+    const cols = joinColumns(lside, rside, spec).filter((c) => spec.columns?.includes(c.name) || (c.side === 'left' ? lside : rside).columns.has(c.column));
     const pairs = await joinPairs(lside, rside, spec, {
       leftFilter: compileFor(L.ds, whereExpr(L.where)), rightFilter: compileFor(R.ds, whereExpr(R.where)), maxPairs: deps.maxPairs,
       signal, onProgress: (f) => ctx.progress({ done: f.fraction * 0.5, detail: 'joining' }),
