@@ -1,14 +1,16 @@
 /**
- * Issue 17's workspace in Chromium against web mode: a filter and a plot setting become steps in
- * the Steps panel; Ctrl+Z undoes them (the chip and the plot's column go back), Ctrl+Shift+Z and
- * Ctrl+Y redo them; Save downloads a .cdx file; after a reload, Open restores the chip, the plot's
- * column and the tab; `cdx run` of the saved file writes the rows the app's filter shows (their
- * count in the app, their ids as computed here from the generated file). Screenshots of the Steps
- * panel (light and dark) go to e2e/artifacts/.
+ * Issue 17's workspace in Chromium against web mode: a filter, a plot setting, a table sort and a
+ * group-by opened as a dataset become steps in the Steps panel; Ctrl+Z undoes them (the chip, the
+ * plot's column, the tab go back), Ctrl+Shift+Z and Ctrl+Y redo them; Save writes a .cdx file on
+ * the host (the data beside it by a relative path) or downloads it; after a reload, Open restores
+ * the chip, the sort, the plot's column, the groups' dataset and the view, and its steps undo like
+ * any others; `cdx run` of the saved file writes the rows the app's filter shows, in the table's
+ * order (their count in the app, their ids as computed here from the generated file), and the
+ * groups. Screenshots of the Steps panel (light, dark, undone) and the window go to e2e/artifacts/.
  */
-import { test, expect } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ARTIFACTS, ROOT, openPath, startServer, type RunningServer } from './server';
@@ -17,7 +19,11 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-workspace-'));
 const FILE = path.join(dir, 'points.csv');
 const N = 500;
 const rows = Array.from({ length: N }, (_, i) => ({ id: i, x: ((i * 7919) % 1000) / 10, y: ((i * 104729) % 997) / 7, s: ['north', 'south', 'east', 'west'][i % 4]! }));
-const want = rows.filter((r) => r.x > 60 && r.s !== 'east').map((r) => r.id);
+const kept = rows.filter((r) => r.x > 60 && r.s !== 'east');
+// the table sorted by x descending (ties by row number)
+const want = kept.slice().sort((a, b) => b.x - a.x || a.id - b.id).map((r) => r.id);
+const groups = new Map<string, number>();
+for (const r of kept) groups.set(r.s, (groups.get(r.s) ?? 0) + 1);
 let server: RunningServer;
 
 test.beforeAll(async () => {
@@ -28,18 +34,23 @@ test.afterAll(async () => {
   await server?.stop();
 });
 
-test('steps, undo and redo, save, reopen after a reload, and cdx run of the saved file', async ({ page }) => {
-  test.setTimeout(120_000);
+const shownTexts = async (page: Page) => (await page.getByRole('list', { name: 'Steps' }).locator('li').allInnerTexts()).map((t) => t.replace(/^\d+\s*/, ''));
+/** keys go to the window, not a text field */
+const unfocus = (page: Page) => page.locator('.placeholder, .ds-head .title').first().click();
+
+test('steps, undo and redo, save on the host, reopen after a reload, and cdx run of the saved file', async ({ page }) => {
+  test.setTimeout(180_000);
   await page.goto(server.url);
   await openPath(page, FILE);
   await expect(page.getByTestId('row-count')).toContainText(`${N} rows`);
   const steps = page.getByRole('list', { name: 'Steps' });
-  await expect(steps).toContainText('Open');
+  const panel = page.getByRole('region', { name: 'Workspace steps' });
+  await expect(steps).toContainText('Open points.csv as points');
 
   // a filter: one step
   await page.getByLabel('Filter expression').fill('x > 60 and s != "east"');
   await page.getByLabel('Filter expression').press('Enter');
-  await expect(page.getByTestId('filtered-rows')).toHaveText(want.length.toLocaleString('en-US'));
+  await expect(page.getByTestId('filtered-rows')).toHaveText(kept.length.toLocaleString('en-US'));
   await expect(steps).toContainText('Filter points: x > 60 and s != "east"');
 
   // a plot setting: one step once it rests
@@ -49,11 +60,10 @@ test('steps, undo and redo, save, reopen after a reload, and cdx run of the save
   await expect(page.getByTestId('plot')).toHaveAttribute('data-busy', 'false', { timeout: 30_000 });
   await yCol.selectOption('y');
   await expect(steps).toContainText('Plot points: id × y', { timeout: 10_000 });
-  const listed = await steps.locator('li').allInnerTexts();
-  expect(listed.map((t) => t.replace(/^\d+\s*/, ''))).toEqual(['Open points.csv as points', 'Filter points: x > 60 and s != "east"', 'Show Plot of points', 'Plot points: id × y']);
+  expect(await shownTexts(page)).toEqual(['Open points.csv as points', 'Filter points: x > 60 and s != "east"', 'Show Plot of points', 'Plot points: id × y']);
 
   // undo: the plot's column, then the tab, then the chip go back
-  await page.locator('body').click({ position: { x: 5, y: 790 } });
+  await unfocus(page);
   await page.keyboard.press('Control+z');
   await expect(yCol).toHaveValue('x');
   await page.keyboard.press('Control+z');
@@ -62,51 +72,120 @@ test('steps, undo and redo, save, reopen after a reload, and cdx run of the save
   await expect(page.getByRole('list', { name: 'Active filters' })).toHaveCount(0);
   await expect(page.getByTestId('row-count')).toContainText(`${N} rows`);
   await expect(steps.locator('li.undone')).toHaveCount(3);
-  await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-undone.png'), clip: (await page.getByRole('region', { name: 'Workspace steps' }).boundingBox())! });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-undone.png'), clip: (await panel.boundingBox())! });
   // redo: Ctrl+Shift+Z, then Ctrl+Y
   await page.keyboard.press('Control+Shift+z');
-  await expect(page.getByTestId('filtered-rows')).toHaveText(want.length.toLocaleString('en-US'));
+  await expect(page.getByTestId('filtered-rows')).toHaveText(kept.length.toLocaleString('en-US'));
   await page.keyboard.press('Control+y');
   await expect(page.getByRole('tab', { name: 'Plot' })).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('Control+y');
-  await expect(yCol).toHaveValue('y');
+  await expect(page.getByLabel('y column')).toHaveValue('y');
   await expect(steps.locator('li.undone')).toHaveCount(0);
-  const panel = page.getByRole('region', { name: 'Workspace steps' });
-  await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-steps.png'), clip: (await panel.boundingBox())! });
+
+  // the table sorted by x descending (two header clicks in a row: one step)
+  await page.getByRole('tab', { name: 'Table' }).click();
+  await page.getByRole('button', { name: /^x,/ }).click();
+  await expect(page.getByTestId('table-sort')).toContainText('x ↑');
+  await page.getByRole('button', { name: /^x,/ }).click();
+  await expect(page.getByTestId('table-sort')).toContainText('x ↓');
+  await expect(steps).toContainText('Sort points by x descending');
+
+  // the groups by s, opened as a dataset
+  await page.getByRole('tab', { name: 'Group' }).click();
+  await page.getByLabel('Key 1').selectOption('s');
+  await page.getByRole('button', { name: 'Open as dataset' }).click();
+  await expect(page.getByTestId('row-count')).toContainText(`${groups.size} rows`, { timeout: 30_000 });
+  await expect(steps).toContainText('Group points by s: count() (where x > 60 and s != "east") → points_by_s');
+  const before = await shownTexts(page);
+  expect(before).toEqual([
+    'Open points.csv as points', 'Filter points: x > 60 and s != "east"', 'Show Plot of points', 'Plot points: id × y', 'Show Table of points',
+    'Sort points by x descending', 'Show Group of points', 'Group points by s: count() (where x > 60 and s != "east") → points_by_s', 'Show Summary of points_by_s',
+  ]);
   await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-window.png') });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-steps.png'), clip: (await panel.boundingBox())! });
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-steps-dark.png'), clip: (await panel.boundingBox())! });
   await page.emulateMedia({ colorScheme: 'light' });
 
-  // save: a .cdx download
-  const saved = path.join(dir, 'saved.cdx');
-  const download = page.waitForEvent('download');
-  await panel.getByRole('button', { name: 'Save…' }).click();
-  await (await download).saveAs(saved);
-  const ws = JSON.parse(readFileSync(saved, 'utf8'));
-  expect(ws).toMatchObject({ cdx: 'workspace', version: 1, views: { dataset: 'points', tab: 'plot' } });
-  expect(ws.steps.map((s: { kind: string }) => s.kind)).toEqual(['open', 'filter', 'view', 'plot']);
+  // undoing the group-by forgets its dataset; redoing makes it again
+  await unfocus(page);
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('Control+z');
+  await expect(page.getByRole('option', { name: /points by s/ })).toHaveCount(0, { timeout: 30_000 });
+  await expect(page.getByRole('heading', { name: 'points.csv' })).toBeVisible();
+  await page.keyboard.press('Control+y');
+  await expect(page.getByRole('option', { name: /points by s/ })).toHaveCount(1, { timeout: 30_000 });
+  await page.keyboard.press('Control+y');
+  await expect(steps.locator('li.undone')).toHaveCount(0);
 
-  // a reload starts a window without steps; opening the file restores the chip, the plot and the tab
+  // save on the host: beside the data, so the data is kept by a relative path
+  const saved = path.join(dir, 'saved.cdx');
+  await page.keyboard.press('Control+s');
+  const dialog = page.getByRole('dialog', { name: 'Save the workspace' });
+  await expect(dialog.getByLabel('Workspace path')).toHaveValue(path.join(dir, 'workspace.cdx'));
+  await dialog.getByLabel('Workspace path').fill(saved);
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(dialog).toHaveCount(0);
+  const ws = JSON.parse(readFileSync(saved, 'utf8'));
+  expect(ws).toMatchObject({ cdx: 'workspace', version: 1, views: { dataset: 'points_by_s', tab: 'summary' } });
+  expect(ws.steps[0]).toEqual({ kind: 'open', as: 'points', location: 'points.csv' });
+  expect(ws.steps.map((s: { kind: string }) => s.kind)).toEqual(['open', 'filter', 'view', 'plot', 'view', 'sort', 'view', 'group', 'view']);
+  await expect(panel.getByRole('heading')).toContainText('saved.cdx');
+  // saving again over it asks first
+  await panel.getByRole('button', { name: 'Save…' }).click();
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(dialog.getByRole('alert')).toContainText('exists');
+  await dialog.getByRole('button', { name: 'Replace it' }).click();
+  await expect(dialog).toHaveCount(0);
+  // or downloaded by the browser
+  await panel.getByRole('button', { name: 'Save…' }).click();
+  const download = page.waitForEvent('download');
+  await dialog.getByRole('button', { name: 'Download instead' }).click();
+  const downloaded = path.join(dir, 'downloaded.cdx');
+  await (await download).saveAs(downloaded);
+  expect(JSON.parse(readFileSync(downloaded, 'utf8')).steps[0]).toEqual({ kind: 'open', as: 'points', location: FILE });
+
+  // a reload starts a window without steps; opening the file restores the views
   await page.reload();
   await expect(page.getByText('each step is listed here')).toBeVisible();
-  await page.getByLabel('Workspace file').setInputFiles(saved);
-  await expect(page.getByRole('tab', { name: 'Plot' })).toHaveAttribute('aria-selected', 'true', { timeout: 30_000 });
+  await unfocus(page);
+  await page.keyboard.press('Control+Shift+O');
+  const opener = page.getByRole('dialog', { name: 'Open a workspace' });
+  await opener.getByLabel('Workspace path').fill(saved);
+  await opener.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(opener).toHaveCount(0, { timeout: 60_000 });
+  await expect(page.getByRole('heading', { name: /points by s/ })).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('row-count')).toContainText(`${groups.size} rows`);
+  expect(await shownTexts(page)).toEqual(before);
+  await expect(panel.getByRole('alert')).toHaveCount(0);
+  await page.getByRole('option', { name: /^points\.csv/ }).click();
   await expect(page.getByRole('list', { name: 'Active filters' })).toContainText('x > 60');
-  await expect(page.getByTestId('filtered-rows')).toHaveText(want.length.toLocaleString('en-US'));
+  await expect(page.getByTestId('filtered-rows')).toHaveText(kept.length.toLocaleString('en-US'));
+  await page.getByRole('tab', { name: 'Table' }).click();
+  await expect(page.getByTestId('table-sort')).toContainText('x ↓');
+  await page.getByRole('tab', { name: 'Plot' }).click();
   await expect(page.getByLabel('y column')).toHaveValue('y');
-  await expect(steps.locator('li')).toHaveCount(4);
-  // and the restored steps undo like any others
-  await page.locator('body').click({ position: { x: 5, y: 790 } });
+  // the restored steps undo like any others: the view changes since (merged with the last view
+  // step), then the group-by, whose dataset is forgotten (the one made before the reload stays in
+  // the catalog: opening a workspace makes its group-bys anew)
+  const groupsListed = await page.getByRole('option', { name: /points by s/ }).count();
+  await unfocus(page);
   await page.keyboard.press('Control+z');
-  await expect(page.getByLabel('y column')).toHaveValue('x');
-  await page.keyboard.press('Control+y');
-  await expect(page.getByLabel('y column')).toHaveValue('y');
+  await expect(page.getByRole('heading', { name: /points by s/ })).toBeVisible();
+  await page.keyboard.press('Control+z');
+  await expect(page.getByRole('option', { name: /points by s/ })).toHaveCount(groupsListed - 1, { timeout: 30_000 });
+  await expect(page.getByRole('heading', { name: 'points.csv' })).toBeVisible();
+  await expect(steps.locator('li.undone')).toHaveCount(2);
 
-  // cdx run of the saved file: the rows the app's filter shows
+  // cdx run of the saved file: the rows the app's filter shows, in the table's order; the groups by default
+  const env = { ...process.env, CDX_HOME: path.join(dir, 'cli-home') };
   const out = path.join(dir, 'out.csv');
-  const text = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'run', saved, '--out', out], { cwd: ROOT, env: { ...process.env, CDX_HOME: path.join(dir, 'cli-home') }, encoding: 'utf8' });
+  const text = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'run', saved, '--dataset', 'points', '--out', out], { cwd: ROOT, env, encoding: 'utf8' });
   expect(text).toContain(`wrote ${want.length} rows of points`);
-  const ids = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
-  expect(ids).toEqual(want);
+  expect(readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(want);
+  const gout = path.join(dir, 'groups.csv');
+  execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'run', saved, '--out', gout], { cwd: ROOT, env, encoding: 'utf8' });
+  const got = readFileSync(gout, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  expect(new Map(got.map(([s, c]) => [s!, Number(c)]))).toEqual(groups);
+  expect(existsSync(downloaded)).toBe(true);
 });

@@ -170,18 +170,22 @@ export function currentDataset(steps: readonly Step[]): string | null {
   return null;
 }
 
-/** a name for a new dataset from its location (the file's name without its extension), not one of `taken` */
-export function datasetName(location: string, taken: Iterable<string>): string {
+/** `text` as a dataset name (letters, digits and _; `trips by borough` -> `trips_by_borough`), not one of `taken` */
+export function uniqueName(text: string, taken: Iterable<string>): string {
   const used = new Set(taken);
-  const inner = location.includes('::') ? location.slice(location.lastIndexOf('::') + 2) : '';
-  const path = location.replace(/::.*$/, '').replace(/[?#].*$/, '').replace(/[/\\]+$/, '');
-  const last = (inner && !inner.startsWith('(') ? inner.split(/[/.]/).pop()! : path.split(/[/\\]/).pop() ?? '') || 'data';
-  let base = last.replace(/\.(gz|zst|bz2|xz|lz4)$/i, '').replace(/\.[A-Za-z0-9]+$/, '') || last;
-  base = base.replace(/[^\p{L}\p{N}_]+/gu, '_').replace(/^_+|_+$/g, '') || 'data';
+  let base = text.replace(/[^\p{L}\p{N}_]+/gu, '_').replace(/^_+|_+$/g, '') || 'data';
   if (/^\d/.test(base)) base = `d${base}`;
   let name = base;
   for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
   return name;
+}
+
+/** a name for a new dataset from its location (the file's name without its extension), not one of `taken` */
+export function datasetName(location: string, taken: Iterable<string>): string {
+  const inner = location.includes('::') ? location.slice(location.lastIndexOf('::') + 2) : '';
+  const path = location.replace(/::.*$/, '').replace(/[?#].*$/, '').replace(/[/\\]+$/, '');
+  const last = (inner && !inner.startsWith('(') ? inner.split(/[/.]/).pop()! : path.split(/[/\\]/).pop() ?? '') || 'data';
+  return uniqueName(last.replace(/\.(gz|zst|bz2|xz|lz4)$/i, '').replace(/\.[A-Za-z0-9]+$/, '') || last, taken);
 }
 
 // ------------------------------------------------------------------------------ locations

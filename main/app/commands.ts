@@ -10,7 +10,7 @@
  * not fire the menu item's accelerator as well); a click on the menu item goes through the preload.
  */
 
-export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'view-group', 'close', 'databases'] as const;
+export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'view-group', 'close', 'databases', 'save-workspace', 'open-workspace'] as const;
 export type MenuCommand = (typeof MENU_COMMANDS)[number];
 
 export interface CommandSpec {
@@ -31,6 +31,8 @@ export const COMMANDS: Record<MenuCommand, CommandSpec> = {
   'view-group': { label: 'Group', accelerator: 'CmdOrCtrl+5', key: { key: '5' } },
   close: { label: 'Close Dataset', accelerator: 'CmdOrCtrl+W', key: { key: 'w' } },
   databases: { label: 'Connections…', accelerator: 'CmdOrCtrl+Shift+D', key: { key: 'D', shiftKey: true } },
+  'save-workspace': { label: 'Save Workspace…', accelerator: 'CmdOrCtrl+S', key: { key: 's' } },
+  'open-workspace': { label: 'Open Workspace…', accelerator: 'CmdOrCtrl+Shift+O', key: { key: 'O', shiftKey: true } },
 };
 
 export function isMenuCommand(v: unknown): v is MenuCommand {

@@ -1,5 +1,5 @@
 /**
- * The native application menu: File (Open, Close Dataset, Databases), Edit (the OS's own editing
+ * The native application menu: File (Open, Databases, Open/Save Workspace, Close Dataset), Edit (the OS's own editing
  * roles, which macOS needs for copy and paste in text fields), View (the four views, Filter) and
  * Window, with the renderer's keyboard shortcuts as accelerators (commands.ts). A click sends the
  * command to the window it was made in (the focused one); index.ts checks that window before it
@@ -29,7 +29,7 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
   if (mac) template.push({ role: 'appMenu' });
   template.push({
     label: '&File',
-    submenu: [item('open'), item('databases'), sep, item('close'), ...(mac ? [] : [sep, { role: 'quit' } as MenuItemConstructorOptions])],
+    submenu: [item('open'), item('databases'), sep, item('open-workspace'), item('save-workspace'), sep, item('close'), ...(mac ? [] : [sep, { role: 'quit' } as MenuItemConstructorOptions])],
   });
   template.push({ role: 'editMenu' });
   template.push({

@@ -18,6 +18,7 @@ import type { Expr } from '../../shared/expr/ast';
 import { col, lit } from '../../shared/expr/literal';
 import type { DatasetView } from './dataset.svelte';
 import { Request } from './request.svelte';
+import { workspace } from './workspace.svelte';
 
 /** the functions offered, as the measure text writes them (main/engine/measures.ts parses them) */
 export const GROUP_FNS = ['count', 'sum', 'mean', 'min', 'max', 'std', 'distinct', 'median', 'p90', 'p99'] as const;
@@ -139,6 +140,8 @@ export class GroupState {
       // (limit 1: the groups themselves go to the file, not over the wire)
       this.view.engine.api.groupBy({ dataset: this.view.id, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit: 1, save: name ? { name } : {}, ...(pivot ? { pivot } : {}) }, { signal }),
     );
+    // a step of the window's workspace: the groups as a dataset of their own
+    if (r?.saved) workspace.grouped(this.view, { by, agg, where, sort }, r.saved);
     return r?.saved;
   }
 

@@ -14,6 +14,7 @@ import type { Field } from '../../shared/datashape';
 import type { DatasetView } from './dataset.svelte';
 import { cellText } from './format';
 import { Request } from './request.svelte';
+import { workspace } from './workspace.svelte';
 
 export const BLOCK = 1024;
 export const MAX_BLOCKS = 24;
@@ -295,6 +296,8 @@ export interface SortKey {
  */
 export class TableSort {
   keys = $state<SortKey[]>([]);
+  /** told of each change the user makes (the workspace's steps), with the keys before it */
+  onchange: ((before: SortKey[]) => void) | null = null;
 
   /** the engine's `sort` parameter (undefined: the dataset's order) */
   get param(): string[] | undefined {
@@ -312,9 +315,11 @@ export class TableSort {
     const cur = this.keys[i];
     // none -> ascending -> descending -> none
     const next: SortKey | null = !cur ? { name, desc: false } : !cur.desc ? { name, desc: true } : null;
+    const before = this.keys;
     if (!add) this.keys = next ? [next] : [];
     else if (i < 0) this.keys = [...this.keys, next!];
     else this.keys = next ? this.keys.map((k, j) => (j === i ? next : k)) : this.keys.filter((_, j) => j !== i);
+    this.onchange?.(before);
   }
 
   /** the column's place among the keys (1 the first), 0 when it is not one */
@@ -333,7 +338,10 @@ export class TableSort {
   }
 
   clear(): void {
-    if (this.keys.length) this.keys = [];
+    if (!this.keys.length) return;
+    const before = this.keys;
+    this.keys = [];
+    this.onchange?.(before);
   }
 }
 
@@ -346,6 +354,11 @@ const tableSorts = new WeakMap<DatasetView, TableSort>();
 
 export function tableSortOf(view: DatasetView): TableSort {
   let s = tableSorts.get(view);
-  if (!s) tableSorts.set(view, (s = new TableSort()));
+  if (!s) {
+    tableSorts.set(view, (s = new TableSort()));
+    // each sort the user picks is a step of the window's workspace
+    const sort = s;
+    sort.onchange = (before) => workspace.sortChanged(view, before, sort.keys);
+  }
   return s;
 }

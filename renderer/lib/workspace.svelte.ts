@@ -17,9 +17,10 @@
 import type { DatasetView } from './dataset.svelte';
 import type { PlotState } from './plot.svelte';
 import type { Catalog } from './catalog.svelte';
+import { tableSortOf, type SortKey } from './table.svelte';
 import { vpEqual } from '../../shared/plot/viewport';
 import {
-  datasetName, describeStep, emptyWorkspace, madeBy, WORKSPACE_VERSION,
+  datasetName, describeStep, madeBy, uniqueName, WORKSPACE_VERSION,
   type PlotSettings, type Step, type ViewTab, type Workspace,
 } from '../../shared/workspace';
 
@@ -89,14 +90,21 @@ export class WorkspaceRecorder {
   /** every entry: those before `cursor` are applied, the rest undone (redo takes them again) */
   entries = $state.raw<Entry[]>([]);
   cursor = $state(0);
-  /** a problem of the last open or save (steps not restored), for the Steps panel */
+  /** a problem of the last open, undo or redo (steps not restored), for the Steps panel */
   note = $state<string | null>(null);
-  /** busy opening a workspace */
+  /** busy opening a workspace, or undoing / redoing a step that asks the engine (a group-by) */
   restoring = $state(false);
+  /** the workspace file last saved or opened on the engine's host */
+  file = $state<string | null>(null);
   private catalog: Catalog | null = null;
   private setTab: ((tab: ViewTab) => void) | null = null;
-  /** catalog id <-> the dataset's name in the workspace (kept once given, so that a redo names it the same) */
+  /**
+   * catalog id -> the dataset's name in the workspace, and back. Entries find their dataset by
+   * name when undone or redone: a group-by's dataset undone is forgotten, and redone it is made
+   * again under another id.
+   */
   private nameOf = new Map<string, string>();
+  private idOf = new Map<string, string>();
   private locationOf = new Map<string, string>();
   private muted = 0;
   /** the settings each dataset's plot had when last recorded (restored when its plot is shown again) */
@@ -132,23 +140,31 @@ export class WorkspaceRecorder {
     if (!this.canUndo) return;
     const e = this.entries[this.cursor - 1]!;
     this.cursor--;
-    this.muted++;
-    try {
-      await e.undo();
-    } finally {
-      this.muted--;
-    }
+    await this.quietly(() => e.undo());
   }
 
   async redo(): Promise<void> {
     if (!this.canRedo) return;
     const e = this.entries[this.cursor]!;
     this.cursor++;
+    await this.quietly(() => e.redo());
+  }
+
+  /** runs an undo or redo: nothing it changes is recorded; its failure is said in `note` */
+  private async quietly(fn: () => void | Promise<void>): Promise<void> {
     this.muted++;
+    this.note = null;
     try {
-      await e.redo();
+      const r = fn();
+      if (r instanceof Promise) {
+        this.restoring = true;
+        await r;
+      }
+    } catch (e) {
+      this.note = (e as Error).message;
     } finally {
       this.muted--;
+      this.restoring = false;
     }
   }
 
@@ -158,12 +174,17 @@ export class WorkspaceRecorder {
     this.cursor = this.entries.length;
   }
 
+  private setName(id: string, name: string): void {
+    this.nameOf.set(id, name);
+    this.idOf.set(name, id);
+  }
+
   /** the dataset's workspace name, and an `open` step to go before the step on it when no applied step made it */
   private named(id: string): { name: string; open: Step[] } {
     let name = this.nameOf.get(id);
     if (!name) {
       name = datasetName(this.locationFor(id), this.nameOf.values());
-      this.nameOf.set(id, name);
+      this.setName(id, name);
     }
     const made = this.steps.some((s) => madeBy(s) === name);
     return { name, open: made ? [] : [{ kind: 'open', as: name, location: this.locationFor(id) }] };
@@ -173,11 +194,24 @@ export class WorkspaceRecorder {
     return this.locationOf.get(id) ?? this.catalog?.datasets.find((d) => d.id === id)?.path ?? id;
   }
 
+  /** the view of the dataset named `name` now (null: not in the catalog now) */
+  private viewNamed(name: string): DatasetView | null {
+    const id = this.idOf.get(name);
+    return id && this.catalog ? this.catalog.viewOf(id) : null;
+  }
+
+  private show(v: { tab: ViewTab; name: string | null }): void {
+    const id = v.name ? (this.idOf.get(v.name) ?? null) : null;
+    this.lastView = { tab: v.tab, id };
+    if (this.catalog && id) this.catalog.selected = id;
+    this.setTab?.(v.tab);
+  }
+
   /** the user opened a dataset (File › Open, a path, a drop): an `open` step (a dataset already in the workspace: none) */
   opened(id: string, location: string, as?: string): void {
     if (this.muted) return;
     this.locationOf.set(id, location);
-    if (as) this.nameOf.set(id, as);
+    if (as) this.setName(id, as);
     const { open } = this.named(id);
     if (!open.length) return;
     const cat = this.catalog;
@@ -201,9 +235,69 @@ export class WorkspaceRecorder {
     const step: Step = { kind: 'filter', dataset: name, where: view.where, chips: after };
     this.push({
       steps: [...open, step],
-      undo: () => view.restoreFilters(before),
-      redo: () => view.restoreFilters(after),
+      undo: () => this.viewNamed(name)?.restoreFilters(before),
+      redo: () => this.viewNamed(name)?.restoreFilters(after),
     });
+  }
+
+  /** the Table view's sort changed (a header clicked, Unsort) */
+  sortChanged(view: DatasetView, before: readonly SortKey[], after: readonly SortKey[]): void {
+    if (this.muted) return;
+    const keys = (ks: readonly SortKey[]) => ks.map((k) => (k.desc ? '-' : '') + k.name);
+    if (JSON.stringify(keys(before)) === JSON.stringify(keys(after))) return;
+    const { name, open } = this.named(view.id);
+    const was = before.map((k) => ({ ...k })), now = after.map((k) => ({ ...k }));
+    const step: Step = { kind: 'sort', dataset: name, keys: keys(after) };
+    const last = this.cursor === this.entries.length ? this.entries[this.cursor - 1] : undefined;
+    const lastStep = last?.steps.at(-1);
+    if (last && lastStep?.kind === 'sort' && lastStep.dataset === name) {
+      // sorts of one dataset in a row (a header clicked through ascending, descending) are one step
+      this.entries = [...this.entries.slice(0, -1), { steps: [...last.steps.slice(0, -1), step], undo: last.undo, redo: () => this.setSort(name, now) }];
+      return;
+    }
+    this.push({ steps: [...open, step], undo: () => this.setSort(name, was), redo: () => this.setSort(name, now) });
+  }
+
+  private setSort(name: string, keys: SortKey[]): void {
+    const v = this.viewNamed(name);
+    if (v) tableSortOf(v).keys = keys.map((k) => ({ ...k }));
+  }
+
+  /**
+   * The Group view's groups were saved as a dataset (its "Open as dataset"): a `group` step making
+   * it. Undone, the dataset is forgotten (its file deleted) and its source shown; redone, the
+   * engine makes it again.
+   */
+  grouped(view: DatasetView, q: { by: string[]; agg: string; where?: string; sort?: string[] }, saved: { id: string; name: string }): void {
+    if (this.muted) return;
+    const { name: source, open } = this.named(view.id);
+    const as = uniqueName(`${source} by ${q.by.join(" ")}`, this.nameOf.values());
+    this.setName(saved.id, as);
+    this.locationOf.set(saved.id, saved.name);
+    const step: Step = { kind: 'group', dataset: source, as, by: q.by.slice(), agg: q.agg, ...(q.where ? { where: q.where } : {}), ...(q.sort?.length ? { sort: q.sort.slice() } : {}) };
+    this.push({ steps: [...open, step], undo: () => this.ungroup(as, source), redo: () => this.regroup(step).then(() => undefined) });
+  }
+
+  private async ungroup(as: string, source: string): Promise<void> {
+    const cat = this.catalog;
+    const id = this.idOf.get(as);
+    const entry = id ? cat?.datasets.find((d) => d.id === id) : undefined;
+    this.show({ tab: this.lastView?.tab ?? 'summary', name: source });
+    if (cat && entry) await cat.remove(entry);
+  }
+
+  /** the group step's dataset made (again) by the engine (named by it as the Group view's Open as dataset is), known by the step's name */
+  private async regroup(s: Extract<Step, { kind: 'group' }>): Promise<string> {
+    const cat = this.catalog!;
+    const src = this.idOf.get(s.dataset);
+    if (!src) throw new Error(`${describeStep(s)}: ${s.dataset} is not open`);
+    const r = await cat.engine.api.groupBy({ dataset: src, by: s.by, agg: s.agg, ...(s.where ? { where: s.where } : {}), ...(s.sort ? { sort: s.sort } : {}), limit: 1, save: {} });
+    const id = r.saved!.id;
+    this.setName(id, s.as);
+    this.locationOf.set(id, r.saved!.name);
+    await cat.refresh();
+    this.show({ tab: 'summary', name: s.as });
+    return id;
   }
 
   // ------------------------------------------------------------------------------ plots
@@ -242,13 +336,15 @@ export class WorkspaceRecorder {
     const { name, open } = this.named(id);
     this.push({
       steps: [...open, { kind: 'plot', dataset: name, settings: now }],
-      undo: () => this.setPlot(id, before),
-      redo: () => this.setPlot(id, now),
+      undo: () => this.setPlot(name, before),
+      redo: () => this.setPlot(name, now),
     });
   }
 
-  /** the dataset's plot set to these settings (null: the plot's defaults, its first two columns) */
-  private setPlot(id: string, s: PlotSettings | null): void {
+  /** the named dataset's plot set to these settings (null: the plot's defaults, its first two columns) */
+  private setPlot(name: string, s: PlotSettings | null): void {
+    const id = this.idOf.get(name);
+    if (!id) return;
     const st = this.plots.get(id);
     if (s) {
       this.plotKept.set(id, s);
@@ -275,24 +371,21 @@ export class WorkspaceRecorder {
   viewChanged(tab: ViewTab, id: string | null): void {
     const prev = this.lastView;
     this.lastView = { tab, id };
-    if (this.muted || !prev || (prev.tab === tab && prev.id === id)) return;
+    if (this.muted || this.restoring || !prev || (prev.tab === tab && prev.id === id)) return;
     const name = id ? this.nameOf.get(id) : undefined;
     if (id && (!name || !this.steps.some((s) => madeBy(s) === name))) return;
     if (!this.steps.length) return;
     const step: Step = { kind: 'view', tab, ...(name ? { dataset: name } : {}) };
     const last = this.cursor === this.entries.length ? this.entries[this.cursor - 1] : undefined;
-    const go = (v: { tab: ViewTab; id: string | null }) => {
-      this.lastView = v;
-      if (this.catalog && v.id) this.catalog.selected = v.id;
-      this.setTab?.(v.tab);
-    };
+    const to = { tab, name: name ?? null };
     if (last && last.steps.length === 1 && last.steps[0]!.kind === 'view') {
       // the same entry, now ending on this view
       const undo = last.undo;
-      this.entries = [...this.entries.slice(0, -1), { steps: [step], undo, redo: () => go({ tab, id }) }];
+      this.entries = [...this.entries.slice(0, -1), { steps: [step], undo, redo: () => this.show(to) }];
       return;
     }
-    this.push({ steps: [step], undo: () => go(prev), redo: () => go({ tab, id }) });
+    const from = { tab: prev.tab, name: prev.id ? (this.nameOf.get(prev.id) ?? null) : null };
+    this.push({ steps: [step], undo: () => this.show(from), redo: () => this.show(to) });
   }
 
   // ------------------------------------------------------------------------------ files
@@ -307,19 +400,37 @@ export class WorkspaceRecorder {
     return ws;
   }
 
+  /** saves the workspace to a file on the engine's host (locations beside it kept relative) */
+  async saveTo(path: string, view: { tab: ViewTab; id: string | null }, force = false): Promise<string> {
+    const r = await this.catalog!.engine.api.saveWorkspace({ path, workspace: this.toWorkspace(view), force });
+    this.file = r.path;
+    return r.path;
+  }
+
+  /** opens a workspace file on the engine's host */
+  async openFrom(path: string): Promise<boolean> {
+    const r = await this.catalog!.engine.api.readWorkspace({ path });
+    const ok = await this.open(r.workspace);
+    this.file = r.path;
+    return ok;
+  }
+
   /** forgets every step (a new workspace) */
   clear(): void {
     this.entries = [];
     this.cursor = 0;
     this.nameOf.clear();
+    this.idOf.clear();
     this.locationOf.clear();
     this.note = null;
+    this.file = null;
   }
 
   /**
    * Opens a workspace: its steps are taken again, in order, as the user would (the datasets opened,
-   * the chips set, the plots' settings, the view), and become this window's step list. A step the
-   * app cannot take yet is left out and named in `note`; a dataset that does not open stops there.
+   * the chips set, the sorts, the group-bys made, the plots' settings, the view), and become this
+   * window's step list. A step the app cannot take yet is left out and named in `note`; a step
+   * that fails stops there.
    */
   async open(ws: Workspace): Promise<boolean> {
     const cat = this.catalog;
@@ -327,62 +438,66 @@ export class WorkspaceRecorder {
     this.clear();
     this.restoring = true;
     const skipped: string[] = [];
-    const ids = new Map<string, string>();
+    const id = (name: string) => this.idOf.get(name)!;
     try {
       for (const [i, s] of ws.steps.entries()) {
-        switch (s.kind) {
-          case 'open': {
-            if (!(await cat.open(s.location)) || !cat.selected) {
-              this.note = `Step ${i + 1} (${describeStep(s)}): ${cat.openError ?? 'it did not open'}. The steps after it were not taken.`;
-              return false;
+        try {
+          switch (s.kind) {
+            case 'open': {
+              if (!(await cat.open(s.location)) || !cat.selected) throw new Error(cat.openError ?? 'it did not open');
+              const opened = cat.selected;
+              // (a dataset opened twice under two names in the file: its first name)
+              if (this.nameOf.has(opened)) {
+                this.idOf.set(s.as, opened);
+                skipped.push(`${i + 1} (the same dataset as ${this.nameOf.get(opened)})`);
+                continue;
+              }
+              this.opened(opened, s.location, s.as);
+              break;
             }
-            const id = cat.selected;
-            ids.set(s.as, id);
-            // (a dataset opened twice under two names in the file: its first name)
-            if (this.nameOf.has(id)) {
-              skipped.push(`${i + 1} (the same dataset as ${this.nameOf.get(id)})`);
-              continue;
+            case 'filter':
+              // (recorded by the view's own hook)
+              cat.viewOf(id(s.dataset)).restoreFilters(s.chips ?? (s.where ? [{ text: s.where, enabled: true }] : []));
+              break;
+            case 'sort': {
+              const v = cat.viewOf(id(s.dataset));
+              const before = tableSortOf(v).keys;
+              tableSortOf(v).keys = s.keys.map((k) => (k.startsWith('-') ? { name: k.slice(1), desc: true } : { name: k, desc: false }));
+              this.sortChanged(v, before, tableSortOf(v).keys);
+              break;
             }
-            this.opened(id, s.location, s.as);
-            break;
-          }
-          case 'filter': {
-            const view = cat.viewOf(ids.get(s.dataset)!);
-            try {
-              view.restoreFilters(s.chips ?? (s.where ? [{ text: s.where, enabled: true }] : []));
-            } catch (e) {
-              // an expression that does not parse (written by hand, or by a newer CDX)
-              this.note = `Step ${i + 1} (${describeStep(s)}): ${(e as Error).message}. The steps after it were not taken.`;
-              return false;
+            case 'group': {
+              if (s.pivot || s.limit !== undefined) {
+                skipped.push(`${i + 1} (${describeStep(s)})`);
+                continue;
+              }
+              await this.regroup(s);
+              this.push({ steps: [s], undo: () => this.ungroup(s.as, s.dataset), redo: () => this.regroup(s).then(() => undefined) });
+              break;
             }
-            break;
+            case 'plot': {
+              const before = this.plotKept.get(id(s.dataset));
+              this.setPlot(s.dataset, s.settings);
+              this.push({ steps: [s], undo: () => this.setPlot(s.dataset, before ?? null), redo: () => this.setPlot(s.dataset, s.settings) });
+              break;
+            }
+            case 'view': {
+              const prev = { tab: this.lastView?.tab ?? ('summary' as ViewTab), name: this.lastView?.id ? (this.nameOf.get(this.lastView.id) ?? null) : null };
+              const to = { tab: s.tab, name: s.dataset ?? null };
+              this.show(to);
+              this.push({ steps: [s], undo: () => this.show(prev), redo: () => this.show(to) });
+              break;
+            }
+            default:
+              skipped.push(`${i + 1} (${describeStep(s)})`);
           }
-          case 'plot': {
-            const id = ids.get(s.dataset)!;
-            const before = this.plotKept.get(id);
-            this.setPlot(id, s.settings);
-            const { open } = this.named(id);
-            this.push({ steps: [...open, s], undo: () => this.setPlot(id, before ?? null), redo: () => this.setPlot(id, s.settings) });
-            break;
-          }
-          case 'view': {
-            const id = s.dataset ? ids.get(s.dataset)! : null;
-            const prev = this.lastView ?? { tab: 'summary' as ViewTab, id: null };
-            const go = (v: { tab: ViewTab; id: string | null }) => {
-              this.lastView = v;
-              if (v.id) cat.selected = v.id;
-              this.setTab?.(v.tab);
-            };
-            go({ tab: s.tab, id });
-            this.push({ steps: [s], undo: () => go(prev), redo: () => go({ tab: s.tab, id }) });
-            break;
-          }
-          default:
-            skipped.push(`${i + 1} (${describeStep(s)})`);
+        } catch (e) {
+          this.note = `Step ${i + 1} (${describeStep(s)}): ${(e as Error).message}. The steps after it were not taken.`;
+          return false;
         }
       }
       const v = ws.views;
-      if (v?.dataset && ids.has(v.dataset)) cat.selected = ids.get(v.dataset)!;
+      if (v?.dataset && this.idOf.has(v.dataset)) cat.selected = id(v.dataset);
       if (v?.tab) this.setTab?.(v.tab);
       this.lastView = { tab: v?.tab ?? this.lastView?.tab ?? 'summary', id: cat.selected };
       if (skipped.length) this.note = `Not restored in the app yet (cdx run replays them): step${skipped.length === 1 ? '' : 's'} ${skipped.join(', ')}.`;
@@ -395,5 +510,3 @@ export class WorkspaceRecorder {
 
 /** the window's workspace */
 export const workspace = new WorkspaceRecorder();
-
-export { emptyWorkspace };

@@ -83,6 +83,22 @@ describe('the workspace recorder', () => {
     expect(tab).toBe('plot');
   });
 
+  it('sorts of a dataset in a row are one step, undone to the order before them', async () => {
+    const { tableSortOf } = await import('./table.svelte');
+    const sort = tableSortOf(view);
+    sort.click('fare');
+    sort.click('fare');
+    sort.click('payment', true);
+    expect(texts()).toEqual(['Open /data/trips.arrow as trips', 'Sort trips by fare descending, payment']);
+    await workspace.undo();
+    expect(sort.keys).toEqual([]);
+    await workspace.redo();
+    expect(sort.keys).toEqual([{ name: 'fare', desc: true }, { name: 'payment', desc: false }]);
+    view.addFilter(parseExpr('fare > 1'));
+    sort.clear();
+    expect(texts().slice(2)).toEqual(['Filter trips: fare > 1', 'Unsort trips (file order)']);
+  });
+
   it('saves the applied steps and the view shown; the file reads back as the same steps', () => {
     view.addFilter(parseExpr('fare > 10'));
     view.addFilter(parseExpr('payment in ("cash", "card")'));
