@@ -745,9 +745,10 @@ class Compiler {
   }
 
   private predValue(e: Expr): string {
-    const s = paren(this.expr(e));
-    // ClickHouse: the tri-state forms are UInt8 comparisons already; keep a NULL unknown
-    return s;
+    // ClickHouse inline: and/or/not are Kleene numbers (tri) compared with 1, which reads unknown
+    // as false; a value keeps it NULL
+    if (this.inline && (e.kind === 'and' || e.kind === 'or' || e.kind === 'not') && !(e.kind !== 'not' && e.args.length < 2)) return `(nullIf(${this.tri(e)}, 0.5) = 1)`;
+    return paren(this.expr(e));
   }
 
   /** A literal in a value (typed: ints as int64, other numbers as float). */
@@ -887,16 +888,26 @@ class Compiler {
       return `(${a} ${op} ${b})`;
     }
     if ((tl === 'int' || tl === 'float') && (tr === 'int' || tr === 'float')) {
-      if (tl !== tr) {
-        a = this.dbl(a, tl);
-        b = this.dbl(b, tr);
+      // an int against a float exactly, as the evaluator (2^53 + 1 > 2^53): SQLite and ClickHouse
+      // compare them so natively; DuckDB and PostgreSQL convert the int to a float, so where the
+      // two are equal as floats, they are compared again as integers (the float is one then)
+      let cmp = `${a} ${op} ${b}`;
+      if ((D === 'duckdb' || D === 'postgres') && tl !== tr) {
+        const [i, f] = tl === 'int' ? [a, b] : [b, a];
+        const fi = this.dbl(i, 'int');
+        const exact = (x: string) => (D === 'duckdb' ? `CAST(${x} AS HUGEINT)` : `CAST(${x} AS numeric)`);
+        const fInt = D === 'duckdb' ? exact(f) : `(CASE WHEN ${f} >= CAST(9223372036854775808 AS double precision) THEN CAST(9223372036854775808 AS numeric) ELSE CAST(CAST(${f} AS bigint) AS numeric) END)`;
+        const [x, y, X, Y] = tl === 'int' ? [fi, f, exact(i), fInt] : [f, fi, fInt, exact(i)];
+        cmp = `CASE WHEN ${fi} <> ${f} THEN ${x} ${op} ${y} ELSE ${X} ${op} ${Y} END`;
+        a = tl === 'int' ? fi : a;
+        b = tr === 'int' ? fi : b;
       }
       if ((D === 'duckdb' || D === 'postgres') && (tl === 'float' || tr === 'float')) {
         // DuckDB and PostgreSQL order NaN above every number (and NaN = NaN): IEEE here
-        const nan = [tl === 'float' || tl !== tr ? this.isNaN(a) : '', tr === 'float' || tl !== tr ? this.isNaN(b) : ''].filter(Boolean).join(' OR ');
-        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${nan} THEN ${this.bool(v.op === '!=')} ELSE ${a} ${op} ${b} END)`;
+        const nan = [tl === 'float' ? this.isNaN(a) : '', tr === 'float' ? this.isNaN(b) : ''].filter(Boolean).join(' OR ');
+        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${nan} THEN ${this.bool(v.op === '!=')} ELSE ${cmp} END)`;
       }
-      return `(${a} ${op} ${b})`;
+      return `(${cmp})`;
     }
     if (tl === 'string' && D === 'postgres') return `(${a} ${op} ${b} COLLATE "C")`;
     return `(${a} ${op} ${b})`;
@@ -957,14 +968,25 @@ class Compiler {
         if (D === 'clickhouse') return `arrayElement(['false', 'true'], toUInt8(${x}) + 1)`;
         return `(CASE WHEN ${x} THEN 'true' WHEN NOT ${x} THEN 'false' END)`;
       case 'float': {
-        // JavaScript's String(x): integers without '.0' (below 1e21), nan, inf, -inf
-        const whole = D === 'duckdb' ? `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)` : D === 'postgres' ? `CAST(CAST(${x} AS numeric) AS text)` : D === 'sqlite' ? `CAST(CAST(${x} AS INTEGER) AS TEXT)` : `toString(toInt64(${x}))`;
-        const trunc = D === 'clickhouse' ? `trunc(${x})` : D === 'sqlite' ? `trunc(${x})` : `trunc(${x})`;
-        const other = D === 'sqlite' ? `CAST(${x} AS TEXT)` : str(x);
+        // JavaScript's String(x): integers without '.0' (below 1e21), nan, inf, -inf (beyond 2^53
+        // ClickHouse and SQLite write their own text)
+        // (PostgreSQL's float → numeric keeps 15 digits: through bigint, exact for these)
+        const whole = D === 'duckdb' ? `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)` : D === 'postgres' ? `CAST(CAST(${x} AS bigint) AS text)` : D === 'sqlite' ? `CAST(CAST(${x} AS INTEGER) AS TEXT)` : `toString(toInt64(${x}))`;
+        const trunc = `trunc(${x})`;
+        let other = D === 'sqlite' ? `CAST(${x} AS TEXT)` : str(x);
+        if (D === 'duckdb' || D === 'postgres') {
+          // an integer from 2^53 to 1e21: JavaScript writes its shortest digits padded with zeros
+          // (2^60 → 1152921504606847000), the engines an exponent (1.152921504606847e+18) or '.0'
+          const t = str(`abs(${x})`);
+          const mant = `replace(split_part(${t}, 'e', 1), '.', '')`;
+          const digits = `(CASE WHEN ${t} LIKE '%e%' THEN rpad(${mant}, CAST(split_part(${t}, 'e+', 2) AS INTEGER) + 1, '0') ELSE split_part(${t}, '.', 1) END)`;
+          other = `(CASE WHEN ${x} = ${trunc} AND abs(${x}) < 1e21 THEN (CASE WHEN ${x} < 0 THEN '-' ELSE '' END) || ${digits} ELSE ${other} END)`;
+        }
+        // (ClickHouse writes 1e300 where JavaScript writes 1e+300)
         if (D === 'clickhouse')
-          return `multiIf(isNaN(${x}), 'nan', ${x} = (1/0), 'inf', ${x} = (-1/0), '-inf', ${x} = ${trunc} AND abs(${x}) < 9007199254740992, ${whole}, ${other})`;
+          return `multiIf(isNaN(${x}), 'nan', ${x} = (1/0), 'inf', ${x} = (-1/0), '-inf', ${x} = ${trunc} AND abs(${x}) <= 9007199254740992, ${whole}, replaceRegexpOne(${other}, 'e([0-9])', 'e+\\\\1'))`;
         const limit = '9007199254740992';
-        return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${this.isNaN(x)} THEN 'nan' WHEN ${x} = ${this.infSql()} THEN 'inf' WHEN ${x} = ${this.infSql(true)} THEN '-inf' WHEN ${x} = ${trunc} AND abs(${x}) < ${limit} THEN ${whole} ELSE ${other} END)`;
+        return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${this.isNaN(x)} THEN 'nan' WHEN ${x} = ${this.infSql()} THEN 'inf' WHEN ${x} = ${this.infSql(true)} THEN '-inf' WHEN ${x} = ${trunc} AND abs(${x}) <= ${limit} THEN ${whole} ELSE ${other} END)`;
       }
       case 'date':
         if (D === 'postgres') return `to_char(${x}, 'YYYY-MM-DD')`;
