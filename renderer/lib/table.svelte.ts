@@ -51,7 +51,7 @@ export class TableWindow {
   private inflight: { key: string; lo: number; hi: number } | null = null;
   /** the sort's progress (0..1) while the engine orders the rows for a fetch in flight; null otherwise */
   sortProgress = $state<number | null>(null);
-  /** the sort (its text) whose computation the user cancelled: it was taken off */
+  /** the sort (as the status line says it) whose computation the user cancelled: it was taken off */
   sortCancelled = $state<string | null>(null);
   readonly sort: TableSort;
 
@@ -117,7 +117,7 @@ export class TableWindow {
    */
   cancelSort(): void {
     if (!this.sort.keys.length) return;
-    const text = this.sort.text;
+    const text = sortLabel(this.sort.keys);
     this.fetchReq.cancel();
     this.sort.clear();
     this.sortCancelled = text;

@@ -174,9 +174,9 @@ describe('the sorted table against DuckDB', () => {
     expect(t.sorting).toBe(true);
     t.cancelSort();
     expect(t.sort.param).toBeUndefined();
-    expect(t.sortCancelled).toBe('fare');
+    expect(t.sortCancelled).toBe('fare ↑');
     const got = await rowsOf(t, ROWS - 100, 5);
     expect(got.ids).toEqual([0, 1, 2, 3, 4].map((i) => ROWS - 100 + i));
-    expect(t.sortCancelled).toBe('fare');
+    expect(t.sortCancelled).toBe('fare ↑');
   });
 });
