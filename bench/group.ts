@@ -51,7 +51,7 @@ export async function writeBatches(path: string, schema: Schema, rows: number, f
   renameSync(tmp, path);
 }
 
-async function writeData(path: string, rows: number): Promise<void> {
+export async function writeData(path: string, rows: number): Promise<void> {
   const schema = new Schema([
     new Field('k100', new Int32(), true), new Field('k10m', new Int64(), true),
     new Field('x', new Float64(), true), new Field('y', new Float64(), true), new Field('z', new Float64(), true),

@@ -31,8 +31,9 @@
  *                   round trips (full view, 1% views) through the engine handlers
  * Usage: npm run -s bench [-- --json] [--points 1e9] [--summary-rows 1e8] [--duck-points 1e8]
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
- *        [--only engine,zoned,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli,many_files,remote,group,sort,join,load] [--skip …] [--csv-bytes 1e9]
+ *        [--only engine,zoned,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli,many_files,remote,group,sort,join,expr,load] [--skip …] [--csv-bytes 1e9]
  *        [--join-rows 1e7] (join: N × N/10 rows on an int64 key, bench/join.ts)
+ *        [--expr-rows 1e8] (expr: filter_computed, a computed column in a filter vs the plain filter, bench/expr.ts)
  *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]  [--pushdown-rows 1e7] [--cli-points 2e8]
  *        [--zoned-points 1e9]
  * Data files are generated once in --dir and reused while their size matches (--fresh regenerates).
@@ -393,6 +394,7 @@ async function main(): Promise<void> {
   if (want('many_files')) for (const f of await (await import('./many_files')).benchManyFiles({ dir: DIR, files: opt('many-files', 500), rows: opt('many-files-rows', 1e6), reps: REPS, log })) report(f);
   if (want('load')) for (const f of await (await import('./load')).benchLoad({ dir: DIR, clients: opt('load-clients', 50), seconds: opt('load-seconds', 20), rows: opt('load-rows', 2e6), log })) report(f);
   if (want('group')) for (const f of await (await import('./group')).benchGroup({ dir: DIR, rows: opt('group-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
+  if (want('expr')) for (const f of await (await import('./expr')).benchExpr({ dir: DIR, rows: opt('expr-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('sort')) for (const f of await (await import('./sort')).benchSort({ dir: DIR, rows: opt('sort-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('join')) for (const f of await (await import('./join')).benchJoin({ dir: DIR, rows: opt('join-rows', 1e7), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('remote')) for (const f of await (await import('./remote')).benchRemote({ dir: DIR, rows: opt('remote-rows', 2.2e7), reps: REPS, log })) report(f);

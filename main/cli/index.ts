@@ -470,6 +470,33 @@ export function buildProgram(): Command {
       });
     });
   catalog
+    .command('column')
+    .description("a computed column (the app's Add column…): NAME defined as EXPR over the other columns, kept in the catalog and read like any column (summary, head, group, sort, convert, plot); without NAME, lists them")
+    .argument('<path>', 'a file, or PATH::INNER')
+    .argument('[name]', 'the column to define')
+    .argument('[expr]', "its expression, e.g. \"fare / distance\", \"date_trunc('month', pickup)\", \"upper(city) || '-' || zone\"")
+    .option('--remove', 'remove the computed column NAME')
+    .option('--json', 'the columns as JSON')
+    .action(async (location: string, name: string | undefined, expr: string | undefined, o: { remove?: boolean; json?: boolean }) => {
+      await withEngine(async (e, signal) => {
+        let ov = await openDataset(e, location, signal);
+        if (name !== undefined) {
+          if (!o.remove && expr === undefined) throw new CdxError('E_BAD_ARG', `give the expression of ${name}: cdx catalog column ${location} ${name} "EXPR" (or --remove)`);
+          try {
+            ov = await e.api.defineColumn({ dataset: ov.entry.id, name, expr: o.remove ? null : expr! }, { signal });
+          } catch (err) {
+            // a syntax or type error points at its position in the expression
+            if (err instanceof CdxError && err.position !== undefined && expr) throw new CdxError(err.code, `${err.message.split('\n')[0]!.replace(/ \(at position \d+\)$/, '')}\n  ${expr}\n  ${' '.repeat(err.position)}^`, { file: location, column: name });
+            throw err;
+          }
+        }
+        const computed = ov.schema.fields.filter((f) => f.expr !== undefined);
+        if (o.json) return console.log(exactJson(computed.map((f) => ({ name: f.name, type: f.type, expr: f.expr })), 2));
+        if (!computed.length) return console.log(`${ov.entry.name} has no computed column`);
+        console.log(table(['column', 'type', 'expression'], computed.map((f) => [f.name, f.type, f.expr!]), [false, false, false]));
+      });
+    });
+  catalog
     .command('rm')
     .description('forget a dataset (and its cache file; the source is never touched)')
     .argument('<id>', 'the id shown by `cdx catalog list`')

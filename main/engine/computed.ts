@@ -77,7 +77,8 @@ export function applyComputed(ds: ComputedTarget, defs: readonly ComputedDef[], 
 }
 
 function located(e: unknown, location: string, d: ComputedDef): unknown {
-  if (e instanceof ExprError && e.code !== 'E_SYNTAX') return new CdxError(e.code, `${location}: computed column "${d.name}": ${e.message}`, { file: location, column: d.name });
+  if (e instanceof ExprError && e.code !== 'E_SYNTAX')
+    return new CdxError(e.code, `${location}: computed column "${d.name}": ${e.message}`, { file: location, column: d.name, ...(e.position !== undefined ? { position: e.position } : {}) });
   return e;
 }
 
