@@ -804,10 +804,32 @@ class JoinTakeWorker : public PromiseWorker {
       bool nul = false;
       try {
         const bool ok = GuardedRun([&] {
-          StringColumnReader dict;
-          if (col.kind == Kind::DICT) dict.Bind(*col.dict);
           View v;
           uint64_t lo = 1, hi = 0;
+          // numbers: the type dispatched once, a tight loop rebinding only at a chunk change
+          if (col.kind == Kind::NUMERIC) {
+            DispatchNumeric(col.dtype, [&](auto tag) {
+              using T = decltype(tag);
+              T* dst = reinterpret_cast<T*>(o.values.data());
+              for (uint64_t i = tk.i0; i < tk.i1; i++) {
+                const int64_t id = ids[i];
+                if (id < 0) { o.valid[i] = 0; nul = true; continue; }
+                const uint64_t r = static_cast<uint64_t>(id);
+                if (r < lo || r >= hi) {
+                  v.Bind(col, col.ChunkOf(r));
+                  lo = v.rowStart;
+                  hi = lo + v.chunk->rows;
+                }
+                const uint64_t local = r - lo;
+                if (v.validity && !v.Valid(local)) { o.valid[i] = 0; nul = true; }
+                const uint8_t* src = v.data + local * sizeof(T);
+                dst[i] = col.swap ? Load<T, true>(src) : Load<T, false>(src);
+              }
+            });
+            return;
+          }
+          StringColumnReader dict;
+          if (col.kind == Kind::DICT) dict.Bind(*col.dict);
           for (uint64_t i = tk.i0; i < tk.i1; i++) {
             const int64_t id = ids[i];
             if (id < 0) {
