@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExprError } from './errors';
-import { parseExpr } from './parse';
-import { type SqlDialect, type SqlSchema, quoteIdent, toSQL as toSQLFull } from './sql';
+import { parseExpr, parseValue } from './parse';
+import { type SqlDialect, type SqlSchema, quoteIdent, toSQL as toSQLFull, valueSQL, valueSQL as valueSQLFull } from './sql';
 
 /** sql and params only (paramTypes has its own test) */
 const toSQL = (e: Parameters<typeof toSQLFull>[0], d: SqlDialect, schema?: SqlSchema) => {
@@ -147,5 +147,80 @@ describe('toSQL', () => {
       expect((e as Error).message).toMatch(/nope/);
     }
     expect(() => toSQL(parseExpr('nope = 2'), 'duckdb')).not.toThrow();
+  });
+});
+
+describe('valueSQL and computed values in toSQL', () => {
+  // (literal arguments of functions are written where the parser of 84b68d1 takes them: see values-sql.test.ts)
+  it('compiles a value with its parameters, and types it', () => {
+    expect(valueSQL(parseValue('n + 1'), 'duckdb', typed)).toMatchObject({
+      sql: 'TRY_CAST(CAST("n" AS HUGEINT) + CAST(CAST(? AS BIGINT) AS HUGEINT) AS BIGINT)',
+      params: [1],
+      type: 'int',
+    });
+    expect(valueSQL(parseValue('price / n'), 'postgres', typed)).toMatchObject({
+      sql: '("price" / NULLIF(CAST("n" AS double precision), 0))',
+      params: [],
+      type: 'float',
+    });
+    expect(valueSQL(parseValue("lower(country) || '!'"), 'clickhouse', typed, { inline: true })).toMatchObject({ sql: "concat(lowerUTF8(`country`), '!')", params: [], type: 'string' });
+  });
+
+  it('binds a value that stands twice once per placeholder, in text order (positional ? in DuckDB and SQLite)', () => {
+    // sqrt tests its argument (CASE WHEN x < 0 …) and then uses it: the parameter is bound twice
+    const d = valueSQLFull(parseValue('sqrt(price - 2.5)'), 'duckdb', typed);
+    expect(d.sql.match(/\?/g)).toHaveLength(2);
+    expect(d.params).toEqual([2.5, 2.5]);
+    expect(d.paramTypes).toEqual(['DOUBLE', 'DOUBLE']);
+    // numbered placeholders stand twice for one value
+    const p = valueSQLFull(parseValue('sqrt(price - 2.5)'), 'postgres', typed);
+    expect(p.sql.match(/\$1\b/g)).toHaveLength(2);
+    expect(p.params).toEqual([2.5]);
+    // and a computed operand in a predicate with a NaN guard (the operand twice, then the literal)
+    const e = toSQLFull(parseExpr('price * 2 > 1'), 'duckdb', typed);
+    expect(e.sql).toBe('(("price" * CAST(CAST(? AS BIGINT) AS DOUBLE)) > CAST(? AS BIGINT) AND NOT isnan(("price" * CAST(CAST(? AS BIGINT) AS DOUBLE))))');
+    expect(e.params).toEqual([2, 1, 2]);
+  });
+
+  it('writes values into the SQL with { literals } (PostgreSQL) and { inline } (ClickHouse)', () => {
+    const v = parseValue("coalesce(country, 'it''s $cdx$') || cast(price * 1.5 as string)");
+    const p = valueSQLFull(v, 'postgres', typed, { literals: true });
+    expect(p.params).toEqual([]);
+    expect(p.sql).toContain("CAST($cdxx$it's $cdx$$cdxx$ AS text)");
+    expect(p.sql).toContain("CAST($cdx$1.5$cdx$ AS double precision)");
+    expect(valueSQLFull(v, 'clickhouse', typed, { inline: true }).params).toEqual([]);
+  });
+
+  it('resolves computed column names (opts.computed), one computed column reading another', () => {
+    const computed = [{ name: 'twice', value: parseValue('price * 2') }, { name: 'big', value: parseValue('twice > 100') }];
+    expect(() => toSQL(parseExpr('big and twice < 1000'), 'postgres', typed)).toThrow(/Unknown column 'big'/);
+    const both = toSQLFull(parseExpr('big and twice < 1000'), 'postgres', typed, { computed });
+    expect(both.sql).toBe(
+      `(("price" * CAST(CAST($1 AS bigint) AS double precision)) > CAST($2 AS bigint) AND ("price" * CAST(CAST($1 AS bigint) AS double precision)) <> CAST('NaN' AS double precision)) AND ` +
+        `(("price" * CAST(CAST($3 AS bigint) AS double precision)) < CAST($4 AS bigint))`,
+    );
+    expect(both.params).toEqual([2, 100, 2, 1000]);
+    const c = toSQLFull(parseExpr('big'), 'postgres', typed, { computed });
+    expect(c.sql).toContain('"price" * CAST(CAST($1 AS bigint) AS double precision)');
+    expect(() => toSQLFull(parseExpr('x > 1'), 'duckdb', typed, { computed: [{ name: 'x', value: parseValue('x + 1') }] })).toThrow(/defined through itself/);
+  });
+
+  it('refuses what it cannot compile, naming it: no schema, a type mismatch, SQLite and ClickHouse 18.16 gaps', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return `${(e as ExprError).code}: ${(e as Error).message}`;
+      }
+      return 'compiled';
+    };
+    expect(code(() => valueSQL(parseValue('price + 1'), 'duckdb'))).toMatch(/^E_BAD_EXPR: .*schema/);
+    expect(code(() => valueSQL(parseValue('country + 1'), 'duckdb', typed))).toMatch(/^E_TYPE_MISMATCH/);
+    expect(code(() => toSQL(parseExpr('price + 1'), 'duckdb', typed))).toMatch(/^E_TYPE_MISMATCH: .*not a condition/);
+    expect(code(() => valueSQL(parseValue('upper(country)'), 'sqlite', typed))).toMatch(/^E_BAD_EXPR: upper\(\).*SQLite/);
+    expect(code(() => valueSQL(parseValue('year(day)'), 'sqlite', typed))).toMatch(/^E_BAD_EXPR: .*dates and times.*SQLite/);
+    expect(code(() => valueSQL(parseValue('cast(country as int)'), 'sqlite', typed))).toMatch(/^E_BAD_EXPR: .*SQLite/);
+    expect(code(() => valueSQL(parseValue('substr(country, n)'), 'clickhouse', typed, { inline: true }))).toMatch(/^E_BAD_EXPR: substr\(\).*ClickHouse 18\.16/);
+    expect(code(() => valueSQL(parseValue('substr(country, n)'), 'clickhouse', typed))).toBe('compiled');
   });
 });
