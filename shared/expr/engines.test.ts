@@ -5,7 +5,6 @@
  */
 import { BIGINT, BOOLEAN, DOUBLE, DuckDBInstance, HUGEINT, VARCHAR, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Expr } from './ast';
 import { evalExprOnRow } from './bind';
@@ -13,6 +12,7 @@ import { formatExpr } from './format';
 import { parseExpr } from './parse';
 import { type SqlParamType, type SqlSchema, toSQL } from './sql';
 import { type GenColumn, genExpr, pick, seeded } from './testing/testgen';
+import { postgresAvailable, startPostgres, type PostgresServer } from '../../main/engine/sql/testing/postgres';
 
 type Row = { id: number; f: number | null; g: number | null; i: bigint | null; u: bigint | null; s: string | null; b: boolean | null; d: Date | null; ts: Date | null };
 
@@ -240,21 +240,13 @@ describe('toSQL on SQLite agrees with evalExprOnRow', () => {
 });
 
 /**
- * Postgres: runs when CDX_TEST_PG is set to "socketDirOrHost:port" (psql must be on PATH), e.g.
- *   initdb -D /tmp/pg/data --locale=C -A trust -U postgres
- *   pg_ctl -D /tmp/pg/data -o "-k /tmp/pg -p 54329 -c listen_addresses=''" start
- *   CDX_TEST_PG=/tmp/pg:54329 npx vitest run shared/expr/engines
- * Strings use COLLATE "C" (byte order, as the evaluator); the session time zone is UTC.
+ * PostgreSQL: a real server started here on loopback (main/engine/sql/testing/postgres.ts), where
+ * its binaries are installed. Strings use COLLATE "C" (byte order, as the evaluator); the session
+ * time zone is UTC.
  */
-const PG = process.env.CDX_TEST_PG;
-describe.skipIf(!PG)('toSQL on Postgres agrees with evalExprOnRow', () => {
-  const [host, port] = (PG ?? ':').split(':');
-  const psql = (script: string) =>
-    execFileSync('psql', ['-h', host!, '-p', port!, '-U', 'postgres', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
-      input: "SET TimeZone = 'UTC'; SET client_min_messages = warning;\n" + script,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
+describe.skipIf(!postgresAvailable())('toSQL on Postgres agrees with evalExprOnRow', () => {
+  let pg: PostgresServer;
+  const psql = (script: string) => pg.psql("SET TimeZone = 'UTC'; SET client_min_messages = warning;\n" + script);
   // Postgres text cannot hold NUL; u is numeric(20) (no unsigned 64-bit type)
   const rows = makeRows(300);
   const pgLit = (v: unknown) =>
@@ -262,7 +254,8 @@ describe.skipIf(!PG)('toSQL on Postgres agrees with evalExprOnRow', () => {
     : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'`
     : String(v);
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    pg = await startPostgres();
     const values = rows.map(
       (r) =>
         `(${r.id}, ${nul(r.f, pgLit)}, ${nul(r.g, pgLit)}, ${nul(r.i, String)}, ${nul(r.u, String)}, ${nul(r.s, pgLit)}, ${nul(r.b, String)}, ${nul(
@@ -270,21 +263,24 @@ describe.skipIf(!PG)('toSQL on Postgres agrees with evalExprOnRow', () => {
           (d) => `DATE '${d.toISOString().slice(0, 10)}'`,
         )}, ${nul(r.ts, (d) => `TIMESTAMP '${d.toISOString().slice(0, 23).replace('T', ' ')}'`)})`,
     );
-    psql(
+    await psql(
       'DROP TABLE IF EXISTS t;\n' +
         'CREATE TABLE t (id integer, f double precision, g double precision, i bigint, u numeric(20), s text COLLATE "C", b boolean, d date, ts timestamp);\n' +
         `INSERT INTO t VALUES ${values.join(', ')};`,
     );
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
   });
 
-  function runAll(exprs: Expr[], schema?: SqlSchema): number[][] {
+  async function runAll(exprs: Expr[], schema?: SqlSchema): Promise<number[][]> {
     let script = '';
     exprs.forEach((e, k) => {
       const { sql, params } = toSQL(e, 'postgres', schema);
       script += `PREPARE q${k} AS SELECT id FROM t WHERE ${sql} ORDER BY id;\n`;
       script += `EXECUTE q${k}${params.length ? `(${params.map(pgLit).join(', ')})` : ''};\nSELECT -1;\nDEALLOCATE q${k};\n`;
     });
-    const out = psql(script).split('\n').filter((l) => l !== '');
+    const out = (await psql(script)).split('\n').filter((l) => l !== '');
     const res: number[][] = [];
     let cur: number[] = [];
     for (const l of out) {
@@ -296,11 +292,11 @@ describe.skipIf(!PG)('toSQL on Postgres agrees with evalExprOnRow', () => {
     return res;
   }
 
-  it('agrees on hand-written and 500 generated expressions', () => {
+  it('agrees on hand-written and 500 generated expressions', async () => {
     const r = seeded(31337);
     const exprs = [...HAND.map(parseExpr), ...Array.from({ length: 500 }, () => genExpr(r, GEN))];
     for (const schema of [SCHEMA, undefined]) {
-      const got = runAll(exprs, schema);
+      const got = await runAll(exprs, schema);
       expect(got.length).toBe(exprs.length);
       exprs.forEach((e, k) => expect(got[k], `${formatExpr(e)}\n${toSQL(e, 'postgres', schema).sql}`).toEqual(expected(rows, e)));
     }

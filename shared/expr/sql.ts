@@ -51,8 +51,9 @@
  *    (case-sensitive, as LIKE is here). Case-insensitive matching folds case per the engine:
  *    DuckDB lower-cases Unicode as the evaluator does; Postgres' ILIKE and `~*` follow the
  *    database's collation (with "C", ASCII letters only).
- * Checked row for row against the evaluator on real DuckDB and SQLite (and Postgres when
- * CDX_TEST_PG is set) in engines.test.ts; ClickHouse output is checked as text only.
+ * Checked row for row against the evaluator on real DuckDB, SQLite and PostgreSQL in
+ * engines.test.ts, and on ClickHouse 18.16 in main/engine/sql/clickhouse-dialect.test.ts; values
+ * in values-sql.test.ts (every engine) and main/engine/sql/computed.test.ts (pushdown).
  *
  * Value expressions (ast.ts Value; valueSQL, and computed operands and `test` in toSQL) follow
  * ast.ts's semantics, typed by value.ts typeValue over the schema's column types (a schema is
