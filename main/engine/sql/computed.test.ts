@@ -143,6 +143,15 @@ function sameAnswers(get: () => { ds: SqlDataset; oracle: Oracle; dateMs: (x: st
     }
   });
 
+  it('table windows sorted by computed columns (nulls last, text by bytes) equal the local evaluation', async () => {
+    const { ds, oracle } = get();
+    for (const [name, desc] of [['big', true], ['up', false], ['wk', true]] as const) {
+      const w = await ds.window(['id', name], 5, 40, parseExpr('n > 1'), 'n > 1', {}, [{ name, desc }]);
+      const want = await oracle.query((t) => `SELECT id, "${name}" FROM ${t} AS x WHERE n > 1 ORDER BY "${name}" ${desc ? 'DESC' : 'ASC'} NULLS LAST, id LIMIT 40 OFFSET 5`);
+      expect(batchRows(w.batch), name).toEqual(want);
+    }
+  });
+
   it('group-by keyed and measured by computed columns equals the local evaluation', async () => {
     const { ds, oracle } = get();
     const r = await ds.groupBy(
