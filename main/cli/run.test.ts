@@ -147,7 +147,7 @@ describe('cdx run', () => {
     expect((await duckQuery(`SELECT s, "count"::INT FROM read_csv(${sq(out2)})`))).toEqual(wantTop);
   }, 120_000);
 
-  it('--dry-run lists the steps; a bad step is named with the file; a step the engine cannot do is refused, not skipped', async () => {
+  it('--dry-run lists the steps; a bad step is named with the file; a computed column is defined, filtered and sorted on', async () => {
     const file = saveWorkspace('dry.cdx', [
       { kind: 'open', as: 'trips', location: input },
       { kind: 'filter', dataset: 'trips', where: 'x > 0.5' },
@@ -167,12 +167,21 @@ describe('cdx run', () => {
     const wrong = saveWorkspace('wrong.cdx', [{ kind: 'open', as: 'trips', location: input }, { kind: 'filter', dataset: 'trips', where: 'fare > 1' }]);
     await expect(cdx(['run', wrong, '--out', path.join(dir, 'no.csv')])).rejects.toThrow(/fare/);
 
-    const col = saveWorkspace('column.cdx', [{ kind: 'open', as: 'trips', location: input }, { kind: 'column', dataset: 'trips', name: 'y', expr: 'x * 2' }]);
-    try {
-      await cdx(['run', col, '--out', path.join(dir, 'col.csv')]);
-    } catch (e) {
-      // an engine without computed columns: refused, naming the step
-      expect(e).toMatchObject({ code: 'E_UNSUPPORTED', message: `${col}: step 2 (Column y of trips = x * 2): computed columns: this CDX's engine cannot do it yet` });
-    }
+    // a computed column, filtered and sorted on, written with its values
+    const col = saveWorkspace('column.cdx', [
+      { kind: 'open', as: 'trips', location: input },
+      { kind: 'column', dataset: 'trips', name: 'x2', expr: 'x * 2 + 1' },
+      { kind: 'filter', dataset: 'trips', where: 'x2 > 2.5' },
+      { kind: 'sort', dataset: 'trips', keys: ['-x2'] },
+    ]);
+    const colOut = path.join(dir, 'col.csv');
+    await cdx(['run', col, '--out', colOut]);
+    const wantCol = await duckQuery(`SELECT id, x * 2 + 1 AS x2 FROM read_csv(${sq(input)}) WHERE x * 2 + 1 > 2.5 ORDER BY x2 DESC NULLS LAST, id`);
+    expect(await duckQuery(`SELECT id, x2 FROM read_csv(${sq(colOut)})`)).toEqual(wantCol);
+    // the catalog's dataset is as it was: the replay's column is not kept
+    expect(JSON.parse(await cdx(['schema', input, '--json'])).fields.map((f: { name: string }) => f.name)).toEqual(['id', 'x', 's', 'n']);
+    // a mistake in it: the step and the engine's message
+    const badCol = saveWorkspace('badcol.cdx', [{ kind: 'open', as: 'trips', location: input }, { kind: 'column', dataset: 'trips', name: 'z', expr: 'x * * 2' }]);
+    await expect(cdx(['run', badCol, '--out', path.join(dir, 'no.csv')])).rejects.toThrow(`${badCol}: step 2 (Column z of trips = x * * 2): `);
   }, 120_000);
 });

@@ -43,6 +43,8 @@ export interface Replay {
   current: string | null;
   /** catalog ids of the datasets the replay made (group-by results): forget them when done */
   made: string[];
+  /** computed columns the replay defined, with what they were before (null: none): put back when done (the catalog keeps them) */
+  columns: { id: string; name: string; before: string | null }[];
   /** the folder of the replay's temporary files */
   tmp: string;
 }
@@ -89,7 +91,7 @@ export async function replayWorkspace(
   onStep: (i: number, s: Step) => void = () => {},
 ): Promise<Replay> {
   const datasets = new Map<string, ReplayedDataset>();
-  const r: Replay = { datasets, current: currentDataset(ws.steps), made: [], tmp: mkdtempSync(path.join(tmpdir(), 'cdx-run-')) };
+  const r: Replay = { datasets, current: currentDataset(ws.steps), made: [], columns: [], tmp: mkdtempSync(path.join(tmpdir(), 'cdx-run-')) };
   const get = (name: string) => datasets.get(name)!; // (parseWorkspace checked every name is made before it is used)
   try {
     for (const [i, s] of ws.steps.entries()) {
@@ -109,21 +111,21 @@ export async function replayWorkspace(
             break;
           case 'column': {
             const d = get(s.dataset);
-            const defineColumn = (api as unknown as { defineColumn?: (p: { dataset: string; name: string; expr: string | null }, o: { signal: AbortSignal }) => Promise<DatasetOverview> }).defineColumn;
-            d.overview = await optional('computed columns', () => defineColumn!({ dataset: d.id, name: s.name, expr: s.expr }, { signal }));
+            if (!r.columns.some((c) => c.id === d.id && c.name === s.name)) r.columns.push({ id: d.id, name: s.name, before: d.overview.schema.fields.find((f) => f.name === s.name)?.expr ?? null });
+            d.overview = await optional('computed columns', () => api.defineColumn({ dataset: d.id, name: s.name, expr: s.expr }, { signal }));
             break;
           }
           case 'group': {
-            if (s.pivot) throw new CdxError('E_UNSUPPORTED', `a pivot (of ${s.pivot}) is not replayed yet`);
             const d = get(s.dataset);
+            const pivot = s.pivot ? { pivot: s.pivot } : {};
             let id: string;
             if (s.limit === undefined) {
               // every group, saved by the engine as a dataset (the Group view's "Open as dataset"); none sent here
-              const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: 1, save: { name: s.as } }, { signal });
+              const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: 1, save: { name: s.as }, ...pivot }, { signal });
               id = g.saved!.id;
             } else {
               // the first `limit` groups: as an Arrow file, opened like any other
-              const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: s.limit }, { signal });
+              const g = await api.groupBy({ dataset: d.id, by: s.by, agg: s.agg, where: s.where || undefined, sort: s.sort, limit: s.limit, ...pivot }, { signal });
               const tmp = path.join(r.tmp, `${i + 1}-group.arrow`);
               const { tableFromIPC, tableToIPC } = await import('apache-arrow');
               writeFileSync(tmp, tableToIPC(tableFromIPC(g.ipc), 'file'));
@@ -157,8 +159,10 @@ export async function replayWorkspace(
   }
 }
 
-/** forgets the datasets the replay made and removes its temporary files */
+/** puts back the computed columns the replay changed, forgets the datasets it made and removes its temporary files */
 export async function cleanUp(api: Client<EngineApi>, r: Replay): Promise<void> {
+  for (const c of r.columns.reverse()) await api.defineColumn({ dataset: c.id, name: c.name, expr: c.before }).catch(() => {});
+  r.columns = [];
   for (const id of r.made) await api.removeDataset({ dataset: id }).catch(() => {});
   r.made = [];
   rmSync(r.tmp, { recursive: true, force: true });

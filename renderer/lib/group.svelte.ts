@@ -141,7 +141,7 @@ export class GroupState {
       this.view.engine.api.groupBy({ dataset: this.view.id, by, agg, ...(where ? { where } : {}), ...(sort ? { sort } : {}), limit: 1, save: name ? { name } : {}, ...(pivot ? { pivot } : {}) }, { signal }),
     );
     // a step of the window's workspace: the groups as a dataset of their own
-    if (r?.saved) workspace.grouped(this.view, { by, agg, where, sort }, r.saved);
+    if (r?.saved) workspace.grouped(this.view, { by, agg, where, sort, pivot }, r.saved);
     return r?.saved;
   }
 

@@ -258,6 +258,28 @@ export class WorkspaceRecorder {
     this.push({ steps: [...open, step], undo: () => this.setSort(name, was), redo: () => this.setSort(name, now) });
   }
 
+  /**
+   * A computed column was defined (`after`: its expression) or removed (`after` null) on the
+   * dataset; `before`: its expression until then (null: it was not there). Undo defines it back.
+   */
+  columnChanged(view: DatasetView, name: string, before: string | null, after: string | null): void {
+    if (this.muted || before === after) return;
+    const { name: ds, open } = this.named(view.id);
+    this.push({
+      steps: [...open, { kind: 'column', dataset: ds, name, expr: after }],
+      undo: () => this.defineColumn(ds, name, before),
+      redo: () => this.defineColumn(ds, name, after),
+    });
+  }
+
+  private async defineColumn(ds: string, name: string, expr: string | null): Promise<void> {
+    const id = this.idOf.get(ds);
+    if (!id || !this.catalog) return;
+    await this.catalog.engine.api.defineColumn({ dataset: id, name, expr });
+    const v = this.catalog.viewOf(id);
+    if (v.overview) await v.load();
+  }
+
   private setSort(name: string, keys: SortKey[]): void {
     const v = this.viewNamed(name);
     if (v) tableSortOf(v).keys = keys.map((k) => ({ ...k }));
@@ -268,13 +290,13 @@ export class WorkspaceRecorder {
    * it. Undone, the dataset is forgotten (its file deleted) and its source shown; redone, the
    * engine makes it again.
    */
-  grouped(view: DatasetView, q: { by: string[]; agg: string; where?: string; sort?: string[] }, saved: { id: string; name: string }): void {
+  grouped(view: DatasetView, q: { by: string[]; agg: string; where?: string; sort?: string[]; pivot?: string | null }, saved: { id: string; name: string }): void {
     if (this.muted) return;
     const { name: source, open } = this.named(view.id);
     const as = uniqueName(`${source} by ${q.by.join(" ")}`, this.nameOf.values());
     this.setName(saved.id, as);
     this.locationOf.set(saved.id, saved.name);
-    const step: Step = { kind: 'group', dataset: source, as, by: q.by.slice(), agg: q.agg, ...(q.where ? { where: q.where } : {}), ...(q.sort?.length ? { sort: q.sort.slice() } : {}) };
+    const step: Step = { kind: 'group', dataset: source, as, by: q.by.slice(), agg: q.agg, ...(q.where ? { where: q.where } : {}), ...(q.sort?.length ? { sort: q.sort.slice() } : {}), ...(q.pivot ? { pivot: q.pivot } : {}) };
     this.push({ steps: [...open, step], undo: () => this.ungroup(as, source), redo: () => this.regroup(step).then(() => undefined) });
   }
 
@@ -291,7 +313,7 @@ export class WorkspaceRecorder {
     const cat = this.catalog!;
     const src = this.idOf.get(s.dataset);
     if (!src) throw new Error(`${describeStep(s)}: ${s.dataset} is not open`);
-    const r = await cat.engine.api.groupBy({ dataset: src, by: s.by, agg: s.agg, ...(s.where ? { where: s.where } : {}), ...(s.sort ? { sort: s.sort } : {}), limit: 1, save: {} });
+    const r = await cat.engine.api.groupBy({ dataset: src, by: s.by, agg: s.agg, ...(s.where ? { where: s.where } : {}), ...(s.sort ? { sort: s.sort } : {}), ...(s.pivot ? { pivot: s.pivot } : {}), limit: 1, save: {} });
     const id = r.saved!.id;
     this.setName(id, s.as);
     this.locationOf.set(id, r.saved!.name);
@@ -466,8 +488,16 @@ export class WorkspaceRecorder {
               this.sortChanged(v, before, tableSortOf(v).keys);
               break;
             }
+            case 'column': {
+              // (the catalog keeps computed columns: the dataset may have this one already, perhaps otherwise defined)
+              const ov = await cat.engine.api.overview({ dataset: id(s.dataset) });
+              const before = ov.schema.fields.find((f) => f.name === s.name)?.expr ?? null;
+              await this.defineColumn(s.dataset, s.name, s.expr);
+              this.push({ steps: [s], undo: () => this.defineColumn(s.dataset, s.name, before), redo: () => this.defineColumn(s.dataset, s.name, s.expr) });
+              break;
+            }
             case 'group': {
-              if (s.pivot || s.limit !== undefined) {
+              if (s.limit !== undefined) {
                 skipped.push(`${i + 1} (${describeStep(s)})`);
                 continue;
               }
