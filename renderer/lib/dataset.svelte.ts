@@ -179,6 +179,19 @@ export class DatasetView {
     void this.runSummary();
   }
 
+  /**
+   * Defines the computed column `name` as `expr` (null: removes it) in the engine, which keeps it in
+   * the catalog; the overview and summary follow. Throws what the engine refuses (its position).
+   */
+  async defineColumn(name: string, expr: string | null): Promise<void> {
+    const before = this.overview?.schema.fields.find((f) => f.name === name)?.expr ?? null;
+    const ov = await this.engine.api.defineColumn({ dataset: this.id, name, expr });
+    this.overview = ov;
+    workspace.columnChanged(this, name, before, ov.schema.fields.find((f) => f.name === name)?.expr ?? null);
+    this.columns = ov.schema.fields.map(() => null);
+    void this.runSummary();
+  }
+
   /** adds a filter (an expression equal to one in the bar is not added twice; one switched off is switched on) */
   addFilter(expr: Expr): void {
     const text = formatExpr(expr);
