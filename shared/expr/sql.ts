@@ -69,8 +69,9 @@
  *    overflows to ±inf or underflows to 0 from finite operands (1e300 * 1e300, exp(1000),
  *    pow(10, 400)): an error, not a value. pow follows JavaScript (1 ** NaN is NaN); PostgreSQL's
  *    errors for 0 ** negative and negative ** fraction are answered as ±inf / NaN first.
- *  - float % : fmod in DuckDB and SQLite; x − y·trunc(x / y) in PostgreSQL (no float %) and
- *    ClickHouse 18.16 (its % takes the integer parts): off when x / y rounds (7.5 % 0.1).
+ *  - float % : fmod in DuckDB and SQLite; PostgreSQL has no float %: computed exactly from the
+ *    IEEE bits in numeric (pgFmod); ClickHouse 18.16's % takes the integer parts: x − y·trunc(x / y)
+ *    there, off when x / y rounds (7.5 % 0.1).
  *  - round(x, d) half away from zero with the evaluator's float operations (x·10^d rounded, / 10^d);
  *    float → int rounds the same way, NULL for NaN, ±inf and beyond int64.
  *  - text: lower/upper are the engine's (DuckDB's upper('ß') is 'ẞ', PostgreSQL's — with the
@@ -859,8 +860,7 @@ class Compiler {
         return `if(${y} = 0, ${this.nul('float')}, if(isInfinite(${y}) AND isFinite(${x}), ${x}, ${x} - ${y} * if(${q} < 0, ceil(${q}), floor(${q}))))`;
       }
       case 'postgres':
-        // no float % in PostgreSQL: x − y·trunc(x / y), exact when x / y is (see the notes)
-        return `(CASE WHEN ${y} = 0 THEN NULL WHEN ${this.isInf(y)} AND NOT ${this.isInf(x)} AND NOT ${this.isNaN(x)} THEN ${x} ELSE ${x} - ${y} * trunc(${x} / ${y}) END)`;
+        return pgFmod(x, y);
     }
   }
 
@@ -1247,6 +1247,27 @@ class Compiler {
     }
     throw new ExprError('E_BAD_EXPR', `unknown function ${fn}()`);
   }
+}
+
+/**
+ * fmod(x, y) in PostgreSQL, exactly (it has no float %): |x| = mx·2^ex and |y| = my·2^ey read
+ * from the IEEE bits (float8send), both scaled to integers at 2^min(ex, ey) in numeric, their
+ * remainder (below 2^53, so a bigint and a double exactly) scaled back, with x's sign. y = 0 is
+ * NULL; x infinite or either NaN is NaN; y infinite or x zero is x.
+ */
+function pgFmod(x: string, y: string): string {
+  const bits = (v: string) => `(('x' || encode(float8send(abs(${v})), 'hex'))::bit(64)::bigint)`;
+  const parts = (v: string, m: string, e: string) =>
+    `(${bits(v)} & 4503599627370495) + CASE WHEN (${bits(v)} >> 52) > 0 THEN 4503599627370496 ELSE 0 END AS ${m}, ` +
+    `CASE WHEN (${bits(v)} >> 52) > 0 THEN (${bits(v)} >> 52) - 1075 ELSE -1074 END AS ${e}`;
+  const inf = `CAST('Infinity' AS double precision)`;
+  const nan = `CAST('NaN' AS double precision)`; // (PostgreSQL's NaN equals itself)
+  const scaled = (m: string, e: string) => `(CAST(${m} AS numeric) * power(CAST(2 AS numeric), CAST(${e} - least(ex, ey) AS numeric)))`;
+  return (
+    `(SELECT CASE WHEN a IS NULL OR b IS NULL OR b = 0 THEN NULL WHEN a = ${nan} OR b = ${nan} OR abs(a) = ${inf} THEN CAST('NaN' AS double precision) WHEN abs(b) = ${inf} OR a = 0 THEN a ` +
+    `ELSE sign(a) * (CAST(CAST(mod(${scaled('mx', 'ex')}, ${scaled('my', 'ey')}) AS bigint) AS double precision) * power(CAST(2 AS double precision), least(ex, ey))) END ` +
+    `FROM (SELECT a, b, ${parts('a', 'mx', 'ex')}, ${parts('b', 'my', 'ey')} FROM (SELECT ${x} AS a, ${y} AS b) v) w)`
+  );
 }
 
 /** Text matched literally by SQLite's GLOB: `*`, `?` and `[` in brackets. */
