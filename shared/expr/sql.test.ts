@@ -205,7 +205,7 @@ describe('valueSQL and computed values in toSQL', () => {
     expect(() => toSQLFull(parseExpr('x > 1'), 'duckdb', typed, { computed: [{ name: 'x', value: parseValue('x + 1') }] })).toThrow(/defined through itself/);
   });
 
-  it('refuses what it cannot compile, naming it: no schema, a type mismatch, SQLite and ClickHouse 18.16 gaps', () => {
+  it('refuses what it cannot compile, naming it: no schema, a type mismatch, SQLite gaps', () => {
     const code = (f: () => unknown) => {
       try {
         f();
@@ -220,7 +220,6 @@ describe('valueSQL and computed values in toSQL', () => {
     expect(code(() => valueSQL(parseValue('upper(country)'), 'sqlite', typed))).toMatch(/^E_BAD_EXPR: upper\(\).*SQLite/);
     expect(code(() => valueSQL(parseValue('year(day)'), 'sqlite', typed))).toMatch(/^E_BAD_EXPR: .*dates and times.*SQLite/);
     expect(code(() => valueSQL(parseValue('cast(country as int)'), 'sqlite', typed))).toMatch(/^E_BAD_EXPR: .*SQLite/);
-    expect(code(() => valueSQL(parseValue('substr(country, n)'), 'clickhouse', typed, { inline: true }))).toMatch(/^E_BAD_EXPR: substr\(\).*ClickHouse 18\.16/);
-    expect(code(() => valueSQL(parseValue('substr(country, n)'), 'clickhouse', typed))).toBe('compiled');
+    expect(code(() => valueSQL(parseValue('substr(country, n)'), 'clickhouse', typed, { inline: true }))).toBe('compiled');
   });
 });

@@ -76,8 +76,8 @@
  *    float → int rounds the same way, NULL for NaN, ±inf and beyond int64.
  *  - text: lower/upper are the engine's (DuckDB's upper('ß') is 'ẞ', PostgreSQL's — with the
  *    "und-x-icu" collation, so that a "C" database still maps every letter — is 'SS'; SQLite
- *    changes ASCII only: E_BAD_EXPR); ClickHouse 18.16's substringUTF8 takes constant positions
- *    (a computed start or length: E_BAD_EXPR) and reads a 4-byte character as four.
+ *    changes ASCII only: E_BAD_EXPR); substr on ClickHouse slices the code points
+ *    (extractAll): 18.16's substringUTF8 takes constant positions and reads 😀 as four.
  *  - casts of text: DuckDB TRY_CAST after a check of the evaluator's forms; PostgreSQL and
  *    ClickHouse check the form (regular expressions; the day against the month) before converting;
  *    SQLite has no regular expressions: E_BAD_EXPR. A float's text is JavaScript's for integers
@@ -1205,16 +1205,11 @@ class Compiler {
         const n = end !== undefined ? mx(`${end} - ${lo}`, '0') : undefined;
         const i = (y: string) => (D === 'postgres' ? `CAST(${y} AS integer)` : D === 'clickhouse' ? `toUInt64(${y})` : D === 'duckdb' ? `CAST(${y} AS BIGINT)` : `CAST(${y} AS INTEGER)`);
         if (D === 'clickhouse') {
-          // 18.16's substringUTF8 takes constant positions only: computed here from literals
-          const num = (a: Value | undefined) => (a === undefined ? undefined : a.kind === 'lit' && 'value' in a && typeof a.value === 'number' ? a.value : a.kind === 'lit' && 'int' in a ? Number(a.int) : null);
-          const cs = num(v.args[1]), cl = num(v.args[2]);
-          if (this.inline && (cs === null || cl === null)) throw new ExprError('E_BAD_EXPR', `substr() with a computed start or length ('${formatValue(v)}') is not available in ClickHouse 18.16`);
-          if (cs !== null && cs !== undefined && cl !== null) {
-            const lo = Math.min(Math.max(cs, 1), 2147483647);
-            const n = cl === undefined ? 2147483647 : Math.max(Math.min(cs + Math.max(cl, 0), 2147483647) - lo, 0);
-            return `substringUTF8(${s}, ${lo}, ${n})`;
-          }
-          return `substringUTF8(${s}, ${i(lo)}, ${n ? i(n) : `toUInt64(${BIG})`})`;
+          // 18.16's substringUTF8 takes constant positions only and reads a 4-byte character as
+          // four: the code points as an array (extractAll of '(?s).', RE2 reads UTF-8), sliced
+          const parts = [s, st, ...(len !== undefined ? [len] : [])].map((y) => `isNull(${y})`).join(' OR ');
+          const cps = `extractAll(ifNull(${s}, ''), '(?s).')`;
+          return `if(${parts}, ${this.nul('string')}, arrayStringConcat(arraySlice(${cps}, ifNull(${i(lo)}, 1), ${n ? `ifNull(${i(n)}, 0)` : `toUInt64(${BIG})`}), ''))`;
         }
         return n ? `substr(${s}, ${i(lo)}, ${i(n)})` : `substr(${s}, ${i(lo)})`;
       }
