@@ -189,3 +189,40 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   expect(new Map(got.map(([s, c]) => [s!, Number(c)]))).toEqual(groups);
   expect(existsSync(downloaded)).toBe(true);
 });
+
+test('a workspace written by hand — a computed column, a filter on it, a join — opens in the app as cdx run replays it', async ({ page }) => {
+  test.setTimeout(120_000);
+  const labels = path.join(dir, 'labels.csv');
+  writeFileSync(labels, 's,label\nnorth,N\nsouth,S\nwest,W\n');
+  const file = path.join(dir, 'joined.cdx');
+  writeFileSync(file, JSON.stringify({
+    cdx: 'workspace', version: 1, steps: [
+      { kind: 'open', as: 'points', location: 'points.csv' },
+      { kind: 'open', as: 'labels', location: 'labels.csv' },
+      { kind: 'column', dataset: 'points', name: 'x2', expr: 'x * 2' },
+      { kind: 'filter', dataset: 'points', where: 'x2 > 120' },
+      { kind: 'join', as: 'pl', left: 'points', right: 'labels', on: ['s'], how: 'inner' },
+      { kind: 'view', tab: 'table', dataset: 'pl' },
+    ],
+  }));
+  await page.goto(server.url);
+  await expect(page.getByText('each step is listed here')).toBeVisible();
+  await page.getByRole('region', { name: 'Workspace steps' }).getByRole('button', { name: 'Open…' }).click();
+  const opener = page.getByRole('dialog', { name: 'Open a workspace' });
+  await opener.getByLabel('Workspace path').fill(file);
+  await opener.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(opener).toHaveCount(0, { timeout: 60_000 });
+  // the joined rows: those with x > 60 whose s has a label (east has none)
+  await expect(page.getByTestId('row-count')).toContainText(`${kept.length} rows`, { timeout: 30_000 });
+  await expect(page.getByRole('tab', { name: 'Table' })).toHaveAttribute('aria-selected', 'true');
+  expect(await shownTexts(page)).toEqual(['Open points.csv as points', 'Open labels.csv as labels', 'Column x2 of points = x * 2', 'Filter points: x2 > 120', 'Join points with labels on s (inner) → pl', 'Show Table of pl']);
+  await expect(page.getByRole('region', { name: 'Workspace steps' }).getByRole('alert')).toHaveCount(0);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-joined.png') });
+
+  const out = path.join(dir, 'joined.csv');
+  const text = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'run', file, '--out', out], { cwd: ROOT, env: { ...process.env, CDX_HOME: path.join(dir, 'cli-home-2') }, encoding: 'utf8' });
+  expect(text).toContain(`wrote ${kept.length} rows of pl`);
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  expect(lines[0]).toBe('id,x,y,s,x2,label');
+  expect(lines.slice(1).map((l) => Number(l.split(',')[0])).sort((a, b) => a - b)).toEqual(kept.map((r) => r.id));
+});

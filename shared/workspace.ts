@@ -103,6 +103,14 @@ export interface JoinStep {
   columns?: string[];
 }
 
+/** a join step's keys as [left column, right column] pairs (`k`: the same name on both sides; `l=r`) */
+export function joinPairs(on: readonly string[]): [string, string][] {
+  return on.map((k) => {
+    const i = k.indexOf('=');
+    return i < 0 ? [k.trim(), k.trim()] : [k.slice(0, i).trim(), k.slice(i + 1).trim()];
+  });
+}
+
 /** the plot view's settings for a dataset */
 export interface PlotStep {
   kind: 'plot';

@@ -19,7 +19,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { warningText, type DatasetOverview, type EngineApi, type ExportResult } from '../../shared/api';
 import { CdxError, errorCode, isCancelled, type ErrorCode } from '../../shared/errors';
 import type { Client } from '../../shared/rpc';
-import { currentDataset, describeStep, parseWorkspace, resolveLocation, type Step, type Workspace } from '../../shared/workspace';
+import { currentDataset, describeStep, joinPairs, parseWorkspace, resolveLocation, type Step, type Workspace } from '../../shared/workspace';
 import { withEngine as defaultWithEngine, type CliEngine, type WithEngineOptions } from './engine-client';
 import { exactJson } from './format';
 
@@ -138,8 +138,7 @@ export async function replayWorkspace(
           case 'join': {
             // (each side under its own filter, as the app joins them; `a=b` pairs a left and a right column)
             const l = get(s.left), rt = get(s.right);
-            const on = s.on.map((k) => (k.includes('=') ? [k.slice(0, k.indexOf('=')).trim(), k.slice(k.indexOf('=') + 1).trim()] : [k, k]));
-            const j = await api.join({ left: l.id, right: rt.id, on: on as [string, string][], how: s.how, whereLeft: l.where || undefined, whereRight: rt.where || undefined, columns: s.columns, name: s.as }, { signal });
+            const j = await api.join({ left: l.id, right: rt.id, on: joinPairs(s.on), how: s.how, whereLeft: l.where || undefined, whereRight: rt.where || undefined, columns: s.columns, name: s.as }, { signal });
             r.made.push(j.overview.entry.id);
             datasets.set(s.as, { id: j.overview.entry.id, where: '', sort: [], overview: j.overview });
             break;

@@ -20,7 +20,7 @@ import type { Catalog } from './catalog.svelte';
 import { tableSortOf, type SortKey } from './table.svelte';
 import { vpEqual } from '../../shared/plot/viewport';
 import {
-  datasetName, describeStep, madeBy, uniqueName, WORKSPACE_VERSION,
+  datasetName, describeStep, joinPairs, madeBy, uniqueName, WORKSPACE_VERSION,
   type PlotSettings, type Step, type ViewTab, type Workspace,
 } from '../../shared/workspace';
 
@@ -297,10 +297,11 @@ export class WorkspaceRecorder {
     this.setName(saved.id, as);
     this.locationOf.set(saved.id, saved.name);
     const step: Step = { kind: 'group', dataset: source, as, by: q.by.slice(), agg: q.agg, ...(q.where ? { where: q.where } : {}), ...(q.sort?.length ? { sort: q.sort.slice() } : {}), ...(q.pivot ? { pivot: q.pivot } : {}) };
-    this.push({ steps: [...open, step], undo: () => this.ungroup(as, source), redo: () => this.regroup(step).then(() => undefined) });
+    this.push({ steps: [...open, step], undo: () => this.forgetMade(as, source), redo: () => this.regroup(step).then(() => undefined) });
   }
 
-  private async ungroup(as: string, source: string): Promise<void> {
+  /** a dataset a step made (a group-by, a join) forgotten (its file deleted), the dataset it came from shown */
+  private async forgetMade(as: string, source: string): Promise<void> {
     const cat = this.catalog;
     const id = this.idOf.get(as);
     const entry = id ? cat?.datasets.find((d) => d.id === id) : undefined;
@@ -320,6 +321,19 @@ export class WorkspaceRecorder {
     await cat.refresh();
     this.show({ tab: 'summary', name: s.as });
     return id;
+  }
+
+  /** a join step's dataset made (again) by the engine, each side under its filter now, known by the step's name */
+  private async rejoin(s: Extract<Step, { kind: 'join' }>): Promise<void> {
+    const cat = this.catalog!;
+    const l = this.idOf.get(s.left), r = this.idOf.get(s.right);
+    if (!l || !r) throw new Error(`${describeStep(s)}: ${!l ? s.left : s.right} is not open`);
+    const wl = cat.viewOf(l).where, wr = cat.viewOf(r).where;
+    const j = await cat.engine.api.join({ left: l, right: r, on: joinPairs(s.on), how: s.how, ...(wl ? { whereLeft: wl } : {}), ...(wr ? { whereRight: wr } : {}), ...(s.columns ? { columns: s.columns } : {}) });
+    this.setName(j.overview.entry.id, s.as);
+    this.locationOf.set(j.overview.entry.id, j.overview.entry.path);
+    await cat.refresh();
+    this.show({ tab: 'summary', name: s.as });
   }
 
   // ------------------------------------------------------------------------------ plots
@@ -502,7 +516,12 @@ export class WorkspaceRecorder {
                 continue;
               }
               await this.regroup(s);
-              this.push({ steps: [s], undo: () => this.ungroup(s.as, s.dataset), redo: () => this.regroup(s).then(() => undefined) });
+              this.push({ steps: [s], undo: () => this.forgetMade(s.as, s.dataset), redo: () => this.regroup(s).then(() => undefined) });
+              break;
+            }
+            case 'join': {
+              await this.rejoin(s);
+              this.push({ steps: [s], undo: () => this.forgetMade(s.as, s.left), redo: () => this.rejoin(s) });
               break;
             }
             case 'plot': {
