@@ -827,7 +827,7 @@ class Compiler {
       return `(CASE WHEN ${fits} THEN ${d} ${v.op === '-' ? '-' : '+'} ${days} END)`;
     }
     if (v.op === '/') {
-      const y = this.nullIf(this.dbl(b, tb), D === 'clickhouse' ? '0' : '0');
+      const y = this.nullIf(this.dbl(b, tb), '0');
       return `(${this.dbl(a, ta)} / ${y})`;
     }
     if (t === 'int') {
