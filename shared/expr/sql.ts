@@ -80,14 +80,19 @@
  *    (extractAll): 18.16's substringUTF8 takes constant positions and reads 😀 as four.
  *  - casts of text: DuckDB TRY_CAST after a check of the evaluator's forms; PostgreSQL and
  *    ClickHouse check the form (regular expressions; the day against the month) before converting;
- *    SQLite has no regular expressions: E_BAD_EXPR. A float's text is JavaScript's for integers
- *    below 2^53, nan, inf, -inf, and the engine's shortest text otherwise (SQLite: '%!.15g').
+ *    SQLite has no regular expressions: E_BAD_EXPR. A float's text is JavaScript's (String(x):
+ *    integers to 1e21 without '.0', 1e+300, nan, inf, -inf) from the engine's shortest digits;
+ *    SQLite writes '%!.15g' beyond 2^53 and for fractions (0.33333333333333331, 1.0e-300).
  *  - dates: SQLite has none (E_BAD_EXPR); ClickHouse 18.16's Date and DateTime hold 1970…2105 and
  *    whole seconds, outside which its results wrap; timestamps are UTC (PostgreSQL's session
  *    TimeZone must be UTC for timestamptz).
  *  - comparisons between values: NaN as IEEE (DuckDB and PostgreSQL guarded as for literals), an
- *    int against a float as floats, text in code point order (COLLATE "C" in PostgreSQL), a date
- *    against a timestamp at midnight UTC.
+ *    int against a float exactly (2^53 + 1 > 2^53: SQLite and ClickHouse natively; DuckDB and
+ *    PostgreSQL again as integers where the two are equal as floats), text in code point order
+ *    (COLLATE "C" in PostgreSQL), a date against a timestamp at midnight UTC; a predicate as a
+ *    value keeps unknown NULL (ClickHouse inline: and/or/not of Kleene numbers, 0.5 → NULL).
+ *  - the SQL of a value may hold a part more than once (a test, then the value): deep nesting of
+ *    such functions grows the text; PostgreSQL's float % is a correlated scalar subquery.
  */
 import { formatValue } from './format';
 import type { CastType, ColumnRef, CompareOp, Expr, Literal, Value } from './ast';
