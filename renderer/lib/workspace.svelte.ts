@@ -1,15 +1,19 @@
 /**
- * The window's workspace (issue 17): the steps the user takes — open, filter, plot settings, the
- * view shown (and sort, group-by, computed columns, joins as their views record them) — as a list
- * with undo and redo, saved as a `.cdx` file (shared/workspace.ts) and opened again to restore
- * the views. One recorder per window (`workspace`); the stores call it where their state changes
- * (one call per change: DatasetView's filters, the plot's settings, the App's tab and selection).
+ * The window's workspace (issue 17): the steps the user takes — open, filter, computed column,
+ * sort, group-by, join, plot settings — as a list with undo and redo, saved as a `.cdx` file
+ * (shared/workspace.ts) and opened again to restore the views. One recorder per window
+ * (`workspace`); the stores call it where their state changes (one call per change: DatasetView's
+ * chips and computed columns, TableSort, GroupState's Open as dataset, the plot's settings). The
+ * tab and the dataset shown are no step of the list (Ctrl+Z undoes what changed data or a plot, not
+ * a look at another tab): the view shown when saving is the file's last step.
  *
  * Each entry of the list holds its steps (a step on a dataset the workspace has not opened yet
  * brings its `open` step with it) and how to go back and forth: undo puts the app's state back as
- * it was before the entry (the chips, the plot's settings, the tab), redo as it was after. While
- * an entry is undone or redone the recorder ignores what the stores tell it (`muted`), so undo
- * records nothing. A new step after an undo drops the entries undone (as editors do).
+ * it was before the entry (the chips, the sort, the plot's settings, a computed column; a dataset
+ * the step made is forgotten), redo as it was after. Entries find their dataset by its name in the
+ * workspace, so a dataset made again by a redo (under a new catalog id) still takes the steps after
+ * it. While an entry is undone or redone the recorder ignores what the stores tell it (`muted`), so
+ * undo records nothing. A new step after an undo drops the entries undone (as editors do).
  *
  * Plot settings are recorded when they have rested a moment (`PLOT_REST_MS`): a drag that pans
  * or zooms is one step, not one per frame. A brush (box, lasso) adds its filter on release: one step.
@@ -400,40 +404,24 @@ export class WorkspaceRecorder {
   // ------------------------------------------------------------------------------ the view shown
 
   /**
-   * The tab or the selected dataset changed (App's effect). Recorded once the workspace has steps
-   * and the dataset is in it (the window's first views are where it starts); view changes in a row
-   * are one step.
+   * The tab or the selected dataset changed (App's effect). Not a step of the list: Ctrl+Z undoes
+   * what changed the data or a plot, not a look at another tab. The view shown when the workspace
+   * is saved is its last step (`view`), so that opening it shows the same and `cdx run` writes the
+   * dataset that was shown.
    */
   viewChanged(tab: ViewTab, id: string | null): void {
-    const prev = this.lastView;
     this.lastView = { tab, id };
-    if (this.muted || this.restoring || !prev || (prev.tab === tab && prev.id === id)) return;
-    const name = id ? this.nameOf.get(id) : undefined;
-    if (id && (!name || !this.steps.some((s) => madeBy(s) === name))) return;
-    if (!this.steps.length) return;
-    const step: Step = { kind: 'view', tab, ...(name ? { dataset: name } : {}) };
-    const last = this.cursor === this.entries.length ? this.entries[this.cursor - 1] : undefined;
-    const to = { tab, name: name ?? null };
-    if (last && last.steps.length === 1 && last.steps[0]!.kind === 'view') {
-      // the same entry, now ending on this view
-      const undo = last.undo;
-      this.entries = [...this.entries.slice(0, -1), { steps: [step], undo, redo: () => this.show(to) }];
-      return;
-    }
-    const from = { tab: prev.tab, name: prev.id ? (this.nameOf.get(prev.id) ?? null) : null };
-    this.push({ steps: [step], undo: () => this.show(from), redo: () => this.show(to) });
   }
 
   // ------------------------------------------------------------------------------ files
 
-  /** the workspace as saved: the steps applied, and the view shown */
+  /** the workspace as saved: the steps applied, then the view shown (a dataset of the workspace, its tab) */
   toWorkspace(view: { tab: ViewTab; id: string | null }): Workspace {
     const steps = this.steps;
     const name = view.id ? this.nameOf.get(view.id) : undefined;
-    const ws: Workspace = { cdx: 'workspace', version: WORKSPACE_VERSION, saved: new Date().toISOString(), steps };
-    const known = name && steps.some((s) => madeBy(s) === name);
-    ws.views = { ...(known ? { dataset: name } : {}), tab: view.tab };
-    return ws;
+    const known = !!name && steps.some((s) => madeBy(s) === name);
+    if (steps.length) steps.push({ kind: 'view', tab: view.tab, ...(known ? { dataset: name } : {}) });
+    return { cdx: 'workspace', version: WORKSPACE_VERSION, saved: new Date().toISOString(), steps, views: { ...(known ? { dataset: name } : {}), tab: view.tab } };
   }
 
   /** saves the workspace to a file on the engine's host (locations beside it kept relative) */
@@ -530,13 +518,10 @@ export class WorkspaceRecorder {
               this.push({ steps: [s], undo: () => this.setPlot(s.dataset, before ?? null), redo: () => this.setPlot(s.dataset, s.settings) });
               break;
             }
-            case 'view': {
-              const prev = { tab: this.lastView?.tab ?? ('summary' as ViewTab), name: this.lastView?.id ? (this.nameOf.get(this.lastView.id) ?? null) : null };
-              const to = { tab: s.tab, name: s.dataset ?? null };
-              this.show(to);
-              this.push({ steps: [s], undo: () => this.show(prev), redo: () => this.show(to) });
+            case 'view':
+              // shown, not listed (a view is no step of the list; saving writes the one shown then)
+              this.show({ tab: s.tab, name: s.dataset ?? null });
               break;
-            }
             default:
               skipped.push(`${i + 1} (${describeStep(s)})`);
           }
