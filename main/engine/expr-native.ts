@@ -137,7 +137,11 @@ export function computedColumn(name: string, value: Value, resolve: (name: strin
   const as = (f: Frag, to: TT, v?: Value): Frag => {
     if (f.t.k === 'null') return nul(to);
     if (f.t.k === to.k && f.t.unit === to.unit) return f;
-    if (f.t.k === 'int' && to.k === 'float') return { t: to, code: [...f.code, { op: OP.I2F }] };
+    if (f.t.k === 'int' && to.k === 'float') {
+      const only = f.code.length === 1 && f.code[0]!.op === OP.LIT ? f.code[0]! : null;
+      if (only) return { t: to, code: [{ op: OP.LIT, a: R.F, f: Number(only.i ?? 0) }] }; // a constant converted here
+      return { t: to, code: [...f.code, { op: OP.I2F }] };
+    }
     if (f.t.k === 'bool' && to.k === 'int') return { t: to, code: [...f.code, { op: OP.B2I }] };
     if (f.t.k === 'bool' && to.k === 'float') return { t: to, code: [...f.code, { op: OP.I2F }] };
     if ((f.t.k === 'date' || f.t.k === 'timestamp') && (to.k === 'date' || to.k === 'timestamp') && f.t.unit && to.unit) {
@@ -218,6 +222,9 @@ export function computedColumn(name: string, value: Value, resolve: (name: strin
         const op = intOp
           ? { '+': OP.ADD_I, '-': OP.SUB_I, '*': OP.MUL_I, '%': OP.MOD_I, '/': OP.DIV_F }[v.op]
           : { '+': OP.ADD_F, '-': OP.SUB_F, '*': OP.MUL_F, '%': OP.MOD_F, '/': OP.DIV_F }[v.op];
+        // a constant on the right: an immediate (no register filled with it per batch)
+        const k = y.code.length === 1 && y.code[0]!.op === OP.LIT ? y.code[0]! : null;
+        if (k && (k.a === R.F || k.a === R.I)) return { t, code: [...x.code, k.a === R.F ? { op, b: 1, f: k.f ?? 0 } : { op, b: 1, i: k.i ?? '0' }] };
         return { t, code: [...x.code, ...y.code, { op }] };
       }
       case 'cmpv': {

@@ -64,7 +64,7 @@ struct View {
   const uint8_t* offsets = nullptr;
   uint64_t rowStart = 0;  // global row of chunk row 0
   uint64_t dataLen = 0;   // bytes of `data` (string offsets are checked against it)
-  std::shared_ptr<std::vector<uint8_t>> own;  // a computed column's evaluated chunk
+  std::shared_ptr<uint8_t> own;  // a computed column's evaluated chunk
   void Bind(const Column& c, size_t chunkIndex);
   inline bool Valid(uint64_t local) const {
     if (!validity) return true;

@@ -227,6 +227,54 @@ inline bool ParseTimeText(std::string_view s, bool wantDate, int64_t perSec, int
   return true;
 }
 
+// Chunk buffers come from a pool: a fresh allocation of this size is an mmap, and its page faults
+// cost more than evaluating the chunk (bench/expr.ts measured it). A buffer goes back to the pool
+// when the last view holding it lets it go, on whatever thread.
+struct BufPool {
+  std::mutex mu;
+  std::vector<std::pair<size_t, uint8_t*>> free;  // (capacity, memory)
+  ~BufPool() { for (auto& f : free) delete[] f.second; }
+};
+BufPool& Pool() {
+  static BufPool* p = new BufPool();  // never destroyed: buffers may return during exit
+  return *p;
+}
+std::shared_ptr<uint8_t> PoolAlloc(size_t n) {
+  size_t cap = 1 << 16;
+  while (cap < n) cap <<= 1;
+  BufPool& P = Pool();
+  uint8_t* mem = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(P.mu);
+    for (size_t i = P.free.size(); i-- > 0;) {
+      if (P.free[i].first == cap) {
+        mem = P.free[i].second;
+        P.free[i] = P.free.back();
+        P.free.pop_back();
+        break;
+      }
+    }
+  }
+  if (!mem) mem = new uint8_t[cap];
+  return std::shared_ptr<uint8_t>(mem, [cap](uint8_t* m) {
+    BufPool& Q = Pool();
+    std::lock_guard<std::mutex> lock(Q.mu);
+    if (Q.free.size() < 256) Q.free.emplace_back(cap, m);
+    else delete[] m;
+  });
+}
+
+// Register stacks per thread and nesting level (a computed column reading another evaluates it
+// inside its own evaluation): reused from chunk to chunk.
+std::vector<Reg>& StackFor(int level, size_t depth) {
+  thread_local std::vector<std::vector<Reg>> stacks;
+  if (stacks.size() <= static_cast<size_t>(level)) stacks.resize(level + 1);
+  auto& st = stacks[level];
+  if (st.size() < depth) st.resize(depth);
+  return st;
+}
+thread_local int evalLevel = 0;
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +309,7 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
   const uint64_t rows = ch.rows, r0 = ch.rowStart;
   const size_t vb = (rows + 7) / 8;
   auto bindKept = [&](const Kept& e) {
-    uint8_t* p = e.buf->data();
+    uint8_t* p = e.buf.get();
     v->own = e.buf;
     v->data = p;
     v->validity = e.anyNull ? p + e.dataBytes : nullptr;
@@ -275,19 +323,33 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     if (kept.size() < self.chunks.size()) kept.resize(self.chunks.size());
     if (kept[k].buf) { bindKept(kept[k]); return; }
   }
-  auto buf = std::make_shared<std::vector<uint8_t>>();
-  const size_t vbytes = (rows + 7) / 8;
-  std::vector<uint8_t> validity(vbytes, 0xFF);
+  const size_t vbytes = vb;
   bool anyNull = false;
   std::vector<uint32_t> outOff;
   std::string outStr;
-  size_t width = out == VOut::F64 || out == VOut::I64 ? 8 : out == VOut::I32 ? 4 : 0;
-  std::vector<uint8_t> data(out == VOut::BOOL ? vbytes : rows * width, 0);
-  if (out == VOut::STR) outOff.assign(rows + 1, 0);
-
+  const size_t width = out == VOut::F64 || out == VOut::I64 ? 8 : out == VOut::I32 ? 4 : 0;
+  // fixed-width results go straight into the chunk's buffer: data | validity (all valid until a null)
+  const size_t fixedBytes = out == VOut::BOOL ? vbytes : rows * width;
+  std::shared_ptr<uint8_t> fixed;
+  uint8_t* data = nullptr;
+  uint8_t* validity = nullptr;
+  if (out != VOut::STR) {
+    fixed = PoolAlloc(fixedBytes + vbytes + 8);
+    data = fixed.get();
+    validity = data + fixedBytes;
+    std::memset(validity, 0xFF, vbytes);
+    if (out == VOut::BOOL) std::memset(data, 0, vbytes);
+  } else {
+    outOff.assign(rows + 1, 0);
+  }
+  std::vector<uint8_t> strValidity(out == VOut::STR ? vbytes : 0, 0xFF);
+  struct Level {
+    Level() { evalLevel++; }
+    ~Level() { evalLevel--; }
+  } level;
+  std::vector<Reg>& stack = StackFor(evalLevel, static_cast<size_t>(std::max(depth, 1)));
   std::vector<View> views(all.size());
   std::vector<uint64_t> vend(all.size(), 0);  // global end row of each bound view
-  std::vector<Reg> stack(static_cast<size_t>(std::max(depth, 1)));
   FilterScratch fs;
   bool fsInit = false;
 
@@ -304,7 +366,8 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     const uint32_t n = static_cast<uint32_t>(end - r);
     if (n == 0) break;  // an input shorter than the computed column (not possible when validated)
     int sp = 0;
-    for (const VOp& op : code) {
+    for (size_t pc = 0; pc < code.size(); pc++) {
+      const VOp& op = code[pc];
       switch (op.code) {
         case COL: {
           Reg& o = stack[sp++];
@@ -328,7 +391,27 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
               o.off[i + 1] = static_cast<uint32_t>(o.buf.size());
             }
           } else if (op.b == TF) {
-            DecodeF64(cv, local, n, o.f.data());
+            // `x * c1 ± c2` right after a float64 column: one pass from the mapping (the same
+            // operations in the same order: the same bits as the ops one by one)
+            size_t look = pc + 1;
+            double mul = 1, add = 0;
+            bool hasMul = false, hasAdd = false;
+            if (look < code.size() && code[look].code == MUL_F && code[look].b == 1) { mul = code[look].f; hasMul = true; look++; }
+            if (look < code.size() && (code[look].code == ADD_F || code[look].code == SUB_F) && code[look].b == 1) {
+              add = code[look].code == ADD_F ? code[look].f : -code[look].f;
+              hasAdd = true;
+              look++;
+            }
+            if ((hasMul || hasAdd) && col.kind == Kind::NUMERIC && col.dtype == DType::F64 && !col.swap) {
+              const double* src = reinterpret_cast<const double*>(cv.data + local * 8);
+              double* dst = o.f.data();
+              if (hasMul && hasAdd) for (uint32_t i = 0; i < n; i++) dst[i] = src[i] * mul + add;
+              else if (hasMul) for (uint32_t i = 0; i < n; i++) dst[i] = src[i] * mul;
+              else for (uint32_t i = 0; i < n; i++) dst[i] = src[i] + add;
+              pc = look - 1;
+            } else {
+              DecodeF64(cv, local, n, o.f.data());
+            }
           } else {
             o.i.resize(n);
             DecodeI64(cv, local, n, o.i.data());
@@ -354,10 +437,13 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
           break;
         }
         case ADD_I: case SUB_I: case MUL_I: case MOD_I: {
-          Reg& a = stack[sp - 2]; const Reg& b = stack[sp - 1];
+          // op.b = 1: the right operand is the constant op.i (no register)
+          const bool imm = op.b == 1;
+          Reg& a = stack[sp - (imm ? 1 : 2)];
+          const Reg* bp = imm ? nullptr : &stack[sp - 1];
           for (uint32_t i = 0; i < n; i++) {
-            a.valid[i] &= b.valid[i];
-            const int64_t x = a.i[i], y = b.i[i];
+            if (bp) a.valid[i] &= bp->valid[i];
+            const int64_t x = a.i[i], y = bp ? bp->i[i] : op.i;
             int64_t z = 0; bool bad = false;
             switch (op.code) {
               case ADD_I: bad = __builtin_add_overflow(x, y, &z); break;
@@ -368,7 +454,7 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
             a.i[i] = z;
             if (bad) a.valid[i] = 0;
           }
-          sp--;
+          if (!imm) sp--;
           break;
         }
         case NEG_I: case ABS_I: {
@@ -380,8 +466,24 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
           break;
         }
         case ADD_F: case SUB_F: case MUL_F: case DIV_F: case MOD_F: case POW: {
-          Reg& a = stack[sp - 2]; const Reg& b = stack[sp - 1];
-          double* x = a.f.data(); const double* y = b.f.data();
+          // op.b = 1: the right operand is the constant op.f (no register)
+          const bool imm = op.b == 1;
+          Reg& a = stack[sp - (imm ? 1 : 2)];
+          double* x = a.f.data();
+          if (imm) {
+            const double c = op.f;
+            switch (op.code) {
+              case ADD_F: for (uint32_t i = 0; i < n; i++) x[i] += c; break;
+              case SUB_F: for (uint32_t i = 0; i < n; i++) x[i] -= c; break;
+              case MUL_F: for (uint32_t i = 0; i < n; i++) x[i] *= c; break;
+              case DIV_F: if (c == 0) std::memset(a.valid.data(), 0, n); else for (uint32_t i = 0; i < n; i++) x[i] /= c; break;
+              case MOD_F: if (c == 0) std::memset(a.valid.data(), 0, n); else for (uint32_t i = 0; i < n; i++) x[i] = std::fmod(x[i], c); break;
+              default: for (uint32_t i = 0; i < n; i++) x[i] = std::pow(x[i], c); break;
+            }
+            break;
+          }
+          const Reg& b = stack[sp - 1];
+          const double* y = b.f.data();
           switch (op.code) {
             case ADD_F: for (uint32_t i = 0; i < n; i++) x[i] += y[i]; break;
             case SUB_F: for (uint32_t i = 0; i < n; i++) x[i] -= y[i]; break;
@@ -761,17 +863,17 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     // the result: top of the stack into the chunk's buffers
     const Reg& res = stack[0];
     const uint64_t base = r - r0;
-    for (uint32_t i = 0; i < n; i++) {
-      if (!res.valid[i]) {
-        anyNull = true;
-        validity[(base + i) >> 3] &= static_cast<uint8_t>(~(1u << ((base + i) & 7)));
-      }
+    if (std::memchr(res.valid.data(), 0, n)) {
+      anyNull = true;
+      uint8_t* vm = validity ? validity : strValidity.data();
+      for (uint32_t i = 0; i < n; i++)
+        if (!res.valid[i]) vm[(base + i) >> 3] &= static_cast<uint8_t>(~(1u << ((base + i) & 7)));
     }
     switch (out) {
-      case VOut::F64: std::memcpy(data.data() + base * 8, res.t == TF ? static_cast<const void*>(res.f.data()) : res.i.data(), n * 8); break;
-      case VOut::I64: std::memcpy(data.data() + base * 8, res.i.data(), n * 8); break;
+      case VOut::F64: std::memcpy(data + base * 8, res.t == TF ? static_cast<const void*>(res.f.data()) : res.i.data(), n * 8); break;
+      case VOut::I64: std::memcpy(data + base * 8, res.i.data(), n * 8); break;
       case VOut::I32: {
-        int32_t* d = reinterpret_cast<int32_t*>(data.data()) + base;
+        int32_t* d = reinterpret_cast<int32_t*>(data) + base;
         for (uint32_t i = 0; i < n; i++) d[i] = static_cast<int32_t>(res.i[i]);
         break;
       }
@@ -788,19 +890,29 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     }
     r = end;
   }
-  // one buffer: data | validity | offsets
-  const size_t dataBytes = out == VOut::STR ? outStr.size() : data.size();
-  const size_t offBytes = out == VOut::STR ? outOff.size() * 4 : 0;
-  buf->resize(dataBytes + vbytes + offBytes + 8);
-  uint8_t* p = buf->data();
-  if (out == VOut::STR) std::memcpy(p, outStr.data(), dataBytes); else if (dataBytes) std::memcpy(p, data.data(), dataBytes);
-  std::memcpy(p + dataBytes, validity.data(), vbytes);
-  if (offBytes) std::memcpy(p + dataBytes + vbytes, outOff.data(), offBytes);
+  if (out != VOut::STR) {
+    v->own = fixed;
+    v->data = data;
+    v->validity = anyNull ? validity : nullptr;
+    v->vbit = 0;
+    v->offsets = nullptr;
+    v->rowStart = ch.rowStart;
+    v->dataLen = fixedBytes;
+    return;
+  }
+  // text: one buffer, data | validity | offsets
+  const size_t dataBytes = outStr.size();
+  const size_t offBytes = outOff.size() * 4;
+  auto buf = PoolAlloc(dataBytes + vbytes + offBytes + 8);
+  uint8_t* p = buf.get();
+  if (dataBytes) std::memcpy(p, outStr.data(), dataBytes);
+  std::memcpy(p + dataBytes, strValidity.data(), vbytes);
+  std::memcpy(p + dataBytes + vbytes, outOff.data(), offBytes);
   v->own = buf;
   v->data = p;
   v->validity = anyNull ? p + dataBytes : nullptr;
   v->vbit = 0;
-  v->offsets = offBytes ? p + dataBytes + vbytes : nullptr;
+  v->offsets = p + dataBytes + vbytes;
   v->rowStart = ch.rowStart;
   v->dataLen = dataBytes;
   if (out == VOut::STR) {
@@ -886,6 +998,8 @@ bool ParseComputed(const Napi::Value& v, Column* c, Status* st) {
         if (op.a < 0 || static_cast<size_t>(op.a) >= comp->preds.size()) { *st = Status::Error("E_BAD_ARG", "computed: predicate index out of range"); return false; }
         break;
       case ADD_I: case SUB_I: case MUL_I: case MOD_I: case ADD_F: case SUB_F: case MUL_F: case DIV_F: case MOD_F: case POW:
+        pop = op.b == 1 ? 1 : 2;
+        break;
       case CONTAINS: case STARTS: case ENDS: case CMP: pop = 2; break;
       case ROUND: pop = 1 + (op.a ? 1 : 0); break;
       case SUBSTR: if (op.a != 2 && op.a != 3) { *st = Status::Error("E_BAD_ARG", "computed: substr arity"); return false; } pop = op.a; break;

@@ -41,7 +41,7 @@ struct Computed {
   // into what they read (distinct counters, extremes, group keys), valid as long as the mapping
   // is for a stored column — so a computed one's chunks must outlive the view that bound them.
   struct Kept {
-    std::shared_ptr<std::vector<uint8_t>> buf;
+    std::shared_ptr<uint8_t> buf;
     size_t dataBytes = 0;
     bool anyNull = false;
   };
