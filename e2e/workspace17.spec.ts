@@ -161,6 +161,11 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   await expect(page.getByTestId('filtered-rows')).toHaveText(kept.length.toLocaleString('en-US'));
   await page.getByRole('tab', { name: 'Table' }).click();
   await expect(page.getByTestId('table-sort')).toContainText('x ↓');
+  // the table's rows as the app shows them (their ids, first column after the row number), for cdx run below
+  await expect(page.locator('.grid-body .loading')).toHaveCount(0);
+  await expect.poll(async () => page.locator('.grid-body .grid-row').count()).toBeGreaterThan(10);
+  const tableIds = (await page.locator('.grid-body .grid-row').evaluateAll((rs) => rs.map((r) => r.querySelectorAll('[role=gridcell]')[0]?.textContent?.trim() ?? ''))).filter(Boolean).map(Number);
+  expect(tableIds.length).toBeGreaterThan(10);
   await page.getByRole('tab', { name: 'Plot' }).click();
   await expect(page.getByLabel('y column')).toHaveValue('y');
   // the restored steps undo like any others: the group-by, whose dataset is forgotten (the one made
@@ -177,7 +182,10 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   const out = path.join(dir, 'out.csv');
   const text = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'run', saved, '--dataset', 'points', '--out', out], { cwd: ROOT, env, encoding: 'utf8' });
   expect(text).toContain(`wrote ${want.length} rows of points`);
-  expect(readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(want);
+  const outIds = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
+  expect(outIds).toEqual(want);
+  // the rows the app's table showed, in its order
+  expect(outIds.slice(0, tableIds.length)).toEqual(tableIds);
   const gout = path.join(dir, 'groups.csv');
   execFileSync(process.execPath, [path.join(ROOT, 'bin', 'cdx.mjs'), 'run', saved, '--out', gout], { cwd: ROOT, env, encoding: 'utf8' });
   const got = readFileSync(gout, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
