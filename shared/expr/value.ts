@@ -470,7 +470,11 @@ export function evalValue(v: Value, row: Readonly<Record<string, unknown>>, eval
         const y = toNum(b)!;
         return y === 0 ? null : toNum(a)! / y;
       }
-      if (isInt(a) && isInt(b) && (typeof a === 'bigint' || typeof b === 'bigint' || v.op !== '%' || true)) {
+      // int64 arithmetic when both operands are integers: an int64 cell (bigint) or an integer literal;
+      // a number cell may be a float column's integral value, so it takes float arithmetic (as SQL
+      // does for a float column; an int32 cell gives the same result there within 2^53)
+      const intLike = (c: Cell, node: Value) => typeof c === 'bigint' || (node.kind === 'lit' && literalType(node) === 'int' && isInt(c));
+      if (intLike(a, v.left) && intLike(b, v.right)) {
         const x = BigInt(a as number | bigint), y = BigInt(b as number | bigint);
         switch (v.op) {
           case '+': return int64(x + y);
