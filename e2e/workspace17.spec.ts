@@ -78,6 +78,18 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   await page.keyboard.press('Control+y');
   await expect(page.getByLabel('y column')).toHaveValue('y');
   await expect(steps.locator('li.undone')).toHaveCount(0);
+  // the plot's kind: a step; undone, the scatter plot comes back as it was
+  await page.getByRole('button', { name: 'Histogram', exact: true }).click();
+  await expect(steps).toContainText('Plot points: histogram');
+  await expect(page.getByTestId('histogram')).toBeVisible();
+  await unfocus(page);
+  await page.keyboard.press('Control+z');
+  await expect(page.getByRole('button', { name: 'Scatter / density' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByLabel('y column')).toHaveValue('y');
+  await page.keyboard.press('Control+y');
+  await expect(page.getByRole('button', { name: 'Histogram', exact: true })).toHaveAttribute('aria-pressed', 'true');
+  await page.getByRole('button', { name: 'Scatter / density' }).click();
+  await expect(page.getByLabel('y column')).toHaveValue('y');
 
   // the table sorted by x descending (two header clicks in a row: one step)
   await page.getByRole('tab', { name: 'Table' }).click();
@@ -95,7 +107,7 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   await expect(steps).toContainText('Group points by s: count() (where x > 60 and s != "east") → points_by_s');
   const before = await shownTexts(page);
   expect(before).toEqual([
-    'Open points.csv as points', 'Filter points: x > 60 and s != "east"', 'Plot points: id × y', 'Sort points by x descending',
+    'Open points.csv as points', 'Filter points: x > 60 and s != "east"', 'Plot points: id × y', 'Plot points: histogram', 'Plot points: id × y', 'Sort points by x descending',
     'Group points by s: count() (where x > 60 and s != "east") → points_by_s',
   ]);
   await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-window.png') });
@@ -126,7 +138,7 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   expect(ws).toMatchObject({ cdx: 'workspace', version: 1, views: { dataset: 'points_by_s', tab: 'summary' } });
   expect(ws.steps[0]).toEqual({ kind: 'open', as: 'points', location: 'points.csv' });
   // the view shown when saved is the last step
-  expect(ws.steps.map((s: { kind: string }) => s.kind)).toEqual(['open', 'filter', 'plot', 'sort', 'group', 'view']);
+  expect(ws.steps.map((s: { kind: string }) => s.kind)).toEqual(['open', 'filter', 'plot', 'plot', 'plot', 'sort', 'group', 'view']);
   expect(ws.steps.at(-1)).toEqual({ kind: 'view', tab: 'summary', dataset: 'points_by_s' });
   await expect(panel.getByRole('heading')).toContainText('saved.cdx');
   // saving again over it asks first

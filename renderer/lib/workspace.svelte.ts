@@ -114,6 +114,8 @@ export class WorkspaceRecorder {
   /** the settings each dataset's plot had when last recorded (restored when its plot is shown again) */
   private plotKept = new Map<string, PlotSettings>();
   private plots = new Map<string, PlotState>();
+  /** each dataset's (first) plot kind: the Plot tab's Scatter / density or Histogram */
+  private kinds = $state<Record<string, 'scatter' | 'histogram'>>({});
   private lastView: { tab: ViewTab; id: string | null } | null = null;
 
   /** the App's catalog and how to show a tab */
@@ -381,14 +383,42 @@ export class WorkspaceRecorder {
     });
   }
 
-  /** the named dataset's plot set to these settings (null: the plot's defaults, its first two columns) */
+  /** the dataset's plot kind (the first plot of its Plot tab) */
+  plotKind(id: string): 'scatter' | 'histogram' {
+    return this.kinds[id] ?? 'scatter';
+  }
+
+  /** the user chose the plot's kind: a plot step (its settings, with the kind) */
+  setPlotKind(view: DatasetView, kind: 'scatter' | 'histogram'): void {
+    const before = this.plotKind(view.id);
+    if (before === kind) return;
+    this.kinds = { ...this.kinds, [view.id]: kind };
+    if (this.muted) return;
+    const { name, open } = this.named(view.id);
+    const kept = this.plotKept.get(view.id);
+    const settings: PlotSettings = { ...kept, kind };
+    this.push({
+      steps: [...open, { kind: 'plot', dataset: name, settings }],
+      undo: () => this.setPlot(name, { ...kept, kind: before }),
+      redo: () => this.setPlot(name, settings),
+    });
+  }
+
+  /**
+   * The named dataset's plot set to these settings: its kind, and the scatter plot's settings when
+   * they are given (a kind alone leaves them as they are); null: a fresh plot's — scatter, the
+   * first two columns.
+   */
   private setPlot(name: string, s: PlotSettings | null): void {
     const id = this.idOf.get(name);
     if (!id) return;
+    this.kinds = { ...this.kinds, [id]: s?.kind ?? 'scatter' };
     const st = this.plots.get(id);
     if (s) {
-      this.plotKept.set(id, s);
-      if (st) applyPlotSettings(st, s);
+      const { kind: _kind, ...scatter } = s;
+      if (!scatter.x && !scatter.y) return;
+      this.plotKept.set(id, scatter);
+      if (st) applyPlotSettings(st, scatter);
       return;
     }
     this.plotKept.delete(id);
