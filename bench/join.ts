@@ -9,7 +9,8 @@
  *   - join_dataset: the engine's whole join request — the pairs, the columns gathered and written
  *     as an Arrow file in the cache, catalogued and opened — vs DuckDB materialising the same
  *     columns (CREATE TEMP TABLE j AS SELECT l.k, l.x, r.v FROM l JOIN r USING (k)).
- * vs.duckdb = DuckDB's time / ours (higher is better). Both sides warm (page cache / DuckDB's buffers).
+ * vs.duckdb = DuckDB's time / ours (higher is better). Both sides warm (page cache / DuckDB's buffers);
+ * each repetition runs ours then DuckDB's, so both meet the machine as it is at that moment.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,50 +78,54 @@ export async function benchJoin(opts: { dir: string; rows: number; reps: number;
   const store = new Datasets(join(home, 'pairs'), null);
   const ctx = { signal: new AbortController().signal, progress: () => {}, connection: 'bench' };
   const ours: Record<string, number[]> = { join_pairs: [], join_dataset: [] };
+  const duck: Record<string, number[]> = { join_pairs: [], join_dataset: [] };
+  const cases = [
+    { name: 'join_pairs', duck: 'CREATE OR REPLACE TEMP TABLE j AS SELECT l.rowid AS lr, r.rowid AS rr FROM l JOIN r ON l.k = r.k' },
+    { name: 'join_dataset', duck: 'CREATE OR REPLACE TEMP TABLE j AS SELECT l.k, l.x, r.v FROM l JOIN r USING (k)' },
+  ];
   let pairs = 0;
+  // DuckDB's tables first; then each repetition runs ours and DuckDB's one after the other, so that
+  // both meet the same machine (a loaded machine's load changes from minute to minute)
+  let con: { run(sql: string): Promise<unknown>; runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }>; closeSync?(): void } | null = null;
+  let inst: { closeSync?(): void } | null = null;
+  if (opts.duckdb) {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const i = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+    inst = i;
+    con = await i.connect();
+    opts.log(`join: DuckDB tables of ${NL.toExponential(2)} and ${NR.toExponential(2)} rows`);
+    await con.run(`CREATE TABLE l AS SELECT floor(random() * ${NR})::BIGINT AS k, random() AS x FROM range(${NL})`);
+    await con.run(`CREATE TABLE r AS SELECT ((i * 2654435761) % ${NR})::BIGINT AS k, i * 0.5 AS v FROM range(${NR}) t(i)`);
+  }
+  const duckRun = async (c: (typeof cases)[number], keep: boolean) => {
+    if (!con) return;
+    const t = await time(() => con!.run(c.duck));
+    if (keep) duck[c.name]!.push(t.ms);
+    const n = Number((await con.runAndReadAll('SELECT count(*) FROM j')).getRows()[0]![0]);
+    if (n !== NL) throw new Error(`join: DuckDB gave ${n} rows`);
+  };
   try {
     const l = await store.open(lpath), r = await store.open(rpath);
+    const a = await h.open({ location: lpath }, ctx), b = await h.open({ location: rpath }, ctx);
     for (let k = 0; k < Math.max(1, opts.reps) + 1; k++) {
+      const keep = k > 0; // the first run warms the page cache and DuckDB's buffers
       const t = await time(() => joinPairs(l, r, { on: [['k', 'k']] }));
       pairs = t.value.left.length;
       if (pairs !== NL) throw new Error(`join: ${pairs} pairs, expected ${NL}`);
-      if (k > 0) ours.join_pairs!.push(t.ms); // the first run warms the page cache
-    }
-    const a = await h.open({ location: lpath }, ctx), b = await h.open({ location: rpath }, ctx);
-    for (let k = 0; k < Math.max(1, opts.reps) + 1; k++) {
-      const t = await time(async () => h.join({ left: a.entry.id, right: b.entry.id, on: [['k', 'k']] }, ctx));
-      if (t.value.rows !== NL) throw new Error(`join: ${t.value.rows} rows`);
-      if (k > 0) ours.join_dataset!.push(t.ms);
-      await h.removeDataset({ dataset: t.value.overview.entry.id }, ctx);
+      if (keep) ours.join_pairs!.push(t.ms);
+      await duckRun(cases[0]!, keep);
+      const u = await time(async () => h.join({ left: a.entry.id, right: b.entry.id, on: [['k', 'k']] }, ctx));
+      if (u.value.rows !== NL) throw new Error(`join: ${u.value.rows} rows`);
+      if (keep) ours.join_dataset!.push(u.ms);
+      await h.removeDataset({ dataset: u.value.overview.entry.id }, ctx);
+      await duckRun(cases[1]!, keep);
     }
   } finally {
     store.close();
     h.close();
     rmSync(home, { recursive: true, force: true });
-  }
-  const duck: Record<string, number[]> = {};
-  const cases = [
-    { name: 'join_pairs', duck: 'CREATE OR REPLACE TEMP TABLE j AS SELECT l.rowid AS lr, r.rowid AS rr FROM l JOIN r ON l.k = r.k' },
-    { name: 'join_dataset', duck: 'CREATE OR REPLACE TEMP TABLE j AS SELECT l.k, l.x, r.v FROM l JOIN r USING (k)' },
-  ];
-  if (opts.duckdb) {
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const inst = await DuckDBInstance.create(':memory:', { threads: String(threads) });
-    const con = await inst.connect();
-    opts.log(`join: DuckDB tables of ${NL.toExponential(2)} and ${NR.toExponential(2)} rows`);
-    await con.run(`CREATE TABLE l AS SELECT floor(random() * ${NR})::BIGINT AS k, random() AS x FROM range(${NL})`);
-    await con.run(`CREATE TABLE r AS SELECT ((i * 2654435761) % ${NR})::BIGINT AS k, i * 0.5 AS v FROM range(${NR}) t(i)`);
-    for (const c of cases) {
-      duck[c.name] = [];
-      for (let k = 0; k < Math.max(1, opts.reps) + 1; k++) {
-        const r = await time(() => con.run(c.duck));
-        if (k > 0) duck[c.name]!.push(r.ms);
-      }
-      const n = Number((await con.runAndReadAll('SELECT count(*) FROM j')).getRows()[0]![0]);
-      if (n !== NL) throw new Error(`join: DuckDB gave ${n} rows`);
-    }
-    con.closeSync?.();
-    inst.closeSync?.();
+    con?.closeSync?.();
+    inst?.closeSync?.();
   }
   const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
   return cases.map((c): Figure => {

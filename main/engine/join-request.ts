@@ -57,6 +57,14 @@ function sideOfSql(entry: CatalogEntry, ds: SqlDataset): JoinSide {
 
 export async function joinRequest(deps: JoinDeps, p: JoinParams, ctx: HandlerContext): Promise<JoinResult> {
   const t0 = performance.now();
+  // CDX_JOIN_TRACE=1: each step's time on stderr
+  let tl = t0;
+  const lap = (what: string) => {
+    if (!process.env.CDX_JOIN_TRACE) return;
+    const t = performance.now();
+    console.error(`join ${what}: ${(t - tl).toFixed(1)} ms`);
+    tl = t;
+  };
   const how: JoinHow = p.how ?? 'inner';
   if (how !== 'inner' && how !== 'left') throw new CdxError('E_BAD_ARG', `join: how is "inner" or "left", not "${String(how)}"`);
   if (!Array.isArray(p.on) || !p.on.length || p.on.some((k) => !Array.isArray(k) || k.length !== 2 || typeof k[0] !== 'string' || typeof k[1] !== 'string')) {
@@ -114,22 +122,26 @@ export async function joinRequest(deps: JoinDeps, p: JoinParams, ctx: HandlerCon
     const R = await local(p.right, rdb, p.whereRight, 'right', spec.on.map(([, b]) => b));
     const lside: JoinSide = { ...L.ds, name: L.name }, rside: JoinSide = { ...R.ds, name: R.name };
     // (columns the kernels cannot read — nested values — are left out unless asked for by name, which then says why not)
+    lap('open sides');
     const cols = joinColumns(lside, rside, spec).filter((c) => spec.columns?.includes(c.name) || (c.side === 'left' ? lside : rside).columns.has(c.column));
     const pairs = await joinPairs(lside, rside, spec, {
       leftFilter: compileFor(L.ds, whereExpr(L.where)), rightFilter: compileFor(R.ds, whereExpr(R.where)), maxPairs: deps.maxPairs,
       signal, onProgress: (f) => ctx.progress({ done: f.fraction * 0.5, detail: 'joining' }),
     });
+    lap('pairs');
     const dest = joinPath(deps.store.cacheDir);
     const made = { left: L.name, right: R.name, on: spec.on, how, ...(p.whereLeft ? { whereLeft: p.whereLeft } : {}), ...(p.whereRight ? { whereRight: p.whereRight } : {}) };
     await writeJoined(lside, rside, cols, pairs, dest, {
       metadata: { 'cdx.join': JSON.stringify(made) }, signal, onProgress: (f) => ctx.progress({ done: 0.5 + f * 0.5, detail: 'writing the joined rows' }),
     });
+    lap('write');
     const name = p.name ?? `join(${L.name}, ${R.name})`;
     // (its own cache file: removing the dataset deletes it)
     deps.store.catalog.upsert({ location: dest, name, format: 'arrow', ...fileStamp(dest), cachePath: dest });
     const ds = await deps.store.open(dest, { signal });
     const entry = deps.store.catalog.get(ds.id);
     deps.store.catalog.setTags(ds.id, [...new Set([...(entry?.tags ?? []), 'join'])]);
+    lap('catalog');
     return {
       overview: deps.overviewOf(ds), leftRows: pairs.leftRows, rightRows: pairs.rightRows, rows: pairs.left.length, matched: pairs.matched,
       via: ldb || rdb ? 'cross-source' : 'native', ms: Math.round(performance.now() - t0),

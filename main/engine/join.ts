@@ -199,13 +199,22 @@ export async function writeJoined(
   w.toNodeStream().pipe(sink);
   let schema: ArrowSchema | null = null;
   try {
-    for (let at = 0; at < n || (at === 0 && !schema); at += batchRows) {
-      if (opts.signal?.aborted) throw CdxError.cancelled('join');
+    // the gather of batch i + 1 (native, on worker threads) runs while batch i is written (JS)
+    const gather = (at: number) => {
       const m = Math.min(batchRows, n - at);
-      const [lt, rt] = await Promise.all([
+      const p = Promise.all([
         ldescs.length ? joinTakeRows(ldescs, pairs.left.subarray(at, at + m), { signal: opts.signal }) : null,
         rdescs.length ? joinTakeRows(rdescs, pairs.right.subarray(at, at + m), { signal: opts.signal }) : null,
       ]);
+      p.catch(() => {}); // (a gather begun ahead and then not awaited — the write failed — must not be an unhandled rejection)
+      return p;
+    };
+    let next: ReturnType<typeof gather> | null = gather(0);
+    for (let at = 0; at < n || (at === 0 && !schema); at += batchRows) {
+      if (opts.signal?.aborted) throw CdxError.cancelled('join');
+      const m = Math.min(batchRows, n - at);
+      const [lt, rt] = await next!;
+      next = at + batchRows < n ? gather(at + batchRows) : null;
       const kids: Data[] = [];
       const fields: ArrowField[] = [];
       const take = (t: Table | null, list: JoinColumn[]) => list.forEach((c, i) => {
@@ -230,8 +239,10 @@ export async function writeJoined(
     }
     w.finish();
     if (!sink.writableFinished) await once(sink, 'finish');
+    const t = performance.now();
     await fsyncFile(tmp);
     await renameDurable(tmp, dest);
+    if (process.env.CDX_JOIN_TRACE) console.error(`join fsync + rename: ${(performance.now() - t).toFixed(1)} ms`);
   } catch (e) {
     sink.destroy();
     rmSync(tmp, { force: true });
