@@ -229,7 +229,12 @@ class GroupWorker : public PromiseWorker {
           if (M.isFloat) SetD(x + 1, GetD(x + 1) + GetD(y + 1));
           else SetI(x + 1, GetI(x + 1) + GetI(y + 1));
           break;
-        case Fn::MEAN: case Fn::VAR: case Fn::STD: {
+        case Fn::MEAN:
+          // a mean keeps its sum (divided by the count at the end, as DuckDB's avg): no division per row
+          if (!n1) { x[1] = y[1]; break; }
+          SetD(x + 1, GetD(x + 1) + GetD(y + 1));
+          break;
+        case Fn::VAR: case Fn::STD: {
           if (!n1) { x[1] = y[1]; x[2] = y[2]; break; }
           const double n = static_cast<double>(n1 + n2), m1 = GetD(x + 1), d = GetD(y + 1) - m1;
           SetD(x + 1, m1 + d * static_cast<double>(n2) / n);
@@ -452,7 +457,10 @@ class GroupWorker : public PromiseWorker {
                 else if (M.isUnsigned) SetI(s + 1, GetI(s + 1) + static_cast<__int128>(vi[at]));
                 else SetI(s + 1, GetI(s + 1) + static_cast<__int128>(static_cast<int64_t>(vi[at])));
                 break;
-              case Fn::MEAN: case Fn::VAR: case Fn::STD: {
+              case Fn::MEAN:
+                SetD(s + 1, GetD(s + 1) + vd[at]);
+                break;
+              case Fn::VAR: case Fn::STD: {
                 const double x = vd[at], m = GetD(s + 1), d = x - m, m2 = m + d / static_cast<double>(s[0]);
                 SetD(s + 1, m2);
                 SetD(s + 2, GetD(s + 2) + d * (x - m2));
@@ -731,7 +739,7 @@ class GroupWorker : public PromiseWorker {
           case Fn::ROWS: case Fn::COUNT: v = 1; mI[m][g] = static_cast<int64_t>(cnt); break;
           case Fn::DISTINCT: v = 1; mI[m][g] = cnt ? static_cast<int64_t>(gatherOut[m][g]) : 0; break;
           case Fn::QUANTILE: mF[m][g] = gatherOut[m][g]; break;
-          case Fn::MEAN: mF[m][g] = GetD(st + 1); break;
+          case Fn::MEAN: mF[m][g] = cnt ? GetD(st + 1) / static_cast<double>(cnt) : 0; break;
           case Fn::VAR: case Fn::STD: {
             v = cnt > 1 ? 1 : 0;
             const double x = cnt > 1 ? std::max(0.0, GetD(st + 2) / static_cast<double>(cnt - 1)) : NAN;
