@@ -132,6 +132,7 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   const dialog = page.getByRole('dialog', { name: 'Save the workspace' });
   await expect(dialog.getByLabel('Workspace path')).toHaveValue(path.join(dir, 'workspace.cdx'));
   await dialog.getByLabel('Workspace path').fill(saved);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'workspace17-save-dialog.png') });
   await dialog.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(dialog).toHaveCount(0);
   const ws = JSON.parse(readFileSync(saved, 'utf8'));
