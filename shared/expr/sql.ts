@@ -91,8 +91,10 @@
  *    PostgreSQL again as integers where the two are equal as floats), text in code point order
  *    (COLLATE "C" in PostgreSQL), a date against a timestamp at midnight UTC; a predicate as a
  *    value keeps unknown NULL (ClickHouse inline: and/or/not of Kleene numbers, 0.5 → NULL).
- *  - the SQL of a value may hold a part more than once (a test, then the value): deep nesting of
- *    such functions grows the text; PostgreSQL's float % is a correlated scalar subquery.
+ *  - the SQL of a value may need a part more than once (a test, then the value): DuckDB and
+ *    ClickHouse name it once in a lambda (bind); PostgreSQL and SQLite repeat the text, which
+ *    nesting multiplies (three casts of a float to text: 64 kB); PostgreSQL's float % is a
+ *    correlated scalar subquery.
  */
 import { formatValue } from './format';
 import type { CastType, ColumnRef, CompareOp, Expr, Literal, Value } from './ast';
@@ -803,13 +805,14 @@ class Compiler {
       }
       case 'clickhouse': {
         // Int64 arithmetic wraps: the overflow is read from the signs (+ −) or by dividing back (*)
-        const A = this.i64(a), B = this.i64(b);
-        const r = `(${A} ${op} ${B})`;
-        const over =
-          op === '+' ? `((${A} >= 0) = (${B} >= 0) AND (${r} >= 0) != (${A} >= 0))`
-          : op === '-' ? `((${A} >= 0) != (${B} >= 0) AND (${r} >= 0) != (${A} >= 0))`
-          : `(${A} != 0 AND intDivOrZero(${r}, ${A}) != ${B})`;
-        return `if(${over}, ${this.nul('int')}, ${r})`;
+        return this.bindAll([this.i64(a), this.i64(b)], ([A, B]) => {
+          const r = `(${A} ${op} ${B})`;
+          const over =
+            op === '+' ? `((${A} >= 0) = (${B} >= 0) AND (${r} >= 0) != (${A} >= 0))`
+            : op === '-' ? `((${A} >= 0) != (${B} >= 0) AND (${r} >= 0) != (${A} >= 0))`
+            : `(${A} != 0 AND intDivOrZero(${r}, ${A}) != ${B})`;
+          return `if(${over}, ${this.nul('int')}, ${r})`;
+        });
       }
     }
   }
@@ -861,8 +864,10 @@ class Compiler {
         return `mod(${x}, ${y})`;
       case 'clickhouse': {
         // 18.16's % of floats is of their integer parts: x − y·trunc(x / y) as in PostgreSQL
-        const q = `(${x} / ${y})`;
-        return `if(${y} = 0, ${this.nul('float')}, if(isInfinite(${y}) AND isFinite(${x}), ${x}, ${x} - ${y} * if(${q} < 0, ceil(${q}), floor(${q}))))`;
+        return this.bindAll([x, y], ([x, y]) => {
+          const q = `(${x} / ${y})`;
+          return `if(${y} = 0, ${this.nul('float')}, if(isInfinite(${y}) AND isFinite(${x}), ${x}, ${x} - ${y} * if(${q} < 0, ceil(${q}), floor(${q}))))`;
+        });
       }
       case 'postgres':
         return pgFmod(x, y);
@@ -893,7 +898,16 @@ class Compiler {
       }
       return `(${a} ${op} ${b})`;
     }
-    if ((tl === 'int' || tl === 'float') && (tr === 'int' || tr === 'float')) {
+    if ((tl === 'int' || tl === 'float') && (tr === 'int' || tr === 'float')) return this.bindAll([a, b], ([a, b]) => this.cmpNum(v.op, a!, tl, b!, tr));
+    if (tl === 'string' && D === 'postgres') return `(${a} ${op} ${b} COLLATE "C")`;
+    return `(${a} ${op} ${b})`;
+  }
+
+  /** numbers compared: NaN as IEEE, an int against a float exactly */
+  private cmpNum(o: CompareOp, a: string, tl: VType, b: string, tr: VType): string {
+    const D = this.D;
+    const op = o === '!=' ? '<>' : o;
+    {
       // an int against a float exactly, as the evaluator (2^53 + 1 > 2^53): SQLite and ClickHouse
       // compare them so natively; DuckDB and PostgreSQL convert the int to a float, so where the
       // two are equal as floats, they are compared again as integers (the float is one then)
@@ -911,23 +925,51 @@ class Compiler {
       if ((D === 'duckdb' || D === 'postgres') && (tl === 'float' || tr === 'float')) {
         // DuckDB and PostgreSQL order NaN above every number (and NaN = NaN): IEEE here
         const nan = [tl === 'float' ? this.isNaN(a) : '', tr === 'float' ? this.isNaN(b) : ''].filter(Boolean).join(' OR ');
-        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${nan} THEN ${this.bool(v.op === '!=')} ELSE ${cmp} END)`;
+        return `(CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL WHEN ${nan} THEN ${this.bool(o === '!=')} ELSE ${cmp} END)`;
       }
       return `(${cmp})`;
     }
-    if (tl === 'string' && D === 'postgres') return `(${a} ${op} ${b} COLLATE "C")`;
-    return `(${a} ${op} ${b})`;
+  }
+
+  private binds = 0;
+
+  /**
+   * `body` over the value `x` named once: SQL that tests a value and then uses it would otherwise
+   * hold it several times, and nested, grow by that factor at each level. DuckDB and ClickHouse
+   * bind it with a lambda over one-element lists (pure expressions, fine in GROUP BY); PostgreSQL
+   * and SQLite get the text repeated (a correlated subquery there is costlier, and PostgreSQL
+   * would not see a GROUP BY expression holding one as the same in ORDER BY). ClickHouse 18.16's
+   * lambdas see nothing outside them: `body` reads only the names it is given (and constants).
+   */
+  private bind(x: string, body: (v: string) => string): string {
+    return this.bindAll([x], ([v]) => body(v!));
+  }
+
+  private bindAll(xs: string[], body: (vs: string[]) => string): string {
+    const simple = (x: string) => /^(\w+|"(?:[^"]|"")*"|`(?:[^`\\]|\\.)*`)$/.test(x);
+    if (xs.every(simple) || (this.D !== 'duckdb' && this.D !== 'clickhouse')) return body(xs);
+    const vs = xs.map(() => `__cdx_v${++this.binds}`);
+    if (this.D === 'clickhouse') return `arrayMap((${vs.join(', ')}) -> ${body(vs)}, ${xs.map((x) => `[${x}]`).join(', ')})[1]`;
+    // DuckDB: one list per value, nested (its lambdas see the enclosing ones)
+    let out = body(vs);
+    for (let i = xs.length - 1; i >= 0; i--) out = `list_transform([${xs[i]}], lambda ${vs[i]}: ${out})[1]`;
+    return out;
   }
 
   /** round half away from zero of the float y */
   private roundHalf(y: string): string {
-    if (this.D === 'clickhouse') return `if(${y} < 0, -floor(-${y} + 0.5), floor(${y} + 0.5))`;
-    return `(CASE WHEN ${y} < 0 THEN -floor(-${y} + 0.5) ELSE floor(${y} + 0.5) END)`;
+    return this.bind(y, (y) => {
+      if (this.D === 'clickhouse') return `if(${y} < 0, -floor(-${y} + 0.5), floor(${y} + 0.5))`;
+      return `(CASE WHEN ${y} < 0 THEN -floor(-${y} + 0.5) ELSE floor(${y} + 0.5) END)`;
+    });
   }
 
   /** a float as int64: rounded half away from zero, NULL when NaN, infinite or beyond int64 */
   private floatToInt(x: string): string {
-    const r = this.roundHalf(x);
+    return this.bind(this.roundHalf(x), (r) => this.roundedToInt(r));
+  }
+
+  private roundedToInt(r: string): string {
     switch (this.D) {
       case 'duckdb':
         return `TRY_CAST(${r} AS BIGINT)`;
@@ -973,41 +1015,50 @@ class Compiler {
       case 'bool':
         if (D === 'clickhouse') return `arrayElement(['false', 'true'], toUInt8(${x}) + 1)`;
         return `(CASE WHEN ${x} THEN 'true' WHEN NOT ${x} THEN 'false' END)`;
-      case 'float': {
-        // JavaScript's String(x): integers without '.0' (below 1e21), nan, inf, -inf (beyond 2^53
-        // ClickHouse and SQLite write their own text)
-        // (PostgreSQL's float → numeric keeps 15 digits: through bigint, exact for these)
-        const whole = D === 'duckdb' ? `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)` : D === 'postgres' ? `CAST(CAST(${x} AS bigint) AS text)` : D === 'sqlite' ? `CAST(CAST(${x} AS INTEGER) AS TEXT)` : `toString(toInt64(${x}))`;
-        const trunc = `trunc(${x})`;
-        let other = D === 'sqlite' ? `CAST(${x} AS TEXT)` : str(x);
-        if (D === 'duckdb' || D === 'postgres') {
-          // an integer from 2^53 to 1e21: JavaScript writes its shortest digits padded with zeros
-          // (2^60 → 1152921504606847000), the engines an exponent (1.152921504606847e+18) or '.0'
-          const t = str(`abs(${x})`);
-          const mant = `replace(split_part(${t}, 'e', 1), '.', '')`;
-          const digits = `(CASE WHEN ${t} LIKE '%e%' THEN rpad(${mant}, CAST(split_part(${t}, 'e+', 2) AS INTEGER) + 1, '0') ELSE split_part(${t}, '.', 1) END)`;
-          other = `(CASE WHEN ${x} = ${trunc} AND abs(${x}) < 1e21 THEN (CASE WHEN ${x} < 0 THEN '-' ELSE '' END) || ${digits} ELSE ${other} END)`;
-        }
-        // (ClickHouse writes 1e300 where JavaScript writes 1e+300)
-        if (D === 'clickhouse')
-          return `multiIf(isNaN(${x}), 'nan', ${x} = (1/0), 'inf', ${x} = (-1/0), '-inf', ${x} = ${trunc} AND abs(${x}) <= 9007199254740992, ${whole}, replaceRegexpOne(${other}, 'e([0-9])', 'e+\\\\1'))`;
-        const limit = '9007199254740992';
-        return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${this.isNaN(x)} THEN 'nan' WHEN ${x} = ${this.infSql()} THEN 'inf' WHEN ${x} = ${this.infSql(true)} THEN '-inf' WHEN ${x} = ${trunc} AND abs(${x}) <= ${limit} THEN ${whole} ELSE ${other} END)`;
-      }
+      case 'float':
+        return this.bind(x, (x) => this.floatText(x));
       case 'date':
         if (D === 'postgres') return `to_char(${x}, 'YYYY-MM-DD')`;
         // 18.16 writes day 0 as 0000-00-00
         if (D === 'clickhouse') return `if(toUInt16(${x}) = 0, '1970-01-01', toString(${x}))`;
         return str(x);
-      case 'timestamp': {
-        // a midnight is written as its date; milliseconds only when not zero
-        if (D === 'duckdb')
-          return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN strftime(${x}, '%Y-%m-%d') WHEN epoch_ms(${x}) % 1000 = 0 THEN strftime(${x}, '%Y-%m-%d %H:%M:%S') ELSE strftime(${x}, '%Y-%m-%d %H:%M:%S.%g') END)`;
-        if (D === 'postgres')
-          return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN to_char(${x}, 'YYYY-MM-DD') WHEN date_trunc('second', ${x}) = date_trunc('milliseconds', ${x}) THEN to_char(${x}, 'YYYY-MM-DD HH24:MI:SS') ELSE to_char(${x}, 'YYYY-MM-DD HH24:MI:SS.MS') END)`;
-        return `if(${x} = toStartOfDay(${x}), ${this.text(`toDate(${x})`, 'date')}, toString(${x}))`;
-      }
+      case 'timestamp':
+        return this.bind(x, (x) => this.timestampText(x));
     }
+  }
+
+  private floatText(x: string): string {
+    const D = this.D;
+    const str = (y: string) => (D === 'clickhouse' ? `toString(${y})` : `CAST(${y} AS ${this.typeName('string')})`);
+    // JavaScript's String(x): integers without '.0' (below 1e21), nan, inf, -inf (beyond 2^53
+    // ClickHouse and SQLite write their own text)
+    // (PostgreSQL's float → numeric keeps 15 digits: through bigint, exact for these)
+    const whole = D === 'duckdb' ? `CAST(CAST(${x} AS HUGEINT) AS VARCHAR)` : D === 'postgres' ? `CAST(CAST(${x} AS bigint) AS text)` : D === 'sqlite' ? `CAST(CAST(${x} AS INTEGER) AS TEXT)` : `toString(toInt64(${x}))`;
+    const trunc = `trunc(${x})`;
+    let other = D === 'sqlite' ? `CAST(${x} AS TEXT)` : str(x);
+    if (D === 'duckdb' || D === 'postgres') {
+      // an integer from 2^53 to 1e21: JavaScript writes its shortest digits padded with zeros
+      // (2^60 → 1152921504606847000), the engines an exponent (1.152921504606847e+18) or '.0'
+      const t = str(`abs(${x})`);
+      const mant = `replace(split_part(${t}, 'e', 1), '.', '')`;
+      const digits = `(CASE WHEN ${t} LIKE '%e%' THEN rpad(${mant}, CAST(split_part(${t}, 'e+', 2) AS INTEGER) + 1, '0') ELSE split_part(${t}, '.', 1) END)`;
+      other = `(CASE WHEN ${x} = ${trunc} AND abs(${x}) < 1e21 THEN (CASE WHEN ${x} < 0 THEN '-' ELSE '' END) || ${digits} ELSE ${other} END)`;
+    }
+    // (ClickHouse writes 1e300 where JavaScript writes 1e+300)
+    if (D === 'clickhouse')
+      return `multiIf(isNaN(${x}), 'nan', ${x} = (1/0), 'inf', ${x} = (-1/0), '-inf', ${x} = ${trunc} AND abs(${x}) <= 9007199254740992, ${whole}, replaceRegexpOne(${other}, 'e([0-9])', 'e+\\\\1'))`;
+    const limit = '9007199254740992';
+    return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${this.isNaN(x)} THEN 'nan' WHEN ${x} = ${this.infSql()} THEN 'inf' WHEN ${x} = ${this.infSql(true)} THEN '-inf' WHEN ${x} = ${trunc} AND abs(${x}) <= ${limit} THEN ${whole} ELSE ${other} END)`;
+  }
+
+  private timestampText(x: string): string {
+    const D = this.D;
+    // a midnight is written as its date; milliseconds only when not zero
+    if (D === 'duckdb')
+      return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN strftime(${x}, '%Y-%m-%d') WHEN epoch_ms(${x}) % 1000 = 0 THEN strftime(${x}, '%Y-%m-%d %H:%M:%S') ELSE strftime(${x}, '%Y-%m-%d %H:%M:%S.%g') END)`;
+    if (D === 'postgres')
+      return `(CASE WHEN ${x} = date_trunc('day', ${x}) THEN to_char(${x}, 'YYYY-MM-DD') WHEN date_trunc('second', ${x}) = date_trunc('milliseconds', ${x}) THEN to_char(${x}, 'YYYY-MM-DD HH24:MI:SS') ELSE to_char(${x}, 'YYYY-MM-DD HH24:MI:SS.MS') END)`;
+    return `if(${x} = toStartOfDay(${x}), ${this.text(`toDate(${x})`, 'date')}, toString(${x}))`;
   }
 
   private cast(arg: Value, to: CastType): string {
