@@ -53,6 +53,10 @@ const COMPUTED: { name: string; text: string }[] = [
   { name: 'wk', text: "date_trunc('week', d)" },
   { name: 'pos', text: 'f > 0' },
   { name: 'twice', text: 'ratio * 2' },
+  // (values that name a part once: a lambda on ClickHouse)
+  { name: 'r10', text: 'round(f / 3, 1)' },
+  { name: 'ftxt', text: 'cast(f as string)' },
+  { name: 'sq', text: 'i * i' },
 ];
 const SCHEMA: SqlSchema = { fields: [{ name: 'id', type: 'int32' }, { name: 'i', type: 'int64' }, { name: 'f', type: 'float64' }, { name: 's', type: 'string' }, { name: 'd', type: 'date' }, { name: 'ts', type: 'timestamp' }] };
 const computed = (): { name: string; value: Value }[] => COMPUTED.map((c) => ({ name: c.name, value: parseValue(c.text) }));
@@ -166,6 +170,14 @@ function sameAnswers(get: () => { ds: SqlDataset; oracle: Oracle; dateMs: (x: st
     expect(got).toEqual(want.map((row) => row.map((c, k) => (k === 1 && c !== null ? (c === 'true' ? 'true' : 'false') : c))));
   });
 
+  it('group-by keyed by a computed float (rounded), counting the distinct texts of another', async () => {
+    const { ds, oracle } = get();
+    const r = await ds.groupBy({ by: ['r10'], measures: [{ fn: 'rows', name: 'rows' }, { fn: 'distinct', column: 'ftxt', name: 't' }, { fn: 'max', column: 'sq', name: 'sq' }] }, parseExpr('r10 between -20 and 20'), {});
+    const want = await oracle.query((t) => `SELECT r10 + 0, count(*), count(DISTINCT ftxt), max(sq) FROM ${t} AS x WHERE r10 BETWEEN -20 AND 20 GROUP BY r10 + 0 ORDER BY r10 + 0 ASC NULLS LAST`);
+    expect(want.length).toBeGreaterThan(20);
+    expect(batchRows(r.batch)).toEqual(want);
+  });
+
   it('the summary of computed columns counts what the local evaluation holds', async () => {
     const { ds, oracle } = get();
     const s = await ds.summary(['big', 'n', 'up', 'wk'], parseExpr('ratio < 10'));
@@ -178,7 +190,7 @@ function sameAnswers(get: () => { ds: SqlDataset; oracle: Oracle; dateMs: (x: st
     expect(Number(want[1])).toBeGreaterThan(100);
     expect(wk!.count).toBe(Number(want[8]));
     expect(ds.schema.fields.slice(-COMPUTED.length).map((f) => `${f.name}:${f.type}`)).toEqual([
-      'ratio:float64', 'big:int64', 'up:string', 'n:int64', 'yr:int64', 'wk:date', 'pos:bool', 'twice:float64',
+      'ratio:float64', 'big:int64', 'up:string', 'n:int64', 'yr:int64', 'wk:date', 'pos:bool', 'twice:float64', 'r10:float64', 'ftxt:string', 'sq:int64',
     ]);
   });
 
