@@ -162,6 +162,9 @@ test('steps, undo and redo, save on the host, reopen after a reload, and cdx run
   await unfocus(page);
   await page.keyboard.press('Control+Shift+O');
   const opener = page.getByRole('dialog', { name: 'Open a workspace' });
+  // a file chosen in the browser that keeps its data by relative paths: their folder is not known there
+  await opener.getByLabel('Workspace file').setInputFiles(saved);
+  await expect(opener.getByRole('alert')).toContainText('saved.cdx: its data is kept by a path relative to its folder (points.csv)');
   await opener.getByLabel('Workspace path').fill(saved);
   await opener.getByRole('button', { name: 'Open', exact: true }).click();
   await expect(opener).toHaveCount(0, { timeout: 60_000 });
