@@ -767,7 +767,24 @@ class JoinTakeWorker : public PromiseWorker {
   std::vector<ColumnPtr> cols;
   std::vector<int64_t> ids;
   std::vector<RowsOut> out;
+  // number and bool columns are written straight into buffers made on the JS thread before the
+  // work was queued (kept alive by these references; nothing else touches them until Result):
+  // no buffer of our own to fill, zero and then copy
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> jsValues;
+  std::vector<Napi::Reference<Napi::Uint8Array>> jsValid;
+  std::vector<uint8_t*> dvals, dvalid;
   void SetJob(JobPtr j) { job_ = std::move(j); }
+  // JS thread: the direct buffers of column c (numbers: n values of its width; bools: n bytes)
+  void MakeDirect(Napi::Env env, size_t c, size_t n) {
+    const Column& col = *cols[c];
+    const size_t width = col.kind == Kind::NUMERIC ? static_cast<size_t>(DTypeSize(col.dtype)) : 1;
+    auto ab = Napi::ArrayBuffer::New(env, n * width);
+    auto va = Napi::Uint8Array::New(env, n);
+    dvals[c] = static_cast<uint8_t*>(ab.Data());
+    dvalid[c] = va.Data();
+    jsValues[c] = Napi::Persistent(ab);
+    jsValid[c] = Napi::Persistent(va);
+  }
 
  protected:
   void Run() override {
@@ -782,7 +799,8 @@ class JoinTakeWorker : public PromiseWorker {
         }
     job_->total.store(n * cols.size());
     out.resize(cols.size());
-    for (size_t c = 0; c < cols.size(); c++) out[c].Init(*cols[c], n);
+    for (size_t c = 0; c < cols.size(); c++)
+      if (!dvals[c]) out[c].Init(*cols[c], n);
     // tasks: (column, block of rows) for fixed-width columns, (column, all rows) for text
     constexpr uint64_t kBlock = 1 << 16;
     struct Task { size_t c; uint64_t i0, i1; };
@@ -807,13 +825,14 @@ class JoinTakeWorker : public PromiseWorker {
           View v;
           uint64_t lo = 1, hi = 0;
           // numbers: the type dispatched once, a tight loop rebinding only at a chunk change
+          uint8_t* const va = dvalid[tk.c];
           if (col.kind == Kind::NUMERIC) {
             DispatchNumeric(col.dtype, [&](auto tag) {
               using T = decltype(tag);
-              T* dst = reinterpret_cast<T*>(o.values.data());
+              T* dst = reinterpret_cast<T*>(dvals[tk.c]);
               for (uint64_t i = tk.i0; i < tk.i1; i++) {
                 const int64_t id = ids[i];
-                if (id < 0) { o.valid[i] = 0; nul = true; continue; }
+                if (id < 0) { va[i] = 0; nul = true; continue; }
                 const uint64_t r = static_cast<uint64_t>(id);
                 if (r < lo || r >= hi) {
                   v.Bind(col, col.ChunkOf(r));
@@ -821,11 +840,32 @@ class JoinTakeWorker : public PromiseWorker {
                   hi = lo + v.chunk->rows;
                 }
                 const uint64_t local = r - lo;
-                if (v.validity && !v.Valid(local)) { o.valid[i] = 0; nul = true; }
+                const bool ok = !v.validity || v.Valid(local);
+                va[i] = ok;
+                nul |= !ok;
                 const uint8_t* src = v.data + local * sizeof(T);
                 dst[i] = col.swap ? Load<T, true>(src) : Load<T, false>(src);
               }
             });
+            return;
+          }
+          if (col.kind == Kind::BOOL) {
+            uint8_t* dst = dvals[tk.c];
+            for (uint64_t i = tk.i0; i < tk.i1; i++) {
+              const int64_t id = ids[i];
+              if (id < 0) { va[i] = 0; nul = true; continue; }
+              const uint64_t r = static_cast<uint64_t>(id);
+              if (r < lo || r >= hi) {
+                v.Bind(col, col.ChunkOf(r));
+                lo = v.rowStart;
+                hi = lo + v.chunk->rows;
+              }
+              const uint64_t local = r - lo;
+              const bool ok = v.Valid(local);
+              va[i] = ok;
+              nul |= !ok;
+              dst[i] = (v.data[local >> 3] >> (local & 7)) & 1;
+            }
             return;
           }
           StringColumnReader dict;
@@ -881,7 +921,32 @@ class JoinTakeWorker : public PromiseWorker {
     status_ = RowsReadStatus(!fault.load(), corrupt.load(), cols, status_);
   }
 
-  Napi::Value Result(Napi::Env env) override { return RowsToJs(env, out); }
+  Napi::Value Result(Napi::Env env) override {
+    // as RowsToJs gives it: { values, offsets? (text), valid? (where a row is null) } per column
+    Napi::Array a = Napi::Array::New(env, cols.size());
+    for (size_t c = 0; c < cols.size(); c++) {
+      Napi::Object e = Napi::Object::New(env);
+      if (dvals[c]) {
+        e.Set("values", jsValues[c].Value());
+        if (out[c].anyNull) e.Set("valid", jsValid[c].Value());
+      } else {
+        const RowsOut& o = out[c];
+        auto vals = Napi::ArrayBuffer::New(env, o.values.size());
+        if (!o.values.empty()) std::memcpy(vals.Data(), o.values.data(), o.values.size());
+        e.Set("values", vals);
+        auto off = Napi::Int32Array::New(env, o.offsets.size());
+        if (!o.offsets.empty()) std::memcpy(off.Data(), o.offsets.data(), o.offsets.size() * 4);
+        e.Set("offsets", off);
+        if (o.anyNull) {
+          auto v = Napi::Uint8Array::New(env, o.valid.size());
+          std::memcpy(v.Data(), o.valid.data(), o.valid.size());
+          e.Set("valid", v);
+        }
+      }
+      a.Set(static_cast<uint32_t>(c), e);
+    }
+    return a;
+  }
 };
 
 Napi::Value JoinTake(const Napi::CallbackInfo& info) {
@@ -902,6 +967,13 @@ Napi::Value JoinTake(const Napi::CallbackInfo& info) {
       return w->Start(Status::Error("E_BAD_ARG", "row ids must be integers, -1 for a null row (id " + std::to_string(i) + " is not)"));
     w->ids[i] = static_cast<int64_t>(d[i]);
   }
+  const size_t C = w->cols.size();
+  w->jsValues.resize(C);
+  w->jsValid.resize(C);
+  w->dvals.assign(C, nullptr);
+  w->dvalid.assign(C, nullptr);
+  for (size_t c = 0; c < C; c++)
+    if (w->cols[c]->kind == Kind::NUMERIC || w->cols[c]->kind == Kind::BOOL) w->MakeDirect(env, c, n);
   if (info.Length() > 2) w->SetJob(GetJob(info[2]));
   return w->Start();
 }
