@@ -33,6 +33,8 @@ interface Blocks {
   key: string;
   where: string;
   map: Map<number, TableRow[]>;
+  /** the columns the rows hold (`columnsKey`): values are by position, so another schema drops them */
+  cols: string;
   /** rows passing the filter (null until the first answer; the dataset's rows without a filter) */
   total: number | null;
 }
@@ -44,7 +46,7 @@ interface Fetched {
 }
 
 export class TableWindow {
-  private blocks = $state.raw<Blocks>({ key: '', where: '', map: new Map(), total: null });
+  private blocks = $state.raw<Blocks>({ key: '', where: '', cols: '', map: new Map(), total: null });
   private fetchReq = new Request<Fetched>();
   private copyReq = new Request<{ tsv: string; rows: number }>();
   /** the block range of the fetch in flight */
@@ -70,6 +72,12 @@ export class TableWindow {
   get where(): string {
     return this.view.where;
   }
+
+  /**
+   * the columns and their definitions: a computed column added, removed or redefined changes it, and
+   * the rows held are fetched again (in place: not a new view, the window stays where it is)
+   */
+  readonly columnsKey = $derived(this.fields.map((f) => `${f.name}\u0001${f.expr ?? ''}`).join('\u0000'));
 
   /** the view the rows are of: the filter and the sort */
   get viewKey(): string {
@@ -107,7 +115,7 @@ export class TableWindow {
   /** row `r` of the view, when its block is here */
   row(r: number): TableRow | undefined {
     const b = this.blocks;
-    if (b.key !== this.viewKey) return undefined;
+    if (b.key !== this.viewKey || b.cols !== this.columnsKey) return undefined;
     return b.map.get(Math.floor(r / BLOCK))?.[r % BLOCK];
   }
 
@@ -125,13 +133,14 @@ export class TableWindow {
 
   /** Rows [top, top + count) are on screen: fetch the blocks missing there (one call). */
   show(top: number, count: number): void {
-    const where = this.where, key = this.viewKey;
-    if (this.blocks.key !== key) {
+    const where = this.where, key = this.viewKey, cols = this.columnsKey;
+    if (this.blocks.key !== key || this.blocks.cols !== cols) {
+      const same = this.blocks.key === key; // only the columns changed: the count stands
       this.fetchReq.reset();
       this.inflight = null;
       this.sortProgress = null;
-      if (this.sort.keys.length) this.sortCancelled = null;
-      this.blocks = { key, where, map: new Map(), total: null };
+      if (this.sort.keys.length && !same) this.sortCancelled = null;
+      this.blocks = { key, where, cols, map: new Map(), total: same ? this.blocks.total : null };
     }
     const first = Math.max(0, Math.floor(top / BLOCK));
     // a filtered view's size is unknown until its first rows come: ask for the block at the top
@@ -154,7 +163,7 @@ export class TableWindow {
   }
 
   private async fetch(where: string, lo: number, hi: number): Promise<void> {
-    const key = this.viewKey, sort = this.sort.param;
+    const key = this.viewKey, cols = this.columnsKey, sort = this.sort.param;
     this.inflight = { key, lo, hi };
     this.sortProgress = null;
     const names = this.fields.map((f) => f.name);
@@ -176,7 +185,7 @@ export class TableWindow {
       return { first: lo, rows, total: r.total };
     });
     if (this.blocks.key === key) this.sortProgress = null;
-    if (!got || this.blocks.key !== key) return;
+    if (!got || this.blocks.key !== key || this.blocks.cols !== cols) return;
     this.inflight = null;
     const map = new Map(this.blocks.map);
     for (let k = 0; k * BLOCK < got.rows.length || k === 0; k++) {
@@ -185,7 +194,7 @@ export class TableWindow {
       map.set(b, got.rows.slice(k * BLOCK, (k + 1) * BLOCK));
     }
     while (map.size > MAX_BLOCKS) map.delete(map.keys().next().value!);
-    this.blocks = { key, where, map, total: where ? got.total : null };
+    this.blocks = { key, where, cols, map, total: where ? got.total : null };
   }
 
   /** Rows [a, b] of the view (filtered and sorted as shown), the given columns, as TSV with a header line (at most 100,000 rows). */
