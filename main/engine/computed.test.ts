@@ -252,3 +252,15 @@ describe('group-by measures of expressions', () => {
     }
   });
 });
+
+describe('a computed column read at random rows', () => {
+  it('exports a view sorted by it (every row through the permutation) as DuckDB orders it', async () => {
+    await Promise.resolve().then(() => h.defineColumn({ dataset: id, name: 'score', expr: 'n * 3 - k' }, ctx())).catch(() => undefined);
+    const out = path.join(dir, 'sorted.parquet');
+    // (each chunk evaluated about once, not once per row gathered: 60,000 rows × 16,384 would outlast the test's limit)
+    await h.exportDataset({ dataset: id, output: out, columns: ['id', 'score'], sort: ['-score', 'id'], force: true }, ctx());
+    const got = await duck(`SELECT id FROM ${lit(out)}`);
+    const want = await duck('SELECT id FROM t ORDER BY n * 3 - k DESC, id');
+    expect(got.map((r) => Number(r[0]))).toEqual(want.map((r) => Number(r[0])));
+  }, 60_000);
+});

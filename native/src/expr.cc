@@ -318,10 +318,14 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     v->rowStart = ch.rowStart;
     v->dataLen = e.dataBytes;
   };
-  if (out == VOut::STR) {
+  {
+    // a chunk evaluated before: kept (text always; numbers once a chunk is asked for twice, i.e.
+    // read at random rows — a gather through a sort's permutation or a join's pairs — up to a budget)
     std::lock_guard<std::mutex> lock(keptMu);
-    if (kept.size() < self.chunks.size()) kept.resize(self.chunks.size());
+    if (kept.size() < self.chunks.size()) { kept.resize(self.chunks.size()); seen.resize(self.chunks.size(), 0); }
     if (kept[k].buf) { bindKept(kept[k]); return; }
+    if (seen[k]) keepAll = true;
+    seen[k] = 1;
   }
   const size_t vbytes = vb;
   bool anyNull = false;
@@ -898,6 +902,11 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     v->offsets = nullptr;
     v->rowStart = ch.rowStart;
     v->dataLen = fixedBytes;
+    std::lock_guard<std::mutex> lock(keptMu);
+    if (keepAll && !kept[k].buf && keptBytes + fixedBytes + vbytes <= kKeepBudget) {
+      kept[k] = Kept{fixed, fixedBytes, anyNull};
+      keptBytes += fixedBytes + vbytes;
+    }
     return;
   }
   // text: one buffer, data | validity | offsets

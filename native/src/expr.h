@@ -47,6 +47,10 @@ struct Computed {
   };
   mutable std::mutex keptMu;
   mutable std::vector<Kept> kept;
+  mutable std::vector<uint8_t> seen;   // chunks evaluated once already
+  mutable bool keepAll = false;        // a chunk was asked for twice: keep numbers too (random access)
+  mutable size_t keptBytes = 0;        // numbers kept (text is always kept: views into it are held)
+  static constexpr size_t kKeepBudget = size_t(1) << 30;
   Status Validate();
   // Evaluates chunk `k` of `self` into `v` (owning the buffer).
   void Eval(const Column& self, size_t k, View* v) const;
