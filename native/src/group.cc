@@ -317,6 +317,12 @@ class GroupWorker : public PromiseWorker {
 
     const int T = MaxThreads();
     std::vector<Table> tables(T);
+    // One integer key (or dictionary text): each thread remembers the group of every small code it
+    // has met in a direct array, so a repeated key costs one load instead of a hash and a probe
+    // (low-cardinality keys: a weekday, a borough, a year).
+    constexpr int64_t kDirect = 1 << 16, kDirectLo = -(1 << 15);
+    const bool direct = nKeys == 1 && (kinds[0] == KeyKind::INT || kinds[0] == KeyKind::DICT);
+    std::vector<std::vector<int64_t>> directOf(direct ? T : 0);
     // a thread's table may hold a group for each row (at most maxGroups): reserved, faulted as used
     for (Table& t : tables)
       if (!Init(t, std::min<uint64_t>(plan.rows, maxGroups))) { status_ = Status::Error("E_NOMEM", plan.What() + ": no address space for the group table"); return; }
@@ -415,8 +421,24 @@ class GroupWorker : public PromiseWorker {
         }
         // row by row: find (or make) the group, update its measures while its record is at hand
         uint64_t added = 0;
+        int64_t* dir = nullptr;
+        if (direct) {
+          auto& d = directOf[t];
+          if (d.empty()) d.assign(kDirect, -1);
+          dir = d.data();
+        }
         for (uint32_t i = 0; i < n; i++) {
           if (!mask[i]) continue;
+          int64_t g = -1;
+          int64_t di = -1;
+          if (dir && valid[i]) {
+            const int64_t c = static_cast<int64_t>(codes[i]) - kDirectLo;
+            if (c >= 0 && c < kDirect) {
+              di = c;
+              g = dir[c];
+            }
+          }
+          if (g < 0) {
           uint64_t h = 0x9e3779b97f4a7c15ULL;
           uint32_t nm = 0;
           for (size_t k = 0; k < K; k++) {
@@ -430,7 +452,7 @@ class GroupWorker : public PromiseWorker {
           key[K + 1] = nm;
           key[K + 2] = r + i;
           uint64_t slot = 0;
-          int64_t g = Find(tab, key, &slot, [&](const uint64_t* rr) {
+          g = Find(tab, key, &slot, [&](const uint64_t* rr) {
             for (size_t k = 0; k < K; k++) {
               if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
               const uint8_t* p; uint64_t len;
@@ -443,6 +465,8 @@ class GroupWorker : public PromiseWorker {
           if (g < 0) {
             g = NewGroup(tab, slot, key, false);
             if (g < 0) { overGroups.store(true); return; }
+          }
+          if (di >= 0) dir[di] = g;
           }
           uint64_t* rec = tab.rec.p + static_cast<size_t>(g) * W;
           for (const Measure& M : measures) {
