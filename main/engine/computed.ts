@@ -127,3 +127,33 @@ export function storedColumnsOf(names: readonly string[], defs: readonly Compute
   names.forEach(add);
   return [...out];
 }
+
+/** What applying definitions to a database dataset needs (sql/dataset.ts SqlDataset). */
+export interface SqlComputedTarget {
+  what: string;
+  schema: { fields: Field[] };
+  setComputed(cols: readonly { name: string; value: ReturnType<typeof parseValue> }[]): void;
+}
+
+/**
+ * `defs` on a database dataset: its SELECTs compute them (SqlDataset.setComputed). Each kept only
+ * when it compiles with those before it (a column of the table may be gone); with `strict`, the
+ * first that does not throws (defineColumn: the user is told, nothing changes).
+ */
+export function applyComputedSql(ds: SqlComputedTarget, defs: readonly ComputedDef[], strict = false): void {
+  const ok: { name: string; value: ReturnType<typeof parseValue>; expr: string }[] = [];
+  for (const d of defs) {
+    const next = [...ok, { name: d.name, value: parseValue(d.expr), expr: d.expr }];
+    try {
+      ds.setComputed(next);
+      ok.push(next[next.length - 1]!);
+    } catch (e) {
+      if (strict) throw e;
+    }
+  }
+  ds.setComputed(ok);
+  for (const f of ds.schema.fields) {
+    const d = ok.find((x) => x.name === f.name);
+    if (d) f.expr = formatValue(d.value);
+  }
+}

@@ -2,6 +2,7 @@
  * The engine's implementation of the contract (shared/api.ts). Pure Node: runs in the engine
  * process (utilityProcess or forked child); the CLI talks to it through a forked engine too.
  */
+import { applyComputedSql, redefine } from './computed';
 import type {
   ColumnStats, DatasetEntry, GroupByResult, DatasetOverview, DatasetSummary, EngineApi, EngineInfo, NativeInfo, ColumnSummaryInfo, SetColumnTypeResult,
 } from '../../shared/api';
@@ -272,7 +273,12 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
     async defineColumn({ dataset, name, expr }, ctx) {
       const r = await db(dataset, ctx.signal);
       if (r) {
-        throw new CdxError('E_UNSUPPORTED', `${r.ds.what}: computed columns of a database table are not kept yet; compute it in a query instead (the SQL editor, or --sql): SELECT *, <expression> AS "${name}" FROM …`, { file: r.ds.what, column: name });
+        // a database's table or query: the database computes it (its SELECTs name the value)
+        const entry = store().catalog.get(r.entry.id) ?? r.entry;
+        const defs = redefine({ location: r.ds.what, rows: r.ds.rows, schema: r.ds.schema, columns: new Map(), unsupported: new Map() }, entry.computed ?? [], name, expr);
+        applyComputedSql(r.ds, defs, true);
+        store().catalog.setComputed(r.entry.id, defs);
+        return remoteOverview(store().catalog.get(r.entry.id) ?? r.entry, r.ds);
       }
       const ds = await store().defineColumn(dataset, name, expr, { signal: ctx.signal });
       selections.forget(ds.id);

@@ -5,6 +5,7 @@
  * `connections` table: url, name, kind, and where the password is kept — never the password) and
  * the secrets (secrets.ts: session, OS keychain, conventions; 'app' when Electron keeps it).
  */
+import { applyComputedSql } from '../computed';
 import type { ConnectionInfo, ConnectionTest, InnerDatasetInfo } from '../../../shared/api';
 import { CdxError } from '../../../shared/errors';
 import type { Catalog, CatalogEntry } from '../catalog';
@@ -74,6 +75,8 @@ export class RemoteDatasets {
       cachePath: null, warnings: [], metadata: { server: serverVersion, connection: conn.label },
     });
     this.catalog.touch(entry.id);
+    // the computed columns defined on it (defineColumn), computed by the database
+    if (entry.computed?.length) applyComputedSql(ds, entry.computed);
     this.open_.set(entry.id, ds);
     return { entry, ds };
   }
