@@ -8,7 +8,7 @@ import { formatColumn } from './format';
 import { INT64_MAX, INT64_MIN, UINT64_MAX, literalClass, parseTime, timeToMs } from './literal';
 import { type PolygonEdge, pointInPolygon, polygonEdges } from './polygon';
 import { checkPattern, matchString } from './strmatch';
-import { checkPredicateValues, evalValue, schemaTypeOf, typeValue, valueColumns, vtypeOfSchemaType, type VType } from './value';
+import { applyCompare, checkPredicateValues, evalValue, schemaTypeOf, typeValue, valueColumns, vtypeOfSchemaType, type VType } from './value';
 
 // ───────────────────────────── helpers ─────────────────────────────
 
@@ -438,18 +438,8 @@ function cmpCodePoints(a: string, b: string): number {
   return a.length < b.length ? -1 : 1;
 }
 
-function applyOp(op: CompareOp, c: number | null): Truth {
-  if (c === null) return null;
-  if (Number.isNaN(c)) return op === '!=';
-  switch (op) {
-    case '=': return c === 0;
-    case '!=': return c !== 0;
-    case '<': return c < 0;
-    case '<=': return c <= 0;
-    case '>': return c > 0;
-    case '>=': return c >= 0;
-  }
-}
+/** A comparison's truth from an order (value.ts applyCompare: NaN unordered, null unknown). */
+const applyOp = (op: CompareOp, c: number | null): Truth => applyCompare(op, c);
 
 function and3(a: Truth, b: Truth): Truth {
   if (a === false || b === false) return false;
