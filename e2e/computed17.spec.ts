@@ -293,6 +293,12 @@ test('the editor from the Table header and from Ctrl+Shift+E; the new column is 
   await page.keyboard.press('Control+Shift+E');
   await expect(editor(page)).toBeVisible();
   await expect(editor(page).getByLabel('Name')).toBeFocused();
+  // the focus stays in the dialog: Shift+Tab from the first control goes to the last (Cancel: Add is
+  // disabled while empty), Tab from there back to the first
+  await page.keyboard.press('Shift+Tab');
+  await expect(editor(page).getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(editor(page).getByLabel('Name')).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(editor(page)).toHaveCount(0);
 });
