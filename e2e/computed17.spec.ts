@@ -301,4 +301,15 @@ test('the editor from the Table header and from Ctrl+Shift+E; the new column is 
   await expect(editor(page).getByLabel('Name')).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(editor(page)).toHaveCount(0);
+
+  // renamed from its ƒ in the Summary: the new name with the same values, the old one gone
+  await page.getByRole('tab', { name: 'Summary' }).click();
+  await summaryRow(page, 'tip_share').getByRole('button', { name: 'Edit the computed column tip_share' }).click();
+  await editor(page).getByLabel('Name').fill('tip_ratio');
+  await editor(page).getByRole('button', { name: 'Save' }).click();
+  await expect(editor(page)).toHaveCount(0);
+  await expect(summaryRow(page, 'tip_share')).toHaveCount(0);
+  await expect(summaryRow(page, 'tip_ratio')).toBeVisible();
+  await page.getByRole('tab', { name: 'Table' }).click();
+  expect(await tableColumn(page, 'tip_ratio')).toEqual(shown);
 });
