@@ -427,7 +427,9 @@ class GroupWorker : public PromiseWorker {
           if (d.empty()) d.assign(kDirect, -1);
           dir = d.data();
         }
+        int64_t gid[kBatch];
         for (uint32_t i = 0; i < n; i++) {
+          gid[i] = -1;
           if (!mask[i]) continue;
           int64_t g = -1;
           int64_t di = -1;
@@ -468,10 +470,20 @@ class GroupWorker : public PromiseWorker {
           }
           if (di >= 0) dir[di] = g;
           }
-          uint64_t* rec = tab.rec.p + static_cast<size_t>(g) * W;
-          for (const Measure& M : measures) {
-            uint64_t* s = rec + M.off;
-            if (M.fn == Fn::ROWS) { s[0]++; continue; }
+          gid[i] = g;
+        }
+        // then measure by measure over the batch: one kind of update in each loop (the switch
+        // decided once per measure, not per row), each group's values still in row order
+        for (const Measure& M : measures) {
+          if (M.fn == Fn::ROWS) {
+            for (uint32_t i = 0; i < n; i++)
+              if (gid[i] >= 0) tab.rec.p[static_cast<size_t>(gid[i]) * W + M.off]++;
+            continue;
+          }
+          for (uint32_t i = 0; i < n; i++) {
+            const int64_t g = gid[i];
+            if (g < 0) continue;
+            uint64_t* s = tab.rec.p + static_cast<size_t>(g) * W + M.off;
             const size_t at = static_cast<size_t>(M.value) * kBatch + i;
             if (!vvalid[at]) continue;
             s[0]++;
