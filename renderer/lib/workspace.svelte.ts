@@ -3,7 +3,7 @@
  * sort, group-by, join, plot settings — as a list with undo and redo, saved as a `.cdx` file
  * (shared/workspace.ts) and opened again to restore the views. One recorder per window
  * (`workspace`); the stores call it where their state changes (one call per change: DatasetView's
- * chips and computed columns, TableSort, GroupState's Open as dataset, the plot's settings). The
+ * chips and computed columns, TableSort, GroupState's Open as dataset, the Join dialog's join, the plot's settings). The
  * tab and the dataset shown are no step of the list (Ctrl+Z undoes what changed data or a plot, not
  * a look at another tab): the view shown when saving is the file's last step.
  *
@@ -329,12 +329,36 @@ export class WorkspaceRecorder {
     return id;
   }
 
-  /** a join step's dataset made (again) by the engine, each side under its filter now, known by the step's name */
-  private async rejoin(s: Extract<Step, { kind: 'join' }>): Promise<void> {
+  /**
+   * A join made in the app (the Join dialog): a `join` step making its dataset (`made`), the left
+   * and right datasets by catalog id, each side under the filter it was joined with ('' none).
+   * Undone, the joined dataset is forgotten (its file deleted) and the left side shown; redone, the
+   * engine joins again under those same filters.
+   */
+  joined(leftId: string, rightId: string, q: { on: [string, string][]; how: 'inner' | 'left'; whereLeft?: string; whereRight?: string }, made: { id: string; path: string }): void {
+    if (this.muted) return;
+    const l = this.named(leftId);
+    const r = rightId === leftId ? { name: l.name, open: [] } : this.named(rightId);
+    // (the name of a join undone and dropped is free again: only datasets there now, or made by an applied step, hold theirs)
+    const cat = this.catalog;
+    const taken = [...this.nameOf].filter(([id, n]) => !cat || cat.datasets.some((d) => d.id === id) || this.steps.some((s) => madeBy(s) === n)).map(([, n]) => n);
+    const as = uniqueName(`${l.name} ${r.name}`, taken);
+    this.setName(made.id, as);
+    this.locationOf.set(made.id, made.path);
+    const step: Step = { kind: 'join', as, left: l.name, right: r.name, on: q.on.map(([a, b]) => (a === b ? a : `${a}=${b}`)), how: q.how };
+    const wheres = { left: q.whereLeft ?? '', right: q.whereRight ?? '' };
+    this.push({ steps: [...l.open, ...r.open, step], undo: () => this.forgetMade(as, l.name), redo: () => this.rejoin(step, wheres) });
+  }
+
+  /**
+   * a join step's dataset made (again) by the engine, known by the step's name: each side under
+   * the filters given (a join made in the app, redone), else under its filter now
+   */
+  private async rejoin(s: Extract<Step, { kind: 'join' }>, wheres?: { left: string; right: string }): Promise<void> {
     const cat = this.catalog!;
     const l = this.idOf.get(s.left), r = this.idOf.get(s.right);
     if (!l || !r) throw new Error(`${describeStep(s)}: ${!l ? s.left : s.right} is not open`);
-    const wl = cat.viewOf(l).where, wr = cat.viewOf(r).where;
+    const wl = wheres ? wheres.left : cat.viewOf(l).where, wr = wheres ? wheres.right : cat.viewOf(r).where;
     const j = await cat.engine.api.join({ left: l, right: r, on: joinPairs(s.on), how: s.how, ...(wl ? { whereLeft: wl } : {}), ...(wr ? { whereRight: wr } : {}), ...(s.columns ? { columns: s.columns } : {}) });
     this.setName(j.overview.entry.id, s.as);
     this.locationOf.set(j.overview.entry.id, j.overview.entry.path);
