@@ -10,7 +10,7 @@
  * not fire the menu item's accelerator as well); a click on the menu item goes through the preload.
  */
 
-export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'view-group', 'add-column', 'close', 'databases', 'save-workspace', 'open-workspace'] as const;
+export const MENU_COMMANDS = ['open', 'filter', 'view-summary', 'view-table', 'view-info', 'view-plot', 'view-group', 'add-column', 'join', 'close', 'databases', 'save-workspace', 'open-workspace'] as const;
 export type MenuCommand = (typeof MENU_COMMANDS)[number];
 
 export interface CommandSpec {
@@ -30,6 +30,7 @@ export const COMMANDS: Record<MenuCommand, CommandSpec> = {
   'view-plot': { label: 'Plot', accelerator: 'CmdOrCtrl+4', key: { key: '4' } },
   'view-group': { label: 'Group', accelerator: 'CmdOrCtrl+5', key: { key: '5' } },
   'add-column': { label: 'Add Column…', accelerator: 'CmdOrCtrl+Shift+E', key: { key: 'E', shiftKey: true } },
+  join: { label: 'Join…', accelerator: 'CmdOrCtrl+J', key: { key: 'j' } },
   close: { label: 'Close Dataset', accelerator: 'CmdOrCtrl+W', key: { key: 'w' } },
   databases: { label: 'Connections…', accelerator: 'CmdOrCtrl+Shift+D', key: { key: 'D', shiftKey: true } },
   'save-workspace': { label: 'Save Workspace…', accelerator: 'CmdOrCtrl+S', key: { key: 's' } },

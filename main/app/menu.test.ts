@@ -16,7 +16,7 @@ function items(t: MenuItemConstructorOptions[]): MenuItemConstructorOptions[] {
 
 const EXPECTED: Record<MenuCommand, string> = {
   open: 'CmdOrCtrl+O', filter: 'CmdOrCtrl+F', 'view-summary': 'CmdOrCtrl+1', 'view-table': 'CmdOrCtrl+2', 'view-info': 'CmdOrCtrl+3',
-  'view-plot': 'CmdOrCtrl+4', 'view-group': 'CmdOrCtrl+5', 'add-column': 'CmdOrCtrl+Shift+E', close: 'CmdOrCtrl+W', databases: 'CmdOrCtrl+Shift+D',
+  'view-plot': 'CmdOrCtrl+4', 'view-group': 'CmdOrCtrl+5', 'add-column': 'CmdOrCtrl+Shift+E', join: 'CmdOrCtrl+J', close: 'CmdOrCtrl+W', databases: 'CmdOrCtrl+Shift+D',
   'save-workspace': 'CmdOrCtrl+S', 'open-workspace': 'CmdOrCtrl+Shift+O',
 };
 

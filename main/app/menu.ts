@@ -1,6 +1,6 @@
 /**
  * The native application menu: File (Open, Databases, Open/Save Workspace, Close Dataset), Edit (the OS's own editing
- * roles, which macOS needs for copy and paste in text fields), View (the views, Filter, Add Column…) and
+ * roles, which macOS needs for copy and paste in text fields), View (the views, Filter, Add Column…, Join…) and
  * Window, with the renderer's keyboard shortcuts as accelerators (commands.ts). A click sends the
  * command to the window it was made in (the focused one); index.ts checks that window before it
  * sends. Built as a plain template, so its items and accelerators are tested without Electron.
@@ -35,7 +35,7 @@ export function menuTemplate(deps: MenuDeps): MenuItemConstructorOptions[] {
   template.push({
     label: '&View',
     submenu: [
-      item('view-summary'), item('view-table'), item('view-info'), item('view-plot'), item('view-group'), sep, item('filter'), item('add-column'),
+      item('view-summary'), item('view-table'), item('view-info'), item('view-plot'), item('view-group'), sep, item('filter'), item('add-column'), item('join'),
       ...(deps.isPackaged ? [] : [sep, { role: 'reload' } as MenuItemConstructorOptions, { role: 'toggleDevTools' } as MenuItemConstructorOptions]),
       sep,
       { role: 'togglefullscreen' },
