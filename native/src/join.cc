@@ -321,8 +321,9 @@ class JoinWorker : public PromiseWorker {
       const size_t si = &sg - base;
       View views[64];
       s.plan.Bind(sg, views);
-      static thread_local std::vector<uint64_t> codes;
-      codes.resize(K * kBatch);
+      static thread_local std::vector<uint64_t> codesV;
+      codesV.resize(K * kBatch);
+      uint64_t* const codes = codesV.data();  // in a register: a thread-local's every use is a __tls_get_addr call here
       uint8_t mask[kBatch], ok[kBatch];
       auto& out = seg[si];
       out.reserve((r1 - r0) * W);
@@ -331,13 +332,13 @@ class JoinWorker : public PromiseWorker {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) s.plan.filter.Eval(s.plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
-        Codes(s, side, views, r, n, codes.data(), ok);
+        Codes(s, side, views, r, n, codes, ok);
         for (uint32_t i = 0; i < n; i++) {
           if (!mask[i]) continue;
           passed++;
           if (pass) pass[r + i] = 1;
           if (!ok[i]) continue;
-          out.push_back(HashOf(codes.data(), i));
+          out.push_back(HashOf(codes, i));
           out.push_back(r + i);
           for (size_t k = 0; k < K; k++) out.push_back(codes[k * kBatch + i]);
         }
