@@ -19,5 +19,5 @@ export function closeColumnEditor(): void {
   columnEditor.column = null;
 }
 
-/** a dataset whose columns may be computed: any opened one but a remote file read by ranges */
-export const canCompute = (view: DatasetView): boolean => !!view.overview && view.overview.storage.kind !== 'remote';
+/** a dataset whose columns may be computed: any opened one (a database table's are computed by the database) */
+export const canCompute = (view: DatasetView): boolean => !!view.overview;
