@@ -7,7 +7,9 @@
  * equal a join of the same rows computed here, which DuckDB's join of the two files agrees with;
  * a left join's unmatched rows have null zone columns. The result opens as a dataset with a note
  * of what happened; the join is a workspace step, and Ctrl+Z forgets its dataset. A pair of keys
- * whose types differ is refused in the engine's words. Screenshots: e2e/artifacts/join17-*.png.
+ * whose types differ is refused in the engine's words; a join too large for memory (the sample with
+ * itself on a bool) shows its progress and Cancel, then the engine's refusal naming the limit.
+ * Screenshots: e2e/artifacts/join17-*.png.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { duckQuery as duck } from '../main/engine/sources/testing/oracle';
 import { ARTIFACTS, openPath, startServer, type RunningServer } from './server';
-import { fmt } from './sample';
+import { fmt, sampleTable } from './sample';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-join-'));
 const TRIPS = path.join(dir, 'trips.csv');
@@ -192,4 +194,35 @@ test('join trips with zones from the dialog: inner under the filter, left from t
   await page.screenshot({ path: path.join(ARTIFACTS, 'join17-error.png') });
   await page.keyboard.press('Escape');
   await expect(dlg).toHaveCount(0);
+});
+
+test('a join too large for memory: progress with Cancel, then the engine\'s words', async ({ page }) => {
+  test.setTimeout(120_000);
+  // the bundled sample (60,000 trips) with itself on shared_ride (a bool): 2.8 billion pairs, more than
+  // the engine holds (32 bytes a pair, in at most 40 % of the memory) on a machine under 211 GiB
+  const t = sampleTable();
+  const counts = new Map<unknown, number>();
+  for (const v of t.getChild('shared_ride')!) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const pairs = [...counts.values()].reduce((a, n) => a + n * n, 0);
+  test.skip(pairs * 32 <= 0.4 * os.totalmem(), `the self-join's ${pairs} pairs fit this machine's memory`);
+  await page.goto(server.url);
+  await page.getByRole('listbox', { name: 'Datasets', exact: true }).getByRole('option', { name: /^trips\.arrow/ }).click();
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+  await page.getByRole('button', { name: 'Join…' }).click();
+  const dlg = page.getByRole('dialog', { name: /Join trips\.arrow with/ });
+  await dlg.getByRole('listbox', { name: 'Datasets to join with' }).getByRole('option', { name: /^trips\.arrow \(this dataset\)/ }).click();
+  // (every column has its namesake: the first one that can be a key is offered)
+  await expect(dlg.getByLabel('Right key 1')).toHaveValue('trip_id');
+  await dlg.getByLabel('Left key 1').selectOption('shared_ride');
+  await dlg.getByLabel('Right key 1').selectOption('shared_ride');
+  await dlg.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(dlg.getByRole('progressbar', { name: 'Join progress' })).toBeVisible();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'join17-progress.png') });
+  await dlg.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dlg.getByText('Cancelled.')).toBeVisible({ timeout: 30_000 });
+  await expect(dlg.getByTestId('join-error')).toHaveCount(0);
+  // again, to the end: refused, naming the limit
+  await dlg.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(dlg.getByTestId('join-error')).toContainText(/more than [\d,]+ result rows \(the limit held in memory/, { timeout: 90_000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'join17-too-large.png') });
 });
