@@ -54,6 +54,15 @@ using ColumnPtr = std::shared_ptr<Column>;
 // Parses a descriptor made by native/index.ts (JS thread; columns_js.cc).
 bool ParseColumn(const Napi::Value& v, ColumnPtr* out, Status* st);
 
+// What the column layer calls for a computed column (expr.cc sets them at load): kept as hooks so
+// that this layer builds without Node (the fuzz harnesses compile it alone).
+struct View;
+struct ComputedHooks {
+  Status (*validate)(Column& c) = nullptr;
+  void (*eval)(const Column& c, size_t chunk, View* v) = nullptr;
+};
+ComputedHooks& computedHooks();
+
 // A view of one chunk for reading.
 struct View {
   const Column* col = nullptr;

@@ -279,6 +279,23 @@ thread_local int evalLevel = 0;
 
 // ---------------------------------------------------------------------------------------------
 
+// The column layer reaches the evaluator through its hooks (columns.h ComputedHooks).
+static Status ValidateComputedColumn(Column& c) {
+  Status cs = c.comp->Validate();
+  if (!cs.ok()) return cs;
+  uint64_t n = 0;
+  for (const Chunk& k : c.chunks) n += k.rows;
+  for (const Column* in : c.comp->all)
+    if (in->rows != n) return Status::Error("E_BAD_ARG", "computed column " + c.name + ": its input " + in->name + " has " + std::to_string(in->rows) + " rows, not " + std::to_string(n));
+  return Status::Ok();
+}
+static void EvalComputedColumn(const Column& c, size_t chunk, View* v) { c.comp->Eval(c, chunk, v); }
+[[maybe_unused]] static const bool hooksSet = [] {
+  computedHooks().validate = ValidateComputedColumn;
+  computedHooks().eval = EvalComputedColumn;
+  return true;
+}();
+
 Status Computed::Validate() {
   all.clear();
   predStart.clear();

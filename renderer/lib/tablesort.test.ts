@@ -119,17 +119,13 @@ describe('the sorted table against DuckDB', () => {
     expect(top.ids).toEqual(want.slice(0, 50));
     expect(top.values).toEqual(top.ids); // column 0 is id: the row number shown is the row's own
     expect(t.total).toBe(ROWS);
-    // far down: the whole order (the engine reported the sort's progress meanwhile)
-    let sawSorting = false;
+    // far down: the whole order (its progress is shown only when the engine reports some before it
+    // is done — 40,000 rows may sort before the first report: e2e/tablesort17-large.spec.ts shows it)
     const far = ROWS - 2 * BLOCK - 17;
     t.show(far, 40);
-    await until(() => {
-      sawSorting ||= t.sorting;
-      return t.row(far) !== undefined;
-    }, 'the far window');
+    await until(() => t.row(far) !== undefined, 'the far window');
     const deep = await rowsOf(t, far, 40);
     expect(deep.ids).toEqual(want.slice(far, far + 40));
-    expect(sawSorting, 'a far window of a new sort shows the sort in progress').toBe(true);
     expect(t.sorting).toBe(false);
     // the last rows: fare null last
     const last = await rowsOf(t, ROWS - 10, 10);
