@@ -2,6 +2,7 @@
 #include "expr.h"
 
 #include <charconv>
+#include <deque>
 #include <cmath>
 #include <cstring>
 
@@ -267,7 +268,8 @@ std::shared_ptr<uint8_t> PoolAlloc(size_t n) {
 // Register stacks per thread and nesting level (a computed column reading another evaluates it
 // inside its own evaluation): reused from chunk to chunk.
 std::vector<Reg>& StackFor(int level, size_t depth) {
-  thread_local std::vector<std::vector<Reg>> stacks;
+  // a deque: a deeper level added while an outer evaluation holds its stack moves nothing
+  thread_local std::deque<std::vector<Reg>> stacks;
   if (stacks.size() <= static_cast<size_t>(level)) stacks.resize(level + 1);
   auto& st = stacks[level];
   if (st.size() < depth) st.resize(depth);
