@@ -146,7 +146,18 @@ export class Catalog {
     } catch (e) {
       throw CdxError.file('E_CATALOG', this.file, `cannot open the catalog (${(e as Error).message})`, { cause: e });
     }
-    this.db.pragma('journal_mode = WAL');
+    // turning an old rollback-journal catalog to WAL needs it to itself: while another process holds
+    // it (migrating it too), SQLite may answer SQLITE_BUSY at once, without its busy handler — wait and ask again
+    const until = Date.now() + BUSY_TIMEOUT_MS;
+    for (;;) {
+      try {
+        this.db.pragma('journal_mode = WAL');
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      }
+    }
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
