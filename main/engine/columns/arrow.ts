@@ -10,7 +10,7 @@ import { Type, type DataType, type Field, type Schema } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import type { ChunkDesc, ColumnDesc, FileArg, LogicalType, NumericDType } from '../../../native/index';
-import { FbTable, verifyRecordBatch, verifySchema } from './flatbuf';
+import { FbTable, verifyMessageMetadata, verifyRecordBatch, verifySchema } from './flatbuf';
 import { readAt, withFile } from './io';
 import { CdxError, type ErrorCode } from '../../../shared/errors';
 
@@ -122,6 +122,7 @@ function mapType(t: DataType): Mapping | string {
 /** Checks a message's flatbuffer (record or dictionary batch) before apache-arrow decodes it. */
 function verifyMessage(fb: Uint8Array, bodyLen: number): void {
   const m = FbTable.root(fb);
+  verifyMessageMetadata(m);
   const header = m.table(2);
   const type = m.u8(1);
   if (type === 3 && header) verifyRecordBatch(header, BigInt(bodyLen));

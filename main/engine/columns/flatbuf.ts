@@ -82,6 +82,11 @@ function verifyField(t: FbTable, depth: number, budget: { n: number }): void {
   verifyKeyValues(t, 6);
 }
 
+/** A message's own key-values (custom_metadata, field 4): apache-arrow decodes every entry it declares. */
+export function verifyMessageMetadata(msg: FbTable): void {
+  verifyKeyValues(msg, 4);
+}
+
 export function verifySchema(schema: FbTable): void {
   const budget = { n: 0 };
   for (const f of schema.tables(1)) verifyField(f, 0, budget);

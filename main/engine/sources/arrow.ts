@@ -27,7 +27,7 @@ import {
 } from './common';
 import { registerArrowCodecs } from './codecs';
 import { type IngestWarning, type ScanOptions, type Source, type SourceInfo, type SourceProvider } from './types';
-import { FbTable, verifyRecordBatch, verifySchema } from '../columns/flatbuf';
+import { FbTable, verifyMessageMetadata, verifyRecordBatch, verifySchema } from '../columns/flatbuf';
 import { CdxError } from '../../../shared/errors';
 
 registerArrowCodecs();
@@ -124,6 +124,7 @@ async function walkIpc(f: BoundedFile): Promise<IpcScan> {
     let msg: FbTable, headerType: number, bodyLength: bigint;
     try {
       msg = FbTable.root(meta);
+      verifyMessageMetadata(msg);
       headerType = msg.u8(1);
       bodyLength = msg.i64(3);
     } catch (e) {
