@@ -34,17 +34,8 @@ const OP = {
 /** Register types: native/src/expr.cc VT. */
 const R = { F: 0, I: 1, B: 2, S: 3 } as const;
 
-export interface ValueOp {
-  op: number;
-  a?: number;
-  b?: number;
-  f?: number;
-  /** an int64 as decimal text (exact) */
-  i?: string;
-  s?: string;
-}
-
-
+/** One op of a computed column's program (its shape is native/index.ts ComputedDesc's). */
+type ValueOp = ComputedDesc['code'][number];
 
 type Unit = 'day' | 'ms' | 's' | 'us' | 'ns';
 interface TT {
@@ -145,8 +136,7 @@ export function computedColumn(name: string, value: Value, resolve: (name: strin
     if (f.t.k === 'bool' && to.k === 'int') return { t: to, code: [...f.code, { op: OP.B2I }] };
     if (f.t.k === 'bool' && to.k === 'float') return { t: to, code: [...f.code, { op: OP.I2F }] };
     if ((f.t.k === 'date' || f.t.k === 'timestamp') && (to.k === 'date' || to.k === 'timestamp') && f.t.unit && to.unit) {
-      const a = PER_DAY[f.t.unit] * (to.unit === 'day' ? 1n : 1n), from = f.t.unit, dest = to.unit;
-      void a;
+      const from = f.t.unit, dest = to.unit;
       if (from === dest) return { t: to, code: f.code };
       const nsOf = (u: Unit) => (u === 'day' ? 86_400_000_000_000n : BigInt(1_000_000_000 / PER_SEC[u]));
       const nf = nsOf(from), nt = nsOf(dest);
