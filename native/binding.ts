@@ -216,6 +216,35 @@ export interface RawBin2d extends BinTallies {
   means?: Float64Array;
 }
 
+/** one series of m4.cc's result (shared/plot/types.ts LineSeries without the names) */
+export interface RawM4Series {
+  count: Float64Array;
+  firstX: Float64Array;
+  firstY: Float64Array;
+  lastX: Float64Array;
+  lastY: Float64Array;
+  minX: Float64Array;
+  minY: Float64Array;
+  maxX: Float64Array;
+  maxY: Float64Array;
+  before: [number, number] | null;
+  after: [number, number] | null;
+}
+
+export interface RawM4 {
+  /** one per y column, or per category code 0..categories-1 of a split */
+  series: RawM4Series[];
+  rows: number;
+  /** (row, series) pairs inside [x0, x1) */
+  used: number;
+  /** (row, series) pairs with a null or non-finite x or y */
+  nan: number;
+  /** (row, series) pairs filtered out */
+  filtered: number;
+  /** rows whose split value is null or out of range */
+  uncategorized: number;
+}
+
 export interface Hist1dResult extends BinTallies {
   /** counts[i] covers [lo + i*d, lo + (i+1)*d) */
   counts: Float64Array;
@@ -503,6 +532,8 @@ export interface NativeAddon {
   // bin.cc
   bin2d(columns: Bin2dColumns, options: Bin2dKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<RawBin2d>;
   hist1d(column: RawColumn, range: { lo: number; hi: number; bins: number }, filter?: RawFilter, job?: JobHandle): Promise<Hist1dResult>;
+  // m4.cc (wrapped in native/m4.ts): line decimation per pixel column and series
+  m4(columns: { x: RawColumn; ys: RawColumn[]; category?: RawColumn }, options: { x0: number; x1: number; width: number; categories?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawM4>;
   // group.cc (wrapped in native/group.ts)
   groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
   // sort.cc (wrapped in native/sort.ts): row ids of the passing rows in sort order (the first `limit`), and how many pass
@@ -535,7 +566,7 @@ export interface NativeAddon {
 /** The exports the loader wraps; the check below keeps this list and NativeAddon in step. */
 const EXPORTS = [
   'nativeInfo', 'createJob', 'cancelJob', 'jobProgress', 'mapFile', 'unmapFile',
-  'regionStats', 'zoneMaps', 'spatialCopy', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'readRows',
+  'regionStats', 'zoneMaps', 'spatialCopy', 'readBandwidth', 'summary', 'bin2d', 'hist1d', 'm4', 'readRows',
   'filterBlockCounts', 'filteredRowIds', 'takeRows', 'groupBy', 'sortRows', 'hashJoin', 'joinTake',
   'csvOpen', 'csvFeed', 'csvIngest',
   'parquetInfo', 'parquetOpen', 'parquetWrite', 'parquetFinish', 'parquetClose',

@@ -7,7 +7,7 @@
 import type { Field, Schema } from './datashape';
 import type { ErrorCode } from './errors';
 import type { Workspace } from './workspace';
-import type { DensityParams, DensityResult, HistogramParams, HistogramResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
+import type { DensityParams, DensityResult, HistogramParams, HistogramResult, LineParams, LineResult, PlotColumnInfo, PlotRangesParams, PointsParams, PointsResult } from './plot/types';
 
 export interface NativeInfo {
   loaded: boolean;
@@ -487,6 +487,8 @@ export interface EngineApi {
   points(params: PointsParams): PointsResult;
   /** plots: a column's histogram over [lo, hi) (native 1-D binning) */
   histogram(params: HistogramParams): HistogramResult;
+  /** plots: line data over an x range, M4 per pixel column and series (native; SQL on databases) */
+  line(params: LineParams): LineResult;
 }
 
 /**

@@ -33,7 +33,7 @@ import { spatialFor } from './spatial';
 
 const MS_PER: Record<string, number> = { day: 86_400_000, s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
 
-function numericColumn(ds: OpenedDataset, name: string, role: string): ColumnDesc {
+export function numericColumn(ds: OpenedDataset, name: string, role: string): ColumnDesc {
   const c = ds.columns.get(name);
   if (!c) throw new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}"${ds.unsupported.has(name) ? ` (${ds.unsupported.get(name)})` : ''}`, { file: ds.location, column: name });
   if (c.kind !== 'numeric' || c.logical?.type === 'bool8') throw new CdxError('E_BAD_TYPE', `${ds.location}: column "${name}" (${role}) is not numeric or date/time`, { file: ds.location, column: name });
@@ -49,7 +49,7 @@ function columnKind(c: ColumnDesc): PlotColumnInfo['kind'] {
 const labelCache = new WeakMap<ColumnDesc, string[]>();
 
 /** dictionary labels of a dict column (null when too many to colour by) */
-async function categoryLabels(c: ColumnDesc, signal?: AbortSignal): Promise<string[] | null> {
+export async function categoryLabels(c: ColumnDesc, signal?: AbortSignal): Promise<string[] | null> {
   if (c.kind !== 'dict' || !c.dictionary) return null;
   const hit = labelCache.get(c);
   if (hit) return hit.length <= MAX_CATEGORIES ? hit : null;
@@ -68,7 +68,7 @@ async function categoryLabels(c: ColumnDesc, signal?: AbortSignal): Promise<stri
 /** string and bool colour columns: their values, when few enough to blend (from the native top-k) */
 const valueCache = new WeakMap<ColumnDesc, { labels: string[]; values: (string | boolean)[] } | null>();
 
-async function valueCategories(c: ColumnDesc, signal?: AbortSignal): Promise<{ labels: string[]; values: (string | boolean)[] } | null> {
+export async function valueCategories(c: ColumnDesc, signal?: AbortSignal): Promise<{ labels: string[]; values: (string | boolean)[] } | null> {
   if (c.kind === 'bool' || c.logical?.type === 'bool8') return { labels: ['false', 'true'], values: [false, true] };
   if (c.kind !== 'utf8' && c.kind !== 'large_utf8') return null;
   if (valueCache.has(c)) return valueCache.get(c)!;
@@ -87,7 +87,7 @@ function valueFilter(ds: OpenedDataset, where: Expr | undefined, column: string,
   return smp ? smp.filter(e)! : compileFor(ds, e)!;
 }
 
-function unknownColumn(ds: OpenedDataset, name: string): CdxError {
+export function unknownColumn(ds: OpenedDataset, name: string): CdxError {
   return new CdxError('E_UNKNOWN_COLUMN', `${ds.location}: no column "${name}"`, { file: ds.location, column: name });
 }
 
@@ -196,10 +196,10 @@ interface Sample {
 }
 
 /** a column this sample cannot cut (a bool column: its values are bits) */
-class Unsliceable extends Error {}
+export class Unsliceable extends Error {}
 
 /** A column cut to row ranges (zones.ts sliceRows); a bool column cannot be (Unsliceable). */
-function sliceAny(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
+export function sliceAny(c: ColumnDesc, ranges: RowRange[]): ColumnDesc {
   if (c.kind === 'bool' || c.computed?.preds.length) throw new Unsliceable(c.name);
   return sliceRows(c, ranges);
 }

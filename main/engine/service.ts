@@ -30,6 +30,7 @@ import { providers } from './sources/registry';
 // Export and the database clients load at their first use (lazy.ts)
 import { exportHandlers } from './lazy';
 import { density, histogram, plotRanges, points } from './plot';
+import { line } from './line';
 import { stopBackgroundWork } from './spatial';
 import { setTempJournal, sweepTemps } from './durable';
 import { CdxError } from '../../shared/errors';
@@ -485,6 +486,13 @@ export function createEngineHandlers(opts: EngineServiceOptions = {}): Handlers<
       if (r) return r.ds.histogram(p, whereExpr(p.where), { signal: ctx.signal });
       const ds = await store().get(p.dataset, { signal: ctx.signal, columns: plotColumns(p) });
       return histogram(ds, p, whereExpr(p.where), ctx.signal);
+    },
+    line: async (p, ctx) => {
+      const r = await db(p.dataset, ctx.signal);
+      if (r) return r.ds.line(p, whereExpr(p.where), { signal: ctx.signal });
+      const cols = [p.x, ...(Array.isArray(p.y) ? p.y : []), ...(p.split ? [p.split] : [])].concat(whereColumns(p.where));
+      const ds = await store().get(p.dataset, { signal: ctx.signal, columns: cols });
+      return line(ds, p, whereExpr(p.where), ctx);
     },
   };
 }

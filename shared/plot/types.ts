@@ -133,3 +133,70 @@ export interface HistogramResult {
   binned: number;
   ms: number;
 }
+
+/** at most this many y columns in one line plot */
+export const MAX_LINE_SERIES = 16;
+
+/**
+ * A line (or area) plot's data over an x range: per pixel column, M4 — the first and last point
+ * (smallest and largest x), and the points of smallest and largest y — of each series, which is
+ * all a line drawn at that width needs to be pixel-exact (Jugel et al., "M4", VLDB 2014).
+ */
+export interface LineParams {
+  dataset: string;
+  /** the ordered axis: a number or date/time column (stored units) */
+  x: string;
+  /** the y columns, a series each (1..MAX_LINE_SERIES) */
+  y: string[];
+  /** a category column splitting the one y column into a series per value (at most MAX_CATEGORIES) */
+  split?: string;
+  /** [x0, x1) in x's stored units, cut into `width` equal pixel columns (1..16384) */
+  x0: number;
+  x1: number;
+  width: number;
+  where?: string;
+}
+
+/**
+ * One series' M4 per pixel column i (arrays of length `width`; pixel column i covers
+ * [x0 + i*d, x0 + (i+1)*d)). Rows count only where x and y are both finite and the filter passes.
+ * first/last: the row of smallest / largest x (ties: the earlier / later row); min/max: the row of
+ * smallest / largest y (ties: the earlier row). NaN where count is 0.
+ */
+export interface LineSeries {
+  /** the y column */
+  y: string;
+  /** the split value's label (split plots) */
+  label?: string;
+  count: Float64Array;
+  firstX: Float64Array;
+  firstY: Float64Array;
+  lastX: Float64Array;
+  lastY: Float64Array;
+  minX: Float64Array;
+  minY: Float64Array;
+  maxX: Float64Array;
+  maxY: Float64Array;
+  /** the last point left of x0 and the first at or right of x1 among the rows read, so the line runs on to the edges; null when none */
+  before: [number, number] | null;
+  after: [number, number] | null;
+}
+
+export interface LineResult {
+  x0: number;
+  x1: number;
+  width: number;
+  series: LineSeries[];
+  /**
+   * the dataset's rows; (row, series) pairs drawn inside [x0, x1); pairs with a null or non-finite
+   * x or y, and pairs filtered out (or without a split value) — these two are counted by the native
+   * kernel only, not on a database
+   */
+  rows: number;
+  used: number;
+  nan?: number;
+  filtered?: number;
+  /** rows the kernel actually read, when fewer than `rows` (zone maps of x) */
+  scanned?: number;
+  ms: number;
+}
