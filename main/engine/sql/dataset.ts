@@ -25,11 +25,12 @@ import type { VType } from '../../../shared/expr/value';
 import { ExprError } from '../../../shared/expr/errors';
 import { CdxError } from '../../../shared/errors';
 import {
-  MAX_CATEGORIES, type DensityParams, type DensityResult, type HistogramParams, type HistogramResult, type PlotColumnInfo, type PointsParams, type PointsResult,
+  MAX_CATEGORIES, type DensityParams, type DensityResult, type HistogramParams, type HistogramResult, type LineParams, type LineResult, type LineSeries, type PlotColumnInfo, type PointsParams, type PointsResult,
 } from '../../../shared/plot/types';
 import { displayValue } from '../summarize';
 import { batchFromCells, parseFloatText } from './arrow';
 import { measureField, type GroupSpec } from '../measures';
+import { checkLineParams } from '../../../shared/plot/m4';
 import { quoteChIdent, quoteChString } from './clickhouse';
 import { quotePgIdent } from './postgres';
 import type { DbLocation, QueryOptions, Relation, SqlConnection } from './types';
@@ -1315,6 +1316,96 @@ export class SqlDataset {
       binned += Number(ns);
     }
     return { counts, lo: p.lo, hi: p.hi, bins, rows: this.rows, binned, ms: performance.now() - t0 };
+  }
+
+  /**
+   * Line data (EngineApi.line) as SQL: one GROUP BY of the pixel column (and the split value's
+   * code) over the rows of [x0, x1) — so a table ordered by x (a ClickHouse sort key, a PostgreSQL
+   * index) reads only the range — with per series count, first and last by x, and the smallest and
+   * largest y: PostgreSQL compares arrays (`min(ARRAY[x, y])` is the first point, `min(ARRAY[y, x])`
+   * the lowest), ClickHouse has argMin/argMax; each y column under its own "finite" condition
+   * (FILTER / -If). Then the nearest point on each side of the range, per series, with ORDER BY x
+   * LIMIT 1. Ties: a database keeps no row order, so equal x are ordered by y (PostgreSQL) or
+   * left to the server (ClickHouse) where the local kernel takes the earlier row.
+   */
+  async line(p: LineParams, where: Expr | undefined, opts: QueryOptions): Promise<LineResult> {
+    const t0 = performance.now();
+    checkLineParams(p, this.what);
+    const x = this.numericColumn(p.x, 'x');
+    const ys = p.y.map((n) => this.numericColumn(n, 'y'));
+    const W = p.width;
+    const scale = W / (p.x1 - p.x0);
+    if (!Number.isFinite(scale)) throw new CdxError('E_BAD_ARG', `${this.what}: x range too small`);
+    const pg = this.pg;
+    const xv = this.fnum(x);
+    const finite = (v: string) => (pg ? `${v} NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)` : `isFinite(${v})`);
+    let split: { c: SqlColumn; labels: string[] } | undefined;
+    if (p.split) {
+      const c = this.column(p.split, 'split');
+      if (isNumericCls(c.cls) && c.cls !== 'bool') throw new CdxError('E_BAD_TYPE', `${this.what}: "${p.split}" is a number, not a category: a line splits by a category column of at most ${MAX_CATEGORIES} values`, { file: this.what, column: p.split });
+      const labels = await this.categories(c, opts);
+      if (!labels) throw new CdxError('E_TOO_LARGE', `${this.what}: "${p.split}" has more than ${MAX_CATEGORIES} values to split a line by`, { file: this.what, column: p.split });
+      split = { c, labels };
+    }
+    const q = new Sql(pg);
+    const code = split
+      ? `CASE ${split.labels.map((l, k) => `WHEN ${split!.c.value} = ${split!.c.cls === 'bool' ? String(k) : q.text(l)} THEN ${k}`).join(' ')} ELSE -1 END`
+      : '0';
+    const px = pg ? `least(floor((${xv} - ${f64(p.x0)}) * ${f64(scale)})::int4, ${W - 1})` : `least(toInt64(floor((${xv} - ${f64(p.x0)}) * ${f64(scale)})), ${W - 1})`;
+    const aggs: string[] = [];
+    ys.forEach((y, i) => {
+      const yv = this.fnum(y);
+      const ok = `${yv} IS NOT NULL AND ${finite(yv)}`;
+      if (pg) {
+        const f = (agg: string) => `${agg} FILTER (WHERE ${ok})`;
+        const a = f(`min(ARRAY[${xv}, ${yv}])`), b = f(`max(ARRAY[${xv}, ${yv}])`), lo = f(`min(ARRAY[${yv}, ${xv}])`), hi = f(`max(ARRAY[${yv}, -(${xv})])`);
+        aggs.push(`${f('count(*)')} AS __n${i}`, `(${a})[1]`, `(${a})[2]`, `(${b})[1]`, `(${b})[2]`, `(${lo})[2]`, `(${lo})[1]`, `-(${hi})[2]`, `(${hi})[1]`);
+      } else {
+        aggs.push(`countIf(${ok}) AS __n${i}`, `minIf(${xv}, ${ok})`, `argMinIf(${yv}, ${xv}, ${ok})`, `maxIf(${xv}, ${ok})`, `argMaxIf(${yv}, ${xv}, ${ok})`,
+          `argMinIf(${xv}, ${yv}, ${ok})`, `minIf(${yv}, ${ok})`, `argMaxIf(${xv}, ${yv}, ${ok})`, `maxIf(${yv}, ${ok})`);
+      }
+    });
+    const xok = `${xv} IS NOT NULL AND ${finite(xv)}`;
+    const inRange = [xok, `${xv} >= ${f64(p.x0)}`, `${xv} < ${f64(p.x1)}`];
+    const wc = this.whereClause(q, where, inRange);
+    const r = await this.run(q, `SELECT ${px} AS __px, ${code} AS __k, ${aggs.join(', ')} FROM ${this.from}${wc} GROUP BY __px, __k`, opts);
+    const S = split ? split.labels.length : ys.length;
+    const series: LineSeries[] = [];
+    for (let s = 0; s < S; s++) {
+      const arr = () => new Float64Array(W).fill(NaN);
+      series.push({
+        y: split ? p.y[0]! : p.y[s]!, ...(split ? { label: split.labels[s]! } : {}),
+        count: new Float64Array(W), firstX: arr(), firstY: arr(), lastX: arr(), lastY: arr(), minX: arr(), minY: arr(), maxX: arr(), maxY: arr(),
+        before: null, after: null,
+      });
+    }
+    let used = 0;
+    for (const row of r.rows) {
+      const i = Number(row[0]), k = Number(row[1]);
+      if (!(i >= 0 && i < W) || k < 0) continue;
+      for (let yi = 0; yi < ys.length; yi++) {
+        const o = 2 + yi * 9, n = Number(row[o]);
+        if (!(n > 0)) continue;
+        const t = series[split ? k : yi]!;
+        t.count[i] = n;
+        used += n;
+        const v = (j: number) => parseFloatText(row[o + j]!);
+        t.firstX[i] = v(1); t.firstY[i] = v(2); t.lastX[i] = v(3); t.lastY[i] = v(4);
+        t.minX[i] = v(5); t.minY[i] = v(6); t.maxX[i] = v(7); t.maxY[i] = v(8);
+      }
+    }
+    // the nearest point on each side, per series
+    await Promise.all(series.flatMap((t, s) => (['before', 'after'] as const).map(async (side) => {
+      const qq = new Sql(pg);
+      const yv = this.fnum(ys[split ? 0 : s]!);
+      const cond = [xok, `${yv} IS NOT NULL`, finite(yv), side === 'before' ? `${xv} < ${f64(p.x0)}` : `${xv} >= ${f64(p.x1)}`];
+      if (split) cond.push(`${split.c.value} = ${split.c.cls === 'bool' ? String(s) : qq.text(split.labels[s]!)}`);
+      const w = this.whereClause(qq, where, cond);
+      const rr = await this.run(qq, `SELECT ${xv}, ${yv} FROM ${this.from}${w} ORDER BY ${xv} ${side === 'before' ? 'DESC' : 'ASC'} LIMIT 1`, opts);
+      const row = rr.rows[0];
+      if (row) t[side] = [parseFloatText(row[0]!), parseFloatText(row[1]!)];
+    })));
+    return { x0: p.x0, x1: p.x1, width: W, series, rows: this.rows, used, ms: performance.now() - t0 };
   }
 }
 
