@@ -26,8 +26,11 @@ export const VIEW_TABS = ['summary', 'table', 'info', 'plot', 'group'] as const;
 export type ViewTab = (typeof VIEW_TABS)[number];
 
 /** The plot view's settings (renderer/lib/plot.svelte.ts's PlotState, the Plot tab's kind). */
+/** the kinds of the Plot tab's first plot */
+export type PlotKind = 'scatter' | 'histogram' | 'line';
+
 export interface PlotSettings {
-  kind?: 'scatter' | 'histogram';
+  kind?: PlotKind;
   x?: string;
   y?: string;
   /** '' or absent: no colour */
@@ -336,7 +339,7 @@ export function describeStep(s: Step, opts: { short?: boolean } = {}): string {
       return `Join ${s.left} with ${s.right} on ${s.on.join(', ')} (${s.how}) → ${s.as}`;
     case 'plot': {
       const p = s.settings;
-      const what = p.kind === 'histogram' ? 'histogram' : `${p.x ?? '?'} × ${p.y ?? '?'}${p.color ? ` coloured by ${p.color}` : ''}`;
+      const what = p.kind === 'histogram' ? 'histogram' : p.kind === 'line' ? 'line plot' : `${p.x ?? '?'} × ${p.y ?? '?'}${p.color ? ` coloured by ${p.color}` : ''}`;
       const more = [p.how ? `tone ${p.how}` : '', p.cmap ? `colours ${p.cmap}` : '', p.viewport ? 'zoomed' : ''].filter(Boolean).join(', ');
       return `Plot ${s.dataset}: ${what}${more ? ` (${more})` : ''}`;
     }
@@ -368,7 +371,7 @@ function checkSettings(v: unknown): void {
   need(isObj(v), '"settings" must be an object');
   for (const k of ['x', 'y', 'color', 'how', 'cmap']) need(v[k] === undefined || typeof v[k] === 'string', `settings.${k} must be text`);
   for (const k of ['budget', 'pointSize', 'opacity']) need(v[k] === undefined || (typeof v[k] === 'number' && Number.isFinite(v[k]) && v[k] >= 0), `settings.${k} must be a number of at least 0`);
-  need(v.kind === undefined || v.kind === 'scatter' || v.kind === 'histogram', 'settings.kind must be "scatter" or "histogram"');
+  need(v.kind === undefined || v.kind === 'scatter' || v.kind === 'histogram' || v.kind === 'line', 'settings.kind must be "scatter", "histogram" or "line"');
   need(v.autoStyle === undefined || typeof v.autoStyle === 'boolean', 'settings.autoStyle must be true or false');
   if (v.viewport !== undefined) {
     const vp = v.viewport;

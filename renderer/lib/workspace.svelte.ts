@@ -25,7 +25,7 @@ import { tableSortOf, type SortKey } from './table.svelte';
 import { vpEqual } from '../../shared/plot/viewport';
 import {
   datasetName, describeStep, joinPairs, madeBy, uniqueName, WORKSPACE_VERSION,
-  type PlotSettings, type Step, type ViewTab, type Workspace,
+  type PlotKind, type PlotSettings, type Step, type ViewTab, type Workspace,
 } from '../../shared/workspace';
 
 /** a plot's settings before the user changes any (PlotState's own defaults) */
@@ -115,7 +115,7 @@ export class WorkspaceRecorder {
   private plotKept = new Map<string, PlotSettings>();
   private plots = new Map<string, PlotState>();
   /** each dataset's (first) plot kind: the Plot tab's Scatter / density or Histogram */
-  private kinds = $state<Record<string, 'scatter' | 'histogram'>>({});
+  private kinds = $state<Record<string, PlotKind>>({});
   private lastView: { tab: ViewTab; id: string | null } | null = null;
 
   /** the App's catalog and how to show a tab */
@@ -408,12 +408,12 @@ export class WorkspaceRecorder {
   }
 
   /** the dataset's plot kind (the first plot of its Plot tab) */
-  plotKind(id: string): 'scatter' | 'histogram' {
+  plotKind(id: string): PlotKind {
     return this.kinds[id] ?? 'scatter';
   }
 
   /** the user chose the plot's kind: a plot step (its settings, with the kind) */
-  setPlotKind(view: DatasetView, kind: 'scatter' | 'histogram'): void {
+  setPlotKind(view: DatasetView, kind: PlotKind): void {
     const before = this.plotKind(view.id);
     if (before === kind) return;
     this.kinds = { ...this.kinds, [view.id]: kind };
