@@ -60,8 +60,12 @@ export interface FilterStep {
   kind: 'filter';
   dataset: string;
   where: string;
-  /** the app's chips, each its expression's text and whether it is on (their conjunction is `where`) */
-  chips?: { text: string; enabled: boolean }[];
+  /**
+   * the app's chips, each its expression's text and whether it is on (their conjunction is `where`);
+   * a chip linked across datasets (issue 18) carries its link: an id the same in every dataset
+   * holding it, and the dataset where it was made
+   */
+  chips?: { text: string; enabled: boolean; link?: { id: string; from: string } }[];
 }
 
 /** a computed column defined (`expr`) or removed (`expr: null`) */
@@ -402,6 +406,8 @@ function checkStep(s: Record<string, unknown>, known: Set<string>): void {
       ref('dataset');
       str(s, 'where', { empty: true });
       if (s.chips !== undefined) need(Array.isArray(s.chips) && s.chips.every((c) => isObj(c) && typeof c.text === 'string' && typeof c.enabled === 'boolean'), '"chips" must be a list of { text, enabled }');
+      if (Array.isArray(s.chips))
+        need(s.chips.every((c) => !isObj(c) || c.link === undefined || (isObj(c.link) && typeof c.link.id === 'string' && typeof c.link.from === 'string')), 'a chip\'s "link" must be { id, from }');
       break;
     case 'column':
       ref('dataset');

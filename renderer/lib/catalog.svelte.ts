@@ -10,6 +10,7 @@ import type { CdxError } from '../../shared/errors';
 import { isDbLocation } from './dburl';
 import { isRemoteFileUrl, lastName } from './remoteurl';
 import { DatasetView } from './dataset.svelte';
+import { linked } from './linked.svelte';
 import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
 
@@ -143,6 +144,7 @@ export class Catalog {
     const ok = await this.removing.run(({ signal }) => this.engine.api.removeDataset({ dataset: d.id }, { signal }).then(() => true));
     if (!ok) return;
     this.views.delete(d.id);
+    linked.forget(d.id);
     if (this.selected === d.id) this.selected = null;
     await this.refresh();
   }

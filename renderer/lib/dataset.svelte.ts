@@ -7,6 +7,10 @@
  * the conjunction of the chips that are on, in canonical text, as the engine's calls take it;
  * `whereWithout(column)` leaves out the clauses on that column alone (its facets). Large data (summaries) lives in `$state.raw`; every engine call goes through a
  * `Request` (a new summary cancels the stale one).
+ *
+ * A chip may be linked across datasets (issue 18, lib/linked.svelte.ts): it carries its link, and
+ * switching, editing or removing it goes through the link to every dataset holding it. A dataset
+ * not shown only takes its new chips (its pane's load summarises when it is shown again).
  */
 import type { ColumnSummaryInfo, DatasetOverview, DatasetSummary } from '../../shared/api';
 import type { Field } from '../../shared/datashape';
@@ -19,6 +23,7 @@ import type { EngineConnection } from './engine.svelte';
 import { Request } from './request.svelte';
 import { parseExpr } from '../../shared/expr/parse';
 import { workspace } from './workspace.svelte';
+import { linked, type ChipLink } from './linked.svelte';
 
 export interface FilterChip {
   id: number;
@@ -27,6 +32,8 @@ export interface FilterChip {
   text: string;
   /** off: kept in the bar, not filtering */
   enabled: boolean;
+  /** linked across the open datasets that have its columns (lib/linked.svelte.ts) */
+  link?: ChipLink;
 }
 
 export class DatasetView {
@@ -47,11 +54,15 @@ export class DatasetView {
   private crashes = new Map<string, number>();
   private overviewReq = new Request<DatasetOverview>();
   private summaryReq = new Request<DatasetSummary>();
+  /** shown in a pane (loaded, not cancelled since): a change of the chips summarises again at once */
+  private shown = false;
 
   constructor(
     readonly engine: EngineConnection,
     readonly id: string,
-  ) {}
+  ) {
+    linked.register(this);
+  }
 
   /** the columns the kernels can read (the overview's unsupported ones left out), in schema order */
   get readableFields(): Field[] {
@@ -113,6 +124,9 @@ export class DatasetView {
     const ov = await this.overviewReq.run(({ signal }) => this.engine.api.overview({ dataset: this.id }, { signal }));
     if (!ov) return;
     this.overview = ov;
+    this.shown = true;
+    // the linked filters of the other open datasets that fit this one (before its summary, which takes them)
+    linked.adopt(this);
     const where = this.where;
     if ((this.crashes.get(where) ?? 0) >= 2) {
       this.summaryReq.reset();
@@ -124,6 +138,7 @@ export class DatasetView {
 
   /** stop what is loading (the pane is closed) */
   cancel(): void {
+    this.shown = false;
     this.overviewReq.cancel();
     this.summaryReq.cancel();
   }
@@ -208,6 +223,7 @@ export class DatasetView {
     const text = formatExpr(expr);
     const old = this.filters.find((f) => f.id === id);
     if (!old || (old.text === text && old.enabled)) return;
+    if (old.link) return linked.replace(this, old.link, expr);
     if (this.filters.some((f) => f.id !== id && f.text === text)) {
       this.removeFilter(id);
       return;
@@ -219,12 +235,14 @@ export class DatasetView {
   setEnabled(id: number, enabled: boolean): void {
     const f = this.filters.find((x) => x.id === id);
     if (!f || f.enabled === enabled) return;
+    if (f.link) return linked.setEnabled(f.link, enabled);
     this.setFilters(this.filters.map((x) => (x.id === id ? { ...x, enabled } : x)));
   }
 
   removeFilter(id: number): void {
     const f = this.filters.find((x) => x.id === id);
     if (!f) return;
+    if (f.link) return linked.remove(f.link);
     const rest = this.filters.filter((x) => x.id !== id);
     // removing a chip that was off changes no rows: nothing to recount
     if (!f.enabled) {
@@ -237,22 +255,75 @@ export class DatasetView {
     if (this.filters.length) this.setFilters([]);
   }
 
-  /** the chips set to these (each its expression's text; the workspace's undo, redo and restore) */
-  restoreFilters(chips: readonly { text: string; enabled: boolean }[]): void {
+  /** the chips set to these (each its expression's text, its link; the workspace's undo, redo and restore) */
+  restoreFilters(chips: readonly { text: string; enabled: boolean; link?: { id: string; from: string; name?: string } }[]): void {
     this.setFilters(chips.map((c) => {
       const expr = parseExpr(c.text);
-      return { id: this.nextChip++, expr, text: formatExpr(expr), enabled: c.enabled };
+      const link = c.link ? { link: { id: c.link.id, from: c.link.from, name: c.link.name ?? c.link.from } } : {};
+      return { id: this.nextChip++, expr, text: formatExpr(expr), enabled: c.enabled, ...link };
     }));
   }
 
-  private setFilters(next: FilterChip[]): void {
+  // ── the link's side (lib/linked.svelte.ts calls these; the chip's own switch, edit and × go through the link) ──
+
+  /** the chip linked by `id` */
+  linkedChip(id: string): FilterChip | undefined {
+    return this.filters.find((f) => f.link?.id === id);
+  }
+
+  /**
+   * The linked chip set to `expr` (on or off), added when this dataset has none; an unlinked chip
+   * with the same expression takes the link instead of a second chip. `summarise` false: the
+   * caller summarises (a dataset's load).
+   */
+  putLinked(link: ChipLink, expr: Expr, enabled: boolean, summarise = true): void {
+    const text = formatExpr(expr);
+    const mine = this.linkedChip(link.id);
+    const same = this.filters.find((f) => f.text === text && f !== mine);
+    if (mine && !same && mine.text === text && mine.enabled === enabled && mine.link!.from === link.from) return;
+    let next: FilterChip[];
+    if (same) {
+      // one chip per expression: the one already there joins the link
+      next = this.filters.filter((f) => f !== mine).map((f) => (f === same ? { ...f, enabled, link: { ...link } } : f));
+    } else if (mine) {
+      next = this.filters.map((f) => (f === mine ? { id: f.id, expr, text, enabled, link: { ...link } } : f));
+    } else next = [...this.filters, { id: this.nextChip++, expr, text, enabled, link: { ...link } }];
+    this.setFilters(next, summarise);
+  }
+
+  /** the linked chip removed; `keep`: kept here, unlinked (unlinking where it was made) */
+  dropLinked(id: string, keep = false): void {
+    const mine = this.linkedChip(id);
+    if (!mine) return;
+    if (keep) {
+      const { link: _link, ...plain } = mine;
+      // (its rows do not change: no summary)
+      const next = this.filters.map((f) => (f === mine ? plain : f));
+      workspace.filtersChanged(this, this.filters.map(chipState), next.map(chipState));
+      this.filters = next;
+    } else if (!mine.enabled) {
+      const rest = this.filters.filter((f) => f !== mine);
+      workspace.filtersChanged(this, this.filters.map(chipState), rest.map(chipState));
+      this.filters = rest;
+    } else this.setFilters(this.filters.filter((f) => f !== mine));
+  }
+
+  /** a chip of this dataset linked as `link` (the Link control: linked.link does the rest) */
+  markLinked(chipId: number, link: ChipLink): void {
+    const next = this.filters.map((f) => (f.id === chipId ? { ...f, link: { ...link } } : f));
+    workspace.filtersChanged(this, this.filters.map(chipState), next.map(chipState));
+    this.filters = next;
+  }
+
+  private setFilters(next: FilterChip[], summarise = true): void {
     const before = this.filters;
     this.filters = next;
     // one step of the window's workspace per change of the chips
     workspace.filtersChanged(this, before.map(chipState), next.map(chipState));
     this.filteredRows = null;
-    void this.runSummary();
+    // (a dataset not shown is summarised when its pane loads it)
+    if (summarise && this.shown) void this.runSummary();
   }
 }
 
-const chipState = (f: FilterChip) => ({ text: f.text, enabled: f.enabled });
+const chipState = (f: FilterChip) => ({ text: f.text, enabled: f.enabled, ...(f.link ? { link: { ...f.link } } : {}) });

@@ -44,6 +44,8 @@ export const PLOT_REST_MS = 700;
 export interface ChipState {
   text: string;
   enabled: boolean;
+  /** linked across datasets (lib/linked.svelte.ts): `from` a catalog id here, the dataset's workspace name in a step */
+  link?: { id: string; from: string; name?: string };
 }
 
 interface Entry {
@@ -174,8 +176,41 @@ export class WorkspaceRecorder {
     }
   }
 
+  /**
+   * Runs `fn`, whose changes (one dataset's chips after another's: a linked filter) are one entry:
+   * one undo puts every dataset back.
+   */
+  batch(fn: () => void): void {
+    if (this.gathered) return fn();
+    const got: Entry[] = (this.gathered = []);
+    try {
+      fn();
+    } finally {
+      this.gathered = null;
+    }
+    if (got.length <= 1) {
+      if (got[0]) this.push(got[0]);
+      return;
+    }
+    this.push({
+      steps: got.flatMap((e) => e.steps),
+      undo: async () => {
+        for (const e of got.slice().reverse()) await e.undo();
+      },
+      redo: async () => {
+        for (const e of got) await e.redo();
+      },
+    });
+  }
+
+  private gathered: Entry[] | null = null;
+
   private push(e: Entry): void {
     if (this.muted) return;
+    if (this.gathered) {
+      this.gathered.push(e);
+      return;
+    }
     this.entries = [...this.entries.slice(0, this.cursor), e];
     this.cursor = this.entries.length;
   }
@@ -192,7 +227,8 @@ export class WorkspaceRecorder {
       name = datasetName(this.locationFor(id), this.nameOf.values());
       this.setName(id, name);
     }
-    const made = this.steps.some((s) => madeBy(s) === name);
+    // (and the steps of a batch not pushed yet: a dataset is opened once in it)
+    const made = [...this.steps, ...(this.gathered ?? []).flatMap((e) => e.steps)].some((s) => madeBy(s) === name);
     return { name, open: made ? [] : [{ kind: 'open', as: name, location: this.locationFor(id) }] };
   }
 
@@ -238,7 +274,9 @@ export class WorkspaceRecorder {
     if (this.muted) return;
     if (JSON.stringify(before) === JSON.stringify(after)) return;
     const { name, open } = this.named(view.id);
-    const step: Step = { kind: 'filter', dataset: name, where: view.where, chips: after };
+    // a link's source by its workspace name (its catalog id means nothing in another session)
+    const chips = after.map(({ link, ...c }) => (link ? { ...c, link: { id: link.id, from: this.nameOf.get(link.from) ?? link.name ?? link.from } } : c));
+    const step: Step = { kind: 'filter', dataset: name, where: view.where, chips };
     this.push({
       steps: [...open, step],
       undo: () => this.viewNamed(name)?.restoreFilters(before),
@@ -535,7 +573,12 @@ export class WorkspaceRecorder {
             }
             case 'filter':
               // (recorded by the view's own hook)
-              cat.viewOf(id(s.dataset)).restoreFilters(s.chips ?? (s.where ? [{ text: s.where, enabled: true }] : []));
+              // (a link's source named as in the file: its catalog id now)
+              cat.viewOf(id(s.dataset)).restoreFilters(
+                (s.chips ?? (s.where ? [{ text: s.where, enabled: true }] : [])).map(({ link, ...c }) =>
+                  link ? { ...c, link: { id: link.id, from: this.idOf.get(link.from) ?? link.from, name: link.from } } : c,
+                ),
+              );
               break;
             case 'sort': {
               const v = cat.viewOf(id(s.dataset));
