@@ -46,12 +46,15 @@ export class HistogramState {
     this.range = this.home;
   }
 
-  /** bins over the visible range: `bins` of them, under the current filters */
-  async refresh(bins: number): Promise<void> {
+  /**
+   * bins over the visible range: `bins` of them, under the current filters (or under `where`, a
+   * caller's own `where` text: a plot's marginal adds the other axis's viewed range to the filters)
+   */
+  async refresh(bins: number, whereText: string = this.view.where): Promise<void> {
     const info = this.info;
     if (!info || info.name !== this.column) return;
     const [lo, hi] = this.range;
-    const where = this.view.where || undefined;
+    const where = whereText || undefined;
     const column = this.column;
     const h = await this.bins.run(({ signal }) => this.view.engine.api.histogram({ dataset: this.view.id, column, lo, hi, bins, where }, { signal }), { delay: 16 });
     if (h) this.hist = h;
