@@ -43,18 +43,33 @@ export interface View {
   y1: number;
 }
 
+/** a line plot's series: polylines (x ascending, data units, float64: see linespans.ts) and colours */
+export interface LinesData {
+  series: { x: Float64Array; y: Float64Array; rgb: [number, number, number] }[];
+}
+
+export interface LineStyle {
+  /** fill between each line and y = 0 (or the axis bottom) at low alpha */
+  area: boolean;
+  /** 'spans' (the app: per-column spans, pixel-exact) or 'strip' (GL line strips; measured in e2e/line18.spec.ts) */
+  mode?: 'spans' | 'strip';
+}
+
 export interface DrawOpts {
   rect: Rect | null;
   view: View;
   style: PointStyle;
   showDensity: boolean;
   showPoints: boolean;
+  /** draw the surface's lines (LinesData) in `view` */
+  lines?: LineStyle;
 }
 
 export type GLRequest =
   | { t: 'init' }
   | { t: 'density'; id: number; img: DensityImage | null }
   | { t: 'points'; id: number; points: PointsData | null }
+  | { t: 'lines'; id: number; lines: LinesData | null }
   | { t: 'draw'; id: number; seq: number; width: number; height: number; dpr: number; opts: DrawOpts }
   | { t: 'drop'; id: number };
 

@@ -10,12 +10,13 @@
  * 'none') and no engine access: it can only post pixels back to the page. Drawing off the main
  * thread also keeps the UI responsive while SwiftShader rasterises a million points.
  *
- * Messages (page → worker): init, surface, density, points, draw, drop. Worker → page: ready |
+ * Messages (page → worker): init, surface, density, points, lines, draw, drop. Worker → page: ready |
  * error (WebGL or regl unavailable: the page falls back to 2-D canvases), frame, lost.
  */
 import createREGL from 'regl';
-import { DENSITY_FS, DENSITY_VS, POINTS_FS, POINTS_VS } from './shaders';
-import type { GLRequest, GLReply } from './glprotocol';
+import { DENSITY_FS, DENSITY_VS, LINE_FS, LINE_VS, POINTS_FS, POINTS_VS } from './shaders';
+import type { GLRequest, GLReply, LinesData, LineStyle, View } from './glprotocol';
+import { baselineRow, lineSpans, spanTriangles } from './linespans';
 
 interface Scope {
   postMessage(m: GLReply, transfer?: Transferable[]): void;
@@ -36,6 +37,9 @@ interface SurfaceState {
   ox: number;
   oy: number;
   ncat: number;
+  lines: LinesData | null;
+  /** the line layer's vertices, made again at each draw (spans depend on the view) */
+  bl: createREGL.Buffer;
 }
 
 let regl: createREGL.Regl | null = null;
@@ -45,6 +49,7 @@ const surfaces = new Map<number, SurfaceState>();
 type Cmd = createREGL.DrawCommand;
 let drawDensity: Cmd | null = null;
 let drawPoints: Cmd | null = null;
+let drawLine: Cmd | null = null;
 
 const post = (m: GLReply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
@@ -92,6 +97,16 @@ function init(): void {
     depth: { enable: false },
     blend,
   });
+  drawLine = regl({
+    vert: LINE_VS,
+    frag: LINE_FS,
+    attributes: { a_pos: { buffer: regl.prop<{ buf: createREGL.Buffer }, 'buf'>('buf'), offset: regl.prop<{ offset: number }, 'offset'>('offset') } },
+    uniforms: { u_size: regl.prop<{ size: number[] }, 'size'>('size'), u_color: regl.prop<{ color: number[] }, 'color'>('color') },
+    primitive: regl.prop<{ primitive: 'triangles' | 'line strip' }, 'primitive'>('primitive'),
+    count: regl.prop<{ count: number }, 'count'>('count'),
+    depth: { enable: false },
+    blend,
+  });
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   post({ t: 'ready', renderer: String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER)) });
 }
@@ -113,6 +128,8 @@ function surfaceState(id: number): SurfaceState {
       ox: 0,
       oy: 0,
       ncat: 0,
+      lines: null,
+      bl: r.buffer({ usage: 'dynamic', type: 'float', length: 8 }),
     };
     surfaces.set(id, s);
   }
@@ -152,6 +169,10 @@ function handle(m: GLRequest): void {
       s.ncat = p.categorical ? p.lut.length : 0;
       return;
     }
+    case 'lines': {
+      surfaceState(m.id).lines = m.lines;
+      return;
+    }
     case 'draw': {
       const s = surfaceState(m.id);
       const c = canvas!;
@@ -175,6 +196,7 @@ function handle(m: GLRequest): void {
           round: o.style.size >= 3 ? 1 : 0,
         });
       }
+      if (o.lines && s.lines?.series.length) drawLines(s, s.lines, o.lines, o.view, m.width, m.height);
       const bitmap = c.transferToImageBitmap();
       post({ t: 'frame', id: m.id, seq: m.seq, bitmap }, [bitmap]);
       return;
@@ -182,11 +204,54 @@ function handle(m: GLRequest): void {
     case 'drop': {
       const s = surfaces.get(m.id);
       if (!s) return;
-      for (const r of [s.tex, s.lut, s.bx, s.by, s.bc]) r.destroy();
+      for (const r of [s.tex, s.lut, s.bx, s.by, s.bc, s.bl]) r.destroy();
       surfaces.delete(m.id);
       return;
     }
   }
+}
+
+/** AREA_ALPHA: the area's fill (premultiplied) under opaque lines */
+const AREA_ALPHA = 0.18;
+
+/** every series' area (when asked), then every line over them: one vertex upload, a draw call each */
+function drawLines(s: SurfaceState, d: LinesData, style: LineStyle, view: View, W: number, H: number): void {
+  const parts: { verts: Float32Array; color: number[]; primitive: 'triangles' | 'line strip' }[] = [];
+  const rgba = (rgb: [number, number, number], a: number) => [(rgb[0] / 255) * a, (rgb[1] / 255) * a, (rgb[2] / 255) * a, a];
+  const spans = style.mode === 'strip' ? [] : d.series.map((q) => lineSpans(q.x, q.y, view, W, H));
+  if (style.area) {
+    const base = baselineRow(view, H);
+    d.series.forEach((q, k) => {
+      const sp = spans[k] ?? lineSpans(q.x, q.y, view, W, H);
+      parts.push({ verts: spanTriangles(sp, { base }), color: rgba(q.rgb, AREA_ALPHA), primitive: 'triangles' });
+    });
+  }
+  d.series.forEach((q, k) => {
+    if (style.mode === 'strip') {
+      const v = new Float32Array(q.x.length * 2);
+      const sx = W / (view.x1 - view.x0), sy = H / (view.y1 - view.y0);
+      for (let i = 0; i < q.x.length; i++) {
+        v[2 * i] = (q.x[i]! - view.x0) * sx;
+        v[2 * i + 1] = (q.y[i]! - view.y0) * sy;
+      }
+      parts.push({ verts: v, color: rgba(q.rgb, 1), primitive: 'line strip' });
+    } else parts.push({ verts: spanTriangles(spans[k]!), color: rgba(q.rgb, 1), primitive: 'triangles' });
+  });
+  let total = 0;
+  for (const p of parts) total += p.verts.length;
+  if (!total) return;
+  const all = new Float32Array(total);
+  let at = 0;
+  const offsets = parts.map((p) => {
+    all.set(p.verts, at);
+    const o = at;
+    at += p.verts.length;
+    return o;
+  });
+  s.bl({ usage: 'dynamic', type: 'float', data: all });
+  parts.forEach((p, k) => {
+    if (p.verts.length) drawLine!({ buf: s.bl, offset: offsets[k]! * 4, count: p.verts.length / 2, size: [W, H], color: p.color, primitive: p.primitive });
+  });
 }
 
 scope.onmessage = (e) => {

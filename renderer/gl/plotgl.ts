@@ -2,10 +2,11 @@
  * One plot's drawing surface behind create/destroy: regl (WebGL 1) in the window's plot worker
  * (glworker.ts: why a worker, and its CSP, are explained there), or, where WebGL, OffscreenCanvas
  * or workers are missing or the context is lost, a 2-D canvas that draws the same density image
- * (and points, slowly) so a plot is never blank; `status` says which. Frames are drawn
+ * (and points, slowly; lines from the same spans, linespans.ts) so a plot is never blank; `status` says which. Frames are drawn
  * asynchronously: `whenDrawn()` resolves once the latest draw is on the canvas.
  */
-import type { DensityImage, DrawOpts, GLReply, GLRequest, PointsData } from './glprotocol';
+import type { DensityImage, DrawOpts, GLReply, GLRequest, LinesData, PointsData } from './glprotocol';
+import { baselineRow, lineSpans } from './linespans';
 
 export type SurfaceKind = 'webgl' | 'canvas2d';
 
@@ -16,7 +17,9 @@ export interface PlotSurface {
   resize(cssW: number, cssH: number, dpr: number): void;
   setDensity(img: DensityImage | null): void;
   setPoints(p: PointsData | null): void;
-  /** draw: the density image into `rect`, then the points for `view` */
+  /** a line plot's series (drawn when DrawOpts.lines is set) */
+  setLines(l: LinesData | null): void;
+  /** draw: the density image into `rect`, then the points for `view`, then the lines */
   draw(opts: DrawOpts): void;
   /** resolves when the latest draw is on the canvas */
   whenDrawn(): Promise<void>;
@@ -115,6 +118,10 @@ class WorkerSurface implements PlotSurface {
     this.host.post({ t: 'points', id: this.id, points: p && { x: p.x, y: p.y, c: p.c, ox: p.ox, oy: p.oy, lut: p.lut, categorical: p.categorical } });
   }
 
+  setLines(l: LinesData | null): void {
+    this.host.post({ t: 'lines', id: this.id, lines: l && { series: l.series.map((q) => ({ x: q.x, y: q.y, rgb: q.rgb })) } });
+  }
+
   /** at most one frame in flight per plot: a draw asked for meanwhile replaces the queued one */
   draw(opts: DrawOpts): void {
     this.seq++;
@@ -165,6 +172,7 @@ class CanvasSurface implements PlotSurface {
   private ctx: CanvasRenderingContext2D;
   private img: HTMLCanvasElement | null = null;
   private points: PointsData | null = null;
+  private lines: LinesData | null = null;
 
   constructor(
     private canvas: HTMLCanvasElement,
@@ -200,6 +208,10 @@ class CanvasSurface implements PlotSurface {
     this.points = p;
   }
 
+  setLines(l: LinesData | null): void {
+    this.lines = l;
+  }
+
   draw(o: DrawOpts): void {
     const { ctx, canvas } = this;
     const W = canvas.width, H = canvas.height;
@@ -225,6 +237,28 @@ class CanvasSurface implements PlotSurface {
       }
       ctx.globalAlpha = 1;
     }
+    const l = this.lines;
+    if (o.lines && l) {
+      // the same spans as the worker's (no line strips here either: pixel-exact, and the same picture)
+      const spans = l.series.map((q) => lineSpans(q.x, q.y, o.view, W, H));
+      const base = baselineRow(o.view, H);
+      const fill = (lo: number, hi: number, c: number) => ctx.fillRect(c, H - hi, 1, hi - lo);
+      if (o.lines.area)
+        l.series.forEach((q, k) => {
+          ctx.fillStyle = `rgba(${q.rgb[0]},${q.rgb[1]},${q.rgb[2]},0.18)`;
+          const sp = spans[k]!;
+          for (let c = 0; c < W; c++) {
+            if (sp.lo[c]! > sp.hi[c]!) continue;
+            if (sp.lo[c]! > base) fill(base, sp.lo[c]!, c);
+            else if (sp.hi[c]! + 1 <= base) fill(sp.hi[c]! + 1, base, c);
+          }
+        });
+      l.series.forEach((q, k) => {
+        ctx.fillStyle = `rgb(${q.rgb[0]},${q.rgb[1]},${q.rgb[2]})`;
+        const sp = spans[k]!;
+        for (let c = 0; c < W; c++) if (sp.lo[c]! <= sp.hi[c]!) fill(sp.lo[c]!, sp.hi[c]! + 1, c);
+      });
+    }
   }
 
   whenDrawn(): Promise<void> {
@@ -234,6 +268,7 @@ class CanvasSurface implements PlotSurface {
   destroy(): void {
     this.img = null;
     this.points = null;
+    this.lines = null;
   }
 }
 

@@ -3,7 +3,8 @@
  * order so texture row 0 = lowest y), placed by a rectangle in clip space so a previous image can
  * be shown rescaled. Points: one draw call of gl.POINTS; positions are float32 offsets from an
  * origin near the data (precision), mapped to clip space by a scale/offset uniform; colour from a
- * 256x1 LUT texture (continuous) or palette texture (categories).
+ * 256x1 LUT texture (continuous) or palette texture (categories). Lines: triangles (or a line
+ * strip) in device pixels (whole numbers: linespans.ts), one premultiplied colour per call.
  */
 export const DENSITY_VS = `
 attribute vec2 a_pos;
@@ -51,4 +52,18 @@ void main() {
   }
   vec4 c = texture2D(u_lut, vec2(clamp(v_c, 0.0, 1.0), 0.5));
   gl_FragColor = vec4(c.rgb * u_opacity, u_opacity);
+}`;
+
+export const LINE_VS = `
+attribute vec2 a_pos;
+uniform vec2 u_size; // the drawing buffer in device pixels
+void main() {
+  gl_Position = vec4(a_pos / u_size * 2.0 - 1.0, 0.0, 1.0);
+}`;
+
+export const LINE_FS = `
+precision mediump float;
+uniform vec4 u_color; // premultiplied
+void main() {
+  gl_FragColor = u_color;
 }`;
