@@ -327,8 +327,13 @@ export function describeStep(s: Step, opts: { short?: boolean } = {}): string {
   switch (s.kind) {
     case 'open':
       return `Open ${shownLocation(s.location, !!opts.short)} as ${s.as}`;
-    case 'filter':
-      return s.where ? `Filter ${s.dataset}: ${short(s.where)}` : `Clear the filters of ${s.dataset}`;
+    case 'filter': {
+      // chips linked across datasets (issue 18) say so, and where they were made when elsewhere
+      const from = [...new Set((s.chips ?? []).flatMap((c) => (c.link ? [c.link.from] : [])))];
+      const elsewhere = from.filter((f) => f !== s.dataset);
+      const linked = from.length ? ` (linked${elsewhere.length ? ` from ${elsewhere.join(', ')}` : ''})` : '';
+      return s.where ? `Filter ${s.dataset}${linked}: ${short(s.where)}` : `Clear the filters of ${s.dataset}${linked}`;
+    }
     case 'column':
       return s.expr === null ? `Remove column ${s.name} of ${s.dataset}` : `Column ${s.name} of ${s.dataset} = ${short(s.expr)}`;
     case 'sort':

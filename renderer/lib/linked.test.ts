@@ -18,7 +18,7 @@ import type { EngineApi } from '../../shared/api';
 import type { Field } from '../../shared/datashape';
 import { RpcClient, createMemoryPortPair, serveRpc } from '../../shared/rpc';
 import { parseExpr } from '../../shared/expr/parse';
-import { parseWorkspace, serializeWorkspace } from '../../shared/workspace';
+import { describeStep, parseWorkspace, serializeWorkspace, type Step } from '../../shared/workspace';
 import { createEngineHandlers } from '../../main/engine/service';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../../main/engine/sql/testing/postgres';
 import { duckQuery } from '../../main/engine/sources/testing/oracle';
@@ -106,6 +106,7 @@ GRANT SELECT ON public.log TO cdx; ANALYZE public.log;`);
     tableId = (await client.api.open({ location: `${pg.url}::public.log` })).entry.id;
     laterId = (await client.api.open({ location: csvFile })).entry.id;
     otherId = (await client.api.open({ location: otherFile })).entry.id;
+    await catalog.refresh();
     workspace.clear();
     workspace.attach(catalog, () => {});
     for (const id of [fileId, tableId, otherId]) {
@@ -206,6 +207,9 @@ GRANT SELECT ON public.log TO cdx; ANALYZE public.log;`);
     const last = ws.steps.filter((s) => s.kind === 'filter').at(-1) as { chips: { link?: { id: string; from: string } }[] };
     expect(last.chips.every((c) => c.link && /^L\d+$/.test(c.link.id))).toBe(true);
     expect(new Set(last.chips.map((c) => c.link!.from)).size).toBe(2);
+    // the steps panel says which chips are linked, and from where
+    expect(workspace.listed.filter((s) => s.text.includes('(linked')).length).toBeGreaterThan(3);
+    expect(describeStep(last as Step)).toMatch(/^Filter later \(linked from readings, log\): /);
     // removing the station filter in the CSV removes it everywhere, as one step
     const n = workspace.entries.length;
     later.removeFilter(later.filters.find((c) => c.text.startsWith('station_id'))!.id);
@@ -215,6 +219,17 @@ GRANT SELECT ON public.log TO cdx; ANALYZE public.log;`);
     for (const v of [file, table, later]) expect(v.filters.some((c) => c.text === 'station_id in (3, 5, 8)' && c.link)).toBe(true);
     await workspace.redo();
     for (const v of [file, table, later]) expect(v.filters).toHaveLength(1);
+  });
+
+  it('a workspace file opened again links the chips again, the source known by its name', async () => {
+    const [file, table, , later] = views as [DatasetView, DatasetView, DatasetView, DatasetView];
+    const saved = parseWorkspace(serializeWorkspace(workspace.toWorkspace({ tab: 'summary', id: fileId })), 'linked.cdx');
+    const want = [file, table, later].map((v) => v.filters.map((c) => [c.text, c.enabled, c.link?.id, c.link?.from]));
+    for (const v of [file, table, later]) v.restoreFilters([]);
+    expect(await workspace.open(saved)).toBe(true);
+    expect(workspace.note).toBeNull();
+    expect([file, table, later].map((v) => v.filters.map((c) => [c.text, c.enabled, c.link?.id, c.link?.from]))).toEqual(want);
+    expect(linked.info(later, later.filters[0]!.link!)).toMatchObject({ from: 'readings.parquet', members: ['readings.parquet', 'public.log', 'later.csv'] });
   });
 
   it('unlinked: kept only where it was made, as a plain chip', async () => {
