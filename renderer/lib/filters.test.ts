@@ -108,6 +108,14 @@ describe('chip text', () => {
     expect(formatExpr(e)).toContain('in polygon [(984511512366469, 0)');
   });
 
+  it('dates typed as text on a time column read as dates (linked filters, issue 18); text on a text column keeps its quotes', () => {
+    expect(describeFilter(parseExpr(`day >= '2025-03-10' and day < '2025-04-20'`), fields as never)).toBe('day in [2025-03-10, 2025-04-20)');
+    expect(describeFilter(parseExpr(`date > '2025-03-10 12:00'`), fields as never)).toBe('date > 2025-03-10 12:00');
+    expect(describeFilter(parseExpr(`day between '2025-01-01' and '2025-02-01'`), fields as never)).toBe('day between 2025-01-01 and 2025-02-01');
+    expect(describeFilter(parseExpr(`origin >= 'a' and origin < 'b'`), fields as never)).toBe('origin in ["a", "b")');
+    expect(describeFilter(parseExpr(`origin = '2025-01-01'`), fields as never)).toBe('origin = "2025-01-01"');
+  });
+
   it('typed filters read as typed; times without their keywords; a stored-unit range on a time column as ISO', () => {
     expect(describeFilter(parseExpr('fare > 20 and payment in ("cash", "app")'), fields as never)).toBe('fare > 20 and payment in ("cash", "app")');
     expect(describeFilter(parseExpr("pickup_at < timestamp '2025-03-01T10:00:00Z' or fare > 2"), fields as never)).toBe('pickup_at < 2025-03-01 10:00:00 or fare > 2');

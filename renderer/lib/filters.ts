@@ -128,6 +128,10 @@ function prec(e: Expr): number {
  */
 export function describeFilter(e: Expr, fields: readonly Field[] = []): string {
   const typeOf = (name: string) => fields.find((f) => f.name === name);
+  // a date typed as text against a time column ('2025-03-10') is a date too: shown bare, as a date literal is
+  const textOnTime = (name: string, l: Literal) => 'value' in l && typeof l.value === 'string' && isTimeType(typeOf(name)?.type ?? '');
+  const isTimeLit = (name: string, l: Literal) => 'date' in l || textOnTime(name, l);
+  const tl = (name: string, l: Literal) => (textOnTime(name, l) ? (l as { value: string }).value : timeLit(l));
   const wrap = (x: Expr, min: number) => (prec(x) < min ? `(${node(x)})` : node(x));
   const node = (x: Expr): string => {
     switch (x.kind) {
@@ -141,7 +145,7 @@ export function describeFilter(e: Expr, fields: readonly Field[] = []): string {
           const a = x.args[i]!, b = x.args[i + 1];
           // c >= lo and c < hi (as a range on a time column is written) reads as c in [lo, hi)
           if (x.kind === 'and' && b && a.kind === 'cmp' && b.kind === 'cmp' && a.op === '>=' && b.op === '<' && a.left.name === b.left.name) {
-            parts.push(`${nm(a.left)} in [${timeLit(a.right)}, ${timeLit(b.right)})`);
+            parts.push(`${nm(a.left)} in [${tl(a.left.name, a.right)}, ${tl(b.left.name, b.right)})`);
             i++;
           } else parts.push(wrap(a, min));
         }
@@ -150,13 +154,13 @@ export function describeFilter(e: Expr, fields: readonly Field[] = []): string {
       case 'not':
         return 'not ' + wrap(x.arg, 3);
       case 'cmp':
-        return 'date' in x.right ? `${nm(x.left)} ${x.op} ${timeLit(x.right)}` : formatExpr(x);
+        return isTimeLit(x.left.name, x.right) ? `${nm(x.left)} ${x.op} ${tl(x.left.name, x.right)}` : formatExpr(x);
       case 'between':
-        return 'date' in x.lo || 'date' in x.hi
-          ? `${nm(x.col)} ${x.negated ? 'not between' : 'between'} ${timeLit(x.lo)} and ${timeLit(x.hi)}`
+        return isTimeLit(x.col.name, x.lo) || isTimeLit(x.col.name, x.hi)
+          ? `${nm(x.col)} ${x.negated ? 'not between' : 'between'} ${tl(x.col.name, x.lo)} and ${tl(x.col.name, x.hi)}`
           : formatExpr(x);
       case 'in':
-        return x.values.some((v) => 'date' in v) ? `${nm(x.col)} ${x.negated ? 'not in' : 'in'} (${x.values.map(timeLit).join(', ')})` : formatExpr(x);
+        return x.values.some((v) => isTimeLit(x.col.name, v)) ? `${nm(x.col)} ${x.negated ? 'not in' : 'in'} (${x.values.map((v) => tl(x.col.name, v)).join(', ')})` : formatExpr(x);
       case 'range': {
         const f = typeOf(x.col.name);
         if (f && isTimeType(f.type)) {
