@@ -5,8 +5,10 @@
  * count over the same range and bins, with the filter and the other axis's viewed range — and line
  * up with the plot's axes (same left and width for x, same top and height for y). A drag along the
  * x marginal adds a range chip on x whose bounds are bin edges, and the summary's filtered count
- * equals DuckDB's count for both filters; unticking "Marginals" removes the strips. Screenshot:
- * e2e/artifacts/marginals18-plot.png.
+ * equals DuckDB's count for both filters; unticking "Marginals" removes the strips. Then a
+ * timestamp axis (the bundled sample's trip_id x pickup_at, zoomed): the marginals, whose in-view
+ * clause on pickup_at is written as timestamps, equal the counts made here over the file read with
+ * apache-arrow. Screenshots: e2e/artifacts/marginals18-*.png.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { mkdtempSync } from 'node:fs';
@@ -15,7 +17,7 @@ import path from 'node:path';
 import { duckQuery } from '../main/engine/sources/testing/oracle';
 import { parseExpr } from '../shared/expr/parse';
 import { ARTIFACTS, startServer, type RunningServer } from './server';
-import { chips, fmt } from './sample';
+import { chips, fmt, removeFilters, SAMPLE, sampleTable } from './sample';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-marginals-'));
 const FILE = path.join(dir, 'cloud.parquet');
@@ -150,4 +152,52 @@ test('marginal histograms count what is in view as DuckDB does, line up with the
   const wide = (await page.getByTestId('plot-hit').boundingBox())!;
   expect(wide.width).toBeGreaterThan(hit.width);
   expect(wide.height).toBeGreaterThan(hit.height);
+});
+
+/** counts of `v` in h's bins (the native kernel's numbering) over the rows where `keep` holds */
+function countBins(h: Hist, v: Float64Array, keep: (i: number) => boolean): number[] {
+  const out = new Array<number>(h.bins).fill(0);
+  const scale = h.bins / (h.hi - h.lo);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (!(x >= h.lo && x < h.hi) || !keep(i)) continue;
+    out[Math.min(h.bins - 1, Math.trunc((x - h.lo) * scale))]!++;
+  }
+  return out;
+}
+
+test('on a timestamp axis the marginals count what is in view too', async ({ page }) => {
+  const t = sampleTable();
+  const ids = Float64Array.from(t.getChild('trip_id')!.toArray() as ArrayLike<bigint>, Number);
+  const at = t.getChild('pickup_at')!;
+  const ms = Float64Array.from({ length: t.numRows }, (_, i) => {
+    const v = at.get(i) as unknown;
+    return v instanceof Date ? v.getTime() : Number(v);
+  });
+  await page.goto(server.url);
+  await page.getByLabel('Path to open').fill(SAMPLE);
+  await page.getByLabel('Path to open').press('Enter');
+  await expect(page.getByTestId('row-count')).toContainText('60,000 rows');
+  await removeFilters(page);
+  await page.getByRole('tab', { name: 'Plot' }).click();
+  await expect(page.getByLabel('x column')).toHaveValue('trip_id');
+  await expect(page.getByLabel('y column')).toHaveValue('pickup_at');
+  await settled(page);
+  const hit = (await page.getByTestId('plot-hit').boundingBox())!;
+  await page.mouse.move(hit.x + hit.width * 0.3, hit.y + hit.height * 0.7);
+  for (let k = 0; k < 4; k++) {
+    await page.mouse.wheel(0, -200);
+    await page.waitForTimeout(50);
+  }
+  await settled(page);
+  const vp = JSON.parse((await page.getByTestId('plot').getAttribute('data-vp'))!) as Vp;
+  const hx = await hist(page, 'x'), hy = await hist(page, 'y');
+  expect([hx.lo, hx.hi, hy.lo, hy.hi]).toEqual([vp.x0, vp.x1, vp.y0, vp.y1]);
+  expect(hx.counts).toEqual(countBins(hx, ids, (i) => ms[i]! >= vp.y0 && ms[i]! < vp.y1));
+  expect(hy.counts).toEqual(countBins(hy, ms, (i) => ids[i]! >= vp.x0 && ids[i]! < vp.x1));
+  const inView = Number(await page.getByTestId('plot').getAttribute('data-count'));
+  expect(hx.counts.reduce((a, b) => a + b, 0)).toBe(inView);
+  expect(inView).toBeGreaterThan(0);
+  expect(inView).toBeLessThan(t.numRows / 4);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'marginals18-time.png') });
 });

@@ -11,8 +11,8 @@
  * within the viewed y range (and the y marginal those whose x is within the viewed x range), so
  * its bins add up to the plot's "N in view" and a zoom into a cluster shows that cluster's
  * distribution, not the whole column's squeezed into the range. (The unrestricted histogram of a
- * column is the histogram view's.) The restriction is the viewport's own half-open range in stored
- * units, exactly the density's test, not a filter rounded to the pixel.
+ * column is the histogram view's.) The restriction is the viewport's own half-open test in stored
+ * units, exactly the density's, not a filter rounded to the pixel (`inViewClause`).
  *
  * Also the pure geometry the component draws with (`marginalBars`, `marginalValue`), tested beside.
  */
@@ -20,6 +20,7 @@ import type { Expr } from '../../shared/expr/ast';
 import { andAll } from '../../shared/expr/bind';
 import { formatExpr } from '../../shared/expr/format';
 import { col } from '../../shared/expr/literal';
+import { isTimeType, rangeColumn, rangeFilter, type RangeColumn } from './filters';
 import type { HistogramResult, PlotColumnInfo } from '../../shared/plot/types';
 import type { Viewport } from '../../shared/plot/viewport';
 import type { DatasetView } from './dataset.svelte';
@@ -33,11 +34,19 @@ export function marginalBins(len: number): number {
 }
 
 /**
- * The engine's `where` text for a marginal: the dataset's filter (null: none) and `column` within
- * the other axis's viewed range [lo, hi) — the viewport's half-open test, in stored units.
+ * Column `c` within a viewed range [lo, hi) (stored units), the same test as the viewport's. A
+ * date or timestamp is a whole number of stored units, so [ceil lo, ceil hi) selects the same
+ * values; it is written as ISO literals (`rangeFilter` at one stored unit, exact) so that a source
+ * computing in SQL compares a timestamp with a timestamp, not with a number.
  */
-export function inViewWhere(filter: Expr | null, column: string, lo: number, hi: number): string {
-  return formatExpr(andAll([filter, { kind: 'range', col: col(column), lo, hi }]));
+export function inViewClause(c: RangeColumn, lo: number, hi: number): Expr {
+  if (isTimeType(c.type)) return rangeFilter(c, Math.ceil(lo), Math.ceil(hi), 1);
+  return { kind: 'range', col: col(c.name), lo, hi };
+}
+
+/** The engine's `where` text for a marginal: the dataset's filter (null: none) and the other axis's column in view. */
+export function inViewWhere(filter: Expr | null, c: RangeColumn, lo: number, hi: number): string {
+  return formatExpr(andAll([filter, inViewClause(c, lo, hi)]));
 }
 
 /** one bar: `at` and `len` along the axis (css px from the plot area's start), `depth` across it */
@@ -101,8 +110,10 @@ export class Marginals {
     if (!this.on || !xInfo || !yInfo) return;
     aim(this.x, xInfo, [vp.x0, vp.x1]);
     aim(this.y, yInfo, [vp.y0, vp.y1]);
-    void this.x.refresh(marginalBins(plotW), inViewWhere(filter, yInfo.name, vp.y0, vp.y1));
-    void this.y.refresh(marginalBins(plotH), inViewWhere(filter, xInfo.name, vp.x0, vp.x1));
+    const fields = this.x.view.overview?.schema.fields;
+    const xc = rangeColumn(fields, xInfo.name, xInfo.msPerUnit), yc = rangeColumn(fields, yInfo.name, yInfo.msPerUnit);
+    void this.x.refresh(marginalBins(plotW), inViewWhere(filter, yc, vp.y0, vp.y1));
+    void this.y.refresh(marginalBins(plotH), inViewWhere(filter, xc, vp.x0, vp.x1));
   }
 
   cancel(): void {

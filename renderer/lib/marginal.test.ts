@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpr } from '../../shared/expr/parse';
 import type { HistogramResult } from '../../shared/plot/types';
-import { inViewWhere, marginalBars, marginalBins, marginalValue } from './marginal.svelte';
+import { formatExpr } from '../../shared/expr/format';
+import { inViewClause, inViewWhere, marginalBars, marginalBins, marginalValue } from './marginal.svelte';
 
 const hist = (lo: number, hi: number, counts: number[]): HistogramResult => ({ counts: Float64Array.from(counts), lo, hi, bins: counts.length, rows: 0, binned: 0, ms: 0 });
 
@@ -13,12 +14,23 @@ describe('marginal histograms', () => {
   });
 
   it("adds the other axis's viewed range to the filter, exactly (round-trips through the text)", () => {
-    expect(inViewWhere(null, 'y', -0.1, 2.5)).toBe('y in [-0.1, 2.5)');
+    expect(inViewWhere(null, { name: 'y', type: 'float64' }, -0.1, 2.5)).toBe('y in [-0.1, 2.5)');
     const lo = 0.1 + 0.2, hi = 1 / 3;
-    const w = inViewWhere(parseExpr('fare > 3'), 'pickup time', lo, hi);
+    const w = inViewWhere(parseExpr('fare > 3'), { name: 'pickup time', type: 'float32' }, lo, hi);
     expect(w).toBe('fare > 3 and `pickup time` in [0.30000000000000004, 0.3333333333333333)');
     const e = parseExpr(w) as { kind: 'and'; args: { kind: string; lo?: number; hi?: number }[] };
     expect(e.args[1]).toMatchObject({ kind: 'range', lo, hi });
+  });
+
+  it('writes a time axis in view as timestamps, selecting the same stored values as the viewport', () => {
+    // microseconds: the viewport [lo, hi) holds the stored integers ceil(lo) .. ceil(hi) - 1
+    const us = { name: 't', type: 'timestamp', unit: 'us', msPerUnit: 1e-3 };
+    const lo = 1_741_000_000_123_456.2, hi = 1_741_000_060_000_000;
+    expect(inViewClause(us, lo, hi)).toEqual(parseExpr("t >= timestamp '2025-03-03T11:06:40.123457' and t < timestamp '2025-03-03T11:07:40'"));
+    // days: 20,000.5 is after day 20,000 (2024-10-04), so the first day in view is 2024-10-05
+    const days = { name: 'd', type: 'date', msPerUnit: 86_400_000 };
+    expect(formatExpr(inViewClause(days, 20_000.5, 20_010))).toBe("d >= date '2024-10-05' and d < date '2024-10-14'");
+    expect(inViewClause({ name: 'n', type: 'int64' }, 1.5, 7.25)).toEqual({ kind: 'range', col: { kind: 'col', name: 'n' }, lo: 1.5, hi: 7.25 });
   });
 
   it('draws bins where they lie in the viewed range: x grows rightwards, y upwards from the bottom', () => {
