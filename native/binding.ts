@@ -227,13 +227,26 @@ export interface RawM4Series {
   minY: Float64Array;
   maxX: Float64Array;
   maxY: Float64Array;
+  /** the row of each point (rows of the columns as given: a cut column's own numbering); NaN where count is 0 */
+  firstRow: Float64Array;
+  lastRow: Float64Array;
+  minRow: Float64Array;
+  maxRow: Float64Array;
   before: [number, number] | null;
   after: [number, number] | null;
+  beforeRow?: number;
+  afterRow?: number;
 }
 
 export interface RawM4 {
   /** one per y column, or per category code 0..categories-1 of a split */
   series: RawM4Series[];
+  /**
+   * with options.blockRows: per y column, the M4 of each block of rows, 13 values per block —
+   * count, first x y row, last x y row, min x y row, max x y row
+   */
+  blocks?: Float64Array[];
+  blockRows?: number;
   rows: number;
   /** (row, series) pairs inside [x0, x1) */
   used: number;
@@ -533,7 +546,7 @@ export interface NativeAddon {
   bin2d(columns: Bin2dColumns, options: Bin2dKernelOptions, filter?: RawFilter, job?: JobHandle): Promise<RawBin2d>;
   hist1d(column: RawColumn, range: { lo: number; hi: number; bins: number }, filter?: RawFilter, job?: JobHandle): Promise<Hist1dResult>;
   // m4.cc (wrapped in native/m4.ts): line decimation per pixel column and series
-  m4(columns: { x: RawColumn; ys: RawColumn[]; category?: RawColumn }, options: { x0: number; x1: number; width: number; categories?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawM4>;
+  m4(columns: { x: RawColumn; ys: RawColumn[]; category?: RawColumn }, options: { x0: number; x1: number; width: number; categories?: number; blockRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawM4>;
   // group.cc (wrapped in native/group.ts)
   groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
   // sort.cc (wrapped in native/sort.ts): row ids of the passing rows in sort order (the first `limit`), and how many pass

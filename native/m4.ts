@@ -17,10 +17,12 @@ export interface M4Spec {
   x1: number;
   /** pixel columns, 1..16384 */
   width: number;
+  /** keep each y column's M4 per block of this many rows too (unfiltered, uncut columns only) */
+  blockRows?: number;
 }
 
 export function m4(spec: M4Spec, opts: KernelOptions & FilterOption = {}): Promise<RawM4> {
   const cols = { x: toRawColumn(spec.x), ys: spec.ys.map(toRawColumn), ...(spec.category ? { category: toRawColumn(spec.category) } : {}) };
-  const o = { x0: spec.x0, x1: spec.x1, width: spec.width, ...(spec.category ? { categories: spec.categories ?? 1 } : {}) };
+  const o = { x0: spec.x0, x1: spec.x1, width: spec.width, ...(spec.category ? { categories: spec.categories ?? 1 } : {}), ...(spec.blockRows ? { blockRows: spec.blockRows } : {}) };
   return runJob('m4', (a, job) => a.m4(cols, o, rawFilter(opts.filter), job), opts);
 }

@@ -1,7 +1,7 @@
 /**
  * Line plots (EngineApi.line, main/engine/line.ts over native/src/m4.cc) against a reference M4
  * computed with numpy over the same values: a time series of 1M rows in many record batches
- * (mostly ordered by time, with ties, a stretch out of order, nulls, NaN and infinities), over the
+ * (mostly ordered by time, with ties, a burst of 12,000 rows at one instant, a stretch out of order, nulls, NaN and infinities), over the
  * full range, a 1% zoom read through the zone maps, a filter, two y columns, and a split by a
  * dictionary column and by a plain string column; then the errors a user meets.
  */
@@ -49,6 +49,8 @@ beforeAll(async () => {
     if (i % 89 === 0) katNull[i] = 1;
   }
   for (let i = 600_000, j = 600_999; i < j; i++, j--) [t[i], t[j]] = [t[j]!, t[i]!];
+  // a burst of 12,000 rows at one instant (across block boundaries: ties that only the row breaks)
+  for (let i = 150_001; i < 162_000; i++) t[i] = t[150_000]!;
   // one dictionary for the file (an Arrow file holds no replacement dictionaries), cut into batches
   const tv = vectorFromArray(Array.from(t), new TimestampMillisecond());
   const av = vectorFromArray(Array.from({ length: N }, (_, i) => (aNull[i] ? null : a[i]!)), new Float64());
@@ -90,6 +92,7 @@ count = np.bincount(px, minlength=W).astype(float)
 def pick(order, first):
   o = order
   p = px[o]
+  if len(p) == 0: return np.full((W, 2), np.nan)
   idx = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if first else np.flatnonzero(np.r_[p[1:] != p[:-1], True])
   res = np.full((W, 2), np.nan)
   res[p[idx], 0] = xi[o][idx]
@@ -127,7 +130,7 @@ function expectSeries(s: LineSeries, ref: Record<string, unknown>): void {
   expect(s.after).toEqual(ref.after);
 }
 
-const line = (p: Omit<LineParams, 'dataset'>): Promise<LineResult> => h.line({ dataset: id, ...p }, ctx());
+const line = async (p: Omit<LineParams, 'dataset'>): Promise<LineResult> => h.line({ dataset: id, ...p }, ctx());
 
 describe('line (M4) against numpy', () => {
   let lo = 0, hi = 0;
@@ -148,6 +151,28 @@ describe('line (M4) against numpy', () => {
     expect(r.used).toBe(2 * N - aBad);
     expect(r.nan).toBe(aBad);
     expect(r.rows).toBe(N);
+  });
+
+  it('after a pass over every row, views come from the block summaries: a few blocks read, the same M4 as numpy', async () => {
+    // (the first test's unfiltered pass kept each y's M4 per 4096-row block; batches of 100,000
+    // rows share blocks between morsels, which merge under a lock)
+    await line({ x: 't', y: ['a', 'b'], x0: lo, x1: hi, width: 7 }); // (makes them, when this test runs alone)
+    // (pixel columns of many blocks: most merged from summaries; of about one block: most read)
+    for (const [p, most] of [
+      [{ x: 't', y: ['a', 'b'], x0: lo, x1: hi, width: 60 }, N / 4],
+      [{ x: 't', y: ['a'], x0: lo - 1e7, x1: hi + 1e7, width: 45 }, N / 4],
+      [{ x: 't', y: ['a', 'b'], x0: lo, x1: hi, width: 517 }, N],
+      [{ x: 't', y: ['b'], x0: t[600_100]! - 1e6, x1: t[600_900]! + 1e6, width: 640 }, N / 50],
+      [{ x: 't', y: ['a'], x0: lo + (hi - lo) * 0.9, x1: lo + (hi - lo) * 0.9001, width: 300 }, N / 50],
+    ] as const) {
+      const r = await line(p);
+      expect(r.scanned, JSON.stringify(p)).toBeLessThanOrEqual(most);
+      p.y.forEach((y, k) => expectSeries(r.series[k]!, reference(p, y as 'a' | 'b')));
+    }
+    const r = await line({ x: 't', y: ['a'], x0: lo, x1: hi, width: 60 });
+    const aBad = Array.from({ length: N }, (_, i) => aNull[i] || !Number.isFinite(a[i]!)).filter(Boolean).length;
+    expect(r.used).toBe(N - aBad);
+    expect(r.nan).toBe(aBad);
   });
 
   it('a 1% zoom reads only the zones of the range (and one on each side) and equals the reference, neighbours included', async () => {

@@ -5,6 +5,11 @@
 // per series keep the last point left of the range and the first one right of it, so the drawn
 // line runs on to the plot's edges. Rows with a null or non-finite x or y are skipped and counted.
 //
+// On request (`blockRows`, an unfiltered pass over whole columns) the same pass also keeps each
+// y column's M4 per block of rows ([b * blockRows, (b + 1) * blockRows), rows numbered from 0):
+// main/engine/line.ts merges the blocks that fall inside one pixel column straight from these
+// summaries and reads only the rest, so a later view of a billion rows reads a few million.
+//
 // Each thread fills its own slots (series x (width + 2) of 104 bytes); morsels reach threads in no
 // fixed order, so ties are broken by row number, which makes the result independent of the
 // schedule: first = smallest (x, row), last = largest (x, row), min = smallest (y, row), max =
@@ -13,6 +18,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 
 #include "plan.h"
 
@@ -60,6 +66,11 @@ class M4Worker : public PromiseWorker {
   uint32_t categories = 0;
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
+  uint64_t blockRows = 0;  // > 0: keep per-block summaries of each y column
+  std::vector<Slot> blocks;  // nY * nBlocks
+  uint64_t nBlocks = 0;
+  std::mutex blockMu;
+
   uint32_t S = 1;  // series
   std::vector<Slot> out;  // S * (width + 2): slot 0 = left of x0, 1..width = pixel columns, width + 1 = right of x1
   Counts total;
@@ -88,6 +99,10 @@ class M4Worker : public PromiseWorker {
     std::vector<FilterScratch> scratch(T);
     std::vector<char> inited(T, 0);
     const bool needFilter = !plan.filter.empty();
+    if (blockRows) {
+      nBlocks = (plan.rows + blockRows - 1) / blockRows;
+      blocks.assign(static_cast<size_t>(nY) * nBlocks, Slot());
+    }
 
     auto body = [&](const Segment& seg, uint64_t r0, uint64_t r1, int t) {
       if (!inited[t]) {
@@ -97,7 +112,27 @@ class M4Worker : public PromiseWorker {
       }
       View views[64];
       plan.Bind(seg, views);
-      Scan(views, r0, r1, slots[t].data(), ctr[t], scratch[t], needFilter);
+      if (!blockRows) {
+        Scan(views, r0, r1, slots[t].data(), ctr[t], scratch[t], needFilter, nullptr, 0, 0);
+        return;
+      }
+      // this morsel's blocks, kept locally: a block wholly inside it is this thread's alone; one it
+      // shares with a neighbouring morsel (chunks not a multiple of blockRows long) merges under a lock
+      const uint64_t b0 = r0 / blockRows, b1 = (r1 - 1) / blockRows, nb = b1 - b0 + 1;
+      std::vector<Slot> local(static_cast<size_t>(nY) * nb);
+      Scan(views, r0, r1, slots[t].data(), ctr[t], scratch[t], needFilter, local.data(), b0, nb);
+      for (uint64_t b = b0; b <= b1; b++) {
+        const bool whole = b * blockRows >= r0 && std::min((b + 1) * blockRows, plan.rows) <= r1;
+        for (int yi = 0; yi < nY; yi++) {
+          const Slot& q = local[static_cast<size_t>(yi) * nb + (b - b0)];
+          Slot& d = blocks[static_cast<size_t>(yi) * nBlocks + b];
+          if (whole) d = q;
+          else {
+            std::lock_guard<std::mutex> g(blockMu);
+            d.Merge(q);
+          }
+        }
+      }
     };
     status_ = ParallelScan(plan.segs, job_.get(), plan.What(), body);
     if (!status_.ok()) return;
@@ -120,7 +155,7 @@ class M4Worker : public PromiseWorker {
     return 1 + static_cast<size_t>(i >= width ? width - 1 : i);
   }
 
-  void Scan(View* views, uint64_t r0, uint64_t r1, Slot* slots, Counts& k, FilterScratch& s, bool needFilter) {
+  void Scan(View* views, uint64_t r0, uint64_t r1, Slot* slots, Counts& k, FilterScratch& s, bool needFilter, Slot* blk, uint64_t b0, uint64_t nb) {
     double xs[kBatch], ys[kBatch];
     uint8_t mask[kBatch], vx[kBatch], vy[kBatch], ok[kBatch];
     uint32_t slot[kBatch];
@@ -173,6 +208,7 @@ class M4Worker : public PromiseWorker {
           const uint32_t sl = slot[i];
           b[sl].Add(xs[i], y, static_cast<int64_t>(r + i));
           if (sl != 0 && sl != width + 1) k.used++;
+          if (blk) blk[static_cast<size_t>(yi) * nb + ((r + i) / blockRows - b0)].Add(xs[i], y, static_cast<int64_t>(r + i));
         }
       }
     }
@@ -186,9 +222,9 @@ class M4Worker : public PromiseWorker {
     for (uint32_t s = 0; s < S; s++) {
       Napi::Object so = Napi::Object::New(env);
       const Slot* p = out.data() + static_cast<size_t>(s) * W2;
-      const char* names[9] = {"count", "firstX", "firstY", "lastX", "lastY", "minX", "minY", "maxX", "maxY"};
-      Napi::Float64Array a[9];
-      for (int k = 0; k < 9; k++) {
+      const char* names[13] = {"count", "firstX", "firstY", "lastX", "lastY", "minX", "minY", "maxX", "maxY", "firstRow", "lastRow", "minRow", "maxRow"};
+      Napi::Float64Array a[13];
+      for (int k = 0; k < 13; k++) {
         a[k] = Napi::Float64Array::New(env, width);
         so.Set(names[k], a[k]);
       }
@@ -200,6 +236,8 @@ class M4Worker : public PromiseWorker {
         a[3][i] = any ? q.lx : nan; a[4][i] = any ? q.ly : nan;
         a[5][i] = any ? q.mnx : nan; a[6][i] = any ? q.mny : nan;
         a[7][i] = any ? q.mxx : nan; a[8][i] = any ? q.mxy : nan;
+        a[9][i] = any ? static_cast<double>(q.fr) : nan; a[10][i] = any ? static_cast<double>(q.lr) : nan;
+        a[11][i] = any ? static_cast<double>(q.mnr) : nan; a[12][i] = any ? static_cast<double>(q.mxr) : nan;
       }
       const Slot& L = p[0];
       const Slot& R = p[width + 1];
@@ -207,15 +245,38 @@ class M4Worker : public PromiseWorker {
         Napi::Array b = Napi::Array::New(env, 2);
         b.Set(0u, L.lx); b.Set(1u, L.ly);
         so.Set("before", b);
+        so.Set("beforeRow", static_cast<double>(L.lr));
       } else so.Set("before", env.Null());
       if (R.n > 0) {
         Napi::Array b = Napi::Array::New(env, 2);
         b.Set(0u, R.fx); b.Set(1u, R.fy);
         so.Set("after", b);
+        so.Set("afterRow", static_cast<double>(R.fr));
       } else so.Set("after", env.Null());
       series.Set(s, so);
     }
     o.Set("series", series);
+    if (blockRows) {
+      // per y column: the M4 of each block, 13 values per block (count, first x y row, last x y row,
+      // min x y row, max x y row; rows as doubles), block-major
+      Napi::Array bl = Napi::Array::New(env, nY);
+      for (int yi = 0; yi < nY; yi++) {
+        auto a = Napi::Float64Array::New(env, nBlocks * 13);
+        double* d = a.Data();
+        for (uint64_t b = 0; b < nBlocks; b++) {
+          const Slot& q = blocks[static_cast<size_t>(yi) * nBlocks + b];
+          double* o13 = d + b * 13;
+          o13[0] = q.n;
+          o13[1] = q.fx; o13[2] = q.fy; o13[3] = static_cast<double>(q.fr);
+          o13[4] = q.lx; o13[5] = q.ly; o13[6] = static_cast<double>(q.lr);
+          o13[7] = q.mnx; o13[8] = q.mny; o13[9] = static_cast<double>(q.mnr);
+          o13[10] = q.mxx; o13[11] = q.mxy; o13[12] = static_cast<double>(q.mxr);
+        }
+        bl.Set(static_cast<uint32_t>(yi), a);
+      }
+      o.Set("blocks", bl);
+      o.Set("blockRows", static_cast<double>(blockRows));
+    }
     o.Set("rows", static_cast<double>(plan.rows));
     o.Set("used", static_cast<double>(total.used));
     o.Set("nan", static_cast<double>(total.nan));
@@ -262,7 +323,15 @@ Napi::Value M4(const Napi::CallbackInfo& info) {
     if (k < 1 || k > 256) return w->Start(Status::Error("E_BAD_ARG", "m4: categories must be 1..256"));
     w->categories = static_cast<uint32_t>(k);
   }
+  if (opt.Has("blockRows") && !opt.Get("blockRows").IsUndefined()) {
+    uint64_t b = 0;
+    if (!GetU64(opt, "blockRows", &b, &st)) return w->Start(st);
+    if (b < 64 || b > (1u << 24)) return w->Start(Status::Error("E_BAD_ARG", "m4: blockRows must be 64..16777216"));
+    if (w->catCol >= 0) return w->Start(Status::Error("E_BAD_ARG", "m4: block summaries are kept per y column, not per split value"));
+    w->blockRows = b;
+  }
   if (info.Length() > 2 && !w->plan.AddFilter(info[2], &st)) return w->Start(st);
+  if (w->blockRows && !w->plan.filter.empty()) return w->Start(Status::Error("E_BAD_ARG", "m4: block summaries are of unfiltered rows"));
   if (info.Length() > 3) w->SetJob(GetJob(info[3]));
   return w->Start();
 }
