@@ -7,7 +7,8 @@
  * kernels — equals DuckDB's COUNT(*) over the same rows under the same predicate. The file's chip
  * says it is linked and where it was made, the bundled sample (no such columns) has no chip;
  * the range edited in the file is edited in the table; a station picked and linked from the file
- * counts in both; unlinking from the file keeps the range only in the table. Screenshots:
+ * counts in both; a CSV opened then takes both; switched off in one, off in the others; unlinking
+ * from the file keeps the range only in the table. Screenshots:
  * e2e/artifacts/linked18-*.png.
  */
 import { test, expect, type Page } from '@playwright/test';
@@ -22,6 +23,7 @@ import { chips, fmt } from './sample';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-e2e-linked-'));
 const PARQUET = path.join(dir, 'readings.parquet');
 const PG_CSV = path.join(dir, 'log.csv');
+const LATER = path.join(dir, 'visits.csv');
 const lit = (p: string) => `'${p.replace(/'/g, "''")}'`;
 
 let pg: PostgresServer;
@@ -45,6 +47,7 @@ test.beforeAll(async () => {
       CASE WHEN i % 97 = 0 THEN NULL ELSE DATE '2025-01-01' + ((i * 11) % 200)::INTEGER END AS date,
       ((i * 31) % 400) / 10.0 AS temp
     FROM range(30000) t(i)) TO ${lit(PARQUET)} (FORMAT parquet)`);
+  writeFileSync(LATER, 'station_id,date,note\n' + Array.from({ length: 900 }, (_, i) => `${i % 23},2025-${String(1 + (i % 6)).padStart(2, '0')}-${String(1 + ((i * 7) % 28)).padStart(2, '0')},n${i}`).join('\n') + '\n');
   const rows = logRows(15_000);
   writeFileSync(PG_CSV, rows);
   pg = await startPostgres();
@@ -60,10 +63,12 @@ test.afterAll(async () => {
 });
 
 /** DuckDB's COUNT(*) over the file's rows or the table's (the same CSV PostgreSQL loaded) under `where` */
-async function oracle(which: 'file' | 'table', where: string): Promise<number> {
+async function oracle(which: 'file' | 'table' | 'later', where: string): Promise<number> {
   const from = which === 'file'
     ? `read_parquet(${lit(PARQUET)})`
-    : `read_csv(${lit(PG_CSV)}, header = true, columns = {'station_id': 'BIGINT', 'date': 'TIMESTAMP', 'temp': 'DOUBLE'})`;
+    : which === 'table'
+      ? `read_csv(${lit(PG_CSV)}, header = true, columns = {'station_id': 'BIGINT', 'date': 'TIMESTAMP', 'temp': 'DOUBLE'})`
+      : `read_csv(${lit(LATER)}, header = true, columns = {'station_id': 'BIGINT', 'date': 'DATE', 'note': 'VARCHAR'})`;
   return Number((await duckQuery(`SELECT count(*) FROM ${from} WHERE ${where}`))[0]![0]);
 }
 
@@ -145,6 +150,16 @@ test('a date range linked across a Parquet file and a PostgreSQL table: each cou
   await expect(chips(page).nth(1)).toContainText('from readings.parquet');
   expect(await filtered(page)).toBe(fmt(tableBoth));
   await page.screenshot({ path: path.join(ARTIFACTS, 'linked18-table-both.png') });
+
+  // a CSV with both columns opened now takes both linked filters, and counts them
+  await openPath(page, LATER);
+  await expect(page.getByRole('heading', { name: 'visits.csv' })).toBeVisible({ timeout: 30_000 });
+  await expect(chips(page)).toHaveCount(2);
+  await expect(chips(page).nth(0)).toHaveAttribute('data-link-from', 'public.log');
+  await expect(chips(page).nth(1)).toHaveAttribute('data-link-from', 'readings.parquet');
+  expect(await filtered(page)).toBe(fmt(await oracle('later', both)));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'linked18-later.png') });
+  await show(page, 'public.log');
 
   // switched off in the table: off in the file too
   await chips(page).nth(1).getByRole('checkbox').uncheck();
