@@ -158,13 +158,14 @@ describe('line (M4) against numpy', () => {
     // rows share blocks between morsels, which merge under a lock)
     await line({ x: 't', y: ['a', 'b'], x0: lo, x1: hi, width: 7 }); // (makes them, when this test runs alone)
     // (pixel columns of many blocks: most merged from summaries; of about one block: most read)
-    for (const [p, most] of [
+    const views: [Omit<LineParams, 'dataset'>, number][] = [
       [{ x: 't', y: ['a', 'b'], x0: lo, x1: hi, width: 60 }, N / 4],
       [{ x: 't', y: ['a'], x0: lo - 1e7, x1: hi + 1e7, width: 45 }, N / 4],
       [{ x: 't', y: ['a', 'b'], x0: lo, x1: hi, width: 517 }, N],
       [{ x: 't', y: ['b'], x0: t[600_100]! - 1e6, x1: t[600_900]! + 1e6, width: 640 }, N / 50],
       [{ x: 't', y: ['a'], x0: lo + (hi - lo) * 0.9, x1: lo + (hi - lo) * 0.9001, width: 300 }, N / 50],
-    ] as const) {
+    ];
+    for (const [p, most] of views) {
       const r = await line(p);
       expect(r.scanned, JSON.stringify(p)).toBeLessThanOrEqual(most);
       p.y.forEach((y, k) => expectSeries(r.series[k]!, reference(p, y as 'a' | 'b')));
