@@ -8,7 +8,8 @@
  * database computes it) and each dataset's filtered row count equals DuckDB's COUNT(*) over the
  * same rows under the same predicate; editing, switching off and removing in one dataset does so
  * in all, unlinking keeps it where it was made, a dataset loaded later takes it, and a link is one
- * workspace step whose undo and redo move every dataset.
+ * workspace step whose undo and redo move every dataset, and a saved workspace opened again links
+ * the chips again. A range with a time of day linked to a PostgreSQL `date` column counts by day.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,7 +85,7 @@ function pgRows(n: number): string {
 
 describe.skipIf(!postgresAvailable())('linked filters across a Parquet file and a PostgreSQL table', () => {
   let pg: PostgresServer;
-  let fileId = '', tableId = '', laterId = '', otherId = '';
+  let fileId = '', tableId = '', laterId = '', otherId = '', daysId = '';
   const catalog = new Catalog(engine);
   const views: DatasetView[] = [];
 
@@ -100,12 +101,15 @@ describe.skipIf(!postgresAvailable())('linked filters across a Parquet file and 
     await pg.psql(`CREATE TABLE public.log (station_id bigint, date timestamp, temp double precision);
 COPY public.log FROM STDIN WITH (FORMAT csv, HEADER true, NULL '');
 ${pgRows(12_000)}\\.
-GRANT SELECT ON public.log TO cdx; ANALYZE public.log;`);
+GRANT SELECT ON public.log TO cdx; ANALYZE public.log;
+CREATE TABLE public.days AS SELECT station_id::integer AS station_id, date::date AS date FROM public.log;
+GRANT SELECT ON public.days TO cdx; ANALYZE public.days;`);
     await client.api.setSecret({ url: pg.url, password: pg.password });
     fileId = (await client.api.open({ location: parquetFile })).entry.id;
     tableId = (await client.api.open({ location: `${pg.url}::public.log` })).entry.id;
     laterId = (await client.api.open({ location: csvFile })).entry.id;
     otherId = (await client.api.open({ location: otherFile })).entry.id;
+    daysId = (await client.api.open({ location: `${pg.url}::public.days` })).entry.id;
     await catalog.refresh();
     workspace.clear();
     workspace.attach(catalog, () => {});
@@ -124,11 +128,12 @@ GRANT SELECT ON public.log TO cdx; ANALYZE public.log;`);
   });
 
   /** DuckDB's COUNT(*) of the file's rows, or of the table's (read from the same CSV), under `where` */
-  async function oracle(which: 'file' | 'table' | 'later', where: string): Promise<number> {
+  async function oracle(which: 'file' | 'table' | 'later' | 'days', where: string): Promise<number> {
+    const log = `read_csv(${lit(pgCsv)}, header = true, columns = {'station_id': 'BIGINT', 'date': 'TIMESTAMP', 'temp': 'DOUBLE'})`;
     const from = which === 'file'
       ? `read_parquet(${lit(parquetFile)})`
-      : which === 'table'
-        ? `read_csv(${lit(pgCsv)}, header = true, columns = {'station_id': 'BIGINT', 'date': 'TIMESTAMP', 'temp': 'DOUBLE'})`
+      : which === 'table' || which === 'days'
+        ? which === 'table' ? log : `(SELECT station_id::INTEGER AS station_id, date::DATE AS date FROM ${log})`
         : `read_csv(${lit(csvFile)}, header = true, columns = {'station_id': 'BIGINT', 'date': 'DATE', 'note': 'VARCHAR'})`;
     const r = await duckQuery(`SELECT count(*) FROM ${from} WHERE ${where}`);
     return Number(r[0]![0]);
@@ -247,5 +252,25 @@ GRANT SELECT ON public.log TO cdx; ANALYZE public.log;`);
     file.replaceFilter(file.filters[0]!.id, parseExpr('station_id = 4'));
     expect(table.filters).toEqual([]);
     expect(await rowsOf(file)).toBe(await oracle('file', 'station_id = 4'));
+  });
+
+  it('a range with a time of day, made on the timestamp column, linked to a PostgreSQL date column: the day it falls in counts', async () => {
+    const [, table] = views as [DatasetView, DatasetView];
+    const days = catalog.viewOf(daysId);
+    await days.load();
+    expect(days.overview!.schema.fields.find((x) => x.name === 'date')!.type).toBe('date');
+    table.addFilter(parseExpr(`date >= timestamp '2025-03-01T18:30' and date < timestamp '2025-03-15T12:00'`));
+    const c = table.filters.at(-1)!;
+    expect(linked.candidates(table, c)).toContain('public.days');
+    linked.link(table, c.id);
+    expect(days.filters.map((x) => x.text)).toEqual([c.text]);
+    const where = `date >= TIMESTAMP '2025-03-01 18:30:00' AND date < TIMESTAMP '2025-03-15 12:00:00'`;
+    const [nt, nd] = [await oracle('table', where), await oracle('days', where)];
+    // (a day counts from its midnight: 1 March is out, 15 March in)
+    expect(nd).not.toBe(nt);
+    expect(await rowsOf(table)).toBe(nt);
+    expect(await rowsOf(days)).toBe(nd);
+    linked.unlink(days, days.filters[0]!.link!);
+    expect(days.filters).toEqual([]);
   });
 });
