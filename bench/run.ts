@@ -33,7 +33,7 @@
  *        [--grid 1024] [--reps 3] [--dir /tmp/cdx-bench] [--fresh] [--no-duckdb] [--big-gb 30]
  *        [--only engine,zoned,csv_ingest,convert,select,plot,explorer,sql_pushdown,cli,many_files,remote,group,sort,join,expr,line,load] [--skip …] [--csv-bytes 1e9]
  *        [--join-rows 1e7] (join: N × N/10 rows on an int64 key, bench/join.ts)
- *        [--line-rows 1e9] [--line-duck-rows 1e8] (line: M4 round trips over a time series, and M4 against DuckDB's, bench/line.ts)
+ *        [--line-rows 1e9] [--line-duck-rows 3e7] (line: M4 round trips over a time series, and M4 against DuckDB's, bench/line.ts)
  *        [--expr-rows 1e8] (expr: filter_computed, a computed column in a filter vs the plain filter, bench/expr.ts)
  *        [--select-rows 1e8] [--table-rows 1e9] [--plot-points 1e8,1e9]  [--pushdown-rows 1e7] [--cli-points 2e8]
  *        [--zoned-points 1e9]
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
   if (want('group')) for (const f of await (await import('./group')).benchGroup({ dir: DIR, rows: opt('group-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('expr')) for (const f of await (await import('./expr')).benchExpr({ dir: DIR, rows: opt('expr-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('sort')) for (const f of await (await import('./sort')).benchSort({ dir: DIR, rows: opt('sort-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
-  if (want('line')) for (const f of await (await import('./line')).benchLine({ dir: DIR, rows: opt('line-rows', 1e9), duckRows: opt('line-duck-rows', 1e8), reps: REPS, duckdb: USE_DUCK, log })) report(f);
+  if (want('line')) for (const f of await (await import('./line')).benchLine({ dir: DIR, rows: opt('line-rows', 1e9), duckRows: opt('line-duck-rows', 3e7), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('join')) for (const f of await (await import('./join')).benchJoin({ dir: DIR, rows: opt('join-rows', 1e7), reps: REPS, duckdb: USE_DUCK, log })) report(f);
   if (want('remote')) for (const f of await (await import('./remote')).benchRemote({ dir: DIR, rows: opt('remote-rows', 2.2e7), reps: REPS, log })) report(f);
 
