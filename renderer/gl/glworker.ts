@@ -211,8 +211,8 @@ function handle(m: GLRequest): void {
   }
 }
 
-/** AREA_ALPHA: the area's fill (premultiplied) under opaque lines */
-const AREA_ALPHA = 0.18;
+/** the area's fill opacity under opaque lines (as the SVG export: linesvg.ts) */
+const AREA_ALPHA = 0.25;
 
 /** every series' area (when asked), then every line over them: one vertex upload, a draw call each */
 function drawLines(s: SurfaceState, d: LinesData, style: LineStyle, view: View, W: number, H: number): void {

@@ -72,10 +72,13 @@ export function lineSpans(x: ArrayLike<number>, y: ArrayLike<number>, view: View
   }
 }
 
-/** the row of y = `base` in the view, clamped into the plot (the area's floor: y = 0, or the axis bottom) */
-export function baselineRow(view: View, H: number, base = 0): number {
-  const Y = (base - view.y0) * (H / (view.y1 - view.y0));
-  return Math.max(0, Math.min(H, Math.round(Y)));
+/**
+ * The area's floor as a row: y = 0 where it is in view, else the axis bottom (as the SVG export
+ * draws it: shared/plot/linesvg.ts lineSVG).
+ */
+export function baselineRow(view: View, H: number): number {
+  if (!(view.y0 <= 0 && view.y1 >= 0)) return 0;
+  return Math.max(0, Math.min(H, Math.round((0 - view.y0) * (H / (view.y1 - view.y0)))));
 }
 
 /**

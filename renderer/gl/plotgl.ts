@@ -245,7 +245,7 @@ class CanvasSurface implements PlotSurface {
       const fill = (lo: number, hi: number, c: number) => ctx.fillRect(c, H - hi, 1, hi - lo);
       if (o.lines.area)
         l.series.forEach((q, k) => {
-          ctx.fillStyle = `rgba(${q.rgb[0]},${q.rgb[1]},${q.rgb[2]},0.18)`;
+          ctx.fillStyle = `rgba(${q.rgb[0]},${q.rgb[1]},${q.rgb[2]},0.25)`;
           const sp = spans[k]!;
           for (let c = 0; c < W; c++) {
             if (sp.lo[c]! > sp.hi[c]!) continue;

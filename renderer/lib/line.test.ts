@@ -183,6 +183,8 @@ describe('line spans', () => {
     expect(Array.from(sp.hi)).toEqual([3, 3, 2, 0]);
     expect(baselineRow(view, 4)).toBe(2);
     expect(baselineRow({ ...view, y0: 1 }, 4)).toBe(0);
+    // all below zero: the floor is still the axis bottom (as the SVG export has it)
+    expect(baselineRow({ ...view, y0: -9, y1: -1 }, 4)).toBe(0);
     const t = spanTriangles(sp);
     expect(t.length).toBe(4 * 12);
     // column 0: rows 3..3 -> the rectangle [0,1] x [3,4]
