@@ -16,7 +16,7 @@
 import createREGL from 'regl';
 import { DENSITY_FS, DENSITY_VS, LINE_FS, LINE_VS, POINTS_FS, POINTS_VS } from './shaders';
 import type { GLRequest, GLReply, LinesData, LineStyle, View } from './glprotocol';
-import { baselineRow, lineSpans, spanTriangles } from './linespans';
+import { baselineRow, lineSpans, spanTriangles } from '../../shared/plot/linespans';
 
 interface Scope {
   postMessage(m: GLReply, transfer?: Transferable[]): void;

@@ -6,7 +6,7 @@
  * asynchronously: `whenDrawn()` resolves once the latest draw is on the canvas.
  */
 import type { DensityImage, DrawOpts, GLReply, GLRequest, LinesData, PointsData } from './glprotocol';
-import { baselineRow, lineSpans } from './linespans';
+import { baselineRow, lineSpans } from '../../shared/plot/linespans';
 
 export type SurfaceKind = 'webgl' | 'canvas2d';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Field } from '../../shared/datashape';
 import type { LineResult, LineSeries } from '../../shared/plot/types';
 import { m4Polyline } from '../../shared/plot/m4';
-import { baselineRow, lineSpans, spanTriangles } from '../gl/linespans';
+import { baselineRow, lineSpans, spanTriangles } from '../../shared/plot/linespans';
 import { columnOf, csvX, defaultX, defaultY, deviceColumns, fitY, hoverText, panX, valuesAt, zoomX } from './line.svelte';
 
 const f = (name: string, type: string): Field => ({ name, type, nullable: true }) as Field;

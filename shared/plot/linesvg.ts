@@ -4,15 +4,16 @@
  *  - `lineSVG`: the whole plot as an SVG document — axes, ticks and labels as text (svg.ts
  *    axesSVG, as the density plot's export), each series a vector path (an area: the path closed
  *    down to y = 0, or the bottom edge when 0 is out of view, filled at low opacity), a legend;
- *  - `lineRaster`: the lines alone as RGBA pixels, one pixel column per M4 column, each segment
- *    drawn between the centres of its end points' pixels (Bresenham). At these integer columns the
- *    M4 line is pixel-for-pixel the line of every row (lineraster.test.ts checks it);
+ *  - `lineRaster`: the lines alone as RGBA pixels, one pixel column per M4 column, by the app's
+ *    rule (linespans.ts: per column the span of rows the line passes through), under which the
+ *    M4 line is pixel for pixel the line of every row (linesvg.test.ts checks it);
  *  - `lineCSV`: the decimated points, one row per point: series, x, y.
  * Used by `cdx plot --kind line` and the app's exports.
  */
 import { axesSVG, esc, type PlotFrame } from './svg';
 import { categoryColor } from './colormap';
 import { m4Polyline, seriesName, type Polyline } from './m4';
+import { lineSpans } from './linespans';
 import type { AxisKind } from './ticks';
 import type { LineResult } from './types';
 import type { Viewport } from './viewport';
@@ -80,9 +81,9 @@ export function lineSVG(r: LineResult, o: LineSvgOptions): string {
 
 /**
  * The lines as RGBA (row 0 at the top), `width` x `height` pixels over x in [r.x0, r.x1) (pixel
- * column i = M4 column i when width = r.width) and y in [y0, y1): a point's pixel is
- * (floor((x - x0) * width / (x1 - x0)), floor((y - y0) * height / (y1 - y0))), segments join
- * pixels by Bresenham (clipped to the image), white background, series colours.
+ * column i = M4 column i when width = r.width) and y in [y0, y1): per pixel column the span of
+ * rows the polyline passes through, lit — the app's own rule (linespans.ts), under which the M4
+ * line is pixel for pixel the line of every row. White background, series colours.
  */
 export function lineRaster(r: LineResult, width: number, height: number, y0: number, y1: number): Uint8ClampedArray {
   const rgba = new Uint8ClampedArray(width * height * 4).fill(255);
@@ -90,42 +91,17 @@ export function lineRaster(r: LineResult, width: number, height: number, y0: num
   return rgba;
 }
 
-/** Draws a polyline into RGBA with the rule lineRaster states (exported for the exactness test). */
+/** Draws a polyline into RGBA by lineRaster's rule (exported for the exactness test). */
 export function drawPolyline(rgba: Uint8ClampedArray, width: number, height: number, p: Polyline, x0: number, x1: number, y0: number, y1: number, rgb: [number, number, number]): void {
-  const sx = width / (x1 - x0), sy = height / (y1 - y0);
-  // pixel coordinates as floats clamped to a band around the image (a far neighbour stays a finite number)
-  const px = (x: number) => Math.max(-4 * width, Math.min(5 * width, Math.floor((x - x0) * sx)));
-  const py = (y: number) => Math.max(-4 * height, Math.min(5 * height, Math.floor((y - y0) * sy)));
-  const plot = (i: number, j: number) => {
-    if (i < 0 || i >= width || j < 0 || j >= height) return;
-    const o = ((height - 1 - j) * width + i) * 4;
-    rgba[o] = rgb[0];
-    rgba[o + 1] = rgb[1];
-    rgba[o + 2] = rgb[2];
-    rgba[o + 3] = 255;
-  };
-  let ax = 0, ay = 0;
-  for (let n = 0; n < p.x.length; n++) {
-    const bx = px(p.x[n]!), by = py(p.y[n]!);
-    if (n === 0) plot(bx, by);
-    else segment(ax, ay, bx, by, plot);
-    ax = bx;
-    ay = by;
-  }
-}
-
-/** Bresenham from (x0, y0) to (x1, y1), both ends included. */
-function segment(x0: number, y0: number, x1: number, y1: number, plot: (i: number, j: number) => void): void {
-  const dx = Math.abs(x1 - x0), dy = -Math.abs(y1 - y0);
-  const sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
-  let err = dx + dy;
-  for (;;) {
-    plot(x0, y0);
-    if (x0 === x1 && y0 === y1) return;
-    const e2 = 2 * err;
-    if (e2 >= dy) { err += dy; x0 += sx; }
-    if (e2 <= dx) { err += dx; y0 += sy; }
-  }
+  const { lo, hi } = lineSpans(p.x, p.y, { x0, x1, y0, y1 }, width, height);
+  for (let c = 0; c < width; c++)
+    for (let j = lo[c]!; j <= hi[c]!; j++) {
+      const o = ((height - 1 - j) * width + c) * 4;
+      rgba[o] = rgb[0];
+      rgba[o + 1] = rgb[1];
+      rgba[o + 2] = rgb[2];
+      rgba[o + 3] = 255;
+    }
 }
 
 /** The decimated points as CSV: series,x,y (x and y as stored: time columns in their unit). */

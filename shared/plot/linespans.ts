@@ -17,7 +17,7 @@
  * column on both sides. Coordinates stay float64 until they are whole pixels: timestamps in ns do
  * not survive float32.
  */
-import type { View } from './glprotocol';
+import type { Viewport as View } from './viewport';
 
 export interface Spans {
   /** per column: the lowest and highest row lit (row 0 at the bottom); lo > hi where none */
