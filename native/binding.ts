@@ -23,6 +23,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CdxError, errorCode, isErrorCode, toErrorInfo, type ErrorCode } from '../shared/errors';
+import type { LineSeries } from '../shared/plot/types';
 
 // ---------------------------------------------------------------------------------------------
 // Handles: opaque values the addon makes (Napi Externals) and takes back
@@ -216,24 +217,13 @@ export interface RawBin2d extends BinTallies {
   means?: Float64Array;
 }
 
-/** one series of m4.cc's result (shared/plot/types.ts LineSeries without the names) */
-export interface RawM4Series {
-  count: Float64Array;
-  firstX: Float64Array;
-  firstY: Float64Array;
-  lastX: Float64Array;
-  lastY: Float64Array;
-  minX: Float64Array;
-  minY: Float64Array;
-  maxX: Float64Array;
-  maxY: Float64Array;
+/** one series of m4.cc's result: shared/plot/types.ts LineSeries without the names, with each point's row */
+export interface RawM4Series extends Omit<LineSeries, 'y' | 'label'> {
   /** the row of each point (rows of the columns as given: a cut column's own numbering); NaN where count is 0 */
   firstRow: Float64Array;
   lastRow: Float64Array;
   minRow: Float64Array;
   maxRow: Float64Array;
-  before: [number, number] | null;
-  after: [number, number] | null;
   beforeRow?: number;
   afterRow?: number;
 }

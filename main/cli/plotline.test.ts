@@ -5,13 +5,13 @@
  * and the axes as text, and bad requests get errors naming the file, the column or the option.
  * The command runs in this process (the engine from source), with its own data folder.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { duckQuery } from '../engine/sources/testing/oracle';
-import { buildProgram } from './index';
+import { cdx } from './testing/cdx';
 
 const sq = (s: string) => "'" + s.replace(/'/g, "''") + "'";
 let dir = '';
@@ -20,16 +20,6 @@ const oldHome = process.env.CDX_HOME;
 const N = 50_000;
 const T0 = Date.UTC(2024, 0, 1);
 
-async function cdx(args: string[]): Promise<string> {
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'cdx', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return out.join('\n');
-}
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'cdx-plotline-'));

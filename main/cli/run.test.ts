@@ -5,13 +5,13 @@
  * location; a bad step is named. The command runs in this process (the engine from source), with
  * its own data folder.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { duckQuery } from '../engine/sources/testing/oracle';
 import { serializeWorkspace, storeLocations, WORKSPACE_VERSION, type Step } from '../../shared/workspace';
-import { buildProgram } from './index';
+import { cdx } from './testing/cdx';
 
 const sq = (s: string) => "'" + s.replace(/'/g, "''") + "'";
 let dir = '';
@@ -31,17 +31,6 @@ function writeCsv(file: string, n: number): void {
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
-/** runs `cdx ARGS` in this process; its stdout lines */
-async function cdx(args: string[]): Promise<string> {
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'cdx', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return out.join('\n');
-}
 
 function saveWorkspace(name: string, steps: Step[]): string {
   const file = path.join(dir, name);
