@@ -74,6 +74,45 @@ describe('the workspace file', () => {
   });
 });
 
+describe('line plot settings (issue 18)', () => {
+  const line: Step = {
+    kind: 'plot', dataset: 'trips',
+    settings: { kind: 'line', line: { x: 'pickup_at', y: ['fare', 'tip'], area: true, yLimits: [-5, 120.5], xRange: [1735689600000, 1735776000000] } },
+  };
+  const open: Step = { kind: 'open', as: 'trips', location: 'trips.csv' };
+
+  it('read back as written, and read as a line of their own', () => {
+    const w: Workspace = { cdx: 'workspace', version: WORKSPACE_VERSION, steps: [open, line] };
+    expect(parseWorkspace(serializeWorkspace(w), 'w.cdx')).toEqual(w);
+    expect(describeStep(line)).toBe('Plot trips: area of fare, tip by pickup_at (y -5 to 120.5, zoomed)');
+    expect(describeStep({ kind: 'plot', dataset: 'trips', settings: { kind: 'line', line: { x: 'pickup_at', y: ['fare', 'tip'], xRange: [0, 1] } } })).toBe('Plot trips: line of fare, tip by pickup_at (zoomed)');
+    expect(describeStep({ kind: 'plot', dataset: 'trips', settings: { kind: 'line', line: { x: 't', y: ['c'], split: 'region' } } })).toBe('Plot trips: line of c by t (split by region)');
+    // a line step says nothing of the scatter plot's tone or zoom kept beside it
+    expect(describeStep({ kind: 'plot', dataset: 'trips', settings: { kind: 'line', x: 'a', y: 'b', how: 'log', viewport: { x0: 0, x1: 1, y0: 0, y1: 1 } } })).toBe('Plot trips: line plot');
+  });
+
+  it('a version-1 file without them (kind "line" alone, or a scatter step) still opens', () => {
+    const w = parseWorkspace(withSteps([open, { kind: 'plot', dataset: 'trips', settings: { kind: 'line' } }, { kind: 'plot', dataset: 'trips', settings: { x: 'a', y: 'b' } }]), 'old.cdx');
+    expect(w.steps.slice(1).map((s) => describeStep(s))).toEqual(['Plot trips: line plot', 'Plot trips: a × b']);
+    expect(w.version).toBe(1);
+  });
+
+  it('keeps out settings it does not know, in the line settings too', () => {
+    const w = parseWorkspace(withSteps([open, { kind: 'plot', dataset: 'trips', settings: { kind: 'line', glow: 3, line: { x: 't', y: ['a'], split: '', smooth: true } } }]), 'w.cdx');
+    expect(w.steps[1]).toEqual({ kind: 'plot', dataset: 'trips', settings: { kind: 'line', line: { x: 't', y: ['a'] } } });
+  });
+
+  it('a bad line setting is named', () => {
+    const bad = (l: unknown) => errorOf(withSteps([open, { kind: 'plot', dataset: 'trips', settings: { kind: 'line', line: l } }])).message;
+    expect(bad('t')).toBe('/w/a.cdx: step 2 (plot): settings.line must be an object');
+    expect(bad({ y: ['a'] })).toContain('step 2 (plot): settings.line.x must name the x column');
+    expect(bad({ x: 't', y: 'a' })).toContain('settings.line.y must be a list of y column names');
+    expect(bad({ x: 't', y: ['a'], area: 'yes' })).toContain('settings.line.area must be true or false');
+    expect(bad({ x: 't', y: ['a'], yLimits: [3, 1] })).toContain('settings.line.yLimits must be [min, max], two numbers with min < max');
+    expect(bad({ x: 't', y: ['a'], xRange: [0, null] })).toContain('settings.line.xRange must be [x0, x1], two numbers with x0 < x1');
+  });
+});
+
 describe('locations', () => {
   it('a file inside the workspace folder is kept relative to it, others absolute, URLs without a password', () => {
     expect(storeLocation('/home/ana/proj/data/trips.csv', '/home/ana/proj/w.cdx')).toBe('data/trips.csv');

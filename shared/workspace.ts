@@ -17,7 +17,11 @@
  */
 import { CdxError } from './errors';
 
-/** The format's version: a file with a larger one is refused (E_WORKSPACE_NEWER), not half read. */
+/**
+ * The format's version: a file with a larger one is refused (E_WORKSPACE_NEWER), not half read.
+ * Additions that an older reader may ignore keep the version (a plot step's `settings.line`, issue
+ * 18: an older CDX opens the file with the line plot's defaults; a file without it opens here too).
+ */
 export const WORKSPACE_VERSION = 1;
 export const WORKSPACE_EXTENSION = '.cdx';
 
@@ -45,6 +49,24 @@ export interface PlotSettings {
   autoStyle?: boolean;
   /** the axes' limits (data units); absent: the columns' home view */
   viewport?: { x0: number; x1: number; y0: number; y1: number };
+  /** the line plot's settings (kind 'line'); absent: as they were (a kind 'line' step: the line plot's defaults) */
+  line?: LineSettings;
+}
+
+/** the line plot's settings (renderer/lib/line.svelte.ts's LineState) */
+export interface LineSettings {
+  /** the x column (time or any ordered column) */
+  x: string;
+  /** the y columns, a line each (one when split) */
+  y: string[];
+  /** a category column: a line per value of it */
+  split?: string;
+  /** areas filled under the lines */
+  area?: boolean;
+  /** the user's y limits [min, max]; absent: fitted to the visible data */
+  yLimits?: [number, number];
+  /** the visible x range [x0, x1) in stored units; absent: x's whole range */
+  xRange?: [number, number];
 }
 
 /** a file, `PATH::INNER`, a glob or folder, an http(s)/S3 URL, or a database `URL::TABLE` (never with its password) */
@@ -348,13 +370,23 @@ export function describeStep(s: Step, opts: { short?: boolean } = {}): string {
       return `Join ${s.left} with ${s.right} on ${s.on.join(', ')} (${s.how}) → ${s.as}`;
     case 'plot': {
       const p = s.settings;
-      const what = p.kind === 'histogram' ? 'histogram' : p.kind === 'line' ? 'line plot' : `${p.x ?? '?'} × ${p.y ?? '?'}${p.color ? ` coloured by ${p.color}` : ''}`;
+      if (p.kind === 'histogram') return `Plot ${s.dataset}: histogram`;
+      if (p.kind === 'line') return `Plot ${s.dataset}: ${lineText(p.line)}`;
+      const what = `${p.x ?? '?'} × ${p.y ?? '?'}${p.color ? ` coloured by ${p.color}` : ''}`;
       const more = [p.how ? `tone ${p.how}` : '', p.cmap ? `colours ${p.cmap}` : '', p.viewport ? 'zoomed' : ''].filter(Boolean).join(', ');
       return `Plot ${s.dataset}: ${what}${more ? ` (${more})` : ''}`;
     }
     case 'view':
       return `Show ${s.tab[0]!.toUpperCase()}${s.tab.slice(1)}${s.dataset ? ` of ${s.dataset}` : ''}`;
   }
+}
+
+/** a line plot's settings for reading: `area of fare, tip by pickup_at (split by borough, y 0 to 100, zoomed)` */
+function lineText(l: LineSettings | undefined): string {
+  if (!l) return 'line plot';
+  const ys = l.y.length ? short(l.y.join(', '), 60) : '?';
+  const more = [l.split ? `split by ${l.split}` : '', l.yLimits ? `y ${l.yLimits[0]} to ${l.yLimits[1]}` : '', l.xRange ? 'zoomed' : ''].filter(Boolean).join(', ');
+  return `${l.area ? 'area' : 'line'} of ${ys} by ${l.x}${more ? ` (${more})` : ''}`;
 }
 
 // ------------------------------------------------------------------------------ validation
@@ -387,6 +419,33 @@ function checkSettings(v: unknown): void {
     need(isObj(vp) && ['x0', 'x1', 'y0', 'y1'].every((k) => typeof vp[k] === 'number' && Number.isFinite(vp[k])), 'settings.viewport must have the numbers x0, x1, y0, y1');
     need((vp.x0 as number) < (vp.x1 as number) && (vp.y0 as number) < (vp.y1 as number), 'settings.viewport must have x0 < x1 and y0 < y1');
   }
+  if (v.line !== undefined) checkLine(v.line);
+}
+
+/** [a, b] of finite numbers with a < b */
+const isLimits = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && v[0] < v[1];
+
+function checkLine(l: unknown): void {
+  need(isObj(l), 'settings.line must be an object');
+  need(isName(l.x), 'settings.line.x must name the x column');
+  need(isStrings(l.y), 'settings.line.y must be a list of y column names');
+  need(l.split === undefined || typeof l.split === 'string', 'settings.line.split must be text');
+  need(l.area === undefined || typeof l.area === 'boolean', 'settings.line.area must be true or false');
+  need(l.yLimits === undefined || isLimits(l.yLimits), 'settings.line.yLimits must be [min, max], two numbers with min < max');
+  need(l.xRange === undefined || isLimits(l.xRange), 'settings.line.xRange must be [x0, x1], two numbers with x0 < x1');
+}
+
+/** a plot step's settings with only the fields this version knows (a later addition left out, as a step's own) */
+function pickSettings(v: Record<string, unknown>): PlotSettings {
+  const out: Record<string, unknown> = {};
+  for (const k of ['kind', 'x', 'y', 'color', 'how', 'cmap', 'budget', 'pointSize', 'opacity', 'autoStyle', 'viewport']) if (v[k] !== undefined) out[k] = v[k];
+  if (isObj(v.line)) {
+    const l = v.line;
+    const line: Record<string, unknown> = { x: l.x, y: (l.y as string[]).slice() };
+    for (const k of ['split', 'area', 'yLimits', 'xRange']) if (l[k] !== undefined && l[k] !== '') line[k] = Array.isArray(l[k]) ? (l[k] as number[]).slice() : l[k];
+    out.line = line;
+  }
+  return out as PlotSettings;
 }
 
 function checkStep(s: Record<string, unknown>, known: Set<string>): void {
@@ -501,5 +560,6 @@ export function parseWorkspace(text: string, file: string): Workspace {
 function pick(raw: Record<string, unknown>): Step {
   const out: Record<string, unknown> = {};
   for (const k of KEY_ORDER) if (raw[k] !== undefined) out[k] = raw[k];
+  if (out.kind === 'plot') out.settings = pickSettings(out.settings as Record<string, unknown>);
   return out as unknown as Step;
 }
