@@ -140,6 +140,8 @@ export class LineState {
   home = $state.raw<[number, number]>([0, 1]);
   range = $state.raw<[number, number]>([0, 1]);
   answer = $state.raw<LineAnswer | null>(null);
+  /** the visible range to take once x's range is known (a workspace's, restored with a new x), instead of the whole */
+  pendingRange: [number, number] | null = null;
   /** requests sent (tests: a zoom asks again) */
   requests = $state(0);
   note = $state<string | null>(null);
@@ -181,7 +183,8 @@ export class LineState {
     // the data's x range edge to edge (the line reaches both sides), its end the next double
     // above the largest x so that the last row is inside [x0, x1)
     this.home = Number.isFinite(r.min) ? (r.max > r.min ? [r.min, nextUp(r.max)] : paddedRange(r.min, r.max, 0.005)) : [0, 1];
-    this.range = this.home;
+    this.range = this.pendingRange ?? this.home;
+    this.pendingRange = null;
   }
 
   /** M4 over the visible range at `width` device-pixel columns, under `where` */

@@ -17,15 +17,18 @@
  *
  * Plot settings are recorded when they have rested a moment (`PLOT_REST_MS`): a drag that pans
  * or zooms is one step, not one per frame. A brush (box, lasso) adds its filter on release: one step.
+ * A dataset's plot is its kind, the scatter plot's settings and the line plot's (issue 18), each
+ * kept while another is shown; a step's undo and redo put all three back (`PlotFull`).
  */
 import type { DatasetView } from './dataset.svelte';
 import type { PlotState } from './plot.svelte';
+import { defaultX, defaultY, type LineState } from './line.svelte';
 import type { Catalog } from './catalog.svelte';
 import { tableSortOf, type SortKey } from './table.svelte';
 import { vpEqual } from '../../shared/plot/viewport';
 import {
   datasetName, describeStep, joinPairs, madeBy, uniqueName, WORKSPACE_VERSION,
-  type PlotKind, type PlotSettings, type Step, type ViewTab, type Workspace,
+  type LineSettings, type PlotKind, type PlotSettings, type Step, type ViewTab, type Workspace,
 } from '../../shared/workspace';
 
 /** a plot's settings before the user changes any (PlotState's own defaults) */
@@ -92,6 +95,54 @@ export function applyPlotSettings(st: PlotState, s: PlotSettings): void {
   }
 }
 
+/** a line plot's settings as the workspace keeps them: its columns and style, the y limits when fixed, the x range when not the whole */
+export function lineSettingsOf(ls: LineState): LineSettings {
+  const s: LineSettings = { x: ls.x, y: ls.ys.slice() };
+  if (ls.split) s.split = ls.split;
+  if (ls.area) s.area = true;
+  if (ls.yFixed) s.yLimits = [ls.yFixed[0], ls.yFixed[1]];
+  if (ls.range[0] !== ls.home[0] || ls.range[1] !== ls.home[1]) s.xRange = [ls.range[0], ls.range[1]];
+  return s;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * applies settings to a line plot: its columns (x's range follows: the range given once x's range
+ * is known, else the whole), style and y limits. Only what differs is set (each set asks the engine again).
+ */
+export function applyLineSettings(ls: LineState, s: LineSettings): void {
+  if (!same(ls.ys, s.y)) ls.ys = s.y.slice();
+  if (ls.split !== (s.split ?? '')) ls.split = s.split ?? '';
+  ls.area = !!s.area;
+  const y: [number, number] | null = s.yLimits ? [s.yLimits[0], s.yLimits[1]] : null;
+  if (!same(ls.yFixed, y)) ls.yFixed = y;
+  if (s.x === ls.x && ls.xInfo?.name === s.x) {
+    const r: [number, number] = s.xRange ? [s.xRange[0], s.xRange[1]] : ls.home;
+    if (!same(ls.range, r)) ls.range = r;
+    ls.pendingRange = null;
+  } else {
+    // new x: its set-up finds its whole range, then takes this one instead
+    ls.pendingRange = s.xRange ? [s.xRange[0], s.xRange[1]] : null;
+    ls.x = s.x;
+  }
+}
+
+/** a fresh line plot's settings (lib/line.svelte.ts's default columns; '' while the columns are not known: the view picks them) */
+function lineDefaults(ls: LineState): LineSettings {
+  const fields = ls.view.readableFields;
+  const x = defaultX(fields);
+  const y = x ? defaultY(fields, x) : '';
+  return { x, y: y ? [y] : [] };
+}
+
+/** a dataset's plot: the kind shown, the scatter plot's settings and the line plot's (null: a fresh plot's) */
+interface PlotFull {
+  kind: PlotKind;
+  scatter: PlotSettings | null;
+  line: LineSettings | null;
+}
+
 export class WorkspaceRecorder {
   /** every entry: those before `cursor` are applied, the rest undone (redo takes them again) */
   entries = $state.raw<Entry[]>([]);
@@ -116,6 +167,9 @@ export class WorkspaceRecorder {
   /** the settings each dataset's plot had when last recorded (restored when its plot is shown again) */
   private plotKept = new Map<string, PlotSettings>();
   private plots = new Map<string, PlotState>();
+  /** the settings each dataset's line plot had when last recorded, and the line plot shown */
+  private lineKept = new Map<string, LineSettings>();
+  private lines = new Map<string, LineState>();
   /** each dataset's (first) plot kind: the Plot tab's Scatter / density or Histogram */
   private kinds = $state<Record<string, PlotKind>>({});
   private lastView: { tab: ViewTab; id: string | null } | null = null;
@@ -435,14 +489,93 @@ export class WorkspaceRecorder {
     const id = st.view.id;
     const before = this.plotKept.get(id);
     if (sameSettings(before, now)) return;
+    const was = this.plotFull(id);
     this.plotKept.set(id, now);
     if (!before || this.muted) return;
     const { name, open } = this.named(id);
+    const after: PlotFull = { ...was, kind: 'scatter', scatter: now };
     this.push({
       steps: [...open, { kind: 'plot', dataset: name, settings: now }],
-      undo: () => this.setPlot(name, before),
-      redo: () => this.setPlot(name, now),
+      undo: () => this.setPlot(name, was),
+      redo: () => this.setPlot(name, after),
     });
+  }
+
+  /**
+   * A line plot view was made for `ls` (LineView's set-up, the Plot tab's first plot; call during
+   * the component's initialisation): it takes the settings its dataset's line plot last had, and its
+   * changes — columns, split, line or area, y limits, the x range a zoom or pan leaves — become
+   * steps once they rest (a zoom or a pan: one step, once the plot has drawn and rested).
+   */
+  trackLine(ls: LineState): void {
+    const kept = this.lineKept.get(ls.view.id);
+    if (kept) applyLineSettings(ls, kept);
+    this.lines.set(ls.view.id, ls);
+    $effect(() => this.lineChanged(ls));
+    $effect(() => () => this.untrackLine(ls));
+  }
+
+  private lineTimers = new Map<LineState, ReturnType<typeof setTimeout>>();
+
+  /**
+   * What the line plot's effect does when anything it reads changes (called by it; a test calls it
+   * after a change, where effects do not run): once the plot shows its settings (x's range known
+   * for this x, no request in flight) they become a step after a rest, unless changed before.
+   */
+  lineChanged(ls: LineState): void {
+    const id = ls.view.id;
+    const now = lineSettingsOf(ls);
+    const ready = !!ls.x && ls.xInfo?.name === ls.x && !ls.busy;
+    clearTimeout(this.lineTimers.get(ls));
+    this.lineTimers.delete(ls);
+    if (!ready) return;
+    // the line plot's first settings (its default columns, or those kept) are where it starts, at once
+    if (!this.lineKept.has(id)) this.lineKept.set(id, now);
+    else this.lineTimers.set(ls, setTimeout(() => this.lineRested(ls, now), PLOT_REST_MS));
+  }
+
+  /** the line plot view is gone (its rest not waited for) */
+  untrackLine(ls: LineState): void {
+    clearTimeout(this.lineTimers.get(ls));
+    this.lineTimers.delete(ls);
+    if (this.lines.get(ls.view.id) === ls) this.lines.delete(ls.view.id);
+  }
+
+  private lineRested(ls: LineState, now: LineSettings): void {
+    const id = ls.view.id;
+    const before = this.lineKept.get(id);
+    if (same(before, now)) return;
+    const was = this.plotFull(id);
+    this.lineKept.set(id, now);
+    if (!before || this.muted) return;
+    const { name, open } = this.named(id);
+    const after: PlotFull = { ...was, kind: 'line', line: now };
+    this.push({
+      steps: [...open, { kind: 'plot', dataset: name, settings: { kind: 'line', line: now } }],
+      undo: () => this.setPlot(name, was),
+      redo: () => this.setPlot(name, after),
+    });
+  }
+
+  /** the dataset's plot now: its kind, the scatter plot's and the line plot's settings as last recorded */
+  private plotFull(id: string): PlotFull {
+    return { kind: this.plotKind(id), scatter: this.plotKept.get(id) ?? null, line: this.lineKept.get(id) ?? null };
+  }
+
+  /**
+   * A plot step's settings (a file's) as the dataset's whole plot: what the step leaves out is as it
+   * is now — the scatter plot's settings when the step has no columns, the line plot's when the
+   * step has none and is no line plot (a line step without them, a file older than them: a fresh
+   * line plot's).
+   */
+  private plotFullOf(id: string, s: PlotSettings): PlotFull {
+    const { kind = 'scatter', line, ...scatter } = s;
+    const now = this.plotFull(id);
+    return {
+      kind,
+      scatter: scatter.x || scatter.y ? scatter : now.scatter,
+      line: line ?? (kind === 'line' ? null : now.line),
+    };
   }
 
   /** the dataset's plot kind (the first plot of its Plot tab) */
@@ -452,44 +585,52 @@ export class WorkspaceRecorder {
 
   /** the user chose the plot's kind: a plot step (its settings, with the kind) */
   setPlotKind(view: DatasetView, kind: PlotKind): void {
-    const before = this.plotKind(view.id);
-    if (before === kind) return;
+    const was = this.plotFull(view.id);
+    if (was.kind === kind) return;
     this.kinds = { ...this.kinds, [view.id]: kind };
     if (this.muted) return;
     const { name, open } = this.named(view.id);
-    const kept = this.plotKept.get(view.id);
-    const settings: PlotSettings = { ...kept, kind };
+    // (the kind with the settings kept: a line plot's, when known, read in the step list)
+    const settings: PlotSettings = { ...was.scatter, kind, ...(was.line ? { line: was.line } : {}) };
+    const after: PlotFull = { ...was, kind };
     this.push({
       steps: [...open, { kind: 'plot', dataset: name, settings }],
-      undo: () => this.setPlot(name, { ...kept, kind: before }),
-      redo: () => this.setPlot(name, settings),
+      undo: () => this.setPlot(name, was),
+      redo: () => this.setPlot(name, after),
     });
   }
 
   /**
-   * The named dataset's plot set to these settings: its kind, and the scatter plot's settings when
-   * they are given (a kind alone leaves them as they are); null: a fresh plot's — scatter, the
-   * first two columns.
+   * The named dataset's plot set as `f` says: its kind, the scatter plot's settings and the line
+   * plot's (each null: a fresh plot's — the default columns, the whole range). The settings are
+   * kept before they are applied, so that the plots coming to rest in them record nothing.
    */
-  private setPlot(name: string, s: PlotSettings | null): void {
+  private setPlot(name: string, f: PlotFull): void {
     const id = this.idOf.get(name);
     if (!id) return;
-    this.kinds = { ...this.kinds, [id]: s?.kind ?? 'scatter' };
+    this.kinds = { ...this.kinds, [id]: f.kind };
     const st = this.plots.get(id);
-    if (s) {
-      const { kind: _kind, ...scatter } = s;
-      if (!scatter.x && !scatter.y) return;
-      this.plotKept.set(id, scatter);
-      if (st) applyPlotSettings(st, scatter);
-      return;
+    if (f.scatter) {
+      this.plotKept.set(id, f.scatter);
+      if (st) applyPlotSettings(st, f.scatter);
+    } else {
+      this.plotKept.delete(id);
+      if (st) {
+        // a fresh plot's settings; no x: the plot view picks its default columns again
+        applyPlotSettings(st, {});
+        st.pendingViewport = null;
+        st.color = '';
+        st.x = '';
+      }
     }
-    this.plotKept.delete(id);
-    if (st) {
-      // a fresh plot's settings; no x: the plot view picks its default columns again
-      applyPlotSettings(st, {});
-      st.pendingViewport = null;
-      st.color = '';
-      st.x = '';
+    const ls = this.lines.get(id);
+    if (f.line) {
+      this.lineKept.set(id, f.line);
+      if (ls) applyLineSettings(ls, f.line);
+    } else {
+      // (a fresh line plot's settings are where it starts: recorded, without a step, once it rests)
+      this.lineKept.delete(id);
+      if (ls) applyLineSettings(ls, lineDefaults(ls));
     }
   }
 
@@ -610,9 +751,10 @@ export class WorkspaceRecorder {
               break;
             }
             case 'plot': {
-              const before = this.plotKept.get(id(s.dataset));
-              this.setPlot(s.dataset, s.settings);
-              this.push({ steps: [s], undo: () => this.setPlot(s.dataset, before ?? null), redo: () => this.setPlot(s.dataset, s.settings) });
+              const before = this.plotFull(id(s.dataset));
+              const after = this.plotFullOf(id(s.dataset), s.settings);
+              this.setPlot(s.dataset, after);
+              this.push({ steps: [s], undo: () => this.setPlot(s.dataset, before), redo: () => this.setPlot(s.dataset, after) });
               break;
             }
             case 'view':
