@@ -58,6 +58,8 @@ describe('cdx run', () => {
       { kind: 'open', as: 'trips', location: input },
       { kind: 'filter', dataset: 'trips', where: 'x > 0.2 and id < 5000' },
       { kind: 'plot', dataset: 'trips', settings: { kind: 'scatter', x: 'id', y: 'x' } },
+      // a line plot's settings (issue 18) change no rows either
+      { kind: 'plot', dataset: 'trips', settings: { kind: 'line', line: { x: 'id', y: ['x', 'n'], area: true, yLimits: [0, 1], xRange: [100, 4000] } } },
       { kind: 'filter', dataset: 'trips', where: 'x > 0.25 and id < 5000' },
       { kind: 'sort', dataset: 'trips', keys: ['-x', 's'] },
       { kind: 'view', tab: 'table', dataset: 'trips' },
@@ -66,7 +68,7 @@ describe('cdx run', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).steps[0].location).toBe('data/trips.csv');
     const out1 = path.join(dir, 'out1.csv');
     const text = await cdx(['run', file, '--out', out1]);
-    expect(text).toMatch(/^wrote [\d,]+ rows of trips to .*out1\.csv \(csv\) — 6 steps replayed$/);
+    expect(text).toMatch(/^wrote [\d,]+ rows of trips to .*out1\.csv \(csv\) — 7 steps replayed$/);
     const want = await duckQuery(`SELECT id, x, s, n::VARCHAR FROM read_csv(${sq(input)}) WHERE x > 0.25 AND id < 5000 ORDER BY x DESC NULLS LAST, s ASC NULLS LAST, id`);
     const got = await duckQuery(`SELECT id, x, s, n::VARCHAR FROM read_csv(${sq(out1)})`);
     expect(got.length).toBe(want.length);
@@ -140,10 +142,11 @@ describe('cdx run', () => {
     const file = saveWorkspace('dry.cdx', [
       { kind: 'open', as: 'trips', location: input },
       { kind: 'filter', dataset: 'trips', where: 'x > 0.5' },
+      { kind: 'plot', dataset: 'trips', settings: { kind: 'line', line: { x: 'id', y: ['x'], split: 's', xRange: [0, 10] } } },
       { kind: 'sort', dataset: 'trips', keys: ['-n'] },
     ]);
     const text = await cdx(['run', file, '--dry-run']);
-    expect(text).toBe(['  1. Open data/trips.csv as trips', '  2. Filter trips: x > 0.5', '  3. Sort trips by n descending', '(dry run: would write trips; nothing written)'].join('\n'));
+    expect(text).toBe(['  1. Open data/trips.csv as trips', '  2. Filter trips: x > 0.5', '  3. Plot trips: line of x by id (split by s, zoomed)', '  4. Sort trips by n descending', '(dry run: would write trips; nothing written)'].join('\n'));
 
     const bad = path.join(dir, 'bad.cdx');
     writeFileSync(bad, JSON.stringify({ cdx: 'workspace', version: 1, steps: [{ kind: 'open', as: 't', location: 'x.csv' }, { kind: 'sort', dataset: 'u', keys: ['a'] }] }));
