@@ -9,7 +9,12 @@
 // hash, K key codes, a null mask, the first row that made it — strings are compared through that
 // row — and every measure's state). The thread tables are then cut into 256 partitions by the top
 // bits of the hash and the partitions merged in parallel, so the merge costs one pass over the
-// groups, not a serial insert of every thread's table into one.
+// groups, not a serial insert of every thread's table into one. With many groups (most keys of a
+// sample of rows distinct) the threads split the groups instead of the rows: each reads every row
+// and keeps the groups whose hash falls to it, so there is nothing to merge and each group's
+// record is made (a page cleared, a cache miss) once, not once per thread.
+// Rows are taken a batch at a time: the hashes first, each slot prefetched, then the probes, each
+// prefetching a later row's record, so the cache misses of many rows overlap.
 //
 // Measures: count(*), count(x), sum, mean, min, max, var, std (sample, as SQL's stddev), distinct
 // (count of distinct non-null values, exact up to 64-bit hash collisions) and quantiles
@@ -156,12 +161,16 @@ class GroupWorker : public PromiseWorker {
   // Reserves t for up to `cap` groups: the slots for its worst case (a power of two at least
   // twice that) of which only a prefix is in use, doubled as the groups come (so a few groups touch
   // a few pages); the records appended in order.
-  bool Init(Table& t, uint64_t cap) const {
+  // `expect`: the groups it is expected to get (slots for them in use from the start, so that a
+  // big table is not grown, re-placing every group, many times over).
+  bool Init(Table& t, uint64_t cap, uint64_t expect = 0) const {
     cap = std::max<uint64_t>(cap, 1);
     uint64_t slots = 1024;
     while (slots < cap * 2) slots <<= 1;
+    uint64_t use = 1024;
+    while (use < expect && use < slots) use <<= 1;
     t.cap = cap;
-    t.mask = std::min<uint64_t>(slots, 1024) - 1;
+    t.mask = use - 1;
     t.n = 0;
     return t.slots.Reserve(slots) && t.rec.Reserve(cap * W);
   }
@@ -213,6 +222,102 @@ class GroupWorker : public PromiseWorker {
       }
       s = (s + 1) & t.mask;
     }
+  }
+
+  // The key codes of rows [r, r + n) as the table compares them (integers as themselves, floats
+  // with -0 and NaN made one value, dictionary indices made canonical, text as its hash) and
+  // their validity, key by key, kBatch apart.
+  void BatchKeys(const View* views, uint64_t r, uint32_t n, uint64_t* codesP, uint8_t* validP, int64_t* iv, double* dv) {
+    for (size_t k = 0; k < nKeys; k++) {
+      const View& Vw = views[k];
+      const uint64_t local = r - Vw.rowStart;
+      uint64_t* cd = codesP + k * kBatch;
+      uint8_t* va = validP + k * kBatch;
+      if (!ValidityBytes(Vw, local, n, va)) std::memset(va, 1, n);
+      switch (kinds[k]) {
+        case KeyKind::INT:
+          DecodeI64(Vw, local, n, iv);
+          for (uint32_t i = 0; i < n; i++) cd[i] = static_cast<uint64_t>(iv[i]);
+          break;
+        case KeyKind::FLOAT:
+          DecodeF64(Vw, local, n, dv);
+          for (uint32_t i = 0; i < n; i++) {
+            double d = dv[i];
+            if (d == 0) d = 0;
+            if (d != d) d = std::numeric_limits<double>::quiet_NaN();
+            std::memcpy(&cd[i], &d, 8);
+          }
+          break;
+        case KeyKind::DICT: {
+          DecodeI64(Vw, local, n, iv);
+          const auto& canon = dictCanon[k];
+          for (uint32_t i = 0; i < n; i++) {
+            if (!va[i]) { cd[i] = 0; continue; }
+            if (iv[i] < 0 || static_cast<uint64_t>(iv[i]) >= canon.size()) { corrupt.store(true); va[i] = 0; cd[i] = 0; continue; }
+            cd[i] = canon[iv[i]];
+          }
+          break;
+        }
+        case KeyKind::STR:
+          for (uint32_t i = 0; i < n; i++) {
+            if (!va[i]) { cd[i] = 0; continue; }
+            const uint8_t* p; uint64_t len;
+            if (!StringAt(Vw, local + i, &p, &len)) { corrupt.store(true); va[i] = 0; cd[i] = 0; continue; }
+            cd[i] = HashBytes(p, len);
+          }
+          break;
+      }
+    }
+  }
+
+  // The hash of row i's key (codes and validity as BatchKeys leaves them).
+  uint64_t RowHash(const uint64_t* codesP, const uint8_t* validP, uint32_t i) const {
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (size_t k = 0; k < nKeys; k++) {
+      const bool ok = validP[k * kBatch + i];
+      h = Mix64(h ^ ((ok ? codesP[k * kBatch + i] : kNullCode) + 0x632be59bd9b4e019ULL * (k + 1)));
+    }
+    return h;
+  }
+
+  static constexpr int64_t kNotMine = -2;  // a direct code whose group another thread keeps
+  int shares = 1;
+  // The thread (share of the groups) that keeps the group of hash h when the threads split them.
+  uint32_t ShareOf(uint64_t h) const { return static_cast<uint32_t>(((h >> 40) & 0xffff) * static_cast<uint64_t>(shares) >> 16); }
+
+  // With T threads and enough rows: the keys of up to 8 x 1024 rows spread over the data; when
+  // most are distinct (many groups), the groups a thread is expected to keep (the threads then
+  // split the groups by hash), else 0.
+  uint64_t SplitEstimate(int T) {
+    if (T < 2 || plan.rows < (1u << 16) || plan.segs.empty()) return 0;
+    const size_t S = std::min<size_t>(plan.segs.size(), 8);
+    std::vector<uint64_t> codes(nKeys * kBatch), hs;
+    std::vector<uint8_t> valid(nKeys * kBatch);
+    std::vector<int64_t> iv(kBatch);
+    std::vector<double> dv(kBatch);
+    hs.reserve(S * 1024);
+    bool ok = false;
+    try {
+      ok = GuardedRun([&] {
+        for (size_t j = 0; j < S; j++) {
+          const Segment& seg = plan.segs[j * plan.segs.size() / S];
+          View views[64];
+          plan.Bind(seg, views);
+          const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(1024, seg.r1 - seg.r0));
+          BatchKeys(views, seg.r0, n, codes.data(), valid.data(), iv.data(), dv.data());
+          for (uint32_t i = 0; i < n; i++) hs.push_back(RowHash(codes.data(), valid.data(), i));
+        }
+      });
+    } catch (...) {
+      ok = false;
+    }
+    corrupt.store(false);  // the pass finds it again
+    if (!ok || hs.empty()) return 0;
+    std::sort(hs.begin(), hs.end());
+    const uint64_t d = static_cast<uint64_t>(std::unique(hs.begin(), hs.end()) - hs.begin());
+    if (d * 2 <= hs.size()) return 0;
+    shares = T;
+    return std::min<uint64_t>(plan.rows, maxGroups) * d / hs.size() / static_cast<uint64_t>(T);
   }
 
   // Merges the states of record b into record a.
@@ -323,9 +428,16 @@ class GroupWorker : public PromiseWorker {
     constexpr int64_t kDirect = 1 << 16, kDirectLo = -(1 << 15);
     const bool direct = nKeys == 1 && (kinds[0] == KeyKind::INT || kinds[0] == KeyKind::DICT);
     std::vector<std::vector<int64_t>> directOf(direct ? T : 0);
+    // Many groups (most of a sample's keys distinct): each thread reads every row but keeps only the
+    // groups whose hash falls to it, so no group is in two tables — nothing to merge, and fewer
+    // records in all (with the rows split, most groups of a high-cardinality key are met by every
+    // thread and so made, faulted in and merged once per thread). Re-reading a row's key costs far
+    // less than a group's record, which is a cache miss (and, the first time, a page to clear).
+    const uint64_t expect = SplitEstimate(T);
+    const bool split = expect > 0;
     // a thread's table may hold a group for each row (at most maxGroups): reserved, faulted as used
     for (Table& t : tables)
-      if (!Init(t, std::min<uint64_t>(plan.rows, maxGroups))) { status_ = Status::Error("E_NOMEM", plan.What() + ": no address space for the group table"); return; }
+      if (!Init(t, std::min<uint64_t>(plan.rows, maxGroups), expect)) { status_ = Status::Error("E_NOMEM", plan.What() + ": no address space for the group table"); return; }
     using Pairs = std::vector<std::pair<uint32_t, uint64_t>>;
     std::vector<std::vector<Pairs>> gathers(T, std::vector<Pairs>(nGather));
     std::vector<FilterScratch> scratch(T);
@@ -373,47 +485,7 @@ class GroupWorker : public PromiseWorker {
         const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kBatch, r1 - r));
         if (needFilter) plan.filter.Eval(plan.FilterViews(views), r, n, mask, scratch[t]);
         else std::memset(mask, 1, n);
-        // key codes of the batch
-        for (size_t k = 0; k < K; k++) {
-          const View& Vw = views[k];
-          const uint64_t local = r - Vw.rowStart;
-          uint64_t* cd = codesP + k * kBatch;
-          uint8_t* va = validP + k * kBatch;
-          if (!ValidityBytes(Vw, local, n, va)) std::memset(va, 1, n);
-          switch (kinds[k]) {
-            case KeyKind::INT:
-              DecodeI64(Vw, local, n, iv);
-              for (uint32_t i = 0; i < n; i++) cd[i] = static_cast<uint64_t>(iv[i]);
-              break;
-            case KeyKind::FLOAT:
-              DecodeF64(Vw, local, n, dv);
-              for (uint32_t i = 0; i < n; i++) {
-                double d = dv[i];
-                if (d == 0) d = 0;
-                if (d != d) d = std::numeric_limits<double>::quiet_NaN();
-                std::memcpy(&cd[i], &d, 8);
-              }
-              break;
-            case KeyKind::DICT: {
-              DecodeI64(Vw, local, n, iv);
-              const auto& canon = dictCanon[k];
-              for (uint32_t i = 0; i < n; i++) {
-                if (!va[i]) { cd[i] = 0; continue; }
-                if (iv[i] < 0 || static_cast<uint64_t>(iv[i]) >= canon.size()) { corrupt.store(true); va[i] = 0; cd[i] = 0; continue; }
-                cd[i] = canon[iv[i]];
-              }
-              break;
-            }
-            case KeyKind::STR:
-              for (uint32_t i = 0; i < n; i++) {
-                if (!va[i]) { cd[i] = 0; continue; }
-                const uint8_t* p; uint64_t len;
-                if (!StringAt(Vw, local + i, &p, &len)) { corrupt.store(true); va[i] = 0; cd[i] = 0; continue; }
-                cd[i] = HashBytes(p, len);
-              }
-              break;
-          }
-        }
+        BatchKeys(views, r, n, codesP, validP, iv, dv);
         // the value columns of the batch, decoded once for all the measures that read them
         for (size_t v = 0; v < V; v++) {
           const View& Vw = views[K + v];
@@ -435,7 +507,6 @@ class GroupWorker : public PromiseWorker {
             }
           }
         }
-        // row by row: find (or make) the group, update its measures while its record is at hand
         uint64_t added = 0;
         int64_t* dir = nullptr;
         if (direct) {
@@ -443,34 +514,59 @@ class GroupWorker : public PromiseWorker {
           if (d.empty()) d.assign(kDirect, -1);
           dir = d.data();
         }
+        // first every row's hash (a direct code already met needs none), its slot prefetched;
+        // then the rows left find (or make) their groups, the record of a row a few places on
+        // prefetched through its slot: the slots' and records' cache misses overlap instead of
+        // coming one after another (with millions of groups they are most of the time)
         int64_t gid[kBatch];
+        uint64_t hash[kBatch];
+        int32_t dirOf[kBatch];
+        uint32_t pend[kBatch];
+        uint32_t np = 0;
         for (uint32_t i = 0; i < n; i++) {
           gid[i] = -1;
           if (!mask[i]) continue;
-          int64_t g = -1;
-          int64_t di = -1;
+          int32_t di = -1;
           if (dir && validP[i]) {
             const int64_t c = static_cast<int64_t>(codesP[i]) - kDirectLo;
             if (c >= 0 && c < kDirect) {
-              di = c;
-              g = dir[c];
+              const int64_t g = dir[c];
+              if (g == kNotMine) continue;
+              if (g >= 0) { gid[i] = g; continue; }
+              di = static_cast<int32_t>(c);
             }
           }
-          if (g < 0) {
-          uint64_t h = 0x9e3779b97f4a7c15ULL;
+          const uint64_t h = RowHash(codesP, validP, i);
+          // split by hash: another thread's group (and, for a direct code, remembered as such)
+          if (split && ShareOf(h) != static_cast<uint32_t>(t)) {
+            if (di >= 0) dir[di] = kNotMine;
+            continue;
+          }
+          __builtin_prefetch(tab.slots.p + (h & tab.mask));
+          hash[i] = h;
+          dirOf[i] = di;
+          pend[np++] = i;
+        }
+        constexpr uint32_t kAhead = 8;
+        for (uint32_t j = 0; j < np; j++) {
+          if (j + kAhead < np) {
+            const uint64_t e = tab.slots.p[hash[pend[j + kAhead]] & tab.mask];
+            if (e) __builtin_prefetch(tab.rec.p + static_cast<size_t>(static_cast<uint32_t>(e) - 1) * W);
+          }
+          const uint32_t i = pend[j];
+          const int32_t di = dirOf[i];
+          if (di >= 0 && dir[di] >= 0) { gid[i] = dir[di]; continue; }  // made by an earlier row of this batch
           uint32_t nm = 0;
           for (size_t k = 0; k < K; k++) {
             const bool ok = validP[k * kBatch + i];
-            const uint64_t c = ok ? codesP[k * kBatch + i] : 0;
-            key[1 + k] = c;
+            key[1 + k] = ok ? codesP[k * kBatch + i] : 0;
             nm |= (ok ? 0u : 1u) << k;
-            h = Mix64(h ^ ((ok ? c : kNullCode) + 0x632be59bd9b4e019ULL * (k + 1)));
           }
-          key[0] = h;
+          key[0] = hash[i];
           key[K + 1] = nm;
           key[K + 2] = r + i;
           uint64_t slot = 0;
-          g = Find(tab, key, &slot, [&](const uint64_t* rr) {
+          int64_t g = Find(tab, key, &slot, [&](const uint64_t* rr) {
             for (size_t k = 0; k < K; k++) {
               if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
               const uint8_t* p; uint64_t len;
@@ -485,71 +581,110 @@ class GroupWorker : public PromiseWorker {
             if (g < 0) { overGroups.store(true); return; }
           }
           if (di >= 0) dir[di] = g;
-          }
           gid[i] = g;
         }
         // then measure by measure over the batch: one kind of update in each loop (the switch
         // decided once per measure, not per row), each group's values still in row order
+        uint64_t* const recP = tab.rec.p;
         for (const Measure& M : measures) {
-          if (M.fn == Fn::ROWS) {
-            for (uint32_t i = 0; i < n; i++)
-              if (gid[i] >= 0) tab.rec.p[static_cast<size_t>(gid[i]) * W + M.off]++;
-            continue;
-          }
-          for (uint32_t i = 0; i < n; i++) {
-            const int64_t g = gid[i];
-            if (g < 0) continue;
-            uint64_t* s = tab.rec.p + static_cast<size_t>(g) * W + M.off;
-            const size_t at = static_cast<size_t>(M.value) * kBatch + i;
-            if (!vvalidP[at]) continue;
-            s[0]++;
-            switch (M.fn) {
-              case Fn::SUM:
-                if (M.isFloat) SetD(s + 1, GetD(s + 1) + vdP[at]);
-                else if (M.isUnsigned) SetI(s + 1, GetI(s + 1) + static_cast<__int128>(viP[at]));
-                else SetI(s + 1, GetI(s + 1) + static_cast<__int128>(static_cast<int64_t>(viP[at])));
-                break;
-              case Fn::MEAN:
-                SetD(s + 1, GetD(s + 1) + vdP[at]);
-                break;
-              case Fn::VAR: case Fn::STD: {
-                const double x = vdP[at], m = GetD(s + 1), d = x - m, m2 = m + d / static_cast<double>(s[0]);
-                SetD(s + 1, m2);
-                SetD(s + 2, GetD(s + 2) + d * (x - m2));
-                break;
+          const size_t off = M.off;
+          const uint8_t* const va = vvalidP + static_cast<size_t>(M.value < 0 ? 0 : M.value) * kBatch;
+          const double* const xd = vdP + static_cast<size_t>(M.value < 0 ? 0 : M.value) * kBatch;
+          const uint64_t* const xi = viP + static_cast<size_t>(M.value < 0 ? 0 : M.value) * kBatch;
+          // the loop over the batch's rows of its groups, `f(state, i)` for each valid value
+#define CDX_EACH(...)                                                       \
+  for (uint32_t i = 0; i < n; i++) {                                        \
+    const int64_t g = gid[i];                                               \
+    if (g < 0 || !va[i]) continue;                                          \
+    uint64_t* const s = recP + static_cast<size_t>(g) * W + off;            \
+    s[0]++;                                                                 \
+    __VA_ARGS__                                                             \
+  }
+          switch (M.fn) {
+            case Fn::ROWS:
+              for (uint32_t i = 0; i < n; i++)
+                if (gid[i] >= 0) recP[static_cast<size_t>(gid[i]) * W + off]++;
+              break;
+            case Fn::COUNT:
+              CDX_EACH()
+              break;
+            case Fn::SUM:
+              if (M.isFloat) { CDX_EACH(SetD(s + 1, GetD(s + 1) + xd[i]);) }
+              else if (M.isUnsigned) { CDX_EACH(SetI(s + 1, GetI(s + 1) + static_cast<__int128>(xi[i]));) }
+              else { CDX_EACH(SetI(s + 1, GetI(s + 1) + static_cast<__int128>(static_cast<int64_t>(xi[i])));) }
+              break;
+            case Fn::MEAN:
+              CDX_EACH(SetD(s + 1, GetD(s + 1) + xd[i]);)
+              break;
+            case Fn::VAR: case Fn::STD:
+              CDX_EACH(const double x = xd[i], m = GetD(s + 1), d = x - m, m2 = m + d / static_cast<double>(s[0]);
+                       SetD(s + 1, m2);
+                       SetD(s + 2, GetD(s + 2) + d * (x - m2));)
+              break;
+            case Fn::MIN: case Fn::MAX: {
+              const bool isMin = M.fn == Fn::MIN;
+              if (M.isFloat) {
+                CDX_EACH(const double x = xd[i];
+                         if (x != x) { SetD(s + 2, GetD(s + 2) + 1); continue; }
+                         SetD(s + 1, isMin ? std::min(GetD(s + 1), x) : std::max(GetD(s + 1), x));)
+              } else if (M.isUnsigned) {
+                CDX_EACH(s[1] = s[0] == 1 ? xi[i] : (isMin ? std::min(s[1], xi[i]) : std::max(s[1], xi[i]));)
+              } else {
+                CDX_EACH(const int64_t p = static_cast<int64_t>(s[1]), q = static_cast<int64_t>(xi[i]);
+                         s[1] = static_cast<uint64_t>(s[0] == 1 ? q : (isMin ? std::min(p, q) : std::max(p, q)));)
               }
-              case Fn::MIN: case Fn::MAX:
-                if (M.isFloat) {
-                  const double x = vdP[at];
-                  if (x != x) { SetD(s + 2, GetD(s + 2) + 1); break; }
-                  SetD(s + 1, M.fn == Fn::MIN ? std::min(GetD(s + 1), x) : std::max(GetD(s + 1), x));
-                } else if (s[0] == 1) {
-                  s[1] = viP[at];
-                } else if (M.isUnsigned) {
-                  s[1] = M.fn == Fn::MIN ? std::min(s[1], viP[at]) : std::max(s[1], viP[at]);
-                } else {
-                  const int64_t p = static_cast<int64_t>(s[1]), q = static_cast<int64_t>(viP[at]);
-                  s[1] = static_cast<uint64_t>(M.fn == Fn::MIN ? std::min(p, q) : std::max(p, q));
-                }
-                break;
-              case Fn::DISTINCT: case Fn::QUANTILE: {
-                uint64_t bits;
-                if (M.isStr) bits = vsP[at];
-                else if (M.fn == Fn::QUANTILE) std::memcpy(&bits, &vdP[at], 8);
-                else if (M.isFloat) bits = HashDouble(vdP[at] != vdP[at] ? std::numeric_limits<double>::quiet_NaN() : vdP[at]);
-                else bits = Mix64(viP[at]);
-                gathers[t][M.gather].emplace_back(static_cast<uint32_t>(g), bits);
-                added++;
-                break;
-              }
-              default: break;
+              break;
+            }
+            case Fn::DISTINCT: case Fn::QUANTILE: {
+              auto& list = gathers[t][M.gather];
+              const uint64_t* const xs = vsP + static_cast<size_t>(M.value) * kBatch;
+              CDX_EACH(uint64_t bits;
+                       if (M.isStr) bits = xs[i];
+                       else if (M.fn == Fn::QUANTILE) std::memcpy(&bits, &xd[i], 8);
+                       else if (M.isFloat) bits = HashDouble(xd[i] != xd[i] ? std::numeric_limits<double>::quiet_NaN() : xd[i]);
+                       else bits = Mix64(xi[i]);
+                       list.emplace_back(static_cast<uint32_t>(g), bits);
+                       added++;)
+              break;
             }
           }
+#undef CDX_EACH
         }
         if (added && gathered.fetch_add(added, std::memory_order_relaxed) + added > maxGatherRows) { overGather.store(true); return; }
       }
     };
-    status_ = ParallelScan(plan.segs, job_.get(), plan.What(), body);
+    if (split) {
+      // share s (tables[s]) read by one thread over every segment; progress counted on share 0
+      std::atomic<bool> fault{false};
+      ErrorSlot error;
+      JobState* job = job_.get();
+#pragma omp parallel num_threads(T)
+      {
+#ifdef _OPENMP
+        const int first = omp_get_thread_num(), step = omp_get_num_threads();
+#else
+        const int first = 0, step = 1;
+#endif
+        for (int s = first; s < T; s += step) {
+          for (const Segment& seg : plan.segs) {
+            if (fault.load(std::memory_order_relaxed) || error.failed() || job->cancelled.load(std::memory_order_relaxed)) break;
+            bool ok = true;
+            try {
+              ok = GuardedRun([&] { body(seg, seg.r0, seg.r1, s); });
+            } catch (...) {
+              error.Capture("reading " + plan.What());
+            }
+            if (!ok) fault.store(true);
+            if (s == 0) job->done.fetch_add(seg.r1 - seg.r0, std::memory_order_relaxed);
+          }
+        }
+      }
+      if (fault.load()) status_ = Status::Error("E_TRUNCATED", plan.What() + " was truncated (or became unreadable) while being read");
+      else if (error.failed()) status_ = error.status();
+      else if (job->cancelled.load()) status_ = Status::Error("E_CANCELLED", "cancelled");
+    } else {
+      status_ = ParallelScan(plan.segs, job_.get(), plan.What(), body);
+    }
     if (!status_.ok()) return;
     if (overGroups.load()) {
       status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
@@ -563,7 +698,8 @@ class GroupWorker : public PromiseWorker {
       status_ = Status::Error("E_CORRUPT", plan.What() + " has corrupt string offsets or dictionary indices in a key or measure column");
       return;
     }
-    Merge(tables, gathers);
+    if (split) MergeDisjoint(tables, gathers);
+    else Merge(tables, gathers);
   }
 
   // Thread tables -> one result, partition by partition; then the gathered values per group.
@@ -644,6 +780,34 @@ class GroupWorker : public PromiseWorker {
       for (int p = 0; p < P; p++)
         for (size_t i = 0; i < refs[p].size(); i++) recs[base[p] + i] = recOf(refs[p][i]);
     }
+    Finish(tables, gathers, [&](int t, uint32_t g) {
+      const uint64_t w = where[t][g];
+      return base[w >> 32] + (w & 0xffffffffu);
+    });
+  }
+
+  // The threads split the groups by hash (no group is in two tables): the result is every table's
+  // groups in turn, in memory order; nothing to merge.
+  void MergeDisjoint(std::vector<Table>& tables, std::vector<std::vector<std::vector<std::pair<uint32_t, uint64_t>>>>& gathers) {
+    const int T = static_cast<int>(tables.size());
+    std::vector<uint64_t> base(T + 1, 0);
+    for (int t = 0; t < T; t++) base[t + 1] = base[t] + tables[t].n;
+    groups = base[T];
+    if (groups > maxGroups) {
+      status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
+      return;
+    }
+    recs.resize(groups);
+    for (int t = 0; t < T; t++)
+      for (uint32_t g = 0; g < tables[t].n; g++) recs[base[t] + g] = tables[t].rec.p + static_cast<size_t>(g) * W;
+    Finish(tables, gathers, [&](int t, uint32_t g) { return base[t] + g; });
+  }
+
+  // After the merge (recs in result order): which integer sums fit int64, the thread tables kept
+  // for the result, and the gathered values per group (`indexOf(thread, group)`: its result index).
+  template <class IndexOf>
+  void Finish(std::vector<Table>& tables, std::vector<std::vector<std::vector<std::pair<uint32_t, uint64_t>>>>& gathers, IndexOf&& indexOf) {
+    const int T = static_cast<int>(tables.size());
     sumFits.assign(measures.size(), 1);
     for (size_t m = 0; m < measures.size(); m++) {
       const Measure& M = measures[m];
@@ -663,18 +827,12 @@ class GroupWorker : public PromiseWorker {
       if (M.gather < 0) continue;
       std::vector<uint64_t> start(groups + 1, 0);
       for (int t = 0; t < T; t++)
-        for (auto& [g, bits] : gathers[t][M.gather]) {
-          const uint64_t w = where[t][g];
-          start[base[w >> 32] + (w & 0xffffffffu) + 1]++;
-        }
+        for (auto& [g, bits] : gathers[t][M.gather]) start[indexOf(t, g) + 1]++;
       for (uint64_t g = 0; g < groups; g++) start[g + 1] += start[g];
       std::vector<uint64_t> vals(start[groups]);
       std::vector<uint64_t> fill(start.begin(), start.end() - 1);
       for (int t = 0; t < T; t++) {
-        for (auto& [g, bits] : gathers[t][M.gather]) {
-          const uint64_t w = where[t][g];
-          vals[fill[base[w >> 32] + (w & 0xffffffffu)]++] = bits;
-        }
+        for (auto& [g, bits] : gathers[t][M.gather]) vals[fill[indexOf(t, g)]++] = bits;
         std::vector<std::pair<uint32_t, uint64_t>>().swap(gathers[t][M.gather]);
       }
       auto& res = gatherOut[m];
