@@ -10,8 +10,10 @@
  * strips is measured and printed (not asserted: see gl/linespans.ts for why strips differ); the
  * equality holds at a device pixel ratio of 2 and in the 2-D canvas fallback too.
  * The exports: SVG (vector paths, axes as text), PNG (the canvas under the axes) and the
- * decimated CSV (one row per point drawn). Screenshots: line18-line.png, -area.png, -split.png,
- * -split-area.png, -hover.png.
+ * decimated CSV (one row per point drawn). The line plot's settings are workspace steps (issue 17):
+ * two y columns, area and a wheel zoom, saved on the host and opened after a reload, come back
+ * with the same range to the last bit, and Ctrl+Z takes the zoom back. Screenshots:
+ * line18-line.png, -area.png, -split.png, -split-area.png, -hover.png, -steps.png.
  */
 import { test, expect, type Page } from '@playwright/test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -100,6 +102,8 @@ async function canvasPixels(page: Page): Promise<{ w: number; h: number; lit: nu
 }
 
 interface Answer { x0: number; x1: number; width: number; series: number; points: number }
+/** the status line's height (px): one line, with or without a note */
+const statusHeight = (page: Page) => plot(page).locator('.status').evaluate((e) => e.getBoundingClientRect().height);
 interface XInfo { kind: string; msPerUnit: number | null }
 
 test('the Line plot draws, zooms with a new request and redraws, and hover shows the last value of the pixel column (DuckDB)', async ({ page }) => {
@@ -284,6 +288,79 @@ test('the 2-D canvas fallback draws the same spans: pixel-exact too', async ({ p
   console.log(`[line18 pixels] 2-D canvas: ${JSON.stringify(r)}`);
   expect(r.surface).toBe('canvas2d');
   expect(r.differ).toBe(0);
+  // the fallback's note is cut to one line: the plot keeps its height
+  await expect(plot(page).locator('.status .note')).toBeVisible();
+  expect(await statusHeight(page)).toBe(20);
   expect(r.litFull as number).toBeGreaterThan(r.w as number);
   expect((await canvasPixels(page)).lit).toBeGreaterThan(r.w as number);
+});
+
+test('the line plot\'s settings are workspace steps: saved, opened after a reload with the same range; Ctrl+Z takes the zoom back', async ({ page }) => {
+  await openLine(page);
+  const steps = page.getByRole('list', { name: 'Steps' });
+  const panel = page.getByRole('region', { name: 'Workspace steps' });
+  const shown = async () => (await steps.locator('li').allInnerTexts()).map((t) => t.replace(/^\d+\s*/, ''));
+  const unfocus = () => page.locator('.placeholder, .ds-head .title').first().click();
+  const home = await attr<[number, number]>(page, 'data-range');
+  expect(await statusHeight(page)).toBe(20);
+
+  // each change a step once the plot rests: a second y column, areas, a wheel zoom (one step)
+  await page.getByRole('button', { name: '+ y' }).click();
+  await settled(page);
+  await expect(steps).toContainText('Plot series: line of a, b by t', { timeout: 10_000 });
+  await page.getByRole('group', { name: 'Line style' }).getByRole('button', { name: 'Area', exact: true }).click();
+  await expect(steps).toContainText('Plot series: area of a, b by t', { timeout: 10_000 });
+  const hit = (await page.getByTestId('line-hit').boundingBox())!;
+  await page.mouse.move(hit.x + hit.width * 0.3, hit.y + hit.height / 2);
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -240);
+  await settled(page);
+  await expect(steps).toContainText('Plot series: area of a, b by t (zoomed)', { timeout: 10_000 });
+  const zoomed = await attr<[number, number]>(page, 'data-range');
+  expect(zoomed[1] - zoomed[0]).toBeLessThan((home[1] - home[0]) / 2);
+  const texts = await shown();
+  expect(texts).toEqual(['Open series.csv as series', 'Plot series: line plot', 'Plot series: line of a, b by t', 'Plot series: area of a, b by t', 'Plot series: area of a, b by t (zoomed)']);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'line18-steps.png'), clip: (await panel.boundingBox())! });
+
+  // saved on the host beside the data
+  const saved = path.join(dir, 'line.cdx');
+  await unfocus();
+  await page.keyboard.press('Control+s');
+  const dialog = page.getByRole('dialog', { name: 'Save the workspace' });
+  await dialog.getByLabel('Workspace path').fill(saved);
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(dialog).toHaveCount(0);
+  const ws = JSON.parse(readFileSync(saved, 'utf8'));
+  expect(ws.steps.at(-2)).toEqual({ kind: 'plot', dataset: 'series', settings: { kind: 'line', line: { x: 't', y: ['a', 'b'], area: true, xRange: zoomed } } });
+  expect(ws.steps.at(-1)).toEqual({ kind: 'view', tab: 'plot', dataset: 'series' });
+
+  // a reload, then the workspace opened: the same plot, the same range to the last bit
+  await page.reload();
+  await expect(page.getByText('each step is listed here')).toBeVisible();
+  await unfocus();
+  await page.keyboard.press('Control+Shift+O');
+  const opener = page.getByRole('dialog', { name: 'Open a workspace' });
+  await opener.getByLabel('Workspace path').fill(saved);
+  await opener.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(opener).toHaveCount(0, { timeout: 60_000 });
+  await expect(page.getByRole('group', { name: 'Plot kind' }).getByRole('button', { name: 'Line', exact: true })).toHaveAttribute('aria-pressed', 'true');
+  await settled(page);
+  await expect(page.getByLabel('line x column')).toHaveValue('t');
+  await expect(page.getByLabel('line y column 1')).toHaveValue('a');
+  await expect(page.getByLabel('line y column 2')).toHaveValue('b');
+  await expect(page.getByRole('group', { name: 'Line style' }).getByRole('button', { name: 'Area', exact: true })).toHaveAttribute('aria-pressed', 'true');
+  expect(await attr<[number, number]>(page, 'data-range')).toEqual(zoomed);
+  expect(await attr<Answer>(page, 'data-answer')).toMatchObject({ x0: zoomed[0], x1: zoomed[1], series: 2 });
+  expect(await shown()).toEqual(texts);
+  await expect(panel.getByRole('alert')).toHaveCount(0);
+
+  // its steps undo like any others: the zoom goes back to the whole range, the areas stay
+  await unfocus();
+  await page.keyboard.press('Control+z');
+  await expect(plot(page)).toHaveAttribute('data-range', JSON.stringify(home));
+  await settled(page);
+  expect(await attr<Answer>(page, 'data-answer')).toMatchObject({ x0: home[0], x1: home[1], series: 2 });
+  await expect(page.getByRole('group', { name: 'Line style' }).getByRole('button', { name: 'Area', exact: true })).toHaveAttribute('aria-pressed', 'true');
+  await expect(steps.locator('li.undone')).toHaveCount(1);
+  await page.keyboard.press('Control+y');
+  await expect(plot(page)).toHaveAttribute('data-range', JSON.stringify(zoomed));
 });
