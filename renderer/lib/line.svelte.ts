@@ -148,6 +148,9 @@ export class LineState {
   private setupReq = new Request<PlotColumnInfo>();
   private lineReq = new Request<LineResult>();
 
+  /** the request in flight's progress (0..1) when the engine reports it */
+  progress = $state<number | null>(null);
+
   constructor(readonly view: DatasetView) {}
 
   get busy(): boolean {
@@ -196,7 +199,10 @@ export class LineState {
     const key = this.key(where);
     const p = { dataset: this.view.id, x: this.x, y: ys, split: this.split || undefined, x0, x1, width, where: where || undefined };
     this.requests++;
-    const res = await this.lineReq.run(({ signal }) => this.view.engine.api.line(p, { signal }), { delay: 16 });
+    this.progress = null;
+    // (the first unfiltered view of a large dataset reads every row — seconds at a billion — and says how far it is)
+    const res = await this.lineReq.run(({ signal, current }) => this.view.engine.api.line(p, { signal, onProgress: (q) => { if (current()) this.progress = q.done; } }), { delay: 16 });
+    this.progress = null;
     if (res) this.answer = { res, key, lines: res.series.map(m4Polyline) };
   }
 
