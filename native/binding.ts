@@ -476,6 +476,8 @@ export interface RawGroupColumn {
 
 export interface RawGroups {
   groups: number;
+  /** with options.top, the groups returned (the candidates for the top; `groups` is every group) */
+  rows?: number;
   keys: RawGroupColumn[];
   measures: RawGroupColumn[];
 }
@@ -538,7 +540,7 @@ export interface NativeAddon {
   // m4.cc (wrapped in native/m4.ts): line decimation per pixel column and series
   m4(columns: { x: RawColumn; ys: RawColumn[]; category?: RawColumn }, options: { x0: number; x1: number; width: number; categories?: number; blockRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawM4>;
   // group.cc (wrapped in native/group.ts)
-  groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
+  groupBy(keys: RawColumn[], values: RawColumn[], measures: RawMeasure[], options: { maxGroups?: number; maxGatherRows?: number; top?: { measure: number; desc: boolean; limit: number } }, filter?: RawFilter, job?: JobHandle): Promise<RawGroups>;
   // sort.cc (wrapped in native/sort.ts): row ids of the passing rows in sort order (the first `limit`), and how many pass
   sortRows(columns: RawColumn[], options: { desc: boolean[]; limit?: number }, filter?: RawFilter, job?: JobHandle): Promise<{ rowIds: Float64Array; total: number }>;
   // join.cc (wrapped in native/join.ts): the row-id pairs of an equi-join (right -1: a left join's unmatched row), and a gather through them

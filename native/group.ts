@@ -14,6 +14,12 @@ export interface GroupOptions extends KernelOptions, FilterOption {
   maxGroups?: number;
   /** distinct counts and quantiles keep every value: more than this many in all is E_LIMIT (default 200M) */
   maxGatherRows?: number;
+  /**
+   * Sorted by measure `measure` (descending if `desc`) and cut to `limit`: past 4096 groups (the limit
+   * under an eighth of them) only the groups whose measure is a number at or better than the
+   * limit-th (ties included) come back, `rows` of them; `groups` still counts every group.
+   */
+  top?: { measure: number; desc: boolean; limit: number };
 }
 
 export function groupByColumns(keys: readonly ColumnDesc[], values: readonly ColumnDesc[], measures: readonly GroupMeasureSpec[], opts: GroupOptions = {}): Promise<RawGroups> {
@@ -24,7 +30,7 @@ export function groupByColumns(keys: readonly ColumnDesc[], values: readonly Col
         keys.map(toRawColumn),
         values.map(toRawColumn),
         [...measures],
-        { ...(opts.maxGroups !== undefined ? { maxGroups: opts.maxGroups } : {}), ...(opts.maxGatherRows !== undefined ? { maxGatherRows: opts.maxGatherRows } : {}) },
+        { ...(opts.maxGroups !== undefined ? { maxGroups: opts.maxGroups } : {}), ...(opts.maxGatherRows !== undefined ? { maxGatherRows: opts.maxGatherRows } : {}), ...(opts.top ? { top: opts.top } : {}) },
         rawFilter(opts.filter),
         job,
       ),

@@ -48,6 +48,9 @@ function descOf(ds: GroupDataset, f: Field): ColumnDesc {
   return d;
 }
 
+/** Measure types whose kernel values convert to doubles exactly as order()'s numericKey reads them (the native top-N's). */
+const TOP_TYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'float64']);
+
 const NUMERIC = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'bool']);
 
 function validityOf(valid: Uint8Array): { bitmap: Uint8Array | undefined; nulls: number } {
@@ -319,18 +322,6 @@ export async function groupDataset(
   const names = [...spec.by, ...spec.measures.map((m) => m.name)];
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new CdxError('E_BAD_ARG', `the result would have two columns named ${dup}; name a measure with "as"`);
-  const raw = await groupByColumns(keyDescs, values, specs, {
-    filter: opts.filter, signal: opts.signal, maxGroups: opts.maxGroups, maxGatherRows: opts.maxGatherRows,
-    ...(opts.onProgress ? { onProgress: (p: { fraction: number }) => opts.onProgress!(p.fraction) } : {}),
-  });
-  const n = raw.groups;
-  const fields = [...keyFields.map((f) => ({ ...f, nullable: true })), ...measureFields];
-  const data = [
-    ...keyFields.map((f, k) => columnData(f, raw.keys[k]!, keyDescs[k], n)),
-    ...measureFields.map((f, m) => columnData(f, raw.measures[m]!, spec.measures[m]!.column ? ds.columns.get(spec.measures[m]!.column!) : undefined, n)),
-  ];
-  const schema = new ArrowSchema(fields.map((f, i) => new ArrowField(f.name, data[i]!.type, true)));
-  let table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: data })));
   // no sort given: by the keys; an empty list: the kernel's (hash) order
   const sort = (spec.sort ?? spec.by).map((s) => {
     const desc = s.startsWith('-');
@@ -338,6 +329,22 @@ export async function groupDataset(
     if (!names.includes(name)) throw new CdxError('E_UNKNOWN_COLUMN', `cannot sort by ${name}: the result's columns are ${names.join(', ')}`, { column: name });
     return { name, desc };
   });
+  // top-N by a measure whose values are exact as doubles: the kernel returns only the candidates
+  // that order() below would pick by its threshold (the same ones, so the same first N)
+  const topAt = spec.limit !== undefined && sort.length ? spec.measures.findIndex((m) => m.name === sort[0]!.name) : -1;
+  const top = topAt >= 0 && TOP_TYPES.has(measureFields[topAt]!.type) ? { measure: topAt, desc: sort[0]!.desc, limit: spec.limit! } : undefined;
+  const raw = await groupByColumns(keyDescs, values, specs, {
+    filter: opts.filter, signal: opts.signal, maxGroups: opts.maxGroups, maxGatherRows: opts.maxGatherRows, ...(top ? { top } : {}),
+    ...(opts.onProgress ? { onProgress: (p: { fraction: number }) => opts.onProgress!(p.fraction) } : {}),
+  });
+  const n = raw.rows ?? raw.groups;
+  const fields = [...keyFields.map((f) => ({ ...f, nullable: true })), ...measureFields];
+  const data = [
+    ...keyFields.map((f, k) => columnData(f, raw.keys[k]!, keyDescs[k], n)),
+    ...measureFields.map((f, m) => columnData(f, raw.measures[m]!, spec.measures[m]!.column ? ds.columns.get(spec.measures[m]!.column!) : undefined, n)),
+  ];
+  const schema = new ArrowSchema(fields.map((f, i) => new ArrowField(f.name, data[i]!.type, true)));
+  let table = new Table(schema, new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: data })));
   const perm = order(table, sort, spec.limit);
   if (perm) {
     // gather through the permutation, column by column (each column keeps its type and bits)
@@ -345,5 +352,5 @@ export async function groupDataset(
   } else if (spec.limit !== undefined && spec.limit < n) {
     table = table.slice(0, spec.limit);
   }
-  return { table, groups: n, schema: fields };
+  return { table, groups: raw.groups, schema: fields };
 }

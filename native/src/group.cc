@@ -121,6 +121,11 @@ class GroupWorker : public PromiseWorker {
   size_t nKeys = 0, nValues = 0;
   std::vector<Measure> measures;
   uint64_t maxGroups = 50'000'000, maxGatherRows = 200'000'000;
+  // top: only the groups that can be among the first `topLimit` by measure `topMeasure` are
+  // returned (see SelectTop)
+  int topMeasure = -1;
+  bool topDesc = false;
+  uint64_t topLimit = 0;
   void SetJob(JobPtr j) { job_ = std::move(j); }
 
  private:
@@ -139,6 +144,8 @@ class GroupWorker : public PromiseWorker {
   std::vector<uint8_t> sumFits;            // per measure: an integer sum that fits int64 in every group
   std::vector<std::vector<double>> gatherOut;  // per measure with a gather: its value per group
   std::atomic<bool> corrupt{false};
+  std::vector<uint32_t> sel;  // SelectTop's groups, in result order
+  bool selected = false;
 
   bool StrOfRep(size_t k, uint64_t row, std::string_view* s) const {
     const uint8_t* p; uint64_t len;
@@ -700,6 +707,69 @@ class GroupWorker : public PromiseWorker {
     }
     if (split) MergeDisjoint(tables, gathers);
     else Merge(tables, gathers);
+    if (status_.ok() && topMeasure >= 0) SelectTop();
+  }
+
+  // Measure m of group g as a double (its value as the result holds it, rounded) and whether it is
+  // non-null: what the caller's top-N threshold compares.
+  double MeasureValue(size_t m, size_t g, bool* valid) const {
+    const Measure& M = measures[m];
+    const uint64_t* st = recs[g] + M.off;
+    const uint64_t cnt = st[0];
+    *valid = cnt > 0;
+    switch (M.fn) {
+      case Fn::ROWS: case Fn::COUNT: *valid = true; return static_cast<double>(cnt);
+      case Fn::DISTINCT: *valid = true; return cnt ? static_cast<double>(static_cast<int64_t>(gatherOut[m][g])) : 0;
+      case Fn::QUANTILE: return gatherOut[m][g];
+      case Fn::MEAN: return cnt ? GetD(st + 1) / static_cast<double>(cnt) : 0;
+      case Fn::VAR: case Fn::STD: {
+        *valid = cnt > 1;
+        const double x = cnt > 1 ? std::max(0.0, GetD(st + 2) / static_cast<double>(cnt - 1)) : NAN;
+        return M.fn == Fn::STD ? std::sqrt(x) : x;
+      }
+      case Fn::SUM:
+        if (M.isFloat) return GetD(st + 1);
+        if (sumFits[m]) return static_cast<double>(static_cast<int64_t>(GetI(st + 1)));
+        return static_cast<double>(GetI(st + 1));
+      case Fn::MIN: case Fn::MAX:
+        if (M.isFloat) {
+          const double nans = GetD(st + 2);
+          return (M.fn == Fn::MAX && nans > 0) || (M.fn == Fn::MIN && nans == static_cast<double>(cnt)) ? std::numeric_limits<double>::quiet_NaN() : GetD(st + 1);
+        }
+        return M.isUnsigned ? static_cast<double>(st[1]) : static_cast<double>(static_cast<int64_t>(st[1]));
+    }
+    return NAN;
+  }
+
+  // Top-N of many groups (the caller sorts by a measure and keeps `topLimit`): only the groups whose
+  // measure is a number at or better than the topLimit-th best (ties included) are returned, in the
+  // result's order, so the caller sorts those few instead of building and sorting every group. The
+  // same candidates as the caller's own threshold (main/engine/group.ts order): applied only past
+  // 4096 groups with the limit under an eighth of them, nulls and NaN never candidates, and nothing
+  // cut when fewer than topLimit groups have a number.
+  void SelectTop() {
+    const uint64_t G = groups, k = topLimit;
+    if (G <= 4096 || k == 0 || !(static_cast<double>(k) < static_cast<double>(G) / 8)) return;
+    const double sign = topDesc ? -1 : 1;
+    std::vector<double> key(G);
+    uint64_t numbers = 0;
+#pragma omp parallel for reduction(+ : numbers) schedule(static)
+    for (int64_t g = 0; g < static_cast<int64_t>(G); g++) {
+      bool valid;
+      const double v = MeasureValue(static_cast<size_t>(topMeasure), static_cast<size_t>(g), &valid) * sign;
+      key[g] = valid ? v : NAN;
+      if (key[g] == key[g]) numbers++;
+    }
+    if (numbers < k) return;
+    std::vector<double> nums;
+    nums.reserve(numbers);
+    for (double v : key)
+      if (v == v) nums.push_back(v);
+    std::nth_element(nums.begin(), nums.begin() + (k - 1), nums.end());
+    const double t = nums[k - 1];
+    for (uint64_t g = 0; g < G; g++)
+      if (key[g] <= t) sel.push_back(static_cast<uint32_t>(g));
+    selected = true;
   }
 
   // Thread tables -> one result, partition by partition; then the gathered values per group.
@@ -866,7 +936,21 @@ class GroupWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("groups", Napi::Number::New(env, static_cast<double>(groups)));
-    const size_t G = groups, K = nKeys, Mn = measures.size();
+    // the groups returned: every one, or SelectTop's (their count as `rows`)
+    const size_t G = selected ? sel.size() : groups, K = nKeys, Mn = measures.size();
+    if (selected) {
+      o.Set("rows", Napi::Number::New(env, static_cast<double>(G)));
+      std::vector<const uint64_t*> kept(G);
+      for (size_t i = 0; i < G; i++) kept[i] = recs[sel[i]];
+      recs.swap(kept);
+      for (auto& out : gatherOut)
+        if (!out.empty()) {
+          std::vector<double> part(G);
+          for (size_t i = 0; i < G; i++) part[i] = out[sel[i]];
+          out.swap(part);
+        }
+      selected = false;
+    }
     // the output arrays first; then one pass over the groups reads each record once and fills
     // every key and measure (a pass per column would read every record once per column)
     Napi::Array keys = Napi::Array::New(env, K);
@@ -1026,6 +1110,15 @@ Napi::Value GroupBy(const Napi::CallbackInfo& info) {
     if (!o.Get("maxGroups").IsUndefined() && !GetU64(o, "maxGroups", &w->maxGroups, &st)) return w->Start(st);
     if (!o.Get("maxGatherRows").IsUndefined() && !GetU64(o, "maxGatherRows", &w->maxGatherRows, &st)) return w->Start(st);
     w->maxGroups = std::min<uint64_t>(w->maxGroups, 0x7fffffff);
+    if (o.Get("top").IsObject()) {
+      Napi::Object t = o.Get("top").As<Napi::Object>();
+      uint64_t m, limit;
+      if (!GetU64(t, "measure", &m, &st) || !GetU64(t, "limit", &limit, &st)) return w->Start(st);
+      if (m >= w->measures.size()) return w->Start(Status::Error("E_BAD_ARG", "groupBy: top measure index out of range"));
+      w->topMeasure = static_cast<int>(m);
+      w->topLimit = limit;
+      w->topDesc = t.Get("desc").ToBoolean().Value();
+    }
   }
   if (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsNull() && !w->plan.AddFilter(info[4], &st)) return w->Start(st);
   if (info.Length() > 5) w->SetJob(GetJob(info[5]));
