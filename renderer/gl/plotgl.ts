@@ -291,6 +291,40 @@ export function createPlotSurface(canvas: HTMLCanvasElement, opts: { forceCanvas
   }
 }
 
+/**
+ * A plot's drawing layer in `box`: a canvas (`className`, `data-testid`) with its surface; when the
+ * worker cannot draw (no WebGL, context lost) the canvas is replaced and a 2-D surface made on the
+ * new one. `onChange` gets the canvas, the surface and its status each time (first, and after a
+ * loss). `window.__cdxForceCanvas2D` (tests) starts with the 2-D surface. Gives the destroyer.
+ */
+export function mountPlotLayer(
+  box: HTMLElement, o: { className: string; testId: string; onChange: (layer: HTMLCanvasElement, surface: PlotSurface, status: string | null) => void },
+): () => void {
+  let layer = document.createElement('canvas');
+  layer.className = o.className;
+  layer.setAttribute('data-testid', o.testId);
+  box.append(layer);
+  let surface: PlotSurface | null = null;
+  const make = (c: HTMLCanvasElement, forceCanvas2D: boolean, status?: string): PlotSurface =>
+    createPlotSurface(c, {
+      forceCanvas2D,
+      status,
+      onLost: (reason) => {
+        surface?.destroy();
+        // a canvas keeps its first context type: the 2-D fallback needs a fresh one
+        layer = replaceCanvas(layer);
+        surface = make(layer, true, reason);
+        o.onChange(layer, surface, reason);
+      },
+    });
+  surface = make(layer, !!(window as unknown as { __cdxForceCanvas2D?: boolean }).__cdxForceCanvas2D);
+  o.onChange(layer, surface, surface.status);
+  return () => {
+    surface?.destroy();
+    surface = null;
+  };
+}
+
 /** a fresh canvas in place of one that already has a WebGL context (a canvas keeps its first context type) */
 export function replaceCanvas(canvas: HTMLCanvasElement): HTMLCanvasElement {
   const c = document.createElement('canvas');
