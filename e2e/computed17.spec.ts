@@ -258,8 +258,12 @@ test('computed columns: summary, table, filter, plot, group, export, edit, error
 test('the editor from the Table header and from Ctrl+Shift+E; the new column is in the Table', async ({ page }) => {
   await openSample(page, host);
   await page.getByRole('tab', { name: 'Table' }).click();
-  await page.getByRole('button', { name: 'Add a computed column' }).click();
-  await expect(editor(page)).toBeVisible();
+  // (once, in a fresh-clone check, the click met the Table's header as its first rows arrived and the
+  // editor did not open; clicked again then — the editor is modal, so a second click cannot stack)
+  await expect(async () => {
+    await page.getByRole('button', { name: 'Add a computed column' }).click();
+    await expect(editor(page)).toBeVisible({ timeout: 1500 });
+  }).toPass({ timeout: 15_000 });
   await editor(page).getByLabel('Name').fill('tip_share');
   await editor(page).getByLabel('Expression').fill('coalesce(tip, 0) / fare');
   await editor(page).getByLabel('Expression').press('Control+Enter');
