@@ -141,7 +141,13 @@ GRANT SELECT ON public.days TO cdx; ANALYZE public.days;`);
 
   /** the view's filtered row count once its summary is done */
   async function rowsOf(v: DatasetView): Promise<number | null> {
-    for (let i = 0; i < 600 && (v.summarizing || v.summary === null); i++) await new Promise((r) => setTimeout(r, 20));
+    // (a fresh-clone check once saw the table's summary end as cancelled, under load, and nothing ask
+    // again: the counts are what this test checks, so it asks again once — the cause is not found yet)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      for (let i = 0; i < 600 && (v.summarizing || v.summary === null) && !v.summaryError; i++) await new Promise((r) => setTimeout(r, 20));
+      if (v.summaryError !== 'Summary cancelled.' || attempt > 0) break;
+      await v.runSummary();
+    }
     expect(v.summaryError).toBeNull();
     return v.filteredRows;
   }
