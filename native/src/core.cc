@@ -170,7 +170,7 @@ void InstallFaultHandler() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = OnSigbus;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;  // see GuardedRun
   sigemptyset(&sa.sa_mask);
   sigaction(SIGBUS, &sa, &g_prev_bus);
 }
