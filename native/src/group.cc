@@ -175,7 +175,7 @@ class GroupWorker : public PromiseWorker {
     uint64_t slots = 1024;
     while (slots < cap * 2) slots <<= 1;
     uint64_t use = 1024;
-    while (use < expect && use < slots) use <<= 1;
+    while (use < expect * 2 && use < slots) use <<= 1;
     t.cap = cap;
     t.mask = use - 1;
     t.n = 0;
@@ -213,6 +213,13 @@ class GroupWorker : public PromiseWorker {
     return g;
   }
 
+  // The K key codes at a and b are equal (a loop: std::equal called memcmp for 8 bytes)
+  bool SameCodes(const uint64_t* a, const uint64_t* b) const {
+    for (size_t k = 0; k < nKeys; k++)
+      if (a[k] != b[k]) return false;
+    return true;
+  }
+
   // Finds the group of record `key` (hash, codes, nulls, row) in t: its index, or -1 with the free slot in *slot.
   template <class SameText>
   int64_t Find(const Table& t, const uint64_t* key, uint64_t* slot, SameText&& sameText) const {
@@ -224,7 +231,7 @@ class GroupWorker : public PromiseWorker {
       if ((e & kTag) == tag) {
         const uint32_t c = static_cast<uint32_t>(e) - 1;
         const uint64_t* r = t.rec.p + static_cast<size_t>(c) * W;
-        if (r[0] == h && r[nKeys + 1] == key[nKeys + 1] && std::equal(key + 1, key + 1 + nKeys, r + 1) && (!anyStrKey || sameText(r)))
+        if (r[0] == h && r[nKeys + 1] == key[nKeys + 1] && SameCodes(key + 1, r + 1) && (!anyStrKey || sameText(r)))
           return c;
       }
       s = (s + 1) & t.mask;
@@ -291,12 +298,12 @@ class GroupWorker : public PromiseWorker {
   // The thread (share of the groups) that keeps the group of hash h when the threads split them.
   uint32_t ShareOf(uint64_t h) const { return static_cast<uint32_t>(((h >> 40) & 0xffff) * static_cast<uint64_t>(shares) >> 16); }
 
-  // With T threads and enough rows: the keys of up to 8 x 1024 rows spread over the data; when
+  // With T threads and enough rows: the keys of up to 64 x 1024 rows spread over the data; when
   // most are distinct (many groups), the groups a thread is expected to keep (the threads then
   // split the groups by hash), else 0.
   uint64_t SplitEstimate(int T) {
     if (T < 2 || plan.rows < (1u << 16) || plan.segs.empty()) return 0;
-    const size_t S = std::min<size_t>(plan.segs.size(), 8);
+    const size_t S = std::min<size_t>(plan.segs.size(), 64);
     std::vector<uint64_t> codes(nKeys * kBatch), hs;
     std::vector<uint8_t> valid(nKeys * kBatch);
     std::vector<int64_t> iv(kBatch);
@@ -323,7 +330,14 @@ class GroupWorker : public PromiseWorker {
     const uint64_t d = static_cast<uint64_t>(std::unique(hs.begin(), hs.end()) - hs.begin());
     if (d * 2 <= hs.size()) return 0;
     shares = T;
-    return std::min<uint64_t>(plan.rows, maxGroups) * d / hs.size() / static_cast<uint64_t>(T);
+    // the groups in all, by the birthday rule: s keys drawn from D equally likely ones repeat in
+    // about s^2 / 2D pairs (rows sampled in runs, so a clustered key repeats more and is
+    // underestimated: the table then grows). Taking every row for a group made each thread's
+    // slots several times the size of its groups, and every probe of them a cache miss.
+    const double s = static_cast<double>(hs.size()), c = static_cast<double>(hs.size() - d);
+    const uint64_t most = std::min<uint64_t>(plan.rows, maxGroups);
+    const uint64_t est = c > 0 ? static_cast<uint64_t>(std::min(static_cast<double>(most), s * s / (2 * c))) : most;
+    return std::max<uint64_t>(est, d) / static_cast<uint64_t>(T) + 1;
   }
 
   // Merges the states of record b into record a.
@@ -405,12 +419,24 @@ class GroupWorker : public PromiseWorker {
     W = nKeys + 3;
     for (Measure& M : measures) {
       M.off = W;
-      W += (M.fn == Fn::ROWS || M.fn == Fn::COUNT || M.fn == Fn::DISTINCT || M.fn == Fn::QUANTILE) ? 1 : 3;
+      if (M.col >= 0) {
+        const Column& c = *plan.cols[M.col];
+        M.isStr = c.IsString();
+        M.isFloat = c.kind == Kind::NUMERIC && IsFloat(c.dtype);
+        M.isUnsigned = c.kind == Kind::NUMERIC && IsUnsigned(c.dtype);
+      }
+      // the state's words: its count, then a float sum / mean's sum / integer extreme (1), an
+      // integer sum (128-bit, 2), a float extreme and its NaNs, a variance's mean and M2 (2) —
+      // each word less is less of the record to fetch per row when the groups are many
+      switch (M.fn) {
+        case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: case Fn::QUANTILE: W += 1; break;
+        case Fn::MEAN: W += 2; break;
+        case Fn::SUM: W += M.isFloat ? 2 : 3; break;
+        case Fn::MIN: case Fn::MAX: W += M.isFloat ? 3 : 2; break;
+        case Fn::VAR: case Fn::STD: W += 3; break;
+      }
       if (M.col < 0) continue;
       const Column& c = *plan.cols[M.col];
-      M.isStr = c.IsString();
-      M.isFloat = c.kind == Kind::NUMERIC && IsFloat(c.dtype);
-      M.isUnsigned = c.kind == Kind::NUMERIC && IsUnsigned(c.dtype);
       if (M.isStr && M.fn != Fn::COUNT && M.fn != Fn::DISTINCT) {
         status_ = Status::Error("E_BAD_TYPE", "column " + c.name + " is text: only count and distinct apply to it");
         return;
@@ -567,16 +593,24 @@ class GroupWorker : public PromiseWorker {
             if (di >= 0) dir[di] = kNotMine;
             continue;
           }
-          __builtin_prefetch(tab.slots.p + (h & tab.mask));
           hash[i] = h;
           dirOf[i] = di;
           pend[np++] = i;
         }
+        // a pipeline: the slot of the row 2A places on is prefetched, the record of the row A places
+        // on (through its slot, prefetched A rows ago), so about 2A misses are in flight at once —
+        // prefetching every slot of the batch first flooded the miss buffers, and most came late
         constexpr uint32_t kAhead = 8;
+        for (uint32_t j = 0; j < np && j < 2 * kAhead; j++) __builtin_prefetch(tab.slots.p + (hash[pend[j]] & tab.mask));
         for (uint32_t j = 0; j < np; j++) {
+          if (j + 2 * kAhead < np) __builtin_prefetch(tab.slots.p + (hash[pend[j + 2 * kAhead]] & tab.mask));
           if (j + kAhead < np) {
             const uint64_t e = tab.slots.p[hash[pend[j + kAhead]] & tab.mask];
-            if (e) __builtin_prefetch(tab.rec.p + static_cast<size_t>(static_cast<uint32_t>(e) - 1) * W);
+            if (e) {
+              const uint64_t* rp = tab.rec.p + static_cast<size_t>(static_cast<uint32_t>(e) - 1) * W;
+              __builtin_prefetch(rp);
+              __builtin_prefetch(rp + W - 1);
+            }
           }
           const uint32_t i = pend[j];
           const int32_t di = dirOf[i];
@@ -840,7 +874,7 @@ class GroupWorker : public PromiseWorker {
             if ((e & kTag) == tag) {
               const uint32_t c = static_cast<uint32_t>(e) - 1;
               const uint64_t* o = recOf(list[c]);
-              if (o[0] == h && o[nKeys + 1] == r[nKeys + 1] && std::equal(r + 1, r + 1 + nKeys, o + 1) && (!anyStrKey || SameStrings(o, r))) { found = c; break; }
+              if (o[0] == h && o[nKeys + 1] == r[nKeys + 1] && SameCodes(r + 1, o + 1) && (!anyStrKey || SameStrings(o, r))) { found = c; break; }
             }
             sl = (sl + 1) & mask;
           }
