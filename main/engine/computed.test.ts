@@ -98,6 +98,11 @@ const CASES: [string, string][] = [
   ['n % k', 'CASE WHEN k = 0 THEN NULL ELSE n % k END'],
   ['big + n', '(big + n)::VARCHAR'],
   ['x * 2 - n / 4', 'x * 2 - n / 4'],
+  // a float column scaled and shifted is the whole program: written straight into the chunk
+  ['x * 2 - 0.5', 'x * 2 - 0.5'],
+  ['x * 1.8 + 32', 'x * 1.8 + 32'],
+  ['x - 0.25', 'x - 0.25'],
+  ['x * 3', 'x * 3'],
   ['x % 7', "CASE WHEN isnan(x) OR isinf(x) THEN 'nan'::DOUBLE ELSE x - trunc(x / 7) * 7 END"],
   ['-x', '-x'],
   ['abs(n) + abs(x)', 'abs(n) + abs(x)'],

@@ -389,6 +389,7 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
     const uint32_t n = static_cast<uint32_t>(end - r);
     if (n == 0) break;  // an input shorter than the computed column (not possible when validated)
     int sp = 0;
+    bool written = false;  // the result is in the chunk's buffer already
     for (size_t pc = 0; pc < code.size(); pc++) {
       const VOp& op = code[pc];
       switch (op.code) {
@@ -428,6 +429,12 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
             if ((hasMul || hasAdd) && col.kind == Kind::NUMERIC && col.dtype == DType::F64 && !col.swap) {
               const double* src = reinterpret_cast<const double*>(cv.data + local * 8);
               double* dst = o.f.data();
+              // the whole program (a float64 column scaled and shifted, the commonest computed
+              // column): straight into the chunk's buffer, not through a register and a copy
+              if (look == code.size() && sp == 1 && out == VOut::F64) {
+                dst = reinterpret_cast<double*>(data + (r - r0) * 8);
+                written = true;
+              }
               if (hasMul && hasAdd) for (uint32_t i = 0; i < n; i++) dst[i] = src[i] * mul + add;
               else if (hasMul) for (uint32_t i = 0; i < n; i++) dst[i] = src[i] * mul;
               else for (uint32_t i = 0; i < n; i++) dst[i] = src[i] + add;
@@ -893,7 +900,7 @@ void Computed::Eval(const Column& self, size_t k, View* v) const {
         if (!res.valid[i]) vm[(base + i) >> 3] &= static_cast<uint8_t>(~(1u << ((base + i) & 7)));
     }
     switch (out) {
-      case VOut::F64: std::memcpy(data + base * 8, res.t == TF ? static_cast<const void*>(res.f.data()) : res.i.data(), n * 8); break;
+      case VOut::F64: if (!written) std::memcpy(data + base * 8, res.t == TF ? static_cast<const void*>(res.f.data()) : res.i.data(), n * 8); break;
       case VOut::I64: std::memcpy(data + base * 8, res.i.data(), n * 8); break;
       case VOut::I32: {
         int32_t* d = reinterpret_cast<int32_t*>(data) + base;

@@ -3,8 +3,9 @@
 // batches of rows. A computed column is an ordinary Column to every kernel: View::Bind evaluates
 // the chunk asked for into a buffer the view owns (data, validity, string offsets in the layouts
 // of real columns), so summaries, binning, filters, group-by, sort, row windows and exports read
-// it without knowing — and nothing is written to disk. Chunks are small (the TS side cuts them at
-// most 16,384 rows, at every chunk boundary of the inputs) so a view's buffer stays in cache.
+// it without knowing — and nothing is written to disk. The TS side cuts the chunks at every chunk
+// boundary of the inputs and at most 65,536 rows (the kernels' morsel: each chunk is evaluated
+// once per scan; smaller chunks, kinder to the cache, cost more per chunk than they saved).
 //
 // Evaluation never throws and never fails: out-of-domain results are null by the language's
 // definition (x / 0, int64 overflow, sqrt of a negative, text that does not convert).
