@@ -60,7 +60,10 @@ struct Measure {
   double q = 0.5;    // QUANTILE
   bool isFloat = false, isStr = false, isUnsigned = false;
   int gather = -1;   // DISTINCT / QUANTILE: index of its gather list
-  size_t off = 0;    // its state's first word in a group's record
+  // In a group's record: its count at `off` (a word of its own, or the group's row count when
+  // its column has no nulls — a count per measure would only repeat it), its state from `st`.
+  size_t off = 0, st = 0;
+  bool own = false;  // the count is a word of its own
 };
 
 constexpr uint64_t kNullCode = 0x8000000000000001ULL;
@@ -159,7 +162,7 @@ class GroupWorker : public PromiseWorker {
     for (size_t k = 0; k < nKeys; k++) {
       if (kinds[k] != KeyKind::STR || (a[nKeys + 1] >> k & 1)) continue;
       std::string_view x, y;
-      if (!StrOfRep(k, a[nKeys + 2], &x) || !StrOfRep(k, b[nKeys + 2], &y)) return false;
+      if (!StrOfRep(k, a[nKeys + 1] >> 8, &x) || !StrOfRep(k, b[nKeys + 1] >> 8, &y)) return false;
       if (x != y) return false;
     }
     return true;
@@ -205,8 +208,13 @@ class GroupWorker : public PromiseWorker {
     const size_t head = nKeys + 3;
     std::memcpy(r, proto, (copyStates ? W : head) * 8);
     if (!copyStates) {
-      for (const Measure& M : measures)
-        if ((M.fn == Fn::MIN || M.fn == Fn::MAX) && M.isFloat) SetD(r + M.off + 1, M.fn == Fn::MIN ? INFINITY : -INFINITY);
+      for (const Measure& M : measures) {
+        if (M.fn != Fn::MIN && M.fn != Fn::MAX) continue;
+        // extremes start at their identity, so that no update needs to know whether it is the first
+        if (M.isFloat) SetD(r + M.st, M.fn == Fn::MIN ? INFINITY : -INFINITY);
+        else if (M.isUnsigned) r[M.st] = M.fn == Fn::MIN ? UINT64_MAX : 0;
+        else r[M.st] = static_cast<uint64_t>(M.fn == Fn::MIN ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min());
+      }
     }
     t.slots.p[slot] = (proto[0] & kTag) | (g + 1);
     if (static_cast<uint64_t>(t.n) * 2 > t.mask + 1) Grow(t);
@@ -231,7 +239,7 @@ class GroupWorker : public PromiseWorker {
       if ((e & kTag) == tag) {
         const uint32_t c = static_cast<uint32_t>(e) - 1;
         const uint64_t* r = t.rec.p + static_cast<size_t>(c) * W;
-        if (r[0] == h && r[nKeys + 1] == key[nKeys + 1] && SameCodes(key + 1, r + 1) && (!anyStrKey || sameText(r)))
+        if (r[0] == h && !((r[nKeys + 1] ^ key[nKeys + 1]) & 0xff) && SameCodes(key + 1, r + 1) && (!anyStrKey || sameText(r)))
           return c;
       }
       s = (s + 1) & t.mask;
@@ -342,11 +350,13 @@ class GroupWorker : public PromiseWorker {
 
   // Merges the states of record b into record a.
   void MergeStates(uint64_t* a, const uint64_t* b) const {
+    const size_t rowsAt = nKeys + 2;
     for (const Measure& M : measures) {
-      uint64_t* x = a + M.off;
-      const uint64_t* y = b + M.off;
-      const uint64_t n1 = x[0], n2 = y[0];
-      x[0] = n1 + n2;
+      // x[1], y[1]: the first state words (as when each state began with its count)
+      uint64_t* x = a + M.st - 1;
+      const uint64_t* y = b + M.st - 1;
+      const uint64_t n1 = a[M.off], n2 = b[M.off];  // (the shared row counts are added below)
+      if (M.own) a[M.off] = n1 + n2;
       if (!n2) continue;
       switch (M.fn) {
         case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: case Fn::QUANTILE: break;
@@ -370,8 +380,6 @@ class GroupWorker : public PromiseWorker {
           if (M.isFloat) {
             SetD(x + 2, GetD(x + 2) + GetD(y + 2));
             SetD(x + 1, M.fn == Fn::MIN ? std::min(GetD(x + 1), GetD(y + 1)) : std::max(GetD(x + 1), GetD(y + 1)));
-          } else if (!n1) {
-            x[1] = y[1];
           } else if (M.isUnsigned) {
             x[1] = M.fn == Fn::MIN ? std::min(x[1], y[1]) : std::max(x[1], y[1]);
           } else {
@@ -381,6 +389,7 @@ class GroupWorker : public PromiseWorker {
           break;
       }
     }
+    a[rowsAt] += b[rowsAt];
   }
 
  protected:
@@ -416,24 +425,33 @@ class GroupWorker : public PromiseWorker {
     // the value columns: what each must be decoded as; the record layout
     std::vector<uint8_t> needF(nValues, 0), needI(nValues, 0), needS(nValues, 0);
     valueReaders.resize(nValues);
+    // a record: hash, key codes, null mask | first row << 8, row count; then the measures
     W = nKeys + 3;
     for (Measure& M : measures) {
-      M.off = W;
+      bool noNulls = false;
       if (M.col >= 0) {
         const Column& c = *plan.cols[M.col];
         M.isStr = c.IsString();
         M.isFloat = c.kind == Kind::NUMERIC && IsFloat(c.dtype);
         M.isUnsigned = c.kind == Kind::NUMERIC && IsUnsigned(c.dtype);
+        // no validity bitmap in any chunk (a computed column's nulls are known only when evaluated)
+        noNulls = !c.comp && std::all_of(c.chunks.begin(), c.chunks.end(), [](const Chunk& k) { return k.validityOff < 0; });
       }
-      // the state's words: its count, then a float sum / mean's sum / integer extreme (1), an
-      // integer sum (128-bit, 2), a float extreme and its NaNs, a variance's mean and M2 (2) —
-      // each word less is less of the record to fetch per row when the groups are many
+      // its count: the group's row count when every value is there (a variance's running mean
+      // needs its own count as it goes)
+      M.own = M.fn != Fn::ROWS && (!noNulls || M.fn == Fn::VAR || M.fn == Fn::STD);
+      M.off = M.own ? W++ : nKeys + 2;
+      M.st = W;
+      // the state's words: a float sum / mean's sum / integer extreme (1), an integer sum
+      // (128-bit, 2), a float extreme and its NaNs, a variance's mean and M2 (2) — each word less
+      // is less of the record to fetch per row when the groups are many (with count + sum + mean +
+      // max of columns without nulls, a record is 64 bytes: one cache line)
       switch (M.fn) {
-        case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: case Fn::QUANTILE: W += 1; break;
-        case Fn::MEAN: W += 2; break;
-        case Fn::SUM: W += M.isFloat ? 2 : 3; break;
-        case Fn::MIN: case Fn::MAX: W += M.isFloat ? 3 : 2; break;
-        case Fn::VAR: case Fn::STD: W += 3; break;
+        case Fn::ROWS: case Fn::COUNT: case Fn::DISTINCT: case Fn::QUANTILE: break;
+        case Fn::MEAN: W += 1; break;
+        case Fn::SUM: W += M.isFloat ? 1 : 2; break;
+        case Fn::MIN: case Fn::MAX: W += M.isFloat ? 2 : 1; break;
+        case Fn::VAR: case Fn::STD: W += 2; break;
       }
       if (M.col < 0) continue;
       const Column& c = *plan.cols[M.col];
@@ -622,15 +640,15 @@ class GroupWorker : public PromiseWorker {
             nm |= (ok ? 0u : 1u) << k;
           }
           key[0] = hash[i];
-          key[K + 1] = nm;
-          key[K + 2] = r + i;
+          key[K + 1] = nm | (r + i) << 8;
+          key[K + 2] = 0;  // the row count
           uint64_t slot = 0;
           int64_t g = Find(tab, key, &slot, [&](const uint64_t* rr) {
             for (size_t k = 0; k < K; k++) {
               if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
               const uint8_t* p; uint64_t len;
               std::string_view x;
-              if (!StringAt(views[k], r - views[k].rowStart + i, &p, &len) || !StrOfRep(k, rr[K + 2], &x)) return false;
+              if (!StringAt(views[k], r - views[k].rowStart + i, &p, &len) || !StrOfRep(k, rr[K + 1] >> 8, &x)) return false;
               if (x != std::string_view(reinterpret_cast<const char*>(p), len)) return false;
             }
             return true;
@@ -645,8 +663,14 @@ class GroupWorker : public PromiseWorker {
         // then measure by measure over the batch: one kind of update in each loop (the switch
         // decided once per measure, not per row), each group's values still in row order
         uint64_t* const recP = tab.rec.p;
+        {
+          const size_t rowsAt = K + 2;
+          for (uint32_t i = 0; i < n; i++)
+            if (gid[i] >= 0) recP[static_cast<size_t>(gid[i]) * W + rowsAt]++;
+        }
         for (const Measure& M : measures) {
-          const size_t off = M.off;
+          const size_t off = M.off, st1 = M.st - 1;
+          const bool own = M.own;
           const size_t mv = static_cast<size_t>(M.value < 0 ? 0 : M.value);
           const uint8_t* const va = vvalidP + mv * kBatch;
           const bool noNull = M.value >= 0 && allValid[mv];
@@ -659,26 +683,29 @@ class GroupWorker : public PromiseWorker {
     for (uint32_t i = 0; i < n; i++) {                                      \
       const int64_t g = gid[i];                                             \
       if (g < 0) continue;                                                  \
-      uint64_t* const s = recP + static_cast<size_t>(g) * W + off;          \
-      s[0]++;                                                               \
+      uint64_t* const rec = recP + static_cast<size_t>(g) * W;              \
+      if (own) rec[off]++;                                                  \
+      uint64_t* const s = rec + st1;                                        \
+      (void)s;                                                              \
       __VA_ARGS__                                                           \
     }                                                                       \
   } else {                                                                  \
     for (uint32_t i = 0; i < n; i++) {                                      \
       const int64_t g = gid[i];                                             \
       if (g < 0 || !va[i]) continue;                                        \
-      uint64_t* const s = recP + static_cast<size_t>(g) * W + off;          \
-      s[0]++;                                                               \
+      uint64_t* const rec = recP + static_cast<size_t>(g) * W;              \
+      if (own) rec[off]++;                                                  \
+      uint64_t* const s = rec + st1;                                        \
+      (void)s;                                                              \
       __VA_ARGS__                                                           \
     }                                                                       \
   }
+          // (s[1]: the state's first word; s[0], the count, only for a variance, whose count is its own)
           switch (M.fn) {
             case Fn::ROWS:
-              for (uint32_t i = 0; i < n; i++)
-                if (gid[i] >= 0) recP[static_cast<size_t>(gid[i]) * W + off]++;
-              break;
+              break;  // the row count, above
             case Fn::COUNT:
-              CDX_EACH()
+              if (own) { CDX_EACH() }
               break;
             case Fn::SUM:
               if (M.isFloat) { CDX_EACH(SetD(s + 1, GetD(s + 1) + xd[i]);) }
@@ -700,10 +727,10 @@ class GroupWorker : public PromiseWorker {
                          if (x != x) { SetD(s + 2, GetD(s + 2) + 1); continue; }
                          SetD(s + 1, isMin ? std::min(GetD(s + 1), x) : std::max(GetD(s + 1), x));)
               } else if (M.isUnsigned) {
-                CDX_EACH(s[1] = s[0] == 1 ? xi[i] : (isMin ? std::min(s[1], xi[i]) : std::max(s[1], xi[i]));)
+                CDX_EACH(s[1] = isMin ? std::min(s[1], xi[i]) : std::max(s[1], xi[i]);)
               } else {
                 CDX_EACH(const int64_t p = static_cast<int64_t>(s[1]), q = static_cast<int64_t>(xi[i]);
-                         s[1] = static_cast<uint64_t>(s[0] == 1 ? q : (isMin ? std::min(p, q) : std::max(p, q)));)
+                         s[1] = static_cast<uint64_t>(isMin ? std::min(p, q) : std::max(p, q));)
               }
               break;
             }
@@ -779,8 +806,8 @@ class GroupWorker : public PromiseWorker {
   // non-null: what the caller's top-N threshold compares.
   double MeasureValue(size_t m, size_t g, bool* valid) const {
     const Measure& M = measures[m];
-    const uint64_t* st = recs[g] + M.off;
-    const uint64_t cnt = st[0];
+    const uint64_t* st = recs[g] + M.st - 1;  // st[1]: the state's first word
+    const uint64_t cnt = recs[g][M.off];
     *valid = cnt > 0;
     switch (M.fn) {
       case Fn::ROWS: case Fn::COUNT: *valid = true; return static_cast<double>(cnt);
@@ -874,7 +901,7 @@ class GroupWorker : public PromiseWorker {
             if ((e & kTag) == tag) {
               const uint32_t c = static_cast<uint32_t>(e) - 1;
               const uint64_t* o = recOf(list[c]);
-              if (o[0] == h && o[nKeys + 1] == r[nKeys + 1] && SameCodes(r + 1, o + 1) && (!anyStrKey || SameStrings(o, r))) { found = c; break; }
+              if (o[0] == h && !((o[nKeys + 1] ^ r[nKeys + 1]) & 0xff) && SameCodes(r + 1, o + 1) && (!anyStrKey || SameStrings(o, r))) { found = c; break; }
             }
             sl = (sl + 1) & mask;
           }
@@ -949,7 +976,7 @@ class GroupWorker : public PromiseWorker {
       if (M.fn != Fn::SUM || M.isFloat) continue;
       bool fits = true;
       for (size_t g = 0; g < groups && fits; g++) {
-        const __int128 v = GetI(recs[g] + M.off + 1);
+        const __int128 v = GetI(recs[g] + M.st);
         fits = v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max();
       }
       sumFits[m] = fits;
@@ -1035,7 +1062,7 @@ class GroupWorker : public PromiseWorker {
         for (size_t g = 0; g < G; g++) {
           if (!(recs[g][K + 1] >> k & 1)) {
             std::string_view sv;
-            const uint64_t row = kinds[k] == KeyKind::DICT ? recs[g][1 + k] : recs[g][K + 2];
+            const uint64_t row = kinds[k] == KeyKind::DICT ? recs[g][1 + k] : recs[g][K + 1] >> 8;
             if (StrOfRep(k, row, &sv)) bytes.append(sv);
           }
           off[g + 1] = static_cast<double>(bytes.size());
@@ -1082,7 +1109,7 @@ class GroupWorker : public PromiseWorker {
     o.Set("measures", ms);
     for (size_t g = 0; g < G; g++) {
       const uint64_t* r = recs[g];
-      const uint64_t nm = r[K + 1];
+      const uint64_t nm = r[K + 1] & 0xff;
       for (size_t k = 0; k < K; k++) {
         kValid[k][g] = (nm >> k & 1) ? 0 : 1;
         if (kF[k]) std::memcpy(&kF[k][g], &r[1 + k], 8);
@@ -1090,8 +1117,8 @@ class GroupWorker : public PromiseWorker {
       }
       for (size_t m = 0; m < Mn; m++) {
         const Measure& M = measures[m];
-        const uint64_t* st = r + M.off;
-        const uint64_t cnt = st[0];
+        const uint64_t* st = r + M.st - 1;  // st[1]: the state's first word
+        const uint64_t cnt = r[M.off];
         uint8_t& v = mValid[m][g];
         v = cnt > 0 ? 1 : 0;
         switch (M.fn) {
