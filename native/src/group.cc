@@ -663,10 +663,13 @@ class GroupWorker : public PromiseWorker {
         // then measure by measure over the batch: one kind of update in each loop (the switch
         // decided once per measure, not per row), each group's values still in row order
         uint64_t* const recP = tab.rec.p;
+        // (the record width in a register: read from the worker, every store through a uint64_t*
+        // made the compiler load it again for each row)
+        const size_t Wr = W;
         {
           const size_t rowsAt = K + 2;
           for (uint32_t i = 0; i < n; i++)
-            if (gid[i] >= 0) recP[static_cast<size_t>(gid[i]) * W + rowsAt]++;
+            if (gid[i] >= 0) recP[static_cast<size_t>(gid[i]) * Wr + rowsAt]++;
         }
         for (const Measure& M : measures) {
           const size_t off = M.off, st1 = M.st - 1;
@@ -683,7 +686,7 @@ class GroupWorker : public PromiseWorker {
     for (uint32_t i = 0; i < n; i++) {                                      \
       const int64_t g = gid[i];                                             \
       if (g < 0) continue;                                                  \
-      uint64_t* const rec = recP + static_cast<size_t>(g) * W;              \
+      uint64_t* const rec = recP + static_cast<size_t>(g) * Wr;             \
       if (own) rec[off]++;                                                  \
       uint64_t* const s = rec + st1;                                        \
       (void)s;                                                              \
@@ -693,7 +696,7 @@ class GroupWorker : public PromiseWorker {
     for (uint32_t i = 0; i < n; i++) {                                      \
       const int64_t g = gid[i];                                             \
       if (g < 0 || !va[i]) continue;                                        \
-      uint64_t* const rec = recP + static_cast<size_t>(g) * W;              \
+      uint64_t* const rec = recP + static_cast<size_t>(g) * Wr;             \
       if (own) rec[off]++;                                                  \
       uint64_t* const s = rec + st1;                                        \
       (void)s;                                                              \
