@@ -158,7 +158,7 @@ describe('group-by equals DuckDB', () => {
     const raw = path.join(dir, 'v.f64');
     writeFileSync(raw, Buffer.from(Float64Array.from({ length: 5000 }, (_, i) => i).buffer));
     const ds = { location: raw, schema: { fields: [{ name: 'v', type: 'float64' as const, nullable: false }] }, columns: new Map([['v', rawColumn(raw, 'v', 'float64', 0, 5000)]]) };
-    await expect(groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }] }, { maxGroups: 1000 })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1000 groups/) });
+    await expect(groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }] }, { maxGroups: 1000 })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1,000 groups/) });
     const ok = await groupDataset(ds, { by: ['v'], measures: [{ fn: 'rows', name: 'count' }] });
     expect(ok.groups).toBe(5000);
     expect(Array.from(ok.table.getChild('v')!.toArray() as Float64Array).slice(0, 3)).toEqual([0, 1, 2]);
@@ -236,7 +236,7 @@ describe('group-by of many groups (the threads split the groups) equals DuckDB',
     writeFileSync(raw, Buffer.from(Float64Array.from({ length: 100_000 }, (_, i) => 99_999 - i).buffer));
     const ds = { location: raw, schema: { fields: [{ name: 'v', type: 'float64' as const, nullable: false }] }, columns: new Map([['v', rawColumn(raw, 'v', 'float64', 0, 100_000)]]) };
     const spec = { by: ['v'], measures: [{ fn: 'rows' as const, name: 'count' }] };
-    await expect(groupDataset(ds, spec, { maxGroups: 1000 })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1000 groups/) });
+    await expect(groupDataset(ds, spec, { maxGroups: 1000 })).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1,000 groups/) });
     const ok = await groupDataset(ds, spec);
     expect(ok.groups).toBe(100_000);
     const v = ok.table.getChild('v')!.toArray() as Float64Array;

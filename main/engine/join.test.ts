@@ -192,7 +192,7 @@ describe('join errors', () => {
     const { rawColumn } = await import('../../native/index');
     const c = rawColumn(raw, 'k', 'int64', 0, 2 ** 34);
     await expect(hashJoin([c], [c], [{ cls: 'int' }])).rejects.toMatchObject({
-      code: 'E_TOO_LARGE', message: expect.stringMatching(/huge\.i64: the join's hash table over 17179869184 rows needs about \d+ MiB, more than half this machine's memory \(\d+ MiB\)/),
+      code: 'E_TOO_LARGE', message: expect.stringMatching(/huge\.i64: the join's hash table over 17,179,869,184 rows needs about [\d,]+ MiB, more than half this machine's memory \([\d,]+ MiB\)/),
     });
   }, 30_000);
 
@@ -201,7 +201,7 @@ describe('join errors', () => {
     try {
       await expect(joinRequest({
         store, db: async () => null, openDb: async () => { throw new Error('no'); }, overviewOf: () => { throw new Error('no'); }, remoteOverview: () => { throw new Error('no'); }, maxPairs: 1000,
-      }, { left: ids.left!, right: ids.right!, on: [['i64', 'i32']] }, ctx())).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1000 result rows.*MiB/) });
+      }, { left: ids.left!, right: ids.right!, on: [['i64', 'i32']] }, ctx())).rejects.toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/more than 1,000 result rows.*MiB/) });
     } finally {
       store.close();
     }

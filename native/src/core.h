@@ -138,6 +138,13 @@ inline bool GuardedRun(F&& f) {
   return ok;
 }
 
+// n with thousands separators ("17,179,869,184"), as the app and the CLI write counts: for messages.
+inline std::string Thousands(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Job state shared by a running kernel and the JS thread (polling, cancellation).
 struct JobState {

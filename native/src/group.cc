@@ -31,6 +31,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <sys/mman.h>
 
@@ -348,6 +349,10 @@ class GroupWorker : public PromiseWorker {
     return std::max<uint64_t>(est, d) / static_cast<uint64_t>(T) + 1;
   }
 
+  Status TooManyGroups() const {
+    return Status::Error("E_TOO_LARGE", plan.What() + ": more than " + Thousands(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
+  }
+
   // Merges the states of record b into record a.
   void MergeStates(uint64_t* a, const uint64_t* b) const {
     const size_t rowsAt = nKeys + 2;
@@ -592,6 +597,7 @@ class GroupWorker : public PromiseWorker {
         int32_t dirOf[kBatch];
         uint32_t pend[kBatch];
         uint32_t np = 0;
+        constexpr int32_t kKnown = -2;  // dirOf: the row's group is known already
         for (uint32_t i = 0; i < n; i++) {
           gid[i] = -1;
           if (!mask[i]) continue;
@@ -601,7 +607,12 @@ class GroupWorker : public PromiseWorker {
             if (c >= 0 && c < kDirect) {
               const int64_t g = dir[c];
               if (g == kNotMine) continue;
-              if (g >= 0) { gid[i] = g; continue; }
+              if (g >= 0) {
+                gid[i] = g;
+                // (many groups: measured in the runs of the pending rows, so it must be one of them)
+                if (split) { hash[i] = 0; dirOf[i] = kKnown; pend[np++] = i; }
+                continue;
+              }
               di = static_cast<int32_t>(c);
             }
           }
@@ -615,61 +626,28 @@ class GroupWorker : public PromiseWorker {
           dirOf[i] = di;
           pend[np++] = i;
         }
-        // a pipeline: the slot of the row 2A places on is prefetched, the record of the row A places
-        // on (through its slot, prefetched A rows ago), so about 2A misses are in flight at once —
-        // prefetching every slot of the batch first flooded the miss buffers, and most came late
-        constexpr uint32_t kAhead = 8;
-        for (uint32_t j = 0; j < np && j < 2 * kAhead; j++) __builtin_prefetch(tab.slots.p + (hash[pend[j]] & tab.mask));
-        for (uint32_t j = 0; j < np; j++) {
-          if (j + 2 * kAhead < np) __builtin_prefetch(tab.slots.p + (hash[pend[j + 2 * kAhead]] & tab.mask));
-          if (j + kAhead < np) {
-            const uint64_t e = tab.slots.p[hash[pend[j + kAhead]] & tab.mask];
-            if (e) {
-              const uint64_t* rp = tab.rec.p + static_cast<size_t>(static_cast<uint32_t>(e) - 1) * W;
-              __builtin_prefetch(rp);
-              __builtin_prefetch(rp + W - 1);
-            }
-          }
-          const uint32_t i = pend[j];
-          const int32_t di = dirOf[i];
-          if (di >= 0 && dir[di] >= 0) { gid[i] = dir[di]; continue; }  // made by an earlier row of this batch
-          uint32_t nm = 0;
-          for (size_t k = 0; k < K; k++) {
-            const bool ok = validP[k * kBatch + i];
-            key[1 + k] = ok ? codesP[k * kBatch + i] : 0;
-            nm |= (ok ? 0u : 1u) << k;
-          }
-          key[0] = hash[i];
-          key[K + 1] = nm | (r + i) << 8;
-          key[K + 2] = 0;  // the row count
-          uint64_t slot = 0;
-          int64_t g = Find(tab, key, &slot, [&](const uint64_t* rr) {
-            for (size_t k = 0; k < K; k++) {
-              if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
-              const uint8_t* p; uint64_t len;
-              std::string_view x;
-              if (!StringAt(views[k], r - views[k].rowStart + i, &p, &len) || !StrOfRep(k, rr[K + 1] >> 8, &x)) return false;
-              if (x != std::string_view(reinterpret_cast<const char*>(p), len)) return false;
-            }
-            return true;
-          });
-          if (g < 0) {
-            g = NewGroup(tab, slot, key, false);
-            if (g < 0) { overGroups.store(true); return; }
-          }
-          if (di >= 0) dir[di] = g;
-          gid[i] = g;
-        }
-        // then measure by measure over the batch: one kind of update in each loop (the switch
-        // decided once per measure, not per row), each group's values still in row order
-        uint64_t* const recP = tab.rec.p;
+        // The measures of rows rowList[q0..q1) (rows q0..q1 without a list), measure by measure: one
+        // kind of update in each loop (the switch decided once per measure, not per row), each
+        // group's values still in row order. Few groups: once over the batch. Many groups: in runs
+        // of kRun rows just after their groups are found, while their records are in L1 (the
+        // batch's records, met again a loop per measure, had left it).
+        uint64_t* const recP = tab.rec.p;  // (records never move: the table is reserved whole)
         // (the record width in a register: read from the worker, every store through a uint64_t*
         // made the compiler load it again for each row)
         const size_t Wr = W;
+        auto measureRows = [&](auto listed, const uint32_t* rowList, uint32_t q0, uint32_t q1) {
+        // (what the loops read, as locals: through the closure the compiler reloaded them for every
+        // row, each store through a uint64_t* possibly changing them)
+        constexpr bool kListed = decltype(listed)::value;
+        const int64_t* const gidL = gid;
+        uint64_t* const recL = recP;
+        const size_t WL = Wr;
         {
           const size_t rowsAt = K + 2;
-          for (uint32_t i = 0; i < n; i++)
-            if (gid[i] >= 0) recP[static_cast<size_t>(gid[i]) * Wr + rowsAt]++;
+          for (uint32_t qq = q0; qq < q1; qq++) {
+            const uint32_t i = kListed ? rowList[qq] : qq;
+            if (gidL[i] >= 0) recL[static_cast<size_t>(gidL[i]) * WL + rowsAt]++;
+          }
         }
         for (const Measure& M : measures) {
           const size_t off = M.off, st1 = M.st - 1;
@@ -681,28 +659,20 @@ class GroupWorker : public PromiseWorker {
           const uint64_t* const xi = V ? icol[mv] : viP;
           // the loop over the batch's rows of its groups, `f(state, i)` for each valid value
           // (without the validity test when the batch's values have no null)
-#define CDX_EACH(...)                                                       \
-  if (noNull) {                                                             \
-    for (uint32_t i = 0; i < n; i++) {                                      \
-      const int64_t g = gid[i];                                             \
-      if (g < 0) continue;                                                  \
-      uint64_t* const rec = recP + static_cast<size_t>(g) * Wr;             \
-      if (own) rec[off]++;                                                  \
-      uint64_t* const s = rec + st1;                                        \
-      (void)s;                                                              \
-      __VA_ARGS__                                                           \
-    }                                                                       \
-  } else {                                                                  \
-    for (uint32_t i = 0; i < n; i++) {                                      \
-      const int64_t g = gid[i];                                             \
-      if (g < 0 || !va[i]) continue;                                        \
-      uint64_t* const rec = recP + static_cast<size_t>(g) * Wr;             \
-      if (own) rec[off]++;                                                  \
-      uint64_t* const s = rec + st1;                                        \
-      (void)s;                                                              \
-      __VA_ARGS__                                                           \
-    }                                                                       \
+#define CDX_LOOP(SKIP, ...)                                                 \
+  for (uint32_t qq = q0; qq < q1; qq++) {                                  \
+    const uint32_t i = kListed ? rowList[qq] : qq;                          \
+    const int64_t g = gidL[i];                                              \
+    if (SKIP) continue;                                                     \
+    uint64_t* const rec = recL + static_cast<size_t>(g) * WL;               \
+    if (own) rec[off]++;                                                    \
+    uint64_t* const s = rec + st1;                                          \
+    (void)s;                                                                \
+    __VA_ARGS__                                                             \
   }
+#define CDX_EACH(...)                                                       \
+  if (noNull) { CDX_LOOP(g < 0, __VA_ARGS__) }                              \
+  else { CDX_LOOP(g < 0 || !va[i], __VA_ARGS__) }
           // (s[1]: the state's first word; s[0], the count, only for a variance, whose count is its own)
           switch (M.fn) {
             case Fn::ROWS:
@@ -751,7 +721,60 @@ class GroupWorker : public PromiseWorker {
             }
           }
 #undef CDX_EACH
+#undef CDX_LOOP
         }
+        };
+        // a pipeline: the slot of the row 2A places on is prefetched, the record of the row A places
+        // on (through its slot, prefetched A rows ago), so about 2A misses are in flight at once —
+        // prefetching every slot of the batch first flooded the miss buffers, and most came late
+        constexpr uint32_t kAhead = 8;
+        for (uint32_t j = 0; j < np && j < 2 * kAhead; j++) __builtin_prefetch(tab.slots.p + (hash[pend[j]] & tab.mask));
+        constexpr uint32_t kRun = 64;
+        uint32_t measured = 0;  // (many groups) pend rows whose measures are updated
+        for (uint32_t j = 0; j < np; j++) {
+          if (split && j - measured == kRun) { measureRows(std::true_type(), pend, measured, j); measured = j; }
+          if (j + 2 * kAhead < np) __builtin_prefetch(tab.slots.p + (hash[pend[j + 2 * kAhead]] & tab.mask));
+          if (j + kAhead < np) {
+            const uint64_t e = tab.slots.p[hash[pend[j + kAhead]] & tab.mask];
+            if (e) {
+              const uint64_t* rp = tab.rec.p + static_cast<size_t>(static_cast<uint32_t>(e) - 1) * W;
+              __builtin_prefetch(rp);
+              __builtin_prefetch(rp + W - 1);
+            }
+          }
+          const uint32_t i = pend[j];
+          const int32_t di = dirOf[i];
+          if (di == kKnown) continue;  // a direct code's group, found in the first loop
+          if (di >= 0 && dir[di] >= 0) { gid[i] = dir[di]; continue; }  // made by an earlier row of this batch
+          uint32_t nm = 0;
+          for (size_t k = 0; k < K; k++) {
+            const bool ok = validP[k * kBatch + i];
+            key[1 + k] = ok ? codesP[k * kBatch + i] : 0;
+            nm |= (ok ? 0u : 1u) << k;
+          }
+          key[0] = hash[i];
+          key[K + 1] = nm | (r + i) << 8;
+          key[K + 2] = 0;  // the row count
+          uint64_t slot = 0;
+          int64_t g = Find(tab, key, &slot, [&](const uint64_t* rr) {
+            for (size_t k = 0; k < K; k++) {
+              if (kinds[k] != KeyKind::STR || (nm >> k & 1)) continue;
+              const uint8_t* p; uint64_t len;
+              std::string_view x;
+              if (!StringAt(views[k], r - views[k].rowStart + i, &p, &len) || !StrOfRep(k, rr[K + 1] >> 8, &x)) return false;
+              if (x != std::string_view(reinterpret_cast<const char*>(p), len)) return false;
+            }
+            return true;
+          });
+          if (g < 0) {
+            g = NewGroup(tab, slot, key, false);
+            if (g < 0) { overGroups.store(true); return; }
+          }
+          if (di >= 0) dir[di] = g;
+          gid[i] = g;
+        }
+        if (split) measureRows(std::true_type(), pend, measured, np);
+        else measureRows(std::false_type(), nullptr, 0, n);
         if (added && gathered.fetch_add(added, std::memory_order_relaxed) + added > maxGatherRows) { overGather.store(true); return; }
       }
     };
@@ -789,11 +812,11 @@ class GroupWorker : public PromiseWorker {
     }
     if (!status_.ok()) return;
     if (overGroups.load()) {
-      status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
+      status_ = TooManyGroups();
       return;
     }
     if (overGather.load()) {
-      status_ = Status::Error("E_TOO_LARGE", plan.What() + ": distinct counts and quantiles keep every value, and more than " + std::to_string(maxGatherRows) + " values (the limit) would be kept; filter first or drop those measures");
+      status_ = Status::Error("E_TOO_LARGE", plan.What() + ": distinct counts and quantiles keep every value, and more than " + Thousands(maxGatherRows) + " values (the limit) would be kept; filter first or drop those measures");
       return;
     }
     if (corrupt.load()) {
@@ -923,7 +946,7 @@ class GroupWorker : public PromiseWorker {
     for (int p = 0; p < P; p++) base[p + 1] = base[p] + refs[p].size();
     groups = base[P];
     if (groups > maxGroups) {
-      status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
+      status_ = TooManyGroups();
       return;
     }
     // every group's record, in result order (the thread tables stay until the result is made):
@@ -959,7 +982,7 @@ class GroupWorker : public PromiseWorker {
     for (int t = 0; t < T; t++) base[t + 1] = base[t] + tables[t].n;
     groups = base[T];
     if (groups > maxGroups) {
-      status_ = Status::Error("E_TOO_LARGE", plan.What() + ": more than " + std::to_string(maxGroups) + " groups (the limit of groups held in memory); group by fewer or coarser keys, or filter first");
+      status_ = TooManyGroups();
       return;
     }
     recs.resize(groups);

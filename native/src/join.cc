@@ -78,7 +78,7 @@ double MachineMemory() {
   return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
 }
 
-std::string MiB(double bytes) { return std::to_string(static_cast<uint64_t>(bytes / (1 << 20))) + " MiB"; }
+std::string MiB(double bytes) { return Thousands(static_cast<uint64_t>(bytes / (1 << 20))) + " MiB"; }
 
 // An uninitialised array in anonymous memory with huge pages asked for (as sort.cc's): the table
 // is read at random, and in a VM a TLB miss on 4 KiB pages costs more than the lookup itself.
@@ -289,7 +289,7 @@ class JoinWorker : public PromiseWorker {
     // four a row: regions are powers of two at least twice their rows), the duplicates' rows
     const double buildBytes = static_cast<double>(b.plan.rows) * (W * 8 * 2 + 4 * (3 + K) * 8 + 8);
     if (mem > 0 && buildBytes > mem * 0.5) {
-      status_ = Status::Error("E_TOO_LARGE", b.plan.What() + ": the join's hash table over " + std::to_string(b.plan.rows) + " rows needs about " + MiB(buildBytes) +
+      status_ = Status::Error("E_TOO_LARGE", b.plan.What() + ": the join's hash table over " + Thousands(b.plan.rows) + " rows needs about " + MiB(buildBytes) +
                                                  ", more than half this machine's memory (" + MiB(mem) + "); filter the " + (swapped_ ? "left" : "right") + " side first");
       return;
     }
@@ -585,7 +585,7 @@ class JoinWorker : public PromiseWorker {
     });
     if (!status_.ok()) return;
     if (over.load()) {
-      status_ = Status::Error("E_TOO_LARGE", L.plan.What() + " joined with " + R.plan.What() + ": more than " + std::to_string(maxPairs) +
+      status_ = Status::Error("E_TOO_LARGE", L.plan.What() + " joined with " + R.plan.What() + ": more than " + Thousands(maxPairs) +
                                                  " result rows (the limit held in memory, about " + MiB(static_cast<double>(maxPairs) * 32) + " of " +
                                                  MiB(MachineMemory()) + "); filter either side first, or join on more selective keys");
       return;

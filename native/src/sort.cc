@@ -499,9 +499,9 @@ class SortWorker : public PromiseWorker {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     const double have = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
     if (!(have > 0 && need > have * 0.8)) return false;
-    status_ = Status::Error("E_TOO_LARGE", plan.What() + ": sorting " + std::to_string(rows) + " rows needs about " +
-                                               std::to_string(static_cast<uint64_t>(need / (1 << 20))) + " MiB, more than this machine's memory allows (" +
-                                               std::to_string(static_cast<uint64_t>(have / (1 << 20))) + " MiB); filter first, or ask for the first rows only");
+    status_ = Status::Error("E_TOO_LARGE", plan.What() + ": sorting " + Thousands(rows) + " rows needs about " +
+                                               Thousands(static_cast<uint64_t>(need / (1 << 20))) + " MiB, more than this machine's memory allows (" +
+                                               Thousands(static_cast<uint64_t>(have / (1 << 20))) + " MiB); filter first, or ask for the first rows only");
     return true;
   }
 
