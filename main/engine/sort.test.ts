@@ -36,6 +36,8 @@ beforeAll(async () => {
       CASE WHEN i % 23 = 0 THEN 'nan'::DOUBLE WHEN i % 29 = 0 THEN -0.0 WHEN i % 31 = 0 THEN 0.0 WHEN i % 37 = 0 THEN NULL
            WHEN i % 41 = 0 THEN 'inf'::DOUBLE WHEN i % 43 = 0 THEN '-inf'::DOUBLE ELSE ((i * 7919) % 10007) / 7.0 - 700 END AS f,
       CASE WHEN i % 13 = 0 THEN NULL ELSE i % 3 = 0 END AS flag,
+      CASE WHEN i % 23 = 0 THEN 'nan'::DOUBLE WHEN i % 29 = 0 THEN -0.0 WHEN i % 31 = 0 THEN 0.0
+           WHEN i % 41 = 0 THEN 'inf'::DOUBLE WHEN i % 43 = 0 THEN '-inf'::DOUBLE ELSE ((i * 7919) % 10007) / 7.0 + 1 END AS g,
       (i * 31) % 1000 - 500 AS n,
       'w' || (i % 37) AS word
     FROM range(${N}) t(i)`;
@@ -143,6 +145,9 @@ describe('top-N (no full sort)', () => {
     [['city', '-f'], 5000, 'n > 0'], [['day'], 200_000, undefined], [['-f'], 0, undefined], [['flag', 'f'], 15_000, 'n < 0'],
     // one non-text key, limit well below the rows: the one-pass top-N (nulls reached when few others pass)
     [['-day'], 100, undefined], [['flag'], 15_000, undefined], [['-big'], 3, 'n > 10'], [['f'], 1400, 'n > 490'], [['-f'], 1400, 'n > 490'],
+    // a key without nulls and no filter: the vectorised pass (g: -inf, then -0 and 0 as one value
+    // in id order, then positive numbers; NaN above inf; n: int64)
+    [['g'], 10, undefined], [['g'], 9000, undefined], [['-g'], 5000, undefined], [['-g'], 12_000, undefined], [['n'], 700, undefined], [['-n'], 3, undefined],
   ] as [string[], number, string | undefined][]) {
     it(`${sort.join(',')} limit ${limit}${where ? ` where ${where}` : ''}`, async () => {
       const ds = await store.open(parquet);

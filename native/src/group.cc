@@ -553,7 +553,8 @@ class GroupWorker : public PromiseWorker {
           const View& Vw = views[K + v];
           const uint64_t local = r - Vw.rowStart;
           uint8_t* va = vvalidP + v * kBatch;
-          allValid[v] = !ValidityBytes(Vw, local, n, va);
+          // (a bitmap without a null in the batch counts as none: ingested files keep their bitmaps)
+          allValid[v] = !ValidityBytes(Vw, local, n, va) || !std::memchr(va, 0, n);
           if (allValid[v] && needS[v]) std::memset(va, 1, n);  // the text hashing below reads it
           const Column& vc = *Vw.col;
           const uint8_t* at = Vw.data ? Vw.data + local * 8 : nullptr;

@@ -89,6 +89,37 @@ inline uint64_t EncF(double d, bool desc) {
   u = (u >> 63) ? ~u : (u | (1ULL << 63));
   return desc ? ~u : u;
 }
+// EncF of a batch, without branches (the same bits: -0 as +0, every NaN as the quiet NaN), so that
+// the compiler vectorises it; `flip` is ~0 for a descending key. Top-N encodes every row's key.
+inline uint64_t EncFBits(uint64_t u) {
+  u = u == (1ULL << 63) ? 0 : u;                                                                 // -0
+  u = static_cast<int64_t>(u & ~(1ULL << 63)) > 0x7ff0000000000000LL ? 0x7ff8000000000000ULL : u;  // NaN
+  return u ^ ((0 - (u >> 63)) | (1ULL << 63));  // negative: ~u; positive: the sign bit set
+}
+static void EncFBatchBase(const double* src, uint32_t n, uint64_t flip, uint64_t* out) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t u;
+    std::memcpy(&u, &src[i], 8);
+    out[i] = EncFBits(u) ^ flip;
+  }
+}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2"))) static void EncFBatchAvx2(const double* src, uint32_t n, uint64_t flip, uint64_t* out) {
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t u;
+    std::memcpy(&u, &src[i], 8);
+    out[i] = EncFBits(u) ^ flip;
+  }
+}
+static void EncFBatch(const double* src, uint32_t n, uint64_t flip, uint64_t* out) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) EncFBatchAvx2(src, n, flip, out);
+  else EncFBatchBase(src, n, flip, out);
+}
+#else
+static void EncFBatch(const double* src, uint32_t n, uint64_t flip, uint64_t* out) { EncFBatchBase(src, n, flip, out); }
+#endif
+
 inline uint64_t EncI(int64_t v, bool desc) {
   const uint64_t u = static_cast<uint64_t>(v) ^ (1ULL << 63);
   return desc ? ~u : u;
@@ -541,7 +572,41 @@ class SortWorker : public PromiseWorker {
         else std::memset(m, 1, n);
         const View& Vw = views[0];
         const uint64_t local = r - Vw.rowStart;
-        if (!ValidityBytes(Vw, local, n, va)) std::memset(va, 1, n);
+        // (a bitmap without a null in the batch counts as none: ingested files keep their bitmaps)
+        const bool allValid = !ValidityBytes(Vw, local, n, va) || !std::memchr(va, 0, n);
+        if (!needFilter && allValid && kind != SKind::DICT) {
+          // every row of the batch passes and has a key (the common case): the keys encoded in
+          // one loop the compiler vectorises, a float64 key read where it lies, then one compare
+          // a row against the threshold — the per-row tests of the general loop below were most
+          // of a top-N's time (355 ms for 1e8 rows against a 55 ms read)
+          L.passed += n;
+          if (k == 0) continue;
+          uint64_t enc[kBatch];
+          const Column& c = *Vw.col;
+          const uint8_t* at = Vw.data + local * 8;
+          if (kind == SKind::FLOAT) {
+            const double* src = dv;
+            if (c.kind == Kind::NUMERIC && c.dtype == DType::F64 && !c.swap && (reinterpret_cast<uintptr_t>(at) & 7) == 0) src = reinterpret_cast<const double*>(at);
+            else DecodeF64(Vw, local, n, dv);
+            EncFBatch(src, n, d ? ~0ULL : 0, enc);
+          } else {
+            DecodeI64(Vw, local, n, iv);
+            if (kind == SKind::INT) for (uint32_t i = 0; i < n; i++) enc[i] = EncI(iv[i], d);
+            else for (uint32_t i = 0; i < n; i++) enc[i] = EncU(static_cast<uint64_t>(iv[i]), d);
+          }
+          uint64_t thr = L.thr;
+          for (uint32_t i = 0; i < n; i++) {
+            if (enc[i] > thr) continue;
+            L.buf.push_back(Pair{enc[i], r + i});
+            if (L.buf.size() >= cap) {
+              std::nth_element(L.buf.begin(), L.buf.begin() + (k - 1), L.buf.end(), cmp);
+              L.buf.resize(k);
+              thr = L.thr = std::max_element(L.buf.begin(), L.buf.end(), cmp)->key;
+            }
+          }
+          continue;
+        }
+        if (allValid) std::memset(va, 1, n);
         if (kind == SKind::FLOAT) DecodeF64(Vw, local, n, dv);
         else DecodeI64(Vw, local, n, iv);
         for (uint32_t i = 0; i < n; i++) {
